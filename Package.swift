@@ -1,0 +1,58 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let package = Package(
+    name: "Trellis",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "trellis", targets: ["trellis"]),
+        .library(name: "TrellisRuntime", targets: ["TrellisRuntime"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
+    ],
+    targets: [
+        .target(name: "CTrellisSystem"),
+        .target(name: "TrellisCore"),
+        .target(name: "TrellisWire", dependencies: ["TrellisCore"]),
+        .target(
+            name: "TrellisRuntime",
+            dependencies: [
+                "TrellisCore", "TrellisWire", "CTrellisSystem",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+            ]),
+        .target(
+            name: "TrellisLauncher",
+            dependencies: [
+                "TrellisCore", "TrellisWire", "CTrellisSystem",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+        .target(
+            name: "TrellisBenchmarks",
+            dependencies: ["TrellisRuntime", "TrellisCore"]),
+        .target(
+            name: "TrellisCommands",
+            dependencies: [
+                "TrellisRuntime", "TrellisLauncher", "TrellisBenchmarks",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+        .executableTarget(name: "trellis", dependencies: ["TrellisCommands"]),
+        .executableTarget(
+            name: "trellis-conformance", dependencies: ["TrellisRuntime"],
+            path: "Sources/TrellisConformance"),
+        .testTarget(name: "TrellisCoreTests", dependencies: ["TrellisCore", "TrellisWire"]),
+        .testTarget(
+            name: "TrellisJobTests",
+            dependencies: ["trellis", "trellis-conformance", "TrellisRuntime"]),
+    ]
+)

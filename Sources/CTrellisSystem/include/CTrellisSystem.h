@@ -1,0 +1,33 @@
+#ifndef CTRELLIS_SYSTEM_H
+#define CTRELLIS_SYSTEM_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+/* Thin shims over Linux calls that Swift's Glibc module does not import
+   (epoll's packed event struct, eventfd, prctl). Everything else is
+   called straight from Swift. */
+
+int trellis_epoll_create(void);
+int trellis_epoll_add(int epfd, int fd, uint32_t events);
+int trellis_epoll_modify(int epfd, int fd, uint32_t events);
+int trellis_epoll_remove(int epfd, int fd);
+/* Fills fds[i] and events[i] for each ready descriptor; returns the count or -1. */
+int trellis_epoll_wait(int epfd, int *fds, uint32_t *events, int max, int timeout_ms);
+
+extern const uint32_t TRELLIS_EPOLLIN;
+extern const uint32_t TRELLIS_EPOLLOUT;
+extern const uint32_t TRELLIS_EPOLLERR;
+extern const uint32_t TRELLIS_EPOLLHUP;
+extern const uint32_t TRELLIS_EPOLLRDHUP;
+
+int trellis_eventfd(void);
+/* accept4 with SOCK_NONBLOCK | SOCK_CLOEXEC; -1 when nothing is pending. */
+int trellis_accept(int listen_fd);
+int trellis_set_nodelay(int fd);
+int trellis_set_nonblocking(int fd);
+int trellis_set_cloexec(int fd, int on);
+/* Makes the calling process receive `signal` when its parent dies. */
+int trellis_set_parent_death_signal(int signal);
+
+#endif

@@ -1,0 +1,54 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import TrellisCore
+import TrellisRuntime
+
+/// `trellis-conformance SCENARIO`: one scenario of the runtime's behaviour,
+/// run by every rank of a job. Rank 0 prints `PASS SCENARIO` when all ranks
+/// passed; a failing rank prints `FAIL` with its reason and exits 1.
+enum ConformanceMain {
+    static let scenarios: [String: @Sendable (Runtime) throws -> Void] = [
+        "basics": Scenarios.basics,
+        "tags": Scenarios.tags,
+        "ordering": Scenarios.ordering,
+        "cancel": Scenarios.cancel,
+        "probe": Scenarios.probe,
+        "collectives": Scenarios.collectives,
+        "overlap": Scenarios.overlap,
+        "sizes": Scenarios.sizes,
+        "huge": Scenarios.huge,
+        "rendezvous-memory": Scenarios.rendezvousMemory,
+        "unexpected-limit": Scenarios.unexpectedLimit,
+        "communicators": Scenarios.communicators,
+        "deadline": Scenarios.deadline,
+        "killed": Scenarios.killed,
+    ]
+
+    static func run() {
+        let arguments = CommandLine.arguments
+        guard arguments.count >= 2, let scenario = scenarios[arguments[1]] else {
+            print("usage: trellis-conformance \(scenarios.keys.sorted().joined(separator: "|"))")
+            exit(2)
+        }
+        var rank = -1
+        do {
+            let runtime = try Runtime.initialize()
+            if let seconds = ProcessEnvironment.value("TRELLIS_DEBUG_DUMP_SECONDS").flatMap(Double.init) {
+                Thread.detachNewThread {
+                    Thread.sleep(forTimeInterval: seconds)
+                    FileHandleError.write("rank \(runtime.world.rank) state:\n\(runtime.debugState())\n")
+                }
+            }
+            rank = runtime.world.rank
+            try scenario(runtime)
+            try runtime.world.barrier(deadline: .after(seconds: 120))
+            if rank == 0 { print("PASS \(arguments[1]) on \(runtime.world.size) ranks") }
+            try runtime.finalize()
+        } catch {
+            FileHandleError.write("FAIL \(arguments[1]) rank \(rank): \(error)\n")
+            exit(1)
+        }
+    }
+}

@@ -1,0 +1,3 @@
+import TrellisRuntime
+
+ConformanceMain.run()

@@ -1,0 +1,16 @@
+/// What `trellis run` was asked to do.
+public struct LaunchOptions: Sendable {
+    public var rankCount: Int
+    public var program: [String]
+    /// Prefix every output line with `[rank]`.
+    public var tagOutput = false
+    /// Seconds between asking the ranks to stop (SIGTERM) and killing them.
+    public var graceSeconds: Double = 5
+    /// Extra environment for every rank.
+    public var environment: [String: String] = [:]
+
+    public init(rankCount: Int, program: [String]) {
+        self.rankCount = rankCount
+        self.program = program
+    }
+}

@@ -1,0 +1,36 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The launcher's view of one rank.
+final class RankProcess {
+    let rank: Int
+    let pid: pid_t
+    /// The launcher's end of the rank's PMI connection.
+    let pmiFD: Int32
+    var pmiOpen = true
+    var pmiInput: [UInt8] = []
+    var sentInit = false
+    var exitStatus: Int32?
+
+    init(rank: Int, pid: pid_t, pmiFD: Int32) {
+        self.rank = rank
+        self.pid = pid
+        self.pmiFD = pmiFD
+    }
+
+    var hasExited: Bool { exitStatus != nil }
+
+    /// "exited with code 3" or "was killed by signal 9 (SIGKILL)".
+    static func describe(status: Int32) -> String {
+        let signal = status & 0x7f
+        if signal == 0 { return "exited with code \((status >> 8) & 0xff)" }
+        return "was killed by signal \(signal) (\(signalName(signal)))"
+    }
+
+    /// The exit code a shell would report for this status.
+    static func shellCode(status: Int32) -> Int32 {
+        let signal = status & 0x7f
+        return signal == 0 ? (status >> 8) & 0xff : 128 + signal
+    }
+}

@@ -1,0 +1,87 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import TrellisCore
+import TrellisWire
+
+/// A blocking client of the PMI-1 wire protocol, over the descriptor the
+/// launcher hands down in `PMI_FD`. Used only while bootstrapping and at
+/// finalize, so blocking calls are fine here.
+final class PMIClient: @unchecked Sendable {
+    private let fd: Int32
+    private var buffered: [UInt8] = []
+
+    init(fd: Int32) { self.fd = fd }
+
+    func initialize() throws {
+        let reply = try call(PMICommand("init", [("pmi_version", "1"), ("pmi_subversion", "1")]), expecting: "response_to_init")
+        guard reply["rc"] == "0" else { throw failure("init refused: \(reply)") }
+    }
+
+    func kvsName() throws -> String {
+        let reply = try call(PMICommand("get_my_kvsname"), expecting: "my_kvsname")
+        guard let name = reply["kvsname"] else { throw failure("no kvsname in \(reply)") }
+        return name
+    }
+
+    func put(kvs: String, key: String, value: String) throws {
+        let reply = try call(PMICommand("put", [("kvsname", kvs), ("key", key), ("value", value)]), expecting: "put_result")
+        guard reply["rc"] == "0" else { throw failure("put \(key) failed: \(reply)") }
+    }
+
+    /// The fence: every rank's puts are visible to every rank's gets afterwards.
+    func barrier() throws {
+        _ = try call(PMICommand("barrier_in"), expecting: "barrier_out")
+    }
+
+    func get(kvs: String, key: String) throws -> String {
+        let reply = try call(PMICommand("get", [("kvsname", kvs), ("key", key)]), expecting: "get_result")
+        guard reply["rc"] == "0", let value = reply["value"] else { throw failure("get \(key) failed: \(reply)") }
+        return value
+    }
+
+    func finalize() throws {
+        _ = try call(PMICommand("finalize"), expecting: "finalize_ack")
+        Glibc.close(fd)
+    }
+
+    private func call(_ command: PMICommand, expecting answer: String) throws -> PMICommand {
+        try write(command.line)
+        let reply = try PMICommand.parse(Substring(readLine()))
+        guard reply.name == answer else { throw failure("sent \(command.name), got \(reply)") }
+        return reply
+    }
+
+    private func write(_ line: String) throws {
+        var bytes = Array(line.utf8)
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes.withUnsafeMutableBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
+            if written < 0 {
+                if errno == EINTR { continue }
+                throw TrellisError(.bootstrapFailed, "writing to the launcher failed", underlying: SystemCallError("write", errno: errno))
+            }
+            offset += written
+        }
+        bytes.removeAll()
+    }
+
+    private func readLine() throws -> String {
+        while true {
+            if let newline = buffered.firstIndex(of: UInt8(ascii: "\n")) {
+                let line = String(decoding: buffered[..<newline], as: UTF8.self)
+                buffered.removeSubrange(...newline)
+                return line
+            }
+            var chunk = [UInt8](repeating: 0, count: 4096)
+            let count = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress!, $0.count) }
+            if count < 0 && errno == EINTR { continue }
+            guard count > 0 else { throw failure("the launcher closed the PMI connection") }
+            buffered += chunk[..<count]
+        }
+    }
+
+    private func failure(_ message: String) -> TrellisError {
+        TrellisError(.bootstrapFailed, "PMI: \(message)")
+    }
+}

@@ -1,0 +1,127 @@
+import NIOCore
+import TrellisCore
+
+/// Broadcast in which only the root knows the data, even its size.
+///
+/// Small data (below `largeBytes`) goes down a binomial tree in one message
+/// that starts with a mode byte 0. Large data first sends a 9-byte header
+/// (mode 1, length) down the tree, then scatters one block per rank down the
+/// same tree and finishes with a ring allgather (van de Geijn): each rank
+/// sends and receives about 2n bytes whatever the size, instead of the root
+/// sending n bytes log p times.
+func broadcastSchedule(payload: ByteBuffer?, root: Int, rank: Int, size: Int, largeBytes: Int) -> CollectiveSchedule {
+    let schedule = CollectiveSchedule()
+    let tree = BinomialTree(rank: rank, size: size, root: root)
+    let state = BroadcastState()
+
+    if rank == root {
+        let data = payload ?? ByteBuffer()
+        state.data = data
+        if data.readableBytes < largeBytes || size < 3 {
+            var first = ByteBufferAllocator().buffer(capacity: data.readableBytes + 1)
+            first.writeInteger(UInt8(0))
+            first.writeImmutableBuffer(data)
+            state.header = first
+            state.large = false
+        } else {
+            var header = ByteBuffer()
+            header.writeInteger(UInt8(1))
+            header.writeInteger(UInt64(data.readableBytes), endianness: .little)
+            state.header = header
+            state.large = true
+            state.length = data.readableBytes
+        }
+    } else {
+        schedule.step { step in
+            step.receives.append((tree.parent!, { original in
+                state.received = original
+                var message = original
+                guard let mode = message.readInteger(as: UInt8.self) else {
+                    throw TrellisError(.protocolViolation, "empty broadcast header")
+                }
+                if mode == 0 {
+                    state.data = message
+                    state.large = false
+                } else {
+                    guard let length = message.readInteger(endianness: .little, as: UInt64.self) else {
+                        throw TrellisError(.protocolViolation, "truncated broadcast header")
+                    }
+                    state.length = Int(length)
+                    state.large = true
+                }
+            }))
+        }
+    }
+
+    // Forward the first message (data or header) to the children, unchanged.
+    schedule.step { step in
+        for child in tree.children {
+            step.sends.append((child.rank, { try state.firstMessage() }))
+        }
+        step.then = {
+            if state.large { appendScatterAllgather(to: schedule, tree: tree, state: state) }
+        }
+    }
+    schedule.result = { .buffer(state.data ?? ByteBuffer()) }
+    return schedule
+}
+
+private final class BroadcastState {
+    var header: ByteBuffer?
+    var received: ByteBuffer?
+    var data: ByteBuffer?
+    var large = false
+    var length = 0
+    let ring = BlockState(blocks: [])
+
+    func firstMessage() throws -> ByteBuffer {
+        if let header { return header }
+        guard let received else { throw TrellisError(.protocolViolation, "broadcast header missing") }
+        return received
+    }
+}
+
+private func appendScatterAllgather(to schedule: CollectiveSchedule, tree: BinomialTree, state: BroadcastState) {
+    let size = tree.size
+    let chunk = (state.length + size - 1) / size
+    func byteRange(ofBlocks blocks: Range<Int>) -> Range<Int> {
+        let start = min(blocks.lowerBound * chunk, state.length)
+        let end = min(blocks.upperBound * chunk, state.length)
+        return start..<end
+    }
+    state.ring.blocks = Array(repeating: ByteBuffer(), count: size)
+    // Scatter: each node gets the bytes of its subtree's blocks from its parent.
+    let mine = tree.subtree
+    let mineBytes = byteRange(ofBlocks: mine)
+    if let parent = tree.parent {
+        schedule.step { step in
+            step.receives.append((parent, { bytes in
+                guard bytes.readableBytes == mineBytes.count else {
+                    throw TrellisError(.collectiveMismatch, "broadcast block of \(bytes.readableBytes) bytes, expected \(mineBytes.count)")
+                }
+                state.data = bytes
+            }))
+        }
+    }
+    schedule.step { step in
+        for child in tree.children {
+            let childBytes = byteRange(ofBlocks: child.relativeRank..<child.relativeRank + child.subtreeSize)
+            step.sends.append((child.rank, {
+                state.data!.getSlice(at: state.data!.readerIndex + childBytes.lowerBound - mineBytes.lowerBound, length: childBytes.count)!
+            }))
+        }
+        step.then = {
+            let block = byteRange(ofBlocks: tree.relative..<tree.relative + 1)
+            state.ring.blocks[tree.relative] = state.data!.getSlice(
+                at: state.data!.readerIndex + block.lowerBound - mineBytes.lowerBound, length: block.count)!
+        }
+    }
+    appendRingAllgather(to: schedule, state: state.ring, position: tree.relative, size: size) { tree.actual($0) }
+    schedule.step { step in
+        step.then = {
+            var whole = ByteBufferAllocator().buffer(capacity: state.length)
+            for block in state.ring.blocks { whole.writeImmutableBuffer(block) }
+            state.data = whole
+        }
+    }
+}

@@ -1,0 +1,217 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Logging
+import NIOCore
+import TrellisCore
+import TrellisWire
+
+/// The heart of the runtime: the matching queues, the rendezvous exchanges,
+/// and the loop that moves bytes.
+///
+/// Progress is made by whichever thread waits: it takes the poller role,
+/// polls the transport without blocking while there was recent activity
+/// (spin), then sleeps in the kernel. A background thread takes the role when
+/// no application thread waits, so nonblocking operations move on their own
+/// and an idle process sleeps. One lock guards all state; requests complete
+/// under it.
+public final class ProgressEngine: @unchecked Sendable {
+    let processID: ProcessID
+    let limits: RuntimeLimits
+    let logger: Logger
+    let lock = ConditionLock()
+    private var waiterCondition: ConditionLock.Condition!
+    private var backgroundCondition: ConditionLock.Condition!
+    var transport: Transport
+
+    // Matching and exchanges; guarded by `lock`.
+    var matching = MatchingQueues<PendingReceive, ArrivedMessage>()
+    var unexpectedBytes = 0
+    var outboundExchanges: [UInt64: OutboundExchange] = [:]
+    var inboundExchanges: [UInt64: InboundExchange] = [:]
+    var nextExchange: UInt64 = 1
+    var nextReceiveID: UInt64 = 1
+    var nextContextSerial: UInt64 = 1
+    var freedContexts = Set<ContextID>()
+    var failedPeers: [ProcessID: TrellisError] = [:]
+
+    // The poller role; guarded by `lock`.
+    private var pollerBusy = false
+    private var pollerInKernel = false
+    private var applicationWaiters = 0
+    private var sleepingWaiters = 0
+    private var lastActivityNanoseconds: UInt64 = 0
+    private var lastApplicationWaitEnd: UInt64 = 0
+    private var shuttingDown = false
+    private var backgroundThread: pthread_t?
+
+    init(processID: ProcessID, limits: RuntimeLimits, transport: Transport, logger: Logger) {
+        self.processID = processID
+        self.limits = limits
+        self.transport = transport
+        self.logger = logger
+        waiterCondition = ConditionLock.Condition(lock)
+        backgroundCondition = ConditionLock.Condition(lock)
+        self.transport.delegate = self
+    }
+
+    /// Starts the background progress thread when the limits ask for it.
+    func start() {
+        guard limits.asynchronousProgress else { return }
+        backgroundThread = startThread { [self] in backgroundLoop() }
+    }
+
+    // MARK: Waiting
+
+    /// Makes progress until `isDone` (evaluated with the lock held) or the
+    /// deadline. Throws `timedOut` naming `label` when the deadline wins.
+    func wait(deadline: Deadline?, label: @autoclosure () -> String, until isDone: () -> Bool) throws {
+        lock.lock()
+        defer { lock.unlock() }
+        applicationWaiters += 1
+        defer {
+            applicationWaiters -= 1
+            lastApplicationWaitEnd = MonotonicClock.nanoseconds()
+        }
+        while !isDone() {
+            if let deadline, deadline.hasPassed {
+                throw TrellisError(.timedOut, "\(label()) did not finish before its deadline")
+            }
+            if pollerBusy {
+                // Another thread polls. Pull it out of the kernel if it sleeps
+                // there, then wait for it to hand the role over.
+                if pollerInKernel { transport.wake() }
+                sleepingWaiters += 1
+                waiterCondition.wait(nanoseconds: 1_000_000)
+                sleepingWaiters -= 1
+                continue
+            }
+            pollOnce(deadline: deadline, mayBlock: true)
+        }
+    }
+
+    func wait(for core: RequestCore, deadline: Deadline?) throws {
+        if core.isDone { return }
+        try wait(deadline: deadline, label: core.label.description) { core.isDone }
+    }
+
+    /// One nonblocking turn of progress, unless another thread is already polling.
+    func progressOnce() {
+        lock.withLock {
+            if !pollerBusy { pollOnce(deadline: nil, mayBlock: false) }
+        }
+    }
+
+    func outcome(of core: RequestCore) -> Result<RequestOutput, TrellisError> {
+        lock.withLock { core.outcome! }
+    }
+
+    func cancel(_ core: RequestCore) -> Bool {
+        lock.withLock {
+            guard !core.isDone, let withdraw = core.cancelHandler, withdraw() else { return false }
+            core.fail(TrellisError(.cancelled, "\(core.label) was cancelled"))
+            return true
+        }
+    }
+
+    /// Called under the lock whenever a request completes.
+    func requestCompleted() {
+        if sleepingWaiters > 0 { waiterCondition.broadcast() }
+    }
+
+    func noteActivity() {
+        lastActivityNanoseconds = MonotonicClock.nanoseconds()
+    }
+
+    /// Takes the poller role for one poll of the transport. Lock held on entry
+    /// and exit; released while waiting in the kernel.
+    private func pollOnce(deadline: Deadline?, mayBlock: Bool) {
+        pollerBusy = true
+        var timeout: Int32 = 0
+        let now = MonotonicClock.nanoseconds()
+        let spinning = now &- lastActivityNanoseconds < UInt64(limits.spinMicroseconds) * 1000
+        if mayBlock && !spinning {
+            var milliseconds = limits.maximumBlockMilliseconds
+            if let deadline {
+                milliseconds = min(milliseconds, Int((deadline.remainingNanoseconds + 999_999) / 1_000_000))
+            }
+            timeout = Int32(max(milliseconds, 0))
+        }
+        pollerInKernel = timeout > 0
+        lock.unlock()
+        let count = transport.waitForEvents(timeoutMilliseconds: timeout)
+        lock.lock()
+        pollerInKernel = false
+        if count > 0 {
+            transport.handleEvents(count)
+            noteActivity()
+        }
+        pollerBusy = false
+        if sleepingWaiters > 0 { waiterCondition.broadcast() }
+    }
+
+    // MARK: Background progress
+
+    private func backgroundLoop() {
+        lock.lock()
+        defer { lock.unlock() }
+        while !shuttingDown {
+            // Stay out of the way of application threads that wait (they poll
+            // themselves) and of the short gaps between their waits.
+            let now = MonotonicClock.nanoseconds()
+            if applicationWaiters > 0 || pollerBusy || now &- lastApplicationWaitEnd < 1_000_000 {
+                backgroundCondition.wait(nanoseconds: 1_000_000)
+                continue
+            }
+            pollOnce(deadline: nil, mayBlock: true)
+        }
+    }
+
+    /// Drains queued sends, says goodbye to every peer, stops the background
+    /// thread and closes the transport.
+    func shutdown(deadline: Deadline) {
+        do {
+            try wait(deadline: deadline, label: "flushing queued sends") { !transport.hasUnsentFrames }
+            lock.withLock { transport.sayGoodbye() }
+            try wait(deadline: deadline, label: "waiting for peers to close") { !transport.hasOpenConnections }
+        } catch {
+            logger.warning("finalize: \(error); closing anyway")
+        }
+        lock.withLock {
+            shuttingDown = true
+            transport.wake()
+            backgroundCondition.broadcast()
+        }
+        if let backgroundThread { pthread_join(backgroundThread, nil) }
+        lock.withLock { transport.shutdown() }
+    }
+
+    /// A fresh, never reused range of context serials owned by this process.
+    func allocateContextSerials(count: Int) -> UInt64 {
+        lock.withLock {
+            let first = nextContextSerial
+            nextContextSerial += UInt64(max(count, 1))
+            return first
+        }
+    }
+}
+
+/// Starts a joinable thread running `body`.
+func startThread(_ body: @escaping () -> Void) -> pthread_t? {
+    final class Box {
+        let body: () -> Void
+        init(_ body: @escaping () -> Void) { self.body = body }
+    }
+    var thread = pthread_t()
+    let box = Unmanaged.passRetained(Box(body)).toOpaque()
+    let result = pthread_create(&thread, nil, { argument in
+        let box = Unmanaged<Box>.fromOpaque(argument!).takeRetainedValue()
+        box.body()
+        return nil
+    }, box)
+    guard result == 0 else {
+        Unmanaged<Box>.fromOpaque(box).release()
+        return nil
+    }
+    return thread
+}

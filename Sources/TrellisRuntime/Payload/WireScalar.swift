@@ -1,0 +1,95 @@
+import NIOCore
+
+/// A fixed-width number that travels in little-endian byte order, so typed
+/// payloads read the same on every architecture.
+public protocol WireScalar: Sendable, Equatable {
+    static var wireByteCount: Int { get }
+    func store(into bytes: UnsafeMutableRawBufferPointer, at offset: Int)
+    static func load(from bytes: UnsafeRawBufferPointer, at offset: Int) -> Self
+}
+
+extension WireScalar where Self: FixedWidthInteger {
+    public static var wireByteCount: Int { MemoryLayout<Self>.size }
+    @inline(__always)
+    public func store(into bytes: UnsafeMutableRawBufferPointer, at offset: Int) {
+        bytes.storeBytes(of: littleEndian, toByteOffset: offset, as: Self.self)
+    }
+    @inline(__always)
+    public static func load(from bytes: UnsafeRawBufferPointer, at offset: Int) -> Self {
+        Self(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: Self.self))
+    }
+}
+
+extension Int8: WireScalar {}
+extension Int16: WireScalar {}
+extension Int32: WireScalar {}
+extension Int64: WireScalar {}
+extension UInt8: WireScalar {}
+extension UInt16: WireScalar {}
+extension UInt32: WireScalar {}
+extension UInt64: WireScalar {}
+
+/// `Int` travels as 64 bits.
+extension Int: WireScalar {
+    public static var wireByteCount: Int { 8 }
+    public func store(into bytes: UnsafeMutableRawBufferPointer, at offset: Int) {
+        bytes.storeBytes(of: Int64(self).littleEndian, toByteOffset: offset, as: Int64.self)
+    }
+    public static func load(from bytes: UnsafeRawBufferPointer, at offset: Int) -> Int {
+        Int(Int64(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: Int64.self)))
+    }
+}
+
+extension Double: WireScalar {
+    public static var wireByteCount: Int { 8 }
+    @inline(__always)
+    public func store(into bytes: UnsafeMutableRawBufferPointer, at offset: Int) {
+        bytes.storeBytes(of: bitPattern.littleEndian, toByteOffset: offset, as: UInt64.self)
+    }
+    @inline(__always)
+    public static func load(from bytes: UnsafeRawBufferPointer, at offset: Int) -> Double {
+        Double(bitPattern: UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt64.self)))
+    }
+}
+
+extension Float: WireScalar {
+    public static var wireByteCount: Int { 4 }
+    @inline(__always)
+    public func store(into bytes: UnsafeMutableRawBufferPointer, at offset: Int) {
+        bytes.storeBytes(of: bitPattern.littleEndian, toByteOffset: offset, as: UInt32.self)
+    }
+    @inline(__always)
+    public static func load(from bytes: UnsafeRawBufferPointer, at offset: Int) -> Float {
+        Float(bitPattern: UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt32.self)))
+    }
+}
+
+extension ByteBuffer {
+    /// A buffer holding `values` in wire order.
+    public init<T: WireScalar>(wireValues values: [T]) {
+        let size = values.count * T.wireByteCount
+        self = ByteBufferAllocator().buffer(capacity: size)
+        writeWithUnsafeMutableBytes(minimumWritableBytes: size) { bytes in
+            for (index, value) in values.enumerated() {
+                value.store(into: bytes, at: index * T.wireByteCount)
+            }
+            return size
+        }
+    }
+
+    /// The readable bytes read as values of `T`; fails when the length is
+    /// not a whole number of values.
+    public func wireValues<T: WireScalar>(of type: T.Type = T.self) throws -> [T] {
+        let count = readableBytes / T.wireByteCount
+        guard count * T.wireByteCount == readableBytes else {
+            throw TrellisError(
+                .invalidArgument,
+                "a payload of \(readableBytes) bytes is not a whole number of \(T.self) values")
+        }
+        return withUnsafeReadableBytes { bytes in
+            (0..<count).map { T.load(from: bytes, at: $0 * T.wireByteCount) }
+        }
+    }
+}
+
+import TrellisCore

@@ -1,0 +1,92 @@
+import NIOCore
+import TrellisCore
+
+/// An elementwise reduction over byte buffers of fixed-width elements.
+/// `combine(lower, upper, result)` computes `lower op upper` for each element,
+/// where `lower` comes from the lower ranks; `result` may alias either input.
+/// Collectives keep rank order for operations that are not commutative.
+public struct ReductionOperation: Sendable {
+    public let name: String
+    public let elementByteCount: Int
+    public let isCommutative: Bool
+    let combine: @Sendable (_ lower: UnsafeRawBufferPointer, _ upper: UnsafeRawBufferPointer, _ result: UnsafeMutableRawBufferPointer) -> Void
+
+    public init(
+        name: String, elementByteCount: Int, isCommutative: Bool,
+        combine: @escaping @Sendable (UnsafeRawBufferPointer, UnsafeRawBufferPointer, UnsafeMutableRawBufferPointer) -> Void
+    ) {
+        self.name = name
+        self.elementByteCount = elementByteCount
+        self.isCommutative = isCommutative
+        self.combine = combine
+    }
+
+    /// `lower op upper` as a new buffer.
+    func apply(lower: ByteBuffer, upper: ByteBuffer) throws -> ByteBuffer {
+        guard lower.readableBytes == upper.readableBytes else {
+            throw TrellisError(
+                .collectiveMismatch,
+                "\(name): contributions of \(lower.readableBytes) and \(upper.readableBytes) bytes differ in length")
+        }
+        var result = upper
+        result.withUnsafeMutableReadableBytes { output in
+            lower.withUnsafeReadableBytes { left in
+                combine(left, UnsafeRawBufferPointer(output), output)
+            }
+        }
+        return result
+    }
+
+    func elementCount(of buffer: ByteBuffer) throws -> Int {
+        let count = buffer.readableBytes / elementByteCount
+        guard count * elementByteCount == buffer.readableBytes else {
+            throw TrellisError(.invalidArgument, "\(name): \(buffer.readableBytes) bytes is not a whole number of \(elementByteCount)-byte elements")
+        }
+        return count
+    }
+}
+
+/// A typed reduction: `.sum`, `.product`, `.min`, `.max`, bitwise ones for
+/// integers, or any associative closure.
+///
+/// ```swift
+/// let total = try world.allreduce([1.5, 2.0], .sum)
+/// let longest = try world.allreduce([name.count], .max)
+/// let joined = try world.allreduce([x], .custom(commutative: false) { a, b in a &* 31 &+ b })
+/// ```
+public struct Reduction<T: WireScalar>: Sendable {
+    public let operation: ReductionOperation
+
+    public init(operation: ReductionOperation) { self.operation = operation }
+
+    /// An elementwise reduction from a closure on two values (`lower`, `upper`).
+    public static func custom(name: String = "custom", commutative: Bool = true, _ body: @escaping @Sendable (T, T) -> T) -> Reduction<T> {
+        Reduction(operation: ReductionOperation(name: name, elementByteCount: T.wireByteCount, isCommutative: commutative) {
+            lower, upper, result in
+            let size = T.wireByteCount
+            for offset in stride(from: 0, to: result.count, by: size) {
+                let value = body(T.load(from: lower, at: offset), T.load(from: upper, at: offset))
+                value.store(into: result, at: offset)
+            }
+        })
+    }
+}
+
+extension Reduction where T: Numeric {
+    public static var sum: Reduction<T> { .custom(name: "sum") { $0 + $1 } }
+    public static var product: Reduction<T> { .custom(name: "product") { $0 * $1 } }
+}
+
+extension Reduction where T: Comparable {
+    public static var min: Reduction<T> { .custom(name: "min") { Swift.min($0, $1) } }
+    public static var max: Reduction<T> { .custom(name: "max") { Swift.max($0, $1) } }
+}
+
+extension Reduction where T: FixedWidthInteger {
+    public static var bitwiseAnd: Reduction<T> { .custom(name: "bitwise-and") { $0 & $1 } }
+    public static var bitwiseOr: Reduction<T> { .custom(name: "bitwise-or") { $0 | $1 } }
+    public static var bitwiseXor: Reduction<T> { .custom(name: "bitwise-xor") { $0 ^ $1 } }
+    /// Nonzero is true; the result is 1 or 0.
+    public static var logicalAnd: Reduction<T> { .custom(name: "logical-and") { ($0 != 0 && $1 != 0) ? 1 : 0 } }
+    public static var logicalOr: Reduction<T> { .custom(name: "logical-or") { ($0 != 0 || $1 != 0) ? 1 : 0 } }
+}

@@ -1,0 +1,119 @@
+import Logging
+import TrellisCore
+
+/// One process's membership in Trellis: its progress engine and its world.
+///
+/// Started by `trellis run`, a process joins its job through the launcher's
+/// key-value service; started any other way, it is a singleton whose world
+/// has one rank.
+///
+/// ```swift
+/// let runtime = try Runtime.initialize()
+/// defer { try? runtime.finalize() }
+/// let sum = try runtime.world.allreduce([runtime.world.rank], .sum)
+/// ```
+public final class Runtime: Sendable {
+    public let world: Communicator
+    public let processID: ProcessID
+    /// True when no launcher started this process.
+    public let isSingleton: Bool
+    /// The address other processes reach this one at.
+    public let address: String
+    let engine: ProgressEngine
+    private let pmi: PMIClient?
+
+    private init(world: Communicator, processID: ProcessID, isSingleton: Bool, address: String, engine: ProgressEngine, pmi: PMIClient?) {
+        self.world = world
+        self.processID = processID
+        self.isSingleton = isSingleton
+        self.address = address
+        self.engine = engine
+        self.pmi = pmi
+    }
+
+    /// Joins the job this process was launched in, or starts a singleton.
+    /// Limits come from `TRELLIS_*` environment variables unless given.
+    public static func initialize(limits: RuntimeLimits? = nil, logger: Logger = Logger(label: "trellis.runtime")) throws -> Runtime {
+        let environment = ProcessEnvironment.current()
+        let limits = try limits ?? RuntimeLimits.fromEnvironment(environment)
+        let processID = ProcessID.generate()
+        let host = environment["TRELLIS_HOST"] ?? "127.0.0.1"
+        let transport = try SocketTransport(localID: processID, host: host, maximumMessageBytes: limits.maximumMessageBytes, logger: logger)
+        let engine = ProgressEngine(processID: processID, limits: limits, transport: transport, logger: logger)
+
+        let world: Communicator
+        var pmi: PMIClient?
+        if let fdText = environment["PMI_FD"], let fd = Int32(fdText),
+            let rankText = environment["PMI_RANK"], let rank = Int(rankText),
+            let sizeText = environment["PMI_SIZE"], let size = Int(sizeText), size > 0, (0..<size).contains(rank)
+        {
+            let client = PMIClient(fd: fd)
+            try client.initialize()
+            let kvs = try client.kvsName()
+            try client.put(kvs: kvs, key: "trellis-\(rank)", value: "\(String(processID.rawValue, radix: 16))@\(transport.localAddress)")
+            try client.barrier()
+            var members: [ProcessID] = []
+            for peer in 0..<size {
+                let value = try client.get(kvs: kvs, key: "trellis-\(peer)")
+                guard let at = value.firstIndex(of: "@"), let raw = UInt64(value[..<at], radix: 16) else {
+                    throw TrellisError(.bootstrapFailed, "rank \(peer) published a malformed address '\(value)'")
+                }
+                let member = ProcessID(rawValue: raw)
+                transport.setAddress(String(value[value.index(after: at)...]), for: member)
+                members.append(member)
+            }
+            pmi = client
+            world = Communicator(
+                engine: engine, context: ContextID(owner: members[0].rawValue, serial: 0), group: Group(members: members), rank: rank)
+        } else {
+            world = Communicator(
+                engine: engine, context: ContextID(owner: processID.rawValue, serial: 0), group: Group(members: [processID]), rank: 0)
+        }
+        engine.start()
+        return Runtime(world: world, processID: processID, isSingleton: pmi == nil, address: transport.localAddress, engine: engine, pmi: pmi)
+    }
+
+    /// Completes queued sends, tells peers this process is leaving, and
+    /// releases the runtime. Operations started afterwards fail with `finalized`.
+    public func finalize() throws {
+        engine.shutdown(deadline: .after(seconds: engine.limits.finalizeTimeoutSeconds))
+        try pmi?.finalize()
+    }
+}
+
+/// Counters of what the engine holds right now.
+public struct RuntimeStatistics: Sendable {
+    public var unexpectedMessages: Int
+    /// Payload bytes held for receives not posted yet (eager messages only).
+    public var unexpectedBytes: Int
+    public var postedReceives: Int
+    public var pendingLargeSends: Int
+}
+
+extension Runtime {
+    public var statistics: RuntimeStatistics {
+        engine.lock.withLock {
+            RuntimeStatistics(
+                unexpectedMessages: engine.matching.unexpectedCount, unexpectedBytes: engine.unexpectedBytes,
+                postedReceives: engine.matching.postedCount, pendingLargeSends: engine.outboundExchanges.count)
+        }
+    }
+}
+
+extension Runtime {
+    /// A human-readable dump of the engine's queues and connections, for diagnosing hangs.
+    public func debugState() -> String {
+        engine.lock.withLock { engine.debugState() }
+    }
+}
+
+extension ProgressEngine {
+    func debugState() -> String {
+        var lines = ["process \(processID): posted \(matching.postedCount), unexpected \(matching.unexpectedCount) (\(unexpectedBytes) bytes)"]
+        lines.append(contentsOf: matching.describe())
+        for (id, exchange) in outboundExchanges { lines.append("  outbound exchange \(id) to \(exchange.peer): \(exchange.payload.readableBytes) bytes") }
+        for (id, exchange) in inboundExchanges { lines.append("  inbound exchange \(id) from \(exchange.peer): \(exchange.length) bytes, buffer \(exchange.buffer == nil ? "with transport" : "waiting")") }
+        lines.append(transport.debugState())
+        return lines.joined(separator: "\n")
+    }
+}

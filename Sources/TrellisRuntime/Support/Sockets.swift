@@ -1,0 +1,101 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CTrellisSystem
+import TrellisCore
+
+/// Small wrappers over the BSD socket calls the socket transport makes.
+enum Sockets {
+    static func failure(_ call: String, _ context: String) -> TrellisError {
+        let code = errno
+        return TrellisError(.systemCall, "\(call) failed: \(context)", underlying: SystemCallError(call, errno: code))
+    }
+
+    /// Parses "host:port" (IPv4 dotted quad or "localhost").
+    static func parse(address: String) throws -> sockaddr_in {
+        guard let colon = address.lastIndex(of: ":"), let port = UInt16(address[address.index(after: colon)...]) else {
+            throw TrellisError(.invalidArgument, "address '\(address)' is not host:port")
+        }
+        var host = String(address[..<colon])
+        if host == "localhost" { host = "127.0.0.1" }
+        var socketAddress = sockaddr_in()
+        socketAddress.sin_family = sa_family_t(AF_INET)
+        socketAddress.sin_port = port.bigEndian
+        guard inet_pton(AF_INET, host, &socketAddress.sin_addr) == 1 else {
+            throw TrellisError(.invalidArgument, "address '\(address)' does not name an IPv4 host")
+        }
+        return socketAddress
+    }
+
+    static func describe(_ socketAddress: sockaddr_in) -> String {
+        var copy = socketAddress.sin_addr
+        var text = [CChar](repeating: 0, count: Int(INET_ADDRSTRLEN))
+        inet_ntop(AF_INET, &copy, &text, socklen_t(INET_ADDRSTRLEN))
+        let host = text.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+        return "\(host):\(UInt16(bigEndian: socketAddress.sin_port))"
+    }
+
+    /// A nonblocking listening socket; port 0 picks a free one.
+    static func listen(host: String, port: UInt16 = 0, backlog: Int32 = 1024) throws -> (fd: Int32, address: String) {
+        var socketAddress = try parse(address: "\(host):\(port)")
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw failure("socket", "listening socket") }
+        var one: Int32 = 1
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+        let bound = withUnsafePointer(to: &socketAddress) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        guard bound == 0 else {
+            let error = failure("bind", "\(host):\(port)")
+            Glibc.close(fd)
+            throw error
+        }
+        guard Glibc.listen(fd, backlog) == 0 else {
+            let error = failure("listen", "\(host):\(port)")
+            Glibc.close(fd)
+            throw error
+        }
+        var actual = sockaddr_in()
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &actual) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+        }
+        return (fd, describe(actual))
+    }
+
+    /// Starts a nonblocking connect; completion shows up as writability.
+    static func startConnect(to address: String) throws -> Int32 {
+        var socketAddress = try parse(address: address)
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw failure("socket", "connection to \(address)") }
+        trellis_set_nodelay(fd)
+        let result = withUnsafePointer(to: &socketAddress) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        if result != 0 && errno != EINPROGRESS {
+            let error = failure("connect", address)
+            Glibc.close(fd)
+            throw error
+        }
+        return fd
+    }
+
+    /// The pending error of a socket (used once a nonblocking connect ends).
+    static func pendingError(_ fd: Int32) -> Int32 {
+        var value: Int32 = 0
+        var length = socklen_t(MemoryLayout<Int32>.size)
+        getsockopt(fd, SOL_SOCKET, SO_ERROR, &value, &length)
+        return value
+    }
+
+    static func acceptConnection(_ listenFD: Int32) -> Int32? {
+        let fd = trellis_accept(listenFD)
+        guard fd >= 0 else { return nil }
+        trellis_set_nodelay(fd)
+        return fd
+    }
+}

@@ -1,0 +1,424 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CTrellisSystem
+import Logging
+import NIOCore
+import TrellisCore
+import TrellisWire
+
+/// The TCP transport: one connection per pair of processes, nonblocking
+/// sockets under epoll, polled by the progress engine so that a waiting
+/// thread can spin on the socket instead of sleeping (waking a sleeping
+/// process costs tens of microseconds on virtual machines).
+final class SocketTransport: Transport {
+    let localID: ProcessID
+    let localAddress: String
+    let maximumMessageBytes: Int
+    private let logger: Logger
+    private let epollFD: Int32
+    private let wakeFD: Int32
+    private let listenFD: Int32
+    private var addresses: [ProcessID: String] = [:]
+    private var connectionsByPeer: [ProcessID: SocketConnection] = [:]
+    private var connectionsByFD: [Int32: SocketConnection] = [:]
+    private var isShutDown = false
+    weak var delegate: TransportDelegate?
+
+    // Filled by `waitForEvents`, read by `handleEvents`: only the poller touches them.
+    private static let eventCapacity = 256
+    private let readyFDs = UnsafeMutablePointer<Int32>.allocate(capacity: SocketTransport.eventCapacity)
+    private let readyEvents = UnsafeMutablePointer<UInt32>.allocate(capacity: SocketTransport.eventCapacity)
+
+    /// Payloads at least this large bypass the staging area.
+    private static let directReadBytes = 32 * 1024
+
+    init(localID: ProcessID, host: String, maximumMessageBytes: Int, logger: Logger) throws {
+        self.localID = localID
+        self.maximumMessageBytes = maximumMessageBytes
+        self.logger = logger
+        epollFD = trellis_epoll_create()
+        guard epollFD >= 0 else { throw Sockets.failure("epoll_create1", "progress engine") }
+        wakeFD = trellis_eventfd()
+        guard wakeFD >= 0 else { throw Sockets.failure("eventfd", "progress engine") }
+        let listener = try Sockets.listen(host: host)
+        listenFD = listener.fd
+        localAddress = listener.address
+        trellis_epoll_add(epollFD, wakeFD, TRELLIS_EPOLLIN)
+        trellis_epoll_add(epollFD, listenFD, TRELLIS_EPOLLIN)
+    }
+
+    deinit {
+        readyFDs.deallocate()
+        readyEvents.deallocate()
+    }
+
+    func setAddress(_ address: String, for peer: ProcessID) {
+        addresses[peer] = address
+    }
+
+    var hasUnsentFrames: Bool {
+        connectionsByPeer.values.contains { !$0.sendQueue.isEmpty }
+    }
+
+    // MARK: Sending
+
+    func send(_ frame: OutgoingFrame, to peer: ProcessID) throws {
+        guard !isShutDown else { throw TrellisError(.finalized, "the runtime is finalized") }
+        if let connection = connectionsByPeer[peer] {
+            connection.sendQueue.append(frame)
+            if connection.state == .established && connection.sendQueue.count == 1 {
+                flush(connection)
+            }
+            return
+        }
+        guard let address = addresses[peer] else {
+            throw TrellisError(.connectionFailed, "no address is known for process \(peer)")
+        }
+        let fd = try Sockets.startConnect(to: address)
+        let connection = SocketConnection(fd: fd, isOutgoing: true, peer: peer, state: .connecting)
+        connection.sendQueue.append(frame)
+        connection.wantsWritable = true
+        connectionsByPeer[peer] = connection
+        connectionsByFD[fd] = connection
+        trellis_epoll_add(epollFD, fd, TRELLIS_EPOLLIN | TRELLIS_EPOLLOUT | TRELLIS_EPOLLRDHUP)
+    }
+
+    private func flush(_ connection: SocketConnection) {
+        let outcome = connection.flush { [unowned self] frame in self.delegate?.transport(wrote: frame) }
+        switch outcome {
+        case .drained:
+            setWantsWritable(connection, false)
+            if connection.closingAfterFlush { Glibc.shutdown(connection.fd, Int32(SHUT_WR)) }
+        case .blocked:
+            setWantsWritable(connection, true)
+        case .failed(let code):
+            let peer = connection.peer.map(String.init(describing:)) ?? "?"
+            fail(connection, error: TrellisError(
+                .peerFailed, "writing to process \(peer) failed", underlying: SystemCallError("sendmsg", errno: code)))
+        }
+    }
+
+    private func setWantsWritable(_ connection: SocketConnection, _ wanted: Bool) {
+        guard connection.wantsWritable != wanted, connection.state != .closed else { return }
+        connection.wantsWritable = wanted
+        let events = TRELLIS_EPOLLIN | TRELLIS_EPOLLRDHUP | (wanted ? TRELLIS_EPOLLOUT : 0)
+        trellis_epoll_modify(epollFD, connection.fd, events)
+    }
+
+    // MARK: Polling
+
+    func wake() {
+        var one: UInt64 = 1
+        _ = Glibc.write(wakeFD, &one, 8)
+    }
+
+    func waitForEvents(timeoutMilliseconds: Int32) -> Int {
+        let count = trellis_epoll_wait(epollFD, readyFDs, readyEvents, Int32(Self.eventCapacity), timeoutMilliseconds)
+        return max(Int(count), 0)
+    }
+
+    func handleEvents(_ count: Int) {
+        for index in 0..<count {
+            let fd = readyFDs[index]
+            let events = readyEvents[index]
+            if fd == wakeFD {
+                var value: UInt64 = 0
+                _ = Glibc.read(wakeFD, &value, 8)
+            } else if fd == listenFD {
+                acceptConnections()
+            } else if let connection = connectionsByFD[fd] {
+                if events & TRELLIS_EPOLLOUT != 0 { handleWritable(connection) }
+                if events & (TRELLIS_EPOLLIN | TRELLIS_EPOLLHUP | TRELLIS_EPOLLERR | TRELLIS_EPOLLRDHUP) != 0,
+                    connection.state != .closed, connection.state != .rejected
+                {
+                    handleReadable(connection)
+                }
+            }
+        }
+    }
+
+    private func acceptConnections() {
+        while let fd = Sockets.acceptConnection(listenFD) {
+            let connection = SocketConnection(fd: fd, isOutgoing: false, peer: nil, state: .awaitingHello)
+            connectionsByFD[fd] = connection
+            trellis_epoll_add(epollFD, fd, TRELLIS_EPOLLIN | TRELLIS_EPOLLRDHUP)
+        }
+    }
+
+    private func handleWritable(_ connection: SocketConnection) {
+        switch connection.state {
+        case .connecting:
+            let code = Sockets.pendingError(connection.fd)
+            guard code == 0 else {
+                let address = connection.peer.flatMap { addresses[$0] } ?? "?"
+                fail(connection, error: TrellisError(
+                    .connectionFailed, "could not connect to process \(connection.peer!) at \(address)",
+                    underlying: SystemCallError("connect", errno: code)))
+                return
+            }
+            let hello = OutgoingFrame(header: FrameHeader(kind: .hello, exchange: localID.rawValue))
+            guard connection.writeImmediately(hello) else {
+                fail(connection, error: TrellisError(.connectionFailed, "handshake with process \(connection.peer!) failed"))
+                return
+            }
+            connection.state = .awaitingAcknowledge
+            setWantsWritable(connection, false)
+        case .established:
+            flush(connection)
+        default:
+            setWantsWritable(connection, false)
+        }
+    }
+
+    // MARK: Reading
+
+    private func handleReadable(_ connection: SocketConnection) {
+        do {
+            let open = try readFrames(connection)
+            if !open { closed(connection) }
+        } catch let error as TrellisError {
+            fail(connection, error: error)
+        } catch {
+            fail(connection, error: TrellisError(.protocolViolation, "\(error)"))
+        }
+    }
+
+    /// Reads and dispatches frames until the socket is drained: the poll is
+    /// level-triggered on the socket, not on the staging area, so stopping
+    /// early could strand whole frames there. Returns false at end of stream.
+    private func readFrames(_ connection: SocketConnection) throws -> Bool {
+        while connection.state != .closed && connection.state != .rejected {
+            if let header = connection.inboundHeader {
+                if connection.inboundRemaining == 0 {
+                    try deliver(header, on: connection)
+                    continue
+                }
+                if connection.stagedBytes > 0 {
+                    let take = min(connection.stagedBytes, connection.inboundRemaining)
+                    if !connection.discardingPayload {
+                        let start = connection.stagingStart
+                        connection.inboundPayload!.writeBytes(UnsafeRawBufferPointer(rebasing: connection.staging[start..<start + take]))
+                    }
+                    connection.stagingStart += take
+                    connection.inboundRemaining -= take
+                    continue
+                }
+                connection.stagingStart = 0
+                connection.stagingEnd = 0
+                if connection.inboundRemaining >= Self.directReadBytes && !connection.discardingPayload {
+                    var result = 0
+                    let wanted = connection.inboundRemaining
+                    let fd = connection.fd
+                    connection.inboundPayload!.writeWithUnsafeMutableBytes(minimumWritableBytes: wanted) { target in
+                        result = Glibc.read(fd, target.baseAddress!, min(target.count, wanted))
+                        return max(result, 0)
+                    }
+                    guard try accept(readResult: result) else { return result != 0 }
+                    connection.inboundRemaining -= result
+                    continue
+                }
+            } else if connection.stagedBytes >= FrameHeader.byteCount {
+                let start = connection.stagingStart
+                let header = try FrameHeader.decode(from: UnsafeRawBufferPointer(rebasing: connection.staging[start..<start + FrameHeader.byteCount]))
+                connection.stagingStart += FrameHeader.byteCount
+                try beginPayload(of: header, on: connection)
+                continue
+            }
+            // More bytes are needed in the staging area.
+            if connection.stagingStart > 0 {
+                let staged = connection.stagedBytes
+                if staged > 0 {
+                    memmove(connection.staging.baseAddress!, connection.staging.baseAddress! + connection.stagingStart, staged)
+                }
+                connection.stagingStart = 0
+                connection.stagingEnd = staged
+            }
+            let space = SocketConnection.stagingCapacity - connection.stagingEnd
+            let result = Glibc.read(connection.fd, connection.staging.baseAddress! + connection.stagingEnd, space)
+            guard try accept(readResult: result) else { return result != 0 }
+            connection.stagingEnd += result
+        }
+        return true
+    }
+
+    /// True when bytes were read; false when the socket is drained (or at end
+    /// of stream, result 0); throws on a socket error.
+    private func accept(readResult result: Int) throws -> Bool {
+        if result > 0 { return true }
+        if result == 0 { return false }
+        let code = errno
+        if code == EAGAIN || code == EWOULDBLOCK || code == EINTR { return false }
+        throw TrellisError(.peerFailed, "reading from a peer failed", underlying: SystemCallError("read", errno: code))
+    }
+
+    private func beginPayload(of header: FrameHeader, on connection: SocketConnection) throws {
+        guard header.payloadLength <= UInt64(maximumMessageBytes) else {
+            throw TrellisError(.protocolViolation, "a frame announced \(header.payloadLength) bytes, above the \(maximumMessageBytes)-byte limit")
+        }
+        let length = Int(header.payloadLength)
+        connection.inboundHeader = header
+        connection.inboundRemaining = length
+        connection.discardingPayload = false
+        switch header.kind {
+        case .rendezvousData:
+            guard let peer = connection.peer, connection.state == .established else {
+                throw TrellisError(.protocolViolation, "data frame before the handshake")
+            }
+            if let destination = delegate?.transport(destinationFor: header, from: peer) ?? nil {
+                connection.inboundPayload = destination
+            } else {
+                connection.discardingPayload = true
+            }
+        default:
+            connection.inboundPayload = ByteBufferAllocator().buffer(capacity: length)
+        }
+    }
+
+    private func deliver(_ header: FrameHeader, on connection: SocketConnection) throws {
+        let payload = connection.inboundPayload
+        let discarded = connection.discardingPayload
+        connection.inboundHeader = nil
+        connection.inboundPayload = nil
+        connection.discardingPayload = false
+        switch header.kind {
+        case .hello:
+            try receiveHello(header, on: connection)
+        case .helloAcknowledge:
+            try receiveAcknowledge(header, on: connection)
+        case .goodbye:
+            connection.goodbyeReceived = true
+        default:
+            guard connection.state == .established, let peer = connection.peer else {
+                throw TrellisError(.protocolViolation, "\(header.kind) frame before the handshake")
+            }
+            if !discarded, let payload {
+                delegate?.transport(received: header, payload: payload, from: peer)
+            }
+        }
+    }
+
+    // MARK: Handshake
+
+    /// Both sides may connect at once; the connection opened by the smaller
+    /// process id is kept, and the frames queued on the other move over to it.
+    private func receiveHello(_ header: FrameHeader, on connection: SocketConnection) throws {
+        guard connection.state == .awaitingHello else {
+            throw TrellisError(.protocolViolation, "unexpected hello")
+        }
+        let peer = ProcessID(rawValue: header.exchange)
+        connection.peer = peer
+        var keep = true
+        if let existing = connectionsByPeer[peer], existing !== connection {
+            let existingIsLosingOutgoing = existing.isOutgoing && existing.state != .established && peer < localID
+            if existingIsLosingOutgoing {
+                connection.sendQueue = existing.sendQueue
+                existing.sendQueue.removeAll()
+                closeQuietly(existing)
+            } else {
+                keep = false
+            }
+        }
+        let answer = OutgoingFrame(header: FrameHeader(kind: .helloAcknowledge, tag: keep ? 1 : 0, exchange: localID.rawValue))
+        guard connection.writeImmediately(answer), keep else {
+            closeQuietly(connection)
+            return
+        }
+        connection.state = .established
+        connectionsByPeer[peer] = connection
+        if !connection.sendQueue.isEmpty { flush(connection) }
+    }
+
+    private func receiveAcknowledge(_ header: FrameHeader, on connection: SocketConnection) throws {
+        guard connection.state == .awaitingAcknowledge else {
+            throw TrellisError(.protocolViolation, "unexpected hello acknowledgement")
+        }
+        if header.tag == 1 {
+            connection.state = .established
+            if !connection.sendQueue.isEmpty { flush(connection) }
+        } else {
+            // The peer keeps the connection it opened to us; our queue waits for its hello.
+            connection.state = .rejected
+            trellis_epoll_remove(epollFD, connection.fd)
+            connectionsByFD[connection.fd] = nil
+            Glibc.close(connection.fd)
+        }
+    }
+
+    // MARK: Closing
+
+    private func closeQuietly(_ connection: SocketConnection) {
+        guard connection.state != .closed else { return }
+        if connection.state != .rejected {
+            trellis_epoll_remove(epollFD, connection.fd)
+            Glibc.close(connection.fd)
+        }
+        connectionsByFD[connection.fd] = nil
+        connection.state = .closed
+        if let peer = connection.peer, connectionsByPeer[peer] === connection {
+            connectionsByPeer[peer] = nil
+        }
+    }
+
+    /// End of stream: orderly if the peer said goodbye, a failure otherwise.
+    private func closed(_ connection: SocketConnection) {
+        guard let peer = connection.peer, connectionsByPeer[peer] === connection else {
+            closeQuietly(connection)
+            return
+        }
+        let unsent = Array(connection.sendQueue)
+        connection.sendQueue.removeAll()
+        let orderly = connection.goodbyeReceived || connection.closingAfterFlush
+        if connection.goodbyeReceived && !connection.closingAfterFlush {
+            // Answer in kind, so the peer sees an orderly close too.
+            _ = connection.writeImmediately(OutgoingFrame(header: FrameHeader(kind: .goodbye)))
+        }
+        closeQuietly(connection)
+        if orderly {
+            delegate?.transport(lost: peer, error: TrellisError(.peerFailed, "process \(peer) has finalized"), unsent: unsent, orderly: true)
+        } else {
+            delegate?.transport(lost: peer, error: TrellisError(.peerFailed, "connection to process \(peer) closed unexpectedly"), unsent: unsent, orderly: false)
+        }
+    }
+
+    private func fail(_ connection: SocketConnection, error: TrellisError) {
+        guard connection.state != .closed else { return }
+        guard let peer = connection.peer, connectionsByPeer[peer] === connection else {
+            logger.debug("dropping a connection that was not in use: \(error)")
+            closeQuietly(connection)
+            return
+        }
+        let unsent = Array(connection.sendQueue)
+        connection.sendQueue.removeAll()
+        closeQuietly(connection)
+        delegate?.transport(lost: peer, error: error, unsent: unsent, orderly: false)
+    }
+
+    func sayGoodbye() {
+        for connection in connectionsByPeer.values where connection.state == .established {
+            connection.closingAfterFlush = true
+            connection.sendQueue.append(OutgoingFrame(header: FrameHeader(kind: .goodbye)))
+            if connection.sendQueue.count == 1 { flush(connection) }
+        }
+    }
+
+    var hasOpenConnections: Bool {
+        connectionsByPeer.values.contains { $0.state == .established }
+    }
+
+    func debugState() -> String {
+        connectionsByFD.values.map { connection in
+            "  fd \(connection.fd) peer \(connection.peer.map(String.init(describing:)) ?? "?") \(connection.state) queue \(connection.sendQueue.count) head offset \(connection.headOffset) wants-writable \(connection.wantsWritable) staged \(connection.stagedBytes) inbound \(connection.inboundHeader.map { "\($0.kind) remaining \(connection.inboundRemaining)" } ?? "none")"
+        }.joined(separator: "\n")
+    }
+
+    func shutdown() {
+        guard !isShutDown else { return }
+        isShutDown = true
+        for connection in connectionsByFD.values { closeQuietly(connection) }
+        for connection in connectionsByPeer.values { closeQuietly(connection) }
+        Glibc.close(listenFD)
+        Glibc.close(wakeFD)
+        Glibc.close(epollFD)
+    }
+}

@@ -1,0 +1,61 @@
+import NIOCore
+import TrellisCore
+import TrellisWire
+
+/// A frame waiting to be written, and the request it completes once written.
+struct OutgoingFrame {
+    let header: FrameHeader
+    let encodedHeader: [UInt8]
+    let payload: ByteBuffer?
+    let request: RequestCore?
+
+    init(header: FrameHeader, payload: ByteBuffer? = nil, request: RequestCore? = nil) {
+        self.header = header
+        self.encodedHeader = header.encoded()
+        self.payload = payload
+        self.request = request
+    }
+
+    var byteCount: Int { FrameHeader.byteCount + (payload?.readableBytes ?? 0) }
+}
+
+/// What a transport reports to the progress engine. Always called with the
+/// engine's lock held, from the thread that is making progress.
+protocol TransportDelegate: AnyObject {
+    /// Where the payload of a rendezvous data frame goes; nil discards it.
+    func transport(destinationFor header: FrameHeader, from peer: ProcessID) -> ByteBuffer?
+    func transport(received header: FrameHeader, payload: ByteBuffer, from peer: ProcessID)
+    func transport(wrote frame: OutgoingFrame)
+    /// The connection to `peer` is gone: orderly after a goodbye, else a failure.
+    func transport(lost peer: ProcessID, error: TrellisError, unsent: [OutgoingFrame], orderly: Bool)
+}
+
+/// Moves frames between processes. The progress engine polls it: one thread
+/// at a time waits for events without the engine lock, then handles them with
+/// the lock held. TCP sockets are the first implementation; shared memory for
+/// peers on one host would be another, behind the same protocol (as BMI
+/// methods are in PVFS2).
+protocol Transport: AnyObject {
+    /// How other processes reach this one ("host:port").
+    var localAddress: String { get }
+    func setAddress(_ address: String, for peer: ProcessID)
+    /// Queues a frame, writing at once when the connection allows. Lock held.
+    func send(_ frame: OutgoingFrame, to peer: ProcessID) throws
+    /// Blocks for at most `timeoutMilliseconds` (0 polls). Lock not held; one caller at a time.
+    func waitForEvents(timeoutMilliseconds: Int32) -> Int
+    /// Handles the events the last wait found. Lock held.
+    func handleEvents(_ count: Int)
+    /// Receives everything the transport reports; set once by the engine.
+    var delegate: TransportDelegate? { get set }
+    /// Interrupts a `waitForEvents` in progress. Any thread.
+    func wake()
+    /// Whether frames are still queued for writing. Lock held.
+    var hasUnsentFrames: Bool { get }
+    /// Tells every connected peer that a close from here is orderly. Lock held.
+    func sayGoodbye()
+    /// Whether a connection is still open (after a goodbye: until the peer closes its end). Lock held.
+    var hasOpenConnections: Bool { get }
+    func debugState() -> String
+    /// Closes everything. Lock held.
+    func shutdown()
+}
