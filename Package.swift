@@ -50,9 +50,9 @@ let package = Package(
         .executableTarget(
             name: "trellis-conformance", dependencies: ["TrellisRuntime"],
             path: "Sources/TrellisConformance"),
-        .testTarget(name: "TrellisCoreTests", dependencies: ["TrellisCore", "TrellisWire"]),
+        .testTarget(name: "TrellisCoreTests", dependencies: ["TrellisCore", "TrellisWire", "TrellisRuntime", "TrellisLauncher"]),
         .testTarget(
             name: "TrellisJobTests",
-            dependencies: ["trellis", "trellis-conformance", "TrellisRuntime"]),
+            dependencies: ["trellis", "trellis-conformance", "TrellisRuntime", "TrellisLauncher"]),
     ]
 )

@@ -19,6 +19,7 @@ public final class JobLauncher {
     private var stopDeadline: Deadline?
     private var killed = false
     private var interruptCount = 0
+    private var drainDeadline: Deadline?
 
     public init(options: LaunchOptions, logger: Logger = Logger(label: "trellis.run")) {
         self.options = options
@@ -48,9 +49,14 @@ public final class JobLauncher {
                 killed = true
             }
             if !ranks.contains(where: { !$0.hasExited }) {
-                // Descendants the ranks left behind in their group go too.
-                killGroup(SIGKILL)
-                relays.forEach { $0.finish() }
+                if drainDeadline == nil {
+                    // Descendants the ranks left behind in their group go too;
+                    // then the pipes drain to their end.
+                    killGroup(SIGKILL)
+                    drainDeadline = .after(seconds: 2)
+                } else if drainDeadline!.hasPassed {
+                    relays.forEach { $0.finish() }
+                }
             }
         }
         for rank in ranks where rank.pmiOpen { close(rank.pmiFD) }

@@ -11,6 +11,13 @@ public struct ChildDescriptors: Sendable {
     public var standardError: Int32
     /// Extra descriptors the child keeps: (parent's fd, child's fd number).
     public var inherited: [(Int32, Int32)]
+
+    public init(standardInput: Int32?, standardOutput: Int32, standardError: Int32, inherited: [(Int32, Int32)] = []) {
+        self.standardInput = standardInput
+        self.standardOutput = standardOutput
+        self.standardError = standardError
+        self.inherited = inherited
+    }
 }
 
 /// Starts programs with posix_spawn: no fork of a multithreaded process,

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Trellis needs, when they are missing.
+# mpich: the MPI the benchmarks compare against (mpicc.mpich, mpiexec.mpich).
+set -euo pipefail
+needed=(mpich libmpich-dev)
+missing=()
+for package in "${needed[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing: ${missing[*]}" >&2
+  sudo_cmd=""
+  [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
