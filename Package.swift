@@ -38,7 +38,8 @@ let package = Package(
             ]),
         .target(
             name: "TrellisBenchmarks",
-            dependencies: ["TrellisRuntime", "TrellisCore"]),
+            dependencies: ["TrellisRuntime", "TrellisCore", "TrellisLauncher"],
+            resources: [.copy("Resources/mpi_bench.c")]),
         .target(
             name: "TrellisCommands",
             dependencies: [

@@ -1,9 +1,68 @@
 import ArgumentParser
+import TrellisBenchmarks
+import TrellisCore
+import TrellisRuntime
 
 /// `trellis bench ...`: the benchmarks that ship with Trellis.
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Measure Trellis (and MPICH, side by side).",
-        subcommands: [])
+        abstract: "Measure Trellis, and MPICH side by side.",
+        subcommands: [PingPongBench.self, BroadcastBench.self, AllreduceBench.self, CompareBench.self])
+}
+
+struct BenchSizes: ParsableArguments {
+    @Option(name: .long, parsing: .upToNextOption, help: "Message sizes in bytes.")
+    var bytes: [Int] = []
+}
+
+/// Runs a benchmark body as a rank of the current job and prints rank 0's records.
+func runAsRank(_ body: (Communicator) throws -> [BenchmarkRecord]) throws {
+    TrellisCommand.bootstrapLogging()
+    let runtime = try Runtime.initialize()
+    let records = try body(runtime.world)
+    for record in records { print(record.json) }
+    try runtime.finalize()
+}
+
+struct PingPongBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "pingpong", abstract: "Latency and bandwidth between ranks 0 and 1 (run under trellis run -n 2).")
+    @OptionGroup var sizes: BenchSizes
+    func run() throws {
+        try runAsRank { try RuntimeBenchmarks.pingPong(world: $0, sizes: sizes.bytes.isEmpty ? RuntimeBenchmarks.defaultPingPongSizes : sizes.bytes) }
+    }
+}
+
+struct BroadcastBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bcast", abstract: "Broadcast from rank 0 (run under trellis run -n 4).")
+    @OptionGroup var sizes: BenchSizes
+    func run() throws {
+        try runAsRank { try RuntimeBenchmarks.broadcast(world: $0, sizes: sizes.bytes.isEmpty ? RuntimeBenchmarks.defaultBroadcastSizes : sizes.bytes) }
+    }
+}
+
+struct AllreduceBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "allreduce", abstract: "Allreduce (sum of doubles) over all ranks (run under trellis run -n 4).")
+    @OptionGroup var sizes: BenchSizes
+    func run() throws {
+        try runAsRank { try RuntimeBenchmarks.allreduce(world: $0, sizes: sizes.bytes.isEmpty ? RuntimeBenchmarks.defaultAllreduceSizes : sizes.bytes) }
+    }
+}
+
+struct CompareBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "compare", abstract: "Run Trellis and MPICH (over TCP and over shared memory) in one run and print ratios.")
+    @Option(help: "Seconds each MPICH run may take before it is stopped (MPICH sometimes hangs in MPI_Finalize).")
+    var mpichTimeoutSeconds: Double = 120
+    @Flag(help: "Print only the JSON lines.")
+    var json = false
+
+    func run() throws {
+        TrellisCommand.bootstrapLogging()
+        let comparison = Comparison(trellisExecutable: currentExecutablePath(), mpichTimeoutSeconds: mpichTimeoutSeconds)
+        try comparison.run(printTable: !json)
+    }
 }

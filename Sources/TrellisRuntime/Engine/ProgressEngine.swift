@@ -195,23 +195,3 @@ public final class ProgressEngine: @unchecked Sendable {
         }
     }
 }
-
-/// Starts a joinable thread running `body`.
-func startThread(_ body: @escaping () -> Void) -> pthread_t? {
-    final class Box {
-        let body: () -> Void
-        init(_ body: @escaping () -> Void) { self.body = body }
-    }
-    var thread = pthread_t()
-    let box = Unmanaged.passRetained(Box(body)).toOpaque()
-    let result = pthread_create(&thread, nil, { argument in
-        let box = Unmanaged<Box>.fromOpaque(argument!).takeRetainedValue()
-        box.body()
-        return nil
-    }, box)
-    guard result == 0 else {
-        Unmanaged<Box>.fromOpaque(box).release()
-        return nil
-    }
-    return thread
-}

@@ -1,0 +1,81 @@
+import NIOCore
+import TrellisCore
+import TrellisRuntime
+
+/// The Trellis side of the benchmarks, run by every rank of a job. Rank 0
+/// returns the records; the others return none.
+public enum RuntimeBenchmarks {
+    public static let defaultPingPongSizes = [8, 1 << 20, 16 << 20]
+    public static let defaultBroadcastSizes = [64 << 20]
+    public static let defaultAllreduceSizes = [8, 1 << 20, 16 << 20]
+
+    /// Half the round trip between ranks 0 and 1; other ranks wait.
+    public static func pingPong(world: Communicator, sizes: [Int]) throws -> [BenchmarkRecord] {
+        guard world.size >= 2 else { throw TrellisError(.invalidArgument, "pingpong needs at least 2 ranks (trellis run -n 2 ...)") }
+        var records: [BenchmarkRecord] = []
+        for bytes in sizes {
+            let payload = ByteBuffer(repeating: 1, count: bytes)
+            let count = iterations(for: bytes, small: 20000, megabytesPerRun: 512)
+            let warmup = count / 10 + 1
+            try world.barrier()
+            var start: UInt64 = 0
+            for index in 0..<(warmup + count) {
+                if index == warmup { start = MonotonicClock.nanoseconds() }
+                if world.rank == 0 {
+                    try world.send(payload, to: 1, tag: 1)
+                    _ = try world.receive(from: .rank(1), tag: .tag(1))
+                } else if world.rank == 1 {
+                    let message = try world.receive(from: .rank(0), tag: .tag(1))
+                    try world.send(message.payload, to: 0, tag: 1)
+                }
+            }
+            let elapsed = Double(MonotonicClock.nanoseconds() - start) / 1000
+            if world.rank == 0 {
+                records.append(BenchmarkRecord(
+                    bench: "pingpong", impl: "trellis", bytes: bytes, ranks: world.size, iterations: count,
+                    latencyMicroseconds: elapsed / Double(count) / 2))
+            }
+        }
+        return records
+    }
+
+    public static func broadcast(world: Communicator, sizes: [Int]) throws -> [BenchmarkRecord] {
+        try timedCollective("bcast", world: world, sizes: sizes) { bytes, payload in
+            _ = try world.broadcast(world.rank == 0 ? payload : nil, root: 0)
+        }
+    }
+
+    public static func allreduce(world: Communicator, sizes: [Int]) throws -> [BenchmarkRecord] {
+        try timedCollective("allreduce", world: world, sizes: sizes) { _, payload in
+            _ = try world.allreduce(payload, Reduction<Double>.sum.operation)
+        }
+    }
+
+    /// Times each call separately with a barrier between calls (as the OSU
+    /// benchmarks do) and reports the slowest rank's mean.
+    private static func timedCollective(
+        _ name: String, world: Communicator, sizes: [Int], _ body: (Int, ByteBuffer) throws -> Void
+    ) throws -> [BenchmarkRecord] {
+        var records: [BenchmarkRecord] = []
+        for bytes in sizes {
+            let elements = bytes / 8
+            let payload = ByteBuffer(wireValues: (0..<elements).map { Double(world.rank + $0) })
+            let count = iterations(for: bytes, small: 2000, megabytesPerRun: 256)
+            let warmup = count / 10 + 1
+            var total: UInt64 = 0
+            for index in 0..<(warmup + count) {
+                try world.barrier()
+                let start = MonotonicClock.nanoseconds()
+                try body(bytes, payload)
+                if index >= warmup { total += MonotonicClock.nanoseconds() - start }
+            }
+            let mean = Double(total) / 1000 / Double(count)
+            let slowest = try world.reduce([mean], .max, root: 0)
+            if let slowest {
+                records.append(BenchmarkRecord(
+                    bench: name, impl: "trellis", bytes: bytes, ranks: world.size, iterations: count, latencyMicroseconds: slowest[0]))
+            }
+        }
+        return records
+    }
+}

@@ -1,0 +1,112 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Synchronization
+import TrellisCore
+
+/// Runs a command to its end with a deadline and collects its output: for
+/// tools that drive other programs (benchmark comparisons, tests). The child
+/// leads its own process group, which is killed when it ends or times out.
+public enum CommandRunner {
+    public struct Outcome: Sendable {
+        /// The shell's view: the exit code, or 128 + signal.
+        public let status: Int32
+        public let output: String
+        public let errors: String
+        public let timedOut: Bool
+        public var combined: String { output + errors }
+    }
+
+    /// A running child, for callers that act while it runs.
+    public final class Child: @unchecked Sendable {
+        public let pid: pid_t
+        private let collected = Mutex<(output: [UInt8], errors: [UInt8])>(([], []))
+
+        init(pid: pid_t) { self.pid = pid }
+
+        public var output: String { collected.withLock { String(decoding: $0.output, as: UTF8.self) } }
+        public var errors: String { collected.withLock { String(decoding: $0.errors, as: UTF8.self) } }
+        func append(_ bytes: ArraySlice<UInt8>, error: Bool) {
+            collected.withLock { if error { $0.errors += bytes } else { $0.output += bytes } }
+        }
+    }
+
+    public static func run(
+        _ arguments: [String], environment: [String: String] = ProcessEnvironment.current(), input: String? = nil,
+        timeoutSeconds: Double, whileRunning: ((Child) -> Void)? = nil
+    ) throws -> Outcome {
+        let output = try makePipe()
+        let errors = try makePipe()
+        let stdinPipe = try makePipe()
+        let pid: pid_t
+        do {
+            pid = try ProcessSpawner.spawn(
+                arguments: arguments, environment: environment,
+                descriptors: ChildDescriptors(
+                    standardInput: input == nil ? nil : stdinPipe.read, standardOutput: output.write, standardError: errors.write),
+                processGroup: 0)
+        } catch {
+            [output.read, output.write, errors.read, errors.write, stdinPipe.read, stdinPipe.write].forEach { close($0) }
+            throw error
+        }
+        close(output.write)
+        close(errors.write)
+        close(stdinPipe.read)
+        if let input {
+            var bytes = Array(input.utf8)
+            _ = bytes.withUnsafeMutableBytes { write(stdinPipe.write, $0.baseAddress!, $0.count) }
+            bytes.removeAll()
+        }
+        close(stdinPipe.write)
+        let child = Child(pid: pid)
+        let readers = [(output.read, false), (errors.read, true)].compactMap { fd, isError in
+            startThread {
+                var chunk = [UInt8](repeating: 0, count: 65536)
+                while true {
+                    let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress!, $0.count) }
+                    if count < 0 && errno == EINTR { continue }
+                    guard count > 0 else { break }
+                    child.append(chunk[..<count], error: isError)
+                }
+                close(fd)
+            }
+        }
+        whileRunning?(child)
+
+        var status: Int32 = 0
+        let deadline = Deadline.after(seconds: timeoutSeconds)
+        var exited = waitUntil(pid, &status, deadline: deadline)
+        let timedOut = !exited
+        if !exited {
+            kill(pid, SIGTERM)
+            exited = waitUntil(pid, &status, deadline: .after(seconds: 15))
+            if !exited {
+                killpg(pid, SIGKILL)
+                kill(pid, SIGKILL)
+                _ = waitpid(pid, &status, 0)
+            }
+        }
+        // Whatever the child left behind in its group goes too, so the pipes close.
+        killpg(pid, SIGKILL)
+        for reader in readers { pthread_join(reader, nil) }
+        let code = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+        return Outcome(status: code, output: child.output, errors: child.errors, timedOut: timedOut)
+    }
+
+    private static func waitUntil(_ pid: pid_t, _ status: inout Int32, deadline: Deadline) -> Bool {
+        while !deadline.hasPassed {
+            if waitpid(pid, &status, WNOHANG) == pid { return true }
+            usleep(5_000)
+        }
+        return false
+    }
+
+    private static func makePipe() throws -> (read: Int32, write: Int32) {
+        var fds: [Int32] = [0, 0]
+        guard pipe(&fds) == 0 else {
+            throw TrellisError(.systemCall, "cannot create a pipe", underlying: SystemCallError("pipe", errno: errno))
+        }
+        for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        return (fds[0], fds[1])
+    }
+}
