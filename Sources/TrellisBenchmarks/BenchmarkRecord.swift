@@ -56,5 +56,5 @@ func format(_ value: Double, _ digits: Int) -> String {
 func iterations(for bytes: Int, small: Int, megabytesPerRun: Int) -> Int {
     if bytes <= 65536 { return small }
     let count = megabytesPerRun * (1 << 20) / max(bytes, 1)
-    return min(max(count, 5), small)
+    return min(max(count, 10), small)
 }

@@ -16,7 +16,7 @@ public enum RuntimeBenchmarks {
         for bytes in sizes {
             let payload = ByteBuffer(repeating: 1, count: bytes)
             let count = iterations(for: bytes, small: 20000, megabytesPerRun: 512)
-            let warmup = count / 10 + 1
+            let warmup = max(2, count / 10)
             try world.barrier()
             var start: UInt64 = 0
             for index in 0..<(warmup + count) {
@@ -61,7 +61,7 @@ public enum RuntimeBenchmarks {
             let elements = bytes / 8
             let payload = ByteBuffer(wireValues: (0..<elements).map { Double(world.rank + $0) })
             let count = iterations(for: bytes, small: 2000, megabytesPerRun: 256)
-            let warmup = count / 10 + 1
+            let warmup = max(2, count / 10)
             var total: UInt64 = 0
             for index in 0..<(warmup + count) {
                 try world.barrier()

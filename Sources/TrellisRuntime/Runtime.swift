@@ -1,3 +1,4 @@
+import CTrellisSystem
 import Logging
 import TrellisCore
 
@@ -38,6 +39,8 @@ public final class Runtime: Sendable {
         let limits = try limits ?? RuntimeLimits.fromEnvironment(environment)
         let processID = ProcessID.generate()
         let host = environment["TRELLIS_HOST"] ?? "127.0.0.1"
+        if let text = environment["TRELLIS_SOCKET_BUFFER_BYTES"], let bytes = Int(text) { Sockets.bufferBytes = bytes }
+        if environment["TRELLIS_MALLOC_TUNING"] != "0" { trellis_keep_large_allocations(1 << 30) }
         let transport = try SocketTransport(localID: processID, host: host, maximumMessageBytes: limits.maximumMessageBytes, logger: logger)
         let engine = ProgressEngine(processID: processID, limits: limits, transport: transport, logger: logger)
 

@@ -26,8 +26,14 @@ int trellis_eventfd(void);
 int trellis_accept(int listen_fd);
 int trellis_set_nodelay(int fd);
 int trellis_set_nonblocking(int fd);
+/* Sets both socket buffers; the kernel caps them at net.core.[rw]mem_max. */
+int trellis_set_buffer_sizes(int fd, int bytes);
 int trellis_set_cloexec(int fd, int on);
 /* Makes the calling process receive `signal` when its parent dies. */
 int trellis_set_parent_death_signal(int signal);
+
+/* Makes malloc keep large buffers in the heap and not return freed memory
+   below trim_threshold bytes. */
+int trellis_keep_large_allocations(size_t trim_threshold);
 
 #endif

@@ -30,7 +30,7 @@ static int sizes(const char *fallback, long *out, int max) {
 static int iterations_for(long bytes, int small, int large) {
     if (bytes <= 65536) return small;
     long n = large * (1L << 20) / (bytes > 0 ? bytes : 1);
-    return n < 5 ? 5 : (n > small ? small : (int)n);
+    return n < 10 ? 10 : (n > small ? small : (int)n);
 }
 
 static void pingpong(int rank, int size) {
@@ -41,7 +41,7 @@ static void pingpong(int rank, int size) {
         char *buffer = malloc(bytes > 0 ? bytes : 1);
         memset(buffer, 1, bytes);
         int iterations = iterations_for(bytes, 20000, 512);
-        int warmup = iterations / 10 + 1;
+        int warmup = iterations / 10 > 2 ? iterations / 10 : 2;
         MPI_Barrier(MPI_COMM_WORLD);
         double start = 0;
         for (int i = 0; i < warmup + iterations; i++) {
@@ -75,7 +75,7 @@ static void collective(int rank, int size, int is_bcast) {
         double *output = malloc(bytes > 0 ? bytes : 8);
         for (long i = 0; i < elements; i++) input[i] = rank + i;
         int iterations = iterations_for(bytes, 2000, 256);
-        int warmup = iterations / 10 + 1;
+        int warmup = iterations / 10 > 2 ? iterations / 10 : 2;
         double total = 0;
         for (int i = 0; i < warmup + iterations; i++) {
             MPI_Barrier(MPI_COMM_WORLD);

@@ -4,12 +4,15 @@ import TrellisCore
 /// Broadcast in which only the root knows the data, even its size.
 ///
 /// Small data (below `largeBytes`) goes down a binomial tree in one message
-/// that starts with a mode byte 0. Large data first sends a 9-byte header
-/// (mode 1, length) down the tree, then scatters one block per rank down the
-/// same tree and finishes with a ring allgather (van de Geijn): each rank
-/// sends and receives about 2n bytes whatever the size, instead of the root
-/// sending n bytes log p times.
-func broadcastSchedule(payload: ByteBuffer?, root: Int, rank: Int, size: Int, largeBytes: Int) -> CollectiveSchedule {
+/// that starts with a mode byte. Large data first sends a 9-byte header
+/// (mode, length) down the tree, then moves without any copy, one of two ways:
+/// - up to `scatterRanks` ranks, the whole message goes down the same tree
+///   (n·(p−1) bytes cross in all, the least memory traffic, which is what
+///   bounds ranks that share the cores of one host);
+/// - above it, one block per rank is scattered down the tree and a ring
+///   allgather finishes (van de Geijn): each rank sends and receives about
+///   2n bytes whatever p is, instead of the root sending n bytes log p times.
+func broadcastSchedule(payload: ByteBuffer?, root: Int, rank: Int, size: Int, largeBytes: Int, scatterRanks: Int = 8) -> CollectiveSchedule {
     let schedule = CollectiveSchedule()
     let tree = BinomialTree(rank: rank, size: size, root: root)
     let state = BroadcastState()
@@ -17,18 +20,18 @@ func broadcastSchedule(payload: ByteBuffer?, root: Int, rank: Int, size: Int, la
     if rank == root {
         let data = payload ?? ByteBuffer()
         state.data = data
-        if data.readableBytes < largeBytes || size < 3 {
+        if data.readableBytes < largeBytes {
             var first = ByteBufferAllocator().buffer(capacity: data.readableBytes + 1)
-            first.writeInteger(UInt8(0))
+            first.writeInteger(BroadcastMode.inline.rawValue)
             first.writeImmutableBuffer(data)
             state.header = first
-            state.large = false
+            state.mode = .inline
         } else {
+            state.mode = size > scatterRanks ? .scatterAllgather : .wholeTree
             var header = ByteBuffer()
-            header.writeInteger(UInt8(1))
+            header.writeInteger(state.mode.rawValue)
             header.writeInteger(UInt64(data.readableBytes), endianness: .little)
             state.header = header
-            state.large = true
             state.length = data.readableBytes
         }
     } else {
@@ -36,18 +39,17 @@ func broadcastSchedule(payload: ByteBuffer?, root: Int, rank: Int, size: Int, la
             step.receives.append((tree.parent!, { original in
                 state.received = original
                 var message = original
-                guard let mode = message.readInteger(as: UInt8.self) else {
-                    throw TrellisError(.protocolViolation, "empty broadcast header")
+                guard let byte = message.readInteger(as: UInt8.self), let mode = BroadcastMode(rawValue: byte) else {
+                    throw TrellisError(.protocolViolation, "malformed broadcast header")
                 }
-                if mode == 0 {
+                state.mode = mode
+                if mode == .inline {
                     state.data = message
-                    state.large = false
                 } else {
                     guard let length = message.readInteger(endianness: .little, as: UInt64.self) else {
                         throw TrellisError(.protocolViolation, "truncated broadcast header")
                     }
                     state.length = Int(length)
-                    state.large = true
                 }
             }))
         }
@@ -59,18 +61,29 @@ func broadcastSchedule(payload: ByteBuffer?, root: Int, rank: Int, size: Int, la
             step.sends.append((child.rank, { try state.firstMessage() }))
         }
         step.then = {
-            if state.large { appendScatterAllgather(to: schedule, tree: tree, state: state) }
+            switch state.mode {
+            case .inline: break
+            case .wholeTree: appendWholeTree(to: schedule, tree: tree, state: state)
+            case .scatterAllgather: appendScatterAllgather(to: schedule, tree: tree, state: state)
+            }
         }
     }
     schedule.result = { .buffer(state.data ?? ByteBuffer()) }
     return schedule
 }
 
+/// The first byte of a broadcast's first message.
+private enum BroadcastMode: UInt8 {
+    case inline = 0
+    case scatterAllgather = 1
+    case wholeTree = 2
+}
+
 private final class BroadcastState {
     var header: ByteBuffer?
     var received: ByteBuffer?
     var data: ByteBuffer?
-    var large = false
+    var mode = BroadcastMode.inline
     var length = 0
     let ring = BlockState(blocks: [])
 
@@ -78,6 +91,25 @@ private final class BroadcastState {
         if let header { return header }
         guard let received else { throw TrellisError(.protocolViolation, "broadcast header missing") }
         return received
+    }
+}
+
+private func appendWholeTree(to schedule: CollectiveSchedule, tree: BinomialTree, state: BroadcastState) {
+    if let parent = tree.parent {
+        schedule.step { step in
+            step.receives.append((parent, { bytes in
+                guard bytes.readableBytes == state.length else {
+                    throw TrellisError(.collectiveMismatch, "broadcast of \(bytes.readableBytes) bytes, announced \(state.length)")
+                }
+                state.data = bytes
+            }))
+        }
+    }
+    // One child at a time, largest subtree first, so that it starts
+    // forwarding while the root serves the next (concurrent sends would
+    // split the root's bandwidth and delay every subtree).
+    for child in tree.children {
+        schedule.step { step in step.sends.append((child.rank, { state.data! })) }
     }
 }
 

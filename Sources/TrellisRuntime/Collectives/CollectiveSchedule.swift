@@ -120,6 +120,8 @@ final class CollectiveRun {
 
     private func finishStep() {
         let step = schedule.steps[stepIndex]
+        engine.logger.trace(
+            "\(request.label) rank \(communicator.rank): step \(stepIndex) done (sent to \(step.sends.map(\.to)), received from \(step.receives.map(\.from)))")
         stepIndex += 1
         do { try step.then?() } catch { fail(error, peer: nil) }
     }

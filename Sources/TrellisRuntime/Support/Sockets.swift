@@ -4,6 +4,9 @@ import Glibc
 import CTrellisSystem
 import TrellisCore
 
+#if canImport(Glibc)
+#endif
+
 /// Small wrappers over the BSD socket calls the socket transport makes.
 enum Sockets {
     static func failure(_ call: String, _ context: String) -> TrellisError {
@@ -70,7 +73,7 @@ enum Sockets {
         var socketAddress = try parse(address: address)
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw failure("socket", "connection to \(address)") }
-        trellis_set_nodelay(fd)
+        tune(fd)
         let result = withUnsafePointer(to: &socketAddress) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
                 connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
@@ -92,10 +95,18 @@ enum Sockets {
         return value
     }
 
+    /// Socket buffer size for new connections; 0 leaves the kernel's autotuning.
+    nonisolated(unsafe) static var bufferBytes = 4 << 20
+
+    static func tune(_ fd: Int32) {
+        trellis_set_nodelay(fd)
+        if bufferBytes > 0 { trellis_set_buffer_sizes(fd, Int32(bufferBytes)) }
+    }
+
     static func acceptConnection(_ listenFD: Int32) -> Int32? {
         let fd = trellis_accept(listenFD)
         guard fd >= 0 else { return nil }
-        trellis_set_nodelay(fd)
+        tune(fd)
         return fd
     }
 }
