@@ -74,6 +74,9 @@ int trellis_keep_large_allocations(size_t trim_threshold) {
     /* Serve large buffers from the heap instead of fresh mappings, and keep
        freed memory: a new mapping per large message costs a page fault per
        4 KiB page on every receive. */
+    /* One arena: the progress thread and the application thread then reuse
+       the same freed buffers, and no per-thread heap caps a buffer at 64 MiB. */
+    mallopt(M_ARENA_MAX, 1);
     int a = mallopt(M_MMAP_MAX, 0);
     int b = mallopt(M_TRIM_THRESHOLD, (int)(trim_threshold > 0x7fffffff ? 0x7fffffff : trim_threshold));
     return (a && b) ? 0 : -1;

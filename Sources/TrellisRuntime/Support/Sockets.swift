@@ -45,6 +45,9 @@ enum Sockets {
         guard fd >= 0 else { throw failure("socket", "listening socket") }
         var one: Int32 = 1
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+        // Accepted connections inherit the buffer sizes, in time for the
+        // handshake that fixes the window scale.
+        tune(fd)
         let bound = withUnsafePointer(to: &socketAddress) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
                 bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
