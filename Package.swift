@@ -51,9 +51,17 @@ let package = Package(
         .executableTarget(
             name: "trellis-conformance", dependencies: ["TrellisRuntime"],
             path: "Sources/TrellisConformance"),
+        .executableTarget(name: "example-ring", dependencies: ["TrellisRuntime"], path: "Examples/RingExample"),
+        .executableTarget(name: "example-collectives", dependencies: ["TrellisRuntime"], path: "Examples/CollectivesExample"),
+        .executableTarget(name: "example-communicators", dependencies: ["TrellisRuntime"], path: "Examples/CommunicatorsExample"),
+        .executableTarget(
+            name: "example-nonblocking", dependencies: ["TrellisRuntime", "TrellisCore"], path: "Examples/NonblockingExample"),
         .testTarget(name: "TrellisCoreTests", dependencies: ["TrellisCore", "TrellisWire", "TrellisRuntime", "TrellisLauncher"]),
         .testTarget(
             name: "TrellisJobTests",
-            dependencies: ["trellis", "trellis-conformance", "TrellisRuntime", "TrellisLauncher"]),
+            dependencies: [
+                "trellis", "trellis-conformance", "TrellisRuntime", "TrellisLauncher",
+                "example-ring", "example-collectives", "example-communicators", "example-nonblocking",
+            ]),
     ]
 )

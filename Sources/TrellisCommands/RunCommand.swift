@@ -37,8 +37,28 @@ struct RunCommand: ParsableCommand {
         var options = LaunchOptions(rankCount: n, program: command)
         options.tagOutput = tagOutput
         options.graceSeconds = graceSeconds
+        options.rankWrapper = rankWrapper()
         let code = try JobLauncher(options: options).run()
         if code != 0 { throw ExitCode(code) }
+    }
+}
+
+/// Ranks start through `trellis exec-rank`, so they die with the launcher.
+func rankWrapper() -> [String] { [currentExecutablePath(), "exec-rank", "--"] }
+
+/// `trellis exec-rank -- PROGRAM ARGS...` (internal): see `RankExec`.
+struct ExecRankCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "exec-rank", abstract: "Start one rank's program, tied to its launcher (used by trellis run).",
+        shouldDisplay: false)
+
+    @Argument(parsing: .captureForPassthrough)
+    var program: [String] = []
+
+    func run() throws {
+        var command = program
+        if command.first == "--" { command.removeFirst() }
+        throw ExitCode(RankExec.become(command))
     }
 }
 

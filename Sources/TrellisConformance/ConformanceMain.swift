@@ -1,7 +1,6 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import Foundation
 import TrellisCore
 import TrellisRuntime
 
@@ -35,12 +34,7 @@ enum ConformanceMain {
         var rank = -1
         do {
             let runtime = try Runtime.initialize()
-            if let seconds = ProcessEnvironment.value("TRELLIS_DEBUG_DUMP_SECONDS").flatMap(Double.init) {
-                Thread.detachNewThread {
-                    Thread.sleep(forTimeInterval: seconds)
-                    FileHandleError.write("rank \(runtime.world.rank) state:\n\(runtime.debugState())\n")
-                }
-            }
+
             rank = runtime.world.rank
             try scenario(runtime)
             try runtime.world.barrier(deadline: .after(seconds: 120))

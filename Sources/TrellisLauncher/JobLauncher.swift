@@ -79,6 +79,7 @@ public final class JobLauncher {
         environment["PMI_SIZE"] = String(options.rankCount)
         environment["TRELLIS_RANK"] = String(rank)
         environment["TRELLIS_SIZE"] = String(options.rankCount)
+        environment["TRELLIS_LAUNCHER_PID"] = String(getpid())
         let childPMI = fcntl(pair[1], F_DUPFD_CLOEXEC, 10)
         defer {
             close(pair[1])
@@ -89,7 +90,7 @@ public final class JobLauncher {
         let pid: pid_t
         do {
             pid = try ProcessSpawner.spawn(
-                arguments: options.program, environment: environment,
+                arguments: options.rankWrapper + options.program, environment: environment,
                 descriptors: ChildDescriptors(
                     standardInput: rank == 0 ? 0 : nil, standardOutput: output.write, standardError: errors.write,
                     inherited: [(childPMI, 3)]),

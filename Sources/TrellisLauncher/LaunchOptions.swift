@@ -8,6 +8,9 @@ public struct LaunchOptions: Sendable {
     public var graceSeconds: Double = 5
     /// Extra environment for every rank.
     public var environment: [String: String] = [:]
+    /// A command each rank's program is started through, such as
+    /// `trellis exec-rank --`, which ties the rank's life to the launcher's.
+    public var rankWrapper: [String] = []
 
     public init(rankCount: Int, program: [String]) {
         self.rankCount = rankCount

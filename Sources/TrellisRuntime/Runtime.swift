@@ -1,4 +1,7 @@
 import CTrellisSystem
+#if canImport(Glibc)
+import Glibc
+#endif
 import Logging
 import TrellisCore
 
@@ -73,6 +76,9 @@ public final class Runtime: Sendable {
                 engine: engine, context: ContextID(owner: processID.rawValue, serial: 0), group: Group(members: [processID]), rank: 0)
         }
         engine.start()
+        if let seconds = environment["TRELLIS_DEBUG_DUMP_SECONDS"].flatMap(Double.init) {
+            scheduleStateDump(engine: engine, rank: world.rank, afterSeconds: seconds)
+        }
         return Runtime(world: world, processID: processID, isSingleton: pmi == nil, address: transport.localAddress, engine: engine, pmi: pmi)
     }
 
@@ -107,6 +113,17 @@ extension Runtime {
     /// A human-readable dump of the engine's queues and connections, for diagnosing hangs.
     public func debugState() -> String {
         engine.lock.withLock { engine.debugState() }
+    }
+}
+
+/// For diagnosing a hang: after the delay, the engine's queues go to stderr.
+private func scheduleStateDump(engine: ProgressEngine, rank: Int, afterSeconds seconds: Double) {
+    _ = startThread { [weak engine] in
+        usleep(UInt32(min(seconds, 4000) * 1_000_000))
+        guard let engine else { return }
+        var text = Array("rank \(rank) state after \(seconds)s:\n\(engine.lock.withLock { engine.debugState() })\n".utf8)
+        _ = text.withUnsafeMutableBytes { write(2, $0.baseAddress!, $0.count) }
+        text.removeAll()
     }
 }
 

@@ -16,6 +16,24 @@ import Testing
         for pid in pids { #expect(!JobHarness.isAlive(pid), "rank process \(pid) outlived the job") }
     }
 
+    @Test func ranksDieWithAKilledLauncher() throws {
+        var pids: [pid_t] = []
+        _ = try JobHarness.run([JobHarness.trellis, "run", "-n", "3", "sh", "-c", "echo pid $$; exec sleep 300"], timeoutSeconds: 60) { child in
+            let deadline = Date().addingTimeInterval(30)
+            while Date() < deadline {
+                pids = child.output.split(separator: "\n").compactMap { $0.hasPrefix("pid ") ? pid_t($0.dropFirst(4)) : nil }
+                if pids.count == 3 { break }
+                usleep(20_000)
+            }
+            kill(child.pid, SIGKILL)
+        }
+        #expect(pids.count == 3)
+        // The kernel delivers the parent-death signal as the launcher exits; allow it a moment.
+        let deadline = Date().addingTimeInterval(10)
+        while Date() < deadline && pids.contains(where: JobHarness.isAlive) { usleep(20_000) }
+        for pid in pids { #expect(!JobHarness.isAlive(pid), "rank \(pid) outlived its killed launcher") }
+    }
+
     @Test func aFailingRankReportsItsExitCode() throws {
         let script = "if [ \"$PMI_RANK\" = 1 ]; then exit 3; fi; sleep 60"
         let outcome = try JobHarness.run([JobHarness.trellis, "run", "-n", "3", "--grace-seconds", "2", "sh", "-c", script], timeoutSeconds: 60)

@@ -29,6 +29,7 @@ final class SocketConnection {
     var headOffset = 0
     var wantsWritable = false
     var goodbyeReceived = false
+    var descriptorOpen = true
     /// A goodbye is queued: once the queue drains, the write side closes, and
     /// the connection closes when the peer's end of stream arrives, so no
     /// unread byte turns the close into a reset.

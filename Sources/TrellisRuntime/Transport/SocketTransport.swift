@@ -100,7 +100,7 @@ final class SocketTransport: Transport {
     }
 
     private func setWantsWritable(_ connection: SocketConnection, _ wanted: Bool) {
-        guard connection.wantsWritable != wanted, connection.state != .closed else { return }
+        guard connection.wantsWritable != wanted, connection.descriptorOpen else { return }
         connection.wantsWritable = wanted
         let events = TRELLIS_EPOLLIN | TRELLIS_EPOLLRDHUP | (wanted ? TRELLIS_EPOLLOUT : 0)
         trellis_epoll_modify(epollFD, connection.fd, events)
@@ -338,22 +338,26 @@ final class SocketTransport: Transport {
             if !connection.sendQueue.isEmpty { flush(connection) }
         } else {
             // The peer keeps the connection it opened to us; our queue waits for its hello.
+            closeDescriptor(connection)
             connection.state = .rejected
-            trellis_epoll_remove(epollFD, connection.fd)
-            connectionsByFD[connection.fd] = nil
-            Glibc.close(connection.fd)
         }
     }
 
     // MARK: Closing
 
+    /// Closes the socket once. The descriptor number may be reused right
+    /// away, so the map entry goes only if it still points at this connection.
+    private func closeDescriptor(_ connection: SocketConnection) {
+        guard connection.descriptorOpen else { return }
+        connection.descriptorOpen = false
+        trellis_epoll_remove(epollFD, connection.fd)
+        Glibc.close(connection.fd)
+        if connectionsByFD[connection.fd] === connection { connectionsByFD[connection.fd] = nil }
+    }
+
     private func closeQuietly(_ connection: SocketConnection) {
         guard connection.state != .closed else { return }
-        if connection.state != .rejected {
-            trellis_epoll_remove(epollFD, connection.fd)
-            Glibc.close(connection.fd)
-        }
-        connectionsByFD[connection.fd] = nil
+        closeDescriptor(connection)
         connection.state = .closed
         if let peer = connection.peer, connectionsByPeer[peer] === connection {
             connectionsByPeer[peer] = nil
