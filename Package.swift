@@ -38,7 +38,11 @@ let package = Package(
             ]),
         .target(
             name: "TrellisBenchmarks",
-            dependencies: ["TrellisRuntime", "TrellisCore", "TrellisLauncher"],
+            dependencies: [
+                "TrellisRuntime", "TrellisCore", "TrellisLauncher",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
             resources: [.copy("Resources/mpi_bench.c")]),
         .target(
             name: "TrellisCommands",

@@ -58,3 +58,8 @@ func iterations(for bytes: Int, small: Int, megabytesPerRun: Int) -> Int {
     let count = megabytesPerRun * (1 << 20) / max(bytes, 1)
     return min(max(count, 10), small)
 }
+
+func median(_ values: [Double]) -> Double {
+    let sorted = values.sorted()
+    return sorted.isEmpty ? 0 : sorted[sorted.count / 2]
+}

@@ -8,7 +8,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure Trellis, and MPICH side by side.",
-        subcommands: [PingPongBench.self, BroadcastBench.self, AllreduceBench.self, CompareBench.self])
+        subcommands: [PingPongBench.self, BroadcastBench.self, AllreduceBench.self, NIOPingPongBench.self, CompareBench.self])
 }
 
 struct BenchSizes: ParsableArguments {
@@ -49,6 +49,16 @@ struct AllreduceBench: ParsableCommand {
     @OptionGroup var sizes: BenchSizes
     func run() throws {
         try runAsRank { try RuntimeBenchmarks.allreduce(world: $0, sizes: sizes.bytes.isEmpty ? RuntimeBenchmarks.defaultAllreduceSizes : sizes.bytes) }
+    }
+}
+
+struct NIOPingPongBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "nio-pingpong",
+        abstract: "The ping-pong over a plain SwiftNIO connection, for the transport decision (run under trellis run -n 2).")
+    @OptionGroup var sizes: BenchSizes
+    func run() throws {
+        try runAsRank { try NIOPingPong.run(world: $0, sizes: sizes.bytes.isEmpty ? RuntimeBenchmarks.defaultPingPongSizes : sizes.bytes) }
     }
 }
 

@@ -27,6 +27,16 @@ static int sizes(const char *fallback, long *out, int max) {
     return count;
 }
 
+#define TRIALS 3
+
+/* Each size is measured TRIALS times and the median reported, as Trellis does. */
+static double median(double *values) {
+    for (int i = 0; i < TRIALS; i++)
+        for (int j = i + 1; j < TRIALS; j++)
+            if (values[j] < values[i]) { double t = values[i]; values[i] = values[j]; values[j] = t; }
+    return values[TRIALS / 2];
+}
+
 static int iterations_for(long bytes, int small, int large) {
     if (bytes <= 65536) return small;
     long n = large * (1L << 20) / (bytes > 0 ? bytes : 1);
@@ -42,21 +52,24 @@ static void pingpong(int rank, int size) {
         memset(buffer, 1, bytes);
         int iterations = iterations_for(bytes, 20000, 512);
         int warmup = iterations / 10 > 2 ? iterations / 10 : 2;
-        MPI_Barrier(MPI_COMM_WORLD);
-        double start = 0;
-        for (int i = 0; i < warmup + iterations; i++) {
-            if (i == warmup) start = MPI_Wtime();
-            if (rank == 0) {
-                MPI_Send(buffer, (int)bytes, MPI_BYTE, 1, 1, MPI_COMM_WORLD);
-                MPI_Recv(buffer, (int)bytes, MPI_BYTE, 1, 1, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
-            } else if (rank == 1) {
-                MPI_Recv(buffer, (int)bytes, MPI_BYTE, 0, 1, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
-                MPI_Send(buffer, (int)bytes, MPI_BYTE, 0, 1, MPI_COMM_WORLD);
+        double trials[TRIALS];
+        for (int t = 0; t < TRIALS; t++) {
+            MPI_Barrier(MPI_COMM_WORLD);
+            double start = 0;
+            for (int i = 0; i < warmup + iterations; i++) {
+                if (i == warmup) start = MPI_Wtime();
+                if (rank == 0) {
+                    MPI_Send(buffer, (int)bytes, MPI_BYTE, 1, 1, MPI_COMM_WORLD);
+                    MPI_Recv(buffer, (int)bytes, MPI_BYTE, 1, 1, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+                } else if (rank == 1) {
+                    MPI_Recv(buffer, (int)bytes, MPI_BYTE, 0, 1, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+                    MPI_Send(buffer, (int)bytes, MPI_BYTE, 0, 1, MPI_COMM_WORLD);
+                }
             }
+            trials[t] = (MPI_Wtime() - start) / iterations / 2 * 1e6;
         }
-        double elapsed = MPI_Wtime() - start;
         if (rank == 0) {
-            double latency = elapsed / iterations / 2 * 1e6;
+            double latency = median(trials);
             printf("{\"bench\":\"pingpong\",\"impl\":\"%s\",\"bytes\":%ld,\"ranks\":%d,\"iterations\":%d,\"latency_us\":%.3f,\"bandwidth_MBps\":%.1f}\n",
                    impl(), bytes, size, iterations, latency, bytes / latency);
             fflush(stdout);
@@ -76,18 +89,22 @@ static void collective(int rank, int size, int is_bcast) {
         for (long i = 0; i < elements; i++) input[i] = rank + i;
         int iterations = iterations_for(bytes, 2000, 256);
         int warmup = iterations / 10 > 2 ? iterations / 10 : 2;
-        double total = 0;
-        for (int i = 0; i < warmup + iterations; i++) {
-            MPI_Barrier(MPI_COMM_WORLD);
-            double start = MPI_Wtime();
-            if (is_bcast) MPI_Bcast(input, (int)bytes, MPI_BYTE, 0, MPI_COMM_WORLD);
-            else MPI_Allreduce(input, output, (int)elements, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
-            if (i >= warmup) total += MPI_Wtime() - start;
+        double trials[TRIALS];
+        for (int t = 0; t < TRIALS; t++) {
+            double total = 0;
+            for (int i = 0; i < warmup + iterations; i++) {
+                MPI_Barrier(MPI_COMM_WORLD);
+                double start = MPI_Wtime();
+                if (is_bcast) MPI_Bcast(input, (int)bytes, MPI_BYTE, 0, MPI_COMM_WORLD);
+                else MPI_Allreduce(input, output, (int)elements, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
+                if (i >= warmup) total += MPI_Wtime() - start;
+            }
+            double mine = total / iterations, slowest = 0;
+            MPI_Allreduce(&mine, &slowest, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
+            trials[t] = slowest * 1e6;
         }
-        double mine = total / iterations, slowest = 0;
-        MPI_Reduce(&mine, &slowest, 1, MPI_DOUBLE, MPI_MAX, 0, MPI_COMM_WORLD);
         if (rank == 0) {
-            double latency = slowest * 1e6;
+            double latency = median(trials);
             printf("{\"bench\":\"%s\",\"impl\":\"%s\",\"bytes\":%ld,\"ranks\":%d,\"iterations\":%d,\"latency_us\":%.3f,\"bandwidth_MBps\":%.1f}\n",
                    is_bcast ? "bcast" : "allreduce", impl(), bytes, size, iterations, latency, bytes / latency);
             fflush(stdout);
