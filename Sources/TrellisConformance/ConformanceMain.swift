@@ -23,6 +23,7 @@ enum ConformanceMain {
         "communicators": Scenarios.communicators,
         "deadline": Scenarios.deadline,
         "killed": Scenarios.killed,
+        "memory": Scenarios.memory,
     ]
 
     static func run() {

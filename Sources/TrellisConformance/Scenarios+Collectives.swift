@@ -1,3 +1,4 @@
+import Foundation
 import NIOCore
 import TrellisCore
 import TrellisRuntime
@@ -110,5 +111,33 @@ extension Scenarios {
         try expectEqual(bytes.readableBytes, 1 << 20, "overlapped broadcast size")
         try expect(bytes.readableBytesView.allSatisfy { $0 == 7 }, "overlapped broadcast content")
         other.free()
+    }
+}
+
+extension Scenarios {
+    /// Repeated large collectives must not keep their buffers: resident
+    /// memory after many rounds stays near what one round needs.
+    static func memory(_ runtime: Runtime) throws {
+        let world = runtime.world
+        let bytes = 8 << 20
+        let data = world.rank == 0 ? ByteBuffer(repeating: 3, count: bytes) : nil
+        func round() throws {
+            let received = try world.broadcast(data, root: 0)
+            try expectEqual(received.readableBytes, bytes, "broadcast size")
+            _ = try world.allreduce(ByteBuffer(repeating: 1, count: 1 << 20), Reduction<UInt8>.max.operation)
+            _ = try world.allgather(ByteBuffer(repeating: 2, count: 1 << 20))
+        }
+        for _ in 0..<3 { try round() }
+        let before = residentBytes()
+        for _ in 0..<40 { try round() }
+        let growth = residentBytes() - before
+        // 40 leaked broadcasts alone would be 320 MiB.
+        try expect(growth < 64 << 20, "resident memory grew by \(growth >> 20) MiB over 40 rounds")
+    }
+
+    static func residentBytes() -> Int {
+        guard let text = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
+        let fields = text.split(separator: " ")
+        return fields.count > 1 ? (Int(fields[1]) ?? 0) * 4096 : 0
     }
 }

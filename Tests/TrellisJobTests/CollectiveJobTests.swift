@@ -8,6 +8,9 @@ import Testing
     @Test(arguments: [1, 3, 4])
     func nonblockingCollectivesOverlapPointToPoint(ranks: Int) throws { try JobHarness.scenario("overlap", ranks: ranks) }
 
+    @Test(arguments: [2, 4, 9])
+    func collectivesReleaseTheirBuffers(ranks: Int) throws { try JobHarness.scenario("memory", ranks: ranks) }
+
     @Test(arguments: [1, 2, 5])
     func communicatorManagement(ranks: Int) throws { try JobHarness.scenario("communicators", ranks: ranks) }
 }

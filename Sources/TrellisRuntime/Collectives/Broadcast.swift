@@ -60,7 +60,7 @@ func broadcastSchedule(payload: ByteBuffer?, root: Int, rank: Int, size: Int, la
         for child in tree.children {
             step.sends.append((child.rank, { try state.firstMessage() }))
         }
-        step.then = {
+        step.then = { [unowned schedule] in
             switch state.mode {
             case .inline: break
             case .wholeTree: appendWholeTree(to: schedule, tree: tree, state: state)

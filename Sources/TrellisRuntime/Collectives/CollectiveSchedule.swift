@@ -20,6 +20,13 @@ final class CollectiveSchedule {
     var steps: [Step] = []
     var result: () throws -> RequestOutput = { .none }
 
+    /// Drops the steps and their closures once the collective is over, so
+    /// that no closure that captured the schedule or its state keeps buffers alive.
+    func release() {
+        steps.removeAll()
+        result = { .none }
+    }
+
     /// Adds a step built by `build`.
     func step(_ build: (inout Step) -> Void) {
         var step = Step()
@@ -106,6 +113,7 @@ final class CollectiveRun {
         if !finished && stepIndex == schedule.steps.count {
             finished = true
             do { request.succeed(try schedule.result()) } catch { request.fail(wrap(error, peer: nil)) }
+            schedule.release()
         }
     }
 
@@ -133,6 +141,7 @@ final class CollectiveRun {
             if let withdraw = core.cancelHandler, withdraw() { core.continuation = nil }
         }
         request.fail(wrap(error, peer: peer))
+        schedule.release()
     }
 
     private func wrap(_ error: Error, peer: Int?) -> TrellisError {
