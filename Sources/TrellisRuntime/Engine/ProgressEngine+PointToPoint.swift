@@ -17,6 +17,8 @@ extension ProgressEngine {
             return
         }
         noteActivity()
+        metrics.messagesSent.increment()
+        metrics.bytesSent.increment(by: length)
         if peer == processID {
             if length <= limits.eagerThresholdBytes {
                 arrive(.eager(payload), envelope: envelope)
@@ -101,6 +103,7 @@ extension ProgressEngine {
             logger.warning(
                 "unexpected-message queue full (\(limits.unexpectedQueueLimitBytes) bytes): discarding \(buffer.readableBytes) bytes from rank \(envelope.sourceRank), tag \(envelope.tag)")
             message = .discarded(length: buffer.readableBytes)
+            metrics.discardedMessages.increment()
         }
         let entry = MatchingQueues<PendingReceive, ArrivedMessage>.ArrivedEntry(
             source: envelope.sourceRank, tag: envelope.tag, value: message)
@@ -113,8 +116,10 @@ extension ProgressEngine {
 
     /// Completes (or, for remote rendezvous, starts) a receive with its matched message.
     private func take(_ message: ArrivedMessage, source: Int, tag: Int, by request: RequestCore) {
+        metrics.messagesReceived.increment()
         switch message {
         case .eager(let buffer):
+            metrics.bytesReceived.increment(by: buffer.readableBytes)
             request.succeed(.message(Message(payload: buffer, source: source, tag: tag)))
         case .localRendezvous(let buffer, let sender):
             sender.succeed()
@@ -124,6 +129,8 @@ extension ProgressEngine {
                 .unexpectedQueueFull,
                 "a \(length)-byte message from rank \(source), tag \(tag) was discarded because the unexpected-message queue was full (\(limits.unexpectedQueueLimitBytes) bytes); post receives earlier or raise TRELLIS_UNEXPECTED_LIMIT_BYTES"))
         case .remoteRendezvous(let senderExchange, let length, let peer):
+            metrics.rendezvousTransfers.increment()
+            metrics.bytesReceived.increment(by: length)
             let id = nextExchange
             nextExchange += 1
             inboundExchanges[id] = InboundExchange(

@@ -58,6 +58,7 @@ extension ProgressEngine: TransportDelegate {
             logger.debug("process \(peer) finalized and closed its connection")
         } else {
             logger.warning("lost process \(peer): \(error)")
+            metrics.peersLost.increment()
         }
         failedPeers[peer] = error
         for frame in unsent { frame.request?.fail(error) }

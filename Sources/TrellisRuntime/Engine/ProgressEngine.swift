@@ -19,6 +19,7 @@ public final class ProgressEngine: @unchecked Sendable {
     let processID: ProcessID
     let limits: RuntimeLimits
     let logger: Logger
+    let metrics = RuntimeMetrics()
     let lock = ConditionLock()
     private var waiterCondition: ConditionLock.Condition!
     private var backgroundCondition: ConditionLock.Condition!
