@@ -26,11 +26,3 @@ func expectError<T>(_ what: String, _ body: () throws -> T) throws -> Error {
     }
     throw CheckFailure(description: "\(what): expected an error, got none")
 }
-
-enum FileHandleError {
-    static func write(_ text: String) {
-        var bytes = Array(text.utf8)
-        _ = bytes.withUnsafeMutableBytes { Glibc.write(2, $0.baseAddress!, $0.count) }
-        bytes.removeAll()
-    }
-}

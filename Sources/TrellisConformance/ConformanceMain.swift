@@ -42,7 +42,7 @@ enum ConformanceMain {
             if rank == 0 { print("PASS \(arguments[1]) on \(runtime.world.size) ranks") }
             try runtime.finalize()
         } catch {
-            FileHandleError.write("FAIL \(arguments[1]) rank \(rank): \(error)\n")
+            writeToStandardError("FAIL \(arguments[1]) rank \(rank): \(error)\n")
             exit(1)
         }
     }

@@ -52,11 +52,7 @@ public enum CommandRunner {
         close(output.write)
         close(errors.write)
         close(stdinPipe.read)
-        if let input {
-            var bytes = Array(input.utf8)
-            _ = bytes.withUnsafeMutableBytes { write(stdinPipe.write, $0.baseAddress!, $0.count) }
-            bytes.removeAll()
-        }
+        if let input { writeAll(stdinPipe.write, Array(input.utf8)) }
         close(stdinPipe.write)
         let child = Child(pid: pid)
         let readers = [(output.read, false), (errors.read, true)].compactMap { fd, isError in

@@ -184,17 +184,7 @@ public final class JobLauncher {
         case .reply(let target, let command):
             let process = ranks[target]
             guard process.pmiOpen else { return }
-            var bytes = Array(command.line.utf8)
-            var offset = 0
-            while offset < bytes.count {
-                let written = bytes.withUnsafeMutableBytes { write(process.pmiFD, $0.baseAddress! + offset, $0.count - offset) }
-                if written < 0 {
-                    if errno == EINTR { continue }
-                    break
-                }
-                offset += written
-            }
-            bytes.removeAll()
+            writeAll(process.pmiFD, Array(command.line.utf8))
         case .abort(let rank, let code, let text):
             message("trellis run: rank \(rank) aborted the job (code \(code))\(text.isEmpty ? "" : ": \(text)")")
             firstFailure = firstFailure ?? (rank, Int32(truncatingIfNeeded: code == 0 ? 1 : code))
@@ -234,8 +224,6 @@ public final class JobLauncher {
     }
 
     private func message(_ text: String) {
-        var line = Array((text + "\n").utf8)
-        _ = line.withUnsafeMutableBytes { write(2, $0.baseAddress!, $0.count) }
-        line.removeAll()
+        writeToStandardError(text + "\n")
     }
 }

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import TrellisCore
 
 /// Copies one rank's stdout or stderr to the launcher's, optionally
 /// prefixing each line with `[rank] ` so interleaved output stays readable.
@@ -49,17 +50,7 @@ final class OutputRelay {
         isOpen = false
     }
 
-    private func writeAll<C: Collection>(_ bytes: C) where C.Element == UInt8 {
-        var array = Array(bytes)
-        var offset = 0
-        while offset < array.count {
-            let written = array.withUnsafeMutableBytes { Glibc.write(destination, $0.baseAddress! + offset, $0.count - offset) }
-            if written < 0 {
-                if errno == EINTR || errno == EAGAIN { continue }
-                return
-            }
-            offset += written
-        }
-        array.removeAll()
+    private func writeAll(_ bytes: some Collection<UInt8>) {
+        TrellisCore.writeAll(destination, bytes)
     }
 }

@@ -27,8 +27,6 @@ public enum RankExec {
     }
 
     private static func report(_ text: String) {
-        var bytes = Array((text + "\n").utf8)
-        _ = bytes.withUnsafeMutableBytes { write(2, $0.baseAddress!, $0.count) }
-        bytes.removeAll()
+        writeToStandardError(text + "\n")
     }
 }

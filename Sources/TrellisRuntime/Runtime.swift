@@ -121,9 +121,7 @@ private func scheduleStateDump(engine: ProgressEngine, rank: Int, afterSeconds s
     _ = startThread { [weak engine] in
         usleep(UInt32(min(seconds, 4000) * 1_000_000))
         guard let engine else { return }
-        var text = Array("rank \(rank) state after \(seconds)s:\n\(engine.lock.withLock { engine.debugState() })\n".utf8)
-        _ = text.withUnsafeMutableBytes { write(2, $0.baseAddress!, $0.count) }
-        text.removeAll()
+        writeToStandardError("rank \(rank) state after \(seconds)s:\n\(engine.lock.withLock { engine.debugState() })\n")
     }
 }
 

@@ -53,17 +53,9 @@ final class PMIClient: @unchecked Sendable {
     }
 
     private func write(_ line: String) throws {
-        var bytes = Array(line.utf8)
-        var offset = 0
-        while offset < bytes.count {
-            let written = bytes.withUnsafeMutableBytes { Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
-            if written < 0 {
-                if errno == EINTR { continue }
-                throw TrellisError(.bootstrapFailed, "writing to the launcher failed", underlying: SystemCallError("write", errno: errno))
-            }
-            offset += written
+        guard writeAll(fd, Array(line.utf8)) else {
+            throw TrellisError(.bootstrapFailed, "writing to the launcher failed", underlying: SystemCallError("write", errno: errno))
         }
-        bytes.removeAll()
     }
 
     private func readLine() throws -> String {
