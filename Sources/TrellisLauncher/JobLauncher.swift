@@ -20,6 +20,8 @@ public final class JobLauncher {
     private var killed = false
     private var interruptCount = 0
     private var drainDeadline: Deadline?
+    /// The signal sent to stop the job, so deaths by it are not reported as failures.
+    private var stopSignal: Int32 = 0
 
     public init(options: LaunchOptions, logger: Logger = Logger(label: "trellis.run")) {
         self.options = options
@@ -195,25 +197,47 @@ public final class JobLauncher {
     // MARK: Ending
 
     private func reapChildren() {
+        var ended: [RankProcess] = []
         while true {
             var status: Int32 = 0
             let pid = waitpid(-1, &status, WNOHANG)
-            guard pid > 0 else { return }
+            guard pid > 0 else { break }
             guard let rank = ranks.first(where: { $0.pid == pid }) else { continue }
             rank.exitStatus = status
-            let failed = status != 0 || (rank.sentInit && !pmi.finalized.contains(rank.rank))
-            guard failed, stopDeadline == nil || firstFailure == nil else { continue }
-            if stopDeadline != nil { continue }
-            var how = RankProcess.describe(status: status)
-            if status == 0 { how = "exited without finalizing" }
-            message("trellis run: rank \(rank.rank) (pid \(pid)) \(how); stopping the other ranks")
-            firstFailure = (rank.rank, status == 0 ? 1 : RankProcess.shellCode(status: status))
-            beginStop(signal: SIGTERM)
+            ended.append(rank)
         }
+        if stopDeadline != nil {
+            // Once stopping, report only deaths this launcher did not cause:
+            // a killed rank's peers can notice and exit before the kernel
+            // reports the killed rank itself.
+            for rank in ended {
+                let signal = rank.exitStatus! & 0x7f
+                if signal != 0 && signal != stopSignal && !(signal == SIGKILL && killed) {
+                    message("trellis run: rank \(rank.rank) (pid \(rank.pid)) \(RankProcess.describe(status: rank.exitStatus!))")
+                }
+            }
+            return
+        }
+        // Ranks that lose a peer fail soon after it; a rank killed by a signal
+        // is the likelier cause, so it is named first.
+        let failed = ended.filter { rank in
+            let status = rank.exitStatus!
+            return status != 0 || (rank.sentInit && !pmi.finalized.contains(rank.rank))
+        }.sorted { ($0.exitStatus! & 0x7f != 0 ? 0 : 1, $0.rank) < ($1.exitStatus! & 0x7f != 0 ? 0 : 1, $1.rank) }
+        guard let first = failed.first else { return }
+        for rank in failed {
+            let status = rank.exitStatus!
+            let how = status == 0 ? "exited without finalizing" : RankProcess.describe(status: status)
+            message("trellis run: rank \(rank.rank) (pid \(rank.pid)) \(how)\(rank === first ? "; stopping the other ranks" : "")")
+        }
+        let status = first.exitStatus!
+        firstFailure = (first.rank, status == 0 ? 1 : RankProcess.shellCode(status: status))
+        beginStop(signal: SIGTERM)
     }
 
     private func beginStop(signal: Int32) {
         guard stopDeadline == nil else { return }
+        stopSignal = signal
         stopDeadline = .after(seconds: options.graceSeconds)
         killGroup(signal)
     }
