@@ -66,7 +66,7 @@ struct CompareBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "compare", abstract: "Run Trellis and MPICH (over TCP and over shared memory) in one run and print ratios.")
     @Option(help: "Seconds each MPICH run may take before it is stopped (MPICH sometimes hangs in MPI_Finalize).")
-    var mpichTimeoutSeconds: Double = 120
+    var mpichTimeoutSeconds: Double = 400
     @Flag(help: "Print only the JSON lines.")
     var json = false
 
