@@ -36,6 +36,7 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
+        .target(name: "TrellisNames", dependencies: ["TrellisCore"]),
         .target(
             name: "TrellisBenchmarks",
             dependencies: [
@@ -61,6 +62,7 @@ let package = Package(
         .executableTarget(
             name: "example-nonblocking", dependencies: ["TrellisRuntime", "TrellisCore"], path: "Examples/NonblockingExample"),
         .testTarget(name: "TrellisCoreTests", dependencies: ["TrellisCore", "TrellisWire", "TrellisRuntime", "TrellisLauncher"]),
+        .testTarget(name: "TrellisNamesTests", dependencies: ["TrellisNames"]),
         .testTarget(
             name: "TrellisJobTests",
             dependencies: [
