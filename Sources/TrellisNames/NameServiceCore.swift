@@ -1,0 +1,55 @@
+import Synchronization
+import TrellisCore
+
+/// The registry behind a lock, with the request handling that every
+/// connection shares. Never fails on what a client sends: a bad request gets
+/// an error answer.
+public final class NameServiceCore: Sendable {
+    private let registry: Mutex<NameRegistry>
+    public let leaseSeconds: Double
+
+    public init(leaseSeconds: Double, maximumNames: Int = 1_000_000) {
+        self.leaseSeconds = leaseSeconds
+        registry = Mutex(NameRegistry(leaseSeconds: leaseSeconds, maximumNames: maximumNames))
+    }
+
+    public func handle(_ request: NameRequest, now: UInt64 = MonotonicClock.nanoseconds()) -> NameResponse {
+        registry.withLock { registry in
+            do throws(NameRegistry.Failure) {
+                switch request.operation {
+                case .publish:
+                    guard let service = request.service, let port = request.port, let publisher = request.publisher else {
+                        return .failure("publish needs service, port and publisher")
+                    }
+                    try registry.publish(service: service, port: port, publisher: publisher, now: now)
+                    return NameResponse(ok: true, leaseSeconds: leaseSeconds)
+                case .unpublish:
+                    guard let service = request.service, let publisher = request.publisher else {
+                        return .failure("unpublish needs service and publisher")
+                    }
+                    try registry.unpublish(service: service, publisher: publisher)
+                    return NameResponse(ok: true)
+                case .lookup:
+                    guard let service = request.service else { return .failure("lookup needs service") }
+                    return NameResponse(ok: true, port: try registry.lookup(service: service, now: now))
+                case .list:
+                    return NameResponse(ok: true, entries: registry.list(now: now))
+                case .renew:
+                    guard let publisher = request.publisher else { return .failure("renew needs publisher") }
+                    return NameResponse(ok: true, names: registry.renew(publisher: publisher, now: now), leaseSeconds: leaseSeconds)
+                case .status:
+                    return NameResponse(ok: true, names: registry.list(now: now).count, leaseSeconds: leaseSeconds)
+                case .shutdown:
+                    return NameResponse(ok: true)
+                }
+            } catch {
+                return .failure(error.description)
+            }
+        }
+    }
+
+    /// Drops names whose lease ran out; the server calls it periodically.
+    public func expire(now: UInt64 = MonotonicClock.nanoseconds()) -> [String] {
+        registry.withLock { $0.expire(now: now) }
+    }
+}
