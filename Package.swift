@@ -32,8 +32,6 @@ let package = Package(
             name: "TrellisLauncher",
             dependencies: [
                 "TrellisCore", "TrellisWire", "CTrellisSystem",
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
         .target(name: "TrellisNames", dependencies: ["TrellisCore"]),

@@ -14,6 +14,9 @@ struct BenchCommand: ParsableCommand {
 struct BenchSizes: ParsableArguments {
     @Option(name: .long, parsing: .upToNextOption, help: "Message sizes in bytes.")
     var bytes: [Int] = []
+
+    /// The sizes given, or `defaults` when none were.
+    func or(_ defaults: [Int]) -> [Int] { bytes.isEmpty ? defaults : bytes }
 }
 
 /// Runs a benchmark body as a rank of the current job and prints rank 0's records.
@@ -30,7 +33,7 @@ struct PingPongBench: ParsableCommand {
         commandName: "pingpong", abstract: "Latency and bandwidth between ranks 0 and 1 (run under trellis run -n 2).")
     @OptionGroup var sizes: BenchSizes
     func run() throws {
-        try runAsRank { try RuntimeBenchmarks.pingPong(world: $0, sizes: sizes.bytes.isEmpty ? RuntimeBenchmarks.defaultPingPongSizes : sizes.bytes) }
+        try runAsRank { try RuntimeBenchmarks.pingPong(world: $0, sizes: sizes.or(RuntimeBenchmarks.defaultPingPongSizes)) }
     }
 }
 
@@ -39,7 +42,7 @@ struct BroadcastBench: ParsableCommand {
         commandName: "bcast", abstract: "Broadcast from rank 0 (run under trellis run -n 4).")
     @OptionGroup var sizes: BenchSizes
     func run() throws {
-        try runAsRank { try RuntimeBenchmarks.broadcast(world: $0, sizes: sizes.bytes.isEmpty ? RuntimeBenchmarks.defaultBroadcastSizes : sizes.bytes) }
+        try runAsRank { try RuntimeBenchmarks.broadcast(world: $0, sizes: sizes.or(RuntimeBenchmarks.defaultBroadcastSizes)) }
     }
 }
 
@@ -48,7 +51,7 @@ struct AllreduceBench: ParsableCommand {
         commandName: "allreduce", abstract: "Allreduce (sum of doubles) over all ranks (run under trellis run -n 4).")
     @OptionGroup var sizes: BenchSizes
     func run() throws {
-        try runAsRank { try RuntimeBenchmarks.allreduce(world: $0, sizes: sizes.bytes.isEmpty ? RuntimeBenchmarks.defaultAllreduceSizes : sizes.bytes) }
+        try runAsRank { try RuntimeBenchmarks.allreduce(world: $0, sizes: sizes.or(RuntimeBenchmarks.defaultAllreduceSizes)) }
     }
 }
 
@@ -58,7 +61,7 @@ struct NIOPingPongBench: ParsableCommand {
         abstract: "The ping-pong over a plain SwiftNIO connection, for the transport decision (run under trellis run -n 2).")
     @OptionGroup var sizes: BenchSizes
     func run() throws {
-        try runAsRank { try NIOPingPong.run(world: $0, sizes: sizes.bytes.isEmpty ? RuntimeBenchmarks.defaultPingPongSizes : sizes.bytes) }
+        try runAsRank { try NIOPingPong.run(world: $0, sizes: sizes.or(RuntimeBenchmarks.defaultPingPongSizes)) }
     }
 }
 

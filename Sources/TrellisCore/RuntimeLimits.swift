@@ -15,8 +15,6 @@ public struct RuntimeLimits: Sendable, Equatable {
     public var maximumBlockMilliseconds: Int = 100
     /// Largest single message.
     public var maximumMessageBytes: Int = Int(UInt32.max)
-    /// Time a connection attempt may take before the send fails.
-    public var connectTimeoutSeconds: Double = 30
     /// Time `finalize` waits for queued sends to drain.
     public var finalizeTimeoutSeconds: Double = 30
     /// Whether a background thread makes progress when no thread is waiting.

@@ -88,6 +88,4 @@ public struct PMIServerState: Sendable {
         }
     }
 
-    /// A rank that left cannot join a fence; the ones waiting must not hang.
-    public func barrierIsWaiting(on rank: Int) -> Bool { !inBarrier.isEmpty && !inBarrier.contains(rank) }
 }

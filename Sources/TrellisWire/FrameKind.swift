@@ -15,8 +15,6 @@ public enum FrameKind: UInt8, Sendable, CaseIterable {
     case rendezvousData = 6
     /// The sender is finalizing: a close after this is orderly, not a failure.
     case goodbye = 7
-    /// The receiver discarded a message (unexpected queue full).
-    case discarded = 8
 }
 
 /// Bits of `FrameHeader.flags`.

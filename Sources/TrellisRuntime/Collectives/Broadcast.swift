@@ -94,17 +94,21 @@ private final class BroadcastState {
     }
 }
 
-private func appendWholeTree(to schedule: CollectiveSchedule, tree: BinomialTree, state: BroadcastState) {
-    if let parent = tree.parent {
-        schedule.step { step in
-            step.receives.append((parent, { bytes in
-                guard bytes.readableBytes == state.length else {
-                    throw TrellisError(.collectiveMismatch, "broadcast of \(bytes.readableBytes) bytes, announced \(state.length)")
-                }
-                state.data = bytes
-            }))
-        }
+/// A step that takes `expectedBytes` from the parent into `state.data` (none at the root).
+private func appendReceiveFromParent(to schedule: CollectiveSchedule, tree: BinomialTree, state: BroadcastState, expectedBytes: Int) {
+    guard let parent = tree.parent else { return }
+    schedule.step { step in
+        step.receives.append((parent, { bytes in
+            guard bytes.readableBytes == expectedBytes else {
+                throw TrellisError(.collectiveMismatch, "broadcast part of \(bytes.readableBytes) bytes, expected \(expectedBytes)")
+            }
+            state.data = bytes
+        }))
     }
+}
+
+private func appendWholeTree(to schedule: CollectiveSchedule, tree: BinomialTree, state: BroadcastState) {
+    appendReceiveFromParent(to: schedule, tree: tree, state: state, expectedBytes: state.length)
     // One child at a time, largest subtree first, so that it starts
     // forwarding while the root serves the next (concurrent sends would
     // split the root's bandwidth and delay every subtree).
@@ -125,16 +129,7 @@ private func appendScatterAllgather(to schedule: CollectiveSchedule, tree: Binom
     // Scatter: each node gets the bytes of its subtree's blocks from its parent.
     let mine = tree.subtree
     let mineBytes = byteRange(ofBlocks: mine)
-    if let parent = tree.parent {
-        schedule.step { step in
-            step.receives.append((parent, { bytes in
-                guard bytes.readableBytes == mineBytes.count else {
-                    throw TrellisError(.collectiveMismatch, "broadcast block of \(bytes.readableBytes) bytes, expected \(mineBytes.count)")
-                }
-                state.data = bytes
-            }))
-        }
-    }
+    appendReceiveFromParent(to: schedule, tree: tree, state: state, expectedBytes: mineBytes.count)
     schedule.step { step in
         for child in tree.children {
             let childBytes = byteRange(ofBlocks: child.relativeRank..<child.relativeRank + child.subtreeSize)

@@ -32,7 +32,6 @@ func reduceScatterSchedule(payload: ByteBuffer, counts: [Int], operation: Reduct
     let state = ReductionState(value: ByteBuffer())
     schedule.step { step in
         if rank == 0 {
-            step.then = nil
             for destination in 1..<size {
                 step.sends.append((destination, {
                     guard case .optionalBuffer(let whole?) = try reduced() else { return ByteBuffer() }

@@ -44,7 +44,7 @@ extension ProgressEngine: TransportDelegate {
         case .rendezvousData:
             guard let exchange = inboundExchanges.removeValue(forKey: header.exchange) else { return }
             exchange.request.succeed(.message(Message(payload: payload, source: exchange.source, tag: exchange.tag)))
-        case .discarded, .hello, .helloAcknowledge, .goodbye:
+        case .hello, .helloAcknowledge, .goodbye:
             break
         }
     }

@@ -11,7 +11,6 @@ enum RequestOutput: @unchecked Sendable {
     case optionalBuffer(ByteBuffer?)
     case buffers([ByteBuffer])
     case optionalBuffers([ByteBuffer]?)
-    case communicator(Communicator?)
 }
 
 /// The shared state of one pending operation. Everything but `isDone` is

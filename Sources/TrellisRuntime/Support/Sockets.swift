@@ -4,9 +4,6 @@ import Glibc
 import CTrellisSystem
 import TrellisCore
 
-#if canImport(Glibc)
-#endif
-
 /// Small wrappers over the BSD socket calls the socket transport makes.
 enum Sockets {
     static func failure(_ call: String, _ context: String) -> TrellisError {
