@@ -14,6 +14,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
+        .package(url: "https://github.com/LebJe/TOMLKit.git", from: "0.6.0"),
     ],
     targets: [
         .target(name: "CTrellisSystem"),
@@ -22,7 +23,7 @@ let package = Package(
         .target(
             name: "TrellisRuntime",
             dependencies: [
-                "TrellisCore", "TrellisWire", "CTrellisSystem",
+                "TrellisCore", "TrellisWire", "CTrellisSystem", "TrellisNames",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "Logging", package: "swift-log"),
@@ -34,7 +35,15 @@ let package = Package(
                 "TrellisCore", "TrellisWire", "CTrellisSystem",
                 .product(name: "Logging", package: "swift-log"),
             ]),
-        .target(name: "TrellisNames", dependencies: ["TrellisCore"]),
+        .target(
+            name: "TrellisNames",
+            dependencies: [
+                "TrellisCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "TOMLKit", package: "TOMLKit"),
+            ]),
         .target(
             name: "TrellisBenchmarks",
             dependencies: [
@@ -46,7 +55,7 @@ let package = Package(
         .target(
             name: "TrellisCommands",
             dependencies: [
-                "TrellisRuntime", "TrellisLauncher", "TrellisBenchmarks",
+                "TrellisRuntime", "TrellisLauncher", "TrellisBenchmarks", "TrellisNames",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]),

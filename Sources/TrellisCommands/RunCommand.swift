@@ -22,6 +22,9 @@ struct RunCommand: ParsableCommand {
     @Flag(help: "Prefix each output line with [rank].")
     var tagOutput = false
 
+    @Flag(help: "When a rank fails, let the others run on (for programs that survive failures).")
+    var keepGoing = false
+
     @Option(help: "Seconds between asking ranks to stop and killing them.")
     var graceSeconds: Double = 5
 
@@ -37,6 +40,7 @@ struct RunCommand: ParsableCommand {
         var options = LaunchOptions(rankCount: n, program: command)
         options.tagOutput = tagOutput
         options.graceSeconds = graceSeconds
+        options.keepGoing = keepGoing
         options.rankWrapper = rankWrapper()
         let code = try JobLauncher(options: options).run()
         if code != 0 { throw ExitCode(code) }

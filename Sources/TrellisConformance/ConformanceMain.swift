@@ -26,10 +26,26 @@ enum ConformanceMain {
         "memory": Scenarios.memory,
     ]
 
+    /// Scenarios that end in their own way (processes die, or the job is one
+    /// side of a connection) and print their own result line.
+    static let standalone: [String: @Sendable (Runtime) throws -> Void] = [
+        "serve": Scenarios.serve,
+        "client": Scenarios.client,
+        "accept-controls": Scenarios.acceptControls,
+        "join-listen": Scenarios.joinListen,
+        "join-connect": Scenarios.joinConnect,
+        "survive": Scenarios.survive,
+        "echo-server": Scenarios.echoServer,
+        "echo-client": Scenarios.echoClient,
+    ]
+
     static func run() {
         let arguments = CommandLine.arguments
+        if arguments.count >= 2, let scenario = standalone[arguments[1]] {
+            runStandalone(arguments[1], scenario)
+        }
         guard arguments.count >= 2, let scenario = scenarios[arguments[1]] else {
-            print("usage: trellis-conformance \(scenarios.keys.sorted().joined(separator: "|"))")
+            print("usage: trellis-conformance \((scenarios.keys.sorted() + standalone.keys.sorted()).joined(separator: "|"))")
             exit(2)
         }
         var rank = -1
@@ -43,6 +59,20 @@ enum ConformanceMain {
             try runtime.finalize()
         } catch {
             writeToStandardError("FAIL \(arguments[1]) rank \(rank): \(error)\n")
+            exit(1)
+        }
+    }
+
+    static func runStandalone(_ name: String, _ scenario: (Runtime) throws -> Void) -> Never {
+        var rank = -1
+        do {
+            let runtime = try Runtime.initialize()
+            rank = runtime.world.rank
+            try scenario(runtime)
+            try runtime.finalize()
+            exit(0)
+        } catch {
+            writeToStandardError("FAIL \(name) rank \(rank): \(error)\n")
             exit(1)
         }
     }

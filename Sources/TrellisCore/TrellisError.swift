@@ -28,6 +28,13 @@ public struct TrellisError: Error, CustomStringConvertible, Sendable {
         public static let notSupported = Code("not-supported")
         public static let finalized = Code("finalized")
         public static let launchFailed = Code("launch-failed")
+        public static let nameServiceUnavailable = Code("name-service-unavailable")
+        public static let nameNotFound = Code("name-not-found")
+        public static let nameRefused = Code("name-refused")
+        public static let portClosed = Code("port-closed")
+        public static let revoked = Code("revoked")
+        /// The peer finalized (or disconnected) in good order; not a failure.
+        public static let peerFinalized = Code("peer-finalized")
     }
 
     public let code: Code

@@ -225,12 +225,17 @@ public final class JobLauncher {
             return status != 0 || (rank.sentInit && !pmi.finalized.contains(rank.rank))
         }.sorted { ($0.exitStatus! & 0x7f != 0 ? 0 : 1, $0.rank) < ($1.exitStatus! & 0x7f != 0 ? 0 : 1, $1.rank) }
         guard let first = failed.first else { return }
+        let consequence = options.keepGoing ? "; the other ranks go on (--keep-going)" : "; stopping the other ranks"
         for rank in failed {
             let status = rank.exitStatus!
             let how = status == 0 ? "exited without finalizing" : RankProcess.describe(status: status)
-            message("trellis run: rank \(rank.rank) (pid \(rank.pid)) \(how)\(rank === first ? "; stopping the other ranks" : "")")
+            message("trellis run: rank \(rank.rank) (pid \(rank.pid)) \(how)\(rank === first ? consequence : "")")
         }
         let status = first.exitStatus!
+        if options.keepGoing {
+            firstFailure = firstFailure ?? (first.rank, status == 0 ? 1 : RankProcess.shellCode(status: status))
+            return
+        }
         firstFailure = (first.rank, status == 0 ? 1 : RankProcess.shellCode(status: status))
         beginStop(signal: SIGTERM)
     }

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Synchronization
 import TrellisCore
 
@@ -38,7 +41,9 @@ public final class NameServiceCore: Sendable {
                     guard let publisher = request.publisher else { return .failure("renew needs publisher") }
                     return NameResponse(ok: true, names: registry.renew(publisher: publisher, now: now), leaseSeconds: leaseSeconds)
                 case .status:
-                    return NameResponse(ok: true, names: registry.list(now: now).count, leaseSeconds: leaseSeconds)
+                    var answer = NameResponse(ok: true, names: registry.list(now: now).count, leaseSeconds: leaseSeconds)
+                    answer.pid = Int(getpid())
+                    return answer
                 case .shutdown:
                     return NameResponse(ok: true)
                 }
@@ -46,6 +51,12 @@ public final class NameServiceCore: Sendable {
                 return .failure(error.description)
             }
         }
+    }
+
+    /// Drops a publisher's names at once, when its connection closed.
+    @discardableResult
+    public func forget(publisher: String) -> [String] {
+        registry.withLock { $0.forget(publisher: publisher) }
     }
 
     /// Drops names whose lease ran out; the server calls it periodically.

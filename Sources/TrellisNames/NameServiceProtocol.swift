@@ -32,6 +32,8 @@ public struct NameResponse: Codable, Sendable, Equatable {
     public var entries: [NameRegistry.Entry]?
     public var names: Int?
     public var leaseSeconds: Double?
+    /// The name service's process id (status only).
+    public var pid: Int?
 
     public init(ok: Bool, error: String? = nil, port: String? = nil, entries: [NameRegistry.Entry]? = nil, names: Int? = nil, leaseSeconds: Double? = nil) {
         self.ok = ok

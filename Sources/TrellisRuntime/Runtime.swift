@@ -3,7 +3,9 @@ import CTrellisSystem
 import Glibc
 #endif
 import Logging
+import Synchronization
 import TrellisCore
+import TrellisNames
 
 /// One process's membership in Trellis: its progress engine and its world.
 ///
@@ -18,6 +20,9 @@ import TrellisCore
 /// ```
 public final class Runtime: Sendable {
     public let world: Communicator
+    /// A communicator of this process alone (MPI_COMM_SELF), for connecting
+    /// and accepting one process at a time.
+    public let selfCommunicator: Communicator
     public let processID: ProcessID
     /// True when no launcher started this process.
     public let isSingleton: Bool
@@ -25,9 +30,14 @@ public final class Runtime: Sendable {
     public let address: String
     let engine: ProgressEngine
     private let pmi: PMIClient?
+    /// Made on first use of publish / lookup.
+    let names = Mutex<NamePublisher?>(nil)
 
     private init(world: Communicator, processID: ProcessID, isSingleton: Bool, address: String, engine: ProgressEngine, pmi: PMIClient?) {
         self.world = world
+        selfCommunicator = Communicator(
+            engine: engine, context: ContextID(owner: processID.rawValue, serial: engine.allocateContextSerials(count: 1)),
+            group: Group(members: [processID]), rank: 0)
         self.processID = processID
         self.isSingleton = isSingleton
         self.address = address
@@ -37,12 +47,18 @@ public final class Runtime: Sendable {
 
     /// Joins the job this process was launched in, or starts a singleton.
     /// Limits come from `TRELLIS_*` environment variables unless given.
-    public static func initialize(limits: RuntimeLimits? = nil, logger: Logger = Logger(label: "trellis.runtime")) throws -> Runtime {
-        let environment = ProcessEnvironment.current()
+    /// `asSingleton` ignores a launcher and starts a world of one; a process
+    /// may hold several runtimes that way (load generators, tests).
+    public static func initialize(
+        limits: RuntimeLimits? = nil, asSingleton: Bool = false, logger: Logger = Logger(label: "trellis.runtime")
+    ) throws -> Runtime {
+        var environment = ProcessEnvironment.current()
+        if asSingleton { environment["PMI_FD"] = nil }
         let limits = try limits ?? RuntimeLimits.fromEnvironment(environment)
         let processID = ProcessID.generate()
         let host = environment["TRELLIS_HOST"] ?? "127.0.0.1"
         if let text = environment["TRELLIS_SOCKET_BUFFER_BYTES"], let bytes = Int(text) { Sockets.bufferBytes = bytes }
+        if let text = environment["TRELLIS_FAILURE_DETECTION_SECONDS"], let seconds = Double(text) { Sockets.failureDetectionSeconds = seconds }
         if environment["TRELLIS_MALLOC_TUNING"] != "0" { trellis_keep_large_allocations(1 << 30) }
         let transport = try SocketTransport(localID: processID, host: host, maximumMessageBytes: limits.maximumMessageBytes, logger: logger)
         let engine = ProgressEngine(processID: processID, limits: limits, transport: transport, logger: logger)
@@ -85,6 +101,7 @@ public final class Runtime: Sendable {
     /// Completes queued sends, tells peers this process is leaving, and
     /// releases the runtime. Operations started afterwards fail with `finalized`.
     public func finalize() throws {
+        names.withLock { $0?.close() }
         engine.shutdown(deadline: .after(seconds: engine.limits.finalizeTimeoutSeconds))
         try pmi?.finalize()
     }

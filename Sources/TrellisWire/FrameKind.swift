@@ -15,6 +15,34 @@ public enum FrameKind: UInt8, Sendable, CaseIterable {
     case rendezvousData = 6
     /// The sender is finalizing: a close after this is orderly, not a failure.
     case goodbye = 7
+    /// Runtime housekeeping between progress engines (connecting to ports,
+    /// failure notices, revocation); `tag` holds a `ControlOperation`.
+    case control = 8
+}
+
+/// What a `control` frame asks for. The numbers are part of the wire protocol.
+public enum ControlOperation: Int32, Sendable, CaseIterable {
+    /// A client asks to connect to an open port (`aux` = port id, `exchange` =
+    /// the client's attempt id, payload = the client group).
+    case connectRequest = 1
+    /// The accepting side offers an intercommunicator (`exchange` = attempt id,
+    /// `aux` = the server's offer id, payload = server group and context).
+    case connectOffer = 2
+    /// The client takes the offer (`aux` = 1) or has given up (`aux` = 0).
+    case connectAnswer = 3
+    /// The port is not open (`exchange` = attempt id, payload = reason).
+    case connectRefused = 4
+    /// A process was found dead (`aux` = its id); sent to the processes that
+    /// share a communicator with it, so their collectives fail instead of hang.
+    case failureNotice = 5
+    /// A communicator was revoked (frame context); pending and future
+    /// operations on it fail everywhere.
+    case revoke = 6
+    /// Fault-tolerant agreement (frame context, `exchange` = agreement number):
+    /// a member's flag and the failures it knows, sent to the coordinator.
+    case agreementProposal = 7
+    /// The coordinator's decision: flag, failed processes, new context.
+    case agreementDecision = 8
 }
 
 /// Bits of `FrameHeader.flags`.

@@ -14,6 +14,9 @@ final class CollectiveSchedule {
     struct Step {
         var sends: [(to: Int, payload: () throws -> ByteBuffer)] = []
         var receives: [(from: Int, deliver: (ByteBuffer) throws -> Void)] = []
+        /// Operations other than messages that the step waits for (the
+        /// root's handshake in connect / accept): started with the lock held.
+        var operations: [(start: () -> RequestCore, deliver: (RequestOutput) throws -> Void)] = []
         var then: (() throws -> Void)?
     }
 
@@ -47,6 +50,7 @@ final class CollectiveRun {
     private var outstanding = 0
     private var finished = false
     private var postedReceives: [RequestCore] = []
+    private var startedOperations: [RequestCore] = []
 
     init(communicator: Communicator, schedule: CollectiveSchedule, tag: Int, request: RequestCore) {
         self.communicator = communicator
@@ -62,6 +66,7 @@ final class CollectiveRun {
         while !finished && stepIndex < schedule.steps.count {
             let step = schedule.steps[stepIndex]
             postedReceives.removeAll(keepingCapacity: true)
+            startedOperations.removeAll()
             // One extra count held while posting, so operations that finish at
             // once cannot close the step before every operation is posted.
             outstanding = 1
@@ -106,6 +111,22 @@ final class CollectiveRun {
                     request: core)
                 if finished { return }
             }
+            for operation in step.operations {
+                outstanding += 1
+                let core = operation.start()
+                startedOperations.append(core)
+                let handle: (Result<RequestOutput, TrellisError>) -> Void = { [self] result in
+                    switch result {
+                    case .success(let output):
+                        do { try operation.deliver(output) } catch { fail(error, peer: nil) }
+                        operationFinished()
+                    case .failure(let error):
+                        fail(error, peer: nil)
+                    }
+                }
+                if let outcome = core.outcome { handle(outcome) } else { core.continuation = handle }
+                if finished { return }
+            }
             outstanding -= 1
             if outstanding > 0 || finished { return }
             finishStep()
@@ -134,10 +155,20 @@ final class CollectiveRun {
         do { try step.then?() } catch { fail(error, peer: nil) }
     }
 
+    /// Withdraws what the collective waits for and fails it as cancelled.
+    /// Sends already handed to the network complete on their own; members
+    /// that did not cancel may then wait on this one, so cancel a collective
+    /// at every member (or revoke the communicator).
+    func cancel() -> Bool {
+        guard !finished else { return false }
+        fail(TrellisError(.cancelled, "\(request.label) was cancelled"), peer: nil)
+        return true
+    }
+
     private func fail(_ error: Error, peer: Int?) {
         guard !finished else { return }
         finished = true
-        for core in postedReceives where !core.isDone {
+        for core in postedReceives + startedOperations where !core.isDone {
             if let withdraw = core.cancelHandler, withdraw() { core.continuation = nil }
         }
         request.fail(wrap(error, peer: peer))
@@ -146,6 +177,7 @@ final class CollectiveRun {
 
     private func wrap(_ error: Error, peer: Int?) -> TrellisError {
         let cause = error as? TrellisError ?? TrellisError(.invalidArgument, "\(error)")
+        if cause.code == .cancelled { return cause }
         let who = peer.map { " with rank \($0)" } ?? ""
         return TrellisError(cause.code, "\(request.label) at rank \(communicator.rank) failed\(who): \(cause.message)", underlying: cause)
     }
@@ -153,11 +185,14 @@ final class CollectiveRun {
 
 extension Communicator {
     /// Starts a collective from its schedule and returns its request.
-    func startCollective(_ name: String, _ schedule: CollectiveSchedule) throws -> RequestCore {
+    /// Internal schedules (merge) may run between the roots of an intercommunicator.
+    func startCollective(_ name: String, _ schedule: CollectiveSchedule, onIntercommunicator: Bool = false) throws -> RequestCore {
+        if !onIntercommunicator { try requireIntracommunicator(name) }
         let core = RequestCore(engine: engine, label: .collective(name, context))
         try engine.lock.withLock {
-            try checkUsable()
+            try checkCollectiveUsable()
             let run = CollectiveRun(communicator: self, schedule: schedule, tag: nextCollectiveTag(), request: core)
+            core.cancelHandler = { run.cancel() }
             run.start()
         }
         return core

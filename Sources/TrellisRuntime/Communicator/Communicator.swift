@@ -2,7 +2,9 @@ import NIOCore
 import TrellisCore
 
 /// A group of processes with a private communication context: MPI's
-/// intracommunicator. Ranks are 0..<size.
+/// intracommunicator, ranks 0..<size. An intercommunicator (from connect,
+/// accept, join or spawn) joins two groups: point-to-point ranks then name
+/// processes of the remote group, and `merge` makes an intracommunicator of both.
 ///
 /// ```swift
 /// let runtime = try Runtime.initialize()
@@ -15,27 +17,56 @@ public final class Communicator: @unchecked Sendable, CustomStringConvertible {
     public let context: ContextID
     public let group: Group
     public let rank: Int
+    /// The other side of an intercommunicator; nil for an intracommunicator.
+    public let remoteGroup: Group?
+    /// An intercommunicator's private context among its local group (merge, disconnect).
+    let localContext: ContextID?
     /// Counts collectives started here; all members start them in the same
     /// order, so the count tells concurrent collectives apart. Engine lock.
     private var collectiveSequence: UInt32 = 0
+    /// Counts agreements (agree, shrink) here, in the same way. Engine lock.
+    var agreementSequence: UInt64 = 0
+    /// An intercommunicator's local side, made on first use. Engine lock.
+    var localSideCache: Communicator?
     /// Engine lock.
     private(set) var isFreed = false
 
-    init(engine: ProgressEngine, context: ContextID, group: Group, rank: Int) {
+    /// Makes a communicator and registers it with the engine, which fails
+    /// its operations when a member dies. `lockHeld` when the engine lock is.
+    init(
+        engine: ProgressEngine, context: ContextID, group: Group, rank: Int, remoteGroup: Group? = nil,
+        localContext: ContextID? = nil, lockHeld: Bool = false
+    ) {
         self.engine = engine
         self.context = context
         self.group = group
         self.rank = rank
+        self.remoteGroup = remoteGroup
+        self.localContext = localContext
+        let record = CommunicatorRecord(group: group, remoteGroup: remoteGroup)
+        if lockHeld {
+            engine.register(record, for: context)
+        } else {
+            engine.lock.withLock { engine.register(record, for: context) }
+        }
     }
 
     public var size: Int { group.size }
+    /// Size of the remote group of an intercommunicator; 0 for an intracommunicator.
+    public var remoteSize: Int { remoteGroup?.size ?? 0 }
+    public var isIntercommunicator: Bool { remoteGroup != nil }
 
-    public var description: String { "Communicator(\(context), rank \(rank) of \(size))" }
+    public var description: String {
+        if let remoteGroup { return "Intercommunicator(\(context), rank \(rank) of \(size), remote size \(remoteGroup.size))" }
+        return "Communicator(\(context), rank \(rank) of \(size))"
+    }
 
     var pointToPointSpace: MatchSpace { MatchSpace(context: context, collective: false) }
     var collectiveSpace: MatchSpace { MatchSpace(context: context, collective: true) }
 
-    func process(ofRank rank: Int) -> ProcessID { group.members[rank] }
+    /// The process that point-to-point rank `rank` names: in the remote group
+    /// of an intercommunicator, else in this group.
+    func process(ofRank rank: Int) -> ProcessID { (remoteGroup ?? group).members[rank] }
 
     /// The tag of the next collective. Engine lock held.
     func nextCollectiveTag() -> Int {
@@ -43,13 +74,31 @@ public final class Communicator: @unchecked Sendable, CustomStringConvertible {
         return Int(collectiveSequence & 0x7FFF_FFFF)
     }
 
+    /// Engine lock held.
     func checkUsable() throws {
         if isFreed { throw TrellisError(.communicatorFreed, "\(self) has been freed") }
+        if let revoked = engine.communicators[context]?.revoked { throw revoked }
+    }
+
+    /// Before a collective: a communicator that lost a member fails every
+    /// collective at once, on every survivor, instead of hanging. Engine lock held.
+    func checkCollectiveUsable() throws {
+        try checkUsable()
+        if let record = engine.communicators[context], let failure = record.firstFailure {
+            throw TrellisError(.peerFailed, "\(self) lost \(record.failedMembers.count) member(s): \(failure.message); shrink it to go on", underlying: failure)
+        }
+    }
+
+    func requireIntracommunicator(_ operation: String) throws {
+        if remoteGroup != nil {
+            throw TrellisError(.notSupported, "\(operation) is not available on an intercommunicator; merge it first")
+        }
     }
 
     func checkRank(_ value: Int, role: String) throws {
-        guard (0..<size).contains(value) else {
-            throw TrellisError(.invalidRank, "\(role) rank \(value) is outside 0..<\(size) of \(self)")
+        let count = (remoteGroup ?? group).size
+        guard (0..<count).contains(value) else {
+            throw TrellisError(.invalidRank, "\(role) rank \(value) is outside 0..<\(count) of \(self)")
         }
     }
 
@@ -61,6 +110,7 @@ public final class Communicator: @unchecked Sendable, CustomStringConvertible {
             guard !isFreed else { return }
             isFreed = true
             engine.releaseContext(context)
+            if let localContext { engine.releaseContext(localContext) }
         }
     }
 }
@@ -68,7 +118,9 @@ public final class Communicator: @unchecked Sendable, CustomStringConvertible {
 extension ProgressEngine {
     /// Drops everything queued for a context and discards what arrives for it later. Lock held.
     func releaseContext(_ context: ContextID) {
-        freedContexts.insert(context)
+        rememberFreed(context)
+        communicators[context] = nil
+        agreements.forget(context)
         for collective in [false, true] {
             let removed = matching.removeAll(in: MatchSpace(context: context, collective: collective))
             for entry in removed.posted {

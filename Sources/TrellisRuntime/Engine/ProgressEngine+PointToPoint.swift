@@ -73,6 +73,8 @@ extension ProgressEngine {
             request.fail(error)
             return
         }
+        // Waiting on a process this one never talked to: connect, so that its death is noticed.
+        if let sourceProcess, sourceProcess != processID { transport.watch(sourceProcess) }
         request.cancelHandler = { [unowned self] in
             self.matching.removePosted(id: id, in: space) != nil
         }
@@ -95,6 +97,7 @@ extension ProgressEngine {
     /// A message arrived (from the wire or from this process): match it or keep it.
     func arrive(_ message: ArrivedMessage, envelope: Envelope) {
         if freedContexts.contains(envelope.space.context) { return }
+        if !envelope.space.collective, communicators[envelope.space.context]?.revoked != nil { return }
         var message = message
         if case .eager(let buffer) = message,
             unexpectedBytes + buffer.readableBytes > limits.unexpectedQueueLimitBytes,

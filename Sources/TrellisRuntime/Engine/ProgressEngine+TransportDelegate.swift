@@ -44,6 +44,8 @@ extension ProgressEngine: TransportDelegate {
         case .rendezvousData:
             guard let exchange = inboundExchanges.removeValue(forKey: header.exchange) else { return }
             exchange.request.succeed(.message(Message(payload: payload, source: exchange.source, tag: exchange.tag)))
+        case .control:
+            receiveControl(header, payload: payload, from: peer)
         case .hello, .helloAcknowledge, .goodbye:
             break
         }
@@ -60,17 +62,6 @@ extension ProgressEngine: TransportDelegate {
             logger.warning("lost process \(peer): \(error)")
             metrics.peersLost.increment()
         }
-        failedPeers[peer] = error
-        for frame in unsent { frame.request?.fail(error) }
-        for (id, exchange) in outboundExchanges where exchange.peer == peer {
-            outboundExchanges[id] = nil
-            exchange.request.fail(error)
-        }
-        for (id, exchange) in inboundExchanges where exchange.peer == peer {
-            inboundExchanges[id] = nil
-            exchange.request.fail(error)
-        }
-        let orphaned = matching.removePosted { _, entry in entry.value.sourceProcess == peer }
-        for entry in orphaned { entry.value.request.fail(error) }
+        failPeer(peer, error: orderly ? TrellisError(.peerFinalized, error.message) : error, unsent: unsent, notifyOthers: true)
     }
 }

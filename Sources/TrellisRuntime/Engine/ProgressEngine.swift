@@ -33,8 +33,14 @@ public final class ProgressEngine: @unchecked Sendable {
     var nextExchange: UInt64 = 1
     var nextReceiveID: UInt64 = 1
     var nextContextSerial: UInt64 = 1
-    var freedContexts = Set<ContextID>()
+    var freedContexts = FreedContexts()
     var failedPeers: [ProcessID: TrellisError] = [:]
+    /// Live communicators by context, for failure handling and revocation.
+    var communicators: [ContextID: CommunicatorRecord] = [:]
+    var dynamic = DynamicProcessState()
+    var agreements = AgreementTable()
+    /// Requests that complete when a condition holds (disconnect).
+    var pendingConditions: [(() -> Bool, () -> Void, RequestCore)] = []
 
     // The poller role; guarded by `lock`.
     private var pollerBusy = false
@@ -146,6 +152,7 @@ public final class ProgressEngine: @unchecked Sendable {
         if count > 0 {
             transport.handleEvents(count)
             noteActivity()
+            checkPendingConditions()
         }
         pollerBusy = false
         if sleepingWaiters > 0 { waiterCondition.broadcast() }
@@ -189,10 +196,13 @@ public final class ProgressEngine: @unchecked Sendable {
 
     /// A fresh, never reused range of context serials owned by this process.
     func allocateContextSerials(count: Int) -> UInt64 {
-        lock.withLock {
-            let first = nextContextSerial
-            nextContextSerial += UInt64(max(count, 1))
-            return first
-        }
+        lock.withLock { takeContextSerials(count: count) }
+    }
+
+    /// The same with the lock held.
+    func takeContextSerials(count: Int) -> UInt64 {
+        let first = nextContextSerial
+        nextContextSerial += UInt64(max(count, 1))
+        return first
     }
 }

@@ -11,6 +11,8 @@ enum RequestOutput: @unchecked Sendable {
     case optionalBuffer(ByteBuffer?)
     case buffers([ByteBuffer])
     case optionalBuffers([ByteBuffer]?)
+    case communicator(Communicator)
+    case agreement(AgreementDecision)
 }
 
 /// The shared state of one pending operation. Everything but `isDone` is

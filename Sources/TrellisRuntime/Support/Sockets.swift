@@ -101,6 +101,27 @@ enum Sockets {
     static func tune(_ fd: Int32) {
         trellis_set_nodelay(fd)
         if bufferBytes > 0 { trellis_set_buffer_sizes(fd, Int32(bufferBytes)) }
+        detectFailures(fd)
+    }
+
+    /// Seconds within which a peer behind a cut link (or a crashed host) is
+    /// found dead: a killed process is noticed at once, as its kernel
+    /// resets the connection; a silent one by TCP keepalive probes and the
+    /// user timeout on unacknowledged data. `TRELLIS_FAILURE_DETECTION_SECONDS`.
+    nonisolated(unsafe) static var failureDetectionSeconds: Double = 10
+
+    private static func detectFailures(_ fd: Int32) {
+        let seconds = max(failureDetectionSeconds, 1)
+        var on: Int32 = 1
+        var idle = Int32(max(seconds / 2, 1))
+        var interval = Int32(max(seconds / 4, 1))
+        var probes: Int32 = 2
+        var userTimeout = UInt32(seconds * 1000)
+        setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, socklen_t(MemoryLayout<Int32>.size))
+        setsockopt(fd, Int32(IPPROTO_TCP), TCP_KEEPIDLE, &idle, socklen_t(MemoryLayout<Int32>.size))
+        setsockopt(fd, Int32(IPPROTO_TCP), TCP_KEEPINTVL, &interval, socklen_t(MemoryLayout<Int32>.size))
+        setsockopt(fd, Int32(IPPROTO_TCP), TCP_KEEPCNT, &probes, socklen_t(MemoryLayout<Int32>.size))
+        setsockopt(fd, Int32(IPPROTO_TCP), TCP_USER_TIMEOUT, &userTimeout, socklen_t(MemoryLayout<UInt32>.size))
     }
 
     static func acceptConnection(_ listenFD: Int32) -> Int32? {

@@ -57,6 +57,10 @@ final class SocketTransport: Transport {
         addresses[peer] = address
     }
 
+    func address(of peer: ProcessID) -> String? {
+        peer == localID ? localAddress : addresses[peer]
+    }
+
     var hasUnsentFrames: Bool {
         connectionsByPeer.values.contains { !$0.sendQueue.isEmpty }
     }
@@ -72,16 +76,27 @@ final class SocketTransport: Transport {
             }
             return
         }
+        try openConnection(to: peer).sendQueue.append(frame)
+    }
+
+    private func openConnection(to peer: ProcessID) throws -> SocketConnection {
         guard let address = addresses[peer] else {
             throw TrellisError(.connectionFailed, "no address is known for process \(peer)")
         }
         let fd = try Sockets.startConnect(to: address)
         let connection = SocketConnection(fd: fd, isOutgoing: true, peer: peer, state: .connecting)
-        connection.sendQueue.append(frame)
         connection.wantsWritable = true
         connectionsByPeer[peer] = connection
         connectionsByFD[fd] = connection
         trellis_epoll_add(epollFD, fd, TRELLIS_EPOLLIN | TRELLIS_EPOLLOUT | TRELLIS_EPOLLRDHUP)
+        return connection
+    }
+
+    func watch(_ peer: ProcessID) {
+        guard !isShutDown, connectionsByPeer[peer] == nil, addresses[peer] != nil else { return }
+        do { _ = try openConnection(to: peer) } catch {
+            logger.debug("cannot watch process \(peer): \(error)")
+        }
     }
 
     private func flush(_ connection: SocketConnection) {
@@ -400,9 +415,31 @@ final class SocketTransport: Transport {
 
     func sayGoodbye() {
         for connection in connectionsByPeer.values where connection.state == .established {
-            connection.closingAfterFlush = true
-            connection.sendQueue.append(OutgoingFrame(header: FrameHeader(kind: .goodbye)))
-            if connection.sendQueue.count == 1 { flush(connection) }
+            closeAfterFlush(connection)
+        }
+    }
+
+    private func closeAfterFlush(_ connection: SocketConnection) {
+        guard !connection.closingAfterFlush else { return }
+        connection.closingAfterFlush = true
+        connection.sendQueue.append(OutgoingFrame(header: FrameHeader(kind: .goodbye)))
+        if connection.sendQueue.count == 1 { flush(connection) }
+    }
+
+    func hasUnsentFrames(to peers: Set<ProcessID>) -> Bool {
+        peers.contains { connectionsByPeer[$0].map { !$0.sendQueue.isEmpty } ?? false }
+    }
+
+    func release(_ peer: ProcessID) {
+        addresses[peer] = nil
+        guard let connection = connectionsByPeer[peer] else { return }
+        if connection.state == .established {
+            // The peer may already have gone on to send again; the goodbye
+            // tells it to open a fresh connection for that.
+            connectionsByPeer[peer] = nil
+            closeAfterFlush(connection)
+        } else {
+            closeQuietly(connection)
         }
     }
 

@@ -39,6 +39,8 @@ protocol Transport: AnyObject {
     /// How other processes reach this one ("host:port").
     var localAddress: String { get }
     func setAddress(_ address: String, for peer: ProcessID)
+    /// Where a peer (or this process) is reached, when known.
+    func address(of peer: ProcessID) -> String?
     /// Queues a frame, writing at once when the connection allows. Lock held.
     func send(_ frame: OutgoingFrame, to peer: ProcessID) throws
     /// Blocks for at most `timeoutMilliseconds` (0 polls). Lock not held; one caller at a time.
@@ -51,6 +53,12 @@ protocol Transport: AnyObject {
     func wake()
     /// Whether frames are still queued for writing. Lock held.
     var hasUnsentFrames: Bool { get }
+    func hasUnsentFrames(to peers: Set<ProcessID>) -> Bool
+    /// Opens a connection to a peer if there is none, so its failure is seen. Lock held.
+    func watch(_ peer: ProcessID)
+    /// Closes the connection to a peer in good order once its queue drains,
+    /// and forgets its address. Lock held.
+    func release(_ peer: ProcessID)
     /// Tells every connected peer that a close from here is orderly. Lock held.
     func sayGoodbye()
     /// Whether a connection is still open (after a goodbye: until the peer closes its end). Lock held.

@@ -1,0 +1,137 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import NIOCore
+import TrellisCore
+import TrellisRuntime
+
+/// Scenarios where processes die. Run under `trellis run --keep-going`.
+extension Scenarios {
+    /// The last rank kills itself with SIGKILL; every survivor's collective
+    /// fails (none hangs), point-to-point with it fails, everything else
+    /// works, and the survivors agree on who failed and shrink.
+    static func survive(_ runtime: Runtime) throws {
+        let world = runtime.world
+        let victim = world.size - 1
+        try expect(world.size >= 3, "survive needs at least 3 ranks")
+        let spare = try world.duplicate(deadline: .after(seconds: 60))
+        let pairs = try world.split(color: world.rank < 2 ? 0 : nil, deadline: .after(seconds: 60))
+        // Known in advance here only so the test can line the survivors up before revoking.
+        let healthy = try world.split(color: world.rank == victim ? nil : 0, deadline: .after(seconds: 60))
+        try world.barrier(deadline: .after(seconds: 60))
+        if world.rank == victim { kill(getpid(), SIGKILL) }
+
+        let deadline = Deadline.after(seconds: 60)
+        // A receive from the dead rank and a large send to it fail; neither hangs.
+        if world.rank == 0 {
+            let receive = try expectError("receive from the killed rank") { try world.receive(from: .rank(victim), tag: .tag(9), deadline: deadline) }
+            try expectEqual((receive as? TrellisError)?.code, .peerFailed, "receive from a dead rank")
+            let large = ByteBuffer(repeating: 7, count: 4 << 20)
+            let send = try expectError("large send to the killed rank") { try world.send(large, to: victim, tag: 9, deadline: deadline) }
+            try expectEqual((send as? TrellisError)?.code, .peerFailed, "large send to a dead rank")
+        }
+        // Collectives on every communicator that had the victim fail on every survivor.
+        let barrier = try expectError("barrier after a member died") { try world.barrier(deadline: deadline) }
+        try expectEqual((barrier as? TrellisError)?.code, .peerFailed, "barrier error at rank \(world.rank)")
+        let allreduce = try expectError("allreduce on a duplicate after a member died") { try spare.allreduce([Int64(1)], .sum, deadline: deadline) }
+        try expectEqual((allreduce as? TrellisError)?.code, .peerFailed, "allreduce error at rank \(world.rank)")
+        // A communicator without the victim is untouched.
+        if let pairs {
+            try expectEqual(try pairs.allreduce([Int64(1)], .sum, deadline: deadline), [2], "collective on a communicator of survivors")
+        }
+        // Point-to-point between survivors still works on the damaged communicator.
+        let next = (world.rank + 1) % victim
+        let previous = (world.rank + victim - 1) % victim
+        let incoming = try world.ireceive(from: .rank(previous), tag: .tag(11))
+        try world.send([Int64(world.rank)], to: next, tag: 11, deadline: deadline)
+        try expectEqual(try incoming.wait(deadline: deadline).values(of: Int64.self), [Int64(previous)], "ring among survivors")
+
+        try healthy!.barrier(deadline: deadline)
+        world.revoke()
+        let revoked = try expectError("send on a revoked communicator") { try world.send([Int64(1)], to: next, tag: 12) }
+        try expectEqual((revoked as? TrellisError)?.code, .revoked, "revoked communicator error")
+        let agreement = try world.agree(flag: world.rank == 0 ? 0b110 : 0b111, deadline: deadline)
+        try expectEqual(agreement.failedRanks, [victim], "agreed failed ranks")
+        try expectEqual(agreement.flag, 0b110, "agreed flag")
+        let survivors = try world.shrink(deadline: deadline)
+        try expectEqual(survivors.size, world.size - 1, "size after shrink")
+        try expectEqual(survivors.rank, world.rank, "rank after shrink")
+        let sum = try survivors.allreduce([Int64(world.rank)], .sum, deadline: deadline)[0]
+        try expectEqual(Int(sum), (world.size - 1) * (world.size - 2) / 2, "allreduce over the survivors")
+        try survivors.barrier(deadline: deadline)
+        if survivors.rank == 0 { print("SURVIVED the loss of rank \(victim)") }
+    }
+
+    /// A server (singleton) that serves clients without a thread parked in
+    /// accept, echoing what each sends, and survives clients killed at any
+    /// point; it stops when a client sends tag 99, then checks that nothing
+    /// of the dead clients is left.
+    static func echoServer(_ runtime: Runtime) throws {
+        let service = try parameter("TRELLIS_TEST_SERVICE")
+        let port = runtime.openPort()
+        try runtime.publish(name: service, port: port.name.description)
+        var accept = try runtime.selfCommunicator.iaccept(port)
+        var sessions: [(client: Communicator, pending: Request<Message>)] = []
+        var served = 0
+        var lost = 0
+        var stopping = false
+        while !stopping {
+            let waitables: [any Waitable] = [accept] + sessions.map(\.pending)
+            let index = try waitAny(waitables, deadline: .after(seconds: 300))
+            if index == 0 {
+                let client = try accept.wait()
+                served += 1
+                sessions.append((client, try client.ireceive(from: .rank(0))))
+                accept = try runtime.selfCommunicator.iaccept(port)
+                continue
+            }
+            let session = sessions[index - 1]
+            do {
+                let message = try session.pending.wait()
+                if message.tag == 99 { stopping = true }
+                try session.client.send(message.payload, to: 0, tag: message.tag, deadline: .after(seconds: 30))
+                sessions[index - 1].pending = try session.client.ireceive(from: .rank(0))
+            } catch {
+                lost += 1
+                _ = session.client.idisconnect()
+                sessions.remove(at: index - 1)
+            }
+        }
+        try expect(accept.cancel(), "the last accept can be cancelled")
+        for session in sessions {
+            _ = session.pending.cancel()
+            try session.client.disconnect(deadline: .after(seconds: 30))
+        }
+        try runtime.unpublish(name: service)
+        port.close()
+        let statistics = runtime.statistics
+        try expectEqual(statistics.postedReceives, 0, "posted receives left")
+        try expectEqual(statistics.unexpectedMessages, 0, "queued messages left")
+        try expectEqual(statistics.pendingLargeSends, 0, "large sends left")
+        print("ECHO SERVER served \(served) clients, lost \(lost)")
+    }
+
+    /// A client of `echoServer`: sends messages of many sizes (eager and
+    /// rendezvous) and checks the echoes, forever, or `TRELLIS_TEST_ROUNDS`
+    /// times and then tells the server to stop.
+    static func echoClient(_ runtime: Runtime) throws {
+        let service = try parameter("TRELLIS_TEST_SERVICE")
+        let rounds = ProcessEnvironment.value("TRELLIS_TEST_ROUNDS").flatMap(Int.init)
+        let portName = try runtime.lookup(name: service, deadline: .after(seconds: 60))
+        let server = try runtime.selfCommunicator.connect(to: portName, deadline: .after(seconds: 60))
+        let sizes = [1, 100, 70_000, 1 << 20, 3 << 20]
+        var round = 0
+        while rounds.map({ round < $0 }) ?? true {
+            let size = sizes[round % sizes.count]
+            let payload = ByteBuffer(repeating: UInt8(truncatingIfNeeded: round), count: size)
+            try server.send(payload, to: 0, tag: 1, deadline: .after(seconds: 60))
+            let echo = try server.receive(from: .rank(0), tag: .tag(1), deadline: .after(seconds: 60))
+            try expectEqual(echo.payload, payload, "echo of \(size) bytes")
+            round += 1
+        }
+        try server.send(ByteBuffer(), to: 0, tag: 99, deadline: .after(seconds: 60))
+        _ = try server.receive(from: .rank(0), tag: .tag(99), deadline: .after(seconds: 60))
+        try server.disconnect(deadline: .after(seconds: 30))
+        print("ECHO CLIENT done after \(round) rounds")
+    }
+}

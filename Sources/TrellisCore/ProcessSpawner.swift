@@ -1,0 +1,126 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import TrellisCore
+
+/// How a child's standard descriptors are set up.
+public struct ChildDescriptors: Sendable {
+    /// Descriptor to become the child's stdin (nil: /dev/null).
+    public var standardInput: Int32?
+    public var standardOutput: Int32
+    public var standardError: Int32
+    /// Extra descriptors the child keeps: (parent's fd, child's fd number).
+    public var inherited: [(Int32, Int32)]
+
+    public init(standardInput: Int32?, standardOutput: Int32, standardError: Int32, inherited: [(Int32, Int32)] = []) {
+        self.standardInput = standardInput
+        self.standardOutput = standardOutput
+        self.standardError = standardError
+        self.inherited = inherited
+    }
+}
+
+/// Starts programs with posix_spawn: no fork of a multithreaded process,
+/// an explicit descriptor map, default signal handling, and a process group.
+public enum ProcessSpawner {
+    /// Spawns `arguments[0]` (searched in PATH) and returns its pid. `processGroup`
+    /// 0 makes the child lead a new group; another value joins that group.
+    /// `newSession` detaches the child from this terminal and process group
+    /// altogether (daemons), and then `processGroup` is ignored.
+    public static func spawn(
+        arguments: [String], environment: [String: String], descriptors: ChildDescriptors, processGroup: pid_t,
+        newSession: Bool = false
+    ) throws -> pid_t {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        if let input = descriptors.standardInput {
+            posix_spawn_file_actions_adddup2(&actions, input, 0)
+        } else {
+            posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        }
+        posix_spawn_file_actions_adddup2(&actions, descriptors.standardOutput, 1)
+        posix_spawn_file_actions_adddup2(&actions, descriptors.standardError, 2)
+        for (parentFD, childFD) in descriptors.inherited {
+            posix_spawn_file_actions_adddup2(&actions, parentFD, childFD)
+        }
+
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var emptyMask = sigset_t()
+        sigemptyset(&emptyMask)
+        var defaults = sigset_t()
+        sigemptyset(&defaults)
+        for signal in [SIGINT, SIGTERM, SIGPIPE, SIGCHLD, SIGHUP, SIGQUIT] { sigaddset(&defaults, signal) }
+        posix_spawnattr_setsigmask(&attributes, &emptyMask)
+        posix_spawnattr_setsigdefault(&attributes, &defaults)
+        var flags = Int32(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF)
+        if newSession {
+            flags |= 0x80  // POSIX_SPAWN_SETSID, which Glibc's module does not export
+        } else {
+            posix_spawnattr_setpgroup(&attributes, processGroup)
+            flags |= Int32(POSIX_SPAWN_SETPGROUP)
+        }
+        posix_spawnattr_setflags(&attributes, Int16(flags))
+
+        let argv = arguments.map { strdup($0) } + [nil]
+        let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer {
+            argv.forEach { free($0) }
+            envp.forEach { free($0) }
+        }
+        var pid: pid_t = 0
+        let result = posix_spawnp(&pid, arguments[0], &actions, &attributes, argv, envp)
+        guard result == 0 else {
+            throw TrellisError(
+                .launchFailed, "cannot start '\(arguments[0])'", underlying: SystemCallError("posix_spawnp", errno: result))
+        }
+        return pid
+    }
+}
+
+extension ProcessSpawner {
+    /// Runs a command to its end with output discarded (or sent to `logFD`)
+    /// and returns its exit status (128+signal when killed).
+    public static func runToCompletion(arguments: [String], environment: [String: String], logFD: Int32? = nil) throws -> Int32 {
+        let null = open("/dev/null", O_WRONLY | O_CLOEXEC)
+        defer { close(null) }
+        let output = logFD ?? null
+        let pid = try spawn(
+            arguments: arguments, environment: environment,
+            descriptors: ChildDescriptors(standardInput: nil, standardOutput: output, standardError: output), processGroup: 0)
+        return waitForExit(pid)
+    }
+
+    /// Waits for a child and decodes its status (128+signal when killed).
+    public static func waitForExit(_ pid: pid_t) -> Int32 {
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        let signal = status & 0x7f
+        return signal == 0 ? (status >> 8) & 0xff : 128 + signal
+    }
+}
+
+/// Finds the `trellis` executable, for parts of the runtime that start
+/// helpers (the name service daemon, spawned jobs): `TRELLIS_EXECUTABLE`,
+/// else next to the running program, else on PATH.
+public enum TrellisExecutable {
+    public static func locate(environment: [String: String] = ProcessEnvironment.current()) throws -> String {
+        if let explicit = environment["TRELLIS_EXECUTABLE"], !explicit.isEmpty { return explicit }
+        var buffer = [CChar](repeating: 0, count: 4096)
+        let length = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+        if length > 0 {
+            let own = buffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+            if own.hasSuffix("/trellis") { return own }
+            let sibling = String(own[..<(own.lastIndex(of: "/") ?? own.startIndex)]) + "/trellis"
+            if access(sibling, X_OK) == 0 { return sibling }
+        }
+        for directory in (environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin").split(separator: ":") {
+            let candidate = "\(directory)/trellis"
+            if access(candidate, X_OK) == 0 { return candidate }
+        }
+        throw TrellisError(
+            .launchFailed, "cannot find the trellis executable: set TRELLIS_EXECUTABLE, or put trellis on PATH")
+    }
+}

@@ -1,0 +1,136 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Logging
+import Synchronization
+import TrellisCore
+
+/// One process's dealings with the name service: its publications, the
+/// lease that keeps them alive, and the lookups.
+///
+/// A background thread renews the lease at a third of its length. When a
+/// renewal finds fewer names than this process published, the service was
+/// restarted, and every name is published again; so a restarted name
+/// service gets its names back from the live publishers.
+public final class NamePublisher: Sendable {
+    public let client: NameServiceClient
+    /// Unique per process (and per runtime instance).
+    public let publisherID: String
+    private let logger: Logger
+    private let autostart: Bool
+    private struct State {
+        var publications: [String: String] = [:]
+        var leaseSeconds: Double = 10
+        var renewing = false
+        var stopped = false
+    }
+    private let state = Mutex(State())
+
+    public init(address: String, publisherID: String, autostart: Bool, logger: Logger) {
+        client = NameServiceClient(address: address)
+        self.publisherID = publisherID
+        self.autostart = autostart
+        self.logger = logger
+    }
+
+    /// Publishes `service` as `port`. Fails when another live process holds the name.
+    public func publish(service: String, port: String) throws {
+        let answer = try withAutostart { try client.call(NameRequest(.publish, service: service, port: port, publisher: publisherID)) }
+        let startRenewal = state.withLock { state in
+            state.publications[service] = port
+            if let lease = answer.leaseSeconds { state.leaseSeconds = lease }
+            defer { state.renewing = true }
+            return !state.renewing
+        }
+        if startRenewal { _ = startThread { [self] in renewLoop() } }
+    }
+
+    public func unpublish(service: String) throws {
+        guard state.withLock({ $0.publications.removeValue(forKey: service) }) != nil else {
+            throw TrellisError(.nameNotFound, "this process has not published '\(service)'")
+        }
+        try client.call(NameRequest(.unpublish, service: service, publisher: publisherID))
+    }
+
+    /// The port published under `service`. With a deadline, waits for the
+    /// name to appear; without, fails at once when it is not there.
+    public func lookup(service: String, deadline: Deadline? = nil) throws -> String {
+        while true {
+            do {
+                return try withAutostart { try client.call(NameRequest(.lookup, service: service)) }.port ?? ""
+            } catch let error as TrellisError where error.code == .nameNotFound {
+                guard let deadline, !deadline.hasPassed else { throw error }
+                usleep(20_000)
+            }
+        }
+    }
+
+    /// Withdraws every publication and stops renewing.
+    public func close() {
+        let names = state.withLock { state in
+            state.stopped = true
+            return Array(state.publications.keys)
+        }
+        for service in names {
+            _ = try? client.send(NameRequest(.unpublish, service: service, publisher: publisherID))
+        }
+        client.disconnect()
+    }
+
+    private func withAutostart<T>(_ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let error as TrellisError where error.code == .nameServiceUnavailable && autostart {
+            try NameServiceAutostart.start(address: client.address, logger: logger)
+            return try body()
+        }
+    }
+
+    private func renewLoop() {
+        var slept = 0.0
+        while true {
+            let (stopped, lease, expected) = state.withLock { ($0.stopped, $0.leaseSeconds, $0.publications) }
+            if stopped { return }
+            if slept < lease / 3 {
+                usleep(50_000)
+                slept += 0.05
+                continue
+            }
+            slept = 0
+            guard !expected.isEmpty else { continue }
+            do {
+                let answer = try client.call(NameRequest(.renew, publisher: publisherID))
+                if (answer.names ?? 0) < expected.count {
+                    logger.notice("the name service at \(client.address) lost this process's names (restarted?); publishing them again")
+                    for (service, port) in expected {
+                        try client.call(NameRequest(.publish, service: service, port: port, publisher: publisherID))
+                    }
+                }
+            } catch {
+                logger.debug("renewing names at \(client.address) failed: \(error); will retry")
+            }
+        }
+    }
+}
+
+/// Starts a name-service daemon on demand, so that publish and lookup need
+/// nothing started beforehand (seed 000, Table 1). Only for addresses on
+/// this host; `TRELLIS_NAMES_AUTOSTART=0` turns it off.
+public enum NameServiceAutostart {
+    public static func isAllowed(address: String, environment: [String: String]) -> Bool {
+        if environment["TRELLIS_NAMES_AUTOSTART"] == "0" { return false }
+        return address.hasPrefix("127.") || address.hasPrefix("localhost:")
+    }
+
+    public static func start(address: String, logger: Logger) throws {
+        let executable = try TrellisExecutable.locate()
+        logger.notice("no name service at \(address); starting one with \(executable)")
+        let status = try ProcessSpawner.runToCompletion(
+            arguments: [executable, "names", "start", "--daemon", "--address", address],
+            environment: ProcessEnvironment.current())
+        // Another process may have started it at the same moment; either way it must answer now.
+        if status != 0, (try? NameServiceClient(address: address).call(NameRequest(.status))) == nil {
+            throw TrellisError(.nameServiceUnavailable, "could not start a name service at \(address) (`trellis names start --daemon` exited \(status))")
+        }
+    }
+}

@@ -1,0 +1,134 @@
+import DequeModule
+import NIOCore
+import TrellisCore
+import TrellisWire
+
+/// What the engine knows about one live communicator: who is in it, who of
+/// them has failed, and whether it was revoked. Engine lock.
+final class CommunicatorRecord {
+    let group: Group
+    let remoteGroup: Group?
+    var failedMembers: [ProcessID: TrellisError] = [:]
+    var revoked: TrellisError?
+
+    init(group: Group, remoteGroup: Group?) {
+        self.group = group
+        self.remoteGroup = remoteGroup
+    }
+
+    func contains(_ process: ProcessID) -> Bool {
+        group.members.contains(process) || (remoteGroup?.members.contains(process) ?? false)
+    }
+
+    var allMembers: [ProcessID] { group.members + (remoteGroup?.members ?? []) }
+
+    var firstFailure: TrellisError? { failedMembers.values.first }
+}
+
+/// Contexts freed recently: messages that still arrive for them are dropped.
+/// Context ids are never reused, so a late message could never match a later
+/// communicator anyway; remembering them only keeps such messages from
+/// piling up, and an hour is far longer than any message stays in flight.
+struct FreedContexts {
+    private var members = Set<ContextID>()
+    private var order = Deque<(context: ContextID, at: UInt64)>()
+    static let memoryNanoseconds: UInt64 = 3600 * 1_000_000_000
+
+    func contains(_ context: ContextID) -> Bool { members.contains(context) }
+
+    mutating func insert(_ context: ContextID, now: UInt64 = MonotonicClock.nanoseconds()) {
+        guard members.insert(context).inserted else { return }
+        order.append((context, now))
+        while let oldest = order.first, now &- oldest.at > Self.memoryNanoseconds {
+            members.remove(oldest.context)
+            order.removeFirst()
+        }
+    }
+}
+
+extension ProgressEngine {
+    func register(_ record: CommunicatorRecord, for context: ContextID) {
+        // A member already known dead fails the new communicator's collectives at once.
+        for member in record.allMembers {
+            if let error = failedPeers[member], !isOrderlyDeparture(error) { record.failedMembers[member] = error }
+        }
+        communicators[context] = record
+    }
+
+    func rememberFreed(_ context: ContextID) {
+        freedContexts.insert(context)
+    }
+
+    func isOrderlyDeparture(_ error: TrellisError) -> Bool { error.code == .peerFinalized }
+
+    /// A member of some communicators died: their pending collectives and
+    /// any-source receives fail, and later collectives on them fail at once.
+    /// The process that saw the death tells everyone who shares a
+    /// communicator with the dead one, so that nobody waits on it. Lock held.
+    func propagateFailure(of peer: ProcessID, error: TrellisError, notifyOthers: Bool) {
+        var toNotify = Set<ProcessID>()
+        for (context, record) in communicators where record.failedMembers[peer] == nil && record.contains(peer) {
+            record.failedMembers[peer] = error
+            let pendingCollectives = matching.removePosted { space, _ in space.context == context && space.collective }
+            let anySource = matching.removePosted { space, entry in space.context == context && !space.collective && entry.source < 0 }
+            for entry in pendingCollectives + anySource { entry.value.request.fail(error) }
+            if notifyOthers { toNotify.formUnion(record.allMembers) }
+        }
+        toNotify.remove(processID)
+        toNotify.remove(peer)
+        for process in toNotify where failedPeers[process] == nil {
+            try? sendControl(.failureNotice, to: process, aux: peer.rawValue)
+        }
+    }
+
+    func receiveFailureNotice(_ header: FrameHeader, from reporter: ProcessID) {
+        let dead = ProcessID(rawValue: header.aux)
+        guard dead != processID, failedPeers[dead] == nil else { return }
+        let error = TrellisError(.peerFailed, "process \(dead) failed (reported by process \(reporter))")
+        failPeer(dead, error: error, unsent: [], notifyOthers: false)
+    }
+
+    /// Everything that involves a dead process fails; the rest goes on. Lock held.
+    func failPeer(_ peer: ProcessID, error: TrellisError, unsent: [OutgoingFrame], notifyOthers: Bool) {
+        failedPeers[peer] = error
+        for frame in unsent { frame.request?.fail(error) }
+        for (id, exchange) in outboundExchanges where exchange.peer == peer {
+            outboundExchanges[id] = nil
+            exchange.request.fail(error)
+        }
+        for (id, exchange) in inboundExchanges where exchange.peer == peer {
+            inboundExchanges[id] = nil
+            exchange.request.fail(error)
+        }
+        let orphaned = matching.removePosted { _, entry in entry.value.sourceProcess == peer }
+        for entry in orphaned { entry.value.request.fail(error) }
+        dropHandshakes(with: peer, error: error)
+        agreementPeerFailed(peer)
+        if !isOrderlyDeparture(error) {
+            propagateFailure(of: peer, error: error, notifyOthers: notifyOthers)
+        }
+    }
+
+    // MARK: Revoke
+
+    /// Revokes a communicator here and at every member. Lock held.
+    func revoke(_ context: ContextID, by origin: ProcessID) {
+        guard let record = communicators[context], record.revoked == nil else { return }
+        record.revoked = TrellisError(.revoked, "communicator \(context) was revoked by process \(origin)")
+        for collective in [false, true] {
+            let removed = matching.removeAll(in: MatchSpace(context: context, collective: collective))
+            for entry in removed.posted { entry.value.request.fail(record.revoked!) }
+            for entry in removed.unexpected {
+                if case .eager(let buffer) = entry.value { unexpectedBytes -= buffer.readableBytes }
+            }
+        }
+        // Every member passes it on once, so it reaches all even if the revoker dies midway.
+        for member in Set(record.allMembers) where member != processID && failedPeers[member] == nil {
+            try? sendControl(.revoke, to: member, context: context, aux: origin.rawValue)
+        }
+    }
+
+    func receiveRevoke(_ header: FrameHeader, from peer: ProcessID) {
+        revoke(header.context, by: ProcessID(rawValue: header.aux))
+    }
+}
