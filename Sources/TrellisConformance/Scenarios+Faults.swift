@@ -19,7 +19,13 @@ extension Scenarios {
         // Known in advance here only so the test can line the survivors up before revoking.
         let healthy = try world.split(color: world.rank == victim ? nil : 0, deadline: .after(seconds: 60))
         try world.barrier(deadline: .after(seconds: 60))
-        if world.rank == victim { kill(getpid(), SIGKILL) }
+        // The victim dies only once every survivor is past the barrier, which would fail otherwise.
+        if world.rank == victim {
+            _ = try world.receive(from: .rank(0), tag: .tag(8), deadline: .after(seconds: 60))
+            kill(getpid(), SIGKILL)
+        }
+        try healthy!.barrier(deadline: .after(seconds: 60))
+        if world.rank == 0 { try world.send([Int64(1)], to: victim, tag: 8) }
 
         let deadline = Deadline.after(seconds: 60)
         // A receive from the dead rank and a large send to it fail; neither hangs.

@@ -1,0 +1,191 @@
+import Foundation
+import Testing
+import TrellisLauncher
+
+/// A name service daemon on a free local port, stopped when the test ends.
+final class NameServiceFixture {
+    let address: String
+    var environment: [String: String] { ["TRELLIS_NAME_SERVICE": address, "TRELLIS_NAMES_AUTOSTART": "0"] }
+
+    init(leaseSeconds: Double = 3) throws {
+        address = "127.0.0.1:\(try freePort())"
+        try start(leaseSeconds: leaseSeconds)
+    }
+
+    func start(leaseSeconds: Double = 3) throws {
+        let outcome = try JobHarness.run(
+            [JobHarness.trellis, "names", "start", "--daemon", "--address", address, "--lease-seconds", String(leaseSeconds),
+             "--log", NSTemporaryDirectory() + "trellis-names-test.log"],
+            timeoutSeconds: 30)
+        guard outcome.status == 0 else { throw FixtureFailure(description: "name service did not start: \(outcome.combined)") }
+    }
+
+    func stop() {
+        _ = try? JobHarness.run([JobHarness.trellis, "names", "stop", "--address", address], timeoutSeconds: 30)
+    }
+
+    func names(_ arguments: [String]) throws -> JobHarness.Outcome {
+        try JobHarness.run([JobHarness.trellis, "names"] + arguments + ["--address", address], timeoutSeconds: 30)
+    }
+
+    /// Polls `names lookup` until it succeeds (or fails, with `present: false`).
+    func waitForName(_ service: String, present: Bool, seconds: Double = 20) throws -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if (try names(["lookup", service]).status == 0) == present { return true }
+            usleep(100_000)
+        }
+        return false
+    }
+
+    deinit { stop() }
+}
+
+struct FixtureFailure: Error, CustomStringConvertible { let description: String }
+
+/// A TCP port nobody listens on right now.
+func freePort() throws -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let ok = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+    }
+    guard ok else { throw FixtureFailure(description: "no free port") }
+    return Int(UInt16(bigEndian: address.sin_port))
+}
+
+/// Name service, connect / accept between jobs and singletons, join,
+/// failures and clients killed at random points, all as separate processes.
+@Suite(.serialized) struct DynamicJobTests {
+    let conformance = JobHarness.conformance
+    let trellis = JobHarness.trellis
+
+    @Test func nameServiceListsLooksUpAndForgetsDeadPublishers() throws {
+        let names = try NameServiceFixture(leaseSeconds: 2)
+        let status = try names.names(["status", "--json"])
+        #expect(status.status == 0 && status.output.contains("\"names\":0"), "\(status.combined)")
+        let missing = try names.names(["lookup", "echo-a"])
+        #expect(missing.status != 0 && missing.errors.contains("echo-a"), "\(missing.combined)")
+
+        var environment = names.environment
+        environment["TRELLIS_TEST_SERVICE"] = "echo-a"
+        _ = try JobHarness.run([conformance, "echo-server"], environment: environment, timeoutSeconds: 120) { server in
+            #expect(try! names.waitForName("echo-a", present: true))
+            let list = try! names.names(["list", "--json"])
+            #expect(list.output.contains("\"service\":\"echo-a\"") && list.output.contains("trellis-port://"), "\(list.combined)")
+            // A restarted name service gets the name back from its live publisher.
+            names.stop()
+            #expect(try! names.names(["lookup", "echo-a"]).status != 0)
+            try! names.start(leaseSeconds: 2)
+            #expect(try! names.waitForName("echo-a", present: true), "the publisher published again after the restart")
+            // A killed publisher's name goes.
+            kill(server.pid, SIGKILL)
+            #expect(try! names.waitForName("echo-a", present: false, seconds: 10), "name of a killed publisher still listed")
+        }
+    }
+
+    @Test func publishAndLookupStartANameServiceWhenNoneRuns() throws {
+        let address = "127.0.0.1:\(try freePort())"
+        defer { _ = try? JobHarness.run([trellis, "names", "stop", "--address", address], timeoutSeconds: 30) }
+        let environment = ["TRELLIS_NAME_SERVICE": address, "TRELLIS_TEST_SERVICE": "auto", "TRELLIS_NAMES_AUTOSTART": "1"]
+        let server = try JobHarness.run([conformance, "echo-server"], environment: environment, timeoutSeconds: 120) { _ in
+            var clientEnvironment = environment
+            clientEnvironment["TRELLIS_TEST_ROUNDS"] = "3"
+            let client = try! JobHarness.run([conformance, "echo-client"], environment: clientEnvironment, timeoutSeconds: 60)
+            #expect(client.status == 0, "\(client.combined)")
+        }
+        #expect(server.status == 0 && server.output.contains("ECHO SERVER served 1"), "\(server.combined)")
+        let status = try JobHarness.run([trellis, "names", "status", "--address", address], timeoutSeconds: 30)
+        #expect(status.status == 0, "the autostarted name service runs on: \(status.combined)")
+    }
+
+    @Test func jobsAndSingletonsConnectAcceptMergeAndDisconnect() throws {
+        let names = try NameServiceFixture()
+        var environment = names.environment
+        environment["TRELLIS_TEST_SERVICE"] = "jobs"
+        environment["TRELLIS_TEST_CLIENTS"] = "3"
+        let server = try JobHarness.run([trellis, "run", "-n", "3", conformance, "serve"], environment: environment, timeoutSeconds: 240) { _ in
+            for ranks in [2, 1, 4] {
+                let command = ranks == 1 ? [conformance, "client"] : [trellis, "run", "-n", String(ranks), conformance, "client"]
+                let client = try! JobHarness.run(command, environment: environment, timeoutSeconds: 120)
+                #expect(client.status == 0 && client.output.contains("CONNECTED as \(ranks) ranks"), "\(client.combined)")
+            }
+        }
+        #expect(server.status == 0 && server.output.contains("SERVED 3 clients"), "\(server.combined)")
+
+        environment["TRELLIS_TEST_SERVICE"] = "singletons"
+        environment["TRELLIS_TEST_CLIENTS"] = "1"
+        let single = try JobHarness.run([conformance, "serve"], environment: environment, timeoutSeconds: 120) { _ in
+            let client = try! JobHarness.run([conformance, "client"], environment: environment, timeoutSeconds: 120)
+            #expect(client.status == 0, "\(client.combined)")
+        }
+        #expect(single.status == 0 && single.output.contains("SERVED 1 clients"), "\(single.combined)")
+    }
+
+    @Test func acceptIsNonblockingTakesDeadlinesAndCancels() throws {
+        let outcome = try JobHarness.run([conformance, "accept-controls"], timeoutSeconds: 120)
+        #expect(outcome.status == 0 && outcome.output.contains("ACCEPT CONTROLS OK"), "\(outcome.combined)")
+    }
+
+    @Test func twoProcessesJoinOverASocket() throws {
+        let file = NSTemporaryDirectory() + "trellis-join-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        defer { unlink(file) }
+        let environment = ["TRELLIS_TEST_JOIN_FILE": file]
+        let listener = try JobHarness.run([conformance, "join-listen"], environment: environment, timeoutSeconds: 120) { _ in
+            let other = try! JobHarness.run([conformance, "join-connect"], environment: environment, timeoutSeconds: 60)
+            #expect(other.status == 0 && other.output.contains("JOINED"), "\(other.combined)")
+        }
+        #expect(listener.status == 0 && listener.output.contains("JOINED"), "\(listener.combined)")
+    }
+
+    @Test(arguments: [3, 4, 7])
+    func survivorsOfAKilledRankFailTheirCollectivesAgreeAndShrink(ranks: Int) throws {
+        let outcome = try JobHarness.run(
+            [trellis, "run", "--keep-going", "-n", String(ranks), conformance, "survive"], timeoutSeconds: 180)
+        #expect(outcome.output.contains("SURVIVED the loss of rank \(ranks - 1)"), "\(outcome.combined)")
+        #expect(!outcome.errors.contains("FAIL"), "\(outcome.combined)")
+        #expect(outcome.errors.contains("rank \(ranks - 1)") && outcome.errors.contains("SIGKILL"), "\(outcome.combined)")
+    }
+
+    @Test func aServerSurvivesClientsKilledAtRandomPoints() throws {
+        let seed = UInt64.random(in: 0...UInt64.max)
+        print("aServerSurvivesClientsKilledAtRandomPoints seed \(seed) (set TRELLIS_TEST_SEED to repeat)")
+        var generator = SeededGenerator(seed: ProcessInfo.processInfo.environment["TRELLIS_TEST_SEED"].flatMap(UInt64.init) ?? seed)
+        let names = try NameServiceFixture()
+        var environment = names.environment
+        environment["TRELLIS_TEST_SERVICE"] = "echo-kill"
+        let killed = 10
+        let server = try JobHarness.run([conformance, "echo-server"], environment: environment, timeoutSeconds: 300) { _ in
+            for _ in 0..<killed {
+                let delay = Double.random(in: 0.05...1.2, using: &generator)
+                _ = try! JobHarness.run([conformance, "echo-client"], environment: environment, timeoutSeconds: 60) { client in
+                    usleep(UInt32(delay * 1_000_000))
+                    kill(client.pid, SIGKILL)
+                }
+            }
+            var last = environment
+            last["TRELLIS_TEST_ROUNDS"] = "10"
+            let final = try! JobHarness.run([conformance, "echo-client"], environment: last, timeoutSeconds: 120)
+            #expect(final.status == 0, "\(final.combined)")
+        }
+        // Clients killed before they connected are not counted; the server must have outlived all of them.
+        #expect(server.status == 0 && server.output.contains("ECHO SERVER served"), "seed \(seed): \(server.combined)")
+    }
+}
+
+/// SplitMix64: a small generator whose runs repeat from a printed seed.
+struct SeededGenerator: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
