@@ -37,13 +37,30 @@ struct RunCommand: ParsableCommand {
         if command.first == "--" { command.removeFirst() }
         guard !command.isEmpty else { throw ValidationError("name a program to run") }
         guard n >= 1 else { throw ValidationError("-n must be at least 1") }
-        var options = LaunchOptions(rankCount: n, program: command)
+        var options = LaunchOptions(rankCount: n, program: [])
+        options.applications = try Self.applications(firstCount: n, arguments: command)
         options.tagOutput = tagOutput
         options.graceSeconds = graceSeconds
         options.keepGoing = keepGoing
         options.rankWrapper = rankWrapper()
         let code = try JobLauncher(options: options).run()
         if code != 0 { throw ExitCode(code) }
+    }
+}
+
+extension RunCommand {
+    /// Splits `PROGRAM ARGS : -n N PROGRAM ARGS : ...` into applications (MPMD).
+    static func applications(firstCount: Int, arguments: [String]) throws -> [LaunchApplication] {
+        let segments = arguments.split(separator: ":", omittingEmptySubsequences: false).map(Array.init)
+        var result = [LaunchApplication(count: firstCount, program: segments[0])]
+        for segment in segments.dropFirst() {
+            guard segment.count >= 3, segment[0] == "-n", let count = Int(segment[1]), count >= 1 else {
+                throw ValidationError("after ':' comes '-n COUNT PROGRAM [ARGS...]'")
+            }
+            result.append(LaunchApplication(count: count, program: Array(segment.dropFirst(2))))
+        }
+        guard result.allSatisfy({ !$0.program.isEmpty }) else { throw ValidationError("name a program to run") }
+        return result
     }
 }
 

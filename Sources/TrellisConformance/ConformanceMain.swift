@@ -24,6 +24,7 @@ enum ConformanceMain {
         "deadline": Scenarios.deadline,
         "killed": Scenarios.killed,
         "memory": Scenarios.memory,
+        "wildcard": Scenarios.wildcard,
     ]
 
     /// Scenarios that end in their own way (processes die, or the job is one
@@ -37,6 +38,8 @@ enum ConformanceMain {
         "survive": Scenarios.survive,
         "echo-server": Scenarios.echoServer,
         "echo-client": Scenarios.echoClient,
+        "spawn": Scenarios.spawn,
+        "spawned-child": Scenarios.spawnedChild,
     ]
 
     static func run() {

@@ -193,3 +193,58 @@ enum TestSockets {
         throw CheckFailure(description: "\(path) did not appear")
     }
 }
+
+extension Scenarios {
+    /// Spawns children (one program, then two programs in one job), talks to
+    /// them over the intercommunicator, merges, and checks that a spawn of a
+    /// missing program fails with a clear error instead of hanging.
+    static func spawn(_ runtime: Runtime) throws {
+        let world = runtime.world
+        let me = CommandLine.arguments[0]
+        let children = try world.spawn([me, "spawned-child"], count: 3, deadline: .after(seconds: 120))
+        try exchangeWithChildren(children, world: world)
+
+        let mixed = try world.spawnMultiple(
+            [SpawnRequest(command: [me, "spawned-child"], count: 1), SpawnRequest(command: [me, "spawned-child"], count: 2, environment: ["TRELLIS_TEST_MARK": "b"])],
+            deadline: .after(seconds: 120))
+        try exchangeWithChildren(mixed, world: world)
+
+        let missing = try expectError("spawn of a missing program") {
+            try world.spawn(["/nonexistent/trellis-program"], count: 2, deadline: .after(seconds: 60))
+        }
+        try expectEqual((missing as? TrellisError)?.code, .launchFailed, "spawn of a missing program")
+        try world.barrier(deadline: .after(seconds: 60))
+        if world.rank == 0 { print("SPAWNED from \(world.size) ranks") }
+    }
+
+    private static func exchangeWithChildren(_ children: Communicator, world: Communicator) throws {
+        try expectEqual(children.remoteSize, 3, "children count")
+        if world.rank == 0 {
+            for child in 0..<children.remoteSize { try children.send([Int64(child * 10)], to: child, tag: 1) }
+            for child in 0..<children.remoteSize {
+                let reply = try children.receive(Int64.self, from: .rank(child), tag: .tag(2), deadline: .after(seconds: 60))
+                try expectEqual(reply.values, [Int64(child * 11)], "reply of child \(child)")
+            }
+        }
+        let merged = try children.merge(high: false, deadline: .after(seconds: 60))
+        try expectEqual(merged.size, world.size + 3, "merged size")
+        let sum = try merged.allreduce([Int64(1)], .sum, deadline: .after(seconds: 60))
+        try expectEqual(sum, [Int64(merged.size)], "allreduce with the children")
+        merged.free()
+        try children.disconnect(deadline: .after(seconds: 30))
+    }
+
+    /// What a spawned child does: answer its parents, merge, disconnect.
+    static func spawnedChild(_ runtime: Runtime) throws {
+        guard let parent = runtime.parent else { throw CheckFailure(description: "a spawned process has no parent") }
+        let world = runtime.world
+        let value = try parent.receive(Int64.self, from: .rank(0), tag: .tag(1), deadline: .after(seconds: 60)).values[0]
+        try expectEqual(value, Int64(world.rank * 10), "value from the parent")
+        try parent.send([value + Int64(world.rank)], to: 0, tag: 2)
+        let merged = try parent.merge(high: true, deadline: .after(seconds: 60))
+        try expectEqual(merged.rank, parent.remoteSize + world.rank, "children come after their parents")
+        _ = try merged.allreduce([Int64(1)], .sum, deadline: .after(seconds: 60))
+        merged.free()
+        try parent.disconnect(deadline: .after(seconds: 30))
+    }
+}

@@ -26,13 +26,15 @@ public final class JobLauncher {
     public init(options: LaunchOptions, logger: Logger = Logger(label: "trellis.run")) {
         self.options = options
         self.logger = logger
-        pmi = PMIServerState(size: options.rankCount, kvsName: "trellis-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+        pmi = PMIServerState(
+            size: options.rankCount, kvsName: "trellis-\(getpid())-\(UInt32.random(in: 0...UInt32.max))",
+            applicationNumbers: (0..<options.rankCount).map(options.applicationNumber(ofRank:)))
     }
 
     /// Runs the job to its end; returns the exit code for the shell.
     public func run() throws -> Int32 {
-        guard options.rankCount >= 1 else { throw TrellisError(.invalidArgument, "-n must be at least 1") }
-        guard !options.program.isEmpty else { throw TrellisError(.invalidArgument, "no program to run") }
+        guard options.applications.allSatisfy({ $0.count >= 1 }) else { throw TrellisError(.invalidArgument, "-n must be at least 1") }
+        guard options.applications.allSatisfy({ !$0.program.isEmpty }) else { throw TrellisError(.invalidArgument, "no program to run") }
         let relay = try SignalRelay(signals: [SIGINT, SIGTERM, SIGHUP, SIGCHLD])
         signal(SIGPIPE, SIG_IGN)
         do {
@@ -92,7 +94,8 @@ public final class JobLauncher {
         let pid: pid_t
         do {
             pid = try ProcessSpawner.spawn(
-                arguments: options.rankWrapper + options.program, environment: environment,
+                arguments: options.rankWrapper + options.applications[options.applicationNumber(ofRank: rank)].program,
+                environment: environment,
                 descriptors: ChildDescriptors(
                     standardInput: rank == 0 ? 0 : nil, standardOutput: output.write, standardError: errors.write,
                     inherited: [(childPMI, 3)]),

@@ -18,9 +18,13 @@ public struct PMIServerState: Sendable {
     }
     public var limits = Limits()
 
-    public init(size: Int, kvsName: String) {
+    /// Each rank's application number (MPMD jobs); all 0 by default.
+    public let applicationNumbers: [Int]
+
+    public init(size: Int, kvsName: String, applicationNumbers: [Int]? = nil) {
         self.size = size
         self.kvsName = kvsName
+        self.applicationNumbers = applicationNumbers ?? Array(repeating: 0, count: size)
         // MPICH reads this to learn which ranks share a node: here, all of them.
         store["PMI_process_mapping"] = "(vector,(0,1,\(size)))"
     }
@@ -44,7 +48,8 @@ public struct PMIServerState: Sendable {
                 ("vallen_max", String(limits.valueBytes)), ("rc", "0"),
             ])
         case "get_appnum":
-            return answer("appnum", [("appnum", "0"), ("rc", "0")])
+            let number = applicationNumbers.indices.contains(rank) ? applicationNumbers[rank] : 0
+            return answer("appnum", [("appnum", String(number)), ("rc", "0")])
         case "get_universe_size":
             return answer("universe_size", [("size", String(size)), ("rc", "0")])
         case "get_my_kvsname":

@@ -23,6 +23,9 @@ public final class Runtime: Sendable {
     /// A communicator of this process alone (MPI_COMM_SELF), for connecting
     /// and accepting one process at a time.
     public let selfCommunicator: Communicator
+    /// For processes started by `spawn`: the intercommunicator to the
+    /// parents (MPI_Comm_get_parent); nil otherwise.
+    public let parent: Communicator?
     public let processID: ProcessID
     /// True when no launcher started this process.
     public let isSingleton: Bool
@@ -33,8 +36,12 @@ public final class Runtime: Sendable {
     /// Made on first use of publish / lookup.
     let names = Mutex<NamePublisher?>(nil)
 
-    private init(world: Communicator, processID: ProcessID, isSingleton: Bool, address: String, engine: ProgressEngine, pmi: PMIClient?) {
+    private init(
+        world: Communicator, processID: ProcessID, isSingleton: Bool, address: String, engine: ProgressEngine, pmi: PMIClient?,
+        parent: Communicator?
+    ) {
         self.world = world
+        self.parent = parent
         selfCommunicator = Communicator(
             engine: engine, context: ContextID(owner: processID.rawValue, serial: engine.allocateContextSerials(count: 1)),
             group: Group(members: [processID]), rank: 0)
@@ -95,7 +102,17 @@ public final class Runtime: Sendable {
         if let seconds = environment["TRELLIS_DEBUG_DUMP_SECONDS"].flatMap(Double.init) {
             scheduleStateDump(engine: engine, rank: world.rank, afterSeconds: seconds)
         }
-        return Runtime(world: world, processID: processID, isSingleton: pmi == nil, address: transport.localAddress, engine: engine, pmi: pmi)
+        var parent: Communicator?
+        if let parentPort = environment["TRELLIS_PARENT_PORT"], !asSingleton {
+            do {
+                parent = try world.connect(to: parentPort, deadline: .after(seconds: 120))
+            } catch {
+                throw TrellisError(.bootstrapFailed, "this process was spawned but cannot reach its parents at \(parentPort): \(error)")
+            }
+        }
+        return Runtime(
+            world: world, processID: processID, isSingleton: pmi == nil, address: transport.localAddress, engine: engine, pmi: pmi,
+            parent: parent)
     }
 
     /// Completes queued sends, tells peers this process is leaving, and

@@ -142,6 +142,18 @@ func freePort() throws -> Int {
         #expect(listener.status == 0 && listener.output.contains("JOINED"), "\(listener.combined)")
     }
 
+    @Test(arguments: [1, 2])
+    func jobsAndSingletonsSpawnChildrenAndTalkToThem(ranks: Int) throws {
+        let command = ranks == 1 ? [conformance, "spawn"] : [trellis, "run", "-n", String(ranks), conformance, "spawn"]
+        let outcome = try JobHarness.run(command, timeoutSeconds: 240)
+        #expect(outcome.status == 0 && outcome.output.contains("SPAWNED from \(ranks) ranks"), "\(outcome.combined)")
+    }
+
+    @Test(arguments: [1, 3, 6])
+    func wildcardRootBroadcastsFindTheirRoot(ranks: Int) throws {
+        try JobHarness.scenario("wildcard", ranks: ranks, timeoutSeconds: 120)
+    }
+
     @Test(arguments: [3, 4, 7])
     func survivorsOfAKilledRankFailTheirCollectivesAgreeAndShrink(ranks: Int) throws {
         let outcome = try JobHarness.run(
