@@ -326,7 +326,12 @@ final class SocketTransport: Transport {
         var keep = true
         if let existing = connectionsByPeer[peer], existing !== connection {
             let existingIsLosingOutgoing = existing.isOutgoing && existing.state != .established && peer < localID
-            if existingIsLosingOutgoing {
+            if existing.state == .established {
+                // The peer opened a new connection, so it let the old one go
+                // (after a disconnect): the old one drains to its end on its
+                // own, and new frames take the new one.
+                connectionsByPeer[peer] = nil
+            } else if existingIsLosingOutgoing {
                 connection.sendQueue = existing.sendQueue
                 existing.sendQueue.removeAll()
                 closeQuietly(existing)

@@ -1,0 +1,173 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import NIOCore
+import TrellisCore
+import TrellisRuntime
+
+/// One figure of `trellis bench limits`, printed as a JSON line.
+public struct LimitRecord: Sendable, Codable, Equatable {
+    public var check: String
+    public var count: Int
+    public var seconds: Double
+    public var rssBeforeMiB: Double
+    public var rssAfterMiB: Double
+    public var ok: Bool
+    public var detail: String
+
+    public var json: String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return String(decoding: (try? encoder.encode(self)) ?? Data(), as: UTF8.self)
+    }
+}
+
+/// Seed 001 Table 3 against Trellis: objects a server needs by the million,
+/// bounded by memory only (MPICH stops at 2,045 communicators and crashes
+/// after 262,152 pending receives).
+public enum LimitsBenchmark {
+    /// Resident set size of a process, in MiB.
+    public static func residentMiB(of pid: pid_t = getpid()) -> Double {
+        guard let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+            let line = text.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
+            let kilobytes = Double(line.split(separator: " ").dropFirst().first ?? "")
+        else { return 0 }
+        return kilobytes / 1024
+    }
+
+    /// `count` duplicates of a communicator, all alive at once, then freed.
+    public static func communicators(count: Int) throws -> LimitRecord {
+        let runtime = try Runtime.initialize(asSingleton: true)
+        defer { try? runtime.finalize() }
+        let before = residentMiB()
+        let start = MonotonicClock.nanoseconds()
+        var made: [Communicator] = []
+        made.reserveCapacity(count)
+        for _ in 0..<count { made.append(try runtime.world.duplicate()) }
+        let seconds = Double(MonotonicClock.nanoseconds() - start) / 1e9
+        let after = residentMiB()
+        // The last one works like the first.
+        let sum = try made[made.count - 1].allreduce([Int64(3)], .sum)
+        for communicator in made { communicator.free() }
+        return LimitRecord(
+            check: "communicators", count: count, seconds: seconds, rssBeforeMiB: before, rssAfterMiB: after, ok: sum == [3],
+            detail: "\(count) duplicates alive at once; the last one reduced correctly")
+    }
+
+    /// `count` receives posted at once, then all matched by messages.
+    public static func postedReceives(count: Int) throws -> LimitRecord {
+        let runtime = try Runtime.initialize(asSingleton: true)
+        defer { try? runtime.finalize() }
+        let world = runtime.world
+        let before = residentMiB()
+        let start = MonotonicClock.nanoseconds()
+        var pending: [Request<Message>] = []
+        pending.reserveCapacity(count)
+        for _ in 0..<count { pending.append(try world.ireceive(from: .rank(0), tag: .tag(1))) }
+        let posted = runtime.statistics.postedReceives
+        let after = residentMiB()
+        for index in 0..<count { try world.send([Int64(index)], to: 0, tag: 1) }
+        try waitAll(pending, deadline: .after(seconds: 600))
+        let last = try pending[count - 1].wait().values(of: Int64.self)
+        let seconds = Double(MonotonicClock.nanoseconds() - start) / 1e9
+        return LimitRecord(
+            check: "posted-receives", count: count, seconds: seconds, rssBeforeMiB: before, rssAfterMiB: after,
+            ok: posted == count && last == [Int64(count - 1)],
+            detail: "\(posted) receives pending at once, then matched in order")
+    }
+}
+
+extension LimitsBenchmark {
+    /// The server of the connection checks: holds `clients` connections at
+    /// once, then serves `cycles` connect / disconnect cycles, reporting its
+    /// resident size around both.
+    public static func serve(clients: Int, cycles: Int, portFile: String) throws -> [LimitRecord] {
+        let runtime = try Runtime.initialize(asSingleton: true)
+        defer { try? runtime.finalize() }
+        let port = runtime.openPort()
+        try port.name.description.write(toFile: portFile, atomically: true, encoding: .utf8)
+        var records: [LimitRecord] = []
+
+        let before = residentMiB()
+        var start = MonotonicClock.nanoseconds()
+        var held: [Communicator] = []
+        for _ in 0..<clients { held.append(try runtime.selfCommunicator.accept(port, deadline: .after(seconds: 300))) }
+        var heard = 0
+        for client in held {
+            _ = try client.receive(from: .rank(0), tag: .tag(1), deadline: .after(seconds: 120))
+            heard += 1
+        }
+        let holding = residentMiB()
+        for client in held { try client.send([Int64(1)], to: 0, tag: 2, deadline: .after(seconds: 60)) }
+        for client in held { try client.disconnect(deadline: .after(seconds: 60)) }
+        held.removeAll()
+        records.append(LimitRecord(
+            check: "concurrent-clients", count: clients, seconds: Double(MonotonicClock.nanoseconds() - start) / 1e9,
+            rssBeforeMiB: before, rssAfterMiB: holding, ok: heard == clients,
+            detail: "\(clients) client connections held at once by one server, each answered"))
+
+        // Warm up first, so that what the allocator keeps for itself is not counted as growth.
+        let warmup = min(500, cycles / 10)
+        var cyclesBefore = 0.0
+        start = MonotonicClock.nanoseconds()
+        for cycle in 0..<cycles {
+            if cycle == warmup { cyclesBefore = residentMiB() }
+            let client = try runtime.selfCommunicator.accept(port, deadline: .after(seconds: 120))
+            _ = try client.receive(from: .rank(0), tag: .tag(1), deadline: .after(seconds: 60))
+            try client.disconnect(deadline: .after(seconds: 60))
+        }
+        let cyclesAfter = residentMiB()
+        let statistics = runtime.statistics
+        let flat = cyclesAfter - cyclesBefore < max(8, cyclesBefore * 0.1)
+        records.append(LimitRecord(
+            check: "connect-disconnect-cycles", count: cycles, seconds: Double(MonotonicClock.nanoseconds() - start) / 1e9,
+            rssBeforeMiB: cyclesBefore, rssAfterMiB: cyclesAfter,
+            ok: flat && statistics.postedReceives == 0 && statistics.unexpectedMessages == 0,
+            detail: "resident size after \(warmup) warm-up cycles and after all; \(statistics.postedReceives) receives and \(statistics.unexpectedMessages) messages left"))
+        port.close()
+        return records
+    }
+
+    /// The clients: `clients` runtimes in this process connect and hold,
+    /// then one runtime connects and disconnects `cycles` times.
+    public static func drive(clients: Int, cycles: Int, portFile: String) throws {
+        var limit = rlimit()
+        getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+        limit.rlim_cur = limit.rlim_max
+        setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+        let deadline = Deadline.after(seconds: 60)
+        var portName: String?
+        while portName == nil && !deadline.hasPassed {
+            portName = try? String(contentsOfFile: portFile, encoding: .utf8)
+            if portName == nil { usleep(20_000) }
+        }
+        guard let portName else { throw TrellisError(.timedOut, "the limits server did not write \(portFile)") }
+        var quiet = RuntimeLimits()
+        quiet.asynchronousProgress = false  // thousands of runtimes, no thread each
+        var runtimes: [Runtime] = []
+        var connections: [Communicator] = []
+        for index in 0..<clients {
+            let runtime = try Runtime.initialize(limits: quiet, asSingleton: true)
+            let server = try runtime.selfCommunicator.connect(to: portName, deadline: .after(seconds: 120))
+            try server.send([Int64(index)], to: 0, tag: 1, deadline: .after(seconds: 60))
+            runtimes.append(runtime)
+            connections.append(server)
+        }
+        for server in connections {
+            _ = try server.receive(from: .rank(0), tag: .tag(2), deadline: .after(seconds: 120))
+            try server.disconnect(deadline: .after(seconds: 60))
+        }
+        for runtime in runtimes { try runtime.finalize() }
+        runtimes.removeAll()
+        connections.removeAll()
+
+        let runtime = try Runtime.initialize(asSingleton: true)
+        for cycle in 0..<cycles {
+            let server = try runtime.selfCommunicator.connect(to: portName, deadline: .after(seconds: 120))
+            try server.send([Int64(cycle)], to: 0, tag: 1, deadline: .after(seconds: 60))
+            try server.disconnect(deadline: .after(seconds: 60))
+        }
+        try runtime.finalize()
+    }
+}

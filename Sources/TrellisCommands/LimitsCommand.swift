@@ -1,0 +1,61 @@
+import ArgumentParser
+import Foundation
+import TrellisBenchmarks
+import TrellisCore
+import TrellisLauncher
+
+/// `trellis bench limits`: seed 001's object limits, measured on Trellis.
+struct LimitsBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "limits",
+        abstract: "Create a million communicators and a million pending receives; hold thousands of clients; cycle connections.",
+        discussion: "Each figure is one JSON line: check, count, seconds, resident size before and after (MiB), ok.")
+
+    @Option(help: "Communicators to duplicate.") var communicators = 1_000_000
+    @Option(help: "Receives to post at once.") var receives = 1_000_000
+    @Option(help: "Client connections a server holds at once.") var clients = 2_000
+    @Option(help: "Connect / disconnect cycles.") var cycles = 10_000
+    @Option(help: ArgumentHelp(visibility: .private)) var role: String?
+    @Option(help: ArgumentHelp(visibility: .private)) var portFile: String?
+
+    func run() throws {
+        TrellisCommand.bootstrapLogging()
+        switch role {
+        case "server":
+            for record in try LimitsBenchmark.serve(clients: clients, cycles: cycles, portFile: portFile ?? "") { print(record.json) }
+            return
+        case "clients":
+            try LimitsBenchmark.drive(clients: clients, cycles: cycles, portFile: portFile ?? "")
+            return
+        default:
+            break
+        }
+        var records = [try LimitsBenchmark.communicators(count: communicators)]
+        print(records[0].json)
+        records.append(try LimitsBenchmark.postedReceives(count: receives))
+        print(records[1].json)
+        for record in try runConnectionChecks() {
+            print(record.json)
+            records.append(record)
+        }
+        if records.contains(where: { !$0.ok }) { throw ExitCode(1) }
+    }
+
+    /// Server and clients as two processes, so the server's size is its own.
+    private func runConnectionChecks() throws -> [LimitRecord] {
+        let portFile = NSTemporaryDirectory() + "trellis-limits-\(getpid()).port"
+        defer { unlink(portFile) }
+        let me = currentExecutablePath()
+        let common = ["--clients", String(clients), "--cycles", String(cycles), "--port-file", portFile]
+        let environment = ProcessEnvironment.current()
+        let server = try CommandRunner.run([me, "bench", "limits", "--role", "server"] + common, environment: environment, timeoutSeconds: 1800) { _ in
+            let clientsOutcome = try? CommandRunner.run(
+                [me, "bench", "limits", "--role", "clients"] + common, environment: environment, timeoutSeconds: 1800)
+            if let clientsOutcome, clientsOutcome.status != 0 {
+                writeToStandardError("limits clients failed: \(clientsOutcome.errors)\n")
+            }
+        }
+        guard server.status == 0 else { throw CommandFailure("the limits server failed: \(server.errors)") }
+        return server.output.split(separator: "\n").compactMap { try? JSONDecoder().decode(LimitRecord.self, from: Data($0.utf8)) }
+    }
+}
