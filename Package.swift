@@ -55,13 +55,16 @@ let package = Package(
         .target(
             name: "TrellisCommands",
             dependencies: [
-                "TrellisRuntime", "TrellisLauncher", "TrellisBenchmarks", "TrellisNames",
+                "TrellisRuntime", "TrellisLauncher", "TrellisBenchmarks", "TrellisNames", "TrellisScenarios",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
         .executableTarget(name: "trellis", dependencies: ["TrellisCommands"]),
+        .target(
+            name: "TrellisScenarios",
+            dependencies: ["TrellisRuntime", "TrellisCore", .product(name: "NIOCore", package: "swift-nio")]),
         .executableTarget(
-            name: "trellis-conformance", dependencies: ["TrellisRuntime"],
+            name: "trellis-conformance", dependencies: ["TrellisScenarios"],
             path: "Sources/TrellisConformance"),
         .executableTarget(name: "example-ring", dependencies: ["TrellisRuntime"], path: "Examples/RingExample"),
         .executableTarget(name: "example-collectives", dependencies: ["TrellisRuntime"], path: "Examples/CollectivesExample"),

@@ -1,3 +1,3 @@
-import TrellisRuntime
+import TrellisScenarios
 
-ConformanceMain.run()
+ScenarioRunner.run(arguments: Array(CommandLine.arguments.dropFirst()), invocation: [CommandLine.arguments[0]])

@@ -15,6 +15,13 @@ public enum CommandRunner {
         public let errors: String
         public let timedOut: Bool
         public var combined: String { output + errors }
+
+        public init(status: Int32, output: String, errors: String, timedOut: Bool) {
+            self.status = status
+            self.output = output
+            self.errors = errors
+            self.timedOut = timedOut
+        }
     }
 
     /// A running child, for callers that act while it runs.

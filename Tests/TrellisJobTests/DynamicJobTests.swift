@@ -201,3 +201,25 @@ struct SeededGenerator: RandomNumberGenerator {
         return z ^ (z >> 31)
     }
 }
+
+/// `trellis probe` and `trellis bench limits`, at reduced counts to stay quick.
+@Suite(.serialized) struct ProbeJobTests {
+    @Test func everyProbeRowAnswersYes() throws {
+        let outcome = try JobHarness.run([JobHarness.trellis, "probe", "--json", "--objects", "20000"], timeoutSeconds: 900)
+        let rows = outcome.output.split(separator: "\n").filter { $0.hasPrefix("{") }
+        #expect(rows.count == 22, "\(outcome.combined)")
+        for row in rows { #expect(row.contains("\"answer\":\"Y\""), "\(row)") }
+        #expect(outcome.status == 0, "\(outcome.combined)")
+    }
+
+    @Test func limitsHoldClientsAndCyclesWithFlatMemory() throws {
+        let outcome = try JobHarness.run(
+            [JobHarness.trellis, "bench", "limits", "--communicators", "20000", "--receives", "20000", "--clients", "300", "--cycles", "1500"],
+            timeoutSeconds: 600)
+        #expect(outcome.status == 0, "\(outcome.combined)")
+        for check in ["communicators", "posted-receives", "concurrent-clients", "connect-disconnect-cycles"] {
+            let line = outcome.output.split(separator: "\n").first { $0.contains("\"check\":\"\(check)\"") }
+            #expect(line?.contains("\"ok\":true") == true, "\(check): \(outcome.combined)")
+        }
+    }
+}

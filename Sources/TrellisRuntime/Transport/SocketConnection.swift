@@ -34,6 +34,9 @@ final class SocketConnection {
     /// the connection closes when the peer's end of stream arrives, so no
     /// unread byte turns the close into a reset.
     var closingAfterFlush = false
+    /// Closed by this side because no communicator needs the peer any more
+    /// (not because this process finalizes): not a loss to report.
+    var released = false
 
     // Reading: a staging area for headers and small payloads; large payloads
     // are read straight into their destination buffer.

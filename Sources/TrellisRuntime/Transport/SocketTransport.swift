@@ -22,6 +22,10 @@ final class SocketTransport: Transport {
     private var addresses: [ProcessID: String] = [:]
     private var connectionsByPeer: [ProcessID: SocketConnection] = [:]
     private var connectionsByFD: [Int32: SocketConnection] = [:]
+    /// Frames for a peer whose released connection is still closing; they
+    /// go on a new connection once the old one is gone, so that the two
+    /// never overlap.
+    private var sendsAwaitingReopen: [ProcessID: [OutgoingFrame]] = [:]
     private var isShutDown = false
     weak var delegate: TransportDelegate?
 
@@ -69,6 +73,10 @@ final class SocketTransport: Transport {
 
     func send(_ frame: OutgoingFrame, to peer: ProcessID) throws {
         guard !isShutDown else { throw TrellisError(.finalized, "the runtime is finalized") }
+        if let connection = connectionsByPeer[peer], connection.released {
+            sendsAwaitingReopen[peer, default: []].append(frame)
+            return
+        }
         if let connection = connectionsByPeer[peer] {
             connection.sendQueue.append(frame)
             if connection.state == .established && connection.sendQueue.count == 1 {
@@ -301,6 +309,11 @@ final class SocketTransport: Transport {
             try receiveHello(header, on: connection)
         case .helloAcknowledge:
             try receiveAcknowledge(header, on: connection)
+        case .goodbye where header.tag == 1:
+            // The peer let this connection go; answer in kind once what is
+            // queued here is out, and send anything later on a new one.
+            connection.released = true
+            closeAfterFlush(connection)
         case .goodbye:
             connection.goodbyeReceived = true
         default:
@@ -326,11 +339,12 @@ final class SocketTransport: Transport {
         var keep = true
         if let existing = connectionsByPeer[peer], existing !== connection {
             let existingIsLosingOutgoing = existing.isOutgoing && existing.state != .established && peer < localID
-            if existing.state == .established {
-                // The peer opened a new connection, so it let the old one go
-                // (after a disconnect): the old one drains to its end on its
-                // own, and new frames take the new one.
+            if existing.released {
+                // This side let the old connection go and the peer has seen
+                // that: the old one finishes closing on its own, and frames
+                // held back for the peer take the new one.
                 connectionsByPeer[peer] = nil
+                connection.sendQueue.append(contentsOf: sendsAwaitingReopen.removeValue(forKey: peer) ?? [])
             } else if existingIsLosingOutgoing {
                 connection.sendQueue = existing.sendQueue
                 existing.sendQueue.removeAll()
@@ -390,6 +404,11 @@ final class SocketTransport: Transport {
             closeQuietly(connection)
             return
         }
+        if connection.released {
+            closeQuietly(connection)
+            reopenIfNeeded(peer)
+            return
+        }
         let unsent = Array(connection.sendQueue)
         connection.sendQueue.removeAll()
         let orderly = connection.goodbyeReceived || connection.closingAfterFlush
@@ -415,7 +434,8 @@ final class SocketTransport: Transport {
         let unsent = Array(connection.sendQueue)
         connection.sendQueue.removeAll()
         closeQuietly(connection)
-        delegate?.transport(lost: peer, error: error, unsent: unsent, orderly: false)
+        let waiting = sendsAwaitingReopen.removeValue(forKey: peer) ?? []
+        delegate?.transport(lost: peer, error: error, unsent: unsent + waiting, orderly: false)
     }
 
     func sayGoodbye() {
@@ -424,10 +444,13 @@ final class SocketTransport: Transport {
         }
     }
 
+    /// Queues a goodbye after what is queued and shuts the write side once
+    /// it is out. A released connection's goodbye (tag 1) tells the peer that
+    /// only this connection ends, not the process.
     private func closeAfterFlush(_ connection: SocketConnection) {
         guard !connection.closingAfterFlush else { return }
         connection.closingAfterFlush = true
-        connection.sendQueue.append(OutgoingFrame(header: FrameHeader(kind: .goodbye)))
+        connection.sendQueue.append(OutgoingFrame(header: FrameHeader(kind: .goodbye, tag: connection.released ? 1 : 0)))
         if connection.sendQueue.count == 1 { flush(connection) }
     }
 
@@ -436,16 +459,20 @@ final class SocketTransport: Transport {
     }
 
     func release(_ peer: ProcessID) {
-        addresses[peer] = nil
-        guard let connection = connectionsByPeer[peer] else { return }
-        if connection.state == .established {
-            // The peer may already have gone on to send again; the goodbye
-            // tells it to open a fresh connection for that.
-            connectionsByPeer[peer] = nil
-            closeAfterFlush(connection)
-        } else {
-            closeQuietly(connection)
-        }
+        guard let connection = connectionsByPeer[peer], connection.state == .established, !connection.closingAfterFlush else { return }
+        connection.released = true
+        closeAfterFlush(connection)
+    }
+
+    /// After a released connection is gone: frames sent meanwhile take a new one.
+    private func reopenIfNeeded(_ peer: ProcessID) {
+        guard let frames = sendsAwaitingReopen.removeValue(forKey: peer), !frames.isEmpty else { return }
+        do {
+            let connection = try openConnection(to: peer)
+            connection.sendQueue.append(contentsOf: frames)
+        } catch let error as TrellisError {
+            delegate?.transport(lost: peer, error: error, unsent: frames, orderly: false)
+        } catch {}
     }
 
     var hasOpenConnections: Bool {

@@ -4,10 +4,11 @@ import Glibc
 import TrellisCore
 import TrellisRuntime
 
-/// `trellis-conformance SCENARIO`: one scenario of the runtime's behaviour,
-/// run by every rank of a job. Rank 0 prints `PASS SCENARIO` when all ranks
-/// passed; a failing rank prints `FAIL` with its reason and exits 1.
-enum ConformanceMain {
+/// `trellis-conformance SCENARIO` (or `trellis scenario SCENARIO`): one
+/// scenario of the runtime's behaviour, run by every rank of a job. Rank 0
+/// prints `PASS SCENARIO` when all ranks passed; a failing rank prints
+/// `FAIL` with its reason and exits 1.
+public enum ScenarioRunner {
     static let scenarios: [String: @Sendable (Runtime) throws -> Void] = [
         "basics": Scenarios.basics,
         "tags": Scenarios.tags,
@@ -25,6 +26,7 @@ enum ConformanceMain {
         "killed": Scenarios.killed,
         "memory": Scenarios.memory,
         "wildcard": Scenarios.wildcard,
+        "representation": Scenarios.representation,
     ]
 
     /// Scenarios that end in their own way (processes die, or the job is one
@@ -40,10 +42,19 @@ enum ConformanceMain {
         "echo-client": Scenarios.echoClient,
         "spawn": Scenarios.spawn,
         "spawned-child": Scenarios.spawnedChild,
+        "failure-server": Scenarios.failureServer,
+        "failure-client": Scenarios.failureClient,
     ]
 
-    static func run() {
-        let arguments = CommandLine.arguments
+    /// The command that runs a scenario here (scenarios that start copies of
+    /// themselves append a scenario name to it).
+    nonisolated(unsafe) static var invocation: [String] = []
+
+    /// `arguments` starts with the scenario's name; `invocation` is how this
+    /// program runs a scenario (its path, plus `scenario` for `trellis`).
+    public static func run(arguments scenarioArguments: [String], invocation: [String]) -> Never {
+        self.invocation = invocation
+        let arguments = [""] + scenarioArguments
         if arguments.count >= 2, let scenario = standalone[arguments[1]] {
             runStandalone(arguments[1], scenario)
         }
@@ -60,6 +71,7 @@ enum ConformanceMain {
             try runtime.world.barrier(deadline: .after(seconds: 120))
             if rank == 0 { print("PASS \(arguments[1]) on \(runtime.world.size) ranks") }
             try runtime.finalize()
+            exit(0)
         } catch {
             writeToStandardError("FAIL \(arguments[1]) rank \(rank): \(error)\n")
             exit(1)

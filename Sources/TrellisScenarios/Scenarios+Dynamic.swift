@@ -22,24 +22,7 @@ extension Scenarios {
         let port: Port? = world.rank == 0 ? runtime.openPort() : nil
         if let port { try runtime.publish(name: service, port: port.name.description) }
         for _ in 0..<clients {
-            let inter = try world.accept(port, deadline: .after(seconds: 120))
-            try expect(inter.isIntercommunicator, "accept gives an intercommunicator")
-            try expectEqual(inter.size, world.size, "local size of the intercommunicator")
-            if world.rank == 0 {
-                for _ in 0..<inter.remoteSize {
-                    let message = try inter.receive(from: .any, tag: .tag(5), deadline: .after(seconds: 60))
-                    let value = try message.values(of: Int64.self)[0]
-                    try expectEqual(Int(value), message.source + 100, "client rank \(message.source) sent its rank + 100")
-                    try inter.send([value * 2], to: message.source, tag: 6, deadline: .after(seconds: 60))
-                }
-            }
-            let merged = try inter.merge(high: false, deadline: .after(seconds: 60))
-            try expectEqual(merged.size, world.size + inter.remoteSize, "merged size")
-            try expectEqual(merged.rank, world.rank, "the low side comes first")
-            let sum = try merged.allreduce([Int64(merged.rank)], .sum, deadline: .after(seconds: 60))[0]
-            try expectEqual(Int(sum), merged.size * (merged.size - 1) / 2, "allreduce over the merged communicator")
-            merged.free()
-            try inter.disconnect(deadline: .after(seconds: 30))
+            try serveOneClient(world: world, port: port)
         }
         if let port {
             try runtime.unpublish(name: service)
@@ -47,6 +30,28 @@ extension Scenarios {
         }
         try world.barrier(deadline: .after(seconds: 60))
         if world.rank == 0 { print("SERVED \(clients) clients") }
+    }
+
+    /// Accepts one client job and runs the echo / merge / disconnect protocol with it.
+    static func serveOneClient(world: Communicator, port: Port?) throws {
+        let inter = try world.accept(port, deadline: .after(seconds: 120))
+        try expect(inter.isIntercommunicator, "accept gives an intercommunicator")
+        try expectEqual(inter.size, world.size, "local size of the intercommunicator")
+        if world.rank == 0 {
+            for _ in 0..<inter.remoteSize {
+                let message = try inter.receive(from: .any, tag: .tag(5), deadline: .after(seconds: 60))
+                let value = try message.values(of: Int64.self)[0]
+                try expectEqual(Int(value), message.source + 100, "client rank \(message.source) sent its rank + 100")
+                try inter.send([value * 2], to: message.source, tag: 6, deadline: .after(seconds: 60))
+            }
+        }
+        let merged = try inter.merge(high: false, deadline: .after(seconds: 60))
+        try expectEqual(merged.size, world.size + inter.remoteSize, "merged size")
+        try expectEqual(merged.rank, world.rank, "the low side comes first")
+        let sum = try merged.allreduce([Int64(merged.rank)], .sum, deadline: .after(seconds: 60))[0]
+        try expectEqual(Int(sum), merged.size * (merged.size - 1) / 2, "allreduce over the merged communicator")
+        merged.free()
+        try inter.disconnect(deadline: .after(seconds: 30))
     }
 
     /// The client job: find the service, connect, talk, merge, disconnect.
@@ -200,12 +205,12 @@ extension Scenarios {
     /// missing program fails with a clear error instead of hanging.
     static func spawn(_ runtime: Runtime) throws {
         let world = runtime.world
-        let me = CommandLine.arguments[0]
-        let children = try world.spawn([me, "spawned-child"], count: 3, deadline: .after(seconds: 120))
+        let child = ScenarioRunner.invocation + ["spawned-child"]
+        let children = try world.spawn(child, count: 3, deadline: .after(seconds: 120))
         try exchangeWithChildren(children, world: world)
 
         let mixed = try world.spawnMultiple(
-            [SpawnRequest(command: [me, "spawned-child"], count: 1), SpawnRequest(command: [me, "spawned-child"], count: 2, environment: ["TRELLIS_TEST_MARK": "b"])],
+            [SpawnRequest(command: child, count: 1), SpawnRequest(command: child, count: 2, environment: ["TRELLIS_TEST_MARK": "b"])],
             deadline: .after(seconds: 120))
         try exchangeWithChildren(mixed, world: world)
 

@@ -32,18 +32,24 @@ extension Scenarios {
         if world.rank == 0 {
             let receive = try expectError("receive from the killed rank") { try world.receive(from: .rank(victim), tag: .tag(9), deadline: deadline) }
             try expectEqual((receive as? TrellisError)?.code, .peerFailed, "receive from a dead rank")
+            print("CHECK receive-from-dead ok")
+            _ = try? world.send([Int64(1)], to: victim, tag: 9, deadline: deadline)
+            print("CHECK eager-send-to-dead ok")
             let large = ByteBuffer(repeating: 7, count: 4 << 20)
             let send = try expectError("large send to the killed rank") { try world.send(large, to: victim, tag: 9, deadline: deadline) }
             try expectEqual((send as? TrellisError)?.code, .peerFailed, "large send to a dead rank")
+            print("CHECK rendezvous-send-to-dead ok")
         }
         // Collectives on every communicator that had the victim fail on every survivor.
         let barrier = try expectError("barrier after a member died") { try world.barrier(deadline: deadline) }
         try expectEqual((barrier as? TrellisError)?.code, .peerFailed, "barrier error at rank \(world.rank)")
         let allreduce = try expectError("allreduce on a duplicate after a member died") { try spare.allreduce([Int64(1)], .sum, deadline: deadline) }
         try expectEqual((allreduce as? TrellisError)?.code, .peerFailed, "allreduce error at rank \(world.rank)")
+        print("CHECK collective-failed-at-survivor ok")
         // A communicator without the victim is untouched.
         if let pairs {
             try expectEqual(try pairs.allreduce([Int64(1)], .sum, deadline: deadline), [2], "collective on a communicator of survivors")
+            if world.rank == 0 { print("CHECK healthy-communicator ok") }
         }
         // Point-to-point between survivors still works on the damaged communicator.
         let next = (world.rank + 1) % victim
@@ -139,5 +145,61 @@ extension Scenarios {
         _ = try server.receive(from: .rank(0), tag: .tag(99), deadline: .after(seconds: 60))
         try server.disconnect(deadline: .after(seconds: 30))
         print("ECHO CLIENT done after \(round) rounds")
+    }
+}
+
+extension Scenarios {
+    /// The storage job of seed 001 Table 2: a client connects, merges, and
+    /// is killed; every operation with it returns (error or success, never a
+    /// hang), the job's own communication goes on, and a new client is served.
+    static func failureServer(_ runtime: Runtime) throws {
+        let world = runtime.world
+        let service = try parameter("TRELLIS_TEST_SERVICE")
+        let port: Port? = world.rank == 0 ? runtime.openPort() : nil
+        if let port { try runtime.publish(name: service, port: port.name.description) }
+        let deadline = Deadline.after(seconds: 60)
+        let client = try world.accept(port, deadline: deadline)
+        let merged = try client.merge(high: false, deadline: deadline)
+        try merged.barrier(deadline: deadline)
+        try world.barrier(deadline: deadline)
+        if world.rank == 0 {
+            try client.send([Int64(1)], to: 0, tag: 7, deadline: deadline)
+            let receive = try expectError("receive from the killed client") { try client.receive(from: .rank(0), tag: .tag(8), deadline: deadline) }
+            try expectEqual((receive as? TrellisError)?.code, .peerFailed, "receive from a dead client")
+            print("CHECK receive-from-dead-client ok")
+            _ = try? client.send([Int64(1)], to: 0, tag: 9, deadline: deadline)
+            print("CHECK eager-send-to-dead-client ok")
+            let large = try expectError("large send to the killed client") {
+                try client.send(ByteBuffer(repeating: 1, count: 4 << 20), to: 0, tag: 9, deadline: deadline)
+            }
+            try expectEqual((large as? TrellisError)?.code, .peerFailed, "large send to a dead client")
+            print("CHECK rendezvous-send-to-dead-client ok")
+        }
+        let collective = try expectError("allreduce with the killed client") { try merged.allreduce([Int64(1)], .sum, deadline: deadline) }
+        try expectEqual((collective as? TrellisError)?.code, .peerFailed, "collective with a dead client at rank \(world.rank)")
+        print("CHECK collective-with-dead-client-failed ok")
+        try expectEqual(try world.allreduce([Int64(1)], .sum, deadline: deadline), [Int64(world.size)], "the storage job's own allreduce")
+        if world.rank == 0 { print("CHECK internal-communication ok") }
+        merged.free()
+        try client.disconnect(deadline: deadline)
+        if world.rank == 0 { print("CHECK disconnect-from-dead-client ok") }
+        try serveOneClient(world: world, port: port)
+        if let port {
+            try runtime.unpublish(name: service)
+            port.close()
+        }
+        try world.barrier(deadline: deadline)
+        if world.rank == 0 { print("CHECK serves-new-clients ok") }
+    }
+
+    /// The client that dies: connects, merges, waits for the word, SIGKILLs itself.
+    static func failureClient(_ runtime: Runtime) throws {
+        let service = try parameter("TRELLIS_TEST_SERVICE")
+        let portName = try runtime.lookup(name: service, deadline: .after(seconds: 60))
+        let server = try runtime.world.connect(to: portName, deadline: .after(seconds: 60))
+        let merged = try server.merge(high: true, deadline: .after(seconds: 60))
+        try merged.barrier(deadline: .after(seconds: 60))
+        _ = try server.receive(from: .rank(0), tag: .tag(7), deadline: .after(seconds: 60))
+        kill(getpid(), SIGKILL)
     }
 }

@@ -1,0 +1,229 @@
+import Foundation
+import TrellisBenchmarks
+import TrellisCore
+import TrellisLauncher
+import TrellisNames
+
+/// One row of `trellis probe`: a capability from the seeds' tables and
+/// whether Trellis has it, as shown by a real multi-process scenario.
+struct ProbeRow: Codable, Equatable {
+    var table: String
+    var feature: String
+    /// "Y" or "N".
+    var answer: String
+    var detail: String
+    var seconds: Double
+}
+
+/// Runs seed 000's Table 1 and seed 001's Tables 1-3 against Trellis. Every
+/// check starts real processes (`trellis scenario ...`, `trellis run ...`),
+/// each with its own time limit, and stops what it started.
+final class CapabilityProbe {
+    let trellis: String
+    let objectCount: Int
+    private(set) var rows: [ProbeRow] = []
+    private let seed000 = "seed 000 Table 1 (capabilities)"
+    private let serverDies = "seed 001 Table 1 (a server process dies)"
+    private let clientDies = "seed 001 Table 2 (a client job dies)"
+    private let limits = "seed 001 Table 3 (object limits)"
+
+    init(trellis: String, objectCount: Int) {
+        self.trellis = trellis
+        self.objectCount = objectCount
+    }
+
+    func runAll(progress: (ProbeRow) -> Void) {
+        let groups: [() -> [ProbeRow]] = [
+            publishAcrossSingletons, connectAcceptSingletons, joinSingletons, noPriorEnvironment, spawnSingleton,
+            representation, serverFailure, clientFailure, objectLimits,
+        ]
+        for group in groups {
+            for row in group() {
+                rows.append(row)
+                progress(row)
+            }
+        }
+    }
+
+    // MARK: Helpers
+
+    private func scenario(_ name: String) -> [String] { [trellis, "scenario", name] }
+
+    private func run(_ arguments: [String], _ environment: [String: String] = [:], timeout: Double = 180,
+                     whileRunning: ((CommandRunner.Child) -> Void)? = nil) -> CommandRunner.Outcome {
+        var merged = ProcessEnvironment.current()
+        merged.merge(environment) { _, new in new }
+        do {
+            return try CommandRunner.run(arguments, environment: merged, timeoutSeconds: timeout, whileRunning: whileRunning)
+        } catch {
+            return CommandRunner.Outcome(status: -1, output: "", errors: "\(error)", timedOut: false)
+        }
+    }
+
+    private func row(_ table: String, _ feature: String, _ passed: Bool, _ detail: String, since start: UInt64) -> ProbeRow {
+        ProbeRow(table: table, feature: feature, answer: passed ? "Y" : "N", detail: detail, seconds: Double(MonotonicClock.nanoseconds() - start) / 1e9)
+    }
+
+    private func failureText(_ outcomes: CommandRunner.Outcome...) -> String {
+        outcomes.map { ($0.timedOut ? "timed out; " : "") + $0.combined.split(separator: "\n").suffix(3).joined(separator: " | ") }.joined(separator: " || ")
+    }
+
+    /// A private name service for one check.
+    private func withNameService<T>(_ body: ([String: String]) -> T) -> T {
+        let address = "127.0.0.1:\(Int.random(in: 30000...60000))"
+        _ = run([trellis, "names", "start", "--daemon", "--address", address, "--lease-seconds", "3", "--log", "/dev/null"], timeout: 30)
+        defer { _ = run([trellis, "names", "stop", "--address", address], timeout: 30) }
+        return body(["TRELLIS_NAME_SERVICE": address, "TRELLIS_NAMES_AUTOSTART": "0"])
+    }
+
+    // MARK: Seed 000, Table 1
+
+    private func publishAcrossSingletons() -> [ProbeRow] {
+        let start = MonotonicClock.nanoseconds()
+        return withNameService { base in
+            var environment = base
+            environment["TRELLIS_TEST_SERVICE"] = "probe-echo"
+            var client = CommandRunner.Outcome(status: -1, output: "", errors: "not run", timedOut: false)
+            let server = run(scenario("echo-server"), environment) { _ in
+                var last = environment
+                last["TRELLIS_TEST_ROUNDS"] = "3"
+                client = self.run(self.scenario("echo-client"), last, timeout: 60)
+            }
+            let passed = server.status == 0 && client.status == 0
+            return [row(seed000, "Published name appears to other singleton processes", passed,
+                        passed ? "a singleton published a port; another singleton looked it up and connected" : failureText(server, client), since: start)]
+        }
+    }
+
+    private func connectAcceptSingletons() -> [ProbeRow] {
+        let start = MonotonicClock.nanoseconds()
+        return withNameService { base in
+            var environment = base
+            environment["TRELLIS_TEST_SERVICE"] = "probe-connect"
+            environment["TRELLIS_TEST_CLIENTS"] = "1"
+            var client = CommandRunner.Outcome(status: -1, output: "", errors: "not run", timedOut: false)
+            let server = run(scenario("serve"), environment) { _ in client = self.run(self.scenario("client"), environment, timeout: 60) }
+            let passed = server.status == 0 && client.status == 0
+            return [row(seed000, "Connect/Accept work under singleton init", passed,
+                        passed ? "accept, connect, messages, merge and disconnect between two singletons" : failureText(server, client), since: start)]
+        }
+    }
+
+    private func joinSingletons() -> [ProbeRow] {
+        let start = MonotonicClock.nanoseconds()
+        let file = NSTemporaryDirectory() + "trellis-probe-join-\(getpid())"
+        defer { unlink(file) }
+        var other = CommandRunner.Outcome(status: -1, output: "", errors: "not run", timedOut: false)
+        let listener = run(scenario("join-listen"), ["TRELLIS_TEST_JOIN_FILE": file], timeout: 60) { _ in
+            other = self.run(self.scenario("join-connect"), ["TRELLIS_TEST_JOIN_FILE": file], timeout: 60)
+        }
+        let passed = listener.status == 0 && other.status == 0
+        return [row(seed000, "Comm join works under singleton init", passed,
+                    passed ? "two singletons sharing a TCP socket joined, exchanged messages and merged" : failureText(listener, other), since: start)]
+    }
+
+    private func noPriorEnvironment() -> [ProbeRow] {
+        let start = MonotonicClock.nanoseconds()
+        let address = "127.0.0.1:\(Int.random(in: 30000...60000))"
+        defer { _ = run([trellis, "names", "stop", "--address", address], timeout: 30) }
+        let environment = ["TRELLIS_NAME_SERVICE": address, "TRELLIS_NAMES_AUTOSTART": "1", "TRELLIS_TEST_SERVICE": "probe-auto"]
+        var client = CommandRunner.Outcome(status: -1, output: "", errors: "not run", timedOut: false)
+        let server = run(scenario("echo-server"), environment) { _ in
+            var last = environment
+            last["TRELLIS_TEST_ROUNDS"] = "2"
+            client = self.run(self.scenario("echo-client"), last, timeout: 60)
+        }
+        let passed = server.status == 0 && client.status == 0
+        return [row(seed000, "Needs no previously established environment (lamboot, MPD, ompi-server)", passed,
+                    passed ? "with nothing running, the first publish started the name service itself" : failureText(server, client), since: start)]
+    }
+
+    private func spawnSingleton() -> [ProbeRow] {
+        let start = MonotonicClock.nanoseconds()
+        let outcome = run(scenario("spawn"), timeout: 240)
+        let passed = outcome.status == 0 && outcome.output.contains("SPAWNED")
+        return [row(seed000, "Comm spawn works under singleton init", passed,
+                    passed ? "a singleton spawned 3 children, then 1+2 of two programs; a missing program failed cleanly" : failureText(outcome), since: start)]
+    }
+
+    private func representation() -> [ProbeRow] {
+        let start = MonotonicClock.nanoseconds()
+        let outcome = run([trellis, "run", "-n", "2"] + scenario("representation"), timeout: 60)
+        return [
+            row(seed000, "Datatype processing supports heterogeneous architectures", outcome.output.contains("CHECK wire-representation ok"),
+                "typed values travel in one fixed little-endian IEEE layout, checked byte by byte", since: start),
+            row(seed000, "Support for external32", outcome.output.contains("CHECK external32 ok"),
+                "External32.pack / unpack give MPI's big-endian canonical bytes", since: start),
+        ]
+    }
+
+    // MARK: Seed 001, Tables 1 and 2
+
+    private func serverFailure() -> [ProbeRow] {
+        let start = MonotonicClock.nanoseconds()
+        let ranks = 4
+        let outcome = run([trellis, "run", "--keep-going", "-n", String(ranks)] + scenario("survive"), timeout: 180)
+        func has(_ marker: String, _ count: Int = 1) -> Bool {
+            outcome.output.components(separatedBy: "CHECK \(marker) ok").count - 1 >= count
+        }
+        let survived = outcome.output.contains("SURVIVED") && !outcome.errors.contains("FAIL")
+        let detail = survived ? "" : " — " + failureText(outcome)
+        return [
+            row(serverDies, "No communication: the job survives and the survivors finish", survived, "rank \(ranks - 1) SIGKILLed; survivors agreed, shrank and finalized" + detail, since: start),
+            row(serverDies, "Communication over a healthy communicator", has("healthy-communicator"), "allreduce on a communicator without the dead rank", since: start),
+            row(serverDies, "Eager send, survivor is sender: returns", has("eager-send-to-dead"), "returns (success or error), never hangs", since: start),
+            row(serverDies, "Rendezvous send, survivor is sender: error", has("rendezvous-send-to-dead"), "4 MiB send fails with peer-failed naming the process", since: start),
+            row(serverDies, "Survivor is receiver: error", has("receive-from-dead"), "receive fails with peer-failed", since: start),
+            row(serverDies, "Collectives fail on every survivor (no hang); revoke, agree, shrink", has("collective-failed-at-survivor", ranks - 1) && survived,
+                "barrier and allreduce failed at all \(ranks - 1) survivors; agree named the dead rank; shrink gave a working communicator", since: start),
+        ]
+    }
+
+    private func clientFailure() -> [ProbeRow] {
+        let start = MonotonicClock.nanoseconds()
+        return withNameService { base in
+            var environment = base
+            environment["TRELLIS_TEST_SERVICE"] = "probe-failure"
+            var victim = CommandRunner.Outcome(status: -1, output: "", errors: "not run", timedOut: false)
+            var next = victim
+            let server = run([trellis, "run", "-n", "2"] + scenario("failure-server"), environment, timeout: 180) { _ in
+                victim = self.run(self.scenario("failure-client"), environment, timeout: 60)
+                next = self.run(self.scenario("client"), environment, timeout: 60)
+            }
+            func has(_ marker: String, _ count: Int = 1) -> Bool {
+                server.output.components(separatedBy: "CHECK \(marker) ok").count - 1 >= count
+            }
+            let survived = server.status == 0 && has("serves-new-clients") && next.status == 0
+            let detail = survived ? "" : " — " + failureText(server, next)
+            return [
+                row(clientDies, "No communication: the storage job survives", survived, "a client killed with SIGKILL mid-session; the server job ran on and served a new client" + detail, since: start),
+                row(clientDies, "Communication inside the storage job", has("internal-communication"), "allreduce over the server job's world after the client died", since: start),
+                row(clientDies, "Eager send, server is sender: returns", has("eager-send-to-dead-client"), "returns, never hangs", since: start),
+                row(clientDies, "Rendezvous send, server is sender: error", has("rendezvous-send-to-dead-client"), "4 MiB send fails with peer-failed", since: start),
+                row(clientDies, "Server is receiver: error", has("receive-from-dead-client"), "receive fails with peer-failed", since: start),
+                row(clientDies, "Collectives with the dead client fail (no hang)", has("collective-with-dead-client-failed", 2), "allreduce on the merged communicator failed at both server ranks", since: start),
+                row(clientDies, "Disconnect from a dead client returns", has("disconnect-from-dead-client"), "disconnect freed the client's communicator without hanging", since: start),
+            ]
+        }
+    }
+
+    // MARK: Seed 001, Table 3
+
+    private func objectLimits() -> [ProbeRow] {
+        var rows: [ProbeRow] = []
+        for (check, feature) in [("communicators", "Communicators"), ("posted-receives", "Pending nonblocking two-sided operations")] {
+            let start = MonotonicClock.nanoseconds()
+            let counts = check == "communicators"
+                ? ["--communicators", String(objectCount), "--receives", "1", "--clients", "0", "--cycles", "0"]
+                : ["--communicators", "1", "--receives", String(objectCount), "--clients", "0", "--cycles", "0"]
+            let outcome = run([trellis, "bench", "limits"] + counts, timeout: 900)
+            let record = outcome.output.split(separator: "\n")
+                .compactMap { try? JSONDecoder().decode(LimitRecord.self, from: Data($0.utf8)) }
+                .first { $0.check == check }
+            let passed = record?.ok == true && record?.count == objectCount
+            let detail = record.map { "\($0.count) at once in \(String(format: "%.1f", $0.seconds)) s, resident \(Int($0.rssAfterMiB)) MiB; no limit but memory" } ?? failureText(outcome)
+            rows.append(row(limits, feature, passed, detail, since: start))
+        }
+        return rows
+    }
+}

@@ -1,0 +1,59 @@
+import ArgumentParser
+import Foundation
+import TrellisCore
+import TrellisScenarios
+
+/// `trellis probe`: the capability tables of the seeds, answered by Trellis.
+struct ProbeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "probe",
+        abstract: "Check Trellis against seed 000's Table 1 and seed 001's failure and limit tables.",
+        discussion: """
+            Every row is a real scenario between separately started processes (singletons, jobs
+            under trellis run, killed with SIGKILL where the table asks). An ideal implementation
+            answers Y in every row; the exit status is 1 when any row says N.
+            """)
+
+    @Flag(help: "Print one JSON object per row instead of a table.") var json = false
+    @Option(help: "Objects to create in the limit rows.") var objects = 1_000_000
+
+    func run() throws {
+        TrellisCommand.bootstrapLogging()
+        let probe = CapabilityProbe(trellis: currentExecutablePath(), objectCount: objects)
+        probe.runAll { row in
+            if json {
+                try? printJSON(row)
+            } else {
+                writeToStandardError("  \(row.answer)  \(row.feature) (\(String(format: "%.1f", row.seconds)) s)\n")
+            }
+        }
+        if !json { printTable(probe.rows) }
+        if probe.rows.contains(where: { $0.answer != "Y" }) { throw ExitCode(1) }
+    }
+
+    private func printTable(_ rows: [ProbeRow]) {
+        let width = rows.map(\.feature.count).max() ?? 0
+        var table: String?
+        for row in rows {
+            if row.table != table {
+                print("\n\(row.table)")
+                table = row.table
+            }
+            print("  \(row.feature.padding(toLength: width, withPad: " ", startingAt: 0))  \(row.answer)  \(row.detail)")
+        }
+        let yes = rows.filter { $0.answer == "Y" }.count
+        print("\n\(yes) of \(rows.count) rows answer Y")
+    }
+}
+
+/// `trellis scenario NAME` (internal): one runtime scenario, for probe and tests.
+struct ScenarioCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "scenario", abstract: "Run one runtime scenario (used by trellis probe).", shouldDisplay: false)
+
+    @Argument(parsing: .captureForPassthrough) var arguments: [String] = []
+
+    func run() throws {
+        ScenarioRunner.run(arguments: arguments, invocation: [currentExecutablePath(), "scenario"])
+    }
+}
