@@ -71,6 +71,8 @@ let package = Package(
         .executableTarget(name: "example-communicators", dependencies: ["TrellisRuntime"], path: "Examples/CommunicatorsExample"),
         .executableTarget(
             name: "example-nonblocking", dependencies: ["TrellisRuntime", "TrellisCore"], path: "Examples/NonblockingExample"),
+        .executableTarget(name: "example-echo-service", dependencies: ["TrellisRuntime", "TrellisCore"], path: "Examples/EchoServiceExample"),
+        .executableTarget(name: "example-spawn", dependencies: ["TrellisRuntime", "TrellisCore"], path: "Examples/SpawnExample"),
         .testTarget(name: "TrellisCoreTests", dependencies: ["TrellisCore", "TrellisWire", "TrellisRuntime", "TrellisLauncher"]),
         .testTarget(name: "TrellisNamesTests", dependencies: ["TrellisNames"]),
         .testTarget(
@@ -78,6 +80,7 @@ let package = Package(
             dependencies: [
                 "trellis", "trellis-conformance", "TrellisRuntime", "TrellisLauncher",
                 "example-ring", "example-collectives", "example-communicators", "example-nonblocking",
+                "example-echo-service", "example-spawn",
             ]),
     ]
 )
