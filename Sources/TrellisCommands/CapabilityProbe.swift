@@ -70,8 +70,12 @@ final class CapabilityProbe {
 
     /// A private name service for one check.
     private func withNameService<T>(_ body: ([String: String]) -> T) -> T {
-        let address = "127.0.0.1:\(Int.random(in: 30000...60000))"
-        _ = run([trellis, "names", "start", "--daemon", "--address", address, "--lease-seconds", "3", "--log", "/dev/null"], timeout: 30)
+        var address = ""
+        for _ in 0..<5 {
+            address = "127.0.0.1:\(freeLocalPort() ?? Int.random(in: 20000...30000))"
+            let started = run([trellis, "names", "start", "--daemon", "--address", address, "--lease-seconds", "3", "--log", "/dev/null"], timeout: 30)
+            if started.status == 0 { break }
+        }
         defer { _ = run([trellis, "names", "stop", "--address", address], timeout: 30) }
         return body(["TRELLIS_NAME_SERVICE": address, "TRELLIS_NAMES_AUTOSTART": "0"])
     }
@@ -124,7 +128,7 @@ final class CapabilityProbe {
 
     private func noPriorEnvironment() -> [ProbeRow] {
         let start = MonotonicClock.nanoseconds()
-        let address = "127.0.0.1:\(Int.random(in: 30000...60000))"
+        let address = "127.0.0.1:\(freeLocalPort() ?? Int.random(in: 20000...30000))"
         defer { _ = run([trellis, "names", "stop", "--address", address], timeout: 30) }
         let environment = ["TRELLIS_NAME_SERVICE": address, "TRELLIS_NAMES_AUTOSTART": "1", "TRELLIS_TEST_SERVICE": "probe-auto"]
         var client = CommandRunner.Outcome(status: -1, output: "", errors: "not run", timedOut: false)

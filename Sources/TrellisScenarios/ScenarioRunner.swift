@@ -43,6 +43,7 @@ public enum ScenarioRunner {
         "spawn": Scenarios.spawn,
         "spawned-child": Scenarios.spawnedChild,
         "failure-server": Scenarios.failureServer,
+        "recover": Scenarios.recover,
         "failure-client": Scenarios.failureClient,
     ]
 

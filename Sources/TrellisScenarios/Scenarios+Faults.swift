@@ -203,3 +203,38 @@ extension Scenarios {
         kill(getpid(), SIGKILL)
     }
 }
+
+extension Scenarios {
+    /// Ranks run collectives and point-to-point in a loop until someone
+    /// outside kills one of them (`kill -9`, at a random moment); the
+    /// survivors then revoke, agree on who died, shrink and go on.
+    static func recover(_ runtime: Runtime) throws {
+        let world = runtime.world
+        print("rank \(world.rank) pid \(getpid())")
+        fflush(nil)  // the killer outside reads it while this runs
+        try world.barrier(deadline: .after(seconds: 60))
+        let deadline = Deadline.after(seconds: 120)
+        var rounds = 0
+        do {
+            while !deadline.hasPassed {
+                let sum = try world.allreduce([Int64(1)], .sum, deadline: deadline)[0]
+                try expectEqual(Int(sum), world.size, "allreduce before the failure")
+                let right = (world.rank + 1) % world.size
+                let left = (world.rank + world.size - 1) % world.size
+                let incoming = try world.ireceive(from: .rank(left), tag: .tag(rounds % 1000))
+                try world.send(ByteBuffer(repeating: 1, count: rounds % 3 == 0 ? 200_000 : 64), to: right, tag: rounds % 1000, deadline: deadline)
+                _ = try incoming.wait(deadline: deadline)
+                rounds += 1
+            }
+            throw CheckFailure(description: "no rank died within the time limit")
+        } catch let error as TrellisError where error.code == .peerFailed || error.code == .revoked {
+            world.revoke()
+        }
+        let outcome = try world.agree(deadline: .after(seconds: 60))
+        let survivors = try world.shrink(deadline: .after(seconds: 60))
+        try expectEqual(survivors.size, world.size - outcome.failedRanks.count, "survivors after shrink")
+        let sum = try survivors.allreduce([Int64(1)], .sum, deadline: .after(seconds: 60))[0]
+        try expectEqual(Int(sum), survivors.size, "allreduce over the survivors")
+        if survivors.rank == 0 { print("RECOVERED without rank(s) \(outcome.failedRanks) after \(rounds) rounds") }
+    }
+}

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TrellisCore
 import TrellisLauncher
 
 /// A name service daemon on a free local port, stopped when the test ends.
@@ -45,17 +46,8 @@ struct FixtureFailure: Error, CustomStringConvertible { let description: String 
 
 /// A TCP port nobody listens on right now.
 func freePort() throws -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let ok = withUnsafeMutablePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
-    }
-    guard ok else { throw FixtureFailure(description: "no free port") }
-    return Int(UInt16(bigEndian: address.sin_port))
+    guard let port = freeLocalPort() else { throw FixtureFailure(description: "no free port") }
+    return port
 }
 
 /// Name service, connect / accept between jobs and singletons, join,
@@ -161,6 +153,32 @@ func freePort() throws -> Int {
         #expect(outcome.output.contains("SURVIVED the loss of rank \(ranks - 1)"), "\(outcome.combined)")
         #expect(!outcome.errors.contains("FAIL"), "\(outcome.combined)")
         #expect(outcome.errors.contains("rank \(ranks - 1)") && outcome.errors.contains("SIGKILL"), "\(outcome.combined)")
+    }
+
+    @Test func serverRanksKilledAtRandomMomentsLeaveSurvivorsThatRecover() throws {
+        let seed = ProcessInfo.processInfo.environment["TRELLIS_TEST_SEED"].flatMap(UInt64.init) ?? UInt64.random(in: 0...UInt64.max)
+        print("serverRanksKilledAtRandomMomentsLeaveSurvivorsThatRecover seed \(seed) (set TRELLIS_TEST_SEED to repeat)")
+        var generator = SeededGenerator(seed: seed)
+        for _ in 0..<3 {
+            let ranks = Int.random(in: 3...5, using: &generator)
+            let victim = Int.random(in: 0..<ranks, using: &generator)
+            let delay = Double.random(in: 0.05...1.0, using: &generator)
+            let outcome = try JobHarness.run([trellis, "run", "--keep-going", "-n", String(ranks), conformance, "recover"], timeoutSeconds: 240) { job in
+                var pid: pid_t?
+                let deadline = Date().addingTimeInterval(60)
+                while pid == nil && Date() < deadline {
+                    pid = job.output.split(separator: "\n").compactMap { line -> pid_t? in
+                        let words = line.split(separator: " ")
+                        return words.count == 4 && words[1] == "\(victim)" && words[2] == "pid" ? pid_t(words[3]) : nil
+                    }.first
+                    usleep(10_000)
+                }
+                usleep(UInt32(delay * 1_000_000))
+                if let pid { kill(pid, SIGKILL) }
+            }
+            #expect(outcome.output.contains("RECOVERED without rank(s) [\(victim)]"), "seed \(seed), \(ranks) ranks, victim \(victim): \(outcome.combined)")
+            #expect(!outcome.errors.contains("FAIL"), "seed \(seed): \(outcome.combined)")
+        }
     }
 
     @Test func aServerSurvivesClientsKilledAtRandomPoints() throws {

@@ -59,9 +59,14 @@ extension Communicator {
         let peers = Set((remoteGroup ?? group).members + group.members).subtracting([engine.processID])
         free()
         if let localSideCache { localSideCache.free() }
+        let contexts = [context] + (localContext.map { [$0] } ?? [])
         engine.lock.withLock {
             engine.whenTrue(core, { [engine] in !engine.hasTrafficPending(to: peers) }) { [engine] in
-                engine.releaseUnusedPeers(peers)
+                let released = engine.releaseUnusedPeers(peers)
+                // Once the released connections have closed, nothing more can arrive for these contexts.
+                if released == peers {
+                    for context in contexts { engine.freedContexts.forget(context, whenClosed: released) }
+                }
             }
         }
         return Request(core: core)
@@ -78,8 +83,10 @@ extension ProgressEngine {
         outboundExchanges.values.contains { peers.contains($0.peer) } || transport.hasUnsentFrames(to: peers)
     }
 
-    /// Closes the connections to processes no live communicator includes. Lock held.
-    func releaseUnusedPeers(_ peers: Set<ProcessID>) {
+    /// Closes the connections to processes no live communicator includes,
+    /// and returns those processes. Lock held.
+    @discardableResult
+    func releaseUnusedPeers(_ peers: Set<ProcessID>) -> Set<ProcessID> {
         var unused = peers
         for record in communicators.values where !unused.isEmpty {
             for member in record.allMembers { unused.remove(member) }
@@ -88,6 +95,7 @@ extension ProgressEngine {
             transport.release(peer)
             failedPeers[peer] = nil
         }
+        return unused
     }
 
     /// Completes `request` once `condition` holds (checked after every turn

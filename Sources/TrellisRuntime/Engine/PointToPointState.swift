@@ -32,6 +32,8 @@ struct OutboundExchange {
     let payload: ByteBuffer
     let peer: ProcessID
     let request: RequestCore
+    /// The communicator it was sent on, so that revoking it fails the send.
+    let context: ContextID
 }
 
 /// A large receive whose data is on its way.

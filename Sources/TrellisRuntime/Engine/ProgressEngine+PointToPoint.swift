@@ -40,7 +40,7 @@ extension ProgressEngine {
             let id = nextExchange
             nextExchange += 1
             exchange = id
-            outboundExchanges[id] = OutboundExchange(payload: payload, peer: peer, request: request)
+            outboundExchanges[id] = OutboundExchange(payload: payload, peer: peer, request: request, context: envelope.space.context)
             header.kind = .readyToSend
             header.exchange = id
             header.aux = UInt64(length)

@@ -51,6 +51,10 @@ extension ProgressEngine: TransportDelegate {
         }
     }
 
+    func transport(releasedConnectionClosed peer: ProcessID) {
+        freedContexts.connectionClosed(to: peer)
+    }
+
     func transport(wrote frame: OutgoingFrame) {
         frame.request?.succeed()
     }

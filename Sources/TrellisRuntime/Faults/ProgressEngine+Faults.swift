@@ -28,20 +28,51 @@ final class CommunicatorRecord {
 /// Contexts freed recently: messages that still arrive for them are dropped.
 /// Context ids are never reused, so a late message could never match a later
 /// communicator anyway; remembering them only keeps such messages from
-/// piling up, and an hour is far longer than any message stays in flight.
+/// piling up. A context is forgotten once the connections to all the
+/// processes that could send on it have closed (after a disconnect), or
+/// after an hour, far longer than any message stays in flight.
 struct FreedContexts {
     private var members = Set<ContextID>()
     private var order = Deque<(context: ContextID, at: UInt64)>()
+    /// Freed contexts waiting for the connections to these peers to close.
+    private var waitingOn: [ProcessID: [ContextID]] = [:]
+    private var peersLeft: [ContextID: Int] = [:]
     static let memoryNanoseconds: UInt64 = 3600 * 1_000_000_000
+
+    var count: Int { members.count }
 
     func contains(_ context: ContextID) -> Bool { members.contains(context) }
 
     mutating func insert(_ context: ContextID, now: UInt64 = MonotonicClock.nanoseconds()) {
         guard members.insert(context).inserted else { return }
         order.append((context, now))
-        while let oldest = order.first, now &- oldest.at > Self.memoryNanoseconds {
+        while let oldest = order.first, now &- oldest.at > Self.memoryNanoseconds || !members.contains(oldest.context) {
             members.remove(oldest.context)
             order.removeFirst()
+        }
+    }
+
+    /// Forget `context` once the connections to all of `peers` have closed.
+    mutating func forget(_ context: ContextID, whenClosed peers: Set<ProcessID>) {
+        guard members.contains(context) else { return }
+        guard !peers.isEmpty else {
+            members.remove(context)
+            return
+        }
+        peersLeft[context] = peers.count
+        for peer in peers { waitingOn[peer, default: []].append(context) }
+    }
+
+    mutating func connectionClosed(to peer: ProcessID) {
+        guard let contexts = waitingOn.removeValue(forKey: peer) else { return }
+        for context in contexts {
+            guard let left = peersLeft[context] else { continue }
+            if left <= 1 {
+                peersLeft[context] = nil
+                members.remove(context)
+            } else {
+                peersLeft[context] = left - 1
+            }
         }
     }
 }
@@ -121,6 +152,11 @@ extension ProgressEngine {
             for entry in removed.unexpected {
                 if case .eager(let buffer) = entry.value { unexpectedBytes -= buffer.readableBytes }
             }
+        }
+        // Large sends still waiting for their receiver would wait forever: the receiver dropped them.
+        for (id, exchange) in outboundExchanges where exchange.context == context {
+            outboundExchanges[id] = nil
+            exchange.request.fail(record.revoked!)
         }
         // Every member passes it on once, so it reaches all even if the revoker dies midway.
         for member in Set(record.allMembers) where member != processID && failedPeers[member] == nil {

@@ -402,11 +402,13 @@ final class SocketTransport: Transport {
     private func closed(_ connection: SocketConnection) {
         guard let peer = connection.peer, connectionsByPeer[peer] === connection else {
             closeQuietly(connection)
+            if connection.released, let peer = connection.peer { delegate?.transport(releasedConnectionClosed: peer) }
             return
         }
         if connection.released {
             closeQuietly(connection)
             reopenIfNeeded(peer)
+            delegate?.transport(releasedConnectionClosed: peer)
             return
         }
         let unsent = Array(connection.sendQueue)

@@ -26,6 +26,8 @@ protocol TransportDelegate: AnyObject {
     func transport(destinationFor header: FrameHeader, from peer: ProcessID) -> ByteBuffer?
     func transport(received header: FrameHeader, payload: ByteBuffer, from peer: ProcessID)
     func transport(wrote frame: OutgoingFrame)
+    /// A connection released by either side has closed (no loss).
+    func transport(releasedConnectionClosed peer: ProcessID)
     /// The connection to `peer` is gone: orderly after a goodbye, else a failure.
     func transport(lost peer: ProcessID, error: TrellisError, unsent: [OutgoingFrame], orderly: Bool)
 }
