@@ -50,6 +50,11 @@ struct FreedContexts {
             members.remove(oldest.context)
             order.removeFirst()
         }
+        // Contexts forgotten behind one that is still remembered leave their
+        // entries here; drop them before they add up.
+        if order.count > 2 * members.count + 1024 {
+            order = Deque(order.filter { members.contains($0.context) })
+        }
     }
 
     /// Forget `context` once the connections to all of `peers` have closed.
@@ -122,6 +127,7 @@ extension ProgressEngine {
     /// Everything that involves a dead process fails; the rest goes on. Lock held.
     func failPeer(_ peer: ProcessID, error: TrellisError, unsent: [OutgoingFrame], notifyOthers: Bool) {
         failedPeers[peer] = error
+        freedContexts.connectionClosed(to: peer)
         for frame in unsent { frame.request?.fail(error) }
         for (id, exchange) in outboundExchanges where exchange.peer == peer {
             outboundExchanges[id] = nil
