@@ -44,6 +44,8 @@ public enum ScenarioRunner {
         "spawned-child": Scenarios.spawnedChild,
         "failure-server": Scenarios.failureServer,
         "recover": Scenarios.recover,
+        "link-server": Scenarios.linkServer,
+        "link-client": Scenarios.linkClient,
         "failure-client": Scenarios.failureClient,
     ]
 

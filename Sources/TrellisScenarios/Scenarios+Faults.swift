@@ -238,3 +238,41 @@ extension Scenarios {
         if survivors.rank == 0 { print("RECOVERED without rank(s) \(outcome.failedRanks) after \(rounds) rounds") }
     }
 }
+
+extension Scenarios {
+    /// One side of a connection whose network link is cut (the test takes
+    /// the veth between two network namespaces down): a pending receive
+    /// must fail with `peerFailed` within the failure-detection time, long
+    /// before its own deadline. `link-server` writes its port name to
+    /// TRELLIS_TEST_JOIN_FILE; `link-client` reads it.
+    static func linkServer(_ runtime: Runtime) throws {
+        let file = try parameter("TRELLIS_TEST_JOIN_FILE")
+        let port = runtime.openPort()
+        try TestSockets.writeFile(file, port.name.description)
+        let client = try runtime.selfCommunicator.accept(port, deadline: .after(seconds: 60))
+        try awaitLinkLoss(client)
+    }
+
+    static func linkClient(_ runtime: Runtime) throws {
+        let file = try parameter("TRELLIS_TEST_JOIN_FILE")
+        let deadline = Deadline.after(seconds: 30)
+        var portName = ""
+        while portName.isEmpty && !deadline.hasPassed {
+            portName = (try? String(contentsOfFile: file, encoding: .utf8)) ?? ""
+            if portName.isEmpty { usleep(20_000) }
+        }
+        let server = try runtime.selfCommunicator.connect(to: portName, deadline: .after(seconds: 60))
+        try awaitLinkLoss(server)
+    }
+
+    private static func awaitLinkLoss(_ peer: Communicator) throws {
+        try peer.send([Int64(1)], to: 0, tag: 1)
+        _ = try peer.receive(from: .rank(0), tag: .tag(1), deadline: .after(seconds: 30))
+        print("CONNECTED")
+        fflush(nil)
+        let start = MonotonicClock.nanoseconds()
+        let error = try expectError("receive across a cut link") { try peer.receive(from: .rank(0), tag: .tag(2), deadline: .after(seconds: 90)) }
+        try expectEqual((error as? TrellisError)?.code, .peerFailed, "error for a peer behind a cut link: \(error)")
+        print("LINK LOSS detected after \(Double(MonotonicClock.nanoseconds() - start) / 1e9) s: \(error)")
+    }
+}

@@ -181,6 +181,48 @@ func freePort() throws -> Int {
         }
     }
 
+    /// Two processes in two network namespaces joined by a veth pair; the
+    /// test takes the link down and both pending receives must fail with
+    /// peer-failed (TCP keepalive and user timeout), not wait for their deadline.
+    @Test func aCutLinkFailsPendingOperationsOnBothSides() throws {
+        let suffix = String(UInt32.random(in: 0...0xFFFF), radix: 16)
+        let (serverSpace, clientSpace) = ("trellis-a-\(suffix)", "trellis-b-\(suffix)")
+        let subnet = "10.\(Int.random(in: 200...250)).\(Int.random(in: 1...250))"
+        func ip(_ arguments: String) throws {
+            let outcome = try JobHarness.run(["sh", "-c", "ip " + arguments], timeoutSeconds: 30)
+            guard outcome.status == 0 else { throw FixtureFailure(description: "ip \(arguments): \(outcome.combined)") }
+        }
+        defer {
+            _ = try? JobHarness.run(["ip", "netns", "del", serverSpace], timeoutSeconds: 30)
+            _ = try? JobHarness.run(["ip", "netns", "del", clientSpace], timeoutSeconds: 30)
+        }
+        try ip("netns add \(serverSpace)")
+        try ip("netns add \(clientSpace)")
+        try ip("link add va\(suffix) netns \(serverSpace) type veth peer name vb\(suffix) netns \(clientSpace)")
+        try ip("-n \(serverSpace) addr add \(subnet).1/24 dev va\(suffix)")
+        try ip("-n \(clientSpace) addr add \(subnet).2/24 dev vb\(suffix)")
+        for (space, device) in [(serverSpace, "va\(suffix)"), (clientSpace, "vb\(suffix)")] {
+            try ip("-n \(space) link set lo up")
+            try ip("-n \(space) link set \(device) up")
+        }
+        let file = NSTemporaryDirectory() + "trellis-link-\(suffix)"
+        defer { unlink(file) }
+        func inSpace(_ space: String, host: String, _ scenario: String) -> [String] {
+            ["ip", "netns", "exec", space, "env", "TRELLIS_HOST=\(host)", "TRELLIS_FAILURE_DETECTION_SECONDS=2",
+             "TRELLIS_TEST_JOIN_FILE=\(file)", "TRELLIS_NAMES_AUTOSTART=0", conformance, scenario]
+        }
+        var client: JobHarness.Outcome?
+        let server = try JobHarness.run(inSpace(serverSpace, host: "\(subnet).1", "link-server"), timeoutSeconds: 150) { _ in
+            client = try? JobHarness.run(inSpace(clientSpace, host: "\(subnet).2", "link-client"), timeoutSeconds: 140) { child in
+                let deadline = Date().addingTimeInterval(60)
+                while !child.output.contains("CONNECTED") && Date() < deadline { usleep(20_000) }
+                _ = try? JobHarness.run(["ip", "-n", serverSpace, "link", "set", "va\(suffix)", "down"], timeoutSeconds: 30)
+            }
+        }
+        #expect(server.status == 0 && server.output.contains("LINK LOSS detected"), "\(server.combined)")
+        #expect(client?.status == 0 && client?.output.contains("LINK LOSS detected") == true, "\(client?.combined ?? "client did not run")")
+    }
+
     @Test func aServerSurvivesClientsKilledAtRandomPoints() throws {
         let seed = UInt64.random(in: 0...UInt64.max)
         print("aServerSurvivesClientsKilledAtRandomPoints seed \(seed) (set TRELLIS_TEST_SEED to repeat)")

@@ -111,11 +111,12 @@ enum Sockets {
     nonisolated(unsafe) static var failureDetectionSeconds: Double = 10
 
     private static func detectFailures(_ fd: Int32) {
-        let seconds = max(failureDetectionSeconds, 1)
+        let seconds = max(failureDetectionSeconds, 2)
         var on: Int32 = 1
-        var idle = Int32(max(seconds / 2, 1))
-        var interval = Int32(max(seconds / 4, 1))
-        var probes: Int32 = 2
+        // Silence, then unanswered probes: idle + probes × interval ≤ the detection time.
+        var probes: Int32 = seconds >= 6 ? 2 : 1
+        var idle = Int32(max(seconds / Double(probes + 1), 1))
+        var interval = idle
         var userTimeout = UInt32(seconds * 1000)
         setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, socklen_t(MemoryLayout<Int32>.size))
         setsockopt(fd, Int32(IPPROTO_TCP), TCP_KEEPIDLE, &idle, socklen_t(MemoryLayout<Int32>.size))
