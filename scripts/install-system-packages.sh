@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Trellis needs, when they are missing.
 # mpich: the MPI the benchmarks compare against (mpicc.mpich, mpiexec.mpich).
+# iproute2: `ip netns` for the test that cuts a network link between two processes.
 set -euo pipefail
-needed=(mpich libmpich-dev)
+needed=(mpich libmpich-dev iproute2)
 missing=()
 for package in "${needed[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
