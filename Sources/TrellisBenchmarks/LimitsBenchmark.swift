@@ -136,13 +136,7 @@ extension LimitsBenchmark {
         getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
         limit.rlim_cur = limit.rlim_max
         setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
-        let deadline = Deadline.after(seconds: 60)
-        var portName: String?
-        while portName == nil && !deadline.hasPassed {
-            portName = try? String(contentsOfFile: portFile, encoding: .utf8)
-            if portName == nil { usleep(20_000) }
-        }
-        guard let portName else { throw TrellisError(.timedOut, "the limits server did not write \(portFile)") }
+        guard let portName = waitForFileContents(portFile, deadline: .after(seconds: 60)) else { throw TrellisError(.timedOut, "the limits server did not write \(portFile)") }
         var quiet = RuntimeLimits()
         quiet.asynchronousProgress = false  // thousands of runtimes, no thread each
         var runtimes: [Runtime] = []

@@ -64,7 +64,27 @@ final class CapabilityProbe {
         ProbeRow(table: table, feature: feature, answer: passed ? "Y" : "N", detail: detail, seconds: Double(MonotonicClock.nanoseconds() - start) / 1e9)
     }
 
-    private func failureText(_ outcomes: CommandRunner.Outcome...) -> String {
+    /// Runs `server`, and while it runs each client in turn (with extra
+    /// environment); returns every outcome, the server's first.
+    private func runServed(
+        _ server: [String], _ environment: [String: String], clients: [([String], [String: String])], timeout: Double = 180
+    ) -> [CommandRunner.Outcome] {
+        var clientOutcomes: [CommandRunner.Outcome] = []
+        let serverOutcome = run(server, environment, timeout: timeout) { _ in
+            for (command, extra) in clients {
+                clientOutcomes.append(self.run(command, environment.merging(extra) { _, new in new }, timeout: 60))
+            }
+        }
+        return [serverOutcome] + clientOutcomes
+    }
+
+    /// A row that says Y when every process exited 0.
+    private func exitRow(_ table: String, _ feature: String, _ outcomes: [CommandRunner.Outcome], _ detail: String, since start: UInt64) -> ProbeRow {
+        let passed = outcomes.allSatisfy { $0.status == 0 }
+        return row(table, feature, passed, passed ? detail : failureText(outcomes), since: start)
+    }
+
+    private func failureText(_ outcomes: [CommandRunner.Outcome]) -> String {
         outcomes.map { ($0.timedOut ? "timed out; " : "") + $0.combined.split(separator: "\n").suffix(3).joined(separator: " | ") }.joined(separator: " || ")
     }
 
@@ -85,31 +105,20 @@ final class CapabilityProbe {
     private func publishAcrossSingletons() -> [ProbeRow] {
         let start = MonotonicClock.nanoseconds()
         return withNameService { base in
-            var environment = base
-            environment["TRELLIS_TEST_SERVICE"] = "probe-echo"
-            var client = CommandRunner.Outcome(status: -1, output: "", errors: "not run", timedOut: false)
-            let server = run(scenario("echo-server"), environment) { _ in
-                var last = environment
-                last["TRELLIS_TEST_ROUNDS"] = "3"
-                client = self.run(self.scenario("echo-client"), last, timeout: 60)
-            }
-            let passed = server.status == 0 && client.status == 0
-            return [row(seed000, "Published name appears to other singleton processes", passed,
-                        passed ? "a singleton published a port; another singleton looked it up and connected" : failureText(server, client), since: start)]
+            let environment = base.merging(["TRELLIS_TEST_SERVICE": "probe-echo"]) { _, new in new }
+            let outcomes = runServed(scenario("echo-server"), environment, clients: [(scenario("echo-client"), ["TRELLIS_TEST_ROUNDS": "3"])])
+            return [exitRow(seed000, "Published name appears to other singleton processes", outcomes,
+                            "a singleton published a port; another singleton looked it up and connected", since: start)]
         }
     }
 
     private func connectAcceptSingletons() -> [ProbeRow] {
         let start = MonotonicClock.nanoseconds()
         return withNameService { base in
-            var environment = base
-            environment["TRELLIS_TEST_SERVICE"] = "probe-connect"
-            environment["TRELLIS_TEST_CLIENTS"] = "1"
-            var client = CommandRunner.Outcome(status: -1, output: "", errors: "not run", timedOut: false)
-            let server = run(scenario("serve"), environment) { _ in client = self.run(self.scenario("client"), environment, timeout: 60) }
-            let passed = server.status == 0 && client.status == 0
-            return [row(seed000, "Connect/Accept work under singleton init", passed,
-                        passed ? "accept, connect, messages, merge and disconnect between two singletons" : failureText(server, client), since: start)]
+            let environment = base.merging(["TRELLIS_TEST_SERVICE": "probe-connect", "TRELLIS_TEST_CLIENTS": "1"]) { _, new in new }
+            let outcomes = runServed(scenario("serve"), environment, clients: [(scenario("client"), [:])])
+            return [exitRow(seed000, "Connect/Accept work under singleton init", outcomes,
+                            "accept, connect, messages, merge and disconnect between two singletons", since: start)]
         }
     }
 
@@ -117,13 +126,9 @@ final class CapabilityProbe {
         let start = MonotonicClock.nanoseconds()
         let file = NSTemporaryDirectory() + "trellis-probe-join-\(getpid())"
         defer { unlink(file) }
-        var other = CommandRunner.Outcome(status: -1, output: "", errors: "not run", timedOut: false)
-        let listener = run(scenario("join-listen"), ["TRELLIS_TEST_JOIN_FILE": file], timeout: 60) { _ in
-            other = self.run(self.scenario("join-connect"), ["TRELLIS_TEST_JOIN_FILE": file], timeout: 60)
-        }
-        let passed = listener.status == 0 && other.status == 0
-        return [row(seed000, "Comm join works under singleton init", passed,
-                    passed ? "two singletons sharing a TCP socket joined, exchanged messages and merged" : failureText(listener, other), since: start)]
+        let outcomes = runServed(scenario("join-listen"), ["TRELLIS_TEST_JOIN_FILE": file], clients: [(scenario("join-connect"), [:])])
+        return [exitRow(seed000, "Comm join works under singleton init", outcomes,
+                        "two singletons sharing a TCP socket joined, exchanged messages and merged", since: start)]
     }
 
     private func noPriorEnvironment() -> [ProbeRow] {
@@ -131,15 +136,9 @@ final class CapabilityProbe {
         let address = "127.0.0.1:\(freeLocalPort() ?? Int.random(in: 20000...30000))"
         defer { _ = run([trellis, "names", "stop", "--address", address], timeout: 30) }
         let environment = ["TRELLIS_NAME_SERVICE": address, "TRELLIS_NAMES_AUTOSTART": "1", "TRELLIS_TEST_SERVICE": "probe-auto"]
-        var client = CommandRunner.Outcome(status: -1, output: "", errors: "not run", timedOut: false)
-        let server = run(scenario("echo-server"), environment) { _ in
-            var last = environment
-            last["TRELLIS_TEST_ROUNDS"] = "2"
-            client = self.run(self.scenario("echo-client"), last, timeout: 60)
-        }
-        let passed = server.status == 0 && client.status == 0
-        return [row(seed000, "Needs no previously established environment (lamboot, MPD, ompi-server)", passed,
-                    passed ? "with nothing running, the first publish started the name service itself" : failureText(server, client), since: start)]
+        let outcomes = runServed(scenario("echo-server"), environment, clients: [(scenario("echo-client"), ["TRELLIS_TEST_ROUNDS": "2"])])
+        return [exitRow(seed000, "Needs no previously established environment (lamboot, MPD, ompi-server)", outcomes,
+                        "with nothing running, the first publish started the name service itself", since: start)]
     }
 
     private func spawnSingleton() -> [ProbeRow] {
@@ -147,7 +146,7 @@ final class CapabilityProbe {
         let outcome = run(scenario("spawn"), timeout: 240)
         let passed = outcome.status == 0 && outcome.output.contains("SPAWNED")
         return [row(seed000, "Comm spawn works under singleton init", passed,
-                    passed ? "a singleton spawned 3 children, then 1+2 of two programs; a missing program failed cleanly" : failureText(outcome), since: start)]
+                    passed ? "a singleton spawned 3 children, then 1+2 of two programs; a missing program failed cleanly" : failureText([outcome]), since: start)]
     }
 
     private func representation() -> [ProbeRow] {
@@ -171,7 +170,7 @@ final class CapabilityProbe {
             outcome.output.components(separatedBy: "CHECK \(marker) ok").count - 1 >= count
         }
         let survived = outcome.output.contains("SURVIVED") && !outcome.errors.contains("FAIL")
-        let detail = survived ? "" : " — " + failureText(outcome)
+        let detail = survived ? "" : " — " + failureText([outcome])
         return [
             row(serverDies, "No communication: the job survives and the survivors finish", survived, "rank \(ranks - 1) SIGKILLed; survivors agreed, shrank and finalized" + detail, since: start),
             row(serverDies, "Communication over a healthy communicator", has("healthy-communicator"), "allreduce on a communicator without the dead rank", since: start),
@@ -188,17 +187,15 @@ final class CapabilityProbe {
         return withNameService { base in
             var environment = base
             environment["TRELLIS_TEST_SERVICE"] = "probe-failure"
-            var victim = CommandRunner.Outcome(status: -1, output: "", errors: "not run", timedOut: false)
-            var next = victim
-            let server = run([trellis, "run", "-n", "2"] + scenario("failure-server"), environment, timeout: 180) { _ in
-                victim = self.run(self.scenario("failure-client"), environment, timeout: 60)
-                next = self.run(self.scenario("client"), environment, timeout: 60)
-            }
+            let outcomes = runServed(
+                [trellis, "run", "-n", "2"] + scenario("failure-server"), environment,
+                clients: [(scenario("failure-client"), [:]), (scenario("client"), [:])])
+            let (server, next) = (outcomes[0], outcomes[2])
             func has(_ marker: String, _ count: Int = 1) -> Bool {
                 server.output.components(separatedBy: "CHECK \(marker) ok").count - 1 >= count
             }
             let survived = server.status == 0 && has("serves-new-clients") && next.status == 0
-            let detail = survived ? "" : " — " + failureText(server, next)
+            let detail = survived ? "" : " — " + failureText([server, next])
             return [
                 row(clientDies, "No communication: the storage job survives", survived, "a client killed with SIGKILL mid-session; the server job ran on and served a new client" + detail, since: start),
                 row(clientDies, "Communication inside the storage job", has("internal-communication"), "allreduce over the server job's world after the client died", since: start),
@@ -225,7 +222,7 @@ final class CapabilityProbe {
                 .compactMap { try? JSONDecoder().decode(LimitRecord.self, from: Data($0.utf8)) }
                 .first { $0.check == check }
             let passed = record?.ok == true && record?.count == objectCount
-            let detail = record.map { "\($0.count) at once in \(String(format: "%.1f", $0.seconds)) s, resident \(Int($0.rssAfterMiB)) MiB; no limit but memory" } ?? failureText(outcome)
+            let detail = record.map { "\($0.count) at once in \(String(format: "%.1f", $0.seconds)) s, resident \(Int($0.rssAfterMiB)) MiB; no limit but memory" } ?? failureText([outcome])
             rows.append(row(limits, feature, passed, detail, since: start))
         }
         return rows

@@ -13,22 +13,13 @@ final class LineConnection {
 
     init(address: String, timeoutSeconds: Double) throws {
         self.address = address
-        guard let colon = address.lastIndex(of: ":"), let port = UInt16(address[address.index(after: colon)...]) else {
-            throw TrellisError(.invalidArgument, "name service address '\(address)' is not host:port")
-        }
-        var host = String(address[..<colon])
-        if host == "localhost" { host = "127.0.0.1" }
-        var socketAddress = sockaddr_in()
-        socketAddress.sin_family = sa_family_t(AF_INET)
-        socketAddress.sin_port = port.bigEndian
-        guard inet_pton(AF_INET, host, &socketAddress.sin_addr) == 1 else {
-            throw TrellisError(.invalidArgument, "name service address '\(address)' does not name an IPv4 host")
+        let socketAddress: sockaddr_in
+        do { socketAddress = try IPv4Address.parse(address) } catch let error as TrellisError {
+            throw TrellisError(.invalidArgument, "name service \(error.message)")
         }
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw Self.failure("socket", address, errno) }
-        let started = withUnsafePointer(to: &socketAddress) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
+        let started = IPv4Address.connect(fd, to: socketAddress)
         if started != 0 {
             let code = errno
             guard code == EINPROGRESS else {

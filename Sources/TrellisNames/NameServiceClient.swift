@@ -52,9 +52,6 @@ public final class NameServiceClient: Sendable {
         return answer
     }
 
-    /// Whether the connection is open now (used to notice a restart).
-    var isConnected: Bool { connection.withLock { $0 != nil } }
-
     public func disconnect() {
         connection.withLock { $0 = nil }
     }

@@ -134,7 +134,7 @@ extension Scenarios {
 
     static func joinConnect(_ runtime: Runtime) throws {
         let file = try parameter("TRELLIS_TEST_JOIN_FILE")
-        let port = try TestSockets.waitForFile(file, deadline: .after(seconds: 30))
+        guard let port = UInt16(try TestSockets.readFile(file)) else { throw CheckFailure(description: "\(file) holds no port") }
         let socket = try TestSockets.connect(port: port)
         defer { close(socket) }
         let inter = try runtime.join(socket: socket, deadline: .after(seconds: 30))
@@ -151,27 +151,14 @@ extension Scenarios {
 enum TestSockets {
     static func listen() throws -> (fd: Int32, port: UInt16) {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && Glibc.listen(fd, 4) == 0 && getsockname(fd, $0, &length) == 0 }
-        }
-        try expect(bound, "listen on a TCP port")
+        var address = try IPv4Address.parse("127.0.0.1:0")
+        try expect(IPv4Address.bind(fd, to: &address) && Glibc.listen(fd, 4) == 0, "listen on a TCP port")
         return (fd, UInt16(bigEndian: address.sin_port))
     }
 
     static func connect(port: UInt16) throws -> Int32 {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        address.sin_port = port.bigEndian
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
-        }
-        try expect(connected, "connect to TCP port \(port)")
+        try expect(IPv4Address.connect(fd, to: try IPv4Address.parse("127.0.0.1:\(port)")) == 0, "connect to TCP port \(port)")
         return fd
     }
 
@@ -184,18 +171,11 @@ enum TestSockets {
         try expect(rename(temporary, path) == 0, "rename \(temporary)")
     }
 
-    static func waitForFile(_ path: String, deadline: Deadline) throws -> UInt16 {
-        while !deadline.hasPassed {
-            let fd = open(path, O_RDONLY)
-            if fd >= 0 {
-                var bytes = [UInt8](repeating: 0, count: 32)
-                let count = read(fd, &bytes, 32)
-                close(fd)
-                if count > 0, let port = UInt16(String(decoding: bytes[..<count], as: UTF8.self)) { return port }
-            }
-            usleep(20_000)
+    static func readFile(_ path: String) throws -> String {
+        guard let text = waitForFileContents(path, deadline: .after(seconds: 30)) else {
+            throw CheckFailure(description: "\(path) did not appear")
         }
-        throw CheckFailure(description: "\(path) did not appear")
+        return text
     }
 }
 

@@ -28,6 +28,9 @@ public final class Communicator: @unchecked Sendable, CustomStringConvertible {
     var agreementSequence: UInt64 = 0
     /// An intercommunicator's local side, made on first use. Engine lock.
     var localSideCache: Communicator?
+    /// What the engine knows of this communicator's failures and revocation
+    /// (shared with the engine, which updates it). Engine lock.
+    let record: CommunicatorRecord
     /// Engine lock.
     private(set) var isFreed = false
 
@@ -43,7 +46,7 @@ public final class Communicator: @unchecked Sendable, CustomStringConvertible {
         self.rank = rank
         self.remoteGroup = remoteGroup
         self.localContext = localContext
-        let record = CommunicatorRecord(group: group, remoteGroup: remoteGroup)
+        record = CommunicatorRecord(group: group, remoteGroup: remoteGroup)
         if lockHeld {
             engine.register(record, for: context)
         } else {
@@ -77,14 +80,14 @@ public final class Communicator: @unchecked Sendable, CustomStringConvertible {
     /// Engine lock held.
     func checkUsable() throws {
         if isFreed { throw TrellisError(.communicatorFreed, "\(self) has been freed") }
-        if let revoked = engine.communicators[context]?.revoked { throw revoked }
+        if let revoked = record.revoked { throw revoked }
     }
 
     /// Before a collective: a communicator that lost a member fails every
     /// collective at once, on every survivor, instead of hanging. Engine lock held.
     func checkCollectiveUsable() throws {
         try checkUsable()
-        if let record = engine.communicators[context], let failure = record.firstFailure {
+        if let failure = record.failedMembers.values.first {
             throw TrellisError(.peerFailed, "\(self) lost \(record.failedMembers.count) member(s): \(failure.message); shrink it to go on", underlying: failure)
         }
     }
@@ -111,6 +114,7 @@ public final class Communicator: @unchecked Sendable, CustomStringConvertible {
             isFreed = true
             engine.releaseContext(context)
             if let localContext { engine.releaseContext(localContext) }
+            localSideCache?.isFreed = true
         }
     }
 }
@@ -118,8 +122,9 @@ public final class Communicator: @unchecked Sendable, CustomStringConvertible {
 extension ProgressEngine {
     /// Drops everything queued for a context and discards what arrives for it later. Lock held.
     func releaseContext(_ context: ContextID) {
-        rememberFreed(context)
+        freedContexts.insert(context)
         communicators[context] = nil
+        revokedContexts.remove(context)
         agreements.forget(context)
         for collective in [false, true] {
             let removed = matching.removeAll(in: MatchSpace(context: context, collective: collective))

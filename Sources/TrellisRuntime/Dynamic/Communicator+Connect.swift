@@ -87,11 +87,8 @@ extension Communicator {
             schedule.step { step in
                 step.operations.append((
                     start: { [self] in
-                        let members = group.members.map { member in
-                            IntercommunicatorPlan.Member(process: member, address: engine.transport.address(of: member) ?? "")
-                        }
-                        let localContext = ContextID(owner: engine.processID.rawValue, serial: engine.takeContextSerials(count: 1))
-                        return start(members, localContext)
+                        let side = describeLocalSide()
+                        return start(side.members, side.localContext)
                     },
                     deliver: { output in
                         guard case .buffer(let plan) = output else { throw TrellisError(.protocolViolation, "\(name) produced \(output)") }
@@ -115,13 +112,19 @@ extension Communicator {
         }
     }
 
+    /// What a root tells the other side: this group's processes and where
+    /// they listen, and a fresh context for this side's private communicator. Lock held.
+    func describeLocalSide() -> (members: [IntercommunicatorPlan.Member], localContext: ContextID) {
+        let members = group.members.map { IntercommunicatorPlan.Member(process: $0, address: engine.transport.address(of: $0) ?? "") }
+        return (members, ContextID(owner: engine.processID.rawValue, serial: engine.takeContextSerials(count: 1)))
+    }
+
     /// Builds the intercommunicator from the broadcast plan. Lock held (schedule result).
     func makeIntercommunicator(from output: RequestOutput) throws -> RequestOutput {
         guard case .buffer(let bytes) = output else { throw TrellisError(.protocolViolation, "handshake produced \(output)") }
         let plan = try IntercommunicatorPlan.decode(bytes)
         for member in plan.remote where member.process != engine.processID {
-            engine.transport.setAddress(member.address, for: member.process)
-            if let error = engine.failedPeers[member.process], engine.isOrderlyDeparture(error) { engine.failedPeers[member.process] = nil }
+            engine.introduce(member.process, at: member.address)
         }
         let made = Communicator(
             engine: engine, context: plan.context, group: group, rank: rank,

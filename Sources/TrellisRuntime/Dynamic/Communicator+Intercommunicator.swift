@@ -58,7 +58,6 @@ extension Communicator {
         let core = RequestCore(engine: engine, label: .other("disconnect of \(self)"))
         let peers = Set((remoteGroup ?? group).members + group.members).subtracting([engine.processID])
         free()
-        if let localSideCache { localSideCache.free() }
         let contexts = [context] + (localContext.map { [$0] } ?? [])
         engine.lock.withLock {
             engine.whenTrue(core, { [engine] in !engine.hasTrafficPending(to: peers) }) { [engine] in

@@ -84,9 +84,8 @@ extension Communicator {
 
         let request = RequestCore(engine: engine, label: .other("accept of the spawned job"))
         engine.lock.withLock {
-            let members = group.members.map { IntercommunicatorPlan.Member(process: $0, address: engine.transport.address(of: $0) ?? "") }
-            let localContext = ContextID(owner: engine.processID.rawValue, serial: engine.takeContextSerials(count: 1))
-            engine.startAccept(portID: portID, waiter: AcceptWaiter(request: request, localMembers: members, localContext: localContext))
+            let side = describeLocalSide()
+            engine.startAccept(portID: portID, waiter: AcceptWaiter(request: request, localMembers: side.members, localContext: side.localContext))
         }
         let pid = try ProcessSpawner.spawn(
             arguments: arguments, environment: environment,

@@ -159,8 +159,7 @@ extension ProgressEngine {
     func startConnect(to port: PortName, localMembers: [IntercommunicatorPlan.Member], localContext: ContextID, request: RequestCore) {
         let attempt = dynamic.nextAttemptID
         dynamic.nextAttemptID += 1
-        if failedPeers[port.process] != nil { failedPeers[port.process] = nil }
-        transport.setAddress(port.address, for: port.process)
+        introduce(port.process, at: port.address)
         let plan = IntercommunicatorPlan(remote: localMembers, context: ContextID(owner: 0, serial: 0), localContext: localContext)
         dynamic.attempts[attempt] = ConnectAttempt(request: request, server: port.process, localContext: localContext)
         request.cancelHandler = { [unowned self] in self.dynamic.attempts.removeValue(forKey: attempt) != nil }
@@ -193,6 +192,14 @@ extension ProgressEngine {
         guard let attempt = dynamic.attempts.removeValue(forKey: header.exchange), attempt.server == peer else { return }
         let reason = payload.getString(at: payload.readerIndex, length: payload.readableBytes) ?? "refused"
         attempt.request.fail(TrellisError(.portClosed, "process \(peer) refused the connection: \(reason)"))
+    }
+
+    /// Learns where a process listens, for a new communicator with it. An
+    /// orderly departure recorded earlier (it disconnected from this one) no
+    /// longer stands; a failure does (fail-stop: a process seen dead stays dead). Lock held.
+    func introduce(_ peer: ProcessID, at address: String) {
+        transport.setAddress(address, for: peer)
+        if let error = failedPeers[peer], isOrderlyDeparture(error) { failedPeers[peer] = nil }
     }
 
     // MARK: Control frames and failures

@@ -27,8 +27,7 @@ extension Runtime {
             ? ContextID(owner: processID.rawValue, serial: proposal)
             : ContextID(owner: peer.rawValue, serial: peerProposal)
         return engine.lock.withLock {
-            engine.transport.setAddress(String(fields[3]), for: peer)
-            if let error = engine.failedPeers[peer], engine.isOrderlyDeparture(error) { engine.failedPeers[peer] = nil }
+            engine.introduce(peer, at: String(fields[3]))
             return Communicator(
                 engine: engine, context: context, group: Group(members: [processID]), rank: 0,
                 remoteGroup: Group(members: [peer]), localContext: ContextID(owner: processID.rawValue, serial: proposal + 1),

@@ -97,7 +97,7 @@ extension ProgressEngine {
     /// A message arrived (from the wire or from this process): match it or keep it.
     func arrive(_ message: ArrivedMessage, envelope: Envelope) {
         if freedContexts.contains(envelope.space.context) { return }
-        if !envelope.space.collective, communicators[envelope.space.context]?.revoked != nil { return }
+        if !revokedContexts.isEmpty, !envelope.space.collective, revokedContexts.contains(envelope.space.context) { return }
         var message = message
         if case .eager(let buffer) = message,
             unexpectedBytes + buffer.readableBytes > limits.unexpectedQueueLimitBytes,

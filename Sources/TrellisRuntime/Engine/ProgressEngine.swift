@@ -37,6 +37,8 @@ public final class ProgressEngine: @unchecked Sendable {
     var failedPeers: [ProcessID: TrellisError] = [:]
     /// Live communicators by context, for failure handling and revocation.
     var communicators: [ContextID: CommunicatorRecord] = [:]
+    /// Revoked and not yet freed: point-to-point messages for them are dropped.
+    var revokedContexts = Set<ContextID>()
     var dynamic = DynamicProcessState()
     var agreements = AgreementTable()
     /// Requests that complete when a condition holds (disconnect).

@@ -23,8 +23,7 @@ extension Communicator {
     /// Ranks this process knows to have failed (not necessarily all of them; `agree` tells all).
     public var knownFailedRanks: [Int] {
         engine.lock.withLock {
-            guard let record = engine.communicators[context] else { return [] }
-            return record.failedMembers.keys.compactMap { group.rank(of: $0) ?? remoteGroup?.rank(of: $0) }.sorted()
+            record.failedMembers.keys.compactMap { group.rank(of: $0) ?? remoteGroup?.rank(of: $0) }.sorted()
         }
     }
 

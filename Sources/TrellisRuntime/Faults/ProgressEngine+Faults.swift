@@ -21,8 +21,6 @@ final class CommunicatorRecord {
     }
 
     var allMembers: [ProcessID] { group.members + (remoteGroup?.members ?? []) }
-
-    var firstFailure: TrellisError? { failedMembers.values.first }
 }
 
 /// Contexts freed recently: messages that still arrive for them are dropped.
@@ -38,8 +36,6 @@ struct FreedContexts {
     private var waitingOn: [ProcessID: [ContextID]] = [:]
     private var peersLeft: [ContextID: Int] = [:]
     static let memoryNanoseconds: UInt64 = 3600 * 1_000_000_000
-
-    var count: Int { members.count }
 
     func contains(_ context: ContextID) -> Bool { members.contains(context) }
 
@@ -89,10 +85,6 @@ extension ProgressEngine {
             if let error = failedPeers[member], !isOrderlyDeparture(error) { record.failedMembers[member] = error }
         }
         communicators[context] = record
-    }
-
-    func rememberFreed(_ context: ContextID) {
-        freedContexts.insert(context)
     }
 
     func isOrderlyDeparture(_ error: TrellisError) -> Bool { error.code == .peerFinalized }
@@ -152,6 +144,7 @@ extension ProgressEngine {
     func revoke(_ context: ContextID, by origin: ProcessID) {
         guard let record = communicators[context], record.revoked == nil else { return }
         record.revoked = TrellisError(.revoked, "communicator \(context) was revoked by process \(origin)")
+        revokedContexts.insert(context)
         for collective in [false, true] {
             let removed = matching.removeAll(in: MatchSpace(context: context, collective: collective))
             for entry in removed.posted { entry.value.request.fail(record.revoked!) }

@@ -11,33 +11,9 @@ enum Sockets {
         return TrellisError(.systemCall, "\(call) failed: \(context)", underlying: SystemCallError(call, errno: code))
     }
 
-    /// Parses "host:port" (IPv4 dotted quad or "localhost").
-    static func parse(address: String) throws -> sockaddr_in {
-        guard let colon = address.lastIndex(of: ":"), let port = UInt16(address[address.index(after: colon)...]) else {
-            throw TrellisError(.invalidArgument, "address '\(address)' is not host:port")
-        }
-        var host = String(address[..<colon])
-        if host == "localhost" { host = "127.0.0.1" }
-        var socketAddress = sockaddr_in()
-        socketAddress.sin_family = sa_family_t(AF_INET)
-        socketAddress.sin_port = port.bigEndian
-        guard inet_pton(AF_INET, host, &socketAddress.sin_addr) == 1 else {
-            throw TrellisError(.invalidArgument, "address '\(address)' does not name an IPv4 host")
-        }
-        return socketAddress
-    }
-
-    static func describe(_ socketAddress: sockaddr_in) -> String {
-        var copy = socketAddress.sin_addr
-        var text = [CChar](repeating: 0, count: Int(INET_ADDRSTRLEN))
-        inet_ntop(AF_INET, &copy, &text, socklen_t(INET_ADDRSTRLEN))
-        let host = text.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
-        return "\(host):\(UInt16(bigEndian: socketAddress.sin_port))"
-    }
-
     /// A nonblocking listening socket; port 0 picks a free one.
     static func listen(host: String, port: UInt16 = 0, backlog: Int32 = 1024) throws -> (fd: Int32, address: String) {
-        var socketAddress = try parse(address: "\(host):\(port)")
+        var socketAddress = try IPv4Address.parse("\(host):\(port)")
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw failure("socket", "listening socket") }
         var one: Int32 = 1
@@ -45,12 +21,7 @@ enum Sockets {
         // Accepted connections inherit the buffer sizes, in time for the
         // handshake that fixes the window scale.
         tune(fd)
-        let bound = withUnsafePointer(to: &socketAddress) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
-        }
-        guard bound == 0 else {
+        guard IPv4Address.bind(fd, to: &socketAddress) else {
             let error = failure("bind", "\(host):\(port)")
             Glibc.close(fd)
             throw error
@@ -60,25 +31,16 @@ enum Sockets {
             Glibc.close(fd)
             throw error
         }
-        var actual = sockaddr_in()
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &actual) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
-        }
-        return (fd, describe(actual))
+        return (fd, IPv4Address.describe(socketAddress))
     }
 
     /// Starts a nonblocking connect; completion shows up as writability.
     static func startConnect(to address: String) throws -> Int32 {
-        var socketAddress = try parse(address: address)
+        let socketAddress = try IPv4Address.parse(address)
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw failure("socket", "connection to \(address)") }
         tune(fd)
-        let result = withUnsafePointer(to: &socketAddress) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
-        }
+        let result = IPv4Address.connect(fd, to: socketAddress)
         if result != 0 && errno != EINPROGRESS {
             let error = failure("connect", address)
             Glibc.close(fd)

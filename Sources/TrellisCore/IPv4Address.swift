@@ -1,0 +1,83 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// "host:port" text and the `sockaddr_in` the socket calls take, both ways.
+/// IPv4 dotted quads and "localhost" only: Trellis addresses are what a
+/// process reports of its own listening socket.
+public enum IPv4Address {
+    public static func parse(_ address: String) throws -> sockaddr_in {
+        guard let colon = address.lastIndex(of: ":"), let port = UInt16(address[address.index(after: colon)...]) else {
+            throw TrellisError(.invalidArgument, "address '\(address)' is not host:port")
+        }
+        var host = String(address[..<colon])
+        if host == "localhost" { host = "127.0.0.1" }
+        var socketAddress = sockaddr_in()
+        socketAddress.sin_family = sa_family_t(AF_INET)
+        socketAddress.sin_port = port.bigEndian
+        guard inet_pton(AF_INET, host, &socketAddress.sin_addr) == 1 else {
+            throw TrellisError(.invalidArgument, "address '\(address)' does not name an IPv4 host")
+        }
+        return socketAddress
+    }
+
+    public static func describe(_ socketAddress: sockaddr_in) -> String {
+        var copy = socketAddress.sin_addr
+        var text = [CChar](repeating: 0, count: Int(INET_ADDRSTRLEN))
+        inet_ntop(AF_INET, &copy, &text, socklen_t(INET_ADDRSTRLEN))
+        let host = text.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+        return "\(host):\(UInt16(bigEndian: socketAddress.sin_port))"
+    }
+
+    /// `bind` (and `getsockname` back into the address) on a plain socket.
+    public static func bind(_ fd: Int32, to socketAddress: inout sockaddr_in) -> Bool {
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        return withUnsafeMutablePointer(to: &socketAddress) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                Glibc.bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0
+            }
+        }
+    }
+
+    /// `connect` to the address (blocking or not, as the socket is).
+    public static func connect(_ fd: Int32, to socketAddress: sockaddr_in) -> Int32 {
+        var copy = socketAddress
+        return withUnsafePointer(to: &copy) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+    }
+}
+
+/// A TCP port on 127.0.0.1 that nobody listens on right now (the kernel's
+/// pick), for a service started next; nil if none could be had.
+public func freeLocalPort() -> Int? {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard fd >= 0 else { return nil }
+    defer { close(fd) }
+    guard var address = try? IPv4Address.parse("127.0.0.1:0"), IPv4Address.bind(fd, to: &address) else { return nil }
+    return Int(UInt16(bigEndian: address.sin_port))
+}
+
+/// Waits for another process to write a file (a port name, say) and returns
+/// its trimmed contents, or nil at the deadline. Polls: the writer is another
+/// process, which a file system gives no cheaper way to wait for.
+public func waitForFileContents(_ path: String, deadline: Deadline) -> String? {
+    while !deadline.hasPassed {
+        let fd = open(path, O_RDONLY)
+        if fd >= 0 {
+            var bytes = [UInt8](repeating: 0, count: 4096)
+            let count = read(fd, &bytes, bytes.count)
+            close(fd)
+            let text = count > 0 ? String(decoding: bytes[..<count], as: UTF8.self).trimmingWhitespace() : ""
+            if !text.isEmpty { return text }
+        }
+        usleep(20_000)
+    }
+    return nil
+}
+
+extension String {
+    func trimmingWhitespace() -> String {
+        String(drop { $0.isWhitespace }.reversed().drop { $0.isWhitespace }.reversed())
+    }
+}
