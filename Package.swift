@@ -73,6 +73,7 @@ let package = Package(
             name: "example-nonblocking", dependencies: ["TrellisRuntime", "TrellisCore"], path: "Examples/NonblockingExample"),
         .executableTarget(name: "example-echo-service", dependencies: ["TrellisRuntime", "TrellisCore"], path: "Examples/EchoServiceExample"),
         .executableTarget(name: "example-spawn", dependencies: ["TrellisRuntime", "TrellisCore"], path: "Examples/SpawnExample"),
+        .executableTarget(name: "example-one-sided", dependencies: ["TrellisRuntime"], path: "Examples/OneSidedExample"),
         .testTarget(name: "TrellisCoreTests", dependencies: ["TrellisCore", "TrellisWire", "TrellisRuntime", "TrellisLauncher"]),
         .testTarget(name: "TrellisNamesTests", dependencies: ["TrellisNames"]),
         .testTarget(
@@ -80,7 +81,7 @@ let package = Package(
             dependencies: [
                 "trellis", "trellis-conformance", "TrellisRuntime", "TrellisLauncher",
                 "example-ring", "example-collectives", "example-communicators", "example-nonblocking",
-                "example-echo-service", "example-spawn",
+                "example-echo-service", "example-spawn", "example-one-sided",
             ]),
     ]
 )

@@ -164,4 +164,52 @@ extension LimitsBenchmark {
         }
         try runtime.finalize()
     }
+
+    /// `count` windows of 64 bytes, all alive at once, then freed (seed 001
+    /// needs one per client I/O stream, a million for a million clients).
+    public static func windows(count: Int) throws -> LimitRecord {
+        let runtime = try Runtime.initialize(asSingleton: true)
+        defer { try? runtime.finalize() }
+        let before = residentMiB()
+        let start = MonotonicClock.nanoseconds()
+        var made: [Window] = []
+        made.reserveCapacity(count)
+        for _ in 0..<count { made.append(try runtime.world.createWindow(byteCount: 64)) }
+        let seconds = Double(MonotonicClock.nanoseconds() - start) / 1e9
+        let after = residentMiB()
+        // The last one works like the first.
+        let last = made[made.count - 1]
+        try last.lock(.exclusive, rank: 0)
+        try last.put(ByteBuffer(string: "last window"), to: 0, offset: 8)
+        let read = try last.get(byteCount: 11, from: 0, offset: 8)
+        try last.unlock(rank: 0)
+        let text = String(buffer: try read.wait())
+        for window in made { window.free() }
+        return LimitRecord(
+            check: "windows", count: count, seconds: seconds, rssBeforeMiB: before, rssAfterMiB: after, ok: text == "last window",
+            detail: "\(count) windows alive at once; the last one took a lock, a put and a get")
+    }
+
+    /// `count` hindexed datatypes (two blocks each, all different), alive at
+    /// once; seed 001 needs three per I/O.
+    public static func datatypes(count: Int) throws -> LimitRecord {
+        let before = residentMiB()
+        let start = MonotonicClock.nanoseconds()
+        var made: [Datatype] = []
+        made.reserveCapacity(count)
+        for index in 0..<count {
+            made.append(try Datatype.indexed([(offset: index % 4096, length: 8), (offset: 8192 + index % 1024, length: 16)]))
+        }
+        let seconds = Double(MonotonicClock.nanoseconds() - start) / 1e9
+        let after = residentMiB()
+        let memory = (0..<10_000).map { UInt8(truncatingIfNeeded: $0) }
+        let last = made[made.count - 1]
+        let packed = try last.pack(from: memory)
+        var copy = [UInt8](repeating: 0, count: memory.count)
+        try last.unpack(packed, into: &copy)
+        let ok = packed.readableBytes == 24 && last.blocks.allSatisfy { copy[$0.offset..<$0.offset + $0.length] == memory[$0.offset..<$0.offset + $0.length] }
+        return LimitRecord(
+            check: "datatypes", count: count, seconds: seconds, rssBeforeMiB: before, rssAfterMiB: after, ok: ok,
+            detail: "\(count) hindexed datatypes alive at once; the last one packed and unpacked correctly")
+    }
 }

@@ -177,6 +177,8 @@ final class CapabilityProbe {
             row(serverDies, "Eager send, survivor is sender: returns", has("eager-send-to-dead"), "returns (success or error), never hangs", since: start),
             row(serverDies, "Rendezvous send, survivor is sender: error", has("rendezvous-send-to-dead"), "4 MiB send fails with peer-failed naming the process", since: start),
             row(serverDies, "Survivor is receiver: error", has("receive-from-dead"), "receive fails with peer-failed", since: start),
+            row(serverDies, "1-sided: put, flush and unlock at the dead target fail; its locks are given back", has("one-sided-to-dead") && has("lock-of-dead-origin-released"),
+                "unlock and flush failed with peer-failed (MPICH's unlock hangs); a lock the dead rank held was released for the others", since: start),
             row(serverDies, "Collectives fail on every survivor (no hang); revoke, agree, shrink", has("collective-failed-at-survivor", ranks - 1) && survived,
                 "barrier and allreduce failed at all \(ranks - 1) survivors; agree named the dead rank; shrink gave a working communicator", since: start),
         ]
@@ -202,6 +204,8 @@ final class CapabilityProbe {
                 row(clientDies, "Eager send, server is sender: returns", has("eager-send-to-dead-client"), "returns, never hangs", since: start),
                 row(clientDies, "Rendezvous send, server is sender: error", has("rendezvous-send-to-dead-client"), "4 MiB send fails with peer-failed", since: start),
                 row(clientDies, "Server is receiver: error", has("receive-from-dead-client"), "receive fails with peer-failed", since: start),
+                row(clientDies, "1-sided into the dead client's window: unlock and lock fail (no hang)", has("one-sided-with-dead-client", 2),
+                    "the server's open shared-lock epoch ended with peer-failed at unlock; a new lock failed at once", since: start),
                 row(clientDies, "Collectives with the dead client fail (no hang)", has("collective-with-dead-client-failed", 2), "allreduce on the merged communicator failed at both server ranks", since: start),
                 row(clientDies, "Disconnect from a dead client returns", has("disconnect-from-dead-client"), "disconnect freed the client's communicator without hanging", since: start),
             ]
@@ -211,20 +215,22 @@ final class CapabilityProbe {
     // MARK: Seed 001, Table 3
 
     private func objectLimits() -> [ProbeRow] {
-        var rows: [ProbeRow] = []
-        for (check, feature) in [("communicators", "Communicators"), ("posted-receives", "Pending nonblocking two-sided operations")] {
+        let checks = [
+            ("communicators", "Communicators", "--communicators", objectCount),
+            ("posted-receives", "Pending nonblocking two-sided operations", "--receives", objectCount),
+            ("windows", "RMA windows", "--windows", objectCount),
+            ("datatypes", "Derived datatypes (hindexed)", "--datatypes", 3 * objectCount),
+        ]
+        let none = ["--communicators", "0", "--receives", "0", "--windows", "0", "--datatypes", "0", "--clients", "0", "--cycles", "0"]
+        return checks.map { check, feature, option, count in
             let start = MonotonicClock.nanoseconds()
-            let counts = check == "communicators"
-                ? ["--communicators", String(objectCount), "--receives", "1", "--clients", "0", "--cycles", "0"]
-                : ["--communicators", "1", "--receives", String(objectCount), "--clients", "0", "--cycles", "0"]
-            let outcome = run([trellis, "bench", "limits"] + counts, timeout: 900)
+            let outcome = run([trellis, "bench", "limits"] + none + [option, String(count)], timeout: 900)
             let record = outcome.output.split(separator: "\n")
                 .compactMap { try? JSONDecoder().decode(LimitRecord.self, from: Data($0.utf8)) }
                 .first { $0.check == check }
-            let passed = record?.ok == true && record?.count == objectCount
+            let passed = record?.ok == true && record?.count == count
             let detail = record.map { "\($0.count) at once in \(String(format: "%.1f", $0.seconds)) s, resident \(Int($0.rssAfterMiB)) MiB; no limit but memory" } ?? failureText([outcome])
-            rows.append(row(limits, feature, passed, detail, since: start))
+            return row(limits, feature, passed, detail, since: start)
         }
-        return rows
     }
 }

@@ -8,11 +8,13 @@ import TrellisLauncher
 struct LimitsBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "limits",
-        abstract: "Create a million communicators and a million pending receives; hold thousands of clients; cycle connections.",
-        discussion: "Each figure is one JSON line: check, count, seconds, resident size before and after (MiB), ok.")
+        abstract: "Create a million communicators, pending receives and windows and three million datatypes; hold thousands of clients; cycle connections.",
+        discussion: "Each figure is one JSON line: check, count, seconds, resident size before and after (MiB), ok. A count of 0 skips its check.")
 
     @Option(help: "Communicators to duplicate.") var communicators = 1_000_000
     @Option(help: "Receives to post at once.") var receives = 1_000_000
+    @Option(help: "One-sided windows to create.") var windows = 1_000_000
+    @Option(help: "Hindexed datatypes to create.") var datatypes = 3_000_000
     @Option(help: "Client connections a server holds at once.") var clients = 2_000
     @Option(help: "Connect / disconnect cycles.") var cycles = 10_000
     @Option(help: ArgumentHelp(visibility: .private)) var role: String?
@@ -30,15 +32,34 @@ struct LimitsBench: ParsableCommand {
         default:
             break
         }
-        var records = [try LimitsBenchmark.communicators(count: communicators)]
-        print(records[0].json)
-        records.append(try LimitsBenchmark.postedReceives(count: receives))
-        print(records[1].json)
+        var records: [LimitRecord] = []
+        let local: [(option: String, count: Int, check: (Int) throws -> LimitRecord)] = [
+            ("--communicators", communicators, LimitsBenchmark.communicators), ("--receives", receives, LimitsBenchmark.postedReceives),
+            ("--windows", windows, LimitsBenchmark.windows), ("--datatypes", datatypes, LimitsBenchmark.datatypes),
+        ]
+        for (option, count, check) in local where count > 0 {
+            // Each check in a process of its own, so that its resident size is its own.
+            let record = role == "local" ? try check(count) : try runLocalCheck(option, count)
+            print(record.json)
+            records.append(record)
+        }
+        if role == "local" { return }
         for record in clients + cycles > 0 ? try runConnectionChecks() : [] {
             print(record.json)
             records.append(record)
         }
         if records.contains(where: { !$0.ok }) { throw ExitCode(1) }
+    }
+
+    private func runLocalCheck(_ option: String, _ count: Int) throws -> LimitRecord {
+        let only = ["--communicators", "0", "--receives", "0", "--windows", "0", "--datatypes", "0", "--clients", "0", "--cycles", "0"]
+        let outcome = try CommandRunner.run(
+            [currentExecutablePath(), "bench", "limits", "--role", "local"] + only + [option, String(count)],
+            environment: ProcessEnvironment.current(), timeoutSeconds: 1800)
+        guard outcome.status == 0, let line = outcome.output.split(separator: "\n").last,
+            let record = try? JSONDecoder().decode(LimitRecord.self, from: Data(line.utf8))
+        else { throw CommandFailure("the \(option.dropFirst(2)) check failed: \(outcome.combined)") }
+        return record
     }
 
     /// Server and clients as two processes, so the server's size is its own.

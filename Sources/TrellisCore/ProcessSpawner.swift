@@ -1,7 +1,6 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import TrellisCore
 
 /// How a child's standard descriptors are set up.
 public struct ChildDescriptors: Sendable {

@@ -33,6 +33,9 @@ public struct TrellisError: Error, CustomStringConvertible, Sendable {
         public static let nameRefused = Code("name-refused")
         public static let portClosed = Code("port-closed")
         public static let revoked = Code("revoked")
+        /// A window's target refused a one-sided access (detached or unknown
+        /// memory, out of bounds, freed window).
+        public static let accessRefused = Code("access-refused")
         /// The peer finalized (or disconnected) in good order; not a failure.
         public static let peerFinalized = Code("peer-finalized")
     }

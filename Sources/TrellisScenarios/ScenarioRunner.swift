@@ -27,6 +27,7 @@ public enum ScenarioRunner {
         "memory": Scenarios.memory,
         "wildcard": Scenarios.wildcard,
         "representation": Scenarios.representation,
+        "one-sided": Scenarios.oneSided,
     ]
 
     /// Scenarios that end in their own way (processes die, or the job is one

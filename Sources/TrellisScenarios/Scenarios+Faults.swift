@@ -24,6 +24,11 @@ extension Scenarios {
         let pairs = try world.split(color: world.rank < 2 ? 0 : nil, deadline: .after(seconds: 60))
         // Known in advance here only so the test can line the survivors up before revoking.
         let healthy = try world.split(color: world.rank == victim ? nil : 0, deadline: .after(seconds: 60))
+        // One-sided epochs open across the death: rank 0 holds the victim's
+        // lock, and the victim holds rank 1's exclusively.
+        let window = try world.createWindow(byteCount: 64, deadline: .after(seconds: 60))
+        if world.rank == 0 { try window.lock(.exclusive, rank: victim, deadline: .after(seconds: 60)) }
+        if world.rank == victim { try window.lock(.exclusive, rank: 1, deadline: .after(seconds: 60)) }
         try world.barrier(deadline: .after(seconds: 60))
         // The victim dies only once every survivor is past the barrier, which would fail otherwise.
         if world.rank == victim {
@@ -45,7 +50,27 @@ extension Scenarios {
             let send = try expectError("large send to the killed rank") { try world.send(large, to: victim, tag: 9, deadline: deadline) }
             try expectEqual((send as? TrellisError)?.code, .peerFailed, "large send to a dead rank")
             print("CHECK rendezvous-send-to-dead ok")
+            // A put in the open epoch, then unlock and flush: errors, not hangs (MPICH's unlock hangs here).
+            let put = try? window.put(ByteBuffer(repeating: 2, count: 8), to: victim, offset: 0)
+            let unlock = try expectError("unlock of the killed rank's window") { try window.unlock(rank: victim, deadline: deadline) }
+            try expectEqual((unlock as? TrellisError)?.code, .peerFailed, "unlock at a dead target")
+            if let put { try expectEqual((try expectError("put to the killed rank") { try put.wait(deadline: deadline) } as? TrellisError)?.code, .peerFailed, "put to a dead target") }
+            let flush = try expectError("flush to the killed rank") { try window.flush(rank: victim, deadline: deadline) }
+            try expectEqual((flush as? TrellisError)?.code, .peerFailed, "flush at a dead target")
+            print("CHECK one-sided-to-dead ok")
         }
+        if world.rank == 1 {
+            // The dead origin's exclusive lock on this rank's window was given back.
+            let lock = try expectError("lock of the killed rank's window") { try window.lock(rank: victim, deadline: deadline) }
+            try expectEqual((lock as? TrellisError)?.code, .peerFailed, "lock at a dead target")
+            try window.lock(.exclusive, rank: 1, deadline: deadline)
+            try window.put(ByteBuffer(wireValues: [Int64(11)]), to: 1, offset: 0)
+            let value = try window.get(byteCount: 8, from: 1, offset: 0)
+            try window.unlock(rank: 1, deadline: deadline)
+            try expectEqual(try value.wait().wireValues(of: Int64.self), [11], "window after its locker died")
+            print("CHECK lock-of-dead-origin-released ok")
+        }
+        window.free()
         // Collectives on every communicator that had the victim fail on every survivor.
         let barrier = try expectError("barrier after a member died") { try world.barrier(deadline: deadline) }
         try expectEqual((barrier as? TrellisError)?.code, .peerFailed, "barrier error at rank \(world.rank)")
@@ -167,6 +192,14 @@ extension Scenarios {
         let client = try world.accept(port, deadline: deadline)
         let merged = try client.merge(high: false, deadline: deadline)
         try merged.barrier(deadline: deadline)
+        // The client exposes memory; server rank 0 writes into it under a shared lock, as seed 001's servers do.
+        let window = try merged.createWindow(byteCount: 0, deadline: deadline)
+        let clientRank = merged.size - 1
+        if world.rank == 0 {
+            try window.lock(.shared, rank: clientRank, deadline: deadline)
+            try window.put(ByteBuffer(repeating: 5, count: 1024), to: clientRank, offset: 0)
+            try window.flush(rank: clientRank, deadline: deadline)
+        }
         try world.barrier(deadline: deadline)
         if world.rank == 0 {
             try client.send([Int64(1)], to: 0, tag: 7, deadline: deadline)
@@ -180,10 +213,19 @@ extension Scenarios {
             }
             try expectEqual((large as? TrellisError)?.code, .peerFailed, "large send to a dead client")
             print("CHECK rendezvous-send-to-dead-client ok")
+            _ = try? window.put(ByteBuffer(repeating: 6, count: 1024), to: clientRank, offset: 0)
+            let unlock = try expectError("unlock of the killed client's window") { try window.unlock(rank: clientRank, deadline: deadline) }
+            try expectEqual((unlock as? TrellisError)?.code, .peerFailed, "unlock at a dead client")
         }
         let collective = try expectError("allreduce with the killed client") { try merged.allreduce([Int64(1)], .sum, deadline: deadline) }
         try expectEqual((collective as? TrellisError)?.code, .peerFailed, "collective with a dead client at rank \(world.rank)")
         print("CHECK collective-with-dead-client-failed ok")
+        if world.rank != 0 {
+            let lock = try expectError("lock of the killed client's window") { try window.lock(rank: clientRank, deadline: deadline) }
+            try expectEqual((lock as? TrellisError)?.code, .peerFailed, "lock at a dead client")
+        }
+        print("CHECK one-sided-with-dead-client ok")
+        window.free()
         try expectEqual(try world.allreduce([Int64(1)], .sum, deadline: deadline), [Int64(world.size)], "the storage job's own allreduce")
         if world.rank == 0 { print("CHECK internal-communication ok") }
         merged.free()
@@ -205,6 +247,8 @@ extension Scenarios {
         let server = try runtime.world.connect(to: portName, deadline: .after(seconds: 60))
         let merged = try server.merge(high: true, deadline: .after(seconds: 60))
         try merged.barrier(deadline: .after(seconds: 60))
+        let window = try merged.createWindow(byteCount: 4096, deadline: .after(seconds: 60))
+        _ = window
         _ = try server.receive(from: .rank(0), tag: .tag(7), deadline: .after(seconds: 60))
         kill(getpid(), SIGKILL)
     }

@@ -18,6 +18,32 @@ public enum FrameKind: UInt8, Sendable, CaseIterable {
     /// Runtime housekeeping between progress engines (connecting to ports,
     /// failure notices, revocation); `tag` holds a `ControlOperation`.
     case control = 8
+    /// One-sided access to a window (frame context = the window's context);
+    /// `tag` holds a `OneSidedOperation`.
+    case oneSided = 9
+}
+
+/// What a `oneSided` frame asks for or answers. `exchange` is always the
+/// origin's operation id, echoed in the answer. The numbers are part of the
+/// wire protocol.
+public enum OneSidedOperation: Int32, Sendable, CaseIterable {
+    /// Asks for the target's window lock (`aux` = 1 exclusive, 0 shared).
+    case lockRequest = 1
+    /// The lock is the origin's.
+    case lockGranted = 2
+    /// Gives the lock back; answered with `done`.
+    case unlock = 3
+    /// Writes bytes (`aux` = segment; payload = regions, then data).
+    case put = 4
+    /// Reads bytes (`aux` = segment; payload = regions); answered with the data.
+    case get = 5
+    /// Combines values into the target's (`aux` = segment; payload = regions,
+    /// operation, then data); answered with the prior contents when asked.
+    case accumulate = 6
+    /// The operation took effect; payload = data it returns, if any.
+    case done = 7
+    /// The operation was refused; payload = the reason, UTF-8.
+    case refused = 8
 }
 
 /// What a `control` frame asks for. The numbers are part of the wire protocol.

@@ -141,6 +141,11 @@ func freePort() throws -> Int {
         #expect(outcome.status == 0 && outcome.output.contains("SPAWNED from \(ranks) ranks"), "\(outcome.combined)")
     }
 
+    @Test(arguments: [1, 2, 4])
+    func oneSidedWindowsLockPutGetAccumulateAndRefuseBadAccess(ranks: Int) throws {
+        try JobHarness.scenario("one-sided", ranks: ranks, timeoutSeconds: 180)
+    }
+
     @Test(arguments: [1, 3, 6])
     func wildcardRootBroadcastsFindTheirRoot(ranks: Int) throws {
         try JobHarness.scenario("wildcard", ranks: ranks, timeoutSeconds: 120)
@@ -249,35 +254,25 @@ func freePort() throws -> Int {
     }
 }
 
-/// SplitMix64: a small generator whose runs repeat from a printed seed.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 /// `trellis probe` and `trellis bench limits`, at reduced counts to stay quick.
 @Suite(.serialized) struct ProbeJobTests {
     @Test func everyProbeRowAnswersYes() throws {
         let outcome = try JobHarness.run([JobHarness.trellis, "probe", "--json", "--objects", "20000"], timeoutSeconds: 900)
         let rows = outcome.output.split(separator: "\n").filter { $0.hasPrefix("{") }
-        #expect(rows.count == 22, "\(outcome.combined)")
+        #expect(rows.count == 26, "\(outcome.combined)")
         for row in rows { #expect(row.contains("\"answer\":\"Y\""), "\(row)") }
         #expect(outcome.status == 0, "\(outcome.combined)")
     }
 
     @Test func limitsHoldClientsAndCyclesWithFlatMemory() throws {
         let outcome = try JobHarness.run(
-            [JobHarness.trellis, "bench", "limits", "--communicators", "20000", "--receives", "20000", "--clients", "300", "--cycles", "1500"],
+            [
+                JobHarness.trellis, "bench", "limits", "--communicators", "20000", "--receives", "20000", "--windows", "20000",
+                "--datatypes", "60000", "--clients", "300", "--cycles", "1500",
+            ],
             timeoutSeconds: 600)
         #expect(outcome.status == 0, "\(outcome.combined)")
-        for check in ["communicators", "posted-receives", "concurrent-clients", "connect-disconnect-cycles"] {
+        for check in ["communicators", "posted-receives", "windows", "datatypes", "concurrent-clients", "connect-disconnect-cycles"] {
             let line = outcome.output.split(separator: "\n").first { $0.contains("\"check\":\"\(check)\"") }
             #expect(line?.contains("\"ok\":true") == true, "\(check): \(outcome.combined)")
         }

@@ -8,6 +8,7 @@ import Testing
         ("example-collectives", "sum 6.0 over 4 ranks, allgather [0, 1, 2, 3]"),
         ("example-communicators", "row 1 rank 1/2, row sum 5"),
         ("example-nonblocking", "sum of ranks 6"),
+        ("example-one-sided", "tickets [0, 1, 2, 3], counter 4"),
     ])
     func runsUnderTheLauncher(example: String, expected: String) throws {
         let program = JobHarness.binaries.appendingPathComponent(example).path

@@ -66,7 +66,7 @@ extension Communicator {
             receive.continuation = { [self] result in
                 switch result {
                 case .success(.message(let message)):
-                    var framed = message.payload
+                    let framed = message.payload
                     guard let root = framed.getInteger(at: framed.readerIndex, endianness: .little, as: UInt32.self), Int(root) < size else {
                         core.fail(TrellisError(.protocolViolation, "malformed wildcard broadcast from rank \(message.source)"))
                         return

@@ -85,7 +85,7 @@ extension ProgressEngine {
             return
         }
         let request = waiter.request
-        request.cancelHandler = { [unowned self, weak port] in
+        request.cancelHandler = { [weak port] in
             guard let port, let index = port.waitingAccepts.firstIndex(where: { $0.request === request }) else { return false }
             port.waitingAccepts.remove(at: index)
             return true

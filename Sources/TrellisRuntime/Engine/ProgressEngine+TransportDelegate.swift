@@ -46,6 +46,8 @@ extension ProgressEngine: TransportDelegate {
             exchange.request.succeed(.message(Message(payload: payload, source: exchange.source, tag: exchange.tag)))
         case .control:
             receiveControl(header, payload: payload, from: peer)
+        case .oneSided:
+            receiveOneSided(header, payload: payload, from: peer)
         case .hello, .helloAcknowledge, .goodbye:
             break
         }

@@ -41,6 +41,7 @@ public final class ProgressEngine: @unchecked Sendable {
     var revokedContexts = Set<ContextID>()
     var dynamic = DynamicProcessState()
     var agreements = AgreementTable()
+    var oneSided = OneSidedState()
     /// Requests that complete when a condition holds (disconnect).
     var pendingConditions: [(() -> Bool, () -> Void, RequestCore)] = []
 

@@ -132,6 +132,7 @@ extension ProgressEngine {
         let orphaned = matching.removePosted { _, entry in entry.value.sourceProcess == peer }
         for entry in orphaned { entry.value.request.fail(error) }
         dropHandshakes(with: peer, error: error)
+        oneSidedPeerFailed(peer, error: error)
         agreementPeerFailed(peer)
         if !isOrderlyDeparture(error) {
             propagateFailure(of: peer, error: error, notifyOthers: notifyOthers)

@@ -1,6 +1,7 @@
 import NIOCore
 import Synchronization
 import TrellisCore
+import TrellisWire
 
 /// What a finished operation produced, before its request turns it into the
 /// caller's type.
@@ -58,6 +59,7 @@ enum RequestLabel: CustomStringConvertible, Sendable {
     case send(destination: Int, tag: Int)
     case receive(SourceSelector, TagSelector)
     case collective(String, ContextID)
+    case oneSided(OneSidedOperation, rank: Int)
     case other(String)
 
     var description: String {
@@ -65,6 +67,7 @@ enum RequestLabel: CustomStringConvertible, Sendable {
         case .send(let destination, let tag): return "send to rank \(destination), tag \(tag)"
         case .receive(let source, let tag): return "receive from \(source), \(tag)"
         case .collective(let name, let context): return "\(name) on \(context)"
+        case .oneSided(let operation, let rank): return "one-sided \(operation) at window rank \(rank)"
         case .other(let text): return text
         }
     }
