@@ -15,11 +15,13 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
         .package(url: "https://github.com/LebJe/TOMLKit.git", from: "0.6.0"),
+        .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
     ],
     targets: [
         .target(name: "CTrellisSystem"),
         .target(name: "TrellisCore"),
         .target(name: "TrellisWire", dependencies: ["TrellisCore"]),
+        .target(name: "TrellisFSDistribution"),
         .target(
             name: "TrellisRuntime",
             dependencies: [
@@ -76,6 +78,9 @@ let package = Package(
         .executableTarget(name: "example-one-sided", dependencies: ["TrellisRuntime"], path: "Examples/OneSidedExample"),
         .testTarget(name: "TrellisCoreTests", dependencies: ["TrellisCore", "TrellisWire", "TrellisRuntime", "TrellisLauncher"]),
         .testTarget(name: "TrellisNamesTests", dependencies: ["TrellisNames"]),
+        .testTarget(
+            name: "TrellisFSDistributionTests",
+            dependencies: ["TrellisFSDistribution", .product(name: "PropertyBased", package: "swift-property-based")]),
         .testTarget(
             name: "TrellisJobTests",
             dependencies: [

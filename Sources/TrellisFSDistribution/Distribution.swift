@@ -1,0 +1,119 @@
+/// How a file's bytes are spread over its datafiles: PVFS's per-file
+/// distribution. Both kinds repeat one cycle of strips, strip `j` of every
+/// cycle going to datafile `j`:
+///
+/// - `simpleStripe`: every strip is `stripSizeBytes` (PVFS's ssize), over
+///   `datafileCount` datafiles (pcount); `firstServer` (base) says which
+///   server holds datafile 0, the rest following in server order.
+/// - `variableStrip`: strip `j` is `stripSizesBytes[j]` (PVFS2's varstrip),
+///   so servers can hold unequal shares.
+///
+/// ```swift
+/// let layout = try Distribution.simpleStripe(stripSizeBytes: 65_536, datafileCount: 4)
+/// layout.locate(200_000)            // (datafile: 3, physical: 3_392)
+/// layout.pieces(offset: 60_000, length: 10_000)   // two pieces, datafiles 0 and 1
+/// ```
+/// All arithmetic is pure and total: offsets near `UInt64.max` are errors,
+/// not traps.
+public struct Distribution: Sendable, Hashable, Codable, CustomStringConvertible {
+    public enum Kind: String, Sendable, Hashable, Codable {
+        case simpleStripe = "simple_stripe"
+        case variableStrip = "varstrip"
+    }
+
+    public let kind: Kind
+    /// The size of each strip of one cycle, one per datafile.
+    public let stripSizesBytes: [UInt64]
+    /// The server (index in the file system's server list) of datafile 0.
+    public let firstServer: Int
+    /// Bytes in one cycle (one strip on every datafile).
+    public let cycleBytes: UInt64
+    /// Where each strip starts within a cycle.
+    let stripStarts: [UInt64]
+
+    /// The largest strip and cycle accepted, so that offset arithmetic
+    /// stays far from overflow.
+    public static let maximumStripBytes: UInt64 = 1 << 40
+    public static let maximumDatafiles = 65_536
+
+    public static func simpleStripe(stripSizeBytes: UInt64, datafileCount: Int, firstServer: Int = 0) throws -> Distribution {
+        guard datafileCount >= 1, datafileCount <= maximumDatafiles else {
+            throw DistributionError("a stripe needs 1 to \(maximumDatafiles) datafiles, not \(datafileCount)")
+        }
+        return try Distribution(kind: .simpleStripe, stripSizesBytes: Array(repeating: stripSizeBytes, count: datafileCount), firstServer: firstServer)
+    }
+
+    public static func variableStrip(stripSizesBytes: [UInt64], firstServer: Int = 0) throws -> Distribution {
+        try Distribution(kind: .variableStrip, stripSizesBytes: stripSizesBytes, firstServer: firstServer)
+    }
+
+    private init(kind: Kind, stripSizesBytes: [UInt64], firstServer: Int) throws {
+        guard !stripSizesBytes.isEmpty, stripSizesBytes.count <= Self.maximumDatafiles else {
+            throw DistributionError("a distribution needs 1 to \(Self.maximumDatafiles) strips, not \(stripSizesBytes.count)")
+        }
+        if let bad = stripSizesBytes.first(where: { $0 == 0 || $0 > Self.maximumStripBytes }) {
+            throw DistributionError("a strip of \(bad) bytes is outside 1 ... \(Self.maximumStripBytes)")
+        }
+        guard firstServer >= 0 else { throw DistributionError("the first server cannot be \(firstServer)") }
+        var starts: [UInt64] = []
+        var total: UInt64 = 0
+        for size in stripSizesBytes {
+            starts.append(total)
+            total += size
+        }
+        self.kind = kind
+        self.stripSizesBytes = stripSizesBytes
+        self.firstServer = firstServer
+        self.stripStarts = starts
+        self.cycleBytes = total
+    }
+
+    public var datafileCount: Int { stripSizesBytes.count }
+
+    public var description: String {
+        switch kind {
+        case .simpleStripe: return "simple_stripe(strip \(stripSizesBytes[0]) B, \(datafileCount) datafiles, first server \(firstServer))"
+        case .variableStrip: return "varstrip(\(stripSizesBytes.map(String.init).joined(separator: ",")) B, first server \(firstServer))"
+        }
+    }
+
+    /// The server of datafile `index` among `serverCount` servers.
+    public func server(ofDatafile index: Int, serverCount: Int) -> Int {
+        (firstServer + index) % max(serverCount, 1)
+    }
+
+    // MARK: Codable
+
+    private enum CodingKeys: String, CodingKey { case kind, stripSizesBytes, firstServer }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        try self.init(
+            kind: try container.decode(Kind.self, forKey: .kind),
+            stripSizesBytes: try container.decode([UInt64].self, forKey: .stripSizesBytes),
+            firstServer: try container.decode(Int.self, forKey: .firstServer))
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(kind, forKey: .kind)
+        try container.encode(stripSizesBytes, forKey: .stripSizesBytes)
+        try container.encode(firstServer, forKey: .firstServer)
+    }
+
+    public static func == (lhs: Distribution, rhs: Distribution) -> Bool {
+        lhs.kind == rhs.kind && lhs.stripSizesBytes == rhs.stripSizesBytes && lhs.firstServer == rhs.firstServer
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(kind)
+        hasher.combine(stripSizesBytes)
+        hasher.combine(firstServer)
+    }
+}
+
+/// A distribution that cannot be made or an offset it cannot place.
+public struct DistributionError: Error, CustomStringConvertible, Sendable, Equatable {
+    public let description: String
+    public init(_ description: String) { self.description = "distribution: " + description }
+}
