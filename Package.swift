@@ -23,6 +23,9 @@ let package = Package(
         .target(name: "TrellisWire", dependencies: ["TrellisCore"]),
         .target(name: "TrellisFSDistribution"),
         .target(
+            name: "TrellisFSProtocol",
+            dependencies: ["TrellisFSDistribution", .product(name: "NIOCore", package: "swift-nio")]),
+        .target(
             name: "TrellisRuntime",
             dependencies: [
                 "TrellisCore", "TrellisWire", "CTrellisSystem", "TrellisNames",
@@ -81,6 +84,12 @@ let package = Package(
         .testTarget(
             name: "TrellisFSDistributionTests",
             dependencies: ["TrellisFSDistribution", .product(name: "PropertyBased", package: "swift-property-based")]),
+        .testTarget(
+            name: "TrellisFSProtocolTests",
+            dependencies: [
+                "TrellisFSProtocol", "TrellisFSDistribution", .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ]),
         .testTarget(
             name: "TrellisJobTests",
             dependencies: [

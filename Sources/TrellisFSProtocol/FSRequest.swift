@@ -1,0 +1,195 @@
+import NIOCore
+import TrellisFSDistribution
+
+/// Every request a client (or another server) sends a file-system server.
+/// Metadata requests go to the server that owns the handle they name; data
+/// requests go to the server that holds the datafile.
+public enum FSRequest: Sendable, Equatable {
+    /// The file system's name, servers and defaults.
+    case getConfiguration
+    case lookup(parent: ObjectHandle, name: String)
+    case getAttributes(ObjectHandle)
+    case setAttributes(ObjectHandle, AttributeChanges)
+    /// A new file in `parent` (on the parent's server), striped by
+    /// `distribution` or the directory's default.
+    case createFile(parent: ObjectHandle, name: String, mode: UInt32, distribution: Distribution?)
+    case makeDirectory(parent: ObjectHandle, name: String, mode: UInt32)
+    case symlink(parent: ObjectHandle, name: String, target: String)
+    case readLink(ObjectHandle)
+    /// unlink (`directory` false) or rmdir (true).
+    case remove(parent: ObjectHandle, name: String, directory: Bool)
+    case rename(fromParent: ObjectHandle, fromName: String, toParent: ObjectHandle, toName: String)
+    /// Up to `limit` entries whose names sort after `after` (nil: from the start).
+    case readDirectory(ObjectHandle, after: String?, limit: UInt32)
+    case statFileSystem
+    /// Bytes of one datafile at physical regions, returned packed in order.
+    case read(file: ObjectHandle, datafile: UInt32, regions: [AccessPattern.Region])
+    /// Bytes for one datafile's physical regions, packed in order.
+    case write(file: ObjectHandle, datafile: UInt32, regions: [AccessPattern.Region], data: ByteBuffer)
+    case datafileSizes(file: ObjectHandle, datafiles: [UInt32])
+    case truncateDatafile(file: ObjectHandle, datafile: UInt32, size: UInt64)
+    case syncDatafiles(file: ObjectHandle, datafiles: [UInt32])
+    case removeDatafiles(file: ObjectHandle, datafiles: [UInt32])
+
+    /// The numbers are part of the wire protocol.
+    public var operation: UInt16 {
+        switch self {
+        case .getConfiguration: return 1
+        case .lookup: return 2
+        case .getAttributes: return 3
+        case .setAttributes: return 4
+        case .createFile: return 5
+        case .makeDirectory: return 6
+        case .symlink: return 7
+        case .readLink: return 8
+        case .remove: return 9
+        case .rename: return 10
+        case .readDirectory: return 11
+        case .statFileSystem: return 12
+        case .read: return 13
+        case .write: return 14
+        case .datafileSizes: return 15
+        case .truncateDatafile: return 16
+        case .syncDatafiles: return 17
+        case .removeDatafiles: return 18
+        }
+    }
+
+    /// Whether sending it twice does no harm, so a client may retry it after a lost reply.
+    public var isIdempotent: Bool {
+        switch self {
+        case .createFile, .makeDirectory, .symlink, .remove, .rename: return false
+        default: return true
+        }
+    }
+}
+
+/// A request with what every request carries: a per-client unique id and
+/// the caller's credentials.
+public struct FSRequestEnvelope: Sendable, Equatable {
+    public static let protocolVersion: UInt16 = 1
+
+    public var requestID: UInt64
+    public var credentials: Credentials
+    public var request: FSRequest
+
+    public init(requestID: UInt64, credentials: Credentials, request: FSRequest) {
+        self.requestID = requestID
+        self.credentials = credentials
+        self.request = request
+    }
+
+    public func encoded() -> ByteBuffer {
+        var writer = WireWriter()
+        writer.write(Self.protocolVersion)
+        writer.write(request.operation)
+        writer.write(requestID)
+        writer.write(credentials)
+        switch request {
+        case .getConfiguration, .statFileSystem:
+            break
+        case .lookup(let parent, let name):
+            writer.write(parent)
+            writer.write(name)
+        case .getAttributes(let handle), .readLink(let handle):
+            writer.write(handle)
+        case .setAttributes(let handle, let changes):
+            writer.write(handle)
+            writer.write(changes)
+        case .createFile(let parent, let name, let mode, let distribution):
+            writer.write(parent)
+            writer.write(name)
+            writer.write(mode)
+            writer.write(optional: distribution)
+        case .makeDirectory(let parent, let name, let mode):
+            writer.write(parent)
+            writer.write(name)
+            writer.write(mode)
+        case .symlink(let parent, let name, let target):
+            writer.write(parent)
+            writer.write(name)
+            writer.write(target)
+        case .remove(let parent, let name, let directory):
+            writer.write(parent)
+            writer.write(name)
+            writer.write(directory)
+        case .rename(let fromParent, let fromName, let toParent, let toName):
+            writer.write(fromParent)
+            writer.write(fromName)
+            writer.write(toParent)
+            writer.write(toName)
+        case .readDirectory(let handle, let after, let limit):
+            writer.write(handle)
+            writer.write(after != nil)
+            if let after { writer.write(after) }
+            writer.write(limit)
+        case .read(let file, let datafile, let regions):
+            writer.write(file)
+            writer.write(datafile)
+            writer.write(regions)
+        case .write(let file, let datafile, let regions, let data):
+            writer.write(file)
+            writer.write(datafile)
+            writer.write(regions)
+            writer.write(bytes: data)
+        case .datafileSizes(let file, let datafiles), .syncDatafiles(let file, let datafiles), .removeDatafiles(let file, let datafiles):
+            writer.write(file)
+            writer.write(UInt32(datafiles.count))
+            for datafile in datafiles { writer.write(datafile) }
+        case .truncateDatafile(let file, let datafile, let size):
+            writer.write(file)
+            writer.write(datafile)
+            writer.write(size)
+        }
+        return writer.buffer
+    }
+
+    /// Reads a request; anything malformed is a `protocolViolation` that
+    /// names the problem (with the request id when it got that far).
+    public static func decode(_ buffer: ByteBuffer) throws -> FSRequestEnvelope {
+        var reader = WireReader(buffer)
+        let version: UInt16 = try reader.read()
+        guard version == protocolVersion else {
+            throw FSError(.protocolViolation, "protocol version \(version) is not \(protocolVersion)")
+        }
+        let operation: UInt16 = try reader.read()
+        let requestID: UInt64 = try reader.read()
+        let credentials: Credentials = try reader.read()
+        func datafiles() throws -> [UInt32] {
+            let count = Int(try reader.read(UInt32.self))
+            guard count <= Distribution.maximumDatafiles else { throw FSError(.protocolViolation, "\(count) datafiles") }
+            return try (0..<count).map { _ in try reader.read(UInt32.self) }
+        }
+        let request: FSRequest
+        switch operation {
+        case 1: request = .getConfiguration
+        case 2: request = .lookup(parent: try reader.read(), name: try reader.readString())
+        case 3: request = .getAttributes(try reader.read())
+        case 4: request = .setAttributes(try reader.read(), try reader.read())
+        case 5:
+            request = .createFile(parent: try reader.read(), name: try reader.readString(), mode: try reader.read(), distribution: try reader.readOptional(Distribution.self))
+        case 6: request = .makeDirectory(parent: try reader.read(), name: try reader.readString(), mode: try reader.read())
+        case 7: request = .symlink(parent: try reader.read(), name: try reader.readString(), target: try reader.readString())
+        case 8: request = .readLink(try reader.read())
+        case 9: request = .remove(parent: try reader.read(), name: try reader.readString(), directory: try reader.readBool())
+        case 10:
+            request = .rename(fromParent: try reader.read(), fromName: try reader.readString(), toParent: try reader.read(), toName: try reader.readString())
+        case 11:
+            let handle: ObjectHandle = try reader.read()
+            let after = try reader.readBool() ? try reader.readString() : nil
+            request = .readDirectory(handle, after: after, limit: try reader.read())
+        case 12: request = .statFileSystem
+        case 13: request = .read(file: try reader.read(), datafile: try reader.read(), regions: try reader.readArray())
+        case 14: request = .write(file: try reader.read(), datafile: try reader.read(), regions: try reader.readArray(), data: try reader.readBytes())
+        case 15: request = .datafileSizes(file: try reader.read(), datafiles: try datafiles())
+        case 16: request = .truncateDatafile(file: try reader.read(), datafile: try reader.read(), size: try reader.read())
+        case 17: request = .syncDatafiles(file: try reader.read(), datafiles: try datafiles())
+        case 18: request = .removeDatafiles(file: try reader.read(), datafiles: try datafiles())
+        default: throw FSError(.protocolViolation, "request \(requestID) has unknown operation \(operation)")
+        }
+        guard reader.isAtEnd else {
+            throw FSError(.protocolViolation, "request \(requestID) (operation \(operation)) has \(reader.buffer.readableBytes) bytes left over")
+        }
+        return FSRequestEnvelope(requestID: requestID, credentials: credentials, request: request)
+    }
+}

@@ -1,0 +1,120 @@
+import TrellisFSDistribution
+
+/// What kind of object a handle names.
+public enum ObjectKind: UInt8, Sendable, Hashable, Codable, CaseIterable {
+    case file = 1
+    case directory = 2
+    case symlink = 3
+}
+
+/// Who is asking: checked by the server that owns the object.
+public struct Credentials: Sendable, Hashable, Codable {
+    public var uid: UInt32
+    public var gid: UInt32
+    public var groups: [UInt32]
+
+    public init(uid: UInt32, gid: UInt32, groups: [UInt32] = []) {
+        self.uid = uid
+        self.gid = gid
+        self.groups = groups
+    }
+
+    public var isSuperuser: Bool { uid == 0 }
+    public func isMember(of group: UInt32) -> Bool { gid == group || groups.contains(group) }
+}
+
+/// A moment as seconds and nanoseconds since the epoch.
+public struct Timestamp: Sendable, Hashable, Codable, Comparable {
+    public var seconds: Int64
+    public var nanoseconds: UInt32
+
+    public init(seconds: Int64, nanoseconds: UInt32 = 0) {
+        self.seconds = seconds
+        self.nanoseconds = nanoseconds
+    }
+
+    public static func < (lhs: Timestamp, rhs: Timestamp) -> Bool {
+        (lhs.seconds, lhs.nanoseconds) < (rhs.seconds, rhs.nanoseconds)
+    }
+}
+
+/// An object's attributes as its owner keeps them. A file's `size` is
+/// filled in by the client from its datafiles; its owner stores none.
+public struct ObjectAttributes: Sendable, Hashable, Codable {
+    public var handle: ObjectHandle
+    public var kind: ObjectKind
+    /// Permission bits (and setuid / setgid / sticky), without the type bits.
+    public var mode: UInt32
+    public var uid: UInt32
+    public var gid: UInt32
+    public var accessTime: Timestamp
+    public var modifyTime: Timestamp
+    public var changeTime: Timestamp
+    public var linkCount: UInt32
+    /// Bytes: a directory's entry count, a symlink's target length, a file's
+    /// logical size once the client computed it (0 from the owner).
+    public var size: UInt64
+    /// A file's distribution; a directory's default for new files (nil: the file system's).
+    public var distribution: Distribution?
+
+    public init(
+        handle: ObjectHandle, kind: ObjectKind, mode: UInt32, uid: UInt32, gid: UInt32, accessTime: Timestamp,
+        modifyTime: Timestamp, changeTime: Timestamp, linkCount: UInt32, size: UInt64, distribution: Distribution?
+    ) {
+        self.handle = handle
+        self.kind = kind
+        self.mode = mode
+        self.uid = uid
+        self.gid = gid
+        self.accessTime = accessTime
+        self.modifyTime = modifyTime
+        self.changeTime = changeTime
+        self.linkCount = linkCount
+        self.size = size
+        self.distribution = distribution
+    }
+
+    /// Whether `credentials` may read (4), write (2) or search/execute (1), as POSIX decides.
+    public func allows(_ access: UInt32, for credentials: Credentials) -> Bool {
+        if credentials.isSuperuser { return access & 1 == 0 || mode & 0o111 != 0 || kind == .directory }
+        let bits: UInt32
+        if credentials.uid == uid {
+            bits = (mode >> 6) & 7
+        } else if credentials.isMember(of: gid) {
+            bits = (mode >> 3) & 7
+        } else {
+            bits = mode & 7
+        }
+        return bits & access == access
+    }
+}
+
+/// Which attributes a setattr changes.
+public struct AttributeChanges: Sendable, Hashable, Codable {
+    public var mode: UInt32?
+    public var uid: UInt32?
+    public var gid: UInt32?
+    public var accessTime: Timestamp?
+    public var modifyTime: Timestamp?
+
+    public init(mode: UInt32? = nil, uid: UInt32? = nil, gid: UInt32? = nil, accessTime: Timestamp? = nil, modifyTime: Timestamp? = nil) {
+        self.mode = mode
+        self.uid = uid
+        self.gid = gid
+        self.accessTime = accessTime
+        self.modifyTime = modifyTime
+    }
+}
+
+/// One entry of a directory listing.
+public struct DirectoryEntry: Sendable, Hashable, Codable {
+    public var name: String
+    public var handle: ObjectHandle
+    public var kind: ObjectKind
+
+    public init(name: String, handle: ObjectHandle, kind: ObjectKind) {
+        self.name = name
+        self.handle = handle
+        self.kind = kind
+    }
+}
