@@ -16,12 +16,19 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
         .package(url: "https://github.com/LebJe/TOMLKit.git", from: "0.6.0"),
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
     ],
     targets: [
         .target(name: "CTrellisSystem"),
         .target(name: "TrellisCore"),
         .target(name: "TrellisWire", dependencies: ["TrellisCore"]),
         .target(name: "TrellisFSDistribution"),
+        .target(
+            name: "TrellisFSStorage",
+            dependencies: [
+                "TrellisFSProtocol", "TrellisFSDistribution", .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]),
         .target(
             name: "TrellisFSProtocol",
             dependencies: ["TrellisFSDistribution", .product(name: "NIOCore", package: "swift-nio")]),
@@ -84,6 +91,7 @@ let package = Package(
         .testTarget(
             name: "TrellisFSDistributionTests",
             dependencies: ["TrellisFSDistribution", .product(name: "PropertyBased", package: "swift-property-based")]),
+        .testTarget(name: "TrellisFSStorageTests", dependencies: ["TrellisFSStorage", "TrellisFSProtocol", "TrellisFSDistribution"]),
         .testTarget(
             name: "TrellisFSProtocolTests",
             dependencies: [

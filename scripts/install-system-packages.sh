@@ -2,8 +2,9 @@
 # Installs the Debian packages Trellis needs, when they are missing.
 # mpich: the MPI the benchmarks compare against (mpicc.mpich, mpiexec.mpich).
 # iproute2: `ip netns` for the test that cuts a network link between two processes.
+# libsqlite3-dev: SQLite for the file-system servers' metadata (GRDB builds against it).
 set -euo pipefail
-needed=(mpich libmpich-dev iproute2)
+needed=(mpich libmpich-dev iproute2 libsqlite3-dev)
 missing=()
 for package in "${needed[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

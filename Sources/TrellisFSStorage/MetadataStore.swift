@@ -1,0 +1,54 @@
+import TrellisFSDistribution
+import TrellisFSProtocol
+
+/// Where a server keeps its objects and directory entries. The server's
+/// handlers decide what is allowed; the store only keeps what it is told,
+/// each call one durable transaction.
+public protocol MetadataStore: Sendable {
+    /// Makes an object with the next handle of this server's range.
+    func createObject(_ object: NewObject) throws -> ObjectAttributes
+    /// Makes an object with a handle fixed in advance (the root directory).
+    func createObject(_ object: NewObject, handle: ObjectHandle) throws -> ObjectAttributes
+    func attributes(of handle: ObjectHandle) throws -> ObjectAttributes?
+    func linkTarget(of handle: ObjectHandle) throws -> String?
+    /// Applies changes (and sets the change time); returns the new attributes.
+    func update(_ handle: ObjectHandle, _ changes: AttributeChanges, at time: Timestamp) throws -> ObjectAttributes
+    /// Sets modify and change time (a directory whose entries changed).
+    func touch(_ handle: ObjectHandle, at time: Timestamp) throws
+    func deleteObject(_ handle: ObjectHandle) throws
+
+    func entry(in directory: ObjectHandle, named name: String) throws -> DirectoryEntry?
+    /// Adds an entry; `exists` when the name is taken.
+    func addEntry(_ entry: DirectoryEntry, in directory: ObjectHandle) throws
+    /// Removes an entry and returns it; `notFound` when there is none.
+    @discardableResult
+    func removeEntry(named name: String, in directory: ObjectHandle) throws -> DirectoryEntry
+    /// Renames within this server in one transaction: removes `to` if present
+    /// (returning it) and moves `from` there.
+    func moveEntry(from: (ObjectHandle, String), to: (ObjectHandle, String)) throws -> DirectoryEntry?
+    /// Entries sorted by name, after `after`, at most `limit`; `more` when some remain.
+    func entries(in directory: ObjectHandle, after: String?, limit: Int) throws -> (entries: [DirectoryEntry], more: Bool)
+    func entryCount(in directory: ObjectHandle) throws -> Int
+    func objectCount() throws -> Int
+}
+
+/// What a new object starts with.
+public struct NewObject: Sendable {
+    public var kind: ObjectKind
+    public var mode: UInt32
+    public var uid: UInt32
+    public var gid: UInt32
+    public var time: Timestamp
+    public var distribution: Distribution?
+    public var linkTarget: String?
+
+    public init(kind: ObjectKind, mode: UInt32, uid: UInt32, gid: UInt32, time: Timestamp, distribution: Distribution? = nil, linkTarget: String? = nil) {
+        self.kind = kind
+        self.mode = mode
+        self.uid = uid
+        self.gid = gid
+        self.time = time
+        self.distribution = distribution
+        self.linkTarget = linkTarget
+    }
+}

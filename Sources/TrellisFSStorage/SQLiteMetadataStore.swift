@@ -1,0 +1,281 @@
+import Foundation
+import GRDB
+import TrellisFSDistribution
+import TrellisFSProtocol
+
+/// The metadata of one server in SQLite (through GRDB): a table of objects
+/// and a table of directory entries, in WAL mode with `synchronous = FULL`,
+/// so a change is on disk before the call returns.
+public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
+    private let database: DatabaseQueue
+    public let serverIndex: Int
+
+    /// Opens (or makes) the database at `path` for server `serverIndex`.
+    public init(path: String, serverIndex: Int) throws {
+        var configuration = Configuration()
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        configuration.busyMode = .timeout(10)
+        do {
+            database = try DatabaseQueue(path: path, configuration: configuration)
+            try database.writeWithoutTransaction { db in _ = try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL") }
+            try Self.migrator.migrate(database)
+        } catch {
+            throw Self.storageError(error, doing: "opening metadata database \(path)")
+        }
+        self.serverIndex = serverIndex
+    }
+
+    private static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("objects and entries") { db in
+            try db.execute(sql: """
+                CREATE TABLE object (
+                    serial INTEGER PRIMARY KEY,
+                    kind INTEGER NOT NULL,
+                    mode INTEGER NOT NULL,
+                    uid INTEGER NOT NULL,
+                    gid INTEGER NOT NULL,
+                    atime INTEGER NOT NULL, atimeNanos INTEGER NOT NULL,
+                    mtime INTEGER NOT NULL, mtimeNanos INTEGER NOT NULL,
+                    ctime INTEGER NOT NULL, ctimeNanos INTEGER NOT NULL,
+                    linkCount INTEGER NOT NULL,
+                    distribution BLOB,
+                    linkTarget TEXT
+                );
+                CREATE TABLE entry (
+                    directory INTEGER NOT NULL,
+                    name TEXT NOT NULL,
+                    handle INTEGER NOT NULL,
+                    kind INTEGER NOT NULL,
+                    PRIMARY KEY (directory, name)
+                ) WITHOUT ROWID;
+                CREATE TABLE serialCounter (next INTEGER NOT NULL);
+                INSERT INTO serialCounter (next) VALUES (2);
+                """)
+        }
+        return migrator
+    }
+
+    // MARK: Objects
+
+    public func createObject(_ object: NewObject) throws -> ObjectAttributes {
+        try write("creating an object") { db in
+            // Serials are never reused, so a stale handle can never name a new
+            // object; serial 1 is kept for the root.
+            guard let next = try Int64.fetchOne(db, sql: "SELECT next FROM serialCounter"), next < Int64(1) << 48 else {
+                throw FSError(.noSpace, "server \(serverIndex) has used up its handle range")
+            }
+            try db.execute(sql: "UPDATE serialCounter SET next = ?", arguments: [next + 1])
+            return try insert(object, serial: next, db)
+        }
+    }
+
+    public func createObject(_ object: NewObject, handle: ObjectHandle) throws -> ObjectAttributes {
+        guard handle.server == serverIndex else {
+            throw FSError(.invalidArgument, "handle \(handle) does not belong to server \(serverIndex)")
+        }
+        return try write("creating object \(handle)") { db in
+            if try Bool.fetchOne(db, sql: "SELECT 1 FROM object WHERE serial = ?", arguments: [Int64(handle.serial)]) == true {
+                throw FSError(.exists, "object \(handle) exists")
+            }
+            return try insert(object, serial: Int64(handle.serial), db)
+        }
+    }
+
+    private func insert(_ object: NewObject, serial: Int64, _ db: Database) throws -> ObjectAttributes {
+        let time = object.time
+        try db.execute(
+            sql: """
+                INSERT INTO object (serial, kind, mode, uid, gid, atime, atimeNanos, mtime, mtimeNanos, ctime, ctimeNanos, linkCount, distribution, linkTarget)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [
+                serial, Int(object.kind.rawValue), Int64(object.mode), Int64(object.uid), Int64(object.gid),
+                time.seconds, Int64(time.nanoseconds), time.seconds, Int64(time.nanoseconds), time.seconds, Int64(time.nanoseconds),
+                object.kind == .directory ? 2 : 1, object.distribution.map(Self.encode), object.linkTarget,
+            ])
+        return try attributes(serial: serial, db)!
+    }
+
+    public func attributes(of handle: ObjectHandle) throws -> ObjectAttributes? {
+        guard handle.server == serverIndex else { return nil }
+        return try read("reading object \(handle)") { db in try attributes(serial: Int64(handle.serial), db) }
+    }
+
+    private func attributes(serial: Int64, _ db: Database) throws -> ObjectAttributes? {
+        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM object WHERE serial = ?", arguments: [serial]) else { return nil }
+        let handle = ObjectHandle(server: serverIndex, serial: UInt64(serial))
+        guard let kind = ObjectKind(rawValue: UInt8(truncatingIfNeeded: row["kind"] as Int64)) else {
+            throw FSError(.ioError, "object \(handle) has an unknown kind in the metadata database")
+        }
+        var size: UInt64 = 0
+        if kind == .directory {
+            size = UInt64(try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM entry WHERE directory = ?", arguments: [serial]) ?? 0)
+        } else if kind == .symlink {
+            size = UInt64((row["linkTarget"] as String?)?.utf8.count ?? 0)
+        }
+        let distribution: Distribution? = try (row["distribution"] as Data?).map(Self.decode)
+        return ObjectAttributes(
+            handle: handle, kind: kind, mode: UInt32(row["mode"] as Int64), uid: UInt32(row["uid"] as Int64), gid: UInt32(row["gid"] as Int64),
+            accessTime: Timestamp(seconds: row["atime"], nanoseconds: UInt32(row["atimeNanos"] as Int64)),
+            modifyTime: Timestamp(seconds: row["mtime"], nanoseconds: UInt32(row["mtimeNanos"] as Int64)),
+            changeTime: Timestamp(seconds: row["ctime"], nanoseconds: UInt32(row["ctimeNanos"] as Int64)),
+            linkCount: UInt32(row["linkCount"] as Int64), size: size, distribution: distribution)
+    }
+
+    public func linkTarget(of handle: ObjectHandle) throws -> String? {
+        guard handle.server == serverIndex else { return nil }
+        return try read("reading link \(handle)") { db in
+            try String.fetchOne(db, sql: "SELECT linkTarget FROM object WHERE serial = ?", arguments: [Int64(handle.serial)])
+        }
+    }
+
+    public func update(_ handle: ObjectHandle, _ changes: AttributeChanges, at time: Timestamp) throws -> ObjectAttributes {
+        try write("changing attributes of \(handle)") { db in
+            let serial = Int64(handle.serial)
+            guard handle.server == serverIndex, try attributes(serial: serial, db) != nil else {
+                throw FSError(.notFound, "object \(handle) does not exist")
+            }
+            var assignments = ["ctime = ?", "ctimeNanos = ?"]
+            var arguments: [any DatabaseValueConvertible] = [time.seconds, Int64(time.nanoseconds)]
+            if let mode = changes.mode { assignments.append("mode = ?"); arguments.append(Int64(mode & 0o7777)) }
+            if let uid = changes.uid { assignments.append("uid = ?"); arguments.append(Int64(uid)) }
+            if let gid = changes.gid { assignments.append("gid = ?"); arguments.append(Int64(gid)) }
+            if let atime = changes.accessTime { assignments += ["atime = ?", "atimeNanos = ?"]; arguments += [atime.seconds, Int64(atime.nanoseconds)] }
+            if let mtime = changes.modifyTime { assignments += ["mtime = ?", "mtimeNanos = ?"]; arguments += [mtime.seconds, Int64(mtime.nanoseconds)] }
+            arguments.append(serial)
+            try db.execute(sql: "UPDATE object SET \(assignments.joined(separator: ", ")) WHERE serial = ?", arguments: StatementArguments(arguments))
+            return try attributes(serial: serial, db)!
+        }
+    }
+
+    public func touch(_ handle: ObjectHandle, at time: Timestamp) throws {
+        try write("touching \(handle)") { db in
+            try db.execute(
+                sql: "UPDATE object SET mtime = ?, mtimeNanos = ?, ctime = ?, ctimeNanos = ? WHERE serial = ?",
+                arguments: [time.seconds, Int64(time.nanoseconds), time.seconds, Int64(time.nanoseconds), Int64(handle.serial)])
+        }
+    }
+
+    public func deleteObject(_ handle: ObjectHandle) throws {
+        try write("deleting \(handle)") { db in
+            try db.execute(sql: "DELETE FROM object WHERE serial = ?", arguments: [Int64(handle.serial)])
+            try db.execute(sql: "DELETE FROM entry WHERE directory = ?", arguments: [Int64(handle.serial)])
+        }
+    }
+
+    // MARK: Entries
+
+    public func entry(in directory: ObjectHandle, named name: String) throws -> DirectoryEntry? {
+        try read("looking up \(name) in \(directory)") { db in
+            try Row.fetchOne(db, sql: "SELECT * FROM entry WHERE directory = ? AND name = ?", arguments: [Int64(directory.serial), name])
+                .flatMap(Self.entry)
+        }
+    }
+
+    public func addEntry(_ entry: DirectoryEntry, in directory: ObjectHandle) throws {
+        try write("adding \(entry.name) to \(directory)") { db in
+            if try Bool.fetchOne(db, sql: "SELECT 1 FROM entry WHERE directory = ? AND name = ?", arguments: [Int64(directory.serial), entry.name]) == true {
+                throw FSError(.exists, "\(entry.name) exists in directory \(directory)")
+            }
+            try db.execute(
+                sql: "INSERT INTO entry (directory, name, handle, kind) VALUES (?, ?, ?, ?)",
+                arguments: [Int64(directory.serial), entry.name, Int64(bitPattern: entry.handle.rawValue), Int(entry.kind.rawValue)])
+        }
+    }
+
+    @discardableResult
+    public func removeEntry(named name: String, in directory: ObjectHandle) throws -> DirectoryEntry {
+        try write("removing \(name) from \(directory)") { db in
+            guard let found = try Row.fetchOne(db, sql: "SELECT * FROM entry WHERE directory = ? AND name = ?", arguments: [Int64(directory.serial), name])
+                .flatMap(Self.entry)
+            else { throw FSError(.notFound, "\(name) does not exist in directory \(directory)") }
+            try db.execute(sql: "DELETE FROM entry WHERE directory = ? AND name = ?", arguments: [Int64(directory.serial), name])
+            return found
+        }
+    }
+
+    public func moveEntry(from: (ObjectHandle, String), to: (ObjectHandle, String)) throws -> DirectoryEntry? {
+        try write("renaming \(from.1) to \(to.1)") { db in
+            guard let moving = try Row.fetchOne(db, sql: "SELECT * FROM entry WHERE directory = ? AND name = ?", arguments: [Int64(from.0.serial), from.1])
+                .flatMap(Self.entry)
+            else { throw FSError(.notFound, "\(from.1) does not exist in directory \(from.0)") }
+            let replaced = try Row.fetchOne(db, sql: "SELECT * FROM entry WHERE directory = ? AND name = ?", arguments: [Int64(to.0.serial), to.1])
+                .flatMap(Self.entry)
+            try db.execute(sql: "DELETE FROM entry WHERE directory = ? AND name = ?", arguments: [Int64(to.0.serial), to.1])
+            try db.execute(sql: "DELETE FROM entry WHERE directory = ? AND name = ?", arguments: [Int64(from.0.serial), from.1])
+            try db.execute(
+                sql: "INSERT INTO entry (directory, name, handle, kind) VALUES (?, ?, ?, ?)",
+                arguments: [Int64(to.0.serial), to.1, Int64(bitPattern: moving.handle.rawValue), Int(moving.kind.rawValue)])
+            return replaced
+        }
+    }
+
+    public func entries(in directory: ObjectHandle, after: String?, limit: Int) throws -> (entries: [DirectoryEntry], more: Bool) {
+        try read("listing \(directory)") { db in
+            let rows = try Row.fetchAll(
+                db, sql: "SELECT * FROM entry WHERE directory = ? AND name > ? ORDER BY name LIMIT ?",
+                arguments: [Int64(directory.serial), after ?? "", limit + 1])
+            let found = rows.compactMap(Self.entry)
+            return (Array(found.prefix(limit)), found.count > limit)
+        }
+    }
+
+    public func entryCount(in directory: ObjectHandle) throws -> Int {
+        try read("counting \(directory)") { db in
+            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM entry WHERE directory = ?", arguments: [Int64(directory.serial)]) ?? 0
+        }
+    }
+
+    public func objectCount() throws -> Int {
+        try read("counting objects") { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM object") ?? 0 }
+    }
+
+    // MARK: Helpers
+
+    private static func entry(_ row: Row) -> DirectoryEntry? {
+        guard let kind = ObjectKind(rawValue: UInt8(truncatingIfNeeded: row["kind"] as Int64)) else { return nil }
+        return DirectoryEntry(name: row["name"], handle: ObjectHandle(rawValue: UInt64(bitPattern: row["handle"] as Int64)), kind: kind)
+    }
+
+    private static func encode(_ distribution: Distribution) -> Data {
+        var writer = WireWriter()
+        writer.write(distribution)
+        return Data(writer.buffer.readableBytesView)
+    }
+
+    private static func decode(_ data: Data) throws -> Distribution {
+        var reader = WireReader(.init(bytes: data))
+        return try reader.read(Distribution.self)
+    }
+
+    private func write<T>(_ what: String, _ body: (Database) throws -> T) throws -> T {
+        do {
+            return try database.write(body)
+        } catch let error as FSError {
+            throw error
+        } catch {
+            throw Self.storageError(error, doing: what)
+        }
+    }
+
+    private func read<T>(_ what: String, _ body: (Database) throws -> T) throws -> T {
+        do {
+            return try database.read(body)
+        } catch let error as FSError {
+            throw error
+        } catch {
+            throw Self.storageError(error, doing: what)
+        }
+    }
+
+    /// A full disk is `noSpace`; anything else the database says is `ioError`.
+    static func storageError(_ error: any Error, doing what: String) -> FSError {
+        if let database = error as? DatabaseError, database.resultCode == .SQLITE_FULL {
+            return FSError(.noSpace, "\(what): the metadata database's disk is full")
+        }
+        return FSError(.ioError, "\(what): \(error)")
+    }
+}

@@ -1,0 +1,105 @@
+import Foundation
+import Testing
+import TrellisFSDistribution
+import TrellisFSProtocol
+import TrellisFSStorage
+
+/// A real SQLite database in a fresh temporary folder.
+private func withStore(server: Int = 2, _ body: (SQLiteMetadataStore, String) throws -> Void) throws {
+    let folder = NSTemporaryDirectory() + "trellis-metadata-\(UUID().uuidString)"
+    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: folder) }
+    let path = folder + "/metadata.sqlite"
+    try body(try SQLiteMetadataStore(path: path, serverIndex: server), path)
+}
+
+private let now = Timestamp(seconds: 1_700_000_000, nanoseconds: 5)
+
+@Suite struct SQLiteMetadataStoreTests {
+    @Test func objectsKeepTheirAttributesAcrossReopening() throws {
+        try withStore { store, path in
+            let distribution = try Distribution.variableStrip(stripSizesBytes: [4096, 8192], firstServer: 1)
+            let file = try store.createObject(NewObject(kind: .file, mode: 0o640, uid: 10, gid: 20, time: now, distribution: distribution))
+            #expect(file.handle.server == 2 && file.handle.serial >= 2)
+            #expect(file.mode == 0o640 && file.uid == 10 && file.gid == 20 && file.linkCount == 1)
+            #expect(file.distribution == distribution && file.modifyTime == now)
+            let link = try store.createObject(NewObject(kind: .symlink, mode: 0o777, uid: 0, gid: 0, time: now, linkTarget: "a/b"))
+            #expect(link.size == 3)
+            #expect(link.handle != file.handle)
+
+            let reopened = try SQLiteMetadataStore(path: path, serverIndex: 2)
+            #expect(try reopened.attributes(of: file.handle) == file)
+            #expect(try reopened.linkTarget(of: link.handle) == "a/b")
+            #expect(try reopened.objectCount() == 2)
+            // A deleted object's handle is never given out again.
+            try reopened.deleteObject(link.handle)
+            #expect(try reopened.attributes(of: link.handle) == nil)
+            let next = try reopened.createObject(NewObject(kind: .file, mode: 0o600, uid: 0, gid: 0, time: now))
+            #expect(next.handle.serial > link.handle.serial)
+        }
+    }
+
+    @Test func theRootHasAFixedHandleAndOnlyOnce() throws {
+        try withStore(server: 0) { store, _ in
+            let root = try store.createObject(NewObject(kind: .directory, mode: 0o755, uid: 0, gid: 0, time: now), handle: .root)
+            #expect(root.handle == .root && root.linkCount == 2)
+            #expect(throws: FSError.self) { try store.createObject(NewObject(kind: .directory, mode: 0o755, uid: 0, gid: 0, time: now), handle: .root) }
+            #expect(try store.createObject(NewObject(kind: .file, mode: 0o644, uid: 0, gid: 0, time: now)).handle.serial == 2)
+        }
+    }
+
+    @Test func updatesChangeOnlyWhatTheyName() throws {
+        try withStore { store, _ in
+            let file = try store.createObject(NewObject(kind: .file, mode: 0o644, uid: 1, gid: 1, time: now))
+            let later = Timestamp(seconds: now.seconds + 60)
+            let changed = try store.update(file.handle, AttributeChanges(mode: 0o100600, gid: 7), at: later)
+            #expect(changed.mode == 0o600 && changed.uid == 1 && changed.gid == 7)
+            #expect(changed.changeTime == later && changed.modifyTime == now)
+            #expect(throws: FSError.self) { try store.update(ObjectHandle(server: 2, serial: 999), AttributeChanges(mode: 0), at: later) }
+        }
+    }
+
+    @Test func entriesAddRemoveRenameAndPage() throws {
+        try withStore { store, _ in
+            let directory = try store.createObject(NewObject(kind: .directory, mode: 0o755, uid: 0, gid: 0, time: now))
+            let names = (0..<250).map { String(format: "entry-%04d", $0) }
+            for name in names.shuffled() {
+                try store.addEntry(DirectoryEntry(name: name, handle: ObjectHandle(server: 5, serial: 10), kind: .file), in: directory.handle)
+            }
+            #expect(throws: FSError.self) { try store.addEntry(DirectoryEntry(name: names[0], handle: .root, kind: .file), in: directory.handle) }
+            #expect(try store.attributes(of: directory.handle)?.size == 250)
+            var listed: [String] = []
+            var cursor: String?
+            var pages = 0
+            while true {
+                let page = try store.entries(in: directory.handle, after: cursor, limit: 64)
+                listed += page.entries.map(\.name)
+                pages += 1
+                guard page.more else { break }
+                cursor = page.entries.last?.name
+            }
+            #expect(listed == names && pages == 4)
+
+            let replaced = try store.moveEntry(from: (directory.handle, names[0]), to: (directory.handle, names[1]))
+            #expect(replaced?.name == names[1])
+            #expect(try store.entry(in: directory.handle, named: names[0]) == nil)
+            #expect(try store.entry(in: directory.handle, named: names[1]) != nil)
+            #expect(try store.removeEntry(named: names[1], in: directory.handle).name == names[1])
+            #expect(throws: FSError.self) { try store.removeEntry(named: names[1], in: directory.handle) }
+            #expect(try store.entryCount(in: directory.handle) == 248)
+        }
+    }
+
+    @Test func namesAreStoredExactly() throws {
+        try withStore { store, _ in
+            let directory = try store.createObject(NewObject(kind: .directory, mode: 0o755, uid: 0, gid: 0, time: now))
+            for name in ["ümlaut", "with space", "'quote\"", "%_like", String(repeating: "x", count: 255)] {
+                try store.addEntry(DirectoryEntry(name: name, handle: .root, kind: .file), in: directory.handle)
+                #expect(try store.entry(in: directory.handle, named: name)?.name == name)
+            }
+            // LIKE wildcards and case are not matched loosely.
+            #expect(try store.entry(in: directory.handle, named: "%") == nil)
+            #expect(try store.entry(in: directory.handle, named: "ÜMLAUT") == nil)
+        }
+    }
+}
