@@ -1,0 +1,142 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import NIOCore
+import TrellisFSDistribution
+import TrellisFSProtocol
+
+/// File data of one server: each datafile is a local file ("bstream")
+/// named after its metafile's handle and its index, made by its first
+/// write. Reads past a bstream's end (or of one never written) return
+/// zeros: the logical size, not the bstream, says where the file ends.
+public final class BstreamStore: @unchecked Sendable {
+    public let folder: String
+
+    public init(folder: String) throws {
+        self.folder = folder
+        guard mkdir(folder, 0o700) == 0 || errno == EEXIST else {
+            throw Self.error("making bstream folder \(folder)", errno)
+        }
+    }
+
+    public func path(file: ObjectHandle, datafile: UInt32) -> String {
+        folder + "/" + String(file.rawValue, radix: 16) + "." + String(datafile)
+    }
+
+    /// Writes `data` (the regions' bytes packed in order); returns bytes written.
+    public func write(file: ObjectHandle, datafile: UInt32, regions: [AccessPattern.Region], data: ByteBuffer) throws -> UInt64 {
+        let total = regions.reduce(UInt64(0)) { $0 + $1.length }
+        guard total == UInt64(data.readableBytes) else {
+            throw FSError(.invalidArgument, "a write of \(data.readableBytes) bytes names regions of \(total)")
+        }
+        let name = path(file: file, datafile: datafile)
+        let descriptor = open(name, O_WRONLY | O_CREAT | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else { throw Self.error("opening \(name)", errno) }
+        defer { close(descriptor) }
+        try data.withUnsafeReadableBytes { bytes in
+            var consumed = 0
+            for region in regions {
+                try Self.writeFully(descriptor, bytes.baseAddress! + consumed, Int(region.length), at: region.offset, name: name)
+                consumed += Int(region.length)
+            }
+        }
+        return total
+    }
+
+    /// Reads the regions' bytes, packed in order, zeros where nothing was written.
+    public func read(file: ObjectHandle, datafile: UInt32, regions: [AccessPattern.Region], maximumBytes: Int) throws -> ByteBuffer {
+        let total = regions.reduce(UInt64(0)) { $0 + $1.length }
+        guard total <= UInt64(maximumBytes) else {
+            throw FSError(.invalidArgument, "a read of \(total) bytes is above the \(maximumBytes)-byte limit of one request")
+        }
+        var buffer = ByteBufferAllocator().buffer(capacity: Int(total))
+        buffer.writeRepeatingByte(0, count: Int(total))
+        let name = path(file: file, datafile: datafile)
+        let descriptor = open(name, O_RDONLY | O_CLOEXEC)
+        if descriptor < 0 {
+            if errno == ENOENT { return buffer }
+            throw Self.error("opening \(name)", errno)
+        }
+        defer { close(descriptor) }
+        try buffer.withUnsafeMutableReadableBytes { bytes in
+            var filled = 0
+            for region in regions {
+                var done = 0
+                while done < Int(region.length) {
+                    let count = pread(descriptor, bytes.baseAddress! + filled + done, Int(region.length) - done, off_t(region.offset) + off_t(done))
+                    if count < 0 {
+                        if errno == EINTR { continue }
+                        throw Self.error("reading \(name)", errno)
+                    }
+                    if count == 0 { break }  // past the end: the zeros stay
+                    done += count
+                }
+                filled += Int(region.length)
+            }
+        }
+        return buffer
+    }
+
+    /// The bstream's length (0 when it was never written).
+    public func size(file: ObjectHandle, datafile: UInt32) throws -> UInt64 {
+        var status = stat()
+        let name = path(file: file, datafile: datafile)
+        guard stat(name, &status) == 0 else {
+            if errno == ENOENT { return 0 }
+            throw Self.error("reading the size of \(name)", errno)
+        }
+        return UInt64(status.st_size)
+    }
+
+    public func truncate(file: ObjectHandle, datafile: UInt32, size: UInt64) throws {
+        let name = path(file: file, datafile: datafile)
+        if size == 0, access(name, F_OK) != 0 { return }
+        let descriptor = open(name, O_WRONLY | O_CREAT | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else { throw Self.error("opening \(name)", errno) }
+        defer { close(descriptor) }
+        guard ftruncate(descriptor, off_t(size)) == 0 else { throw Self.error("truncating \(name)", errno) }
+    }
+
+    public func sync(file: ObjectHandle, datafile: UInt32) throws {
+        let name = path(file: file, datafile: datafile)
+        let descriptor = open(name, O_RDONLY | O_CLOEXEC)
+        if descriptor < 0 {
+            if errno == ENOENT { return }
+            throw Self.error("opening \(name)", errno)
+        }
+        defer { close(descriptor) }
+        guard fsync(descriptor) == 0 else { throw Self.error("syncing \(name)", errno) }
+    }
+
+    public func remove(file: ObjectHandle, datafile: UInt32) throws {
+        let name = path(file: file, datafile: datafile)
+        guard unlink(name) == 0 || errno == ENOENT else { throw Self.error("removing \(name)", errno) }
+    }
+
+    /// Space of the file system under the folder.
+    public func space() throws -> (totalBytes: UInt64, freeBytes: UInt64) {
+        var status = statvfs()
+        guard statvfs(folder, &status) == 0 else { throw Self.error("reading the space of \(folder)", errno) }
+        return (UInt64(status.f_blocks) * UInt64(status.f_frsize), UInt64(status.f_bavail) * UInt64(status.f_frsize))
+    }
+
+    private static func writeFully(_ descriptor: Int32, _ source: UnsafeRawPointer, _ length: Int, at offset: UInt64, name: String) throws {
+        var done = 0
+        while done < length {
+            let count = pwrite(descriptor, source + done, length - done, off_t(offset) + off_t(done))
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw error("writing \(name)", errno)
+            }
+            done += count
+        }
+    }
+
+    static func error(_ what: String, _ code: Int32) -> FSError {
+        switch code {
+        case ENOSPC, EDQUOT: return FSError(.noSpace, "\(what): no space left on the storage device")
+        case EFBIG: return FSError(.invalidArgument, "\(what): offset beyond the largest file this storage allows")
+        default: return FSError(.ioError, "\(what): \(String(cString: strerror(code)))")
+        }
+    }
+}

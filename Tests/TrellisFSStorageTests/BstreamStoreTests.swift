@@ -1,0 +1,80 @@
+import Foundation
+import NIOCore
+import Testing
+import TrellisFSDistribution
+import TrellisFSProtocol
+import TrellisFSStorage
+
+@Suite struct BstreamStoreTests {
+    private func withStore(_ body: (BstreamStore) throws -> Void) throws {
+        let folder = NSTemporaryDirectory() + "trellis-bstreams-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try body(try BstreamStore(folder: folder))
+    }
+
+    private let file = ObjectHandle(server: 1, serial: 42)
+
+    @Test func regionsWriteAndReadBackWithZerosInTheHoles() throws {
+        try withStore { store in
+            let regions = [AccessPattern.Region(offset: 10, length: 3), .init(offset: 100, length: 2)]
+            #expect(try store.write(file: file, datafile: 2, regions: regions, data: ByteBuffer(bytes: [1, 2, 3, 4, 5])) == 5)
+            #expect(try store.size(file: file, datafile: 2) == 102)
+            let back = try store.read(file: file, datafile: 2, regions: [.init(offset: 8, length: 6), .init(offset: 99, length: 10)], maximumBytes: 1 << 20)
+            #expect(Array(back.readableBytesView) == [0, 0, 1, 2, 3, 0] + [0, 4, 5] + Array(repeating: 0, count: 7))
+            // A datafile never written reads as zeros and has size 0.
+            #expect(try store.size(file: file, datafile: 7) == 0)
+            #expect(Array(try store.read(file: file, datafile: 7, regions: [.init(offset: 0, length: 4)], maximumBytes: 64).readableBytesView) == [0, 0, 0, 0])
+        }
+    }
+
+    @Test func truncateSyncAndRemove() throws {
+        try withStore { store in
+            _ = try store.write(file: file, datafile: 0, regions: [.init(offset: 0, length: 8)], data: ByteBuffer(repeating: 9, count: 8))
+            try store.truncate(file: file, datafile: 0, size: 3)
+            #expect(try store.size(file: file, datafile: 0) == 3)
+            try store.truncate(file: file, datafile: 0, size: 1 << 30)
+            #expect(try store.size(file: file, datafile: 0) == 1 << 30)
+            try store.sync(file: file, datafile: 0)
+            try store.sync(file: file, datafile: 5)
+            try store.remove(file: file, datafile: 0)
+            try store.remove(file: file, datafile: 0)
+            #expect(try store.size(file: file, datafile: 0) == 0)
+        }
+    }
+
+    @Test func mismatchedAndOversizedRequestsAreErrors() throws {
+        try withStore { store in
+            #expect(throws: FSError.self) { try store.write(file: file, datafile: 0, regions: [.init(offset: 0, length: 4)], data: ByteBuffer(repeating: 1, count: 3)) }
+            #expect(throws: FSError.self) { try store.read(file: file, datafile: 0, regions: [.init(offset: 0, length: 1 << 21)], maximumBytes: 1 << 20) }
+            #expect(throws: FSError.self) { try store.write(file: file, datafile: 0, regions: [.init(offset: 1 << 62, length: 1)], data: ByteBuffer(bytes: [1])) }
+        }
+    }
+
+    /// A storage folder on a 64 KiB tmpfs: a write that does not fit is a
+    /// `noSpace` error naming the bstream, and what was written before stays.
+    @Test func aFullStorageFolderIsANoSpaceError() throws {
+        let folder = NSTemporaryDirectory() + "trellis-full-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let mount = Process()
+        mount.executableURL = URL(fileURLWithPath: "/bin/mount")
+        mount.arguments = ["-t", "tmpfs", "-o", "size=64k", "tmpfs", folder]
+        try mount.run()
+        mount.waitUntilExit()
+        try #require(mount.terminationStatus == 0, "mounting a tmpfs needs root (CI runs as root)")
+        defer {
+            let unmount = Process()
+            unmount.executableURL = URL(fileURLWithPath: "/bin/umount")
+            unmount.arguments = [folder]
+            try? unmount.run()
+            unmount.waitUntilExit()
+        }
+        let store = try BstreamStore(folder: folder + "/bstreams")
+        _ = try store.write(file: file, datafile: 0, regions: [.init(offset: 0, length: 4096)], data: ByteBuffer(repeating: 7, count: 4096))
+        let full = try #require(throws: FSError.self) {
+            try store.write(file: file, datafile: 1, regions: [.init(offset: 0, length: 1 << 17)], data: ByteBuffer(repeating: 1, count: 1 << 17))
+        }
+        #expect(full.code == .noSpace && full.message.contains(store.path(file: file, datafile: 1)), "\(full)")
+        #expect(Array(try store.read(file: file, datafile: 0, regions: [.init(offset: 0, length: 4096)], maximumBytes: 1 << 20).readableBytesView) == Array(repeating: 7, count: 4096))
+    }
+}
