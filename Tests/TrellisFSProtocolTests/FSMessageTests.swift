@@ -114,3 +114,25 @@ import TrellisFSProtocol
         #expect(!attributes.allows(4, for: member) && attributes.allows(4, for: other))
     }
 }
+
+@Suite struct EntryNameTests {
+    @Test func badNamesAreRefusedWithTheReason() {
+        for (name, code) in [("", FSError.Code.invalidArgument), (".", .invalidArgument), ("..", .invalidArgument), ("a/b", .invalidArgument),
+                             ("a\u{0}b", .invalidArgument), (String(repeating: "n", count: 256), .nameTooLong),
+                             (String(repeating: "é", count: 128), .nameTooLong)] {
+            #expect(throws: FSError.self) { try EntryName.validate(name) }
+            #expect((try? EntryName.validate(name)) == nil)
+            do { try EntryName.validate(name) } catch let error as FSError { #expect(error.code == code, "\(name.prefix(10))") } catch {}
+        }
+        for name in ["a", "...", ".hidden", String(repeating: "n", count: 255), "ü ñ"] {
+            #expect(throws: Never.self) { try EntryName.validate(name) }
+        }
+    }
+
+    @Test func pathsSplitIntoComponents() throws {
+        #expect(try EntryName.components(ofAbsolute: "/") == [])
+        #expect(try EntryName.components(ofAbsolute: "//a///b/") == ["a", "b"])
+        #expect(throws: FSError.self) { try EntryName.components(ofAbsolute: "relative/path") }
+        #expect(throws: FSError.self) { try EntryName.components(ofAbsolute: "/a/../b") }
+    }
+}
