@@ -30,6 +30,9 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
             ]),
         .target(
+            name: "TrellisFSServer",
+            dependencies: ["TrellisFSStorage", "TrellisFSProtocol", "TrellisFSDistribution", .product(name: "NIOCore", package: "swift-nio")]),
+        .target(
             name: "TrellisFSProtocol",
             dependencies: ["TrellisFSDistribution", .product(name: "NIOCore", package: "swift-nio")]),
         .target(
@@ -91,6 +94,9 @@ let package = Package(
         .testTarget(
             name: "TrellisFSDistributionTests",
             dependencies: ["TrellisFSDistribution", .product(name: "PropertyBased", package: "swift-property-based")]),
+        .testTarget(
+            name: "TrellisFSServerTests",
+            dependencies: ["TrellisFSServer", "TrellisFSStorage", "TrellisFSProtocol", "TrellisFSDistribution", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "TrellisFSStorageTests", dependencies: ["TrellisFSStorage", "TrellisFSProtocol", "TrellisFSDistribution"]),
         .testTarget(
             name: "TrellisFSProtocolTests",

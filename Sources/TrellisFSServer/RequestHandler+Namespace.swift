@@ -1,0 +1,180 @@
+import TrellisFSDistribution
+import TrellisFSProtocol
+import TrellisFSStorage
+
+/// Names: lookup, create, mkdir, symlink, remove, rename, readdir. In this
+/// first version every new object lives on its parent directory's server;
+/// an entry naming an object on another server is followed by the client.
+extension RequestHandler {
+    func lookup(_ parent: ObjectHandle, _ name: String, _ credentials: Credentials) throws -> ObjectAttributes {
+        _ = try directory(parent, credentials, write: false)
+        guard let entry = try context.metadata.entry(in: parent, named: EntryName.validate(name)) else {
+            throw FSError(.notFound, "\(name) does not exist in directory \(parent)")
+        }
+        if entry.handle.server != context.serverIndex {
+            // The client asks the owner; an entry's kind is all this server knows.
+            return ObjectAttributes(
+                handle: entry.handle, kind: entry.kind, mode: 0, uid: 0, gid: 0, accessTime: Timestamp(seconds: 0),
+                modifyTime: Timestamp(seconds: 0), changeTime: Timestamp(seconds: 0), linkCount: 0, size: 0, distribution: nil)
+        }
+        guard let attributes = try context.metadata.attributes(of: entry.handle) else {
+            throw FSError(.staleHandle, "\(name) in directory \(parent) names object \(entry.handle), which is gone")
+        }
+        return attributes
+    }
+
+    func createFile(_ parent: ObjectHandle, _ name: String, _ mode: UInt32, _ requested: Distribution?, _ credentials: Credentials) throws -> ObjectAttributes {
+        let directory = try directory(parent, credentials, write: true)
+        try EntryName.validate(name)
+        let distribution = requested ?? directory.distribution ?? context.configuration.defaultDistribution
+        let servers = context.configuration.servers.count
+        guard distribution.datafileCount <= servers, distribution.firstServer < servers else {
+            throw FSError(.invalidArgument, "\(distribution) needs more than the \(servers) servers of this file system")
+        }
+        return try makeObject(in: directory, name: name, NewObject(
+            kind: .file, mode: mode & 0o7777, uid: credentials.uid, gid: newGroup(directory, credentials), time: context.now(),
+            distribution: distribution))
+    }
+
+    func makeDirectory(_ parent: ObjectHandle, _ name: String, _ mode: UInt32, _ credentials: Credentials) throws -> ObjectAttributes {
+        let directory = try directory(parent, credentials, write: true)
+        try EntryName.validate(name)
+        // A new directory keeps its parent's default distribution and setgid bit.
+        let setgid = directory.mode & 0o2000
+        return try makeObject(in: directory, name: name, NewObject(
+            kind: .directory, mode: (mode & 0o7777) | setgid, uid: credentials.uid, gid: newGroup(directory, credentials),
+            time: context.now(), distribution: directory.distribution))
+    }
+
+    func symlink(_ parent: ObjectHandle, _ name: String, _ target: String, _ credentials: Credentials) throws -> ObjectAttributes {
+        let directory = try directory(parent, credentials, write: true)
+        try EntryName.validate(name)
+        guard !target.isEmpty, target.utf8.count <= 4096, !target.utf8.contains(0) else {
+            throw FSError(.invalidArgument, "a symlink target must be 1 to 4096 bytes without NUL")
+        }
+        return try makeObject(in: directory, name: name, NewObject(
+            kind: .symlink, mode: 0o777, uid: credentials.uid, gid: newGroup(directory, credentials), time: context.now(), linkTarget: target))
+    }
+
+    func readLink(_ handle: ObjectHandle) throws -> String {
+        let link = try object(handle)
+        guard link.kind == .symlink, let target = try context.metadata.linkTarget(of: handle) else {
+            throw FSError(.notSymlink, "object \(handle) is not a symlink")
+        }
+        return target
+    }
+
+    /// Entry first checked, object made, entry added; if the entry cannot be
+    /// added the object is deleted again, so nothing is left half-made.
+    private func makeObject(in directory: ObjectAttributes, name: String, _ new: NewObject) throws -> ObjectAttributes {
+        if try context.metadata.entry(in: directory.handle, named: name) != nil {
+            throw FSError(.exists, "\(name) exists in directory \(directory.handle)")
+        }
+        let made = try context.metadata.createObject(new)
+        do {
+            try context.metadata.addEntry(DirectoryEntry(name: name, handle: made.handle, kind: made.kind), in: directory.handle)
+        } catch {
+            try? context.metadata.deleteObject(made.handle)
+            throw error
+        }
+        try context.metadata.touch(directory.handle, at: new.time)
+        return made
+    }
+
+    private func newGroup(_ directory: ObjectAttributes, _ credentials: Credentials) -> UInt32 {
+        directory.mode & 0o2000 != 0 ? directory.gid : credentials.gid
+    }
+
+    func remove(_ parent: ObjectHandle, _ name: String, directory wantDirectory: Bool, _ credentials: Credentials) throws -> FollowUp? {
+        let directory = try directory(parent, credentials, write: true)
+        guard let entry = try context.metadata.entry(in: parent, named: EntryName.validate(name)) else {
+            throw FSError(.notFound, "\(name) does not exist in directory \(parent)")
+        }
+        if wantDirectory && entry.kind != .directory { throw FSError(.notDirectory, "\(name) in directory \(parent) is not a directory") }
+        if !wantDirectory && entry.kind == .directory { throw FSError(.isDirectory, "\(name) in directory \(parent) is a directory: use rmdir") }
+        let target = try context.metadata.attributes(of: entry.handle)
+        try checkSticky(directory, entryOwner: target?.uid ?? credentials.uid, credentials)
+        if entry.kind == .directory, try context.metadata.entryCount(in: entry.handle) > 0 {
+            throw FSError(.notEmpty, "directory \(name) in \(parent) is not empty")
+        }
+        try context.metadata.removeEntry(named: name, in: parent)
+        try context.metadata.touch(parent, at: context.now())
+        guard let target else { return nil }
+        try context.metadata.deleteObject(target.handle)
+        if target.kind == .file, let distribution = target.distribution {
+            return .removeDatafiles(file: target.handle, distribution: distribution)
+        }
+        return nil
+    }
+
+    /// Rename within this server: atomic in one transaction. A replaced file's
+    /// datafiles are removed after the reply.
+    func rename(_ fromParent: ObjectHandle, _ fromName: String, _ toParent: ObjectHandle, _ toName: String, _ credentials: Credentials) throws -> FollowUp? {
+        guard toParent.server == context.serverIndex else {
+            throw FSError(.crossDevice, "renaming into directory \(toParent) on server \(toParent.server.map(String.init) ?? "?") from server \(context.serverIndex) is not supported yet")
+        }
+        let source = try directory(fromParent, credentials, write: true)
+        let destination = try directory(toParent, credentials, write: true)
+        try EntryName.validate(fromName)
+        try EntryName.validate(toName)
+        guard let moving = try context.metadata.entry(in: fromParent, named: fromName) else {
+            throw FSError(.notFound, "\(fromName) does not exist in directory \(fromParent)")
+        }
+        if fromParent == toParent && fromName == toName { return nil }
+        let movingOwner = try context.metadata.attributes(of: moving.handle)?.uid ?? credentials.uid
+        try checkSticky(source, entryOwner: movingOwner, credentials)
+        if moving.kind == .directory, try isDirectory(moving.handle, anAncestorOf: toParent) {
+            throw FSError(.invalidArgument, "cannot move directory \(fromName) into itself")
+        }
+        var replacedObject: ObjectAttributes?
+        if let existing = try context.metadata.entry(in: toParent, named: toName) {
+            if existing.handle == moving.handle { return nil }
+            if moving.kind == .directory && existing.kind != .directory { throw FSError(.notDirectory, "\(toName) in \(toParent) is not a directory") }
+            if moving.kind != .directory && existing.kind == .directory { throw FSError(.isDirectory, "\(toName) in \(toParent) is a directory") }
+            if existing.kind == .directory, try context.metadata.entryCount(in: existing.handle) > 0 {
+                throw FSError(.notEmpty, "directory \(toName) in \(toParent) is not empty")
+            }
+            replacedObject = try context.metadata.attributes(of: existing.handle)
+            try checkSticky(destination, entryOwner: replacedObject?.uid ?? credentials.uid, credentials)
+        }
+        _ = try context.metadata.moveEntry(from: (fromParent, fromName), to: (toParent, toName))
+        let now = context.now()
+        try context.metadata.touch(fromParent, at: now)
+        if toParent != fromParent { try context.metadata.touch(toParent, at: now) }
+        guard let replacedObject else { return nil }
+        try context.metadata.deleteObject(replacedObject.handle)
+        if replacedObject.kind == .file, let distribution = replacedObject.distribution {
+            return .removeDatafiles(file: replacedObject.handle, distribution: distribution)
+        }
+        return nil
+    }
+
+    /// Whether `directory` is `handle` or above it, following ".." through the
+    /// entries this server holds.
+    private func isDirectory(_ directory: ObjectHandle, anAncestorOf handle: ObjectHandle) throws -> Bool {
+        // Without parent pointers, search downwards from `directory` (bounded by this server's objects).
+        var pending = [directory]
+        var seen = Set<ObjectHandle>()
+        while let next = pending.popLast() {
+            if next == handle { return true }
+            guard seen.insert(next).inserted, next.server == context.serverIndex else { continue }
+            var cursor: String?
+            while true {
+                let page = try context.metadata.entries(in: next, after: cursor, limit: 1000)
+                pending += page.entries.filter { $0.kind == .directory }.map(\.handle)
+                guard page.more else { break }
+                cursor = page.entries.last?.name
+            }
+        }
+        return false
+    }
+
+    func readDirectory(_ handle: ObjectHandle, after: String?, limit: UInt32, _ credentials: Credentials) throws -> (entries: [DirectoryEntry], more: Bool) {
+        let directory = try object(handle)
+        guard directory.kind == .directory else { throw FSError(.notDirectory, "object \(handle) is not a directory") }
+        guard directory.allows(4, for: credentials) else {
+            throw FSError(.permissionDenied, "uid \(credentials.uid) may not read directory \(handle)")
+        }
+        return try context.metadata.entries(in: handle, after: after, limit: Int(min(max(limit, 1), 10_000)))
+    }
+}

@@ -1,0 +1,107 @@
+import TrellisFSDistribution
+import TrellisFSProtocol
+import TrellisFSStorage
+
+/// Turns one request into its reply, against this server's stores. Every
+/// failure becomes an error reply that names what failed; nothing a client
+/// sends can stop the server.
+public struct RequestHandler: Sendable {
+    public let context: ServerContext
+
+    public init(context: ServerContext) { self.context = context }
+
+    public func handle(_ envelope: FSRequestEnvelope) -> (reply: FSReplyEnvelope, followUps: [FollowUp]) {
+        var followUps: [FollowUp] = []
+        let result: Result<FSReply, FSError>
+        do {
+            result = .success(try dispatch(envelope.request, credentials: envelope.credentials, followUps: &followUps))
+        } catch let error as FSError {
+            result = .failure(error)
+        } catch {
+            result = .failure(FSError(.ioError, "server \(context.serverIndex): \(error)"))
+        }
+        return (FSReplyEnvelope(requestID: envelope.requestID, result: result), followUps)
+    }
+
+    private func dispatch(_ request: FSRequest, credentials: Credentials, followUps: inout [FollowUp]) throws -> FSReply {
+        switch request {
+        case .getConfiguration:
+            return .configuration(context.configuration)
+        case .lookup(let parent, let name):
+            return .attributes(try lookup(parent, name, credentials))
+        case .getAttributes(let handle):
+            return .attributes(try object(handle))
+        case .setAttributes(let handle, let changes):
+            return .attributes(try setAttributes(handle, changes, credentials))
+        case .createFile(let parent, let name, let mode, let distribution):
+            return .attributes(try createFile(parent, name, mode, distribution, credentials))
+        case .makeDirectory(let parent, let name, let mode):
+            return .attributes(try makeDirectory(parent, name, mode, credentials))
+        case .symlink(let parent, let name, let target):
+            return .attributes(try symlink(parent, name, target, credentials))
+        case .readLink(let handle):
+            return .linkTarget(try readLink(handle))
+        case .remove(let parent, let name, let directory):
+            if let followUp = try remove(parent, name, directory: directory, credentials) { followUps.append(followUp) }
+            return .done
+        case .rename(let fromParent, let fromName, let toParent, let toName):
+            if let followUp = try rename(fromParent, fromName, toParent, toName, credentials) { followUps.append(followUp) }
+            return .done
+        case .readDirectory(let handle, let after, let limit):
+            let page = try readDirectory(handle, after: after, limit: limit, credentials)
+            return .entries(page.entries, more: page.more)
+        case .statFileSystem:
+            return .statistics(try statistics())
+        case .read(let file, let datafile, let regions):
+            return .data(try context.bstreams.read(file: file, datafile: datafile, regions: regions, maximumBytes: context.maximumTransferBytes))
+        case .write(let file, let datafile, let regions, let data):
+            guard data.readableBytes <= context.maximumTransferBytes else {
+                throw FSError(.invalidArgument, "a write of \(data.readableBytes) bytes is above the \(context.maximumTransferBytes)-byte limit of one request")
+            }
+            return .written(try context.bstreams.write(file: file, datafile: datafile, regions: regions, data: data))
+        case .datafileSizes(let file, let datafiles):
+            return .sizes(try datafiles.map { try context.bstreams.size(file: file, datafile: $0) })
+        case .truncateDatafile(let file, let datafile, let size):
+            guard size <= Distribution.maximumOffset else { throw FSError(.invalidArgument, "a datafile of \(size) bytes is beyond the largest offset") }
+            try context.bstreams.truncate(file: file, datafile: datafile, size: size)
+            return .done
+        case .syncDatafiles(let file, let datafiles):
+            for datafile in datafiles { try context.bstreams.sync(file: file, datafile: datafile) }
+            return .done
+        case .removeDatafiles(let file, let datafiles):
+            for datafile in datafiles { try context.bstreams.remove(file: file, datafile: datafile) }
+            return .done
+        }
+    }
+
+    // MARK: Shared checks
+
+    /// An object this server owns; `staleHandle` for one it does not (any
+    /// more), naming the server that does.
+    func object(_ handle: ObjectHandle) throws -> ObjectAttributes {
+        guard handle.server == context.serverIndex else {
+            throw FSError(.staleHandle, "handle \(handle) belongs to server \(handle.server.map(String.init) ?? "none"), not server \(context.serverIndex)")
+        }
+        guard let attributes = try context.metadata.attributes(of: handle) else {
+            throw FSError(.staleHandle, "object \(handle) does not exist on server \(context.serverIndex)")
+        }
+        return attributes
+    }
+
+    /// A directory that `credentials` may search (1) and, when asked, change (2).
+    func directory(_ handle: ObjectHandle, _ credentials: Credentials, write: Bool) throws -> ObjectAttributes {
+        let directory = try object(handle)
+        guard directory.kind == .directory else { throw FSError(.notDirectory, "object \(handle) is not a directory") }
+        let needed: UInt32 = write ? 3 : 1
+        guard directory.allows(needed, for: credentials) else {
+            throw FSError(.permissionDenied, "uid \(credentials.uid) may not \(write ? "change" : "search") directory \(handle)")
+        }
+        return directory
+    }
+
+    /// With the sticky bit, only the entry's owner, the directory's owner or root may remove or replace it.
+    func checkSticky(_ directory: ObjectAttributes, entryOwner: UInt32, _ credentials: Credentials) throws {
+        guard directory.mode & 0o1000 != 0, !credentials.isSuperuser, credentials.uid != entryOwner, credentials.uid != directory.uid else { return }
+        throw FSError(.notPermitted, "directory \(directory.handle) is sticky: uid \(credentials.uid) may not remove another's entry")
+    }
+}

@@ -1,0 +1,33 @@
+import TrellisFSDistribution
+import TrellisFSProtocol
+import TrellisFSStorage
+
+/// What one server's handlers work on: its index, its stores, the file
+/// system's configuration, and a clock (injectable, for tests).
+public struct ServerContext: Sendable {
+    public var serverIndex: Int
+    public var configuration: FSConfiguration
+    public var metadata: any MetadataStore
+    public var bstreams: BstreamStore
+    public var now: @Sendable () -> Timestamp
+    /// The most bytes one read or write request may carry.
+    public var maximumTransferBytes: Int
+
+    public init(
+        serverIndex: Int, configuration: FSConfiguration, metadata: any MetadataStore, bstreams: BstreamStore,
+        maximumTransferBytes: Int = 64 << 20, now: @escaping @Sendable () -> Timestamp = Timestamp.now
+    ) {
+        self.serverIndex = serverIndex
+        self.configuration = configuration
+        self.metadata = metadata
+        self.bstreams = bstreams
+        self.maximumTransferBytes = maximumTransferBytes
+        self.now = now
+    }
+}
+
+/// Work a request leaves for other servers once its reply is sent (the
+/// datafiles of a removed file); the serving loop carries it out.
+public enum FollowUp: Sendable, Equatable {
+    case removeDatafiles(file: ObjectHandle, distribution: Distribution)
+}

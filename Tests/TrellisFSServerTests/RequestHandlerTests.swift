@@ -1,0 +1,148 @@
+import Foundation
+import NIOCore
+import Testing
+import TrellisFSDistribution
+import TrellisFSProtocol
+import TrellisFSServer
+import TrellisFSStorage
+
+/// One server's handler over a real SQLite database and real bstream files
+/// in a fresh folder, with a root directory as `mkfs` makes it.
+private final class HandlerFixture {
+    let folder = NSTemporaryDirectory() + "trellis-handler-\(UUID().uuidString)"
+    let handler: RequestHandler
+    private var nextID: UInt64 = 1
+    static let root = Credentials(uid: 0, gid: 0)
+    static let alice = Credentials(uid: 1000, gid: 100)
+    static let bob = Credentials(uid: 1001, gid: 101)
+
+    init() throws {
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let store = try SQLiteMetadataStore(path: folder + "/metadata.sqlite", serverIndex: 0)
+        _ = try store.createObject(NewObject(kind: .directory, mode: 0o1777, uid: 0, gid: 0, time: Timestamp(seconds: 1)), handle: .root)
+        let configuration = FSConfiguration(
+            name: "test", servers: (0..<4).map { ServerDescription(index: UInt32($0), serviceName: "trellis-fs/test/\($0)", portName: "") },
+            defaultDistribution: try .simpleStripe(stripSizeBytes: 65_536, datafileCount: 4))
+        handler = RequestHandler(context: ServerContext(
+            serverIndex: 0, configuration: configuration, metadata: store, bstreams: try BstreamStore(folder: folder + "/bstreams")))
+    }
+
+    deinit { try? FileManager.default.removeItem(atPath: folder) }
+
+    /// Sends the request through its wire form, as a client would.
+    func call(_ request: FSRequest, as credentials: Credentials = HandlerFixture.alice) throws -> (FSReply, [FollowUp]) {
+        nextID += 1
+        let decoded = try FSRequestEnvelope.decode(FSRequestEnvelope(requestID: nextID, credentials: credentials, request: request).encoded())
+        let (reply, followUps) = handler.handle(decoded)
+        let back = try FSReplyEnvelope.decode(reply.encoded())
+        #expect(back.requestID == nextID)
+        return (try back.result.get(), followUps)
+    }
+
+    func attributes(_ request: FSRequest, as credentials: Credentials = HandlerFixture.alice) throws -> ObjectAttributes {
+        guard case .attributes(let attributes) = try call(request, as: credentials).0 else { throw FSError(.protocolViolation, "not attributes") }
+        return attributes
+    }
+
+    func error(_ request: FSRequest, as credentials: Credentials = HandlerFixture.alice) -> FSError.Code? {
+        do {
+            _ = try call(request, as: credentials)
+            return nil
+        } catch let error as FSError {
+            return error.code
+        } catch {
+            return nil
+        }
+    }
+}
+
+@Suite struct RequestHandlerTests {
+    @Test func createLookupListAndStat() throws {
+        let fixture = try HandlerFixture()
+        let directory = try fixture.attributes(.makeDirectory(parent: .root, name: "home", mode: 0o755))
+        #expect(directory.kind == .directory && directory.uid == 1000 && directory.gid == 100 && directory.mode == 0o755)
+        let file = try fixture.attributes(.createFile(parent: directory.handle, name: "data.bin", mode: 0o644, distribution: nil))
+        #expect(file.distribution == (try Distribution.simpleStripe(stripSizeBytes: 65_536, datafileCount: 4)))
+        #expect(try fixture.attributes(.lookup(parent: directory.handle, name: "data.bin")) == file)
+        #expect(try fixture.attributes(.getAttributes(file.handle)).handle == file.handle)
+        for index in 0..<30 { _ = try fixture.attributes(.createFile(parent: directory.handle, name: "f\(index)", mode: 0o600, distribution: nil)) }
+        var names: [String] = []
+        var after: String?
+        repeat {
+            guard case .entries(let entries, let more) = try fixture.call(.readDirectory(directory.handle, after: after, limit: 7)).0 else { Issue.record("no entries"); return }
+            names += entries.map(\.name)
+            after = more ? entries.last?.name : nil
+        } while after != nil
+        #expect(names.count == 31 && names == names.sorted())
+        guard case .statistics(let statistics) = try fixture.call(.statFileSystem).0 else { Issue.record("no statistics"); return }
+        #expect(statistics.objectCount == 33 && statistics.totalBytes > 0)
+    }
+
+    @Test func badInputIsAnsweredWithClearErrors() throws {
+        let fixture = try HandlerFixture()
+        let directory = try fixture.attributes(.makeDirectory(parent: .root, name: "d", mode: 0o755))
+        #expect(fixture.error(.createFile(parent: .root, name: "a/b", mode: 0o644, distribution: nil)) == .invalidArgument)
+        #expect(fixture.error(.createFile(parent: .root, name: "nul\u{0}", mode: 0o644, distribution: nil)) == .invalidArgument)
+        #expect(fixture.error(.makeDirectory(parent: .root, name: String(repeating: "x", count: 300), mode: 0o755)) == .nameTooLong)
+        #expect(fixture.error(.makeDirectory(parent: .root, name: "d", mode: 0o755)) == .exists)
+        #expect(fixture.error(.lookup(parent: .root, name: "missing")) == .notFound)
+        #expect(fixture.error(.lookup(parent: ObjectHandle(server: 0, serial: 999), name: "x")) == .staleHandle)
+        #expect(fixture.error(.getAttributes(ObjectHandle(server: 3, serial: 2))) == .staleHandle)
+        _ = try fixture.attributes(.createFile(parent: directory.handle, name: "inside", mode: 0o644, distribution: nil))
+        #expect(fixture.error(.remove(parent: .root, name: "d", directory: true)) == .notEmpty)
+        #expect(fixture.error(.remove(parent: .root, name: "d", directory: false)) == .isDirectory)
+        #expect(fixture.error(.remove(parent: directory.handle, name: "inside", directory: true)) == .notDirectory)
+        let file = try fixture.attributes(.lookup(parent: directory.handle, name: "inside"))
+        #expect(fixture.error(.lookup(parent: file.handle, name: "x")) == .notDirectory)
+        #expect(fixture.error(.readLink(file.handle)) == .notSymlink)
+        #expect(fixture.error(.createFile(parent: .root, name: "wide", mode: 0o644, distribution: try .simpleStripe(stripSizeBytes: 4096, datafileCount: 8))) == .invalidArgument)
+        #expect(fixture.error(.rename(fromParent: .root, fromName: "d", toParent: directory.handle, toName: "d2")) == .invalidArgument)
+        // Nothing above changed the tree.
+        #expect(try fixture.attributes(.getAttributes(directory.handle)).size == 1)
+    }
+
+    @Test func permissionsAreCheckedAgainstTheCaller() throws {
+        let fixture = try HandlerFixture()
+        let private_ = try fixture.attributes(.makeDirectory(parent: .root, name: "alice", mode: 0o700))
+        #expect(fixture.error(.createFile(parent: private_.handle, name: "x", mode: 0o644, distribution: nil), as: HandlerFixture.bob) == .permissionDenied)
+        #expect(fixture.error(.readDirectory(private_.handle, after: nil, limit: 10), as: HandlerFixture.bob) == .permissionDenied)
+        #expect(fixture.error(.setAttributes(private_.handle, AttributeChanges(mode: 0o777)), as: HandlerFixture.bob) == .notPermitted)
+        #expect(fixture.error(.setAttributes(private_.handle, AttributeChanges(uid: 1001))) == .notPermitted)
+        #expect(try fixture.attributes(.setAttributes(private_.handle, AttributeChanges(uid: 1001)), as: HandlerFixture.root).uid == 1001)
+        // The root directory is sticky: bob cannot remove alice's file there.
+        _ = try fixture.attributes(.createFile(parent: .root, name: "alices", mode: 0o666, distribution: nil))
+        #expect(fixture.error(.remove(parent: .root, name: "alices", directory: false), as: HandlerFixture.bob) == .notPermitted)
+        #expect(try fixture.call(.remove(parent: .root, name: "alices", directory: false)).0 == .done)
+    }
+
+    @Test func renameIsAtomicAndRemovesWhatItReplaces() throws {
+        let fixture = try HandlerFixture()
+        let a = try fixture.attributes(.makeDirectory(parent: .root, name: "a", mode: 0o755))
+        let b = try fixture.attributes(.makeDirectory(parent: a.handle, name: "b", mode: 0o755))
+        let old = try fixture.attributes(.createFile(parent: .root, name: "old", mode: 0o644, distribution: nil))
+        let new = try fixture.attributes(.createFile(parent: .root, name: "new", mode: 0o644, distribution: nil))
+        let (reply, followUps) = try fixture.call(.rename(fromParent: .root, fromName: "new", toParent: a.handle, toName: "old-name"))
+        #expect(reply == .done && followUps.isEmpty)
+        let (_, replaced) = try fixture.call(.rename(fromParent: a.handle, fromName: "old-name", toParent: .root, toName: "old"))
+        #expect(replaced == [.removeDatafiles(file: old.handle, distribution: old.distribution!)])
+        #expect(try fixture.attributes(.lookup(parent: .root, name: "old")).handle == new.handle)
+        #expect(fixture.error(.getAttributes(old.handle)) == .staleHandle)
+        // A directory cannot move into its own subtree.
+        #expect(fixture.error(.rename(fromParent: .root, fromName: "a", toParent: b.handle, toName: "loop")) == .invalidArgument)
+        #expect(fixture.error(.rename(fromParent: .root, fromName: "old", toParent: .root, toName: "a")) == .isDirectory)
+    }
+
+    @Test func dataRequestsReadWhatWasWrittenAndRefuseOversizedOnes() throws {
+        let fixture = try HandlerFixture()
+        let file = try fixture.attributes(.createFile(parent: .root, name: "f", mode: 0o644, distribution: nil))
+        let regions = [AccessPattern.Region(offset: 4, length: 4)]
+        #expect(try fixture.call(.write(file: file.handle, datafile: 1, regions: regions, data: ByteBuffer(bytes: [1, 2, 3, 4]))).0 == .written(4))
+        #expect(try fixture.call(.read(file: file.handle, datafile: 1, regions: [.init(offset: 2, length: 8)])).0 == .data(ByteBuffer(bytes: [0, 0, 1, 2, 3, 4, 0, 0])))
+        #expect(try fixture.call(.datafileSizes(file: file.handle, datafiles: [0, 1])).0 == .sizes([0, 8]))
+        #expect(try fixture.call(.truncateDatafile(file: file.handle, datafile: 1, size: 5)).0 == .done)
+        #expect(try fixture.call(.datafileSizes(file: file.handle, datafiles: [1])).0 == .sizes([5]))
+        #expect(fixture.error(.read(file: file.handle, datafile: 0, regions: [.init(offset: 0, length: 1 << 40)])) == .invalidArgument)
+        let (_, followUps) = try fixture.call(.remove(parent: .root, name: "f", directory: false))
+        #expect(followUps == [.removeDatafiles(file: file.handle, distribution: file.distribution!)])
+    }
+}
