@@ -31,7 +31,10 @@ let package = Package(
             ]),
         .target(
             name: "TrellisFSServer",
-            dependencies: ["TrellisFSStorage", "TrellisFSProtocol", "TrellisFSDistribution", .product(name: "NIOCore", package: "swift-nio")]),
+            dependencies: [
+                "TrellisFSStorage", "TrellisFSProtocol", "TrellisFSDistribution", .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "TOMLKit", package: "TOMLKit"),
+            ]),
         .target(
             name: "TrellisFSProtocol",
             dependencies: ["TrellisFSDistribution", .product(name: "NIOCore", package: "swift-nio")]),

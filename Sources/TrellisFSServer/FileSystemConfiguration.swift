@@ -1,0 +1,109 @@
+import Foundation
+import TOMLKit
+import TrellisFSDistribution
+import TrellisFSProtocol
+
+/// A file system as its TOML file describes it; every server of the file
+/// system reads the same file.
+///
+/// ```toml
+/// [filesystem]
+/// name = "scratch"
+/// strip_size_bytes = 65536     # default strip of new files
+/// datafiles = 0                # default datafiles per file; 0 means every server
+///
+/// [[server]]
+/// host = "127.0.0.1"
+/// storage = "/srv/trellis/0"
+///
+/// [[server]]
+/// host = "127.0.0.1"
+/// storage = "/srv/trellis/1"
+/// ```
+public struct FileSystemConfiguration: Sendable, Equatable {
+    public struct Server: Sendable, Equatable, Codable {
+        public var host: String
+        public var storage: String
+        public init(host: String, storage: String) {
+            self.host = host
+            self.storage = storage
+        }
+    }
+
+    public var name: String
+    public var servers: [Server]
+    public var stripSizeBytes: UInt64
+    public var datafilesPerFile: Int
+
+    public init(name: String, servers: [Server], stripSizeBytes: UInt64 = 65_536, datafilesPerFile: Int = 0) throws {
+        guard !name.isEmpty, name.utf8.count <= 64, !name.contains("/"), !name.contains(where: \.isWhitespace) else {
+            throw FSError(.invalidArgument, "a file-system name must be 1 to 64 bytes without '/' or spaces, not '\(name)'")
+        }
+        guard !servers.isEmpty, servers.count < ObjectHandle.maximumServers else {
+            throw FSError(.invalidArgument, "a file system needs 1 to \(ObjectHandle.maximumServers - 1) servers, not \(servers.count)")
+        }
+        guard datafilesPerFile >= 0, datafilesPerFile <= servers.count else {
+            throw FSError(.invalidArgument, "datafiles = \(datafilesPerFile) is outside 0 ... \(servers.count) (the server count)")
+        }
+        self.name = name
+        self.servers = servers
+        self.stripSizeBytes = stripSizeBytes
+        self.datafilesPerFile = datafilesPerFile
+        _ = try defaultDistribution()
+    }
+
+    /// The distribution new files get unless their directory or creator says otherwise.
+    public func defaultDistribution() throws -> Distribution {
+        do {
+            return try .simpleStripe(stripSizeBytes: stripSizeBytes, datafileCount: datafilesPerFile == 0 ? servers.count : datafilesPerFile)
+        } catch let error as DistributionError {
+            throw FSError(.invalidArgument, "[filesystem] strip_size_bytes: \(error)")
+        }
+    }
+
+    /// The service name server `index` publishes its port under.
+    public func serviceName(ofServer index: Int) -> String { "trellis-fs/\(name)/\(index)" }
+
+    // MARK: TOML
+
+    private struct File: Codable {
+        struct FileSystem: Codable {
+            var name: String
+            var strip_size_bytes: Int?
+            var datafiles: Int?
+        }
+        var filesystem: FileSystem
+        var server: [Server]
+    }
+
+    public static func parse(toml text: String, source: String = "configuration") throws -> FileSystemConfiguration {
+        let file: File
+        do {
+            file = try TOMLDecoder().decode(File.self, from: text)
+        } catch {
+            throw FSError(.invalidArgument, "\(source) is not a valid file-system configuration: \(error)")
+        }
+        guard (file.filesystem.strip_size_bytes ?? 65_536) > 0 else {
+            throw FSError(.invalidArgument, "\(source): strip_size_bytes must be positive")
+        }
+        return try FileSystemConfiguration(
+            name: file.filesystem.name, servers: file.server, stripSizeBytes: UInt64(file.filesystem.strip_size_bytes ?? 65_536),
+            datafilesPerFile: file.filesystem.datafiles ?? 0)
+    }
+
+    public static func load(path: String) throws -> FileSystemConfiguration {
+        let text: String
+        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+            throw FSError(.notFound, "cannot read file-system configuration \(path): \(error.localizedDescription)")
+        }
+        return try parse(toml: text, source: path)
+    }
+
+    public func toml() -> String {
+        var lines = ["[filesystem]", "name = \"\(name)\"", "strip_size_bytes = \(stripSizeBytes)", "datafiles = \(datafilesPerFile)"]
+        for server in servers {
+            lines += ["", "[[server]]", "host = \"\(server.host)\"", "storage = \"\(server.storage)\""]
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+}

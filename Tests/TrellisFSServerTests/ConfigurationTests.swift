@@ -1,0 +1,68 @@
+import Foundation
+import Testing
+import TrellisFSDistribution
+import TrellisFSProtocol
+import TrellisFSServer
+
+@Suite struct ConfigurationTests {
+    let sample = """
+        [filesystem]
+        name = "scratch"
+        strip_size_bytes = 131072
+        datafiles = 2
+
+        [[server]]
+        host = "127.0.0.1"
+        storage = "/tmp/a"
+
+        [[server]]
+        host = "127.0.0.1"
+        storage = "/tmp/b"
+
+        [[server]]
+        host = "127.0.0.1"
+        storage = "/tmp/c"
+        """
+
+    @Test func aConfigurationParsesAndWritesBack() throws {
+        let configuration = try FileSystemConfiguration.parse(toml: sample)
+        #expect(configuration.name == "scratch" && configuration.servers.count == 3 && configuration.servers[2].storage == "/tmp/c")
+        #expect(try configuration.defaultDistribution() == (try Distribution.simpleStripe(stripSizeBytes: 131_072, datafileCount: 2)))
+        #expect(try FileSystemConfiguration.parse(toml: configuration.toml()) == configuration)
+        #expect(configuration.serviceName(ofServer: 1) == "trellis-fs/scratch/1")
+    }
+
+    @Test func badConfigurationsSayWhatIsWrong() {
+        for (text, fragment) in [
+            ("not toml at all [", "not a valid"),
+            ("[filesystem]\nname = \"x\"\n", "not a valid"),
+            (sample.replacingOccurrences(of: "datafiles = 2", with: "datafiles = 9"), "datafiles = 9"),
+            (sample.replacingOccurrences(of: "scratch", with: "has space"), "name"),
+            (sample.replacingOccurrences(of: "131072", with: "0"), "strip_size_bytes"),
+        ] {
+            do {
+                _ = try FileSystemConfiguration.parse(toml: text, source: "test.toml")
+                Issue.record("accepted: \(text)")
+            } catch let error as FSError {
+                #expect(error.message.contains(fragment), "\(error)")
+            } catch {
+                Issue.record("\(error)")
+            }
+        }
+    }
+
+    @Test func mkfsPreparesEachFolderOnceAndServersCheckIt() throws {
+        let base = NSTemporaryDirectory() + "trellis-mkfs-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: base) }
+        let configuration = try FileSystemConfiguration(
+            name: "t", servers: (0..<2).map { .init(host: "127.0.0.1", storage: "\(base)/\($0)") })
+        #expect(throws: FSError.self) { try ServerStorage.open(configuration, server: 0) }
+        for index in 0..<2 { try ServerStorage.make(configuration, server: index) }
+        #expect(throws: FSError.self) { try ServerStorage.make(configuration, server: 1) }
+        let zero = try ServerStorage.open(configuration, server: 0)
+        #expect(try zero.metadata.attributes(of: .root)?.kind == .directory)
+        #expect(try ServerStorage.open(configuration, server: 1).metadata.attributes(of: .root) == nil)
+        let other = try FileSystemConfiguration(name: "other", servers: configuration.servers)
+        #expect(throws: FSError.self) { try ServerStorage.open(other, server: 0) }
+    }
+}
