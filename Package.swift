@@ -32,8 +32,9 @@ let package = Package(
         .target(
             name: "TrellisFSServer",
             dependencies: [
-                "TrellisFSStorage", "TrellisFSProtocol", "TrellisFSDistribution", .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "TOMLKit", package: "TOMLKit"),
+                "TrellisFSStorage", "TrellisFSProtocol", "TrellisFSDistribution", "TrellisRuntime", "TrellisCore",
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "TOMLKit", package: "TOMLKit"),
+                .product(name: "Logging", package: "swift-log"),
             ]),
         .target(
             name: "TrellisFSProtocol",
@@ -73,7 +74,7 @@ let package = Package(
         .target(
             name: "TrellisCommands",
             dependencies: [
-                "TrellisRuntime", "TrellisLauncher", "TrellisBenchmarks", "TrellisNames", "TrellisScenarios",
+                "TrellisRuntime", "TrellisLauncher", "TrellisBenchmarks", "TrellisNames", "TrellisScenarios", "TrellisFSServer", "TrellisFSProtocol",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]),

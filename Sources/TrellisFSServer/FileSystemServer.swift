@@ -1,0 +1,131 @@
+import Logging
+import NIOCore
+import Synchronization
+import TrellisCore
+import TrellisFSDistribution
+import TrellisFSProtocol
+import TrellisFSStorage
+import TrellisRuntime
+
+/// One running server of a file system: a runtime singleton that publishes
+/// its port under the file system's service name, accepts clients without a
+/// thread parked in accept, and answers their requests one at a time. A
+/// client that dies or sends garbage costs only its own session.
+public final class FileSystemServer: @unchecked Sendable {
+    private struct Session {
+        var client: Communicator
+        var pending: Request<Message>
+    }
+
+    public let configuration: FileSystemConfiguration
+    public let index: Int
+    private let runtime: Runtime
+    private let handler: RequestHandler
+    private let logger: Logger
+    private let stopRequested = Atomic<Bool>(false)
+    private var sessions: [Session] = []
+    private var replies: [Request<Void>] = []
+
+    public init(configuration: FileSystemConfiguration, index: Int, logger: Logger = Logger(label: "trellis.fs.server")) throws {
+        guard configuration.servers.indices.contains(index) else {
+            throw FSError(.invalidArgument, "server index \(index) is outside 0 ..< \(configuration.servers.count) of \(configuration.name)")
+        }
+        self.configuration = configuration
+        self.index = index
+        self.logger = logger
+        let stores = try ServerStorage.open(configuration, server: index)
+        runtime = try Runtime.initialize(asSingleton: true)
+        let servers = configuration.servers.indices.map {
+            ServerDescription(index: UInt32($0), serviceName: configuration.serviceName(ofServer: $0), portName: "")
+        }
+        handler = RequestHandler(context: ServerContext(
+            serverIndex: index,
+            configuration: FSConfiguration(name: configuration.name, servers: servers, defaultDistribution: try configuration.defaultDistribution()),
+            metadata: stores.metadata, bstreams: stores.bstreams))
+    }
+
+    /// Asks `run` to return after the request in hand (safe from any thread).
+    public func stop() { stopRequested.store(true, ordering: .releasing) }
+
+    /// Serves until `stop`; `ready` is called with the port name once clients can connect.
+    public func run(ready: (String) -> Void = { _ in }) throws {
+        let port = runtime.openPort()
+        let service = configuration.serviceName(ofServer: index)
+        try runtime.publish(name: service, port: port.name.description)
+        logger.info("server \(index) of \(configuration.name) serving as \(service) at \(port.name)")
+        ready(port.name.description)
+        var accept = try runtime.selfCommunicator.iaccept(port)
+        while !stopRequested.load(ordering: .acquiring) {
+            replies.removeAll { $0.isComplete }
+            let waitables: [any Waitable] = [accept] + sessions.map(\.pending)
+            let ready: Int
+            do {
+                ready = try waitAny(waitables, deadline: .after(seconds: 0.5))
+            } catch let error as TrellisError where error.code == .timedOut {
+                continue
+            }
+            if ready == 0 {
+                do {
+                    let client = try accept.wait()
+                    sessions.append(Session(client: client, pending: try client.ireceive(from: .rank(0), tag: .tag(MessageTags.request))))
+                } catch {
+                    logger.warning("a client failed to connect: \(error)")
+                }
+                accept = try runtime.selfCommunicator.iaccept(port)
+                continue
+            }
+            serve(sessionAt: ready - 1)
+        }
+        accept.cancel()
+        for session in sessions {
+            session.pending.cancel()
+            _ = session.client.idisconnect()
+        }
+        try? runtime.unpublish(name: service)
+        port.close()
+        try runtime.finalize()
+    }
+
+    private func serve(sessionAt position: Int) {
+        let session = sessions[position]
+        let message: Message
+        do {
+            message = try session.pending.wait()
+            sessions[position].pending = try session.client.ireceive(from: .rank(0), tag: .tag(MessageTags.request))
+        } catch {
+            logger.info("client gone: \(error)")
+            _ = session.client.idisconnect()
+            sessions.remove(at: position)
+            return
+        }
+        let envelope: FSRequestEnvelope
+        do {
+            envelope = try FSRequestEnvelope.decode(message.payload)
+        } catch {
+            // Without a request id there is no reply tag to answer on: the client's wait times out.
+            logger.warning("server \(index): dropped a malformed request: \(error)")
+            return
+        }
+        let (reply, followUps) = handler.handle(envelope)
+        do {
+            replies.append(try session.client.isend(reply.encoded(), to: 0, tag: MessageTags.reply(to: envelope.requestID)))
+        } catch {
+            logger.info("could not answer request \(envelope.requestID): \(error)")
+        }
+        for followUp in followUps { carryOut(followUp) }
+    }
+
+    private func carryOut(_ followUp: FollowUp) {
+        switch followUp {
+        case .removeDatafiles(let file, let distribution):
+            for datafile in 0..<distribution.datafileCount where distribution.server(ofDatafile: datafile, serverCount: configuration.servers.count) == index {
+                do {
+                    try handler.context.bstreams.remove(file: file, datafile: UInt32(datafile))
+                } catch {
+                    logger.warning("server \(index): removing datafile \(datafile) of \(file): \(error)")
+                }
+            }
+            // Datafiles on other servers are removed by the client that removed the file.
+        }
+    }
+}
