@@ -30,6 +30,11 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
             ]),
         .target(
+            name: "TrellisFSClient",
+            dependencies: [
+                "TrellisFSProtocol", "TrellisFSDistribution", "TrellisRuntime", "TrellisCore", .product(name: "NIOCore", package: "swift-nio"),
+            ]),
+        .target(
             name: "TrellisFSServer",
             dependencies: [
                 "TrellisFSStorage", "TrellisFSProtocol", "TrellisFSDistribution", "TrellisRuntime", "TrellisCore",
@@ -111,7 +116,8 @@ let package = Package(
         .testTarget(
             name: "TrellisJobTests",
             dependencies: [
-                "trellis", "trellis-conformance", "TrellisRuntime", "TrellisLauncher",
+                "trellis", "trellis-conformance", "TrellisRuntime", "TrellisLauncher", "TrellisFSClient", "TrellisFSProtocol",
+                "TrellisFSDistribution", .product(name: "NIOCore", package: "swift-nio"),
                 "example-ring", "example-collectives", "example-communicators", "example-nonblocking",
                 "example-echo-service", "example-spawn", "example-one-sided",
             ]),

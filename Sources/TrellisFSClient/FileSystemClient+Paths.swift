@@ -1,0 +1,181 @@
+import TrellisFSDistribution
+import TrellisFSProtocol
+
+/// Names: every call takes an absolute path within the file system.
+extension FileSystemClient {
+    /// The attributes of what `path` names (a file's size computed from its
+    /// datafiles). Symlinks inside the path are followed; the last one is
+    /// followed only when `followLast`.
+    public func stat(_ path: String, followLast: Bool = true) throws -> ObjectAttributes {
+        var attributes = try resolve(path, followLast: followLast)
+        if attributes.kind == .file { attributes.size = try size(of: attributes) }
+        return attributes
+    }
+
+    /// The object `path` names, without a file's size.
+    func resolve(_ path: String, followLast: Bool = true, hops: Int = 0) throws -> ObjectAttributes {
+        guard hops < 40 else { throw FSError(.tooManyLinks, "\(path): too many levels of symbolic links") }
+        let names = try EntryName.components(ofAbsolute: path)
+        var current = try attributes(of: configuration.rootHandle)
+        for (position, name) in names.enumerated() {
+            guard current.kind == .directory else { throw FSError(.notDirectory, "\(path): a component before \(name) is not a directory") }
+            var next = try attributes(reply: call(owner: current.handle, .lookup(parent: current.handle, name: name)), path)
+            // An entry that names an object on another server carries only its kind.
+            if next.linkCount == 0 { next = try attributes(of: next.handle) }
+            let isLast = position == names.count - 1
+            if next.kind == .symlink && (!isLast || followLast) {
+                let target = try readLink(of: next.handle)
+                let base = "/" + names[..<position].joined(separator: "/")
+                let rest = names[(position + 1)...].joined(separator: "/")
+                let joined = (target.hasPrefix("/") ? target : base + "/" + target) + (rest.isEmpty ? "" : "/" + rest)
+                return try resolve(normalize(joined), followLast: followLast, hops: hops + 1)
+            }
+            current = next
+        }
+        return current
+    }
+
+    /// Resolves `.` and `..` lexically (a symlink target may hold them).
+    private func normalize(_ path: String) -> String {
+        var parts: [Substring] = []
+        for part in path.split(separator: "/") where part != "." {
+            if part == ".." { _ = parts.popLast() } else { parts.append(part) }
+        }
+        return "/" + parts.joined(separator: "/")
+    }
+
+    func attributes(of handle: ObjectHandle) throws -> ObjectAttributes {
+        try attributes(reply: call(owner: handle, .getAttributes(handle)), "object \(handle)")
+    }
+
+    func attributes(reply: FSReply, _ what: String) throws -> ObjectAttributes {
+        guard case .attributes(let attributes) = reply else { throw FSError(.protocolViolation, "\(what): expected attributes, got \(reply)") }
+        return attributes
+    }
+
+    /// The directory that would hold `path`, and the last name.
+    func parent(of path: String) throws -> (directory: ObjectAttributes, name: String) {
+        let names = try EntryName.components(ofAbsolute: path)
+        guard let name = names.last else { throw FSError(.exists, "/ is the root directory") }
+        let directory = try resolve("/" + names.dropLast().joined(separator: "/"))
+        guard directory.kind == .directory else { throw FSError(.notDirectory, "\(path): the parent is not a directory") }
+        return (directory, name)
+    }
+
+    @discardableResult
+    public func makeDirectory(_ path: String, mode: UInt32 = 0o755) throws -> ObjectAttributes {
+        let (directory, name) = try parent(of: path)
+        return try attributes(reply: call(owner: directory.handle, .makeDirectory(parent: directory.handle, name: name, mode: mode)), path)
+    }
+
+    /// mkdir -p: every missing directory on the way; existing ones are fine.
+    @discardableResult
+    public func makeDirectories(_ path: String, mode: UInt32 = 0o755) throws -> ObjectAttributes {
+        var made = try attributes(of: configuration.rootHandle)
+        var sofar = ""
+        for name in try EntryName.components(ofAbsolute: path) {
+            sofar += "/" + name
+            do {
+                made = try makeDirectory(sofar, mode: mode)
+            } catch let error as FSError where error.code == .exists {
+                made = try resolve(sofar)
+                guard made.kind == .directory else { throw FSError(.notDirectory, "\(sofar) exists and is not a directory") }
+            }
+        }
+        return made
+    }
+
+    @discardableResult
+    public func createFile(_ path: String, mode: UInt32 = 0o644, distribution: Distribution? = nil) throws -> ObjectAttributes {
+        let (directory, name) = try parent(of: path)
+        return try attributes(reply: call(owner: directory.handle, .createFile(parent: directory.handle, name: name, mode: mode, distribution: distribution)), path)
+    }
+
+    @discardableResult
+    public func symlink(_ path: String, to target: String) throws -> ObjectAttributes {
+        let (directory, name) = try parent(of: path)
+        return try attributes(reply: call(owner: directory.handle, .symlink(parent: directory.handle, name: name, target: target)), path)
+    }
+
+    public func readLink(_ path: String) throws -> String {
+        let link = try resolve(path, followLast: false)
+        return try readLink(of: link.handle)
+    }
+
+    func readLink(of handle: ObjectHandle) throws -> String {
+        guard case .linkTarget(let target) = try call(owner: handle, .readLink(handle)) else {
+            throw FSError(.protocolViolation, "readlink of \(handle) answered without a target")
+        }
+        return target
+    }
+
+    /// unlink: the entry and metadata go first, then every datafile.
+    public func removeFile(_ path: String) throws {
+        let (directory, name) = try parent(of: path)
+        let target = try resolve(path, followLast: false)
+        _ = try call(owner: directory.handle, .remove(parent: directory.handle, name: name, directory: false))
+        if target.kind == .file, let distribution = target.distribution { try removeDatafiles(of: target.handle, distribution) }
+    }
+
+    /// Asks every data server but the metadata owner (which did its own) to drop its bstreams.
+    func removeDatafiles(of file: ObjectHandle, _ distribution: Distribution) throws {
+        var byServer: [Int: [UInt32]] = [:]
+        for datafile in 0..<distribution.datafileCount {
+            let server = distribution.server(ofDatafile: datafile, serverCount: servers.count)
+            if server != file.server { byServer[server, default: []].append(UInt32(datafile)) }
+        }
+        _ = try callAll(byServer.map { ($0.key, .removeDatafiles(file: file, datafiles: $0.value)) })
+    }
+
+    public func removeDirectory(_ path: String) throws {
+        let (directory, name) = try parent(of: path)
+        _ = try call(owner: directory.handle, .remove(parent: directory.handle, name: name, directory: true))
+    }
+
+    /// Renames atomically when both directories are on one server.
+    public func rename(_ from: String, to: String) throws {
+        let (source, fromName) = try parent(of: from)
+        let (destination, toName) = try parent(of: to)
+        let replaced = try? resolve(to, followLast: false)
+        _ = try call(owner: source.handle, .rename(fromParent: source.handle, fromName: fromName, toParent: destination.handle, toName: toName))
+        if let replaced, replaced.kind == .file, let distribution = replaced.distribution { try removeDatafiles(of: replaced.handle, distribution) }
+    }
+
+    /// A directory's entries, fetched a page at a time so huge directories stream.
+    public func list(_ path: String, pageSize: UInt32 = 1000, _ body: ([DirectoryEntry]) throws -> Void) throws {
+        let directory = try resolve(path)
+        guard directory.kind == .directory else { throw FSError(.notDirectory, "\(path) is not a directory") }
+        var after: String?
+        repeat {
+            guard case .entries(let entries, let more) = try call(owner: directory.handle, .readDirectory(directory.handle, after: after, limit: pageSize)) else {
+                throw FSError(.protocolViolation, "readdir of \(path) answered without entries")
+            }
+            try body(entries)
+            after = more ? entries.last?.name : nil
+        } while after != nil
+    }
+
+    public func list(_ path: String) throws -> [DirectoryEntry] {
+        var all: [DirectoryEntry] = []
+        try list(path) { all += $0 }
+        return all
+    }
+
+    @discardableResult
+    public func setAttributes(_ path: String, _ changes: AttributeChanges) throws -> ObjectAttributes {
+        let target = try resolve(path)
+        return try attributes(reply: call(owner: target.handle, .setAttributes(target.handle, changes)), path)
+    }
+
+    /// Space and objects summed over every server.
+    public func statistics() throws -> FSStatistics {
+        var total = FSStatistics(totalBytes: 0, freeBytes: 0, objectCount: 0)
+        for reply in try callAll(servers.indices.map { ($0, .statFileSystem) }) {
+            guard case .statistics(let one) = reply else { throw FSError(.protocolViolation, "statfs answered with \(reply)") }
+            total.totalBytes += one.totalBytes
+            total.freeBytes += one.freeBytes
+            total.objectCount += one.objectCount
+        }
+        return total
+    }
+}

@@ -1,0 +1,134 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import NIOCore
+import TrellisCore
+import TrellisFSDistribution
+import TrellisFSProtocol
+import TrellisRuntime
+
+/// A client of a Trellis file system. It learns every server from any one
+/// of them and then talks to each directly: metadata requests go to the
+/// server that owns the object, data moves between the caller and the data
+/// servers in parallel.
+///
+/// ```swift
+/// let fs = try FileSystemClient.connect(name: "trellis")
+/// try fs.makeDirectory("/results")
+/// try fs.write("/results/run1", ByteBuffer(string: "hello"), at: 0, create: true)
+/// print(try fs.stat("/results/run1").size)       // 5
+/// ```
+public final class FileSystemClient: @unchecked Sendable {
+    public let configuration: FSConfiguration
+    public var credentials: Credentials
+    /// How long each call may take, retries included.
+    public var timeoutSeconds: Double = 60
+    let runtime: Runtime
+    let servers: [ServerConnection]
+    let ownsRuntime: Bool
+
+    /// Connects through the name service to file system `name` (as `trellis up` names it).
+    public static func connect(
+        name: String = "trellis", runtime: Runtime? = nil, credentials: Credentials = .current, timeoutSeconds: Double = 60
+    ) throws -> FileSystemClient {
+        try connect(first: { "trellis-fs/\(name)/0" }, portName: nil, runtime: runtime, credentials: credentials, timeoutSeconds: timeoutSeconds)
+    }
+
+    /// Connects to one server by its port name and learns the others from it.
+    public static func connect(
+        portName: String, runtime: Runtime? = nil, credentials: Credentials = .current, timeoutSeconds: Double = 60
+    ) throws -> FileSystemClient {
+        try connect(first: { "" }, portName: portName, runtime: runtime, credentials: credentials, timeoutSeconds: timeoutSeconds)
+    }
+
+    private static func connect(
+        first service: () -> String, portName: String?, runtime given: Runtime?, credentials: Credentials, timeoutSeconds: Double
+    ) throws -> FileSystemClient {
+        let runtime: Runtime
+        do {
+            runtime = try given ?? Runtime.initialize(asSingleton: true)
+        } catch {
+            throw FSError(.serverUnavailable, "cannot start the client's runtime: \(error)")
+        }
+        let ids = RequestIDSource()
+        let entry = ServerConnection(index: 0, serviceName: service(), runtime: runtime, requestIDs: ids, portName: portName)
+        let reply: FSReply
+        do {
+            reply = try entry.call(.getConfiguration, credentials: credentials, deadline: .after(seconds: timeoutSeconds))
+        } catch let error as TrellisError {
+            throw FSError(.serverUnavailable, "cannot reach \(portName ?? service()): \(error.message)")
+        }
+        guard case .configuration(let configuration) = reply else {
+            throw FSError(.protocolViolation, "a server answered getConfiguration with \(reply)")
+        }
+        entry.drop()
+        let servers = configuration.servers.enumerated().map { position, server in
+            ServerConnection(index: position, serviceName: server.serviceName, runtime: runtime, requestIDs: ids, portName: server.portName)
+        }
+        return FileSystemClient(configuration: configuration, credentials: credentials, runtime: runtime, servers: servers, ownsRuntime: given == nil, timeoutSeconds: timeoutSeconds)
+    }
+
+    private init(configuration: FSConfiguration, credentials: Credentials, runtime: Runtime, servers: [ServerConnection], ownsRuntime: Bool, timeoutSeconds: Double) {
+        self.configuration = configuration
+        self.credentials = credentials
+        self.runtime = runtime
+        self.servers = servers
+        self.ownsRuntime = ownsRuntime
+        self.timeoutSeconds = timeoutSeconds
+    }
+
+    /// Disconnects from every server (and ends the runtime this client started).
+    public func close() {
+        for server in servers { server.drop() }
+        if ownsRuntime { try? runtime.finalize() }
+    }
+
+    var deadline: Deadline { .after(seconds: timeoutSeconds) }
+
+    /// One request to the server that owns `handle`.
+    func call(owner handle: ObjectHandle, _ request: FSRequest) throws -> FSReply {
+        guard let index = handle.server, servers.indices.contains(index) else {
+            throw FSError(.staleHandle, "handle \(handle) belongs to no server of \(configuration.name)")
+        }
+        return try call(server: index, request)
+    }
+
+    func call(server index: Int, _ request: FSRequest) throws -> FSReply {
+        try servers[index].call(request, credentials: credentials, deadline: deadline)
+    }
+
+    /// Many requests at once, each to its server: all are sent before any
+    /// reply is awaited, so servers work in parallel. A request whose server
+    /// was lost is retried on its own.
+    func callAll(_ requests: [(server: Int, request: FSRequest)]) throws -> [FSReply] {
+        let deadline = self.deadline
+        var flights: [ServerConnection.InFlight?] = []
+        for (server, request) in requests {
+            flights.append(try? servers[server].start(request, credentials: credentials, deadline: deadline))
+        }
+        var replies: [FSReply] = []
+        for (position, (server, request)) in requests.enumerated() {
+            if let flight = flights[position] {
+                do {
+                    replies.append(try servers[server].finish(flight, deadline: deadline))
+                    continue
+                } catch let error as FSError {
+                    throw error
+                } catch {
+                    servers[server].drop()
+                }
+            }
+            replies.append(try servers[server].call(request, credentials: credentials, deadline: deadline))
+        }
+        return replies
+    }
+}
+
+extension Credentials {
+    /// This process's user, group and supplementary groups.
+    public static var current: Credentials {
+        var groups = [gid_t](repeating: 0, count: 64)
+        let count = getgroups(Int32(groups.count), &groups)
+        return Credentials(uid: getuid(), gid: getgid(), groups: count > 0 ? Array(groups.prefix(Int(count))) : [])
+    }
+}

@@ -1,0 +1,118 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import NIOCore
+import Synchronization
+import TrellisCore
+import TrellisFSProtocol
+import TrellisRuntime
+
+/// The client's line to one server: an intercommunicator made on first use
+/// (by looking the server's service name up), requests with ids unique to
+/// this client, and a retry on a fresh connection when the server was lost,
+/// until the caller's deadline (stateless servers, seed 000 §6).
+final class ServerConnection: @unchecked Sendable {
+    let index: Int
+    let serviceName: String
+    private let runtime: Runtime
+    private let requestIDs: RequestIDSource
+    private var communicator: Communicator?
+
+    init(index: Int, serviceName: String, runtime: Runtime, requestIDs: RequestIDSource, portName: String? = nil) {
+        self.index = index
+        self.serviceName = serviceName
+        self.runtime = runtime
+        self.requestIDs = requestIDs
+        if let portName, !portName.isEmpty { pendingPort = portName }
+    }
+
+    private var pendingPort: String?
+
+    /// Sends `request` and waits for its reply; retries on a new connection
+    /// when the server is lost (idempotent requests only) until `deadline`.
+    func call(_ request: FSRequest, credentials: Credentials, deadline: Deadline) throws -> FSReply {
+        var lastError: FSError?
+        while !deadline.hasPassed {
+            do {
+                return try attempt(request, credentials: credentials, deadline: deadline)
+            } catch let error as TrellisError where error.code == .peerFailed || error.code == .peerFinalized || error.code == .connectionFailed
+                || error.code == .portClosed || error.code == .nameNotFound || error.code == .nameServiceUnavailable
+            {
+                drop()
+                lastError = FSError(.serverUnavailable, "server \(index) (\(serviceName)): \(error.message)")
+                guard request.isIdempotent || error.code == .nameNotFound || error.code == .portClosed else { throw lastError! }
+                // A restarting server needs a moment to publish its new port.
+                usleep(100_000)
+            } catch let error as TrellisError where error.code == .timedOut {
+                throw FSError(.timedOut, "server \(index) (\(serviceName)) did not answer \(operationName(request)) before the deadline")
+            }
+        }
+        throw lastError ?? FSError(.timedOut, "server \(index) (\(serviceName)) could not be reached before the deadline")
+    }
+
+    /// A request on its way: its id, the posted receive for its reply, its send.
+    struct InFlight {
+        var id: UInt64
+        var reply: Request<Message>
+        var send: Request<Void>
+        var server: Communicator
+    }
+
+    /// Connects if needed, posts the reply's receive and starts the send.
+    func start(_ request: FSRequest, credentials: Credentials, deadline: Deadline) throws -> InFlight {
+        let server = try connected(deadline: deadline)
+        let id = requestIDs.next()
+        let incoming = try server.ireceive(from: .rank(0), tag: .tag(MessageTags.reply(to: id)))
+        let envelope = FSRequestEnvelope(requestID: id, credentials: credentials, request: request)
+        do {
+            return InFlight(id: id, reply: incoming, send: try server.isend(envelope.encoded(), to: 0, tag: MessageTags.request), server: server)
+        } catch {
+            incoming.cancel()
+            throw error
+        }
+    }
+
+    /// Waits for a started request's reply.
+    func finish(_ flight: InFlight, deadline: Deadline) throws -> FSReply {
+        var incoming = flight.reply
+        do {
+            try flight.send.wait(deadline: deadline)
+            while true {
+                let reply = try FSReplyEnvelope.decode(try incoming.wait(deadline: deadline).payload)
+                // A late reply to an earlier request on the same tag is not ours.
+                if reply.requestID == flight.id { return try reply.result.get() }
+                incoming = try flight.server.ireceive(from: .rank(0), tag: .tag(MessageTags.reply(to: flight.id)))
+            }
+        } catch {
+            incoming.cancel()
+            throw error
+        }
+    }
+
+    private func attempt(_ request: FSRequest, credentials: Credentials, deadline: Deadline) throws -> FSReply {
+        try finish(try start(request, credentials: credentials, deadline: deadline), deadline: deadline)
+    }
+
+    private func connected(deadline: Deadline) throws -> Communicator {
+        if let communicator { return communicator }
+        let port = try pendingPort ?? runtime.lookup(name: serviceName, deadline: deadline)
+        pendingPort = nil
+        let made = try runtime.selfCommunicator.connect(to: port, deadline: deadline)
+        communicator = made
+        return made
+    }
+
+    func drop() {
+        if let communicator { _ = communicator.idisconnect() }
+        communicator = nil
+        pendingPort = nil
+    }
+
+    private func operationName(_ request: FSRequest) -> String { "request \(request.operation)" }
+}
+
+/// Request ids unique within this client, never reused (seed 001 §2).
+final class RequestIDSource: Sendable {
+    private let last = Atomic<UInt64>(0)
+    func next() -> UInt64 { last.wrappingAdd(1, ordering: .relaxed).newValue }
+}

@@ -1,0 +1,157 @@
+import Foundation
+import NIOCore
+import Testing
+import TrellisCore
+import TrellisFSClient
+import TrellisFSDistribution
+import TrellisFSProtocol
+
+/// A file system of `servers` real `trellis server` processes on loopback,
+/// with its own name service and storage under a temporary folder; all of
+/// it stopped and removed when the fixture goes.
+final class FileSystemFixture {
+    let names: NameServiceFixture
+    let folder = NSTemporaryDirectory() + "trellis-fs-\(UUID().uuidString)"
+    let name: String
+    let serverCount: Int
+    private(set) var serverPIDs: [pid_t]
+
+    init(servers: Int = 4, stripSizeBytes: Int = 4096) throws {
+        names = try NameServiceFixture()
+        name = "test\(getpid())x\(Int.random(in: 0..<1_000_000))"
+        serverCount = servers
+        serverPIDs = Array(repeating: 0, count: servers)
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        var toml = "[filesystem]\nname = \"\(name)\"\nstrip_size_bytes = \(stripSizeBytes)\n"
+        for index in 0..<servers { toml += "\n[[server]]\nhost = \"127.0.0.1\"\nstorage = \"\(folder)/server\(index)\"\n" }
+        try toml.write(toFile: configPath, atomically: true, encoding: .utf8)
+        let mkfs = try JobHarness.run([JobHarness.trellis, "mkfs", "--config", configPath], timeoutSeconds: 60)
+        guard mkfs.status == 0 else { throw FixtureFailure(description: "mkfs failed: \(mkfs.combined)") }
+        for index in 0..<servers { try startServer(index) }
+        for index in 0..<servers {
+            guard try names.waitForName("trellis-fs/\(name)/\(index)", present: true, seconds: 60) else {
+                throw FixtureFailure(description: "server \(index) never published its name")
+            }
+        }
+    }
+
+    var configPath: String { folder + "/fs.toml" }
+    var environment: [String: String] { names.environment }
+
+    func startServer(_ index: Int) throws {
+        let log = open(folder + "/server\(index).log", O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        defer { close(log) }
+        var environment = ProcessEnvironment.current()
+        environment.merge(names.environment) { _, new in new }
+        serverPIDs[index] = try ProcessSpawner.spawn(
+            arguments: [JobHarness.trellis, "server", "--config", configPath, "--index", String(index)], environment: environment,
+            descriptors: ChildDescriptors(standardInput: nil, standardOutput: log, standardError: log), processGroup: 0)
+    }
+
+    func killServer(_ index: Int) {
+        kill(serverPIDs[index], SIGKILL)
+        _ = ProcessSpawner.waitForExit(serverPIDs[index])
+    }
+
+    /// A client in this process, reaching the servers through the fixture's name service.
+    func client() throws -> FileSystemClient {
+        for (key, value) in names.environment { setenv(key, value, 1) }
+        return try FileSystemClient.connect(name: name, timeoutSeconds: 60)
+    }
+
+    deinit {
+        for pid in serverPIDs where pid > 0 {
+            kill(pid, SIGTERM)
+            _ = ProcessSpawner.waitForExit(pid)
+        }
+        try? FileManager.default.removeItem(atPath: folder)
+    }
+}
+
+@Suite(.serialized) struct FileSystemJobTests {
+    @Test func everyClientOperationAgainstFourServers() throws {
+        let fixture = try FileSystemFixture(servers: 4)
+        let fs = try fixture.client()
+        defer { fs.close() }
+        #expect(fs.configuration.servers.count == 4)
+
+        try fs.makeDirectories("/a/b/c")
+        #expect(try fs.stat("/a/b/c").kind == .directory)
+        let file = try fs.createFile("/a/b/data", mode: 0o640)
+        #expect(file.distribution?.datafileCount == 4)
+        let text = ByteBuffer(string: String(repeating: "trellis ", count: 3000))  // 24,000 bytes over 4 KiB strips
+        #expect(try fs.write("/a/b/data", text, at: 100) == 24_000)
+        #expect(try fs.stat("/a/b/data").size == 24_100)
+        #expect(try fs.read("/a/b/data", at: 100, length: 24_000) == text)
+        #expect(try fs.read("/a/b/data", at: 0, length: 100) == ByteBuffer(repeating: 0, count: 100))
+        #expect(try fs.read("/a/b/data", at: 24_050, length: 1000).readableBytes == 50)
+
+        try fs.truncate("/a/b/data", to: 5000)
+        #expect(try fs.stat("/a/b/data").size == 5000)
+        try fs.truncate("/a/b/data", to: 70_000)
+        #expect(try fs.stat("/a/b/data").size == 70_000)
+        try fs.sync("/a/b/data")
+
+        try fs.symlink("/a/link", to: "b/data")
+        #expect(try fs.readLink("/a/link") == "b/data")
+        #expect(try fs.stat("/a/link").handle == file.handle)
+        #expect(try fs.stat("/a/link", followLast: false).kind == .symlink)
+
+        try fs.rename("/a/b/data", to: "/a/b/renamed")
+        #expect(try fs.list("/a/b").map(\.name) == ["c", "renamed"])
+        let changed = try fs.setAttributes("/a/b/renamed", AttributeChanges(mode: 0o600))
+        #expect(changed.mode == 0o600)
+
+        for index in 0..<25 { try fs.createFile("/a/many-\(index)") }
+        var pages = 0
+        var seen = 0
+        try fs.list("/a", pageSize: 10) { page in
+            pages += 1
+            seen += page.count
+        }
+        #expect(seen == 27 && pages == 3)
+
+        let statistics = try fs.statistics()
+        #expect(statistics.objectCount >= 31 && statistics.totalBytes > 0)
+
+        try fs.removeFile("/a/b/renamed")
+        #expect(throws: FSError.self) { try fs.stat("/a/b/renamed") }
+        try fs.removeDirectory("/a/b/c")
+        #expect(try fs.list("/a/b").isEmpty)
+    }
+
+    @Test func stripingMatchesALocalReferenceFile() throws {
+        let fixture = try FileSystemFixture(servers: 4, stripSizeBytes: 1000)
+        let fs = try fixture.client()
+        defer { fs.close() }
+        let seed = UInt64.random(in: 0..<UInt64.max)
+        print("striping seed \(seed)")
+        var generator = SeededGenerator(seed: seed)
+        try fs.createFile("/reference", distribution: try .variableStrip(stripSizesBytes: [700, 1300, 50, 4096]))
+        try fs.createFile("/plain")
+        var reference = [UInt8]()
+        for round in 0..<60 {
+            let offset = Int.random(in: 0..<60_000, using: &generator)
+            let length = Int.random(in: 0..<9_000, using: &generator)
+            let bytes = (0..<length).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            if reference.count < offset + length { reference += [UInt8](repeating: 0, count: offset + length - reference.count) }
+            reference.replaceSubrange(offset..<offset + length, with: bytes)
+            for path in ["/reference", "/plain"] { try fs.write(path, ByteBuffer(bytes: bytes), at: UInt64(offset)) }
+            if round % 10 == 9 {
+                for path in ["/reference", "/plain"] {
+                    #expect(try fs.stat(path).size == UInt64(reference.count), "seed \(seed) round \(round) \(path)")
+                    let readOffset = Int.random(in: 0..<reference.count, using: &generator)
+                    let readLength = Int.random(in: 0..<20_000, using: &generator)
+                    let expected = Array(reference[readOffset..<min(reference.count, readOffset + readLength)])
+                    #expect(Array(try fs.read(path, at: UInt64(readOffset), length: UInt64(readLength)).readableBytesView) == expected, "seed \(seed) round \(round) \(path)")
+                }
+            }
+        }
+        // The strided partition of seed 003: groups of 512 every 2048 bytes.
+        let pattern = try AccessPattern.strided(offset: 3, groupSize: 512, stride: 2048, count: 20)
+        let strided = try fs.read("/reference", pattern: pattern)
+        var expected: [UInt8] = []
+        for group in 0..<20 { expected += reference[3 + group * 2048..<3 + group * 2048 + 512] }
+        #expect(Array(strided.readableBytesView) == expected, "seed \(seed)")
+    }
+}
