@@ -5,6 +5,7 @@ import TrellisCore
 import TrellisFSClient
 import TrellisFSDistribution
 import TrellisFSProtocol
+import TrellisRuntime
 
 /// A file system of `servers` real `trellis server` processes on loopback,
 /// with its own name service and storage under a temporary folder; all of
@@ -184,5 +185,38 @@ final class FileSystemFixture: @unchecked Sendable {
         // Metadata on the restarted server works too.
         try fs.makeDirectories("/after/restart")
         #expect(try fs.list("/after").map(\.name) == ["restart"])
+    }
+
+    /// Garbage, truncated requests, unknown operations and messages on
+    /// stray tags, sent straight to a server: it drops them and goes on
+    /// serving, this client and others.
+    @Test func malformedRequestsLeaveTheServerRunning() throws {
+        let fixture = try FileSystemFixture(servers: 2)
+        for (key, value) in fixture.environment { setenv(key, value, 1) }
+        let runtime = try Runtime.initialize(asSingleton: true)
+        defer { try? runtime.finalize() }
+        let port = try runtime.lookup(name: "trellis-fs/\(fixture.name)/0", deadline: .after(seconds: 30))
+        let server = try runtime.selfCommunicator.connect(to: port, deadline: .after(seconds: 30))
+        let valid = FSRequestEnvelope(requestID: 1, credentials: Credentials(uid: 0, gid: 0), request: .lookup(parent: .root, name: "x")).encoded()
+        var junk: [ByteBuffer] = [ByteBuffer(), ByteBuffer(bytes: [1]), ByteBuffer(repeating: 0xFF, count: 100_000), valid.getSlice(at: 0, length: valid.readableBytes - 3)!]
+        var unknown = valid
+        unknown.setInteger(UInt16(999), at: 2, endianness: .little)
+        junk.append(unknown)
+        var seed = SeededGenerator(seed: 7)
+        for _ in 0..<50 { junk.append(ByteBuffer(bytes: (0..<Int.random(in: 1..<200, using: &seed)).map { _ in UInt8.random(in: 0...255, using: &seed) })) }
+        for message in junk { try server.send(message, to: 0, tag: MessageTags.request, deadline: .after(seconds: 30)) }
+        for tag in [0, 2, 77, 1 << 20] { try server.send(ByteBuffer(string: "stray"), to: 0, tag: tag, deadline: .after(seconds: 30)) }
+        // The same connection still gets answers.
+        let reply = try server.ireceive(from: .rank(0), tag: .tag(MessageTags.reply(to: 2)))
+        try server.send(FSRequestEnvelope(requestID: 2, credentials: Credentials(uid: 0, gid: 0), request: .getAttributes(.root)).encoded(), to: 0, tag: MessageTags.request)
+        let answer = try FSReplyEnvelope.decode(try reply.wait(deadline: .after(seconds: 30)).payload)
+        guard case .success(.attributes(let root)) = answer.result else { Issue.record("no attributes: \(answer)"); return }
+        #expect(root.handle == .root && root.kind == .directory)
+        try server.disconnect(deadline: .after(seconds: 30))
+        // And a new client is served.
+        let fs = try FileSystemClient.connect(name: fixture.name, runtime: runtime)
+        try fs.makeDirectory("/still-serving")
+        #expect(try fs.list("/").map(\.name) == ["still-serving"])
+        #expect(JobHarness.isAlive(fixture.serverPIDs[0]))
     }
 }
