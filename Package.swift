@@ -86,7 +86,9 @@ let package = Package(
         .executableTarget(name: "trellis", dependencies: ["TrellisCommands"]),
         .target(
             name: "TrellisScenarios",
-            dependencies: ["TrellisRuntime", "TrellisCore", .product(name: "NIOCore", package: "swift-nio")]),
+            dependencies: [
+                "TrellisRuntime", "TrellisCore", "TrellisFSClient", "TrellisFSDistribution", .product(name: "NIOCore", package: "swift-nio"),
+            ]),
         .executableTarget(
             name: "trellis-conformance", dependencies: ["TrellisScenarios"],
             path: "Sources/TrellisConformance"),

@@ -33,6 +33,7 @@ public enum ScenarioRunner {
     /// Scenarios that end in their own way (processes die, or the job is one
     /// side of a connection) and print their own result line.
     static let standalone: [String: @Sendable (Runtime) throws -> Void] = [
+        "fs-writer": Scenarios.fsWriter,
         "serve": Scenarios.serve,
         "client": Scenarios.client,
         "accept-controls": Scenarios.acceptControls,

@@ -219,4 +219,48 @@ final class FileSystemFixture: @unchecked Sendable {
         #expect(try fs.list("/").map(\.name) == ["still-serving"])
         #expect(JobHarness.isAlive(fixture.serverPIDs[0]))
     }
+
+    /// 8 client processes write disjoint, interleaved blocks of one file at
+    /// once, without locks; every byte is then exactly what its writer wrote.
+    @Test func eightConcurrentWritersOfDisjointRegions() throws {
+        let fixture = try FileSystemFixture(servers: 4, stripSizeBytes: 3000)
+        let fs = try fixture.client()
+        defer { fs.close() }
+        try fs.createFile("/shared")
+        let (writers, block, rounds) = (8, 5000, 12)
+        var environment = ProcessEnvironment.current()
+        environment.merge(fixture.environment) { _, new in new }
+        environment.merge([
+            "TRELLIS_TEST_FS_NAME": fixture.name, "TRELLIS_TEST_FS_PATH": "/shared", "TRELLIS_TEST_WRITERS": String(writers),
+            "TRELLIS_TEST_BLOCK": String(block), "TRELLIS_TEST_ROUNDS": String(rounds),
+        ]) { _, new in new }
+        let log = fixture.folder + "/writers.log"
+        let descriptor = open(log, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        var pids: [pid_t] = []
+        for writer in 0..<writers {
+            var mine = environment
+            mine["TRELLIS_TEST_WRITER"] = String(writer)
+            pids.append(try ProcessSpawner.spawn(
+                arguments: [JobHarness.conformance, "fs-writer"], environment: mine,
+                descriptors: ChildDescriptors(standardInput: nil, standardOutput: descriptor, standardError: descriptor), processGroup: 0))
+        }
+        close(descriptor)
+        let statuses = pids.map { ProcessSpawner.waitForExit($0) }
+        let output = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+        #expect(statuses.allSatisfy { $0 == 0 }, "\(statuses)\n\(output)")
+        #expect(output.components(separatedBy: "WRITER ").count - 1 == writers, "\(output)")
+        let total = writers * block * rounds
+        #expect(try fs.stat("/shared").size == UInt64(total))
+        let content = Array(try fs.read("/shared", at: 0, length: UInt64(total)).readableBytesView)
+        var wrong = 0
+        for round in 0..<rounds {
+            for writer in 0..<writers {
+                let start = (round * writers + writer) * block
+                for index in 0..<block where content[start + index] != UInt8(truncatingIfNeeded: writer &* 41 &+ round &+ (round * block + index)) {
+                    wrong += 1
+                }
+            }
+        }
+        #expect(wrong == 0, "\(wrong) of \(total) bytes differ")
+    }
 }
