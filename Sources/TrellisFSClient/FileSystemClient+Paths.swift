@@ -179,3 +179,11 @@ extension FileSystemClient {
         return total
     }
 }
+
+extension FileSystemClient {
+    /// Asks one server for its statistics: whether it answers at all.
+    public func ping(server index: Int) throws {
+        guard servers.indices.contains(index) else { throw FSError(.invalidArgument, "no server \(index)") }
+        _ = try call(server: index, .statFileSystem)
+    }
+}

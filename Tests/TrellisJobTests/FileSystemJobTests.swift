@@ -52,6 +52,7 @@ final class FileSystemFixture: @unchecked Sendable {
     func killServer(_ index: Int) {
         kill(serverPIDs[index], SIGKILL)
         _ = ProcessSpawner.waitForExit(serverPIDs[index])
+        serverPIDs[index] = 0
     }
 
     /// A client in this process, reaching the servers through the fixture's name service.
@@ -262,5 +263,40 @@ final class FileSystemFixture: @unchecked Sendable {
             }
         }
         #expect(wrong == 0, "\(wrong) of \(total) bytes differ")
+    }
+
+    /// The `trellis fs` commands against real servers, checked through their JSON.
+    @Test func theCommandLineCopiesListsAndReportsInJSON() throws {
+        let fixture = try FileSystemFixture(servers: 3)
+        let trellis = JobHarness.trellis
+        func fs(_ arguments: [String]) throws -> JobHarness.Outcome {
+            try JobHarness.run([trellis, "fs", arguments[0], "--name", fixture.name] + arguments.dropFirst(), environment: fixture.environment, timeoutSeconds: 120)
+        }
+        let local = fixture.folder + "/local.bin"
+        let bytes = (0..<300_000).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+        try Data(bytes).write(to: URL(fileURLWithPath: local))
+        #expect(try fs(["mkdir", "-p", "/x/y"]).status == 0)
+        let copyIn = try fs(["cp", "--json", local, "fs:/x/y/"])
+        #expect(copyIn.status == 0 && copyIn.output.contains("\"bytes\":300000"), "\(copyIn.combined)")
+        let listing = try fs(["ls", "--json", "/x/y"])
+        #expect(listing.output.contains("\"path\":\"/x/y/local.bin\"") && listing.output.contains("\"size\":300000"), "\(listing.combined)")
+        let back = fixture.folder + "/back.bin"
+        #expect(try fs(["cp", "fs:/x/y/local.bin", back]).status == 0)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: back)) == Data(bytes))
+        #expect(try fs(["mv", "/x/y/local.bin", "/x/moved.bin"]).status == 0)
+        #expect(try fs(["stat", "--json", "/x/moved.bin"]).output.contains("\"kind\":\"file\""))
+        let df = try fs(["df", "--json"])
+        #expect(df.status == 0 && df.output.contains("\"servers\":3"), "\(df.combined)")
+        let ping = try fs(["ping", "--json"])
+        #expect(ping.status == 0 && ping.output.components(separatedBy: "\"ok\":true").count == 4, "\(ping.combined)")
+        // A failed rm names the problem; rm -r removes the tree.
+        let refused = try fs(["rm", "/x"])
+        #expect(refused.status != 0 && refused.errors.contains("rm -r"), "\(refused.combined)")
+        #expect(try fs(["rm", "-r", "/x"]).status == 0)
+        #expect(try fs(["ls", "/"]).output.isEmpty)
+        // ping names a server that is down.
+        fixture.killServer(1)
+        let down = try fs(["ping"])
+        #expect(down.status != 0 && down.output.contains("server 1") && down.output.contains("FAILED"), "\(down.combined)")
     }
 }

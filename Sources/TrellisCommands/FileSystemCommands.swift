@@ -1,0 +1,220 @@
+import ArgumentParser
+import Foundation
+import NIOCore
+import TrellisCore
+import TrellisFSClient
+import TrellisFSProtocol
+
+/// `trellis fs`: the file system from the command line. Paths are absolute
+/// paths inside the file system; `cp` marks them `fs:/path` to tell them
+/// from local ones.
+struct FileSystemCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "fs",
+        abstract: "Use a Trellis file system: ls, cp, rm, mkdir, mv, stat, df, ping.",
+        subcommands: [List.self, Copy.self, Remove.self, MakeDirectory.self, Move.self, Status.self, DiskFree.self, Ping.self])
+}
+
+/// Which file system, and how long to wait.
+struct FileSystemOptions: ParsableArguments {
+    @Option(help: "The file system's name (as `trellis up --name` gave it).") var name = "trellis"
+    @Option(help: "Seconds each operation may take, retries included.") var timeout: Double = 60
+
+    func connect() throws -> FileSystemClient {
+        TrellisCommand.bootstrapLogging()
+        return try FileSystemClient.connect(name: name, timeoutSeconds: timeout)
+    }
+}
+
+/// What `ls --json` and `stat --json` print for one object.
+struct ObjectRecord: Codable {
+    var path: String
+    var kind: String
+    var handle: String
+    var mode: String
+    var uid: UInt32
+    var gid: UInt32
+    var size: UInt64
+    var links: UInt32
+    var modified: Int64
+    var distribution: String?
+
+    init(path: String, _ attributes: ObjectAttributes) {
+        self.path = path
+        kind = "\(attributes.kind)"
+        handle = attributes.handle.description
+        mode = String(attributes.mode, radix: 8)
+        uid = attributes.uid
+        gid = attributes.gid
+        size = attributes.size
+        links = attributes.linkCount
+        modified = attributes.modifyTime.seconds
+        distribution = attributes.distribution?.description
+    }
+
+    var longLine: String {
+        let type = kind == "directory" ? "d" : kind == "symlink" ? "l" : "-"
+        let bits = Int(mode, radix: 8) ?? 0
+        let rwx = (0..<9).map { bit in (bits >> (8 - bit)) & 1 == 1 ? Array("rwxrwxrwx")[bit] : "-" }
+        let date = Date(timeIntervalSince1970: TimeInterval(modified))
+        return "\(type)\(String(rwx)) \(links) \(uid) \(gid) \(String(size).leftPadded(12)) \(date.formatted(.iso8601)) \(path.split(separator: "/").last.map(String.init) ?? path)"
+    }
+}
+
+extension String {
+    func leftPadded(_ width: Int) -> String { String(repeating: " ", count: max(0, width - count)) + self }
+}
+
+extension FileSystemCommand {
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "ls", abstract: "List a directory (JSON: one ObjectRecord per line).")
+        @OptionGroup var options: FileSystemOptions
+        @Flag(name: .short, help: "Long form: mode, links, owner, size, time.") var long = false
+        @Flag(help: "One JSON object per entry.") var json = false
+        @Argument(help: "A path in the file system.") var path = "/"
+
+        func run() throws {
+            let fs = try options.connect()
+            defer { fs.close() }
+            let target = try fs.stat(path, followLast: true)
+            guard target.kind == .directory else {
+                emit(ObjectRecord(path: path, target))
+                return
+            }
+            try fs.list(path) { page in
+                for entry in page {
+                    let child = (path.hasSuffix("/") ? path : path + "/") + entry.name
+                    if long || json {
+                        emit(ObjectRecord(path: child, try fs.stat(child, followLast: false)))
+                    } else {
+                        print(entry.name + (entry.kind == .directory ? "/" : ""))
+                    }
+                }
+            }
+        }
+
+        private func emit(_ record: ObjectRecord) {
+            if json { try? printJSON(record) } else if long { print(record.longLine) } else { print(record.path) }
+        }
+    }
+
+    struct Status: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "stat", abstract: "Show an object's attributes (JSON: an ObjectRecord).")
+        @OptionGroup var options: FileSystemOptions
+        @Flag(help: "One JSON object.") var json = false
+        @Argument(help: "Paths in the file system.") var paths: [String]
+
+        func run() throws {
+            let fs = try options.connect()
+            defer { fs.close() }
+            for path in paths {
+                let record = ObjectRecord(path: path, try fs.stat(path, followLast: false))
+                if json {
+                    try printJSON(record)
+                } else {
+                    print("\(path): \(record.kind), \(record.size) bytes, mode \(record.mode), uid \(record.uid), gid \(record.gid), handle \(record.handle)"
+                        + (record.distribution.map { ", \($0)" } ?? ""))
+                }
+            }
+        }
+    }
+
+    struct MakeDirectory: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "mkdir", abstract: "Make directories.")
+        @OptionGroup var options: FileSystemOptions
+        @Flag(name: .short, help: "Make missing parents; existing directories are fine.") var parents = false
+        @Argument(help: "Paths in the file system.") var paths: [String]
+
+        func run() throws {
+            let fs = try options.connect()
+            defer { fs.close() }
+            for path in paths {
+                if parents { try fs.makeDirectories(path) } else { try fs.makeDirectory(path) }
+            }
+        }
+    }
+
+    struct Remove: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "rm", abstract: "Remove files (and directories with -r).")
+        @OptionGroup var options: FileSystemOptions
+        @Flag(name: .short, help: "Remove directories and everything in them.") var recursive = false
+        @Argument(help: "Paths in the file system.") var paths: [String]
+
+        func run() throws {
+            let fs = try options.connect()
+            defer { fs.close() }
+            for path in paths { try remove(path, fs) }
+        }
+
+        private func remove(_ path: String, _ fs: FileSystemClient) throws {
+            let target = try fs.stat(path, followLast: false)
+            guard target.kind == .directory else { return try fs.removeFile(path) }
+            guard recursive else { throw CommandFailure("\(path) is a directory: use rm -r") }
+            for entry in try fs.list(path) { try remove((path.hasSuffix("/") ? path : path + "/") + entry.name, fs) }
+            try fs.removeDirectory(path)
+        }
+    }
+
+    struct Move: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "mv", abstract: "Rename a file or directory (atomic).")
+        @OptionGroup var options: FileSystemOptions
+        @Argument(help: "The path to rename.") var from: String
+        @Argument(help: "Its new path.") var to: String
+
+        func run() throws {
+            let fs = try options.connect()
+            defer { fs.close() }
+            try fs.rename(from, to: to)
+        }
+    }
+
+    struct DiskFree: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "df", abstract: "Space and objects over all servers (JSON: totalBytes, freeBytes, objects, servers).")
+        @OptionGroup var options: FileSystemOptions
+        @Flag(help: "One JSON object.") var json = false
+
+        struct Record: Codable { var totalBytes: UInt64; var freeBytes: UInt64; var objects: UInt64; var servers: Int }
+
+        func run() throws {
+            let fs = try options.connect()
+            defer { fs.close() }
+            let statistics = try fs.statistics()
+            let record = Record(totalBytes: statistics.totalBytes, freeBytes: statistics.freeBytes, objects: statistics.objectCount, servers: fs.configuration.servers.count)
+            if json {
+                try printJSON(record)
+            } else {
+                print("\(fs.configuration.name): \(record.servers) servers, \(record.totalBytes / 1_048_576) MiB total, \(record.freeBytes / 1_048_576) MiB free, \(record.objects) objects")
+            }
+        }
+    }
+
+    struct Ping: ParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "ping", abstract: "Check every server; name the ones that do not answer (JSON: one line per server).")
+        @OptionGroup var options: FileSystemOptions
+        @Flag(help: "One JSON object per server.") var json = false
+
+        struct Record: Codable { var server: Int; var service: String; var ok: Bool; var milliseconds: Double; var error: String? }
+
+        func run() throws {
+            var options = options
+            options.timeout = min(options.timeout, 10)
+            let fs = try options.connect()
+            defer { fs.close() }
+            var failed: [Int] = []
+            for index in fs.configuration.servers.indices {
+                let start = MonotonicClock.nanoseconds()
+                var record = Record(server: index, service: fs.configuration.servers[index].serviceName, ok: true, milliseconds: 0, error: nil)
+                do { try fs.ping(server: index) } catch {
+                    record.ok = false
+                    record.error = "\(error)"
+                    failed.append(index)
+                }
+                record.milliseconds = Double(MonotonicClock.nanoseconds() - start) / 1e6
+                if json { try printJSON(record) } else {
+                    print("server \(index) (\(record.service)): " + (record.ok ? "ok in \(String(format: "%.1f", record.milliseconds)) ms" : "FAILED: \(record.error!)"))
+                }
+            }
+            if !failed.isEmpty { throw CommandFailure("server(s) \(failed.map(String.init).joined(separator: ", ")) of \(fs.configuration.name) did not answer") }
+        }
+    }
+}
