@@ -299,4 +299,35 @@ final class FileSystemFixture: @unchecked Sendable {
         let down = try fs(["ping"])
         #expect(down.status != 0 && down.output.contains("server 1") && down.output.contains("FAILED"), "\(down.combined)")
     }
+
+    /// Bad input through the client: each gets a clear error and nothing changes.
+    @Test func badInputThroughTheClientIsRefusedAndLosesNothing() throws {
+        let fixture = try FileSystemFixture(servers: 4)
+        let fs = try fixture.client()
+        defer { fs.close() }
+        fs.credentials = Credentials(uid: 0, gid: 0)
+        try fs.makeDirectory("/private", mode: 0o700)
+        try fs.write("/private/secret", ByteBuffer(string: "keep"), at: 0, create: true)
+        try fs.makeDirectories("/full/sub")
+        func code(_ body: () throws -> Void) -> FSError.Code? {
+            do { try body() } catch let error as FSError { return error.code } catch { return nil }
+            return nil
+        }
+        #expect(code { try fs.createFile("/a/b") } == .notFound)
+        #expect(code { try fs.createFile("/private/x\u{0}y") } == .invalidArgument)
+        #expect(code { try fs.makeDirectory("/" + String(repeating: "n", count: 256)) } == .nameTooLong)
+        #expect(code { try fs.removeDirectory("/full") } == .notEmpty)
+        #expect(code { try fs.removeFile("/full") } == .isDirectory)
+        #expect(code { try fs.makeDirectory("/full") } == .exists)
+        #expect(code { _ = try fs.read("/full", at: 0, length: 1) } == .isDirectory)
+        fs.credentials = Credentials(uid: 1000, gid: 1000)
+        #expect(code { try fs.createFile("/private/mine") } == .permissionDenied)
+        #expect(code { _ = try fs.list("/private") } == .permissionDenied)
+        #expect(code { try fs.removeFile("/private/secret") } == .permissionDenied)
+        #expect(code { try fs.setAttributes("/full", AttributeChanges(mode: 0o777)) } == .notPermitted)
+        fs.credentials = Credentials(uid: 0, gid: 0)
+        #expect(try fs.read("/private/secret", at: 0, length: 10) == ByteBuffer(string: "keep"))
+        #expect(try fs.list("/full").map(\.name) == ["sub"])
+        #expect(try fs.list("/").map(\.name) == ["full", "private"])
+    }
 }
