@@ -62,10 +62,38 @@ extension FileSystemClient {
         return (directory, name)
     }
 
+    /// Makes a directory on the server its name hashes to, so directories,
+    /// and the files in them, spread over all servers. On the parent's own
+    /// server it is one atomic request; elsewhere the object is made first
+    /// and its entry second (a failed entry takes the object back).
     @discardableResult
     public func makeDirectory(_ path: String, mode: UInt32 = 0o755) throws -> ObjectAttributes {
         let (directory, name) = try parent(of: path)
-        return try attributes(reply: call(owner: directory.handle, .makeDirectory(parent: directory.handle, name: name, mode: mode)), path)
+        let home = placement(of: name, in: directory.handle)
+        if home == directory.handle.server {
+            return try attributes(reply: call(owner: directory.handle, .makeDirectory(parent: directory.handle, name: name, mode: mode)), path)
+        }
+        try EntryName.validate(name)
+        guard directory.allows(3, for: credentials) else {
+            throw FSError(.permissionDenied, "\(path): uid \(credentials.uid) may not change the parent directory")
+        }
+        let made = try attributes(reply: call(server: home, .createDirectoryObject(mode: mode, distribution: directory.distribution)), path)
+        do {
+            _ = try call(owner: directory.handle, .addEntry(parent: directory.handle, name: name, handle: made.handle, kind: .directory))
+        } catch {
+            _ = try? call(server: home, .removeObject(made.handle))
+            throw error
+        }
+        return made
+    }
+
+    /// The server a new directory goes to: a stable hash of its parent and name.
+    func placement(of name: String, in parent: ObjectHandle) -> Int {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in "\(parent.rawValue)/\(name)".utf8 {
+            hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3
+        }
+        return Int(hash % UInt64(servers.count))
     }
 
     /// mkdir -p: every missing directory on the way; existing ones are fine.
@@ -109,11 +137,19 @@ extension FileSystemClient {
         return target
     }
 
-    /// unlink: the entry and metadata go first, then every datafile.
+    /// unlink: the entry and metadata go first, then every datafile. An
+    /// entry on another server than its object (after a rename across
+    /// servers) is removed first, then the object.
     public func removeFile(_ path: String) throws {
         let (directory, name) = try parent(of: path)
         let target = try resolve(path, followLast: false)
-        _ = try call(owner: directory.handle, .remove(parent: directory.handle, name: name, directory: false))
+        guard target.kind != .directory else { throw FSError(.isDirectory, "\(path) is a directory: use rmdir") }
+        if target.handle.server == directory.handle.server {
+            _ = try call(owner: directory.handle, .remove(parent: directory.handle, name: name, directory: false))
+        } else {
+            _ = try call(owner: directory.handle, .removeEntry(parent: directory.handle, name: name, handle: target.handle, owner: target.uid))
+            _ = try call(owner: target.handle, .removeObject(target.handle))
+        }
         if target.kind == .file, let distribution = target.distribution { try removeDatafiles(of: target.handle, distribution) }
     }
 
@@ -127,18 +163,68 @@ extension FileSystemClient {
         _ = try callAll(byServer.map { ($0.key, .removeDatafiles(file: file, datafiles: $0.value)) })
     }
 
+    /// rmdir. A directory on another server than its parent: its entry
+    /// goes first, then the object; if the object turns out not to be empty
+    /// (a race with a create), the entry is put back.
     public func removeDirectory(_ path: String) throws {
         let (directory, name) = try parent(of: path)
-        _ = try call(owner: directory.handle, .remove(parent: directory.handle, name: name, directory: true))
+        let target = try resolve(path, followLast: false)
+        guard target.kind == .directory else { throw FSError(.notDirectory, "\(path) is not a directory") }
+        if target.handle.server == directory.handle.server {
+            _ = try call(owner: directory.handle, .remove(parent: directory.handle, name: name, directory: true))
+            return
+        }
+        guard case .entries(let entries, _) = try call(owner: target.handle, .readDirectory(target.handle, after: nil, limit: 1)), entries.isEmpty else {
+            throw FSError(.notEmpty, "directory \(path) is not empty")
+        }
+        _ = try call(owner: directory.handle, .removeEntry(parent: directory.handle, name: name, handle: target.handle, owner: target.uid))
+        do {
+            _ = try call(owner: target.handle, .removeObject(target.handle))
+        } catch let error as FSError where error.code == .notEmpty {
+            _ = try? call(owner: directory.handle, .addEntry(parent: directory.handle, name: name, handle: target.handle, kind: .directory))
+            throw FSError(.notEmpty, "directory \(path) is not empty")
+        }
     }
 
-    /// Renames atomically when both directories are on one server.
+    /// Renames: atomic when both directories are on one server. Across
+    /// servers the new entry is added first and the old one removed second,
+    /// so the object is never without a name (for a moment it has two).
     public func rename(_ from: String, to: String) throws {
         let (source, fromName) = try parent(of: from)
         let (destination, toName) = try parent(of: to)
+        let fromPath = "/" + (try EntryName.components(ofAbsolute: from)).joined(separator: "/")
+        let toPath = "/" + (try EntryName.components(ofAbsolute: to)).joined(separator: "/")
+        if toPath.hasPrefix(fromPath + "/") { throw FSError(.invalidArgument, "cannot move \(from) into itself (\(to))") }
         let replaced = try? resolve(to, followLast: false)
-        _ = try call(owner: source.handle, .rename(fromParent: source.handle, fromName: fromName, toParent: destination.handle, toName: toName))
-        if let replaced, replaced.kind == .file, let distribution = replaced.distribution { try removeDatafiles(of: replaced.handle, distribution) }
+        if source.handle.server == destination.handle.server {
+            // A directory being replaced may live elsewhere: only its own server knows it is empty.
+            if let replaced, replaced.kind == .directory, replaced.handle.server != destination.handle.server,
+                case .entries(let entries, _) = try call(owner: replaced.handle, .readDirectory(replaced.handle, after: nil, limit: 1)), !entries.isEmpty
+            {
+                throw FSError(.notEmpty, "directory \(to) is not empty")
+            }
+            _ = try call(owner: source.handle, .rename(fromParent: source.handle, fromName: fromName, toParent: destination.handle, toName: toName))
+            if let replaced, replaced.handle.server != destination.handle.server {
+                _ = try? call(owner: replaced.handle, .removeObject(replaced.handle))
+            }
+            if let replaced, replaced.kind == .file, let distribution = replaced.distribution { try removeDatafiles(of: replaced.handle, distribution) }
+            return
+        }
+        let moving = try resolve(from, followLast: false)
+        if let replaced {
+            if replaced.handle == moving.handle { return }
+            if moving.kind == .directory && replaced.kind != .directory { throw FSError(.notDirectory, "\(to) is not a directory") }
+            if moving.kind != .directory && replaced.kind == .directory { throw FSError(.isDirectory, "\(to) is a directory") }
+            if replaced.kind == .directory { try removeDirectory(to) } else { try removeFile(to) }
+        }
+        _ = try call(owner: destination.handle, .addEntry(parent: destination.handle, name: toName, handle: moving.handle, kind: moving.kind))
+        do {
+            _ = try call(owner: source.handle, .removeEntry(parent: source.handle, name: fromName, handle: moving.handle, owner: moving.uid))
+        } catch {
+            // The old name could not go (permissions, sticky): take the new one back.
+            _ = try? call(owner: destination.handle, .removeEntry(parent: destination.handle, name: toName, handle: moving.handle, owner: moving.uid))
+            throw error
+        }
     }
 
     /// A directory's entries, fetched a page at a time so huge directories stream.

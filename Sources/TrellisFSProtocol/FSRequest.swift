@@ -30,6 +30,17 @@ public enum FSRequest: Sendable, Equatable {
     case truncateDatafile(file: ObjectHandle, datafile: UInt32, size: UInt64)
     case syncDatafiles(file: ObjectHandle, datafiles: [UInt32])
     case removeDatafiles(file: ObjectHandle, datafiles: [UInt32])
+    /// A directory object with no entry yet, on the server that receives it;
+    /// the client then adds its entry on the parent's server (PVFS2's mkdir).
+    case createDirectoryObject(mode: UInt32, distribution: Distribution?)
+    /// An entry naming an object that may live on another server.
+    case addEntry(parent: ObjectHandle, name: String, handle: ObjectHandle, kind: ObjectKind)
+    /// Removes only the entry, and only if it still names `handle`; `owner`
+    /// is the object's uid as its server reported it (for sticky directories).
+    case removeEntry(parent: ObjectHandle, name: String, handle: ObjectHandle, owner: UInt32)
+    /// Deletes an object whose entry went (a directory only when empty; a
+    /// file's datafiles on this server go with it).
+    case removeObject(ObjectHandle)
 
     /// The numbers are part of the wire protocol.
     public var operation: UInt16 {
@@ -52,13 +63,17 @@ public enum FSRequest: Sendable, Equatable {
         case .truncateDatafile: return 16
         case .syncDatafiles: return 17
         case .removeDatafiles: return 18
+        case .createDirectoryObject: return 19
+        case .addEntry: return 20
+        case .removeEntry: return 21
+        case .removeObject: return 22
         }
     }
 
     /// Whether sending it twice does no harm, so a client may retry it after a lost reply.
     public var isIdempotent: Bool {
         switch self {
-        case .createFile, .makeDirectory, .symlink, .remove, .rename: return false
+        case .createFile, .makeDirectory, .symlink, .remove, .rename, .createDirectoryObject, .addEntry, .removeEntry, .removeObject: return false
         default: return true
         }
     }
@@ -91,8 +106,21 @@ public struct FSRequestEnvelope: Sendable, Equatable {
         case .lookup(let parent, let name):
             writer.write(parent)
             writer.write(name)
-        case .getAttributes(let handle), .readLink(let handle):
+        case .getAttributes(let handle), .readLink(let handle), .removeObject(let handle):
             writer.write(handle)
+        case .createDirectoryObject(let mode, let distribution):
+            writer.write(mode)
+            writer.write(optional: distribution)
+        case .addEntry(let parent, let name, let handle, let kind):
+            writer.write(parent)
+            writer.write(name)
+            writer.write(handle)
+            writer.write(kind)
+        case .removeEntry(let parent, let name, let handle, let owner):
+            writer.write(parent)
+            writer.write(name)
+            writer.write(handle)
+            writer.write(owner)
         case .setAttributes(let handle, let changes):
             writer.write(handle)
             writer.write(changes)
@@ -185,6 +213,10 @@ public struct FSRequestEnvelope: Sendable, Equatable {
         case 16: request = .truncateDatafile(file: try reader.read(), datafile: try reader.read(), size: try reader.read())
         case 17: request = .syncDatafiles(file: try reader.read(), datafiles: try datafiles())
         case 18: request = .removeDatafiles(file: try reader.read(), datafiles: try datafiles())
+        case 19: request = .createDirectoryObject(mode: try reader.read(), distribution: try reader.readOptional(Distribution.self))
+        case 20: request = .addEntry(parent: try reader.read(), name: try reader.readString(), handle: try reader.read(), kind: try reader.read())
+        case 21: request = .removeEntry(parent: try reader.read(), name: try reader.readString(), handle: try reader.read(), owner: try reader.read())
+        case 22: request = .removeObject(try reader.read())
         default: throw FSError(.protocolViolation, "request \(requestID) has unknown operation \(operation)")
         }
         guard reader.isAtEnd else {

@@ -2,9 +2,10 @@ import TrellisFSDistribution
 import TrellisFSProtocol
 import TrellisFSStorage
 
-/// Names: lookup, create, mkdir, symlink, remove, rename, readdir. In this
-/// first version every new object lives on its parent directory's server;
-/// an entry naming an object on another server is followed by the client.
+/// Names: lookup, create, mkdir, symlink, remove, rename, readdir. Files and
+/// symlinks live on their parent directory's server; a directory may live
+/// on another (the client places it), and an entry naming an object on
+/// another server is followed by the client.
 extension RequestHandler {
     func lookup(_ parent: ObjectHandle, _ name: String, _ credentials: Credentials) throws -> ObjectAttributes {
         _ = try directory(parent, credentials, write: false)
@@ -92,6 +93,10 @@ extension RequestHandler {
         }
         if wantDirectory && entry.kind != .directory { throw FSError(.notDirectory, "\(name) in directory \(parent) is not a directory") }
         if !wantDirectory && entry.kind == .directory { throw FSError(.isDirectory, "\(name) in directory \(parent) is a directory: use rmdir") }
+        if entry.handle.server != context.serverIndex {
+            // The object's state is known only to its own server: the client removes the entry, then the object.
+            throw FSError(.invalidArgument, "\(name) in directory \(parent) lives on server \(entry.handle.server.map(String.init) ?? "?"); remove it with removeEntry and removeObject")
+        }
         let target = try context.metadata.attributes(of: entry.handle)
         try checkSticky(directory, entryOwner: target?.uid ?? credentials.uid, credentials)
         if entry.kind == .directory, try context.metadata.entryCount(in: entry.handle) > 0 {

@@ -71,6 +71,18 @@ public struct RequestHandler: Sendable {
         case .removeDatafiles(let file, let datafiles):
             for datafile in datafiles { try context.bstreams.remove(file: file, datafile: datafile) }
             return .done
+        case .createDirectoryObject(let mode, let distribution):
+            return .attributes(try context.metadata.createObject(NewObject(
+                kind: .directory, mode: mode & 0o7777, uid: credentials.uid, gid: credentials.gid, time: context.now(), distribution: distribution)))
+        case .addEntry(let parent, let name, let handle, let kind):
+            try addEntry(parent, name, handle, kind, credentials)
+            return .done
+        case .removeEntry(let parent, let name, let handle, let owner):
+            try removeEntry(parent, name, handle, owner: owner, credentials)
+            return .done
+        case .removeObject(let handle):
+            if let followUp = try removeObject(handle) { followUps.append(followUp) }
+            return .done
         }
     }
 

@@ -31,6 +31,10 @@ import TrellisFSProtocol
         .truncateDatafile(file: .root, datafile: 2, size: 1 << 40),
         .syncDatafiles(file: .root, datafiles: []),
         .removeDatafiles(file: .root, datafiles: [7]),
+        .createDirectoryObject(mode: 0o755, distribution: nil),
+        .addEntry(parent: .root, name: "d", handle: ObjectHandle(server: 3, serial: 4), kind: .directory),
+        .removeEntry(parent: .root, name: "d", handle: ObjectHandle(server: 3, serial: 4), owner: 1000),
+        .removeObject(ObjectHandle(server: 3, serial: 4)),
     ]
 
     @Test func everyRequestRoundTrips() throws {
@@ -38,7 +42,7 @@ import TrellisFSProtocol
             let envelope = FSRequestEnvelope(requestID: UInt64(index) << 40, credentials: Credentials(uid: 7, gid: 8, groups: [9, 10]), request: request)
             #expect(try FSRequestEnvelope.decode(envelope.encoded()) == envelope, "\(request)")
         }
-        #expect(Set(Self.everyRequest.map(\.operation)).count == 18)
+        #expect(Set(Self.everyRequest.map(\.operation)).count == 22)
     }
 
     @Test func everyReplyRoundTrips() throws {

@@ -330,4 +330,52 @@ final class FileSystemFixture: @unchecked Sendable {
         #expect(try fs.list("/full").map(\.name) == ["sub"])
         #expect(try fs.list("/").map(\.name) == ["full", "private"])
     }
+
+    /// Directories spread over the servers by the hash of their names, and
+    /// mkdir, rmdir, rename and lookups work across servers.
+    @Test func directoriesSpreadOverServersAndWorkAcrossThem() throws {
+        let fixture = try FileSystemFixture(servers: 4)
+        let fs = try fixture.client()
+        defer { fs.close() }
+        var owners = Set<Int>()
+        for index in 0..<24 {
+            let made = try fs.makeDirectory("/d\(index)")
+            owners.insert(made.handle.server!)
+            try fs.write("/d\(index)/f", ByteBuffer(string: "file \(index)"), at: 0, create: true)
+        }
+        #expect(owners.count == 4, "directories on servers \(owners)")
+        for index in 0..<24 {
+            #expect(try fs.read("/d\(index)/f", at: 0, length: 100) == ByteBuffer(string: "file \(index)"))
+            #expect(try fs.stat("/d\(index)/f").handle.server == fs.stat("/d\(index)").handle.server, "a file lives with its directory")
+        }
+        // Find two directories on different servers and move a file and a directory between them.
+        let a = try (0..<24).first { try fs.stat("/d\($0)").handle.server != fs.stat("/d0").handle.server }!
+        try fs.rename("/d0/f", to: "/d\(a)/moved")
+        #expect(try fs.read("/d\(a)/moved", at: 0, length: 100) == ByteBuffer(string: "file 0"))
+        #expect(throws: FSError.self) { try fs.stat("/d0/f") }
+        try fs.makeDirectories("/d0/inner/deeper")
+        try fs.rename("/d0/inner", to: "/d\(a)/inner")
+        #expect(try fs.stat("/d\(a)/inner/deeper").kind == .directory)
+        #expect(throws: FSError.self) { try fs.rename("/d\(a)/inner", to: "/d\(a)/inner/deeper/loop") }
+        // Replacing a directory that lives on another server: refused while it is not empty.
+        try fs.makeDirectories("/d\(a)/spare/child")
+        #expect(throws: FSError.self) { try fs.rename("/d\(a)/inner", to: "/d\(a)/spare") }
+        try fs.removeDirectory("/d\(a)/spare/child")
+        try fs.rename("/d\(a)/inner", to: "/d\(a)/spare")
+        #expect(try fs.stat("/d\(a)/spare/deeper").kind == .directory)
+        try fs.rename("/d\(a)/spare", to: "/d\(a)/inner")
+        // rmdir across servers: refused while not empty, then done.
+        let remote = try (0..<24).first { try fs.stat("/d\($0)").handle.server != 0 }!
+        #expect(throws: FSError.self) { try fs.removeDirectory("/d\(remote)") }
+        #expect(try fs.list("/").count == 24)
+        try fs.removeFile("/d\(remote)/f")
+        for entry in try fs.list("/d\(remote)") where entry.kind == .directory {
+            try fs.removeDirectory("/d\(remote)/\(entry.name)/deeper")
+            try fs.removeDirectory("/d\(remote)/\(entry.name)")
+        }
+        for entry in try fs.list("/d\(remote)") where entry.kind == .file { try fs.removeFile("/d\(remote)/\(entry.name)") }
+        try fs.removeDirectory("/d\(remote)")
+        #expect(try fs.list("/").count == 23)
+        #expect(throws: FSError.self) { try fs.stat("/d\(remote)") }
+    }
 }

@@ -1,0 +1,40 @@
+import TrellisFSProtocol
+import TrellisFSStorage
+
+/// The pieces of operations that span two servers, which the client runs
+/// in order (PVFS2's crdirent / rmdirent): an object made on one server, its
+/// entry added on its parent's; an entry removed, then its object.
+extension RequestHandler {
+    func addEntry(_ parent: ObjectHandle, _ name: String, _ handle: ObjectHandle, _ kind: ObjectKind, _ credentials: Credentials) throws {
+        let directory = try directory(parent, credentials, write: true)
+        try EntryName.validate(name)
+        guard handle.server != nil else { throw FSError(.invalidArgument, "handle \(handle) names no server") }
+        if try context.metadata.entry(in: parent, named: name) != nil {
+            throw FSError(.exists, "\(name) exists in directory \(parent)")
+        }
+        try context.metadata.addEntry(DirectoryEntry(name: name, handle: handle, kind: kind), in: directory.handle)
+        try context.metadata.touch(parent, at: context.now())
+    }
+
+    func removeEntry(_ parent: ObjectHandle, _ name: String, _ handle: ObjectHandle, owner: UInt32, _ credentials: Credentials) throws {
+        let directory = try directory(parent, credentials, write: true)
+        guard let entry = try context.metadata.entry(in: parent, named: EntryName.validate(name)), entry.handle == handle else {
+            throw FSError(.notFound, "\(name) in directory \(parent) does not name object \(handle) (any more)")
+        }
+        try checkSticky(directory, entryOwner: owner, credentials)
+        try context.metadata.removeEntry(named: name, in: parent)
+        try context.metadata.touch(parent, at: context.now())
+    }
+
+    func removeObject(_ handle: ObjectHandle) throws -> FollowUp? {
+        let target = try object(handle)
+        if target.kind == .directory, try context.metadata.entryCount(in: handle) > 0 {
+            throw FSError(.notEmpty, "directory \(handle) is not empty")
+        }
+        try context.metadata.deleteObject(handle)
+        if target.kind == .file, let distribution = target.distribution {
+            return .removeDatafiles(file: handle, distribution: distribution)
+        }
+        return nil
+    }
+}
