@@ -81,14 +81,14 @@ extension FileSystemCommand {
                 emit(ObjectRecord(path: path, target))
                 return
             }
-            try fs.list(path) { page in
-                for entry in page {
-                    let child = (path.hasSuffix("/") ? path : path + "/") + entry.name
-                    if long || json {
-                        emit(ObjectRecord(path: child, try fs.stat(child, followLast: false)))
-                    } else {
-                        print(entry.name + (entry.kind == .directory ? "/" : ""))
-                    }
+            let prefix = path.hasSuffix("/") ? path : path + "/"
+            if long || json {
+                try fs.listWithAttributes(path) { page in
+                    for entry in page { emit(ObjectRecord(path: prefix + entry.name, entry.attributes)) }
+                }
+            } else {
+                try fs.list(path) { page in
+                    for entry in page { print(entry.name + (entry.kind == .directory ? "/" : "")) }
                 }
             }
         }

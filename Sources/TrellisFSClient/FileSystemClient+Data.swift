@@ -12,6 +12,28 @@ extension FileSystemClient {
         return distribution.logicalSize(datafileSizes: sizes)
     }
 
+    /// Every file's size in one round of requests to the data servers.
+    func fillSizes(_ entries: inout [DetailedEntry]) throws {
+        var requests: [(server: Int, request: FSRequest)] = []
+        var owners: [(entry: Int, datafile: Int)] = []
+        for (index, entry) in entries.enumerated() where entry.attributes.kind == .file {
+            guard let distribution = entry.attributes.distribution else { continue }
+            for datafile in 0..<distribution.datafileCount {
+                requests.append((distribution.server(ofDatafile: datafile, serverCount: servers.count),
+                                 .datafileSizes(file: entry.attributes.handle, datafiles: [UInt32(datafile)])))
+                owners.append((index, datafile))
+            }
+        }
+        var sizes: [Int: [UInt64]] = [:]
+        for (owner, reply) in zip(owners, try callAll(requests)) {
+            guard case .sizes(let one) = reply, let size = one.first else { throw FSError(.protocolViolation, "datafile size answered with \(reply)") }
+            sizes[owner.entry, default: []].append(size)
+        }
+        for (index, datafileSizes) in sizes {
+            entries[index].attributes.size = entries[index].attributes.distribution!.logicalSize(datafileSizes: datafileSizes)
+        }
+    }
+
     private func datafileSizes(_ file: ObjectHandle, _ distribution: Distribution) throws -> [UInt64] {
         let requests = (0..<distribution.datafileCount).map {
             (server: distribution.server(ofDatafile: $0, serverCount: servers.count), request: FSRequest.datafileSizes(file: file, datafiles: [UInt32($0)]))

@@ -241,6 +241,27 @@ extension FileSystemClient {
         } while after != nil
     }
 
+    /// A directory's entries with their attributes (readdirplus), a page at a
+    /// time: remote objects' attributes and files' sizes are fetched for the
+    /// whole page at once.
+    public func listWithAttributes(_ path: String, pageSize: UInt32 = 500, _ body: ([DetailedEntry]) throws -> Void) throws {
+        let directory = try resolve(path)
+        guard directory.kind == .directory else { throw FSError(.notDirectory, "\(path) is not a directory") }
+        var after: String?
+        repeat {
+            guard case .detailedEntries(var entries, let more) = try call(owner: directory.handle, .readDirectoryWithAttributes(directory.handle, after: after, limit: pageSize)) else {
+                throw FSError(.protocolViolation, "readdir of \(path) answered without entries")
+            }
+            let remote = entries.indices.filter { entries[$0].attributes.linkCount == 0 }
+            for (index, reply) in zip(remote, try callAll(remote.map { (entries[$0].attributes.handle.server ?? 0, .getAttributes(entries[$0].attributes.handle)) })) {
+                entries[index].attributes = try attributes(reply: reply, "\(path)/\(entries[index].name)")
+            }
+            try fillSizes(&entries)
+            try body(entries)
+            after = more ? entries.last?.name : nil
+        } while after != nil
+    }
+
     public func list(_ path: String) throws -> [DirectoryEntry] {
         var all: [DirectoryEntry] = []
         try list(path) { all += $0 }

@@ -72,6 +72,25 @@ public struct FSStatistics: Sendable, Hashable, WireCodable {
     }
 }
 
+/// One entry of a listing with its object's attributes.
+public struct DetailedEntry: Sendable, Hashable, WireCodable {
+    public var name: String
+    public var attributes: ObjectAttributes
+
+    public init(name: String, attributes: ObjectAttributes) {
+        self.name = name
+        self.attributes = attributes
+    }
+
+    public func encode(into writer: inout WireWriter) {
+        writer.write(name)
+        writer.write(attributes)
+    }
+    public init(from reader: inout WireReader) throws {
+        self.init(name: try reader.readString(), attributes: try reader.read())
+    }
+}
+
 /// What a successful request returns.
 public enum FSReply: Sendable, Equatable {
     case done
@@ -84,6 +103,8 @@ public enum FSReply: Sendable, Equatable {
     case data(ByteBuffer)
     case sizes([UInt64])
     case written(UInt64)
+    /// A page of a listing with each entry's attributes.
+    case detailedEntries([DetailedEntry], more: Bool)
 
     var tag: UInt8 {
         switch self {
@@ -96,6 +117,7 @@ public enum FSReply: Sendable, Equatable {
         case .data: return 7
         case .sizes: return 8
         case .written: return 9
+        case .detailedEntries: return 10
         }
     }
 }
@@ -136,6 +158,9 @@ public struct FSReplyEnvelope: Sendable, Equatable {
                 writer.write(UInt32(sizes.count))
                 for size in sizes { writer.write(size) }
             case .written(let count): writer.write(count)
+            case .detailedEntries(let entries, let more):
+                writer.write(entries)
+                writer.write(more)
             }
         }
         return writer.buffer
@@ -167,6 +192,7 @@ public struct FSReplyEnvelope: Sendable, Equatable {
             guard count <= Distribution.maximumDatafiles else { throw FSError(.protocolViolation, "\(count) sizes") }
             result = .success(.sizes(try (0..<count).map { _ in try reader.read(UInt64.self) }))
         case 9: result = .success(.written(try reader.read()))
+        case 10: result = .success(.detailedEntries(try reader.readArray(), more: try reader.readBool()))
         default: throw FSError(.protocolViolation, "reply to request \(requestID) has unknown kind \(tag)")
         }
         guard reader.isAtEnd else {

@@ -38,6 +38,9 @@ public enum FSRequest: Sendable, Equatable {
     /// Removes only the entry, and only if it still names `handle`; `owner`
     /// is the object's uid as its server reported it (for sticky directories).
     case removeEntry(parent: ObjectHandle, name: String, handle: ObjectHandle, owner: UInt32)
+    /// A page of entries with their attributes (readdirplus); entries whose
+    /// objects live on other servers carry only their kind (link count 0).
+    case readDirectoryWithAttributes(ObjectHandle, after: String?, limit: UInt32)
     /// Deletes an object whose entry went (a directory only when empty; a
     /// file's datafiles on this server go with it).
     case removeObject(ObjectHandle)
@@ -67,6 +70,7 @@ public enum FSRequest: Sendable, Equatable {
         case .addEntry: return 20
         case .removeEntry: return 21
         case .removeObject: return 22
+        case .readDirectoryWithAttributes: return 23
         }
     }
 
@@ -146,7 +150,7 @@ public struct FSRequestEnvelope: Sendable, Equatable {
             writer.write(fromName)
             writer.write(toParent)
             writer.write(toName)
-        case .readDirectory(let handle, let after, let limit):
+        case .readDirectory(let handle, let after, let limit), .readDirectoryWithAttributes(let handle, let after, let limit):
             writer.write(handle)
             writer.write(after != nil)
             if let after { writer.write(after) }
@@ -217,6 +221,10 @@ public struct FSRequestEnvelope: Sendable, Equatable {
         case 20: request = .addEntry(parent: try reader.read(), name: try reader.readString(), handle: try reader.read(), kind: try reader.read())
         case 21: request = .removeEntry(parent: try reader.read(), name: try reader.readString(), handle: try reader.read(), owner: try reader.read())
         case 22: request = .removeObject(try reader.read())
+        case 23:
+            let handle: ObjectHandle = try reader.read()
+            let after = try reader.readBool() ? try reader.readString() : nil
+            request = .readDirectoryWithAttributes(handle, after: after, limit: try reader.read())
         default: throw FSError(.protocolViolation, "request \(requestID) has unknown operation \(operation)")
         }
         guard reader.isAtEnd else {

@@ -12,12 +12,7 @@ extension RequestHandler {
         guard let entry = try context.metadata.entry(in: parent, named: EntryName.validate(name)) else {
             throw FSError(.notFound, "\(name) does not exist in directory \(parent)")
         }
-        if entry.handle.server != context.serverIndex {
-            // The client asks the owner; an entry's kind is all this server knows.
-            return ObjectAttributes(
-                handle: entry.handle, kind: entry.kind, mode: 0, uid: 0, gid: 0, accessTime: Timestamp(seconds: 0),
-                modifyTime: Timestamp(seconds: 0), changeTime: Timestamp(seconds: 0), linkCount: 0, size: 0, distribution: nil)
-        }
+        if entry.handle.server != context.serverIndex { return remoteStub(entry) }
         guard let attributes = try context.metadata.attributes(of: entry.handle) else {
             throw FSError(.staleHandle, "\(name) in directory \(parent) names object \(entry.handle), which is gone")
         }

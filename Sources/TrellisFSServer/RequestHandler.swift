@@ -80,6 +80,11 @@ public struct RequestHandler: Sendable {
         case .removeEntry(let parent, let name, let handle, let owner):
             try removeEntry(parent, name, handle, owner: owner, credentials)
             return .done
+        case .readDirectoryWithAttributes(let handle, let after, let limit):
+            let page = try readDirectory(handle, after: after, limit: limit, credentials)
+            return .detailedEntries(try page.entries.map { entry in
+                DetailedEntry(name: entry.name, attributes: try context.metadata.attributes(of: entry.handle) ?? remoteStub(entry))
+            }, more: page.more)
         case .removeObject(let handle):
             if let followUp = try removeObject(handle) { followUps.append(followUp) }
             return .done
@@ -87,6 +92,15 @@ public struct RequestHandler: Sendable {
     }
 
     // MARK: Shared checks
+
+    /// What this server can say of an entry whose object lives elsewhere:
+    /// its handle and kind (link count 0 tells the client to ask the owner).
+    func remoteStub(_ entry: DirectoryEntry) -> ObjectAttributes {
+        let zero = Timestamp(seconds: 0)
+        return ObjectAttributes(
+            handle: entry.handle, kind: entry.kind, mode: 0, uid: 0, gid: 0, accessTime: zero, modifyTime: zero, changeTime: zero,
+            linkCount: 0, size: 0, distribution: nil)
+    }
 
     /// An object this server owns; `staleHandle` for one it does not (any
     /// more), naming the server that does.

@@ -35,6 +35,7 @@ import TrellisFSProtocol
         .addEntry(parent: .root, name: "d", handle: ObjectHandle(server: 3, serial: 4), kind: .directory),
         .removeEntry(parent: .root, name: "d", handle: ObjectHandle(server: 3, serial: 4), owner: 1000),
         .removeObject(ObjectHandle(server: 3, serial: 4)),
+        .readDirectoryWithAttributes(.root, after: "k", limit: 50),
     ]
 
     @Test func everyRequestRoundTrips() throws {
@@ -42,7 +43,7 @@ import TrellisFSProtocol
             let envelope = FSRequestEnvelope(requestID: UInt64(index) << 40, credentials: Credentials(uid: 7, gid: 8, groups: [9, 10]), request: request)
             #expect(try FSRequestEnvelope.decode(envelope.encoded()) == envelope, "\(request)")
         }
-        #expect(Set(Self.everyRequest.map(\.operation)).count == 22)
+        #expect(Set(Self.everyRequest.map(\.operation)).count == 23)
     }
 
     @Test func everyReplyRoundTrips() throws {
@@ -58,6 +59,7 @@ import TrellisFSProtocol
             .success(.data(ByteBuffer(repeating: 9, count: 1000))),
             .success(.sizes([0, 1, UInt64.max])),
             .success(.written(42)),
+            .success(.detailedEntries([DetailedEntry(name: "f", attributes: Self.someAttributes)], more: false)),
             .failure(FSError(.notEmpty, "directory /a is not empty")),
             .failure(FSError(.named("future-code", errno: 99), "a code this build does not know")),
         ]

@@ -344,6 +344,13 @@ final class FileSystemFixture: @unchecked Sendable {
             try fs.write("/d\(index)/f", ByteBuffer(string: "file \(index)"), at: 0, create: true)
         }
         #expect(owners.count == 4, "directories on servers \(owners)")
+        // readdirplus: attributes of directories on every server, and files' sizes.
+        var detailed: [DetailedEntry] = []
+        try fs.listWithAttributes("/", pageSize: 7) { detailed += $0 }
+        #expect(detailed.count == 24 && detailed.allSatisfy { $0.attributes.kind == .directory && $0.attributes.linkCount >= 2 })
+        var files: [DetailedEntry] = []
+        try fs.listWithAttributes("/d3") { files += $0 }
+        #expect(files.map(\.name) == ["f"] && files.first?.attributes.size == UInt64("file 3".utf8.count))
         for index in 0..<24 {
             #expect(try fs.read("/d\(index)/f", at: 0, length: 100) == ByteBuffer(string: "file \(index)"))
             #expect(try fs.stat("/d\(index)/f").handle.server == fs.stat("/d\(index)").handle.server, "a file lives with its directory")
