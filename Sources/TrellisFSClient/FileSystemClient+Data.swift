@@ -62,10 +62,14 @@ extension FileSystemClient {
     /// Writes `data` to the regions of `pattern` in order (list I/O or a strided partition).
     @discardableResult
     public func write(_ path: String, _ data: ByteBuffer, pattern: AccessPattern) throws -> UInt64 {
-        guard pattern.byteCount == UInt64(data.readableBytes) else {
-            throw FSError(.invalidArgument, "\(path): \(data.readableBytes) bytes for regions of \(pattern.byteCount)")
-        }
         let (file, distribution) = try regularFile(path)
+        return try write(file.handle, distribution, data, pattern: pattern)
+    }
+
+    func write(_ file: ObjectHandle, _ distribution: Distribution, _ data: ByteBuffer, pattern: AccessPattern) throws -> UInt64 {
+        guard pattern.byteCount == UInt64(data.readableBytes) else {
+            throw FSError(.invalidArgument, "\(data.readableBytes) bytes for regions of \(pattern.byteCount)")
+        }
         var requests: [(server: Int, request: FSRequest)] = []
         for (datafile, transfers) in Dictionary(grouping: try pattern.transfers(in: distribution), by: \.datafile).sorted(by: { $0.key < $1.key }) {
             var bytes = ByteBufferAllocator().buffer(capacity: Int(transfers.reduce(0) { $0 + $1.length }))
@@ -74,7 +78,7 @@ extension FileSystemClient {
             }
             let regions = transfers.map { AccessPattern.Region(offset: $0.physicalOffset, length: $0.length) }
             requests.append((distribution.server(ofDatafile: datafile, serverCount: servers.count),
-                             .write(file: file.handle, datafile: UInt32(datafile), regions: regions, data: bytes)))
+                             .write(file: file, datafile: UInt32(datafile), regions: regions, data: bytes)))
         }
         var written: UInt64 = 0
         for reply in try callAll(requests) {
@@ -86,19 +90,27 @@ extension FileSystemClient {
 
     /// Reads `length` bytes at `offset`, short at the end of the file.
     public func read(_ path: String, at offset: UInt64, length: UInt64) throws -> ByteBuffer {
-        let (file, _) = try regularFile(path)
+        let (file, distribution) = try regularFile(path)
+        return try read(file, distribution, at: offset, length: length)
+    }
+
+    func read(_ file: ObjectAttributes, _ distribution: Distribution, at offset: UInt64, length: UInt64) throws -> ByteBuffer {
         let size = try self.size(of: file)
         guard offset < size else { return ByteBuffer() }
-        return try read(path, pattern: try AccessPattern.contiguous(offset: offset, length: min(length, size - offset)))
+        return try read(file.handle, distribution, pattern: try AccessPattern.contiguous(offset: offset, length: min(length, size - offset)))
     }
 
     /// Reads the regions of `pattern`, packed in order (holes read as zeros).
     public func read(_ path: String, pattern: AccessPattern) throws -> ByteBuffer {
         let (file, distribution) = try regularFile(path)
+        return try read(file.handle, distribution, pattern: pattern)
+    }
+
+    func read(_ file: ObjectHandle, _ distribution: Distribution, pattern: AccessPattern) throws -> ByteBuffer {
         let grouped = Dictionary(grouping: try pattern.transfers(in: distribution), by: \.datafile).sorted { $0.key < $1.key }
         let requests = grouped.map { datafile, transfers in
             (server: distribution.server(ofDatafile: datafile, serverCount: servers.count),
-             request: FSRequest.read(file: file.handle, datafile: UInt32(datafile), regions: transfers.map { .init(offset: $0.physicalOffset, length: $0.length) }))
+             request: FSRequest.read(file: file, datafile: UInt32(datafile), regions: transfers.map { .init(offset: $0.physicalOffset, length: $0.length) }))
         }
         var result = ByteBufferAllocator().buffer(capacity: Int(pattern.byteCount))
         result.writeRepeatingByte(0, count: Int(pattern.byteCount))
@@ -125,10 +137,14 @@ extension FileSystemClient {
     /// Makes the file's data durable on every data server.
     public func sync(_ path: String) throws {
         let (file, distribution) = try regularFile(path)
+        try sync(file.handle, distribution)
+    }
+
+    func sync(_ file: ObjectHandle, _ distribution: Distribution) throws {
         var byServer: [Int: [UInt32]] = [:]
         for datafile in 0..<distribution.datafileCount {
             byServer[distribution.server(ofDatafile: datafile, serverCount: servers.count), default: []].append(UInt32(datafile))
         }
-        _ = try callAll(byServer.map { ($0.key, .syncDatafiles(file: file.handle, datafiles: $0.value)) })
+        _ = try callAll(byServer.map { ($0.key, .syncDatafiles(file: file, datafiles: $0.value)) })
     }
 }

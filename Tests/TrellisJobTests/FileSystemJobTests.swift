@@ -94,6 +94,22 @@ final class FileSystemFixture: @unchecked Sendable {
         #expect(try fs.stat("/a/b/data").size == 70_000)
         try fs.sync("/a/b/data")
 
+        // An open file: read and write through it, closed (and synced), then refused.
+        let handle = try fs.open("/a/b/data", access: .readWrite)
+        try handle.write(ByteBuffer(string: "open"), at: 69_996)
+        #expect(try handle.read(at: 69_996, length: 10) == ByteBuffer(string: "open"))
+        #expect(try handle.size() == 70_000)
+        try handle.close()
+        #expect(throws: FSError.self) { try handle.read(at: 0, length: 1) }
+        let reader = try fs.open("/a/b/data", access: .read)
+        #expect(throws: FSError.self) { try reader.write(ByteBuffer(string: "x"), at: 0) }
+        try reader.close()
+        let fresh = try fs.open("/a/b/new", access: .write, create: true)
+        try fresh.write(ByteBuffer(string: "made by open"), at: 0)
+        try fresh.close()
+        #expect(try fs.read("/a/b/new", at: 0, length: 100) == ByteBuffer(string: "made by open"))
+        try fs.removeFile("/a/b/new")
+
         try fs.symlink("/a/link", to: "b/data")
         #expect(try fs.readLink("/a/link") == "b/data")
         #expect(try fs.stat("/a/link").handle == file.handle)
@@ -325,9 +341,16 @@ final class FileSystemFixture: @unchecked Sendable {
         #expect(code { _ = try fs.list("/private") } == .permissionDenied)
         #expect(code { try fs.removeFile("/private/secret") } == .permissionDenied)
         #expect(code { try fs.setAttributes("/full", AttributeChanges(mode: 0o777)) } == .notPermitted)
+        #expect(code { _ = try fs.open("/full/sub", access: .read) } == .isDirectory)
+        fs.credentials = Credentials(uid: 0, gid: 0)
+        try fs.write("/full/readonly", ByteBuffer(string: "r"), at: 0, create: true)
+        _ = try fs.setAttributes("/full/readonly", AttributeChanges(mode: 0o444))
+        fs.credentials = Credentials(uid: 1000, gid: 1000)
+        #expect(code { _ = try fs.open("/full/readonly", access: .write) } == .permissionDenied)
+        #expect(try fs.open("/full/readonly", access: .read).read(at: 0, length: 1) == ByteBuffer(string: "r"))
         fs.credentials = Credentials(uid: 0, gid: 0)
         #expect(try fs.read("/private/secret", at: 0, length: 10) == ByteBuffer(string: "keep"))
-        #expect(try fs.list("/full").map(\.name) == ["sub"])
+        #expect(try fs.list("/full").map(\.name) == ["readonly", "sub"])
         #expect(try fs.list("/").map(\.name) == ["full", "private"])
     }
 
