@@ -3,6 +3,7 @@ import Foundation
 import NIOCore
 import TrellisCore
 import TrellisFSClient
+import TrellisFSDistribution
 import TrellisFSProtocol
 
 /// `trellis fs`: the file system from the command line. Paths are absolute
@@ -123,13 +124,20 @@ extension FileSystemCommand {
         static let configuration = CommandConfiguration(commandName: "mkdir", abstract: "Make directories.")
         @OptionGroup var options: FileSystemOptions
         @Flag(name: .short, help: "Make missing parents; existing directories are fine.") var parents = false
+        @Option(help: "Default strip size (bytes) of files made in the new directories.") var stripSizeBytes: UInt64?
+        @Option(help: "Default datafiles per file in the new directories (with --strip-size-bytes).") var datafiles: Int?
         @Argument(help: "Paths in the file system.") var paths: [String]
 
         func run() throws {
             let fs = try options.connect()
             defer { fs.close() }
+            var layout: Distribution?
+            if let stripSizeBytes {
+                layout = try .simpleStripe(stripSizeBytes: stripSizeBytes, datafileCount: datafiles ?? fs.configuration.servers.count)
+            }
             for path in paths {
                 if parents { try fs.makeDirectories(path) } else { try fs.makeDirectory(path) }
+                if let layout { try fs.setAttributes(path, AttributeChanges(distribution: layout)) }
             }
         }
     }

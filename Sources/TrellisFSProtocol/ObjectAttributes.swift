@@ -96,13 +96,19 @@ public struct AttributeChanges: Sendable, Hashable, Codable {
     public var gid: UInt32?
     public var accessTime: Timestamp?
     public var modifyTime: Timestamp?
+    /// A directory's default distribution for new files and directories in it.
+    public var distribution: Distribution?
 
-    public init(mode: UInt32? = nil, uid: UInt32? = nil, gid: UInt32? = nil, accessTime: Timestamp? = nil, modifyTime: Timestamp? = nil) {
+    public init(
+        mode: UInt32? = nil, uid: UInt32? = nil, gid: UInt32? = nil, accessTime: Timestamp? = nil, modifyTime: Timestamp? = nil,
+        distribution: Distribution? = nil
+    ) {
         self.mode = mode
         self.uid = uid
         self.gid = gid
         self.accessTime = accessTime
         self.modifyTime = modifyTime
+        self.distribution = distribution
     }
 }
 

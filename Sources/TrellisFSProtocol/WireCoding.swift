@@ -202,11 +202,13 @@ extension AttributeChanges: WireCodable {
         writer.write(optional: gid)
         writer.write(optional: accessTime)
         writer.write(optional: modifyTime)
+        writer.write(optional: distribution)
     }
     public init(from reader: inout WireReader) throws {
         self.init(
             mode: try reader.readOptional(UInt32.self), uid: try reader.readOptional(UInt32.self), gid: try reader.readOptional(UInt32.self),
-            accessTime: try reader.readOptional(Timestamp.self), modifyTime: try reader.readOptional(Timestamp.self))
+            accessTime: try reader.readOptional(Timestamp.self), modifyTime: try reader.readOptional(Timestamp.self),
+            distribution: try reader.readOptional(Distribution.self))
     }
 }
 

@@ -19,6 +19,16 @@ extension RequestHandler {
                 throw FSError(.notPermitted, "uid \(credentials.uid) may not give \(handle) to group \(gid)")
             }
         }
+        if let distribution = changes.distribution {
+            guard current.kind == .directory else {
+                throw FSError(.invalidArgument, "only a directory's default distribution can change; \(handle) is a \(current.kind)")
+            }
+            guard isOwner else { throw FSError(.notPermitted, "uid \(credentials.uid) does not own directory \(handle)") }
+            let servers = context.configuration.servers.count
+            guard distribution.datafileCount <= servers, distribution.firstServer < servers else {
+                throw FSError(.invalidArgument, "\(distribution) needs more than the \(servers) servers of this file system")
+            }
+        }
         if changes.accessTime != nil || changes.modifyTime != nil {
             guard isOwner || current.allows(2, for: credentials) else {
                 throw FSError(.permissionDenied, "uid \(credentials.uid) may not set the times of \(handle)")

@@ -145,6 +145,7 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
             if let gid = changes.gid { assignments.append("gid = ?"); arguments.append(Int64(gid)) }
             if let atime = changes.accessTime { assignments += ["atime = ?", "atimeNanos = ?"]; arguments += [atime.seconds, Int64(atime.nanoseconds)] }
             if let mtime = changes.modifyTime { assignments += ["mtime = ?", "mtimeNanos = ?"]; arguments += [mtime.seconds, Int64(mtime.nanoseconds)] }
+            if let distribution = changes.distribution { assignments.append("distribution = ?"); arguments.append(Self.encode(distribution)) }
             arguments.append(serial)
             try db.execute(sql: "UPDATE object SET \(assignments.joined(separator: ", ")) WHERE serial = ?", arguments: StatementArguments(arguments))
             return try attributes(serial: serial, db)!

@@ -117,6 +117,17 @@ final class FileSystemFixture: @unchecked Sendable {
 
         try fs.rename("/a/b/data", to: "/a/b/renamed")
         #expect(try fs.list("/a/b").map(\.name) == ["c", "renamed"])
+        // A directory's default distribution: new files and directories in it inherit it.
+        let narrow = try Distribution.variableStrip(stripSizesBytes: [1000, 3000], firstServer: 2)
+        try fs.setAttributes("/a/b/c", AttributeChanges(distribution: narrow))
+        #expect(try fs.createFile("/a/b/c/inherits").distribution == narrow)
+        #expect(try fs.makeDirectory("/a/b/c/sub").distribution == narrow)
+        #expect(try fs.createFile("/a/b/c/sub/too").distribution == narrow)
+        #expect(throws: FSError.self) { try fs.setAttributes("/a/b/renamed", AttributeChanges(distribution: narrow)) }
+        #expect(throws: FSError.self) { try fs.setAttributes("/a/b/c", AttributeChanges(distribution: try .simpleStripe(stripSizeBytes: 10, datafileCount: 9))) }
+        try fs.removeFile("/a/b/c/sub/too")
+        try fs.removeDirectory("/a/b/c/sub")
+        try fs.removeFile("/a/b/c/inherits")
         let changed = try fs.setAttributes("/a/b/renamed", AttributeChanges(mode: 0o600))
         #expect(changed.mode == 0o600)
 
