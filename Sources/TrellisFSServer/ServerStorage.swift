@@ -42,6 +42,9 @@ public enum ServerStorage {
         guard text == "\(configuration.name) \(index)\n" else {
             throw FSError(.invalidArgument, "\(folder) holds '\(text.trimmingCharacters(in: .whitespacesAndNewlines))', not file system \(configuration.name) server \(index)")
         }
-        return (try SQLiteMetadataStore(path: folder + "/metadata.sqlite", serverIndex: index), try BstreamStore(folder: folder + "/bstreams"))
+        return (
+            try SQLiteMetadataStore(path: folder + "/metadata.sqlite", serverIndex: index, reservePath: folder + "/metadata.reserve"),
+            try BstreamStore(folder: folder + "/bstreams")
+        )
     }
 }

@@ -9,9 +9,13 @@ import TrellisFSProtocol
 public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
     private let database: DatabaseQueue
     public let serverIndex: Int
+    private let reserve: SpaceReserve?
 
     /// Opens (or makes) the database at `path` for server `serverIndex`.
-    public init(path: String, serverIndex: Int) throws {
+    /// `reservePath` names a file of `reserveBytes` kept so that, when the
+    /// disk fills, metadata changes (removing files first of all) can still
+    /// commit: it is given up on a full disk and made again when there is room.
+    public init(path: String, serverIndex: Int, reservePath: String? = nil, reserveBytes: Int = 1 << 20) throws {
         var configuration = Configuration()
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = FULL")
@@ -25,6 +29,8 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
             throw Self.storageError(error, doing: "opening metadata database \(path)")
         }
         self.serverIndex = serverIndex
+        reserve = reservePath.map { SpaceReserve(path: $0, bytes: reserveBytes) }
+        reserve?.refill()
     }
 
     private static var migrator: DatabaseMigrator {
@@ -254,7 +260,15 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
 
     private func write<T>(_ what: String, _ body: (Database) throws -> T) throws -> T {
         do {
-            return try database.write(body)
+            let result: T
+            do {
+                result = try database.write(body)
+            } catch let error as DatabaseError where error.resultCode == .SQLITE_FULL && reserve?.release() == true {
+                // The disk is full: give up the reserve so this change (often a removal that frees space) can commit.
+                result = try database.write(body)
+            }
+            reserve?.refillIfMissing()
+            return result
         } catch let error as FSError {
             throw error
         } catch {

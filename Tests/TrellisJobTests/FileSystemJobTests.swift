@@ -17,12 +17,24 @@ final class FileSystemFixture: @unchecked Sendable {
     let serverCount: Int
     private(set) var serverPIDs: [pid_t]
 
-    init(servers: Int = 4, stripSizeBytes: Int = 4096) throws {
+    private var mounts: [String] = []
+
+    /// `storageBytes` puts each server's storage on a tmpfs of that size (root only).
+    init(servers: Int = 4, stripSizeBytes: Int = 4096, storageBytes: Int? = nil) throws {
         names = try NameServiceFixture()
         name = "test\(getpid())x\(Int.random(in: 0..<1_000_000))"
         serverCount = servers
         serverPIDs = Array(repeating: 0, count: servers)
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        if let storageBytes {
+            for index in 0..<servers {
+                let storage = "\(folder)/server\(index)"
+                try FileManager.default.createDirectory(atPath: storage, withIntermediateDirectories: true)
+                let mount = try JobHarness.run(["/bin/mount", "-t", "tmpfs", "-o", "size=\(storageBytes)", "tmpfs", storage], timeoutSeconds: 30)
+                guard mount.status == 0 else { throw FixtureFailure(description: "mounting a tmpfs needs root: \(mount.combined)") }
+                mounts.append(storage)
+            }
+        }
         var toml = "[filesystem]\nname = \"\(name)\"\nstrip_size_bytes = \(stripSizeBytes)\n"
         for index in 0..<servers { toml += "\n[[server]]\nhost = \"127.0.0.1\"\nstorage = \"\(folder)/server\(index)\"\n" }
         try toml.write(toFile: configPath, atomically: true, encoding: .utf8)
@@ -66,6 +78,7 @@ final class FileSystemFixture: @unchecked Sendable {
             kill(pid, SIGTERM)
             _ = ProcessSpawner.waitForExit(pid)
         }
+        for mount in mounts { _ = try? JobHarness.run(["/bin/umount", mount], timeoutSeconds: 30) }
         try? FileManager.default.removeItem(atPath: folder)
     }
 }
@@ -418,5 +431,38 @@ final class FileSystemFixture: @unchecked Sendable {
         try fs.removeDirectory("/d\(remote)")
         #expect(try fs.list("/").count == 23)
         #expect(throws: FSError.self) { try fs.stat("/d\(remote)") }
+    }
+
+    /// Servers whose storage fills up: the write that does not fit fails
+    /// with no-space naming the server's storage, what was written before
+    /// reads back, and once space is freed writes work again.
+    @Test func aFullStorageFolderIsAClearErrorAndLosesNothing() throws {
+        let fixture = try FileSystemFixture(servers: 2, stripSizeBytes: 65_536, storageBytes: 6 << 20)
+        let fs = try fixture.client()
+        defer { fs.close() }
+        let chunk = ByteBuffer(bytes: (0..<(1 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 13) })
+        try fs.createFile("/filler")
+        var written = 0
+        var failure: FSError?
+        while written < 40 {
+            do {
+                try fs.write("/filler", chunk, at: UInt64(written << 20))
+                written += 1
+            } catch let error as FSError {
+                failure = error
+                break
+            }
+        }
+        #expect(failure?.code == .noSpace, "\(String(describing: failure))")
+        #expect(failure?.message.contains("no space") == true, "\(String(describing: failure))")
+        #expect(written > 2)
+        for index in 0..<written {
+            #expect(try fs.read("/filler", at: UInt64(index << 20), length: 1 << 20) == chunk, "chunk \(index)")
+        }
+        #expect(try fs.list("/").map(\.name) == ["filler"])
+        try fs.removeFile("/filler")
+        try fs.write("/after", ByteBuffer(string: "space again"), at: 0, create: true)
+        #expect(try fs.read("/after", at: 0, length: 100) == ByteBuffer(string: "space again"))
+        #expect(fixture.serverPIDs.allSatisfy { JobHarness.isAlive($0) })
     }
 }

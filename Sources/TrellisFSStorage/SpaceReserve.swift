@@ -1,0 +1,43 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A file that holds back some disk space for the metadata database, so a
+/// server whose disk filled up can still commit the removals that free it.
+final class SpaceReserve: @unchecked Sendable {
+    let path: String
+    let bytes: Int
+    private var present = false
+    private var attemptsSinceRelease = 0
+
+    init(path: String, bytes: Int) {
+        self.path = path
+        self.bytes = bytes
+    }
+
+    /// Makes the reserve when there is room for it; true when it exists.
+    @discardableResult
+    func refill() -> Bool {
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else { return false }
+        defer { close(descriptor) }
+        present = posix_fallocate(descriptor, 0, off_t(bytes)) == 0
+        if !present { _ = ftruncate(descriptor, 0) }
+        return present
+    }
+
+    /// After a release, tries again now and then (each try is a syscall or two).
+    func refillIfMissing() {
+        guard !present else { return }
+        attemptsSinceRelease += 1
+        if attemptsSinceRelease % 16 == 1 { refill() }
+    }
+
+    /// Frees the reserve; false when there was none to free.
+    func release() -> Bool {
+        guard present else { return false }
+        present = false
+        attemptsSinceRelease = 0
+        return unlink(path) == 0
+    }
+}
