@@ -215,15 +215,28 @@ extension FileSystemClient {
             if replaced.handle == moving.handle { return }
             if moving.kind == .directory && replaced.kind != .directory { throw FSError(.notDirectory, "\(to) is not a directory") }
             if moving.kind != .directory && replaced.kind == .directory { throw FSError(.isDirectory, "\(to) is a directory") }
-            if replaced.kind == .directory { try removeDirectory(to) } else { try removeFile(to) }
+            if replaced.kind == .directory, replaced.handle.server != destination.handle.server,
+                case .entries(let entries, _) = try call(owner: replaced.handle, .readDirectory(replaced.handle, after: nil, limit: 1)), !entries.isEmpty
+            {
+                throw FSError(.notEmpty, "directory \(to) is not empty")
+            }
         }
-        _ = try call(owner: destination.handle, .addEntry(parent: destination.handle, name: toName, handle: moving.handle, kind: moving.kind))
+        // The destination name switches in one step, so it never vanishes (POSIX); then the old name goes.
+        _ = try call(owner: destination.handle, .replaceEntry(parent: destination.handle, name: toName, handle: moving.handle, kind: moving.kind))
         do {
             _ = try call(owner: source.handle, .removeEntry(parent: source.handle, name: fromName, handle: moving.handle, owner: moving.uid))
         } catch {
-            // The old name could not go (permissions, sticky): take the new one back.
-            _ = try? call(owner: destination.handle, .removeEntry(parent: destination.handle, name: toName, handle: moving.handle, owner: moving.uid))
+            // The old name could not go (permissions, sticky): put the destination back as it was.
+            if let replaced {
+                _ = try? call(owner: destination.handle, .replaceEntry(parent: destination.handle, name: toName, handle: replaced.handle, kind: replaced.kind))
+            } else {
+                _ = try? call(owner: destination.handle, .removeEntry(parent: destination.handle, name: toName, handle: moving.handle, owner: moving.uid))
+            }
             throw error
+        }
+        if let replaced {
+            _ = try? call(owner: replaced.handle, .removeObject(replaced.handle))
+            if replaced.kind == .file, let distribution = replaced.distribution { try removeDatafiles(of: replaced.handle, distribution) }
         }
     }
 

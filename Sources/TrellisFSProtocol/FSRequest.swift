@@ -35,6 +35,9 @@ public enum FSRequest: Sendable, Equatable {
     case createDirectoryObject(mode: UInt32, distribution: Distribution?)
     /// An entry naming an object that may live on another server.
     case addEntry(parent: ObjectHandle, name: String, handle: ObjectHandle, kind: ObjectKind)
+    /// Points `name` at `handle` in one step, replacing what it named (the
+    /// destination side of a rename across servers: the name never vanishes).
+    case replaceEntry(parent: ObjectHandle, name: String, handle: ObjectHandle, kind: ObjectKind)
     /// Removes only the entry, and only if it still names `handle`; `owner`
     /// is the object's uid as its server reported it (for sticky directories).
     case removeEntry(parent: ObjectHandle, name: String, handle: ObjectHandle, owner: UInt32)
@@ -71,13 +74,14 @@ public enum FSRequest: Sendable, Equatable {
         case .removeEntry: return 21
         case .removeObject: return 22
         case .readDirectoryWithAttributes: return 23
+        case .replaceEntry: return 24
         }
     }
 
     /// Whether sending it twice does no harm, so a client may retry it after a lost reply.
     public var isIdempotent: Bool {
         switch self {
-        case .createFile, .makeDirectory, .symlink, .remove, .rename, .createDirectoryObject, .addEntry, .removeEntry, .removeObject: return false
+        case .createFile, .makeDirectory, .symlink, .remove, .rename, .createDirectoryObject, .addEntry, .replaceEntry, .removeEntry, .removeObject: return false
         default: return true
         }
     }
@@ -115,7 +119,7 @@ public struct FSRequestEnvelope: Sendable, Equatable {
         case .createDirectoryObject(let mode, let distribution):
             writer.write(mode)
             writer.write(optional: distribution)
-        case .addEntry(let parent, let name, let handle, let kind):
+        case .addEntry(let parent, let name, let handle, let kind), .replaceEntry(let parent, let name, let handle, let kind):
             writer.write(parent)
             writer.write(name)
             writer.write(handle)
@@ -221,6 +225,7 @@ public struct FSRequestEnvelope: Sendable, Equatable {
         case 20: request = .addEntry(parent: try reader.read(), name: try reader.readString(), handle: try reader.read(), kind: try reader.read())
         case 21: request = .removeEntry(parent: try reader.read(), name: try reader.readString(), handle: try reader.read(), owner: try reader.read())
         case 22: request = .removeObject(try reader.read())
+        case 24: request = .replaceEntry(parent: try reader.read(), name: try reader.readString(), handle: try reader.read(), kind: try reader.read())
         case 23:
             let handle: ObjectHandle = try reader.read()
             let after = try reader.readBool() ? try reader.readString() : nil

@@ -16,6 +16,26 @@ extension RequestHandler {
         try context.metadata.touch(parent, at: context.now())
     }
 
+    /// The destination half of a rename across servers: the name switches to
+    /// `handle` in one transaction. What it named before is left for the
+    /// client to delete once the old name is gone (or to put back if not).
+    func replaceEntry(_ parent: ObjectHandle, _ name: String, _ handle: ObjectHandle, _ kind: ObjectKind, _ credentials: Credentials) throws {
+        let directory = try directory(parent, credentials, write: true)
+        try EntryName.validate(name)
+        if let existing = try context.metadata.entry(in: parent, named: name) {
+            if existing.handle == handle { return }
+            if kind == .directory && existing.kind != .directory { throw FSError(.notDirectory, "\(name) in \(parent) is not a directory") }
+            if kind != .directory && existing.kind == .directory { throw FSError(.isDirectory, "\(name) in \(parent) is a directory") }
+            let replaced = try context.metadata.attributes(of: existing.handle)
+            if let replaced, replaced.kind == .directory, try context.metadata.entryCount(in: replaced.handle) > 0 {
+                throw FSError(.notEmpty, "directory \(name) in \(parent) is not empty")
+            }
+            try checkSticky(directory, entryOwner: replaced?.uid ?? credentials.uid, credentials)
+        }
+        _ = try context.metadata.replaceEntry(DirectoryEntry(name: name, handle: handle, kind: kind), in: parent)
+        try context.metadata.touch(parent, at: context.now())
+    }
+
     func removeEntry(_ parent: ObjectHandle, _ name: String, _ handle: ObjectHandle, owner: UInt32, _ credentials: Credentials) throws {
         let directory = try directory(parent, credentials, write: true)
         guard let entry = try context.metadata.entry(in: parent, named: EntryName.validate(name)), entry.handle == handle else {

@@ -77,6 +77,9 @@ public struct RequestHandler: Sendable {
         case .addEntry(let parent, let name, let handle, let kind):
             try addEntry(parent, name, handle, kind, credentials)
             return .done
+        case .replaceEntry(let parent, let name, let handle, let kind):
+            try replaceEntry(parent, name, handle, kind, credentials)
+            return .done
         case .removeEntry(let parent, let name, let handle, let owner):
             try removeEntry(parent, name, handle, owner: owner, credentials)
             return .done

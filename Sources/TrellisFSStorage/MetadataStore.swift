@@ -26,6 +26,8 @@ public protocol MetadataStore: Sendable {
     /// Renames within this server in one transaction: removes `to` if present
     /// (returning it) and moves `from` there.
     func moveEntry(from: (ObjectHandle, String), to: (ObjectHandle, String)) throws -> DirectoryEntry?
+    /// Points `entry.name` at `entry.handle`, replacing what it named; returns that.
+    func replaceEntry(_ entry: DirectoryEntry, in directory: ObjectHandle) throws -> DirectoryEntry?
     /// Entries sorted by name, after `after`, at most `limit`; `more` when some remain.
     func entries(in directory: ObjectHandle, after: String?, limit: Int) throws -> (entries: [DirectoryEntry], more: Bool)
     func entryCount(in directory: ObjectHandle) throws -> Int

@@ -220,6 +220,17 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
         }
     }
 
+    public func replaceEntry(_ entry: DirectoryEntry, in directory: ObjectHandle) throws -> DirectoryEntry? {
+        try write("replacing \(entry.name) in \(directory)") { db in
+            let old = try Row.fetchOne(db, sql: "SELECT * FROM entry WHERE directory = ? AND name = ?", arguments: [Int64(directory.serial), entry.name])
+                .flatMap(Self.entry)
+            try db.execute(
+                sql: "INSERT OR REPLACE INTO entry (directory, name, handle, kind) VALUES (?, ?, ?, ?)",
+                arguments: [Int64(directory.serial), entry.name, Int64(bitPattern: entry.handle.rawValue), Int(entry.kind.rawValue)])
+            return old
+        }
+    }
+
     public func entries(in directory: ObjectHandle, after: String?, limit: Int) throws -> (entries: [DirectoryEntry], more: Bool) {
         try read("listing \(directory)") { db in
             let rows = try Row.fetchAll(

@@ -36,6 +36,7 @@ import TrellisFSProtocol
         .removeEntry(parent: .root, name: "d", handle: ObjectHandle(server: 3, serial: 4), owner: 1000),
         .removeObject(ObjectHandle(server: 3, serial: 4)),
         .readDirectoryWithAttributes(.root, after: "k", limit: 50),
+        .replaceEntry(parent: .root, name: "r", handle: ObjectHandle(server: 1, serial: 9), kind: .file),
     ]
 
     @Test func everyRequestRoundTrips() throws {
@@ -43,7 +44,7 @@ import TrellisFSProtocol
             let envelope = FSRequestEnvelope(requestID: UInt64(index) << 40, credentials: Credentials(uid: 7, gid: 8, groups: [9, 10]), request: request)
             #expect(try FSRequestEnvelope.decode(envelope.encoded()) == envelope, "\(request)")
         }
-        #expect(Set(Self.everyRequest.map(\.operation)).count == 23)
+        #expect(Set(Self.everyRequest.map(\.operation)).count == 24)
     }
 
     @Test func everyReplyRoundTrips() throws {

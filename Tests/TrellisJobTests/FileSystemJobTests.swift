@@ -404,7 +404,11 @@ final class FileSystemFixture: @unchecked Sendable {
         }
         // Find two directories on different servers and move a file and a directory between them.
         let a = try (0..<24).first { try fs.stat("/d\($0)").handle.server != fs.stat("/d0").handle.server }!
+        // Across servers onto an existing file: the name is replaced, the old file's data goes.
+        try fs.write("/d\(a)/moved", ByteBuffer(string: "to be replaced"), at: 0, create: true)
+        let doomed = try fs.stat("/d\(a)/moved")
         try fs.rename("/d0/f", to: "/d\(a)/moved")
+        #expect(try fs.stat("/d\(a)/moved").handle != doomed.handle)
         #expect(try fs.read("/d\(a)/moved", at: 0, length: 100) == ByteBuffer(string: "file 0"))
         #expect(throws: FSError.self) { try fs.stat("/d0/f") }
         try fs.makeDirectories("/d0/inner/deeper")
