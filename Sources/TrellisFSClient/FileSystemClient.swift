@@ -23,7 +23,8 @@ public final class FileSystemClient: @unchecked Sendable {
     public var credentials: Credentials
     /// How long each call may take, retries included.
     public var timeoutSeconds: Double = 60
-    let runtime: Runtime
+    /// The runtime this client talks through (share it with other clients in this process).
+    public let runtime: Runtime
     let servers: [ServerConnection]
     let ownsRuntime: Bool
 

@@ -143,6 +143,18 @@ final class FileSystemFixture: @unchecked Sendable {
         try fs.removeFile("/a/b/c/inherits")
         let changed = try fs.setAttributes("/a/b/renamed", AttributeChanges(mode: 0o600))
         #expect(changed.mode == 0o600)
+        let moment = Timestamp(seconds: 1_234_567_890, nanoseconds: 42)
+        let touched = try fs.setAttributes("/a/b/renamed", AttributeChanges(accessTime: moment, modifyTime: moment))
+        #expect(touched.accessTime == moment && touched.modifyTime == moment && touched.changeTime > moment)
+        #expect(try fs.stat("/a/b/renamed").modifyTime == moment)
+
+        // A second client that knows only one server's port learns the rest from it.
+        let lookup = try fixture.names.names(["lookup", "trellis-fs/\(fixture.name)/2"])
+        let port = lookup.output.split(separator: "\n").last.map(String.init)?.trimmingCharacters(in: .whitespaces) ?? ""
+        let second = try FileSystemClient.connect(portName: port, runtime: fs.runtime, credentials: Credentials(uid: 0, gid: 0))
+        #expect(second.configuration.servers.count == 4, "\(lookup.combined)")
+        #expect(try second.stat("/a/b/renamed").handle == changed.handle)
+        second.close()
 
         for index in 0..<25 { try fs.createFile("/a/many-\(index)") }
         var pages = 0
