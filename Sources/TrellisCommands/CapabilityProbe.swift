@@ -221,10 +221,9 @@ final class CapabilityProbe {
             ("windows", "RMA windows", "--windows", objectCount),
             ("datatypes", "Derived datatypes (hindexed)", "--datatypes", 3 * objectCount),
         ]
-        let none = ["--communicators", "0", "--receives", "0", "--windows", "0", "--datatypes", "0", "--clients", "0", "--cycles", "0"]
         return checks.map { check, feature, option, count in
             let start = MonotonicClock.nanoseconds()
-            let outcome = run([trellis, "bench", "limits"] + none + [option, String(count)], timeout: 900)
+            let outcome = run([trellis, "bench", "limits"] + LimitsBench.arguments(onlyChecking: option, count), timeout: 900)
             let record = outcome.output.split(separator: "\n")
                 .compactMap { try? JSONDecoder().decode(LimitRecord.self, from: Data($0.utf8)) }
                 .first { $0.check == check }

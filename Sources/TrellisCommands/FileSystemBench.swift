@@ -42,20 +42,16 @@ struct FileSystemBench: ParsableCommand {
         setenv("TRELLIS_NAME_SERVICE", address, 1)
         setenv("TRELLIS_NAMES_AUTOSTART", "0", 1)
         let log = folder + "/up.log"
-        let descriptor = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        unlink(log)
         let up = try ProcessSpawner.spawn(
             arguments: [currentExecutablePath(), "up", "--servers", String(servers), "--data", folder + "/fs", "--name", "bench"],
-            environment: ProcessEnvironment.current(),
-            descriptors: ChildDescriptors(standardInput: nil, standardOutput: descriptor, standardError: descriptor), processGroup: 0)
-        close(descriptor)
+            environment: ProcessEnvironment.current(), logPath: log)
         defer {
             kill(up, SIGINT)
             _ = ProcessSpawner.waitForExit(up)
         }
-        let started = Deadline.after(seconds: 120)
-        while !((try? String(contentsOfFile: log, encoding: .utf8))?.contains("is up") ?? false) {
-            if started.hasPassed { throw CommandFailure("the file system did not come up: \((try? String(contentsOfFile: log, encoding: .utf8)) ?? "")") }
-            usleep(100_000)
+        guard poll(until: .after(seconds: 120), intervalMicroseconds: 100_000, { (try? String(contentsOfFile: log, encoding: .utf8))?.contains("is up") ?? false }) else {
+            throw CommandFailure("the file system did not come up: \((try? String(contentsOfFile: log, encoding: .utf8)) ?? "")")
         }
         let fs = try FileSystemClient.connect(name: "bench")
         defer { fs.close() }
@@ -66,17 +62,19 @@ struct FileSystemBench: ParsableCommand {
         let block = ByteBuffer(bytes: (0..<chunk).map { _ in UInt8.random(in: 0...255, using: &generator) })
 
         // Trellis: striped over every server, made durable with sync.
-        try fs.createFile("/bench.dat")
+        let file = try fs.open("/bench.dat", access: .readWrite, create: true)
         let trellisWrite = try timed {
-            for offset in stride(from: 0, to: total, by: chunk) { try fs.write("/bench.dat", block, at: UInt64(offset)) }
-            try fs.sync("/bench.dat")
+            for offset in stride(from: 0, to: total, by: chunk) { try file.write(block, at: UInt64(offset)) }
+            try file.sync()
         }
         var trellisMatches = true
         let trellisRead = try timed {
             for offset in stride(from: 0, to: total, by: chunk) {
-                trellisMatches = try fs.read("/bench.dat", at: UInt64(offset), length: UInt64(chunk)) == block && trellisMatches
+                let read = try file.read(pattern: try .contiguous(offset: UInt64(offset), length: UInt64(chunk)))
+                trellisMatches = read == block && trellisMatches
             }
         }
+        try file.close()
         guard trellisMatches else { throw CommandFailure("the file read back differs from what was written") }
 
         // Baseline: the same bytes to a local file on the same disk, fsynced.

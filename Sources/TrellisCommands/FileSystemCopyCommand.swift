@@ -45,24 +45,34 @@ extension FileSystemCommand {
             let size: UInt64
             let reader: (UInt64, Int) throws -> ByteBuffer
             var localInput: FileHandle?
+            var remoteInput: OpenFile?
             switch from {
             case .remote(let path):
-                size = try fs.stat(path).size
-                reader = { offset, length in try fs.read(path, at: offset, length: UInt64(length)) }
+                // Opened once: each chunk then goes straight to the data servers, with no path walk or size query.
+                let file = try fs.open(path, access: .read)
+                remoteInput = file
+                size = try file.size()
+                reader = { offset, length in try file.read(pattern: try .contiguous(offset: offset, length: UInt64(length))) }
             case .local(let path):
                 guard let handle = FileHandle(forReadingAtPath: path) else { throw CommandFailure("cannot open \(path) for reading") }
                 localInput = handle
                 size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? UInt64) ?? 0
                 reader = { _, length in ByteBuffer(bytes: try handle.read(upToCount: length) ?? Data()) }
             }
-            defer { try? localInput?.close() }
+            defer {
+                try? localInput?.close()
+                try? remoteInput?.close()
+            }
 
             let writer: (ByteBuffer, UInt64) throws -> Void
             var localOutput: FileHandle?
+            var remoteOutput: OpenFile?
             switch to {
             case .remote(let path):
-                if (try? fs.stat(path)) == nil { try fs.createFile(path) } else { try fs.truncate(path, to: 0) }
-                writer = { chunk, offset in _ = try fs.write(path, chunk, at: offset) }
+                if (try? fs.stat(path)) != nil { try fs.truncate(path, to: 0) }
+                let file = try fs.open(path, access: .write, create: true)
+                remoteOutput = file
+                writer = { chunk, offset in try file.write(chunk, at: offset) }
             case .local(let path):
                 guard FileManager.default.createFile(atPath: path, contents: nil), let handle = FileHandle(forWritingAtPath: path) else {
                     throw CommandFailure("cannot open \(path) for writing")
@@ -82,7 +92,7 @@ extension FileSystemCommand {
                 copied += UInt64(chunk.readableBytes)
                 progress.update(copied)
             }
-            if case .remote(let path) = to { try fs.sync(path) }
+            try remoteOutput?.close()
             try localOutput?.synchronize()
             progress.finish()
             let seconds = max(Double(MonotonicClock.nanoseconds() - start) / 1e9, 1e-9)

@@ -51,10 +51,14 @@ struct LimitsBench: ParsableCommand {
         if records.contains(where: { !$0.ok }) { throw ExitCode(1) }
     }
 
+    /// Options that run one check alone: every count 0 but `option`'s.
+    static func arguments(onlyChecking option: String, _ count: Int) -> [String] {
+        ["--communicators", "--receives", "--windows", "--datatypes", "--clients", "--cycles"].flatMap { [$0, $0 == option ? String(count) : "0"] }
+    }
+
     private func runLocalCheck(_ option: String, _ count: Int) throws -> LimitRecord {
-        let only = ["--communicators", "0", "--receives", "0", "--windows", "0", "--datatypes", "0", "--clients", "0", "--cycles", "0"]
         let outcome = try CommandRunner.run(
-            [currentExecutablePath(), "bench", "limits", "--role", "local"] + only + [option, String(count)],
+            [currentExecutablePath(), "bench", "limits", "--role", "local"] + Self.arguments(onlyChecking: option, count),
             environment: ProcessEnvironment.current(), timeoutSeconds: 1800)
         guard outcome.status == 0, let line = outcome.output.split(separator: "\n").last,
             let record = try? JSONDecoder().decode(LimitRecord.self, from: Data(line.utf8))

@@ -66,27 +66,22 @@ struct NamesStart: ParsableCommand {
 
     private func startDaemon(address: String, port: Int) throws {
         let logPath = log ?? "/tmp/trellis-names-\(port).log"
-        let logFD = open(logPath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
-        guard logFD >= 0 else { throw CommandFailure("cannot open log file \(logPath)") }
-        defer { close(logFD) }
         let pid = try ProcessSpawner.spawn(
             arguments: [currentExecutablePath(), "names", "start", "--address", address, "--lease-seconds", String(leaseSeconds)],
-            environment: ProcessEnvironment.current(),
-            descriptors: ChildDescriptors(standardInput: nil, standardOutput: logFD, standardError: logFD), processGroup: 0,
-            newSession: true)
-        let deadline = Deadline.after(seconds: 15)
+            environment: ProcessEnvironment.current(), logPath: logPath, newSession: true)
         let client = NameServiceClient(address: address, timeoutSeconds: 1)
-        while !deadline.hasPassed {
-            if (try? client.call(NameRequest(.status))) != nil {
-                print("name service running at \(address) (pid \(pid), log \(logPath))")
-                return
-            }
+        let answered = try poll(until: .after(seconds: 15), intervalMicroseconds: 50_000) {
+            if (try? client.call(NameRequest(.status))) != nil { return true }
             var status: Int32 = 0
             if waitpid(pid, &status, WNOHANG) == pid {
                 let tail = (try? String(contentsOfFile: logPath, encoding: .utf8))?.split(separator: "\n").suffix(5).joined(separator: "\n") ?? ""
                 throw CommandFailure("the name service daemon exited at start:\n\(tail)")
             }
-            usleep(50_000)
+            return false
+        }
+        if answered {
+            print("name service running at \(address) (pid \(pid), log \(logPath))")
+            return
         }
         throw CommandFailure("the name service daemon (pid \(pid)) did not answer at \(address) within 15 s; see \(logPath)")
     }
@@ -125,8 +120,7 @@ struct NamesStop: ParsableCommand {
         try client.call(NameRequest(.shutdown))
         client.disconnect()
         // Return once it is gone, so a new one can take the port.
-        let deadline = Deadline.after(seconds: 10)
-        while !deadline.hasPassed, let pid, kill(pid_t(pid), 0) == 0 { usleep(20_000) }
+        if let pid { _ = poll(until: .after(seconds: 10)) { kill(pid_t(pid), 0) != 0 } }
         print("name service at \(client.address) stopped")
     }
 }

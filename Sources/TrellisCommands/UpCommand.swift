@@ -38,7 +38,7 @@ struct UpCommand: ParsableCommand {
         environment["TRELLIS_NAME_SERVICE"] = address
         environment["TRELLIS_NAMES_AUTOSTART"] = "0"
 
-        var children: [(what: String, pid: pid_t)] = []
+        var children: [(what: String, pid: pid_t, log: String)] = []
         let stopping = Atomic<Bool>(false)
         let signals = stopOnSignals { stopping.store(true, ordering: .releasing) }
         defer {
@@ -50,30 +50,34 @@ struct UpCommand: ParsableCommand {
             withExtendedLifetime(signals) {}
         }
         if (try? NameServiceClient(address: address, timeoutSeconds: 1).call(NameRequest(.status))) == nil {
-            children.append(("name service", try spawn([me, "names", "start", "--address", address], log: folder + "/names.log", environment)))
-            try waitUntil("the name service at \(address) answers", seconds: 30) {
+            let log = folder + "/names.log"
+            children.append(("name service", try ProcessSpawner.spawn(
+                arguments: [me, "names", "start", "--address", address], environment: environment, logPath: log), log))
+            guard poll(until: .after(seconds: 30), intervalMicroseconds: 100_000, {
                 (try? NameServiceClient(address: address, timeoutSeconds: 1).call(NameRequest(.status))) != nil
-            }
+            }) else { throw CommandFailure("the name service at \(address) did not answer; see \(folder)/names.log") }
         }
         for index in 0..<configuration.servers.count {
-            children.append(("server \(index)", try spawn(
-                [me, "server", "--config", configPath, "--index", String(index)], log: folder + "/server\(index).log", environment)))
+            let log = folder + "/server\(index).log"
+            children.append(("server \(index)", try ProcessSpawner.spawn(
+                arguments: [me, "server", "--config", configPath, "--index", String(index)], environment: environment, logPath: log), log))
         }
         let client = NameServiceClient(address: address, timeoutSeconds: 2)
-        try waitUntil("every server published its port", seconds: 60) {
+        guard poll(until: .after(seconds: 60), intervalMicroseconds: 100_000, {
             (0..<configuration.servers.count).allSatisfy { index in
                 (try? client.call(NameRequest(.lookup, service: configuration.serviceName(ofServer: index)))).map { $0.ok } == true
             }
-        }
+        }) else { throw CommandFailure("not every server published its port within 60 s; see the server logs in \(folder)") }
         print("file system '\(name)' is up: \(configuration.servers.count) servers, data in \(folder), name service \(address)")
         print("clients reach it by the name \(name) (FileSystemClient.connect(name:)); Ctrl-C stops it")
         fflush(nil)
+        // Waits on two things at once, a signal and a child's exit: a short poll covers both.
         while !stopping.load(ordering: .acquiring) {
             for child in children {
                 var status: Int32 = 0
                 if waitpid(child.pid, &status, WNOHANG) == child.pid {
                     children.removeAll { $0.pid == child.pid }
-                    throw CommandFailure("\(child.what) exited unexpectedly; see \(folder)/\(child.what == "name service" ? "names" : "server\(child.what.split(separator: " ").last!)").log")
+                    throw CommandFailure("\(child.what) exited unexpectedly; see \(child.log)")
                 }
             }
             usleep(200_000)
@@ -97,22 +101,5 @@ struct UpCommand: ParsableCommand {
         for index in 0..<servers { try ServerStorage.make(configuration, server: index, rootOwner: Credentials(uid: getuid(), gid: getgid())) }
         try configuration.toml().write(toFile: configPath, atomically: true, encoding: .utf8)
         return configuration
-    }
-
-    private func spawn(_ arguments: [String], log: String, _ environment: [String: String]) throws -> pid_t {
-        let descriptor = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
-        guard descriptor >= 0 else { throw CommandFailure("cannot open log \(log)") }
-        defer { close(descriptor) }
-        return try ProcessSpawner.spawn(
-            arguments: arguments, environment: environment,
-            descriptors: ChildDescriptors(standardInput: nil, standardOutput: descriptor, standardError: descriptor), processGroup: 0)
-    }
-
-    private func waitUntil(_ what: String, seconds: Double, _ condition: () -> Bool) throws {
-        let deadline = Deadline.after(seconds: seconds)
-        while !condition() {
-            if deadline.hasPassed { throw CommandFailure("timed out waiting until \(what)") }
-            usleep(100_000)
-        }
     }
 }

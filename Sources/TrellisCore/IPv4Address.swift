@@ -62,18 +62,17 @@ public func freeLocalPort() -> Int? {
 /// its trimmed contents, or nil at the deadline. Polls: the writer is another
 /// process, which a file system gives no cheaper way to wait for.
 public func waitForFileContents(_ path: String, deadline: Deadline) -> String? {
-    while !deadline.hasPassed {
+    var text = ""
+    let found = poll(until: deadline) {
         let fd = open(path, O_RDONLY)
-        if fd >= 0 {
-            var bytes = [UInt8](repeating: 0, count: 4096)
-            let count = read(fd, &bytes, bytes.count)
-            close(fd)
-            let text = count > 0 ? String(decoding: bytes[..<count], as: UTF8.self).trimmingWhitespace() : ""
-            if !text.isEmpty { return text }
-        }
-        usleep(20_000)
+        guard fd >= 0 else { return false }
+        var bytes = [UInt8](repeating: 0, count: 4096)
+        let count = read(fd, &bytes, bytes.count)
+        close(fd)
+        text = count > 0 ? String(decoding: bytes[..<count], as: UTF8.self).trimmingWhitespace() : ""
+        return !text.isEmpty
     }
-    return nil
+    return found ? text : nil
 }
 
 extension String {

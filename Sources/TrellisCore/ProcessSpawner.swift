@@ -82,6 +82,22 @@ public enum ProcessSpawner {
 extension ProcessSpawner {
     /// Runs a command to its end with output discarded (or sent to `logFD`)
     /// and returns its exit status (128+signal when killed).
+    /// Spawns with stdin from /dev/null and stdout and stderr appended to
+    /// `logPath` (a server or daemon whose output goes to its log).
+    public static func spawn(
+        arguments: [String], environment: [String: String], logPath: String, processGroup: pid_t = 0, newSession: Bool = false
+    ) throws -> pid_t {
+        let log = open(logPath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+        guard log >= 0 else {
+            throw TrellisError(.systemCall, "cannot open log file \(logPath)", underlying: SystemCallError("open", errno: errno))
+        }
+        defer { close(log) }
+        return try spawn(
+            arguments: arguments, environment: environment,
+            descriptors: ChildDescriptors(standardInput: nil, standardOutput: log, standardError: log), processGroup: processGroup,
+            newSession: newSession)
+    }
+
     public static func runToCompletion(arguments: [String], environment: [String: String], logFD: Int32? = nil) throws -> Int32 {
         let null = open("/dev/null", O_WRONLY | O_CLOEXEC)
         defer { close(null) }

@@ -7,41 +7,42 @@ import TrellisFSProtocol
 extension FileSystemClient {
     /// A file's size: the distribution's logical size of its datafiles' sizes.
     func size(of file: ObjectAttributes) throws -> UInt64 {
-        guard let distribution = file.distribution else { return 0 }
-        let sizes = try datafileSizes(file.handle, distribution)
-        return distribution.logicalSize(datafileSizes: sizes)
+        var one = [DetailedEntry(name: "", attributes: file)]
+        try fillSizes(&one)
+        return one[0].attributes.size
     }
 
-    /// Every file's size in one round of requests to the data servers.
+    /// Every file's size in one round of requests: one per file and data server.
     func fillSizes(_ entries: inout [DetailedEntry]) throws {
         var requests: [(server: Int, request: FSRequest)] = []
-        var owners: [(entry: Int, datafile: Int)] = []
+        var askedFor: [(entry: Int, datafiles: [UInt32])] = []
         for (index, entry) in entries.enumerated() where entry.attributes.kind == .file {
             guard let distribution = entry.attributes.distribution else { continue }
-            for datafile in 0..<distribution.datafileCount {
-                requests.append((distribution.server(ofDatafile: datafile, serverCount: servers.count),
-                                 .datafileSizes(file: entry.attributes.handle, datafiles: [UInt32(datafile)])))
-                owners.append((index, datafile))
+            for (server, datafiles) in datafilesByServer(distribution) {
+                requests.append((server, .datafileSizes(file: entry.attributes.handle, datafiles: datafiles)))
+                askedFor.append((index, datafiles))
             }
         }
         var sizes: [Int: [UInt64]] = [:]
-        for (owner, reply) in zip(owners, try callAll(requests)) {
-            guard case .sizes(let one) = reply, let size = one.first else { throw FSError(.protocolViolation, "datafile size answered with \(reply)") }
-            sizes[owner.entry, default: []].append(size)
+        for (asked, reply) in zip(askedFor, try callAll(requests)) {
+            guard case .sizes(let got) = reply, got.count == asked.datafiles.count else {
+                throw FSError(.protocolViolation, "datafile sizes answered with \(reply)")
+            }
+            let count = entries[asked.entry].attributes.distribution!.datafileCount
+            for (datafile, size) in zip(asked.datafiles, got) { sizes[asked.entry, default: Array(repeating: 0, count: count)][Int(datafile)] = size }
         }
         for (index, datafileSizes) in sizes {
             entries[index].attributes.size = entries[index].attributes.distribution!.logicalSize(datafileSizes: datafileSizes)
         }
     }
 
-    private func datafileSizes(_ file: ObjectHandle, _ distribution: Distribution) throws -> [UInt64] {
-        let requests = (0..<distribution.datafileCount).map {
-            (server: distribution.server(ofDatafile: $0, serverCount: servers.count), request: FSRequest.datafileSizes(file: file, datafiles: [UInt32($0)]))
+    /// A file's datafiles grouped by the server that holds them.
+    func datafilesByServer(_ distribution: Distribution) -> [Int: [UInt32]] {
+        var byServer: [Int: [UInt32]] = [:]
+        for datafile in 0..<distribution.datafileCount {
+            byServer[distribution.server(ofDatafile: datafile, serverCount: servers.count), default: []].append(UInt32(datafile))
         }
-        return try callAll(requests).map { reply in
-            guard case .sizes(let sizes) = reply, let size = sizes.first else { throw FSError(.protocolViolation, "datafile size answered with \(reply)") }
-            return size
-        }
+        return byServer
     }
 
     func regularFile(_ path: String) throws -> (ObjectAttributes, Distribution) {
@@ -141,10 +142,6 @@ extension FileSystemClient {
     }
 
     func sync(_ file: ObjectHandle, _ distribution: Distribution) throws {
-        var byServer: [Int: [UInt32]] = [:]
-        for datafile in 0..<distribution.datafileCount {
-            byServer[distribution.server(ofDatafile: datafile, serverCount: servers.count), default: []].append(UInt32(datafile))
-        }
-        _ = try callAll(byServer.map { ($0.key, .syncDatafiles(file: file, datafiles: $0.value)) })
+        _ = try callAll(datafilesByServer(distribution).map { ($0.key, .syncDatafiles(file: file, datafiles: $0.value)) })
     }
 }

@@ -155,12 +155,8 @@ extension FileSystemClient {
 
     /// Asks every data server but the metadata owner (which did its own) to drop its bstreams.
     func removeDatafiles(of file: ObjectHandle, _ distribution: Distribution) throws {
-        var byServer: [Int: [UInt32]] = [:]
-        for datafile in 0..<distribution.datafileCount {
-            let server = distribution.server(ofDatafile: datafile, serverCount: servers.count)
-            if server != file.server { byServer[server, default: []].append(UInt32(datafile)) }
-        }
-        _ = try callAll(byServer.map { ($0.key, .removeDatafiles(file: file, datafiles: $0.value)) })
+        let others = datafilesByServer(distribution).filter { $0.key != file.server }
+        _ = try callAll(others.map { ($0.key, .removeDatafiles(file: file, datafiles: $0.value)) })
     }
 
     /// rmdir. A directory on another server than its parent: its entry

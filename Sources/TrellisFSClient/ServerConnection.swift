@@ -17,6 +17,8 @@ final class ServerConnection: @unchecked Sendable {
     private let runtime: Runtime
     private let requestIDs: RequestIDSource
     private var communicator: Communicator?
+    /// A port to try before looking the service name up (the one a client was given).
+    private var pendingPort: String?
 
     init(index: Int, serviceName: String, runtime: Runtime, requestIDs: RequestIDSource, portName: String? = nil) {
         self.index = index
@@ -25,8 +27,6 @@ final class ServerConnection: @unchecked Sendable {
         self.requestIDs = requestIDs
         if let portName, !portName.isEmpty { pendingPort = portName }
     }
-
-    private var pendingPort: String?
 
     /// Sends `request` and waits for its reply; retries on a new connection
     /// when the server is lost (idempotent requests only) until `deadline`.
@@ -41,10 +41,11 @@ final class ServerConnection: @unchecked Sendable {
                 drop()
                 lastError = FSError(.serverUnavailable, "server \(index) (\(serviceName)): \(error.message)")
                 guard request.isIdempotent || error.code == .nameNotFound || error.code == .portClosed else { throw lastError! }
-                // A restarting server needs a moment to publish its new port.
+                // Until the name service notices the dead server, a lookup still gives its old port:
+                // pause between tries rather than spin on it (the lookup itself waits for a new one).
                 usleep(100_000)
             } catch let error as TrellisError where error.code == .timedOut {
-                throw FSError(.timedOut, "server \(index) (\(serviceName)) did not answer \(operationName(request)) before the deadline")
+                throw FSError(.timedOut, "server \(index) (\(serviceName)) did not answer request \(request.operation) before the deadline")
             }
         }
         throw lastError ?? FSError(.timedOut, "server \(index) (\(serviceName)) could not be reached before the deadline")
@@ -107,8 +108,6 @@ final class ServerConnection: @unchecked Sendable {
         communicator = nil
         pendingPort = nil
     }
-
-    private func operationName(_ request: FSRequest) -> String { "request \(request.operation)" }
 }
 
 /// Request ids unique within this client, never reused (seed 001 §2).

@@ -52,13 +52,11 @@ final class FileSystemFixture: @unchecked Sendable {
     var environment: [String: String] { names.environment }
 
     func startServer(_ index: Int) throws {
-        let log = open(folder + "/server\(index).log", O_WRONLY | O_CREAT | O_APPEND, 0o644)
-        defer { close(log) }
         var environment = ProcessEnvironment.current()
         environment.merge(names.environment) { _, new in new }
         serverPIDs[index] = try ProcessSpawner.spawn(
             arguments: [JobHarness.trellis, "server", "--config", configPath, "--index", String(index)], environment: environment,
-            descriptors: ChildDescriptors(standardInput: nil, standardOutput: log, standardError: log), processGroup: 0)
+            logPath: folder + "/server\(index).log")
     }
 
     func killServer(_ index: Int) {
@@ -79,6 +77,8 @@ final class FileSystemFixture: @unchecked Sendable {
             _ = ProcessSpawner.waitForExit(pid)
         }
         for mount in mounts { _ = try? JobHarness.run(["/bin/umount", mount], timeoutSeconds: 30) }
+        // The client() call pointed this process at the fixture's name service; later tests must not inherit that.
+        for key in names.environment.keys { unsetenv(key) }
         try? FileManager.default.removeItem(atPath: folder)
     }
 }
@@ -288,16 +288,12 @@ final class FileSystemFixture: @unchecked Sendable {
             "TRELLIS_TEST_BLOCK": String(block), "TRELLIS_TEST_ROUNDS": String(rounds),
         ]) { _, new in new }
         let log = fixture.folder + "/writers.log"
-        let descriptor = open(log, O_WRONLY | O_CREAT | O_APPEND, 0o644)
         var pids: [pid_t] = []
         for writer in 0..<writers {
             var mine = environment
             mine["TRELLIS_TEST_WRITER"] = String(writer)
-            pids.append(try ProcessSpawner.spawn(
-                arguments: [JobHarness.conformance, "fs-writer"], environment: mine,
-                descriptors: ChildDescriptors(standardInput: nil, standardOutput: descriptor, standardError: descriptor), processGroup: 0))
+            pids.append(try ProcessSpawner.spawn(arguments: [JobHarness.conformance, "fs-writer"], environment: mine, logPath: log))
         }
-        close(descriptor)
         let statuses = pids.map { ProcessSpawner.waitForExit($0) }
         let output = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
         #expect(statuses.allSatisfy { $0 == 0 }, "\(statuses)\n\(output)")

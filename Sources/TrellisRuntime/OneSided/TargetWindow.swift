@@ -104,6 +104,10 @@ final class TargetWindow {
     func get(_ access: OneSidedAccess, segment id: UInt64) throws -> ByteBuffer {
         let segment = try segment(id)
         try checkBounds(access.regions, in: segment, id: id)
+        return Self.copy(access, from: segment)
+    }
+
+    private static func copy(_ access: OneSidedAccess, from segment: WindowSegment) -> ByteBuffer {
         var data = ByteBufferAllocator().buffer(capacity: access.regionBytes)
         for region in access.regions {
             data.writeBytes(UnsafeRawBufferPointer(rebasing: segment.bytes[region.offset..<region.offset + region.length]))
@@ -114,9 +118,9 @@ final class TargetWindow {
     /// Combines the data into the regions; returns their prior contents when asked.
     func accumulate(_ access: OneSidedAccess, segment id: UInt64) throws -> ByteBuffer? {
         guard let combine = access.combine else { throw TrellisError(.protocolViolation, "accumulate without an operation") }
-        let prior = combine.fetch ? try get(access, segment: id) : nil
         let segment = try segment(id)
         try checkBounds(access.regions, in: segment, id: id)
+        let prior = combine.fetch ? Self.copy(access, from: segment) : nil
         try access.data.withUnsafeReadableBytes { source in
             var read = 0
             for region in access.regions {
