@@ -3,54 +3,58 @@ import TrellisFSDistribution
 import TrellisFSProtocol
 
 /// Data: reads and writes go straight to the data servers, one request per
-/// datafile touched, all in flight at once.
+/// datafile touched, all in flight at once. A stuffed file (one datafile,
+/// with its metadata) is spread over all its datafiles by the first write
+/// or truncate past its first strip.
 extension FileSystemClient {
-    /// A file's size: the distribution's logical size of its datafiles' sizes.
+    /// A file's size: from its owner when that server holds all its
+    /// datafiles, else the distribution's logical size of its datafiles' sizes.
     func size(of file: ObjectAttributes) throws -> UInt64 {
         var one = [DetailedEntry(name: "", attributes: file)]
         try fillSizes(&one)
         return one[0].attributes.size
     }
 
-    /// Every file's size in one round of requests: one per file and data server.
+    /// Every file's size whose owner could not give it, in one round of
+    /// requests: one per data server, for all the files' datafiles on it.
     func fillSizes(_ entries: inout [DetailedEntry]) throws {
-        var requests: [(server: Int, request: FSRequest)] = []
-        var askedFor: [(entry: Int, datafiles: [UInt32])] = []
-        for (index, entry) in entries.enumerated() where entry.attributes.kind == .file {
-            guard let distribution = entry.attributes.distribution else { continue }
-            for (server, datafiles) in datafilesByServer(distribution) {
-                requests.append((server, .datafileSizes(file: entry.attributes.handle, datafiles: datafiles)))
-                askedFor.append((index, datafiles))
+        var byServer: [Int: [(entry: Int, datafile: Int)]] = [:]
+        for (index, entry) in entries.enumerated() where entry.attributes.kind == .file && !entry.attributes.sizeIsKnown {
+            for (position, datafile) in entry.attributes.datafiles.enumerated() {
+                byServer[datafile.server ?? 0, default: []].append((index, position))
             }
         }
+        let asked = byServer.sorted { $0.key < $1.key }
+        let requests = asked.map { server, slots in
+            (server: server, request: FSRequest.datafileSizes(slots.map { entries[$0.entry].attributes.datafiles[$0.datafile] }))
+        }
         var sizes: [Int: [UInt64]] = [:]
-        for (asked, reply) in zip(askedFor, try callAll(requests)) {
-            guard case .sizes(let got) = reply, got.count == asked.datafiles.count else {
+        for ((_, slots), reply) in zip(asked, try callAll(requests)) {
+            guard case .sizes(let got) = reply, got.count == slots.count else {
                 throw FSError(.protocolViolation, "datafile sizes answered with \(reply)")
             }
-            let count = entries[asked.entry].attributes.distribution!.datafileCount
-            for (datafile, size) in zip(asked.datafiles, got) { sizes[asked.entry, default: Array(repeating: 0, count: count)][Int(datafile)] = size }
+            for (slot, size) in zip(slots, got) {
+                let count = entries[slot.entry].attributes.distribution!.datafileCount
+                sizes[slot.entry, default: Array(repeating: 0, count: count)][slot.datafile] = size
+            }
         }
         for (index, datafileSizes) in sizes {
             entries[index].attributes.size = entries[index].attributes.distribution!.logicalSize(datafileSizes: datafileSizes)
+            entries[index].attributes.sizeIsKnown = true
         }
     }
 
-    /// A file's datafiles grouped by the server that holds them.
-    func datafilesByServer(_ distribution: Distribution) -> [Int: [UInt32]] {
-        var byServer: [Int: [UInt32]] = [:]
-        for datafile in 0..<distribution.datafileCount {
-            byServer[distribution.server(ofDatafile: datafile, serverCount: servers.count), default: []].append(UInt32(datafile))
-        }
-        return byServer
+    /// The handles of `datafiles` grouped by the server that holds them.
+    func byServer(_ datafiles: [ObjectHandle]) -> [(server: Int, datafiles: [ObjectHandle])] {
+        Dictionary(grouping: datafiles) { $0.server ?? 0 }.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
     }
 
-    func regularFile(_ path: String) throws -> (ObjectAttributes, Distribution) {
+    func regularFile(_ path: String) throws -> ObjectAttributes {
         let file = try resolve(path)
-        guard file.kind == .file, let distribution = file.distribution else {
+        guard file.kind == .file, file.distribution != nil else {
             throw FSError(file.kind == .directory ? .isDirectory : .invalidArgument, "\(path) is not a regular file")
         }
-        return (file, distribution)
+        return file
     }
 
     /// Writes `data` at `offset` (creating the file first when `create`).
@@ -63,23 +67,28 @@ extension FileSystemClient {
     /// Writes `data` to the regions of `pattern` in order (list I/O or a strided partition).
     @discardableResult
     public func write(_ path: String, _ data: ByteBuffer, pattern: AccessPattern) throws -> UInt64 {
-        let (file, distribution) = try regularFile(path)
-        return try write(file.handle, distribution, data, pattern: pattern)
+        var file = try regularFile(path)
+        return try write(&file, data, pattern: pattern)
     }
 
-    func write(_ file: ObjectHandle, _ distribution: Distribution, _ data: ByteBuffer, pattern: AccessPattern) throws -> UInt64 {
+    /// Writes, spreading a stuffed file first when the pattern reaches past
+    /// its first strip (`file` then holds the new attributes).
+    func write(_ file: inout ObjectAttributes, _ data: ByteBuffer, pattern: AccessPattern) throws -> UInt64 {
         guard pattern.byteCount == UInt64(data.readableBytes) else {
             throw FSError(.invalidArgument, "\(data.readableBytes) bytes for regions of \(pattern.byteCount)")
         }
+        let distribution = file.distribution!
+        let grouped = Dictionary(grouping: try pattern.transfers(in: distribution), by: \.datafile).sorted { $0.key < $1.key }
+        if let last = grouped.last?.key, last >= file.datafiles.count { file = try spread(file) }
         var requests: [(server: Int, request: FSRequest)] = []
-        for (datafile, transfers) in Dictionary(grouping: try pattern.transfers(in: distribution), by: \.datafile).sorted(by: { $0.key < $1.key }) {
+        for (datafile, transfers) in grouped {
             var bytes = ByteBufferAllocator().buffer(capacity: Int(transfers.reduce(0) { $0 + $1.length }))
             for transfer in transfers {
                 bytes.writeImmutableBuffer(data.getSlice(at: data.readerIndex + Int(transfer.bufferOffset), length: Int(transfer.length))!)
             }
             let regions = transfers.map { AccessPattern.Region(offset: $0.physicalOffset, length: $0.length) }
-            requests.append((distribution.server(ofDatafile: datafile, serverCount: servers.count),
-                             .write(file: file, datafile: UInt32(datafile), regions: regions, data: bytes)))
+            let handle = file.datafiles[datafile]
+            requests.append((handle.server ?? 0, .write(datafile: handle, regions: regions, data: bytes)))
         }
         var written: UInt64 = 0
         for reply in try callAll(requests) {
@@ -89,29 +98,68 @@ extension FileSystemClient {
         return written
     }
 
-    /// Reads `length` bytes at `offset`, short at the end of the file.
-    public func read(_ path: String, at offset: UInt64, length: UInt64) throws -> ByteBuffer {
-        let (file, distribution) = try regularFile(path)
-        return try read(file, distribution, at: offset, length: length)
+    /// Gives a stuffed file the rest of its datafiles: made on their servers
+    /// (one request per server), then recorded by the file's owner. When
+    /// another client spread it first, ours are removed and theirs used.
+    func spread(_ file: ObjectAttributes) throws -> ObjectAttributes {
+        guard file.isStuffed, let distribution = file.distribution else { return file }
+        let missing = Array(file.datafiles.count..<distribution.datafileCount)
+        let made = try makeDatafiles(missing.map { distribution.server(ofDatafile: $0, serverCount: servers.count) })
+        do {
+            return try attributes(reply: call(owner: file.handle, .spreadFile(file.handle, datafiles: made)), "file \(file.handle)")
+        } catch let error as FSError where error.code == .exists {
+            try removeDatafiles(made)
+            return try attributes(of: file.handle)
+        }
     }
 
-    func read(_ file: ObjectAttributes, _ distribution: Distribution, at offset: UInt64, length: UInt64) throws -> ByteBuffer {
+    /// One new datafile on each server listed (in that order): one request per server.
+    func makeDatafiles(_ onServers: [Int]) throws -> [ObjectHandle] {
+        let counts = Dictionary(grouping: onServers, by: { $0 }).mapValues(\.count).sorted { $0.key < $1.key }
+        var made: [Int: [ObjectHandle]] = [:]
+        for ((server, count), reply) in zip(counts, try callAll(counts.map { ($0.key, .createDatafiles(count: UInt32($0.value))) })) {
+            guard case .handles(let handles) = reply, handles.count == count else {
+                throw FSError(.protocolViolation, "server \(server) answered createDatafiles with \(reply)")
+            }
+            made[server] = handles.reversed()
+        }
+        return onServers.map { made[$0]!.removeLast() }
+    }
+
+    /// Reads `length` bytes at `offset`, short at the end of the file.
+    public func read(_ path: String, at offset: UInt64, length: UInt64) throws -> ByteBuffer {
+        try read(try regularFile(path), at: offset, length: length)
+    }
+
+    func read(_ file: ObjectAttributes, at offset: UInt64, length: UInt64) throws -> ByteBuffer {
+        let file = try current(file)
         let size = try self.size(of: file)
         guard offset < size else { return ByteBuffer() }
-        return try read(file.handle, distribution, pattern: try AccessPattern.contiguous(offset: offset, length: min(length, size - offset)))
+        return try readCurrent(file, pattern: try AccessPattern.contiguous(offset: offset, length: min(length, size - offset)))
     }
 
     /// Reads the regions of `pattern`, packed in order (holes read as zeros).
     public func read(_ path: String, pattern: AccessPattern) throws -> ByteBuffer {
-        let (file, distribution) = try regularFile(path)
-        return try read(file.handle, distribution, pattern: pattern)
+        try read(try regularFile(path), pattern: pattern)
     }
 
-    func read(_ file: ObjectHandle, _ distribution: Distribution, pattern: AccessPattern) throws -> ByteBuffer {
-        let grouped = Dictionary(grouping: try pattern.transfers(in: distribution), by: \.datafile).sorted { $0.key < $1.key }
+    /// The attributes anew when `file` was stuffed as last seen: another
+    /// client may have spread it since.
+    func current(_ file: ObjectAttributes) throws -> ObjectAttributes {
+        file.isStuffed ? try attributes(of: file.handle) : file
+    }
+
+    func read(_ file: ObjectAttributes, pattern: AccessPattern) throws -> ByteBuffer {
+        try readCurrent(try current(file), pattern: pattern)
+    }
+
+    private func readCurrent(_ file: ObjectAttributes, pattern: AccessPattern) throws -> ByteBuffer {
+        // Datafiles a stuffed file does not have yet hold only zeros.
+        let grouped = Dictionary(grouping: try pattern.transfers(in: file.distribution!), by: \.datafile)
+            .filter { $0.key < file.datafiles.count }.sorted { $0.key < $1.key }
         let requests = grouped.map { datafile, transfers in
-            (server: distribution.server(ofDatafile: datafile, serverCount: servers.count),
-             request: FSRequest.read(file: file, datafile: UInt32(datafile), regions: transfers.map { .init(offset: $0.physicalOffset, length: $0.length) }))
+            (server: file.datafiles[datafile].server ?? 0,
+             request: FSRequest.read(datafile: file.datafiles[datafile], regions: transfers.map { .init(offset: $0.physicalOffset, length: $0.length) }))
         }
         var result = ByteBufferAllocator().buffer(capacity: Int(pattern.byteCount))
         result.writeRepeatingByte(0, count: Int(pattern.byteCount))
@@ -128,20 +176,35 @@ extension FileSystemClient {
 
     /// Sets the file's size: every datafile to its share of the new size.
     public func truncate(_ path: String, to size: UInt64) throws {
-        let (file, distribution) = try regularFile(path)
-        _ = try callAll((0..<distribution.datafileCount).map {
-            (distribution.server(ofDatafile: $0, serverCount: servers.count),
-             .truncateDatafile(file: file.handle, datafile: UInt32($0), size: distribution.datafileSize(forLogicalSize: size, datafile: $0)))
+        var file = try regularFile(path)
+        try truncate(&file, to: size)
+    }
+
+    func truncate(_ file: inout ObjectAttributes, to size: UInt64) throws {
+        file = try current(file)
+        if size > file.stuffedCapacity { file = try spread(file) }
+        let distribution = file.distribution!
+        _ = try callAll(file.datafiles.enumerated().map { index, datafile in
+            (datafile.server ?? 0, .truncateDatafile(datafile, size: distribution.datafileSize(forLogicalSize: size, datafile: index)))
         })
     }
 
     /// Makes the file's data durable on every data server.
     public func sync(_ path: String) throws {
-        let (file, distribution) = try regularFile(path)
-        try sync(file.handle, distribution)
+        try sync(try regularFile(path))
     }
 
-    func sync(_ file: ObjectHandle, _ distribution: Distribution) throws {
-        _ = try callAll(datafilesByServer(distribution).map { ($0.key, .syncDatafiles(file: file, datafiles: $0.value)) })
+    func sync(_ file: ObjectAttributes) throws {
+        _ = try callAll(byServer(file.datafiles).map { ($0.server, .syncDatafiles($0.datafiles)) })
+    }
+
+    /// Deletes datafiles on their servers (one request per server).
+    func removeDatafiles(_ datafiles: [ObjectHandle]) throws {
+        _ = try callAll(byServer(datafiles).map { ($0.server, .removeDatafiles($0.datafiles)) })
+    }
+
+    /// The datafiles of a removed file that its owner did not delete itself.
+    func removeRemoteDatafiles(of file: ObjectAttributes) throws {
+        try removeDatafiles(file.datafiles.filter { $0.server != file.handle.server })
     }
 }

@@ -113,10 +113,32 @@ extension FileSystemClient {
         return made
     }
 
+    /// A new, empty file. Stuffed (the default), it is one request and
+    /// its one datafile lives with its metadata until it grows past a strip;
+    /// otherwise all its datafiles are made at once.
     @discardableResult
-    public func createFile(_ path: String, mode: UInt32 = 0o644, distribution: Distribution? = nil) throws -> ObjectAttributes {
+    public func createFile(_ path: String, mode: UInt32 = 0o644, distribution: Distribution? = nil, stuffed: Bool = true) throws -> ObjectAttributes {
         let (directory, name) = try parent(of: path)
-        return try attributes(reply: call(owner: directory.handle, .createFile(parent: directory.handle, name: name, mode: mode, distribution: distribution)), path)
+        if stuffed || servers.count == 1 {
+            return try attributes(reply: call(owner: directory.handle, .createFile(
+                parent: directory.handle, name: name, mode: mode, distribution: distribution, stuffed: stuffed)), path)
+        }
+        return try createFileWithOwnDatafiles(directory, name, mode: mode, distribution: distribution, path)
+    }
+
+    /// PVFS2's create without server help: the client makes each datafile on
+    /// its server, then the owner records the file and its entry.
+    func createFileWithOwnDatafiles(_ directory: ObjectAttributes, _ name: String, mode: UInt32, distribution requested: Distribution?, _ path: String) throws -> ObjectAttributes {
+        let owner = directory.handle.server ?? 0
+        let distribution = try (requested ?? directory.distribution ?? configuration.defaultDistribution).placed(onServer: owner)
+        let made = try makeDatafiles((0..<distribution.datafileCount).map { distribution.server(ofDatafile: $0, serverCount: servers.count) })
+        do {
+            return try attributes(reply: call(owner: directory.handle, .createFileWithDatafiles(
+                parent: directory.handle, name: name, mode: mode, distribution: distribution, datafiles: made)), path)
+        } catch {
+            try? removeDatafiles(made)
+            throw error
+        }
     }
 
     @discardableResult
@@ -150,13 +172,7 @@ extension FileSystemClient {
             _ = try call(owner: directory.handle, .removeEntry(parent: directory.handle, name: name, handle: target.handle, owner: target.uid))
             _ = try call(owner: target.handle, .removeObject(target.handle))
         }
-        if target.kind == .file, let distribution = target.distribution { try removeDatafiles(of: target.handle, distribution) }
-    }
-
-    /// Asks every data server but the metadata owner (which did its own) to drop its bstreams.
-    func removeDatafiles(of file: ObjectHandle, _ distribution: Distribution) throws {
-        let others = datafilesByServer(distribution).filter { $0.key != file.server }
-        _ = try callAll(others.map { ($0.key, .removeDatafiles(file: file, datafiles: $0.value)) })
+        if target.kind == .file { try removeRemoteDatafiles(of: target) }
     }
 
     /// rmdir. A directory on another server than its parent: its entry
@@ -203,7 +219,7 @@ extension FileSystemClient {
             if let replaced, replaced.handle.server != destination.handle.server {
                 _ = try? call(owner: replaced.handle, .removeObject(replaced.handle))
             }
-            if let replaced, replaced.kind == .file, let distribution = replaced.distribution { try removeDatafiles(of: replaced.handle, distribution) }
+            if let replaced, replaced.kind == .file { try removeRemoteDatafiles(of: replaced) }
             return
         }
         let moving = try resolve(from, followLast: false)
@@ -232,7 +248,7 @@ extension FileSystemClient {
         }
         if let replaced {
             _ = try? call(owner: replaced.handle, .removeObject(replaced.handle))
-            if replaced.kind == .file, let distribution = replaced.distribution { try removeDatafiles(of: replaced.handle, distribution) }
+            if replaced.kind == .file { try removeRemoteDatafiles(of: replaced) }
         }
     }
 

@@ -17,34 +17,34 @@ public final class OpenFile: @unchecked Sendable {
 
     public let path: String
     public let access: Access
+    /// As last seen: a write past a stuffed file's first strip updates them.
     public private(set) var attributes: ObjectAttributes
-    private let distribution: Distribution
     private let client: FileSystemClient
     private var isClosed = false
     private var wrote = false
 
-    init(path: String, access: Access, attributes: ObjectAttributes, distribution: Distribution, client: FileSystemClient) {
+    init(path: String, access: Access, attributes: ObjectAttributes, client: FileSystemClient) {
         self.path = path
         self.access = access
         self.attributes = attributes
-        self.distribution = distribution
         self.client = client
     }
 
     /// The file's size now (asked of its data servers).
     public func size() throws -> UInt64 {
         try checkOpen()
+        attributes = try client.current(attributes)
         return try client.size(of: attributes)
     }
 
     public func read(at offset: UInt64, length: UInt64) throws -> ByteBuffer {
         try check(.read)
-        return try client.read(attributes, distribution, at: offset, length: length)
+        return try client.read(attributes, at: offset, length: length)
     }
 
     public func read(pattern: AccessPattern) throws -> ByteBuffer {
         try check(.read)
-        return try client.read(attributes.handle, distribution, pattern: pattern)
+        return try client.read(attributes, pattern: pattern)
     }
 
     @discardableResult
@@ -56,20 +56,27 @@ public final class OpenFile: @unchecked Sendable {
     public func write(_ data: ByteBuffer, pattern: AccessPattern) throws -> UInt64 {
         try check(.write)
         wrote = true
-        return try client.write(attributes.handle, distribution, data, pattern: pattern)
+        return try client.write(&attributes, data, pattern: pattern)
     }
 
     /// Makes what was written durable on every data server.
     public func sync() throws {
         try checkOpen()
-        try client.sync(attributes.handle, distribution)
+        try client.sync(try client.current(attributes))
+    }
+
+    /// Sets the file's size (spreading a stuffed file that grows past its first strip).
+    public func truncate(to size: UInt64) throws {
+        try check(.write)
+        wrote = true
+        try client.truncate(&attributes, to: size)
     }
 
     /// Syncs (when something was written) and closes; later calls fail.
     public func close() throws {
         try checkOpen()
         isClosed = true
-        if wrote { try client.sync(attributes.handle, distribution) }
+        if wrote { try client.sync(try client.current(attributes)) }
     }
 
     private func checkOpen() throws {
@@ -97,11 +104,11 @@ extension FileSystemClient {
                 // Made by someone else meanwhile: open theirs.
             }
         }
-        let (file, distribution) = try regularFile(path)
+        let file = try regularFile(path)
         let needed: UInt32 = access == .read ? 4 : access == .write ? 2 : 6
         guard file.allows(needed, for: credentials) else {
             throw FSError(.permissionDenied, "uid \(credentials.uid) may not open \(path) for \(access)")
         }
-        return OpenFile(path: path, access: access, attributes: file, distribution: distribution, client: self)
+        return OpenFile(path: path, access: access, attributes: file, client: self)
     }
 }

@@ -77,6 +77,12 @@ public struct Distribution: Sendable, Hashable, Codable, CustomStringConvertible
         }
     }
 
+    /// The same strips with datafile 0 on `server` (the server that keeps
+    /// the file's metadata, so a stuffed file's one datafile lives with it).
+    public func placed(onServer server: Int) throws -> Distribution {
+        try Distribution(kind: kind, stripSizesBytes: stripSizesBytes, firstServer: server)
+    }
+
     /// The server of datafile `index` among `serverCount` servers.
     public func server(ofDatafile index: Int, serverCount: Int) -> Int {
         (firstServer + index) % max(serverCount, 1)

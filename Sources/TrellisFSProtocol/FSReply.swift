@@ -105,6 +105,8 @@ public enum FSReply: Sendable, Equatable {
     case written(UInt64)
     /// A page of a listing with each entry's attributes.
     case detailedEntries([DetailedEntry], more: Bool)
+    /// Objects made (datafiles).
+    case handles([ObjectHandle])
 
     var tag: UInt8 {
         switch self {
@@ -118,6 +120,7 @@ public enum FSReply: Sendable, Equatable {
         case .sizes: return 8
         case .written: return 9
         case .detailedEntries: return 10
+        case .handles: return 11
         }
     }
 }
@@ -161,6 +164,7 @@ public struct FSReplyEnvelope: Sendable, Equatable {
             case .detailedEntries(let entries, let more):
                 writer.write(entries)
                 writer.write(more)
+            case .handles(let handles): writer.write(handles)
             }
         }
         return writer.buffer
@@ -193,6 +197,7 @@ public struct FSReplyEnvelope: Sendable, Equatable {
             result = .success(.sizes(try (0..<count).map { _ in try reader.read(UInt64.self) }))
         case 9: result = .success(.written(try reader.read()))
         case 10: result = .success(.detailedEntries(try reader.readArray(), more: try reader.readBool()))
+        case 11: result = .success(.handles(try reader.readArray()))
         default: throw FSError(.protocolViolation, "reply to request \(requestID) has unknown kind \(tag)")
         }
         guard reader.isAtEnd else {

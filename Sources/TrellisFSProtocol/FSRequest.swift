@@ -11,8 +11,9 @@ public enum FSRequest: Sendable, Equatable {
     case getAttributes(ObjectHandle)
     case setAttributes(ObjectHandle, AttributeChanges)
     /// A new file in `parent` (on the parent's server), striped by
-    /// `distribution` or the directory's default.
-    case createFile(parent: ObjectHandle, name: String, mode: UInt32, distribution: Distribution?)
+    /// `distribution` or the directory's default. `stuffed`: only its first
+    /// datafile is made, with the metadata, until it grows past one strip.
+    case createFile(parent: ObjectHandle, name: String, mode: UInt32, distribution: Distribution?, stuffed: Bool)
     case makeDirectory(parent: ObjectHandle, name: String, mode: UInt32)
     case symlink(parent: ObjectHandle, name: String, target: String)
     case readLink(ObjectHandle)
@@ -23,13 +24,14 @@ public enum FSRequest: Sendable, Equatable {
     case readDirectory(ObjectHandle, after: String?, limit: UInt32)
     case statFileSystem
     /// Bytes of one datafile at physical regions, returned packed in order.
-    case read(file: ObjectHandle, datafile: UInt32, regions: [AccessPattern.Region])
+    case read(datafile: ObjectHandle, regions: [AccessPattern.Region])
     /// Bytes for one datafile's physical regions, packed in order.
-    case write(file: ObjectHandle, datafile: UInt32, regions: [AccessPattern.Region], data: ByteBuffer)
-    case datafileSizes(file: ObjectHandle, datafiles: [UInt32])
-    case truncateDatafile(file: ObjectHandle, datafile: UInt32, size: UInt64)
-    case syncDatafiles(file: ObjectHandle, datafiles: [UInt32])
-    case removeDatafiles(file: ObjectHandle, datafiles: [UInt32])
+    case write(datafile: ObjectHandle, regions: [AccessPattern.Region], data: ByteBuffer)
+    case datafileSizes([ObjectHandle])
+    case truncateDatafile(ObjectHandle, size: UInt64)
+    case syncDatafiles([ObjectHandle])
+    /// Deletes datafile objects and their data (the client's half of a remove).
+    case removeDatafiles([ObjectHandle])
     /// A directory object with no entry yet, on the server that receives it;
     /// the client then adds its entry on the parent's server (PVFS2's mkdir).
     case createDirectoryObject(mode: UInt32, distribution: Distribution?)
@@ -47,6 +49,14 @@ public enum FSRequest: Sendable, Equatable {
     /// Deletes an object whose entry went (a directory only when empty; a
     /// file's datafiles on this server go with it).
     case removeObject(ObjectHandle)
+    /// Gives a stuffed file the rest of its datafiles, made beforehand by
+    /// the client (`createDatafiles`); `conflict` when it has them already.
+    case spreadFile(ObjectHandle, datafiles: [ObjectHandle])
+    /// Empty datafile objects on the server that receives it.
+    case createDatafiles(count: UInt32)
+    /// A file whose datafiles the client made itself (PVFS2's create
+    /// without server help): the metadata and the entry in one step.
+    case createFileWithDatafiles(parent: ObjectHandle, name: String, mode: UInt32, distribution: Distribution, datafiles: [ObjectHandle])
 
     /// The numbers are part of the wire protocol.
     public var operation: UInt16 {
@@ -75,13 +85,18 @@ public enum FSRequest: Sendable, Equatable {
         case .removeObject: return 22
         case .readDirectoryWithAttributes: return 23
         case .replaceEntry: return 24
+        case .spreadFile: return 25
+        case .createDatafiles: return 26
+        case .createFileWithDatafiles: return 27
         }
     }
 
     /// Whether sending it twice does no harm, so a client may retry it after a lost reply.
     public var isIdempotent: Bool {
         switch self {
-        case .createFile, .makeDirectory, .symlink, .remove, .rename, .createDirectoryObject, .addEntry, .replaceEntry, .removeEntry, .removeObject: return false
+        case .createFile, .makeDirectory, .symlink, .remove, .rename, .createDirectoryObject, .addEntry, .replaceEntry, .removeEntry, .removeObject,
+             .spreadFile, .createDatafiles, .createFileWithDatafiles:
+            return false
         default: return true
         }
     }
@@ -90,7 +105,7 @@ public enum FSRequest: Sendable, Equatable {
 /// A request with what every request carries: a per-client unique id and
 /// the caller's credentials.
 public struct FSRequestEnvelope: Sendable, Equatable {
-    public static let protocolVersion: UInt16 = 1
+    public static let protocolVersion: UInt16 = 2
 
     public var requestID: UInt64
     public var credentials: Credentials
@@ -132,11 +147,23 @@ public struct FSRequestEnvelope: Sendable, Equatable {
         case .setAttributes(let handle, let changes):
             writer.write(handle)
             writer.write(changes)
-        case .createFile(let parent, let name, let mode, let distribution):
+        case .createFile(let parent, let name, let mode, let distribution, let stuffed):
             writer.write(parent)
             writer.write(name)
             writer.write(mode)
             writer.write(optional: distribution)
+            writer.write(stuffed)
+        case .createFileWithDatafiles(let parent, let name, let mode, let distribution, let datafiles):
+            writer.write(parent)
+            writer.write(name)
+            writer.write(mode)
+            writer.write(distribution)
+            writer.write(datafiles)
+        case .spreadFile(let file, let datafiles):
+            writer.write(file)
+            writer.write(datafiles)
+        case .createDatafiles(let count):
+            writer.write(count)
         case .makeDirectory(let parent, let name, let mode):
             writer.write(parent)
             writer.write(name)
@@ -159,21 +186,16 @@ public struct FSRequestEnvelope: Sendable, Equatable {
             writer.write(after != nil)
             if let after { writer.write(after) }
             writer.write(limit)
-        case .read(let file, let datafile, let regions):
-            writer.write(file)
+        case .read(let datafile, let regions):
             writer.write(datafile)
             writer.write(regions)
-        case .write(let file, let datafile, let regions, let data):
-            writer.write(file)
+        case .write(let datafile, let regions, let data):
             writer.write(datafile)
             writer.write(regions)
             writer.write(bytes: data)
-        case .datafileSizes(let file, let datafiles), .syncDatafiles(let file, let datafiles), .removeDatafiles(let file, let datafiles):
-            writer.write(file)
-            writer.write(UInt32(datafiles.count))
-            for datafile in datafiles { writer.write(datafile) }
-        case .truncateDatafile(let file, let datafile, let size):
-            writer.write(file)
+        case .datafileSizes(let datafiles), .syncDatafiles(let datafiles), .removeDatafiles(let datafiles):
+            writer.write(datafiles)
+        case .truncateDatafile(let datafile, let size):
             writer.write(datafile)
             writer.write(size)
         }
@@ -191,10 +213,10 @@ public struct FSRequestEnvelope: Sendable, Equatable {
         let operation: UInt16 = try reader.read()
         let requestID: UInt64 = try reader.read()
         let credentials: Credentials = try reader.read()
-        func datafiles() throws -> [UInt32] {
-            let count = Int(try reader.read(UInt32.self))
-            guard count <= Distribution.maximumDatafiles else { throw FSError(.protocolViolation, "\(count) datafiles") }
-            return try (0..<count).map { _ in try reader.read(UInt32.self) }
+        func handles() throws -> [ObjectHandle] {
+            let handles: [ObjectHandle] = try reader.readArray()
+            guard handles.count <= Distribution.maximumDatafiles else { throw FSError(.protocolViolation, "\(handles.count) datafiles") }
+            return handles
         }
         let request: FSRequest
         switch operation {
@@ -203,7 +225,9 @@ public struct FSRequestEnvelope: Sendable, Equatable {
         case 3: request = .getAttributes(try reader.read())
         case 4: request = .setAttributes(try reader.read(), try reader.read())
         case 5:
-            request = .createFile(parent: try reader.read(), name: try reader.readString(), mode: try reader.read(), distribution: try reader.readOptional(Distribution.self))
+            request = .createFile(
+                parent: try reader.read(), name: try reader.readString(), mode: try reader.read(), distribution: try reader.readOptional(Distribution.self),
+                stuffed: try reader.readBool())
         case 6: request = .makeDirectory(parent: try reader.read(), name: try reader.readString(), mode: try reader.read())
         case 7: request = .symlink(parent: try reader.read(), name: try reader.readString(), target: try reader.readString())
         case 8: request = .readLink(try reader.read())
@@ -215,12 +239,12 @@ public struct FSRequestEnvelope: Sendable, Equatable {
             let after = try reader.readBool() ? try reader.readString() : nil
             request = .readDirectory(handle, after: after, limit: try reader.read())
         case 12: request = .statFileSystem
-        case 13: request = .read(file: try reader.read(), datafile: try reader.read(), regions: try reader.readArray())
-        case 14: request = .write(file: try reader.read(), datafile: try reader.read(), regions: try reader.readArray(), data: try reader.readBytes())
-        case 15: request = .datafileSizes(file: try reader.read(), datafiles: try datafiles())
-        case 16: request = .truncateDatafile(file: try reader.read(), datafile: try reader.read(), size: try reader.read())
-        case 17: request = .syncDatafiles(file: try reader.read(), datafiles: try datafiles())
-        case 18: request = .removeDatafiles(file: try reader.read(), datafiles: try datafiles())
+        case 13: request = .read(datafile: try reader.read(), regions: try reader.readArray())
+        case 14: request = .write(datafile: try reader.read(), regions: try reader.readArray(), data: try reader.readBytes())
+        case 15: request = .datafileSizes(try handles())
+        case 16: request = .truncateDatafile(try reader.read(), size: try reader.read())
+        case 17: request = .syncDatafiles(try handles())
+        case 18: request = .removeDatafiles(try handles())
         case 19: request = .createDirectoryObject(mode: try reader.read(), distribution: try reader.readOptional(Distribution.self))
         case 20: request = .addEntry(parent: try reader.read(), name: try reader.readString(), handle: try reader.read(), kind: try reader.read())
         case 21: request = .removeEntry(parent: try reader.read(), name: try reader.readString(), handle: try reader.read(), owner: try reader.read())
@@ -230,6 +254,11 @@ public struct FSRequestEnvelope: Sendable, Equatable {
             let handle: ObjectHandle = try reader.read()
             let after = try reader.readBool() ? try reader.readString() : nil
             request = .readDirectoryWithAttributes(handle, after: after, limit: try reader.read())
+        case 25: request = .spreadFile(try reader.read(), datafiles: try handles())
+        case 26: request = .createDatafiles(count: try reader.read())
+        case 27:
+            request = .createFileWithDatafiles(
+                parent: try reader.read(), name: try reader.readString(), mode: try reader.read(), distribution: try reader.read(), datafiles: try handles())
         default: throw FSError(.protocolViolation, "request \(requestID) has unknown operation \(operation)")
         }
         guard reader.isAtEnd else {

@@ -5,6 +5,9 @@ public enum ObjectKind: UInt8, Sendable, Hashable, Codable, CaseIterable {
     case file = 1
     case directory = 2
     case symlink = 3
+    /// A piece of a file's data on one data server (PVFS2's datafile); it
+    /// never appears in a directory.
+    case datafile = 4
 }
 
 /// Who is asking: checked by the server that owns the object.
@@ -38,8 +41,10 @@ public struct Timestamp: Sendable, Hashable, Codable, Comparable {
     }
 }
 
-/// An object's attributes as its owner keeps them. A file's `size` is
-/// filled in by the client from its datafiles; its owner stores none.
+/// An object's attributes as its owner keeps them. A file's `size` comes
+/// from its datafiles: its owner fills it in when it holds all of them
+/// (`sizeIsKnown`), otherwise the client or an aggregate stat asks the
+/// data servers.
 public struct ObjectAttributes: Sendable, Hashable, Codable {
     public var handle: ObjectHandle
     public var kind: ObjectKind
@@ -56,10 +61,16 @@ public struct ObjectAttributes: Sendable, Hashable, Codable {
     public var size: UInt64
     /// A file's distribution; a directory's default for new files (nil: the file system's).
     public var distribution: Distribution?
+    /// A file's datafiles in distribution order. Fewer than the distribution
+    /// has while the file is stuffed (all its data in the first strip).
+    public var datafiles: [ObjectHandle]
+    /// Whether `size` is a file's real size (always true for other kinds).
+    public var sizeIsKnown: Bool
 
     public init(
         handle: ObjectHandle, kind: ObjectKind, mode: UInt32, uid: UInt32, gid: UInt32, accessTime: Timestamp,
-        modifyTime: Timestamp, changeTime: Timestamp, linkCount: UInt32, size: UInt64, distribution: Distribution?
+        modifyTime: Timestamp, changeTime: Timestamp, linkCount: UInt32, size: UInt64, distribution: Distribution?,
+        datafiles: [ObjectHandle] = [], sizeIsKnown: Bool = true
     ) {
         self.handle = handle
         self.kind = kind
@@ -72,7 +83,19 @@ public struct ObjectAttributes: Sendable, Hashable, Codable {
         self.linkCount = linkCount
         self.size = size
         self.distribution = distribution
+        self.datafiles = datafiles
+        self.sizeIsKnown = sizeIsKnown
     }
+
+    /// A file that keeps all its data in its first datafile until it grows
+    /// past the first strip (OrangeFS's stuffing).
+    public var isStuffed: Bool {
+        guard kind == .file, let distribution else { return false }
+        return datafiles.count < distribution.datafileCount
+    }
+
+    /// The bytes a stuffed file can hold: its first strip.
+    public var stuffedCapacity: UInt64 { distribution?.stripSizesBytes[0] ?? 0 }
 
     /// Whether `credentials` may read (4), write (2) or search/execute (1), as POSIX decides.
     public func allows(_ access: UInt32, for credentials: Credentials) -> Bool {

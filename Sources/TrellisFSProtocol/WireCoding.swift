@@ -185,13 +185,16 @@ extension ObjectAttributes: WireCodable {
         writer.write(linkCount)
         writer.write(size)
         writer.write(optional: distribution)
+        writer.write(datafiles)
+        writer.write(sizeIsKnown)
     }
     public init(from reader: inout WireReader) throws {
         self.init(
             handle: try reader.read(), kind: try reader.read(), mode: try reader.read(), uid: try reader.read(),
             gid: try reader.read(), accessTime: try reader.read(), modifyTime: try reader.read(),
             changeTime: try reader.read(), linkCount: try reader.read(), size: try reader.read(),
-            distribution: try reader.readOptional(Distribution.self))
+            distribution: try reader.readOptional(Distribution.self), datafiles: try reader.readArray(),
+            sizeIsKnown: try reader.readBool())
     }
 }
 

@@ -117,15 +117,14 @@ public final class FileSystemServer: @unchecked Sendable {
 
     private func carryOut(_ followUp: FollowUp) {
         switch followUp {
-        case .removeDatafiles(let file, let distribution):
-            for datafile in 0..<distribution.datafileCount where distribution.server(ofDatafile: datafile, serverCount: configuration.servers.count) == index {
+        case .removeBstreams(let datafiles):
+            for datafile in datafiles {
                 do {
-                    try handler.context.bstreams.remove(file: file, datafile: UInt32(datafile))
+                    try handler.context.bstreams.remove(datafile: datafile)
                 } catch {
-                    logger.warning("server \(index): removing datafile \(datafile) of \(file): \(error)")
+                    logger.warning("server \(index): removing the bstream of datafile \(datafile): \(error)")
                 }
             }
-            // Datafiles on other servers are removed by the client that removed the file.
         }
     }
 }

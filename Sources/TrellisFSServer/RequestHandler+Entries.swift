@@ -52,9 +52,6 @@ extension RequestHandler {
             throw FSError(.notEmpty, "directory \(handle) is not empty")
         }
         try context.metadata.deleteObject(handle)
-        if target.kind == .file, let distribution = target.distribution {
-            return .removeDatafiles(file: handle, distribution: distribution)
-        }
-        return nil
+        return localBstreams(target)
     }
 }

@@ -19,17 +19,69 @@ extension RequestHandler {
         return attributes
     }
 
-    func createFile(_ parent: ObjectHandle, _ name: String, _ mode: UInt32, _ requested: Distribution?, _ credentials: Credentials) throws -> ObjectAttributes {
+    /// A file whose datafiles are all made here: stuffed (one datafile, with
+    /// the metadata) or, on a one-server file system, all of them.
+    func createFile(
+        _ parent: ObjectHandle, _ name: String, _ mode: UInt32, _ requested: Distribution?, stuffed: Bool, _ credentials: Credentials
+    ) throws -> ObjectAttributes {
         let directory = try directory(parent, credentials, write: true)
         try EntryName.validate(name)
-        let distribution = requested ?? directory.distribution ?? context.configuration.defaultDistribution
-        let servers = context.configuration.servers.count
-        guard distribution.datafileCount <= servers, distribution.firstServer < servers else {
-            throw FSError(.invalidArgument, "\(distribution) needs more than the \(servers) servers of this file system")
+        let distribution = try placedDistribution(requested ?? directory.distribution)
+        let count = stuffed ? 1 : distribution.datafileCount
+        guard (0..<count).allSatisfy({ distribution.server(ofDatafile: $0, serverCount: context.configuration.servers.count) == context.serverIndex }) else {
+            throw FSError(.notSupported, "server \(context.serverIndex) makes only datafiles of its own; make the others with createDatafiles")
         }
         return try makeObject(in: directory, name: name, NewObject(
             kind: .file, mode: mode & 0o7777, uid: credentials.uid, gid: newGroup(directory, credentials), time: context.now(),
-            distribution: distribution))
+            distribution: distribution, datafiles: Array(repeating: nil, count: count)))
+    }
+
+    /// A file whose datafiles the client made on their servers beforehand.
+    func createFile(
+        _ parent: ObjectHandle, _ name: String, _ mode: UInt32, _ requested: Distribution, datafiles: [ObjectHandle], _ credentials: Credentials
+    ) throws -> ObjectAttributes {
+        let directory = try directory(parent, credentials, write: true)
+        try EntryName.validate(name)
+        let distribution = try placedDistribution(requested)
+        try checkPlacement(datafiles, of: distribution, from: 0)
+        return try makeObject(in: directory, name: name, NewObject(
+            kind: .file, mode: mode & 0o7777, uid: credentials.uid, gid: newGroup(directory, credentials), time: context.now(),
+            distribution: distribution, datafiles: datafiles))
+    }
+
+    /// Gives a stuffed file the rest of its datafiles (made by the client);
+    /// anyone who may write the file may spread it.
+    func spreadFile(_ handle: ObjectHandle, _ datafiles: [ObjectHandle], _ credentials: Credentials) throws -> ObjectAttributes {
+        let file = try object(handle)
+        guard file.kind == .file, let distribution = file.distribution else { throw FSError(.invalidArgument, "object \(handle) is not a file") }
+        guard file.allows(2, for: credentials) else { throw FSError(.permissionDenied, "uid \(credentials.uid) may not write file \(handle)") }
+        guard file.isStuffed else { throw FSError(.exists, "file \(handle) has all its datafiles already") }
+        try checkPlacement(datafiles, of: distribution, from: file.datafiles.count)
+        return try context.metadata.spread(handle, adding: datafiles, at: context.now())
+    }
+
+    /// The file system's or directory's distribution, checked against the
+    /// server count and placed so that datafile 0 lives here.
+    private func placedDistribution(_ requested: Distribution?) throws -> Distribution {
+        let distribution = requested ?? context.configuration.defaultDistribution
+        let servers = context.configuration.servers.count
+        guard distribution.datafileCount <= servers else {
+            throw FSError(.invalidArgument, "\(distribution) needs more than the \(servers) servers of this file system")
+        }
+        return try distribution.placed(onServer: context.serverIndex)
+    }
+
+    /// Datafile `first + i` must live on the server the distribution places it on.
+    private func checkPlacement(_ datafiles: [ObjectHandle], of distribution: Distribution, from first: Int) throws {
+        guard first + datafiles.count == distribution.datafileCount else {
+            throw FSError(.invalidArgument, "\(distribution) needs \(distribution.datafileCount - first) datafiles, not \(datafiles.count)")
+        }
+        for (offset, datafile) in datafiles.enumerated() {
+            let expected = distribution.server(ofDatafile: first + offset, serverCount: context.configuration.servers.count)
+            guard datafile.server == expected else {
+                throw FSError(.invalidArgument, "datafile \(first + offset) must live on server \(expected), not at \(datafile)")
+            }
+        }
     }
 
     func makeDirectory(_ parent: ObjectHandle, _ name: String, _ mode: UInt32, _ credentials: Credentials) throws -> ObjectAttributes {
@@ -60,21 +112,9 @@ extension RequestHandler {
         return target
     }
 
-    /// Entry first checked, object made, entry added; if the entry cannot be
-    /// added the object is deleted again, so nothing is left half-made.
+    /// The object and its entry in one transaction.
     private func makeObject(in directory: ObjectAttributes, name: String, _ new: NewObject) throws -> ObjectAttributes {
-        if try context.metadata.entry(in: directory.handle, named: name) != nil {
-            throw FSError(.exists, "\(name) exists in directory \(directory.handle)")
-        }
-        let made = try context.metadata.createObject(new)
-        do {
-            try context.metadata.addEntry(DirectoryEntry(name: name, handle: made.handle, kind: made.kind), in: directory.handle)
-        } catch {
-            try? context.metadata.deleteObject(made.handle)
-            throw error
-        }
-        try context.metadata.touch(directory.handle, at: new.time)
-        return made
+        try context.metadata.create(new, named: name, in: directory.handle)
     }
 
     private func newGroup(_ directory: ObjectAttributes, _ credentials: Credentials) -> UInt32 {
@@ -97,14 +137,14 @@ extension RequestHandler {
         if entry.kind == .directory, try context.metadata.entryCount(in: entry.handle) > 0 {
             throw FSError(.notEmpty, "directory \(name) in \(parent) is not empty")
         }
-        try context.metadata.removeEntry(named: name, in: parent)
-        try context.metadata.touch(parent, at: context.now())
-        guard let target else { return nil }
-        try context.metadata.deleteObject(target.handle)
-        if target.kind == .file, let distribution = target.distribution {
-            return .removeDatafiles(file: target.handle, distribution: distribution)
-        }
-        return nil
+        try context.metadata.remove(named: name, in: parent, deletingObject: target?.handle, at: context.now())
+        return target.flatMap(localBstreams)
+    }
+
+    /// The bstreams here of a deleted file, to remove after the reply.
+    func localBstreams(_ deleted: ObjectAttributes) -> FollowUp? {
+        let here = deleted.datafiles.filter { $0.server == context.serverIndex }
+        return here.isEmpty ? nil : .removeBstreams(here)
     }
 
     /// Rename within this server: atomic in one transaction. A replaced file's
@@ -143,10 +183,7 @@ extension RequestHandler {
         if toParent != fromParent { try context.metadata.touch(toParent, at: now) }
         guard let replacedObject else { return nil }
         try context.metadata.deleteObject(replacedObject.handle)
-        if replacedObject.kind == .file, let distribution = replacedObject.distribution {
-            return .removeDatafiles(file: replacedObject.handle, distribution: distribution)
-        }
-        return nil
+        return localBstreams(replacedObject)
     }
 
     /// Whether `directory` is `handle` or above it, following ".." through the

@@ -28,13 +28,20 @@ public struct RequestHandler: Sendable {
         case .getConfiguration:
             return .configuration(context.configuration)
         case .lookup(let parent, let name):
-            return .attributes(try lookup(parent, name, credentials))
+            return .attributes(try withLocalSize(try lookup(parent, name, credentials)))
         case .getAttributes(let handle):
-            return .attributes(try object(handle))
+            return .attributes(try withLocalSize(try object(handle)))
         case .setAttributes(let handle, let changes):
-            return .attributes(try setAttributes(handle, changes, credentials))
-        case .createFile(let parent, let name, let mode, let distribution):
-            return .attributes(try createFile(parent, name, mode, distribution, credentials))
+            return .attributes(try withLocalSize(try setAttributes(handle, changes, credentials)))
+        case .createFile(let parent, let name, let mode, let distribution, let stuffed):
+            return .attributes(try withLocalSize(try createFile(parent, name, mode, distribution, stuffed: stuffed, credentials)))
+        case .createFileWithDatafiles(let parent, let name, let mode, let distribution, let datafiles):
+            return .attributes(try createFile(parent, name, mode, distribution, datafiles: datafiles, credentials))
+        case .spreadFile(let file, let datafiles):
+            return .attributes(try withLocalSize(try spreadFile(file, datafiles, credentials)))
+        case .createDatafiles(let count):
+            guard count <= UInt32(Distribution.maximumDatafiles) else { throw FSError(.invalidArgument, "\(count) datafiles in one request") }
+            return .handles(try context.metadata.createDatafiles(count: Int(count), at: context.now()))
         case .makeDirectory(let parent, let name, let mode):
             return .attributes(try makeDirectory(parent, name, mode, credentials))
         case .symlink(let parent, let name, let target):
@@ -52,24 +59,26 @@ public struct RequestHandler: Sendable {
             return .entries(page.entries, more: page.more)
         case .statFileSystem:
             return .statistics(try statistics())
-        case .read(let file, let datafile, let regions):
-            return .data(try context.bstreams.read(file: file, datafile: datafile, regions: regions, maximumBytes: context.maximumTransferBytes))
-        case .write(let file, let datafile, let regions, let data):
+        case .read(let datafile, let regions):
+            return .data(try context.bstreams.read(datafile: try checkDatafile(datafile), regions: regions, maximumBytes: context.maximumTransferBytes))
+        case .write(let datafile, let regions, let data):
             guard data.readableBytes <= context.maximumTransferBytes else {
                 throw FSError(.invalidArgument, "a write of \(data.readableBytes) bytes is above the \(context.maximumTransferBytes)-byte limit of one request")
             }
-            return .written(try context.bstreams.write(file: file, datafile: datafile, regions: regions, data: data))
-        case .datafileSizes(let file, let datafiles):
-            return .sizes(try datafiles.map { try context.bstreams.size(file: file, datafile: $0) })
-        case .truncateDatafile(let file, let datafile, let size):
+            return .written(try context.bstreams.write(datafile: try checkDatafile(datafile), regions: regions, data: data))
+        case .datafileSizes(let datafiles):
+            return .sizes(try datafiles.map { try context.bstreams.size(datafile: try checkDatafile($0)) })
+        case .truncateDatafile(let datafile, let size):
             guard size <= Distribution.maximumOffset else { throw FSError(.invalidArgument, "a datafile of \(size) bytes is beyond the largest offset") }
-            try context.bstreams.truncate(file: file, datafile: datafile, size: size)
+            try context.bstreams.truncate(datafile: try checkDatafile(datafile), size: size)
             return .done
-        case .syncDatafiles(let file, let datafiles):
-            for datafile in datafiles { try context.bstreams.sync(file: file, datafile: datafile) }
+        case .syncDatafiles(let datafiles):
+            for datafile in datafiles { try context.bstreams.sync(datafile: try checkDatafile(datafile)) }
             return .done
-        case .removeDatafiles(let file, let datafiles):
-            for datafile in datafiles { try context.bstreams.remove(file: file, datafile: datafile) }
+        case .removeDatafiles(let datafiles):
+            let here = datafiles.filter { $0.server == context.serverIndex }
+            try context.metadata.deleteDatafiles(here)
+            followUps.append(.removeBstreams(here))
             return .done
         case .createDirectoryObject(let mode, let distribution):
             return .attributes(try context.metadata.createObject(NewObject(
@@ -86,7 +95,7 @@ public struct RequestHandler: Sendable {
         case .readDirectoryWithAttributes(let handle, let after, let limit):
             let page = try readDirectory(handle, after: after, limit: limit, credentials)
             return .detailedEntries(try page.entries.map { entry in
-                DetailedEntry(name: entry.name, attributes: try context.metadata.attributes(of: entry.handle) ?? remoteStub(entry))
+                DetailedEntry(name: entry.name, attributes: try context.metadata.attributes(of: entry.handle).map(withLocalSize) ?? remoteStub(entry))
             }, more: page.more)
         case .removeObject(let handle):
             if let followUp = try removeObject(handle) { followUps.append(followUp) }
@@ -95,6 +104,29 @@ public struct RequestHandler: Sendable {
     }
 
     // MARK: Shared checks
+
+    /// A datafile this server holds; `staleHandle` for any other handle
+    /// (a removed file's datafile, or garbage), so no bstream is made for it.
+    func checkDatafile(_ handle: ObjectHandle) throws -> ObjectHandle {
+        guard try context.metadata.isDatafile(handle) else {
+            throw FSError(.staleHandle, "datafile \(handle) does not exist on server \(context.serverIndex)")
+        }
+        return handle
+    }
+
+    /// A file's attributes with its size when all its datafiles live here
+    /// (a stuffed file's always do), so most small files need no second request.
+    func withLocalSize(_ attributes: ObjectAttributes) throws -> ObjectAttributes {
+        guard attributes.kind == .file, !attributes.sizeIsKnown, let distribution = attributes.distribution,
+              attributes.datafiles.allSatisfy({ $0.server == context.serverIndex })
+        else { return attributes }
+        var sizes = try attributes.datafiles.map { try context.bstreams.size(datafile: $0) }
+        sizes += Array(repeating: 0, count: distribution.datafileCount - sizes.count)
+        var filled = attributes
+        filled.size = distribution.logicalSize(datafileSizes: sizes)
+        filled.sizeIsKnown = true
+        return filled
+    }
 
     /// What this server can say of an entry whose object lives elsewhere:
     /// its handle and kind (link count 0 tells the client to ask the owner).

@@ -26,8 +26,8 @@ public struct ServerContext: Sendable {
     }
 }
 
-/// Work a request leaves for other servers once its reply is sent (the
-/// datafiles of a removed file); the serving loop carries it out.
+/// Work a request leaves for after its reply is sent (the bstreams of
+/// deleted datafiles); the serving loop carries it out.
 public enum FollowUp: Sendable, Equatable {
-    case removeDatafiles(file: ObjectHandle, distribution: Distribution)
+    case removeBstreams([ObjectHandle])
 }

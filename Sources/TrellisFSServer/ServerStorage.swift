@@ -7,6 +7,12 @@ import TrellisFSStorage
 /// prepared for another file system or index.
 public enum ServerStorage {
     static let markerName = "trellis-fs-server"
+    /// 2: datafiles are objects with handles (decision 0003).
+    static let storageFormat = 2
+
+    static func markerText(_ configuration: FileSystemConfiguration, _ index: Int) -> String {
+        "\(configuration.name) \(index) format \(storageFormat)\n"
+    }
 
     /// Prepares server `index`'s folder; server 0 also gets the root directory.
     public static func make(_ configuration: FileSystemConfiguration, server index: Int, rootOwner: Credentials = Credentials(uid: 0, gid: 0)) throws {
@@ -26,7 +32,7 @@ public enum ServerStorage {
                 NewObject(kind: .directory, mode: 0o1777, uid: rootOwner.uid, gid: rootOwner.gid, time: .now()), handle: .root)
         }
         do {
-            try "\(configuration.name) \(index)\n".write(toFile: marker, atomically: true, encoding: .utf8)
+            try markerText(configuration, index).write(toFile: marker, atomically: true, encoding: .utf8)
         } catch {
             throw FSError(.ioError, "cannot write \(marker): \(error.localizedDescription)")
         }
@@ -39,7 +45,10 @@ public enum ServerStorage {
         guard let text = try? String(contentsOfFile: marker, encoding: .utf8) else {
             throw FSError(.notFound, "server \(index)'s storage folder \(folder) is not prepared: run `trellis mkfs` first")
         }
-        guard text == "\(configuration.name) \(index)\n" else {
+        if text == "\(configuration.name) \(index)\n" {
+            throw FSError(.invalidArgument, "\(folder) was made by an older Trellis (storage format 1, not \(storageFormat)): make the file system again with `trellis mkfs`")
+        }
+        guard text == markerText(configuration, index) else {
             throw FSError(.invalidArgument, "\(folder) holds '\(text.trimmingCharacters(in: .whitespacesAndNewlines))', not file system \(configuration.name) server \(index)")
         }
         return (

@@ -5,9 +5,8 @@ import NIOCore
 import TrellisFSDistribution
 import TrellisFSProtocol
 
-/// File data of one server: each datafile is a local file ("bstream")
-/// named after its metafile's handle and its index, made by its first
-/// write. Reads past a bstream's end (or of one never written) return
+/// File data of one server: each datafile object's bytes are a local file
+/// ("bstream") named after the datafile's handle, made by its first write. Reads past a bstream's end (or of one never written) return
 /// zeros: the logical size, not the bstream, says where the file ends.
 public final class BstreamStore: @unchecked Sendable {
     public let folder: String
@@ -19,17 +18,29 @@ public final class BstreamStore: @unchecked Sendable {
         }
     }
 
-    public func path(file: ObjectHandle, datafile: UInt32) -> String {
-        folder + "/" + String(file.rawValue, radix: 16) + "." + String(datafile)
+    public func path(of datafile: ObjectHandle) -> String {
+        folder + "/" + String(datafile.rawValue, radix: 16)
+    }
+
+    /// The datafile handles that have a bstream here (for fsck).
+    public func storedDatafiles() throws -> [ObjectHandle] {
+        guard let directory = opendir(folder) else { throw Self.error("listing \(folder)", errno) }
+        defer { closedir(directory) }
+        var found: [ObjectHandle] = []
+        while let entry = readdir(directory) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
+            if let raw = UInt64(name, radix: 16) { found.append(ObjectHandle(rawValue: raw)) }
+        }
+        return found
     }
 
     /// Writes `data` (the regions' bytes packed in order); returns bytes written.
-    public func write(file: ObjectHandle, datafile: UInt32, regions: [AccessPattern.Region], data: ByteBuffer) throws -> UInt64 {
+    public func write(datafile: ObjectHandle, regions: [AccessPattern.Region], data: ByteBuffer) throws -> UInt64 {
         let total = regions.reduce(UInt64(0)) { $0 + $1.length }
         guard total == UInt64(data.readableBytes) else {
             throw FSError(.invalidArgument, "a write of \(data.readableBytes) bytes names regions of \(total)")
         }
-        let name = path(file: file, datafile: datafile)
+        let name = path(of: datafile)
         let descriptor = open(name, O_WRONLY | O_CREAT | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else { throw Self.error("opening \(name)", errno) }
         defer { close(descriptor) }
@@ -44,14 +55,14 @@ public final class BstreamStore: @unchecked Sendable {
     }
 
     /// Reads the regions' bytes, packed in order, zeros where nothing was written.
-    public func read(file: ObjectHandle, datafile: UInt32, regions: [AccessPattern.Region], maximumBytes: Int) throws -> ByteBuffer {
+    public func read(datafile: ObjectHandle, regions: [AccessPattern.Region], maximumBytes: Int) throws -> ByteBuffer {
         let total = regions.reduce(UInt64(0)) { $0 + $1.length }
         guard total <= UInt64(maximumBytes) else {
             throw FSError(.invalidArgument, "a read of \(total) bytes is above the \(maximumBytes)-byte limit of one request")
         }
         var buffer = ByteBufferAllocator().buffer(capacity: Int(total))
         buffer.writeRepeatingByte(0, count: Int(total))
-        let name = path(file: file, datafile: datafile)
+        let name = path(of: datafile)
         let descriptor = open(name, O_RDONLY | O_CLOEXEC)
         if descriptor < 0 {
             if errno == ENOENT { return buffer }
@@ -78,9 +89,9 @@ public final class BstreamStore: @unchecked Sendable {
     }
 
     /// The bstream's length (0 when it was never written).
-    public func size(file: ObjectHandle, datafile: UInt32) throws -> UInt64 {
+    public func size(datafile: ObjectHandle) throws -> UInt64 {
         var status = stat()
-        let name = path(file: file, datafile: datafile)
+        let name = path(of: datafile)
         guard stat(name, &status) == 0 else {
             if errno == ENOENT { return 0 }
             throw Self.error("reading the size of \(name)", errno)
@@ -88,8 +99,8 @@ public final class BstreamStore: @unchecked Sendable {
         return UInt64(status.st_size)
     }
 
-    public func truncate(file: ObjectHandle, datafile: UInt32, size: UInt64) throws {
-        let name = path(file: file, datafile: datafile)
+    public func truncate(datafile: ObjectHandle, size: UInt64) throws {
+        let name = path(of: datafile)
         if size == 0, access(name, F_OK) != 0 { return }
         let descriptor = open(name, O_WRONLY | O_CREAT | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else { throw Self.error("opening \(name)", errno) }
@@ -97,8 +108,8 @@ public final class BstreamStore: @unchecked Sendable {
         guard ftruncate(descriptor, off_t(size)) == 0 else { throw Self.error("truncating \(name)", errno) }
     }
 
-    public func sync(file: ObjectHandle, datafile: UInt32) throws {
-        let name = path(file: file, datafile: datafile)
+    public func sync(datafile: ObjectHandle) throws {
+        let name = path(of: datafile)
         let descriptor = open(name, O_RDONLY | O_CLOEXEC)
         if descriptor < 0 {
             if errno == ENOENT { return }
@@ -108,8 +119,8 @@ public final class BstreamStore: @unchecked Sendable {
         guard fsync(descriptor) == 0 else { throw Self.error("syncing \(name)", errno) }
     }
 
-    public func remove(file: ObjectHandle, datafile: UInt32) throws {
-        let name = path(file: file, datafile: datafile)
+    public func remove(datafile: ObjectHandle) throws {
+        let name = path(of: datafile)
         guard unlink(name) == 0 || errno == ENOENT else { throw Self.error("removing \(name)", errno) }
     }
 

@@ -17,6 +17,21 @@ public protocol MetadataStore: Sendable {
     func touch(_ handle: ObjectHandle, at time: Timestamp) throws
     func deleteObject(_ handle: ObjectHandle) throws
 
+    /// Makes `object` and its entry `name` in `directory` in one transaction
+    /// (with the datafiles it needs made here); `exists` when the name is taken.
+    func create(_ object: NewObject, named name: String, in directory: ObjectHandle) throws -> ObjectAttributes
+    /// Removes entry `name` and, when given, the object it names with the
+    /// datafiles of it that live here, in one transaction.
+    func remove(named name: String, in directory: ObjectHandle, deletingObject: ObjectHandle?, at time: Timestamp) throws
+    /// Empty datafile objects, in one transaction.
+    func createDatafiles(count: Int, at time: Timestamp) throws -> [ObjectHandle]
+    func isDatafile(_ handle: ObjectHandle) throws -> Bool
+    /// Deletes datafile objects (those that are not datafiles are left alone).
+    func deleteDatafiles(_ handles: [ObjectHandle]) throws
+    /// Completes a stuffed file's datafiles (nil slots made here); `exists`
+    /// when it has them all already.
+    func spread(_ file: ObjectHandle, adding datafiles: [ObjectHandle?], at time: Timestamp) throws -> ObjectAttributes
+
     func entry(in directory: ObjectHandle, named name: String) throws -> DirectoryEntry?
     /// Adds an entry; `exists` when the name is taken.
     func addEntry(_ entry: DirectoryEntry, in directory: ObjectHandle) throws
@@ -43,8 +58,13 @@ public struct NewObject: Sendable {
     public var time: Timestamp
     public var distribution: Distribution?
     public var linkTarget: String?
+    /// A file's datafiles: given handles, or nil for one to make on this server.
+    public var datafiles: [ObjectHandle?]
 
-    public init(kind: ObjectKind, mode: UInt32, uid: UInt32, gid: UInt32, time: Timestamp, distribution: Distribution? = nil, linkTarget: String? = nil) {
+    public init(
+        kind: ObjectKind, mode: UInt32, uid: UInt32, gid: UInt32, time: Timestamp, distribution: Distribution? = nil, linkTarget: String? = nil,
+        datafiles: [ObjectHandle?] = []
+    ) {
         self.kind = kind
         self.mode = mode
         self.uid = uid
@@ -52,5 +72,6 @@ public struct NewObject: Sendable {
         self.time = time
         self.distribution = distribution
         self.linkTarget = linkTarget
+        self.datafiles = datafiles
     }
 }

@@ -61,21 +61,17 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
                 INSERT INTO serialCounter (next) VALUES (2);
                 """)
         }
+        migrator.registerMigration("datafile objects") { db in
+            // A file's datafile handles, packed little-endian in distribution order.
+            try db.execute(sql: "ALTER TABLE object ADD COLUMN datafiles BLOB")
+        }
         return migrator
     }
 
     // MARK: Objects
 
     public func createObject(_ object: NewObject) throws -> ObjectAttributes {
-        try write("creating an object") { db in
-            // Serials are never reused, so a stale handle can never name a new
-            // object; serial 1 is kept for the root.
-            guard let next = try Int64.fetchOne(db, sql: "SELECT next FROM serialCounter"), next < Int64(1) << 48 else {
-                throw FSError(.noSpace, "server \(serverIndex) has used up its handle range")
-            }
-            try db.execute(sql: "UPDATE serialCounter SET next = ?", arguments: [next + 1])
-            return try insert(object, serial: next, db)
-        }
+        try write("creating an object") { db in try insert(object, serial: try nextSerial(db), db) }
     }
 
     public func createObject(_ object: NewObject, handle: ObjectHandle) throws -> ObjectAttributes {
@@ -90,17 +86,100 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
         }
     }
 
+    public func create(_ object: NewObject, named name: String, in directory: ObjectHandle) throws -> ObjectAttributes {
+        try write("creating \(name) in \(directory)") { db in
+            if try Bool.fetchOne(db, sql: "SELECT 1 FROM entry WHERE directory = ? AND name = ?", arguments: [Int64(directory.serial), name]) == true {
+                throw FSError(.exists, "\(name) exists in directory \(directory)")
+            }
+            let made = try insert(object, serial: try nextSerial(db), db)
+            try insertEntry(DirectoryEntry(name: name, handle: made.handle, kind: made.kind), in: directory, db)
+            try touch(directory, at: object.time, db)
+            return made
+        }
+    }
+
+    public func remove(named name: String, in directory: ObjectHandle, deletingObject object: ObjectHandle?, at time: Timestamp) throws {
+        try write("removing \(name) from \(directory)") { db in
+            try db.execute(sql: "DELETE FROM entry WHERE directory = ? AND name = ?", arguments: [Int64(directory.serial), name])
+            guard db.changesCount == 1 else { throw FSError(.notFound, "\(name) does not exist in directory \(directory)") }
+            if let object, object.server == serverIndex {
+                if let datafiles = try attributes(serial: Int64(object.serial), db)?.datafiles {
+                    try deleteDatafiles(datafiles, db)
+                }
+                try db.execute(sql: "DELETE FROM object WHERE serial = ?", arguments: [Int64(object.serial)])
+                try db.execute(sql: "DELETE FROM entry WHERE directory = ?", arguments: [Int64(object.serial)])
+            }
+            try touch(directory, at: time, db)
+        }
+    }
+
+    public func createDatafiles(count: Int, at time: Timestamp) throws -> [ObjectHandle] {
+        guard count >= 0, count <= Distribution.maximumDatafiles else { throw FSError(.invalidArgument, "\(count) datafiles at once") }
+        return try write("creating \(count) datafiles") { db in
+            try (0..<count).map { _ in try makeDatafile(at: time, db) }
+        }
+    }
+
+    public func isDatafile(_ handle: ObjectHandle) throws -> Bool {
+        guard handle.server == serverIndex else { return false }
+        return try read("checking datafile \(handle)") { db in
+            try Int.fetchOne(db, sql: "SELECT kind FROM object WHERE serial = ?", arguments: [Int64(handle.serial)]) == Int(ObjectKind.datafile.rawValue)
+        }
+    }
+
+    public func deleteDatafiles(_ handles: [ObjectHandle]) throws {
+        try write("deleting \(handles.count) datafiles") { db in try deleteDatafiles(handles, db) }
+    }
+
+    public func spread(_ file: ObjectHandle, adding datafiles: [ObjectHandle?], at time: Timestamp) throws -> ObjectAttributes {
+        try write("spreading \(file)") { db in
+            guard file.server == serverIndex, let current = try attributes(serial: Int64(file.serial), db), current.kind == .file,
+                  let distribution = current.distribution
+            else { throw FSError(.staleHandle, "file \(file) does not exist on server \(serverIndex)") }
+            guard current.isStuffed else { throw FSError(.exists, "file \(file) has all its datafiles already") }
+            guard current.datafiles.count + datafiles.count == distribution.datafileCount else {
+                throw FSError(.invalidArgument, "file \(file) needs \(distribution.datafileCount - current.datafiles.count) more datafiles, not \(datafiles.count)")
+            }
+            let added = try datafiles.map { try $0 ?? makeDatafile(at: time, db) }
+            try db.execute(
+                sql: "UPDATE object SET datafiles = ? WHERE serial = ?", arguments: [Self.encode(current.datafiles + added), Int64(file.serial)])
+            return try attributes(serial: Int64(file.serial), db)!
+        }
+    }
+
+    /// Serials are never reused, so a stale handle can never name a new
+    /// object; serial 1 is kept for the root.
+    private func nextSerial(_ db: Database) throws -> Int64 {
+        guard let next = try Int64.fetchOne(db, sql: "SELECT next FROM serialCounter"), next < Int64(1) << 48 else {
+            throw FSError(.noSpace, "server \(serverIndex) has used up its handle range")
+        }
+        try db.execute(sql: "UPDATE serialCounter SET next = ?", arguments: [next + 1])
+        return next
+    }
+
+    private func makeDatafile(at time: Timestamp, _ db: Database) throws -> ObjectHandle {
+        try insert(NewObject(kind: .datafile, mode: 0, uid: 0, gid: 0, time: time), serial: try nextSerial(db), db).handle
+    }
+
+    private func deleteDatafiles(_ handles: [ObjectHandle], _ db: Database) throws {
+        for handle in handles where handle.server == serverIndex {
+            try db.execute(sql: "DELETE FROM object WHERE serial = ? AND kind = ?", arguments: [Int64(handle.serial), Int(ObjectKind.datafile.rawValue)])
+        }
+    }
+
     private func insert(_ object: NewObject, serial: Int64, _ db: Database) throws -> ObjectAttributes {
         let time = object.time
+        let datafiles = try object.datafiles.map { try $0 ?? makeDatafile(at: time, db) }
         try db.execute(
             sql: """
-                INSERT INTO object (serial, kind, mode, uid, gid, atime, atimeNanos, mtime, mtimeNanos, ctime, ctimeNanos, linkCount, distribution, linkTarget)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO object (serial, kind, mode, uid, gid, atime, atimeNanos, mtime, mtimeNanos, ctime, ctimeNanos, linkCount, distribution, linkTarget, datafiles)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
             arguments: [
                 serial, Int(object.kind.rawValue), Int64(object.mode), Int64(object.uid), Int64(object.gid),
                 time.seconds, Int64(time.nanoseconds), time.seconds, Int64(time.nanoseconds), time.seconds, Int64(time.nanoseconds),
                 object.kind == .directory ? 2 : 1, object.distribution.map(Self.encode), object.linkTarget,
+                datafiles.isEmpty ? nil : Self.encode(datafiles),
             ])
         return try attributes(serial: serial, db)!
     }
@@ -123,12 +202,14 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
             size = UInt64((row["linkTarget"] as String?)?.utf8.count ?? 0)
         }
         let distribution: Distribution? = try (row["distribution"] as Data?).map(Self.decode)
+        let datafiles = (row["datafiles"] as Data?).map(Self.decodeHandles) ?? []
         return ObjectAttributes(
             handle: handle, kind: kind, mode: UInt32(row["mode"] as Int64), uid: UInt32(row["uid"] as Int64), gid: UInt32(row["gid"] as Int64),
             accessTime: Timestamp(seconds: row["atime"], nanoseconds: UInt32(row["atimeNanos"] as Int64)),
             modifyTime: Timestamp(seconds: row["mtime"], nanoseconds: UInt32(row["mtimeNanos"] as Int64)),
             changeTime: Timestamp(seconds: row["ctime"], nanoseconds: UInt32(row["ctimeNanos"] as Int64)),
-            linkCount: UInt32(row["linkCount"] as Int64), size: size, distribution: distribution)
+            linkCount: UInt32(row["linkCount"] as Int64), size: size, distribution: distribution, datafiles: datafiles,
+            sizeIsKnown: kind != .file)
     }
 
     public func linkTarget(of handle: ObjectHandle) throws -> String? {
@@ -159,15 +240,19 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
     }
 
     public func touch(_ handle: ObjectHandle, at time: Timestamp) throws {
-        try write("touching \(handle)") { db in
-            try db.execute(
-                sql: "UPDATE object SET mtime = ?, mtimeNanos = ?, ctime = ?, ctimeNanos = ? WHERE serial = ?",
-                arguments: [time.seconds, Int64(time.nanoseconds), time.seconds, Int64(time.nanoseconds), Int64(handle.serial)])
-        }
+        try write("touching \(handle)") { db in try touch(handle, at: time, db) }
+    }
+
+    private func touch(_ handle: ObjectHandle, at time: Timestamp, _ db: Database) throws {
+        try db.execute(
+            sql: "UPDATE object SET mtime = ?, mtimeNanos = ?, ctime = ?, ctimeNanos = ? WHERE serial = ?",
+            arguments: [time.seconds, Int64(time.nanoseconds), time.seconds, Int64(time.nanoseconds), Int64(handle.serial)])
     }
 
     public func deleteObject(_ handle: ObjectHandle) throws {
         try write("deleting \(handle)") { db in
+            // A file's datafiles here go with it; its bstreams are the caller's to remove.
+            if let datafiles = try attributes(serial: Int64(handle.serial), db)?.datafiles { try deleteDatafiles(datafiles, db) }
             try db.execute(sql: "DELETE FROM object WHERE serial = ?", arguments: [Int64(handle.serial)])
             try db.execute(sql: "DELETE FROM entry WHERE directory = ?", arguments: [Int64(handle.serial)])
         }
@@ -187,10 +272,14 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
             if try Bool.fetchOne(db, sql: "SELECT 1 FROM entry WHERE directory = ? AND name = ?", arguments: [Int64(directory.serial), entry.name]) == true {
                 throw FSError(.exists, "\(entry.name) exists in directory \(directory)")
             }
-            try db.execute(
-                sql: "INSERT INTO entry (directory, name, handle, kind) VALUES (?, ?, ?, ?)",
-                arguments: [Int64(directory.serial), entry.name, Int64(bitPattern: entry.handle.rawValue), Int(entry.kind.rawValue)])
+            try insertEntry(entry, in: directory, db)
         }
+    }
+
+    private func insertEntry(_ entry: DirectoryEntry, in directory: ObjectHandle, _ db: Database) throws {
+        try db.execute(
+            sql: "INSERT INTO entry (directory, name, handle, kind) VALUES (?, ?, ?, ?)",
+            arguments: [Int64(directory.serial), entry.name, Int64(bitPattern: entry.handle.rawValue), Int(entry.kind.rawValue)])
     }
 
     @discardableResult
@@ -248,7 +337,7 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
     }
 
     public func objectCount() throws -> Int {
-        try read("counting objects") { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM object") ?? 0 }
+        try read("counting objects") { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM object WHERE kind != ?", arguments: [Int(ObjectKind.datafile.rawValue)]) ?? 0 }
     }
 
     // MARK: Helpers
@@ -262,6 +351,20 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
         var writer = WireWriter()
         writer.write(distribution)
         return Data(writer.buffer.readableBytesView)
+    }
+
+    private static func encode(_ handles: [ObjectHandle]) -> Data {
+        var data = Data(capacity: handles.count * 8)
+        for handle in handles { withUnsafeBytes(of: handle.rawValue.littleEndian) { data.append(contentsOf: $0) } }
+        return data
+    }
+
+    private static func decodeHandles(_ data: Data) -> [ObjectHandle] {
+        stride(from: 0, to: data.count - data.count % 8, by: 8).map { start in
+            ObjectHandle(rawValue: data[data.startIndex + start ..< data.startIndex + start + 8].enumerated().reduce(UInt64(0)) {
+                $0 | UInt64($1.element) << (8 * UInt64($1.offset))
+            })
+        }
     }
 
     private static func decode(_ data: Data) throws -> Distribution {

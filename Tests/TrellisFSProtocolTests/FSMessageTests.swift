@@ -8,15 +8,16 @@ import TrellisFSProtocol
     static let someAttributes = ObjectAttributes(
         handle: ObjectHandle(server: 3, serial: 77), kind: .file, mode: 0o640, uid: 1000, gid: 100,
         accessTime: Timestamp(seconds: 1, nanoseconds: 2), modifyTime: Timestamp(seconds: 3), changeTime: Timestamp(seconds: -4, nanoseconds: 999),
-        linkCount: 1, size: 12345, distribution: try! .simpleStripe(stripSizeBytes: 65_536, datafileCount: 4, firstServer: 2))
+        linkCount: 1, size: 12345, distribution: try! .simpleStripe(stripSizeBytes: 65_536, datafileCount: 4, firstServer: 2),
+        datafiles: [ObjectHandle(server: 2, serial: 5), ObjectHandle(server: 3, serial: 6)], sizeIsKnown: false)
 
     static let everyRequest: [FSRequest] = [
         .getConfiguration,
         .lookup(parent: .root, name: "file.txt"),
         .getAttributes(ObjectHandle(server: 2, serial: 9)),
         .setAttributes(.root, AttributeChanges(mode: 0o700, uid: nil, gid: 5, accessTime: Timestamp(seconds: 9), modifyTime: nil)),
-        .createFile(parent: .root, name: "new", mode: 0o644, distribution: try! .variableStrip(stripSizesBytes: [1024, 4096], firstServer: 1)),
-        .createFile(parent: .root, name: "plain", mode: 0o600, distribution: nil),
+        .createFile(parent: .root, name: "new", mode: 0o644, distribution: try! .variableStrip(stripSizesBytes: [1024, 4096], firstServer: 1), stuffed: false),
+        .createFile(parent: .root, name: "plain", mode: 0o600, distribution: nil, stuffed: true),
         .makeDirectory(parent: .root, name: "dir", mode: 0o755),
         .symlink(parent: .root, name: "link", target: "../somewhere/ü"),
         .readLink(ObjectHandle(server: 1, serial: 2)),
@@ -25,18 +26,23 @@ import TrellisFSProtocol
         .readDirectory(.root, after: nil, limit: 100),
         .readDirectory(.root, after: "m", limit: 1),
         .statFileSystem,
-        .read(file: ObjectHandle(server: 0, serial: 10), datafile: 3, regions: [.init(offset: 0, length: 10), .init(offset: 100, length: 5)]),
-        .write(file: ObjectHandle(server: 0, serial: 10), datafile: 1, regions: [.init(offset: 7, length: 3)], data: ByteBuffer(bytes: [1, 2, 3])),
-        .datafileSizes(file: .root, datafiles: [0, 1, 2]),
-        .truncateDatafile(file: .root, datafile: 2, size: 1 << 40),
-        .syncDatafiles(file: .root, datafiles: []),
-        .removeDatafiles(file: .root, datafiles: [7]),
+        .read(datafile: ObjectHandle(server: 0, serial: 10), regions: [.init(offset: 0, length: 10), .init(offset: 100, length: 5)]),
+        .write(datafile: ObjectHandle(server: 0, serial: 10), regions: [.init(offset: 7, length: 3)], data: ByteBuffer(bytes: [1, 2, 3])),
+        .datafileSizes([ObjectHandle(server: 1, serial: 3), .root]),
+        .truncateDatafile(ObjectHandle(server: 2, serial: 8), size: 1 << 40),
+        .syncDatafiles([]),
+        .removeDatafiles([ObjectHandle(server: 4, serial: 7)]),
         .createDirectoryObject(mode: 0o755, distribution: nil),
         .addEntry(parent: .root, name: "d", handle: ObjectHandle(server: 3, serial: 4), kind: .directory),
         .removeEntry(parent: .root, name: "d", handle: ObjectHandle(server: 3, serial: 4), owner: 1000),
         .removeObject(ObjectHandle(server: 3, serial: 4)),
         .readDirectoryWithAttributes(.root, after: "k", limit: 50),
         .replaceEntry(parent: .root, name: "r", handle: ObjectHandle(server: 1, serial: 9), kind: .file),
+        .spreadFile(ObjectHandle(server: 1, serial: 9), datafiles: [ObjectHandle(server: 2, serial: 3)]),
+        .createDatafiles(count: 3),
+        .createFileWithDatafiles(
+            parent: .root, name: "f", mode: 0o600, distribution: try! .simpleStripe(stripSizeBytes: 4096, datafileCount: 2),
+            datafiles: [ObjectHandle(server: 0, serial: 3), ObjectHandle(server: 1, serial: 3)]),
     ]
 
     @Test func everyRequestRoundTrips() throws {
@@ -44,7 +50,7 @@ import TrellisFSProtocol
             let envelope = FSRequestEnvelope(requestID: UInt64(index) << 40, credentials: Credentials(uid: 7, gid: 8, groups: [9, 10]), request: request)
             #expect(try FSRequestEnvelope.decode(envelope.encoded()) == envelope, "\(request)")
         }
-        #expect(Set(Self.everyRequest.map(\.operation)).count == 24)
+        #expect(Set(Self.everyRequest.map(\.operation)).count == 27)
     }
 
     @Test func everyReplyRoundTrips() throws {

@@ -61,11 +61,11 @@ private final class HandlerFixture {
         let fixture = try HandlerFixture()
         let directory = try fixture.attributes(.makeDirectory(parent: .root, name: "home", mode: 0o755))
         #expect(directory.kind == .directory && directory.uid == 1000 && directory.gid == 100 && directory.mode == 0o755)
-        let file = try fixture.attributes(.createFile(parent: directory.handle, name: "data.bin", mode: 0o644, distribution: nil))
+        let file = try fixture.attributes(.createFile(parent: directory.handle, name: "data.bin", mode: 0o644, distribution: nil, stuffed: true))
         #expect(file.distribution == (try Distribution.simpleStripe(stripSizeBytes: 65_536, datafileCount: 4)))
         #expect(try fixture.attributes(.lookup(parent: directory.handle, name: "data.bin")) == file)
         #expect(try fixture.attributes(.getAttributes(file.handle)).handle == file.handle)
-        for index in 0..<30 { _ = try fixture.attributes(.createFile(parent: directory.handle, name: "f\(index)", mode: 0o600, distribution: nil)) }
+        for index in 0..<30 { _ = try fixture.attributes(.createFile(parent: directory.handle, name: "f\(index)", mode: 0o600, distribution: nil, stuffed: true)) }
         var names: [String] = []
         var after: String?
         repeat {
@@ -81,21 +81,21 @@ private final class HandlerFixture {
     @Test func badInputIsAnsweredWithClearErrors() throws {
         let fixture = try HandlerFixture()
         let directory = try fixture.attributes(.makeDirectory(parent: .root, name: "d", mode: 0o755))
-        #expect(fixture.error(.createFile(parent: .root, name: "a/b", mode: 0o644, distribution: nil)) == .invalidArgument)
-        #expect(fixture.error(.createFile(parent: .root, name: "nul\u{0}", mode: 0o644, distribution: nil)) == .invalidArgument)
+        #expect(fixture.error(.createFile(parent: .root, name: "a/b", mode: 0o644, distribution: nil, stuffed: true)) == .invalidArgument)
+        #expect(fixture.error(.createFile(parent: .root, name: "nul\u{0}", mode: 0o644, distribution: nil, stuffed: true)) == .invalidArgument)
         #expect(fixture.error(.makeDirectory(parent: .root, name: String(repeating: "x", count: 300), mode: 0o755)) == .nameTooLong)
         #expect(fixture.error(.makeDirectory(parent: .root, name: "d", mode: 0o755)) == .exists)
         #expect(fixture.error(.lookup(parent: .root, name: "missing")) == .notFound)
         #expect(fixture.error(.lookup(parent: ObjectHandle(server: 0, serial: 999), name: "x")) == .staleHandle)
         #expect(fixture.error(.getAttributes(ObjectHandle(server: 3, serial: 2))) == .staleHandle)
-        _ = try fixture.attributes(.createFile(parent: directory.handle, name: "inside", mode: 0o644, distribution: nil))
+        _ = try fixture.attributes(.createFile(parent: directory.handle, name: "inside", mode: 0o644, distribution: nil, stuffed: true))
         #expect(fixture.error(.remove(parent: .root, name: "d", directory: true)) == .notEmpty)
         #expect(fixture.error(.remove(parent: .root, name: "d", directory: false)) == .isDirectory)
         #expect(fixture.error(.remove(parent: directory.handle, name: "inside", directory: true)) == .notDirectory)
         let file = try fixture.attributes(.lookup(parent: directory.handle, name: "inside"))
         #expect(fixture.error(.lookup(parent: file.handle, name: "x")) == .notDirectory)
         #expect(fixture.error(.readLink(file.handle)) == .notSymlink)
-        #expect(fixture.error(.createFile(parent: .root, name: "wide", mode: 0o644, distribution: try .simpleStripe(stripSizeBytes: 4096, datafileCount: 8))) == .invalidArgument)
+        #expect(fixture.error(.createFile(parent: .root, name: "wide", mode: 0o644, distribution: try .simpleStripe(stripSizeBytes: 4096, datafileCount: 8), stuffed: true)) == .invalidArgument)
         #expect(fixture.error(.rename(fromParent: .root, fromName: "d", toParent: directory.handle, toName: "d2")) == .invalidArgument)
         // Nothing above changed the tree.
         #expect(try fixture.attributes(.getAttributes(directory.handle)).size == 1)
@@ -104,13 +104,13 @@ private final class HandlerFixture {
     @Test func permissionsAreCheckedAgainstTheCaller() throws {
         let fixture = try HandlerFixture()
         let private_ = try fixture.attributes(.makeDirectory(parent: .root, name: "alice", mode: 0o700))
-        #expect(fixture.error(.createFile(parent: private_.handle, name: "x", mode: 0o644, distribution: nil), as: HandlerFixture.bob) == .permissionDenied)
+        #expect(fixture.error(.createFile(parent: private_.handle, name: "x", mode: 0o644, distribution: nil, stuffed: true), as: HandlerFixture.bob) == .permissionDenied)
         #expect(fixture.error(.readDirectory(private_.handle, after: nil, limit: 10), as: HandlerFixture.bob) == .permissionDenied)
         #expect(fixture.error(.setAttributes(private_.handle, AttributeChanges(mode: 0o777)), as: HandlerFixture.bob) == .notPermitted)
         #expect(fixture.error(.setAttributes(private_.handle, AttributeChanges(uid: 1001))) == .notPermitted)
         #expect(try fixture.attributes(.setAttributes(private_.handle, AttributeChanges(uid: 1001)), as: HandlerFixture.root).uid == 1001)
         // The root directory is sticky: bob cannot remove alice's file there.
-        _ = try fixture.attributes(.createFile(parent: .root, name: "alices", mode: 0o666, distribution: nil))
+        _ = try fixture.attributes(.createFile(parent: .root, name: "alices", mode: 0o666, distribution: nil, stuffed: true))
         #expect(fixture.error(.remove(parent: .root, name: "alices", directory: false), as: HandlerFixture.bob) == .notPermitted)
         #expect(try fixture.call(.remove(parent: .root, name: "alices", directory: false)).0 == .done)
     }
@@ -119,12 +119,12 @@ private final class HandlerFixture {
         let fixture = try HandlerFixture()
         let a = try fixture.attributes(.makeDirectory(parent: .root, name: "a", mode: 0o755))
         let b = try fixture.attributes(.makeDirectory(parent: a.handle, name: "b", mode: 0o755))
-        let old = try fixture.attributes(.createFile(parent: .root, name: "old", mode: 0o644, distribution: nil))
-        let new = try fixture.attributes(.createFile(parent: .root, name: "new", mode: 0o644, distribution: nil))
+        let old = try fixture.attributes(.createFile(parent: .root, name: "old", mode: 0o644, distribution: nil, stuffed: true))
+        let new = try fixture.attributes(.createFile(parent: .root, name: "new", mode: 0o644, distribution: nil, stuffed: true))
         let (reply, followUps) = try fixture.call(.rename(fromParent: .root, fromName: "new", toParent: a.handle, toName: "old-name"))
         #expect(reply == .done && followUps.isEmpty)
         let (_, replaced) = try fixture.call(.rename(fromParent: a.handle, fromName: "old-name", toParent: .root, toName: "old"))
-        #expect(replaced == [.removeDatafiles(file: old.handle, distribution: old.distribution!)])
+        #expect(replaced == [.removeBstreams(old.datafiles)] && old.datafiles.count == 1)
         #expect(try fixture.attributes(.lookup(parent: .root, name: "old")).handle == new.handle)
         #expect(fixture.error(.getAttributes(old.handle)) == .staleHandle)
         // A directory cannot move into its own subtree.
@@ -134,15 +134,40 @@ private final class HandlerFixture {
 
     @Test func dataRequestsReadWhatWasWrittenAndRefuseOversizedOnes() throws {
         let fixture = try HandlerFixture()
-        let file = try fixture.attributes(.createFile(parent: .root, name: "f", mode: 0o644, distribution: nil))
+        let file = try fixture.attributes(.createFile(parent: .root, name: "f", mode: 0o644, distribution: nil, stuffed: true))
+        // Stuffed: one datafile, here, and the size known without asking anyone else.
+        #expect(file.isStuffed && file.datafiles.count == 1 && file.datafiles[0].server == 0 && file.sizeIsKnown && file.size == 0)
+        let datafile = file.datafiles[0]
         let regions = [AccessPattern.Region(offset: 4, length: 4)]
-        #expect(try fixture.call(.write(file: file.handle, datafile: 1, regions: regions, data: ByteBuffer(bytes: [1, 2, 3, 4]))).0 == .written(4))
-        #expect(try fixture.call(.read(file: file.handle, datafile: 1, regions: [.init(offset: 2, length: 8)])).0 == .data(ByteBuffer(bytes: [0, 0, 1, 2, 3, 4, 0, 0])))
-        #expect(try fixture.call(.datafileSizes(file: file.handle, datafiles: [0, 1])).0 == .sizes([0, 8]))
-        #expect(try fixture.call(.truncateDatafile(file: file.handle, datafile: 1, size: 5)).0 == .done)
-        #expect(try fixture.call(.datafileSizes(file: file.handle, datafiles: [1])).0 == .sizes([5]))
-        #expect(fixture.error(.read(file: file.handle, datafile: 0, regions: [.init(offset: 0, length: 1 << 40)])) == .invalidArgument)
+        #expect(try fixture.call(.write(datafile: datafile, regions: regions, data: ByteBuffer(bytes: [1, 2, 3, 4]))).0 == .written(4))
+        #expect(try fixture.call(.read(datafile: datafile, regions: [.init(offset: 2, length: 8)])).0 == .data(ByteBuffer(bytes: [0, 0, 1, 2, 3, 4, 0, 0])))
+        #expect(try fixture.call(.datafileSizes([datafile])).0 == .sizes([8]))
+        #expect(try fixture.attributes(.getAttributes(file.handle)).size == 8)
+        #expect(try fixture.call(.truncateDatafile(datafile, size: 5)).0 == .done)
+        #expect(try fixture.attributes(.lookup(parent: .root, name: "f")).size == 5)
+        #expect(fixture.error(.read(datafile: datafile, regions: [.init(offset: 0, length: 1 << 40)])) == .invalidArgument)
+        // Handles that are not datafiles of this server make no bstream.
+        #expect(fixture.error(.write(datafile: file.handle, regions: regions, data: ByteBuffer(bytes: [1, 2, 3, 4]))) == .staleHandle)
+        #expect(fixture.error(.write(datafile: ObjectHandle(server: 0, serial: 9999), regions: regions, data: ByteBuffer(bytes: [1, 2, 3, 4]))) == .staleHandle)
         let (_, followUps) = try fixture.call(.remove(parent: .root, name: "f", directory: false))
-        #expect(followUps == [.removeDatafiles(file: file.handle, distribution: file.distribution!)])
+        #expect(followUps == [.removeBstreams([datafile])])
+        #expect(fixture.error(.read(datafile: datafile, regions: regions)) == .staleHandle)
+    }
+
+    @Test func aStuffedFileIsSpreadOnceWithDatafilesPlacedByItsDistribution() throws {
+        let fixture = try HandlerFixture()
+        let file = try fixture.attributes(.createFile(parent: .root, name: "f", mode: 0o644, distribution: nil, stuffed: true))
+        // This fixture is server 0 of 4: the client makes datafiles 1...3 on servers 1...3; here only one can be made.
+        #expect(fixture.error(.createFile(parent: .root, name: "g", mode: 0o644, distribution: nil, stuffed: false)) == .notSupported)
+        guard case .handles(let made) = try fixture.call(.createDatafiles(count: 3)).0 else { Issue.record("no handles"); return }
+        #expect(made.count == 3 && Set(made).count == 3)
+        // Datafiles on the wrong servers are refused, and so is a short list.
+        #expect(fixture.error(.spreadFile(file.handle, datafiles: made)) == .invalidArgument)
+        #expect(fixture.error(.spreadFile(file.handle, datafiles: [])) == .invalidArgument)
+        let placed = [ObjectHandle(server: 1, serial: 5), ObjectHandle(server: 2, serial: 5), ObjectHandle(server: 3, serial: 5)]
+        #expect(fixture.error(.spreadFile(file.handle, datafiles: placed), as: HandlerFixture.bob) == .permissionDenied)
+        let spread = try fixture.attributes(.spreadFile(file.handle, datafiles: placed))
+        #expect(!spread.isStuffed && spread.datafiles == file.datafiles + placed && !spread.sizeIsKnown)
+        #expect(fixture.error(.spreadFile(file.handle, datafiles: placed)) == .exists)
     }
 }

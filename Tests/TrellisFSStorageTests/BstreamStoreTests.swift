@@ -12,41 +12,45 @@ import TrellisFSStorage
         try body(try BstreamStore(folder: folder))
     }
 
-    private let file = ObjectHandle(server: 1, serial: 42)
+    private let datafile0 = ObjectHandle(server: 1, serial: 42)
+    private let datafile1 = ObjectHandle(server: 1, serial: 43)
+    private let datafile2 = ObjectHandle(server: 1, serial: 44)
+    private let datafile5 = ObjectHandle(server: 1, serial: 47)
+    private let datafile7 = ObjectHandle(server: 1, serial: 49)
 
     @Test func regionsWriteAndReadBackWithZerosInTheHoles() throws {
         try withStore { store in
             let regions = [AccessPattern.Region(offset: 10, length: 3), .init(offset: 100, length: 2)]
-            #expect(try store.write(file: file, datafile: 2, regions: regions, data: ByteBuffer(bytes: [1, 2, 3, 4, 5])) == 5)
-            #expect(try store.size(file: file, datafile: 2) == 102)
-            let back = try store.read(file: file, datafile: 2, regions: [.init(offset: 8, length: 6), .init(offset: 99, length: 10)], maximumBytes: 1 << 20)
+            #expect(try store.write(datafile: datafile2, regions: regions, data: ByteBuffer(bytes: [1, 2, 3, 4, 5])) == 5)
+            #expect(try store.size(datafile: datafile2) == 102)
+            let back = try store.read(datafile: datafile2, regions: [.init(offset: 8, length: 6), .init(offset: 99, length: 10)], maximumBytes: 1 << 20)
             #expect(Array(back.readableBytesView) == [0, 0, 1, 2, 3, 0] + [0, 4, 5] + Array(repeating: 0, count: 7))
             // A datafile never written reads as zeros and has size 0.
-            #expect(try store.size(file: file, datafile: 7) == 0)
-            #expect(Array(try store.read(file: file, datafile: 7, regions: [.init(offset: 0, length: 4)], maximumBytes: 64).readableBytesView) == [0, 0, 0, 0])
+            #expect(try store.size(datafile: datafile7) == 0)
+            #expect(Array(try store.read(datafile: datafile7, regions: [.init(offset: 0, length: 4)], maximumBytes: 64).readableBytesView) == [0, 0, 0, 0])
         }
     }
 
     @Test func truncateSyncAndRemove() throws {
         try withStore { store in
-            _ = try store.write(file: file, datafile: 0, regions: [.init(offset: 0, length: 8)], data: ByteBuffer(repeating: 9, count: 8))
-            try store.truncate(file: file, datafile: 0, size: 3)
-            #expect(try store.size(file: file, datafile: 0) == 3)
-            try store.truncate(file: file, datafile: 0, size: 1 << 30)
-            #expect(try store.size(file: file, datafile: 0) == 1 << 30)
-            try store.sync(file: file, datafile: 0)
-            try store.sync(file: file, datafile: 5)
-            try store.remove(file: file, datafile: 0)
-            try store.remove(file: file, datafile: 0)
-            #expect(try store.size(file: file, datafile: 0) == 0)
+            _ = try store.write(datafile: datafile0, regions: [.init(offset: 0, length: 8)], data: ByteBuffer(repeating: 9, count: 8))
+            try store.truncate(datafile: datafile0, size: 3)
+            #expect(try store.size(datafile: datafile0) == 3)
+            try store.truncate(datafile: datafile0, size: 1 << 30)
+            #expect(try store.size(datafile: datafile0) == 1 << 30)
+            try store.sync(datafile: datafile0)
+            try store.sync(datafile: datafile5)
+            try store.remove(datafile: datafile0)
+            try store.remove(datafile: datafile0)
+            #expect(try store.size(datafile: datafile0) == 0)
         }
     }
 
     @Test func mismatchedAndOversizedRequestsAreErrors() throws {
         try withStore { store in
-            #expect(throws: FSError.self) { try store.write(file: file, datafile: 0, regions: [.init(offset: 0, length: 4)], data: ByteBuffer(repeating: 1, count: 3)) }
-            #expect(throws: FSError.self) { try store.read(file: file, datafile: 0, regions: [.init(offset: 0, length: 1 << 21)], maximumBytes: 1 << 20) }
-            #expect(throws: FSError.self) { try store.write(file: file, datafile: 0, regions: [.init(offset: 1 << 62, length: 1)], data: ByteBuffer(bytes: [1])) }
+            #expect(throws: FSError.self) { try store.write(datafile: datafile0, regions: [.init(offset: 0, length: 4)], data: ByteBuffer(repeating: 1, count: 3)) }
+            #expect(throws: FSError.self) { try store.read(datafile: datafile0, regions: [.init(offset: 0, length: 1 << 21)], maximumBytes: 1 << 20) }
+            #expect(throws: FSError.self) { try store.write(datafile: datafile0, regions: [.init(offset: 1 << 62, length: 1)], data: ByteBuffer(bytes: [1])) }
         }
     }
 
@@ -70,11 +74,11 @@ import TrellisFSStorage
             unmount.waitUntilExit()
         }
         let store = try BstreamStore(folder: folder + "/bstreams")
-        _ = try store.write(file: file, datafile: 0, regions: [.init(offset: 0, length: 4096)], data: ByteBuffer(repeating: 7, count: 4096))
+        _ = try store.write(datafile: datafile0, regions: [.init(offset: 0, length: 4096)], data: ByteBuffer(repeating: 7, count: 4096))
         let full = try #require(throws: FSError.self) {
-            try store.write(file: file, datafile: 1, regions: [.init(offset: 0, length: 1 << 17)], data: ByteBuffer(repeating: 1, count: 1 << 17))
+            try store.write(datafile: datafile1, regions: [.init(offset: 0, length: 1 << 17)], data: ByteBuffer(repeating: 1, count: 1 << 17))
         }
-        #expect(full.code == .noSpace && full.message.contains(store.path(file: file, datafile: 1)), "\(full)")
-        #expect(Array(try store.read(file: file, datafile: 0, regions: [.init(offset: 0, length: 4096)], maximumBytes: 1 << 20).readableBytesView) == Array(repeating: 7, count: 4096))
+        #expect(full.code == .noSpace && full.message.contains(store.path(of: datafile1)), "\(full)")
+        #expect(Array(try store.read(datafile: datafile0, regions: [.init(offset: 0, length: 4096)], maximumBytes: 1 << 20).readableBytesView) == Array(repeating: 7, count: 4096))
     }
 }
