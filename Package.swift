@@ -30,14 +30,18 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
             ]),
         .target(
+            name: "TrellisFSConnection",
+            dependencies: ["TrellisFSProtocol", "TrellisRuntime", "TrellisCore", .product(name: "NIOCore", package: "swift-nio")]),
+        .target(
             name: "TrellisFSClient",
             dependencies: [
-                "TrellisFSProtocol", "TrellisFSDistribution", "TrellisRuntime", "TrellisCore", .product(name: "NIOCore", package: "swift-nio"),
+                "TrellisFSConnection", "TrellisFSProtocol", "TrellisFSDistribution", "TrellisRuntime", "TrellisCore",
+                .product(name: "NIOCore", package: "swift-nio"),
             ]),
         .target(
             name: "TrellisFSServer",
             dependencies: [
-                "TrellisFSStorage", "TrellisFSProtocol", "TrellisFSDistribution", "TrellisRuntime", "TrellisCore",
+                "TrellisFSConnection", "TrellisFSStorage", "TrellisFSProtocol", "TrellisFSDistribution", "TrellisRuntime", "TrellisCore",
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "TOMLKit", package: "TOMLKit"),
                 .product(name: "Logging", package: "swift-log"),
             ]),

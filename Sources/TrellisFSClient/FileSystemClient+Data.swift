@@ -9,7 +9,9 @@ import TrellisFSProtocol
 extension FileSystemClient {
     /// A file's size: from its owner when that server holds all its
     /// datafiles, else the distribution's logical size of its datafiles' sizes.
-    func size(of file: ObjectAttributes) throws -> UInt64 {
+    public func size(of file: ObjectAttributes) throws -> UInt64 {
+        if file.sizeIsKnown { return file.size }
+        if aggregateOperations { return try attributes(reply: call(owner: file.handle, .stat(file.handle)), "file \(file.handle)").size }
         var one = [DetailedEntry(name: "", attributes: file)]
         try fillSizes(&one)
         return one[0].attributes.size
@@ -103,6 +105,13 @@ extension FileSystemClient {
     /// another client spread it first, ours are removed and theirs used.
     func spread(_ file: ObjectAttributes) throws -> ObjectAttributes {
         guard file.isStuffed, let distribution = file.distribution else { return file }
+        if aggregateOperations {
+            do {
+                return try attributes(reply: call(owner: file.handle, .spreadFile(file.handle, datafiles: [])), "file \(file.handle)")
+            } catch let error as FSError where error.code == .exists {
+                return try attributes(of: file.handle)
+            }
+        }
         let missing = Array(file.datafiles.count..<distribution.datafileCount)
         let made = try makeDatafiles(missing.map { distribution.server(ofDatafile: $0, serverCount: servers.count) })
         do {

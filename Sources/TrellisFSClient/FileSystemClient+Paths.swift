@@ -12,6 +12,12 @@ extension FileSystemClient {
         return attributes
     }
 
+    /// The object `path` names; a file's size only when its own server
+    /// could give it (`sizeIsKnown`).
+    public func lookup(_ path: String, followLast: Bool = true) throws -> ObjectAttributes {
+        try resolve(path, followLast: followLast)
+    }
+
     /// The object `path` names, without a file's size.
     func resolve(_ path: String, followLast: Bool = true, hops: Int = 0) throws -> ObjectAttributes {
         guard hops < 40 else { throw FSError(.tooManyLinks, "\(path): too many levels of symbolic links") }
@@ -119,11 +125,19 @@ extension FileSystemClient {
     @discardableResult
     public func createFile(_ path: String, mode: UInt32 = 0o644, distribution: Distribution? = nil, stuffed: Bool = true) throws -> ObjectAttributes {
         let (directory, name) = try parent(of: path)
-        if stuffed || servers.count == 1 {
+        return try createFile(in: directory, named: name, mode: mode, distribution: distribution, stuffed: stuffed)
+    }
+
+    /// createFile in a directory already looked up.
+    @discardableResult
+    public func createFile(
+        in directory: ObjectAttributes, named name: String, mode: UInt32 = 0o644, distribution: Distribution? = nil, stuffed: Bool = true
+    ) throws -> ObjectAttributes {
+        if stuffed || servers.count == 1 || aggregateOperations {
             return try attributes(reply: call(owner: directory.handle, .createFile(
-                parent: directory.handle, name: name, mode: mode, distribution: distribution, stuffed: stuffed)), path)
+                parent: directory.handle, name: name, mode: mode, distribution: distribution, stuffed: stuffed)), name)
         }
-        return try createFileWithOwnDatafiles(directory, name, mode: mode, distribution: distribution, path)
+        return try createFileWithOwnDatafiles(directory, name, mode: mode, distribution: distribution, name)
     }
 
     /// PVFS2's create without server help: the client makes each datafile on
@@ -166,6 +180,16 @@ extension FileSystemClient {
         let (directory, name) = try parent(of: path)
         let target = try resolve(path, followLast: false)
         guard target.kind != .directory else { throw FSError(.isDirectory, "\(path) is a directory: use rmdir") }
+        try removeFile(target, named: name, in: directory)
+    }
+
+    /// unlink of an entry already looked up: with aggregate operations one
+    /// request (the owner removes every datafile before it answers).
+    public func removeFile(_ target: ObjectAttributes, named name: String, in directory: ObjectAttributes) throws {
+        if target.handle.server == directory.handle.server, aggregateOperations {
+            _ = try call(owner: directory.handle, .removeFile(parent: directory.handle, name: name))
+            return
+        }
         if target.handle.server == directory.handle.server {
             _ = try call(owner: directory.handle, .remove(parent: directory.handle, name: name, directory: false))
         } else {

@@ -2,7 +2,9 @@
 import Glibc
 #endif
 import NIOCore
+import Synchronization
 import TrellisCore
+import TrellisFSConnection
 import TrellisFSDistribution
 import TrellisFSProtocol
 import TrellisRuntime
@@ -27,6 +29,12 @@ public final class FileSystemClient: @unchecked Sendable {
     public let runtime: Runtime
     let servers: [ServerConnection]
     let ownsRuntime: Bool
+    /// Whether creates of unstuffed files, spreads, unlinks and stats of
+    /// spread files are one request that the servers fan out among
+    /// themselves (the default), or the client's own steps to every server
+    /// (PVFS2 without aggregate operations; for comparison).
+    public var aggregateOperations = true
+    private let meter = Mutex(LinkTraffic())
 
     /// Connects through the name service to file system `name` (as `trellis up` names it).
     public static func connect(
@@ -55,7 +63,7 @@ public final class FileSystemClient: @unchecked Sendable {
         let entry = ServerConnection(index: 0, serviceName: service(), runtime: runtime, requestIDs: ids, portName: portName)
         let reply: FSReply
         do {
-            reply = try entry.call(.getConfiguration, credentials: credentials, deadline: .after(seconds: timeoutSeconds))
+            reply = try entry.call(.getConfiguration, credentials: credentials, deadline: .after(seconds: timeoutSeconds)).reply
         } catch let error as TrellisError {
             throw FSError(.serverUnavailable, "cannot reach \(portName ?? service()): \(error.message)")
         }
@@ -95,7 +103,7 @@ public final class FileSystemClient: @unchecked Sendable {
     }
 
     func call(server index: Int, _ request: FSRequest) throws -> FSReply {
-        try servers[index].call(request, credentials: credentials, deadline: deadline)
+        try callAll([(index, request)])[0]
     }
 
     /// Many requests at once, each to its server: all are sent before any
@@ -107,11 +115,11 @@ public final class FileSystemClient: @unchecked Sendable {
         for (server, request) in requests {
             flights.append(try? servers[server].start(request, credentials: credentials, deadline: deadline))
         }
-        var replies: [FSReply] = []
+        var answers: [ServerConnection.Answer] = []
         for (position, (server, request)) in requests.enumerated() {
             if let flight = flights[position] {
                 do {
-                    replies.append(try servers[server].finish(flight, deadline: deadline))
+                    answers.append(try servers[server].finish(flight, deadline: deadline))
                     continue
                 } catch let error as FSError {
                     throw error
@@ -119,9 +127,41 @@ public final class FileSystemClient: @unchecked Sendable {
                     servers[server].drop()
                 }
             }
-            replies.append(try servers[server].call(request, credentials: credentials, deadline: deadline))
+            answers.append(try servers[server].call(request, credentials: credentials, deadline: deadline))
         }
-        return replies
+        meter.withLock { $0.record(answers.map(\.steps)) }
+        return answers.map(\.reply)
+    }
+
+    /// Messages and time steps on this client's link since it was made.
+    public var traffic: LinkTraffic { meter.withLock { $0 } }
+}
+
+/// What crossed a client's link: every request and reply is a message, and
+/// time steps count messages on the critical path, one message per step
+/// through the client's link (seed 000 Fig. 4): a round of k requests sent
+/// together takes steps 1...k to send, each reply arrives its server's
+/// reported steps after its request, and the next round starts after the last.
+public struct LinkTraffic: Sendable, Equatable {
+    public var messages = 0
+    public var steps = 0
+
+    public init(messages: Int = 0, steps: Int = 0) {
+        self.messages = messages
+        self.steps = steps
+    }
+
+    mutating func record(_ replySteps: [Int]) {
+        let start = steps
+        for (order, serverSteps) in replySteps.enumerated() {
+            steps = max(steps, start + order + 1 + serverSteps)
+        }
+        messages += 2 * replySteps.count
+    }
+
+    /// The difference since `earlier`.
+    public func since(_ earlier: LinkTraffic) -> LinkTraffic {
+        LinkTraffic(messages: messages - earlier.messages, steps: steps - earlier.steps)
     }
 }
 

@@ -107,6 +107,8 @@ public enum FSReply: Sendable, Equatable {
     case detailedEntries([DetailedEntry], more: Bool)
     /// Objects made (datafiles).
     case handles([ObjectHandle])
+    /// What a subtree of servers did for a fan-out.
+    case fanOutResult(FanOutResult)
 
     var tag: UInt8 {
         switch self {
@@ -121,6 +123,7 @@ public enum FSReply: Sendable, Equatable {
         case .written: return 9
         case .detailedEntries: return 10
         case .handles: return 11
+        case .fanOutResult: return 12
         }
     }
 }
@@ -129,16 +132,23 @@ public enum FSReply: Sendable, Equatable {
 public struct FSReplyEnvelope: Sendable, Equatable {
     public var requestID: UInt64
     public var result: Result<FSReply, FSError>
+    /// Message time steps from the request's arrival to this reply's
+    /// sending, counting one per message on the critical path: 1 for a
+    /// request the server answered alone, more for one it fanned out to
+    /// other servers (seed 000 Fig. 4).
+    public var steps: UInt32
 
-    public init(requestID: UInt64, result: Result<FSReply, FSError>) {
+    public init(requestID: UInt64, result: Result<FSReply, FSError>, steps: UInt32 = 1) {
         self.requestID = requestID
         self.result = result
+        self.steps = steps
     }
 
     public func encoded() -> ByteBuffer {
         var writer = WireWriter()
         writer.write(FSRequestEnvelope.protocolVersion)
         writer.write(requestID)
+        writer.write(steps)
         switch result {
         case .failure(let error):
             writer.write(UInt8(0))
@@ -165,6 +175,7 @@ public struct FSReplyEnvelope: Sendable, Equatable {
                 writer.write(entries)
                 writer.write(more)
             case .handles(let handles): writer.write(handles)
+            case .fanOutResult(let result): writer.write(result)
             }
         }
         return writer.buffer
@@ -177,6 +188,7 @@ public struct FSReplyEnvelope: Sendable, Equatable {
             throw FSError(.protocolViolation, "reply protocol version \(version) is not \(FSRequestEnvelope.protocolVersion)")
         }
         let requestID: UInt64 = try reader.read()
+        let steps: UInt32 = try reader.read()
         let tag: UInt8 = try reader.read()
         let result: Result<FSReply, FSError>
         switch tag {
@@ -198,11 +210,12 @@ public struct FSReplyEnvelope: Sendable, Equatable {
         case 9: result = .success(.written(try reader.read()))
         case 10: result = .success(.detailedEntries(try reader.readArray(), more: try reader.readBool()))
         case 11: result = .success(.handles(try reader.readArray()))
+        case 12: result = .success(.fanOutResult(try reader.read()))
         default: throw FSError(.protocolViolation, "reply to request \(requestID) has unknown kind \(tag)")
         }
         guard reader.isAtEnd else {
             throw FSError(.protocolViolation, "reply to request \(requestID) has \(reader.buffer.readableBytes) bytes left over")
         }
-        return FSReplyEnvelope(requestID: requestID, result: result)
+        return FSReplyEnvelope(requestID: requestID, result: result, steps: steps)
     }
 }

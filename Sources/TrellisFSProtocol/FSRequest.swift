@@ -57,6 +57,15 @@ public enum FSRequest: Sendable, Equatable {
     /// A file whose datafiles the client made itself (PVFS2's create
     /// without server help): the metadata and the entry in one step.
     case createFileWithDatafiles(parent: ObjectHandle, name: String, mode: UInt32, distribution: Distribution, datafiles: [ObjectHandle])
+    /// A server's request to another: do `work` over `servers` (the receiver
+    /// first) as a binomial tree and answer with the subtree's result.
+    case fanOut(FanOutWork, servers: [UInt32])
+    /// Attributes with the file's size, which the owner gathers from the
+    /// data servers itself (one request from the client, seed 000 Fig. 3).
+    case stat(ObjectHandle)
+    /// unlink as one request: the entry and metadata go in one transaction,
+    /// then the owner removes every datafile through a fan-out, then replies.
+    case removeFile(parent: ObjectHandle, name: String)
 
     /// The numbers are part of the wire protocol.
     public var operation: UInt16 {
@@ -88,6 +97,9 @@ public enum FSRequest: Sendable, Equatable {
         case .spreadFile: return 25
         case .createDatafiles: return 26
         case .createFileWithDatafiles: return 27
+        case .fanOut: return 28
+        case .stat: return 29
+        case .removeFile: return 30
         }
     }
 
@@ -95,8 +107,11 @@ public enum FSRequest: Sendable, Equatable {
     public var isIdempotent: Bool {
         switch self {
         case .createFile, .makeDirectory, .symlink, .remove, .rename, .createDirectoryObject, .addEntry, .replaceEntry, .removeEntry, .removeObject,
-             .spreadFile, .createDatafiles, .createFileWithDatafiles:
+             .spreadFile, .createDatafiles, .createFileWithDatafiles, .removeFile:
             return false
+        case .fanOut:
+            // Removals and sizes are; a creation done twice leaves unused datafiles, which fsck removes.
+            return true
         default: return true
         }
     }
@@ -164,6 +179,15 @@ public struct FSRequestEnvelope: Sendable, Equatable {
             writer.write(datafiles)
         case .createDatafiles(let count):
             writer.write(count)
+        case .fanOut(let work, let servers):
+            writer.write(work)
+            writer.write(UInt32(servers.count))
+            for server in servers { writer.write(server) }
+        case .stat(let handle):
+            writer.write(handle)
+        case .removeFile(let parent, let name):
+            writer.write(parent)
+            writer.write(name)
         case .makeDirectory(let parent, let name, let mode):
             writer.write(parent)
             writer.write(name)
@@ -259,6 +283,15 @@ public struct FSRequestEnvelope: Sendable, Equatable {
         case 27:
             request = .createFileWithDatafiles(
                 parent: try reader.read(), name: try reader.readString(), mode: try reader.read(), distribution: try reader.read(), datafiles: try handles())
+        case 28:
+            let work: FanOutWork = try reader.read()
+            let count = Int(try reader.read(UInt32.self))
+            guard count >= 1, count <= ObjectHandle.maximumServers, count * 4 <= reader.buffer.readableBytes else {
+                throw FSError(.protocolViolation, "a fan-out over \(count) servers")
+            }
+            request = .fanOut(work, servers: try (0..<count).map { _ in try reader.read(UInt32.self) })
+        case 29: request = .stat(try reader.read())
+        case 30: request = .removeFile(parent: try reader.read(), name: try reader.readString())
         default: throw FSError(.protocolViolation, "request \(requestID) has unknown operation \(operation)")
         }
         guard reader.isAtEnd else {

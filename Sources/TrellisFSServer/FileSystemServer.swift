@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Logging
 import NIOCore
 import Synchronization
@@ -38,10 +41,13 @@ public final class FileSystemServer: @unchecked Sendable {
         let servers = configuration.servers.indices.map {
             ServerDescription(index: UInt32($0), serviceName: configuration.serviceName(ofServer: $0), portName: "")
         }
-        handler = RequestHandler(context: ServerContext(
+        var context = ServerContext(
             serverIndex: index,
             configuration: FSConfiguration(name: configuration.name, servers: servers, defaultDistribution: try configuration.defaultDistribution()),
-            metadata: stores.metadata, bstreams: stores.bstreams))
+            metadata: stores.metadata, bstreams: stores.bstreams)
+        context.peers = PeerLinks(runtime: runtime, serviceNames: servers.map(\.serviceName))
+        context.log = { [logger] message in logger.warning("server \(index): \(message)") }
+        handler = RequestHandler(context: context)
     }
 
     /// Asks `run` to return after the request in hand (safe from any thread).
@@ -81,6 +87,7 @@ public final class FileSystemServer: @unchecked Sendable {
             session.pending.cancel()
             _ = session.client.idisconnect()
         }
+        handler.context.peers?.close()
         try? runtime.unpublish(name: service)
         port.close()
         try runtime.finalize()
@@ -106,9 +113,22 @@ public final class FileSystemServer: @unchecked Sendable {
             logger.warning("server \(index): dropped a malformed request: \(error)")
             return
         }
+        if RequestHandler.mayFanOut(envelope.request) {
+            // It may wait on other servers, which may be waiting on this one: never in this loop.
+            let client = session.client
+            if let thread = startThread({ [self] in answer(envelope, to: client, waitForSend: true) }) {
+                pthread_detach(thread)
+                return
+            }
+        }
+        answer(envelope, to: session.client, waitForSend: false)
+    }
+
+    private func answer(_ envelope: FSRequestEnvelope, to client: Communicator, waitForSend: Bool) {
         let (reply, followUps) = handler.handle(envelope)
         do {
-            replies.append(try session.client.isend(reply.encoded(), to: 0, tag: MessageTags.reply(to: envelope.requestID)))
+            let send = try client.isend(reply.encoded(), to: 0, tag: MessageTags.reply(to: envelope.requestID))
+            if waitForSend { try send.wait(deadline: .after(seconds: handler.context.peerTimeoutSeconds)) } else { replies.append(send) }
         } catch {
             logger.info("could not answer request \(envelope.requestID): \(error)")
         }

@@ -52,17 +52,22 @@ extension RequestHandler {
     /// Gives a stuffed file the rest of its datafiles (made by the client);
     /// anyone who may write the file may spread it.
     func spreadFile(_ handle: ObjectHandle, _ datafiles: [ObjectHandle], _ credentials: Credentials) throws -> ObjectAttributes {
-        let file = try object(handle)
-        guard file.kind == .file, let distribution = file.distribution else { throw FSError(.invalidArgument, "object \(handle) is not a file") }
-        guard file.allows(2, for: credentials) else { throw FSError(.permissionDenied, "uid \(credentials.uid) may not write file \(handle)") }
-        guard file.isStuffed else { throw FSError(.exists, "file \(handle) has all its datafiles already") }
+        let file = try writableFile(handle, credentials)
+        guard file.isStuffed, let distribution = file.distribution else { throw FSError(.exists, "file \(handle) has all its datafiles already") }
         try checkPlacement(datafiles, of: distribution, from: file.datafiles.count)
         return try context.metadata.spread(handle, adding: datafiles, at: context.now())
     }
 
+    func writableFile(_ handle: ObjectHandle, _ credentials: Credentials) throws -> ObjectAttributes {
+        let file = try object(handle)
+        guard file.kind == .file, file.distribution != nil else { throw FSError(.invalidArgument, "object \(handle) is not a file") }
+        guard file.allows(2, for: credentials) else { throw FSError(.permissionDenied, "uid \(credentials.uid) may not write file \(handle)") }
+        return file
+    }
+
     /// The file system's or directory's distribution, checked against the
     /// server count and placed so that datafile 0 lives here.
-    private func placedDistribution(_ requested: Distribution?) throws -> Distribution {
+    func placedDistribution(_ requested: Distribution?) throws -> Distribution {
         let distribution = requested ?? context.configuration.defaultDistribution
         let servers = context.configuration.servers.count
         guard distribution.datafileCount <= servers else {
@@ -117,7 +122,7 @@ extension RequestHandler {
         try context.metadata.create(new, named: name, in: directory.handle)
     }
 
-    private func newGroup(_ directory: ObjectAttributes, _ credentials: Credentials) -> UInt32 {
+    func newGroup(_ directory: ObjectAttributes, _ credentials: Credentials) -> UInt32 {
         directory.mode & 0o2000 != 0 ? directory.gid : credentials.gid
     }
 

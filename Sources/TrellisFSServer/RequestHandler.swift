@@ -12,18 +12,30 @@ public struct RequestHandler: Sendable {
 
     public func handle(_ envelope: FSRequestEnvelope) -> (reply: FSReplyEnvelope, followUps: [FollowUp]) {
         var followUps: [FollowUp] = []
+        var steps = 1
         let result: Result<FSReply, FSError>
         do {
-            result = .success(try dispatch(envelope.request, credentials: envelope.credentials, followUps: &followUps))
+            result = .success(try dispatch(envelope.request, credentials: envelope.credentials, followUps: &followUps, steps: &steps))
         } catch let error as FSError {
             result = .failure(error)
         } catch {
             result = .failure(FSError(.ioError, "server \(context.serverIndex): \(error)"))
         }
-        return (FSReplyEnvelope(requestID: envelope.requestID, result: result), followUps)
+        return (FSReplyEnvelope(requestID: envelope.requestID, result: result, steps: UInt32(steps)), followUps)
     }
 
-    private func dispatch(_ request: FSRequest, credentials: Credentials, followUps: inout [FollowUp]) throws -> FSReply {
+    /// Whether answering may wait on other servers: the serving loop hands
+    /// these to a thread of their own so it never blocks on a peer.
+    public static func mayFanOut(_ request: FSRequest) -> Bool {
+        switch request {
+        case .fanOut, .stat, .removeFile: return true
+        case .createFile(_, _, _, _, let stuffed): return !stuffed
+        case .spreadFile(_, let datafiles): return datafiles.isEmpty
+        default: return false
+        }
+    }
+
+    private func dispatch(_ request: FSRequest, credentials: Credentials, followUps: inout [FollowUp], steps: inout Int) throws -> FSReply {
         switch request {
         case .getConfiguration:
             return .configuration(context.configuration)
@@ -34,11 +46,24 @@ public struct RequestHandler: Sendable {
         case .setAttributes(let handle, let changes):
             return .attributes(try withLocalSize(try setAttributes(handle, changes, credentials)))
         case .createFile(let parent, let name, let mode, let distribution, let stuffed):
+            if !stuffed, context.peers != nil {
+                return .attributes(try createSpreadFile(parent, name, mode, distribution, credentials, steps: &steps))
+            }
             return .attributes(try withLocalSize(try createFile(parent, name, mode, distribution, stuffed: stuffed, credentials)))
         case .createFileWithDatafiles(let parent, let name, let mode, let distribution, let datafiles):
             return .attributes(try createFile(parent, name, mode, distribution, datafiles: datafiles, credentials))
         case .spreadFile(let file, let datafiles):
+            if datafiles.isEmpty, context.peers != nil { return .attributes(try spreadFile(file, credentials, steps: &steps)) }
             return .attributes(try withLocalSize(try spreadFile(file, datafiles, credentials)))
+        case .fanOut(let work, let servers):
+            let (result, fanOutSteps) = try fanOut(work, over: servers)
+            steps = fanOutSteps
+            return .fanOutResult(result)
+        case .stat(let handle):
+            return .attributes(try stat(handle, steps: &steps))
+        case .removeFile(let parent, let name):
+            try removeFile(parent, name, credentials, steps: &steps)
+            return .done
         case .createDatafiles(let count):
             guard count <= UInt32(Distribution.maximumDatafiles) else { throw FSError(.invalidArgument, "\(count) datafiles in one request") }
             return .handles(try context.metadata.createDatafiles(count: Int(count), at: context.now()))

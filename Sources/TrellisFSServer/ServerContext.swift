@@ -12,6 +12,11 @@ public struct ServerContext: Sendable {
     public var now: @Sendable () -> Timestamp
     /// The most bytes one read or write request may carry.
     public var maximumTransferBytes: Int
+    /// Lines to the other servers, for aggregate operations (nil: none).
+    public var peers: PeerLinks?
+    public var peerTimeoutSeconds: Double = 30
+    /// Where handlers report what the client does not hear (work left for fsck).
+    public var log: @Sendable (String) -> Void = { _ in }
 
     public init(
         serverIndex: Int, configuration: FSConfiguration, metadata: any MetadataStore, bstreams: BstreamStore,

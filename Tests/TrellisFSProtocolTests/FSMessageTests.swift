@@ -43,6 +43,11 @@ import TrellisFSProtocol
         .createFileWithDatafiles(
             parent: .root, name: "f", mode: 0o600, distribution: try! .simpleStripe(stripSizeBytes: 4096, datafileCount: 2),
             datafiles: [ObjectHandle(server: 0, serial: 3), ObjectHandle(server: 1, serial: 3)]),
+        .fanOut(.createDatafiles(counts: [1, 0, 2]), servers: [2, 0, 1]),
+        .fanOut(.removeDatafiles([ObjectHandle(server: 1, serial: 3)]), servers: [1]),
+        .fanOut(.datafileSizes([]), servers: [0, 1, 2, 3]),
+        .stat(ObjectHandle(server: 1, serial: 3)),
+        .removeFile(parent: .root, name: "gone"),
     ]
 
     @Test func everyRequestRoundTrips() throws {
@@ -50,7 +55,7 @@ import TrellisFSProtocol
             let envelope = FSRequestEnvelope(requestID: UInt64(index) << 40, credentials: Credentials(uid: 7, gid: 8, groups: [9, 10]), request: request)
             #expect(try FSRequestEnvelope.decode(envelope.encoded()) == envelope, "\(request)")
         }
-        #expect(Set(Self.everyRequest.map(\.operation)).count == 27)
+        #expect(Set(Self.everyRequest.map(\.operation)).count == 30)
     }
 
     @Test func everyReplyRoundTrips() throws {
@@ -67,12 +72,31 @@ import TrellisFSProtocol
             .success(.sizes([0, 1, UInt64.max])),
             .success(.written(42)),
             .success(.detailedEntries([DetailedEntry(name: "f", attributes: Self.someAttributes)], more: false)),
+            .success(.handles([ObjectHandle(server: 2, serial: 8)])),
+            .success(.fanOutResult(FanOutResult(made: [.root], sized: [ObjectHandle(server: 1, serial: 2)], sizes: [77], failures: ["server 3: gone"]))),
             .failure(FSError(.notEmpty, "directory /a is not empty")),
             .failure(FSError(.named("future-code", errno: 99), "a code this build does not know")),
         ]
         for result in replies {
-            let envelope = FSReplyEnvelope(requestID: 5, result: result)
+            let envelope = FSReplyEnvelope(requestID: 5, result: result, steps: 7)
             #expect(try FSReplyEnvelope.decode(envelope.encoded()) == envelope)
+        }
+    }
+
+    @Test func theFanOutTreeIsBinomialAndCoversEveryServerOnce() {
+        for count in 1...40 {
+            let servers = Array(0..<count)
+            var reached: [Int] = []
+            var deepest = 0
+            func walk(_ list: [Int], depth: Int) {
+                reached.append(list[0])
+                deepest = max(deepest, depth)
+                for (order, subtree) in FanOutTree.subtrees(of: list).enumerated() { walk(subtree, depth: depth + order + 1) }
+            }
+            walk(servers, depth: 0)
+            #expect(reached.sorted() == servers, "\(count)")
+            // With one send per time step, the last server hears of the work after ceil(log2 N) steps.
+            #expect(deepest == FanOutTree.depth(serverCount: count), "\(count)")
         }
     }
 

@@ -7,20 +7,21 @@ import TrellisCore
 import TrellisFSProtocol
 import TrellisRuntime
 
-/// The client's line to one server: an intercommunicator made on first use
-/// (by looking the server's service name up), requests with ids unique to
-/// this client, and a retry on a fresh connection when the server was lost,
-/// until the caller's deadline (stateless servers, seed 000 §6).
-final class ServerConnection: @unchecked Sendable {
-    let index: Int
-    let serviceName: String
+/// A line to one server (from a client, or from a server to a peer): an
+/// intercommunicator made on first use (by looking the server's service
+/// name up), requests with ids unique to the caller, and a retry on a fresh
+/// connection when the server was lost, until the caller's deadline
+/// (stateless servers, seed 000 §6). One thread at a time.
+public final class ServerConnection: @unchecked Sendable {
+    public let index: Int
+    public let serviceName: String
     private let runtime: Runtime
     private let requestIDs: RequestIDSource
     private var communicator: Communicator?
     /// A port to try before looking the service name up (the one a client was given).
     private var pendingPort: String?
 
-    init(index: Int, serviceName: String, runtime: Runtime, requestIDs: RequestIDSource, portName: String? = nil) {
+    public init(index: Int, serviceName: String, runtime: Runtime, requestIDs: RequestIDSource, portName: String? = nil) {
         self.index = index
         self.serviceName = serviceName
         self.runtime = runtime
@@ -30,7 +31,7 @@ final class ServerConnection: @unchecked Sendable {
 
     /// Sends `request` and waits for its reply; retries on a new connection
     /// when the server is lost (idempotent requests only) until `deadline`.
-    func call(_ request: FSRequest, credentials: Credentials, deadline: Deadline) throws -> FSReply {
+    public func call(_ request: FSRequest, credentials: Credentials, deadline: Deadline) throws -> Answer {
         var lastError: FSError?
         while !deadline.hasPassed {
             do {
@@ -51,8 +52,15 @@ final class ServerConnection: @unchecked Sendable {
         throw lastError ?? FSError(.timedOut, "server \(index) (\(serviceName)) could not be reached before the deadline")
     }
 
+    /// A reply and the time steps its server reported (more than 1 when the
+    /// server fanned the request out to others).
+    public struct Answer: Sendable {
+        public var reply: FSReply
+        public var steps: Int
+    }
+
     /// A request on its way: its id, the posted receive for its reply, its send.
-    struct InFlight {
+    public struct InFlight {
         var id: UInt64
         var reply: Request<Message>
         var send: Request<Void>
@@ -60,7 +68,7 @@ final class ServerConnection: @unchecked Sendable {
     }
 
     /// Connects if needed, posts the reply's receive and starts the send.
-    func start(_ request: FSRequest, credentials: Credentials, deadline: Deadline) throws -> InFlight {
+    public func start(_ request: FSRequest, credentials: Credentials, deadline: Deadline) throws -> InFlight {
         let server = try connected(deadline: deadline)
         let id = requestIDs.next()
         let incoming = try server.ireceive(from: .rank(0), tag: .tag(MessageTags.reply(to: id)))
@@ -74,14 +82,14 @@ final class ServerConnection: @unchecked Sendable {
     }
 
     /// Waits for a started request's reply.
-    func finish(_ flight: InFlight, deadline: Deadline) throws -> FSReply {
+    public func finish(_ flight: InFlight, deadline: Deadline) throws -> Answer {
         var incoming = flight.reply
         do {
             try flight.send.wait(deadline: deadline)
             while true {
                 let reply = try FSReplyEnvelope.decode(try incoming.wait(deadline: deadline).payload)
                 // A late reply to an earlier request on the same tag is not ours.
-                if reply.requestID == flight.id { return try reply.result.get() }
+                if reply.requestID == flight.id { return Answer(reply: try reply.result.get(), steps: Int(reply.steps)) }
                 incoming = try flight.server.ireceive(from: .rank(0), tag: .tag(MessageTags.reply(to: flight.id)))
             }
         } catch {
@@ -90,7 +98,7 @@ final class ServerConnection: @unchecked Sendable {
         }
     }
 
-    private func attempt(_ request: FSRequest, credentials: Credentials, deadline: Deadline) throws -> FSReply {
+    private func attempt(_ request: FSRequest, credentials: Credentials, deadline: Deadline) throws -> Answer {
         try finish(try start(request, credentials: credentials, deadline: deadline), deadline: deadline)
     }
 
@@ -103,7 +111,7 @@ final class ServerConnection: @unchecked Sendable {
         return made
     }
 
-    func drop() {
+    public func drop() {
         if let communicator { _ = communicator.idisconnect() }
         communicator = nil
         pendingPort = nil
@@ -111,7 +119,8 @@ final class ServerConnection: @unchecked Sendable {
 }
 
 /// Request ids unique within this client, never reused (seed 001 §2).
-final class RequestIDSource: Sendable {
+public final class RequestIDSource: Sendable {
     private let last = Atomic<UInt64>(0)
-    func next() -> UInt64 { last.wrappingAdd(1, ordering: .relaxed).newValue }
+    public init() {}
+    public func next() -> UInt64 { last.wrappingAdd(1, ordering: .relaxed).newValue }
 }

@@ -1,0 +1,109 @@
+/// Work a server spreads over other servers in a tree (seed 000 §7): each
+/// server in the tree does its own share and forwards the rest to its
+/// children, and results flow back up, so one client request costs the
+/// client one message each way and the servers O(log N) time steps.
+public enum FanOutWork: Sendable, Equatable, WireCodable {
+    /// `counts[i]` new datafiles on the tree's server `i`.
+    case createDatafiles(counts: [UInt32])
+    /// Each server deletes those of these datafiles it holds.
+    case removeDatafiles([ObjectHandle])
+    /// Each server reports the sizes of those of these datafiles it holds.
+    case datafileSizes([ObjectHandle])
+
+    public func encode(into writer: inout WireWriter) {
+        switch self {
+        case .createDatafiles(let counts):
+            writer.write(UInt8(1))
+            writer.write(UInt32(counts.count))
+            for count in counts { writer.write(count) }
+        case .removeDatafiles(let handles):
+            writer.write(UInt8(2))
+            writer.write(handles)
+        case .datafileSizes(let handles):
+            writer.write(UInt8(3))
+            writer.write(handles)
+        }
+    }
+
+    public init(from reader: inout WireReader) throws {
+        switch try reader.read(UInt8.self) {
+        case 1:
+            let count = Int(try reader.read(UInt32.self))
+            guard count <= ObjectHandle.maximumServers, count * 4 <= reader.buffer.readableBytes else {
+                throw FSError(.protocolViolation, "a fan-out to \(count) servers runs past the message's end")
+            }
+            self = .createDatafiles(counts: try (0..<count).map { _ in try reader.read(UInt32.self) })
+        case 2: self = .removeDatafiles(try reader.readArray())
+        case 3: self = .datafileSizes(try reader.readArray())
+        case let other: throw FSError(.protocolViolation, "unknown fan-out work \(other)")
+        }
+    }
+}
+
+/// What a subtree did: datafiles made, sizes found (parallel to `sized`),
+/// and the failures of servers that could not do their share.
+public struct FanOutResult: Sendable, Equatable, WireCodable {
+    public var made: [ObjectHandle]
+    public var sized: [ObjectHandle]
+    public var sizes: [UInt64]
+    public var failures: [String]
+
+    public init(made: [ObjectHandle] = [], sized: [ObjectHandle] = [], sizes: [UInt64] = [], failures: [String] = []) {
+        self.made = made
+        self.sized = sized
+        self.sizes = sizes
+        self.failures = failures
+    }
+
+    public mutating func merge(_ other: FanOutResult) {
+        made += other.made
+        sized += other.sized
+        sizes += other.sizes
+        failures += other.failures
+    }
+
+    public func encode(into writer: inout WireWriter) {
+        writer.write(made)
+        writer.write(sized)
+        writer.write(UInt32(sizes.count))
+        for size in sizes { writer.write(size) }
+        writer.write(UInt32(failures.count))
+        for failure in failures { writer.write(failure) }
+    }
+
+    public init(from reader: inout WireReader) throws {
+        made = try reader.readArray()
+        sized = try reader.readArray()
+        let sizeCount = Int(try reader.read(UInt32.self))
+        guard sizeCount == sized.count, sizeCount * 8 <= reader.buffer.readableBytes else {
+            throw FSError(.protocolViolation, "\(sizeCount) sizes for \(sized.count) datafiles")
+        }
+        sizes = try (0..<sizeCount).map { _ in try reader.read(UInt64.self) }
+        let failureCount = Int(try reader.read(UInt32.self))
+        guard failureCount <= reader.buffer.readableBytes else { throw FSError(.protocolViolation, "\(failureCount) failures run past the message's end") }
+        failures = try (0..<failureCount).map { _ in try reader.readString() }
+    }
+}
+
+/// The binomial tree over a list of servers whose first is the root: the
+/// root sends the upper half of the rest to its first child, then halves
+/// again, so the tree is ceil(log2 N) deep and the biggest subtree starts first.
+public enum FanOutTree {
+    /// The subtrees the list's first server hands on, each a list whose first is the child.
+    public static func subtrees<T>(of servers: [T]) -> [[T]] {
+        var result: [[T]] = []
+        var end = servers.count
+        while end > 1 {
+            let middle = (end + 1) / 2
+            result.append(Array(servers[middle..<end]))
+            end = middle
+        }
+        return result
+    }
+
+    public static func depth(serverCount: Int) -> Int {
+        var depth = 0
+        while (1 << depth) < serverCount { depth += 1 }
+        return depth
+    }
+}

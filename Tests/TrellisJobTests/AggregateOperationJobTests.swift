@@ -1,0 +1,65 @@
+import Foundation
+import NIOCore
+import Testing
+import TrellisFSClient
+import TrellisFSProtocol
+
+/// Aggregate operations against real servers (seed 000 §7): an unstuffed
+/// create, a stat of a spread file and an unlink are one request from the
+/// client each, which the servers fan out among themselves as a tree.
+@Suite(.serialized) struct AggregateOperationJobTests {
+    @Test func createStatAndRemoveAreOneRequestEachAndFanOutAsATree() throws {
+        let fixture = try FileSystemFixture(servers: 4, stripSizeBytes: 4096)
+        let fs = try fixture.client()
+        defer { fs.close() }
+        let directory = try fs.makeDirectory("/agg")
+        let depth = 2  // ceil(log2 4)
+
+        var before = fs.traffic
+        let file = try fs.createFile(in: directory, named: "wide", stuffed: false)
+        var used = fs.traffic.since(before)
+        #expect(file.datafiles.count == 4 && Set(file.datafiles.compactMap(\.server)).count == 4)
+        #expect(used == LinkTraffic(messages: 2, steps: 2 + 2 * depth), "\(used)")
+
+        let data = ByteBuffer(repeating: 0x5A, count: 50_000)
+        try fs.write("/agg/wide", data, at: 0)
+        before = fs.traffic
+        #expect(try fs.size(of: file) == 50_000)
+        used = fs.traffic.since(before)
+        #expect(used == LinkTraffic(messages: 2, steps: 2 + 2 * depth), "\(used)")
+
+        before = fs.traffic
+        try fs.removeFile(file, named: "wide", in: directory)
+        used = fs.traffic.since(before)
+        #expect(used.messages == 2, "\(used)")
+        // Every datafile went before the reply: each server now refuses them.
+        fs.aggregateOperations = false
+        #expect(throws: FSError.self) { _ = try fs.size(of: file) }
+    }
+
+    @Test func theClientDoingEachStepCostsAMessagePairPerServer() throws {
+        let fixture = try FileSystemFixture(servers: 4, stripSizeBytes: 4096)
+        let fs = try fixture.client()
+        defer { fs.close() }
+        fs.aggregateOperations = false
+        let directory = try fs.makeDirectory("/own")
+        var before = fs.traffic
+        let file = try fs.createFile(in: directory, named: "wide", stuffed: false)
+        var used = fs.traffic.since(before)
+        // Four datafiles (one request per server, sent one after another), then the metadata.
+        #expect(used == LinkTraffic(messages: 10, steps: 4 + 3), "\(used)")
+        try fs.write("/own/wide", ByteBuffer(repeating: 1, count: 20_000), at: 0)
+        before = fs.traffic
+        #expect(try fs.size(of: file) == 20_000)
+        used = fs.traffic.since(before)
+        #expect(used == LinkTraffic(messages: 8, steps: 4 + 1), "\(used)")
+        before = fs.traffic
+        try fs.removeFile(file, named: "wide", in: directory)
+        used = fs.traffic.since(before)
+        #expect(used.messages == 2 + 2 * 3, "\(used)")
+        #expect(throws: FSError.self) { _ = try fs.size(of: file) }
+        // Both ways the same file system results: the aggregate create of the same file works after.
+        fs.aggregateOperations = true
+        #expect(try fs.createFile(in: directory, named: "wide", stuffed: false).datafiles.count == 4)
+    }
+}
