@@ -38,21 +38,9 @@ struct FileSystemBench: ParsableCommand {
         let folder = data ?? (NSTemporaryDirectory() + "trellis-bench-fs-\(getpid())")
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         defer { if data == nil { try? FileManager.default.removeItem(atPath: folder) } }
-        let address = "127.0.0.1:\(freeLocalPort() ?? 27_117)"
-        setenv("TRELLIS_NAME_SERVICE", address, 1)
-        setenv("TRELLIS_NAMES_AUTOSTART", "0", 1)
-        let log = folder + "/up.log"
-        unlink(log)
-        let up = try ProcessSpawner.spawn(
-            arguments: [currentExecutablePath(), "up", "--servers", String(servers), "--data", folder + "/fs", "--name", "bench"],
-            environment: ProcessEnvironment.current(), logPath: log)
-        defer {
-            kill(up, SIGINT)
-            _ = ProcessSpawner.waitForExit(up)
-        }
-        guard poll(until: .after(seconds: 120), intervalMicroseconds: 100_000, { (try? String(contentsOfFile: log, encoding: .utf8))?.contains("is up") ?? false }) else {
-            throw CommandFailure("the file system did not come up: \((try? String(contentsOfFile: log, encoding: .utf8)) ?? "")")
-        }
+        TemporaryFileSystem.useOwnNameService()
+        let system = try TemporaryFileSystem(name: "bench", servers: servers, folder: folder + "/up")
+        defer { system.stop() }
         let fs = try FileSystemClient.connect(name: "bench")
         defer { fs.close() }
 
@@ -104,9 +92,5 @@ struct FileSystemBench: ParsableCommand {
         }
     }
 
-    private func timed(_ body: () throws -> Void) throws -> Double {
-        let start = MonotonicClock.nanoseconds()
-        try body()
-        return max(Double(MonotonicClock.nanoseconds() - start) / 1e9, 1e-9)
-    }
+    private func timed(_ body: () throws -> Void) throws -> Double { try timedSeconds(body) }
 }

@@ -12,6 +12,15 @@ extension FileSystemClient {
         return attributes
     }
 
+    /// An object's attributes by handle, a file's size included: one request
+    /// with aggregate operations, else its attributes and then its sizes.
+    public func stat(handle: ObjectHandle) throws -> ObjectAttributes {
+        if aggregateOperations { return try attributes(reply: call(owner: handle, .stat(handle)), "object \(handle)") }
+        var found = try attributes(of: handle)
+        if found.kind == .file { found.size = try size(of: found) }
+        return found
+    }
+
     /// The object `path` names; a file's size only when its own server
     /// could give it (`sizeIsKnown`).
     public func lookup(_ path: String, followLast: Bool = true) throws -> ObjectAttributes {

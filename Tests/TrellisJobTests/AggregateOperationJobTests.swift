@@ -63,3 +63,22 @@ import TrellisFSProtocol
         #expect(try fs.createFile(in: directory, named: "wide", stuffed: false).datafiles.count == 4)
     }
 }
+
+@Suite struct AggregateBenchJobTests {
+    @Test func theBenchReportsMessagesAndStepsForBothModes() throws {
+        let outcome = try JobHarness.run([JobHarness.trellis, "bench", "aggregate", "--max-servers", "3", "--files", "3"], timeoutSeconds: 300)
+        #expect(outcome.status == 0, "\(outcome.combined)")
+        struct Record: Decodable { var op: String; var servers: Int; var mode: String; var messages: Double; var steps: Double; var ms: Double }
+        let records = outcome.output.split(separator: "\n").compactMap { try? JSONDecoder().decode(Record.self, from: Data($0.utf8)) }
+        #expect(records.count == 3 * 3 * 2, "\(outcome.combined)")
+        for record in records {
+            if record.mode == "aggregate" {
+                // Client to root and back, plus the tree: root → [2] at step 1 and → [1] at step 2 for three servers.
+                #expect(record.messages == 2 && record.steps == [1: 2.0, 2: 4, 3: 5][record.servers], "\(record)")
+            } else {
+                #expect(record.mode == "client" && record.messages >= Double(2 * record.servers), "\(record)")
+            }
+            #expect(record.ms > 0)
+        }
+    }
+}

@@ -1,0 +1,75 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import TrellisCore
+import TrellisNames
+
+/// A file system that a bench starts with `trellis up` in a folder of its
+/// own and stops (as Ctrl-C would) when it is done with it. The name
+/// service is whichever answers at TRELLIS_NAME_SERVICE, else the one
+/// `up` starts.
+final class TemporaryFileSystem {
+    let name: String
+    let folder: String
+    private let up: pid_t
+
+    init(name: String, servers: Int, folder: String) throws {
+        self.name = name
+        self.folder = folder
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let log = folder + "/up.log"
+        unlink(log)
+        up = try ProcessSpawner.spawn(
+            arguments: [currentExecutablePath(), "up", "--servers", String(servers), "--data", folder + "/fs", "--name", name],
+            environment: ProcessEnvironment.current(), logPath: log)
+        guard poll(until: .after(seconds: 120), intervalMicroseconds: 100_000, { (try? String(contentsOfFile: log, encoding: .utf8))?.contains("is up") ?? false }) else {
+            stop()
+            throw CommandFailure("file system \(name) did not come up: \((try? String(contentsOfFile: log, encoding: .utf8)) ?? "")")
+        }
+    }
+
+    func stop() {
+        kill(up, SIGINT)
+        _ = ProcessSpawner.waitForExit(up)
+    }
+
+    /// Points this process at a name service of its own on a free loopback port.
+    static func useOwnNameService() {
+        setenv("TRELLIS_NAME_SERVICE", "127.0.0.1:\(freeLocalPort() ?? 27_117)", 1)
+        setenv("TRELLIS_NAMES_AUTOSTART", "0", 1)
+    }
+}
+
+/// A name service a bench runs for the whole of its run, so that the file
+/// systems it starts and stops one after another all use the same one.
+final class BenchNameService {
+    private let pid: pid_t
+
+    init(folder: String) throws {
+        TemporaryFileSystem.useOwnNameService()
+        let address = ProcessEnvironment.current()["TRELLIS_NAME_SERVICE"]!
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        pid = try ProcessSpawner.spawn(
+            arguments: [currentExecutablePath(), "names", "start", "--address", address], environment: ProcessEnvironment.current(),
+            logPath: folder + "/names.log")
+        guard poll(until: .after(seconds: 30), intervalMicroseconds: 100_000, {
+            (try? NameServiceClient(address: address, timeoutSeconds: 1).call(NameRequest(.status))) != nil
+        }) else {
+            stop()
+            throw CommandFailure("the name service at \(address) did not answer; see \(folder)/names.log")
+        }
+    }
+
+    func stop() {
+        kill(pid, SIGTERM)
+        _ = ProcessSpawner.waitForExit(pid)
+    }
+}
+
+/// Seconds that `body` took (at least a nanosecond).
+func timedSeconds(_ body: () throws -> Void) rethrows -> Double {
+    let start = MonotonicClock.nanoseconds()
+    try body()
+    return max(Double(MonotonicClock.nanoseconds() - start) / 1e9, 1e-9)
+}
