@@ -34,11 +34,14 @@ public struct FSError: Error, CustomStringConvertible, Sendable, Equatable {
         public static let timedOut = Code("timed-out", errno: ETIMEDOUT)
         public static let protocolViolation = Code("protocol-violation", errno: EPROTO)
         public static let notSupported = Code("not-supported", errno: ENOTSUP)
+        /// No extended attribute of that name (ENODATA, which Linux calls ENOATTR).
+        public static let noAttribute = Code("no-attribute", errno: ENODATA)
+        public static let tooBig = Code("too-big", errno: E2BIG)
 
         static let all: [Code] = [
             notFound, exists, notDirectory, isDirectory, notEmpty, permissionDenied, notPermitted, nameTooLong,
             invalidArgument, noSpace, ioError, staleHandle, crossDevice, notSymlink, tooManyLinks, serverUnavailable,
-            timedOut, protocolViolation, notSupported,
+            timedOut, protocolViolation, notSupported, noAttribute, tooBig,
         ]
 
         /// The code a name on the wire stands for; unknown names keep their errno.

@@ -109,6 +109,8 @@ public enum FSReply: Sendable, Equatable {
     case handles([ObjectHandle])
     /// What a subtree of servers did for a fan-out.
     case fanOutResult(FanOutResult)
+    /// An object's extended attribute names.
+    case names([String])
 
     var tag: UInt8 {
         switch self {
@@ -124,6 +126,7 @@ public enum FSReply: Sendable, Equatable {
         case .detailedEntries: return 10
         case .handles: return 11
         case .fanOutResult: return 12
+        case .names: return 13
         }
     }
 }
@@ -176,6 +179,9 @@ public struct FSReplyEnvelope: Sendable, Equatable {
                 writer.write(more)
             case .handles(let handles): writer.write(handles)
             case .fanOutResult(let result): writer.write(result)
+            case .names(let names):
+                writer.write(UInt32(names.count))
+                for name in names { writer.write(name) }
             }
         }
         return writer.buffer
@@ -211,6 +217,10 @@ public struct FSReplyEnvelope: Sendable, Equatable {
         case 10: result = .success(.detailedEntries(try reader.readArray(), more: try reader.readBool()))
         case 11: result = .success(.handles(try reader.readArray()))
         case 12: result = .success(.fanOutResult(try reader.read()))
+        case 13:
+            let count = Int(try reader.read(UInt32.self))
+            guard count <= reader.buffer.readableBytes else { throw FSError(.protocolViolation, "\(count) names run past the message's end") }
+            result = .success(.names(try (0..<count).map { _ in try reader.readString() }))
         default: throw FSError(.protocolViolation, "reply to request \(requestID) has unknown kind \(tag)")
         }
         guard reader.isAtEnd else {

@@ -66,6 +66,11 @@ public enum FSRequest: Sendable, Equatable {
     /// unlink as one request: the entry and metadata go in one transaction,
     /// then the owner removes every datafile through a fan-out, then replies.
     case removeFile(parent: ObjectHandle, name: String)
+    /// Extended attributes (the `user.` namespace).
+    case getExtendedAttribute(ObjectHandle, name: String)
+    case setExtendedAttribute(ObjectHandle, name: String, value: ByteBuffer, mode: ExtendedAttributeName.SetMode)
+    case listExtendedAttributes(ObjectHandle)
+    case removeExtendedAttribute(ObjectHandle, name: String)
 
     /// The numbers are part of the wire protocol.
     public var operation: UInt16 {
@@ -100,6 +105,10 @@ public enum FSRequest: Sendable, Equatable {
         case .fanOut: return 28
         case .stat: return 29
         case .removeFile: return 30
+        case .getExtendedAttribute: return 31
+        case .setExtendedAttribute: return 32
+        case .listExtendedAttributes: return 33
+        case .removeExtendedAttribute: return 34
         }
     }
 
@@ -107,7 +116,7 @@ public enum FSRequest: Sendable, Equatable {
     public var isIdempotent: Bool {
         switch self {
         case .createFile, .makeDirectory, .symlink, .remove, .rename, .createDirectoryObject, .addEntry, .replaceEntry, .removeEntry, .removeObject,
-             .spreadFile, .createDatafiles, .createFileWithDatafiles, .removeFile:
+             .spreadFile, .createDatafiles, .createFileWithDatafiles, .removeFile, .setExtendedAttribute, .removeExtendedAttribute:
             return false
         case .fanOut:
             // Removals and sizes are; a creation done twice leaves unused datafiles, which fsck removes.
@@ -183,8 +192,16 @@ public struct FSRequestEnvelope: Sendable, Equatable {
             writer.write(work)
             writer.write(UInt32(servers.count))
             for server in servers { writer.write(server) }
-        case .stat(let handle):
+        case .stat(let handle), .listExtendedAttributes(let handle):
             writer.write(handle)
+        case .getExtendedAttribute(let handle, let name), .removeExtendedAttribute(let handle, let name):
+            writer.write(handle)
+            writer.write(name)
+        case .setExtendedAttribute(let handle, let name, let value, let mode):
+            writer.write(handle)
+            writer.write(name)
+            writer.write(bytes: value)
+            writer.write(mode.rawValue)
         case .removeFile(let parent, let name):
             writer.write(parent)
             writer.write(name)
@@ -292,6 +309,16 @@ public struct FSRequestEnvelope: Sendable, Equatable {
             request = .fanOut(work, servers: try (0..<count).map { _ in try reader.read(UInt32.self) })
         case 29: request = .stat(try reader.read())
         case 30: request = .removeFile(parent: try reader.read(), name: try reader.readString())
+        case 31: request = .getExtendedAttribute(try reader.read(), name: try reader.readString())
+        case 32:
+            let handle: ObjectHandle = try reader.read()
+            let name = try reader.readString()
+            let value = try reader.readBytes()
+            let raw: UInt8 = try reader.read()
+            guard let mode = ExtendedAttributeName.SetMode(rawValue: raw) else { throw FSError(.protocolViolation, "unknown xattr set mode \(raw)") }
+            request = .setExtendedAttribute(handle, name: name, value: value, mode: mode)
+        case 33: request = .listExtendedAttributes(try reader.read())
+        case 34: request = .removeExtendedAttribute(try reader.read(), name: try reader.readString())
         default: throw FSError(.protocolViolation, "request \(requestID) has unknown operation \(operation)")
         }
         guard reader.isAtEnd else {

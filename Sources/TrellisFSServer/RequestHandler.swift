@@ -64,6 +64,16 @@ public struct RequestHandler: Sendable {
         case .removeFile(let parent, let name):
             try removeFile(parent, name, credentials, steps: &steps)
             return .done
+        case .getExtendedAttribute(let handle, let name):
+            return .data(try extendedAttribute(handle, name, credentials))
+        case .setExtendedAttribute(let handle, let name, let value, let mode):
+            try setExtendedAttribute(handle, name, value, mode, credentials)
+            return .done
+        case .listExtendedAttributes(let handle):
+            return .names(try extendedAttributeNames(handle, credentials))
+        case .removeExtendedAttribute(let handle, let name):
+            try removeExtendedAttribute(handle, name, credentials)
+            return .done
         case .createDatafiles(let count):
             guard count <= UInt32(Distribution.maximumDatafiles) else { throw FSError(.invalidArgument, "\(count) datafiles in one request") }
             return .handles(try context.metadata.createDatafiles(count: Int(count), at: context.now()))

@@ -32,6 +32,14 @@ public protocol MetadataStore: Sendable {
     /// when it has them all already.
     func spread(_ file: ObjectHandle, adding datafiles: [ObjectHandle?], at time: Timestamp) throws -> ObjectAttributes
 
+    /// An extended attribute's value, nil when there is none.
+    func extendedAttribute(of handle: ObjectHandle, named name: String) throws -> [UInt8]?
+    /// Sets one (as `mode` allows: `exists` / `noAttribute` otherwise) and the change time.
+    func setExtendedAttribute(of handle: ObjectHandle, named name: String, value: [UInt8], mode: ExtendedAttributeName.SetMode, at time: Timestamp) throws
+    func extendedAttributeNames(of handle: ObjectHandle) throws -> [String]
+    /// Removes one; `noAttribute` when there is none.
+    func removeExtendedAttribute(of handle: ObjectHandle, named name: String, at time: Timestamp) throws
+
     func entry(in directory: ObjectHandle, named name: String) throws -> DirectoryEntry?
     /// Adds an entry; `exists` when the name is taken.
     func addEntry(_ entry: DirectoryEntry, in directory: ObjectHandle) throws

@@ -65,6 +65,16 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
             // A file's datafile handles, packed little-endian in distribution order.
             try db.execute(sql: "ALTER TABLE object ADD COLUMN datafiles BLOB")
         }
+        migrator.registerMigration("extended attributes") { db in
+            try db.execute(sql: """
+                CREATE TABLE xattr (
+                    object INTEGER NOT NULL,
+                    name TEXT NOT NULL,
+                    value BLOB NOT NULL,
+                    PRIMARY KEY (object, name)
+                ) WITHOUT ROWID
+                """)
+        }
         return migrator
     }
 
@@ -108,6 +118,7 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
                 }
                 try db.execute(sql: "DELETE FROM object WHERE serial = ?", arguments: [Int64(object.serial)])
                 try db.execute(sql: "DELETE FROM entry WHERE directory = ?", arguments: [Int64(object.serial)])
+                try db.execute(sql: "DELETE FROM xattr WHERE object = ?", arguments: [Int64(object.serial)])
             }
             try touch(directory, at: time, db)
         }
@@ -255,6 +266,45 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
             if let datafiles = try attributes(serial: Int64(handle.serial), db)?.datafiles { try deleteDatafiles(datafiles, db) }
             try db.execute(sql: "DELETE FROM object WHERE serial = ?", arguments: [Int64(handle.serial)])
             try db.execute(sql: "DELETE FROM entry WHERE directory = ?", arguments: [Int64(handle.serial)])
+            try db.execute(sql: "DELETE FROM xattr WHERE object = ?", arguments: [Int64(handle.serial)])
+        }
+    }
+
+    // MARK: Extended attributes
+
+    public func extendedAttribute(of handle: ObjectHandle, named name: String) throws -> [UInt8]? {
+        try read("reading \(name) of \(handle)") { db in
+            try Data.fetchOne(db, sql: "SELECT value FROM xattr WHERE object = ? AND name = ?", arguments: [Int64(handle.serial), name]).map { [UInt8]($0) }
+        }
+    }
+
+    public func setExtendedAttribute(of handle: ObjectHandle, named name: String, value: [UInt8], mode: ExtendedAttributeName.SetMode, at time: Timestamp) throws {
+        try write("setting \(name) of \(handle)") { db in
+            let exists = try Bool.fetchOne(db, sql: "SELECT 1 FROM xattr WHERE object = ? AND name = ?", arguments: [Int64(handle.serial), name]) == true
+            if exists && mode == .createOnly { throw FSError(.exists, "\(handle) has an extended attribute \(name) already") }
+            if !exists && mode == .replaceOnly { throw FSError(.noAttribute, "\(handle) has no extended attribute \(name) to replace") }
+            if !exists {
+                let listBytes = try Int.fetchOne(db, sql: "SELECT COALESCE(SUM(LENGTH(CAST(name AS BLOB)) + 1), 0) FROM xattr WHERE object = ?", arguments: [Int64(handle.serial)]) ?? 0
+                guard listBytes + name.utf8.count + 1 <= ExtendedAttributeName.maximumListBytes else {
+                    throw FSError(.noSpace, "\(handle): the names of its extended attributes would pass \(ExtendedAttributeName.maximumListBytes) bytes")
+                }
+            }
+            try db.execute(sql: "INSERT OR REPLACE INTO xattr (object, name, value) VALUES (?, ?, ?)", arguments: [Int64(handle.serial), name, Data(value)])
+            try db.execute(sql: "UPDATE object SET ctime = ?, ctimeNanos = ? WHERE serial = ?", arguments: [time.seconds, Int64(time.nanoseconds), Int64(handle.serial)])
+        }
+    }
+
+    public func extendedAttributeNames(of handle: ObjectHandle) throws -> [String] {
+        try read("listing the extended attributes of \(handle)") { db in
+            try String.fetchAll(db, sql: "SELECT name FROM xattr WHERE object = ? ORDER BY name", arguments: [Int64(handle.serial)])
+        }
+    }
+
+    public func removeExtendedAttribute(of handle: ObjectHandle, named name: String, at time: Timestamp) throws {
+        try write("removing \(name) of \(handle)") { db in
+            try db.execute(sql: "DELETE FROM xattr WHERE object = ? AND name = ?", arguments: [Int64(handle.serial), name])
+            guard db.changesCount == 1 else { throw FSError(.noAttribute, "\(handle) has no extended attribute \(name)") }
+            try db.execute(sql: "UPDATE object SET ctime = ?, ctimeNanos = ? WHERE serial = ?", arguments: [time.seconds, Int64(time.nanoseconds), Int64(handle.serial)])
         }
     }
 

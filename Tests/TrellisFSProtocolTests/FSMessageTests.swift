@@ -48,6 +48,10 @@ import TrellisFSProtocol
         .fanOut(.datafileSizes([]), servers: [0, 1, 2, 3]),
         .stat(ObjectHandle(server: 1, serial: 3)),
         .removeFile(parent: .root, name: "gone"),
+        .getExtendedAttribute(.root, name: "user.a"),
+        .setExtendedAttribute(.root, name: "user.b", value: ByteBuffer(bytes: [0, 1, 2]), mode: .createOnly),
+        .listExtendedAttributes(ObjectHandle(server: 1, serial: 2)),
+        .removeExtendedAttribute(.root, name: "user.c"),
     ]
 
     @Test func everyRequestRoundTrips() throws {
@@ -55,7 +59,7 @@ import TrellisFSProtocol
             let envelope = FSRequestEnvelope(requestID: UInt64(index) << 40, credentials: Credentials(uid: 7, gid: 8, groups: [9, 10]), request: request)
             #expect(try FSRequestEnvelope.decode(envelope.encoded()) == envelope, "\(request)")
         }
-        #expect(Set(Self.everyRequest.map(\.operation)).count == 30)
+        #expect(Set(Self.everyRequest.map(\.operation)).count == 34)
     }
 
     @Test func everyReplyRoundTrips() throws {
@@ -73,6 +77,7 @@ import TrellisFSProtocol
             .success(.written(42)),
             .success(.detailedEntries([DetailedEntry(name: "f", attributes: Self.someAttributes)], more: false)),
             .success(.handles([ObjectHandle(server: 2, serial: 8)])),
+            .success(.names(["user.a", "user.ü"])),
             .success(.fanOutResult(FanOutResult(made: [.root], sized: [ObjectHandle(server: 1, serial: 2)], sizes: [77], failures: ["server 3: gone"]))),
             .failure(FSError(.notEmpty, "directory /a is not empty")),
             .failure(FSError(.named("future-code", errno: 99), "a code this build does not know")),
