@@ -140,11 +140,12 @@ extension FileSystemClient {
         try read(try regularFile(path), at: offset, length: length)
     }
 
+    /// The file's size as it is now decides where the read stops: attributes
+    /// seen earlier (an open file's) may hold a size or datafiles since outgrown.
     func read(_ file: ObjectAttributes, at offset: UInt64, length: UInt64) throws -> ByteBuffer {
-        let file = try current(file)
-        let size = try self.size(of: file)
-        guard offset < size else { return ByteBuffer() }
-        return try readCurrent(file, pattern: try AccessPattern.contiguous(offset: offset, length: min(length, size - offset)))
+        let file = try stat(handle: file.handle)
+        guard offset < file.size else { return ByteBuffer() }
+        return try readCurrent(file, pattern: try AccessPattern.contiguous(offset: offset, length: min(length, file.size - offset)))
     }
 
     /// Reads the regions of `pattern`, packed in order (holes read as zeros).

@@ -30,11 +30,11 @@ public final class OpenFile: @unchecked Sendable {
         self.client = client
     }
 
-    /// The file's size now (asked of its data servers).
+    /// The file's size now (asked of its server, which gathers it from the data servers when it must).
     public func size() throws -> UInt64 {
         try checkOpen()
-        attributes = try client.current(attributes)
-        return try client.size(of: attributes)
+        attributes = try client.stat(handle: attributes.handle)
+        return attributes.size
     }
 
     public func read(at offset: UInt64, length: UInt64) throws -> ByteBuffer {

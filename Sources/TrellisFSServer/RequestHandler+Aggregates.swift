@@ -11,17 +11,15 @@ extension RequestHandler {
     func createSpreadFile(
         _ parent: ObjectHandle, _ name: String, _ mode: UInt32, _ requested: Distribution?, _ credentials: Credentials, steps: inout Int
     ) throws -> ObjectAttributes {
-        let directory = try directory(parent, credentials, write: true)
-        try EntryName.validate(name)
-        let distribution = try placedDistribution(requested ?? directory.distribution)
-        var slots = try datafileSlots(distribution, from: 0, steps: &steps)
+        var made: [ObjectHandle] = []
         do {
-            return try context.metadata.create(NewObject(
-                kind: .file, mode: mode & 0o7777, uid: credentials.uid, gid: newGroup(directory, credentials), time: context.now(),
-                distribution: distribution, datafiles: slots), named: name, in: directory.handle)
+            return try makeFile(parent, name, mode, requested, credentials) { distribution in
+                let slots = try datafileSlots(distribution, from: 0, steps: &steps)
+                made = slots.compactMap { $0 }
+                return slots
+            }
         } catch {
-            slots.removeAll { $0 == nil }
-            _ = try? removeDatafiles(slots.compactMap { $0 }, steps: &steps)
+            _ = try? removeDatafiles(made, steps: &steps)
             throw error
         }
     }
@@ -77,9 +75,7 @@ extension RequestHandler {
     func stat(_ handle: ObjectHandle, steps: inout Int) throws -> ObjectAttributes {
         var attributes = try withLocalSize(try object(handle))
         guard !attributes.sizeIsKnown, let distribution = attributes.distribution else { return attributes }
-        var sizes = try datafileSizes(attributes.datafiles, steps: &steps)
-        sizes += Array(repeating: 0, count: distribution.datafileCount - sizes.count)
-        attributes.size = distribution.logicalSize(datafileSizes: sizes)
+        attributes.size = distribution.logicalSize(datafileSizes: try datafileSizes(attributes.datafiles, steps: &steps))
         attributes.sizeIsKnown = true
         return attributes
     }

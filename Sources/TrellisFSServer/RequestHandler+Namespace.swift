@@ -24,29 +24,38 @@ extension RequestHandler {
     func createFile(
         _ parent: ObjectHandle, _ name: String, _ mode: UInt32, _ requested: Distribution?, stuffed: Bool, _ credentials: Credentials
     ) throws -> ObjectAttributes {
-        let directory = try directory(parent, credentials, write: true)
-        try EntryName.validate(name)
-        let distribution = try placedDistribution(requested ?? directory.distribution)
-        let count = stuffed ? 1 : distribution.datafileCount
-        guard (0..<count).allSatisfy({ distribution.server(ofDatafile: $0, serverCount: context.configuration.servers.count) == context.serverIndex }) else {
-            throw FSError(.notSupported, "server \(context.serverIndex) makes only datafiles of its own; make the others with createDatafiles")
+        try makeFile(parent, name, mode, requested, credentials) { distribution in
+            let count = stuffed ? 1 : distribution.datafileCount
+            guard (0..<count).allSatisfy({ distribution.server(ofDatafile: $0, serverCount: context.configuration.servers.count) == context.serverIndex }) else {
+                throw FSError(.notSupported, "server \(context.serverIndex) makes only datafiles of its own; make the others with createDatafiles")
+            }
+            return Array(repeating: nil, count: count)
         }
-        return try makeObject(in: directory, name: name, NewObject(
-            kind: .file, mode: mode & 0o7777, uid: credentials.uid, gid: newGroup(directory, credentials), time: context.now(),
-            distribution: distribution, datafiles: Array(repeating: nil, count: count)))
     }
 
     /// A file whose datafiles the client made on their servers beforehand.
     func createFile(
         _ parent: ObjectHandle, _ name: String, _ mode: UInt32, _ requested: Distribution, datafiles: [ObjectHandle], _ credentials: Credentials
     ) throws -> ObjectAttributes {
+        try makeFile(parent, name, mode, requested, credentials) { distribution in
+            try checkPlacement(datafiles, of: distribution, from: 0)
+            return datafiles
+        }
+    }
+
+    /// What every file creation shares: the checks, the placed distribution
+    /// and one commit of the metadata, its entry and the datafile slots that
+    /// `datafiles` gives (nil: made here in that commit).
+    func makeFile(
+        _ parent: ObjectHandle, _ name: String, _ mode: UInt32, _ requested: Distribution?, _ credentials: Credentials,
+        datafiles: (Distribution) throws -> [ObjectHandle?]
+    ) throws -> ObjectAttributes {
         let directory = try directory(parent, credentials, write: true)
         try EntryName.validate(name)
-        let distribution = try placedDistribution(requested)
-        try checkPlacement(datafiles, of: distribution, from: 0)
+        let distribution = try placedDistribution(requested ?? directory.distribution)
         return try makeObject(in: directory, name: name, NewObject(
             kind: .file, mode: mode & 0o7777, uid: credentials.uid, gid: newGroup(directory, credentials), time: context.now(),
-            distribution: distribution, datafiles: datafiles))
+            distribution: distribution, datafiles: try datafiles(distribution)))
     }
 
     /// Gives a stuffed file the rest of its datafiles (made by the client);
@@ -67,7 +76,7 @@ extension RequestHandler {
 
     /// The file system's or directory's distribution, checked against the
     /// server count and placed so that datafile 0 lives here.
-    func placedDistribution(_ requested: Distribution?) throws -> Distribution {
+    private func placedDistribution(_ requested: Distribution?) throws -> Distribution {
         let distribution = requested ?? context.configuration.defaultDistribution
         let servers = context.configuration.servers.count
         guard distribution.datafileCount <= servers else {
@@ -122,7 +131,7 @@ extension RequestHandler {
         try context.metadata.create(new, named: name, in: directory.handle)
     }
 
-    func newGroup(_ directory: ObjectAttributes, _ credentials: Credentials) -> UInt32 {
+    private func newGroup(_ directory: ObjectAttributes, _ credentials: Credentials) -> UInt32 {
         directory.mode & 0o2000 != 0 ? directory.gid : credentials.gid
     }
 

@@ -155,8 +155,8 @@ public struct RequestHandler: Sendable {
         guard attributes.kind == .file, !attributes.sizeIsKnown, let distribution = attributes.distribution,
               attributes.datafiles.allSatisfy({ $0.server == context.serverIndex })
         else { return attributes }
-        var sizes = try attributes.datafiles.map { try context.bstreams.size(datafile: $0) }
-        sizes += Array(repeating: 0, count: distribution.datafileCount - sizes.count)
+        // A stuffed file's missing datafiles hold nothing: logicalSize reads only the sizes it gets.
+        let sizes = try attributes.datafiles.map { try context.bstreams.size(datafile: $0) }
         var filled = attributes
         filled.size = distribution.logicalSize(datafileSizes: sizes)
         filled.sizeIsKnown = true

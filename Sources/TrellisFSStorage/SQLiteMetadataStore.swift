@@ -112,14 +112,7 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
         try write("removing \(name) from \(directory)") { db in
             try db.execute(sql: "DELETE FROM entry WHERE directory = ? AND name = ?", arguments: [Int64(directory.serial), name])
             guard db.changesCount == 1 else { throw FSError(.notFound, "\(name) does not exist in directory \(directory)") }
-            if let object, object.server == serverIndex {
-                if let datafiles = try attributes(serial: Int64(object.serial), db)?.datafiles {
-                    try deleteDatafiles(datafiles, db)
-                }
-                try db.execute(sql: "DELETE FROM object WHERE serial = ?", arguments: [Int64(object.serial)])
-                try db.execute(sql: "DELETE FROM entry WHERE directory = ?", arguments: [Int64(object.serial)])
-                try db.execute(sql: "DELETE FROM xattr WHERE object = ?", arguments: [Int64(object.serial)])
-            }
+            if let object, object.server == serverIndex { try deleteObject(serial: Int64(object.serial), db) }
             try touch(directory, at: time, db)
         }
     }
@@ -261,13 +254,16 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
     }
 
     public func deleteObject(_ handle: ObjectHandle) throws {
-        try write("deleting \(handle)") { db in
-            // A file's datafiles here go with it; its bstreams are the caller's to remove.
-            if let datafiles = try attributes(serial: Int64(handle.serial), db)?.datafiles { try deleteDatafiles(datafiles, db) }
-            try db.execute(sql: "DELETE FROM object WHERE serial = ?", arguments: [Int64(handle.serial)])
-            try db.execute(sql: "DELETE FROM entry WHERE directory = ?", arguments: [Int64(handle.serial)])
-            try db.execute(sql: "DELETE FROM xattr WHERE object = ?", arguments: [Int64(handle.serial)])
-        }
+        try write("deleting \(handle)") { db in try deleteObject(serial: Int64(handle.serial), db) }
+    }
+
+    /// The object with its entries (a directory's), extended attributes and
+    /// the datafiles of it that live here; their bstreams are the caller's to remove.
+    private func deleteObject(serial: Int64, _ db: Database) throws {
+        if let datafiles = try attributes(serial: serial, db)?.datafiles { try deleteDatafiles(datafiles, db) }
+        try db.execute(sql: "DELETE FROM object WHERE serial = ?", arguments: [serial])
+        try db.execute(sql: "DELETE FROM entry WHERE directory = ?", arguments: [serial])
+        try db.execute(sql: "DELETE FROM xattr WHERE object = ?", arguments: [serial])
     }
 
     // MARK: Extended attributes

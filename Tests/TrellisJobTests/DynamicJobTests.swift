@@ -31,12 +31,7 @@ final class NameServiceFixture {
 
     /// Polls `names lookup` until it succeeds (or fails, with `present: false`).
     func waitForName(_ service: String, present: Bool, seconds: Double = 20) throws -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if (try names(["lookup", service]).status == 0) == present { return true }
-            usleep(100_000)
-        }
-        return false
+        try poll(until: .after(seconds: seconds), intervalMicroseconds: 100_000) { (try names(["lookup", service]).status == 0) == present }
     }
 
     deinit { stop() }
@@ -170,13 +165,12 @@ func freePort() throws -> Int {
             let delay = Double.random(in: 0.05...1.0, using: &generator)
             let outcome = try JobHarness.run([trellis, "run", "--keep-going", "-n", String(ranks), conformance, "recover"], timeoutSeconds: 240) { job in
                 var pid: pid_t?
-                let deadline = Date().addingTimeInterval(60)
-                while pid == nil && Date() < deadline {
+                _ = poll(until: .after(seconds: 60), intervalMicroseconds: 10_000) {
                     pid = job.output.split(separator: "\n").compactMap { line -> pid_t? in
                         let words = line.split(separator: " ")
                         return words.count == 4 && words[1] == "\(victim)" && words[2] == "pid" ? pid_t(words[3]) : nil
                     }.first
-                    usleep(10_000)
+                    return pid != nil
                 }
                 usleep(UInt32(delay * 1_000_000))
                 if let pid { kill(pid, SIGKILL) }
@@ -219,8 +213,7 @@ func freePort() throws -> Int {
         var client: JobHarness.Outcome?
         let server = try JobHarness.run(inSpace(serverSpace, host: "\(subnet).1", "link-server"), timeoutSeconds: 150) { _ in
             client = try? JobHarness.run(inSpace(clientSpace, host: "\(subnet).2", "link-client"), timeoutSeconds: 140) { child in
-                let deadline = Date().addingTimeInterval(60)
-                while !child.output.contains("CONNECTED") && Date() < deadline { usleep(20_000) }
+                _ = poll(until: .after(seconds: 60)) { child.output.contains("CONNECTED") }
                 _ = try? JobHarness.run(["ip", "-n", serverSpace, "link", "set", "va\(suffix)", "down"], timeoutSeconds: 30)
             }
         }

@@ -225,6 +225,7 @@ final class FileSystemFixture: @unchecked Sendable {
             if round == 20 {
                 fixture.killServer(2)
                 DispatchQueue.global().async {
+                    // Down for a second: long enough that writes meanwhile must retry.
                     usleep(1_000_000)
                     try? fixture.startServer(2)
                     restarted.signal()

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TrellisCore
 
 /// `trellis run` as mpiexec: output, input, signals, failures, cleanup.
 @Suite(.serialized) struct LauncherJobTests {
@@ -19,18 +20,15 @@ import Testing
     @Test func ranksDieWithAKilledLauncher() throws {
         var pids: [pid_t] = []
         _ = try JobHarness.run([JobHarness.trellis, "run", "-n", "3", "sh", "-c", "echo pid $$; exec sleep 300"], timeoutSeconds: 60) { child in
-            let deadline = Date().addingTimeInterval(30)
-            while Date() < deadline {
+            _ = poll(until: .after(seconds: 30)) {
                 pids = child.output.split(separator: "\n").compactMap { $0.hasPrefix("pid ") ? pid_t($0.dropFirst(4)) : nil }
-                if pids.count == 3 { break }
-                usleep(20_000)
+                return pids.count == 3
             }
             kill(child.pid, SIGKILL)
         }
         #expect(pids.count == 3)
         // The kernel delivers the parent-death signal as the launcher exits; allow it a moment.
-        let deadline = Date().addingTimeInterval(10)
-        while Date() < deadline && pids.contains(where: JobHarness.isAlive) { usleep(20_000) }
+        _ = poll(until: .after(seconds: 10)) { !pids.contains(where: JobHarness.isAlive) }
         for pid in pids { #expect(!JobHarness.isAlive(pid), "rank \(pid) outlived its killed launcher") }
     }
 
@@ -56,8 +54,7 @@ import Testing
         let script = "trap 'echo term-$PMI_RANK; exit 0' TERM; echo ready-$PMI_RANK; while true; do sleep 0.05; done"
         let outcome = try JobHarness.run([JobHarness.trellis, "run", "-n", "3", "sh", "-c", script], timeoutSeconds: 60) { child in
             // Signal once every rank has set its trap.
-            let deadline = Date().addingTimeInterval(30)
-            while Date() < deadline && !(0..<3).allSatisfy({ child.output.contains("ready-\($0)") }) { usleep(20_000) }
+            _ = poll(until: .after(seconds: 30)) { (0..<3).allSatisfy { child.output.contains("ready-\($0)") } }
             kill(child.pid, SIGTERM)
         }
         #expect(outcome.status != 0)

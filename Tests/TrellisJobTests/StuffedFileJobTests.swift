@@ -48,7 +48,17 @@ import TrellisFSProtocol
         #expect(try reader.read(at: 8000, length: 10_000) == tail)
         try reader.close()
 
-        for path in ["/d/small", "/d/sparse", "/d/wide", "/d/late"] { try fs.removeFile(path) }
+        // A file whose one datafile lives with its metadata is not stuffed, and its owner gives its size:
+        // a reader opened before it grew must still see the new size, not the one it opened with.
+        try fs.createFile("/d/single", distribution: try .simpleStripe(stripSizeBytes: 4096, datafileCount: 1))
+        let opened = try fs.open("/d/single", access: .read)
+        #expect(!opened.attributes.isStuffed && opened.attributes.sizeIsKnown)
+        try fs.write("/d/single", tail, at: 0)
+        #expect(try opened.size() == 10_000)
+        #expect(try opened.read(at: 0, length: 20_000) == tail)
+        try opened.close()
+
+        for path in ["/d/small", "/d/sparse", "/d/wide", "/d/late", "/d/single"] { try fs.removeFile(path) }
         #expect(try fs.statistics().objectCount == 2)
     }
 
