@@ -12,8 +12,11 @@ import TrellisFSProtocol
 struct FileSystemCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fs",
-        abstract: "Use a Trellis file system: ls, cp, rm, mkdir, mv, stat, df, ping, xattr.",
-        subcommands: [List.self, Copy.self, Remove.self, MakeDirectory.self, Move.self, Status.self, DiskFree.self, Ping.self, ExtendedAttributes.self])
+        abstract: "Use a Trellis file system: ls, cp, rm, mkdir, mv, ln, stat, layout, df, ping, xattr.",
+        subcommands: [
+            List.self, Copy.self, Remove.self, MakeDirectory.self, Move.self, Link.self, Status.self, Layout.self, DiskFree.self, Ping.self,
+            ExtendedAttributes.self,
+        ])
 }
 
 /// Which file system, and how long to wait.

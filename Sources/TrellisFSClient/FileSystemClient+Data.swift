@@ -46,6 +46,21 @@ extension FileSystemClient {
         }
     }
 
+    /// The bytes each datafile of a file holds, in distribution order (a
+    /// stuffed file's datafiles not made yet hold none), one request per server.
+    public func datafileSizes(of file: ObjectAttributes) throws -> [UInt64] {
+        let groups = byServer(file.datafiles)
+        var sizes: [ObjectHandle: UInt64] = [:]
+        for (group, reply) in zip(groups, try callAll(groups.map { ($0.server, FSRequest.datafileSizes($0.datafiles)) })) {
+            guard case .sizes(let got) = reply, got.count == group.datafiles.count else {
+                throw FSError(.protocolViolation, "datafile sizes from server \(group.server) answered with \(reply)")
+            }
+            for (datafile, size) in zip(group.datafiles, got) { sizes[datafile] = size }
+        }
+        let count = file.distribution?.datafileCount ?? file.datafiles.count
+        return (0..<count).map { $0 < file.datafiles.count ? sizes[file.datafiles[$0]] ?? 0 : 0 }
+    }
+
     /// The handles of `datafiles` grouped by the server that holds them.
     func byServer(_ datafiles: [ObjectHandle]) -> [(server: Int, datafiles: [ObjectHandle])] {
         Dictionary(grouping: datafiles) { $0.server ?? 0 }.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
@@ -216,5 +231,11 @@ extension FileSystemClient {
     /// The datafiles of a removed file that its owner did not delete itself.
     func removeRemoteDatafiles(of file: ObjectAttributes) throws {
         try removeDatafiles(file.datafiles.filter { $0.server != file.handle.server })
+    }
+
+    /// removeRemoteDatafiles once `reply` to an unlink says the file's last link went.
+    func removeRemoteDatafiles(of file: ObjectAttributes, ifGone reply: FSReply) throws {
+        guard file.kind == .file, case .unlinked(remainingLinks: 0) = reply else { return }
+        try removeRemoteDatafiles(of: file)
     }
 }

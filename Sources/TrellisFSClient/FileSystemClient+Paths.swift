@@ -199,13 +199,35 @@ extension FileSystemClient {
             _ = try call(owner: directory.handle, .removeFile(parent: directory.handle, name: name))
             return
         }
+        let reply: FSReply
         if target.handle.server == directory.handle.server {
-            _ = try call(owner: directory.handle, .remove(parent: directory.handle, name: name, directory: false))
+            reply = try call(owner: directory.handle, .remove(parent: directory.handle, name: name, directory: false))
         } else {
             _ = try call(owner: directory.handle, .removeEntry(parent: directory.handle, name: name, handle: target.handle, owner: target.uid))
-            _ = try call(owner: target.handle, .removeObject(target.handle))
+            reply = try call(owner: target.handle, .removeObject(target.handle))
         }
-        if target.kind == .file { try removeRemoteDatafiles(of: target) }
+        try removeRemoteDatafiles(of: target, ifGone: reply)
+    }
+
+    /// A hard link: `path` becomes one more name of what `existing` names
+    /// (a symlink itself, as link(2) does), in any directory of the file
+    /// system. The object's owner counts the link first; when the new
+    /// directory lives elsewhere its entry follows, and a failure there
+    /// drops the link again.
+    @discardableResult
+    public func link(_ path: String, to existing: String) throws -> ObjectAttributes {
+        let target = try resolve(existing, followLast: false)
+        guard target.kind != .directory else { throw FSError(.notPermitted, "\(existing) is a directory: directories take no hard links") }
+        let (directory, name) = try parent(of: path)
+        let linked = try attributes(reply: call(owner: target.handle, .link(target.handle, parent: directory.handle, name: name)), path)
+        guard directory.handle.server != target.handle.server else { return linked }
+        do {
+            _ = try call(owner: directory.handle, .addEntry(parent: directory.handle, name: name, handle: target.handle, kind: target.kind))
+        } catch {
+            _ = try? call(owner: target.handle, .removeObject(target.handle))
+            throw error
+        }
+        return linked
     }
 
     /// rmdir. A directory on another server than its parent: its entry
@@ -248,11 +270,13 @@ extension FileSystemClient {
             {
                 throw FSError(.notEmpty, "directory \(to) is not empty")
             }
-            _ = try call(owner: source.handle, .rename(fromParent: source.handle, fromName: fromName, toParent: destination.handle, toName: toName))
-            if let replaced, replaced.handle.server != destination.handle.server {
-                _ = try? call(owner: replaced.handle, .removeObject(replaced.handle))
+            var reply = try call(owner: source.handle, .rename(fromParent: source.handle, fromName: fromName, toParent: destination.handle, toName: toName))
+            guard let replaced else { return }
+            if replaced.handle.server != destination.handle.server {
+                guard let dropped = try? call(owner: replaced.handle, .removeObject(replaced.handle)) else { return }
+                reply = dropped
             }
-            if let replaced, replaced.kind == .file { try removeRemoteDatafiles(of: replaced) }
+            try removeRemoteDatafiles(of: replaced, ifGone: reply)
             return
         }
         let moving = try resolve(from, followLast: false)
@@ -279,9 +303,8 @@ extension FileSystemClient {
             }
             throw error
         }
-        if let replaced {
-            _ = try? call(owner: replaced.handle, .removeObject(replaced.handle))
-            if replaced.kind == .file { try removeRemoteDatafiles(of: replaced) }
+        if let replaced, let reply = try? call(owner: replaced.handle, .removeObject(replaced.handle)) {
+            try removeRemoteDatafiles(of: replaced, ifGone: reply)
         }
     }
 

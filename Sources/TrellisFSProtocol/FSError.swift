@@ -37,11 +37,13 @@ public struct FSError: Error, CustomStringConvertible, Sendable, Equatable {
         /// No extended attribute of that name (ENODATA, which Linux calls ENOATTR).
         public static let noAttribute = Code("no-attribute", errno: ENODATA)
         public static let tooBig = Code("too-big", errno: E2BIG)
+        /// An object at its hard-link limit.
+        public static let linkLimit = Code("link-limit", errno: EMLINK)
 
         static let all: [Code] = [
             notFound, exists, notDirectory, isDirectory, notEmpty, permissionDenied, notPermitted, nameTooLong,
             invalidArgument, noSpace, ioError, staleHandle, crossDevice, notSymlink, tooManyLinks, serverUnavailable,
-            timedOut, protocolViolation, notSupported, noAttribute, tooBig,
+            timedOut, protocolViolation, notSupported, noAttribute, tooBig, linkLimit,
         ]
 
         /// The code a name on the wire stands for; unknown names keep their errno.

@@ -111,6 +111,12 @@ public enum FSReply: Sendable, Equatable {
     case fanOutResult(FanOutResult)
     /// An object's extended attribute names.
     case names([String])
+    /// An unlink's result: the links its object has left (0: it is gone).
+    case unlinked(remainingLinks: UInt32)
+    /// A page of a server-wide object scan.
+    case objects([ObjectAttributes], more: Bool)
+    /// A page of a server-wide entry scan.
+    case entryRecords([EntryRecord], more: Bool)
 
     var tag: UInt8 {
         switch self {
@@ -127,6 +133,9 @@ public enum FSReply: Sendable, Equatable {
         case .handles: return 11
         case .fanOutResult: return 12
         case .names: return 13
+        case .unlinked: return 14
+        case .objects: return 15
+        case .entryRecords: return 16
         }
     }
 }
@@ -182,6 +191,13 @@ public struct FSReplyEnvelope: Sendable, Equatable {
             case .names(let names):
                 writer.write(UInt32(names.count))
                 for name in names { writer.write(name) }
+            case .unlinked(let remaining): writer.write(remaining)
+            case .objects(let objects, let more):
+                writer.write(objects)
+                writer.write(more)
+            case .entryRecords(let records, let more):
+                writer.write(records)
+                writer.write(more)
             }
         }
         return writer.buffer
@@ -221,6 +237,9 @@ public struct FSReplyEnvelope: Sendable, Equatable {
             let count = Int(try reader.read(UInt32.self))
             guard count <= reader.buffer.readableBytes else { throw FSError(.protocolViolation, "\(count) names run past the message's end") }
             result = .success(.names(try (0..<count).map { _ in try reader.readString() }))
+        case 14: result = .success(.unlinked(remainingLinks: try reader.read()))
+        case 15: result = .success(.objects(try reader.readArray(), more: try reader.readBool()))
+        case 16: result = .success(.entryRecords(try reader.readArray(), more: try reader.readBool()))
         default: throw FSError(.protocolViolation, "reply to request \(requestID) has unknown kind \(tag)")
         }
         guard reader.isAtEnd else {

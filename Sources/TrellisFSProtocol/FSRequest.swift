@@ -71,6 +71,23 @@ public enum FSRequest: Sendable, Equatable {
     case setExtendedAttribute(ObjectHandle, name: String, value: ByteBuffer, mode: ExtendedAttributeName.SetMode)
     case listExtendedAttributes(ObjectHandle)
     case removeExtendedAttribute(ObjectHandle, name: String)
+    /// A hard link, sent to the object's owner: one more link, and the
+    /// entry too when `parent` lives there (one transaction); otherwise the
+    /// client adds the entry on the parent's server next.
+    case link(ObjectHandle, parent: ObjectHandle, name: String)
+
+    // Maintenance (fsck), for uid 0 only.
+    /// A page of this server's objects, datafiles included, by handle.
+    case scanObjects(after: ObjectHandle?, limit: UInt32)
+    /// A page of this server's directory entries, by directory and name.
+    case scanEntries(after: EntryCursor?, limit: UInt32)
+    /// Bstreams without a datafile object, last changed at least
+    /// `graceSeconds` ago; removed too when `remove`.
+    case orphanBstreams(graceSeconds: UInt32, remove: Bool)
+    case setLinkCount(ObjectHandle, count: UInt32)
+    /// Datafile objects made again under handles a file lists but this
+    /// server lost (their data reads as a hole).
+    case restoreDatafiles([ObjectHandle])
 
     /// The numbers are part of the wire protocol.
     public var operation: UInt16 {
@@ -109,6 +126,12 @@ public enum FSRequest: Sendable, Equatable {
         case .setExtendedAttribute: return 32
         case .listExtendedAttributes: return 33
         case .removeExtendedAttribute: return 34
+        case .link: return 35
+        case .scanObjects: return 36
+        case .scanEntries: return 37
+        case .orphanBstreams: return 38
+        case .setLinkCount: return 39
+        case .restoreDatafiles: return 40
         }
     }
 
@@ -116,7 +139,7 @@ public enum FSRequest: Sendable, Equatable {
     public var isIdempotent: Bool {
         switch self {
         case .createFile, .makeDirectory, .symlink, .remove, .rename, .createDirectoryObject, .addEntry, .replaceEntry, .removeEntry, .removeObject,
-             .spreadFile, .createDatafiles, .createFileWithDatafiles, .removeFile, .setExtendedAttribute, .removeExtendedAttribute:
+             .spreadFile, .createDatafiles, .createFileWithDatafiles, .removeFile, .setExtendedAttribute, .removeExtendedAttribute, .link:
             return false
         case .fanOut:
             // Removals and sizes are; a creation done twice leaves unused datafiles, which fsck removes.
@@ -205,6 +228,24 @@ public struct FSRequestEnvelope: Sendable, Equatable {
         case .removeFile(let parent, let name):
             writer.write(parent)
             writer.write(name)
+        case .link(let handle, let parent, let name):
+            writer.write(handle)
+            writer.write(parent)
+            writer.write(name)
+        case .scanObjects(let after, let limit):
+            writer.write(optional: after)
+            writer.write(limit)
+        case .scanEntries(let after, let limit):
+            writer.write(optional: after)
+            writer.write(limit)
+        case .orphanBstreams(let graceSeconds, let remove):
+            writer.write(graceSeconds)
+            writer.write(remove)
+        case .setLinkCount(let handle, let count):
+            writer.write(handle)
+            writer.write(count)
+        case .restoreDatafiles(let datafiles):
+            writer.write(datafiles)
         case .makeDirectory(let parent, let name, let mode):
             writer.write(parent)
             writer.write(name)
@@ -319,6 +360,12 @@ public struct FSRequestEnvelope: Sendable, Equatable {
             request = .setExtendedAttribute(handle, name: name, value: value, mode: mode)
         case 33: request = .listExtendedAttributes(try reader.read())
         case 34: request = .removeExtendedAttribute(try reader.read(), name: try reader.readString())
+        case 35: request = .link(try reader.read(), parent: try reader.read(), name: try reader.readString())
+        case 36: request = .scanObjects(after: try reader.readOptional(ObjectHandle.self), limit: try reader.read())
+        case 37: request = .scanEntries(after: try reader.readOptional(EntryCursor.self), limit: try reader.read())
+        case 38: request = .orphanBstreams(graceSeconds: try reader.read(), remove: try reader.readBool())
+        case 39: request = .setLinkCount(try reader.read(), count: try reader.read())
+        case 40: request = .restoreDatafiles(try handles())
         default: throw FSError(.protocolViolation, "request \(requestID) has unknown operation \(operation)")
         }
         guard reader.isAtEnd else {

@@ -49,10 +49,11 @@ extension RequestHandler {
         return placement.map { $0 == context.serverIndex ? nil : made.popLast() }
     }
 
-    /// unlink in one request: entry and metadata in one commit, then every
-    /// datafile through one fan-out, then the reply. An entry whose object
+    /// unlink in one request: entry and metadata (or one of its links) in
+    /// one commit, then, at the last link, every datafile through one
+    /// fan-out, then the reply. An entry whose object
     /// lives on another server is the client's to remove step by step.
-    func removeFile(_ parent: ObjectHandle, _ name: String, _ credentials: Credentials, steps: inout Int) throws {
+    func removeFile(_ parent: ObjectHandle, _ name: String, _ credentials: Credentials, steps: inout Int) throws -> Unlinked {
         let directory = try directory(parent, credentials, write: true)
         guard let entry = try context.metadata.entry(in: parent, named: EntryName.validate(name)) else {
             throw FSError(.notFound, "\(name) does not exist in directory \(parent)")
@@ -63,12 +64,13 @@ extension RequestHandler {
         }
         let target = try context.metadata.attributes(of: entry.handle)
         try checkSticky(directory, entryOwner: target?.uid ?? credentials.uid, credentials)
-        try context.metadata.remove(named: name, in: parent, deletingObject: target?.handle, at: context.now())
-        guard let target, !target.datafiles.isEmpty else { return }
-        let failures = try removeDatafiles(target.datafiles, steps: &steps)
+        let unlinked = try context.metadata.remove(named: name, in: parent, unlinking: target?.handle, at: context.now())
+        guard let deleted = unlinked.deleted, !deleted.datafiles.isEmpty else { return unlinked }
+        let failures = try removeDatafiles(deleted.datafiles, steps: &steps)
         if !failures.isEmpty {
-            context.log("removing the datafiles of \(target.handle) left some for fsck: \(failures.joined(separator: "; "))")
+            context.log("removing the datafiles of \(deleted.handle) left some for fsck: \(failures.joined(separator: "; "))")
         }
+        return unlinked
     }
 
     /// Attributes with the file's size gathered from its data servers.

@@ -46,12 +46,13 @@ extension RequestHandler {
         try context.metadata.touch(parent, at: context.now())
     }
 
-    func removeObject(_ handle: ObjectHandle) throws -> FollowUp? {
+    /// The object half of an unlink whose entry lived on another server:
+    /// one link fewer, deleted at the last (a directory only when empty).
+    func removeObject(_ handle: ObjectHandle) throws -> Unlinked {
         let target = try object(handle)
         if target.kind == .directory, try context.metadata.entryCount(in: handle) > 0 {
             throw FSError(.notEmpty, "directory \(handle) is not empty")
         }
-        try context.metadata.deleteObject(handle)
-        return localBstreams(target)
+        return try context.metadata.unlink(handle, at: context.now())
     }
 }

@@ -135,7 +135,9 @@ extension RequestHandler {
         directory.mode & 0o2000 != 0 ? directory.gid : credentials.gid
     }
 
-    func remove(_ parent: ObjectHandle, _ name: String, directory wantDirectory: Bool, _ credentials: Credentials) throws -> FollowUp? {
+    /// unlink or rmdir of an entry whose object lives here; a file with
+    /// other hard links keeps living.
+    func remove(_ parent: ObjectHandle, _ name: String, directory wantDirectory: Bool, _ credentials: Credentials) throws -> Unlinked {
         let directory = try directory(parent, credentials, write: true)
         guard let entry = try context.metadata.entry(in: parent, named: EntryName.validate(name)) else {
             throw FSError(.notFound, "\(name) does not exist in directory \(parent)")
@@ -151,19 +153,35 @@ extension RequestHandler {
         if entry.kind == .directory, try context.metadata.entryCount(in: entry.handle) > 0 {
             throw FSError(.notEmpty, "directory \(name) in \(parent) is not empty")
         }
-        try context.metadata.remove(named: name, in: parent, deletingObject: target?.handle, at: context.now())
-        return target.flatMap(localBstreams)
+        return try context.metadata.remove(named: name, in: parent, unlinking: target?.handle, at: context.now())
     }
 
     /// The bstreams here of a deleted file, to remove after the reply.
-    func localBstreams(_ deleted: ObjectAttributes) -> FollowUp? {
-        let here = deleted.datafiles.filter { $0.server == context.serverIndex }
+    func localBstreams(_ unlinked: Unlinked) -> FollowUp? {
+        let here = (unlinked.deleted?.datafiles ?? []).filter { $0.server == context.serverIndex }
         return here.isEmpty ? nil : .removeBstreams(here)
     }
 
-    /// Rename within this server: atomic in one transaction. A replaced file's
+    /// A hard link to a file or symlink of this server. The entry is made
+    /// here too when its directory lives here; otherwise the client adds it
+    /// on the directory's server next (and drops the link again if it cannot).
+    func link(_ handle: ObjectHandle, _ parent: ObjectHandle, _ name: String, _ credentials: Credentials) throws -> ObjectAttributes {
+        _ = try object(handle)
+        try EntryName.validate(name)
+        var entry: (name: String, directory: ObjectHandle)?
+        if parent.server == context.serverIndex {
+            entry = (name, try directory(parent, credentials, write: true).handle)
+        }
+        return try withLocalSize(context.metadata.link(handle, entry: entry, maximumLinks: Self.maximumLinks, at: context.now()))
+    }
+
+    /// ext4's limit.
+    static let maximumLinks: UInt32 = 65_000
+
+    /// Rename within this server: atomic in one transaction. A replaced
+    /// object loses a link (nil: none was replaced here); a deleted file's
     /// datafiles are removed after the reply.
-    func rename(_ fromParent: ObjectHandle, _ fromName: String, _ toParent: ObjectHandle, _ toName: String, _ credentials: Credentials) throws -> FollowUp? {
+    func rename(_ fromParent: ObjectHandle, _ fromName: String, _ toParent: ObjectHandle, _ toName: String, _ credentials: Credentials) throws -> Unlinked? {
         guard toParent.server == context.serverIndex else {
             throw FSError(.crossDevice, "renaming into directory \(toParent) on server \(toParent.server.map(String.init) ?? "?") from server \(context.serverIndex) is not supported yet")
         }
@@ -196,8 +214,7 @@ extension RequestHandler {
         try context.metadata.touch(fromParent, at: now)
         if toParent != fromParent { try context.metadata.touch(toParent, at: now) }
         guard let replacedObject else { return nil }
-        try context.metadata.deleteObject(replacedObject.handle)
-        return localBstreams(replacedObject)
+        return try context.metadata.unlink(replacedObject.handle, at: now)
     }
 
     /// Whether `directory` is `handle` or above it, following ".." through the

@@ -62,8 +62,11 @@ public struct RequestHandler: Sendable {
         case .stat(let handle):
             return .attributes(try stat(handle, steps: &steps))
         case .removeFile(let parent, let name):
-            try removeFile(parent, name, credentials, steps: &steps)
-            return .done
+            return .unlinked(remainingLinks: try removeFile(parent, name, credentials, steps: &steps).remainingLinks)
+        case .link(let handle, let parent, let name):
+            return .attributes(try link(handle, parent, name, credentials))
+        case .scanObjects, .scanEntries, .orphanBstreams, .setLinkCount, .restoreDatafiles:
+            return try maintain(request, credentials)
         case .getExtendedAttribute(let handle, let name):
             return .data(try extendedAttribute(handle, name, credentials))
         case .setExtendedAttribute(let handle, let name, let value, let mode):
@@ -84,11 +87,10 @@ public struct RequestHandler: Sendable {
         case .readLink(let handle):
             return .linkTarget(try readLink(handle))
         case .remove(let parent, let name, let directory):
-            if let followUp = try remove(parent, name, directory: directory, credentials) { followUps.append(followUp) }
-            return .done
+            return unlinkedReply(try remove(parent, name, directory: directory, credentials), &followUps)
         case .rename(let fromParent, let fromName, let toParent, let toName):
-            if let followUp = try rename(fromParent, fromName, toParent, toName, credentials) { followUps.append(followUp) }
-            return .done
+            guard let unlinked = try rename(fromParent, fromName, toParent, toName, credentials) else { return .done }
+            return unlinkedReply(unlinked, &followUps)
         case .readDirectory(let handle, let after, let limit):
             let page = try readDirectory(handle, after: after, limit: limit, credentials)
             return .entries(page.entries, more: page.more)
@@ -133,9 +135,14 @@ public struct RequestHandler: Sendable {
                 DetailedEntry(name: entry.name, attributes: try context.metadata.attributes(of: entry.handle).map(withLocalSize) ?? remoteStub(entry))
             }, more: page.more)
         case .removeObject(let handle):
-            if let followUp = try removeObject(handle) { followUps.append(followUp) }
-            return .done
+            return unlinkedReply(try removeObject(handle), &followUps)
         }
+    }
+
+    /// The reply to a dropped link, with the removal of a deleted file's bstreams here to follow it.
+    private func unlinkedReply(_ unlinked: Unlinked, _ followUps: inout [FollowUp]) -> FSReply {
+        if let followUp = localBstreams(unlinked) { followUps.append(followUp) }
+        return .unlinked(remainingLinks: unlinked.remainingLinks)
     }
 
     // MARK: Shared checks

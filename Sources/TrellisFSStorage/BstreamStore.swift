@@ -34,6 +34,13 @@ public final class BstreamStore: @unchecked Sendable {
         return found
     }
 
+    /// When a bstream last changed, in seconds since the epoch (nil: it has none).
+    public func lastChange(datafile: ObjectHandle) -> Int64? {
+        var status = stat()
+        guard stat(path(of: datafile), &status) == 0 else { return nil }
+        return Int64(status.st_mtim.tv_sec)
+    }
+
     /// Writes `data` (the regions' bytes packed in order); returns bytes written.
     public func write(datafile: ObjectHandle, regions: [AccessPattern.Region], data: ByteBuffer) throws -> UInt64 {
         let total = regions.reduce(UInt64(0)) { $0 + $1.length }

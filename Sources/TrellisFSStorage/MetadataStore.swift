@@ -20,9 +20,16 @@ public protocol MetadataStore: Sendable {
     /// Makes `object` and its entry `name` in `directory` in one transaction
     /// (with the datafiles it needs made here); `exists` when the name is taken.
     func create(_ object: NewObject, named name: String, in directory: ObjectHandle) throws -> ObjectAttributes
-    /// Removes entry `name` and, when given, the object it names with the
-    /// datafiles of it that live here, in one transaction.
-    func remove(named name: String, in directory: ObjectHandle, deletingObject: ObjectHandle?, at time: Timestamp) throws
+    /// Removes entry `name` and, when given, one link of the object it names
+    /// (deleted with the datafiles of it that live here at its last), in
+    /// one transaction.
+    func remove(named name: String, in directory: ObjectHandle, unlinking: ObjectHandle?, at time: Timestamp) throws -> Unlinked
+    /// Drops one link of an object whose entry went elsewhere; a directory,
+    /// or an object at its last link, is deleted.
+    func unlink(_ handle: ObjectHandle, at time: Timestamp) throws -> Unlinked
+    /// One more link of a file or symlink and, when given, its new entry in
+    /// a directory of this server, in one transaction.
+    func link(_ handle: ObjectHandle, entry: (name: String, directory: ObjectHandle)?, maximumLinks: UInt32, at time: Timestamp) throws -> ObjectAttributes
     /// Empty datafile objects, in one transaction.
     func createDatafiles(count: Int, at time: Timestamp) throws -> [ObjectHandle]
     func isDatafile(_ handle: ObjectHandle) throws -> Bool
@@ -55,6 +62,30 @@ public protocol MetadataStore: Sendable {
     func entries(in directory: ObjectHandle, after: String?, limit: Int) throws -> (entries: [DirectoryEntry], more: Bool)
     func entryCount(in directory: ObjectHandle) throws -> Int
     func objectCount() throws -> Int
+
+    // Maintenance (fsck).
+    /// Every object, datafiles included, by handle, a page at a time.
+    func objects(after: ObjectHandle?, limit: Int) throws -> (objects: [ObjectAttributes], more: Bool)
+    /// Every directory entry, by directory and name, a page at a time.
+    func entryRecords(after: EntryCursor?, limit: Int) throws -> (records: [EntryRecord], more: Bool)
+    func setLinkCount(_ handle: ObjectHandle, to count: UInt32) throws -> ObjectAttributes
+    /// Datafile objects under the given handles of this server (those that exist are left alone).
+    func restoreDatafiles(_ handles: [ObjectHandle], at time: Timestamp) throws
+}
+
+/// What dropping a link did.
+public struct Unlinked: Sendable, Equatable {
+    /// Links the object has left: 0 when it is gone.
+    public var remainingLinks: UInt32
+    /// The deleted object, whose bstreams (and remote datafiles) are the caller's to remove.
+    public var deleted: ObjectAttributes?
+
+    public init(remainingLinks: UInt32, deleted: ObjectAttributes?) {
+        self.remainingLinks = remainingLinks
+        self.deleted = deleted
+    }
+
+    public static let nothing = Unlinked(remainingLinks: 0, deleted: nil)
 }
 
 /// What a new object starts with.

@@ -108,12 +108,56 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
         }
     }
 
-    public func remove(named name: String, in directory: ObjectHandle, deletingObject object: ObjectHandle?, at time: Timestamp) throws {
+    public func remove(named name: String, in directory: ObjectHandle, unlinking object: ObjectHandle?, at time: Timestamp) throws -> Unlinked {
         try write("removing \(name) from \(directory)") { db in
             try db.execute(sql: "DELETE FROM entry WHERE directory = ? AND name = ?", arguments: [Int64(directory.serial), name])
             guard db.changesCount == 1 else { throw FSError(.notFound, "\(name) does not exist in directory \(directory)") }
-            if let object, object.server == serverIndex { try deleteObject(serial: Int64(object.serial), db) }
             try touch(directory, at: time, db)
+            guard let object, object.server == serverIndex else { return .nothing }
+            return try unlink(serial: Int64(object.serial), at: time, db)
+        }
+    }
+
+    public func unlink(_ handle: ObjectHandle, at time: Timestamp) throws -> Unlinked {
+        try write("unlinking \(handle)") { db in
+            guard handle.server == serverIndex else { return .nothing }
+            return try unlink(serial: Int64(handle.serial), at: time, db)
+        }
+    }
+
+    private func unlink(serial: Int64, at time: Timestamp, _ db: Database) throws -> Unlinked {
+        guard let object = try attributes(serial: serial, db) else { return .nothing }
+        if object.kind == .directory || object.linkCount <= 1 {
+            try deleteObject(serial: serial, db)
+            return Unlinked(remainingLinks: 0, deleted: object)
+        }
+        try db.execute(
+            sql: "UPDATE object SET linkCount = linkCount - 1, ctime = ?, ctimeNanos = ? WHERE serial = ?",
+            arguments: [time.seconds, Int64(time.nanoseconds), serial])
+        return Unlinked(remainingLinks: object.linkCount - 1, deleted: nil)
+    }
+
+    public func link(_ handle: ObjectHandle, entry: (name: String, directory: ObjectHandle)?, maximumLinks: UInt32, at time: Timestamp) throws -> ObjectAttributes {
+        try write("linking \(handle)") { db in
+            let serial = Int64(handle.serial)
+            guard handle.server == serverIndex, let object = try attributes(serial: serial, db) else {
+                throw FSError(.staleHandle, "object \(handle) does not exist on server \(serverIndex)")
+            }
+            guard object.kind == .file || object.kind == .symlink else {
+                throw FSError(.notPermitted, "object \(handle) is a \(object.kind): only files and symlinks take hard links")
+            }
+            guard object.linkCount < maximumLinks else { throw FSError(.linkLimit, "object \(handle) has \(object.linkCount) links, the most it may have") }
+            if let entry {
+                if try Bool.fetchOne(db, sql: "SELECT 1 FROM entry WHERE directory = ? AND name = ?", arguments: [Int64(entry.directory.serial), entry.name]) == true {
+                    throw FSError(.exists, "\(entry.name) exists in directory \(entry.directory)")
+                }
+                try insertEntry(DirectoryEntry(name: entry.name, handle: handle, kind: object.kind), in: entry.directory, db)
+                try touch(entry.directory, at: time, db)
+            }
+            try db.execute(
+                sql: "UPDATE object SET linkCount = linkCount + 1, ctime = ?, ctimeNanos = ? WHERE serial = ?",
+                arguments: [time.seconds, Int64(time.nanoseconds), serial])
+            return try attributes(serial: serial, db)!
         }
     }
 
@@ -384,6 +428,52 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
 
     public func objectCount() throws -> Int {
         try read("counting objects") { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM object WHERE kind != ?", arguments: [Int(ObjectKind.datafile.rawValue)]) ?? 0 }
+    }
+
+    // MARK: Maintenance
+
+    public func objects(after: ObjectHandle?, limit: Int) throws -> (objects: [ObjectAttributes], more: Bool) {
+        try read("scanning objects") { db in
+            let serials = try Int64.fetchAll(
+                db, sql: "SELECT serial FROM object WHERE serial > ? ORDER BY serial LIMIT ?",
+                arguments: [after.map { Int64($0.serial) } ?? 0, limit + 1])
+            let found = try serials.prefix(limit).compactMap { try attributes(serial: $0, db) }
+            return (found, serials.count > limit)
+        }
+    }
+
+    public func entryRecords(after: EntryCursor?, limit: Int) throws -> (records: [EntryRecord], more: Bool) {
+        try read("scanning entries") { db in
+            let rows = try Row.fetchAll(
+                db, sql: "SELECT * FROM entry WHERE (directory, name) > (?, ?) ORDER BY directory, name LIMIT ?",
+                arguments: [after.map { Int64($0.directory.serial) } ?? 0, after?.name ?? "", limit + 1])
+            let records = rows.prefix(limit).compactMap { row in
+                Self.entry(row).map { EntryRecord(directory: ObjectHandle(server: serverIndex, serial: UInt64(row["directory"] as Int64)), entry: $0) }
+            }
+            return (records, rows.count > limit)
+        }
+    }
+
+    public func setLinkCount(_ handle: ObjectHandle, to count: UInt32) throws -> ObjectAttributes {
+        try write("setting the link count of \(handle)") { db in
+            try db.execute(sql: "UPDATE object SET linkCount = ? WHERE serial = ?", arguments: [Int64(count), Int64(handle.serial)])
+            guard handle.server == serverIndex, let object = try attributes(serial: Int64(handle.serial), db) else {
+                throw FSError(.staleHandle, "object \(handle) does not exist on server \(serverIndex)")
+            }
+            return object
+        }
+    }
+
+    public func restoreDatafiles(_ handles: [ObjectHandle], at time: Timestamp) throws {
+        try write("restoring \(handles.count) datafiles") { db in
+            for handle in handles {
+                guard handle.server == serverIndex, handle.serial > 1 else { throw FSError(.invalidArgument, "\(handle) is not a handle of server \(serverIndex)") }
+                guard try attributes(serial: Int64(handle.serial), db) == nil else { continue }
+                _ = try insert(NewObject(kind: .datafile, mode: 0, uid: 0, gid: 0, time: time), serial: Int64(handle.serial), db)
+                // Keep serials unique: the counter must stay above every handle in use.
+                try db.execute(sql: "UPDATE serialCounter SET next = MAX(next, ?)", arguments: [Int64(handle.serial) + 1])
+            }
+        }
     }
 
     // MARK: Helpers

@@ -52,6 +52,12 @@ import TrellisFSProtocol
         .setExtendedAttribute(.root, name: "user.b", value: ByteBuffer(bytes: [0, 1, 2]), mode: .createOnly),
         .listExtendedAttributes(ObjectHandle(server: 1, serial: 2)),
         .removeExtendedAttribute(.root, name: "user.c"),
+        .link(ObjectHandle(server: 1, serial: 9), parent: .root, name: "second-name"),
+        .scanObjects(after: nil, limit: 100),
+        .scanEntries(after: EntryCursor(directory: .root, name: "m"), limit: 7),
+        .orphanBstreams(graceSeconds: 60, remove: true),
+        .setLinkCount(ObjectHandle(server: 2, serial: 5), count: 3),
+        .restoreDatafiles([ObjectHandle(server: 0, serial: 12)]),
     ]
 
     @Test func everyRequestRoundTrips() throws {
@@ -59,7 +65,7 @@ import TrellisFSProtocol
             let envelope = FSRequestEnvelope(requestID: UInt64(index) << 40, credentials: Credentials(uid: 7, gid: 8, groups: [9, 10]), request: request)
             #expect(try FSRequestEnvelope.decode(envelope.encoded()) == envelope, "\(request)")
         }
-        #expect(Set(Self.everyRequest.map(\.operation)).count == 34)
+        #expect(Set(Self.everyRequest.map(\.operation)).count == 40)
     }
 
     @Test func everyReplyRoundTrips() throws {
@@ -78,6 +84,9 @@ import TrellisFSProtocol
             .success(.detailedEntries([DetailedEntry(name: "f", attributes: Self.someAttributes)], more: false)),
             .success(.handles([ObjectHandle(server: 2, serial: 8)])),
             .success(.names(["user.a", "user.ü"])),
+            .success(.unlinked(remainingLinks: 2)),
+            .success(.objects([Self.someAttributes], more: true)),
+            .success(.entryRecords([EntryRecord(directory: .root, entry: DirectoryEntry(name: "x", handle: .root, kind: .directory))], more: false)),
             .success(.fanOutResult(FanOutResult(made: [.root], sized: [ObjectHandle(server: 1, serial: 2)], sizes: [77], failures: ["server 3: gone"]))),
             .failure(FSError(.notEmpty, "directory /a is not empty")),
             .failure(FSError(.named("future-code", errno: 99), "a code this build does not know")),

@@ -112,7 +112,7 @@ private final class HandlerFixture {
         // The root directory is sticky: bob cannot remove alice's file there.
         _ = try fixture.attributes(.createFile(parent: .root, name: "alices", mode: 0o666, distribution: nil, stuffed: true))
         #expect(fixture.error(.remove(parent: .root, name: "alices", directory: false), as: HandlerFixture.bob) == .notPermitted)
-        #expect(try fixture.call(.remove(parent: .root, name: "alices", directory: false)).0 == .done)
+        #expect(try fixture.call(.remove(parent: .root, name: "alices", directory: false)).0 == .unlinked(remainingLinks: 0))
     }
 
     @Test func renameIsAtomicAndRemovesWhatItReplaces() throws {
@@ -123,8 +123,8 @@ private final class HandlerFixture {
         let new = try fixture.attributes(.createFile(parent: .root, name: "new", mode: 0o644, distribution: nil, stuffed: true))
         let (reply, followUps) = try fixture.call(.rename(fromParent: .root, fromName: "new", toParent: a.handle, toName: "old-name"))
         #expect(reply == .done && followUps.isEmpty)
-        let (_, replaced) = try fixture.call(.rename(fromParent: a.handle, fromName: "old-name", toParent: .root, toName: "old"))
-        #expect(replaced == [.removeBstreams(old.datafiles)] && old.datafiles.count == 1)
+        let (dropped, replaced) = try fixture.call(.rename(fromParent: a.handle, fromName: "old-name", toParent: .root, toName: "old"))
+        #expect(dropped == .unlinked(remainingLinks: 0) && replaced == [.removeBstreams(old.datafiles)] && old.datafiles.count == 1)
         #expect(try fixture.attributes(.lookup(parent: .root, name: "old")).handle == new.handle)
         #expect(fixture.error(.getAttributes(old.handle)) == .staleHandle)
         // A directory cannot move into its own subtree.
@@ -169,5 +169,49 @@ private final class HandlerFixture {
         let spread = try fixture.attributes(.spreadFile(file.handle, datafiles: placed))
         #expect(!spread.isStuffed && spread.datafiles == file.datafiles + placed && !spread.sizeIsKnown)
         #expect(fixture.error(.spreadFile(file.handle, datafiles: placed)) == .exists)
+    }
+
+    @Test func hardLinksCountAndOnlyTheLastUnlinkDeletes() throws {
+        let fixture = try HandlerFixture()
+        let d = try fixture.attributes(.makeDirectory(parent: .root, name: "d", mode: 0o755))
+        let file = try fixture.attributes(.createFile(parent: .root, name: "f", mode: 0o644, distribution: nil, stuffed: true))
+        #expect(try fixture.attributes(.link(file.handle, parent: d.handle, name: "g")).linkCount == 2)
+        #expect(try fixture.attributes(.lookup(parent: d.handle, name: "g")).handle == file.handle)
+        #expect(fixture.error(.link(file.handle, parent: d.handle, name: "g")) == .exists)
+        #expect(fixture.error(.link(d.handle, parent: .root, name: "dir-link")) == .notPermitted)
+        // A link whose directory lives on another server: only the count here.
+        #expect(try fixture.attributes(.link(file.handle, parent: ObjectHandle(server: 2, serial: 9), name: "far")).linkCount == 3)
+        #expect(try fixture.call(.removeObject(file.handle)).0 == .unlinked(remainingLinks: 2))
+        let (first, kept) = try fixture.call(.remove(parent: .root, name: "f", directory: false))
+        #expect(first == .unlinked(remainingLinks: 1) && kept.isEmpty)
+        let (last, removed) = try fixture.call(.remove(parent: d.handle, name: "g", directory: false))
+        #expect(last == .unlinked(remainingLinks: 0) && removed == [.removeBstreams(file.datafiles)])
+        #expect(fixture.error(.getAttributes(file.handle)) == .staleHandle)
+    }
+
+    @Test func maintenanceRequestsAreForRootAndScanEverything() throws {
+        let fixture = try HandlerFixture()
+        let file = try fixture.attributes(.createFile(parent: .root, name: "f", mode: 0o644, distribution: nil, stuffed: true))
+        #expect(fixture.error(.scanObjects(after: nil, limit: 10)) == .permissionDenied)
+        #expect(fixture.error(.setLinkCount(file.handle, count: 5)) == .permissionDenied)
+        guard case .objects(let objects, let more) = try fixture.call(.scanObjects(after: nil, limit: 10), as: HandlerFixture.root).0 else {
+            Issue.record("no objects")
+            return
+        }
+        // The root, the file and its datafile.
+        #expect(objects.map(\.handle) == [.root, file.handle, file.datafiles[0]].sorted { $0.serial < $1.serial } && !more)
+        guard case .entryRecords(let records, _) = try fixture.call(.scanEntries(after: nil, limit: 10), as: HandlerFixture.root).0 else {
+            Issue.record("no entries")
+            return
+        }
+        #expect(records == [EntryRecord(directory: .root, entry: DirectoryEntry(name: "f", handle: file.handle, kind: .file))])
+        #expect(try fixture.attributes(.setLinkCount(file.handle, count: 3), as: HandlerFixture.root).linkCount == 3)
+        #expect(fixture.error(.setLinkCount(file.handle, count: 0), as: HandlerFixture.root) == .invalidArgument)
+        let lost = ObjectHandle(server: 0, serial: 500)
+        _ = try fixture.call(.restoreDatafiles([lost]), as: HandlerFixture.root)
+        #expect(try fixture.call(.datafileSizes([lost])).0 == .sizes([0]))
+        // Serials stay unique after a restore.
+        let next = try fixture.attributes(.createFile(parent: .root, name: "after", mode: 0o644, distribution: nil, stuffed: true))
+        #expect(next.handle.serial > 500)
     }
 }
