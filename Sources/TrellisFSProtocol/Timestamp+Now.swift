@@ -1,7 +1,6 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import TrellisFSProtocol
 
 extension Timestamp {
     /// The wall clock now.

@@ -1,0 +1,154 @@
+import Foundation
+import Synchronization
+import NIOCore
+import Testing
+@testable import TrellisFSClient
+import TrellisFSProtocol
+
+/// fsck against real servers: each kind of damage made on purpose (as a
+/// crash between the steps of an operation would leave it), found, repaired,
+/// and then a clean run; with a server down; and while a client works.
+@Suite(.serialized) struct CheckJobTests {
+    struct Finding: Decodable { var kind: String; var handle: String; var server: Int; var path: String?; var repaired: Bool }
+    struct Summary: Decodable { var summary: Bool; var unreachableServers: [Int]; var skippedChecks: [String]; var found: [String: Int]; var repaired: Int; var left: Int }
+
+    private func fsck(_ fixture: FileSystemFixture, _ extra: [String]) throws -> (status: Int32, findings: [Finding], summary: Summary?, text: String) {
+        let outcome = try JobHarness.run(
+            [JobHarness.trellis, "fsck", "--json", "--name", fixture.name, "--timeout", "20"] + extra, environment: fixture.environment, timeoutSeconds: 300)
+        let lines = outcome.output.split(separator: "\n").map { Data($0.utf8) }
+        let findings = lines.compactMap { try? JSONDecoder().decode(Finding.self, from: $0) }
+        let summary = lines.compactMap { try? JSONDecoder().decode(Summary.self, from: $0) }.first
+        return (outcome.status, findings, summary, outcome.combined)
+    }
+
+    /// A directory whose object lives on another server than its parent's.
+    private func farDirectory(_ fs: FileSystemClient, under parent: String) throws -> ObjectAttributes {
+        let parentHandle = try fs.lookup(parent).handle
+        for index in 0..<64 {
+            let made = try fs.makeDirectory("\(parent)/far\(index)")
+            if made.handle.server != parentHandle.server { return made }
+        }
+        throw FSError(.notFound, "every directory landed on its parent's server")
+    }
+
+    @Test func everyKindOfDamageIsFoundRepairedAndThenClean() throws {
+        let fixture = try FileSystemFixture(servers: 3, stripSizeBytes: 4096)
+        let fs = try fixture.client()
+        defer { fs.close() }
+        try fs.makeDirectory("/work")
+        try fs.write("/work/keep", ByteBuffer(string: "untouched"), at: 0, create: true)
+
+        // A dangling entry: a directory's object gone, its entry left (rmdir cut short).
+        let far = try farDirectory(fs, under: "/work")
+        _ = try fs.call(owner: far.handle, .removeObject(far.handle))
+        // An orphan object: a directory object made, its entry never added (mkdir cut short).
+        guard case .attributes(let orphan) = try fs.call(server: 1, .createDirectoryObject(mode: 0o755, distribution: nil)) else {
+            Issue.record("no directory object")
+            return
+        }
+        // A wrong link count: the owner counted a link whose entry never came.
+        let counted = try fs.createFile("/work/counted")
+        _ = try fs.call(owner: counted.handle, .link(counted.handle, parent: ObjectHandle(server: (counted.handle.server! + 1) % 3, serial: 1 << 40), name: "never"))
+        // Orphan datafiles: made for a create that never happened.
+        guard case .handles(let strays) = try fs.call(server: 2, .createDatafiles(count: 2)) else {
+            Issue.record("no datafiles")
+            return
+        }
+        // An orphan bstream: data left where no datafile object is.
+        let bstream = "\(fixture.folder)/server0/bstreams/" + String(ObjectHandle(server: 0, serial: 999_999).rawValue, radix: 16)
+        try Data("left over".utf8).write(to: URL(fileURLWithPath: bstream))
+        // A size mismatch: a spread file whose datafile on another server was lost.
+        try fs.write("/work/wide", ByteBuffer(repeating: 3, count: 12_288), at: 0, create: true)
+        let wide = try fs.stat("/work/wide")
+        let lost = wide.datafiles.first { $0.server != wide.handle.server }!
+        _ = try fs.call(owner: lost, .removeDatafiles([lost]))
+        #expect(throws: FSError.self) { _ = try fs.stat("/work/wide") }
+
+        // Within the grace period, fsck leaves the fresh damage alone (but not dangling entries or lost datafiles).
+        let patient = try fsck(fixture, [])
+        #expect(patient.summary?.found["orphan-object"] == nil && patient.summary?.found["orphan-datafile"] == nil, "\(patient.text)")
+        #expect(patient.summary?.found["dangling-entry"] == 1 && patient.summary?.found["size-mismatch"] == 1, "\(patient.text)")
+
+        let check = try fsck(fixture, ["--grace-seconds", "0"])
+        #expect(check.status == 4, "\(check.text)")
+        let found = Dictionary(grouping: check.findings, by: \.kind)
+        #expect(found["dangling-entry"]?.map(\.path) == ["/work/\(try fs.list("/work").map(\.name).first { $0.hasPrefix("far") }!)"], "\(check.text)")
+        #expect(found["orphan-object"]?.map(\.handle) == [orphan.handle.description], "\(check.text)")
+        #expect(found["wrong-link-count"]?.map(\.path) == ["/work/counted"], "\(check.text)")
+        #expect(Set(found["orphan-datafile"]?.map(\.handle) ?? []) == Set(strays.map(\.description)), "\(check.text)")
+        #expect(found["orphan-bstream"]?.map(\.server) == [0], "\(check.text)")
+        #expect(found["size-mismatch"]?.map(\.path) == ["/work/wide"], "\(check.text)")
+        #expect(check.findings.count == 7 && check.findings.allSatisfy { !$0.repaired }, "\(check.text)")
+
+        let repaired = try fsck(fixture, ["--grace-seconds", "0", "--repair"])
+        #expect(repaired.status == 1 && repaired.summary?.repaired == 7 && repaired.summary?.left == 0, "\(repaired.text)")
+        let clean = try fsck(fixture, ["--grace-seconds", "0"])
+        #expect(clean.status == 0 && clean.findings.isEmpty, "\(clean.text)")
+
+        // What the repairs did.
+        #expect(try fs.list("/work").map(\.name).sorted() == ["counted", "keep", "wide"])
+        #expect(try fs.list("/lost+found").map(\.name) == ["#" + String(orphan.handle.rawValue, radix: 16)])
+        #expect(try fs.stat("/work/counted").linkCount == 1)
+        #expect(try fs.stat("/work/wide").size == 12_288)
+        #expect(!FileManager.default.fileExists(atPath: bstream))
+        #expect(try fs.read("/work/keep", at: 0, length: 100) == ByteBuffer(string: "untouched"))
+        #expect(throws: FSError.self) { _ = try fs.call(owner: strays[0], .datafileSizes([strays[0]])) }
+    }
+
+    @Test func withAServerDownTheRestIsCheckedAndTheGapNamed() throws {
+        let fixture = try FileSystemFixture(servers: 3, stripSizeBytes: 4096)
+        let fs = try fixture.client()
+        defer { fs.close() }
+        try fs.makeDirectory("/d")
+        let far = try farDirectory(fs, under: "/d")
+        _ = try fs.call(owner: far.handle, .removeObject(far.handle))
+        let down = [0, 1, 2].first { $0 != far.handle.server && $0 != 0 }!
+        fixture.killServer(down)
+        let check = try fsck(fixture, ["--grace-seconds", "0", "--repair"])
+        #expect(check.summary?.unreachableServers == [down] && check.summary?.skippedChecks.isEmpty == false, "\(check.text)")
+        // The dangling entry is found if its directory's server answers; nothing on the down server is called an orphan.
+        let parentServer = try fs.lookup("/d").handle.server!
+        if parentServer != down {
+            #expect(check.findings.map(\.kind) == ["dangling-entry"] && check.findings[0].repaired, "\(check.text)")
+        }
+        #expect(!check.findings.contains { $0.kind == "orphan-object" || $0.kind == "orphan-datafile" || $0.kind == "wrong-link-count" }, "\(check.text)")
+        let text = try JobHarness.run([JobHarness.trellis, "fsck", "--name", fixture.name, "--timeout", "20"], environment: fixture.environment, timeoutSeconds: 300)
+        #expect(text.combined.contains("server \(down)") && text.combined.contains("did not answer"), "\(text.combined)")
+    }
+
+    @Test func aRepairRunBesideAWorkingClientChangesNothingOfItsWork() throws {
+        let fixture = try FileSystemFixture(servers: 3, stripSizeBytes: 4096)
+        let fs = try fixture.client()
+        defer { fs.close() }
+        try fs.makeDirectory("/busy")
+        let stop = Atomic(false)
+        let failures = Mutex<[String]>([])
+        let worker = Thread {
+            var round = 0
+            while !stop.load(ordering: .relaxed) {
+                do {
+                    let path = "/busy/f\(round % 20)"
+                    try fs.write(path, ByteBuffer(repeating: UInt8(round % 250), count: 9000), at: 0, create: true)
+                    try fs.link(path + ".link", to: path)
+                    try fs.rename(path + ".link", to: path + ".moved")
+                    try fs.removeFile(path + ".moved")
+                    if try fs.stat(path).linkCount != 1 { failures.withLock { $0.append("\(path): link count") } }
+                    try fs.removeFile(path)
+                } catch {
+                    failures.withLock { $0.append("round \(round): \(error)") }
+                }
+                round += 1
+            }
+        }
+        worker.start()
+        var checks: [(Int32, String)] = []
+        for _ in 0..<3 {
+            let check = try fsck(fixture, ["--repair", "--grace-seconds", "30"])
+            checks.append((check.status, check.text))
+        }
+        stop.store(true, ordering: .relaxed)
+        while !worker.isFinished { usleep(10_000) }
+        for (status, text) in checks { #expect(status == 0, "\(text)") }
+        #expect(failures.withLock { $0 }.isEmpty, "\(failures.withLock { $0 })")
+    }
+}
