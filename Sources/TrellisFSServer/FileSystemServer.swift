@@ -73,7 +73,7 @@ public final class FileSystemServer: @unchecked Sendable {
             if ready == 0 {
                 do {
                     let client = try accept.wait()
-                    sessions.append(Session(client: client, pending: try client.ireceive(from: .rank(0), tag: .tag(MessageTags.request))))
+                    sessions.append(Session(client: client, pending: try Self.nextMessage(from: client)))
                 } catch {
                     logger.warning("a client failed to connect: \(error)")
                 }
@@ -93,16 +93,27 @@ public final class FileSystemServer: @unchecked Sendable {
         try runtime.finalize()
     }
 
+    /// Whatever a client sends next, on any tag: messages on other tags
+    /// than requests are taken and dropped, so none can pile up here (or
+    /// leave its sender waiting for a receive that never comes).
+    private static func nextMessage(from client: Communicator) throws -> Request<Message> {
+        try client.ireceive(from: .rank(0), tag: .any)
+    }
+
     private func serve(sessionAt position: Int) {
         let session = sessions[position]
         let message: Message
         do {
             message = try session.pending.wait()
-            sessions[position].pending = try session.client.ireceive(from: .rank(0), tag: .tag(MessageTags.request))
+            sessions[position].pending = try Self.nextMessage(from: session.client)
         } catch {
             logger.info("client gone: \(error)")
             _ = session.client.idisconnect()
             sessions.remove(at: position)
+            return
+        }
+        guard message.tag == MessageTags.request else {
+            logger.warning("server \(index): dropped a message on tag \(message.tag), which carries no requests")
             return
         }
         let envelope: FSRequestEnvelope

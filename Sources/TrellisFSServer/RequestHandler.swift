@@ -78,7 +78,6 @@ public struct RequestHandler: Sendable {
             try removeExtendedAttribute(handle, name, credentials)
             return .done
         case .createDatafiles(let count):
-            guard count <= UInt32(Distribution.maximumDatafiles) else { throw FSError(.invalidArgument, "\(count) datafiles in one request") }
             return .handles(try context.metadata.createDatafiles(count: Int(count), at: context.now()))
         case .makeDirectory(let parent, let name, let mode):
             return .attributes(try makeDirectory(parent, name, mode, credentials))

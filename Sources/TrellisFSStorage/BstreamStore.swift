@@ -43,7 +43,7 @@ public final class BstreamStore: @unchecked Sendable {
 
     /// Writes `data` (the regions' bytes packed in order); returns bytes written.
     public func write(datafile: ObjectHandle, regions: [AccessPattern.Region], data: ByteBuffer) throws -> UInt64 {
-        let total = regions.reduce(UInt64(0)) { $0 + $1.length }
+        let total = try Self.byteCount(of: regions)
         guard total == UInt64(data.readableBytes) else {
             throw FSError(.invalidArgument, "a write of \(data.readableBytes) bytes names regions of \(total)")
         }
@@ -63,7 +63,7 @@ public final class BstreamStore: @unchecked Sendable {
 
     /// Reads the regions' bytes, packed in order, zeros where nothing was written.
     public func read(datafile: ObjectHandle, regions: [AccessPattern.Region], maximumBytes: Int) throws -> ByteBuffer {
-        let total = regions.reduce(UInt64(0)) { $0 + $1.length }
+        let total = try Self.byteCount(of: regions)
         guard total <= UInt64(maximumBytes) else {
             throw FSError(.invalidArgument, "a read of \(total) bytes is above the \(maximumBytes)-byte limit of one request")
         }
@@ -93,6 +93,16 @@ public final class BstreamStore: @unchecked Sendable {
             }
         }
         return buffer
+    }
+
+    /// The regions' bytes, once they are known to lie within the largest
+    /// offset (what a client sends may not).
+    private static func byteCount(of regions: [AccessPattern.Region]) throws -> UInt64 {
+        do {
+            return try AccessPattern(regions: regions).byteCount
+        } catch {
+            throw FSError(.invalidArgument, "\(error)")
+        }
     }
 
     /// The bstream's length (0 when it was never written).

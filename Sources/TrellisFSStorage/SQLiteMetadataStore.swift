@@ -161,8 +161,13 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
         }
     }
 
+    /// So that no one request holds the database for long.
+    public static let maximumDatafilesAtOnce = 1024
+
     public func createDatafiles(count: Int, at time: Timestamp) throws -> [ObjectHandle] {
-        guard count >= 0, count <= Distribution.maximumDatafiles else { throw FSError(.invalidArgument, "\(count) datafiles at once") }
+        guard count >= 0, count <= Self.maximumDatafilesAtOnce else {
+            throw FSError(.invalidArgument, "\(count) datafiles at once: at most \(Self.maximumDatafilesAtOnce) are made in one transaction")
+        }
         return try write("creating \(count) datafiles") { db in
             try (0..<count).map { _ in try makeDatafile(at: time, db) }
         }
@@ -466,12 +471,15 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
 
     public func restoreDatafiles(_ handles: [ObjectHandle], at time: Timestamp) throws {
         try write("restoring \(handles.count) datafiles") { db in
+            // Only handles this server issued: a lost datafile's serial is below the counter, and a
+            // made-up one above it would take serials that later objects will be given.
+            let next = try Int64.fetchOne(db, sql: "SELECT next FROM serialCounter") ?? 0
             for handle in handles {
-                guard handle.server == serverIndex, handle.serial > 1 else { throw FSError(.invalidArgument, "\(handle) is not a handle of server \(serverIndex)") }
+                guard handle.server == serverIndex, handle.serial > 1, Int64(handle.serial) < next else {
+                    throw FSError(.invalidArgument, "\(handle) is not a handle that server \(serverIndex) has issued")
+                }
                 guard try attributes(serial: Int64(handle.serial), db) == nil else { continue }
                 _ = try insert(NewObject(kind: .datafile, mode: 0, uid: 0, gid: 0, time: time), serial: Int64(handle.serial), db)
-                // Keep serials unique: the counter must stay above every handle in use.
-                try db.execute(sql: "UPDATE serialCounter SET next = MAX(next, ?)", arguments: [Int64(handle.serial) + 1])
             }
         }
     }

@@ -207,11 +207,11 @@ private final class HandlerFixture {
         #expect(records == [EntryRecord(directory: .root, entry: DirectoryEntry(name: "f", handle: file.handle, kind: .file))])
         #expect(try fixture.attributes(.setLinkCount(file.handle, count: 3), as: HandlerFixture.root).linkCount == 3)
         #expect(fixture.error(.setLinkCount(file.handle, count: 0), as: HandlerFixture.root) == .invalidArgument)
-        let lost = ObjectHandle(server: 0, serial: 500)
-        _ = try fixture.call(.restoreDatafiles([lost]), as: HandlerFixture.root)
-        #expect(try fixture.call(.datafileSizes([lost])).0 == .sizes([0]))
-        // Serials stay unique after a restore.
-        let next = try fixture.attributes(.createFile(parent: .root, name: "after", mode: 0o644, distribution: nil, stuffed: true))
-        #expect(next.handle.serial > 500)
+        _ = try fixture.call(.removeDatafiles(file.datafiles))
+        #expect(fixture.error(.datafileSizes(file.datafiles)) == .staleHandle)
+        _ = try fixture.call(.restoreDatafiles(file.datafiles), as: HandlerFixture.root)
+        #expect(try fixture.call(.datafileSizes(file.datafiles)).0 == .sizes([0]))
+        // Only handles the server issued: a made-up one would take a serial from a later object.
+        #expect(fixture.error(.restoreDatafiles([ObjectHandle(server: 0, serial: 1 << 40)]), as: HandlerFixture.root) == .invalidArgument)
     }
 }

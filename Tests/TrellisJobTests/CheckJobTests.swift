@@ -141,6 +141,10 @@ import TrellisFSProtocol
             }
         }
         worker.start()
+        defer {
+            stop.store(true, ordering: .relaxed)
+            while !worker.isFinished { usleep(10_000) }
+        }
         var checks: [(Int32, String)] = []
         for _ in 0..<3 {
             let check = try fsck(fixture, ["--repair", "--grace-seconds", "30"])

@@ -65,6 +65,14 @@ final class FileSystemFixture: @unchecked Sendable {
         serverPIDs[index] = 0
     }
 
+    /// The last lines of each server's log, to name what went wrong in a failure.
+    func logTails(lines: Int = 20) -> String {
+        (0..<serverCount).map { index in
+            let log = (try? String(contentsOfFile: folder + "/server\(index).log", encoding: .utf8)) ?? ""
+            return "server \(index) log:\n" + log.split(separator: "\n").suffix(lines).joined(separator: "\n")
+        }.joined(separator: "\n")
+    }
+
     /// A client in this process, reaching the servers through the fixture's name service.
     func client() throws -> FileSystemClient {
         for (key, value) in names.environment { setenv(key, value, 1) }

@@ -46,5 +46,10 @@ enum JobHarness {
     }
 
     /// Whether a process with this pid still exists.
-    static func isAlive(_ pid: pid_t) -> Bool { kill(pid, 0) == 0 }
+    /// Whether `pid` runs: a child that died but was not reaped yet (a zombie) does not.
+    static func isAlive(_ pid: pid_t) -> Bool {
+        guard kill(pid, 0) == 0 else { return false }
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = stat.lastIndex(of: ")") else { return true }
+        return stat[stat.index(close, offsetBy: 2)] != "Z"
+    }
 }
