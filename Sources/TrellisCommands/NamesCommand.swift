@@ -166,6 +166,8 @@ func printJSON<T: Encodable>(_ value: T) throws {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
     print(String(decoding: try encoder.encode(value), as: UTF8.self))
+    // A line at a time even into a pipe: benches and fsck report as they go.
+    fflush(nil)
 }
 
 /// Runs `action` on SIGINT or SIGTERM; keep the returned sources alive.

@@ -27,6 +27,14 @@ extension FileSystemClient {
         try resolve(path, followLast: followLast)
     }
 
+    /// The object `name` names in a directory already looked up: one
+    /// request (as a kernel mount asks, with the directory in its cache);
+    /// a file's size when its owner could give it (`sizeIsKnown`).
+    public func lookup(_ name: String, in directory: ObjectAttributes) throws -> ObjectAttributes {
+        let found = try attributes(reply: call(owner: directory.handle, .lookup(parent: directory.handle, name: name)), name)
+        return found.linkCount == 0 ? try attributes(of: found.handle) : found
+    }
+
     /// The object `path` names, without a file's size.
     func resolve(_ path: String, followLast: Bool = true, hops: Int = 0) throws -> ObjectAttributes {
         guard hops < 40 else { throw FSError(.tooManyLinks, "\(path): too many levels of symbolic links") }
@@ -189,6 +197,23 @@ extension FileSystemClient {
         let (directory, name) = try parent(of: path)
         let target = try resolve(path, followLast: false)
         guard target.kind != .directory else { throw FSError(.isDirectory, "\(path) is a directory: use rmdir") }
+        try removeFile(target, named: name, in: directory)
+    }
+
+    /// unlink of `name` in a directory already looked up: with aggregate
+    /// operations one request when the object lives with its entry (as
+    /// files do unless renamed or linked across servers).
+    public func removeFile(named name: String, in directory: ObjectAttributes) throws {
+        if aggregateOperations {
+            do {
+                _ = try call(owner: directory.handle, .removeFile(parent: directory.handle, name: name))
+                return
+            } catch let error as FSError where error.code == .invalidArgument {
+                // The object lives on another server: step by step, below.
+            }
+        }
+        let target = try lookup(name, in: directory)
+        guard target.kind != .directory else { throw FSError(.isDirectory, "\(name) in directory \(directory.handle) is a directory: use rmdir") }
         try removeFile(target, named: name, in: directory)
     }
 

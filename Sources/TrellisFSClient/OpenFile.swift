@@ -104,7 +104,14 @@ extension FileSystemClient {
                 // Made by someone else meanwhile: open theirs.
             }
         }
-        let file = try regularFile(path)
+        return try open(try regularFile(path), path: path, access: access)
+    }
+
+    /// Opens a regular file already looked up (or just made); `path` names it in errors.
+    public func open(_ file: ObjectAttributes, path: String, access: OpenFile.Access = .read) throws -> OpenFile {
+        guard file.kind == .file, file.distribution != nil else {
+            throw FSError(file.kind == .directory ? .isDirectory : .invalidArgument, "\(path) is not a regular file")
+        }
         let needed: UInt32 = access == .read ? 4 : access == .write ? 2 : 6
         guard file.allows(needed, for: credentials) else {
             throw FSError(.permissionDenied, "uid \(credentials.uid) may not open \(path) for \(access)")

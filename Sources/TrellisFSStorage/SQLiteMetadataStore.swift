@@ -75,6 +75,20 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
                 ) WITHOUT ROWID
                 """)
         }
+        migrator.registerMigration("directory entry counts") { db in
+            // A directory's size is its entry count: kept in its row by triggers, so asking
+            // for a directory's attributes (every permission check does) never counts a huge one.
+            try db.execute(sql: """
+                ALTER TABLE object ADD COLUMN entryCount INTEGER NOT NULL DEFAULT 0;
+                UPDATE object SET entryCount = (SELECT COUNT(*) FROM entry WHERE entry.directory = object.serial) WHERE kind = \(ObjectKind.directory.rawValue);
+                CREATE TRIGGER entryAdded AFTER INSERT ON entry BEGIN
+                    UPDATE object SET entryCount = entryCount + 1 WHERE serial = NEW.directory;
+                END;
+                CREATE TRIGGER entryRemoved AFTER DELETE ON entry BEGIN
+                    UPDATE object SET entryCount = entryCount - 1 WHERE serial = OLD.directory;
+                END;
+                """)
+        }
         return migrator
     }
 
@@ -98,7 +112,7 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
 
     public func create(_ object: NewObject, named name: String, in directory: ObjectHandle) throws -> ObjectAttributes {
         try write("creating \(name) in \(directory)") { db in
-            if try Bool.fetchOne(db, sql: "SELECT 1 FROM entry WHERE directory = ? AND name = ?", arguments: [Int64(directory.serial), name]) == true {
+            if try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM entry WHERE directory = ? AND name = ?"), arguments: [Int64(directory.serial), name]) == true {
                 throw FSError(.exists, "\(name) exists in directory \(directory)")
             }
             let made = try insert(object, serial: try nextSerial(db), db)
@@ -110,7 +124,7 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
 
     public func remove(named name: String, in directory: ObjectHandle, unlinking object: ObjectHandle?, at time: Timestamp) throws -> Unlinked {
         try write("removing \(name) from \(directory)") { db in
-            try db.execute(sql: "DELETE FROM entry WHERE directory = ? AND name = ?", arguments: [Int64(directory.serial), name])
+            try db.cachedStatement(sql: "DELETE FROM entry WHERE directory = ? AND name = ?").execute(arguments: [Int64(directory.serial), name])
             guard db.changesCount == 1 else { throw FSError(.notFound, "\(name) does not exist in directory \(directory)") }
             try touch(directory, at: time, db)
             guard let object, object.server == serverIndex else { return .nothing }
@@ -131,8 +145,7 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
             try deleteObject(serial: serial, db)
             return Unlinked(remainingLinks: 0, deleted: object)
         }
-        try db.execute(
-            sql: "UPDATE object SET linkCount = linkCount - 1, ctime = ?, ctimeNanos = ? WHERE serial = ?",
+        try db.cachedStatement(sql: "UPDATE object SET linkCount = linkCount - 1, ctime = ?, ctimeNanos = ? WHERE serial = ?").execute(
             arguments: [time.seconds, Int64(time.nanoseconds), serial])
         return Unlinked(remainingLinks: object.linkCount - 1, deleted: nil)
     }
@@ -148,14 +161,13 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
             }
             guard object.linkCount < maximumLinks else { throw FSError(.linkLimit, "object \(handle) has \(object.linkCount) links, the most it may have") }
             if let entry {
-                if try Bool.fetchOne(db, sql: "SELECT 1 FROM entry WHERE directory = ? AND name = ?", arguments: [Int64(entry.directory.serial), entry.name]) == true {
+                if try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM entry WHERE directory = ? AND name = ?"), arguments: [Int64(entry.directory.serial), entry.name]) == true {
                     throw FSError(.exists, "\(entry.name) exists in directory \(entry.directory)")
                 }
                 try insertEntry(DirectoryEntry(name: entry.name, handle: handle, kind: object.kind), in: entry.directory, db)
                 try touch(entry.directory, at: time, db)
             }
-            try db.execute(
-                sql: "UPDATE object SET linkCount = linkCount + 1, ctime = ?, ctimeNanos = ? WHERE serial = ?",
+            try db.cachedStatement(sql: "UPDATE object SET linkCount = linkCount + 1, ctime = ?, ctimeNanos = ? WHERE serial = ?").execute(
                 arguments: [time.seconds, Int64(time.nanoseconds), serial])
             return try attributes(serial: serial, db)!
         }
@@ -176,7 +188,7 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
     public func isDatafile(_ handle: ObjectHandle) throws -> Bool {
         guard handle.server == serverIndex else { return false }
         return try read("checking datafile \(handle)") { db in
-            try Int.fetchOne(db, sql: "SELECT kind FROM object WHERE serial = ?", arguments: [Int64(handle.serial)]) == Int(ObjectKind.datafile.rawValue)
+            try Int.fetchOne(db.cachedStatement(sql: "SELECT kind FROM object WHERE serial = ?"), arguments: [Int64(handle.serial)]) == Int(ObjectKind.datafile.rawValue)
         }
     }
 
@@ -194,8 +206,7 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
                 throw FSError(.invalidArgument, "file \(file) needs \(distribution.datafileCount - current.datafiles.count) more datafiles, not \(datafiles.count)")
             }
             let added = try datafiles.map { try $0 ?? makeDatafile(at: time, db) }
-            try db.execute(
-                sql: "UPDATE object SET datafiles = ? WHERE serial = ?", arguments: [Self.encode(current.datafiles + added), Int64(file.serial)])
+            try db.cachedStatement(sql: "UPDATE object SET datafiles = ? WHERE serial = ?").execute(arguments: [Self.encode(current.datafiles + added), Int64(file.serial)])
             return try attributes(serial: Int64(file.serial), db)!
         }
     }
@@ -206,7 +217,7 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
         guard let next = try Int64.fetchOne(db, sql: "SELECT next FROM serialCounter"), next < Int64(1) << 48 else {
             throw FSError(.noSpace, "server \(serverIndex) has used up its handle range")
         }
-        try db.execute(sql: "UPDATE serialCounter SET next = ?", arguments: [next + 1])
+        try db.cachedStatement(sql: "UPDATE serialCounter SET next = ?").execute(arguments: [next + 1])
         return next
     }
 
@@ -216,18 +227,18 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
 
     private func deleteDatafiles(_ handles: [ObjectHandle], _ db: Database) throws {
         for handle in handles where handle.server == serverIndex {
-            try db.execute(sql: "DELETE FROM object WHERE serial = ? AND kind = ?", arguments: [Int64(handle.serial), Int(ObjectKind.datafile.rawValue)])
+            try db.cachedStatement(sql: "DELETE FROM object WHERE serial = ? AND kind = ?").execute(arguments: [Int64(handle.serial), Int(ObjectKind.datafile.rawValue)])
         }
     }
 
     private func insert(_ object: NewObject, serial: Int64, _ db: Database) throws -> ObjectAttributes {
         let time = object.time
         let datafiles = try object.datafiles.map { try $0 ?? makeDatafile(at: time, db) }
-        try db.execute(
+        try db.cachedStatement(
             sql: """
                 INSERT INTO object (serial, kind, mode, uid, gid, atime, atimeNanos, mtime, mtimeNanos, ctime, ctimeNanos, linkCount, distribution, linkTarget, datafiles)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """,
+                """).execute(
             arguments: [
                 serial, Int(object.kind.rawValue), Int64(object.mode), Int64(object.uid), Int64(object.gid),
                 time.seconds, Int64(time.nanoseconds), time.seconds, Int64(time.nanoseconds), time.seconds, Int64(time.nanoseconds),
@@ -242,26 +253,33 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
         return try read("reading object \(handle)") { db in try attributes(serial: Int64(handle.serial), db) }
     }
 
+    private static let attributeColumns =
+        "kind, mode, uid, gid, atime, atimeNanos, mtime, mtimeNanos, ctime, ctimeNanos, linkCount, distribution, linkTarget, datafiles, entryCount"
+
+    /// Every request reads attributes, often several: a cached statement
+    /// and columns by position keep GRDB from compiling SQL and hashing
+    /// column names each time.
     private func attributes(serial: Int64, _ db: Database) throws -> ObjectAttributes? {
-        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM object WHERE serial = ?", arguments: [serial]) else { return nil }
+        let statement = try db.cachedStatement(sql: "SELECT \(Self.attributeColumns) FROM object WHERE serial = ?")
+        guard let row = try Row.fetchOne(statement, arguments: [serial]) else { return nil }
         let handle = ObjectHandle(server: serverIndex, serial: UInt64(serial))
-        guard let kind = ObjectKind(rawValue: UInt8(truncatingIfNeeded: row["kind"] as Int64)) else {
+        guard let kind = ObjectKind(rawValue: UInt8(truncatingIfNeeded: row[0] as Int64)) else {
             throw FSError(.ioError, "object \(handle) has an unknown kind in the metadata database")
         }
         var size: UInt64 = 0
         if kind == .directory {
-            size = UInt64(try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM entry WHERE directory = ?", arguments: [serial]) ?? 0)
+            size = UInt64(row[14] as Int64)
         } else if kind == .symlink {
-            size = UInt64((row["linkTarget"] as String?)?.utf8.count ?? 0)
+            size = UInt64((row[12] as String?)?.utf8.count ?? 0)
         }
-        let distribution: Distribution? = try (row["distribution"] as Data?).map(Self.decode)
-        let datafiles = (row["datafiles"] as Data?).map(Self.decodeHandles) ?? []
+        let distribution: Distribution? = try (row[11] as Data?).map(Self.decode)
+        let datafiles = (row[13] as Data?).map(Self.decodeHandles) ?? []
         return ObjectAttributes(
-            handle: handle, kind: kind, mode: UInt32(row["mode"] as Int64), uid: UInt32(row["uid"] as Int64), gid: UInt32(row["gid"] as Int64),
-            accessTime: Timestamp(seconds: row["atime"], nanoseconds: UInt32(row["atimeNanos"] as Int64)),
-            modifyTime: Timestamp(seconds: row["mtime"], nanoseconds: UInt32(row["mtimeNanos"] as Int64)),
-            changeTime: Timestamp(seconds: row["ctime"], nanoseconds: UInt32(row["ctimeNanos"] as Int64)),
-            linkCount: UInt32(row["linkCount"] as Int64), size: size, distribution: distribution, datafiles: datafiles,
+            handle: handle, kind: kind, mode: UInt32(row[1] as Int64), uid: UInt32(row[2] as Int64), gid: UInt32(row[3] as Int64),
+            accessTime: Timestamp(seconds: row[4], nanoseconds: UInt32(row[5] as Int64)),
+            modifyTime: Timestamp(seconds: row[6], nanoseconds: UInt32(row[7] as Int64)),
+            changeTime: Timestamp(seconds: row[8], nanoseconds: UInt32(row[9] as Int64)),
+            linkCount: UInt32(row[10] as Int64), size: size, distribution: distribution, datafiles: datafiles,
             sizeIsKnown: kind != .file)
     }
 
@@ -287,7 +305,7 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
             if let mtime = changes.modifyTime { assignments += ["mtime = ?", "mtimeNanos = ?"]; arguments += [mtime.seconds, Int64(mtime.nanoseconds)] }
             if let distribution = changes.distribution { assignments.append("distribution = ?"); arguments.append(Self.encode(distribution)) }
             arguments.append(serial)
-            try db.execute(sql: "UPDATE object SET \(assignments.joined(separator: ", ")) WHERE serial = ?", arguments: StatementArguments(arguments))
+            try db.cachedStatement(sql: "UPDATE object SET \(assignments.joined(separator: ", ")) WHERE serial = ?").execute(arguments: StatementArguments(arguments))
             return try attributes(serial: serial, db)!
         }
     }
@@ -297,8 +315,7 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
     }
 
     private func touch(_ handle: ObjectHandle, at time: Timestamp, _ db: Database) throws {
-        try db.execute(
-            sql: "UPDATE object SET mtime = ?, mtimeNanos = ?, ctime = ?, ctimeNanos = ? WHERE serial = ?",
+        try db.cachedStatement(sql: "UPDATE object SET mtime = ?, mtimeNanos = ?, ctime = ?, ctimeNanos = ? WHERE serial = ?").execute(
             arguments: [time.seconds, Int64(time.nanoseconds), time.seconds, Int64(time.nanoseconds), Int64(handle.serial)])
     }
 
@@ -310,9 +327,9 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
     /// the datafiles of it that live here; their bstreams are the caller's to remove.
     private func deleteObject(serial: Int64, _ db: Database) throws {
         if let datafiles = try attributes(serial: serial, db)?.datafiles { try deleteDatafiles(datafiles, db) }
-        try db.execute(sql: "DELETE FROM object WHERE serial = ?", arguments: [serial])
-        try db.execute(sql: "DELETE FROM entry WHERE directory = ?", arguments: [serial])
-        try db.execute(sql: "DELETE FROM xattr WHERE object = ?", arguments: [serial])
+        try db.cachedStatement(sql: "DELETE FROM object WHERE serial = ?").execute(arguments: [serial])
+        try db.cachedStatement(sql: "DELETE FROM entry WHERE directory = ?").execute(arguments: [serial])
+        try db.cachedStatement(sql: "DELETE FROM xattr WHERE object = ?").execute(arguments: [serial])
     }
 
     // MARK: Extended attributes
@@ -334,8 +351,8 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
                     throw FSError(.noSpace, "\(handle): the names of its extended attributes would pass \(ExtendedAttributeName.maximumListBytes) bytes")
                 }
             }
-            try db.execute(sql: "INSERT OR REPLACE INTO xattr (object, name, value) VALUES (?, ?, ?)", arguments: [Int64(handle.serial), name, Data(value)])
-            try db.execute(sql: "UPDATE object SET ctime = ?, ctimeNanos = ? WHERE serial = ?", arguments: [time.seconds, Int64(time.nanoseconds), Int64(handle.serial)])
+            try db.cachedStatement(sql: "INSERT OR REPLACE INTO xattr (object, name, value) VALUES (?, ?, ?)").execute(arguments: [Int64(handle.serial), name, Data(value)])
+            try db.cachedStatement(sql: "UPDATE object SET ctime = ?, ctimeNanos = ? WHERE serial = ?").execute(arguments: [time.seconds, Int64(time.nanoseconds), Int64(handle.serial)])
         }
     }
 
@@ -347,9 +364,9 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
 
     public func removeExtendedAttribute(of handle: ObjectHandle, named name: String, at time: Timestamp) throws {
         try write("removing \(name) of \(handle)") { db in
-            try db.execute(sql: "DELETE FROM xattr WHERE object = ? AND name = ?", arguments: [Int64(handle.serial), name])
+            try db.cachedStatement(sql: "DELETE FROM xattr WHERE object = ? AND name = ?").execute(arguments: [Int64(handle.serial), name])
             guard db.changesCount == 1 else { throw FSError(.noAttribute, "\(handle) has no extended attribute \(name)") }
-            try db.execute(sql: "UPDATE object SET ctime = ?, ctimeNanos = ? WHERE serial = ?", arguments: [time.seconds, Int64(time.nanoseconds), Int64(handle.serial)])
+            try db.cachedStatement(sql: "UPDATE object SET ctime = ?, ctimeNanos = ? WHERE serial = ?").execute(arguments: [time.seconds, Int64(time.nanoseconds), Int64(handle.serial)])
         }
     }
 
@@ -357,14 +374,14 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
 
     public func entry(in directory: ObjectHandle, named name: String) throws -> DirectoryEntry? {
         try read("looking up \(name) in \(directory)") { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM entry WHERE directory = ? AND name = ?", arguments: [Int64(directory.serial), name])
+            try Row.fetchOne(db.cachedStatement(sql: "SELECT name, handle, kind FROM entry WHERE directory = ? AND name = ?"), arguments: [Int64(directory.serial), name])
                 .flatMap(Self.entry)
         }
     }
 
     public func addEntry(_ entry: DirectoryEntry, in directory: ObjectHandle) throws {
         try write("adding \(entry.name) to \(directory)") { db in
-            if try Bool.fetchOne(db, sql: "SELECT 1 FROM entry WHERE directory = ? AND name = ?", arguments: [Int64(directory.serial), entry.name]) == true {
+            if try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM entry WHERE directory = ? AND name = ?"), arguments: [Int64(directory.serial), entry.name]) == true {
                 throw FSError(.exists, "\(entry.name) exists in directory \(directory)")
             }
             try insertEntry(entry, in: directory, db)
@@ -372,33 +389,31 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
     }
 
     private func insertEntry(_ entry: DirectoryEntry, in directory: ObjectHandle, _ db: Database) throws {
-        try db.execute(
-            sql: "INSERT INTO entry (directory, name, handle, kind) VALUES (?, ?, ?, ?)",
+        try db.cachedStatement(sql: "INSERT INTO entry (directory, name, handle, kind) VALUES (?, ?, ?, ?)").execute(
             arguments: [Int64(directory.serial), entry.name, Int64(bitPattern: entry.handle.rawValue), Int(entry.kind.rawValue)])
     }
 
     @discardableResult
     public func removeEntry(named name: String, in directory: ObjectHandle) throws -> DirectoryEntry {
         try write("removing \(name) from \(directory)") { db in
-            guard let found = try Row.fetchOne(db, sql: "SELECT * FROM entry WHERE directory = ? AND name = ?", arguments: [Int64(directory.serial), name])
+            guard let found = try Row.fetchOne(db.cachedStatement(sql: "SELECT name, handle, kind FROM entry WHERE directory = ? AND name = ?"), arguments: [Int64(directory.serial), name])
                 .flatMap(Self.entry)
             else { throw FSError(.notFound, "\(name) does not exist in directory \(directory)") }
-            try db.execute(sql: "DELETE FROM entry WHERE directory = ? AND name = ?", arguments: [Int64(directory.serial), name])
+            try db.cachedStatement(sql: "DELETE FROM entry WHERE directory = ? AND name = ?").execute(arguments: [Int64(directory.serial), name])
             return found
         }
     }
 
     public func moveEntry(from: (ObjectHandle, String), to: (ObjectHandle, String)) throws -> DirectoryEntry? {
         try write("renaming \(from.1) to \(to.1)") { db in
-            guard let moving = try Row.fetchOne(db, sql: "SELECT * FROM entry WHERE directory = ? AND name = ?", arguments: [Int64(from.0.serial), from.1])
+            guard let moving = try Row.fetchOne(db.cachedStatement(sql: "SELECT name, handle, kind FROM entry WHERE directory = ? AND name = ?"), arguments: [Int64(from.0.serial), from.1])
                 .flatMap(Self.entry)
             else { throw FSError(.notFound, "\(from.1) does not exist in directory \(from.0)") }
-            let replaced = try Row.fetchOne(db, sql: "SELECT * FROM entry WHERE directory = ? AND name = ?", arguments: [Int64(to.0.serial), to.1])
+            let replaced = try Row.fetchOne(db.cachedStatement(sql: "SELECT name, handle, kind FROM entry WHERE directory = ? AND name = ?"), arguments: [Int64(to.0.serial), to.1])
                 .flatMap(Self.entry)
-            try db.execute(sql: "DELETE FROM entry WHERE directory = ? AND name = ?", arguments: [Int64(to.0.serial), to.1])
-            try db.execute(sql: "DELETE FROM entry WHERE directory = ? AND name = ?", arguments: [Int64(from.0.serial), from.1])
-            try db.execute(
-                sql: "INSERT INTO entry (directory, name, handle, kind) VALUES (?, ?, ?, ?)",
+            try db.cachedStatement(sql: "DELETE FROM entry WHERE directory = ? AND name = ?").execute(arguments: [Int64(to.0.serial), to.1])
+            try db.cachedStatement(sql: "DELETE FROM entry WHERE directory = ? AND name = ?").execute(arguments: [Int64(from.0.serial), from.1])
+            try db.cachedStatement(sql: "INSERT INTO entry (directory, name, handle, kind) VALUES (?, ?, ?, ?)").execute(
                 arguments: [Int64(to.0.serial), to.1, Int64(bitPattern: moving.handle.rawValue), Int(moving.kind.rawValue)])
             return replaced
         }
@@ -406,11 +421,11 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
 
     public func replaceEntry(_ entry: DirectoryEntry, in directory: ObjectHandle) throws -> DirectoryEntry? {
         try write("replacing \(entry.name) in \(directory)") { db in
-            let old = try Row.fetchOne(db, sql: "SELECT * FROM entry WHERE directory = ? AND name = ?", arguments: [Int64(directory.serial), entry.name])
+            let old = try Row.fetchOne(db.cachedStatement(sql: "SELECT name, handle, kind FROM entry WHERE directory = ? AND name = ?"), arguments: [Int64(directory.serial), entry.name])
                 .flatMap(Self.entry)
-            try db.execute(
-                sql: "INSERT OR REPLACE INTO entry (directory, name, handle, kind) VALUES (?, ?, ?, ?)",
-                arguments: [Int64(directory.serial), entry.name, Int64(bitPattern: entry.handle.rawValue), Int(entry.kind.rawValue)])
+            // A DELETE and an INSERT rather than INSERT OR REPLACE, whose implicit delete fires no trigger.
+            try db.cachedStatement(sql: "DELETE FROM entry WHERE directory = ? AND name = ?").execute(arguments: [Int64(directory.serial), entry.name])
+            try insertEntry(entry, in: directory, db)
             return old
         }
     }
@@ -418,7 +433,7 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
     public func entries(in directory: ObjectHandle, after: String?, limit: Int) throws -> (entries: [DirectoryEntry], more: Bool) {
         try read("listing \(directory)") { db in
             let rows = try Row.fetchAll(
-                db, sql: "SELECT * FROM entry WHERE directory = ? AND name > ? ORDER BY name LIMIT ?",
+                db, sql: "SELECT name, handle, kind FROM entry WHERE directory = ? AND name > ? ORDER BY name LIMIT ?",
                 arguments: [Int64(directory.serial), after ?? "", limit + 1])
             let found = rows.compactMap(Self.entry)
             return (Array(found.prefix(limit)), found.count > limit)
@@ -427,7 +442,7 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
 
     public func entryCount(in directory: ObjectHandle) throws -> Int {
         try read("counting \(directory)") { db in
-            try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM entry WHERE directory = ?", arguments: [Int64(directory.serial)]) ?? 0
+            try Int.fetchOne(db, sql: "SELECT entryCount FROM object WHERE serial = ?", arguments: [Int64(directory.serial)]) ?? 0
         }
     }
 
@@ -450,10 +465,10 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
     public func entryRecords(after: EntryCursor?, limit: Int) throws -> (records: [EntryRecord], more: Bool) {
         try read("scanning entries") { db in
             let rows = try Row.fetchAll(
-                db, sql: "SELECT * FROM entry WHERE (directory, name) > (?, ?) ORDER BY directory, name LIMIT ?",
+                db, sql: "SELECT name, handle, kind, directory FROM entry WHERE (directory, name) > (?, ?) ORDER BY directory, name LIMIT ?",
                 arguments: [after.map { Int64($0.directory.serial) } ?? 0, after?.name ?? "", limit + 1])
             let records = rows.prefix(limit).compactMap { row in
-                Self.entry(row).map { EntryRecord(directory: ObjectHandle(server: serverIndex, serial: UInt64(row["directory"] as Int64)), entry: $0) }
+                Self.entry(row).map { EntryRecord(directory: ObjectHandle(server: serverIndex, serial: UInt64(row[3] as Int64)), entry: $0) }
             }
             return (records, rows.count > limit)
         }
@@ -461,7 +476,7 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
 
     public func setLinkCount(_ handle: ObjectHandle, to count: UInt32) throws -> ObjectAttributes {
         try write("setting the link count of \(handle)") { db in
-            try db.execute(sql: "UPDATE object SET linkCount = ? WHERE serial = ?", arguments: [Int64(count), Int64(handle.serial)])
+            try db.cachedStatement(sql: "UPDATE object SET linkCount = ? WHERE serial = ?").execute(arguments: [Int64(count), Int64(handle.serial)])
             guard handle.server == serverIndex, let object = try attributes(serial: Int64(handle.serial), db) else {
                 throw FSError(.staleHandle, "object \(handle) does not exist on server \(serverIndex)")
             }
@@ -486,9 +501,10 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
 
     // MARK: Helpers
 
+    /// An entry from a row whose first columns are name, handle, kind.
     private static func entry(_ row: Row) -> DirectoryEntry? {
-        guard let kind = ObjectKind(rawValue: UInt8(truncatingIfNeeded: row["kind"] as Int64)) else { return nil }
-        return DirectoryEntry(name: row["name"], handle: ObjectHandle(rawValue: UInt64(bitPattern: row["handle"] as Int64)), kind: kind)
+        guard let kind = ObjectKind(rawValue: UInt8(truncatingIfNeeded: row[2] as Int64)) else { return nil }
+        return DirectoryEntry(name: row[0], handle: ObjectHandle(rawValue: UInt64(bitPattern: row[1] as Int64)), kind: kind)
     }
 
     private static func encode(_ distribution: Distribution) -> Data {
@@ -536,7 +552,8 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
 
     private func read<T>(_ what: String, _ body: (Database) throws -> T) throws -> T {
         do {
-            return try database.read(body)
+            // One connection serializes every closure, so a read needs no transaction of its own.
+            return try database.inDatabase(body)
         } catch let error as FSError {
             throw error
         } catch {

@@ -87,6 +87,10 @@ private let now = Timestamp(seconds: 1_700_000_000, nanoseconds: 5)
             #expect(try store.removeEntry(named: names[1], in: directory.handle).name == names[1])
             #expect(throws: FSError.self) { try store.removeEntry(named: names[1], in: directory.handle) }
             #expect(try store.entryCount(in: directory.handle) == 248)
+            // The count stays right through replacing an entry and adding a new one by replacement.
+            _ = try store.replaceEntry(DirectoryEntry(name: names[2], handle: .root, kind: .file), in: directory.handle)
+            _ = try store.replaceEntry(DirectoryEntry(name: "fresh", handle: .root, kind: .file), in: directory.handle)
+            #expect(try store.entryCount(in: directory.handle) == 249 && store.attributes(of: directory.handle)?.size == 249)
         }
     }
 

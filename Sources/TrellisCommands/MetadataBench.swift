@@ -1,0 +1,199 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import ArgumentParser
+import Foundation
+import NIOCore
+import TrellisFSClient
+import TrellisFSProtocol
+
+/// `trellis bench meta`: an mdtest-like metadata workload from several
+/// client processes at once, in one shared directory and in a directory per
+/// process, with empty files and with 3,901-byte ones (mdtest's -w 3901).
+struct MetadataBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "meta",
+        abstract: "mdtest-like create / stat / read / remove rates from several client processes (JSON: ops/s per phase).",
+        discussion: """
+            Starts a file system of --servers servers under a temporary folder (or uses --name). Each phase is timed from \
+            the moment every client process is told to start to the moment the last one is done. Prints one JSON object per \
+            phase: op, layout (shared or unique), bytes, clients, files, seconds, ops_per_s. On a terminal a table follows.
+            """)
+
+    @Option(help: "Servers of the file system it starts.") var servers = 4
+    @Option(help: "Client processes.") var clients = 4
+    @Option(help: "Files per client process and phase.") var files = 1000
+    @Option(parsing: .upToNextOption, help: "File sizes in bytes.") var bytes: [Int] = [0, 3901]
+    @Option(help: "Use this running file system instead of starting one.") var name: String?
+    @Option(help: "Folder for the file system (default: a new one under /tmp).") var data: String?
+
+    struct Record: Codable {
+        var op: String
+        var layout: String
+        var bytes: Int
+        var clients: Int
+        var files: Int
+        var seconds: Double
+        var ops_per_s: Double
+    }
+
+    func run() throws {
+        TrellisCommand.bootstrapLogging()
+        guard clients >= 1, clients <= 256, files >= 1, servers >= 1 else { throw ValidationError("--clients 1...256, --files and --servers positive") }
+        let folder = data ?? (NSTemporaryDirectory() + "trellis-bench-meta-\(getpid())")
+        var stops: [() -> Void] = []
+        defer {
+            for stop in stops.reversed() { stop() }
+            if data == nil, name == nil { try? FileManager.default.removeItem(atPath: folder) }
+        }
+        var fileSystem = name ?? "meta"
+        if name == nil {
+            let names = try BenchNameService(folder: folder)
+            stops.append(names.stop)
+            let system = try TemporaryFileSystem(name: "meta", servers: servers, folder: folder + "/fs")
+            stops.append(system.stop)
+            fileSystem = system.name
+        }
+        let fs = try FileSystemClient.connect(name: fileSystem)
+        defer { fs.close() }
+        let root = "/mdtest-\(getpid())"
+        try fs.makeDirectory(root)
+        let workers = try (0..<clients).map { try MetadataBenchWorkerProcess(fileSystem: fileSystem, client: $0) }
+        defer { for worker in workers { worker.finish() } }
+        var records: [Record] = []
+        for size in bytes {
+            for layout in ["shared", "unique"] {
+                let base = "\(root)/\(layout)-\(size)"
+                try fs.makeDirectory(base)
+                if layout == "unique" { for client in 0..<clients { try fs.makeDirectory("\(base)/client\(client)") } }
+                for op in size > 0 ? ["create", "stat", "read", "remove"] : ["create", "stat", "remove"] {
+                    let command = "\(op) \(layout) \(size) \(files) \(base)"
+                    let seconds = try timedSeconds { try MetadataBenchWorkerProcess.runPhase(command, on: workers) }
+                    let total = files * clients
+                    let record = Record(op: op, layout: layout, bytes: size, clients: clients, files: total, seconds: seconds, ops_per_s: Double(total) / seconds)
+                    try printJSON(record)
+                    records.append(record)
+                }
+            }
+        }
+        if isatty(STDOUT_FILENO) == 1 { printTable(records) }
+    }
+
+    private func printTable(_ records: [Record]) {
+        print("\nops/s with \(clients) client processes, \(files) files each (\(name == nil ? "\(servers) servers" : name!))")
+        print("layout   bytes  " + ["create", "stat", "read", "remove"].map { $0.leftPadded(10) }.joined())
+        for size in bytes {
+            for layout in ["shared", "unique"] {
+                let row = ["create", "stat", "read", "remove"].map { op in
+                    records.first { $0.op == op && $0.layout == layout && $0.bytes == size }.map { String(Int($0.ops_per_s)) } ?? "-"
+                }
+                print(layout.padding(toLength: 8, withPad: " ", startingAt: 0) + " " + String(size).leftPadded(5) + "  " + row.map { $0.leftPadded(10) }.joined())
+            }
+        }
+    }
+}
+
+/// One client process of `bench meta`, driven through its standard input
+/// and output: it connects once, then runs each phase it is told, answering
+/// "done" or "error ...".
+final class MetadataBenchWorkerProcess {
+    private let process = Process()
+    private let input = Pipe()
+    private let output = Pipe()
+    private var pending = Data()
+
+    init(fileSystem: String, client: Int) throws {
+        process.executableURL = URL(fileURLWithPath: currentExecutablePath())
+        process.arguments = ["bench", "meta-worker", "--name", fileSystem, "--client", String(client)]
+        process.standardInput = input
+        process.standardOutput = output
+        try process.run()
+        let greeting = try readLine()
+        guard greeting == "ready" else { throw CommandFailure("bench client \(client) did not start: \(greeting)") }
+    }
+
+    /// Tells every worker the phase at once, then waits for all of them.
+    static func runPhase(_ command: String, on workers: [MetadataBenchWorkerProcess]) throws {
+        for worker in workers { worker.input.fileHandleForWriting.write(Data((command + "\n").utf8)) }
+        for (client, worker) in workers.enumerated() {
+            let answer = try worker.readLine()
+            guard answer == "done" else { throw CommandFailure("bench client \(client), phase \(command): \(answer)") }
+        }
+    }
+
+    private func readLine() throws -> String {
+        while true {
+            if let newline = pending.firstIndex(of: 10) {
+                let line = String(decoding: pending[pending.startIndex..<newline], as: UTF8.self)
+                pending = Data(pending[(newline + 1)...])
+                return line
+            }
+            let more = output.fileHandleForReading.availableData
+            guard !more.isEmpty else { throw CommandFailure("a bench client process ended early") }
+            pending.append(more)
+        }
+    }
+
+    func finish() {
+        try? input.fileHandleForWriting.close()
+        process.waitUntilExit()
+    }
+}
+
+/// The worker side (hidden): `trellis bench meta-worker`.
+struct MetadataBenchWorker: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "meta-worker", abstract: "One client process of bench meta.", shouldDisplay: false)
+    @Option var name: String
+    @Option var client: Int
+
+    func run() throws {
+        TrellisCommand.bootstrapLogging()
+        let fs = try FileSystemClient.connect(name: name)
+        defer { fs.close() }
+        print("ready")
+        fflush(nil)
+        while let line = Swift.readLine() {
+            let parts = line.split(separator: " ").map(String.init)
+            guard parts.count == 5, let size = Int(parts[2]), let files = Int(parts[3]) else { break }
+            do {
+                try runPhase(parts[0], layout: parts[1], size: size, files: files, base: parts[4], fs)
+                print("done")
+            } catch {
+                print("error \(error)")
+            }
+            fflush(nil)
+        }
+    }
+
+    private func runPhase(_ op: String, layout: String, size: Int, files: Int, base: String, _ fs: FileSystemClient) throws {
+        let directory = try fs.lookup(layout == "shared" ? base : "\(base)/client\(client)")
+        let names = (0..<files).map { "f.\(client).\($0)" }
+        let data = ByteBuffer(repeating: UInt8(truncatingIfNeeded: client), count: size)
+        switch op {
+        case "create":
+            for name in names {
+                let made = try fs.createFile(in: directory, named: name)
+                guard size > 0 else { continue }
+                let file = try fs.open(made, path: name, access: .write)
+                try file.write(data, at: 0)
+                try file.close()
+            }
+        case "stat":
+            for name in names {
+                let found = try fs.lookup(name, in: directory)
+                let size = found.sizeIsKnown ? found.size : try fs.size(of: found)
+                guard size == UInt64(data.readableBytes) else { throw CommandFailure("\(name) has \(size) bytes, not \(data.readableBytes)") }
+            }
+        case "read":
+            for name in names {
+                let file = try fs.open(try fs.lookup(name, in: directory), path: name, access: .read)
+                guard try file.read(at: 0, length: UInt64(size)) == data else { throw CommandFailure("\(name) read back wrong") }
+                try file.close()
+            }
+        case "remove":
+            for name in names { try fs.removeFile(named: name, in: directory) }
+        default:
+            throw CommandFailure("unknown phase \(op)")
+        }
+    }
+}
