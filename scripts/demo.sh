@@ -26,6 +26,10 @@ fs cp fs:/demo/results/sample.bin "$data.back"
 cmp "$data.sample" "$data.back" && echo "read back: identical to the original"
 fs mv /demo/results/sample.bin /demo/results/renamed.bin
 fs ls /demo/results
+fs ln /demo/results/renamed.bin /demo/linked.bin
+fs stat /demo/linked.bin
+echo "+ trellis fs layout get /demo/results/renamed.bin"; "$trellis" fs layout get --name demo /demo/results/renamed.bin
+if [ "$(id -u)" = 0 ]; then echo "+ trellis fsck"; "$trellis" fsck --name demo --grace-seconds 0; fi
 fs df
 fs ping
 fs rm -r /demo

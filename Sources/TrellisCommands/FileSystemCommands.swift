@@ -116,7 +116,7 @@ extension FileSystemCommand {
                 if json {
                     try printJSON(record)
                 } else {
-                    print("\(path): \(record.kind), \(record.size) bytes, mode \(record.mode), uid \(record.uid), gid \(record.gid), handle \(record.handle)"
+                    print("\(path): \(record.kind), \(record.size) bytes, \(record.links) link\(record.links == 1 ? "" : "s"), mode \(record.mode), uid \(record.uid), gid \(record.gid), handle \(record.handle)"
                         + (record.distribution.map { ", \($0)" } ?? ""))
                 }
             }

@@ -27,6 +27,10 @@ final class SocketTransport: Transport {
     /// never overlap.
     private var sendsAwaitingReopen: [ProcessID: [OutgoingFrame]] = [:]
     private var isShutDown = false
+    /// Set once this process finalizes: a connection that finishes its
+    /// handshake after that is said goodbye on at once, so the peer never
+    /// sees it close without one.
+    private var saidGoodbye = false
     weak var delegate: TransportDelegate?
 
     // Filled by `waitForEvents`, read by `handleEvents`: only the poller touches them.
@@ -361,6 +365,7 @@ final class SocketTransport: Transport {
         connection.state = .established
         connectionsByPeer[peer] = connection
         if !connection.sendQueue.isEmpty { flush(connection) }
+        if saidGoodbye { closeAfterFlush(connection) }
     }
 
     private func receiveAcknowledge(_ header: FrameHeader, on connection: SocketConnection) throws {
@@ -370,6 +375,7 @@ final class SocketTransport: Transport {
         if header.tag == 1 {
             connection.state = .established
             if !connection.sendQueue.isEmpty { flush(connection) }
+            if saidGoodbye { closeAfterFlush(connection) }
         } else {
             // The peer keeps the connection it opened to us; our queue waits for its hello.
             closeDescriptor(connection)
@@ -435,12 +441,15 @@ final class SocketTransport: Transport {
         }
         let unsent = Array(connection.sendQueue)
         connection.sendQueue.removeAll()
+        // A reset after either side said goodbye is the end of an orderly close, not a failure.
+        let orderly = connection.goodbyeReceived || connection.closingAfterFlush
         closeQuietly(connection)
         let waiting = sendsAwaitingReopen.removeValue(forKey: peer) ?? []
-        delegate?.transport(lost: peer, error: error, unsent: unsent + waiting, orderly: false)
+        delegate?.transport(lost: peer, error: error, unsent: unsent + waiting, orderly: orderly)
     }
 
     func sayGoodbye() {
+        saidGoodbye = true
         for connection in connectionsByPeer.values where connection.state == .established {
             closeAfterFlush(connection)
         }
@@ -477,8 +486,17 @@ final class SocketTransport: Transport {
         } catch {}
     }
 
+    /// Established connections, and those still in their handshake (which
+    /// get their goodbye once it completes): finalize waits for both, up to
+    /// its deadline, rather than cut a handshake off without a goodbye.
     var hasOpenConnections: Bool {
-        connectionsByPeer.values.contains { $0.state == .established }
+        connectionsByFD.values.contains { connection in
+            guard connection.descriptorOpen else { return false }
+            switch connection.state {
+            case .established, .connecting, .awaitingAcknowledge, .awaitingHello: return true
+            case .rejected, .closed: return false
+            }
+        }
     }
 
     func debugState() -> String {
