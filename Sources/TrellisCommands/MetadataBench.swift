@@ -180,8 +180,7 @@ struct MetadataBenchWorker: ParsableCommand {
             }
         case "stat":
             for name in names {
-                let found = try fs.lookup(name, in: directory)
-                let size = found.sizeIsKnown ? found.size : try fs.size(of: found)
+                let size = try fs.size(of: try fs.lookup(name, in: directory))
                 guard size == UInt64(data.readableBytes) else { throw CommandFailure("\(name) has \(size) bytes, not \(data.readableBytes)") }
             }
         case "read":

@@ -60,11 +60,13 @@ public struct FileSystemChecker {
             var finding = CheckFinding(
                 kind: .danglingEntry, handle: record.entry.handle, path: names.path(of: record),
                 detail: "names object \(record.entry.handle), which server \(owner) does not hold")
-            if repair { finding.repaired = try removeDanglingEntry(record) }
+            if repair { try removeDanglingEntry(record) }
+            finding.repaired = repair
             report.findings.append(finding)
         }
+        let objects = scan.objects.values.sorted { $0.handle.rawValue < $1.handle.rawValue }
         // Files listing datafiles that their servers lost.
-        for object in scan.objects.values.sorted(by: { $0.handle.rawValue < $1.handle.rawValue }) where object.kind == .file {
+        for object in objects where object.kind == .file {
             let missing = object.datafiles.filter { datafile in
                 guard let server = datafile.server, up.contains(server) else { return false }
                 return scan.objects[datafile]?.kind != .datafile
@@ -76,11 +78,14 @@ public struct FileSystemChecker {
             var finding = CheckFinding(
                 kind: .sizeMismatch, handle: object.handle, path: names.path(of: object.handle),
                 detail: "lists datafiles \(lost.map(\.description).joined(separator: ", ")) that their servers do not hold, so its size cannot be worked out")
-            if repair { finding.repaired = try restoreDatafiles(lost, of: object) }
+            if repair {
+                for (server, datafiles) in fs.byServer(lost) { _ = try fs.call(server: server, .restoreDatafiles(datafiles)) }
+                finding.repaired = true
+            }
             report.findings.append(finding)
         }
         if allUp {
-            try checkReferences(scan, references: references, listed: listed, names: names, settled: settled, into: &report)
+            try checkReferences(objects, references: references, listed: listed, names: names, settled: settled, into: &report)
         }
         // Bstreams without datafiles: each server knows its own.
         for server in up.sorted() {
@@ -99,10 +104,9 @@ public struct FileSystemChecker {
     /// Orphan objects, link counts and orphan datafiles: these need every
     /// entry and every file of the file system, so every server.
     private func checkReferences(
-        _ scan: Scan, references: [ObjectHandle: Int], listed: Set<ObjectHandle>, names: NameIndex, settled: (ObjectAttributes) -> Bool,
-        into report: inout CheckReport
+        _ sorted: [ObjectAttributes], references: [ObjectHandle: Int], listed: Set<ObjectHandle>, names: NameIndex,
+        settled: (ObjectAttributes) -> Bool, into report: inout CheckReport
     ) throws {
-        let sorted = scan.objects.values.sorted { $0.handle.rawValue < $1.handle.rawValue }
         var orphanCandidates: [ObjectAttributes] = []
         for object in sorted where object.kind != .datafile && object.handle != fs.configuration.rootHandle && settled(object) {
             let count = references[object.handle] ?? 0
@@ -188,20 +192,12 @@ public struct FileSystemChecker {
         }
     }
 
-    private func removeDanglingEntry(_ record: EntryRecord) throws -> Bool {
-        guard try current(record.entry.handle) == nil else { return false }
+    /// Only if the entry still names that handle (it may have gone meanwhile).
+    private func removeDanglingEntry(_ record: EntryRecord) throws {
         do {
             _ = try fs.call(owner: record.directory, .removeEntry(parent: record.directory, name: record.entry.name, handle: record.entry.handle, owner: 0))
-            return true
         } catch let error as FSError where error.code == .notFound {
-            return true  // gone meanwhile
         }
-    }
-
-    private func restoreDatafiles(_ lost: [ObjectHandle], of file: ObjectAttributes) throws -> Bool {
-        guard let now = try current(file.handle), now.datafiles == file.datafiles else { return false }
-        for (server, datafiles) in fs.byServer(lost) { _ = try fs.call(server: server, .restoreDatafiles(datafiles)) }
-        return true
     }
 
     private func setLinkCount(of object: ObjectAttributes, to count: UInt32) throws -> Bool {

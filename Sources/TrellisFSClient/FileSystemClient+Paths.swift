@@ -32,6 +32,7 @@ extension FileSystemClient {
     /// a file's size when its owner could give it (`sizeIsKnown`).
     public func lookup(_ name: String, in directory: ObjectAttributes) throws -> ObjectAttributes {
         let found = try attributes(reply: call(owner: directory.handle, .lookup(parent: directory.handle, name: name)), name)
+        // An entry that names an object on another server carries only its kind.
         return found.linkCount == 0 ? try attributes(of: found.handle) : found
     }
 
@@ -42,9 +43,7 @@ extension FileSystemClient {
         var current = try attributes(of: configuration.rootHandle)
         for (position, name) in names.enumerated() {
             guard current.kind == .directory else { throw FSError(.notDirectory, "\(path): a component before \(name) is not a directory") }
-            var next = try attributes(reply: call(owner: current.handle, .lookup(parent: current.handle, name: name)), path)
-            // An entry that names an object on another server carries only its kind.
-            if next.linkCount == 0 { next = try attributes(of: next.handle) }
+            let next = try lookup(name, in: current)
             let isLast = position == names.count - 1
             if next.kind == .symlink && (!isLast || followLast) {
                 let target = try readLink(of: next.handle)

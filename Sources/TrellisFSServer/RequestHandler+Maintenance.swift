@@ -36,9 +36,8 @@ extension RequestHandler {
         let cutoff = context.now().seconds - graceSeconds
         var orphans: [ObjectHandle] = []
         for datafile in try context.bstreams.storedDatafiles() where try !context.metadata.isDatafile(datafile) {
+            // A bstream only ever follows its datafile object, so one without is an orphan for good.
             guard let changed = context.bstreams.lastChange(datafile: datafile), changed <= cutoff else { continue }
-            // Look again: a datafile made since the scan began is no orphan.
-            guard try !context.metadata.isDatafile(datafile) else { continue }
             if remove { try context.bstreams.remove(datafile: datafile) }
             orphans.append(datafile)
         }

@@ -166,7 +166,6 @@ extension RequestHandler {
     /// here too when its directory lives here; otherwise the client adds it
     /// on the directory's server next (and drops the link again if it cannot).
     func link(_ handle: ObjectHandle, _ parent: ObjectHandle, _ name: String, _ credentials: Credentials) throws -> ObjectAttributes {
-        _ = try object(handle)
         try EntryName.validate(name)
         var entry: (name: String, directory: ObjectHandle)?
         if parent.server == context.serverIndex {

@@ -476,11 +476,11 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
 
     public func setLinkCount(_ handle: ObjectHandle, to count: UInt32) throws -> ObjectAttributes {
         try write("setting the link count of \(handle)") { db in
-            try db.cachedStatement(sql: "UPDATE object SET linkCount = ? WHERE serial = ?").execute(arguments: [Int64(count), Int64(handle.serial)])
-            guard handle.server == serverIndex, let object = try attributes(serial: Int64(handle.serial), db) else {
+            guard handle.server == serverIndex, try attributes(serial: Int64(handle.serial), db) != nil else {
                 throw FSError(.staleHandle, "object \(handle) does not exist on server \(serverIndex)")
             }
-            return object
+            try db.cachedStatement(sql: "UPDATE object SET linkCount = ? WHERE serial = ?").execute(arguments: [Int64(count), Int64(handle.serial)])
+            return try attributes(serial: Int64(handle.serial), db)!
         }
     }
 

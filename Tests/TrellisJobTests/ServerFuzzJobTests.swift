@@ -21,7 +21,7 @@ import TrellisRuntime
         let setup = try fixture.client()
         defer { setup.close() }
         // The good client's corner, which the fuzz's uids may not enter.
-        let good = try setup.makeDirectory("/good", mode: 0o700)
+        try setup.makeDirectory("/good", mode: 0o700)
         try setup.setAttributes("/good", AttributeChanges(uid: 4321, gid: 4321))
         // The fuzz's playground: objects whose handles it may name.
         try setup.makeDirectory("/play", mode: 0o777)
@@ -32,7 +32,6 @@ import TrellisRuntime
             playground += [made.handle] + made.datafiles
             playground.append(try setup.makeDirectory("/play/d\(index)", mode: 0o777).handle)
         }
-        _ = good
 
         let runtime = setup.runtime
         let port = try runtime.lookup(name: "trellis-fs/\(fixture.name)/0", deadline: .after(seconds: 30))
@@ -40,16 +39,15 @@ import TrellisRuntime
         defer { try? server.disconnect(deadline: .after(seconds: 30)) }
 
         // The good client works in its corner the whole time, as uid 4321.
-        let stop = Atomic(false)
         let goodFailures = Mutex<[String]>([])
         let goodRounds = Atomic(0)
         let fileSystem = fixture.name
-        let worker = Thread {
+        let worker = BackgroundLoop { shouldStop in
             do {
                 let fs = try FileSystemClient.connect(name: fileSystem, runtime: runtime, credentials: Credentials(uid: 4321, gid: 4321), timeoutSeconds: 60)
                 defer { fs.close() }
                 var round = 0
-                while !stop.load(ordering: .relaxed) || round < 3 {
+                while !shouldStop() || round < 3 {
                     if let failure = Self.goodRound(fs, round) { goodFailures.withLock { $0.append(failure) } }
                     round += 1
                     goodRounds.store(round, ordering: .relaxed)
@@ -57,12 +55,6 @@ import TrellisRuntime
             } catch {
                 goodFailures.withLock { $0.append("connect: \(error)") }
             }
-        }
-        worker.start()
-        // However this test ends, the worker stops first (it would keep the servers' fixture alive).
-        defer {
-            stop.store(true, ordering: .relaxed)
-            while !worker.isFinished { usleep(10_000) }
         }
 
         var fuzzer = RequestFuzzer(seed: seed, playground: playground)
@@ -101,8 +93,7 @@ import TrellisRuntime
                 break
             }
         }
-        stop.store(true, ordering: .relaxed)
-        while !worker.isFinished { usleep(10_000) }
+        worker.finish()
         print("fuzz: \(handled.succeeded) requests done, \(handled.refused) refused with an error, the rest dropped as malformed")
         // The well-formed third must reach the handlers: many are refused, some succeed.
         #expect(handled.succeeded > total / 100 && handled.refused > total / 10, "seed \(seed): \(handled)")
