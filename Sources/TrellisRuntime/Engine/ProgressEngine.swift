@@ -150,6 +150,7 @@ public final class ProgressEngine: @unchecked Sendable {
         pollerInKernel = timeout > 0
         lock.unlock()
         let count = transport.waitForEvents(timeoutMilliseconds: timeout)
+        if count == 0 && mayBlock && timeout == 0 { sched_yield() }
         lock.lock()
         pollerInKernel = false
         if count > 0 {
