@@ -42,7 +42,8 @@ struct AggregateBench: ParsableCommand {
         defer { names.stop() }
         var records: [Record] = []
         for servers in 1...maxServers {
-            let system = try TemporaryFileSystem(name: "aggregate\(servers)", servers: servers, folder: "\(folder)/\(servers)")
+            // Without precreate pools, so an aggregate create shows its fan-out tree (a pooled create fans out nothing).
+            let system = try TemporaryFileSystem(name: "aggregate\(servers)", servers: servers, folder: "\(folder)/\(servers)", precreateBatch: 0)
             defer { system.stop() }
             let fs = try FileSystemClient.connect(name: system.name)
             defer { fs.close() }

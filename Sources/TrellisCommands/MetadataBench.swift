@@ -13,17 +13,22 @@ import TrellisFSProtocol
 struct MetadataBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "meta",
-        abstract: "mdtest-like create / stat / read / remove rates from several client processes (JSON: ops/s per phase).",
+        abstract: "mdtest-like create / stat / list / read / remove rates from several client processes (JSON: ops/s per phase).",
         discussion: """
             Starts a file system of --servers servers under a temporary folder (or uses --name). Each phase is timed from \
             the moment every client process is told to start to the moment the last one is done. Prints one JSON object per \
-            phase: op, layout (shared or unique), bytes, clients, files, seconds, ops_per_s. On a terminal a table follows.
+            phase: op, layout (shared or unique), bytes, clients, files, seconds, ops_per_s. In the list phase every client \
+            reads its whole directory (the shared one, or its own) in pages with attributes and checks every entry is there; \
+            its files and ops_per_s count entries listed. On a terminal a table follows. \
+            A directory of a million entries: --files 250000 --bytes 0 --layouts shared.
             """)
 
     @Option(help: "Servers of the file system it starts.") var servers = 4
     @Option(help: "Client processes.") var clients = 4
     @Option(help: "Files per client process and phase.") var files = 1000
     @Option(parsing: .upToNextOption, help: "File sizes in bytes.") var bytes: [Int] = [0, 3901]
+    @Option(parsing: .upToNextOption, help: "Directory layouts: shared (one for all clients), unique (one per client).")
+    var layouts: [String] = ["shared", "unique"]
     @Option(help: "Use this running file system instead of starting one.") var name: String?
     @Option(help: "Folder for the file system (default: a new one under /tmp).") var data: String?
 
@@ -40,6 +45,7 @@ struct MetadataBench: ParsableCommand {
     func run() throws {
         TrellisCommand.bootstrapLogging()
         guard clients >= 1, clients <= 256, files >= 1, servers >= 1 else { throw ValidationError("--clients 1...256, --files and --servers positive") }
+        guard !layouts.isEmpty, layouts.allSatisfy(["shared", "unique"].contains) else { throw ValidationError("--layouts takes shared and unique") }
         let folder = data ?? (NSTemporaryDirectory() + "trellis-bench-meta-\(getpid())")
         var stops: [() -> Void] = []
         defer {
@@ -58,18 +64,19 @@ struct MetadataBench: ParsableCommand {
         defer { fs.close() }
         let root = "/mdtest-\(getpid())"
         try fs.makeDirectory(root)
-        let workers = try (0..<clients).map { try MetadataBenchWorkerProcess(fileSystem: fileSystem, client: $0) }
+        let workers = try (0..<clients).map { try MetadataBenchWorkerProcess(fileSystem: fileSystem, client: $0, of: clients) }
         defer { for worker in workers { worker.finish() } }
         var records: [Record] = []
         for size in bytes {
-            for layout in ["shared", "unique"] {
+            for layout in layouts {
                 let base = "\(root)/\(layout)-\(size)"
                 try fs.makeDirectory(base)
                 if layout == "unique" { for client in 0..<clients { try fs.makeDirectory("\(base)/client\(client)") } }
-                for op in size > 0 ? ["create", "stat", "read", "remove"] : ["create", "stat", "remove"] {
+                for op in Self.phases where op != "read" || size > 0 {
                     let command = "\(op) \(layout) \(size) \(files) \(base)"
+                    let total = op == "list" && layout == "shared" ? files * clients * clients : files * clients
+                    progress("\(op), \(layout) directory, \(size)-byte files: \(total) \(op == "list" ? "entries" : "files") from \(clients) clients")
                     let seconds = try timedSeconds { try MetadataBenchWorkerProcess.runPhase(command, on: workers) }
-                    let total = files * clients
                     let record = Record(op: op, layout: layout, bytes: size, clients: clients, files: total, seconds: seconds, ops_per_s: Double(total) / seconds)
                     try printJSON(record)
                     records.append(record)
@@ -79,12 +86,18 @@ struct MetadataBench: ParsableCommand {
         if isatty(STDOUT_FILENO) == 1 { printTable(records) }
     }
 
+    static let phases = ["create", "stat", "list", "read", "remove"]
+
+    private func progress(_ text: String) {
+        FileHandle.standardError.write(Data("bench meta: \(text)\n".utf8))
+    }
+
     private func printTable(_ records: [Record]) {
         print("\nops/s with \(clients) client processes, \(files) files each (\(name == nil ? "\(servers) servers" : name!))")
-        print("layout   bytes  " + ["create", "stat", "read", "remove"].map { $0.leftPadded(10) }.joined())
+        print("layout   bytes  " + Self.phases.map { $0.leftPadded(10) }.joined())
         for size in bytes {
-            for layout in ["shared", "unique"] {
-                let row = ["create", "stat", "read", "remove"].map { op in
+            for layout in layouts {
+                let row = Self.phases.map { op in
                     records.first { $0.op == op && $0.layout == layout && $0.bytes == size }.map { String(Int($0.ops_per_s)) } ?? "-"
                 }
                 print(layout.padding(toLength: 8, withPad: " ", startingAt: 0) + " " + String(size).leftPadded(5) + "  " + row.map { $0.leftPadded(10) }.joined())
@@ -102,9 +115,9 @@ final class MetadataBenchWorkerProcess {
     private let output = Pipe()
     private var pending = Data()
 
-    init(fileSystem: String, client: Int) throws {
+    init(fileSystem: String, client: Int, of clients: Int) throws {
         process.executableURL = URL(fileURLWithPath: currentExecutablePath())
-        process.arguments = ["bench", "meta-worker", "--name", fileSystem, "--client", String(client)]
+        process.arguments = ["bench", "meta-worker", "--name", fileSystem, "--client", String(client), "--clients", String(clients)]
         process.standardInput = input
         process.standardOutput = output
         try process.run()
@@ -145,6 +158,7 @@ struct MetadataBenchWorker: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "meta-worker", abstract: "One client process of bench meta.", shouldDisplay: false)
     @Option var name: String
     @Option var client: Int
+    @Option var clients: Int
 
     func run() throws {
         TrellisCommand.bootstrapLogging()
@@ -189,6 +203,16 @@ struct MetadataBenchWorker: ParsableCommand {
                 guard try file.read(at: 0, length: UInt64(size)) == data else { throw CommandFailure("\(name) read back wrong") }
                 try file.close()
             }
+        case "list":
+            let expected = layout == "shared" ? Set((0..<clients).flatMap { other in (0..<files).map { "f.\(other).\($0)" } }) : Set(names)
+            var seen = 0
+            try fs.listWithAttributes(layout == "shared" ? base : "\(base)/client\(client)") { page in
+                for entry in page {
+                    guard expected.contains(entry.name), entry.attributes.kind == .file else { throw CommandFailure("listing found \(entry.name), which no client made") }
+                    seen += 1
+                }
+            }
+            guard seen == expected.count else { throw CommandFailure("listing found \(seen) entries, not \(expected.count)") }
         case "remove":
             for name in names { try fs.removeFile(named: name, in: directory) }
         default:

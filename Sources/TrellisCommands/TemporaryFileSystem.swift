@@ -3,6 +3,7 @@ import Glibc
 #endif
 import Foundation
 import TrellisCore
+import TrellisFSServer
 import TrellisNames
 
 /// A file system that a bench starts with `trellis up` in a folder of its
@@ -14,14 +15,16 @@ final class TemporaryFileSystem {
     let folder: String
     private let up: pid_t
 
-    init(name: String, servers: Int, folder: String) throws {
+    init(name: String, servers: Int, folder: String, precreateBatch: Int = FileSystemConfiguration.defaultPrecreateBatch) throws {
         self.name = name
         self.folder = folder
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         let log = folder + "/up.log"
         unlink(log)
         up = try ProcessSpawner.spawn(
-            arguments: [currentExecutablePath(), "up", "--servers", String(servers), "--data", folder + "/fs", "--name", name],
+            arguments: [
+                currentExecutablePath(), "up", "--servers", String(servers), "--data", folder + "/fs", "--name", name, "--precreate-batch", String(precreateBatch),
+            ],
             environment: ProcessEnvironment.current(), logPath: log)
         guard poll(until: .after(seconds: 120), intervalMicroseconds: 100_000, { (try? String(contentsOfFile: log, encoding: .utf8))?.contains("is up") ?? false }) else {
             stop()

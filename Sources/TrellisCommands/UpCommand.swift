@@ -25,6 +25,8 @@ struct UpCommand: ParsableCommand {
     @Option(help: "Folder for the configuration and every server's storage.") var data = "trellis-data"
     @Option(help: "The file system's name.") var name = "trellis"
     @Option(help: "Default strip size of new files, in bytes.") var stripSizeBytes: UInt64 = 65_536
+    @Option(help: "Datafiles each server keeps made ahead on every other server (0: none), on the first run.")
+    var precreateBatch = FileSystemConfiguration.defaultPrecreateBatch
 
     func run() throws {
         TrellisCommand.bootstrapLogging()
@@ -97,7 +99,8 @@ struct UpCommand: ParsableCommand {
         }
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         let configuration = try FileSystemConfiguration(
-            name: name, servers: (0..<servers).map { .init(host: "127.0.0.1", storage: "\(folder)/server\($0)") }, stripSizeBytes: stripSizeBytes)
+            name: name, servers: (0..<servers).map { .init(host: "127.0.0.1", storage: "\(folder)/server\($0)") }, stripSizeBytes: stripSizeBytes,
+            precreateBatch: precreateBatch)
         for index in 0..<servers { try ServerStorage.make(configuration, server: index, rootOwner: Credentials(uid: getuid(), gid: getgid())) }
         try configuration.toml().write(toFile: configPath, atomically: true, encoding: .utf8)
         return configuration

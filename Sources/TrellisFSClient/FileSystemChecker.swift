@@ -35,6 +35,11 @@ public struct FileSystemChecker {
                 "orphan objects, link counts and orphan datafiles (an entry or file on server \(report.unreachableServers.map(String.init).joined(separator: ", ")) may name them)",
             ]
         }
+        // Taken before any scan, so whatever the file system does while fsck
+        // looks (a refilled pool's new datafiles, say) is too new to judge.
+        let cutoff = Timestamp.now().seconds - Int64(graceSeconds)
+        // Pools before objects: a datafile leaving a pool for a file after this is listed by that file.
+        let pooled = try up.sorted().flatMap(pooledDatafiles(of:))
         var scan = Scan()
         for server in up.sorted() {
             try scanServer(server, into: &scan)
@@ -43,12 +48,12 @@ public struct FileSystemChecker {
         report.objectsScanned = scan.objects.count
         report.entriesScanned = scan.entries.count
         let names = NameIndex(scan.entries, root: fs.configuration.rootHandle)
-        let cutoff = Timestamp.now().seconds - Int64(graceSeconds)
         func settled(_ object: ObjectAttributes) -> Bool { object.changeTime.seconds <= cutoff }
 
         var references: [ObjectHandle: Int] = [:]
         for record in scan.entries { references[record.entry.handle, default: 0] += 1 }
-        var listed = Set<ObjectHandle>()
+        // And after them too: a datafile a failed create is giving back to its pool is in neither meanwhile.
+        var listed = Set<ObjectHandle>(pooled + (try up.sorted().flatMap(pooledDatafiles(of:))))
         for object in scan.objects.values where object.kind == .file { listed.formUnion(object.datafiles) }
 
         // Entries naming objects that are gone (only where the object's server answered);
@@ -160,6 +165,14 @@ public struct FileSystemChecker {
             after = more ? objects.last?.handle : nil
         } while after != nil
         try scanEntries(server, into: &scan)
+    }
+
+    /// The datafiles a server holds ready in its precreate pool: no orphans.
+    private func pooledDatafiles(of server: Int) throws -> [ObjectHandle] {
+        guard case .handles(let handles) = try fs.call(server: server, .pooledDatafiles) else {
+            throw FSError(.protocolViolation, "server \(server) answered a pool listing without handles")
+        }
+        return handles
     }
 
     private func scanEntries(_ server: Int, into scan: inout Scan) throws {

@@ -88,6 +88,9 @@ public enum FSRequest: Sendable, Equatable {
     /// Datafile objects made again under handles a file lists but this
     /// server lost (their data reads as a hole).
     case restoreDatafiles([ObjectHandle])
+    /// The datafiles of other servers this server holds in its precreate
+    /// pool (fsck counts them as referenced).
+    case pooledDatafiles
 
     /// The numbers are part of the wire protocol.
     public var operation: UInt16 {
@@ -132,6 +135,7 @@ public enum FSRequest: Sendable, Equatable {
         case .orphanBstreams: return 38
         case .setLinkCount: return 39
         case .restoreDatafiles: return 40
+        case .pooledDatafiles: return 41
         }
     }
 
@@ -171,7 +175,7 @@ public struct FSRequestEnvelope: Sendable, Equatable {
         writer.write(requestID)
         writer.write(credentials)
         switch request {
-        case .getConfiguration, .statFileSystem:
+        case .getConfiguration, .statFileSystem, .pooledDatafiles:
             break
         case .lookup(let parent, let name):
             writer.write(parent)
@@ -366,6 +370,7 @@ public struct FSRequestEnvelope: Sendable, Equatable {
         case 38: request = .orphanBstreams(graceSeconds: try reader.read(), remove: try reader.readBool())
         case 39: request = .setLinkCount(try reader.read(), count: try reader.read())
         case 40: request = .restoreDatafiles(try handles())
+        case 41: request = .pooledDatafiles
         default: throw FSError(.protocolViolation, "request \(requestID) has unknown operation \(operation)")
         }
         guard reader.isAtEnd else {

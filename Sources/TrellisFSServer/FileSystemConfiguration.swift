@@ -11,6 +11,7 @@ import TrellisFSProtocol
 /// name = "scratch"
 /// strip_size_bytes = 65536     # default strip of new files
 /// datafiles = 0                # default datafiles per file; 0 means every server
+/// precreate_batch = 64         # datafiles each server keeps made ahead on every other; 0: none
 ///
 /// [[server]]
 /// host = "127.0.0.1"
@@ -34,8 +35,15 @@ public struct FileSystemConfiguration: Sendable, Equatable {
     public var servers: [Server]
     public var stripSizeBytes: UInt64
     public var datafilesPerFile: Int
+    /// Datafiles each server keeps precreated on every other server, so
+    /// a spread file's create waits on no peer; 0 turns the pools off.
+    public var precreateBatch: Int
 
-    public init(name: String, servers: [Server], stripSizeBytes: UInt64 = 65_536, datafilesPerFile: Int = 0) throws {
+    public static let defaultPrecreateBatch = 64
+
+    public init(
+        name: String, servers: [Server], stripSizeBytes: UInt64 = 65_536, datafilesPerFile: Int = 0, precreateBatch: Int = defaultPrecreateBatch
+    ) throws {
         guard !name.isEmpty, name.utf8.count <= 64, !name.contains("/"), !name.contains(where: \.isWhitespace) else {
             throw FSError(.invalidArgument, "a file-system name must be 1 to 64 bytes without '/' or spaces, not '\(name)'")
         }
@@ -48,7 +56,11 @@ public struct FileSystemConfiguration: Sendable, Equatable {
         self.name = name
         self.servers = servers
         self.stripSizeBytes = stripSizeBytes
+        guard (0...1024).contains(precreateBatch) else {
+            throw FSError(.invalidArgument, "precreate_batch = \(precreateBatch) is outside 0 ... 1024")
+        }
         self.datafilesPerFile = datafilesPerFile
+        self.precreateBatch = precreateBatch
         _ = try defaultDistribution()
     }
 
@@ -71,6 +83,7 @@ public struct FileSystemConfiguration: Sendable, Equatable {
             var name: String
             var strip_size_bytes: Int?
             var datafiles: Int?
+            var precreate_batch: Int?
         }
         var filesystem: FileSystem
         var server: [Server]
@@ -88,7 +101,7 @@ public struct FileSystemConfiguration: Sendable, Equatable {
         }
         return try FileSystemConfiguration(
             name: file.filesystem.name, servers: file.server, stripSizeBytes: UInt64(file.filesystem.strip_size_bytes ?? 65_536),
-            datafilesPerFile: file.filesystem.datafiles ?? 0)
+            datafilesPerFile: file.filesystem.datafiles ?? 0, precreateBatch: file.filesystem.precreate_batch ?? defaultPrecreateBatch)
     }
 
     public static func load(path: String) throws -> FileSystemConfiguration {
@@ -100,7 +113,10 @@ public struct FileSystemConfiguration: Sendable, Equatable {
     }
 
     public func toml() -> String {
-        var lines = ["[filesystem]", "name = \"\(name)\"", "strip_size_bytes = \(stripSizeBytes)", "datafiles = \(datafilesPerFile)"]
+        var lines = [
+            "[filesystem]", "name = \"\(name)\"", "strip_size_bytes = \(stripSizeBytes)", "datafiles = \(datafilesPerFile)",
+            "precreate_batch = \(precreateBatch)",
+        ]
         for server in servers {
             lines += ["", "[[server]]", "host = \"\(server.host)\"", "storage = \"\(server.storage)\""]
         }

@@ -47,6 +47,11 @@ public final class FileSystemServer: @unchecked Sendable {
             metadata: stores.metadata, bstreams: stores.bstreams)
         context.peers = PeerLinks(runtime: runtime, serviceNames: servers.map(\.serviceName))
         context.log = { [logger] message in logger.warning("server \(index): \(message)") }
+        if configuration.precreateBatch > 0, configuration.servers.count > 1, let peers = context.peers {
+            context.pool = try DatafilePool(
+                store: stores.metadata, peers: peers, serverIndex: index, serverCount: configuration.servers.count,
+                batch: configuration.precreateBatch, log: context.log)
+        }
         handler = RequestHandler(context: context)
     }
 
@@ -60,6 +65,7 @@ public final class FileSystemServer: @unchecked Sendable {
         try runtime.publish(name: service, port: port.name.description)
         logger.info("server \(index) of \(configuration.name) serving as \(service) at \(port.name)")
         ready(port.name.description)
+        handler.context.pool?.start()
         var accept = try runtime.selfCommunicator.iaccept(port)
         while !stopRequested.load(ordering: .acquiring) {
             replies.removeAll { $0.isComplete }
@@ -80,13 +86,14 @@ public final class FileSystemServer: @unchecked Sendable {
                 accept = try runtime.selfCommunicator.iaccept(port)
                 continue
             }
-            serve(sessionAt: ready - 1)
+            serveReadySessions(first: ready - 1)
         }
         accept.cancel()
         for session in sessions {
             session.pending.cancel()
             _ = session.client.idisconnect()
         }
+        handler.context.pool?.stop()
         handler.context.peers?.close()
         try? runtime.unpublish(name: service)
         port.close()
@@ -100,7 +107,47 @@ public final class FileSystemServer: @unchecked Sendable {
         try client.ireceive(from: .rank(0), tag: .any)
     }
 
-    private func serve(sessionAt position: Int) {
+    /// Serves the session that woke the loop and every other whose request
+    /// has arrived too. Those that may fan out get threads; the rest share
+    /// one metadata commit, so a burst of creates costs one sync to disk.
+    private func serveReadySessions(first: Int) {
+        let ready = sessions.indices.filter { $0 == first || sessions[$0].pending.isComplete }
+        // From the back, so removing a departed session leaves the other positions valid.
+        let requests = ready.reversed().compactMap(takeRequest(sessionAt:)).reversed()
+        var local: [(envelope: FSRequestEnvelope, client: Communicator)] = []
+        for (envelope, client) in requests {
+            if handler.mayWaitOnPeers(envelope.request) {
+                // It may wait on other servers, which may be waiting on this one: never in this loop.
+                if let thread = startThread({ [self] in answer(envelope, to: client, waitForSend: true) }) {
+                    pthread_detach(thread)
+                    continue
+                }
+            }
+            local.append((envelope, client))
+        }
+        guard local.count > 1, !local.allSatisfy({ RequestHandler.onlyReads($0.envelope.request) }) else {
+            for (envelope, client) in local { answer(envelope, to: client, waitForSend: false) }
+            return
+        }
+        let answers: [(reply: FSReplyEnvelope, followUps: [FollowUp])]
+        do {
+            answers = try handler.context.metadata.sharingOneCommit { local.map { handler.handle($0.envelope) } }
+        } catch {
+            // Nothing of the group was kept: each request runs again in a commit of its own.
+            logger.warning("server \(index): a group commit failed (\(error)); answering its \(local.count) requests one by one")
+            for (envelope, client) in local { answer(envelope, to: client, waitForSend: false) }
+            return
+        }
+        for ((envelope, client), answer) in zip(local, answers) {
+            send(answer.reply, for: envelope, to: client, waitForSend: false)
+            for followUp in answer.followUps { carryOut(followUp) }
+        }
+    }
+
+    /// The request a ready session sent, with the session's next receive
+    /// posted; nil when the client left (its session is dropped) or sent
+    /// something that is not a request.
+    private func takeRequest(sessionAt position: Int) -> (FSRequestEnvelope, Communicator)? {
         let session = sessions[position]
         let message: Message
         do {
@@ -110,40 +157,34 @@ public final class FileSystemServer: @unchecked Sendable {
             logger.info("client gone: \(error)")
             _ = session.client.idisconnect()
             sessions.remove(at: position)
-            return
+            return nil
         }
         guard message.tag == MessageTags.request else {
             logger.warning("server \(index): dropped a message on tag \(message.tag), which carries no requests")
-            return
+            return nil
         }
-        let envelope: FSRequestEnvelope
         do {
-            envelope = try FSRequestEnvelope.decode(message.payload)
+            return (try FSRequestEnvelope.decode(message.payload), session.client)
         } catch {
             // Without a request id there is no reply tag to answer on: the client's wait times out.
             logger.warning("server \(index): dropped a malformed request: \(error)")
-            return
+            return nil
         }
-        if RequestHandler.mayFanOut(envelope.request) {
-            // It may wait on other servers, which may be waiting on this one: never in this loop.
-            let client = session.client
-            if let thread = startThread({ [self] in answer(envelope, to: client, waitForSend: true) }) {
-                pthread_detach(thread)
-                return
-            }
-        }
-        answer(envelope, to: session.client, waitForSend: false)
     }
 
     private func answer(_ envelope: FSRequestEnvelope, to client: Communicator, waitForSend: Bool) {
         let (reply, followUps) = handler.handle(envelope)
+        send(reply, for: envelope, to: client, waitForSend: waitForSend)
+        for followUp in followUps { carryOut(followUp) }
+    }
+
+    private func send(_ reply: FSReplyEnvelope, for envelope: FSRequestEnvelope, to client: Communicator, waitForSend: Bool) {
         do {
             let send = try client.isend(reply.encoded(), to: 0, tag: MessageTags.reply(to: envelope.requestID))
             if waitForSend { try send.wait(deadline: .after(seconds: handler.context.peerTimeoutSeconds)) } else { replies.append(send) }
         } catch {
             logger.info("could not answer request \(envelope.requestID): \(error)")
         }
-        for followUp in followUps { carryOut(followUp) }
     }
 
     private func carryOut(_ followUp: FollowUp) {

@@ -11,15 +11,14 @@ extension RequestHandler {
     func createSpreadFile(
         _ parent: ObjectHandle, _ name: String, _ mode: UInt32, _ requested: Distribution?, _ credentials: Credentials, steps: inout Int
     ) throws -> ObjectAttributes {
-        var made: [ObjectHandle] = []
+        var slots = DatafileSlots()
         do {
             return try makeFile(parent, name, mode, requested, credentials) { distribution in
-                let slots = try datafileSlots(distribution, from: 0, steps: &steps)
-                made = slots.compactMap { $0 }
-                return slots
+                slots = try datafileSlots(distribution, from: 0, steps: &steps)
+                return slots.handles
             }
         } catch {
-            _ = try? removeDatafiles(made, steps: &steps)
+            giveBack(slots, steps: &steps)
             throw error
         }
     }
@@ -31,22 +30,43 @@ extension RequestHandler {
         guard file.isStuffed, let distribution = file.distribution else { throw FSError(.exists, "file \(handle) has all its datafiles already") }
         let slots = try datafileSlots(distribution, from: file.datafiles.count, steps: &steps)
         do {
-            return try context.metadata.spread(handle, adding: slots, at: context.now())
+            return try context.metadata.spread(handle, adding: slots.handles, at: context.now())
         } catch {
-            _ = try? removeDatafiles(slots.compactMap { $0 }, steps: &steps)
+            giveBack(slots, steps: &steps)
             throw error
         }
     }
 
     /// Datafiles `first...` of a distribution placed from this server: nil
-    /// for those that live here (made in the caller's commit), handles made
-    /// through a fan-out for the rest.
-    private func datafileSlots(_ distribution: Distribution, from first: Int, steps: inout Int) throws -> [ObjectHandle?] {
+    /// for those that live here (made in the caller's commit), the others
+    /// from the pool or, where it has none, made through one fan-out.
+    private func datafileSlots(_ distribution: Distribution, from first: Int, steps: inout Int) throws -> DatafileSlots {
         let placement = (first..<distribution.datafileCount).map { distribution.server(ofDatafile: $0, serverCount: context.configuration.servers.count) }
         let remote = placement.filter { $0 != context.serverIndex }
-        var made = try remote.isEmpty ? [] : makeDatafiles(on: remote, steps: &steps)
-        made.reverse()
-        return placement.map { $0 == context.serverIndex ? nil : made.popLast() }
+        var slots = DatafileSlots()
+        var pooled = try context.pool?.take(servers: remote) ?? remote.map { _ in nil }
+        slots.pooled = pooled.compactMap { $0 }
+        let missing = zip(remote, pooled).filter { $0.1 == nil }.map(\.0)
+        do {
+            slots.made = try missing.isEmpty ? [] : makeDatafiles(on: missing, steps: &steps)
+        } catch {
+            giveBack(slots, steps: &steps)
+            throw error
+        }
+        var made = Array(slots.made.reversed())
+        pooled.reverse()
+        slots.handles = placement.map { server in
+            guard server != context.serverIndex else { return nil }
+            return pooled.popLast()! ?? made.popLast()
+        }
+        return slots
+    }
+
+    /// Datafiles a failed create or spread took: pooled ones go back to the
+    /// pool, freshly made ones are removed (what is left, fsck finds).
+    private func giveBack(_ slots: DatafileSlots, steps: inout Int) {
+        if !slots.pooled.isEmpty { context.pool?.giveBack(slots.pooled) }
+        if !slots.made.isEmpty { _ = try? removeDatafiles(slots.made, steps: &steps) }
     }
 
     /// unlink in one request: entry and metadata (or one of its links) in
@@ -81,4 +101,11 @@ extension RequestHandler {
         attributes.sizeIsKnown = true
         return attributes
     }
+}
+
+/// The remote datafiles of a new or spreading file, by slot, and where each came from.
+struct DatafileSlots {
+    var handles: [ObjectHandle?] = []
+    var pooled: [ObjectHandle] = []
+    var made: [ObjectHandle] = []
 }

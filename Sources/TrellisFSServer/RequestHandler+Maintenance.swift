@@ -23,6 +23,8 @@ extension RequestHandler {
         case .restoreDatafiles(let handles):
             try context.metadata.restoreDatafiles(handles, at: context.now())
             return .done
+        case .pooledDatafiles:
+            return .handles(try context.metadata.pooledDatafiles())
         default:
             throw FSError(.invalidArgument, "operation \(request.operation) is not a maintenance request")
         }

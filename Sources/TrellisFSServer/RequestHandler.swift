@@ -25,14 +25,38 @@ public struct RequestHandler: Sendable {
     }
 
     /// Whether answering may wait on other servers: the serving loop hands
-    /// these to a thread of their own so it never blocks on a peer.
-    public static func mayFanOut(_ request: FSRequest) -> Bool {
+    /// these to a thread of their own so it never blocks on a peer. A file
+    /// whose datafiles all live here (every stuffed file) needs no peer to
+    /// be removed or sized, so those stay in the loop and its group commit.
+    public func mayWaitOnPeers(_ request: FSRequest) -> Bool {
         switch request {
-        case .fanOut, .stat, .removeFile: return true
-        case .createFile(_, _, _, _, let stuffed): return !stuffed
-        case .spreadFile(_, let datafiles): return datafiles.isEmpty
+        case .fanOut(_, let servers): return servers.count > 1
+        case .stat(let handle): return !hasOnlyLocalDatafiles(handle)
+        case .removeFile(let parent, let name):
+            guard let entry = try? context.metadata.entry(in: parent, named: name) else { return false }
+            return !hasOnlyLocalDatafiles(entry.handle)
+        // With a datafile of every other server in the pool, neither waits on a peer.
+        case .createFile(_, _, _, _, let stuffed): return !stuffed && !(context.pool?.holdsEveryServer ?? false)
+        case .spreadFile(_, let datafiles): return datafiles.isEmpty && !(context.pool?.holdsEveryServer ?? false)
         default: return false
         }
+    }
+
+    /// Whether answering changes no metadata, so it needs no commit at all.
+    public static func onlyReads(_ request: FSRequest) -> Bool {
+        switch request {
+        case .getConfiguration, .lookup, .getAttributes, .stat, .readDirectory, .readDirectoryWithAttributes, .readLink, .statFileSystem,
+             .read, .datafileSizes, .getExtendedAttribute, .listExtendedAttributes, .scanObjects, .scanEntries, .pooledDatafiles:
+            return true
+        default:
+            return false
+        }
+    }
+
+    /// Whether `handle` is an object of this server whose datafiles are all here too.
+    private func hasOnlyLocalDatafiles(_ handle: ObjectHandle) -> Bool {
+        guard handle.server == context.serverIndex, let attributes = try? context.metadata.attributes(of: handle) else { return false }
+        return attributes.datafiles.allSatisfy { $0.server == context.serverIndex }
     }
 
     private func dispatch(_ request: FSRequest, credentials: Credentials, followUps: inout [FollowUp], steps: inout Int) throws -> FSReply {
@@ -65,7 +89,7 @@ public struct RequestHandler: Sendable {
             return .unlinked(remainingLinks: try removeFile(parent, name, credentials, steps: &steps).remainingLinks)
         case .link(let handle, let parent, let name):
             return .attributes(try link(handle, parent, name, credentials))
-        case .scanObjects, .scanEntries, .orphanBstreams, .setLinkCount, .restoreDatafiles:
+        case .scanObjects, .scanEntries, .orphanBstreams, .setLinkCount, .restoreDatafiles, .pooledDatafiles:
             return try maintain(request, credentials)
         case .getExtendedAttribute(let handle, let name):
             return .data(try extendedAttribute(handle, name, credentials))

@@ -14,6 +14,8 @@ public struct ServerContext: Sendable {
     public var maximumTransferBytes: Int
     /// Lines to the other servers, for aggregate operations (nil: none).
     public var peers: PeerLinks?
+    /// Datafiles made ahead on the other servers (nil: none are).
+    public var pool: DatafilePool?
     public var peerTimeoutSeconds: Double = 30
     /// Where handlers report what the client does not hear (work left for fsck).
     public var log: @Sendable (String) -> Void = { _ in }

@@ -71,6 +71,21 @@ public protocol MetadataStore: Sendable {
     func setLinkCount(_ handle: ObjectHandle, to count: UInt32) throws -> ObjectAttributes
     /// Datafile objects under the given handles of this server (those that exist are left alone).
     func restoreDatafiles(_ handles: [ObjectHandle], at time: Timestamp) throws
+
+    // Datafiles precreated on other servers, for new files without a fan-out.
+    func addToPool(_ handles: [ObjectHandle]) throws
+    /// One pooled datafile of each server listed, removed from the pool in
+    /// one commit; nil where the pool has none of that server's left.
+    func takeFromPool(servers: [Int]) throws -> [ObjectHandle?]
+    /// Every pooled datafile (fsck counts them as referenced).
+    func pooledDatafiles() throws -> [ObjectHandle]
+
+    /// Runs `body` so that the changes it makes through this store on this
+    /// thread commit together, with one sync to disk (group commit). A call
+    /// inside that throws undoes only its own changes. Nothing is durable
+    /// before this returns, so replies wait for it; when it throws, nothing
+    /// of `body` was kept.
+    func sharingOneCommit<T>(_ body: () throws -> T) throws -> T
 }
 
 /// What dropping a link did.

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Synchronization
 import TrellisFSDistribution
 import TrellisFSProtocol
 
@@ -10,6 +11,9 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
     private let database: DatabaseQueue
     public let serverIndex: Int
     private let reserve: SpaceReserve?
+    /// The connection of an open group commit and the thread that opened it:
+    /// other threads' changes wait for the group to end, in their own commits.
+    private let group = Mutex<(owner: pthread_t, database: UncheckedDatabase)?>(nil)
 
     /// Opens (or makes) the database at `path` for server `serverIndex`.
     /// `reservePath` names a file of `reserveBytes` kept so that, when the
@@ -88,6 +92,10 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
                     UPDATE object SET entryCount = entryCount - 1 WHERE serial = OLD.directory;
                 END;
                 """)
+        }
+        migrator.registerMigration("datafile pool") { db in
+            // Datafiles other servers made ahead for this server's new files (OrangeFS's precreate pools).
+            try db.execute(sql: "CREATE TABLE datafilePool (server INTEGER NOT NULL, handle INTEGER NOT NULL, PRIMARY KEY (server, handle)) WITHOUT ROWID")
         }
         return migrator
     }
@@ -532,14 +540,51 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
         return try reader.read(Distribution.self)
     }
 
-    private func write<T>(_ what: String, _ body: (Database) throws -> T) throws -> T {
+    public func sharingOneCommit<T>(_ body: () throws -> T) throws -> T {
+        do {
+            return try database.writeWithoutTransaction { db in
+                var result: T?
+                try db.inTransaction(.immediate) {
+                    group.withLock { $0 = (pthread_self(), UncheckedDatabase(database: db)) }
+                    defer { group.withLock { $0 = nil } }
+                    result = try body()
+                    return .commit
+                }
+                return result!
+            }
+        } catch let error as FSError {
+            throw error
+        } catch {
+            throw Self.storageError(error, doing: "committing a group of changes")
+        }
+    }
+
+    /// The open group's connection, when this thread opened it.
+    private func groupDatabase() -> Database? {
+        group.withLock { group in
+            guard let group, pthread_equal(group.owner, pthread_self()) != 0 else { return nil }
+            return group.database.database
+        }
+    }
+
+    func write<T>(_ what: String, _ body: (Database) throws -> T) throws -> T {
+        let group = groupDatabase()
+        func attempt() throws -> T {
+            guard let group else { return try database.write(body) }
+            var result: T?
+            try group.inSavepoint {
+                result = try body(group)
+                return .commit
+            }
+            return result!
+        }
         do {
             let result: T
             do {
-                result = try database.write(body)
+                result = try attempt()
             } catch let error as DatabaseError where error.resultCode == .SQLITE_FULL && reserve?.release() == true {
                 // The disk is full: give up the reserve so this change (often a removal that frees space) can commit.
-                result = try database.write(body)
+                result = try attempt()
             }
             reserve?.refillIfMissing()
             return result
@@ -550,15 +595,21 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
         }
     }
 
-    private func read<T>(_ what: String, _ body: (Database) throws -> T) throws -> T {
+    func read<T>(_ what: String, _ body: (Database) throws -> T) throws -> T {
         do {
             // One connection serializes every closure, so a read needs no transaction of its own.
+            if let db = groupDatabase() { return try body(db) }
             return try database.inDatabase(body)
         } catch let error as FSError {
             throw error
         } catch {
             throw Self.storageError(error, doing: what)
         }
+    }
+
+    /// A connection handed only to the thread that opened the group.
+    private struct UncheckedDatabase: @unchecked Sendable {
+        let database: Database
     }
 
     /// A full disk is `noSpace`; anything else the database says is `ioError`.

@@ -58,6 +58,7 @@ import TrellisFSProtocol
         .orphanBstreams(graceSeconds: 60, remove: true),
         .setLinkCount(ObjectHandle(server: 2, serial: 5), count: 3),
         .restoreDatafiles([ObjectHandle(server: 0, serial: 12)]),
+        .pooledDatafiles,
     ]
 
     @Test func everyRequestRoundTrips() throws {
@@ -65,7 +66,7 @@ import TrellisFSProtocol
             let envelope = FSRequestEnvelope(requestID: UInt64(index) << 40, credentials: Credentials(uid: 7, gid: 8, groups: [9, 10]), request: request)
             #expect(try FSRequestEnvelope.decode(envelope.encoded()) == envelope, "\(request)")
         }
-        #expect(Set(Self.everyRequest.map(\.operation)).count == 40)
+        #expect(Set(Self.everyRequest.map(\.operation)).count == 41)
     }
 
     @Test func everyReplyRoundTrips() throws {

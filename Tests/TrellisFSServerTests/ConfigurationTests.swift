@@ -30,6 +30,9 @@ import TrellisFSServer
         #expect(try configuration.defaultDistribution() == (try Distribution.simpleStripe(stripSizeBytes: 131_072, datafileCount: 2)))
         #expect(try FileSystemConfiguration.parse(toml: configuration.toml()) == configuration)
         #expect(configuration.serviceName(ofServer: 1) == "trellis-fs/scratch/1")
+        #expect(configuration.precreateBatch == FileSystemConfiguration.defaultPrecreateBatch)
+        let withoutPools = try FileSystemConfiguration.parse(toml: sample.replacingOccurrences(of: "datafiles = 2", with: "datafiles = 2\nprecreate_batch = 0"))
+        #expect(try withoutPools.precreateBatch == 0 && FileSystemConfiguration.parse(toml: withoutPools.toml()) == withoutPools)
     }
 
     @Test func badConfigurationsSayWhatIsWrong() {
@@ -39,6 +42,7 @@ import TrellisFSServer
             (sample.replacingOccurrences(of: "datafiles = 2", with: "datafiles = 9"), "datafiles = 9"),
             (sample.replacingOccurrences(of: "scratch", with: "has space"), "name"),
             (sample.replacingOccurrences(of: "131072", with: "0"), "strip_size_bytes"),
+            (sample.replacingOccurrences(of: "datafiles = 2", with: "datafiles = 2\nprecreate_batch = 5000"), "precreate_batch"),
         ] {
             do {
                 _ = try FileSystemConfiguration.parse(toml: text, source: "test.toml")

@@ -213,5 +213,10 @@ private final class HandlerFixture {
         #expect(try fixture.call(.datafileSizes(file.datafiles)).0 == .sizes([0]))
         // Only handles the server issued: a made-up one would take a serial from a later object.
         #expect(fixture.error(.restoreDatafiles([ObjectHandle(server: 0, serial: 1 << 40)]), as: HandlerFixture.root) == .invalidArgument)
+        // The precreate pool is listed for fsck, to root only.
+        let pooled = [ObjectHandle(server: 1, serial: 40), ObjectHandle(server: 3, serial: 41)]
+        try fixture.handler.context.metadata.addToPool(pooled)
+        #expect(fixture.error(.pooledDatafiles) == .permissionDenied)
+        #expect(try fixture.call(.pooledDatafiles, as: HandlerFixture.root).0 == .handles(pooled))
     }
 }

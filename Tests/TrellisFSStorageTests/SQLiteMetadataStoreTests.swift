@@ -106,4 +106,50 @@ private let now = Timestamp(seconds: 1_700_000_000, nanoseconds: 5)
             #expect(try store.entry(in: directory.handle, named: "ÜMLAUT") == nil)
         }
     }
+
+    @Test func thePoolHandsOutEachDatafileOnceAndKeepsTheRest() throws {
+        try withStore { store, path in
+            let ofOne = (10..<13).map { ObjectHandle(server: 1, serial: UInt64($0)) }
+            let ofThree = [ObjectHandle(server: 3, serial: 5)]
+            try store.addToPool(ofOne + ofThree)
+            let taken = try store.takeFromPool(servers: [1, 3, 0])
+            #expect(taken == [ofOne[0], ofThree[0], nil])
+            #expect(try store.takeFromPool(servers: [3]) == [nil])
+            // What is left is in the database: a reopened store has it.
+            let reopened = try SQLiteMetadataStore(path: path, serverIndex: 2)
+            #expect(try reopened.pooledDatafiles() == Array(ofOne.dropFirst()))
+            try reopened.addToPool([ofOne[0]])
+            #expect(try reopened.pooledDatafiles() == ofOne)
+        }
+    }
+
+    @Test func aGroupCommitKeepsWhatSucceededAndUndoesOnlyWhatFailed() throws {
+        try withStore { store, path in
+            let directory = try store.createObject(NewObject(kind: .directory, mode: 0o755, uid: 0, gid: 0, time: now))
+            let file = NewObject(kind: .file, mode: 0o644, uid: 0, gid: 0, time: now)
+            let made = try store.sharingOneCommit {
+                let first = try store.create(file, named: "a", in: directory.handle)
+                // The same name again fails inside the group and takes back only its own changes.
+                #expect(throws: FSError.self) { try store.create(file, named: "a", in: directory.handle) }
+                let second = try store.create(file, named: "b", in: directory.handle)
+                // Reads inside the group see the group's changes.
+                #expect(try store.entry(in: directory.handle, named: "b")?.handle == second.handle)
+                return [first, second]
+            }
+            let reopened = try SQLiteMetadataStore(path: path, serverIndex: 2)
+            #expect(try reopened.entries(in: directory.handle, after: nil, limit: 10).entries.map(\.name) == ["a", "b"])
+            #expect(try made.allSatisfy { try reopened.attributes(of: $0.handle) != nil })
+            #expect(try reopened.attributes(of: directory.handle)?.size == 2)
+
+            // When the group itself fails, none of it is kept.
+            struct Abandon: Error {}
+            #expect(throws: FSError.self) {
+                try store.sharingOneCommit {
+                    _ = try store.create(file, named: "c", in: directory.handle)
+                    throw Abandon()
+                }
+            }
+            #expect(try store.entry(in: directory.handle, named: "c") == nil)
+        }
+    }
 }

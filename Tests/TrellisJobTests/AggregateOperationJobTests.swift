@@ -9,7 +9,7 @@ import TrellisFSProtocol
 /// client each, which the servers fan out among themselves as a tree.
 @Suite(.serialized) struct AggregateOperationJobTests {
     @Test func createStatAndRemoveAreOneRequestEachAndFanOutAsATree() throws {
-        let fixture = try FileSystemFixture(servers: 4, stripSizeBytes: 4096)
+        let fixture = try FileSystemFixture(servers: 4, stripSizeBytes: 4096, precreateBatch: 0)
         let fs = try fixture.client()
         defer { fs.close() }
         let directory = try fs.makeDirectory("/agg")

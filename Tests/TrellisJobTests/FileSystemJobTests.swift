@@ -4,6 +4,7 @@ import Testing
 import TrellisCore
 import TrellisFSClient
 import TrellisFSDistribution
+import TrellisFSServer
 import TrellisFSProtocol
 import TrellisRuntime
 
@@ -20,7 +21,7 @@ final class FileSystemFixture: @unchecked Sendable {
     private var mounts: [String] = []
 
     /// `storageBytes` puts each server's storage on a tmpfs of that size (root only).
-    init(servers: Int = 4, stripSizeBytes: Int = 4096, storageBytes: Int? = nil) throws {
+    init(servers: Int = 4, stripSizeBytes: Int = 4096, storageBytes: Int? = nil, precreateBatch: Int = FileSystemConfiguration.defaultPrecreateBatch) throws {
         names = try NameServiceFixture()
         name = "test\(getpid())x\(Int.random(in: 0..<1_000_000))"
         serverCount = servers
@@ -35,7 +36,7 @@ final class FileSystemFixture: @unchecked Sendable {
                 mounts.append(storage)
             }
         }
-        var toml = "[filesystem]\nname = \"\(name)\"\nstrip_size_bytes = \(stripSizeBytes)\n"
+        var toml = "[filesystem]\nname = \"\(name)\"\nstrip_size_bytes = \(stripSizeBytes)\nprecreate_batch = \(precreateBatch)\n"
         for index in 0..<servers { toml += "\n[[server]]\nhost = \"127.0.0.1\"\nstorage = \"\(folder)/server\(index)\"\n" }
         try toml.write(toFile: configPath, atomically: true, encoding: .utf8)
         let mkfs = try JobHarness.run([JobHarness.trellis, "mkfs", "--config", configPath], timeoutSeconds: 60)

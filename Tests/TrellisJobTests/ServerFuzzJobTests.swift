@@ -192,7 +192,7 @@ struct RequestFuzzer {
     }
 
     private mutating func request() -> FSRequest {
-        switch Int.random(in: 1...40, using: &random) {
+        switch Int.random(in: 1...41, using: &random) {
         case 1: return .getConfiguration
         case 2: return .lookup(parent: handle(), name: name())
         case 3: return .getAttributes(handle())
@@ -242,7 +242,8 @@ struct RequestFuzzer {
         case 37: return .scanEntries(after: chance(1, in: 2) ? EntryCursor(directory: handle(), name: name()) : nil, limit: number())
         case 38: return .orphanBstreams(graceSeconds: number(), remove: false)
         case 39: return .setLinkCount(handle(), count: number())
-        default: return .restoreDatafiles(handles())
+        case 40: return .restoreDatafiles(handles())
+        default: return .pooledDatafiles
         }
     }
 

@@ -1,0 +1,105 @@
+import Foundation
+import NIOCore
+import Testing
+import TrellisCore
+@testable import TrellisFSClient
+import TrellisFSProtocol
+
+/// Precreated datafile pools against real servers: each server keeps
+/// datafiles made ahead on every other, so a spread file's create waits
+/// on no peer; the pool refills itself, survives a restart, and fsck
+/// counts what it holds as referenced.
+@Suite(.serialized) struct DatafilePoolJobTests {
+    private static let batch = 8
+
+    private func pooled(_ fs: FileSystemClient, server: Int) throws -> [ObjectHandle] {
+        guard case .handles(let handles) = try fs.call(server: server, .pooledDatafiles) else { throw FSError(.protocolViolation, "no handles") }
+        return handles
+    }
+
+    /// Until every server holds more than `least` of each other server's datafiles.
+    private func waitForPools(_ fs: FileSystemClient, servers: Int, holdingMoreThan least: Int = batch - 1) throws -> Bool {
+        poll(until: .after(seconds: 60), intervalMicroseconds: 50_000) {
+            (0..<servers).allSatisfy { server in
+                guard let handles = try? pooled(fs, server: server) else { return false }
+                let perServer = Dictionary(grouping: handles) { $0.server ?? -1 }
+                return (0..<servers).allSatisfy { $0 == server || perServer[$0, default: []].count > least }
+            }
+        }
+    }
+
+    @Test func aSpreadCreateTakesPooledDatafilesAndNeedsNoFanOut() throws {
+        let fixture = try FileSystemFixture(servers: 4, stripSizeBytes: 4096, precreateBatch: Self.batch)
+        let fs = try fixture.client()
+        defer { fs.close() }
+        fs.credentials = Credentials(uid: 0, gid: 0)
+        #expect(try waitForPools(fs, servers: 4))
+        let directory = try fs.makeDirectory("/pooled")
+        let owner = directory.handle.server!
+        let before = Set(try pooled(fs, server: owner))
+
+        let traffic = fs.traffic
+        let file = try fs.createFile(in: directory, named: "wide", stuffed: false)
+        // One request, answered without a fan-out: no tree steps beyond the round trip.
+        #expect(fs.traffic.since(traffic) == LinkTraffic(messages: 2, steps: 2), "\(fs.traffic.since(traffic))")
+        let remote = file.datafiles.filter { $0.server != owner }
+        #expect(file.datafiles.count == 4 && remote.count == 3)
+        #expect(Set(remote).isSubset(of: before), "the remote datafiles came from the owner's pool")
+        #expect(Set(try pooled(fs, server: owner)).isDisjoint(with: remote), "and left it")
+
+        // They are real datafiles on their servers: data goes through every one and back.
+        let data = ByteBuffer(bytes: (0..<40_000).map { UInt8(truncatingIfNeeded: $0 &* 7) })
+        try fs.write("/pooled/wide", data, at: 0)
+        #expect(try fs.read("/pooled/wide", at: 0, length: 40_000) == data)
+
+        // A stuffed file that grows takes its new datafiles from the pool too.
+        try fs.write("/pooled/grows", ByteBuffer(string: "small"), at: 0, create: true)
+        let small = try fs.lookup("/pooled/grows")
+        #expect(small.datafiles.count == 1)
+        try fs.write("/pooled/grows", data, at: 100)
+        let grown = try fs.lookup("/pooled/grows")
+        #expect(grown.datafiles.count == 4 && Set(grown.datafiles.filter { $0.server != owner }).isSubset(of: before))
+
+        // Twice a batch of creates would empty the pool; the refill thread keeps it above half a batch.
+        for index in 0..<(2 * Self.batch) {
+            #expect(try fs.createFile(in: directory, named: "more\(index)", stuffed: false).datafiles.count == 4)
+        }
+        #expect(try waitForPools(fs, servers: 4, holdingMoreThan: Self.batch / 2))
+
+        // Pooled datafiles are no orphans to fsck.
+        let check = try JobHarness.run(
+            [JobHarness.trellis, "fsck", "--json", "--name", fixture.name, "--grace-seconds", "0"], environment: fixture.environment, timeoutSeconds: 300)
+        #expect(check.status == 0, "\(check.combined)")
+        #expect(!check.output.contains("orphanDatafile"), "\(check.combined)")
+    }
+
+    @Test func thePoolSurvivesARestartAndAServerDownFallsBackToTheFanOut() throws {
+        let fixture = try FileSystemFixture(servers: 3, stripSizeBytes: 4096, precreateBatch: Self.batch)
+        let fs = try fixture.client()
+        defer { fs.close() }
+        fs.credentials = Credentials(uid: 0, gid: 0)
+        #expect(try waitForPools(fs, servers: 3))
+        let held = Set(try pooled(fs, server: 0))
+
+        // The pool is in the metadata database: a restarted server still has it.
+        fixture.killServer(0)
+        try fixture.startServer(0)
+        #expect(poll(until: .after(seconds: 30), intervalMicroseconds: 50_000) { (try? pooled(fs, server: 0)).map(Set.init) == held })
+
+        // With server 2 down, server 0's pool still covers creates (the root lives
+        // there); once its share of server 2 is gone, a create fails naming that server.
+        fixture.killServer(2)
+        let root = try fs.lookup("/")
+        #expect(root.handle.server == 0)
+        for index in 0..<Self.batch {
+            #expect(try fs.createFile(in: root, named: "down\(index)", stuffed: false).datafiles.count == 3)
+        }
+        do {
+            _ = try fs.createFile(in: root, named: "one-too-many", stuffed: false)
+            Issue.record("a create needing a datafile of the downed server succeeded")
+        } catch let error as FSError {
+            #expect("\(error)".contains("server 2"), "\(error)")
+        }
+        #expect(throws: FSError.self) { _ = try fs.lookup("/one-too-many") }
+    }
+}
