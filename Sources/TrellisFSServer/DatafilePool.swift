@@ -50,7 +50,9 @@ public final class DatafilePool: @unchecked Sendable {
         guard !servers.isEmpty else { return [] }
         let taken = try store.takeFromPool(servers: servers)
         let low = counts.withLock { counts in
-            for handle in taken.compactMap({ $0 }) { if let server = handle.server { counts[server] -= 1 } }
+            // A share that came up empty is empty, whatever the count said (a group commit that
+            // failed undoes a give-back): a wrong count would keep creates in the loop needing a peer.
+            for (server, handle) in zip(servers, taken) { counts[server] = handle == nil ? 0 : max(counts[server] - 1, 0) }
             return servers.contains { counts[$0] < batch / 2 }
         }
         if low, wakeupPending.withLock({ let first = !$0; $0 = true; return first }) { wakeup.signal() }
