@@ -28,12 +28,18 @@ import TrellisFSProtocol
         }
     }
 
-    @Test func aSpreadCreateTakesPooledDatafilesAndNeedsNoFanOut() throws {
-        let fixture = try FileSystemFixture(servers: 4, stripSizeBytes: 4096, precreateBatch: Self.batch)
+    /// A file system with pools of `batch`, and a root client once every pool is full.
+    private func fileSystemWithFullPools(servers: Int) throws -> (FileSystemFixture, FileSystemClient) {
+        let fixture = try FileSystemFixture(servers: servers, stripSizeBytes: 4096, precreateBatch: Self.batch)
         let fs = try fixture.client()
-        defer { fs.close() }
         fs.credentials = Credentials(uid: 0, gid: 0)
-        #expect(try waitForPools(fs, servers: 4))
+        #expect(try waitForPools(fs, servers: servers))
+        return (fixture, fs)
+    }
+
+    @Test func aSpreadCreateTakesPooledDatafilesAndNeedsNoFanOut() throws {
+        let (fixture, fs) = try fileSystemWithFullPools(servers: 4)
+        defer { fs.close() }
         let directory = try fs.makeDirectory("/pooled")
         let owner = directory.handle.server!
         let before = Set(try pooled(fs, server: owner))
@@ -70,15 +76,12 @@ import TrellisFSProtocol
         let check = try JobHarness.run(
             [JobHarness.trellis, "fsck", "--json", "--name", fixture.name, "--grace-seconds", "0"], environment: fixture.environment, timeoutSeconds: 300)
         #expect(check.status == 0, "\(check.combined)")
-        #expect(!check.output.contains("orphanDatafile"), "\(check.combined)")
+        #expect(!check.output.contains("orphan-datafile"), "\(check.combined)")
     }
 
     @Test func thePoolSurvivesARestartAndAServerDownFallsBackToTheFanOut() throws {
-        let fixture = try FileSystemFixture(servers: 3, stripSizeBytes: 4096, precreateBatch: Self.batch)
-        let fs = try fixture.client()
+        let (fixture, fs) = try fileSystemWithFullPools(servers: 3)
         defer { fs.close() }
-        fs.credentials = Credentials(uid: 0, gid: 0)
-        #expect(try waitForPools(fs, servers: 3))
         let held = Set(try pooled(fs, server: 0))
 
         // The pool is in the metadata database: a restarted server still has it.
