@@ -20,9 +20,15 @@ import TrellisRuntime
         let fixture = try FileSystemFixture(servers: 3, stripSizeBytes: 4096)
         let setup = try fixture.client()
         defer { setup.close() }
-        // The good client's corner, which the fuzz's uids may not enter.
-        try setup.makeDirectory("/good", mode: 0o700)
-        try setup.setAttributes("/good", AttributeChanges(uid: 4321, gid: 4321))
+        // The good client's corner, which the fuzz's uids may not enter. Its
+        // objects live on servers 1 and 2 only: data servers trust requests
+        // that name a datafile handle (as PVFS2 without capabilities), and a
+        // flipped byte in a fuzz request could name one of the corner's
+        // datafiles on server 0, the fuzz's target. Pooled datafiles have
+        // serials next to the playground's, which made that likely.
+        let good = try Self.makeDirectory(offServerZero: setup)
+        try setup.setAttributes(good, AttributeChanges(
+            uid: 4321, gid: 4321, distribution: try .simpleStripe(stripSizeBytes: 4096, datafileCount: 2)))
         // The fuzz's playground: objects whose handles it may name.
         try setup.makeDirectory("/play", mode: 0o777)
         var playground: [ObjectHandle] = [.root, try setup.lookup("/play").handle]
@@ -48,7 +54,7 @@ import TrellisRuntime
                 defer { fs.close() }
                 var round = 0
                 while !shouldStop() || round < 3 {
-                    if let failure = Self.goodRound(fs, round) { goodFailures.withLock { $0.append(failure) } }
+                    if let failure = Self.goodRound(fs, in: good, round) { goodFailures.withLock { $0.append(failure) } }
                     round += 1
                     goodRounds.store(round, ordering: .relaxed)
                 }
@@ -103,18 +109,30 @@ import TrellisRuntime
         // And after: a new client is served, and the good corner is intact.
         let after = try FileSystemClient.connect(name: fixture.name, runtime: runtime, credentials: Credentials(uid: 4321, gid: 4321), timeoutSeconds: 60)
         defer { after.close() }
-        #expect(Self.goodRound(after, 1_000_000) == nil, "seed \(seed)")
+        #expect(Self.goodRound(after, in: good, 1_000_000) == nil, "seed \(seed)")
+    }
+
+    /// A mode 0700 directory that the name hash placed on server 1, so that
+    /// with two datafiles per file nothing of it lives on server 0.
+    static func makeDirectory(offServerZero setup: FileSystemClient) throws -> String {
+        for index in 0..<64 {
+            let path = "/good\(index)"
+            let made = try setup.makeDirectory(path, mode: 0o700)
+            if made.handle.server == 1 { return path }
+            try setup.removeDirectory(path)
+        }
+        throw FSError(.invalidArgument, "no name of 64 tried hashes to server 1")
     }
 
     /// One round of honest work, checked; nil when all of it was right.
-    static func goodRound(_ fs: FileSystemClient, _ round: Int) -> String? {
+    static func goodRound(_ fs: FileSystemClient, in directory: String, _ round: Int) -> String? {
         do {
-            let path = "/good/r\(round % 8)"
+            let path = "\(directory)/r\(round % 8)"
             let data = ByteBuffer(bytes: (0..<(1000 + round % 7 * 3000)).map { (index: Int) in UInt8(truncatingIfNeeded: index &+ round) })
             try fs.write(path, data, at: 0, create: true)
             guard try fs.read(path, at: 0, length: UInt64(data.readableBytes)) == data else { return "round \(round): \(path) read back wrong" }
             guard try fs.stat(path).size == UInt64(data.readableBytes) else { return "round \(round): \(path) has the wrong size" }
-            guard try fs.list("/good").contains(where: { $0.name == "r\(round % 8)" }) else { return "round \(round): \(path) not listed" }
+            guard try fs.list(directory).contains(where: { $0.name == "r\(round % 8)" }) else { return "round \(round): \(path) not listed" }
             try fs.removeFile(path)
             return nil
         } catch {
