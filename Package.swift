@@ -20,6 +20,13 @@ let package = Package(
     ],
     targets: [
         .target(name: "CTrellisSystem"),
+        .systemLibrary(name: "CFuse3", pkgConfig: "fuse3", providers: [.apt(["libfuse3-dev"])]),
+        .target(
+            name: "TrellisFUSE",
+            dependencies: [
+                "CFuse3", "TrellisFSClient", "TrellisFSProtocol", "TrellisFSDistribution", .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
         .target(name: "TrellisCore"),
         .target(name: "TrellisWire", dependencies: ["TrellisCore"]),
         .target(name: "TrellisFSDistribution"),
@@ -83,7 +90,7 @@ let package = Package(
         .target(
             name: "TrellisCommands",
             dependencies: [
-                "TrellisRuntime", "TrellisLauncher", "TrellisBenchmarks", "TrellisNames", "TrellisScenarios", "TrellisFSServer", "TrellisFSProtocol", "TrellisFSClient", "TrellisFSDistribution",
+                "TrellisRuntime", "TrellisLauncher", "TrellisBenchmarks", "TrellisNames", "TrellisScenarios", "TrellisFSServer", "TrellisFSProtocol", "TrellisFSClient", "TrellisFSDistribution", "TrellisFUSE",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]),

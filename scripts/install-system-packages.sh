@@ -3,8 +3,10 @@
 # mpich: the MPI the benchmarks compare against (mpicc.mpich, mpiexec.mpich).
 # iproute2: `ip netns` for the test that cuts a network link between two processes.
 # libsqlite3-dev: SQLite for the file-system servers' metadata (GRDB builds against it).
+# fuse3, libfuse3-dev: the FUSE mount (Debian's old `fuse` package conflicts with fuse3).
+# attr, rsync, fio, bonnie++, sqlite3, git: programs the mount's tests run on it.
 set -euo pipefail
-needed=(mpich libmpich-dev iproute2 libsqlite3-dev)
+needed=(mpich libmpich-dev iproute2 libsqlite3-dev fuse3 libfuse3-dev attr rsync fio bonnie++ sqlite3 git)
 missing=()
 for package in "${needed[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

@@ -62,7 +62,7 @@ struct AggregateBench: ParsableCommand {
                     for file in made { _ = try fs.stat(handle: file.handle) }
                 })
                 records.append(try measure("remove", servers, mode, fs) {
-                    for (file, name) in zip(made, fileNames) { try fs.removeFile(file, named: name, in: directory) }
+                    for (file, name) in zip(made, fileNames) { try fs.removeFile(file, named: name, in: directory.handle) }
                 })
             }
             for record in records.suffix(6) { try printJSON(record) }

@@ -214,7 +214,7 @@ struct MetadataBenchWorker: ParsableCommand {
             }
             guard seen == expected.count else { throw CommandFailure("listing found \(seen) entries, not \(expected.count)") }
         case "remove":
-            for name in names { try fs.removeFile(named: name, in: directory) }
+            for name in names { try fs.removeFile(named: name, in: directory.handle) }
         default:
             throw CommandFailure("unknown phase \(op)")
         }

@@ -7,6 +7,7 @@ import Synchronization
 import TrellisCore
 import TrellisFSProtocol
 import TrellisFSServer
+import TrellisFUSE
 import TrellisNames
 
 /// `trellis up`: a whole local file system in one command — the name
@@ -27,6 +28,8 @@ struct UpCommand: ParsableCommand {
     @Option(help: "Default strip size of new files, in bytes.") var stripSizeBytes: UInt64 = 65_536
     @Option(help: "Datafiles each server keeps made ahead on every other server (0: none), on the first run.")
     var precreateBatch = FileSystemConfiguration.defaultPrecreateBatch
+    @Option(help: "Also mount the file system on this directory through FUSE (made if missing), until it stops.") var mount: String?
+    @Option(name: .customLong("mount-option"), help: "A -o option for --mount (repeatable).") var mountOptions: [String] = []
 
     func run() throws {
         TrellisCommand.bootstrapLogging()
@@ -41,6 +44,7 @@ struct UpCommand: ParsableCommand {
         environment["TRELLIS_NAMES_AUTOSTART"] = "0"
 
         var children: [(what: String, pid: pid_t, log: String)] = []
+        var mountProcess: pid_t?
         let stopping = Atomic<Bool>(false)
         let signals = stopOnSignals { stopping.store(true, ordering: .releasing) }
         defer {
@@ -71,6 +75,19 @@ struct UpCommand: ParsableCommand {
             }
         }) else { throw CommandFailure("not every server published its port within 60 s; see the server logs in \(folder)") }
         print("file system '\(name)' is up: \(configuration.servers.count) servers, data in \(folder), name service \(address)")
+        if let mount {
+            let point = URL(fileURLWithPath: mount).standardizedFileURL.path
+            try FileManager.default.createDirectory(atPath: point, withIntermediateDirectories: true)
+            let log = folder + "/mount.log"
+            let arguments = [me, "mount", name, point, "--foreground"] + mountOptions.flatMap { ["-o", $0] }
+            let pid = try ProcessSpawner.spawn(arguments: arguments, environment: environment, logPath: log)
+            children.append(("the mount on \(point)", pid, log))
+            mountProcess = pid
+            guard poll(until: .after(seconds: 60), intervalMicroseconds: 100_000, { MountTable.isTrellisMount(point) }) else {
+                throw CommandFailure("the mount on \(point) did not start; see \(log)")
+            }
+            print("mounted on \(point): ordinary programs work there (`trellis umount \(point)` or Ctrl-C ends the mount)")
+        }
         print("clients reach it by the name \(name) (FileSystemClient.connect(name:)); Ctrl-C stops it")
         fflush(nil)
         // Waits on two things at once, a signal and a child's exit: a short poll covers both.
@@ -79,6 +96,12 @@ struct UpCommand: ParsableCommand {
                 var status: Int32 = 0
                 if waitpid(child.pid, &status, WNOHANG) == child.pid {
                     children.removeAll { $0.pid == child.pid }
+                    if child.pid == mountProcess {
+                        // Unmounted by the user: the file system goes on.
+                        print("\(child.what) ended; the file system stays up")
+                        fflush(nil)
+                        continue
+                    }
                     throw CommandFailure("\(child.what) exited unexpectedly; see \(child.log)")
                 }
             }

@@ -90,7 +90,7 @@ extension FileSystemClient {
 
     /// Writes, spreading a stuffed file first when the pattern reaches past
     /// its first strip (`file` then holds the new attributes).
-    func write(_ file: inout ObjectAttributes, _ data: ByteBuffer, pattern: AccessPattern) throws -> UInt64 {
+    public func write(_ file: inout ObjectAttributes, _ data: ByteBuffer, pattern: AccessPattern) throws -> UInt64 {
         guard pattern.byteCount == UInt64(data.readableBytes) else {
             throw FSError(.invalidArgument, "\(data.readableBytes) bytes for regions of \(pattern.byteCount)")
         }
@@ -157,7 +157,7 @@ extension FileSystemClient {
 
     /// The file's size as it is now decides where the read stops: attributes
     /// seen earlier (an open file's) may hold a size or datafiles since outgrown.
-    func read(_ file: ObjectAttributes, at offset: UInt64, length: UInt64) throws -> ByteBuffer {
+    public func read(_ file: ObjectAttributes, at offset: UInt64, length: UInt64) throws -> ByteBuffer {
         let file = try stat(handle: file.handle)
         guard offset < file.size else { return ByteBuffer() }
         return try readCurrent(file, pattern: try AccessPattern.contiguous(offset: offset, length: min(length, file.size - offset)))
@@ -170,11 +170,11 @@ extension FileSystemClient {
 
     /// The attributes anew when `file` was stuffed as last seen: another
     /// client may have spread it since.
-    func current(_ file: ObjectAttributes) throws -> ObjectAttributes {
+    public func current(_ file: ObjectAttributes) throws -> ObjectAttributes {
         file.isStuffed ? try attributes(of: file.handle) : file
     }
 
-    func read(_ file: ObjectAttributes, pattern: AccessPattern) throws -> ByteBuffer {
+    public func read(_ file: ObjectAttributes, pattern: AccessPattern) throws -> ByteBuffer {
         try readCurrent(try current(file), pattern: pattern)
     }
 
@@ -205,7 +205,7 @@ extension FileSystemClient {
         try truncate(&file, to: size)
     }
 
-    func truncate(_ file: inout ObjectAttributes, to size: UInt64) throws {
+    public func truncate(_ file: inout ObjectAttributes, to size: UInt64) throws {
         file = try current(file)
         if size > file.stuffedCapacity { file = try spread(file) }
         let distribution = file.distribution!
@@ -219,7 +219,7 @@ extension FileSystemClient {
         try sync(try regularFile(path))
     }
 
-    func sync(_ file: ObjectAttributes) throws {
+    public func sync(_ file: ObjectAttributes) throws {
         _ = try callAll(byServer(file.datafiles).map { ($0.server, .syncDatafiles($0.datafiles)) })
     }
 

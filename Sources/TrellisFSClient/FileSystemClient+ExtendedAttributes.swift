@@ -4,9 +4,12 @@ import TrellisFSProtocol
 /// Extended attributes (`user.` names only), asked of the object's own server.
 extension FileSystemClient {
     public func extendedAttribute(_ path: String, named name: String, followLast: Bool = true) throws -> ByteBuffer {
-        let target = try resolve(path, followLast: followLast)
-        guard case .data(let value) = try call(owner: target.handle, .getExtendedAttribute(target.handle, name: name)) else {
-            throw FSError(.protocolViolation, "getxattr of \(path) answered without a value")
+        try extendedAttribute(of: try resolve(path, followLast: followLast).handle, named: name)
+    }
+
+    public func extendedAttribute(of handle: ObjectHandle, named name: String) throws -> ByteBuffer {
+        guard case .data(let value) = try call(owner: handle, .getExtendedAttribute(handle, name: name)) else {
+            throw FSError(.protocolViolation, "getxattr of object \(handle) answered without a value")
         }
         return value
     }
@@ -14,20 +17,31 @@ extension FileSystemClient {
     public func setExtendedAttribute(
         _ path: String, named name: String, to value: ByteBuffer, mode: ExtendedAttributeName.SetMode = .createOrReplace, followLast: Bool = true
     ) throws {
-        let target = try resolve(path, followLast: followLast)
-        _ = try call(owner: target.handle, .setExtendedAttribute(target.handle, name: name, value: value, mode: mode))
+        try setExtendedAttribute(of: try resolve(path, followLast: followLast).handle, named: name, to: value, mode: mode)
+    }
+
+    public func setExtendedAttribute(
+        of handle: ObjectHandle, named name: String, to value: ByteBuffer, mode: ExtendedAttributeName.SetMode = .createOrReplace
+    ) throws {
+        _ = try call(owner: handle, .setExtendedAttribute(handle, name: name, value: value, mode: mode))
     }
 
     public func extendedAttributeNames(_ path: String, followLast: Bool = true) throws -> [String] {
-        let target = try resolve(path, followLast: followLast)
-        guard case .names(let names) = try call(owner: target.handle, .listExtendedAttributes(target.handle)) else {
-            throw FSError(.protocolViolation, "listxattr of \(path) answered without names")
+        try extendedAttributeNames(of: try resolve(path, followLast: followLast).handle)
+    }
+
+    public func extendedAttributeNames(of handle: ObjectHandle) throws -> [String] {
+        guard case .names(let names) = try call(owner: handle, .listExtendedAttributes(handle)) else {
+            throw FSError(.protocolViolation, "listxattr of object \(handle) answered without names")
         }
         return names
     }
 
     public func removeExtendedAttribute(_ path: String, named name: String, followLast: Bool = true) throws {
-        let target = try resolve(path, followLast: followLast)
-        _ = try call(owner: target.handle, .removeExtendedAttribute(target.handle, name: name))
+        try removeExtendedAttribute(of: try resolve(path, followLast: followLast).handle, named: name)
+    }
+
+    public func removeExtendedAttribute(of handle: ObjectHandle, named name: String) throws {
+        _ = try call(owner: handle, .removeExtendedAttribute(handle, name: name))
     }
 }

@@ -31,7 +31,11 @@ extension FileSystemClient {
     /// request (as a kernel mount asks, with the directory in its cache);
     /// a file's size when its owner could give it (`sizeIsKnown`).
     public func lookup(_ name: String, in directory: ObjectAttributes) throws -> ObjectAttributes {
-        let found = try attributes(reply: call(owner: directory.handle, .lookup(parent: directory.handle, name: name)), name)
+        try lookup(name, inDirectory: directory.handle)
+    }
+
+    public func lookup(_ name: String, inDirectory directory: ObjectHandle) throws -> ObjectAttributes {
+        let found = try attributes(reply: call(owner: directory, .lookup(parent: directory, name: name)), name)
         // An entry that names an object on another server carries only its kind.
         return found.linkCount == 0 ? try attributes(of: found.handle) : found
     }
@@ -91,15 +95,21 @@ extension FileSystemClient {
     @discardableResult
     public func makeDirectory(_ path: String, mode: UInt32 = 0o755) throws -> ObjectAttributes {
         let (directory, name) = try parent(of: path)
+        return try makeDirectory(named: name, in: directory, mode: mode)
+    }
+
+    /// mkdir of `name` in a directory already looked up.
+    @discardableResult
+    public func makeDirectory(named name: String, in directory: ObjectAttributes, mode: UInt32 = 0o755) throws -> ObjectAttributes {
         let home = placement(of: name, in: directory.handle)
         if home == directory.handle.server {
-            return try attributes(reply: call(owner: directory.handle, .makeDirectory(parent: directory.handle, name: name, mode: mode)), path)
+            return try attributes(reply: call(owner: directory.handle, .makeDirectory(parent: directory.handle, name: name, mode: mode)), name)
         }
         try EntryName.validate(name)
         guard directory.allows(3, for: credentials) else {
-            throw FSError(.permissionDenied, "\(path): uid \(credentials.uid) may not change the parent directory")
+            throw FSError(.permissionDenied, "\(name): uid \(credentials.uid) may not change the parent directory")
         }
-        let made = try attributes(reply: call(server: home, .createDirectoryObject(mode: mode, distribution: directory.distribution)), path)
+        let made = try attributes(reply: call(server: home, .createDirectoryObject(mode: mode, distribution: directory.distribution)), name)
         do {
             _ = try call(owner: directory.handle, .addEntry(parent: directory.handle, name: name, handle: made.handle, kind: .directory))
         } catch {
@@ -150,10 +160,22 @@ extension FileSystemClient {
         in directory: ObjectAttributes, named name: String, mode: UInt32 = 0o644, distribution: Distribution? = nil, stuffed: Bool = true
     ) throws -> ObjectAttributes {
         if stuffed || servers.count == 1 || aggregateOperations {
-            return try attributes(reply: call(owner: directory.handle, .createFile(
-                parent: directory.handle, name: name, mode: mode, distribution: distribution, stuffed: stuffed)), name)
+            return try createFile(inDirectory: directory.handle, named: name, mode: mode, distribution: distribution, stuffed: stuffed)
         }
         return try createFileWithOwnDatafiles(directory, name, mode: mode, distribution: distribution, name)
+    }
+
+    /// A create that is one request to the directory's server (always so for
+    /// a stuffed file; otherwise with aggregate operations only).
+    @discardableResult
+    public func createFile(
+        inDirectory directory: ObjectHandle, named name: String, mode: UInt32 = 0o644, distribution: Distribution? = nil, stuffed: Bool = true
+    ) throws -> ObjectAttributes {
+        guard stuffed || servers.count == 1 || aggregateOperations else {
+            return try createFile(in: try attributes(of: directory), named: name, mode: mode, distribution: distribution, stuffed: stuffed)
+        }
+        return try attributes(reply: call(owner: directory, .createFile(
+            parent: directory, name: name, mode: mode, distribution: distribution, stuffed: stuffed)), name)
     }
 
     /// PVFS2's create without server help: the client makes each datafile on
@@ -174,7 +196,12 @@ extension FileSystemClient {
     @discardableResult
     public func symlink(_ path: String, to target: String) throws -> ObjectAttributes {
         let (directory, name) = try parent(of: path)
-        return try attributes(reply: call(owner: directory.handle, .symlink(parent: directory.handle, name: name, target: target)), path)
+        return try symlink(named: name, in: directory.handle, to: target)
+    }
+
+    @discardableResult
+    public func symlink(named name: String, in directory: ObjectHandle, to target: String) throws -> ObjectAttributes {
+        try attributes(reply: call(owner: directory, .symlink(parent: directory, name: name, target: target)), name)
     }
 
     public func readLink(_ path: String) throws -> String {
@@ -182,7 +209,7 @@ extension FileSystemClient {
         return try readLink(of: link.handle)
     }
 
-    func readLink(of handle: ObjectHandle) throws -> String {
+    public func readLink(of handle: ObjectHandle) throws -> String {
         guard case .linkTarget(let target) = try call(owner: handle, .readLink(handle)) else {
             throw FSError(.protocolViolation, "readlink of \(handle) answered without a target")
         }
@@ -196,38 +223,38 @@ extension FileSystemClient {
         let (directory, name) = try parent(of: path)
         let target = try resolve(path, followLast: false)
         guard target.kind != .directory else { throw FSError(.isDirectory, "\(path) is a directory: use rmdir") }
-        try removeFile(target, named: name, in: directory)
+        try removeFile(target, named: name, in: directory.handle)
     }
 
     /// unlink of `name` in a directory already looked up: with aggregate
     /// operations one request when the object lives with its entry (as
     /// files do unless renamed or linked across servers).
-    public func removeFile(named name: String, in directory: ObjectAttributes) throws {
+    public func removeFile(named name: String, in directory: ObjectHandle) throws {
         if aggregateOperations {
             do {
-                _ = try call(owner: directory.handle, .removeFile(parent: directory.handle, name: name))
+                _ = try call(owner: directory, .removeFile(parent: directory, name: name))
                 return
             } catch let error as FSError where error.code == .invalidArgument {
                 // The object lives on another server: step by step, below.
             }
         }
-        let target = try lookup(name, in: directory)
-        guard target.kind != .directory else { throw FSError(.isDirectory, "\(name) in directory \(directory.handle) is a directory: use rmdir") }
+        let target = try lookup(name, inDirectory: directory)
+        guard target.kind != .directory else { throw FSError(.isDirectory, "\(name) in directory \(directory) is a directory: use rmdir") }
         try removeFile(target, named: name, in: directory)
     }
 
     /// unlink of an entry already looked up: with aggregate operations one
     /// request (the owner removes every datafile before it answers).
-    public func removeFile(_ target: ObjectAttributes, named name: String, in directory: ObjectAttributes) throws {
-        if target.handle.server == directory.handle.server, aggregateOperations {
-            _ = try call(owner: directory.handle, .removeFile(parent: directory.handle, name: name))
+    public func removeFile(_ target: ObjectAttributes, named name: String, in directory: ObjectHandle) throws {
+        if target.handle.server == directory.server, aggregateOperations {
+            _ = try call(owner: directory, .removeFile(parent: directory, name: name))
             return
         }
         let reply: FSReply
-        if target.handle.server == directory.handle.server {
-            reply = try call(owner: directory.handle, .remove(parent: directory.handle, name: name, directory: false))
+        if target.handle.server == directory.server {
+            reply = try call(owner: directory, .remove(parent: directory, name: name, directory: false))
         } else {
-            _ = try call(owner: directory.handle, .removeEntry(parent: directory.handle, name: name, handle: target.handle, owner: target.uid))
+            _ = try call(owner: directory, .removeEntry(parent: directory, name: name, handle: target.handle, owner: target.uid))
             reply = try call(owner: target.handle, .removeObject(target.handle))
         }
         try removeRemoteDatafiles(of: target, ifGone: reply)
@@ -243,10 +270,17 @@ extension FileSystemClient {
         let target = try resolve(existing, followLast: false)
         guard target.kind != .directory else { throw FSError(.notPermitted, "\(existing) is a directory: directories take no hard links") }
         let (directory, name) = try parent(of: path)
-        let linked = try attributes(reply: call(owner: target.handle, .link(target.handle, parent: directory.handle, name: name)), path)
-        guard directory.handle.server != target.handle.server else { return linked }
+        return try link(target, named: name, in: directory.handle)
+    }
+
+    /// link of an object already looked up as `name` in `directory`.
+    @discardableResult
+    public func link(_ target: ObjectAttributes, named name: String, in directory: ObjectHandle) throws -> ObjectAttributes {
+        guard target.kind != .directory else { throw FSError(.notPermitted, "object \(target.handle) is a directory: directories take no hard links") }
+        let linked = try attributes(reply: call(owner: target.handle, .link(target.handle, parent: directory, name: name)), name)
+        guard directory.server != target.handle.server else { return linked }
         do {
-            _ = try call(owner: directory.handle, .addEntry(parent: directory.handle, name: name, handle: target.handle, kind: target.kind))
+            _ = try call(owner: directory, .addEntry(parent: directory, name: name, handle: target.handle, kind: target.kind))
         } catch {
             _ = try? call(owner: target.handle, .removeObject(target.handle))
             throw error
@@ -259,20 +293,26 @@ extension FileSystemClient {
     /// (a race with a create), the entry is put back.
     public func removeDirectory(_ path: String) throws {
         let (directory, name) = try parent(of: path)
-        let target = try resolve(path, followLast: false)
+        try removeDirectory(named: name, in: directory.handle)
+    }
+
+    /// rmdir of `name` in a directory already looked up.
+    public func removeDirectory(named name: String, in directory: ObjectHandle) throws {
+        let path = name
+        let target = try lookup(name, inDirectory: directory)
         guard target.kind == .directory else { throw FSError(.notDirectory, "\(path) is not a directory") }
-        if target.handle.server == directory.handle.server {
-            _ = try call(owner: directory.handle, .remove(parent: directory.handle, name: name, directory: true))
+        if target.handle.server == directory.server {
+            _ = try call(owner: directory, .remove(parent: directory, name: name, directory: true))
             return
         }
         guard case .entries(let entries, _) = try call(owner: target.handle, .readDirectory(target.handle, after: nil, limit: 1)), entries.isEmpty else {
             throw FSError(.notEmpty, "directory \(path) is not empty")
         }
-        _ = try call(owner: directory.handle, .removeEntry(parent: directory.handle, name: name, handle: target.handle, owner: target.uid))
+        _ = try call(owner: directory, .removeEntry(parent: directory, name: name, handle: target.handle, owner: target.uid))
         do {
             _ = try call(owner: target.handle, .removeObject(target.handle))
         } catch let error as FSError where error.code == .notEmpty {
-            _ = try? call(owner: directory.handle, .addEntry(parent: directory.handle, name: name, handle: target.handle, kind: .directory))
+            _ = try? call(owner: directory, .addEntry(parent: directory, name: name, handle: target.handle, kind: .directory))
             throw FSError(.notEmpty, "directory \(path) is not empty")
         }
     }
@@ -286,44 +326,51 @@ extension FileSystemClient {
         let fromPath = "/" + (try EntryName.components(ofAbsolute: from)).joined(separator: "/")
         let toPath = "/" + (try EntryName.components(ofAbsolute: to)).joined(separator: "/")
         if toPath.hasPrefix(fromPath + "/") { throw FSError(.invalidArgument, "cannot move \(from) into itself (\(to))") }
-        let replaced = try? resolve(to, followLast: false)
-        if source.handle.server == destination.handle.server {
+        try rename(named: fromName, in: source.handle, to: toName, in: destination.handle)
+    }
+
+    /// rename between directories already looked up. The caller (the kernel,
+    /// for a mount) has made sure a directory is not moved into itself.
+    public func rename(named fromName: String, in source: ObjectHandle, to toName: String, in destination: ObjectHandle) throws {
+        let to = toName
+        let replaced = try? lookup(toName, inDirectory: destination)
+        if source.server == destination.server {
             // A directory being replaced may live elsewhere: only its own server knows it is empty.
-            if let replaced, replaced.kind == .directory, replaced.handle.server != destination.handle.server,
+            if let replaced, replaced.kind == .directory, replaced.handle.server != destination.server,
                 case .entries(let entries, _) = try call(owner: replaced.handle, .readDirectory(replaced.handle, after: nil, limit: 1)), !entries.isEmpty
             {
                 throw FSError(.notEmpty, "directory \(to) is not empty")
             }
-            var reply = try call(owner: source.handle, .rename(fromParent: source.handle, fromName: fromName, toParent: destination.handle, toName: toName))
+            var reply = try call(owner: source, .rename(fromParent: source, fromName: fromName, toParent: destination, toName: toName))
             guard let replaced else { return }
-            if replaced.handle.server != destination.handle.server {
+            if replaced.handle.server != destination.server {
                 guard let dropped = try? call(owner: replaced.handle, .removeObject(replaced.handle)) else { return }
                 reply = dropped
             }
             try removeRemoteDatafiles(of: replaced, ifGone: reply)
             return
         }
-        let moving = try resolve(from, followLast: false)
+        let moving = try lookup(fromName, inDirectory: source)
         if let replaced {
             if replaced.handle == moving.handle { return }
             if moving.kind == .directory && replaced.kind != .directory { throw FSError(.notDirectory, "\(to) is not a directory") }
             if moving.kind != .directory && replaced.kind == .directory { throw FSError(.isDirectory, "\(to) is a directory") }
-            if replaced.kind == .directory, replaced.handle.server != destination.handle.server,
+            if replaced.kind == .directory, replaced.handle.server != destination.server,
                 case .entries(let entries, _) = try call(owner: replaced.handle, .readDirectory(replaced.handle, after: nil, limit: 1)), !entries.isEmpty
             {
                 throw FSError(.notEmpty, "directory \(to) is not empty")
             }
         }
         // The destination name switches in one step, so it never vanishes (POSIX); then the old name goes.
-        _ = try call(owner: destination.handle, .replaceEntry(parent: destination.handle, name: toName, handle: moving.handle, kind: moving.kind))
+        _ = try call(owner: destination, .replaceEntry(parent: destination, name: toName, handle: moving.handle, kind: moving.kind))
         do {
-            _ = try call(owner: source.handle, .removeEntry(parent: source.handle, name: fromName, handle: moving.handle, owner: moving.uid))
+            _ = try call(owner: source, .removeEntry(parent: source, name: fromName, handle: moving.handle, owner: moving.uid))
         } catch {
             // The old name could not go (permissions, sticky): put the destination back as it was.
             if let replaced {
-                _ = try? call(owner: destination.handle, .replaceEntry(parent: destination.handle, name: toName, handle: replaced.handle, kind: replaced.kind))
+                _ = try? call(owner: destination, .replaceEntry(parent: destination, name: toName, handle: replaced.handle, kind: replaced.kind))
             } else {
-                _ = try? call(owner: destination.handle, .removeEntry(parent: destination.handle, name: toName, handle: moving.handle, owner: moving.uid))
+                _ = try? call(owner: destination, .removeEntry(parent: destination, name: toName, handle: moving.handle, owner: moving.uid))
             }
             throw error
         }
@@ -338,12 +385,18 @@ extension FileSystemClient {
         guard directory.kind == .directory else { throw FSError(.notDirectory, "\(path) is not a directory") }
         var after: String?
         repeat {
-            guard case .entries(let entries, let more) = try call(owner: directory.handle, .readDirectory(directory.handle, after: after, limit: pageSize)) else {
-                throw FSError(.protocolViolation, "readdir of \(path) answered without entries")
-            }
+            let (entries, more) = try readDirectory(directory.handle, after: after, limit: pageSize)
             try body(entries)
             after = more ? entries.last?.name : nil
         } while after != nil
+    }
+
+    /// One page of a directory's entries after the name `after`, and whether more follow.
+    public func readDirectory(_ directory: ObjectHandle, after: String?, limit: UInt32) throws -> (entries: [DirectoryEntry], more: Bool) {
+        guard case .entries(let entries, let more) = try call(owner: directory, .readDirectory(directory, after: after, limit: limit)) else {
+            throw FSError(.protocolViolation, "readdir of directory \(directory) answered without entries")
+        }
+        return (entries, more)
     }
 
     /// A directory's entries with their attributes (readdirplus), a page at a
@@ -354,17 +407,24 @@ extension FileSystemClient {
         guard directory.kind == .directory else { throw FSError(.notDirectory, "\(path) is not a directory") }
         var after: String?
         repeat {
-            guard case .detailedEntries(var entries, let more) = try call(owner: directory.handle, .readDirectoryWithAttributes(directory.handle, after: after, limit: pageSize)) else {
-                throw FSError(.protocolViolation, "readdir of \(path) answered without entries")
-            }
-            let remote = entries.indices.filter { entries[$0].attributes.linkCount == 0 }
-            for (index, reply) in zip(remote, try callAll(remote.map { (entries[$0].attributes.handle.server ?? 0, .getAttributes(entries[$0].attributes.handle)) })) {
-                entries[index].attributes = try attributes(reply: reply, "\(path)/\(entries[index].name)")
-            }
-            try fillSizes(&entries)
+            let (entries, more) = try readDirectoryWithAttributes(directory.handle, after: after, limit: pageSize)
             try body(entries)
             after = more ? entries.last?.name : nil
         } while after != nil
+    }
+
+    /// One page of readdirplus: entries after the name `after` with their
+    /// attributes and files' sizes, and whether more follow.
+    public func readDirectoryWithAttributes(_ directory: ObjectHandle, after: String?, limit: UInt32) throws -> (entries: [DetailedEntry], more: Bool) {
+        guard case .detailedEntries(var entries, let more) = try call(owner: directory, .readDirectoryWithAttributes(directory, after: after, limit: limit)) else {
+            throw FSError(.protocolViolation, "readdir of directory \(directory) answered without entries")
+        }
+        let remote = entries.indices.filter { entries[$0].attributes.linkCount == 0 }
+        for (index, reply) in zip(remote, try callAll(remote.map { (entries[$0].attributes.handle.server ?? 0, .getAttributes(entries[$0].attributes.handle)) })) {
+            entries[index].attributes = try attributes(reply: reply, entries[index].name)
+        }
+        try fillSizes(&entries)
+        return (entries, more)
     }
 
     public func list(_ path: String) throws -> [DirectoryEntry] {
@@ -376,7 +436,12 @@ extension FileSystemClient {
     @discardableResult
     public func setAttributes(_ path: String, _ changes: AttributeChanges) throws -> ObjectAttributes {
         let target = try resolve(path)
-        return try attributes(reply: call(owner: target.handle, .setAttributes(target.handle, changes)), path)
+        return try setAttributes(handle: target.handle, changes)
+    }
+
+    @discardableResult
+    public func setAttributes(handle: ObjectHandle, _ changes: AttributeChanges) throws -> ObjectAttributes {
+        try attributes(reply: call(owner: handle, .setAttributes(handle, changes)), "object \(handle)")
     }
 
     /// Space and objects summed over every server.

@@ -29,6 +29,7 @@ public final class FileSystemClient: @unchecked Sendable {
     public let runtime: Runtime
     let servers: [ServerConnection]
     let ownsRuntime: Bool
+    let requestIDs: RequestIDSource
     /// Whether creates of unstuffed files, spreads, unlinks and stats of
     /// spread files are one request that the servers fan out among
     /// themselves (the default), or the client's own steps to every server
@@ -71,19 +72,31 @@ public final class FileSystemClient: @unchecked Sendable {
             throw FSError(.protocolViolation, "a server answered getConfiguration with \(reply)")
         }
         entry.drop()
-        let servers = configuration.servers.enumerated().map { position, server in
-            ServerConnection(index: position, serviceName: server.serviceName, runtime: runtime, requestIDs: ids, portName: server.portName)
-        }
-        return FileSystemClient(configuration: configuration, credentials: credentials, runtime: runtime, servers: servers, ownsRuntime: given == nil, timeoutSeconds: timeoutSeconds)
+        return FileSystemClient(
+            configuration: configuration, credentials: credentials, runtime: runtime, requestIDs: ids, ownsRuntime: given == nil, timeoutSeconds: timeoutSeconds)
     }
 
-    private init(configuration: FSConfiguration, credentials: Credentials, runtime: Runtime, servers: [ServerConnection], ownsRuntime: Bool, timeoutSeconds: Double) {
+    private init(configuration: FSConfiguration, credentials: Credentials, runtime: Runtime, requestIDs: RequestIDSource, ownsRuntime: Bool, timeoutSeconds: Double) {
         self.configuration = configuration
         self.credentials = credentials
         self.runtime = runtime
-        self.servers = servers
+        self.requestIDs = requestIDs
+        self.servers = configuration.servers.enumerated().map { position, server in
+            ServerConnection(index: position, serviceName: server.serviceName, runtime: runtime, requestIDs: requestIDs, portName: server.portName)
+        }
         self.ownsRuntime = ownsRuntime
         self.timeoutSeconds = timeoutSeconds
+    }
+
+    /// Another client of the same file system over the same runtime, with
+    /// lines of its own (each client serves one thread at a time): for
+    /// another user, or another thread. It costs no round trip; closing it
+    /// leaves the runtime alone.
+    public func sibling(credentials: Credentials) -> FileSystemClient {
+        let made = FileSystemClient(
+            configuration: configuration, credentials: credentials, runtime: runtime, requestIDs: requestIDs, ownsRuntime: false, timeoutSeconds: timeoutSeconds)
+        made.aggregateOperations = aggregateOperations
+        return made
     }
 
     /// Disconnects from every server (and ends the runtime this client started).

@@ -29,7 +29,7 @@ import TrellisFSProtocol
         #expect(used == LinkTraffic(messages: 2, steps: 2 + 2 * depth), "\(used)")
 
         before = fs.traffic
-        try fs.removeFile(file, named: "wide", in: directory)
+        try fs.removeFile(file, named: "wide", in: directory.handle)
         used = fs.traffic.since(before)
         #expect(used.messages == 2, "\(used)")
         // Every datafile went before the reply: each server now refuses them.
@@ -54,7 +54,7 @@ import TrellisFSProtocol
         used = fs.traffic.since(before)
         #expect(used == LinkTraffic(messages: 8, steps: 4 + 1), "\(used)")
         before = fs.traffic
-        try fs.removeFile(file, named: "wide", in: directory)
+        try fs.removeFile(file, named: "wide", in: directory.handle)
         used = fs.traffic.since(before)
         #expect(used.messages == 2 + 2 * 3, "\(used)")
         #expect(throws: FSError.self) { _ = try fs.size(of: file) }

@@ -44,7 +44,7 @@ import TrellisFSProtocol
         for name in names.shuffled().prefix(500) {
             #expect(try fs.lookup(name, in: directory).kind == .file)
         }
-        for name in names { try fs.removeFile(named: name, in: directory) }
+        for name in names { try fs.removeFile(named: name, in: directory.handle) }
         #expect(try fs.list("/big").isEmpty)
         #expect(try fs.lookup("/big").size == 0)
         try fs.removeDirectory("/big")

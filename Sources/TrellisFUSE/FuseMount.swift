@@ -1,0 +1,78 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CFuse3
+import Logging
+import TrellisFSClient
+import TrellisFSProtocol
+
+/// A Trellis file system mounted through libfuse3's low-level API:
+/// multi-threaded, requests of up to 1 MiB, short attribute and entry
+/// caches, readdirplus.
+///
+/// ```swift
+/// let mount = try FuseMount(client: fs, at: "/mnt/trellis", options: MountOptions())
+/// try mount.run()          // until `trellis umount /mnt/trellis` or SIGTERM
+/// ```
+public final class FuseMount {
+    public let mountPoint: String
+    private let mounted: MountedFileSystem
+    private let session: OpaquePointer
+    private var isMounted = false
+
+    public init(client: FileSystemClient, at mountPoint: String, options: MountOptions, logger: Logger = Logger(label: "trellis.fuse")) throws {
+        self.mountPoint = mountPoint
+        mounted = MountedFileSystem(client: client, options: options, logger: logger)
+        var mountOptions = ["fsname=trellis:\(client.configuration.name)", "subtype=trellis"]
+        // root mounts for the whole cluster node, as a kernel client would; the servers check every request.
+        if geteuid() == 0, !options.passedOn.contains("allow_other") { mountOptions.append("allow_other") }
+        mountOptions += options.passedOn
+        let arguments = ["trellis", "-o", mountOptions.joined(separator: ",")]
+        var cStrings = arguments.map { strdup($0) }
+        defer { cStrings.forEach { free($0) } }
+        let userData = Unmanaged.passUnretained(mounted).toOpaque()
+        // libfuse copies the table.
+        var operations = OperationTable.make()
+        let made = cStrings.withUnsafeMutableBufferPointer { argv in
+            var args = fuse_args(argc: Int32(argv.count), argv: argv.baseAddress, allocated: 0)
+            defer { fuse_opt_free_args(&args) }
+            return fuse_session_new(&args, &operations, MemoryLayout<fuse_lowlevel_ops>.size, userData)
+        }
+        guard let session = made else {
+            throw FSError(.invalidArgument, "libfuse refused the mount options \(mountOptions.joined(separator: ",")) (see its message above)")
+        }
+        self.session = session
+        guard fuse_session_mount(session, mountPoint) == 0 else {
+            fuse_session_destroy(session)
+            throw FSError(.ioError, "cannot mount on \(mountPoint): is it an existing, empty directory, and is /dev/fuse there (modprobe fuse)?")
+        }
+        isMounted = true
+        MountTable.raiseReadAhead(of: mountPoint, kibibytes: Int(options.maxRequestBytes / 1024))
+    }
+
+    /// Serves the kernel's requests until the mount is unmounted or a
+    /// SIGINT, SIGTERM or SIGHUP arrives; then unmounts.
+    public func run() throws {
+        guard fuse_set_signal_handlers(session) == 0 else { throw FSError(.ioError, "cannot install the mount's signal handlers") }
+        defer { fuse_remove_signal_handlers(session) }
+        let threads = mounted.options.maxThreads
+        let result = trellis_fuse_loop_mt(session, min(threads, 8), threads)
+        unmount()
+        guard result == 0 || result == -EINTR || result == SIGTERM || result == SIGINT || result == SIGHUP else {
+            throw FSError(.ioError, "the mount on \(mountPoint) stopped: \(String(cString: strerror(abs(result))))")
+        }
+    }
+
+    /// Unmounts (the kernel fails anything still in flight) and releases the clients.
+    public func unmount() {
+        guard isMounted else { return }
+        isMounted = false
+        fuse_session_unmount(session)
+    }
+
+    deinit {
+        unmount()
+        fuse_session_destroy(session)
+        mounted.pool.close()
+    }
+}

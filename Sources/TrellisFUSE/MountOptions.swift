@@ -1,0 +1,61 @@
+import TrellisFSProtocol
+
+/// What `-o` says: Trellis's own options, and the rest for libfuse and the
+/// kernel (allow_other, default_permissions, ro, fsname, ...).
+public struct MountOptions: Sendable, Equatable {
+    /// How long the kernel may keep an object's attributes, in seconds.
+    public var attributeTimeout = 1.0
+    /// How long the kernel may keep a name's lookup, in seconds.
+    public var entryTimeout = 1.0
+    /// How long one operation may try (retries included) before it fails with EIO.
+    public var operationTimeout = 30.0
+    /// Readdir with attributes, so `ls -l` costs no lookup per name.
+    public var readdirPlus = true
+    /// Most FUSE worker threads at once.
+    public var maxThreads: UInt32 = 16
+    /// Bytes per read and write request (the kernel's largest: 1 MiB).
+    public var maxRequestBytes: UInt32 = 1 << 20
+    /// Options passed on to libfuse and the kernel.
+    public var passedOn: [String] = []
+
+    public init() {}
+
+    /// Parses comma-separated `-o` lists; unknown names go to libfuse.
+    public init(parsing lists: [String]) throws {
+        for list in lists {
+            for option in list.split(separator: ",").map(String.init) where !option.isEmpty {
+                try apply(option)
+            }
+        }
+    }
+
+    private mutating func apply(_ option: String) throws {
+        let parts = option.split(separator: "=", maxSplits: 1).map(String.init)
+        let name = parts[0]
+        let value = parts.count > 1 ? parts[1] : nil
+        switch name {
+        case "attr_timeout": attributeTimeout = try seconds(name, value)
+        case "entry_timeout": entryTimeout = try seconds(name, value)
+        case "timeout": operationTimeout = try seconds(name, value, minimum: 1)
+        case "readdirplus":
+            guard let value, ["yes", "no"].contains(value) else { throw FSError(.invalidArgument, "-o readdirplus takes yes or no") }
+            readdirPlus = value == "yes"
+        case "max_threads":
+            guard let value, let count = UInt32(value), (1...256).contains(count) else { throw FSError(.invalidArgument, "-o max_threads takes 1 to 256") }
+            maxThreads = count
+        case "max_write":
+            guard let value, let bytes = UInt32(value), (4096...(1 << 20)).contains(bytes) else {
+                throw FSError(.invalidArgument, "-o max_write takes 4096 to 1048576 bytes")
+            }
+            maxRequestBytes = bytes
+        default: passedOn.append(option)
+        }
+    }
+
+    private func seconds(_ name: String, _ value: String?, minimum: Double = 0) throws -> Double {
+        guard let value, let seconds = Double(value), seconds >= minimum, seconds <= 3600 else {
+            throw FSError(.invalidArgument, "-o \(name) takes seconds from \(minimum) to 3600, not \(value ?? "nothing")")
+        }
+        return seconds
+    }
+}

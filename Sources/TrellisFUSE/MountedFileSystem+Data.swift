@@ -1,0 +1,111 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CFuse3
+import NIOCore
+import TrellisFSClient
+import TrellisFSProtocol
+
+/// Open files: reads and writes go straight from the worker thread to the
+/// data servers, in requests of up to 1 MiB; close (flush) makes what was
+/// written durable, as the native client's close does.
+extension MountedFileSystem {
+    func open(_ request: fuse_req_t, inode: UInt64, _ info: UnsafeMutablePointer<fuse_file_info>) {
+        perform(request, "open", inode: inode) { fs in
+            let flags = info.pointee.flags
+            var attributes = try fs.stat(handle: inodes.handle(of: inode))
+            guard attributes.kind == .file else { throw FSError(attributes.kind == .directory ? .isDirectory : .invalidArgument, "not a regular file") }
+            let (canRead, canWrite) = Self.access(of: flags)
+            let needed: UInt32 = (canRead ? 4 : 0) | (canWrite ? 2 : 0)
+            guard attributes.allows(needed, for: fs.credentials) else {
+                throw FSError(.permissionDenied, "uid \(fs.credentials.uid) may not open object \(attributes.handle)")
+            }
+            if flags & O_TRUNC != 0, canWrite, attributes.size > 0 { try fs.truncate(&attributes, to: 0) }
+            replyOpen(request, info, OpenedFile(attributes, canRead: canRead, canWrite: canWrite, sizeLifetimeSeconds: options.attributeTimeout))
+        }
+    }
+
+    /// create(2) with O_CREAT: one request. A name that appeared since the
+    /// kernel's lookup is opened as it is, unless O_EXCL.
+    func create(_ request: fuse_req_t, parent: UInt64, name: String, mode: UInt32, _ info: UnsafeMutablePointer<fuse_file_info>) {
+        perform(request, "create", inode: parent) { fs in
+            let flags = info.pointee.flags
+            let directory = inodes.handle(of: parent)
+            var made: ObjectAttributes
+            do {
+                made = try fs.createFile(inDirectory: directory, named: name, mode: mode & 0o7777)
+            } catch let error as FSError where error.code == .exists && flags & O_EXCL == 0 {
+                made = try complete(try fs.lookup(name, inDirectory: directory), fs)
+                guard made.kind == .file else { throw error }
+                if flags & O_TRUNC != 0, made.size > 0 { try fs.truncate(&made, to: 0) }
+            }
+            let (canRead, canWrite) = Self.access(of: flags)
+            let file = OpenedFile(made, canRead: canRead, canWrite: canWrite, sizeLifetimeSeconds: options.attributeTimeout)
+            var entry = entry(of: made)
+            info.pointee.fh = openFiles.add(file)
+            trellis_fuse_set_open_flags(info, 0, 0)
+            if fuse_reply_create(request, &entry, info) != 0 { _ = openFiles.remove(info.pointee.fh) }
+        }
+    }
+
+    private func replyOpen(_ request: fuse_req_t, _ info: UnsafeMutablePointer<fuse_file_info>, _ file: OpenedFile) {
+        info.pointee.fh = openFiles.add(file)
+        // Other clients may have written since: the page cache starts empty at each open.
+        trellis_fuse_set_open_flags(info, 0, 0)
+        if fuse_reply_open(request, info) != 0 { _ = openFiles.remove(info.pointee.fh) }
+    }
+
+    static func access(of flags: Int32) -> (read: Bool, write: Bool) {
+        switch flags & O_ACCMODE {
+        case O_WRONLY: (false, true)
+        case O_RDWR: (true, true)
+        default: (true, false)
+        }
+    }
+
+    func read(_ request: fuse_req_t, inode: UInt64, size: Int, offset: Int, fileNumber: UInt64) {
+        perform(request, "read", inode: inode) { fs in
+            let file = try opened(fileNumber)
+            let data = try file.read(at: UInt64(offset), length: UInt64(size), fs)
+            data.withUnsafeReadableBytes { bytes in _ = fuse_reply_buf(request, bytes.baseAddress, bytes.count) }
+        }
+    }
+
+    func write(_ request: fuse_req_t, inode: UInt64, bytes: UnsafeRawBufferPointer, offset: Int, fileNumber: UInt64) {
+        perform(request, "write", inode: inode) { fs in
+            let file = try opened(fileNumber)
+            let written = try file.write(ByteBuffer(bytes: bytes), at: UInt64(offset), fs)
+            fuse_reply_write(request, Int(written))
+        }
+    }
+
+    /// close(2) of one descriptor: its errors are close's.
+    func flush(_ request: fuse_req_t, inode: UInt64, fileNumber: UInt64) {
+        perform(request, "flush", inode: inode) { fs in
+            try opened(fileNumber).sync(fs)
+            fuse_reply_err(request, 0)
+        }
+    }
+
+    func fsync(_ request: fuse_req_t, inode: UInt64, fileNumber: UInt64) {
+        perform(request, "fsync", inode: inode) { fs in
+            try opened(fileNumber).sync(fs, always: true)
+            fuse_reply_err(request, 0)
+        }
+    }
+
+    /// The last close of an open: a file unlinked while open goes now.
+    func release(_ request: fuse_req_t, inode: UInt64, fileNumber: UInt64) {
+        perform(request, "release", inode: inode) { fs in
+            guard let (file, hiddenAt) = openFiles.remove(fileNumber) else { throw FSError(.invalidArgument, "no open file \(fileNumber)") }
+            try? file.sync(fs)
+            if let hiddenAt { try fs.removeFile(named: hiddenAt.name, in: hiddenAt.directory) }
+            fuse_reply_err(request, 0)
+        }
+    }
+
+    private func opened(_ number: UInt64) throws -> OpenedFile {
+        guard let file = openFiles.get(number) else { throw FSError(.invalidArgument, "no open file \(number)") }
+        return file
+    }
+}

@@ -1,0 +1,175 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CFuse3
+import TrellisFSClient
+import TrellisFSProtocol
+
+/// Names and attributes: each is one or two requests to the servers that
+/// own the directory and the object.
+extension MountedFileSystem {
+    func lookup(_ request: fuse_req_t, parent: UInt64, name: String) {
+        perform(request, "lookup", inode: parent) { fs in
+            let found = try fs.lookup(name, inDirectory: inodes.handle(of: parent))
+            replyEntry(request, try complete(found, fs))
+        }
+    }
+
+    func getAttributes(_ request: fuse_req_t, inode: UInt64) {
+        perform(request, "getattr", inode: inode) { fs in
+            replyAttributes(request, try fs.stat(handle: inodes.handle(of: inode)))
+        }
+    }
+
+    func setAttributes(_ request: fuse_req_t, inode: UInt64, _ wanted: stat, _ toSet: Int32, openFile: UInt64?) {
+        perform(request, "setattr", inode: inode) { fs in
+            let handle = inodes.handle(of: inode)
+            var changes = AttributeChanges()
+            if toSet & SetAttributeBits.mode != 0 { changes.mode = wanted.st_mode & 0o7777 }
+            if toSet & SetAttributeBits.uid != 0 { changes.uid = wanted.st_uid }
+            if toSet & SetAttributeBits.gid != 0 { changes.gid = wanted.st_gid }
+            let now = Timestamp.now()
+            if toSet & SetAttributeBits.accessTimeNow != 0 {
+                changes.accessTime = now
+            } else if toSet & SetAttributeBits.accessTime != 0 {
+                changes.accessTime = Timestamp(seconds: Int64(wanted.st_atim.tv_sec), nanoseconds: UInt32(wanted.st_atim.tv_nsec))
+            }
+            if toSet & SetAttributeBits.modifyTimeNow != 0 {
+                changes.modifyTime = now
+            } else if toSet & SetAttributeBits.modifyTime != 0 {
+                changes.modifyTime = Timestamp(seconds: Int64(wanted.st_mtim.tv_sec), nanoseconds: UInt32(wanted.st_mtim.tv_nsec))
+            }
+            if changes.accessTime != nil || changes.modifyTime != nil {
+                for file in openFiles.opens(of: handle) { file.timesWereSet() }
+            }
+            if toSet & SetAttributeBits.size != 0 {
+                guard wanted.st_size >= 0 else { throw FSError(.invalidArgument, "a negative size") }
+                try truncate(handle, to: UInt64(wanted.st_size), openFile: openFile, fs)
+                if changes.modifyTime == nil { changes.modifyTime = now }
+            }
+            if changes != AttributeChanges() { try fs.setAttributes(handle: handle, changes) }
+            replyAttributes(request, try fs.stat(handle: handle))
+        }
+    }
+
+    /// truncate(2) checks write permission on the file; ftruncate(2) only that it was opened for writing.
+    private func truncate(_ handle: ObjectHandle, to size: UInt64, openFile: UInt64?, _ fs: FileSystemClient) throws {
+        if let openFile, let file = openFiles.get(openFile) {
+            try file.truncate(to: size, fs)
+            return
+        }
+        var attributes = try fs.stat(handle: handle)
+        guard attributes.kind == .file else { throw FSError(attributes.kind == .directory ? .isDirectory : .invalidArgument, "only a file has a size to set") }
+        guard attributes.allows(2, for: fs.credentials) else { throw FSError(.permissionDenied, "uid \(fs.credentials.uid) may not write object \(handle)") }
+        try fs.truncate(&attributes, to: size)
+    }
+
+    func access(_ request: fuse_req_t, inode: UInt64, mask: Int32) {
+        perform(request, "access", inode: inode) { fs in
+            let attributes = try fs.stat(handle: inodes.handle(of: inode))
+            let wanted = UInt32(mask & (R_OK | W_OK | X_OK))
+            fuse_reply_err(request, wanted == 0 || attributes.allows(wanted, for: fs.credentials) ? 0 : EACCES)
+        }
+    }
+
+    func makeDirectory(_ request: fuse_req_t, parent: UInt64, name: String, mode: UInt32) {
+        perform(request, "mkdir", inode: parent) { fs in
+            let directory = try fs.stat(handle: inodes.handle(of: parent))
+            replyEntry(request, try fs.makeDirectory(named: name, in: directory, mode: mode & 0o7777))
+        }
+    }
+
+    func removeDirectory(_ request: fuse_req_t, parent: UInt64, name: String) {
+        perform(request, "rmdir", inode: parent) { fs in
+            try fs.removeDirectory(named: name, in: inodes.handle(of: parent))
+            fuse_reply_err(request, 0)
+        }
+    }
+
+    /// unlink. A file that this mount has open keeps its data until its last
+    /// close: it is renamed to a hidden name and removed at release (as
+    /// libfuse's high-level API and NFS clients do).
+    func unlink(_ request: fuse_req_t, parent: UInt64, name: String) {
+        perform(request, "unlink", inode: parent) { fs in
+            let directory = inodes.handle(of: parent)
+            if openFiles.anyOpen, case let target = try fs.lookup(name, inDirectory: directory), target.kind == .file,
+                let hidden = openFiles.hideOnUnlink(target.handle, in: directory)
+            {
+                try fs.rename(named: name, in: directory, to: hidden, in: directory)
+                fuse_reply_err(request, 0)
+                return
+            }
+            try fs.removeFile(named: name, in: directory)
+            fuse_reply_err(request, 0)
+        }
+    }
+
+    func symlink(_ request: fuse_req_t, target: String, parent: UInt64, name: String) {
+        perform(request, "symlink", inode: parent) { fs in
+            replyEntry(request, try fs.symlink(named: name, in: inodes.handle(of: parent), to: target))
+        }
+    }
+
+    func readLink(_ request: fuse_req_t, inode: UInt64) {
+        perform(request, "readlink", inode: inode) { fs in
+            let target = try fs.readLink(of: inodes.handle(of: inode))
+            fuse_reply_readlink(request, target)
+        }
+    }
+
+    /// rename(2) and renameat2(2): RENAME_NOREPLACE refuses an existing
+    /// name; RENAME_EXCHANGE is not supported (EINVAL, so callers fall back).
+    func rename(_ request: fuse_req_t, parent: UInt64, name: String, newParent: UInt64, newName: String, flags: UInt32) {
+        perform(request, "rename", inode: parent) { fs in
+            let noReplace: UInt32 = 1
+            let exchange: UInt32 = 2
+            guard flags & exchange == 0 else { throw FSError(.invalidArgument, "RENAME_EXCHANGE is not supported") }
+            guard flags & ~noReplace == 0 else { throw FSError(.invalidArgument, "rename flags \(flags) are not supported") }
+            let source = inodes.handle(of: parent)
+            let destination = inodes.handle(of: newParent)
+            if flags & noReplace != 0 {
+                do {
+                    _ = try fs.lookup(newName, inDirectory: destination)
+                    throw FSError(.exists, "\(newName) exists")
+                } catch let error as FSError where error.code == .notFound {}
+            }
+            try fs.rename(named: name, in: source, to: newName, in: destination)
+            fuse_reply_err(request, 0)
+        }
+    }
+
+    func link(_ request: fuse_req_t, inode: UInt64, newParent: UInt64, newName: String) {
+        perform(request, "link", inode: inode) { fs in
+            let target = try fs.stat(handle: inodes.handle(of: inode))
+            let linked = try fs.link(target, named: newName, in: inodes.handle(of: newParent))
+            replyEntry(request, try fs.stat(handle: linked.handle))
+        }
+    }
+
+    func makeNode(_ request: fuse_req_t, parent: UInt64, name: String, mode: UInt32) {
+        perform(request, "mknod", inode: parent) { fs in
+            guard mode & S_IFMT == S_IFREG else {
+                throw FSError(.notPermitted, "\(name): Trellis holds regular files, directories and symlinks only, not devices, FIFOs or sockets")
+            }
+            replyEntry(request, try fs.createFile(inDirectory: inodes.handle(of: parent), named: name, mode: mode & 0o7777))
+        }
+    }
+
+    func statistics(_ request: fuse_req_t, inode: UInt64) {
+        perform(request, "statfs", inode: inode) { fs in
+            let totals = try fs.statistics()
+            let block: UInt64 = 4096
+            var result = statvfs()
+            result.f_bsize = UInt(block)
+            result.f_frsize = UInt(block)
+            result.f_blocks = UInt(totals.totalBytes / block)
+            result.f_bfree = UInt(totals.freeBytes / block)
+            result.f_bavail = UInt(totals.freeBytes / block)
+            result.f_files = UInt(totals.objectCount + totals.freeBytes / block)
+            result.f_ffree = UInt(totals.freeBytes / block)
+            result.f_favail = UInt(totals.freeBytes / block)
+            result.f_namemax = UInt(EntryName.maximumBytes)
+            fuse_reply_statfs(request, &result)
+        }
+    }
+}

@@ -1,0 +1,88 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CFuse3
+import Logging
+import Synchronization
+import TrellisFSClient
+import TrellisFSProtocol
+
+/// The file system behind a mount: each FUSE request runs on one of
+/// libfuse's worker threads with a client checked out for its caller, and
+/// answers with exactly one reply.
+final class MountedFileSystem: @unchecked Sendable {
+    let pool: ClientPool
+    let inodes: InodeNumbers
+    let options: MountOptions
+    let logger: Logger
+    let openFiles = OpenFileTable()
+    let directoryStreams = HandleTable<DirectoryStream>()
+
+    init(client: FileSystemClient, options: MountOptions, logger: Logger) {
+        client.timeoutSeconds = options.operationTimeout
+        self.pool = ClientPool(first: client)
+        self.inodes = InodeNumbers(root: client.configuration.rootHandle)
+        self.options = options
+        self.logger = logger
+    }
+
+    /// Runs one operation for the request's caller; a thrown error becomes
+    /// the reply's errno (a server that could not be reached is EIO, logged).
+    func perform(_ request: fuse_req_t, _ operation: StaticString, inode: UInt64, _ body: (FileSystemClient) throws -> Void) {
+        do {
+            try pool.with(Self.credentials(of: request)) { try body($0) }
+        } catch let error as FSError {
+            let number = Self.errno(for: error)
+            if number == EIO {
+                logger.warning("\(operation) of inode \(inode) failed: \(error)")
+            } else {
+                logger.debug("\(operation) of inode \(inode): \(error)")
+            }
+            fuse_reply_err(request, number)
+        } catch {
+            logger.warning("\(operation) of inode \(inode) failed: \(error)")
+            fuse_reply_err(request, EIO)
+        }
+    }
+
+    /// Trellis's errors as the errno a program expects; the network's
+    /// failures (after the client's retries) are EIO, as on any disk.
+    static func errno(for error: FSError) -> Int32 {
+        switch error.code {
+        case .serverUnavailable, .timedOut, .protocolViolation, .ioError: return EIO
+        default: return error.code.errno
+        }
+    }
+
+    static func credentials(of request: fuse_req_t) -> Credentials {
+        let context = fuse_req_ctx(request)!.pointee
+        guard context.uid != 0 else { return Credentials(uid: 0, gid: context.gid) }
+        var groups = [gid_t](repeating: 0, count: 64)
+        let count = fuse_req_getgroups(request, Int32(groups.count), &groups)
+        let known = count > 0 ? Array(groups.prefix(Int(min(count, Int32(groups.count))))) : []
+        return Credentials(uid: context.uid, gid: context.gid, groups: known.map { UInt32($0) })
+    }
+}
+
+/// Numbered objects that the kernel holds by a file handle (`fh`).
+final class HandleTable<Value: AnyObject & Sendable>: Sendable {
+    private let entries = Mutex<(next: UInt64, values: [UInt64: Value])>((1, [:]))
+
+    func add(_ value: Value) -> UInt64 {
+        entries.withLock { table in
+            let number = table.next
+            table.next += 1
+            table.values[number] = value
+            return number
+        }
+    }
+
+    func get(_ number: UInt64) -> Value? {
+        entries.withLock { $0.values[number] }
+    }
+
+    @discardableResult
+    func remove(_ number: UInt64) -> Value? {
+        entries.withLock { $0.values.removeValue(forKey: number) }
+    }
+}

@@ -1,0 +1,161 @@
+import NIOCore
+import Synchronization
+import TrellisCore
+import TrellisFSClient
+import TrellisFSDistribution
+import TrellisFSProtocol
+
+/// The files this mount has open, by the `fh` the kernel holds, with how
+/// many opens each object has: an object unlinked while open is hidden
+/// under another name until its last release.
+final class OpenFileTable: Sendable {
+    private struct State {
+        var next: UInt64 = 1
+        var files: [UInt64: OpenedFile] = [:]
+        var opens: [ObjectHandle: Int] = [:]
+        /// Objects unlinked while open: the directory and name they hide under.
+        var hidden: [ObjectHandle: (directory: ObjectHandle, name: String)] = [:]
+    }
+    private let state = Mutex(State())
+
+    var anyOpen: Bool { state.withLock { !$0.opens.isEmpty } }
+
+    func add(_ file: OpenedFile) -> UInt64 {
+        state.withLock { state in
+            let number = state.next
+            state.next += 1
+            state.files[number] = file
+            state.opens[file.handle, default: 0] += 1
+            return number
+        }
+    }
+
+    func get(_ number: UInt64) -> OpenedFile? {
+        state.withLock { $0.files[number] }
+    }
+
+    /// Forgets an open; when it was the object's last and the object was
+    /// unlinked meanwhile, says where it hides so it can be removed now.
+    func remove(_ number: UInt64) -> (file: OpenedFile, hiddenAt: (directory: ObjectHandle, name: String)?)? {
+        state.withLock { state in
+            guard let file = state.files.removeValue(forKey: number) else { return nil }
+            let left = (state.opens[file.handle] ?? 1) - 1
+            guard left == 0 else {
+                state.opens[file.handle] = left
+                return (file, nil)
+            }
+            state.opens.removeValue(forKey: file.handle)
+            return (file, state.hidden.removeValue(forKey: file.handle))
+        }
+    }
+
+    /// Every open of one object.
+    func opens(of handle: ObjectHandle) -> [OpenedFile] {
+        state.withLock { $0.files.values.filter { $0.handle == handle } }
+    }
+
+    /// The hidden name for an object being unlinked, when this mount has it open.
+    func hideOnUnlink(_ handle: ObjectHandle, in directory: ObjectHandle) -> String? {
+        state.withLock { state in
+            guard state.opens[handle] != nil, state.hidden[handle] == nil else { return nil }
+            let name = ".trellis-unlinked-\(String(handle.rawValue, radix: 16))"
+            state.hidden[handle] = (directory, name)
+            return name
+        }
+    }
+}
+
+/// One open of a file: its attributes as last seen (a write that spreads a
+/// stuffed file changes them), its access, and what it owes the servers: a
+/// sync of what it wrote, and a new modification time (data servers keep
+/// none, so the mount sets it at close, as NFS clients do).
+final class OpenedFile: @unchecked Sendable {
+    let handle: ObjectHandle
+    let canRead: Bool
+    let canWrite: Bool
+    private let sizeLifetime: Duration
+    private struct State {
+        var attributes: ObjectAttributes
+        /// Until when `attributes.size` may be trusted without asking (the attribute timeout).
+        var sizeFreshUntil: Deadline
+        var unsynced = false
+        var modified = false
+    }
+    private let state: Mutex<State>
+
+    init(_ attributes: ObjectAttributes, canRead: Bool, canWrite: Bool, sizeLifetimeSeconds: Double) {
+        handle = attributes.handle
+        self.canRead = canRead
+        self.canWrite = canWrite
+        sizeLifetime = .seconds(sizeLifetimeSeconds)
+        state = Mutex(State(attributes: attributes, sizeFreshUntil: .after(sizeLifetime)))
+    }
+
+    var attributes: ObjectAttributes { state.withLock { $0.attributes } }
+
+    /// Reads up to the file's size, which is asked of the servers only when
+    /// the read reaches past the size last seen or that size is older than
+    /// the attribute timeout (so a stream of reads costs no stat each).
+    func read(at offset: UInt64, length: UInt64, _ fs: FileSystemClient) throws -> ByteBuffer {
+        guard canRead else { throw FSError(.invalidArgument, "object \(handle) was opened for writing only") }
+        var file = attributes
+        let fresh = state.withLock { !$0.sizeFreshUntil.hasPassed }
+        if !fresh || offset + length > file.size {
+            file = try fs.stat(handle: handle)
+            state.withLock { state in
+                state.attributes.size = file.size
+                if file.datafiles.count > state.attributes.datafiles.count { state.attributes = file }
+                state.sizeFreshUntil = .after(sizeLifetime)
+            }
+        }
+        guard offset < file.size else { return ByteBuffer() }
+        return try fs.read(file, pattern: try AccessPattern.contiguous(offset: offset, length: min(length, file.size - offset)))
+    }
+
+    func write(_ data: ByteBuffer, at offset: UInt64, _ fs: FileSystemClient) throws -> UInt64 {
+        guard canWrite else { throw FSError(.invalidArgument, "object \(handle) was opened for reading only") }
+        var seen = attributes
+        let written = try fs.write(&seen, data, pattern: try AccessPattern.contiguous(offset: offset, length: UInt64(data.readableBytes)))
+        update(seen, size: { max($0, offset + written) })
+        return written
+    }
+
+    func truncate(to size: UInt64, _ fs: FileSystemClient) throws {
+        guard canWrite else { throw FSError(.invalidArgument, "object \(handle) was opened for reading only") }
+        var seen = attributes
+        try fs.truncate(&seen, to: size)
+        update(seen, size: { _ in size })
+    }
+
+    /// Makes what this open wrote durable on every data server (if it
+    /// wrote, or `always`), then stamps the modification time it owes.
+    func sync(_ fs: FileSystemClient, always: Bool = false) throws {
+        let (seen, unsynced, modified) = state.withLock { state in
+            defer { (state.unsynced, state.modified) = (false, false) }
+            return (state.attributes, state.unsynced, state.modified)
+        }
+        do {
+            if unsynced || always { try fs.sync(try fs.current(seen)) }
+            if modified { try fs.setAttributes(handle: handle, AttributeChanges(modifyTime: .now())) }
+        } catch {
+            state.withLock { ($0.unsynced, $0.modified) = ($0.unsynced || unsynced, $0.modified || modified) }
+            throw error
+        }
+    }
+
+    /// The times were set explicitly (utimens, as `cp -p` and `tar` do after
+    /// writing): close must not stamp over them.
+    func timesWereSet() {
+        state.withLock { $0.modified = false }
+    }
+
+    private func update(_ seen: ObjectAttributes, size: (UInt64) -> UInt64) {
+        state.withLock { state in
+            let known = size(state.attributes.size)
+            if seen.datafiles.count >= state.attributes.datafiles.count { state.attributes = seen }
+            state.attributes.size = known
+            state.unsynced = true
+            state.modified = true
+        }
+    }
+}
