@@ -109,7 +109,12 @@ extension FileSystemClient {
         guard directory.allows(3, for: credentials) else {
             throw FSError(.permissionDenied, "\(name): uid \(credentials.uid) may not change the parent directory")
         }
-        let made = try attributes(reply: call(server: home, .createDirectoryObject(mode: mode, distribution: directory.distribution)), name)
+        // As on the parent's server: a setgid parent passes on its group and the bit (POSIX).
+        let setgid = directory.mode & 0o2000
+        var creator = credentials
+        if setgid != 0 { creator.gid = directory.gid }
+        let made = try attributes(reply: call(
+            server: home, .createDirectoryObject(mode: (mode & 0o7777) | setgid, distribution: directory.distribution), as: creator), name)
         do {
             _ = try call(owner: directory.handle, .addEntry(parent: directory.handle, name: name, handle: made.handle, kind: .directory))
         } catch {

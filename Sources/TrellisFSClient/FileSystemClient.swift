@@ -115,15 +115,16 @@ public final class FileSystemClient: @unchecked Sendable {
         return try call(server: index, request)
     }
 
-    func call(server index: Int, _ request: FSRequest) throws -> FSReply {
-        try callAll([(index, request)])[0]
+    func call(server index: Int, _ request: FSRequest, as asking: Credentials? = nil) throws -> FSReply {
+        try callAll([(index, request)], as: asking)[0]
     }
 
     /// Many requests at once, each to its server: all are sent before any
     /// reply is awaited, so servers work in parallel. A request whose server
     /// was lost is retried on its own.
-    func callAll(_ requests: [(server: Int, request: FSRequest)]) throws -> [FSReply] {
+    func callAll(_ requests: [(server: Int, request: FSRequest)], as asking: Credentials? = nil) throws -> [FSReply] {
         let deadline = self.deadline
+        let credentials = asking ?? self.credentials
         var flights: [ServerConnection.InFlight?] = []
         for (server, request) in requests {
             flights.append(try? servers[server].start(request, credentials: credentials, deadline: deadline))

@@ -323,6 +323,7 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
     }
 
     private func touch(_ handle: ObjectHandle, at time: Timestamp, _ db: Database) throws {
+        guard handle.server == serverIndex else { return }
         try db.cachedStatement(sql: "UPDATE object SET mtime = ?, mtimeNanos = ?, ctime = ?, ctimeNanos = ? WHERE serial = ?").execute(
             arguments: [time.seconds, Int64(time.nanoseconds), time.seconds, Int64(time.nanoseconds), Int64(handle.serial)])
     }
@@ -448,8 +449,11 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
         }
     }
 
+    /// A directory's entries here; 0 for another server's directory (whose
+    /// serial may equal one of this server's objects).
     public func entryCount(in directory: ObjectHandle) throws -> Int {
-        try read("counting \(directory)") { db in
+        guard directory.server == serverIndex else { return 0 }
+        return try read("counting \(directory)") { db in
             try Int.fetchOne(db, sql: "SELECT entryCount FROM object WHERE serial = ?", arguments: [Int64(directory.serial)]) ?? 0
         }
     }

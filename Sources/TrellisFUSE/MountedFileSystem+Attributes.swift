@@ -24,8 +24,9 @@ extension MountedFileSystem {
         result.st_blksize = Int(attributes.distribution.map { Int($0.stripSizesBytes[0]) } ?? 4096)
         result.st_blocks = Int(clamping: (attributes.size + 511) / 512)
         result.st_atim = timespec(attributes.accessTime)
-        result.st_mtim = timespec(attributes.modifyTime)
-        result.st_ctim = timespec(attributes.changeTime)
+        let written = openFiles.pendingModifyTime(of: attributes.handle)
+        result.st_mtim = timespec(max(attributes.modifyTime, written ?? attributes.modifyTime))
+        result.st_ctim = timespec(max(attributes.changeTime, written ?? attributes.changeTime))
         return result
     }
 

@@ -49,6 +49,13 @@ final class OpenFileTable: Sendable {
         }
     }
 
+    /// The latest write time that opens of `handle` owe the server, so
+    /// stat shows it before close sends it.
+    func pendingModifyTime(of handle: ObjectHandle) -> Timestamp? {
+        guard anyOpen else { return nil }
+        return opens(of: handle).compactMap(\.pendingModifyTime).max()
+    }
+
     /// Every open of one object.
     func opens(of handle: ObjectHandle) -> [OpenedFile] {
         state.withLock { $0.files.values.filter { $0.handle == handle } }
@@ -79,7 +86,8 @@ final class OpenedFile: @unchecked Sendable {
         /// Until when `attributes.size` may be trusted without asking (the attribute timeout).
         var sizeFreshUntil: Deadline
         var unsynced = false
-        var modified = false
+        /// When this open last wrote, while the server's modification time is older.
+        var modifiedAt: Timestamp?
     }
     private let state: Mutex<State>
 
@@ -130,23 +138,24 @@ final class OpenedFile: @unchecked Sendable {
     /// Makes what this open wrote durable on every data server (if it
     /// wrote, or `always`), then stamps the modification time it owes.
     func sync(_ fs: FileSystemClient, always: Bool = false) throws {
-        let (seen, unsynced, modified) = state.withLock { state in
-            defer { (state.unsynced, state.modified) = (false, false) }
-            return (state.attributes, state.unsynced, state.modified)
+        let (seen, unsynced, modifiedAt) = state.withLock { state in
+            (state.attributes, state.unsynced, state.modifiedAt)
         }
-        do {
-            if unsynced || always { try fs.sync(try fs.current(seen)) }
-            if modified { try fs.setAttributes(handle: handle, AttributeChanges(modifyTime: .now())) }
-        } catch {
-            state.withLock { ($0.unsynced, $0.modified) = ($0.unsynced || unsynced, $0.modified || modified) }
-            throw error
+        if unsynced || always { try fs.sync(try fs.current(seen)) }
+        if let modifiedAt { try fs.setAttributes(handle: handle, AttributeChanges(modifyTime: modifiedAt)) }
+        state.withLock { state in
+            // A write that came meanwhile still owes its own sync and time.
+            if state.modifiedAt == modifiedAt { (state.unsynced, state.modifiedAt) = (false, nil) }
         }
     }
+
+    /// The time of this open's last write that the server does not have yet.
+    var pendingModifyTime: Timestamp? { state.withLock { $0.modifiedAt } }
 
     /// The times were set explicitly (utimens, as `cp -p` and `tar` do after
     /// writing): close must not stamp over them.
     func timesWereSet() {
-        state.withLock { $0.modified = false }
+        state.withLock { $0.modifiedAt = nil }
     }
 
     private func update(_ seen: ObjectAttributes, size: (UInt64) -> UInt64) {
@@ -155,7 +164,7 @@ final class OpenedFile: @unchecked Sendable {
             if seen.datafiles.count >= state.attributes.datafiles.count { state.attributes = seen }
             state.attributes.size = known
             state.unsynced = true
-            state.modified = true
+            state.modifiedAt = .now()
         }
     }
 }

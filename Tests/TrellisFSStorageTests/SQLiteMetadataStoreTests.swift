@@ -91,6 +91,9 @@ private let now = Timestamp(seconds: 1_700_000_000, nanoseconds: 5)
             _ = try store.replaceEntry(DirectoryEntry(name: names[2], handle: .root, kind: .file), in: directory.handle)
             _ = try store.replaceEntry(DirectoryEntry(name: "fresh", handle: .root, kind: .file), in: directory.handle)
             #expect(try store.entryCount(in: directory.handle) == 249 && store.attributes(of: directory.handle)?.size == 249)
+            // Another server's directory with the same serial is not this one (a rename over it once failed with not-empty).
+            let foreign = ObjectHandle(server: (directory.handle.server ?? 0) + 1, serial: directory.handle.serial)
+            #expect(try store.entryCount(in: foreign) == 0)
         }
     }
 

@@ -1,0 +1,103 @@
+import Foundation
+import Testing
+import TrellisCore
+
+/// Ordinary programs on a real FUSE mount of a 4-server file system, each
+/// compared with the same work on a local folder.
+@Suite(.serialized) struct MountJobTests {
+    /// coreutils work whose every visible result must match a local folder's.
+    static let coreutilsWork = """
+        mkdir -p src/sub/deeper
+        printf 'hello\\n' > src/a.txt
+        seq 1 20000 > src/sub/numbers
+        seq 1 400000 > src/sub/deeper/big
+        touch -d '2020-01-02 03:04:05' src/a.txt
+        chmod 640 src/sub/numbers
+        ln src/a.txt src/hard
+        ln -s a.txt src/soft
+        cp -a src copy
+        mv copy/sub copy/moved
+        cat src/a.txt src/sub/numbers > joined
+        dd if=src/sub/deeper/big of=part bs=4096 skip=10 count=100 status=none
+        rm -r copy/moved/deeper
+        touch newfile
+        echo appended >> joined
+        : > empty
+        """
+
+    /// What is compared: names, types, modes, link counts and sizes of all
+    /// but directories, symlink targets, contents, and times cp -a kept.
+    static let describe = """
+        find . ! -type d -printf '%y %m %n %s %P %l\\n' | sort
+        find . -mindepth 1 -type d -printf '%m %P\\n' | sort
+        find . -type f -print0 | sort -z | xargs -0 md5sum
+        stat -c '%h %s %a %Y' src/a.txt src/hard copy/a.txt
+        ls -1 src copy | sort
+        cat src/soft | wc -c
+        find . -type f -printf '%s\\n' | awk '{ total += $1 } END { print total }'
+        """
+
+    @Test func coreutilsGiveTheSameResultsAsOnALocalFolder() throws {
+        let fixture = try FileSystemFixture(servers: 4, stripSizeBytes: 65536)
+        let mount = try MountFixture(fixture)
+        let local = fixture.folder + "/local"
+        try FileManager.default.createDirectory(atPath: local, withIntermediateDirectories: true)
+        let script = Self.coreutilsWork + "\n" + Self.describe
+        let expected = try mount.shell(script, in: local)
+        #expect(expected.status == 0, "\(expected.combined)")
+        let got = try mount.shell(script, in: mount.point)
+        #expect(got.status == 0, "\(got.combined)\n\(mount.logText)")
+        #expect(got.output == expected.output)
+        // And it all goes away again.
+        let removed = try mount.shell("rm -r src copy joined part newfile empty; ls -A | wc -l", in: mount.point)
+        #expect(removed.status == 0 && removed.output.trimmingCharacters(in: .whitespacesAndNewlines) == "0", "\(removed.combined)")
+    }
+
+    @Test func tarRoundTripsThroughTheMount() throws {
+        let fixture = try FileSystemFixture(servers: 4, stripSizeBytes: 65536)
+        let mount = try MountFixture(fixture)
+        let local = fixture.folder + "/local"
+        try FileManager.default.createDirectory(atPath: local, withIntermediateDirectories: true)
+        let make = try mount.shell(Self.coreutilsWork + "\ntar cf ../in.tar src copy joined part newfile empty", in: local)
+        #expect(make.status == 0, "\(make.combined)")
+        let extract = try mount.shell("tar xf \(fixture.folder)/in.tar && tar cf \(fixture.folder)/out.tar src copy joined part newfile empty", in: mount.point)
+        #expect(extract.status == 0, "\(extract.combined)\n\(mount.logText)")
+        let back = fixture.folder + "/back"
+        try FileManager.default.createDirectory(atPath: back, withIntermediateDirectories: true)
+        let unpack = try mount.shell("tar xf ../out.tar", in: back)
+        #expect(unpack.status == 0, "\(unpack.combined)")
+        let original = try mount.shell(Self.describe, in: local)
+        let roundTripped = try mount.shell(Self.describe, in: back)
+        let onMount = try mount.shell(Self.describe, in: mount.point)
+        #expect(original.output.split(separator: "\n").count > 20, "\(original.combined)")
+        #expect(roundTripped.output == original.output)
+        #expect(onMount.output == original.output)
+    }
+
+    @Test func posixCornerCases() throws {
+        let fixture = try FileSystemFixture(servers: 4, stripSizeBytes: 65536)
+        let mount = try MountFixture(fixture)
+        let script = fixture.folder + "/posix.py"
+        try PosixCornerCases.script.write(toFile: script, atomically: true, encoding: .utf8)
+        for place in [fixture.folder + "/local", mount.point + "/posix"] {
+            try FileManager.default.createDirectory(atPath: place, withIntermediateDirectories: true)
+            let outcome = try JobHarness.run(["/usr/bin/env", "python3", script, place], timeoutSeconds: 300)
+            #expect(outcome.status == 0, "in \(place):\n\(outcome.combined)\n\(mount.logText)")
+            #expect(outcome.output.contains("all \(PosixCornerCases.count) checks passed"), "in \(place):\n\(outcome.combined)")
+        }
+    }
+
+    @Test func aDownServerGivesEIOAndUnmountStillWorks() throws {
+        let fixture = try FileSystemFixture(servers: 4, stripSizeBytes: 4096)
+        let mount = try MountFixture(fixture, options: ["timeout=4", "attr_timeout=0", "entry_timeout=0"])
+        let write = try mount.shell("seq 1 100000 > spread; cat spread | wc -l", in: mount.point)
+        #expect(write.status == 0 && write.output.contains("100000"), "\(write.combined)")
+        fixture.killServer(2)
+        let read = try mount.shell("cat spread > /dev/null", in: mount.point, timeoutSeconds: 120)
+        #expect(read.status != 0 && !read.timedOut, "\(read.combined)")
+        #expect(read.combined.contains("Input/output error"), "\(read.combined)")
+        #expect(mount.logText.contains("failed"), "the mount logs what failed: \(mount.logText)")
+        let unmount = try JobHarness.run([JobHarness.trellis, "umount", mount.point], timeoutSeconds: 60)
+        #expect(unmount.status == 0 && !MountFixture.isMounted(mount.point), "\(unmount.combined)")
+    }
+}
