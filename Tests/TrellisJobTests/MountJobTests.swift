@@ -74,6 +74,44 @@ import TrellisCore
         #expect(onMount.output == original.output)
     }
 
+    /// git, sqlite3 and rsync on the mount, each checked against what it should give.
+    @Test func gitSqliteAndRsyncWork() throws {
+        let fixture = try FileSystemFixture(servers: 4, stripSizeBytes: 65536)
+        let mount = try MountFixture(fixture)
+        let git = try mount.shell("""
+            export GIT_AUTHOR_NAME=t GIT_AUTHOR_EMAIL=t@example.invalid GIT_COMMITTER_NAME=t GIT_COMMITTER_EMAIL=t@example.invalid
+            git init -q repo && cd repo
+            for i in $(seq 1 20); do seq 1 $((i * 100)) > file$i; done
+            git add . && git commit -qm first
+            echo change >> file3 && git commit -qam second
+            cd .. && git clone -q repo clone
+            git -C clone log --format=%s | tr '\n' ' '
+            cmp repo/file3 clone/file3 && git -C clone fsck --no-progress 2>&1 | wc -l
+            """, in: mount.point)
+        #expect(git.status == 0 && git.output.contains("second first"), "\(git.combined)\n\(mount.logText)")
+        #expect(git.output.trimmingCharacters(in: .whitespacesAndNewlines).hasSuffix("0"), "git fsck found problems: \(git.combined)")
+
+        let sqlite = try mount.shell("""
+            sqlite3 db.sqlite 'CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT);'
+            for i in $(seq 1 300); do echo "INSERT INTO t (v) VALUES ('row $i');"; done | sqlite3 db.sqlite
+            sqlite3 db.sqlite 'SELECT COUNT(*), MAX(id) FROM t; PRAGMA integrity_check;'
+            """, in: mount.point)
+        #expect(sqlite.status == 0 && sqlite.output == "300|300\nok\n", "\(sqlite.combined)\n\(mount.logText)")
+
+        let local = fixture.folder + "/local"
+        let back = fixture.folder + "/back"
+        let rsync = try mount.shell("""
+            mkdir -p \(local)/tree/a/b && seq 1 50000 > \(local)/tree/a/b/n && echo x > \(local)/tree/x && ln -s a/b/n \(local)/tree/link
+            touch -d '2021-05-06 07:08:09' \(local)/tree/x && chmod 600 \(local)/tree/x
+            rsync -a \(local)/tree/ synced/
+            rsync -a synced/ \(back)/
+            diff -r \(local)/tree \(back) && stat -c '%a %Y' \(back)/x && readlink \(back)/link
+            rsync -a --itemize-changes \(local)/tree/ synced/ | wc -l
+            """, in: mount.point)
+        #expect(rsync.status == 0, "\(rsync.combined)\n\(mount.logText)")
+        #expect(rsync.output == "600 1620284889\na/b/n\n0\n", "a second rsync has nothing to do: \(rsync.combined)")
+    }
+
     @Test func posixCornerCases() throws {
         let fixture = try FileSystemFixture(servers: 4, stripSizeBytes: 65536)
         let mount = try MountFixture(fixture)
