@@ -112,6 +112,24 @@ import TrellisCore
         #expect(rsync.output == "600 1620284889\na/b/n\n0\n", "a second rsync has nothing to do: \(rsync.combined)")
     }
 
+    /// fio with verification: sequential 1 MiB writes, random 4 KiB writes,
+    /// each read back and checked, then random 4 KiB reads.
+    @Test func fioVerifiesWhatItWrote() throws {
+        let fixture = try FileSystemFixture(servers: 4, stripSizeBytes: 65536)
+        let mount = try MountFixture(fixture)
+        let common = "--directory=. --ioengine=psync --fallocate=none --minimal"
+        let fio = try mount.shell("""
+            fio --name=seq --rw=write --bs=1M --size=64M --verify=crc32c --do_verify=1 \(common) | cut -d';' -f1-5
+            fio --name=rand --rw=randwrite --bs=4k --size=8M --verify=crc32c --do_verify=1 \(common) | cut -d';' -f1-5
+            fio --name=rand --rw=randread --bs=4k --size=8M --number_ios=2000 \(common) | cut -d';' -f1-5
+            """, in: mount.point, timeoutSeconds: 600)
+        #expect(fio.status == 0, "\(fio.combined)\n\(mount.logText)")
+        // Terse lines: version;fio version;job name;group;error — every error field 0.
+        let lines = fio.output.split(separator: "\n")
+        #expect(lines.count == 3 && lines.allSatisfy { $0.split(separator: ";").last == "0" }, "\(fio.combined)")
+        #expect(!fio.combined.contains("verify"), "fio reported a verify problem: \(fio.combined)")
+    }
+
     @Test func posixCornerCases() throws {
         let fixture = try FileSystemFixture(servers: 4, stripSizeBytes: 65536)
         let mount = try MountFixture(fixture)
