@@ -130,7 +130,7 @@ let package = Package(
             name: "TrellisJobTests",
             dependencies: [
                 "trellis", "trellis-conformance", "TrellisRuntime", "TrellisLauncher", "TrellisFSClient", "TrellisFSProtocol",
-                "TrellisFSDistribution", .product(name: "NIOCore", package: "swift-nio"),
+                "TrellisFSDistribution", "TrellisFUSE", .product(name: "NIOCore", package: "swift-nio"),
                 "example-ring", "example-collectives", "example-communicators", "example-nonblocking",
                 "example-echo-service", "example-spawn", "example-one-sided",
             ]),

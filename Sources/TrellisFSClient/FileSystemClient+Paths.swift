@@ -303,22 +303,21 @@ extension FileSystemClient {
 
     /// rmdir of `name` in a directory already looked up.
     public func removeDirectory(named name: String, in directory: ObjectHandle) throws {
-        let path = name
         let target = try lookup(name, inDirectory: directory)
-        guard target.kind == .directory else { throw FSError(.notDirectory, "\(path) is not a directory") }
+        guard target.kind == .directory else { throw FSError(.notDirectory, "\(name) is not a directory") }
         if target.handle.server == directory.server {
             _ = try call(owner: directory, .remove(parent: directory, name: name, directory: true))
             return
         }
-        guard case .entries(let entries, _) = try call(owner: target.handle, .readDirectory(target.handle, after: nil, limit: 1)), entries.isEmpty else {
-            throw FSError(.notEmpty, "directory \(path) is not empty")
+        guard try isEmptyDirectory(target.handle) else {
+            throw FSError(.notEmpty, "directory \(name) is not empty")
         }
         _ = try call(owner: directory, .removeEntry(parent: directory, name: name, handle: target.handle, owner: target.uid))
         do {
             _ = try call(owner: target.handle, .removeObject(target.handle))
         } catch let error as FSError where error.code == .notEmpty {
             _ = try? call(owner: directory, .addEntry(parent: directory, name: name, handle: target.handle, kind: .directory))
-            throw FSError(.notEmpty, "directory \(path) is not empty")
+            throw FSError(.notEmpty, "directory \(name) is not empty")
         }
     }
 
@@ -337,14 +336,11 @@ extension FileSystemClient {
     /// rename between directories already looked up. The caller (the kernel,
     /// for a mount) has made sure a directory is not moved into itself.
     public func rename(named fromName: String, in source: ObjectHandle, to toName: String, in destination: ObjectHandle) throws {
-        let to = toName
         let replaced = try? lookup(toName, inDirectory: destination)
         if source.server == destination.server {
             // A directory being replaced may live elsewhere: only its own server knows it is empty.
-            if let replaced, replaced.kind == .directory, replaced.handle.server != destination.server,
-                case .entries(let entries, _) = try call(owner: replaced.handle, .readDirectory(replaced.handle, after: nil, limit: 1)), !entries.isEmpty
-            {
-                throw FSError(.notEmpty, "directory \(to) is not empty")
+            if let replaced, replaced.kind == .directory, replaced.handle.server != destination.server, try !isEmptyDirectory(replaced.handle) {
+                throw FSError(.notEmpty, "directory \(toName) is not empty")
             }
             var reply = try call(owner: source, .rename(fromParent: source, fromName: fromName, toParent: destination, toName: toName))
             guard let replaced else { return }
@@ -358,12 +354,10 @@ extension FileSystemClient {
         let moving = try lookup(fromName, inDirectory: source)
         if let replaced {
             if replaced.handle == moving.handle { return }
-            if moving.kind == .directory && replaced.kind != .directory { throw FSError(.notDirectory, "\(to) is not a directory") }
-            if moving.kind != .directory && replaced.kind == .directory { throw FSError(.isDirectory, "\(to) is a directory") }
-            if replaced.kind == .directory, replaced.handle.server != destination.server,
-                case .entries(let entries, _) = try call(owner: replaced.handle, .readDirectory(replaced.handle, after: nil, limit: 1)), !entries.isEmpty
-            {
-                throw FSError(.notEmpty, "directory \(to) is not empty")
+            if moving.kind == .directory && replaced.kind != .directory { throw FSError(.notDirectory, "\(toName) is not a directory") }
+            if moving.kind != .directory && replaced.kind == .directory { throw FSError(.isDirectory, "\(toName) is a directory") }
+            if replaced.kind == .directory, replaced.handle.server != destination.server, try !isEmptyDirectory(replaced.handle) {
+                throw FSError(.notEmpty, "directory \(toName) is not empty")
             }
         }
         // The destination name switches in one step, so it never vanishes (POSIX); then the old name goes.
@@ -402,6 +396,11 @@ extension FileSystemClient {
             throw FSError(.protocolViolation, "readdir of directory \(directory) answered without entries")
         }
         return (entries, more)
+    }
+
+    /// Asked of the directory's own server, the only one that knows.
+    func isEmptyDirectory(_ directory: ObjectHandle) throws -> Bool {
+        try readDirectory(directory, after: nil, limit: 1).entries.isEmpty
     }
 
     /// A directory's entries with their attributes (readdirplus), a page at a

@@ -13,15 +13,16 @@ extension MountedFileSystem {
     func open(_ request: fuse_req_t, inode: UInt64, _ info: UnsafeMutablePointer<fuse_file_info>) {
         perform(request, "open", inode: inode) { fs in
             let flags = info.pointee.flags
-            var attributes = try fs.stat(handle: inodes.handle(of: inode))
+            let attributes = try fs.stat(handle: inodes.handle(of: inode))
             guard attributes.kind == .file else { throw FSError(attributes.kind == .directory ? .isDirectory : .invalidArgument, "not a regular file") }
             let (canRead, canWrite) = Self.access(of: flags)
             let needed: UInt32 = (canRead ? 4 : 0) | (canWrite ? 2 : 0)
             guard attributes.allows(needed, for: fs.credentials) else {
                 throw FSError(.permissionDenied, "uid \(fs.credentials.uid) may not open object \(attributes.handle)")
             }
-            if flags & O_TRUNC != 0, canWrite, attributes.size > 0 { try fs.truncate(&attributes, to: 0) }
-            replyOpen(request, info, OpenedFile(attributes, canRead: canRead, canWrite: canWrite, sizeLifetimeSeconds: options.attributeTimeout))
+            let file = try opened(attributes, flags: flags, fs)
+            register(file, info)
+            if fuse_reply_open(request, info) != 0 { _ = openFiles.remove(info.pointee.fh) }
         }
     }
 
@@ -31,28 +32,33 @@ extension MountedFileSystem {
         perform(request, "create", inode: parent) { fs in
             let flags = info.pointee.flags
             let directory = inodes.handle(of: parent)
-            var made: ObjectAttributes
+            let file: OpenedFile
             do {
-                made = try fs.createFile(inDirectory: directory, named: name, mode: mode & 0o7777)
+                file = try opened(try fs.createFile(inDirectory: directory, named: name, mode: mode & 0o7777), flags: flags, fs)
             } catch let error as FSError where error.code == .exists && flags & O_EXCL == 0 {
-                made = try complete(try fs.lookup(name, inDirectory: directory), fs)
-                guard made.kind == .file else { throw error }
-                if flags & O_TRUNC != 0, made.size > 0 { try fs.truncate(&made, to: 0) }
+                let found = try complete(try fs.lookup(name, inDirectory: directory), fs)
+                guard found.kind == .file else { throw error }
+                file = try opened(found, flags: flags, fs)
             }
-            let (canRead, canWrite) = Self.access(of: flags)
-            let file = OpenedFile(made, canRead: canRead, canWrite: canWrite, sizeLifetimeSeconds: options.attributeTimeout)
-            var entry = entry(of: made)
-            info.pointee.fh = openFiles.add(file)
-            trellis_fuse_set_open_flags(info, 0, 0)
+            var entry = entry(of: file.attributes)
+            register(file, info)
             if fuse_reply_create(request, &entry, info) != 0 { _ = openFiles.remove(info.pointee.fh) }
         }
     }
 
-    private func replyOpen(_ request: fuse_req_t, _ info: UnsafeMutablePointer<fuse_file_info>, _ file: OpenedFile) {
+    /// An open of `file` for the access `flags` ask; O_TRUNC empties it
+    /// through the open, so its modification time moves as POSIX says.
+    private func opened(_ file: ObjectAttributes, flags: Int32, _ fs: FileSystemClient) throws -> OpenedFile {
+        let (canRead, canWrite) = Self.access(of: flags)
+        let opened = OpenedFile(file, canRead: canRead, canWrite: canWrite, sizeLifetimeSeconds: options.attributeTimeout)
+        if flags & O_TRUNC != 0, canWrite, file.size > 0 { try opened.truncate(to: 0, fs) }
+        return opened
+    }
+
+    private func register(_ file: OpenedFile, _ info: UnsafeMutablePointer<fuse_file_info>) {
         info.pointee.fh = openFiles.add(file)
         // Other clients may have written since: the page cache starts empty at each open.
         trellis_fuse_set_open_flags(info, 0, 0)
-        if fuse_reply_open(request, info) != 0 { _ = openFiles.remove(info.pointee.fh) }
     }
 
     static func access(of flags: Int32) -> (read: Bool, write: Bool) {

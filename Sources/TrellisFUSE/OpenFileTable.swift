@@ -5,14 +5,14 @@ import TrellisFSClient
 import TrellisFSDistribution
 import TrellisFSProtocol
 
-/// The files this mount has open, by the `fh` the kernel holds, with how
-/// many opens each object has: an object unlinked while open is hidden
-/// under another name until its last release.
+/// The files this mount has open, by the `fh` the kernel holds and by
+/// object (stat asks for an object's opens on every reply): an object
+/// unlinked while open is hidden under another name until its last release.
 final class OpenFileTable: Sendable {
     private struct State {
         var next: UInt64 = 1
         var files: [UInt64: OpenedFile] = [:]
-        var opens: [ObjectHandle: Int] = [:]
+        var opens: [ObjectHandle: [OpenedFile]] = [:]
         /// Objects unlinked while open: the directory and name they hide under.
         var hidden: [ObjectHandle: (directory: ObjectHandle, name: String)] = [:]
     }
@@ -25,7 +25,7 @@ final class OpenFileTable: Sendable {
             let number = state.next
             state.next += 1
             state.files[number] = file
-            state.opens[file.handle, default: 0] += 1
+            state.opens[file.handle, default: []].append(file)
             return number
         }
     }
@@ -39,8 +39,8 @@ final class OpenFileTable: Sendable {
     func remove(_ number: UInt64) -> (file: OpenedFile, hiddenAt: (directory: ObjectHandle, name: String)?)? {
         state.withLock { state in
             guard let file = state.files.removeValue(forKey: number) else { return nil }
-            let left = (state.opens[file.handle] ?? 1) - 1
-            guard left == 0 else {
+            let left = (state.opens[file.handle] ?? []).filter { $0 !== file }
+            guard left.isEmpty else {
                 state.opens[file.handle] = left
                 return (file, nil)
             }
@@ -52,13 +52,12 @@ final class OpenFileTable: Sendable {
     /// The latest write time that opens of `handle` owe the server, so
     /// stat shows it before close sends it.
     func pendingModifyTime(of handle: ObjectHandle) -> Timestamp? {
-        guard anyOpen else { return nil }
-        return opens(of: handle).compactMap(\.pendingModifyTime).max()
+        opens(of: handle).compactMap(\.pendingModifyTime).max()
     }
 
     /// Every open of one object.
     func opens(of handle: ObjectHandle) -> [OpenedFile] {
-        state.withLock { $0.files.values.filter { $0.handle == handle } }
+        state.withLock { $0.opens[handle] ?? [] }
     }
 
     /// The hidden name for an object being unlinked, when this mount has it open.

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TrellisCore
+import TrellisFUSE
 import TrellisLauncher
 
 /// A FUSE mount of a fixture's file system by a real `trellis mount`
@@ -22,8 +23,8 @@ final class MountFixture: @unchecked Sendable {
         pid = try ProcessSpawner.spawn(
             arguments: [JobHarness.trellis, "mount", fileSystem.name, point, "--foreground"] + options.flatMap { ["-o", $0] },
             environment: environment, logPath: log)
-        guard poll(until: .after(seconds: 60), intervalMicroseconds: 50_000, { Self.isMounted(point) || !JobHarness.isAlive(pid) }),
-            Self.isMounted(point)
+        guard poll(until: .after(seconds: 60), intervalMicroseconds: 50_000, { MountTable.isTrellisMount(point) || !JobHarness.isAlive(pid) }),
+            MountTable.isTrellisMount(point)
         else {
             throw FixtureFailure(description: "the mount did not start: \(logText)")
         }
@@ -31,18 +32,13 @@ final class MountFixture: @unchecked Sendable {
 
     var logText: String { (try? String(contentsOfFile: log, encoding: .utf8)) ?? "" }
 
-    static func isMounted(_ point: String) -> Bool {
-        let table = (try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? ""
-        return table.split(separator: "\n").contains { $0.split(separator: " ").dropFirst(4).first.map(String.init) == point && $0.contains("fuse.trellis") }
-    }
-
     /// Runs a bash script with `dir` as its working folder.
     func shell(_ script: String, in dir: String, timeoutSeconds: Double = 300) throws -> JobHarness.Outcome {
         try JobHarness.run(["/bin/bash", "-c", "set -euo pipefail; cd \"$1\"; " + script, "script", dir], timeoutSeconds: timeoutSeconds)
     }
 
     deinit {
-        if Self.isMounted(point) { _ = try? JobHarness.run([JobHarness.trellis, "umount", "--lazy", point], timeoutSeconds: 30) }
+        if MountTable.isTrellisMount(point) { _ = try? JobHarness.run([JobHarness.trellis, "umount", "--lazy", point], timeoutSeconds: 30) }
         if pid > 0 {
             kill(pid, SIGTERM)
             _ = ProcessSpawner.waitForExit(pid)

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TrellisCore
+import TrellisFUSE
 
 /// Ordinary programs on a real FUSE mount of a 4-server file system, each
 /// compared with the same work on a local folder.
@@ -154,6 +155,6 @@ import TrellisCore
         #expect(read.combined.contains("Input/output error"), "\(read.combined)")
         #expect(mount.logText.contains("failed"), "the mount logs what failed: \(mount.logText)")
         let unmount = try JobHarness.run([JobHarness.trellis, "umount", mount.point], timeoutSeconds: 60)
-        #expect(unmount.status == 0 && !MountFixture.isMounted(mount.point), "\(unmount.combined)")
+        #expect(unmount.status == 0 && !MountTable.isTrellisMount(mount.point), "\(unmount.combined)")
     }
 }
