@@ -2,18 +2,23 @@
 #ifndef TRELLIS_CFUSE3_SHIM_H
 #define TRELLIS_CFUSE3_SHIM_H
 
-#define FUSE_USE_VERSION 35
+// 3.12's API: below it, fuse_session_loop_mt reads its configuration as
+// the old public struct, and a fuse_loop_cfg_create one read that way has
+// an idle-thread limit of 0, which starts and ends a thread per request.
+#define FUSE_USE_VERSION 312
 #include <fuse_lowlevel.h>
 #include <stddef.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 
 // fuse_session_loop_mt is a macro that picks a versioned symbol, which
-// Swift cannot call; this names the 3.12 loop with its thread settings.
-static inline int trellis_fuse_loop_mt(struct fuse_session *session, unsigned idle_threads, unsigned max_threads) {
+// Swift cannot call; this names the 3.12 loop with its thread limit.
+// The idle-thread limit stays unset (-1): with one set, libfuse 3.14 starts
+// a thread for a request when none is idle and ends one after it, about
+// 100 µs of thread churn per request (libfuse pull request 652).
+static inline int trellis_fuse_loop_mt(struct fuse_session *session, unsigned max_threads) {
     struct fuse_loop_config *config = fuse_loop_cfg_create();
     if (config == NULL) return -1;
-    fuse_loop_cfg_set_idle_threads(config, idle_threads);
     fuse_loop_cfg_set_max_threads(config, max_threads);
     int result = fuse_session_loop_mt(session, config);
     fuse_loop_cfg_destroy(config);

@@ -9,13 +9,15 @@ import TrellisNames
 /// A file system that a bench starts with `trellis up` in a folder of its
 /// own and stops (as Ctrl-C would) when it is done with it. The name
 /// service is whichever answers at TRELLIS_NAME_SERVICE, else the one
-/// `up` starts.
+/// `up` starts. With a mount point, `up` also mounts it there.
 final class TemporaryFileSystem {
     let name: String
     let folder: String
     private let up: pid_t
 
-    init(name: String, servers: Int, folder: String, precreateBatch: Int = FileSystemConfiguration.defaultPrecreateBatch) throws {
+    init(
+        name: String, servers: Int, folder: String, precreateBatch: Int = FileSystemConfiguration.defaultPrecreateBatch, mountPoint: String? = nil
+    ) throws {
         self.name = name
         self.folder = folder
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
@@ -24,9 +26,12 @@ final class TemporaryFileSystem {
         up = try ProcessSpawner.spawn(
             arguments: [
                 currentExecutablePath(), "up", "--servers", String(servers), "--data", folder + "/fs", "--name", name, "--precreate-batch", String(precreateBatch),
-            ],
+            ] + (mountPoint.map { ["--mount", $0] } ?? []),
             environment: ProcessEnvironment.current(), logPath: log)
-        guard poll(until: .after(seconds: 120), intervalMicroseconds: 100_000, { (try? String(contentsOfFile: log, encoding: .utf8))?.contains("is up") ?? false }) else {
+        guard poll(until: .after(seconds: 120), intervalMicroseconds: 100_000, {
+            guard let text = try? String(contentsOfFile: log, encoding: .utf8) else { return false }
+            return mountPoint == nil ? text.contains("is up") : text.contains("mounted on")
+        }) else {
             stop()
             throw CommandFailure("file system \(name) did not come up: \((try? String(contentsOfFile: log, encoding: .utf8)) ?? "")")
         }

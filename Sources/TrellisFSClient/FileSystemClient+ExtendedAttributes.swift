@@ -1,13 +1,16 @@
 import NIOCore
 import TrellisFSProtocol
 
-/// Extended attributes (`user.` names only), asked of the object's own server.
+/// Extended attributes (`user.` names only), asked of the object's own
+/// server. A name the servers refuse anyway is refused here without asking:
+/// the kernel asks a mount for `security.capability` before every write.
 extension FileSystemClient {
     public func extendedAttribute(_ path: String, named name: String, followLast: Bool = true) throws -> ByteBuffer {
         try extendedAttribute(of: try resolve(path, followLast: followLast).handle, named: name)
     }
 
     public func extendedAttribute(of handle: ObjectHandle, named name: String) throws -> ByteBuffer {
+        try ExtendedAttributeName.validate(name)
         guard case .data(let value) = try call(owner: handle, .getExtendedAttribute(handle, name: name)) else {
             throw FSError(.protocolViolation, "getxattr of object \(handle) answered without a value")
         }
@@ -23,6 +26,7 @@ extension FileSystemClient {
     public func setExtendedAttribute(
         of handle: ObjectHandle, named name: String, to value: ByteBuffer, mode: ExtendedAttributeName.SetMode = .createOrReplace
     ) throws {
+        try ExtendedAttributeName.validate(name)
         _ = try call(owner: handle, .setExtendedAttribute(handle, name: name, value: value, mode: mode))
     }
 
@@ -42,6 +46,7 @@ extension FileSystemClient {
     }
 
     public func removeExtendedAttribute(of handle: ObjectHandle, named name: String) throws {
+        try ExtendedAttributeName.validate(name)
         _ = try call(owner: handle, .removeExtendedAttribute(handle, name: name))
     }
 }

@@ -30,18 +30,21 @@ public final class ServerConnection: @unchecked Sendable {
     }
 
     /// Sends `request` and waits for its reply; retries on a new connection
-    /// when the server is lost (idempotent requests only) until `deadline`.
+    /// when the server is lost until `deadline`: any request that could not
+    /// be sent, and idempotent ones whose fate is unknown.
     public func call(_ request: FSRequest, credentials: Credentials, deadline: Deadline) throws -> Answer {
         var lastError: FSError?
         while !deadline.hasPassed {
+            var sent = false
             do {
-                return try attempt(request, credentials: credentials, deadline: deadline)
-            } catch let error as TrellisError where error.code == .peerFailed || error.code == .peerFinalized || error.code == .connectionFailed
-                || error.code == .portClosed || error.code == .nameNotFound || error.code == .nameServiceUnavailable
-            {
+                let flight = try start(request, credentials: credentials, deadline: deadline)
+                sent = true
+                return try finish(flight, deadline: deadline)
+            } catch let error as TrellisError where Self.meansServerLost(error.code) {
                 drop()
                 lastError = FSError(.serverUnavailable, "server \(index) (\(serviceName)): \(error.message)")
-                guard request.isIdempotent || error.code == .nameNotFound || error.code == .portClosed else { throw lastError! }
+                // A request that may have been carried out is sent again only when doing it twice does no harm.
+                guard !sent || request.isIdempotent else { throw lastError! }
                 // Until the name service notices the dead server, a lookup still gives its old port:
                 // pause between tries rather than spin on it (the lookup itself waits for a new one).
                 usleep(100_000)
@@ -50,6 +53,11 @@ public final class ServerConnection: @unchecked Sendable {
             }
         }
         throw lastError ?? FSError(.timedOut, "server \(index) (\(serviceName)) could not be reached before the deadline")
+    }
+
+    private static func meansServerLost(_ code: TrellisError.Code) -> Bool {
+        let losses: [TrellisError.Code] = [.peerFailed, .peerFinalized, .connectionFailed, .portClosed, .nameNotFound, .nameServiceUnavailable]
+        return losses.contains(code)
     }
 
     /// A reply and the time steps its server reported (more than 1 when the

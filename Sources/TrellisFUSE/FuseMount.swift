@@ -47,7 +47,7 @@ public final class FuseMount {
             throw FSError(.ioError, "cannot mount on \(mountPoint): is it an existing, empty directory, and is /dev/fuse there (modprobe fuse)?")
         }
         isMounted = true
-        MountTable.raiseReadAhead(of: mountPoint, kibibytes: Int(options.maxRequestBytes / 1024))
+        MountTable.setReadAhead(of: mountPoint, kibibytes: Int(options.readAheadKiB))
     }
 
     /// Serves the kernel's requests until the mount is unmounted or a
@@ -56,7 +56,7 @@ public final class FuseMount {
         guard fuse_set_signal_handlers(session) == 0 else { throw FSError(.ioError, "cannot install the mount's signal handlers") }
         defer { fuse_remove_signal_handlers(session) }
         let threads = mounted.options.maxThreads
-        let result = trellis_fuse_loop_mt(session, min(threads, 8), threads)
+        let result = trellis_fuse_loop_mt(session, threads)
         unmount()
         guard result == 0 || result == -EINTR || result == SIGTERM || result == SIGINT || result == SIGHUP else {
             throw FSError(.ioError, "the mount on \(mountPoint) stopped: \(String(cString: strerror(abs(result))))")

@@ -15,6 +15,9 @@ public struct MountOptions: Sendable, Equatable {
     public var maxThreads: UInt32 = 16
     /// Bytes per read and write request (the kernel's largest: 1 MiB).
     public var maxRequestBytes: UInt32 = 1 << 20
+    /// The kernel's read-ahead for the mount, in KiB: several requests'
+    /// worth, so that sequential reads keep more than one server busy.
+    public var readAheadKiB: UInt32 = 4096
     /// Options passed on to libfuse and the kernel.
     public var passedOn: [String] = []
 
@@ -48,6 +51,9 @@ public struct MountOptions: Sendable, Equatable {
                 throw FSError(.invalidArgument, "-o max_write takes 4096 to 1048576 bytes")
             }
             maxRequestBytes = bytes
+        case "read_ahead_kb":
+            guard let value, let kib = UInt32(value), kib <= 1 << 20 else { throw FSError(.invalidArgument, "-o read_ahead_kb takes 0 to 1048576") }
+            readAheadKiB = kib
         default: passedOn.append(option)
         }
     }

@@ -58,7 +58,9 @@ extension MountedFileSystem {
     private func register(_ file: OpenedFile, _ info: UnsafeMutablePointer<fuse_file_info>) {
         info.pointee.fh = openFiles.add(file)
         // Other clients may have written since: the page cache starts empty at each open.
-        trellis_fuse_set_open_flags(info, 0, 0)
+        // A write-only open goes around the page cache (nothing can read or map
+        // through it), so streaming writes cost no page-cache copy.
+        trellis_fuse_set_open_flags(info, 0, file.canWrite && !file.canRead ? 1 : 0)
     }
 
     static func access(of flags: Int32) -> (read: Bool, write: Bool) {
@@ -71,6 +73,7 @@ extension MountedFileSystem {
 
     func read(_ request: fuse_req_t, inode: UInt64, size: Int, offset: Int, fileNumber: UInt64) {
         perform(request, "read", inode: inode) { fs in
+            logger.trace("read of \(size) bytes at \(offset) of inode \(inode)")
             let file = try opened(fileNumber)
             let data = try file.read(at: UInt64(offset), length: UInt64(size), fs)
             data.withUnsafeReadableBytes { bytes in _ = fuse_reply_buf(request, bytes.baseAddress, bytes.count) }
@@ -79,6 +82,7 @@ extension MountedFileSystem {
 
     func write(_ request: fuse_req_t, inode: UInt64, bytes: UnsafeRawBufferPointer, offset: Int, fileNumber: UInt64) {
         perform(request, "write", inode: inode) { fs in
+            logger.trace("write of \(bytes.count) bytes at \(offset) of inode \(inode)")
             let file = try opened(fileNumber)
             let written = try file.write(ByteBuffer(bytes: bytes), at: UInt64(offset), fs)
             fuse_reply_write(request, Int(written))

@@ -143,18 +143,4 @@ import TrellisFUSE
             #expect(outcome.output.contains("all \(PosixCornerCases.count) checks passed"), "in \(place):\n\(outcome.combined)")
         }
     }
-
-    @Test func aDownServerGivesEIOAndUnmountStillWorks() throws {
-        let fixture = try FileSystemFixture(servers: 4, stripSizeBytes: 4096)
-        let mount = try MountFixture(fixture, options: ["timeout=4", "attr_timeout=0", "entry_timeout=0"])
-        let write = try mount.shell("seq 1 100000 > spread; cat spread | wc -l", in: mount.point)
-        #expect(write.status == 0 && write.output.contains("100000"), "\(write.combined)")
-        fixture.killServer(2)
-        let read = try mount.shell("cat spread > /dev/null", in: mount.point, timeoutSeconds: 120)
-        #expect(read.status != 0 && !read.timedOut, "\(read.combined)")
-        #expect(read.combined.contains("Input/output error"), "\(read.combined)")
-        #expect(mount.logText.contains("failed"), "the mount logs what failed: \(mount.logText)")
-        let unmount = try JobHarness.run([JobHarness.trellis, "umount", mount.point], timeoutSeconds: 60)
-        #expect(unmount.status == 0 && !MountTable.isTrellisMount(mount.point), "\(unmount.combined)")
-    }
 }

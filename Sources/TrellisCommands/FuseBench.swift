@@ -1,0 +1,210 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import ArgumentParser
+import Foundation
+import TrellisCore
+import TrellisFSClient
+import TrellisFUSE
+
+/// `trellis bench fuse`: the same work through a FUSE mount, through the
+/// native client and on local disk, in one run.
+struct FuseBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "fuse",
+        abstract: "Throughput and metadata rates through the FUSE mount, against the native client and local disk in the same run.",
+        discussion: """
+            Starts a file system of --servers servers with a mount (`trellis up --mount`) under a temporary folder, unless \
+            --mount names a Trellis mount that exists. Phases: sequential write (then fsync) and read of --mib MiB in \
+            --block-kib KiB blocks, --random-reads reads of 4 KiB at random offsets of that file, and creating, stat-ing \
+            and removing --files empty files in one directory. Each phase runs --trials times, the three places taking \
+            turns, and the median rate is printed. Reads start from cold client caches (posix_fadvise DONTNEED); the \
+            servers' own page caches stay warm. Prints one JSON object per phase with each place's rate and the ratios \
+            fuse_vs_native_* and fuse_vs_local_*, then a line with the targets: the mount at 0.7x the native client or \
+            better for sequential 1 MiB I/O, and 1,500 creates/s or more.
+            """)
+
+    @Option(help: "Servers of the file system it starts.") var servers = 4
+    @Option(help: "MiB written and read sequentially.") var mib = 1024
+    @Option(help: "KiB per sequential read or write.") var blockKib = 1024
+    @Option(help: "Random 4 KiB reads.") var randomReads = 4096
+    @Option(help: "Empty files created, stat-ed and removed in one directory.") var files = 3000
+    @Option(help: "Runs of every phase; each rate printed is the median of its runs.") var trials = 3
+    @Option(help: "A Trellis mount to measure instead of starting a file system.") var mount: String?
+    @Option(help: "Folder for the file system it starts and for the local-disk files (default: a new one under /tmp).") var data: String?
+
+    static let createsTarget = 1_500.0
+    static let sequentialRatioTarget = 0.7
+
+    func validate() throws {
+        guard mib > 0, blockKib > 0, randomReads >= 0, files > 0, servers > 0, trials > 0 else {
+            throw ValidationError("--mib, --block-kib, --files, --trials and --servers must be positive")
+        }
+        guard (mib << 20) % (blockKib << 10) == 0 else { throw ValidationError("--mib must be a whole number of --block-kib blocks") }
+    }
+
+    func run() throws {
+        TrellisCommand.bootstrapLogging()
+        let folder = data ?? (NSTemporaryDirectory() + "trellis-bench-fuse-\(getpid())")
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        var stops: [() -> Void] = []
+        defer {
+            for stop in stops.reversed() { stop() }
+            if data == nil { try? FileManager.default.removeItem(atPath: folder) }
+        }
+        let point: String
+        if let mount {
+            point = URL(fileURLWithPath: mount).standardizedFileURL.path
+        } else {
+            point = folder + "/mnt"
+            progress("starting a file system of \(servers) servers, mounted on \(point)")
+            TemporaryFileSystem.useOwnNameService()
+            let system = try TemporaryFileSystem(name: "fusebench", servers: servers, folder: folder + "/up", mountPoint: point)
+            stops.append(system.stop)
+        }
+        guard let name = MountTable.fileSystemName(ofTrellisMount: point) else { throw CommandFailure("\(point) is not a Trellis mount") }
+        let client = try FileSystemClient.connect(name: name)
+        defer { client.close() }
+
+        let run = "bench-fuse-\(getpid())"
+        let local = folder + "/" + run
+        try FileManager.default.createDirectory(atPath: local, withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: point + "/" + run, withIntermediateDirectories: false)
+        try client.makeDirectory("/" + run + "/native")
+        stops.append {
+            try? FileManager.default.removeItem(atPath: point + "/" + run)
+            try? FileManager.default.removeItem(atPath: local)
+        }
+        let places: [(name: String, work: any FileWorkloads)] = [
+            ("fuse", PosixFileWorkloads(folder: point + "/" + run)),
+            ("native", NativeFileWorkloads(client: client, folder: "/" + run + "/native")),
+            ("local", PosixFileWorkloads(folder: local)),
+        ]
+        print(targets(try measure(places)).json)
+        fflush(nil)
+    }
+
+    /// Every phase `trials` times, the places taking turns within each run
+    /// (so that the page cache's state and the machine's load fall alike on
+    /// all three); each record holds the median rate of its runs.
+    private func measure(_ places: [(name: String, work: any FileWorkloads)]) throws -> [FuseBenchRecord] {
+        let total = mib << 20
+        let blockBytes = blockKib << 10
+        var generator = SeededGenerator(seed: 7)
+        let block = (0..<blockBytes).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        let offsets = (0..<randomReads).map { _ in Int.random(in: 0..<(total / 4096), using: &generator) * 4096 }
+        var samples: [String: [String: [Double]]] = [:]
+
+        func sample(_ bench: String, _ place: (name: String, work: any FileWorkloads), count: Int, _ body: (any FileWorkloads) throws -> Void) throws {
+            let rate = Double(count) / (try timedSeconds { try body(place.work) })
+            samples[bench, default: [:]][place.name, default: []].append(rate)
+            progress("  \(bench), \(place.name): " + (bench.hasPrefix("seq") ? "\(rounded(rate / 1_048_576)) MiB/s" : "\(rounded(rate)) ops/s"))
+        }
+        for trial in 1...trials {
+            for place in places {
+                progress("run \(trial) of \(trials), \(place.name): sequential write and read of \(mib) MiB, \(randomReads) random 4 KiB reads")
+                place.work.removeIfThere("seq")
+                try sample("seq-write", place, count: total) { try $0.writeSequential("seq", block: block, total: total) }
+                try sample("seq-read", place, count: total) { work in
+                    guard try work.readSequential("seq", block: block, total: total) else {
+                        throw CommandFailure("\(place.name): the file read back differs from what was written")
+                    }
+                }
+                if randomReads > 0 { try sample("random-read-4k", place, count: randomReads) { try $0.readRandom("seq", offsets: offsets, length: 4096) } }
+            }
+            let names = (0..<files).map { "run\(trial)-\($0)" }
+            progress("run \(trial) of \(trials): create, stat and remove \(files) files in one directory")
+            for place in places { try sample("create", place, count: files) { try $0.createEmptyFiles(names) } }
+            for place in places { try sample("stat", place, count: files) { try $0.statFiles(names) } }
+            for place in places { try sample("remove", place, count: files) { try $0.removeFiles(names) } }
+        }
+        for place in places { place.work.removeIfThere("seq") }
+        let phases: [(bench: String, count: Int, unit: FuseBenchRecord.Unit)] = [
+            ("seq-write", total, .bytes), ("seq-read", total, .bytes), ("random-read-4k", randomReads, .operations),
+            ("create", files, .operations), ("stat", files, .operations), ("remove", files, .operations),
+        ]
+        return phases.compactMap { phase in
+            guard let rates = samples[phase.bench] else { return nil }
+            let record = FuseBenchRecord(bench: phase.bench, count: phase.count, unit: phase.unit, trials: trials, rates: rates.mapValues(median))
+            print(record.json)
+            return record
+        }
+    }
+
+    private func targets(_ records: [FuseBenchRecord]) -> FuseBenchTargets {
+        func ratio(_ bench: String) -> Double { records.first { $0.bench == bench }?.ratio("fuse", "native") ?? 0 }
+        return FuseBenchTargets(
+            writeRatio: ratio("seq-write"), readRatio: ratio("seq-read"),
+            createsPerSecond: records.first { $0.bench == "create" }?.rates["fuse"] ?? 0)
+    }
+
+    private func progress(_ text: String) {
+        FileHandle.standardError.write(Data("bench fuse: \(text)\n".utf8))
+    }
+}
+
+/// One phase of `bench fuse`: each place's rate, and the mount's ratios to the others.
+struct FuseBenchRecord {
+    enum Unit { case bytes, operations }
+    var bench: String
+    var count: Int
+    var unit: Unit
+    var trials: Int
+    var rates: [String: Double]
+
+    func ratio(_ place: String, _ baseline: String) -> Double? {
+        guard let rate = rates[place], let base = rates[baseline], base > 0 else { return nil }
+        return rate / base
+    }
+
+    /// The issue names the sequential ratios fuse_vs_native_write_ratio and fuse_vs_native_read_ratio.
+    private var ratioSuffix: String {
+        switch bench {
+        case "seq-write": return "write_ratio"
+        case "seq-read": return "read_ratio"
+        default: return "ratio"
+        }
+    }
+
+    var json: String {
+        var fields = ["\"bench\":\"fuse-\(bench)\""]
+        let rateKey = unit == .bytes ? "MiB_per_s" : "ops_per_s"
+        fields.append(unit == .bytes ? "\"bytes\":\(count)" : "\"operations\":\(count)")
+        fields.append("\"trials\":\(trials)")
+        for place in ["fuse", "native", "local"] {
+            guard let rate = rates[place] else { continue }
+            fields.append("\"\(place)_\(rateKey)\":\(rounded(unit == .bytes ? rate / 1_048_576 : rate))")
+        }
+        for baseline in ["native", "local"] {
+            guard let value = ratio("fuse", baseline) else { continue }
+            fields.append("\"fuse_vs_\(baseline)_\(ratioSuffix)\":\(rounded(value, digits: 3))")
+        }
+        return "{" + fields.joined(separator: ",") + "}"
+    }
+}
+
+/// The issue's targets for the mount, and whether this run met them.
+struct FuseBenchTargets {
+    var writeRatio: Double
+    var readRatio: Double
+    var createsPerSecond: Double
+
+    var met: Bool {
+        writeRatio >= FuseBench.sequentialRatioTarget && readRatio >= FuseBench.sequentialRatioTarget && createsPerSecond >= FuseBench.createsTarget
+    }
+
+    var json: String {
+        "{\"bench\":\"fuse-targets\",\"fuse_vs_native_write_ratio\":\(rounded(writeRatio, digits: 3)),\"fuse_vs_native_read_ratio\":\(rounded(readRatio, digits: 3)),"
+            + "\"fuse_creates_per_s\":\(rounded(createsPerSecond)),\"ratio_target\":\(FuseBench.sequentialRatioTarget),"
+            + "\"creates_target\":\(Int(FuseBench.createsTarget)),\"met\":\(met)}"
+    }
+}
+
+private func median(_ values: [Double]) -> Double {
+    let sorted = values.sorted()
+    return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+}
+
+private func rounded(_ value: Double, digits: Int = 1) -> String {
+    String(format: "%.\(digits)f", value)
+}
