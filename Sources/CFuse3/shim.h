@@ -32,9 +32,11 @@ static inline void trellis_fuse_set_open_flags(struct fuse_file_info *info, int 
 }
 
 // FUSE_CAP_* and the init-time connection settings.
-static inline void trellis_fuse_configure(struct fuse_conn_info *connection, unsigned max_bytes, int readdirplus) {
+// The kernel offers the read-ahead its bdi has when the mount starts (the
+// mount sets it first); asking for it keeps several reads in flight.
+static inline void trellis_fuse_configure(struct fuse_conn_info *connection, unsigned max_bytes, unsigned readahead_bytes, int readdirplus) {
     connection->max_write = max_bytes;
-    connection->max_readahead = max_bytes;
+    connection->max_readahead = readahead_bytes;
     if (readdirplus && (connection->capable & FUSE_CAP_READDIRPLUS)) {
         connection->want |= FUSE_CAP_READDIRPLUS;
         connection->want &= ~FUSE_CAP_READDIRPLUS_AUTO;

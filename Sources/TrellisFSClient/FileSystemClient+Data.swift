@@ -179,24 +179,54 @@ extension FileSystemClient {
     }
 
     private func readCurrent(_ file: ObjectAttributes, pattern: AccessPattern) throws -> ByteBuffer {
-        // Datafiles a stuffed file does not have yet hold only zeros.
-        let grouped = Dictionary(grouping: try pattern.transfers(in: file.distribution!), by: \.datafile)
-            .filter { $0.key < file.datafiles.count }.sorted { $0.key < $1.key }
+        let pieces = try readPieces(file, pattern: pattern)
+        if pieces.count == 1 { return pieces[0] }
+        var result = ByteBufferAllocator().buffer(capacity: Int(pattern.byteCount))
+        for piece in pieces { result.writeImmutableBuffer(piece) }
+        return result
+    }
+
+    /// Reads the regions of `pattern` as slices of the servers' replies, in
+    /// order, without copying them into one buffer (a mount hands them to
+    /// the kernel as they are). Holes, and datafiles a stuffed file does not
+    /// have yet, read as zeros. `file` must be current (see `current`).
+    public func readPieces(_ file: ObjectAttributes, pattern: AccessPattern) throws -> [ByteBuffer] {
+        let transfers = try pattern.transfers(in: file.distribution!)
+        let grouped = Dictionary(grouping: transfers.filter { $0.datafile < file.datafiles.count }, by: \.datafile).sorted { $0.key < $1.key }
         let requests = grouped.map { datafile, transfers in
             (server: file.datafiles[datafile].server ?? 0,
              request: FSRequest.read(datafile: file.datafiles[datafile], regions: transfers.map { .init(offset: $0.physicalOffset, length: $0.length) }))
         }
-        var result = ByteBufferAllocator().buffer(capacity: Int(pattern.byteCount))
-        result.writeRepeatingByte(0, count: Int(pattern.byteCount))
+        var slices: [UInt64: ByteBuffer] = [:]
         for ((_, transfers), reply) in zip(grouped, try callAll(requests)) {
             guard case .data(let data) = reply else { throw FSError(.protocolViolation, "read answered with \(reply)") }
             var consumed = 0
             for transfer in transfers {
-                result.setBuffer(data.getSlice(at: data.readerIndex + consumed, length: Int(transfer.length))!, at: Int(transfer.bufferOffset))
-                consumed += Int(transfer.length)
+                // A reply short of a region leaves the rest of it to read as zeros.
+                let wanted = Int(transfer.length)
+                let available = min(wanted, data.readableBytes - consumed)
+                if available > 0 { slices[transfer.bufferOffset] = data.getSlice(at: data.readerIndex + consumed, length: available) }
+                consumed += wanted
             }
         }
-        return result
+        // The transfers tile the pattern's bytes in order.
+        var pieces: [ByteBuffer] = []
+        for transfer in transfers {
+            var present = 0
+            if let slice = slices[transfer.bufferOffset] {
+                pieces.append(slice)
+                present = slice.readableBytes
+            }
+            let missing = Int(transfer.length) - present
+            if missing > 0 { pieces.append(Self.zeros(missing)) }
+        }
+        return pieces
+    }
+
+    private static func zeros(_ count: Int) -> ByteBuffer {
+        var buffer = ByteBufferAllocator().buffer(capacity: count)
+        buffer.writeRepeatingByte(0, count: count)
+        return buffer
     }
 
     /// Sets the file's size: every datafile to its share of the new size.

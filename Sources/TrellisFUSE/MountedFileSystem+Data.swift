@@ -75,8 +75,11 @@ extension MountedFileSystem {
         perform(request, "read", inode: inode) { fs in
             logger.trace("read of \(size) bytes at \(offset) of inode \(inode)")
             let file = try opened(fileNumber)
-            let data = try file.read(at: UInt64(offset), length: UInt64(size), fs)
-            data.withUnsafeReadableBytes { bytes in _ = fuse_reply_buf(request, bytes.baseAddress, bytes.count) }
+            let pieces = try file.read(at: UInt64(offset), length: UInt64(size), fs)
+            // The servers' replies go to the kernel as they came, without being joined first.
+            var vectors: [iovec] = []
+            vectors.reserveCapacity(pieces.count)
+            withVectors(pieces[...], &vectors) { _ = fuse_reply_iov(request, $0, Int32($0.count)) }
         }
     }
 
@@ -111,6 +114,15 @@ extension MountedFileSystem {
             try? file.sync(fs)
             if let hiddenAt { try fs.removeFile(named: hiddenAt.name, in: hiddenAt.directory) }
             fuse_reply_err(request, 0)
+        }
+    }
+
+    /// Calls `body` with an iovec for each buffer, valid while it runs.
+    private func withVectors(_ buffers: ArraySlice<ByteBuffer>, _ vectors: inout [iovec], _ body: ([iovec]) -> Void) {
+        guard let first = buffers.first else { return body(vectors) }
+        first.withUnsafeReadableBytes { bytes in
+            vectors.append(iovec(iov_base: UnsafeMutableRawPointer(mutating: bytes.baseAddress), iov_len: bytes.count))
+            withVectors(buffers.dropFirst(), &vectors, body)
         }
     }
 

@@ -103,7 +103,8 @@ final class OpenedFile: @unchecked Sendable {
     /// Reads up to the file's size, which is asked of the servers only when
     /// the read reaches past the size last seen or that size is older than
     /// the attribute timeout (so a stream of reads costs no stat each).
-    func read(at offset: UInt64, length: UInt64, _ fs: FileSystemClient) throws -> ByteBuffer {
+    /// The bytes at `offset`, as the servers' replies' slices in order.
+    func read(at offset: UInt64, length: UInt64, _ fs: FileSystemClient) throws -> [ByteBuffer] {
         guard canRead else { throw FSError(.invalidArgument, "object \(handle) was opened for writing only") }
         var file = attributes
         let fresh = state.withLock { !$0.sizeFreshUntil.hasPassed }
@@ -115,8 +116,8 @@ final class OpenedFile: @unchecked Sendable {
                 state.sizeFreshUntil = .after(sizeLifetime)
             }
         }
-        guard offset < file.size else { return ByteBuffer() }
-        return try fs.read(file, pattern: try AccessPattern.contiguous(offset: offset, length: min(length, file.size - offset)))
+        guard offset < file.size else { return [] }
+        return try fs.readPieces(try fs.current(file), pattern: try AccessPattern.contiguous(offset: offset, length: min(length, file.size - offset)))
     }
 
     func write(_ data: ByteBuffer, at offset: UInt64, _ fs: FileSystemClient) throws -> UInt64 {

@@ -12,7 +12,7 @@ enum OperationTable {
         ops.`init` = { userData, connection in
             guard let userData, let connection else { return }
             let fs = Unmanaged<MountedFileSystem>.fromOpaque(userData).takeUnretainedValue()
-            trellis_fuse_configure(connection, fs.options.maxRequestBytes, fs.options.readdirPlus ? 1 : 0)
+            trellis_fuse_configure(connection, fs.options.maxRequestBytes, fs.options.readAheadKiB * 1024, fs.options.readdirPlus ? 1 : 0)
         }
         ops.lookup = { request, parent, name in mountedFileSystem(request).lookup(request!, parent: parent, name: String(cString: name!)) }
         ops.forget = { request, _, _ in fuse_reply_none(request) }

@@ -12,7 +12,7 @@ import TrellisCore
         let mount = try MountFixture(fixture)
         // -f skips the per-character phases; -s must be twice -r; -n 1 is 1,024 files in the creation phases.
         let bonnie = try mount.shell(
-            "mkdir bonnie; bonnie++ -d bonnie -s 256 -r 128 -n 1 -f -u 0:0 -q 2>bonnie.err; cat bonnie.err >&2; rm bonnie.err; ls -A bonnie | wc -l",
+            "mkdir bonnie; bonnie++ -d bonnie -s 128 -r 64 -n 1 -f -u 0:0 -q 2>bonnie.err; cat bonnie.err >&2; rm bonnie.err; ls -A bonnie | wc -l",
             in: mount.point, timeoutSeconds: 900)
         #expect(bonnie.status == 0, "\(bonnie.combined)\n\(mount.logText)")
         let lines = bonnie.output.split(separator: "\n")
