@@ -9,7 +9,7 @@ import TrellisFSDistribution
 /// The workloads of `bench fuse`, each written once for a place that
 /// programs reach through POSIX calls (the mount, a local folder) and once
 /// for the native client, so the three measure the same work.
-protocol FileWorkloads {
+protocol FileWorkloads: Sendable {
     /// Writes `total` bytes as `block` after `block` to a new file and makes them durable.
     func writeSequential(_ name: String, block: [UInt8], total: Int) throws
     /// Reads the file back `block.count` bytes at a time from cold caches; false if a block differs.

@@ -3,6 +3,7 @@ import Glibc
 #endif
 import ArgumentParser
 import Foundation
+import Synchronization
 import TrellisCore
 import TrellisFSClient
 import TrellisFUSE
@@ -30,15 +31,17 @@ struct FuseBench: ParsableCommand {
     @Option(help: "Random 4 KiB reads.") var randomReads = 4096
     @Option(help: "Empty files created, stat-ed and removed in one directory.") var files = 3000
     @Option(help: "Runs of every phase; each rate printed is the median of its runs.") var trials = 3
+    @Option(help: "Threads that share the create, stat and remove phases (mdtest's tasks), in every place.") var threads = 4
     @Option(help: "A Trellis mount to measure instead of starting a file system.") var mount: String?
+    @Option(name: .customLong("mount-option"), help: "A -o option for the mount it starts (repeatable), e.g. direct_io.") var mountOptions: [String] = []
     @Option(help: "Folder for the file system it starts and for the local-disk files (default: a new one under /tmp).") var data: String?
 
     static let createsTarget = 1_500.0
     static let sequentialRatioTarget = 0.7
 
     func validate() throws {
-        guard mib > 0, blockKib > 0, randomReads >= 0, files > 0, servers > 0, trials > 0 else {
-            throw ValidationError("--mib, --block-kib, --files, --trials and --servers must be positive")
+        guard mib > 0, blockKib > 0, randomReads >= 0, files > 0, servers > 0, trials > 0, threads > 0 else {
+            throw ValidationError("--mib, --block-kib, --files, --trials, --threads and --servers must be positive")
         }
         guard (mib << 20) % (blockKib << 10) == 0 else { throw ValidationError("--mib must be a whole number of --block-kib blocks") }
     }
@@ -59,7 +62,7 @@ struct FuseBench: ParsableCommand {
             point = folder + "/mnt"
             progress("starting a file system of \(servers) servers, mounted on \(point)")
             TemporaryFileSystem.useOwnNameService()
-            let system = try TemporaryFileSystem(name: "fusebench", servers: servers, folder: folder + "/up", mountPoint: point)
+            let system = try TemporaryFileSystem(name: "fusebench", servers: servers, folder: folder + "/up", mountPoint: point, mountOptions: mountOptions)
             stops.append(system.stop)
         }
         guard let name = MountTable.fileSystemName(ofTrellisMount: point) else { throw CommandFailure("\(point) is not a Trellis mount") }
@@ -75,10 +78,13 @@ struct FuseBench: ParsableCommand {
             try? FileManager.default.removeItem(atPath: point + "/" + run)
             try? FileManager.default.removeItem(atPath: local)
         }
-        let places: [(name: String, work: any FileWorkloads)] = [
-            ("fuse", PosixFileWorkloads(folder: point + "/" + run)),
-            ("native", NativeFileWorkloads(client: client, folder: "/" + run + "/native")),
-            ("local", PosixFileWorkloads(folder: local)),
+        // A native client serves one thread at a time: each metadata worker gets its own, on one runtime.
+        let siblings = (1..<threads).map { _ in client.sibling(credentials: client.credentials) }
+        defer { siblings.forEach { $0.close() } }
+        let places = [
+            BenchPlace(name: "fuse", workers: Array(repeating: PosixFileWorkloads(folder: point + "/" + run), count: threads)),
+            BenchPlace(name: "native", workers: ([client] + siblings).map { NativeFileWorkloads(client: $0, folder: "/" + run + "/native") }),
+            BenchPlace(name: "local", workers: Array(repeating: PosixFileWorkloads(folder: local), count: threads)),
         ]
         print(targets(try measure(places)).json)
         fflush(nil)
@@ -87,7 +93,7 @@ struct FuseBench: ParsableCommand {
     /// Every phase `trials` times, the places taking turns within each run
     /// (so that the page cache's state and the machine's load fall alike on
     /// all three); each record holds the median rate of its runs.
-    private func measure(_ places: [(name: String, work: any FileWorkloads)]) throws -> [FuseBenchRecord] {
+    private func measure(_ places: [BenchPlace]) throws -> [FuseBenchRecord] {
         let total = mib << 20
         let blockBytes = blockKib << 10
         var generator = SeededGenerator(seed: 7)
@@ -95,37 +101,39 @@ struct FuseBench: ParsableCommand {
         let offsets = (0..<randomReads).map { _ in Int.random(in: 0..<(total / 4096), using: &generator) * 4096 }
         var samples: [String: [String: [Double]]] = [:]
 
-        func sample(_ bench: String, _ place: (name: String, work: any FileWorkloads), count: Int, _ body: (any FileWorkloads) throws -> Void) throws {
-            let rate = Double(count) / (try timedSeconds { try body(place.work) })
+        func sample(_ bench: String, _ place: BenchPlace, count: Int, _ body: () throws -> Void) throws {
+            let rate = Double(count) / (try timedSeconds(body))
             samples[bench, default: [:]][place.name, default: []].append(rate)
             progress("  \(bench), \(place.name): " + (bench.hasPrefix("seq") ? "\(rounded(rate / 1_048_576)) MiB/s" : "\(rounded(rate)) ops/s"))
         }
         for trial in 1...trials {
             for place in places {
                 progress("run \(trial) of \(trials), \(place.name): sequential write and read of \(mib) MiB, \(randomReads) random 4 KiB reads")
-                place.work.removeIfThere("seq")
-                try sample("seq-write", place, count: total) { try $0.writeSequential("seq", block: block, total: total) }
-                try sample("seq-read", place, count: total) { work in
+                let work = place.workers[0]
+                work.removeIfThere("seq")
+                try sample("seq-write", place, count: total) { try work.writeSequential("seq", block: block, total: total) }
+                try sample("seq-read", place, count: total) {
                     guard try work.readSequential("seq", block: block, total: total) else {
                         throw CommandFailure("\(place.name): the file read back differs from what was written")
                     }
                 }
-                if randomReads > 0 { try sample("random-read-4k", place, count: randomReads) { try $0.readRandom("seq", offsets: offsets, length: 4096) } }
+                if randomReads > 0 { try sample("random-read-4k", place, count: randomReads) { try work.readRandom("seq", offsets: offsets, length: 4096) } }
             }
             let names = (0..<files).map { "run\(trial)-\($0)" }
-            progress("run \(trial) of \(trials): create, stat and remove \(files) files in one directory")
-            for place in places { try sample("create", place, count: files) { try $0.createEmptyFiles(names) } }
-            for place in places { try sample("stat", place, count: files) { try $0.statFiles(names) } }
-            for place in places { try sample("remove", place, count: files) { try $0.removeFiles(names) } }
+            progress("run \(trial) of \(trials): create, stat and remove \(files) files in one directory from \(threads) threads")
+            for place in places { try sample("create", place, count: files) { try place.inParallel(names) { try $0.createEmptyFiles($1) } } }
+            for place in places { try sample("stat", place, count: files) { try place.inParallel(names) { try $0.statFiles($1) } } }
+            for place in places { try sample("remove", place, count: files) { try place.inParallel(names) { try $0.removeFiles($1) } } }
         }
-        for place in places { place.work.removeIfThere("seq") }
+        for place in places { place.workers[0].removeIfThere("seq") }
         let phases: [(bench: String, count: Int, unit: FuseBenchRecord.Unit)] = [
             ("seq-write", total, .bytes), ("seq-read", total, .bytes), ("random-read-4k", randomReads, .operations),
             ("create", files, .operations), ("stat", files, .operations), ("remove", files, .operations),
         ]
         return phases.compactMap { phase in
             guard let rates = samples[phase.bench] else { return nil }
-            let record = FuseBenchRecord(bench: phase.bench, count: phase.count, unit: phase.unit, trials: trials, rates: rates.mapValues(median))
+            let threads = phase.unit == .operations && phase.bench != "random-read-4k" ? threads : 1
+            let record = FuseBenchRecord(bench: phase.bench, count: phase.count, unit: phase.unit, trials: trials, threads: threads, rates: rates.mapValues(median))
             print(record.json)
             return record
         }
@@ -143,6 +151,28 @@ struct FuseBench: ParsableCommand {
     }
 }
 
+/// Where `bench fuse` works (the mount, the native client, local disk):
+/// one set of workloads per thread.
+struct BenchPlace {
+    var name: String
+    var workers: [any FileWorkloads]
+
+    /// Runs `body` on every worker at once, each with its share of `names`.
+    func inParallel(_ names: [String], _ body: @escaping @Sendable (any FileWorkloads, [String]) throws -> Void) throws {
+        let workers = self.workers
+        let shares = workers.indices.map { worker in stride(from: worker, to: names.count, by: workers.count).map { names[$0] } }
+        let failures = Mutex<[String]>([])
+        DispatchQueue.concurrentPerform(iterations: workers.count) { worker in
+            do {
+                try body(workers[worker], shares[worker])
+            } catch {
+                failures.withLock { $0.append("\(error)") }
+            }
+        }
+        if let first = failures.withLock({ $0.first }) { throw CommandFailure("\(name): \(first)") }
+    }
+}
+
 /// One phase of `bench fuse`: each place's rate, and the mount's ratios to the others.
 struct FuseBenchRecord {
     enum Unit { case bytes, operations }
@@ -150,6 +180,7 @@ struct FuseBenchRecord {
     var count: Int
     var unit: Unit
     var trials: Int
+    var threads: Int
     var rates: [String: Double]
 
     func ratio(_ place: String, _ baseline: String) -> Double? {
@@ -171,6 +202,7 @@ struct FuseBenchRecord {
         let rateKey = unit == .bytes ? "MiB_per_s" : "ops_per_s"
         fields.append(unit == .bytes ? "\"bytes\":\(count)" : "\"operations\":\(count)")
         fields.append("\"trials\":\(trials)")
+        fields.append("\"threads\":\(threads)")
         for place in ["fuse", "native", "local"] {
             guard let rate = rates[place] else { continue }
             fields.append("\"\(place)_\(rateKey)\":\(rounded(unit == .bytes ? rate / 1_048_576 : rate))")

@@ -17,7 +17,7 @@ struct MountCommand: ParsableCommand {
             FS is the file system's name (as `trellis up --name` gave it) or one server's port name. Without \
             --foreground the mount runs in the background once it is ready and logs to --log. Options (-o, \
             comma-separated): attr_timeout=S and entry_timeout=S (kernel caches, default 1 s), timeout=S (per \
-            operation, retries included, default 30 s; then EIO), readdirplus=yes|no, max_threads=N, max_write=BYTES, read_ahead_kb=KIB (default 4096, root only); \
+            operation, retries included, default 30 s; then EIO), readdirplus=yes|no, max_threads=N, max_write=BYTES, read_ahead_kb=KIB (default 4096, root only), direct_io (no page cache for any open); \
             any other option (allow_other, default_permissions, ro, ...) goes to libfuse and the kernel. \
             `trellis umount MOUNTPOINT` unmounts.
             """)

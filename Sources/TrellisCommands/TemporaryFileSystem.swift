@@ -16,7 +16,8 @@ final class TemporaryFileSystem {
     private let up: pid_t
 
     init(
-        name: String, servers: Int, folder: String, precreateBatch: Int = FileSystemConfiguration.defaultPrecreateBatch, mountPoint: String? = nil
+        name: String, servers: Int, folder: String, precreateBatch: Int = FileSystemConfiguration.defaultPrecreateBatch, mountPoint: String? = nil,
+        mountOptions: [String] = []
     ) throws {
         self.name = name
         self.folder = folder
@@ -26,7 +27,7 @@ final class TemporaryFileSystem {
         up = try ProcessSpawner.spawn(
             arguments: [
                 currentExecutablePath(), "up", "--servers", String(servers), "--data", folder + "/fs", "--name", name, "--precreate-batch", String(precreateBatch),
-            ] + (mountPoint.map { ["--mount", $0] } ?? []),
+            ] + (mountPoint.map { ["--mount", $0] } ?? []) + mountOptions.flatMap { ["--mount-option", $0] },
             environment: ProcessEnvironment.current(), logPath: log)
         guard poll(until: .after(seconds: 120), intervalMicroseconds: 100_000, {
             guard let text = try? String(contentsOfFile: log, encoding: .utf8) else { return false }

@@ -18,6 +18,10 @@ public struct MountOptions: Sendable, Equatable {
     /// The kernel's read-ahead for the mount, in KiB: several requests'
     /// worth, so that sequential reads keep more than one server busy.
     public var readAheadKiB: UInt32 = 4096
+    /// Every open goes around the kernel's page cache, as a write-only one
+    /// always does: each read is one request of the program's size, with no
+    /// read-ahead and no cached pages (shared mmap then fails with ENODEV).
+    public var directIO = false
     /// Options passed on to libfuse and the kernel.
     public var passedOn: [String] = []
 
@@ -51,6 +55,7 @@ public struct MountOptions: Sendable, Equatable {
                 throw FSError(.invalidArgument, "-o max_write takes 4096 to 1048576 bytes")
             }
             maxRequestBytes = bytes
+        case "direct_io": directIO = true
         case "read_ahead_kb":
             guard let value, let kib = UInt32(value), kib <= 1 << 20 else { throw FSError(.invalidArgument, "-o read_ahead_kb takes 0 to 1048576") }
             readAheadKiB = kib

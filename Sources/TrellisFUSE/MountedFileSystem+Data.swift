@@ -60,7 +60,7 @@ extension MountedFileSystem {
         // Other clients may have written since: the page cache starts empty at each open.
         // A write-only open goes around the page cache (nothing can read or map
         // through it), so streaming writes cost no page-cache copy.
-        trellis_fuse_set_open_flags(info, 0, file.canWrite && !file.canRead ? 1 : 0)
+        trellis_fuse_set_open_flags(info, 0, options.directIO || (file.canWrite && !file.canRead) ? 1 : 0)
     }
 
     static func access(of flags: Int32) -> (read: Bool, write: Bool) {
