@@ -43,7 +43,8 @@ public struct BenchmarkRecord: Sendable, Equatable {
     }
 }
 
-func format(_ value: Double, _ digits: Int) -> String {
+/// `value` rounded to `digits` decimals, as JSON and tables print it.
+public func format(_ value: Double, _ digits: Int) -> String {
     var scale = 1.0
     for _ in 0..<digits { scale *= 10 }
     let rounded = (value * scale).rounded() / scale
@@ -59,7 +60,8 @@ func iterations(for bytes: Int, small: Int, megabytesPerRun: Int) -> Int {
     return min(max(count, 10), small)
 }
 
-func median(_ values: [Double]) -> Double {
+/// The middle value (the upper one of an even count); 0 for none.
+public func median(_ values: [Double]) -> Double {
     let sorted = values.sorted()
     return sorted.isEmpty ? 0 : sorted[sorted.count / 2]
 }

@@ -4,6 +4,7 @@ import Glibc
 import ArgumentParser
 import Foundation
 import Synchronization
+import TrellisBenchmarks
 import TrellisCore
 import TrellisFSClient
 import TrellisFUSE
@@ -90,6 +91,14 @@ struct FuseBench: ParsableCommand {
         fflush(nil)
     }
 
+    /// One thing measured in every place: `count` bytes or operations from `threads` threads.
+    private struct Phase {
+        var name: String
+        var count: Int
+        var unit: FuseBenchRecord.Unit
+        var threads = 1
+    }
+
     /// Every phase `trials` times, the places taking turns within each run
     /// (so that the page cache's state and the machine's load fall alike on
     /// all three); each record holds the median rate of its runs.
@@ -99,41 +108,43 @@ struct FuseBench: ParsableCommand {
         var generator = SeededGenerator(seed: 7)
         let block = (0..<blockBytes).map { _ in UInt8.random(in: 0...255, using: &generator) }
         let offsets = (0..<randomReads).map { _ in Int.random(in: 0..<(total / 4096), using: &generator) * 4096 }
+        let seqWrite = Phase(name: "seq-write", count: total, unit: .bytes)
+        let seqRead = Phase(name: "seq-read", count: total, unit: .bytes)
+        let randomRead = Phase(name: "random-read-4k", count: randomReads, unit: .operations)
+        let create = Phase(name: "create", count: files, unit: .operations, threads: threads)
+        let stat = Phase(name: "stat", count: files, unit: .operations, threads: threads)
+        let remove = Phase(name: "remove", count: files, unit: .operations, threads: threads)
         var samples: [String: [String: [Double]]] = [:]
 
-        func sample(_ bench: String, _ place: BenchPlace, count: Int, _ body: () throws -> Void) throws {
-            let rate = Double(count) / (try timedSeconds(body))
-            samples[bench, default: [:]][place.name, default: []].append(rate)
-            progress("  \(bench), \(place.name): " + (bench.hasPrefix("seq") ? "\(rounded(rate / 1_048_576)) MiB/s" : "\(rounded(rate)) ops/s"))
+        func sample(_ phase: Phase, _ place: BenchPlace, _ body: () throws -> Void) throws {
+            let rate = Double(phase.count) / (try timedSeconds(body))
+            samples[phase.name, default: [:]][place.name, default: []].append(rate)
+            progress("  \(phase.name), \(place.name): " + (phase.unit == .bytes ? "\(format(rate / 1_048_576, 1)) MiB/s" : "\(format(rate, 1)) ops/s"))
         }
         for trial in 1...trials {
             for place in places {
                 progress("run \(trial) of \(trials), \(place.name): sequential write and read of \(mib) MiB, \(randomReads) random 4 KiB reads")
                 let work = place.workers[0]
                 work.removeIfThere("seq")
-                try sample("seq-write", place, count: total) { try work.writeSequential("seq", block: block, total: total) }
-                try sample("seq-read", place, count: total) {
+                try sample(seqWrite, place) { try work.writeSequential("seq", block: block, total: total) }
+                try sample(seqRead, place) {
                     guard try work.readSequential("seq", block: block, total: total) else {
                         throw CommandFailure("\(place.name): the file read back differs from what was written")
                     }
                 }
-                if randomReads > 0 { try sample("random-read-4k", place, count: randomReads) { try work.readRandom("seq", offsets: offsets, length: 4096) } }
+                if randomReads > 0 { try sample(randomRead, place) { try work.readRandom("seq", offsets: offsets, length: 4096) } }
             }
             let names = (0..<files).map { "run\(trial)-\($0)" }
             progress("run \(trial) of \(trials): create, stat and remove \(files) files in one directory from \(threads) threads")
-            for place in places { try sample("create", place, count: files) { try place.inParallel(names) { try $0.createEmptyFiles($1) } } }
-            for place in places { try sample("stat", place, count: files) { try place.inParallel(names) { try $0.statFiles($1) } } }
-            for place in places { try sample("remove", place, count: files) { try place.inParallel(names) { try $0.removeFiles($1) } } }
+            for place in places { try sample(create, place) { try place.inParallel(names) { try $0.createEmptyFiles($1) } } }
+            for place in places { try sample(stat, place) { try place.inParallel(names) { try $0.statFiles($1) } } }
+            for place in places { try sample(remove, place) { try place.inParallel(names) { try $0.removeFiles($1) } } }
         }
         for place in places { place.workers[0].removeIfThere("seq") }
-        let phases: [(bench: String, count: Int, unit: FuseBenchRecord.Unit)] = [
-            ("seq-write", total, .bytes), ("seq-read", total, .bytes), ("random-read-4k", randomReads, .operations),
-            ("create", files, .operations), ("stat", files, .operations), ("remove", files, .operations),
-        ]
-        return phases.compactMap { phase in
-            guard let rates = samples[phase.bench] else { return nil }
-            let threads = phase.unit == .operations && phase.bench != "random-read-4k" ? threads : 1
-            let record = FuseBenchRecord(bench: phase.bench, count: phase.count, unit: phase.unit, trials: trials, threads: threads, rates: rates.mapValues(median))
+        return [seqWrite, seqRead, randomRead, create, stat, remove].compactMap { phase in
+            guard let rates = samples[phase.name] else { return nil }
+            let record = FuseBenchRecord(
+                bench: phase.name, count: phase.count, unit: phase.unit, trials: trials, threads: phase.threads, rates: rates.mapValues(median))
             print(record.json)
             return record
         }
@@ -205,11 +216,11 @@ struct FuseBenchRecord {
         fields.append("\"threads\":\(threads)")
         for place in ["fuse", "native", "local"] {
             guard let rate = rates[place] else { continue }
-            fields.append("\"\(place)_\(rateKey)\":\(rounded(unit == .bytes ? rate / 1_048_576 : rate))")
+            fields.append("\"\(place)_\(rateKey)\":\(format(unit == .bytes ? rate / 1_048_576 : rate, 1))")
         }
         for baseline in ["native", "local"] {
             guard let value = ratio("fuse", baseline) else { continue }
-            fields.append("\"fuse_vs_\(baseline)_\(ratioSuffix)\":\(rounded(value, digits: 3))")
+            fields.append("\"fuse_vs_\(baseline)_\(ratioSuffix)\":\(format(value, 3))")
         }
         return "{" + fields.joined(separator: ",") + "}"
     }
@@ -226,17 +237,9 @@ struct FuseBenchTargets {
     }
 
     var json: String {
-        "{\"bench\":\"fuse-targets\",\"fuse_vs_native_write_ratio\":\(rounded(writeRatio, digits: 3)),\"fuse_vs_native_read_ratio\":\(rounded(readRatio, digits: 3)),"
-            + "\"fuse_creates_per_s\":\(rounded(createsPerSecond)),\"ratio_target\":\(FuseBench.sequentialRatioTarget),"
+        "{\"bench\":\"fuse-targets\",\"fuse_vs_native_write_ratio\":\(format(writeRatio, 3)),\"fuse_vs_native_read_ratio\":\(format(readRatio, 3)),"
+            + "\"fuse_creates_per_s\":\(format(createsPerSecond, 1)),\"ratio_target\":\(FuseBench.sequentialRatioTarget),"
             + "\"creates_target\":\(Int(FuseBench.createsTarget)),\"met\":\(met)}"
     }
 }
 
-private func median(_ values: [Double]) -> Double {
-    let sorted = values.sorted()
-    return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
-}
-
-private func rounded(_ value: Double, digits: Int = 1) -> String {
-    String(format: "%.\(digits)f", value)
-}

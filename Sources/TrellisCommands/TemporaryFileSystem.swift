@@ -29,11 +29,17 @@ final class TemporaryFileSystem {
                 currentExecutablePath(), "up", "--servers", String(servers), "--data", folder + "/fs", "--name", name, "--precreate-batch", String(precreateBatch),
             ] + (mountPoint.map { ["--mount", $0] } ?? []) + mountOptions.flatMap { ["--mount-option", $0] },
             environment: ProcessEnvironment.current(), logPath: log)
-        guard poll(until: .after(seconds: 120), intervalMicroseconds: 100_000, {
-            guard let text = try? String(contentsOfFile: log, encoding: .utf8) else { return false }
-            return mountPoint == nil ? text.contains("is up") : text.contains("mounted on")
-        }) else {
-            stop()
+        let up = self.up
+        var exited = false
+        let ready = poll(until: .after(seconds: 120), intervalMicroseconds: 100_000) {
+            var status: Int32 = 0
+            exited = waitpid(up, &status, WNOHANG) == up
+            guard let text = try? String(contentsOfFile: log, encoding: .utf8) else { return exited }
+            return exited || text.contains(mountPoint == nil ? "is up" : "mounted on")
+        }
+        guard ready, !exited else {
+            // An `up` that exited is reaped already: only a live one is stopped.
+            if !exited { stop() }
             throw CommandFailure("file system \(name) did not come up: \((try? String(contentsOfFile: log, encoding: .utf8)) ?? "")")
         }
     }

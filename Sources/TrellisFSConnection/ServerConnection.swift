@@ -106,10 +106,6 @@ public final class ServerConnection: @unchecked Sendable {
         }
     }
 
-    private func attempt(_ request: FSRequest, credentials: Credentials, deadline: Deadline) throws -> Answer {
-        try finish(try start(request, credentials: credentials, deadline: deadline), deadline: deadline)
-    }
-
     private func connected(deadline: Deadline) throws -> Communicator {
         if let communicator { return communicator }
         let port = try pendingPort ?? runtime.lookup(name: serviceName, deadline: deadline)

@@ -73,7 +73,6 @@ extension MountedFileSystem {
 
     func read(_ request: fuse_req_t, inode: UInt64, size: Int, offset: Int, fileNumber: UInt64) {
         perform(request, "read", inode: inode) { fs in
-            logger.trace("read of \(size) bytes at \(offset) of inode \(inode)")
             let file = try opened(fileNumber)
             let pieces = try file.read(at: UInt64(offset), length: UInt64(size), fs)
             // The servers' replies go to the kernel as they came, without being joined first.
@@ -85,7 +84,6 @@ extension MountedFileSystem {
 
     func write(_ request: fuse_req_t, inode: UInt64, bytes: UnsafeRawBufferPointer, offset: Int, fileNumber: UInt64) {
         perform(request, "write", inode: inode) { fs in
-            logger.trace("write of \(bytes.count) bytes at \(offset) of inode \(inode)")
             let file = try opened(fileNumber)
             let written = try file.write(ByteBuffer(bytes: bytes), at: UInt64(offset), fs)
             fuse_reply_write(request, Int(written))
