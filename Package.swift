@@ -119,6 +119,7 @@ let package = Package(
         .testTarget(
             name: "TrellisFSServerTests",
             dependencies: ["TrellisFSServer", "TrellisFSStorage", "TrellisFSProtocol", "TrellisFSDistribution", .product(name: "NIOCore", package: "swift-nio")]),
+        .testTarget(name: "TrellisFUSETests", dependencies: ["TrellisFUSE", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "TrellisFSStorageTests", dependencies: ["TrellisFSStorage", "TrellisFSProtocol", "TrellisFSDistribution"]),
         .testTarget(
             name: "TrellisFSProtocolTests",

@@ -51,4 +51,9 @@ static inline void trellis_fuse_configure(struct fuse_conn_info *connection, uns
     connection->want &= ~FUSE_CAP_WRITEBACK_CACHE;
 }
 
+// The kernel's side of the protocol: the mount watches the INIT exchange
+// (KernelInitWatch.swift).
+#include <linux/fuse.h>
+#include <sys/uio.h>
+
 #endif

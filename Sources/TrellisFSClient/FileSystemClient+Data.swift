@@ -91,8 +91,24 @@ extension FileSystemClient {
     /// Writes, spreading a stuffed file first when the pattern reaches past
     /// its first strip (`file` then holds the new attributes).
     public func write(_ file: inout ObjectAttributes, _ data: ByteBuffer, pattern: AccessPattern) throws -> UInt64 {
-        guard pattern.byteCount == UInt64(data.readableBytes) else {
-            throw FSError(.invalidArgument, "\(data.readableBytes) bytes for regions of \(pattern.byteCount)")
+        try write(&file, byteCount: data.readableBytes, pattern: pattern) { buffer, offset, length in
+            buffer.writeImmutableBuffer(data.getSlice(at: data.readerIndex + offset, length: length)!)
+        }
+    }
+
+    /// Writes from memory the caller keeps valid until it returns (a FUSE
+    /// request's buffer): each server's bytes are gathered from it directly.
+    public func write(_ file: inout ObjectAttributes, bytes: UnsafeRawBufferPointer, pattern: AccessPattern) throws -> UInt64 {
+        try write(&file, byteCount: bytes.count, pattern: pattern) { buffer, offset, length in
+            buffer.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + length]))
+        }
+    }
+
+    /// `gather` appends `length` of the caller's bytes from `offset` to a server's buffer.
+    private func write(_ file: inout ObjectAttributes, byteCount: Int, pattern: AccessPattern,
+                       gather: (_ buffer: inout ByteBuffer, _ offset: Int, _ length: Int) -> Void) throws -> UInt64 {
+        guard pattern.byteCount == UInt64(byteCount) else {
+            throw FSError(.invalidArgument, "\(byteCount) bytes for regions of \(pattern.byteCount)")
         }
         let distribution = file.distribution!
         let grouped = Dictionary(grouping: try pattern.transfers(in: distribution), by: \.datafile).sorted { $0.key < $1.key }
@@ -100,9 +116,7 @@ extension FileSystemClient {
         var requests: [(server: Int, request: FSRequest)] = []
         for (datafile, transfers) in grouped {
             var bytes = ByteBufferAllocator().buffer(capacity: Int(transfers.reduce(0) { $0 + $1.length }))
-            for transfer in transfers {
-                bytes.writeImmutableBuffer(data.getSlice(at: data.readerIndex + Int(transfer.bufferOffset), length: Int(transfer.length))!)
-            }
+            for transfer in transfers { gather(&bytes, Int(transfer.bufferOffset), Int(transfer.length)) }
             let regions = transfers.map { AccessPattern.Region(offset: $0.physicalOffset, length: $0.length) }
             let handle = file.datafiles[datafile]
             requests.append((handle.server ?? 0, .write(datafile: handle, regions: regions, data: bytes)))

@@ -47,6 +47,9 @@ public final class FuseMount {
             throw FSError(.ioError, "cannot mount on \(mountPoint): is it an existing, empty directory, and is /dev/fuse there (modprobe fuse)?")
         }
         isMounted = true
+        if !KernelInitWatch.install(on: session) {
+            logger.warning("cannot watch the mount's INIT: reading opens use the page cache")
+        }
         MountTable.setReadAhead(of: mountPoint, kibibytes: Int(options.readAheadKiB))
     }
 

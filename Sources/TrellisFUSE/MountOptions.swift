@@ -18,10 +18,14 @@ public struct MountOptions: Sendable, Equatable {
     /// The kernel's read-ahead for the mount, in KiB: several requests'
     /// worth, so that sequential reads keep more than one server busy.
     public var readAheadKiB: UInt32 = 4096
-    /// Every open goes around the kernel's page cache, as a write-only one
-    /// always does: each read is one request of the program's size, with no
-    /// read-ahead and no cached pages (shared mmap then fails with ENODEV).
+    /// Every open goes around the kernel's page cache, even on a kernel
+    /// that cannot then map it shared (before 6.6: mmap fails with ENODEV).
     public var directIO = false
+    /// Opens that read go through the kernel's page cache and its
+    /// read-ahead. By default they go around it, as write-only ones always
+    /// do, when the kernel can still map such files shared (6.6 and later);
+    /// the mount then fetches ahead itself.
+    public var pageCache = false
     /// Options passed on to libfuse and the kernel.
     public var passedOn: [String] = []
 
@@ -56,6 +60,7 @@ public struct MountOptions: Sendable, Equatable {
             }
             maxRequestBytes = bytes
         case "direct_io": directIO = true
+        case "page_cache": pageCache = true
         case "read_ahead_kb":
             guard let value, let kib = UInt32(value), kib <= 1 << 20 else { throw FSError(.invalidArgument, "-o read_ahead_kb takes 0 to 1048576") }
             readAheadKiB = kib

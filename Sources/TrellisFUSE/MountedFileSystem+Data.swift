@@ -21,7 +21,7 @@ extension MountedFileSystem {
                 throw FSError(.permissionDenied, "uid \(fs.credentials.uid) may not open object \(attributes.handle)")
             }
             let file = try opened(attributes, flags: flags, fs)
-            register(file, info)
+            register(file, info, fs)
             if fuse_reply_open(request, info) != 0 { _ = openFiles.remove(info.pointee.fh) }
         }
     }
@@ -41,7 +41,7 @@ extension MountedFileSystem {
                 file = try opened(found, flags: flags, fs)
             }
             var entry = entry(of: file.attributes)
-            register(file, info)
+            register(file, info, fs)
             if fuse_reply_create(request, &entry, info) != 0 { _ = openFiles.remove(info.pointee.fh) }
         }
     }
@@ -55,12 +55,24 @@ extension MountedFileSystem {
         return opened
     }
 
-    private func register(_ file: OpenedFile, _ info: UnsafeMutablePointer<fuse_file_info>) {
+    private func register(_ file: OpenedFile, _ info: UnsafeMutablePointer<fuse_file_info>, _ fs: FileSystemClient) {
+        // A write-only open goes around the page cache (nothing can read or
+        // map through it), so streaming writes cost no page-cache copy.
+        let direct = options.directIO || (file.canWrite && !file.canRead)
+            || (!options.pageCache && KernelInitWatch.directIOCanMapShared)
+        if direct, file.canRead, options.readAheadKiB > 0, options.attributeTimeout > 0 {
+            let (pool, credentials) = (pool, fs.credentials)
+            file.fetchAhead { file in
+                ReadAhead(windowBytes: UInt64(options.readAheadKiB) * 1024, fetchBytes: UInt64(options.maxRequestBytes),
+                          lifetime: .seconds(options.attributeTimeout), budget: readAheadBudget) { [weak file] offset, length in
+                    guard let file else { return [] }
+                    return try pool.with(credentials) { try file.fetch(at: offset, length: length, $0) }
+                }
+            }
+        }
         info.pointee.fh = openFiles.add(file)
         // Other clients may have written since: the page cache starts empty at each open.
-        // A write-only open goes around the page cache (nothing can read or map
-        // through it), so streaming writes cost no page-cache copy.
-        trellis_fuse_set_open_flags(info, 0, options.directIO || (file.canWrite && !file.canRead) ? 1 : 0)
+        trellis_fuse_set_open_flags(info, 0, direct ? 1 : 0)
     }
 
     static func access(of flags: Int32) -> (read: Bool, write: Bool) {
@@ -85,7 +97,8 @@ extension MountedFileSystem {
     func write(_ request: fuse_req_t, inode: UInt64, bytes: UnsafeRawBufferPointer, offset: Int, fileNumber: UInt64) {
         perform(request, "write", inode: inode) { fs in
             let file = try opened(fileNumber)
-            let written = try file.write(ByteBuffer(bytes: bytes), at: UInt64(offset), fs)
+            let written = try file.write(bytes, at: UInt64(offset), fs)
+            openFiles.discardReadAhead(of: file.handle)
             fuse_reply_write(request, Int(written))
         }
     }

@@ -54,6 +54,7 @@ extension MountedFileSystem {
 
     /// truncate(2) checks write permission on the file; ftruncate(2) only that it was opened for writing.
     private func truncate(_ handle: ObjectHandle, to size: UInt64, openFile: UInt64?, _ fs: FileSystemClient) throws {
+        defer { openFiles.discardReadAhead(of: handle) }
         if let openFile, let file = openFiles.get(openFile) {
             try file.truncate(to: size, fs)
             return

@@ -17,6 +17,8 @@ final class MountedFileSystem: @unchecked Sendable {
     let logger: Logger
     let openFiles = OpenFileTable()
     let directoryStreams = HandleTable<DirectoryStream>()
+    /// What all opens' read-ahead may hold at once.
+    let readAheadBudget = ReadAheadBudget(bytes: 256 << 20)
 
     init(client: FileSystemClient, options: MountOptions, logger: Logger) {
         client.timeoutSeconds = options.operationTimeout

@@ -55,6 +55,11 @@ final class OpenFileTable: Sendable {
         opens(of: handle).compactMap(\.pendingModifyTime).max()
     }
 
+    /// What this mount's opens of `handle` fetched ahead is out of date.
+    func discardReadAhead(of handle: ObjectHandle) {
+        for file in opens(of: handle) { file.readAhead?.discard() }
+    }
+
     /// Every open of one object.
     func opens(of handle: ObjectHandle) -> [OpenedFile] {
         state.withLock { $0.opens[handle] ?? [] }
@@ -89,6 +94,8 @@ final class OpenedFile: @unchecked Sendable {
         var modifiedAt: Timestamp?
     }
     private let state: Mutex<State>
+    /// Set once, before the open is published (its fetcher needs this open).
+    private(set) var readAhead: ReadAhead?
 
     init(_ attributes: ObjectAttributes, canRead: Bool, canWrite: Bool, sizeLifetimeSeconds: Double) {
         handle = attributes.handle
@@ -100,12 +107,27 @@ final class OpenedFile: @unchecked Sendable {
 
     var attributes: ObjectAttributes { state.withLock { $0.attributes } }
 
-    /// Reads up to the file's size, which is asked of the servers only when
-    /// the read reaches past the size last seen or that size is older than
-    /// the attribute timeout (so a stream of reads costs no stat each).
-    /// The bytes at `offset`, as the servers' replies' slices in order.
+    func fetchAhead(_ make: (OpenedFile) -> ReadAhead?) {
+        readAhead = make(self)
+    }
+
+    /// The bytes at `offset`, from the read-ahead when it holds them, else
+    /// from the servers; a read that continues the last one fetches ahead.
     func read(at offset: UInt64, length: UInt64, _ fs: FileSystemClient) throws -> [ByteBuffer] {
         guard canRead else { throw FSError(.invalidArgument, "object \(handle) was opened for writing only") }
+        let pieces = try readAhead?.take(at: offset, length: length) ?? fetch(at: offset, length: length, fs)
+        if let readAhead {
+            let (size, fresh) = state.withLock { ($0.attributes.size, !$0.sizeFreshUntil.hasPassed) }
+            readAhead.noteRead(at: offset, length: UInt64(pieces.reduce(0) { $0 + $1.readableBytes }), knownSize: fresh ? size : 0)
+        }
+        return pieces
+    }
+
+    /// Reads from the servers up to the file's size, which is asked of them
+    /// only when the read reaches past the size last seen or that size is
+    /// older than the attribute timeout (so a stream of reads costs no stat
+    /// each). The bytes at `offset`, as the servers' replies' slices in order.
+    func fetch(at offset: UInt64, length: UInt64, _ fs: FileSystemClient) throws -> [ByteBuffer] {
         var file = attributes
         let fresh = state.withLock { !$0.sizeFreshUntil.hasPassed }
         if !fresh || offset + length > file.size {
@@ -120,10 +142,11 @@ final class OpenedFile: @unchecked Sendable {
         return try fs.readPieces(try fs.current(file), pattern: try AccessPattern.contiguous(offset: offset, length: min(length, file.size - offset)))
     }
 
-    func write(_ data: ByteBuffer, at offset: UInt64, _ fs: FileSystemClient) throws -> UInt64 {
+    /// Writes straight from the kernel's buffer, which stays valid until the reply.
+    func write(_ bytes: UnsafeRawBufferPointer, at offset: UInt64, _ fs: FileSystemClient) throws -> UInt64 {
         guard canWrite else { throw FSError(.invalidArgument, "object \(handle) was opened for reading only") }
         var seen = attributes
-        let written = try fs.write(&seen, data, pattern: try AccessPattern.contiguous(offset: offset, length: UInt64(data.readableBytes)))
+        let written = try fs.write(&seen, bytes: bytes, pattern: try AccessPattern.contiguous(offset: offset, length: UInt64(bytes.count)))
         update(seen, size: { max($0, offset + written) })
         return written
     }
