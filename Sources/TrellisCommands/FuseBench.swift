@@ -34,7 +34,7 @@ struct FuseBench: ParsableCommand {
     @Option(help: "Runs of every phase; each rate printed is the median of its runs.") var trials = 3
     @Option(help: "Threads that share the create, stat and remove phases (mdtest's tasks), in every place.") var threads = 4
     @Option(help: "A Trellis mount to measure instead of starting a file system.") var mount: String?
-    @Option(name: .customLong("mount-option"), help: "A -o option for the mount it starts (repeatable), e.g. direct_io.") var mountOptions: [String] = []
+    @Option(name: .customLong("mount-option"), help: "A -o option for the mount it starts (repeatable), e.g. page_cache.") var mountOptions: [String] = []
     @Option(help: "Folder for the file system it starts and for the local-disk files (default: a new one under /tmp).") var data: String?
 
     static let createsTarget = 1_500.0

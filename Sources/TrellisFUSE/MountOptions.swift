@@ -15,8 +15,9 @@ public struct MountOptions: Sendable, Equatable {
     public var maxThreads: UInt32 = 16
     /// Bytes per read and write request (the kernel's largest: 1 MiB).
     public var maxRequestBytes: UInt32 = 1 << 20
-    /// The kernel's read-ahead for the mount, in KiB: several requests'
-    /// worth, so that sequential reads keep more than one server busy.
+    /// How far sequential reads are fetched ahead, in KiB (by the mount
+    /// itself, and by the kernel for opens through the page cache): several
+    /// requests' worth, so that they keep more than one server busy.
     public var readAheadKiB: UInt32 = 4096
     /// Every open goes around the kernel's page cache, even on a kernel
     /// that cannot then map it shared (before 6.6: mmap fails with ENODEV).
