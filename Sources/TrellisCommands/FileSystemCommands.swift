@@ -57,7 +57,15 @@ struct ObjectRecord: Codable {
     }
 
     var longLine: String {
-        let type = kind == "directory" ? "d" : kind == "symlink" ? "l" : "-"
+        let type = switch kind {
+        case "directory": "d"
+        case "symlink": "l"
+        case "fifo": "p"
+        case "socket": "s"
+        case "characterDevice": "c"
+        case "blockDevice": "b"
+        default: "-"
+        }
         let bits = Int(mode, radix: 8) ?? 0
         let rwx = (0..<9).map { bit in (bits >> (8 - bit)) & 1 == 1 ? Array("rwxrwxrwx")[bit] : "-" }
         let date = Date(timeIntervalSince1970: TimeInterval(modified))

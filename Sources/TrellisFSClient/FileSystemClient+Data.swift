@@ -110,6 +110,7 @@ extension FileSystemClient {
         guard pattern.byteCount == UInt64(byteCount) else {
             throw FSError(.invalidArgument, "\(byteCount) bytes for regions of \(pattern.byteCount)")
         }
+        try dropSetIDBits(&file)
         let distribution = file.distribution!
         let grouped = Dictionary(grouping: try pattern.transfers(in: distribution), by: \.datafile).sorted { $0.key < $1.key }
         if let last = grouped.last?.key, last >= file.datafiles.count { file = try spread(file) }
@@ -251,11 +252,20 @@ extension FileSystemClient {
 
     public func truncate(_ file: inout ObjectAttributes, to size: UInt64) throws {
         file = try current(file)
+        try dropSetIDBits(&file)
         if size > file.stuffedCapacity { file = try spread(file) }
         let distribution = file.distribution!
         _ = try callAll(file.datafiles.enumerated().map { index, datafile in
             (datafile.server ?? 0, .truncateDatafile(datafile, size: distribution.datafileSize(forLogicalSize: size, datafile: index)))
         })
+    }
+
+    /// A write or truncate by anyone but root drops the file's set-ID bits
+    /// first: data servers keep no modes, so the file's owner server is
+    /// asked (it lets anyone who may write the file do this much).
+    private func dropSetIDBits(_ file: inout ObjectAttributes) throws {
+        guard SetIDBits.mustDrop(from: file.mode, writer: credentials) else { return }
+        file.mode = try setAttributes(handle: file.handle, AttributeChanges(mode: SetIDBits.dropped(from: file.mode))).mode
     }
 
     /// Makes the file's data durable on every data server.

@@ -209,6 +209,20 @@ extension FileSystemClient {
         try attributes(reply: call(owner: directory, .symlink(parent: directory, name: name, target: target)), name)
     }
 
+    /// mknod(2): a FIFO, UNIX socket or device node (`rdev`, root only).
+    /// It holds metadata only: whoever opens it on a mount gets a pipe, a
+    /// socket or a device of that host's kernel.
+    @discardableResult
+    public func makeNode(_ path: String, kind: ObjectKind, mode: UInt32 = 0o644, rdev: UInt64 = 0) throws -> ObjectAttributes {
+        let (directory, name) = try parent(of: path)
+        return try makeNode(named: name, in: directory.handle, kind: kind, mode: mode, rdev: rdev)
+    }
+
+    @discardableResult
+    public func makeNode(named name: String, in directory: ObjectHandle, kind: ObjectKind, mode: UInt32 = 0o644, rdev: UInt64 = 0) throws -> ObjectAttributes {
+        try attributes(reply: call(owner: directory, .makeNode(parent: directory, name: name, kind: kind, mode: mode, rdev: rdev)), name)
+    }
+
     public func readLink(_ path: String) throws -> String {
         let link = try resolve(path, followLast: false)
         return try readLink(of: link.handle)
@@ -338,6 +352,9 @@ extension FileSystemClient {
     public func rename(named fromName: String, in source: ObjectHandle, to toName: String, in destination: ObjectHandle) throws {
         let replaced = try? lookup(toName, inDirectory: destination)
         if source.server == destination.server {
+            // The server checks the sticky bits and, for a directory moving to
+            // another parent, write permission on it (its ".." changes),
+            // asking other servers for objects that live there.
             // A directory being replaced may live elsewhere: only its own server knows it is empty.
             if let replaced, replaced.kind == .directory, replaced.handle.server != destination.server, try !isEmptyDirectory(replaced.handle) {
                 throw FSError(.notEmpty, "directory \(toName) is not empty")
@@ -352,6 +369,10 @@ extension FileSystemClient {
             return
         }
         let moving = try lookup(fromName, inDirectory: source)
+        // No one server sees both directories here: the moved directory's ".." changes, which takes write permission on it.
+        if moving.kind == .directory, !moving.allows(2, for: credentials) {
+            throw FSError(.permissionDenied, "uid \(credentials.uid) may not write directory \(fromName), so may not move it to another parent")
+        }
         if let replaced {
             if replaced.handle == moving.handle { return }
             if moving.kind == .directory && replaced.kind != .directory { throw FSError(.notDirectory, "\(toName) is not a directory") }

@@ -75,6 +75,9 @@ public enum FSRequest: Sendable, Equatable {
     /// entry too when `parent` lives there (one transaction); otherwise the
     /// client adds the entry on the parent's server next.
     case link(ObjectHandle, parent: ObjectHandle, name: String)
+    /// mknod(2): a FIFO, UNIX socket or device node (`rdev`) in `parent`,
+    /// metadata only, on the parent's server.
+    case makeNode(parent: ObjectHandle, name: String, kind: ObjectKind, mode: UInt32, rdev: UInt64)
 
     // Maintenance (fsck), for uid 0 only.
     /// A page of this server's objects, datafiles included, by handle.
@@ -136,6 +139,7 @@ public enum FSRequest: Sendable, Equatable {
         case .setLinkCount: return 39
         case .restoreDatafiles: return 40
         case .pooledDatafiles: return 41
+        case .makeNode: return 42
         }
     }
 
@@ -143,7 +147,7 @@ public enum FSRequest: Sendable, Equatable {
     public var isIdempotent: Bool {
         switch self {
         case .createFile, .makeDirectory, .symlink, .remove, .rename, .createDirectoryObject, .addEntry, .replaceEntry, .removeEntry, .removeObject,
-             .spreadFile, .createDatafiles, .createFileWithDatafiles, .removeFile, .setExtendedAttribute, .removeExtendedAttribute, .link:
+             .spreadFile, .createDatafiles, .createFileWithDatafiles, .removeFile, .setExtendedAttribute, .removeExtendedAttribute, .link, .makeNode:
             return false
         case .fanOut:
             // Removals and sizes are; a creation done twice leaves unused datafiles, which fsck removes.
@@ -156,7 +160,7 @@ public enum FSRequest: Sendable, Equatable {
 /// A request with what every request carries: a per-client unique id and
 /// the caller's credentials.
 public struct FSRequestEnvelope: Sendable, Equatable {
-    public static let protocolVersion: UInt16 = 2
+    public static let protocolVersion: UInt16 = 3
 
     public var requestID: UInt64
     public var credentials: Credentials
@@ -258,6 +262,12 @@ public struct FSRequestEnvelope: Sendable, Equatable {
             writer.write(parent)
             writer.write(name)
             writer.write(target)
+        case .makeNode(let parent, let name, let kind, let mode, let rdev):
+            writer.write(parent)
+            writer.write(name)
+            writer.write(kind)
+            writer.write(mode)
+            writer.write(rdev)
         case .remove(let parent, let name, let directory):
             writer.write(parent)
             writer.write(name)
@@ -371,6 +381,8 @@ public struct FSRequestEnvelope: Sendable, Equatable {
         case 39: request = .setLinkCount(try reader.read(), count: try reader.read())
         case 40: request = .restoreDatafiles(try handles())
         case 41: request = .pooledDatafiles
+        case 42:
+            request = .makeNode(parent: try reader.read(), name: try reader.readString(), kind: try reader.read(), mode: try reader.read(), rdev: try reader.read())
         default: throw FSError(.protocolViolation, "request \(requestID) has unknown operation \(operation)")
         }
         guard reader.isAtEnd else {

@@ -8,6 +8,19 @@ public enum ObjectKind: UInt8, Sendable, Hashable, Codable, CaseIterable {
     /// A piece of a file's data on one data server (PVFS2's datafile); it
     /// never appears in a directory.
     case datafile = 4
+    /// Special files: metadata only. The kernel of the host that opens one
+    /// carries its data (a pipe, a socket's connection) or hands it to a
+    /// device driver named by the object's `rdev`, as on NFS or Lustre.
+    case fifo = 5
+    case socket = 6
+    case characterDevice = 7
+    case blockDevice = 8
+
+    /// FIFOs, UNIX sockets and device nodes.
+    public var isSpecial: Bool { self == .fifo || self == .socket || self == .characterDevice || self == .blockDevice }
+
+    /// Kinds that any number of directory entries may name (hard links).
+    public var takesHardLinks: Bool { self == .file || self == .symlink || isSpecial }
 }
 
 /// Who is asking: checked by the server that owns the object.
@@ -22,6 +35,7 @@ public struct Credentials: Sendable, Hashable, Codable {
         self.groups = groups
     }
 
+    /// Root: Linux's CAP_DAC_OVERRIDE, CAP_FOWNER, CAP_CHOWN, CAP_FSETID and CAP_MKNOD at once.
     public var isSuperuser: Bool { uid == 0 }
     public func isMember(of group: UInt32) -> Bool { gid == group || groups.contains(group) }
 }
@@ -66,11 +80,13 @@ public struct ObjectAttributes: Sendable, Hashable, Codable {
     public var datafiles: [ObjectHandle]
     /// Whether `size` is a file's real size (always true for other kinds).
     public var sizeIsKnown: Bool
+    /// A device node's device number (Linux's encoding, as in `st_rdev`); 0 for other kinds.
+    public var rdev: UInt64
 
     public init(
         handle: ObjectHandle, kind: ObjectKind, mode: UInt32, uid: UInt32, gid: UInt32, accessTime: Timestamp,
         modifyTime: Timestamp, changeTime: Timestamp, linkCount: UInt32, size: UInt64, distribution: Distribution?,
-        datafiles: [ObjectHandle] = [], sizeIsKnown: Bool = true
+        datafiles: [ObjectHandle] = [], sizeIsKnown: Bool = true, rdev: UInt64 = 0
     ) {
         self.handle = handle
         self.kind = kind
@@ -85,6 +101,7 @@ public struct ObjectAttributes: Sendable, Hashable, Codable {
         self.distribution = distribution
         self.datafiles = datafiles
         self.sizeIsKnown = sizeIsKnown
+        self.rdev = rdev
     }
 
     /// A file that keeps all its data in its first datafile until it grows
@@ -112,18 +129,26 @@ public struct ObjectAttributes: Sendable, Hashable, Codable {
     }
 }
 
+/// A time that a setattr sets: the server's present (utimensat's
+/// UTIME_NOW, which anyone who may write the object may ask for) or a
+/// given moment (which only the owner may set).
+public enum TimeChange: Sendable, Hashable, Codable {
+    case now
+    case at(Timestamp)
+}
+
 /// Which attributes a setattr changes.
 public struct AttributeChanges: Sendable, Hashable, Codable {
     public var mode: UInt32?
     public var uid: UInt32?
     public var gid: UInt32?
-    public var accessTime: Timestamp?
-    public var modifyTime: Timestamp?
+    public var accessTime: TimeChange?
+    public var modifyTime: TimeChange?
     /// A directory's default distribution for new files and directories in it.
     public var distribution: Distribution?
 
     public init(
-        mode: UInt32? = nil, uid: UInt32? = nil, gid: UInt32? = nil, accessTime: Timestamp? = nil, modifyTime: Timestamp? = nil,
+        mode: UInt32? = nil, uid: UInt32? = nil, gid: UInt32? = nil, accessTime: TimeChange? = nil, modifyTime: TimeChange? = nil,
         distribution: Distribution? = nil
     ) {
         self.mode = mode

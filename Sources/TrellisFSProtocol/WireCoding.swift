@@ -127,6 +127,25 @@ extension Timestamp: WireCodable {
     }
 }
 
+extension TimeChange: WireCodable {
+    public func encode(into writer: inout WireWriter) {
+        switch self {
+        case .now: writer.write(UInt8(0))
+        case .at(let time):
+            writer.write(UInt8(1))
+            writer.write(time)
+        }
+    }
+    public init(from reader: inout WireReader) throws {
+        let tag: UInt8 = try reader.read()
+        switch tag {
+        case 0: self = .now
+        case 1: self = .at(try reader.read())
+        default: throw FSError(.protocolViolation, "unknown time change \(tag)")
+        }
+    }
+}
+
 extension Credentials: WireCodable {
     public func encode(into writer: inout WireWriter) {
         writer.write(uid)
@@ -187,6 +206,7 @@ extension ObjectAttributes: WireCodable {
         writer.write(optional: distribution)
         writer.write(datafiles)
         writer.write(sizeIsKnown)
+        writer.write(rdev)
     }
     public init(from reader: inout WireReader) throws {
         self.init(
@@ -194,7 +214,7 @@ extension ObjectAttributes: WireCodable {
             gid: try reader.read(), accessTime: try reader.read(), modifyTime: try reader.read(),
             changeTime: try reader.read(), linkCount: try reader.read(), size: try reader.read(),
             distribution: try reader.readOptional(Distribution.self), datafiles: try reader.readArray(),
-            sizeIsKnown: try reader.readBool())
+            sizeIsKnown: try reader.readBool(), rdev: try reader.read())
     }
 }
 
@@ -210,7 +230,7 @@ extension AttributeChanges: WireCodable {
     public init(from reader: inout WireReader) throws {
         self.init(
             mode: try reader.readOptional(UInt32.self), uid: try reader.readOptional(UInt32.self), gid: try reader.readOptional(UInt32.self),
-            accessTime: try reader.readOptional(Timestamp.self), modifyTime: try reader.readOptional(Timestamp.self),
+            accessTime: try reader.readOptional(TimeChange.self), modifyTime: try reader.readOptional(TimeChange.self),
             distribution: try reader.readOptional(Distribution.self))
     }
 }

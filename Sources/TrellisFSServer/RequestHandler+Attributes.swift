@@ -1,40 +1,68 @@
 import TrellisFSProtocol
 
-/// Attributes: setattr with POSIX's rules on who may change what, and statfs.
+/// Attributes: setattr with POSIX's rules on who may change what (Linux's
+/// setattr_prepare and chown_common), and statfs.
 extension RequestHandler {
     func setAttributes(_ handle: ObjectHandle, _ changes: AttributeChanges, _ credentials: Credentials) throws -> ObjectAttributes {
         let current = try object(handle)
-        let isOwner = credentials.uid == current.uid || credentials.isSuperuser
+        try checkOwnership(changes, of: current, credentials)
         var changes = changes
-        if changes.mode != nil {
-            guard isOwner else { throw FSError(.notPermitted, "uid \(credentials.uid) does not own \(handle) and may not chmod it") }
-            // A non-member owner cannot set setgid.
-            if !credentials.isSuperuser, !credentials.isMember(of: changes.gid ?? current.gid) { changes.mode! &= ~UInt32(0o2000) }
-        }
-        if let uid = changes.uid, uid != current.uid, !credentials.isSuperuser {
-            throw FSError(.notPermitted, "only root may give \(handle) to uid \(uid)")
-        }
-        if let gid = changes.gid, gid != current.gid, !credentials.isSuperuser {
-            guard credentials.uid == current.uid, credentials.isMember(of: gid) else {
-                throw FSError(.notPermitted, "uid \(credentials.uid) may not give \(handle) to group \(gid)")
+        if let mode = changes.mode {
+            if credentials.isSuperuser || credentials.uid == current.uid {
+                // An owner outside the (new) group cannot set setgid.
+                if !credentials.isSuperuser, !credentials.isMember(of: changes.gid ?? current.gid) { changes.mode = mode & ~SetIDBits.group }
+                // Others may only drop set-ID bits, as a write or truncate of theirs does.
+            } else if !SetIDBits.onlyDropped(from: current.mode, to: mode) || !current.allows(2, for: credentials) {
+                throw FSError(.notPermitted, "uid \(credentials.uid) does not own \(handle) and may not chmod it")
             }
+        }
+        if changes.uid != nil || changes.gid != nil, current.kind != .directory {
+            // A new owner or group drops set-user-ID, and set-group-ID where it means "run as the group".
+            changes.mode = SetIDBits.dropped(from: changes.mode ?? current.mode)
         }
         if let distribution = changes.distribution {
             guard current.kind == .directory else {
                 throw FSError(.invalidArgument, "only a directory's default distribution can change; \(handle) is a \(current.kind)")
             }
-            guard isOwner else { throw FSError(.notPermitted, "uid \(credentials.uid) does not own directory \(handle)") }
+            guard credentials.isSuperuser || credentials.uid == current.uid else {
+                throw FSError(.notPermitted, "uid \(credentials.uid) does not own directory \(handle)")
+            }
             let servers = context.configuration.servers.count
             guard distribution.datafileCount <= servers, distribution.firstServer < servers else {
                 throw FSError(.invalidArgument, "\(distribution) needs more than the \(servers) servers of this file system")
             }
         }
-        if changes.accessTime != nil || changes.modifyTime != nil {
-            guard isOwner || current.allows(2, for: credentials) else {
-                throw FSError(.permissionDenied, "uid \(credentials.uid) may not set the times of \(handle)")
+        try checkTimes(changes, of: current, credentials)
+        return try context.metadata.update(handle, changes, at: context.now())
+    }
+
+    /// chown(2): only root gives an object away or to a group it is not in;
+    /// the owner may name itself and its own groups.
+    private func checkOwnership(_ changes: AttributeChanges, of current: ObjectAttributes, _ credentials: Credentials) throws {
+        guard !credentials.isSuperuser else { return }
+        let owns = credentials.uid == current.uid
+        if let uid = changes.uid, !(owns && uid == current.uid) {
+            throw FSError(.notPermitted, "uid \(credentials.uid) may not give \(current.handle) to uid \(uid)")
+        }
+        if let gid = changes.gid, !(owns && (gid == current.gid || credentials.isMember(of: gid))) {
+            throw FSError(.notPermitted, "uid \(credentials.uid) may not give \(current.handle) to group \(gid)")
+        }
+    }
+
+    /// utimensat(2): explicit times are the owner's to set; anyone who may
+    /// write the object may set them to now.
+    private func checkTimes(_ changes: AttributeChanges, of current: ObjectAttributes, _ credentials: Credentials) throws {
+        guard !credentials.isSuperuser, credentials.uid != current.uid else { return }
+        for change in [changes.accessTime, changes.modifyTime].compactMap({ $0 }) {
+            switch change {
+            case .at:
+                throw FSError(.notPermitted, "uid \(credentials.uid) does not own \(current.handle) and may not set its times")
+            case .now:
+                guard current.allows(2, for: credentials) else {
+                    throw FSError(.permissionDenied, "uid \(credentials.uid) may not write \(current.handle) and so not touch its times")
+                }
             }
         }
-        return try context.metadata.update(handle, changes, at: context.now())
     }
 
     func statistics() throws -> FSStatistics {

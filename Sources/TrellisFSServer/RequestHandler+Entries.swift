@@ -30,7 +30,7 @@ extension RequestHandler {
             if let replaced, replaced.kind == .directory, try context.metadata.entryCount(in: replaced.handle) > 0 {
                 throw FSError(.notEmpty, "directory \(name) in \(parent) is not empty")
             }
-            try checkSticky(directory, entryOwner: replaced?.uid ?? credentials.uid, credentials)
+            try checkSticky(directory, entryOwner: try (replaced ?? anyObject(existing.handle))?.uid ?? credentials.uid, credentials)
         }
         _ = try context.metadata.replaceEntry(DirectoryEntry(name: name, handle: handle, kind: kind), in: parent)
         try context.metadata.touch(parent, at: context.now())

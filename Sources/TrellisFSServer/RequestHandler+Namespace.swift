@@ -118,6 +118,19 @@ extension RequestHandler {
             kind: .symlink, mode: 0o777, uid: credentials.uid, gid: newGroup(directory, credentials), time: context.now(), linkTarget: target))
     }
 
+    /// mknod(2) of a FIFO, socket or device node; device nodes are root's
+    /// to make (Linux's CAP_MKNOD).
+    func makeNode(_ parent: ObjectHandle, _ name: String, _ kind: ObjectKind, _ mode: UInt32, _ rdev: UInt64, _ credentials: Credentials) throws -> ObjectAttributes {
+        guard kind.isSpecial else { throw FSError(.invalidArgument, "mknod makes FIFOs, sockets and device nodes, not a \(kind)") }
+        let directory = try directory(parent, credentials, write: true)
+        try EntryName.validate(name)
+        let isDevice = kind == .characterDevice || kind == .blockDevice
+        if isDevice, !credentials.isSuperuser { throw FSError(.notPermitted, "only root may make device node \(name)") }
+        return try makeObject(in: directory, name: name, NewObject(
+            kind: kind, mode: mode & 0o7777, uid: credentials.uid, gid: newGroup(directory, credentials), time: context.now(),
+            rdev: isDevice ? rdev : 0))
+    }
+
     func readLink(_ handle: ObjectHandle) throws -> String {
         let link = try object(handle)
         guard link.kind == .symlink, let target = try context.metadata.linkTarget(of: handle) else {
@@ -192,11 +205,12 @@ extension RequestHandler {
             throw FSError(.notFound, "\(fromName) does not exist in directory \(fromParent)")
         }
         if fromParent == toParent && fromName == toName { return nil }
-        let movingOwner = try context.metadata.attributes(of: moving.handle)?.uid ?? credentials.uid
-        try checkSticky(source, entryOwner: movingOwner, credentials)
+        let moved = try anyObject(moving.handle)
+        try checkSticky(source, entryOwner: moved?.uid ?? credentials.uid, credentials)
         if moving.kind == .directory, try isDirectory(moving.handle, anAncestorOf: toParent) {
             throw FSError(.invalidArgument, "cannot move directory \(fromName) into itself")
         }
+        if moving.kind == .directory, fromParent != toParent, let moved { try checkMayMoveDirectory(moved, credentials) }
         var replacedObject: ObjectAttributes?
         if let existing = try context.metadata.entry(in: toParent, named: toName) {
             if existing.handle == moving.handle { return nil }
@@ -206,7 +220,7 @@ extension RequestHandler {
                 throw FSError(.notEmpty, "directory \(toName) in \(toParent) is not empty")
             }
             replacedObject = try context.metadata.attributes(of: existing.handle)
-            try checkSticky(destination, entryOwner: replacedObject?.uid ?? credentials.uid, credentials)
+            try checkSticky(destination, entryOwner: try (replacedObject ?? anyObject(existing.handle))?.uid ?? credentials.uid, credentials)
         }
         _ = try context.metadata.moveEntry(from: (fromParent, fromName), to: (toParent, toName))
         let now = context.now()

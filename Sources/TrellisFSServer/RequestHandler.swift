@@ -38,6 +38,10 @@ public struct RequestHandler: Sendable {
         // With a datafile of every other server in the pool, neither waits on a peer.
         case .createFile(_, _, _, _, let stuffed): return !stuffed && !(context.pool?.holdsEveryServer ?? false)
         case .spreadFile(_, let datafiles): return datafiles.isEmpty && !(context.pool?.holdsEveryServer ?? false)
+        // Sticky directories and moved directories need the owner and mode of objects that may live elsewhere.
+        case .rename(let fromParent, let fromName, let toParent, let toName):
+            return namesRemoteObject(fromParent, fromName) || namesRemoteObject(toParent, toName)
+        case .replaceEntry(let parent, let name, _, _): return namesRemoteObject(parent, name)
         default: return false
         }
     }
@@ -51,6 +55,12 @@ public struct RequestHandler: Sendable {
         default:
             return false
         }
+    }
+
+    /// Whether `name` in `parent` names an object of another server.
+    private func namesRemoteObject(_ parent: ObjectHandle, _ name: String) -> Bool {
+        guard let entry = try? context.metadata.entry(in: parent, named: name) else { return false }
+        return entry.handle.server != context.serverIndex
     }
 
     /// Whether `handle` is an object of this server whose datafiles are all here too.
@@ -109,6 +119,8 @@ public struct RequestHandler: Sendable {
             return .attributes(try symlink(parent, name, target, credentials))
         case .readLink(let handle):
             return .linkTarget(try readLink(handle))
+        case .makeNode(let parent, let name, let kind, let mode, let rdev):
+            return .attributes(try makeNode(parent, name, kind, mode, rdev, credentials))
         case .remove(let parent, let name, let directory):
             return unlinkedReply(try remove(parent, name, directory: directory, credentials), &followUps)
         case .rename(let fromParent, let fromName, let toParent, let toName):
@@ -223,6 +235,30 @@ public struct RequestHandler: Sendable {
             throw FSError(.permissionDenied, "uid \(credentials.uid) may not \(write ? "change" : "search") directory \(handle)")
         }
         return directory
+    }
+
+    /// An object's attributes wherever it lives: another server's are asked
+    /// of it (nil without peers, as in a handler under test, or when it is gone).
+    func anyObject(_ handle: ObjectHandle) throws -> ObjectAttributes? {
+        if handle.server == context.serverIndex { return try context.metadata.attributes(of: handle) }
+        guard let peers = context.peers, let server = handle.server else { return nil }
+        do {
+            let reply = try peers.call(.getAttributes(handle), to: server, deadline: .after(seconds: context.peerTimeoutSeconds)).reply
+            guard case .attributes(let attributes) = reply else {
+                throw FSError(.protocolViolation, "server \(server) answered getAttributes with \(reply)")
+            }
+            return attributes
+        } catch let error as FSError where error.code == .staleHandle {
+            return nil
+        }
+    }
+
+    /// A directory moved to another parent gets a new "..": that takes write
+    /// permission on the directory itself (Linux's vfs_rename).
+    func checkMayMoveDirectory(_ moved: ObjectAttributes, _ credentials: Credentials) throws {
+        guard moved.allows(2, for: credentials) else {
+            throw FSError(.permissionDenied, "uid \(credentials.uid) may not write directory \(moved.handle), so may not move it to another parent")
+        }
     }
 
     /// With the sticky bit, only the entry's owner, the directory's owner or root may remove or replace it.

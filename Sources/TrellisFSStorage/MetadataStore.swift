@@ -11,7 +11,8 @@ public protocol MetadataStore: Sendable {
     func createObject(_ object: NewObject, handle: ObjectHandle) throws -> ObjectAttributes
     func attributes(of handle: ObjectHandle) throws -> ObjectAttributes?
     func linkTarget(of handle: ObjectHandle) throws -> String?
-    /// Applies changes (and sets the change time); returns the new attributes.
+    /// Applies changes (and sets the change time to `time`, which a time
+    /// change of `.now` takes too); returns the new attributes.
     func update(_ handle: ObjectHandle, _ changes: AttributeChanges, at time: Timestamp) throws -> ObjectAttributes
     /// Sets modify and change time (a directory whose entries changed).
     func touch(_ handle: ObjectHandle, at time: Timestamp) throws
@@ -114,10 +115,12 @@ public struct NewObject: Sendable {
     public var linkTarget: String?
     /// A file's datafiles: given handles, or nil for one to make on this server.
     public var datafiles: [ObjectHandle?]
+    /// A device node's device number.
+    public var rdev: UInt64
 
     public init(
         kind: ObjectKind, mode: UInt32, uid: UInt32, gid: UInt32, time: Timestamp, distribution: Distribution? = nil, linkTarget: String? = nil,
-        datafiles: [ObjectHandle?] = []
+        datafiles: [ObjectHandle?] = [], rdev: UInt64 = 0
     ) {
         self.kind = kind
         self.mode = mode
@@ -127,5 +130,6 @@ public struct NewObject: Sendable {
         self.distribution = distribution
         self.linkTarget = linkTarget
         self.datafiles = datafiles
+        self.rdev = rdev
     }
 }

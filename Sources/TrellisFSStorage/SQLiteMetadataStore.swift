@@ -97,6 +97,23 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
             // Datafiles other servers made ahead for this server's new files (OrangeFS's precreate pools).
             try db.execute(sql: "CREATE TABLE datafilePool (server INTEGER NOT NULL, handle INTEGER NOT NULL, PRIMARY KEY (server, handle)) WITHOUT ROWID")
         }
+        migrator.registerMigration("special files and directory link counts") { db in
+            // A device node's number; and a directory's subdirectories, kept by triggers like its
+            // entry count, since its link count (2 plus one per subdirectory's "..") is asked on every stat.
+            let directory = ObjectKind.directory.rawValue
+            try db.execute(sql: """
+                ALTER TABLE object ADD COLUMN rdev INTEGER NOT NULL DEFAULT 0;
+                ALTER TABLE object ADD COLUMN subdirectoryCount INTEGER NOT NULL DEFAULT 0;
+                UPDATE object SET subdirectoryCount = (SELECT COUNT(*) FROM entry WHERE entry.directory = object.serial AND entry.kind = \(directory))
+                    WHERE kind = \(directory);
+                CREATE TRIGGER subdirectoryAdded AFTER INSERT ON entry WHEN NEW.kind = \(directory) BEGIN
+                    UPDATE object SET subdirectoryCount = subdirectoryCount + 1 WHERE serial = NEW.directory;
+                END;
+                CREATE TRIGGER subdirectoryRemoved AFTER DELETE ON entry WHEN OLD.kind = \(directory) BEGIN
+                    UPDATE object SET subdirectoryCount = subdirectoryCount - 1 WHERE serial = OLD.directory;
+                END;
+                """)
+        }
         return migrator
     }
 
@@ -164,8 +181,8 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
             guard handle.server == serverIndex, let object = try attributes(serial: serial, db) else {
                 throw FSError(.staleHandle, "object \(handle) does not exist on server \(serverIndex)")
             }
-            guard object.kind == .file || object.kind == .symlink else {
-                throw FSError(.notPermitted, "object \(handle) is a \(object.kind): only files and symlinks take hard links")
+            guard object.kind.takesHardLinks else {
+                throw FSError(.notPermitted, "object \(handle) is a \(object.kind): directories take no hard links")
             }
             guard object.linkCount < maximumLinks else { throw FSError(.linkLimit, "object \(handle) has \(object.linkCount) links, the most it may have") }
             if let entry {
@@ -244,14 +261,14 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
         let datafiles = try object.datafiles.map { try $0 ?? makeDatafile(at: time, db) }
         try db.cachedStatement(
             sql: """
-                INSERT INTO object (serial, kind, mode, uid, gid, atime, atimeNanos, mtime, mtimeNanos, ctime, ctimeNanos, linkCount, distribution, linkTarget, datafiles)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO object (serial, kind, mode, uid, gid, atime, atimeNanos, mtime, mtimeNanos, ctime, ctimeNanos, linkCount, distribution, linkTarget, datafiles, rdev)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """).execute(
             arguments: [
                 serial, Int(object.kind.rawValue), Int64(object.mode), Int64(object.uid), Int64(object.gid),
                 time.seconds, Int64(time.nanoseconds), time.seconds, Int64(time.nanoseconds), time.seconds, Int64(time.nanoseconds),
                 object.kind == .directory ? 2 : 1, object.distribution.map(Self.encode), object.linkTarget,
-                datafiles.isEmpty ? nil : Self.encode(datafiles),
+                datafiles.isEmpty ? nil : Self.encode(datafiles), Int64(bitPattern: object.rdev),
             ])
         return try attributes(serial: serial, db)!
     }
@@ -262,7 +279,7 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
     }
 
     private static let attributeColumns =
-        "kind, mode, uid, gid, atime, atimeNanos, mtime, mtimeNanos, ctime, ctimeNanos, linkCount, distribution, linkTarget, datafiles, entryCount"
+        "kind, mode, uid, gid, atime, atimeNanos, mtime, mtimeNanos, ctime, ctimeNanos, linkCount, distribution, linkTarget, datafiles, entryCount, rdev, subdirectoryCount"
 
     /// Every request reads attributes, often several: a cached statement
     /// and columns by position keep GRDB from compiling SQL and hashing
@@ -275,8 +292,10 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
             throw FSError(.ioError, "object \(handle) has an unknown kind in the metadata database")
         }
         var size: UInt64 = 0
+        var linkCount = UInt32(row[10] as Int64)
         if kind == .directory {
             size = UInt64(row[14] as Int64)
+            linkCount = 2 + UInt32(row[16] as Int64)
         } else if kind == .symlink {
             size = UInt64((row[12] as String?)?.utf8.count ?? 0)
         }
@@ -287,8 +306,8 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
             accessTime: Timestamp(seconds: row[4], nanoseconds: UInt32(row[5] as Int64)),
             modifyTime: Timestamp(seconds: row[6], nanoseconds: UInt32(row[7] as Int64)),
             changeTime: Timestamp(seconds: row[8], nanoseconds: UInt32(row[9] as Int64)),
-            linkCount: UInt32(row[10] as Int64), size: size, distribution: distribution, datafiles: datafiles,
-            sizeIsKnown: kind != .file)
+            linkCount: linkCount, size: size, distribution: distribution, datafiles: datafiles,
+            sizeIsKnown: kind != .file, rdev: UInt64(bitPattern: row[15] as Int64))
     }
 
     public func linkTarget(of handle: ObjectHandle) throws -> String? {
@@ -309,8 +328,14 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
             if let mode = changes.mode { assignments.append("mode = ?"); arguments.append(Int64(mode & 0o7777)) }
             if let uid = changes.uid { assignments.append("uid = ?"); arguments.append(Int64(uid)) }
             if let gid = changes.gid { assignments.append("gid = ?"); arguments.append(Int64(gid)) }
-            if let atime = changes.accessTime { assignments += ["atime = ?", "atimeNanos = ?"]; arguments += [atime.seconds, Int64(atime.nanoseconds)] }
-            if let mtime = changes.modifyTime { assignments += ["mtime = ?", "mtimeNanos = ?"]; arguments += [mtime.seconds, Int64(mtime.nanoseconds)] }
+            func moment(_ change: TimeChange) -> Timestamp {
+                switch change {
+                case .now: time
+                case .at(let moment): moment
+                }
+            }
+            if let atime = changes.accessTime.map(moment) { assignments += ["atime = ?", "atimeNanos = ?"]; arguments += [atime.seconds, Int64(atime.nanoseconds)] }
+            if let mtime = changes.modifyTime.map(moment) { assignments += ["mtime = ?", "mtimeNanos = ?"]; arguments += [mtime.seconds, Int64(mtime.nanoseconds)] }
             if let distribution = changes.distribution { assignments.append("distribution = ?"); arguments.append(Self.encode(distribution)) }
             arguments.append(serial)
             try db.cachedStatement(sql: "UPDATE object SET \(assignments.joined(separator: ", ")) WHERE serial = ?").execute(arguments: StatementArguments(arguments))

@@ -23,10 +23,15 @@ public final class FuseMount {
     public init(client: FileSystemClient, at mountPoint: String, options: MountOptions, logger: Logger = Logger(label: "trellis.fuse")) throws {
         self.mountPoint = mountPoint
         mounted = MountedFileSystem(client: client, options: options, logger: logger)
-        var mountOptions = ["fsname=trellis:\(client.configuration.name)", "subtype=trellis"]
-        // root mounts for the whole cluster node, as a kernel client would; the servers check every request.
+        // The kernel checks permissions itself, against attributes no older
+        // than attr_timeout, at every step of every path walk, for every
+        // user: its entry and attribute caches would otherwise let a user
+        // reach, for a while, what another user's lookup found (a cached
+        // path walk asks the mount nothing). The servers check every request too.
+        var mountOptions = ["fsname=trellis:\(client.configuration.name)", "subtype=trellis", "default_permissions"]
+        // root mounts for the whole cluster node, as a kernel client would.
         if geteuid() == 0, !options.passedOn.contains("allow_other") { mountOptions.append("allow_other") }
-        mountOptions += options.passedOn
+        mountOptions += options.passedOn.filter { $0 != "default_permissions" }
         let arguments = ["trellis", "-o", mountOptions.joined(separator: ",")]
         var cStrings = arguments.map { strdup($0) }
         defer { cStrings.forEach { free($0) } }

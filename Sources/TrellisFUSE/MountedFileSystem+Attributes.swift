@@ -11,13 +11,10 @@ extension MountedFileSystem {
     func stat(of attributes: ObjectAttributes) -> stat {
         var result = Glibc.stat()
         result.st_ino = UInt(inodes.inode(of: attributes.handle))
-        let type: UInt32 = switch attributes.kind {
-        case .directory: S_IFDIR
-        case .symlink: S_IFLNK
-        default: S_IFREG
-        }
-        result.st_mode = type | (attributes.mode & 0o7777)
-        result.st_nlink = UInt(max(attributes.linkCount, 1))
+        result.st_mode = attributes.kind.fileTypeBits | (attributes.mode & 0o7777)
+        // A file unlinked while open hides under another name until its last close: its name is not one of its links.
+        result.st_nlink = openFiles.isHidden(attributes.handle) ? UInt(max(attributes.linkCount, 1) - 1) : UInt(max(attributes.linkCount, 1))
+        result.st_rdev = UInt(attributes.rdev)
         result.st_uid = attributes.uid
         result.st_gid = attributes.gid
         result.st_size = Int(clamping: attributes.size)

@@ -15,9 +15,7 @@ extension MountedFileSystem {
             let flags = info.pointee.flags
             let attributes = try fs.stat(handle: inodes.handle(of: inode))
             guard attributes.kind == .file else { throw FSError(attributes.kind == .directory ? .isDirectory : .invalidArgument, "not a regular file") }
-            let (canRead, canWrite) = Self.access(of: flags)
-            let needed: UInt32 = (canRead ? 4 : 0) | (canWrite ? 2 : 0)
-            guard attributes.allows(needed, for: fs.credentials) else {
+            guard attributes.allows(Self.permission(for: flags), for: fs.credentials) else {
                 throw FSError(.permissionDenied, "uid \(fs.credentials.uid) may not open object \(attributes.handle)")
             }
             let file = try opened(attributes, flags: flags, fs)
@@ -34,10 +32,13 @@ extension MountedFileSystem {
             let directory = inodes.handle(of: parent)
             let file: OpenedFile
             do {
-                file = try opened(try fs.createFile(inDirectory: directory, named: name, mode: mode & 0o7777), flags: flags, fs)
+                file = try opened(try fs.createFile(inDirectory: directory, named: name, mode: mode & 0o7777), flags: flags & ~O_TRUNC, fs)
             } catch let error as FSError where error.code == .exists && flags & O_EXCL == 0 {
                 let found = try complete(try fs.lookup(name, inDirectory: directory), fs)
                 guard found.kind == .file else { throw error }
+                guard found.allows(Self.permission(for: flags), for: fs.credentials) else {
+                    throw FSError(.permissionDenied, "uid \(fs.credentials.uid) may not open \(name)")
+                }
                 file = try opened(found, flags: flags, fs)
             }
             var entry = entry(of: file.attributes)
@@ -47,11 +48,14 @@ extension MountedFileSystem {
     }
 
     /// An open of `file` for the access `flags` ask; O_TRUNC empties it
-    /// through the open, so its modification time moves as POSIX says.
+    /// through the open, so its modification time moves as POSIX says
+    /// (an empty file's too).
     private func opened(_ file: ObjectAttributes, flags: Int32, _ fs: FileSystemClient) throws -> OpenedFile {
         let (canRead, canWrite) = Self.access(of: flags)
         let opened = OpenedFile(file, canRead: canRead, canWrite: canWrite, sizeLifetimeSeconds: options.attributeTimeout)
-        if flags & O_TRUNC != 0, canWrite, file.size > 0 { try opened.truncate(to: 0, fs) }
+        if flags & O_TRUNC != 0 {
+            if file.size > 0 { try opened.truncate(to: 0, fs) } else { opened.markModified() }
+        }
         return opened
     }
 
@@ -73,6 +77,12 @@ extension MountedFileSystem {
         info.pointee.fh = openFiles.add(file)
         // Other clients may have written since: the page cache starts empty at each open.
         trellis_fuse_set_open_flags(info, 0, direct ? 1 : 0)
+    }
+
+    /// The permission an open with `flags` needs: O_TRUNC writes, whatever the access mode says.
+    static func permission(for flags: Int32) -> UInt32 {
+        let (canRead, canWrite) = access(of: flags)
+        return (canRead ? 4 : 0) | (canWrite || flags & O_TRUNC != 0 ? 2 : 0)
     }
 
     static func access(of flags: Int32) -> (read: Bool, write: Bool) {

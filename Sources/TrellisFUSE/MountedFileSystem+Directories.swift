@@ -31,6 +31,7 @@ extension MountedFileSystem {
             var used = 0
             for (position, item) in zip(entries.indices, entries) {
                 let next = position + 1
+                if openFiles.isHiddenName(item.name) { continue }
                 let room = size - used
                 let taken: Int
                 if plus {
@@ -45,7 +46,7 @@ extension MountedFileSystem {
                 } else {
                     var attributes = Glibc.stat()
                     attributes.st_ino = UInt(inodes.inode(of: item.handle))
-                    attributes.st_mode = item.kind == .directory ? S_IFDIR : item.kind == .symlink ? S_IFLNK : S_IFREG
+                    attributes.st_mode = item.kind.fileTypeBits
                     taken = fuse_add_direntry(request, buffer.advanced(by: used).assumingMemoryBound(to: CChar.self), room, item.name, &attributes, off_t(next))
                 }
                 if taken > room { break }

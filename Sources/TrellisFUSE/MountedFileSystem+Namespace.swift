@@ -28,16 +28,15 @@ extension MountedFileSystem {
             if toSet & SetAttributeBits.mode != 0 { changes.mode = wanted.st_mode & 0o7777 }
             if toSet & SetAttributeBits.uid != 0 { changes.uid = wanted.st_uid }
             if toSet & SetAttributeBits.gid != 0 { changes.gid = wanted.st_gid }
-            let now = Timestamp.now()
             if toSet & SetAttributeBits.accessTimeNow != 0 {
-                changes.accessTime = now
+                changes.accessTime = .now
             } else if toSet & SetAttributeBits.accessTime != 0 {
-                changes.accessTime = Timestamp(seconds: Int64(wanted.st_atim.tv_sec), nanoseconds: UInt32(wanted.st_atim.tv_nsec))
+                changes.accessTime = .at(Timestamp(seconds: Int64(wanted.st_atim.tv_sec), nanoseconds: UInt32(wanted.st_atim.tv_nsec)))
             }
             if toSet & SetAttributeBits.modifyTimeNow != 0 {
-                changes.modifyTime = now
+                changes.modifyTime = .now
             } else if toSet & SetAttributeBits.modifyTime != 0 {
-                changes.modifyTime = Timestamp(seconds: Int64(wanted.st_mtim.tv_sec), nanoseconds: UInt32(wanted.st_mtim.tv_nsec))
+                changes.modifyTime = .at(Timestamp(seconds: Int64(wanted.st_mtim.tv_sec), nanoseconds: UInt32(wanted.st_mtim.tv_nsec)))
             }
             if changes.accessTime != nil || changes.modifyTime != nil {
                 for file in openFiles.opens(of: handle) { file.timesWereSet() }
@@ -45,7 +44,7 @@ extension MountedFileSystem {
             if toSet & SetAttributeBits.size != 0 {
                 guard wanted.st_size >= 0 else { throw FSError(.invalidArgument, "a negative size") }
                 try truncate(handle, to: UInt64(wanted.st_size), openFile: openFile, fs)
-                if changes.modifyTime == nil { changes.modifyTime = now }
+                if changes.modifyTime == nil { changes.modifyTime = .now }
             }
             if changes != AttributeChanges() { try fs.setAttributes(handle: handle, changes) }
             replyAttributes(request, try fs.stat(handle: handle))
@@ -88,13 +87,13 @@ extension MountedFileSystem {
     }
 
     /// unlink. A file that this mount has open keeps its data until its last
-    /// close: it is renamed to a hidden name and removed at release (as
-    /// libfuse's high-level API and NFS clients do).
+    /// close: when this is its last name, it is renamed to a hidden name and
+    /// removed at release (as libfuse's high-level API and NFS clients do).
     func unlink(_ request: fuse_req_t, parent: UInt64, name: String) {
         perform(request, "unlink", inode: parent) { fs in
             let directory = inodes.handle(of: parent)
-            if openFiles.anyOpen, case let target = try fs.lookup(name, inDirectory: directory), target.kind == .file,
-                let hidden = openFiles.hideOnUnlink(target.handle, in: directory)
+            if openFiles.anyOpen, case let target = try complete(try fs.lookup(name, inDirectory: directory), fs), target.kind == .file,
+                target.linkCount <= 1, let hidden = openFiles.hideOnUnlink(target.handle, in: directory)
             {
                 try fs.rename(named: name, in: directory, to: hidden, in: directory)
                 fuse_reply_err(request, 0)
@@ -147,12 +146,18 @@ extension MountedFileSystem {
         }
     }
 
-    func makeNode(_ request: fuse_req_t, parent: UInt64, name: String, mode: UInt32) {
+    /// mknod(2), mkfifo(3) and bind(2) of a UNIX socket: regular files and
+    /// special files, which hold metadata only (the kernel carries a FIFO's
+    /// or socket's data between processes of this host).
+    func makeNode(_ request: fuse_req_t, parent: UInt64, name: String, mode: UInt32, rdev: UInt64) {
         perform(request, "mknod", inode: parent) { fs in
-            guard mode & S_IFMT == S_IFREG else {
-                throw FSError(.notPermitted, "\(name): Trellis holds regular files, directories and symlinks only, not devices, FIFOs or sockets")
+            let directory = inodes.handle(of: parent)
+            if mode & S_IFMT == S_IFREG {
+                replyEntry(request, try fs.createFile(inDirectory: directory, named: name, mode: mode & 0o7777))
+                return
             }
-            replyEntry(request, try fs.createFile(inDirectory: inodes.handle(of: parent), named: name, mode: mode & 0o7777))
+            guard let kind = ObjectKind(specialFileMode: mode) else { throw FSError(.invalidArgument, "\(name): mknod of an unknown file type") }
+            replyEntry(request, try fs.makeNode(named: name, in: directory, kind: kind, mode: mode & 0o7777, rdev: rdev))
         }
     }
 

@@ -69,10 +69,24 @@ final class OpenFileTable: Sendable {
     func hideOnUnlink(_ handle: ObjectHandle, in directory: ObjectHandle) -> String? {
         state.withLock { state in
             guard state.opens[handle] != nil, state.hidden[handle] == nil else { return nil }
-            let name = ".trellis-unlinked-\(String(handle.rawValue, radix: 16))"
+            let name = Self.hiddenPrefix + String(handle.rawValue, radix: 16)
             state.hidden[handle] = (directory, name)
             return name
         }
+    }
+
+    private static let hiddenPrefix = ".trellis-unlinked-"
+
+    /// Whether `handle` was unlinked while open and hides until its last close.
+    func isHidden(_ handle: ObjectHandle) -> Bool {
+        state.withLock { $0.hidden[handle] != nil }
+    }
+
+    /// Whether `name` is one this mount hides an unlinked open file under,
+    /// which listings leave out (the file has no name any more).
+    func isHiddenName(_ name: String) -> Bool {
+        guard name.hasPrefix(Self.hiddenPrefix), let raw = UInt64(name.dropFirst(Self.hiddenPrefix.count), radix: 16) else { return false }
+        return isHidden(ObjectHandle(rawValue: raw))
     }
 }
 
@@ -151,8 +165,9 @@ final class OpenedFile: @unchecked Sendable {
         return written
     }
 
+    /// ftruncate(2), or open's O_TRUNC, which empties the file even in a
+    /// read-only open (as Linux does; open checked write permission).
     func truncate(to size: UInt64, _ fs: FileSystemClient) throws {
-        guard canWrite else { throw FSError(.invalidArgument, "object \(handle) was opened for reading only") }
         var seen = attributes
         try fs.truncate(&seen, to: size)
         update(seen, size: { _ in size })
@@ -165,11 +180,17 @@ final class OpenedFile: @unchecked Sendable {
             (state.attributes, state.unsynced, state.modifiedAt)
         }
         if unsynced || always { try fs.sync(try fs.current(seen)) }
-        if let modifiedAt { try fs.setAttributes(handle: handle, AttributeChanges(modifyTime: modifiedAt)) }
+        // Stamped with the server's clock at close: only a file's owner may set an explicit time.
+        if modifiedAt != nil { try fs.setAttributes(handle: handle, AttributeChanges(modifyTime: .now)) }
         state.withLock { state in
             // A write that came meanwhile still owes its own sync and time.
             if state.modifiedAt == modifiedAt { (state.unsynced, state.modifiedAt) = (false, nil) }
         }
+    }
+
+    /// An O_TRUNC of an empty file changes no byte but still moves its modification time.
+    func markModified() {
+        state.withLock { $0.modifiedAt = .now() }
     }
 
     /// The time of this open's last write that the server does not have yet.

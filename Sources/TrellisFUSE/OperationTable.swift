@@ -23,7 +23,9 @@ enum OperationTable {
         }
         ops.access = { request, inode, mask in mountedFileSystem(request).access(request!, inode: inode, mask: mask) }
         ops.readlink = { request, inode in mountedFileSystem(request).readLink(request!, inode: inode) }
-        ops.mknod = { request, parent, name, mode, _ in mountedFileSystem(request).makeNode(request!, parent: parent, name: String(cString: name!), mode: mode) }
+        ops.mknod = { request, parent, name, mode, rdev in
+            mountedFileSystem(request).makeNode(request!, parent: parent, name: String(cString: name!), mode: mode, rdev: UInt64(rdev))
+        }
         ops.mkdir = { request, parent, name, mode in mountedFileSystem(request).makeDirectory(request!, parent: parent, name: String(cString: name!), mode: mode) }
         ops.unlink = { request, parent, name in mountedFileSystem(request).unlink(request!, parent: parent, name: String(cString: name!)) }
         ops.rmdir = { request, parent, name in mountedFileSystem(request).removeDirectory(request!, parent: parent, name: String(cString: name!)) }

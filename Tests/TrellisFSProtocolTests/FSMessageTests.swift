@@ -15,7 +15,8 @@ import TrellisFSProtocol
         .getConfiguration,
         .lookup(parent: .root, name: "file.txt"),
         .getAttributes(ObjectHandle(server: 2, serial: 9)),
-        .setAttributes(.root, AttributeChanges(mode: 0o700, uid: nil, gid: 5, accessTime: Timestamp(seconds: 9), modifyTime: nil)),
+        .setAttributes(.root, AttributeChanges(mode: 0o700, uid: nil, gid: 5, accessTime: .at(Timestamp(seconds: 9)), modifyTime: nil)),
+        .setAttributes(.root, AttributeChanges(accessTime: .now, modifyTime: .at(Timestamp(seconds: -3, nanoseconds: 7)))),
         .createFile(parent: .root, name: "new", mode: 0o644, distribution: try! .variableStrip(stripSizesBytes: [1024, 4096], firstServer: 1), stuffed: false),
         .createFile(parent: .root, name: "plain", mode: 0o600, distribution: nil, stuffed: true),
         .makeDirectory(parent: .root, name: "dir", mode: 0o755),
@@ -59,6 +60,8 @@ import TrellisFSProtocol
         .setLinkCount(ObjectHandle(server: 2, serial: 5), count: 3),
         .restoreDatafiles([ObjectHandle(server: 0, serial: 12)]),
         .pooledDatafiles,
+        .makeNode(parent: .root, name: "fifo", kind: .fifo, mode: 0o644, rdev: 0),
+        .makeNode(parent: ObjectHandle(server: 2, serial: 5), name: "null", kind: .characterDevice, mode: 0o666, rdev: 0x0103),
     ]
 
     @Test func everyRequestRoundTrips() throws {
@@ -66,7 +69,7 @@ import TrellisFSProtocol
             let envelope = FSRequestEnvelope(requestID: UInt64(index) << 40, credentials: Credentials(uid: 7, gid: 8, groups: [9, 10]), request: request)
             #expect(try FSRequestEnvelope.decode(envelope.encoded()) == envelope, "\(request)")
         }
-        #expect(Set(Self.everyRequest.map(\.operation)).count == 41)
+        #expect(Set(Self.everyRequest.map(\.operation)).count == 42)
     }
 
     @Test func everyReplyRoundTrips() throws {

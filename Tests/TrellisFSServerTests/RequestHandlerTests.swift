@@ -115,6 +115,79 @@ private final class HandlerFixture {
         #expect(try fixture.call(.remove(parent: .root, name: "alices", directory: false)).0 == .unlinked(remainingLinks: 0))
     }
 
+    @Test func ownersTimesAndSetIDBitsFollowLinuxRules() throws {
+        let fixture = try HandlerFixture()
+        let file = try fixture.attributes(.createFile(parent: .root, name: "f", mode: 0o6777, distribution: nil, stuffed: true))
+        // chown: a non-owner may not even name the present owner; the owner may.
+        #expect(fixture.error(.setAttributes(file.handle, AttributeChanges(uid: 1000)), as: HandlerFixture.bob) == .notPermitted)
+        #expect(fixture.error(.setAttributes(file.handle, AttributeChanges(gid: 100)), as: HandlerFixture.bob) == .notPermitted)
+        #expect(fixture.error(.setAttributes(file.handle, AttributeChanges(gid: 999))) == .notPermitted)
+        // Explicit times are the owner's; "now" is anyone's who may write.
+        let moment = TimeChange.at(Timestamp(seconds: 1_000))
+        #expect(fixture.error(.setAttributes(file.handle, AttributeChanges(modifyTime: moment)), as: HandlerFixture.bob) == .notPermitted)
+        #expect(try fixture.attributes(.setAttributes(file.handle, AttributeChanges(accessTime: .now, modifyTime: .now)), as: HandlerFixture.bob).modifyTime
+            > Timestamp(seconds: 1_000))
+        #expect(try fixture.attributes(.setAttributes(file.handle, AttributeChanges(modifyTime: moment))).modifyTime == Timestamp(seconds: 1_000))
+        // A writer who is not the owner may drop set-ID bits, and nothing else.
+        #expect(fixture.error(.setAttributes(file.handle, AttributeChanges(mode: 0o6775)), as: HandlerFixture.bob) == .notPermitted)
+        #expect(try fixture.attributes(.setAttributes(file.handle, AttributeChanges(mode: 0o2777)), as: HandlerFixture.bob).mode == 0o2777)
+        // The owner's chown to itself is allowed, and drops set-group-ID with group execute.
+        #expect(try fixture.attributes(.setAttributes(file.handle, AttributeChanges(uid: 1000))).mode == 0o777)
+        let locked = try fixture.attributes(.createFile(parent: .root, name: "locked", mode: 0o6745, distribution: nil, stuffed: true))
+        #expect(try fixture.attributes(.setAttributes(locked.handle, AttributeChanges(uid: 5)), as: HandlerFixture.root).mode == 0o2745)
+        let unwritable = try fixture.attributes(.createFile(parent: .root, name: "ro", mode: 0o4755, distribution: nil, stuffed: true))
+        #expect(fixture.error(.setAttributes(unwritable.handle, AttributeChanges(mode: 0o755)), as: HandlerFixture.bob) == .notPermitted)
+        #expect(fixture.error(.setAttributes(unwritable.handle, AttributeChanges(modifyTime: .now)), as: HandlerFixture.bob) == .permissionDenied)
+    }
+
+    @Test func renameKeepsStickyAndDotDotRules() throws {
+        let fixture = try HandlerFixture()
+        let sticky = try fixture.attributes(.makeDirectory(parent: .root, name: "sticky", mode: 0o1777), as: HandlerFixture.root)
+        let open = try fixture.attributes(.makeDirectory(parent: .root, name: "open", mode: 0o777), as: HandlerFixture.root)
+        _ = try fixture.attributes(.createFile(parent: sticky.handle, name: "alices", mode: 0o666, distribution: nil, stuffed: true))
+        _ = try fixture.attributes(.createFile(parent: open.handle, name: "bobs", mode: 0o666, distribution: nil, stuffed: true), as: HandlerFixture.bob)
+        // Out of a sticky directory, and over another's entry in one.
+        #expect(fixture.error(.rename(fromParent: sticky.handle, fromName: "alices", toParent: open.handle, toName: "x"), as: HandlerFixture.bob) == .notPermitted)
+        #expect(fixture.error(.rename(fromParent: open.handle, fromName: "bobs", toParent: sticky.handle, toName: "alices"), as: HandlerFixture.bob) == .notPermitted)
+        // A directory that moves to another parent needs write permission on itself; within its parent it does not.
+        let roots = try fixture.attributes(.makeDirectory(parent: open.handle, name: "roots", mode: 0o755), as: HandlerFixture.root)
+        #expect(fixture.error(.rename(fromParent: open.handle, fromName: "roots", toParent: .root, toName: "moved"), as: HandlerFixture.bob) == .permissionDenied)
+        #expect(try fixture.call(.rename(fromParent: open.handle, fromName: "roots", toParent: open.handle, toName: "renamed"), as: HandlerFixture.bob).0 == .done)
+        #expect(try fixture.attributes(.lookup(parent: open.handle, name: "renamed")).handle == roots.handle)
+    }
+
+    @Test func directoriesCountTheirSubdirectoriesAsLinks() throws {
+        let fixture = try HandlerFixture()
+        let top = try fixture.attributes(.makeDirectory(parent: .root, name: "top", mode: 0o755))
+        #expect(top.linkCount == 2)
+        for name in ["a", "b", "c"] { _ = try fixture.attributes(.makeDirectory(parent: top.handle, name: name, mode: 0o755)) }
+        _ = try fixture.attributes(.createFile(parent: top.handle, name: "file", mode: 0o644, distribution: nil, stuffed: true))
+        #expect(try fixture.attributes(.getAttributes(top.handle)).linkCount == 5)
+        _ = try fixture.call(.rename(fromParent: top.handle, fromName: "a", toParent: .root, toName: "a"))
+        _ = try fixture.call(.remove(parent: top.handle, name: "b", directory: true))
+        #expect(try fixture.attributes(.getAttributes(top.handle)).linkCount == 3)
+    }
+
+    @Test func specialFilesHoldMetadataOnly() throws {
+        let fixture = try HandlerFixture()
+        let fifo = try fixture.attributes(.makeNode(parent: .root, name: "pipe", kind: .fifo, mode: 0o640, rdev: 77))
+        #expect(fifo.kind == .fifo && fifo.mode == 0o640 && fifo.rdev == 0 && fifo.datafiles.isEmpty && fifo.uid == 1000)
+        #expect(try fixture.attributes(.makeNode(parent: .root, name: "sock", kind: .socket, mode: 0o755, rdev: 0)).kind == .socket)
+        // Device nodes are root's to make, and keep their device number.
+        #expect(fixture.error(.makeNode(parent: .root, name: "null", kind: .characterDevice, mode: 0o666, rdev: 0x0103)) == .notPermitted)
+        let device = try fixture.attributes(.makeNode(parent: .root, name: "null", kind: .characterDevice, mode: 0o666, rdev: 0x0103), as: HandlerFixture.root)
+        #expect(device.rdev == 0x0103 && device.kind == .characterDevice)
+        #expect(try fixture.attributes(.lookup(parent: .root, name: "null")).rdev == 0x0103)
+        #expect(fixture.error(.makeNode(parent: .root, name: "dir", kind: .directory, mode: 0o755, rdev: 0)) == .invalidArgument)
+        #expect(fixture.error(.makeNode(parent: .root, name: "pipe", kind: .fifo, mode: 0o644, rdev: 0)) == .exists)
+        // They take hard links, attribute changes and removal like any file.
+        #expect(try fixture.attributes(.link(fifo.handle, parent: .root, name: "pipe2")).linkCount == 2)
+        #expect(try fixture.attributes(.setAttributes(fifo.handle, AttributeChanges(mode: 0o600))).mode == 0o600)
+        #expect(try fixture.call(.remove(parent: .root, name: "pipe", directory: false)).0 == .unlinked(remainingLinks: 1))
+        #expect(try fixture.call(.remove(parent: .root, name: "pipe2", directory: false)).0 == .unlinked(remainingLinks: 0))
+        #expect(fixture.error(.getAttributes(fifo.handle)) == .staleHandle)
+    }
+
     @Test func renameIsAtomicAndRemovesWhatItReplaces() throws {
         let fixture = try HandlerFixture()
         let a = try fixture.attributes(.makeDirectory(parent: .root, name: "a", mode: 0o755))

@@ -155,7 +155,7 @@ final class FileSystemFixture: @unchecked Sendable {
         let changed = try fs.setAttributes("/a/b/renamed", AttributeChanges(mode: 0o600))
         #expect(changed.mode == 0o600)
         let moment = Timestamp(seconds: 1_234_567_890, nanoseconds: 42)
-        let touched = try fs.setAttributes("/a/b/renamed", AttributeChanges(accessTime: moment, modifyTime: moment))
+        let touched = try fs.setAttributes("/a/b/renamed", AttributeChanges(accessTime: .at(moment), modifyTime: .at(moment)))
         #expect(touched.accessTime == moment && touched.modifyTime == moment && touched.changeTime > moment)
         #expect(try fs.stat("/a/b/renamed").modifyTime == moment)
 

@@ -210,7 +210,7 @@ struct RequestFuzzer {
     }
 
     private mutating func request() -> FSRequest {
-        switch Int.random(in: 1...41, using: &random) {
+        switch Int.random(in: 1...42, using: &random) {
         case 1: return .getConfiguration
         case 2: return .lookup(parent: handle(), name: name())
         case 3: return .getAttributes(handle())
@@ -261,7 +261,8 @@ struct RequestFuzzer {
         case 38: return .orphanBstreams(graceSeconds: number(), remove: false)
         case 39: return .setLinkCount(handle(), count: number())
         case 40: return .restoreDatafiles(handles())
-        default: return .pooledDatafiles
+        case 41: return .pooledDatafiles
+        default: return .makeNode(parent: handle(), name: name(), kind: ObjectKind.allCases.randomElement(using: &random)!, mode: number(), rdev: UInt64.random(in: 0...0xFFFF_FFFF, using: &random))
         }
     }
 
