@@ -264,8 +264,8 @@ extension FileSystemClient {
     /// first: data servers keep no modes, so the file's owner server is
     /// asked (it lets anyone who may write the file do this much).
     private func dropSetIDBits(_ file: inout ObjectAttributes) throws {
-        guard SetIDBits.mustDrop(from: file.mode, writer: credentials) else { return }
-        file.mode = try setAttributes(handle: file.handle, AttributeChanges(mode: SetIDBits.dropped(from: file.mode))).mode
+        guard let mode = SetIDBits.afterWrite(of: file, by: credentials) else { return }
+        file.mode = try setAttributes(handle: file.handle, AttributeChanges(mode: mode)).mode
     }
 
     /// Makes the file's data durable on every data server.

@@ -114,7 +114,7 @@ extension FileSystemClient {
         var creator = credentials
         if setgid != 0 { creator.gid = directory.gid }
         let made = try attributes(reply: call(
-            server: home, .createDirectoryObject(mode: (mode & 0o7777) | setgid, distribution: directory.distribution), as: creator), name)
+            server: home, .createDirectoryObject(mode: (mode & 0o1777) | setgid, distribution: directory.distribution), as: creator), name)
         do {
             _ = try call(owner: directory.handle, .addEntry(parent: directory.handle, name: name, handle: made.handle, kind: .directory))
         } catch {

@@ -5,11 +5,13 @@ public enum SetIDBits {
     public static let group: UInt32 = 0o2000
 
     /// `mode` without set-user-ID, and without set-group-ID where group
-    /// execute makes it mean "run as the group" (without it the bit marks
-    /// mandatory locking and stays).
-    public static func dropped(from mode: UInt32) -> UInt32 {
+    /// execute makes it mean "run as the group" or where `credentials` are
+    /// neither root nor in the object's `group` (without group execute the
+    /// bit marks mandatory locking, which only its group may keep), as
+    /// Linux's setattr_should_drop_sgid decides.
+    public static func dropped(from mode: UInt32, by credentials: Credentials, group: UInt32) -> UInt32 {
         var mode = mode & ~user
-        if mode & 0o010 != 0 { mode &= ~group }
+        if mode & 0o010 != 0 || !(credentials.isSuperuser || credentials.isMember(of: group)) { mode &= ~Self.group }
         return mode
     }
 
@@ -20,9 +22,11 @@ public enum SetIDBits {
         return wanted & ~both == current & ~both && wanted & both & ~current == 0
     }
 
-    /// Whether a write or truncate by `credentials` must first drop bits of
-    /// `mode` (root keeps them: Linux's CAP_FSETID).
-    public static func mustDrop(from mode: UInt32, writer credentials: Credentials) -> Bool {
-        !credentials.isSuperuser && dropped(from: mode) != mode
+    /// What a write or truncate by `credentials` leaves of a file's mode, when
+    /// it must change (root keeps the bits: Linux's CAP_FSETID).
+    public static func afterWrite(of file: ObjectAttributes, by credentials: Credentials) -> UInt32? {
+        guard !credentials.isSuperuser else { return nil }
+        let mode = dropped(from: file.mode, by: credentials, group: file.gid)
+        return mode == file.mode ? nil : mode
     }
 }

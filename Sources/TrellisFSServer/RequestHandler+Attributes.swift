@@ -18,7 +18,7 @@ extension RequestHandler {
         }
         if changes.uid != nil || changes.gid != nil, current.kind != .directory {
             // A new owner or group drops set-user-ID, and set-group-ID where it means "run as the group".
-            changes.mode = SetIDBits.dropped(from: changes.mode ?? current.mode)
+            changes.mode = SetIDBits.dropped(from: changes.mode ?? current.mode, by: credentials, group: current.gid)
         }
         if let distribution = changes.distribution {
             guard current.kind == .directory else {
@@ -50,18 +50,18 @@ extension RequestHandler {
     }
 
     /// utimensat(2): explicit times are the owner's to set; anyone who may
-    /// write the object may set them to now.
+    /// write the object may set both to now, or its modification time alone
+    /// (the stamp a write or truncate leaves). Linux counts one time set to
+    /// now beside one left alone as explicit.
     private func checkTimes(_ changes: AttributeChanges, of current: ObjectAttributes, _ credentials: Credentials) throws {
-        guard !credentials.isSuperuser, credentials.uid != current.uid else { return }
-        for change in [changes.accessTime, changes.modifyTime].compactMap({ $0 }) {
-            switch change {
-            case .at:
-                throw FSError(.notPermitted, "uid \(credentials.uid) does not own \(current.handle) and may not set its times")
-            case .now:
-                guard current.allows(2, for: credentials) else {
-                    throw FSError(.permissionDenied, "uid \(credentials.uid) may not write \(current.handle) and so not touch its times")
-                }
+        guard !credentials.isSuperuser, credentials.uid != current.uid, changes.accessTime != nil || changes.modifyTime != nil else { return }
+        switch (changes.accessTime, changes.modifyTime) {
+        case (.now, .now), (nil, .now):
+            guard current.allows(2, for: credentials) else {
+                throw FSError(.permissionDenied, "uid \(credentials.uid) may not write \(current.handle) and so not touch its times")
             }
+        default:
+            throw FSError(.notPermitted, "uid \(credentials.uid) does not own \(current.handle) and may not set its times")
         }
     }
 

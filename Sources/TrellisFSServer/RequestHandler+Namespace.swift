@@ -101,10 +101,11 @@ extension RequestHandler {
     func makeDirectory(_ parent: ObjectHandle, _ name: String, _ mode: UInt32, _ credentials: Credentials) throws -> ObjectAttributes {
         let directory = try directory(parent, credentials, write: true)
         try EntryName.validate(name)
-        // A new directory keeps its parent's default distribution and setgid bit.
-        let setgid = directory.mode & 0o2000
+        // A new directory keeps its parent's default distribution and setgid
+        // bit; set-ID bits of its own it never takes (Linux's vfs_mkdir).
+        let setgid = directory.mode & SetIDBits.group
         return try makeObject(in: directory, name: name, NewObject(
-            kind: .directory, mode: (mode & 0o7777) | setgid, uid: credentials.uid, gid: newGroup(directory, credentials),
+            kind: .directory, mode: (mode & 0o1777) | setgid, uid: credentials.uid, gid: newGroup(directory, credentials),
             time: context.now(), distribution: directory.distribution))
     }
 

@@ -154,7 +154,7 @@ public struct RequestHandler: Sendable {
             return .done
         case .createDirectoryObject(let mode, let distribution):
             return .attributes(try context.metadata.createObject(NewObject(
-                kind: .directory, mode: mode & 0o7777, uid: credentials.uid, gid: credentials.gid, time: context.now(), distribution: distribution)))
+                kind: .directory, mode: mode & 0o3777, uid: credentials.uid, gid: credentials.gid, time: context.now(), distribution: distribution)))
         case .addEntry(let parent, let name, let handle, let kind):
             try addEntry(parent, name, handle, kind, credentials)
             return .done

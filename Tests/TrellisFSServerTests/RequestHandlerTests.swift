@@ -127,6 +127,7 @@ private final class HandlerFixture {
         #expect(fixture.error(.setAttributes(file.handle, AttributeChanges(modifyTime: moment)), as: HandlerFixture.bob) == .notPermitted)
         #expect(try fixture.attributes(.setAttributes(file.handle, AttributeChanges(accessTime: .now, modifyTime: .now)), as: HandlerFixture.bob).modifyTime
             > Timestamp(seconds: 1_000))
+        #expect(fixture.error(.setAttributes(file.handle, AttributeChanges(accessTime: .now)), as: HandlerFixture.bob) == .notPermitted)
         #expect(try fixture.attributes(.setAttributes(file.handle, AttributeChanges(modifyTime: moment))).modifyTime == Timestamp(seconds: 1_000))
         // A writer who is not the owner may drop set-ID bits, and nothing else.
         #expect(fixture.error(.setAttributes(file.handle, AttributeChanges(mode: 0o6775)), as: HandlerFixture.bob) == .notPermitted)

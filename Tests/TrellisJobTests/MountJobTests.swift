@@ -144,6 +144,31 @@ import TrellisFUSE
         }
     }
 
+    /// The families of a POSIX conformance suite (PosixFamilies), run as
+    /// root and as other users in a local folder and on the mount: every
+    /// case must end the same way in both.
+    @Test func posixFamiliesAgreeWithALocalFolder() throws {
+        let fixture = try FileSystemFixture(servers: 4, stripSizeBytes: 65536)
+        let mount = try MountFixture(fixture)
+        let script = fixture.folder + "/families.py"
+        try PosixFamilies.script.write(toFile: script, atomically: true, encoding: .utf8)
+        var outcomes: [[(name: Substring, outcome: Substring)]] = []
+        for place in [fixture.folder + "/local", mount.point + "/families"] {
+            try FileManager.default.createDirectory(atPath: place, withIntermediateDirectories: true)
+            let run = try JobHarness.run(["/usr/bin/env", "python3", script, place], timeoutSeconds: 600)
+            #expect(run.status == 0 && run.output.hasSuffix("done\n"), "in \(place):\n\(run.combined)\n\(mount.logText)")
+            outcomes.append(run.output.split(separator: "\n").compactMap { line in
+                guard let colon = line.range(of: ": ", options: .backwards) else { return nil }
+                return (line[..<colon.lowerBound], line[colon.upperBound...])
+            })
+        }
+        let (local, mounted) = (outcomes[0], outcomes[1])
+        #expect(local.count > 400 && !local.contains { $0.outcome.hasPrefix("crash") })
+        #expect(local.map(\.name) == mounted.map(\.name))
+        let differences = zip(local, mounted).filter { $0.outcome != $1.outcome }.map { "\($0.name): local \($0.outcome), mount \($1.outcome)" }
+        #expect(differences.isEmpty, "\(differences.count) of \(local.count) cases differ:\n\(differences.joined(separator: "\n"))")
+    }
+
     /// Reads around the page cache with the mount's read-ahead (the default
     /// on kernels that can map such files shared), and through it
     /// (-o page_cache): a copy reads back the same; bytes written through a

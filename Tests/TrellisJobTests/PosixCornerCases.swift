@@ -2,10 +2,10 @@
 /// once on the mount: both must pass every check. Run as root (it switches
 /// to other uids in children for the permission checks).
 enum PosixCornerCases {
-    static let count = 45
+    static let count = 105
 
     static let script = #"""
-import ctypes, errno, os, sys, time
+import ctypes, errno, os, socket, stat, sys, time
 
 base = sys.argv[1]
 os.chdir(base)
@@ -35,12 +35,12 @@ def read(path):
     with open(path, "rb") as f:
         return f.read()
 
-def as_user(uid, gid, action):
+def as_user(uid, gid, action, groups=()):
     """Runs action in a child as uid:gid; returns the errno it failed with, or 0."""
     pid = os.fork()
     if pid == 0:
         try:
-            os.setgroups([])
+            os.setgroups(list(groups))
             os.setgid(gid)
             os.setuid(uid)
             action()
@@ -129,6 +129,7 @@ os.unlink("open")
 check("the name is gone", "open" not in os.listdir("."))
 check("an unlinked open file reads", os.pread(fd, 10, 0) == b"still here")
 check("and stats", os.fstat(fd).st_size == 10000)
+check("with no links left", os.fstat(fd).st_nlink == 0)
 os.close(fd)
 check("nothing is left after the last close", not any(n.startswith(".trellis-unlinked") for n in os.listdir(".")))
 
@@ -177,6 +178,120 @@ write("shared/file", b"g")
 os.mkdir("shared/sub")
 check("a file in a setgid directory takes its group", os.stat("shared/file").st_gid == 4321)
 check("a directory in it takes the group and the bit", os.stat("shared/sub").st_gid == 4321 and os.stat("shared/sub").st_mode & 0o2000 != 0)
+
+# search permission holds whatever the kernel's caches hold: users alternate on paths another just walked
+os.mkdir("private", 0o700)
+write("private/data", b"123")
+os.chmod("private/data", 0o666)
+os.mkdir("team", 0o750)
+os.chown("team", 0, 4321)
+write("team/notes", b"team")
+os.chmod("team/notes", 0o666)
+for round in range(3):
+    os.listdir("private")
+    os.stat("private/data")
+    check("nobody cannot read below root's 0700 directory right after root looked", as_user(65534, 65534, lambda: read("private/data")) == errno.EACCES)
+    check("nor stat it", as_user(65534, 65534, lambda: os.stat("private/data")) == errno.EACCES)
+    check("nor truncate it", as_user(65534, 65534, lambda: os.truncate("private/data", 1234)) == errno.EACCES)
+    check("nor chmod it", as_user(65534, 65534, lambda: os.chmod("private/data", 0o777)) == errno.EACCES)
+    check("nor chown it", as_user(65534, 65534, lambda: os.chown("private/data", 65534, 65534)) == errno.EACCES)
+    check("nor link it", as_user(65534, 65534, lambda: os.link("private/data", "stolen")) == errno.EACCES)
+    check("nor open it for writing", as_user(65534, 65534, lambda: os.open("private/data", os.O_WRONLY)) == errno.EACCES)
+    check("a member of the group reads in the group's directory", as_user(2000, 2000, lambda: read("team/notes"), groups=[4321]) == 0)
+    check("and right after, a user outside the group cannot", as_user(2001, 2001, lambda: read("team/notes")) == errno.EACCES)
+    check("nor write there", as_user(2001, 2001, lambda: write("team/notes", b"x", os.O_WRONLY)) == errno.EACCES)
+    check("while the member still can", as_user(2000, 2000, lambda: read("team/notes"), groups=[4321]) == 0)
+check("the file the others reached for is untouched", os.stat("private/data").st_size == 3 and os.stat("private/data").st_mode & 0o7777 == 0o666)
+check("and so is the group's", read("team/notes") == b"team")
+
+# set-ID bits go when another user writes
+for mode in (0o4777, 0o2777, 0o6777):
+    write("setid", b"x")
+    os.chmod("setid", mode)
+    check("a write by another user clears set-ID bits of %o" % mode, as_user(65534, 65534, lambda: write("setid", b"y", os.O_WRONLY | os.O_APPEND)) == 0
+          and os.stat("setid").st_mode & 0o7777 == 0o777)
+
+# O_RDONLY | O_TRUNC needs write permission
+write("keep", b"keep me")
+os.chmod("keep", 0o644)
+check("O_RDONLY|O_TRUNC without write permission is EACCES", as_user(65534, 65534, lambda: os.open("keep", os.O_RDONLY | os.O_TRUNC)) == errno.EACCES)
+check("and truncates nothing", read("keep") == b"keep me")
+
+# explicit times are the owner's; now is any writer's
+write("timed", b"t")
+os.chmod("timed", 0o666)
+check("a non-owner may not set explicit times", as_user(65534, 65534, lambda: os.utime("timed", (1, 2))) == errno.EPERM)
+check("but a writer may set both to now", as_user(65534, 65534, lambda: os.utime("timed", None)) == 0)
+os.chmod("timed", 0o644)
+check("and one who may not write may not", as_user(65534, 65534, lambda: os.utime("timed", None)) == errno.EACCES)
+
+# chown by a non-owner, even to the present owner
+check("chown by a non-owner to the present owner is EPERM", as_user(65534, 65534, lambda: os.chown("timed", 0, -1)) == errno.EPERM)
+
+# rename: sticky directories, and a moved directory's ".."
+os.mkdir("stick")
+os.chmod("stick", 0o1777)
+os.mkdir("elsewhere")
+os.chmod("elsewhere", 0o777)
+write("stick/roots", b"r")
+check("no one but its owner moves a file out of a sticky directory", as_user(65534, 65534, lambda: os.rename("stick/roots", "elsewhere/x")) in (errno.EPERM, errno.EACCES))
+check("nor replaces another's file in one", as_user(65534, 65534, lambda: (write("elsewhere/mine", b"m"), os.rename("elsewhere/mine", "stick/roots"))) in (errno.EPERM, errno.EACCES))
+os.mkdir("elsewhere/rootdir", 0o755)
+check("a directory moved to another parent needs write permission on itself", as_user(65534, 65534, lambda: os.rename("elsewhere/rootdir", "stick/moved")) == errno.EACCES)
+check("but not to be renamed in its parent", as_user(65534, 65534, lambda: os.rename("elsewhere/rootdir", "elsewhere/renamed")) == 0)
+
+# a directory's link count is 2 plus its subdirectories
+os.mkdir("three")
+for name in ("a", "b", "c"):
+    os.mkdir("three/" + name)
+write("three/file", b"f")
+check("a directory with 3 subdirectories has 5 links", os.stat("three").st_nlink == 5)
+
+# special files
+os.mkfifo("fifo", 0o640)
+check("mkfifo makes a FIFO", stat.S_ISFIFO(os.lstat("fifo").st_mode) and os.lstat("fifo").st_mode & 0o7777 == 0o640)
+pid = os.fork()
+if pid == 0:
+    fd = os.open("fifo", os.O_WRONLY)
+    os.write(fd, b"through the fifo")
+    os._exit(0)
+fd = os.open("fifo", os.O_RDONLY)
+check("a FIFO passes data between two processes", os.read(fd, 100) == b"through the fifo")
+os.close(fd)
+os.waitpid(pid, 0)
+os.mknod("device", stat.S_IFCHR | 0o600, os.makedev(1, 3))
+check("mknod makes a character device with its number", stat.S_ISCHR(os.lstat("device").st_mode) and os.lstat("device").st_rdev == os.makedev(1, 3))
+os.mknod("block", stat.S_IFBLK | 0o600, os.makedev(7, 0))
+check("and a block device", stat.S_ISBLK(os.lstat("block").st_mode) and os.major(os.lstat("block").st_rdev) == 7)
+check("device nodes are root's to make", as_user(65534, 65534, lambda: os.mknod("sticky/dev", stat.S_IFCHR | 0o600, os.makedev(1, 3))) == errno.EPERM)
+server = socket.socket(socket.AF_UNIX)
+server.bind("socket")
+server.listen(1)
+pid = os.fork()
+if pid == 0:
+    client = socket.socket(socket.AF_UNIX)
+    client.connect("socket")
+    client.sendall(b"through the socket")
+    os._exit(0)
+connection, _ = server.accept()
+check("a UNIX socket bound there accepts a connection", connection.recv(100) == b"through the socket")
+connection.close()
+server.close()
+os.waitpid(pid, 0)
+check("and is a socket", stat.S_ISSOCK(os.lstat("socket").st_mode))
+os.chmod("fifo", 0o600)
+os.chown("fifo", 1234, 5678)
+os.utime("fifo", ns=(1_000_000_000, 2_000_000_000))
+os.link("fifo", "fifo-link")
+os.rename("fifo-link", "three/fifo-moved")
+st = os.lstat("three/fifo-moved")
+check("special files take chmod, chown, utimens, link and rename", stat.S_ISFIFO(st.st_mode) and st.st_mode & 0o7777 == 0o600
+      and st.st_uid == 1234 and st.st_mtime_ns == 2_000_000_000 and st.st_nlink == 2)
+listed = {entry.name: entry.stat(follow_symlinks=False).st_mode for entry in os.scandir(".")}
+check("listings show their types", stat.S_ISFIFO(listed["fifo"]) and stat.S_ISSOCK(listed["socket"]) and stat.S_ISCHR(listed["device"]))
+for name in ("fifo", "three/fifo-moved", "device", "block", "socket"):
+    os.unlink(name)
+check("and unlink", not any(os.path.lexists(n) for n in ("fifo", "device", "block", "socket")))
 
 print("all %d checks passed" % passed)
 """#
