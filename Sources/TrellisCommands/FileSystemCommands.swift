@@ -42,6 +42,8 @@ struct ObjectRecord: Codable {
     var links: UInt32
     var modified: Int64
     var distribution: String?
+    /// A device node's "major,minor".
+    var device: String?
 
     init(path: String, _ attributes: ObjectAttributes) {
         self.path = path
@@ -54,6 +56,11 @@ struct ObjectRecord: Codable {
         links = attributes.linkCount
         modified = attributes.modifyTime.seconds
         distribution = attributes.distribution?.description
+        if attributes.kind == .characterDevice || attributes.kind == .blockDevice {
+            // Linux's dev_t: major in bits 8-19 and 32-43, minor in bits 0-7 and 20-31.
+            let (dev, low12, low8) = (attributes.rdev, UInt64(0xFFF), UInt64(0xFF))
+            device = "\(((dev >> 8) & low12) | ((dev >> 32) & ~low12)),\((dev & low8) | ((dev >> 12) & ~low8))"
+        }
     }
 
     var longLine: String {
@@ -69,7 +76,7 @@ struct ObjectRecord: Codable {
         let bits = Int(mode, radix: 8) ?? 0
         let rwx = (0..<9).map { bit in (bits >> (8 - bit)) & 1 == 1 ? Array("rwxrwxrwx")[bit] : "-" }
         let date = Date(timeIntervalSince1970: TimeInterval(modified))
-        return "\(type)\(String(rwx)) \(links) \(uid) \(gid) \(String(size).leftPadded(12)) \(date.formatted(.iso8601)) \(path.split(separator: "/").last.map(String.init) ?? path)"
+        return "\(type)\(String(rwx)) \(links) \(uid) \(gid) \((device ?? String(size)).leftPadded(12)) \(date.formatted(.iso8601)) \(path.split(separator: "/").last.map(String.init) ?? path)"
     }
 }
 

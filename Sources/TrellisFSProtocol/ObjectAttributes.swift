@@ -130,8 +130,9 @@ public struct ObjectAttributes: Sendable, Hashable, Codable {
 }
 
 /// A time that a setattr sets: the server's present (utimensat's
-/// UTIME_NOW, which anyone who may write the object may ask for) or a
-/// given moment (which only the owner may set).
+/// UTIME_NOW; anyone who may write the object may set both times so, or
+/// the modification time alone, as a write does) or a given moment (which
+/// only the owner may set).
 public enum TimeChange: Sendable, Hashable, Codable {
     case now
     case at(Timestamp)

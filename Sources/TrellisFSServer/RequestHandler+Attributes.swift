@@ -8,13 +8,13 @@ extension RequestHandler {
         try checkOwnership(changes, of: current, credentials)
         var changes = changes
         if let mode = changes.mode {
-            if credentials.isSuperuser || credentials.uid == current.uid {
-                // An owner outside the (new) group cannot set setgid.
-                if !credentials.isSuperuser, !credentials.isMember(of: changes.gid ?? current.gid) { changes.mode = mode & ~SetIDBits.group }
-                // Others may only drop set-ID bits, as a write or truncate of theirs does.
-            } else if !SetIDBits.onlyDropped(from: current.mode, to: mode) || !current.allows(2, for: credentials) {
+            // Others may only drop set-ID bits, as a write or truncate of theirs does.
+            let owns = credentials.isSuperuser || credentials.uid == current.uid
+            guard owns || (SetIDBits.onlyDropped(from: current.mode, to: mode) && current.allows(2, for: credentials)) else {
                 throw FSError(.notPermitted, "uid \(credentials.uid) does not own \(handle) and may not chmod it")
             }
+            // No one outside the (new) group but root sets setgid.
+            if !credentials.isSuperuser, !credentials.isMember(of: changes.gid ?? current.gid) { changes.mode = mode & ~SetIDBits.group }
         }
         if changes.uid != nil || changes.gid != nil, current.kind != .directory {
             // A new owner or group drops set-user-ID, and set-group-ID where it means "run as the group".

@@ -92,7 +92,7 @@ extension MountedFileSystem {
     func unlink(_ request: fuse_req_t, parent: UInt64, name: String) {
         perform(request, "unlink", inode: parent) { fs in
             let directory = inodes.handle(of: parent)
-            if openFiles.anyOpen, case let target = try complete(try fs.lookup(name, inDirectory: directory), fs), target.kind == .file,
+            if openFiles.anyOpen, case let target = try fs.lookup(name, inDirectory: directory), target.kind == .file,
                 target.linkCount <= 1, let hidden = openFiles.hideOnUnlink(target.handle, in: directory)
             {
                 try fs.rename(named: name, in: directory, to: hidden, in: directory)

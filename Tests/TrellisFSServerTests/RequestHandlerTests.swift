@@ -131,8 +131,10 @@ private final class HandlerFixture {
         #expect(try fixture.attributes(.setAttributes(file.handle, AttributeChanges(modifyTime: moment))).modifyTime == Timestamp(seconds: 1_000))
         // A writer who is not the owner may drop set-ID bits, and nothing else.
         #expect(fixture.error(.setAttributes(file.handle, AttributeChanges(mode: 0o6775)), as: HandlerFixture.bob) == .notPermitted)
-        #expect(try fixture.attributes(.setAttributes(file.handle, AttributeChanges(mode: 0o2777)), as: HandlerFixture.bob).mode == 0o2777)
-        // The owner's chown to itself is allowed, and drops set-group-ID with group execute.
+        // (and setgid goes too: bob is not in the file's group)
+        #expect(try fixture.attributes(.setAttributes(file.handle, AttributeChanges(mode: 0o2777)), as: HandlerFixture.bob).mode == 0o777)
+        // The owner's chown to itself is allowed, and drops both bits (set-group-ID with group execute).
+        #expect(try fixture.attributes(.setAttributes(file.handle, AttributeChanges(mode: 0o6777))).mode == 0o6777)
         #expect(try fixture.attributes(.setAttributes(file.handle, AttributeChanges(uid: 1000))).mode == 0o777)
         let locked = try fixture.attributes(.createFile(parent: .root, name: "locked", mode: 0o6745, distribution: nil, stuffed: true))
         #expect(try fixture.attributes(.setAttributes(locked.handle, AttributeChanges(uid: 5)), as: HandlerFixture.root).mode == 0o2745)

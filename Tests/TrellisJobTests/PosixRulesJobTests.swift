@@ -114,6 +114,9 @@ import TrellisFSProtocol
             [JobHarness.trellis, "fsck", "--json", "--grace-seconds", "0", "--name", fixture.name, "--timeout", "20"],
             environment: fixture.environment, timeoutSeconds: 300)
         #expect(check.status == 0 && !check.output.contains("\"kind\""), "\(check.combined)")
+        let listing = try JobHarness.run([JobHarness.trellis, "fs", "ls", "-l", "--name", fixture.name, "/dev"], environment: fixture.environment)
+        let types = Set(listing.output.split(separator: "\n").compactMap(\.first))
+        #expect(listing.status == 0 && types == ["b", "c", "s"] && listing.output.contains(" 1,3 "), "\(listing.combined)")
         try fs.removeFile("\(far)/fifo")
         try fs.removeFile("/dev/null")
         #expect(try fs.stat("\(far)/null-link").linkCount == 1)
