@@ -44,7 +44,9 @@ if [ -n "$mnt" ]; then
     find "$mnt/demo" -type f | sort
     du -sh --apparent-size "$mnt/demo"
     df -h "$mnt"
-    rm "$mnt/demo/copy.bin"
+    mkfifo "$mnt/demo/pipe" && { echo "through a FIFO on the mount" > "$mnt/demo/pipe" & cat "$mnt/demo/pipe"; wait; }
+    ls -l "$mnt/demo/pipe"
+    rm "$mnt/demo/copy.bin" "$mnt/demo/pipe"
   )
 fi
 if [ "$(id -u)" = 0 ]; then echo "+ trellis fsck"; "$trellis" fsck --name demo --grace-seconds 0; fi
