@@ -28,6 +28,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]),
         .target(name: "TrellisCore"),
+        .target(name: "TrellisHosts"),
         .target(name: "TrellisWire", dependencies: ["TrellisCore"]),
         .target(name: "TrellisFSDistribution"),
         .target(
@@ -113,6 +114,7 @@ let package = Package(
         .executableTarget(name: "example-one-sided", dependencies: ["TrellisRuntime"], path: "Examples/OneSidedExample"),
         .testTarget(name: "TrellisCoreTests", dependencies: ["TrellisCore", "TrellisWire", "TrellisRuntime", "TrellisLauncher"]),
         .testTarget(name: "TrellisNamesTests", dependencies: ["TrellisNames"]),
+        .testTarget(name: "TrellisHostsTests", dependencies: ["TrellisHosts", .product(name: "PropertyBased", package: "swift-property-based")]),
         .testTarget(
             name: "TrellisFSDistributionTests",
             dependencies: ["TrellisFSDistribution", .product(name: "PropertyBased", package: "swift-property-based")]),
