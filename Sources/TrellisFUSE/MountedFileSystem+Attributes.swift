@@ -48,9 +48,9 @@ extension MountedFileSystem {
         fuse_reply_entry(request, &entry)
     }
 
-    func replyAttributes(_ request: fuse_req_t, _ attributes: ObjectAttributes) {
+    func replyAttributes(_ request: fuse_req_t, _ attributes: ObjectAttributes, validSeconds: Double? = nil) {
         var result = stat(of: attributes)
-        fuse_reply_attr(request, &result, options.attributeTimeout)
+        fuse_reply_attr(request, &result, validSeconds ?? options.attributeTimeout)
     }
 
     private func timespec(_ time: Timestamp) -> Glibc.timespec {

@@ -32,7 +32,8 @@ extension MountedFileSystem {
             let directory = inodes.handle(of: parent)
             let file: OpenedFile
             do {
-                file = try opened(try fs.createFile(inDirectory: directory, named: name, mode: mode & 0o7777), flags: flags & ~O_TRUNC, fs)
+                let made = try making(in: directory) { try fs.createFile(inDirectory: directory, named: name, mode: mode & 0o7777) }
+                file = try opened(made, flags: flags & ~O_TRUNC, fs)
             } catch let error as FSError where error.code == .exists && flags & O_EXCL == 0 {
                 let found = try complete(try fs.lookup(name, inDirectory: directory), fs)
                 guard found.kind == .file else { throw error }
@@ -133,7 +134,7 @@ extension MountedFileSystem {
         perform(request, "release", inode: inode) { fs in
             guard let (file, hiddenAt) = openFiles.remove(fileNumber) else { throw FSError(.invalidArgument, "no open file \(fileNumber)") }
             try? file.sync(fs)
-            if let hiddenAt { try fs.removeFile(named: hiddenAt.name, in: hiddenAt.directory) }
+            if let hiddenAt { try changing(hiddenAt.directory) { try fs.removeFile(named: hiddenAt.name, in: hiddenAt.directory) } }
             fuse_reply_err(request, 0)
         }
     }

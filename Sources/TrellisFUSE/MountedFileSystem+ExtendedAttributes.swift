@@ -22,7 +22,8 @@ extension MountedFileSystem {
             let createOnly: Int32 = 1
             let replaceOnly: Int32 = 2
             let mode: ExtendedAttributeName.SetMode = flags & createOnly != 0 ? .createOnly : flags & replaceOnly != 0 ? .replaceOnly : .createOrReplace
-            try fs.setExtendedAttribute(of: inodes.handle(of: inode), named: name, to: ByteBuffer(bytes: value), mode: mode)
+            let handle = inodes.handle(of: inode)
+            try changing(handle) { try fs.setExtendedAttribute(of: handle, named: name, to: ByteBuffer(bytes: value), mode: mode) }
             fuse_reply_err(request, 0)
         }
     }
@@ -36,7 +37,8 @@ extension MountedFileSystem {
 
     func removeExtendedAttribute(_ request: fuse_req_t, inode: UInt64, name: String) {
         perform(request, "removexattr", inode: inode) { fs in
-            try fs.removeExtendedAttribute(of: inodes.handle(of: inode), named: name)
+            let handle = inodes.handle(of: inode)
+            try changing(handle) { try fs.removeExtendedAttribute(of: handle, named: name) }
             fuse_reply_err(request, 0)
         }
     }

@@ -15,9 +15,18 @@ extension MountedFileSystem {
         }
     }
 
+    /// getattr: a directory's from this mount's cache while fresh (the
+    /// kernel asks for them again after each create, for its permission check).
     func getAttributes(_ request: fuse_req_t, inode: UInt64) {
+        let handle = inodes.handle(of: inode)
+        if let (attributes, seconds) = directoryAttributes.fresh(handle) {
+            return replyAttributes(request, attributes, validSeconds: seconds)
+        }
         perform(request, "getattr", inode: inode) { fs in
-            replyAttributes(request, try fs.stat(handle: inodes.handle(of: inode)))
+            let generation = directoryAttributes.generation(of: handle)
+            let attributes = try fs.stat(handle: handle)
+            directoryAttributes.remember(attributes, fetchedAt: generation)
+            replyAttributes(request, attributes)
         }
     }
 
@@ -41,13 +50,16 @@ extension MountedFileSystem {
             if changes.accessTime != nil || changes.modifyTime != nil {
                 for file in openFiles.opens(of: handle) { file.timesWereSet() }
             }
-            if toSet & SetAttributeBits.size != 0 {
-                guard wanted.st_size >= 0 else { throw FSError(.invalidArgument, "a negative size") }
-                try truncate(handle, to: UInt64(wanted.st_size), openFile: openFile, fs)
-                if changes.modifyTime == nil { changes.modifyTime = .now }
+            let changed = try changing(handle) {
+                if toSet & SetAttributeBits.size != 0 {
+                    guard wanted.st_size >= 0 else { throw FSError(.invalidArgument, "a negative size") }
+                    try truncate(handle, to: UInt64(wanted.st_size), openFile: openFile, fs)
+                    if changes.modifyTime == nil { changes.modifyTime = .now }
+                }
+                if changes != AttributeChanges() { try fs.setAttributes(handle: handle, changes) }
+                return try fs.stat(handle: handle)
             }
-            if changes != AttributeChanges() { try fs.setAttributes(handle: handle, changes) }
-            replyAttributes(request, try fs.stat(handle: handle))
+            replyAttributes(request, changed)
         }
     }
 
@@ -75,13 +87,14 @@ extension MountedFileSystem {
     func makeDirectory(_ request: fuse_req_t, parent: UInt64, name: String, mode: UInt32) {
         perform(request, "mkdir", inode: parent) { fs in
             let directory = try fs.stat(handle: inodes.handle(of: parent))
-            replyEntry(request, try fs.makeDirectory(named: name, in: directory, mode: mode & 0o7777))
+            replyEntry(request, try making(in: directory.handle) { try fs.makeDirectory(named: name, in: directory, mode: mode & 0o7777) })
         }
     }
 
     func removeDirectory(_ request: fuse_req_t, parent: UInt64, name: String) {
         perform(request, "rmdir", inode: parent) { fs in
-            try fs.removeDirectory(named: name, in: inodes.handle(of: parent))
+            let directory = inodes.handle(of: parent)
+            try changing(directory) { try fs.removeDirectory(named: name, in: directory) }
             fuse_reply_err(request, 0)
         }
     }
@@ -92,21 +105,23 @@ extension MountedFileSystem {
     func unlink(_ request: fuse_req_t, parent: UInt64, name: String) {
         perform(request, "unlink", inode: parent) { fs in
             let directory = inodes.handle(of: parent)
-            if openFiles.anyOpen, case let target = try fs.lookup(name, inDirectory: directory), target.kind == .file,
-                target.linkCount <= 1, let hidden = openFiles.hideOnUnlink(target.handle, in: directory)
-            {
-                try fs.rename(named: name, in: directory, to: hidden, in: directory)
-                fuse_reply_err(request, 0)
-                return
+            try changing(directory) {
+                if openFiles.anyOpen, case let target = try fs.lookup(name, inDirectory: directory), target.kind == .file,
+                    target.linkCount <= 1, let hidden = openFiles.hideOnUnlink(target.handle, in: directory)
+                {
+                    try fs.rename(named: name, in: directory, to: hidden, in: directory)
+                } else {
+                    try fs.removeFile(named: name, in: directory)
+                }
             }
-            try fs.removeFile(named: name, in: directory)
             fuse_reply_err(request, 0)
         }
     }
 
     func symlink(_ request: fuse_req_t, target: String, parent: UInt64, name: String) {
         perform(request, "symlink", inode: parent) { fs in
-            replyEntry(request, try fs.symlink(named: name, in: inodes.handle(of: parent), to: target))
+            let directory = inodes.handle(of: parent)
+            replyEntry(request, try making(in: directory) { try fs.symlink(named: name, in: directory, to: target) })
         }
     }
 
@@ -133,7 +148,7 @@ extension MountedFileSystem {
                     throw FSError(.exists, "\(newName) exists")
                 } catch let error as FSError where error.code == .notFound {}
             }
-            try fs.rename(named: name, in: source, to: newName, in: destination)
+            try changing(source, destination) { try fs.rename(named: name, in: source, to: newName, in: destination) }
             fuse_reply_err(request, 0)
         }
     }
@@ -141,7 +156,8 @@ extension MountedFileSystem {
     func link(_ request: fuse_req_t, inode: UInt64, newParent: UInt64, newName: String) {
         perform(request, "link", inode: inode) { fs in
             let target = try fs.stat(handle: inodes.handle(of: inode))
-            let linked = try fs.link(target, named: newName, in: inodes.handle(of: newParent))
+            let directory = inodes.handle(of: newParent)
+            let linked = try changing(directory) { try fs.link(target, named: newName, in: directory) }
             replyEntry(request, try fs.stat(handle: linked.handle))
         }
     }
@@ -152,12 +168,12 @@ extension MountedFileSystem {
     func makeNode(_ request: fuse_req_t, parent: UInt64, name: String, mode: UInt32, rdev: UInt64) {
         perform(request, "mknod", inode: parent) { fs in
             let directory = inodes.handle(of: parent)
-            if mode & S_IFMT == S_IFREG {
-                replyEntry(request, try fs.createFile(inDirectory: directory, named: name, mode: mode & 0o7777))
-                return
-            }
-            guard let kind = ObjectKind(specialFileMode: mode) else { throw FSError(.invalidArgument, "\(name): mknod of an unknown file type") }
-            replyEntry(request, try fs.makeNode(named: name, in: directory, kind: kind, mode: mode & 0o7777, rdev: rdev))
+            let kind = ObjectKind(specialFileMode: mode)
+            guard kind != nil || mode & S_IFMT == S_IFREG else { throw FSError(.invalidArgument, "\(name): mknod of an unknown file type") }
+            replyEntry(request, try making(in: directory) {
+                guard let kind else { return try fs.createFile(inDirectory: directory, named: name, mode: mode & 0o7777) }
+                return try fs.makeNode(named: name, in: directory, kind: kind, mode: mode & 0o7777, rdev: rdev)
+            })
         }
     }
 

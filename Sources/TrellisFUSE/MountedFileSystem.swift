@@ -19,6 +19,7 @@ final class MountedFileSystem: @unchecked Sendable {
     let directoryStreams = HandleTable<DirectoryStream>()
     /// What all opens' read-ahead may hold at once.
     let readAheadBudget = ReadAheadBudget(bytes: 256 << 20)
+    let directoryAttributes: DirectoryAttributeCache
 
     init(client: FileSystemClient, options: MountOptions, logger: Logger) {
         client.timeoutSeconds = options.operationTimeout
@@ -26,6 +27,7 @@ final class MountedFileSystem: @unchecked Sendable {
         self.inodes = InodeNumbers(root: client.configuration.rootHandle)
         self.options = options
         self.logger = logger
+        directoryAttributes = DirectoryAttributeCache(lifetimeSeconds: options.attributeTimeout)
     }
 
     /// Runs one operation for the request's caller; a thrown error becomes
@@ -44,6 +46,29 @@ final class MountedFileSystem: @unchecked Sendable {
         } catch {
             logger.warning("\(operation) of inode \(inode) failed: \(error)")
             fuse_reply_err(request, EIO)
+        }
+    }
+
+    /// Runs a change of these objects through this mount: their cached
+    /// attributes go before it starts and again once it ends, before the
+    /// caller replies (the kernel may ask for them the moment it hears).
+    func changing<T>(_ handles: ObjectHandle..., body: () throws -> T) rethrows -> T {
+        directoryAttributes.changed(handles)
+        defer { directoryAttributes.changed(handles) }
+        return try body()
+    }
+
+    /// Runs a create in `directory` and tells the cache what it made.
+    func making(in directory: ObjectHandle, _ body: () throws -> ObjectAttributes) rethrows -> ObjectAttributes {
+        let began = directoryAttributes.beginChange(of: directory)
+        do {
+            let made = try body()
+            directoryAttributes.made(made, in: directory, since: began)
+            return made
+        } catch {
+            // A create that failed half-way (across servers) may have changed the directory.
+            directoryAttributes.changed([directory])
+            throw error
         }
     }
 
