@@ -33,7 +33,7 @@ public struct HostList: Sendable, Hashable {
 
     /// A `--hosts` list.
     public init(parsing list: String) throws {
-        for entry in try Self.entries(of: list) {
+        for entry in try NodeSet.topLevelParts(of: list) {
             let (expression, slots) = try Self.splitSlots(entry, in: list)
             for name in try NodeSet(String(expression)).names { add(Host(name: name, slots: slots)) }
         }
@@ -77,26 +77,6 @@ public struct HostList: Sendable, Hashable {
             return
         }
         hosts[index].slots = min((hosts[index].slots ?? 1) + (host.slots ?? 1), Self.maximumSlots)
-    }
-
-    /// Commas outside brackets separate entries (a nodeset's own commas stay inside).
-    private static func entries(of list: String) throws -> [Substring] {
-        var entries: [Substring] = []
-        var depth = 0
-        var start = list.startIndex
-        for index in list.indices {
-            switch list[index] {
-            case "[": depth += 1
-            case "]": depth -= 1
-            case "," where depth == 0:
-                entries.append(list[start..<index])
-                start = list.index(after: index)
-            default: break
-            }
-        }
-        entries.append(list[start...])
-        guard !entries.contains(where: \.isEmpty) else { throw HostListError("\(list): an empty entry (two commas, or one at an end)") }
-        return entries
     }
 
     private static func splitSlots(_ entry: Substring, in context: String) throws -> (Substring, Int?) {

@@ -66,8 +66,8 @@ public struct NodeSet: Sendable, Hashable, CustomStringConvertible {
 
     // MARK: Parsing
 
-    /// Splits at commas outside brackets.
-    private static func topLevelParts(of expression: String) throws -> [Substring] {
+    /// Splits at commas outside brackets (host lists split their entries so too).
+    static func topLevelParts(of expression: String) throws -> [Substring] {
         var parts: [Substring] = []
         var depth = 0
         var start = expression.startIndex
