@@ -5,9 +5,10 @@
 # libsqlite3-dev: SQLite for the file-system servers' metadata (GRDB builds against it).
 # fuse3, libfuse3-dev: the FUSE mount (Debian's old `fuse` package conflicts with fuse3).
 # attr, rsync, fio, bonnie++, sqlite3, git: programs the mount's tests run on it.
+# libpmi2-0-dev: Slurm's PMI-2 client library, a real PMI-2 client the launcher's tests run under it.
 # openssh-server, openssh-client: the sshd of each test host (scripts/namespace-hosts.sh) and the ssh that reaches it.
 set -euo pipefail
-needed=(mpich libmpich-dev iproute2 libsqlite3-dev fuse3 libfuse3-dev attr rsync fio bonnie++ sqlite3 git openssh-server openssh-client)
+needed=(mpich libmpich-dev iproute2 libsqlite3-dev fuse3 libfuse3-dev attr rsync fio bonnie++ sqlite3 git openssh-server openssh-client libpmi2-0-dev)
 missing=()
 for package in "${needed[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

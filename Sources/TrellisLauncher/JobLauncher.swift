@@ -169,18 +169,25 @@ public final class JobLauncher {
             rank.pmiOpen = false
             return
         }
-        rank.pmiInput += chunk[..<count]
-        while let newline = rank.pmiInput.firstIndex(of: UInt8(ascii: "\n")) {
-            let line = String(decoding: rank.pmiInput[..<newline], as: UTF8.self)
-            rank.pmiInput.removeSubrange(...newline)
-            guard !line.isEmpty else { continue }
+        rank.pmiInput.append(chunk[..<count])
+        while true {
+            let message: (command: PMICommand, wire: PMIWire)?
             do {
-                let command = try PMICommand.parse(Substring(line))
-                if command.name == "init" { rank.sentInit = true }
-                for event in pmi.handle(command, from: rank.rank) { perform(event) }
+                message = try rank.pmiInput.next()
             } catch {
-                logger.warning("rank \(rank.rank) sent a malformed PMI line '\(line)': \(error)")
+                logger.warning("rank \(rank.rank) sent malformed PMI: \(error)")
+                if rank.pmiInput.isBroken {
+                    // Nothing after it can be read: the rank's next PMI call fails instead of waiting.
+                    close(rank.pmiFD)
+                    rank.pmiOpen = false
+                    return
+                }
+                continue
             }
+            guard let (command, wire) = message else { return }
+            rank.pmiWire = wire
+            if command.name == "init" || command.name == "fullinit" { rank.sentInit = true }
+            for event in pmi.handle(command, from: rank.rank, wire: wire) { perform(event) }
         }
     }
 
@@ -189,7 +196,7 @@ public final class JobLauncher {
         case .reply(let target, let command):
             let process = ranks[target]
             guard process.pmiOpen else { return }
-            writeAll(process.pmiFD, Array(command.line.utf8))
+            writeAll(process.pmiFD, command.encoded(as: process.pmiWire))
         case .abort(let rank, let code, let text):
             message("trellis run: rank \(rank) aborted the job (code \(code))\(text.isEmpty ? "" : ": \(text)")")
             firstFailure = firstFailure ?? (rank, Int32(truncatingIfNeeded: code == 0 ? 1 : code))

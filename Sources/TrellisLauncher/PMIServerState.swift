@@ -1,14 +1,23 @@
 import TrellisWire
 
-/// The launcher's key-value service as a pure state machine speaking PMI-1:
-/// put, fence (`barrier_in` / `barrier_out`), get, plus the bookkeeping
-/// commands MPICH's simple PMI client sends. Feed it one command from one
-/// rank; it answers with the replies to write, possibly to several ranks.
+/// The launcher's key-value service as a pure state machine speaking PMI-1
+/// (put, fence as `barrier_in` / `barrier_out`, get, and the bookkeeping
+/// MPICH's simple PMI client sends, in its 1.1 and 1.2 forms) and PMI-2
+/// (fullinit, job-getid, kvs-put / kvs-get / kvs-fence, info-getjobattr,
+/// info-putnodeattr / info-getnodeattr, finalize, abort). Feed it one
+/// command from one rank with the wire it came in; it answers with the
+/// replies to write, possibly to several ranks. Every request gets an
+/// answer, an error one when it cannot be served, except abort.
 public struct PMIServerState: Sendable {
     public let size: Int
     public let kvsName: String
     private(set) var store: [String: String] = [:]
-    private var inBarrier = Set<Int>()
+    /// Ranks in the fence, with the PMI-2 thread id to echo (nil: PMI-1's barrier).
+    private var inBarrier: [Int: PMIWire] = [:]
+    private var fenceThreads: [Int: String] = [:]
+    /// PMI-2's node attributes (all ranks share this host), and who waits for one.
+    private var nodeAttributes: [String: String] = [:]
+    private var nodeAttributeWaiters: [(rank: Int, key: String, thread: String?)] = []
     public private(set) var finalized = Set<Int>()
 
     public struct Limits: Sendable {
@@ -35,13 +44,27 @@ public struct PMIServerState: Sendable {
         case abort(rank: Int, code: Int, message: String)
     }
 
-    public mutating func handle(_ command: PMICommand, from rank: Int) -> [Event] {
+    public mutating func handle(_ command: PMICommand, from rank: Int, wire: PMIWire = .v1) -> [Event] {
+        wire == .v2 ? handleV2(command, from: rank) : handleV1(command, from: rank)
+    }
+
+    private mutating func handleV1(_ command: PMICommand, from rank: Int) -> [Event] {
         func answer(_ name: String, _ fields: [(String, String)]) -> [Event] {
             [.reply(rank: rank, PMICommand(name, fields))]
         }
         switch command.name {
         case "init":
-            return answer("response_to_init", [("pmi_version", "1"), ("pmi_subversion", "1"), ("rc", "0")])
+            // The version the client asks for, when served here (1.1, 1.2, or 2.0 to switch to PMI-2's wire).
+            let version = command["pmi_version"] ?? "1"
+            let subversion = command["pmi_subversion"] ?? "1"
+            switch (version, subversion) {
+            case ("1", "1"), ("1", "2"), ("2", "0"):
+                return answer("response_to_init", [("pmi_version", version), ("pmi_subversion", subversion), ("rc", "0")])
+            default:
+                return answer("response_to_init", [
+                    ("pmi_version", "1"), ("pmi_subversion", "1"), ("rc", "-1"), ("msg", "PMI_\(version).\(subversion)_is_not_served;_1.1,_1.2_and_2.0_are"),
+                ])
+            }
         case "get_maxes":
             return answer("maxes", [
                 ("kvsname_max", "256"), ("keylen_max", String(limits.keyBytes)),
@@ -78,10 +101,7 @@ public struct PMIServerState: Sendable {
             }
             return answer("get_result", [("rc", "0"), ("value", value)])
         case "barrier_in":
-            inBarrier.insert(rank)
-            guard inBarrier.count == size else { return [] }
-            inBarrier.removeAll()
-            return (0..<size).map { .reply(rank: $0, PMICommand("barrier_out", [("rc", "0")])) }
+            return enterFence(rank, .v1, thread: nil)
         case "finalize":
             finalized.insert(rank)
             return answer("finalize_ack", [("rc", "0")])
@@ -90,6 +110,103 @@ public struct PMIServerState: Sendable {
             return [.abort(rank: rank, code: code, message: command["msg"] ?? "")]
         default:
             return answer("\(command.name)_result", [("rc", "-1"), ("msg", "unsupported_command_\(command.name)")])
+        }
+    }
+
+    private mutating func handleV2(_ command: PMICommand, from rank: Int) -> [Event] {
+        let thread = command["thrid"]
+        func answer(_ name: String, _ fields: [(String, String)] = [], rc: Int = 0, error: String? = nil) -> [Event] {
+            var all = fields + [("rc", String(rc))]
+            if let error { all.append(("errmsg", error)) }
+            if let thread { all.append(("thrid", thread)) }
+            return [.reply(rank: rank, PMICommand(name, all))]
+        }
+        func found(_ value: String?) -> [(String, String)] {
+            value.map { [("found", "TRUE"), ("value", $0)] } ?? [("found", "FALSE")]
+        }
+        switch command.name {
+        case "fullinit":
+            if let asked = command["pmirank"], let number = Int(asked), number >= 0, number != rank {
+                return answer("fullinit-response", rc: -1, error: "this connection belongs to rank \(rank), not \(number)")
+            }
+            let number = applicationNumbers.indices.contains(rank) ? applicationNumbers[rank] : 0
+            // Slurm's libpmi2 reads pmi-version and pmi-subversion too, and debugged and pmiverbose as booleans
+            // (MPICH's description calls pmiverbose an integer, which it reads with atoi: FALSE is 0 to it).
+            return answer("fullinit-response", [
+                ("pmi-version", "2"), ("pmi-subversion", "0"), ("rank", String(rank)), ("size", String(size)), ("appnum", String(number)),
+                ("debugged", "FALSE"), ("pmiverbose", "FALSE"),
+            ])
+        case "job-getid":
+            return answer("job-getid-response", [("jobid", kvsName)])
+        case "kvs-put":
+            guard let key = command["key"], let value = command["value"] else { return answer("kvs-put-response", rc: -1, error: "kvs-put needs key and value") }
+            if let refused = refusal(key: key, value: value) { return answer("kvs-put-response", rc: -1, error: refused) }
+            store[key] = value
+            return answer("kvs-put-response")
+        case "kvs-get":
+            guard let key = command["key"] else { return answer("kvs-get-response", rc: -1, error: "kvs-get needs a key") }
+            if let job = command["jobid"], job != kvsName { return answer("kvs-get-response", rc: -1, error: "unknown job \(job)") }
+            return answer("kvs-get-response", found(store[key]))
+        case "info-getjobattr":
+            guard let key = command["key"] else { return answer("info-getjobattr-response", rc: -1, error: "info-getjobattr needs a key") }
+            return answer("info-getjobattr-response", found(store[key]))
+        case "info-putnodeattr":
+            guard let key = command["key"], let value = command["value"] else {
+                return answer("info-putnodeattr-response", rc: -1, error: "info-putnodeattr needs key and value")
+            }
+            if let refused = refusal(key: key, value: value) { return answer("info-putnodeattr-response", rc: -1, error: refused) }
+            nodeAttributes[key] = value
+            var events = answer("info-putnodeattr-response")
+            let waiting = nodeAttributeWaiters.filter { $0.key == key }
+            nodeAttributeWaiters.removeAll { $0.key == key }
+            for waiter in waiting {
+                var fields = [("found", "TRUE"), ("value", value), ("rc", "0")]
+                if let thread = waiter.thread { fields.append(("thrid", thread)) }
+                events.append(.reply(rank: waiter.rank, PMICommand("info-getnodeattr-response", fields)))
+            }
+            return events
+        case "info-getnodeattr":
+            guard let key = command["key"] else { return answer("info-getnodeattr-response", rc: -1, error: "info-getnodeattr needs a key") }
+            if nodeAttributes[key] == nil, command["wait"]?.uppercased() == "TRUE" {
+                nodeAttributeWaiters.append((rank, key, thread))
+                return []
+            }
+            return answer("info-getnodeattr-response", found(nodeAttributes[key]))
+        case "kvs-fence":
+            return enterFence(rank, .v2, thread: thread)
+        case "finalize":
+            finalized.insert(rank)
+            return answer("finalize-response")
+        case "abort":
+            let code = Int(command["exitcode"] ?? "1") ?? 1
+            return [.abort(rank: rank, code: code, message: command["message"] ?? command["msg"] ?? "")]
+        default:
+            return answer("\(command.name)-response", rc: -1, error: "\(command.name) is not supported by trellis run")
+        }
+    }
+
+    /// Why a key or value cannot be stored (nil: it can).
+    private func refusal(key: String, value: String) -> String? {
+        guard key.utf8.count <= limits.keyBytes, value.utf8.count <= limits.valueBytes else { return "key or value too long" }
+        guard store[key] != nil || store.count < limits.entries else { return "too many keys" }
+        return nil
+    }
+
+    /// A rank enters the fence; when the last one does, every rank is
+    /// released in the wire it entered with.
+    private mutating func enterFence(_ rank: Int, _ wire: PMIWire, thread: String?) -> [Event] {
+        inBarrier[rank] = wire
+        if let thread { fenceThreads[rank] = thread }
+        guard inBarrier.count == size else { return [] }
+        let released = inBarrier
+        let threads = fenceThreads
+        inBarrier.removeAll()
+        fenceThreads.removeAll()
+        return released.keys.sorted().map { rank in
+            guard released[rank] == .v2 else { return .reply(rank: rank, PMICommand("barrier_out", [("rc", "0")])) }
+            var fields = [("rc", "0")]
+            if let thread = threads[rank] { fields.append(("thrid", thread)) }
+            return .reply(rank: rank, PMICommand("kvs-fence-response", fields))
         }
     }
 

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import TrellisWire
 
 /// The launcher's view of one rank.
 final class RankProcess {
@@ -9,7 +10,9 @@ final class RankProcess {
     /// The launcher's end of the rank's PMI connection.
     let pmiFD: Int32
     var pmiOpen = true
-    var pmiInput: [UInt8] = []
+    var pmiInput = PMIMessageFramer()
+    /// The wire of the rank's last PMI message, which its replies use.
+    var pmiWire = PMIWire.v1
     var sentInit = false
     var exitStatus: Int32?
 
