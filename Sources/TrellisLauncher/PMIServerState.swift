@@ -12,7 +12,8 @@ public struct PMIServerState: Sendable {
     public let size: Int
     public let kvsName: String
     private(set) var store: [String: String] = [:]
-    /// Ranks in the fence, with the PMI-2 thread id to echo (nil: PMI-1's barrier).
+    /// Ranks in the fence, with the wire each entered by, and the PMI-2
+    /// thread ids to echo when it is released.
     private var inBarrier: [Int: PMIWire] = [:]
     private var fenceThreads: [Int: String] = [:]
     /// PMI-2's node attributes (all ranks share this host), and who waits for one.
@@ -84,11 +85,9 @@ public struct PMIServerState: Sendable {
             guard command["kvsname"] == nil || command["kvsname"] == kvsName else {
                 return answer("put_result", [("rc", "-1"), ("msg", "unknown_kvsname")])
             }
-            guard key.utf8.count <= limits.keyBytes, value.utf8.count <= limits.valueBytes else {
-                return answer("put_result", [("rc", "-1"), ("msg", "key_or_value_too_long")])
-            }
-            guard store[key] != nil || store.count < limits.entries else {
-                return answer("put_result", [("rc", "-1"), ("msg", "too_many_keys")])
+            if let refused = refusal(key: key, value: value, in: store) {
+                // A PMI-1 value holds no spaces.
+                return answer("put_result", [("rc", "-1"), ("msg", refused.split(separator: " ").joined(separator: "_"))])
             }
             store[key] = value
             return answer("put_result", [("rc", "0")])
@@ -116,10 +115,7 @@ public struct PMIServerState: Sendable {
     private mutating func handleV2(_ command: PMICommand, from rank: Int) -> [Event] {
         let thread = command["thrid"]
         func answer(_ name: String, _ fields: [(String, String)] = [], rc: Int = 0, error: String? = nil) -> [Event] {
-            var all = fields + [("rc", String(rc))]
-            if let error { all.append(("errmsg", error)) }
-            if let thread { all.append(("thrid", thread)) }
-            return [.reply(rank: rank, PMICommand(name, all))]
+            [Self.v2Reply(to: rank, name, fields + (error.map { [("errmsg", $0)] } ?? []), rc: rc, thread: thread)]
         }
         func found(_ value: String?) -> [(String, String)] {
             value.map { [("found", "TRUE"), ("value", $0)] } ?? [("found", "FALSE")]
@@ -140,7 +136,7 @@ public struct PMIServerState: Sendable {
             return answer("job-getid-response", [("jobid", kvsName)])
         case "kvs-put":
             guard let key = command["key"], let value = command["value"] else { return answer("kvs-put-response", rc: -1, error: "kvs-put needs key and value") }
-            if let refused = refusal(key: key, value: value) { return answer("kvs-put-response", rc: -1, error: refused) }
+            if let refused = refusal(key: key, value: value, in: store) { return answer("kvs-put-response", rc: -1, error: refused) }
             store[key] = value
             return answer("kvs-put-response")
         case "kvs-get":
@@ -154,17 +150,15 @@ public struct PMIServerState: Sendable {
             guard let key = command["key"], let value = command["value"] else {
                 return answer("info-putnodeattr-response", rc: -1, error: "info-putnodeattr needs key and value")
             }
-            if let refused = refusal(key: key, value: value) { return answer("info-putnodeattr-response", rc: -1, error: refused) }
+            if let refused = refusal(key: key, value: value, in: nodeAttributes) {
+                return answer("info-putnodeattr-response", rc: -1, error: refused)
+            }
             nodeAttributes[key] = value
-            var events = answer("info-putnodeattr-response")
             let waiting = nodeAttributeWaiters.filter { $0.key == key }
             nodeAttributeWaiters.removeAll { $0.key == key }
-            for waiter in waiting {
-                var fields = [("found", "TRUE"), ("value", value), ("rc", "0")]
-                if let thread = waiter.thread { fields.append(("thrid", thread)) }
-                events.append(.reply(rank: waiter.rank, PMICommand("info-getnodeattr-response", fields)))
+            return answer("info-putnodeattr-response") + waiting.map { waiter in
+                Self.v2Reply(to: waiter.rank, "info-getnodeattr-response", found(value), thread: waiter.thread)
             }
-            return events
         case "info-getnodeattr":
             guard let key = command["key"] else { return answer("info-getnodeattr-response", rc: -1, error: "info-getnodeattr needs a key") }
             if nodeAttributes[key] == nil, command["wait"]?.uppercased() == "TRUE" {
@@ -185,11 +179,16 @@ public struct PMIServerState: Sendable {
         }
     }
 
-    /// Why a key or value cannot be stored (nil: it can).
-    private func refusal(key: String, value: String) -> String? {
+    /// Why a key or value cannot be stored in `table` (nil: it can).
+    private func refusal(key: String, value: String, in table: [String: String]) -> String? {
         guard key.utf8.count <= limits.keyBytes, value.utf8.count <= limits.valueBytes else { return "key or value too long" }
-        guard store[key] != nil || store.count < limits.entries else { return "too many keys" }
+        guard table[key] != nil || table.count < limits.entries else { return "too many keys" }
         return nil
+    }
+
+    /// A PMI-2 reply: its fields, rc, and the thread id of the request it answers.
+    private static func v2Reply(to rank: Int, _ name: String, _ fields: [(String, String)], rc: Int = 0, thread: String?) -> Event {
+        .reply(rank: rank, PMICommand(name, fields + [("rc", String(rc))] + (thread.map { [("thrid", $0)] } ?? [])))
     }
 
     /// A rank enters the fence; when the last one does, every rank is
@@ -203,10 +202,9 @@ public struct PMIServerState: Sendable {
         inBarrier.removeAll()
         fenceThreads.removeAll()
         return released.keys.sorted().map { rank in
-            guard released[rank] == .v2 else { return .reply(rank: rank, PMICommand("barrier_out", [("rc", "0")])) }
-            var fields = [("rc", "0")]
-            if let thread = threads[rank] { fields.append(("thrid", thread)) }
-            return .reply(rank: rank, PMICommand("kvs-fence-response", fields))
+            released[rank] == .v2
+                ? Self.v2Reply(to: rank, "kvs-fence-response", [], thread: threads[rank])
+                : .reply(rank: rank, PMICommand("barrier_out", [("rc", "0")]))
         }
     }
 

@@ -94,6 +94,8 @@ def directory(mode=0o777, uid=0, gid=0):
 def moved(times, path, action, follow=False):
     """Which of a path's times (a, m, c) an action moved."""
     before = os.stat(path) if follow else os.lstat(path)
+    # Not a timing check: a file system stamps times at a coarse clock (ext4's
+    # ticks every few ms), so without a pause a moved time could read as unmoved.
     time.sleep(0.05)
     action()
     after = os.stat(path) if follow else os.lstat(path)
