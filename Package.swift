@@ -68,7 +68,8 @@ let package = Package(
         .target(
             name: "TrellisLauncher",
             dependencies: [
-                "TrellisCore", "TrellisWire", "CTrellisSystem",
+                "TrellisCore", "TrellisWire", "TrellisHosts", "CTrellisSystem",
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
         .target(
@@ -112,7 +113,9 @@ let package = Package(
         .executableTarget(name: "example-echo-service", dependencies: ["TrellisRuntime", "TrellisCore"], path: "Examples/EchoServiceExample"),
         .executableTarget(name: "example-spawn", dependencies: ["TrellisRuntime", "TrellisCore"], path: "Examples/SpawnExample"),
         .executableTarget(name: "example-one-sided", dependencies: ["TrellisRuntime"], path: "Examples/OneSidedExample"),
-        .testTarget(name: "TrellisCoreTests", dependencies: ["TrellisCore", "TrellisWire", "TrellisRuntime", "TrellisLauncher"]),
+        .testTarget(
+            name: "TrellisCoreTests",
+            dependencies: ["TrellisCore", "TrellisWire", "TrellisRuntime", "TrellisLauncher", "TrellisHosts", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "TrellisNamesTests", dependencies: ["TrellisNames"]),
         .testTarget(name: "TrellisHostsTests", dependencies: ["TrellisHosts", .product(name: "PropertyBased", package: "swift-property-based")]),
         .testTarget(

@@ -1,25 +1,65 @@
 import ArgumentParser
+import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
+import TrellisHosts
 import TrellisLauncher
 
-/// `trellis run -n N PROGRAM ARGS...`: mpiexec for this host.
+/// `trellis run -n N PROGRAM ARGS...`: mpiexec, on this host or over hosts.
 struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
-        abstract: "Start N ranks of a program as one job on this host.",
+        abstract: "Start N ranks of a program as one job, on this host or over hosts.",
         discussion: """
-            Every rank joins one world communicator through the launcher's PMI-1 service,
-            so Trellis programs and MPICH programs both run under it. Output of all ranks
-            reaches this terminal; stdin goes to rank 0; Ctrl-C reaches every rank. When a
-            rank fails, the others are stopped and trellis run exits non-zero.
+            Every rank joins one world communicator through the launcher's PMI service
+            (PMI-1 and PMI-2), so Trellis programs and MPICH programs both run under it.
+            Output of all ranks reaches this terminal; stdin goes to rank 0; Ctrl-C reaches
+            every rank. When a rank or a host fails, the others are stopped and trellis run
+            exits with the highest rank exit code (128 + signal for a killed rank).
+
+            With --hosts or --hostfile, one proxy per host (trellis proxy) starts that
+            host's ranks and serves their PMI; proxies are started over ssh (or as local
+            processes with --launcher fork) and connect back in a tree of --fanout
+            children per node. Host lists use the nodeset syntax of ClusterShell and
+            Slurm: node[01-16], a,b,c, host:SLOTS; hostfiles take Hydra's host:N and
+            Open MPI's host slots=N lines.
             """)
 
     @Option(name: .short, help: "Number of ranks.")
     var n: Int = 1
 
-    @Flag(help: "Prefix each output line with [rank].")
+    @Option(help: "Hosts to run on, as a node set: node[01-16], a,b:4 (slots after a colon).")
+    var hosts: String?
+
+    @Option(help: "A file of hosts, one per line: host, host:N or host slots=N.")
+    var hostfile: String?
+
+    @Option(help: "Ranks per host, whatever the host list's slots say.")
+    var ppn: Int?
+
+    @Option(help: "Fill each host's slots before the next (slot) or one rank per host in turn (node).")
+    var mapBy: String = "slot"
+
+    @Option(help: "How proxies start on the hosts: ssh (this host itself is forked) or fork (every proxy local).")
+    var launcher: String = "ssh"
+
+    @Option(help: "The ssh command and its options, as one string: \"ssh -F cluster.conf\".")
+    var ssh: String = "ssh"
+
+    @Option(help: "Children per node of the proxy tree.")
+    var fanout: Int = 8
+
+    @Option(help: "Seconds of silence after which a link to a host counts as cut.")
+    var linkTimeout: Double = 30
+
+    @Option(help: "The address proxies connect back to (by default the one the route to the hosts leaves from).")
+    var launcherAddress: String?
+
+    @Flag(help: "At the end, print how every host's ranks ended.")
+    var report = false
+
+    @Flag(help: "Prefix each output line with [rank] ([host:rank] over hosts).")
     var tagOutput = false
 
     @Flag(help: "When a rank fails, let the others run on (for programs that survive failures).")
@@ -43,12 +83,42 @@ struct RunCommand: ParsableCommand {
         options.graceSeconds = graceSeconds
         options.keepGoing = keepGoing
         options.rankWrapper = rankWrapper()
+        options.report = report
+        if hosts != nil || hostfile != nil {
+            options.hosts = try hostList()
+            options.ranksPerHost = ppn
+            guard let order = Placement.Order(rawValue: mapBy) else { throw ValidationError("--map-by takes slot or node, not \(mapBy)") }
+            options.order = order
+            guard let kind = ProxyBootstrap.Kind(rawValue: launcher) else { throw ValidationError("--launcher takes ssh or fork, not \(launcher)") }
+            options.bootstrap = ProxyBootstrap(
+                kind: kind, sshCommand: ssh.split(separator: " ").map(String.init), trellisPath: currentExecutablePath())
+            guard fanout >= 1 else { throw ValidationError("--fanout takes 1 or more") }
+            options.fanout = fanout
+            guard linkTimeout > 0 else { throw ValidationError("--link-timeout takes a positive number of seconds") }
+            options.linkTimeoutSeconds = linkTimeout
+            options.launcherAddress = launcherAddress
+        } else if ppn != nil {
+            throw ValidationError("--ppn places ranks on hosts: give --hosts or --hostfile too")
+        }
         let code = try JobLauncher(options: options).run()
         if code != 0 { throw ExitCode(code) }
     }
 }
 
 extension RunCommand {
+    func hostList() throws -> HostList {
+        do {
+            if let hostfile {
+                guard hosts == nil else { throw ValidationError("give --hosts or --hostfile, not both") }
+                guard let text = try? String(contentsOfFile: hostfile, encoding: .utf8) else { throw ValidationError("cannot read the hostfile \(hostfile)") }
+                return try HostList(hostfile: text, named: hostfile)
+            }
+            return try HostList(parsing: hosts ?? "")
+        } catch let error as HostListError {
+            throw ValidationError("\(error)")
+        }
+    }
+
     /// Splits `PROGRAM ARGS : -n N PROGRAM ARGS : ...` into applications (MPMD).
     static func applications(firstCount: Int, arguments: [String]) throws -> [LaunchApplication] {
         let segments = arguments.split(separator: ":", omittingEmptySubsequences: false).map(Array.init)
@@ -89,4 +159,26 @@ func currentExecutablePath() -> String {
     let length = readlink("/proc/self/exe", &buffer, buffer.count - 1)
     guard length > 0 else { return CommandLine.arguments[0] }
     return buffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+}
+
+/// `trellis proxy --parent ADDRESS --position P --token T` (internal): one
+/// host's part of a job over hosts, started by the launcher's bootstrap.
+struct ProxyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "proxy", abstract: "Run one host's ranks of a job over hosts (started by trellis run).", shouldDisplay: false)
+
+    @Option(help: "The parent node's address.")
+    var parent: String
+
+    @Option(help: "This proxy's position in the job's tree.")
+    var position: Int
+
+    @Option(help: "The job's token.")
+    var token: String
+
+    func run() throws {
+        TrellisCommand.bootstrapLogging()
+        let code = JobProxy.run(parent: parent, position: position, token: token)
+        if code != 0 { throw ExitCode(code) }
+    }
 }

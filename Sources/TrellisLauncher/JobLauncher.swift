@@ -3,266 +3,133 @@ import Glibc
 #endif
 import Logging
 import TrellisCore
-import TrellisWire
+import TrellisHosts
 
-/// `trellis run`: starts the ranks of one job on this host, serves their
-/// PMI-1 bootstrap, relays their output and signals, and ends the job as a
-/// whole when one rank fails, leaving no process behind.
+/// `trellis run`: starts the ranks of one job, on this host or over hosts
+/// through one proxy per host, serves their PMI bootstrap, relays their
+/// output and signals, and ends the job as a whole when one rank or host
+/// fails, leaving no process behind.
 public final class JobLauncher {
     private let options: LaunchOptions
     private let logger: Logger
-    private var ranks: [RankProcess] = []
-    private var relays: [OutputRelay] = []
-    private var pmi: PMIServerState
-    private var processGroup: pid_t = 0
-    private var firstFailure: (rank: Int, code: Int32)?
-    private var stopDeadline: Deadline?
-    private var killed = false
-    private var interruptCount = 0
-    private var drainDeadline: Deadline?
-    /// The signal sent to stop the job, so deaths by it are not reported as failures.
-    private var stopSignal: Int32 = 0
 
     public init(options: LaunchOptions, logger: Logger = Logger(label: "trellis.run")) {
         self.options = options
         self.logger = logger
-        pmi = PMIServerState(
-            size: options.rankCount, kvsName: "trellis-\(getpid())-\(UInt32.random(in: 0...UInt32.max))",
-            applicationNumbers: (0..<options.rankCount).map(options.applicationNumber(ofRank:)))
     }
 
     /// Runs the job to its end; returns the exit code for the shell.
     public func run() throws -> Int32 {
+        let plan = try makePlan()
+        let overHosts = options.hosts != nil
+        let tags: [String]? = options.tagOutput
+            ? plan.hostOfRank.indices.map { overHosts ? "\(plan.hosts[plan.hostOfRank[$0]]):\($0)" : "\($0)" }
+            : nil
+        let node = JobNode.launcher(
+            plan: plan, keepGoing: options.keepGoing, tags: tags, report: options.report, address: try launcherAddress(plan),
+            logger: logger)
+        return node.run()
+    }
+
+    /// Where every rank runs and how the tree of proxies is shaped.
+    func makePlan() throws -> JobPlan {
         guard options.applications.allSatisfy({ $0.count >= 1 }) else { throw TrellisError(.invalidArgument, "-n must be at least 1") }
         guard options.applications.allSatisfy({ !$0.program.isEmpty }) else { throw TrellisError(.invalidArgument, "no program to run") }
-        let relay = try SignalRelay(signals: [SIGINT, SIGTERM, SIGHUP, SIGCHLD])
-        signal(SIGPIPE, SIG_IGN)
-        do {
-            for rank in 0..<options.rankCount { try start(rank: rank) }
-        } catch {
-            message("trellis run: \(error)")
-            firstFailure = firstFailure ?? (-1, 1)
-            beginStop(signal: SIGTERM)
-        }
-        while ranks.contains(where: { !$0.hasExited }) || relays.contains(where: \.isOpen) {
-            pollOnce(relay: relay)
-            reapChildren()
-            if let deadline = stopDeadline, deadline.hasPassed, !killed {
-                message("trellis run: ranks still running after \(options.graceSeconds)s; killing them")
-                killGroup(SIGKILL)
-                killed = true
-            }
-            if !ranks.contains(where: { !$0.hasExited }) {
-                if drainDeadline == nil {
-                    // Descendants the ranks left behind in their group go too;
-                    // then the pipes drain to their end.
-                    killGroup(SIGKILL)
-                    drainDeadline = .after(seconds: 2)
-                } else if drainDeadline!.hasPassed {
-                    relays.forEach { $0.finish() }
-                }
-            }
-        }
-        for rank in ranks where rank.pmiOpen { close(rank.pmiFD) }
-        return firstFailure?.code ?? 0
-    }
-
-    // MARK: Starting
-
-    private func start(rank: Int) throws {
-        var pair: [Int32] = [0, 0]
-        guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &pair) == 0 else {
-            throw TrellisError(.launchFailed, "socketpair for rank \(rank)", underlying: SystemCallError("socketpair", errno: errno))
-        }
-        let output = try makePipe()
-        let errors = try makePipe()
-        var environment = ProcessEnvironment.current()
-        for (key, value) in options.environment { environment[key] = value }
-        environment["PMI_FD"] = "3"
-        environment["PMI_RANK"] = String(rank)
-        environment["PMI_SIZE"] = String(options.rankCount)
-        environment["TRELLIS_RANK"] = String(rank)
-        environment["TRELLIS_SIZE"] = String(options.rankCount)
-        environment["TRELLIS_LAUNCHER_PID"] = String(getpid())
-        let childPMI = fcntl(pair[1], F_DUPFD_CLOEXEC, 10)
-        defer {
-            close(pair[1])
-            close(childPMI)
-            close(output.write)
-            close(errors.write)
-        }
-        let pid: pid_t
-        do {
-            pid = try ProcessSpawner.spawn(
-                arguments: options.rankWrapper + options.applications[options.applicationNumber(ofRank: rank)].program,
-                environment: environment,
-                descriptors: ChildDescriptors(
-                    standardInput: rank == 0 ? 0 : nil, standardOutput: output.write, standardError: errors.write,
-                    inherited: [(childPMI, 3)]),
-                processGroup: processGroup)
-        } catch {
-            close(pair[0])
-            close(output.read)
-            close(errors.read)
-            throw error
-        }
-        if processGroup == 0 { processGroup = pid }
-        ranks.append(RankProcess(rank: rank, pid: pid, pmiFD: pair[0]))
-        relays.append(OutputRelay(fd: output.read, rank: rank, destination: 1, tagged: options.tagOutput))
-        relays.append(OutputRelay(fd: errors.read, rank: rank, destination: 2, tagged: options.tagOutput))
-    }
-
-    private func makePipe() throws -> (read: Int32, write: Int32) {
-        var fds: [Int32] = [0, 0]
-        guard pipe(&fds) == 0 else {
-            throw TrellisError(.launchFailed, "cannot create an output pipe", underlying: SystemCallError("pipe", errno: errno))
-        }
-        // Above the standard descriptors, so dup2 in the child never hits its own source.
-        let read = fcntl(fds[0], F_DUPFD_CLOEXEC, 10)
-        let write = fcntl(fds[1], F_DUPFD_CLOEXEC, 10)
-        close(fds[0])
-        close(fds[1])
-        return (read, write)
-    }
-
-    // MARK: The loop
-
-    private func pollOnce(relay: SignalRelay) {
-        var watched: [pollfd] = [pollfd(fd: relay.readFD, events: Int16(POLLIN), revents: 0)]
-        for rank in ranks where rank.pmiOpen { watched.append(pollfd(fd: rank.pmiFD, events: Int16(POLLIN), revents: 0)) }
-        for output in relays where output.isOpen { watched.append(pollfd(fd: output.fd, events: Int16(POLLIN), revents: 0)) }
-        var timeout: Int32 = 200
-        if let deadline = stopDeadline, !killed {
-            timeout = Int32(min(200, deadline.remainingNanoseconds / 1_000_000 + 1))
-        }
-        let count = poll(&watched, nfds_t(watched.count), timeout)
-        guard count > 0 else { return }
-        for entry in watched where entry.revents != 0 {
-            if entry.fd == relay.readFD {
-                for signal in relay.drain() where signal != SIGCHLD { forward(signal) }
-            } else if let rank = ranks.first(where: { $0.pmiOpen && $0.pmiFD == entry.fd }) {
-                serviceBootstrap(rank)
-            } else if let output = relays.first(where: { $0.isOpen && $0.fd == entry.fd }) {
-                output.pump()
-            }
-        }
-    }
-
-    private func forward(_ signal: Int32) {
-        interruptCount += 1
-        if interruptCount > 1 {
-            message("trellis run: \(signalName(signal)) again; killing the job")
-            killGroup(SIGKILL)
-            killed = true
-            return
-        }
-        firstFailure = firstFailure ?? (-1, 128 + signal)
-        beginStop(signal: signal)
-    }
-
-    private func serviceBootstrap(_ rank: RankProcess) {
-        var chunk = [UInt8](repeating: 0, count: 4096)
-        let count = chunk.withUnsafeMutableBytes { read(rank.pmiFD, $0.baseAddress!, $0.count) }
-        if count < 0 && errno == EINTR { return }
-        guard count > 0 else {
-            close(rank.pmiFD)
-            rank.pmiOpen = false
-            return
-        }
-        rank.pmiInput.append(chunk[..<count])
-        while true {
-            let message: (command: PMICommand, wire: PMIWire)?
+        let hosts: [String]
+        let hostOfRank: [Int]
+        let mapping: String
+        var environment = options.environment
+        if let list = options.hosts {
+            let placement: Placement
             do {
-                message = try rank.pmiInput.next()
+                placement = try Placement(ranks: options.rankCount, on: list, ranksPerHost: options.ranksPerHost, order: options.order)
             } catch {
-                logger.warning("rank \(rank.rank) sent malformed PMI: \(error)")
-                if rank.pmiInput.isBroken {
-                    // Nothing after it can be read: the rank's next PMI call fails instead of waiting.
-                    close(rank.pmiFD)
-                    rank.pmiOpen = false
-                    return
-                }
-                continue
+                throw TrellisError(.invalidArgument, "\(error)")
             }
-            guard let (command, wire) = message else { return }
-            rank.pmiWire = wire
-            if command.name == "init" || command.name == "fullinit" { rank.sentInit = true }
-            for event in pmi.handle(command, from: rank.rank, wire: wire) { perform(event) }
-        }
-    }
-
-    private func perform(_ event: PMIServerState.Event) {
-        switch event {
-        case .reply(let target, let command):
-            let process = ranks[target]
-            guard process.pmiOpen else { return }
-            writeAll(process.pmiFD, command.encoded(as: process.pmiWire))
-        case .abort(let rank, let code, let text):
-            message("trellis run: rank \(rank) aborted the job (code \(code))\(text.isEmpty ? "" : ": \(text)")")
-            firstFailure = firstFailure ?? (rank, Int32(truncatingIfNeeded: code == 0 ? 1 : code))
-            beginStop(signal: SIGTERM)
-        }
-    }
-
-    // MARK: Ending
-
-    private func reapChildren() {
-        var ended: [RankProcess] = []
-        while true {
-            var status: Int32 = 0
-            let pid = waitpid(-1, &status, WNOHANG)
-            guard pid > 0 else { break }
-            guard let rank = ranks.first(where: { $0.pid == pid }) else { continue }
-            rank.exitStatus = status
-            ended.append(rank)
-        }
-        if stopDeadline != nil {
-            // Once stopping, report only deaths this launcher did not cause:
-            // a killed rank's peers can notice and exit before the kernel
-            // reports the killed rank itself.
-            for rank in ended {
-                let signal = rank.exitStatus! & 0x7f
-                if signal != 0 && signal != stopSignal && !(signal == SIGKILL && killed) {
-                    message("trellis run: rank \(rank.rank) (pid \(rank.pid)) \(RankProcess.describe(status: rank.exitStatus!))")
-                }
+            (hosts, hostOfRank, mapping) = (placement.hosts, placement.hostOfRank, placement.processMapping)
+            // As Hydra does: the launcher's environment reaches every rank, less what names this host.
+            for (key, value) in ProcessEnvironment.current() where environment[key] == nil && !Self.staysOnThisHost(key) {
+                environment[key] = value
             }
-            return
+        } else {
+            hosts = [Self.thisHostName()]
+            hostOfRank = Array(repeating: 0, count: options.rankCount)
+            mapping = "(vector,(0,1,\(options.rankCount)))"
         }
-        // Ranks that lose a peer fail soon after it; a rank killed by a signal
-        // is the likelier cause, so it is named first.
-        let failed = ended.filter { rank in
-            let status = rank.exitStatus!
-            return status != 0 || (rank.sentInit && !pmi.finalized.contains(rank.rank))
-        }.sorted { ($0.exitStatus! & 0x7f != 0 ? 0 : 1, $0.rank) < ($1.exitStatus! & 0x7f != 0 ? 0 : 1, $1.rank) }
-        guard let first = failed.first else { return }
-        let consequence = options.keepGoing ? "; the other ranks go on (--keep-going)" : "; stopping the other ranks"
-        for rank in failed {
-            let status = rank.exitStatus!
-            let how = status == 0 ? "exited without finalizing" : RankProcess.describe(status: status)
-            message("trellis run: rank \(rank.rank) (pid \(rank.pid)) \(how)\(rank === first ? consequence : "")")
-        }
-        let status = first.exitStatus!
-        if options.keepGoing {
-            firstFailure = firstFailure ?? (first.rank, status == 0 ? 1 : RankProcess.shellCode(status: status))
-            return
-        }
-        firstFailure = (first.rank, status == 0 ? 1 : RankProcess.shellCode(status: status))
-        beginStop(signal: SIGTERM)
+        return JobPlan(
+            kvsName: "trellis-\(getpid())-\(UInt32.random(in: 0...UInt32.max))",
+            token: (0..<4).map { _ in String(UInt32.random(in: 0...UInt32.max), radix: 16) }.joined(),
+            applications: options.applications, hosts: hosts, hostOfRank: hostOfRank, processMapping: mapping,
+            environment: environment, workingDirectory: Self.workingDirectory(), rankWrapper: options.rankWrapper,
+            graceSeconds: options.graceSeconds, tree: TreeShape(hostCount: options.hosts == nil ? 0 : hosts.count, fanout: options.fanout),
+            bootstrap: options.bootstrap, linkTimeoutSeconds: options.linkTimeoutSeconds)
     }
 
-    private func beginStop(signal: Int32) {
-        guard stopDeadline == nil else { return }
-        stopSignal = signal
-        stopDeadline = .after(seconds: options.graceSeconds)
-        killGroup(signal)
+    /// The address the launcher's children connect back to.
+    private func launcherAddress(_ plan: JobPlan) throws -> String? {
+        guard plan.tree.hostCount > 0 else { return nil }
+        if let given = options.launcherAddress { return given }
+        guard plan.bootstrap.kind == .ssh else { return "127.0.0.1" }
+        let remote = plan.tree.children(of: 0).map { plan.hosts[plan.tree.host(atPosition: $0)] }.filter { !ProxyBootstrap.isThisHost($0) }
+        guard let first = remote.first else { return "127.0.0.1" }
+        guard let address = sourceAddress(towards: first) else {
+            throw TrellisError(.invalidArgument, "cannot find a route to host \(first) (is the name right? --launcher-address names the address to use)")
+        }
+        return address
     }
 
-    private func killGroup(_ signal: Int32) {
-        guard processGroup > 0 else { return }
-        killpg(processGroup, signal)
+    /// Variables that describe this host or this shell, not the job.
+    static func staysOnThisHost(_ key: String) -> Bool {
+        ["HOSTNAME", "PWD", "OLDPWD", "SHLVL", "_", "TRELLIS_HOST", "TRELLIS_RANK", "TRELLIS_SIZE", "TRELLIS_LAUNCHER_PID", "DISPLAY"].contains(key)
+            || key.hasPrefix("SSH_") || key.hasPrefix("PMI_")
     }
 
-    private func message(_ text: String) {
-        writeToStandardError(text + "\n")
+    static func thisHostName() -> String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count - 1) == 0 else { return "localhost" }
+        return buffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+    }
+
+    static func workingDirectory() -> String {
+        var buffer = [CChar](repeating: 0, count: 4096)
+        guard getcwd(&buffer, buffer.count) != nil else { return "/" }
+        return buffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+    }
+}
+
+/// `trellis proxy`: one host's part of a job over hosts. Connects back to
+/// its parent in the tree, takes the job's plan, and runs its node.
+public enum JobProxy {
+    public static func run(parent address: String, position: Int, token: String, logger: Logger = Logger(label: "trellis.proxy")) -> Int32 {
+        let link: Link
+        do {
+            link = try Link.connect(to: address, seconds: 30)
+        } catch {
+            writeToStandardError("trellis proxy: \(error)\n")
+            return 1
+        }
+        link.send(.hello(position: position, token: token))
+        let deadline = Deadline.after(seconds: 60)
+        var plan: JobPlan?
+        var early: [LinkMessage] = []
+        while plan == nil && link.isOpen && !deadline.hasPassed {
+            var watched = [pollfd(fd: link.fd, events: Int16(POLLIN), revents: 0)]
+            _ = poll(&watched, 1, 200)
+            for message in link.receive() {
+                if case .plan(let given) = message, plan == nil { plan = given } else if plan != nil { early.append(message) }
+            }
+        }
+        guard let plan else {
+            writeToStandardError("trellis proxy: no job plan from \(address): \(link.isOpen ? "timed out" : link.closeReason)\n")
+            return 1
+        }
+        guard plan.tree.parent(of: position) != nil, position <= plan.tree.hostCount else {
+            writeToStandardError("trellis proxy: position \(position) is not in the job's tree\n")
+            return 1
+        }
+        if chdir(plan.workingDirectory) != 0 {
+            link.send(.notice("\(plan.hosts[plan.tree.host(atPosition: position)]): cannot enter \(plan.workingDirectory) (\(String(cString: strerror(errno)))); ranks start in \(JobLauncher.workingDirectory())"))
+        }
+        return JobNode.proxy(plan: plan, position: position, parent: link, logger: logger).run(early: early)
     }
 }

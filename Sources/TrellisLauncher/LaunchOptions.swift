@@ -1,20 +1,37 @@
+import TrellisHosts
+
 /// What `trellis run` was asked to do.
 public struct LaunchOptions: Sendable {
     /// The programs of the job, each on its count of ranks, in rank order
     /// (several for an MPMD job: `trellis run -n 2 a : -n 3 b`).
     public var applications: [LaunchApplication]
-    /// Prefix every output line with `[rank]`.
+    /// Prefix every output line with `[rank]` (`[host:rank]` over hosts).
     public var tagOutput = false
     /// Seconds between asking the ranks to stop (SIGTERM) and killing them.
     public var graceSeconds: Double = 5
     /// Let the other ranks run on when one fails (fault-tolerant programs);
-    /// the job still exits with the first failure's status.
+    /// the job still exits with the highest failure's status.
     public var keepGoing = false
     /// Extra environment for every rank.
     public var environment: [String: String] = [:]
     /// A command each rank's program is started through, such as
     /// `trellis exec-rank --`, which ties the rank's life to the launcher's.
     public var rankWrapper: [String] = []
+    /// The hosts to run on; nil runs every rank on this host, under the launcher itself.
+    public var hosts: HostList?
+    /// Ranks per host, whatever the host list says (`--ppn`).
+    public var ranksPerHost: Int?
+    public var order: Placement.Order = .bySlot
+    /// How proxies are started on the hosts.
+    public var bootstrap = ProxyBootstrap(kind: .ssh, trellisPath: "trellis")
+    /// Children per node of the proxy tree.
+    public var fanout = 8
+    /// Seconds of silence after which a link of the proxy tree counts as cut.
+    public var linkTimeoutSeconds: Double = 30
+    /// Print how every host's ranks ended.
+    public var report = false
+    /// The address proxies connect back to (by default the one the route to the first host leaves from).
+    public var launcherAddress: String?
 
     public init(rankCount: Int, program: [String]) {
         applications = [LaunchApplication(count: rankCount, program: program)]
@@ -23,14 +40,7 @@ public struct LaunchOptions: Sendable {
     public var rankCount: Int { applications.reduce(0) { $0 + $1.count } }
 
     /// Which application a rank runs (PMI's appnum).
-    public func applicationNumber(ofRank rank: Int) -> Int {
-        var first = 0
-        for (index, application) in applications.enumerated() {
-            if rank < first + application.count { return index }
-            first += application.count
-        }
-        return applications.count - 1
-    }
+    public func applicationNumber(ofRank rank: Int) -> Int { applications.applicationNumber(ofRank: rank) }
 }
 
 public struct LaunchApplication: Sendable {
@@ -40,5 +50,17 @@ public struct LaunchApplication: Sendable {
     public init(count: Int, program: [String]) {
         self.count = count
         self.program = program
+    }
+}
+
+extension [LaunchApplication] {
+    /// Which application a rank runs, the applications taking ranks in order.
+    func applicationNumber(ofRank rank: Int) -> Int {
+        var first = 0
+        for (index, application) in enumerated() {
+            if rank < first + application.count { return index }
+            first += application.count
+        }
+        return count - 1
     }
 }

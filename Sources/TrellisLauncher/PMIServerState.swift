@@ -31,18 +31,33 @@ public struct PMIServerState: Sendable {
     /// Each rank's application number (MPMD jobs); all 0 by default.
     public let applicationNumbers: [Int]
 
-    public init(size: Int, kvsName: String, applicationNumbers: [Int]? = nil) {
+    /// How many ranks this service answers; nil when it serves the whole
+    /// job alone and releases fences itself.
+    private let localRankCount: Int?
+    /// Puts since the last fence, which go up the tree when this host's ranks have all entered it.
+    private var pendingPuts: [String: String] = [:]
+
+    /// `localRanks`: the ranks of the job on this host, when this service is
+    /// one host's in a tree of them; its fences then end in `fenceEntered`,
+    /// and `releaseFence` lets the ranks go once every host has entered.
+    /// `processMapping` says which ranks share a host (all of them by default).
+    public init(
+        size: Int, kvsName: String, applicationNumbers: [Int]? = nil, localRanks: [Int]? = nil, processMapping: String? = nil
+    ) {
         self.size = size
         self.kvsName = kvsName
         self.applicationNumbers = applicationNumbers ?? Array(repeating: 0, count: size)
-        // MPICH reads this to learn which ranks share a node: here, all of them.
-        store["PMI_process_mapping"] = "(vector,(0,1,\(size)))"
+        localRankCount = localRanks?.count
+        // MPICH reads this to learn which ranks share a node.
+        store["PMI_process_mapping"] = processMapping ?? "(vector,(0,1,\(size)))"
     }
 
     public enum Event: Equatable, Sendable {
         case reply(rank: Int, PMICommand)
         /// The rank asked to abort the whole job.
         case abort(rank: Int, code: Int, message: String)
+        /// Every rank of this host is in the fence; these are their puts since the last one.
+        case fenceEntered(puts: [String: String])
     }
 
     public mutating func handle(_ command: PMICommand, from rank: Int, wire: PMIWire = .v1) -> [Event] {
@@ -90,6 +105,7 @@ public struct PMIServerState: Sendable {
                 return answer("put_result", [("rc", "-1"), ("msg", refused.split(separator: " ").joined(separator: "_"))])
             }
             store[key] = value
+            pendingPuts[key] = value
             return answer("put_result", [("rc", "0")])
         case "get":
             guard let key = command["key"] else {
@@ -138,6 +154,7 @@ public struct PMIServerState: Sendable {
             guard let key = command["key"], let value = command["value"] else { return answer("kvs-put-response", rc: -1, error: "kvs-put needs key and value") }
             if let refused = refusal(key: key, value: value, in: store) { return answer("kvs-put-response", rc: -1, error: refused) }
             store[key] = value
+            pendingPuts[key] = value
             return answer("kvs-put-response")
         case "kvs-get":
             guard let key = command["key"] else { return answer("kvs-get-response", rc: -1, error: "kvs-get needs a key") }
@@ -191,12 +208,24 @@ public struct PMIServerState: Sendable {
         .reply(rank: rank, PMICommand(name, fields + [("rc", String(rc))] + (thread.map { [("thrid", $0)] } ?? [])))
     }
 
-    /// A rank enters the fence; when the last one does, every rank is
-    /// released in the wire it entered with.
+    /// A rank enters the fence. When the last of this host's does, the
+    /// whole job's service lets every rank go; one host's in a tree reports
+    /// `fenceEntered` and waits for `releaseFence`.
     private mutating func enterFence(_ rank: Int, _ wire: PMIWire, thread: String?) -> [Event] {
         inBarrier[rank] = wire
         if let thread { fenceThreads[rank] = thread }
-        guard inBarrier.count == size else { return [] }
+        guard inBarrier.count == (localRankCount ?? size) else { return [] }
+        guard localRankCount != nil else { return releaseFence(puts: [:]) }
+        let puts = pendingPuts
+        pendingPuts.removeAll()
+        return [.fenceEntered(puts: puts)]
+    }
+
+    /// Every host's ranks are in the fence: their puts become visible here
+    /// and this host's ranks are released, each in the wire it entered with.
+    public mutating func releaseFence(puts: [String: String]) -> [Event] {
+        store.merge(puts) { _, new in new }
+        if localRankCount == nil { pendingPuts.removeAll() }
         let released = inBarrier
         let threads = fenceThreads
         inBarrier.removeAll()
@@ -207,5 +236,4 @@ public struct PMIServerState: Sendable {
                 : .reply(rank: rank, PMICommand("barrier_out", [("rc", "0")]))
         }
     }
-
 }

@@ -1,0 +1,552 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Logging
+import TrellisCore
+import TrellisWire
+
+/// One node of a job's tree, run as a poll loop: the launcher (position 0)
+/// or the proxy of one host. It starts its child proxies and this host's
+/// ranks, serves the ranks' PMI, gathers fences from its subtree and passes
+/// them up (the launcher releases them down), carries output, ends and
+/// losses up, and stdin, signals and stop orders down.
+///
+/// A job on one host is the launcher alone, with every rank its own.
+final class JobNode {
+    let plan: JobPlan
+    let position: Int
+    /// The host whose ranks this node runs; nil for the launcher of a job over hosts.
+    let localHost: Int?
+    private let parent: Link?
+    private let logger: Logger
+    private var pmi: PMIServerState
+    private let ranks = HostRanks()
+    private let plannedRanks: [Int]
+    private var children: [ChildProxy] = []
+    private var listener: LinkListener?
+    private var unidentified: [(link: Link, since: Deadline)] = []
+    /// The address children connect back to, and ranks listen on (nil: loopback).
+    private let hostAddress: String?
+
+    // The launcher's part.
+    private var ledger: JobLedger?
+    private var writer = OutputWriter(tags: nil)
+    private var readsInput = false
+    private var interruptCount = 0
+    private var report = false
+
+    // Fences: this host's puts once its ranks are all in, and each child's subtree's.
+    private var localFence: [String: String]?
+    private var childFences: [Int: [String: String]] = [:]
+
+    // Stopping.
+    private var stopDeadline: Deadline?
+    private var killed = false
+    private var drainDeadline: Deadline?
+    private var bootstrapDeadline: Deadline?
+    private var sentDone = false
+
+    private init(plan: JobPlan, position: Int, localHost: Int?, parent: Link?, hostAddress: String?, logger: Logger) {
+        self.plan = plan
+        self.position = position
+        self.localHost = localHost
+        self.parent = parent
+        self.hostAddress = hostAddress
+        self.logger = logger
+        plannedRanks = localHost.map(plan.ranks(onHost:)) ?? []
+        pmi = PMIServerState(
+            size: plan.rankCount, kvsName: plan.kvsName, applicationNumbers: (0..<plan.rankCount).map(plan.applicationNumber(ofRank:)),
+            localRanks: plannedRanks, processMapping: plan.processMapping)
+    }
+
+    /// The launcher's node. `tags`: output prefixes per rank when tagging.
+    static func launcher(
+        plan: JobPlan, keepGoing: Bool, tags: [String]?, report: Bool, address: String?, logger: Logger
+    ) -> JobNode {
+        let overHosts = plan.tree.hostCount > 0
+        let node = JobNode(plan: plan, position: 0, localHost: overHosts ? nil : 0, parent: nil, hostAddress: address, logger: logger)
+        node.ledger = JobLedger(hosts: plan.hosts, hostOfRank: plan.hostOfRank, keepGoing: keepGoing, namesHosts: overHosts)
+        node.writer = OutputWriter(tags: tags)
+        node.readsInput = overHosts
+        node.report = report
+        return node
+    }
+
+    /// A proxy's node, once it has its plan from `parent`.
+    static func proxy(plan: JobPlan, position: Int, parent: Link, logger: Logger) -> JobNode {
+        // Ranks of a job over real hosts listen where the other hosts reach this one.
+        let address = plan.bootstrap.kind == .fork ? nil : parent.localHost
+        return JobNode(
+            plan: plan, position: position, localHost: plan.tree.host(atPosition: position), parent: parent, hostAddress: address,
+            logger: logger)
+    }
+
+    // MARK: Running
+
+    /// Runs this node to the job's end; returns the launcher's exit code (0 for a proxy that ended well).
+    func run(early: [LinkMessage] = []) -> Int32 {
+        let relay: SignalRelay
+        do {
+            relay = try SignalRelay(signals: [SIGINT, SIGTERM, SIGHUP, SIGCHLD, SIGUSR1, SIGUSR2])
+        } catch {
+            notice("cannot watch signals: \(error)")
+            return 1
+        }
+        signal(SIGPIPE, SIG_IGN)
+        startChildren()
+        startRanks()
+        early.forEach(fromParent)
+        while !finished {
+            pollOnce(relay: relay)
+            reap()
+            timers()
+        }
+        ranks.closeAll()
+        for child in children { child.link?.finish() }
+        parent?.finish()
+        if let ledger, report {
+            say("report")
+            for line in ledger.report() { writeToStandardError("  \(line)\n") }
+        }
+        return ledger?.exitCode ?? 0
+    }
+
+    private var finished: Bool {
+        let localDone = ranks.allExited && !ranks.outputOpen
+        guard localDone, children.allSatisfy(\.finished) else { return false }
+        if let parent, !sentDone {
+            parent.send(.done)
+            sentDone = true
+        }
+        // The bootstraps (ssh, or the proxies themselves) end next; those that linger are killed.
+        let lingering = children.filter { $0.pid > 0 && $0.bootstrapStatus == nil }
+        guard !lingering.isEmpty else { return parent.map { !$0.wantsToWrite } ?? true }
+        if bootstrapDeadline == nil { bootstrapDeadline = .after(seconds: 5) }
+        if bootstrapDeadline!.hasPassed { lingering.forEach { $0.killBootstrap() } }
+        return false
+    }
+
+    // MARK: Starting
+
+    private func startChildren() {
+        let positions = plan.tree.children(of: position)
+        guard !positions.isEmpty else { return }
+        let listener: LinkListener
+        do {
+            listener = try LinkListener()
+        } catch {
+            for position in positions {
+                lose(ChildProxy(position: position, host: plan.tree.host(atPosition: position), hostsBelow: plan.tree.hostsBelow(position), startSeconds: 0), "\(error)")
+            }
+            return
+        }
+        self.listener = listener
+        let parentAddress = "\(hostAddress ?? "127.0.0.1"):\(listener.port)"
+        for position in positions {
+            let host = plan.tree.host(atPosition: position)
+            let child = ChildProxy(position: position, host: host, hostsBelow: plan.tree.hostsBelow(position), startSeconds: max(60, plan.linkTimeoutSeconds))
+            children.append(child)
+            let command = plan.bootstrap.command(host: plan.hosts[host], position: position, parent: parentAddress, token: plan.token)
+            do {
+                let errors = try HostRanks.makePipe()
+                defer { close(errors.write) }
+                _ = fcntl(errors.read, F_SETFL, fcntl(errors.read, F_GETFL) | O_NONBLOCK)
+                var environment = ProcessEnvironment.current()
+                environment["TRELLIS_LAUNCHER_PID"] = String(getpid())
+                // Through exec-rank: the bootstrap dies with this node, even by SIGKILL.
+                child.pid = try ProcessSpawner.spawn(
+                    arguments: [plan.bootstrap.trellisPath, "exec-rank", "--"] + command, environment: environment,
+                    descriptors: ChildDescriptors(standardInput: nil, standardOutput: errors.write, standardError: errors.write),
+                    processGroup: 0)
+                child.errorsFD = errors.read
+            } catch {
+                lose(child, "cannot start its proxy: \(error)")
+            }
+        }
+    }
+
+    private func startRanks() {
+        guard localHost != nil, !plannedRanks.isEmpty else { return }
+        var base = ProcessEnvironment.current()
+        if parent != nil {
+            for (key, value) in plan.environment { base[key] = value }
+            if let hostAddress, plan.environment["TRELLIS_HOST"] == nil { base["TRELLIS_HOST"] = hostAddress }
+        } else {
+            for (key, value) in plan.environment { base[key] = value }
+        }
+        base["PMI_SIZE"] = String(plan.rankCount)
+        base["TRELLIS_SIZE"] = String(plan.rankCount)
+        base["TRELLIS_LAUNCHER_PID"] = String(getpid())
+        for rank in plannedRanks {
+            var environment = base
+            environment["PMI_RANK"] = String(rank)
+            environment["TRELLIS_RANK"] = String(rank)
+            let input: HostRanks.Input? = rank == 0 ? (parent == nil ? .inherited : .forwarded) : nil
+            do {
+                try ranks.start(
+                    rank: rank, program: plan.rankWrapper + plan.applications[plan.applicationNumber(ofRank: rank)].program,
+                    environment: environment, input: input, partialLineDelay: parent == nil ? 0 : 0.2,
+                    deliver: { [unowned self] rank, stream, bytes in self.up(.output(rank: rank, stream: stream, bytes: bytes)) })
+            } catch {
+                up(.abort(rank: rank, code: 1, message: "cannot start rank \(rank)\(onThisHost): \(error)"))
+                return
+            }
+        }
+    }
+
+    private var onThisHost: String {
+        guard let localHost, plan.tree.hostCount > 0 else { return "" }
+        return " on \(plan.hosts[localHost])"
+    }
+
+    // MARK: The loop
+
+    private func pollOnce(relay: SignalRelay) {
+        var watched: [pollfd] = [pollfd(fd: relay.readFD, events: Int16(POLLIN), revents: 0)]
+        func watch(_ fd: Int32, write: Bool = false) {
+            watched.append(pollfd(fd: fd, events: Int16(POLLIN) | (write ? Int16(POLLOUT) : 0), revents: 0))
+        }
+        if let parent, parent.isOpen { watch(parent.fd, write: parent.wantsToWrite) }
+        if let listener { watch(listener.fd) }
+        for entry in unidentified where entry.link.isOpen { watch(entry.link.fd) }
+        for child in children {
+            if let link = child.link, link.isOpen { watch(link.fd, write: link.wantsToWrite) }
+            if child.errorsFD >= 0 { watch(child.errorsFD) }
+        }
+        for process in ranks.processes where process.pmiOpen { watch(process.pmiFD) }
+        for output in ranks.relays where output.isOpen { watch(output.fd) }
+        if ranks.wantsToWriteInput { watched.append(pollfd(fd: ranks.inputFD, events: Int16(POLLOUT), revents: 0)) }
+        if readsInput { watch(0) }
+        let count = poll(&watched, nfds_t(watched.count), 100)
+        guard count > 0 else { return }
+        for entry in watched where entry.revents != 0 {
+            if entry.fd == relay.readFD {
+                for number in relay.drain() where number != SIGCHLD { received(signal: number) }
+            } else if let parent, entry.fd == parent.fd {
+                if entry.revents & Int16(POLLOUT) != 0 { parent.flush() }
+                for message in parent.receive() { fromParent(message) }
+            } else if let listener, entry.fd == listener.fd {
+                while let link = listener.accept() { unidentified.append((link, .now())) }
+            } else if let index = unidentified.firstIndex(where: { $0.link.fd == entry.fd }) {
+                identify(unidentified[index].link)
+            } else if let child = children.first(where: { $0.link?.fd == entry.fd && $0.link?.isOpen == true }) {
+                let link = child.link!
+                if entry.revents & Int16(POLLOUT) != 0 { link.flush() }
+                for message in link.receive() { fromChild(child, message) }
+                if !link.isOpen && !child.done { lose(child, link.closeReason) }
+            } else if let child = children.first(where: { $0.errorsFD == entry.fd }) {
+                for line in child.readErrors() where !line.isEmpty { up(.notice("\(plan.hosts[child.host]): \(line)")) }
+            } else if let process = ranks.processes.first(where: { $0.pmiOpen && $0.pmiFD == entry.fd }) {
+                serviceBootstrap(process)
+            } else if let output = ranks.relays.first(where: { $0.isOpen && $0.fd == entry.fd }) {
+                output.pump()
+            } else if entry.fd == ranks.inputFD {
+                ranks.flushInput()
+            } else if readsInput && entry.fd == 0 {
+                forwardStandardInput()
+            }
+        }
+        unidentified.removeAll { !$0.link.isOpen }
+    }
+
+    private func timers() {
+        ranks.tick()
+        if let parent, parent.isOpen, !parent.keepAlive(timeout: plan.linkTimeoutSeconds) {
+            abandon(because: "lost the link to its parent: \(parent.closeReason)")
+        } else if let parent, !parent.isOpen, !sentDone {
+            abandon(because: "lost the link to its parent: \(parent.closeReason)")
+        }
+        for child in children where !child.finished {
+            if let link = child.link {
+                if !link.keepAlive(timeout: plan.linkTimeoutSeconds) { lose(child, link.closeReason) }
+            } else if child.startDeadline.hasPassed {
+                lose(child, "its proxy did not connect back within \(Int(max(60, plan.linkTimeoutSeconds))) s")
+            }
+        }
+        for entry in unidentified where Double(MonotonicClock.nanoseconds() &- entry.since.uptimeNanoseconds) / 1e9 > 30 {
+            entry.link.shut("did not say who it is")
+        }
+        if let deadline = stopDeadline, deadline.hasPassed, !killed {
+            if ledger != nil { say("ranks still running after \(plan.graceSeconds)s; killing them") }
+            killNow()
+        }
+        if !ranks.isEmpty && ranks.allExited {
+            if drainDeadline == nil {
+                // Descendants the ranks left behind in their group go too;
+                // then the pipes drain to their end.
+                ranks.signal(SIGKILL)
+                drainDeadline = .after(seconds: 2)
+            } else if drainDeadline!.hasPassed {
+                ranks.finishOutput()
+            }
+        }
+    }
+
+    // MARK: Links
+
+    private func identify(_ link: Link) {
+        for message in link.receive() {
+            guard case .hello(let position, let token) = message, token == plan.token,
+                let child = children.first(where: { $0.position == position }), child.link == nil, !child.lost
+            else {
+                logger.warning("a connection that is not one of this node's proxies was refused")
+                link.shut("refused")
+                return
+            }
+            unidentified.removeAll { $0.link === link }
+            link.send(.plan(plan))
+            child.attach(link)
+            return
+        }
+        if !link.isOpen { unidentified.removeAll { $0.link === link } }
+    }
+
+    private func fromParent(_ message: LinkMessage) {
+        switch message {
+        case .fenceRelease(let puts): release(puts)
+        case .input(let bytes): routeInput(.input(bytes))
+        case .inputEnd: routeInput(.inputEnd)
+        case .signal(let number):
+            children.forEach { $0.send(.signal(number)) }
+            ranks.signal(number)
+        case .stop(let number): beginStop(number)
+        case .kill: killNow()
+        default: break
+        }
+    }
+
+    private func fromChild(_ child: ChildProxy, _ message: LinkMessage) {
+        switch message {
+        case .fenceEnter(let puts):
+            childFences[child.position] = puts
+            checkFence()
+        case .done:
+            child.done = true
+            checkFence()
+        case .output, .rankEnded, .abort, .lost, .notice: up(message)
+        default: break
+        }
+    }
+
+    /// A child's subtree is gone: its hosts are reported lost, its bootstrap ends.
+    private func lose(_ child: ChildProxy, _ reason: String) {
+        guard !child.finished else { return }
+        child.lost = true
+        if !children.contains(where: { $0 === child }) { children.append(child) }
+        child.link?.shut(reason)
+        _ = child.readErrors()
+        let said = child.complaints
+        child.killBootstrap()
+        let explained = said.isEmpty ? reason : "\(reason) (\(said.joined(separator: "; ")))"
+        up(.lost(hosts: child.hostsBelow, reason: "its proxy on \(plan.hosts[child.host]): \(explained)"))
+        checkFence()
+    }
+
+    /// This proxy's parent is gone: nothing it runs may outlive it.
+    private func abandon(because reason: String) {
+        guard !sentDone else { return }
+        sentDone = true
+        logger.warning("\(reason); ending this host's ranks")
+        killNow()
+        for child in children where !child.finished {
+            child.link?.finish()
+            child.killBootstrap()
+            child.lost = true
+        }
+        ranks.finishOutput()
+    }
+
+    // MARK: Upward
+
+    /// Passes a message towards the launcher, or acts on it at the launcher.
+    private func up(_ message: LinkMessage) {
+        if let parent {
+            parent.send(message)
+            return
+        }
+        switch message {
+        case .output(let rank, let stream, let bytes):
+            writer.write(rank: rank, stream: stream, bytes)
+        case .rankEnded(let rank, let pid, let status, let unfinalized):
+            act(on: ledger!.ranksEnded([(rank, JobLedger.End(pid: pid, status: status, unfinalized: unfinalized))]))
+        case .abort(let rank, let code, let text):
+            act(on: ledger!.aborted(rank: rank, code: code, message: text))
+        case .lost(let hosts, let reason):
+            act(on: ledger!.hostsLost(hosts, reason: reason))
+        case .notice(let text):
+            say(text)
+        default:
+            break
+        }
+    }
+
+    private func act(on verdict: JobLedger.Verdict) {
+        verdict.messages.forEach(say)
+        if let signal = verdict.stop { beginStop(signal) }
+    }
+
+    // MARK: PMI
+
+    private func serviceBootstrap(_ process: RankProcess) {
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while process.pmiOpen {
+            let count = chunk.withUnsafeMutableBytes { read(process.pmiFD, $0.baseAddress!, $0.count) }
+            if count < 0 && errno == EINTR { continue }
+            if count < 0 && errno == EAGAIN { return }
+            guard count > 0 else {
+                close(process.pmiFD)
+                process.pmiOpen = false
+                return
+            }
+            process.pmiInput.append(chunk[..<count])
+            while process.pmiOpen {
+                let message: (command: PMICommand, wire: PMIWire)?
+                do {
+                    message = try process.pmiInput.next()
+                } catch {
+                    logger.warning("rank \(process.rank) sent malformed PMI: \(error)")
+                    if process.pmiInput.isBroken {
+                        // Nothing after it can be read: the rank's next PMI call fails instead of waiting.
+                        close(process.pmiFD)
+                        process.pmiOpen = false
+                        return
+                    }
+                    continue
+                }
+                guard let (command, wire) = message else { break }
+                process.pmiWire = wire
+                if command.name == "init" || command.name == "fullinit" { process.sentInit = true }
+                for event in pmi.handle(command, from: process.rank, wire: wire) { perform(event) }
+            }
+        }
+    }
+
+    private func perform(_ event: PMIServerState.Event) {
+        switch event {
+        case .reply(let rank, let command): ranks.reply(to: rank, command)
+        case .abort(let rank, let code, let text): up(.abort(rank: rank, code: code, message: text))
+        case .fenceEntered(let puts):
+            localFence = puts
+            checkFence()
+        }
+    }
+
+    /// When this host's ranks and every live child's subtree are in the
+    /// fence, their puts go up as one message; at the launcher, the fence
+    /// is released down the tree.
+    private func checkFence() {
+        let localIn = plannedRanks.isEmpty || localFence != nil
+        // A subtree whose ranks have all ended, or that is lost, enters no more fences.
+        let live = children.filter { !$0.finished }
+        guard localIn, live.allSatisfy({ childFences[$0.position] != nil }) else { return }
+        // Something must have entered: a node with no ranks of its own waits for its children.
+        guard localFence != nil || !childFences.isEmpty else { return }
+        var puts = localFence ?? [:]
+        for (_, subtree) in childFences { puts.merge(subtree) { _, new in new } }
+        localFence = nil
+        childFences.removeAll()
+        if let parent {
+            parent.send(.fenceEnter(puts: puts))
+        } else {
+            release(puts)
+        }
+    }
+
+    private func release(_ puts: [String: String]) {
+        for child in children where !child.finished { child.send(.fenceRelease(puts: puts)) }
+        for event in pmi.releaseFence(puts: puts) { perform(event) }
+    }
+
+    // MARK: Input, signals, ends
+
+    private func forwardStandardInput() {
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        let count = chunk.withUnsafeMutableBytes { read(0, $0.baseAddress!, $0.count) }
+        if count < 0 && (errno == EINTR || errno == EAGAIN) { return }
+        if count > 0 {
+            routeInput(.input(Array(chunk[..<count])))
+        } else {
+            readsInput = false
+            routeInput(.inputEnd)
+        }
+    }
+
+    /// Stdin goes to rank 0: here, or down the branch that leads to its host.
+    private func routeInput(_ message: LinkMessage) {
+        let host = plan.hostOfRank[0]
+        if host == localHost {
+            if case .input(let bytes) = message { ranks.forwardInput(bytes) } else { ranks.endInput() }
+        } else if let next = plan.tree.child(of: position, towards: host), let child = children.first(where: { $0.position == next }) {
+            child.send(message)
+        }
+    }
+
+    private func received(signal number: Int32) {
+        if number == SIGUSR1 || number == SIGUSR2 {
+            children.forEach { $0.send(.signal(number)) }
+            ranks.signal(number)
+            return
+        }
+        interruptCount += 1
+        if interruptCount > 1 {
+            if ledger != nil { say("\(signalName(number)) again; killing the job") }
+            killNow()
+            return
+        }
+        if var ledger {
+            let verdict = ledger.interrupted(by: number)
+            self.ledger = ledger
+            act(on: verdict)
+        } else {
+            beginStop(number)
+        }
+    }
+
+    private func reap() {
+        var ended: [RankProcess] = []
+        while true {
+            var status: Int32 = 0
+            let pid = waitpid(-1, &status, WNOHANG)
+            guard pid > 0 else { break }
+            if let process = ranks.ended(pid: pid, status: status) {
+                // What it said to PMI before it ended counts (a finalize, an abort).
+                if process.pmiOpen { serviceBootstrap(process) }
+                ended.append(process)
+            } else if let child = children.first(where: { $0.pid == pid }) {
+                child.bootstrapStatus = status
+                if child.link == nil && !child.finished {
+                    _ = child.readErrors()
+                    lose(child, "its bootstrap \(RankProcess.describe(status: status)) before the proxy connected back")
+                }
+            }
+        }
+        for process in ended {
+            up(.rankEnded(
+                rank: process.rank, pid: process.pid, status: process.exitStatus!,
+                unfinalized: process.sentInit && !pmi.finalized.contains(process.rank)))
+        }
+    }
+
+    private func beginStop(_ signal: Int32) {
+        guard stopDeadline == nil else { return }
+        stopDeadline = .after(seconds: plan.graceSeconds)
+        ledger?.stopping(with: signal)
+        for child in children where !child.finished { child.send(.stop(signal)) }
+        ranks.signal(signal)
+    }
+
+    private func killNow() {
+        killed = true
+        if stopDeadline == nil { stopDeadline = .now() }
+        ledger?.stopping(with: SIGKILL)
+        ledger?.killingNow()
+        for child in children where !child.finished { child.send(.kill) }
+        ranks.signal(SIGKILL)
+    }
+
+    private func notice(_ text: String) { up(.notice(text)) }
+
+    private func say(_ text: String) {
+        writeToStandardError("trellis run: \(text)\n")
+    }
+}

@@ -1,0 +1,41 @@
+/// Everything every node of a job's tree needs to know, made once by the
+/// launcher and handed down to each proxy as it connects: where every rank
+/// runs, what it runs, and how the tree itself grows.
+public struct JobPlan: Sendable, Equatable {
+    /// PMI's kvsname and job id, unique per job.
+    public var kvsName: String
+    /// What a proxy presents when it connects, so a stray connection cannot join.
+    public var token: String
+    public var applications: [LaunchApplication]
+    /// Host names, in the order of the host list; proxy positions follow it.
+    public var hosts: [String]
+    /// The index in `hosts` of each rank's host.
+    public var hostOfRank: [Int]
+    /// MPICH's `PMI_process_mapping` for this placement.
+    public var processMapping: String
+    public var environment: [String: String]
+    /// Where ranks start, on every host (the launcher's own working directory).
+    public var workingDirectory: String
+    public var rankWrapper: [String]
+    public var graceSeconds: Double
+    public var tree: TreeShape
+    public var bootstrap: ProxyBootstrap
+    /// Seconds of silence after which a link to a parent or child proxy counts as cut.
+    public var linkTimeoutSeconds: Double
+
+    public var rankCount: Int { hostOfRank.count }
+
+    /// The ranks host `host` runs, in rank order.
+    public func ranks(onHost host: Int) -> [Int] {
+        hostOfRank.indices.filter { hostOfRank[$0] == host }
+    }
+
+    /// Which application a rank runs (PMI's appnum).
+    public func applicationNumber(ofRank rank: Int) -> Int { applications.applicationNumber(ofRank: rank) }
+}
+
+extension LaunchApplication: Equatable {
+    public static func == (lhs: LaunchApplication, rhs: LaunchApplication) -> Bool {
+        lhs.count == rhs.count && lhs.program == rhs.program
+    }
+}

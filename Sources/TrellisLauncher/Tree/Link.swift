@@ -1,0 +1,190 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import NIOCore
+import TrellisCore
+
+/// One TCP link of a job's tree, nonblocking, owned by one node's poll loop:
+/// messages out are queued and written as the socket takes them; messages
+/// in are framed as they arrive. A link that hears nothing for the plan's
+/// timeout counts as cut (heartbeats keep a quiet one alive), so a host
+/// whose network goes away is noticed without waiting for TCP to give up.
+final class Link {
+    let fd: Int32
+    private var input = ByteBufferAllocator().buffer(capacity: 4096)
+    private var output = ByteBufferAllocator().buffer(capacity: 4096)
+    private(set) var lastHeard = Deadline.now()
+    private var lastSent = Deadline.now()
+    private(set) var isOpen = true
+    /// Why it closed, for the message that names the host.
+    private(set) var closeReason = ""
+
+    init(fd: Int32) {
+        self.fd = fd
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+        _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+        var one: Int32 = 1
+        setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+    }
+
+    /// Connects to "address:port", blocking up to `seconds`.
+    static func connect(to address: String, seconds: Double) throws -> Link {
+        let socketAddress = try IPv4Address.parse(address)
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw TrellisError(.launchFailed, "socket", underlying: SystemCallError("socket", errno: errno)) }
+        var timeout = timeval(tv_sec: Int(seconds), tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        guard IPv4Address.connect(fd, to: socketAddress) == 0 else {
+            let code = errno
+            close(fd)
+            throw TrellisError(.launchFailed, "cannot reach the parent at \(address)", underlying: SystemCallError("connect", errno: code))
+        }
+        return Link(fd: fd)
+    }
+
+    /// This end's IPv4 address: what hosts on the same network reach this node at.
+    var localHost: String {
+        var address = sockaddr_in()
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let ok = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) == 0 }
+        }
+        guard ok else { return "127.0.0.1" }
+        let text = IPv4Address.describe(address)
+        return String(text[..<text.lastIndex(of: ":")!])
+    }
+
+    var wantsToWrite: Bool { isOpen && output.readableBytes > 0 }
+
+    func send(_ message: LinkMessage) {
+        guard isOpen else { return }
+        var frame = message.encoded()
+        output.writeBuffer(&frame)
+        lastSent = .now()
+        flush()
+    }
+
+    /// Writes what the socket takes now.
+    func flush() {
+        while isOpen && output.readableBytes > 0 {
+            let written = output.withUnsafeReadableBytes { Glibc.send(fd, $0.baseAddress!, $0.count, Int32(MSG_NOSIGNAL)) }
+            if written < 0 {
+                if errno == EINTR { continue }
+                if errno == EAGAIN || errno == EWOULDBLOCK { return }
+                shut("writing failed: \(String(cString: strerror(errno)))")
+                return
+            }
+            output.moveReaderIndex(forwardBy: written)
+        }
+        output.discardReadBytes()
+    }
+
+    /// Reads what has arrived and returns the whole messages in it; closes
+    /// the link at its end or on bytes that are not messages.
+    func receive() -> [LinkMessage] {
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while isOpen {
+            let count = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress!, $0.count, 0) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                if errno != EAGAIN && errno != EWOULDBLOCK { shut("reading failed: \(String(cString: strerror(errno)))") }
+                break
+            }
+            if count == 0 {
+                shut("the connection closed")
+                break
+            }
+            input.writeBytes(chunk[..<count])
+            lastHeard = .now()
+            if count < chunk.count { break }
+        }
+        var messages: [LinkMessage] = []
+        do {
+            while let message = try LinkMessage.decode(from: &input) { messages.append(message) }
+        } catch {
+            shut("\(error)")
+        }
+        input.discardReadBytes()
+        return messages
+    }
+
+    /// Sends a heartbeat when nothing went out for a while; false once the
+    /// other end has been silent past `timeout` (the link is then closed).
+    func keepAlive(timeout: Double) -> Bool {
+        guard isOpen else { return false }
+        let silent = Double(MonotonicClock.nanoseconds() &- lastHeard.uptimeNanoseconds) / 1e9
+        if silent > timeout {
+            shut("nothing heard for \(Int(silent)) s (link cut?)")
+            return false
+        }
+        if Double(MonotonicClock.nanoseconds() &- lastSent.uptimeNanoseconds) / 1e9 > timeout / 4 { send(.heartbeat) }
+        return true
+    }
+
+    /// Sends what is queued (briefly blocking) and closes.
+    func finish() {
+        guard isOpen else { return }
+        let deadline = Deadline.after(seconds: 2)
+        while wantsToWrite && !deadline.hasPassed {
+            flush()
+            if wantsToWrite { usleep(1000) }
+        }
+        shut("")
+    }
+
+    func shut(_ reason: String) {
+        guard isOpen else { return }
+        isOpen = false
+        closeReason = reason
+        close(fd)
+    }
+}
+
+/// A listening socket on every interface of this host, port chosen by the kernel.
+struct LinkListener {
+    let fd: Int32
+    let port: Int
+
+    init() throws {
+        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw TrellisError(.launchFailed, "socket", underlying: SystemCallError("socket", errno: errno)) }
+        var one: Int32 = 1
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+        var address = try IPv4Address.parse("0.0.0.0:0")
+        guard IPv4Address.bind(fd, to: &address), listen(fd, 1024) == 0 else {
+            let code = errno
+            close(fd)
+            throw TrellisError(.launchFailed, "cannot listen for proxies", underlying: SystemCallError("listen", errno: code))
+        }
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+        port = Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    func accept() -> Link? {
+        let client = Glibc.accept(fd, nil, nil)
+        return client >= 0 ? Link(fd: client) : nil
+    }
+}
+
+/// The address of this host that packets to `host` leave from (the kernel's
+/// route choice, learned by connecting a UDP socket, which sends nothing).
+func sourceAddress(towards host: String) -> String? {
+    var hints = addrinfo()
+    hints.ai_family = AF_INET
+    hints.ai_socktype = Int32(SOCK_DGRAM.rawValue)
+    var result: UnsafeMutablePointer<addrinfo>?
+    guard getaddrinfo(host, "9", &hints, &result) == 0, let first = result else { return nil }
+    defer { freeaddrinfo(result) }
+    let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+    guard fd >= 0 else { return nil }
+    defer { close(fd) }
+    guard Glibc.connect(fd, first.pointee.ai_addr, first.pointee.ai_addrlen) == 0 else { return nil }
+    var address = sockaddr_in()
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let ok = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) == 0 }
+    }
+    guard ok else { return nil }
+    let text = IPv4Address.describe(address)
+    return String(text[..<text.lastIndex(of: ":")!])
+}

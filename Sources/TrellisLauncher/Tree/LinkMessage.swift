@@ -1,0 +1,293 @@
+import NIOCore
+
+/// What flows along one link of a job's tree. Up (proxy to parent): its
+/// subtree's fence entries with their puts, ranks' output line by line,
+/// ranks' ends, aborts, lost hosts; down: the plan, fence releases with
+/// every put of the job, stdin for rank 0, signals and stop orders.
+///
+/// On the wire: a 4-byte big-endian length, then a 1-byte kind and the fields.
+public enum LinkMessage: Sendable, Equatable {
+    // Up.
+    case hello(position: Int, token: String)
+    /// Every rank below has entered the fence; these are their puts since the last one.
+    case fenceEnter(puts: [String: String])
+    case output(rank: Int, stream: Int, bytes: [UInt8])
+    /// `status` as waitpid gives it; `unfinalized`: it exited after PMI init without finalize.
+    case rankEnded(rank: Int, pid: Int32, status: Int32, unfinalized: Bool)
+    case abort(rank: Int, code: Int, message: String)
+    /// Hosts whose proxies are gone, and why.
+    case lost(hosts: [Int], reason: String)
+    /// A line for the launcher's stderr (a bootstrap's complaint, say).
+    case notice(String)
+    /// Every rank below has ended and its output is drained.
+    case done
+    // Down.
+    case plan(JobPlan)
+    case fenceRelease(puts: [String: String])
+    case input([UInt8])
+    case inputEnd
+    /// Pass a signal to every rank.
+    case signal(Int32)
+    /// Stop every rank: this signal now, SIGKILL after the plan's grace.
+    case stop(Int32)
+    case kill
+    // Both ways.
+    case heartbeat
+
+    /// Frames larger than this are refused: a corrupt length cannot make a node allocate without bound.
+    public static let maximumFrameBytes = 256 << 20
+
+    private enum Kind: UInt8 {
+        case hello = 1, fenceEnter, output, rankEnded, abort, lost, notice, done
+        case plan = 20, fenceRelease, input, inputEnd, signal, stop, kill
+        case heartbeat = 40
+    }
+
+    public func encoded() -> ByteBuffer {
+        var buffer = ByteBufferAllocator().buffer(capacity: 64)
+        buffer.writeInteger(UInt32(0))
+        switch self {
+        case .hello(let position, let token):
+            buffer.writeInteger(Kind.hello.rawValue)
+            buffer.writeInteger(Int64(position))
+            buffer.writeText(token)
+        case .fenceEnter(let puts):
+            buffer.writeInteger(Kind.fenceEnter.rawValue)
+            buffer.writePairs(puts)
+        case .output(let rank, let stream, let bytes):
+            buffer.writeInteger(Kind.output.rawValue)
+            buffer.writeInteger(Int64(rank))
+            buffer.writeInteger(UInt8(truncatingIfNeeded: stream))
+            buffer.writeInteger(UInt32(bytes.count))
+            buffer.writeBytes(bytes)
+        case .rankEnded(let rank, let pid, let status, let unfinalized):
+            buffer.writeInteger(Kind.rankEnded.rawValue)
+            buffer.writeInteger(Int64(rank))
+            buffer.writeInteger(pid)
+            buffer.writeInteger(status)
+            buffer.writeInteger(UInt8(unfinalized ? 1 : 0))
+        case .abort(let rank, let code, let message):
+            buffer.writeInteger(Kind.abort.rawValue)
+            buffer.writeInteger(Int64(rank))
+            buffer.writeInteger(Int64(code))
+            buffer.writeText(message)
+        case .lost(let hosts, let reason):
+            buffer.writeInteger(Kind.lost.rawValue)
+            buffer.writeIntegers(hosts)
+            buffer.writeText(reason)
+        case .notice(let text):
+            buffer.writeInteger(Kind.notice.rawValue)
+            buffer.writeText(text)
+        case .done:
+            buffer.writeInteger(Kind.done.rawValue)
+        case .plan(let plan):
+            buffer.writeInteger(Kind.plan.rawValue)
+            buffer.writePlan(plan)
+        case .fenceRelease(let puts):
+            buffer.writeInteger(Kind.fenceRelease.rawValue)
+            buffer.writePairs(puts)
+        case .input(let bytes):
+            buffer.writeInteger(Kind.input.rawValue)
+            buffer.writeInteger(UInt32(bytes.count))
+            buffer.writeBytes(bytes)
+        case .inputEnd:
+            buffer.writeInteger(Kind.inputEnd.rawValue)
+        case .signal(let number):
+            buffer.writeInteger(Kind.signal.rawValue)
+            buffer.writeInteger(number)
+        case .stop(let number):
+            buffer.writeInteger(Kind.stop.rawValue)
+            buffer.writeInteger(number)
+        case .kill:
+            buffer.writeInteger(Kind.kill.rawValue)
+        case .heartbeat:
+            buffer.writeInteger(Kind.heartbeat.rawValue)
+        }
+        buffer.setInteger(UInt32(buffer.writerIndex - 4), at: 0)
+        return buffer
+    }
+
+    /// Takes one whole message off the front of `buffer`; nil if it holds
+    /// only part of one. Throws when the bytes cannot be a message.
+    public static func decode(from buffer: inout ByteBuffer) throws -> LinkMessage? {
+        guard let length = buffer.getInteger(at: buffer.readerIndex, as: UInt32.self) else { return nil }
+        guard length >= 1, Int(length) <= maximumFrameBytes else { throw LinkError("a frame of \(length) bytes") }
+        guard buffer.readableBytes >= 4 + Int(length) else { return nil }
+        buffer.moveReaderIndex(forwardBy: 4)
+        var body = buffer.readSlice(length: Int(length))!
+        let message = try decodeBody(&body)
+        guard body.readableBytes == 0 else { throw LinkError("\(body.readableBytes) bytes after a \(message.name) message") }
+        return message
+    }
+
+    private static func decodeBody(_ body: inout ByteBuffer) throws -> LinkMessage {
+        guard let raw = body.readInteger(as: UInt8.self), let kind = Kind(rawValue: raw) else { throw LinkError("an unknown message kind") }
+        switch kind {
+        case .hello: return .hello(position: try body.readInt(), token: try body.readText())
+        case .fenceEnter: return .fenceEnter(puts: try body.readPairs())
+        case .output:
+            let rank = try body.readInt()
+            let stream = Int(try body.readFixed(UInt8.self))
+            return .output(rank: rank, stream: stream, bytes: try body.readCountedBytes())
+        case .rankEnded:
+            return .rankEnded(
+                rank: try body.readInt(), pid: try body.readFixed(Int32.self), status: try body.readFixed(Int32.self),
+                unfinalized: try body.readFixed(UInt8.self) != 0)
+        case .abort: return .abort(rank: try body.readInt(), code: try body.readInt(), message: try body.readText())
+        case .lost: return .lost(hosts: try body.readIntegers(), reason: try body.readText())
+        case .notice: return .notice(try body.readText())
+        case .done: return .done
+        case .plan: return .plan(try body.readPlan())
+        case .fenceRelease: return .fenceRelease(puts: try body.readPairs())
+        case .input: return .input(try body.readCountedBytes())
+        case .inputEnd: return .inputEnd
+        case .signal: return .signal(try body.readFixed(Int32.self))
+        case .stop: return .stop(try body.readFixed(Int32.self))
+        case .kill: return .kill
+        case .heartbeat: return .heartbeat
+        }
+    }
+
+    var name: String {
+        switch self {
+        case .hello: "hello"
+        case .fenceEnter: "fence-enter"
+        case .output: "output"
+        case .rankEnded: "rank-ended"
+        case .abort: "abort"
+        case .lost: "lost"
+        case .notice: "notice"
+        case .done: "done"
+        case .plan: "plan"
+        case .fenceRelease: "fence-release"
+        case .input: "input"
+        case .inputEnd: "input-end"
+        case .signal: "signal"
+        case .stop: "stop"
+        case .kill: "kill"
+        case .heartbeat: "heartbeat"
+        }
+    }
+}
+
+/// Bytes on a link that cannot be a message: the link is dropped.
+public struct LinkError: Error, CustomStringConvertible {
+    public let description: String
+    init(_ what: String) { description = "malformed link message: \(what)" }
+}
+
+extension ByteBuffer {
+    fileprivate mutating func writeText(_ text: String) {
+        writeInteger(UInt32(text.utf8.count))
+        writeString(text)
+    }
+
+    fileprivate mutating func writeTexts(_ texts: [String]) {
+        writeInteger(UInt32(texts.count))
+        texts.forEach { writeText($0) }
+    }
+
+    fileprivate mutating func writeIntegers(_ values: [Int]) {
+        writeInteger(UInt32(values.count))
+        values.forEach { writeInteger(Int64($0)) }
+    }
+
+    fileprivate mutating func writePairs(_ pairs: [String: String]) {
+        writeInteger(UInt32(pairs.count))
+        for (key, value) in pairs.sorted(by: { $0.key < $1.key }) {
+            writeText(key)
+            writeText(value)
+        }
+    }
+
+    fileprivate mutating func writePlan(_ plan: JobPlan) {
+        writeText(plan.kvsName)
+        writeText(plan.token)
+        writeInteger(UInt32(plan.applications.count))
+        for application in plan.applications {
+            writeInteger(Int64(application.count))
+            writeTexts(application.program)
+        }
+        writeTexts(plan.hosts)
+        writeIntegers(plan.hostOfRank)
+        writeText(plan.processMapping)
+        writePairs(plan.environment)
+        writeText(plan.workingDirectory)
+        writeTexts(plan.rankWrapper)
+        writeInteger(plan.graceSeconds.bitPattern)
+        writeInteger(Int64(plan.tree.fanout))
+        writeText(plan.bootstrap.kind.rawValue)
+        writeTexts(plan.bootstrap.sshCommand)
+        writeText(plan.bootstrap.trellisPath)
+        writeInteger(plan.linkTimeoutSeconds.bitPattern)
+    }
+
+    fileprivate mutating func readFixed<T: FixedWidthInteger>(_ type: T.Type) throws -> T {
+        guard let value = readInteger(as: T.self) else { throw LinkError("a field cut short") }
+        return value
+    }
+
+    fileprivate mutating func readInt() throws -> Int {
+        let value = try readFixed(Int64.self)
+        guard value >= Int64(Int32.min), value <= Int64(Int32.max) else { throw LinkError("a number out of range (\(value))") }
+        return Int(value)
+    }
+
+    /// A count that the remaining bytes can hold at `each` bytes per item.
+    fileprivate mutating func readCount(each: Int) throws -> Int {
+        let count = Int(try readFixed(UInt32.self))
+        guard count * each <= readableBytes else { throw LinkError("a count of \(count) beyond the frame") }
+        return count
+    }
+
+    fileprivate mutating func readText() throws -> String {
+        let length = try readCount(each: 1)
+        return readString(length: length)!
+    }
+
+    fileprivate mutating func readTexts() throws -> [String] {
+        try (0..<readCount(each: 4)).map { _ in try readText() }
+    }
+
+    fileprivate mutating func readIntegers() throws -> [Int] {
+        try (0..<readCount(each: 8)).map { _ in try readInt() }
+    }
+
+    fileprivate mutating func readCountedBytes() throws -> [UInt8] {
+        let length = try readCount(each: 1)
+        return readBytes(length: length)!
+    }
+
+    fileprivate mutating func readPairs() throws -> [String: String] {
+        var pairs: [String: String] = [:]
+        for _ in 0..<(try readCount(each: 8)) { pairs[try readText()] = try readText() }
+        return pairs
+    }
+
+    fileprivate mutating func readPlan() throws -> JobPlan {
+        let kvsName = try readText()
+        let token = try readText()
+        let applications = try (0..<readCount(each: 12)).map { _ in LaunchApplication(count: try readInt(), program: try readTexts()) }
+        let hosts = try readTexts()
+        let hostOfRank = try readIntegers()
+        guard hostOfRank.allSatisfy({ hosts.indices.contains($0) }) else { throw LinkError("a rank on a host not in the plan") }
+        guard applications.reduce(0, { $0 + $1.count }) == hostOfRank.count, !applications.isEmpty else {
+            throw LinkError("applications that do not cover the ranks")
+        }
+        let processMapping = try readText()
+        let environment = try readPairs()
+        let workingDirectory = try readText()
+        let rankWrapper = try readTexts()
+        let grace = Double(bitPattern: try readFixed(UInt64.self))
+        let fanout = try readInt()
+        guard let kind = ProxyBootstrap.Kind(rawValue: try readText()) else { throw LinkError("an unknown bootstrap") }
+        let sshCommand = try readTexts()
+        let trellisPath = try readText()
+        let linkTimeout = Double(bitPattern: try readFixed(UInt64.self))
+        return JobPlan(
+            kvsName: kvsName, token: token, applications: applications, hosts: hosts, hostOfRank: hostOfRank,
+            processMapping: processMapping, environment: environment, workingDirectory: workingDirectory, rankWrapper: rankWrapper, graceSeconds: grace,
+            tree: TreeShape(hostCount: hosts.count, fanout: fanout),
+            bootstrap: ProxyBootstrap(kind: kind, sshCommand: sshCommand, trellisPath: trellisPath), linkTimeoutSeconds: linkTimeout)
+    }
+}

@@ -1,0 +1,50 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// How a node of the tree starts the proxy of a child host, in the roles of
+/// Hydra's bootstrap servers.
+public struct ProxyBootstrap: Sendable, Equatable {
+    public enum Kind: String, Sendable, CaseIterable {
+        /// Every proxy a local process: host names are only labels (tests, one node).
+        case fork
+        /// `ssh HOST trellis proxy ...`, except for this host itself, which is forked.
+        case ssh
+    }
+
+    public var kind: Kind
+    /// The ssh command and its options, such as `ssh -F cluster.conf -o ConnectTimeout=5`.
+    public var sshCommand: [String]
+    /// The `trellis` binary on every host (the launcher's own path by default:
+    /// clusters share their software over the network file system).
+    public var trellisPath: String
+
+    public init(kind: Kind, sshCommand: [String] = ["ssh"], trellisPath: String) {
+        self.kind = kind
+        self.sshCommand = sshCommand.isEmpty ? ["ssh"] : sshCommand
+        self.trellisPath = trellisPath
+    }
+
+    /// The command that starts the proxy at `position` on `host`, which
+    /// connects back to `parent` ("address:port") and proves itself with `token`.
+    public func command(host: String, position: Int, parent: String, token: String) -> [String] {
+        let proxy = [trellisPath, "proxy", "--parent", parent, "--position", String(position), "--token", token]
+        guard kind == .ssh, !Self.isThisHost(host) else { return proxy }
+        // ssh hands the remote shell one line; `exec` leaves no shell between sshd and the proxy.
+        return sshCommand + ["-T", host, "exec " + proxy.map(Self.shellQuoted).joined(separator: " ")]
+    }
+
+    /// `localhost`, a loopback address, or this machine's own host name.
+    public static func isThisHost(_ host: String) -> Bool {
+        if host == "localhost" || host.hasPrefix("127.") || host == "::1" { return true }
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count - 1) == 0 else { return false }
+        let name = buffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+        return host == name || host == name.split(separator: ".").first.map(String.init)
+    }
+
+    static func shellQuoted(_ word: String) -> String {
+        let plain = word.allSatisfy { $0.isLetter || $0.isNumber || "-_./:=@%+,".contains($0) }
+        return plain && !word.isEmpty ? word : "'" + word.split(separator: "'", omittingEmptySubsequences: false).joined(separator: "'\\''") + "'"
+    }
+}
