@@ -51,7 +51,7 @@ import TrellisLauncher
         """
 
     /// Builds `source` with `compiler` in a fresh folder; the executable's path.
-    private func build(_ source: String, named name: String, compiler: [String], libraries: [String] = []) throws -> String {
+    static func build(_ source: String, named name: String, compiler: [String], libraries: [String] = []) throws -> String {
         let folder = NSTemporaryDirectory() + "trellis-pmi-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         try source.write(toFile: "\(folder)/\(name).c", atomically: true, encoding: .utf8)
@@ -61,14 +61,14 @@ import TrellisLauncher
     }
 
     @Test func anMPICHProgramRunsOverPMI1() throws {
-        let program = try build(Self.mpiRing, named: "ring", compiler: ["mpicc.mpich"])
+        let program = try Self.build(Self.mpiRing, named: "ring", compiler: ["mpicc.mpich"])
         defer { try? FileManager.default.removeItem(atPath: (program as NSString).deletingLastPathComponent) }
         let run = try JobHarness.run([JobHarness.trellis, "run", "-n", "4", program], timeoutSeconds: 120)
         #expect(run.status == 0 && run.output.contains("mpich ring: size 4 sum 6 token 6"), "\(run.combined)")
     }
 
     @Test func slurmsPMI2ClientBootstrapsAndExchanges() throws {
-        let program = try build(Self.pmi2Exchange, named: "pmi2", compiler: ["cc"], libraries: ["-lpmi2"])
+        let program = try Self.build(Self.pmi2Exchange, named: "pmi2", compiler: ["cc"], libraries: ["-lpmi2"])
         defer { try? FileManager.default.removeItem(atPath: (program as NSString).deletingLastPathComponent) }
         let run = try JobHarness.run([JobHarness.trellis, "run", "-n", "4", program], timeoutSeconds: 120)
         #expect(run.status == 0, "\(run.combined)")
