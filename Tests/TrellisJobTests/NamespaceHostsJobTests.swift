@@ -1,0 +1,105 @@
+import Foundation
+import Testing
+import TrellisCore
+import TrellisLauncher
+
+/// `trellis run` over test hosts, each a network namespace with its own
+/// address, hostname and sshd: proxies start over real ssh, ranks listen
+/// on their host's own address, and a cut link or a killed proxy leaves
+/// nothing behind on any host. The launcher runs on the first host.
+/// They need root and network namespaces; elsewhere they say so and skip.
+@Suite(.serialized, .enabled(if: TestHosts.unavailable == nil, "\(TestHosts.unavailable ?? "")"))
+struct NamespaceHostsJobTests {
+    private func launch(
+        _ cluster: TestHosts, _ arguments: [String], input: String? = nil, whileRunning: ((CommandRunner.Child) -> Void)? = nil
+    ) throws -> JobHarness.Outcome {
+        try JobHarness.run(
+            ["ip", "netns", "exec", cluster.hosts[0].name, JobHarness.trellis, "run", "--ssh", "ssh -F \(cluster.sshConfig)"] + arguments,
+            input: input, timeoutSeconds: 180, whileRunning: whileRunning)
+    }
+
+    /// Every process on the hosts but their sshds; polls until none is left or time runs out.
+    private func leftovers(_ cluster: TestHosts) -> String {
+        var left = ""
+        _ = poll(until: .after(seconds: 15), intervalMicroseconds: 200_000) {
+            left = cluster.hosts.indices.map { index in
+                let pids = (try? cluster.run(on: index, ["sh", "-c", "ip netns pids \(cluster.hosts[index].name) | xargs -r ps -o pid=,args= -p || true"]).output) ?? ""
+                let ours = pids.split(separator: "\n").filter { !$0.contains("sshd") && !$0.contains("ps -o") && !$0.contains("xargs") && !$0.contains("ip netns pids") }
+                return ours.isEmpty ? "" : "\(cluster.hosts[index].name): \(ours.joined(separator: " | "))\n"
+            }.joined()
+            return left.isEmpty
+        }
+        return left
+    }
+
+    @Test func ranksStdioSignalsAndMPIProgramsAcrossFourHosts() throws {
+        let cluster = try TestHosts(count: 4)
+        let names = cluster.hosts.map(\.name)
+        let list = "\(cluster.name)-h[0-3]"
+        // Ranks on every host, each listening on its host's own address.
+        let placed = try launch(cluster, ["-n", "8", "--hosts", list, "--fanout", "2", "--tag-output", "--report", "sh", "-c", "echo on $(hostname) at $TRELLIS_HOST"])
+        #expect(placed.status == 0, "\(placed.combined)")
+        for rank in 0..<8 {
+            let host = cluster.hosts[rank % 4]
+            #expect(placed.output.contains("[\(host.name):\(rank)] on \(host.name) at \(host.address)\n"), "\(placed.combined)")
+        }
+        #expect(placed.errors.contains("\(names[3]): ranks 3,7 exited 0"), "\(placed.combined)")
+
+        // Trellis's runtime and MPICH between hosts: point-to-point and collectives.
+        let collectives = JobHarness.binaries.appendingPathComponent("example-collectives").path
+        let ours = try launch(cluster, ["-n", "8", "--hosts", list, collectives])
+        #expect(ours.status == 0 && ours.output.components(separatedBy: "sum 28.0 over 8 ranks").count == 9, "\(ours.combined)")
+        let ring = try PMIClientJobTests.build(PMIClientJobTests.mpiRing, named: "ring", compiler: ["mpicc.mpich"])
+        defer { try? FileManager.default.removeItem(atPath: (ring as NSString).deletingLastPathComponent) }
+        let mpich = try launch(cluster, ["-n", "8", "--hosts", list, "--ppn", "2", ring])
+        #expect(mpich.status == 0 && mpich.output.contains("mpich ring: size 8 sum 28 token 28"), "\(mpich.combined)")
+        let pmi2 = try PMIClientJobTests.build(PMIClientJobTests.pmi2Exchange, named: "pmi2", compiler: ["cc"], libraries: ["-lpmi2"])
+        defer { try? FileManager.default.removeItem(atPath: (pmi2 as NSString).deletingLastPathComponent) }
+        let slurm = try launch(cluster, ["-n", "6", "--hosts", "\(cluster.name)-h[1-3]", "--ppn", "2", pmi2])
+        #expect(slurm.status == 0 && slurm.output.components(separatedBy: "mapping (vector,(0,3,2))").count == 7, "\(slurm.combined)")
+
+        // Stdin to rank 0 on another host; the highest failure is the exit code.
+        let echoed = try launch(cluster, ["-n", "2", "--hosts", "\(names[2]),\(names[3])", "sh", "-c", "cat; echo end-$PMI_RANK-$(hostname)"], input: "from-stdin\n")
+        #expect(echoed.status == 0 && echoed.output.components(separatedBy: "from-stdin").count == 2, "\(echoed.combined)")
+        #expect(echoed.output.contains("end-0-\(names[2])"), "\(echoed.combined)")
+        let failing = try launch(cluster, ["-n", "4", "--hosts", list, "--keep-going", "sh", "-c", "exit $((PMI_RANK * 2))"])
+        #expect(failing.status == 6, "\(failing.combined)")
+        #expect(failing.errors.contains("rank 3 (pid") && failing.errors.contains("on \(names[3])) exited with code 6"), "\(failing.combined)")
+
+        // A signal to the launcher reaches every host's ranks.
+        let script = "trap 'echo term-$PMI_RANK; exit 0' TERM; echo ready-$PMI_RANK; while true; do sleep 0.05; done"
+        let stopped = try launch(cluster, ["-n", "4", "--hosts", list, "sh", "-c", script]) { child in
+            _ = poll(until: .after(seconds: 60)) { (0..<4).allSatisfy { child.output.contains("ready-\($0)") } }
+            kill(child.pid, SIGTERM)
+        }
+        #expect(stopped.status == 128 + SIGTERM, "\(stopped.combined)")
+        for rank in 0..<4 { #expect(stopped.output.contains("term-\(rank)"), "\(stopped.combined)") }
+        let left = leftovers(cluster)
+        #expect(left.isEmpty, "left running: \(left)")
+    }
+
+    @Test func aCutLinkAndAKilledProxyEndTheJobNamingTheHostWithNothingLeft() throws {
+        let cluster = try TestHosts(count: 3)
+        let list = "\(cluster.name)-h[0-2]"
+        let cut = try launch(cluster, ["-n", "6", "--hosts", list, "--link-timeout", "3", "sh", "-c", "echo ready; exec sleep 300"]) { child in
+            _ = poll(until: .after(seconds: 60)) { child.output.components(separatedBy: "ready").count == 7 }
+            _ = try? JobHarness.run(["ip", "-n", cluster.hosts[2].name, "link", "set", "eth0", "down"])
+        }
+        #expect(cut.status == 255, "\(cut.combined)")
+        #expect(cut.errors.contains("lost host \(cluster.hosts[2].name) with ranks 2,5"), "\(cut.combined)")
+        #expect(cut.errors.contains("link cut?"), "\(cut.combined)")
+        // The cut-off host ended its own ranks when it stopped hearing from the launcher.
+        var left = leftovers(cluster)
+        #expect(left.isEmpty, "left running after the cut: \(left)")
+        _ = try JobHarness.run(["ip", "-n", cluster.hosts[2].name, "link", "set", "eth0", "up"])
+
+        let killed = try launch(cluster, ["-n", "6", "--hosts", list, "sh", "-c", "echo ready; exec sleep 300"]) { child in
+            _ = poll(until: .after(seconds: 60)) { child.output.components(separatedBy: "ready").count == 7 }
+            _ = try? cluster.run(on: 1, ["sh", "-c", "ip netns pids \(cluster.hosts[1].name) | xargs -r ps -o pid=,args= -p | grep 'trellis proxy' | awk '{print $1}' | xargs -r kill -9"])
+        }
+        #expect(killed.status == 255, "\(killed.combined)")
+        #expect(killed.errors.contains("lost host \(cluster.hosts[1].name) with ranks 1,4"), "\(killed.combined)")
+        left = leftovers(cluster)
+        #expect(left.isEmpty, "left running after the kill: \(left)")
+    }
+}
