@@ -56,6 +56,9 @@ struct RunCommand: ParsableCommand {
     @Option(help: "The address proxies connect back to (by default the one the route to the hosts leaves from).")
     var launcherAddress: String?
 
+    @Flag(help: "Ranks connect to their PMI service at PMI_PORT with PMI_ID (MPICH's -pmi-port mode) instead of inheriting PMI_FD.")
+    var pmiPort = false
+
     @Flag(help: "At the end, print how every host's ranks ended.")
     var report = false
 
@@ -84,6 +87,7 @@ struct RunCommand: ParsableCommand {
         options.keepGoing = keepGoing
         options.rankWrapper = rankWrapper()
         options.report = report
+        options.pmiPort = pmiPort
         if hosts != nil || hostfile != nil {
             options.hosts = try hostList()
             options.ranksPerHost = ppn

@@ -30,25 +30,36 @@ final class HostRanks {
     var allExited: Bool { processes.allSatisfy(\.hasExited) }
     var outputOpen: Bool { relays.contains(where: \.isOpen) }
 
-    /// Starts one rank. `environment` is the whole environment of its program.
+    /// Starts one rank. `environment` is the whole environment of its
+    /// program. With `pmiPort` ("host:port") the rank connects there for its
+    /// PMI (`PMI_PORT`, `PMI_ID`); without, it inherits a descriptor (`PMI_FD`).
     func start(
-        rank: Int, program: [String], environment: [String: String], input: Input?, partialLineDelay: Double,
+        rank: Int, program: [String], environment: [String: String], input: Input?, pmiPort: String? = nil, partialLineDelay: Double,
         deliver: @escaping (Int, Int, [UInt8]) -> Void
     ) throws {
-        var pair: [Int32] = [0, 0]
-        guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &pair) == 0 else {
-            throw TrellisError(.launchFailed, "socketpair for rank \(rank)", underlying: SystemCallError("socketpair", errno: errno))
+        var pair: [Int32] = [-1, -1]
+        if pmiPort == nil {
+            guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &pair) == 0 else {
+                throw TrellisError(.launchFailed, "socketpair for rank \(rank)", underlying: SystemCallError("socketpair", errno: errno))
+            }
         }
         let output = try Self.makePipe()
         let errors = try Self.makePipe()
         var stdinPipe: (read: Int32, write: Int32)?
         if input == .forwarded { stdinPipe = try Self.makePipe() }
         var environment = environment
-        environment["PMI_FD"] = "3"
-        let childPMI = fcntl(pair[1], F_DUPFD_CLOEXEC, 10)
+        if let pmiPort {
+            environment["PMI_PORT"] = pmiPort
+            environment["PMI_ID"] = String(rank)
+        } else {
+            environment["PMI_FD"] = "3"
+        }
+        let childPMI = pair[1] >= 0 ? fcntl(pair[1], F_DUPFD_CLOEXEC, 10) : -1
         defer {
-            close(pair[1])
-            close(childPMI)
+            if pair[1] >= 0 {
+                close(pair[1])
+                close(childPMI)
+            }
             close(output.write)
             close(errors.write)
             if let stdinPipe { close(stdinPipe.read) }
@@ -59,17 +70,17 @@ final class HostRanks {
                 arguments: program, environment: environment,
                 descriptors: ChildDescriptors(
                     standardInput: input == .inherited ? 0 : stdinPipe?.read, standardOutput: output.write, standardError: errors.write,
-                    inherited: [(childPMI, 3)]),
+                    inherited: childPMI >= 0 ? [(childPMI, Int32(3))] : []),
                 processGroup: processGroup)
         } catch {
-            close(pair[0])
+            if pair[0] >= 0 { close(pair[0]) }
             close(output.read)
             close(errors.read)
             if let stdinPipe { close(stdinPipe.write) }
             throw error
         }
         if processGroup == 0 { processGroup = pid }
-        _ = fcntl(pair[0], F_SETFL, fcntl(pair[0], F_GETFL) | O_NONBLOCK)
+        if pair[0] >= 0 { _ = fcntl(pair[0], F_SETFL, fcntl(pair[0], F_GETFL) | O_NONBLOCK) }
         if let stdinPipe {
             inputFD = stdinPipe.write
             _ = fcntl(inputFD, F_SETFL, fcntl(inputFD, F_GETFL) | O_NONBLOCK)
@@ -134,6 +145,21 @@ final class HostRanks {
         guard let process = processes.first(where: { $0.pid == pid }) else { return nil }
         process.exitStatus = status
         return process
+    }
+
+    /// A rank started with `PMI_PORT` connected and said who it is: the
+    /// connection becomes its PMI descriptor, answered as MPICH's simple PMI
+    /// expects (initack, then its size, rank and debug flag). False if no
+    /// rank here waits for a connection under that id.
+    func attach(_ fd: Int32, id: Int, size: Int) -> Bool {
+        guard let process = processes.first(where: { $0.rank == id }), process.pmiFD < 0, !process.hasExited else { return false }
+        process.pmiFD = fd
+        process.pmiOpen = true
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+        for command in [PMICommand("initack"), PMICommand("set", [("size", String(size))]), PMICommand("set", [("rank", String(id))]), PMICommand("set", [("debug", "0")])] {
+            writeAll(fd, command.encoded(as: .v1))
+        }
+        return true
     }
 
     func reply(to rank: Int, _ command: PMICommand) {

@@ -56,13 +56,15 @@ public final class JobLauncher {
             hostOfRank = Array(repeating: 0, count: options.rankCount)
             mapping = "(vector,(0,1,\(options.rankCount)))"
         }
-        return JobPlan(
+        var plan = JobPlan(
             kvsName: "trellis-\(getpid())-\(UInt32.random(in: 0...UInt32.max))",
             token: (0..<4).map { _ in String(UInt32.random(in: 0...UInt32.max), radix: 16) }.joined(),
             applications: options.applications, hosts: hosts, hostOfRank: hostOfRank, processMapping: mapping,
             environment: environment, workingDirectory: Self.workingDirectory(), rankWrapper: options.rankWrapper,
             graceSeconds: options.graceSeconds, tree: TreeShape(hostCount: options.hosts == nil ? 0 : hosts.count, fanout: options.fanout),
             bootstrap: options.bootstrap, linkTimeoutSeconds: options.linkTimeoutSeconds)
+        plan.pmiPort = options.pmiPort
+        return plan
     }
 
     /// The address the launcher's children connect back to.

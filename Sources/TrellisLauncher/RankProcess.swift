@@ -7,9 +7,10 @@ import TrellisWire
 final class RankProcess {
     let rank: Int
     let pid: pid_t
-    /// The launcher's end of the rank's PMI connection.
-    let pmiFD: Int32
-    var pmiOpen = true
+    /// The launcher's end of the rank's PMI connection (-1 until a rank
+    /// started with `PMI_PORT` connects).
+    var pmiFD: Int32
+    var pmiOpen: Bool
     var pmiInput = PMIMessageFramer()
     /// The wire of the rank's last PMI message, which its replies use.
     var pmiWire = PMIWire.v1
@@ -20,6 +21,7 @@ final class RankProcess {
         self.rank = rank
         self.pid = pid
         self.pmiFD = pmiFD
+        pmiOpen = pmiFD >= 0
     }
 
     var hasExited: Bool { exitStatus != nil }

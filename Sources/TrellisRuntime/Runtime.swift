@@ -72,11 +72,16 @@ public final class Runtime: Sendable {
 
         let world: Communicator
         var pmi: PMIClient?
+        var launched: (client: PMIClient, rank: Int, size: Int)?
         if let fdText = environment["PMI_FD"], let fd = Int32(fdText),
             let rankText = environment["PMI_RANK"], let rank = Int(rankText),
             let sizeText = environment["PMI_SIZE"], let size = Int(sizeText), size > 0, (0..<size).contains(rank)
         {
-            let client = PMIClient(fd: fd)
+            launched = (PMIClient(fd: fd), rank, size)
+        } else if let port = environment["PMI_PORT"], let id = environment["PMI_ID"] {
+            launched = try PMIClient.connect(port: port, id: id)
+        }
+        if let (client, rank, size) = launched {
             try client.initialize()
             let kvs = try client.kvsName()
             try client.put(kvs: kvs, key: "trellis-\(rank)", value: "\(String(processID.rawValue, radix: 16))@\(transport.localAddress)")

@@ -77,4 +77,18 @@ import TrellisLauncher
                     "\(run.combined)")
         }
     }
+
+    @Test func ranksConnectBackThroughPMIPortAndStrangersAreRefused() throws {
+        let ring = try Self.build(Self.mpiRing, named: "ring", compiler: ["mpicc.mpich"])
+        defer { try? FileManager.default.removeItem(atPath: (ring as NSString).deletingLastPathComponent) }
+        let mpich = try JobHarness.run([JobHarness.trellis, "run", "-n", "4", "--pmi-port", ring], timeoutSeconds: 120)
+        #expect(mpich.status == 0 && mpich.output.contains("mpich ring: size 4 sum 6 token 6"), "\(mpich.combined)")
+        let collectives = JobHarness.binaries.appendingPathComponent("example-collectives").path
+        let ours = try JobHarness.run([JobHarness.trellis, "run", "-n", "3", "--pmi-port", collectives], timeoutSeconds: 120)
+        #expect(ours.status == 0 && ours.output.components(separatedBy: "sum 3.0 over 3 ranks").count == 4, "\(ours.combined)")
+        // A connection that claims a rank the service does not wait for is closed unanswered.
+        let script = "[ $PMI_ID = 0 ] || exit 0; port=${PMI_PORT##*:}; exec 5<>/dev/tcp/127.0.0.1/$port; echo 'cmd=initack pmiid=99' >&5; cat <&5; echo closed-with-nothing"
+        let stranger = try JobHarness.run([JobHarness.trellis, "run", "-n", "2", "--pmi-port", "bash", "-c", script], timeoutSeconds: 60)
+        #expect(stranger.status == 0 && stranger.output == "closed-with-nothing\n", "\(stranger.combined)")
+    }
 }

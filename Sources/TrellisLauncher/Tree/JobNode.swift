@@ -27,6 +27,9 @@ final class JobNode {
     private var unidentified: [(link: Link, since: Deadline)] = []
     /// The address children connect back to, and ranks listen on (nil: loopback).
     private let hostAddress: String?
+    /// Where ranks started with `PMI_PORT` connect, and the connections not yet identified.
+    private var pmiListener: LinkListener?
+    private var pmiPending: [(fd: Int32, framer: PMIMessageFramer, since: Deadline)] = []
 
     // The launcher's part.
     private var ledger: JobLedger?
@@ -177,6 +180,17 @@ final class JobNode {
         base["PMI_SIZE"] = String(plan.rankCount)
         base["TRELLIS_SIZE"] = String(plan.rankCount)
         base["TRELLIS_LAUNCHER_PID"] = String(getpid())
+        var pmiPort: String?
+        if plan.pmiPort {
+            do {
+                let listener = try LinkListener(host: "127.0.0.1")
+                pmiListener = listener
+                pmiPort = "127.0.0.1:\(listener.port)"
+            } catch {
+                up(.abort(rank: plannedRanks[0], code: 1, message: "cannot listen for PMI connections\(onThisHost): \(error)"))
+                return
+            }
+        }
         for rank in plannedRanks {
             var environment = base
             environment["PMI_RANK"] = String(rank)
@@ -185,7 +199,7 @@ final class JobNode {
             do {
                 try ranks.start(
                     rank: rank, program: plan.rankWrapper + plan.applications[plan.applicationNumber(ofRank: rank)].program,
-                    environment: environment, input: input, partialLineDelay: parent == nil ? 0 : 0.2,
+                    environment: environment, input: input, pmiPort: pmiPort, partialLineDelay: parent == nil ? 0 : 0.2,
                     deliver: { [unowned self] rank, stream, bytes in self.up(.output(rank: rank, stream: stream, bytes: bytes)) })
             } catch {
                 up(.abort(rank: rank, code: 1, message: "cannot start rank \(rank)\(onThisHost): \(error)"))
@@ -217,6 +231,8 @@ final class JobNode {
         for output in ranks.relays where output.isOpen { watch(output.fd) }
         if ranks.wantsToWriteInput { watched.append(pollfd(fd: ranks.inputFD, events: Int16(POLLOUT), revents: 0)) }
         if readsInput { watch(0) }
+        if let pmiListener { watch(pmiListener.fd) }
+        for pending in pmiPending { watch(pending.fd) }
         let count = poll(&watched, nfds_t(watched.count), 100)
         guard count > 0 else { return }
         for entry in watched where entry.revents != 0 {
@@ -244,6 +260,10 @@ final class JobNode {
                 ranks.flushInput()
             } else if readsInput && entry.fd == 0 {
                 forwardStandardInput()
+            } else if let pmiListener, entry.fd == pmiListener.fd {
+                while let fd = pmiListener.acceptDescriptor() { pmiPending.append((fd, PMIMessageFramer(), .now())) }
+            } else if let index = pmiPending.firstIndex(where: { $0.fd == entry.fd }) {
+                identifyPMIConnection(at: index)
             }
         }
         unidentified.removeAll { !$0.link.isOpen }
@@ -299,6 +319,31 @@ final class JobNode {
             return
         }
         if !link.isOpen { unidentified.removeAll { $0.link === link } }
+    }
+
+    /// A rank's first words on a `PMI_PORT` connection are `cmd=initack pmiid=RANK`.
+    private func identifyPMIConnection(at index: Int) {
+        var pending = pmiPending[index]
+        var chunk = [UInt8](repeating: 0, count: 1024)
+        let count = chunk.withUnsafeMutableBytes { read(pending.fd, $0.baseAddress!, $0.count) }
+        if count < 0 && (errno == EAGAIN || errno == EINTR) { return }
+        var accepted = false
+        if count > 0 {
+            pending.framer.append(chunk[..<count])
+            pmiPending[index] = pending
+            guard let message = try? pending.framer.next() else {
+                if !pending.framer.isBroken { return }
+                close(pending.fd)
+                pmiPending.remove(at: index)
+                return
+            }
+            if message.command.name == "initack", let id = message.command["pmiid"].flatMap(Int.init) {
+                accepted = ranks.attach(pending.fd, id: id, size: plan.rankCount)
+            }
+            if !accepted { logger.warning("a PMI connection that is none of this host's ranks was refused: \(message.command)") }
+        }
+        if !accepted { close(pending.fd) }
+        pmiPending.remove(at: index)
     }
 
     private func fromParent(_ message: LinkMessage) {

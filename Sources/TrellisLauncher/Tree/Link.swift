@@ -140,17 +140,17 @@ final class Link {
     }
 }
 
-/// A listening socket on every interface of this host, port chosen by the kernel.
+/// A listening socket on every interface of this host (or on `host`), port chosen by the kernel.
 struct LinkListener {
     let fd: Int32
     let port: Int
 
-    init() throws {
+    init(host: String = "0.0.0.0") throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw TrellisError(.launchFailed, "socket", underlying: SystemCallError("socket", errno: errno)) }
         var one: Int32 = 1
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
-        var address = try IPv4Address.parse("0.0.0.0:0")
+        var address = try IPv4Address.parse("\(host):0")
         guard IPv4Address.bind(fd, to: &address), listen(fd, 1024) == 0 else {
             let code = errno
             close(fd)
@@ -161,8 +161,16 @@ struct LinkListener {
     }
 
     func accept() -> Link? {
+        acceptDescriptor().map(Link.init(fd:))
+    }
+
+    /// The next waiting connection, nonblocking and closed on exec; nil when none waits.
+    func acceptDescriptor() -> Int32? {
         let client = Glibc.accept(fd, nil, nil)
-        return client >= 0 ? Link(fd: client) : nil
+        guard client >= 0 else { return nil }
+        _ = fcntl(client, F_SETFD, FD_CLOEXEC)
+        _ = fcntl(client, F_SETFL, fcntl(client, F_GETFL) | O_NONBLOCK)
+        return client
     }
 }
 

@@ -220,6 +220,7 @@ extension ByteBuffer {
         writeTexts(plan.bootstrap.sshCommand)
         writeText(plan.bootstrap.trellisPath)
         writeInteger(plan.linkTimeoutSeconds.bitPattern)
+        writeInteger(UInt8(plan.pmiPort ? 1 : 0))
     }
 
     fileprivate mutating func readFixed<T: FixedWidthInteger>(_ type: T.Type) throws -> T {
@@ -284,10 +285,13 @@ extension ByteBuffer {
         let sshCommand = try readTexts()
         let trellisPath = try readText()
         let linkTimeout = Double(bitPattern: try readFixed(UInt64.self))
-        return JobPlan(
+        let pmiPort = try readFixed(UInt8.self) != 0
+        var plan = JobPlan(
             kvsName: kvsName, token: token, applications: applications, hosts: hosts, hostOfRank: hostOfRank,
             processMapping: processMapping, environment: environment, workingDirectory: workingDirectory, rankWrapper: rankWrapper, graceSeconds: grace,
             tree: TreeShape(hostCount: hosts.count, fanout: fanout),
             bootstrap: ProxyBootstrap(kind: kind, sshCommand: sshCommand, trellisPath: trellisPath), linkTimeoutSeconds: linkTimeout)
+        plan.pmiPort = pmiPort
+        return plan
     }
 }

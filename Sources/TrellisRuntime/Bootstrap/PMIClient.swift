@@ -13,6 +13,33 @@ final class PMIClient: @unchecked Sendable {
 
     init(fd: Int32) { self.fd = fd }
 
+    /// MPICH's port mode (`PMI_PORT` and `PMI_ID`): connects to the PMI
+    /// service, says which process this is, and learns its rank and the
+    /// job's size from the service's `set` lines.
+    static func connect(port: String, id: String) throws -> (client: PMIClient, rank: Int, size: Int) {
+        let address = try IPv4Address.parse(port)
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0, IPv4Address.connect(fd, to: address) == 0 else {
+            let code = errno
+            if fd >= 0 { Glibc.close(fd) }
+            throw TrellisError(.bootstrapFailed, "PMI: cannot connect to PMI_PORT \(port)", underlying: SystemCallError("connect", errno: code))
+        }
+        let client = PMIClient(fd: fd)
+        _ = try client.call(PMICommand("initack", [("pmiid", id)]), expecting: "initack")
+        var values: [String: Int] = [:]
+        for _ in 0..<3 {
+            let line = try PMICommand.parse(Substring(client.readLine()))
+            guard line.name == "set", let (key, value) = line.fields.first, let number = Int(value) else {
+                throw client.failure("expected size, rank and debug after initack, got \(line)")
+            }
+            values[key] = number
+        }
+        guard let rank = values["rank"], let size = values["size"], size > 0, (0..<size).contains(rank) else {
+            throw client.failure("the service gave no usable rank and size: \(values)")
+        }
+        return (client, rank, size)
+    }
+
     func initialize() throws {
         let reply = try call(PMICommand("init", [("pmi_version", "1"), ("pmi_subversion", "1")]), expecting: "response_to_init")
         guard reply["rc"] == "0" else { throw failure("init refused: \(reply)") }
