@@ -59,7 +59,7 @@ let package = Package(
         .target(
             name: "TrellisRuntime",
             dependencies: [
-                "TrellisCore", "TrellisWire", "CTrellisSystem", "TrellisNames",
+                "TrellisCore", "TrellisWire", "CTrellisSystem", "TrellisNames", "TrellisHosts",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "Logging", package: "swift-log"),

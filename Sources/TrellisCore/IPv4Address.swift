@@ -80,3 +80,68 @@ extension String {
         String(drop { $0.isWhitespace }.reversed().drop { $0.isWhitespace }.reversed())
     }
 }
+
+extension IPv4Address {
+    /// An address of this host that other hosts reach it at: what `name`
+    /// (a launcher's hint, else this host's name) resolves to, or failing
+    /// that the first address of an interface that is up; never loopback.
+    public static func ofThisHost(named name: String? = nil) throws -> String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        let hostName = gethostname(&buffer, buffer.count - 1) == 0 ? buffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) } : ""
+        for candidate in [name, hostName].compactMap({ $0 }) where !candidate.isEmpty {
+            var hints = addrinfo()
+            hints.ai_family = AF_INET
+            hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+            var result: UnsafeMutablePointer<addrinfo>?
+            guard getaddrinfo(candidate, nil, &hints, &result) == 0 else { continue }
+            defer { freeaddrinfo(result) }
+            var entry = result
+            while let current = entry {
+                if let text = current.pointee.ai_addr.map(describeHost), !text.hasPrefix("127.") { return text }
+                entry = current.pointee.ai_next
+            }
+        }
+        var interfaces: UnsafeMutablePointer<ifaddrs>?
+        if getifaddrs(&interfaces) == 0 {
+            defer { freeifaddrs(interfaces) }
+            var entry = interfaces
+            while let current = entry {
+                let flags = Int32(current.pointee.ifa_flags)
+                if let address = current.pointee.ifa_addr, address.pointee.sa_family == sa_family_t(AF_INET),
+                    flags & Int32(IFF_UP) != 0, flags & Int32(IFF_LOOPBACK) == 0
+                {
+                    return describeHost(address)
+                }
+                entry = current.pointee.ifa_next
+            }
+        }
+        throw TrellisError(.invalidArgument, "this host (\(hostName)) has no address other hosts can reach; set TRELLIS_HOST")
+    }
+
+    private static func describeHost(_ address: UnsafeMutablePointer<sockaddr>) -> String {
+        let text = address.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { describe($0.pointee) }
+        return String(text[..<text.lastIndex(of: ":")!])
+    }
+}
+
+extension IPv4Address {
+    /// Like `parse`, but the host may be a name, looked up as the system does.
+    public static func resolve(_ address: String) throws -> sockaddr_in {
+        if let parsed = try? parse(address) { return parsed }
+        guard let colon = address.lastIndex(of: ":"), let port = UInt16(address[address.index(after: colon)...]) else {
+            throw TrellisError(.invalidArgument, "address '\(address)' is not host:port")
+        }
+        var hints = addrinfo()
+        hints.ai_family = AF_INET
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        var result: UnsafeMutablePointer<addrinfo>?
+        let host = String(address[..<colon])
+        guard getaddrinfo(host, nil, &hints, &result) == 0, let first = result, let found = first.pointee.ai_addr else {
+            throw TrellisError(.invalidArgument, "host '\(host)' has no IPv4 address")
+        }
+        defer { freeaddrinfo(result) }
+        var socketAddress = found.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { $0.pointee }
+        socketAddress.sin_port = port.bigEndian
+        return socketAddress
+    }
+}

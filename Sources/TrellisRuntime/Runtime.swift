@@ -5,6 +5,7 @@ import Glibc
 import Logging
 import Synchronization
 import TrellisCore
+import TrellisHosts
 import TrellisNames
 
 /// One process's membership in Trellis: its progress engine and its world.
@@ -60,18 +61,12 @@ public final class Runtime: Sendable {
         limits: RuntimeLimits? = nil, asSingleton: Bool = false, logger: Logger = Logger(label: "trellis.runtime")
     ) throws -> Runtime {
         var environment = ProcessEnvironment.current()
-        if asSingleton { environment["PMI_FD"] = nil }
+        if asSingleton {
+            environment["PMI_FD"] = nil
+            environment["PMI_PORT"] = nil
+        }
         let limits = try limits ?? RuntimeLimits.fromEnvironment(environment)
         let processID = ProcessID.generate()
-        let host = environment["TRELLIS_HOST"] ?? "127.0.0.1"
-        if let text = environment["TRELLIS_SOCKET_BUFFER_BYTES"], let bytes = Int(text) { Sockets.bufferBytes = bytes }
-        if let text = environment["TRELLIS_FAILURE_DETECTION_SECONDS"], let seconds = Double(text) { Sockets.failureDetectionSeconds = seconds }
-        if environment["TRELLIS_MALLOC_TUNING"] != "0" { trellis_keep_large_allocations(1 << 30) }
-        let transport = try SocketTransport(localID: processID, host: host, maximumMessageBytes: limits.maximumMessageBytes, logger: logger)
-        let engine = ProgressEngine(processID: processID, limits: limits, transport: transport, logger: logger)
-
-        let world: Communicator
-        var pmi: PMIClient?
         var launched: (client: PMIClient, rank: Int, size: Int)?
         if let fdText = environment["PMI_FD"], let fd = Int32(fdText),
             let rankText = environment["PMI_RANK"], let rank = Int(rankText),
@@ -81,9 +76,28 @@ public final class Runtime: Sendable {
         } else if let port = environment["PMI_PORT"], let id = environment["PMI_ID"] {
             launched = try PMIClient.connect(port: port, id: id)
         }
-        if let (client, rank, size) = launched {
+        var kvs = ""
+        var host = environment["TRELLIS_HOST"] ?? "127.0.0.1"
+        if let (client, _, size) = launched {
             try client.initialize()
-            let kvs = try client.kvsName()
+            kvs = try client.kvsName()
+            // Under a launcher that spreads the job over hosts without naming
+            // this host's address (Hydra, Slurm), listen where the others reach it.
+            if environment["TRELLIS_HOST"] == nil, let mapping = try? client.get(kvs: kvs, key: "PMI_process_mapping"),
+                let hosts = try? Placement.hostOfRank(fromProcessMapping: mapping, ranks: size), Set(hosts).count > 1
+            {
+                host = try IPv4Address.ofThisHost(named: environment["MPIR_CVAR_CH3_INTERFACE_HOSTNAME"])
+            }
+        }
+        if let text = environment["TRELLIS_SOCKET_BUFFER_BYTES"], let bytes = Int(text) { Sockets.bufferBytes = bytes }
+        if let text = environment["TRELLIS_FAILURE_DETECTION_SECONDS"], let seconds = Double(text) { Sockets.failureDetectionSeconds = seconds }
+        if environment["TRELLIS_MALLOC_TUNING"] != "0" { trellis_keep_large_allocations(1 << 30) }
+        let transport = try SocketTransport(localID: processID, host: host, maximumMessageBytes: limits.maximumMessageBytes, logger: logger)
+        let engine = ProgressEngine(processID: processID, limits: limits, transport: transport, logger: logger)
+
+        let world: Communicator
+        var pmi: PMIClient?
+        if let (client, rank, size) = launched {
             try client.put(kvs: kvs, key: "trellis-\(rank)", value: "\(String(processID.rawValue, radix: 16))@\(transport.localAddress)")
             try client.barrier()
             var members: [ProcessID] = []

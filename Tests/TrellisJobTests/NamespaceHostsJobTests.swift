@@ -13,9 +13,7 @@ struct NamespaceHostsJobTests {
     private func launch(
         _ cluster: TestHosts, _ arguments: [String], input: String? = nil, whileRunning: ((CommandRunner.Child) -> Void)? = nil
     ) throws -> JobHarness.Outcome {
-        try JobHarness.run(
-            ["ip", "netns", "exec", cluster.hosts[0].name, JobHarness.trellis, "run", "--ssh", "ssh -F \(cluster.sshConfig)"] + arguments,
-            input: input, timeoutSeconds: 180, whileRunning: whileRunning)
+        try cluster.runAsUser(on: 0, [JobHarness.trellis, "run", "--ssh", "ssh -F \(cluster.sshConfig)"] + arguments, input: input, whileRunning: whileRunning)
     }
 
     /// Every process on the hosts but their sshds; polls until none is left or time runs out.
@@ -101,5 +99,21 @@ struct NamespaceHostsJobTests {
         #expect(killed.errors.contains("lost host \(cluster.hosts[1].name) with ranks 1,4"), "\(killed.combined)")
         left = leftovers(cluster)
         #expect(left.isEmpty, "left running after the kill: \(left)")
+    }
+
+    @Test func trellisProgramsRunAcrossHostsUnderHydra() throws {
+        let cluster = try TestHosts(count: 3)
+        let hosts = cluster.hosts.map(\.name).joined(separator: ",")
+        let collectives = JobHarness.binaries.appendingPathComponent("example-collectives").path
+        // Hydra's ssh launcher, its PMI-1 over PMI_FD and over PMI_PORT: ranks learn from the
+        // process mapping that the job spans hosts and listen on their host's own address.
+        for mode in [[], ["-pmi-port"]] {
+            let hydra = try cluster.runAsUser(
+                on: 0, ["mpiexec.mpich"] + mode + ["-launcher", "ssh", "-launcher-exec", cluster.sshProgram, "-hosts", hosts, "-n", "6", collectives])
+            #expect(hydra.status == 0, "\(mode): \(hydra.combined)")
+            #expect(hydra.output.components(separatedBy: "sum 15.0 over 6 ranks").count == 7, "\(mode): \(hydra.combined)")
+        }
+        let left = leftovers(cluster)
+        #expect(left.isEmpty, "left running: \(left)")
     }
 }

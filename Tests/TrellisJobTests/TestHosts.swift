@@ -60,6 +60,30 @@ final class TestHosts: @unchecked Sendable {
 
     var sshConfig: String { folder + "/ssh_config" }
 
+    /// `ssh -F` this cluster's config, as one program, for launchers that take
+    /// an ssh program but not its options (Hydra's -launcher-exec).
+    var sshProgram: String {
+        let path = folder + "/ssh"
+        if !FileManager.default.fileExists(atPath: path) {
+            try? "#!/bin/sh\nexec ssh -F \(sshConfig) \"$@\"\n".write(toFile: path, atomically: true, encoding: .utf8)
+            chmod(path, 0o755)
+        }
+        return path
+    }
+
+    /// Runs a command on host `index` as a user logged in there would: in
+    /// its namespace, under its own hostname (launchers tell their proxies
+    /// where to call back by hostname).
+    func runAsUser(
+        on index: Int, _ arguments: [String], input: String? = nil, timeoutSeconds: Double = 180,
+        whileRunning: ((CommandRunner.Child) -> Void)? = nil
+    ) throws -> JobHarness.Outcome {
+        let name = hosts[index].name
+        return try JobHarness.run(
+            ["ip", "netns", "exec", name, "unshare", "--uts", "sh", "-c", "hostname \(name) && exec \"$@\"", "sh"] + arguments, input: input,
+            timeoutSeconds: timeoutSeconds, whileRunning: whileRunning)
+    }
+
     /// Runs a command on host `index` (in its namespace, as its sshd's sessions would run it).
     func run(on index: Int, _ arguments: [String], timeoutSeconds: Double = 120) throws -> JobHarness.Outcome {
         try JobHarness.run(["ip", "netns", "exec", hosts[index].name] + arguments, timeoutSeconds: timeoutSeconds)

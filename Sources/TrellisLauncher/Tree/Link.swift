@@ -29,7 +29,7 @@ final class Link {
 
     /// Connects to "address:port", blocking up to `seconds`.
     static func connect(to address: String, seconds: Double) throws -> Link {
-        let socketAddress = try IPv4Address.parse(address)
+        let socketAddress = try IPv4Address.resolve(address)
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw TrellisError(.launchFailed, "socket", underlying: SystemCallError("socket", errno: errno)) }
         var timeout = timeval(tv_sec: Int(seconds), tv_usec: 0)

@@ -17,7 +17,7 @@ final class PMIClient: @unchecked Sendable {
     /// service, says which process this is, and learns its rank and the
     /// job's size from the service's `set` lines.
     static func connect(port: String, id: String) throws -> (client: PMIClient, rank: Int, size: Int) {
-        let address = try IPv4Address.parse(port)
+        let address = try IPv4Address.resolve(port)
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0, IPv4Address.connect(fd, to: address) == 0 else {
             let code = errno
