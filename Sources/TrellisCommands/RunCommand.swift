@@ -41,11 +41,14 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Fill each host's slots before the next (slot) or one rank per host in turn (node).")
     var mapBy: String = "slot"
 
-    @Option(help: "How proxies start on the hosts: ssh (this host itself is forked) or fork (every proxy local).")
+    @Option(help: "How proxies start on the hosts: ssh (this host itself is forked), slurm (one srun step inside an allocation), or fork (every proxy local).")
     var launcher: String = "ssh"
 
     @Option(help: "The ssh command and its options, as one string: \"ssh -F cluster.conf\".")
     var ssh: String = "ssh"
+
+    @Option(help: "The srun command and its options, for --launcher slurm.")
+    var srun: String = "srun"
 
     @Option(help: "Children per node of the proxy tree.")
     var fanout: Int = 8
@@ -88,14 +91,14 @@ struct RunCommand: ParsableCommand {
         options.rankWrapper = rankWrapper()
         options.report = report
         options.pmiPort = pmiPort
-        if hosts != nil || hostfile != nil {
+        if hosts != nil || hostfile != nil || launcher == "slurm" {
             options.hosts = try hostList()
             options.ranksPerHost = ppn
             guard let order = Placement.Order(rawValue: mapBy) else { throw ValidationError("--map-by takes slot or node, not \(mapBy)") }
             options.order = order
-            guard let kind = ProxyBootstrap.Kind(rawValue: launcher) else { throw ValidationError("--launcher takes ssh or fork, not \(launcher)") }
+            guard let kind = ProxyBootstrap.Kind(rawValue: launcher) else { throw ValidationError("--launcher takes ssh, slurm or fork, not \(launcher)") }
             options.bootstrap = ProxyBootstrap(
-                kind: kind, sshCommand: ssh.split(separator: " ").map(String.init), trellisPath: currentExecutablePath())
+                kind: kind, sshCommand: (kind == .slurm ? srun : ssh).split(separator: " ").map(String.init), trellisPath: currentExecutablePath())
             guard fanout >= 1 else { throw ValidationError("--fanout takes 1 or more") }
             options.fanout = fanout
             guard linkTimeout > 0 else { throw ValidationError("--link-timeout takes a positive number of seconds") }
@@ -110,6 +113,22 @@ struct RunCommand: ParsableCommand {
 }
 
 extension RunCommand {
+    /// The hosts of the Slurm allocation this runs in, with their task
+    /// counts as slots (SLURM_JOB_NODELIST, SLURM_TASKS_PER_NODE such as `2(x3),1`).
+    static func slurmAllocation(_ environment: [String: String]) throws -> HostList {
+        guard let nodes = environment["SLURM_JOB_NODELIST"] ?? environment["SLURM_NODELIST"] else {
+            throw ValidationError("--launcher slurm runs inside a Slurm allocation (salloc, sbatch) or with --hosts")
+        }
+        let names = try NodeSet(nodes).names
+        var slots: [Int] = []
+        for part in (environment["SLURM_TASKS_PER_NODE"] ?? "").split(separator: ",") {
+            let count = Int(part.prefix { $0.isNumber }) ?? 1
+            let repeats = part.firstIndex(of: "x").flatMap { Int(part[part.index(after: $0)...].prefix { $0.isNumber }) } ?? 1
+            slots += repeatElement(count, count: repeats)
+        }
+        return HostList(names.enumerated().map { HostList.Host(name: $1, slots: slots.indices.contains($0) ? slots[$0] : nil) })
+    }
+
     func hostList() throws -> HostList {
         do {
             if let hostfile {
@@ -117,7 +136,8 @@ extension RunCommand {
                 guard let text = try? String(contentsOfFile: hostfile, encoding: .utf8) else { throw ValidationError("cannot read the hostfile \(hostfile)") }
                 return try HostList(hostfile: text, named: hostfile)
             }
-            return try HostList(parsing: hosts ?? "")
+            if let hosts { return try HostList(parsing: hosts) }
+            return try Self.slurmAllocation(ProcessInfo.processInfo.environment)
         } catch let error as HostListError {
             throw ValidationError("\(error)")
         }
@@ -175,14 +195,18 @@ struct ProxyCommand: ParsableCommand {
     var parent: String
 
     @Option(help: "This proxy's position in the job's tree.")
-    var position: Int
+    var position: Int?
+
+    @Flag(help: "Ask the launcher for a position (proxies started by one srun step).")
+    var join = false
 
     @Option(help: "The job's token.")
     var token: String
 
     func run() throws {
         TrellisCommand.bootstrapLogging()
-        let code = JobProxy.run(parent: parent, position: position, token: token)
+        guard join || position != nil else { throw ValidationError("give --position or --join") }
+        let code = JobProxy.run(parent: parent, position: position, token: token, join: join)
         if code != 0 { throw ExitCode(code) }
     }
 }

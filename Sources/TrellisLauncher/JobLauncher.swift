@@ -71,8 +71,14 @@ public final class JobLauncher {
     private func launcherAddress(_ plan: JobPlan) throws -> String? {
         guard plan.tree.hostCount > 0 else { return nil }
         if let given = options.launcherAddress { return given }
-        guard plan.bootstrap.kind == .ssh else { return "127.0.0.1" }
-        let remote = plan.tree.children(of: 0).map { plan.hosts[plan.tree.host(atPosition: $0)] }.filter { !ProxyBootstrap.isThisHost($0) }
+        // Under ssh the launcher's children call back; under Slurm every proxy first joins here.
+        let callers: [String]
+        switch plan.bootstrap.kind {
+        case .fork: return "127.0.0.1"
+        case .ssh: callers = plan.tree.children(of: 0).map { plan.hosts[plan.tree.host(atPosition: $0)] }
+        case .slurm: callers = plan.hosts
+        }
+        let remote = callers.filter { !ProxyBootstrap.isThisHost($0) }
         guard let first = remote.first else { return "127.0.0.1" }
         guard let address = sourceAddress(towards: first) else {
             throw TrellisError(.invalidArgument, "cannot find a route to host \(first) (is the name right? --launcher-address names the address to use)")
@@ -100,17 +106,29 @@ public final class JobLauncher {
 }
 
 /// `trellis proxy`: one host's part of a job over hosts. Connects back to
-/// its parent in the tree, takes the job's plan, and runs its node.
+/// its parent in the tree, takes the job's plan, and runs its node. A proxy
+/// that Slurm started (`join`) first asks the launcher for its place.
 public enum JobProxy {
-    public static func run(parent address: String, position: Int, token: String, logger: Logger = Logger(label: "trellis.proxy")) -> Int32 {
-        let link: Link
+    public static func run(
+        parent address: String, position given: Int?, token: String, join: Bool = false, logger: Logger = Logger(label: "trellis.proxy")
+    ) -> Int32 {
+        var link: Link
+        var listener: LinkListener?
+        var position = given ?? -1
         do {
-            link = try Link.connect(to: address, seconds: 30)
+            if join {
+                listener = try LinkListener()
+                link = try Link.connect(to: address, seconds: 30)
+                let host = ProcessEnvironment.value("SLURMD_NODENAME") ?? JobLauncher.thisHostName()
+                link.send(.join(token: token, host: host, port: listener!.port))
+            } else {
+                link = try Link.connect(to: address, seconds: 30)
+                link.send(.hello(position: position, token: token))
+            }
         } catch {
             writeToStandardError("trellis proxy: \(error)\n")
             return 1
         }
-        link.send(.hello(position: position, token: token))
         let deadline = Deadline.after(seconds: 60)
         var plan: JobPlan?
         var early: [LinkMessage] = []
@@ -118,7 +136,25 @@ public enum JobProxy {
             var watched = [pollfd(fd: link.fd, events: Int16(POLLIN), revents: 0)]
             _ = poll(&watched, 1, 200)
             for message in link.receive() {
-                if case .plan(let given) = message, plan == nil { plan = given } else if plan != nil { early.append(message) }
+                switch message {
+                case .plan(let given) where plan == nil:
+                    plan = given
+                case .reparent(let assigned, let parentAddress) where plan == nil:
+                    position = assigned
+                    guard !parentAddress.isEmpty else { continue }
+                    // Sent on to the parent Slurm's step gave this proxy in the tree.
+                    link.shut("")
+                    do {
+                        link = try Link.connect(to: parentAddress, seconds: 30)
+                    } catch {
+                        writeToStandardError("trellis proxy: \(error)\n")
+                        return 1
+                    }
+                    link.send(.hello(position: position, token: token))
+                default:
+                    if plan != nil { early.append(message) }
+                }
+                if !link.isOpen || (plan == nil && !early.isEmpty) { break }
             }
         }
         guard let plan else {
@@ -132,6 +168,6 @@ public enum JobProxy {
         if chdir(plan.workingDirectory) != 0 {
             link.send(.notice("\(plan.hosts[plan.tree.host(atPosition: position)]): cannot enter \(plan.workingDirectory) (\(String(cString: strerror(errno)))); ranks start in \(JobLauncher.workingDirectory())"))
         }
-        return JobNode.proxy(plan: plan, position: position, parent: link, logger: logger).run(early: early)
+        return JobNode.proxy(plan: plan, position: position, parent: link, listener: listener, logger: logger).run(early: early)
     }
 }

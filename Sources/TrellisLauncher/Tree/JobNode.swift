@@ -24,6 +24,12 @@ final class JobNode {
     private let plannedRanks: [Int]
     private var children: [ChildProxy] = []
     private var listener: LinkListener?
+    /// The `srun` step that started every proxy (the launcher of a job under Slurm).
+    private var step: ChildProxy?
+    /// Where each proxy Slurm started listens for its children, and the
+    /// proxies waiting to be told where their parent is.
+    private var joined: [Int: String] = [:]
+    private var awaitingParent: [(position: Int, link: Link)] = []
     private var unidentified: [(link: Link, since: Deadline)] = []
     /// The address children connect back to, and ranks listen on (nil: loopback).
     private let hostAddress: String?
@@ -75,13 +81,16 @@ final class JobNode {
         return node
     }
 
-    /// A proxy's node, once it has its plan from `parent`.
-    static func proxy(plan: JobPlan, position: Int, parent: Link, logger: Logger) -> JobNode {
+    /// A proxy's node, once it has its plan from `parent`. `listener`: where
+    /// it already listens for its children (a proxy Slurm started says so when it joins).
+    static func proxy(plan: JobPlan, position: Int, parent: Link, listener: LinkListener? = nil, logger: Logger) -> JobNode {
         // Ranks of a job over real hosts listen where the other hosts reach this one.
         let address = plan.bootstrap.kind == .fork ? nil : parent.localHost
-        return JobNode(
+        let node = JobNode(
             plan: plan, position: position, localHost: plan.tree.host(atPosition: position), parent: parent, hostAddress: address,
             logger: logger)
+        node.listener = listener
+        return node
     }
 
     // MARK: Running
@@ -121,8 +130,8 @@ final class JobNode {
             parent.send(.done)
             sentDone = true
         }
-        // The bootstraps (ssh, or the proxies themselves) end next; those that linger are killed.
-        let lingering = children.filter { $0.pid > 0 && $0.bootstrapStatus == nil }
+        // The bootstraps (ssh, srun, or the proxies themselves) end next; those that linger are killed.
+        let lingering = (children + (step.map { [$0] } ?? [])).filter { $0.pid > 0 && $0.bootstrapStatus == nil }
         guard !lingering.isEmpty else { return parent.map { !$0.wantsToWrite } ?? true }
         if bootstrapDeadline == nil { bootstrapDeadline = .after(seconds: 5) }
         if bootstrapDeadline!.hasPassed { lingering.forEach { $0.killBootstrap() } }
@@ -134,38 +143,59 @@ final class JobNode {
     private func startChildren() {
         let positions = plan.tree.children(of: position)
         guard !positions.isEmpty else { return }
-        let listener: LinkListener
-        do {
-            listener = try LinkListener()
-        } catch {
-            for position in positions {
-                lose(ChildProxy(position: position, host: plan.tree.host(atPosition: position), hostsBelow: plan.tree.hostsBelow(position), startSeconds: 0), "\(error)")
+        if listener == nil {
+            do {
+                listener = try LinkListener()
+            } catch {
+                for position in positions {
+                    lose(ChildProxy(position: position, host: plan.tree.host(atPosition: position), hostsBelow: plan.tree.hostsBelow(position), startSeconds: 0), "\(error)")
+                }
+                return
             }
-            return
         }
-        self.listener = listener
-        let parentAddress = "\(hostAddress ?? "127.0.0.1"):\(listener.port)"
+        let parentAddress = "\(hostAddress ?? "127.0.0.1"):\(listener!.port)"
         for position in positions {
             let host = plan.tree.host(atPosition: position)
             let child = ChildProxy(position: position, host: host, hostsBelow: plan.tree.hostsBelow(position), startSeconds: max(60, plan.linkTimeoutSeconds))
             children.append(child)
+            // Under Slurm one step starts every proxy; they come to their parents by themselves.
+            guard plan.bootstrap.kind != .slurm else { continue }
             let command = plan.bootstrap.command(host: plan.hosts[host], position: position, parent: parentAddress, token: plan.token)
             do {
-                let errors = try HostRanks.makePipe()
-                defer { close(errors.write) }
-                _ = fcntl(errors.read, F_SETFL, fcntl(errors.read, F_GETFL) | O_NONBLOCK)
-                var environment = ProcessEnvironment.current()
-                environment["TRELLIS_LAUNCHER_PID"] = String(getpid())
-                // Through exec-rank: the bootstrap dies with this node, even by SIGKILL.
-                child.pid = try ProcessSpawner.spawn(
-                    arguments: [plan.bootstrap.trellisPath, "exec-rank", "--"] + command, environment: environment,
-                    descriptors: ChildDescriptors(standardInput: nil, standardOutput: errors.write, standardError: errors.write),
-                    processGroup: 0)
-                child.errorsFD = errors.read
+                try spawnBootstrap(command, for: child)
             } catch {
                 lose(child, "cannot start its proxy: \(error)")
             }
         }
+        if plan.bootstrap.kind == .slurm && self.position == 0 {
+            let step = ChildProxy(position: -1, host: -1, hostsBelow: Array(plan.hosts.indices), startSeconds: 0)
+            self.step = step
+            do {
+                try spawnBootstrap(plan.bootstrap.slurmStep(hosts: plan.hosts, parent: parentAddress, token: plan.token), for: step)
+            } catch {
+                for child in children { lose(child, "cannot start the srun step: \(error)") }
+            }
+        }
+    }
+
+    /// Starts the process that brings up a child's proxy (or, under Slurm, all of them), its stderr on a pipe.
+    private func spawnBootstrap(_ command: [String], for child: ChildProxy) throws {
+        let errors = try HostRanks.makePipe()
+        defer { close(errors.write) }
+        _ = fcntl(errors.read, F_SETFL, fcntl(errors.read, F_GETFL) | O_NONBLOCK)
+        var environment = ProcessEnvironment.current()
+        environment["TRELLIS_LAUNCHER_PID"] = String(getpid())
+        do {
+            // Through exec-rank: the bootstrap dies with this node, even by SIGKILL.
+            child.pid = try ProcessSpawner.spawn(
+                arguments: [plan.bootstrap.trellisPath, "exec-rank", "--"] + command, environment: environment,
+                descriptors: ChildDescriptors(standardInput: nil, standardOutput: errors.write, standardError: errors.write),
+                processGroup: 0)
+        } catch {
+            close(errors.read)
+            throw error
+        }
+        child.errorsFD = errors.read
     }
 
     private func startRanks() {
@@ -227,6 +257,7 @@ final class JobNode {
             if let link = child.link, link.isOpen { watch(link.fd, write: link.wantsToWrite) }
             if child.errorsFD >= 0 { watch(child.errorsFD) }
         }
+        if let step, step.errorsFD >= 0 { watch(step.errorsFD) }
         for process in ranks.processes where process.pmiOpen { watch(process.pmiFD) }
         for output in ranks.relays where output.isOpen { watch(output.fd) }
         if ranks.wantsToWriteInput { watched.append(pollfd(fd: ranks.inputFD, events: Int16(POLLOUT), revents: 0)) }
@@ -252,6 +283,8 @@ final class JobNode {
                 if !link.isOpen && !child.done { lose(child, link.closeReason) }
             } else if let child = children.first(where: { $0.errorsFD == entry.fd }) {
                 for line in child.readErrors() where !line.isEmpty { up(.notice("\(plan.hosts[child.host]): \(line)")) }
+            } else if let step, entry.fd == step.errorsFD {
+                for line in step.readErrors() where !line.isEmpty { up(.notice("srun: \(line)")) }
             } else if let process = ranks.processes.first(where: { $0.pmiOpen && $0.pmiFD == entry.fd }) {
                 serviceBootstrap(process)
             } else if let output = ranks.relays.first(where: { $0.isOpen && $0.fd == entry.fd }) {
@@ -306,19 +339,51 @@ final class JobNode {
 
     private func identify(_ link: Link) {
         for message in link.receive() {
-            guard case .hello(let position, let token) = message, token == plan.token,
-                let child = children.first(where: { $0.position == position }), child.link == nil, !child.lost
-            else {
-                logger.warning("a connection that is not one of this node's proxies was refused")
-                link.shut("refused")
+            switch message {
+            case .hello(let position, let token) where token == plan.token:
+                guard let child = children.first(where: { $0.position == position }), child.link == nil, !child.lost else { break }
+                unidentified.removeAll { $0.link === link }
+                link.send(.plan(plan))
+                child.attach(link)
                 return
+            case .join(let token, let host, let port) where token == plan.token && self.position == 0:
+                guard let index = plan.hosts.firstIndex(where: { Self.sameHost($0, host) }) else { break }
+                let position = plan.tree.position(ofHost: index)
+                guard joined[position] == nil else { break }
+                unidentified.removeAll { $0.link === link }
+                joined[position] = "\(link.remoteHost):\(port)"
+                if let child = children.first(where: { $0.position == position }), child.link == nil, !child.lost {
+                    link.send(.reparent(position: position, parent: ""))
+                    link.send(.plan(plan))
+                    child.attach(link)
+                } else {
+                    awaitingParent.append((position, link))
+                }
+                sendJoinedProxiesOn()
+                return
+            default:
+                break
             }
-            unidentified.removeAll { $0.link === link }
-            link.send(.plan(plan))
-            child.attach(link)
+            logger.warning("a connection that is not one of this node's proxies was refused")
+            link.shut("refused")
             return
         }
         if !link.isOpen { unidentified.removeAll { $0.link === link } }
+    }
+
+    /// Proxies Slurm started go on to their parents once those have joined too.
+    private func sendJoinedProxiesOn() {
+        awaitingParent.removeAll { waiting in
+            guard let parent = plan.tree.parent(of: waiting.position), let address = joined[parent] else { return false }
+            waiting.link.send(.reparent(position: waiting.position, parent: address))
+            waiting.link.finish()
+            return true
+        }
+    }
+
+    /// Slurm names a node as its slurm.conf does, which may be the short form of the name given here.
+    static func sameHost(_ listed: String, _ reported: String) -> Bool {
+        listed == reported || listed.split(separator: ".").first == reported.split(separator: ".").first
     }
 
     /// A rank's first words on a `PMI_PORT` connection are `cmd=initack pmiid=RANK`.
@@ -557,6 +622,13 @@ final class JobNode {
                 // What it said to PMI before it ended counts (a finalize, an abort).
                 if process.pmiOpen { serviceBootstrap(process) }
                 ended.append(process)
+            } else if let step, pid == step.pid {
+                step.bootstrapStatus = status
+                _ = step.readErrors()
+                let said = step.complaints.isEmpty ? "" : " (\(step.complaints.joined(separator: "; ")))"
+                for child in children where child.link == nil && !child.finished {
+                    lose(child, "the srun step \(RankProcess.describe(status: status)) before this proxy connected back\(said)")
+                }
             } else if let child = children.first(where: { $0.pid == pid }) {
                 child.bootstrapStatus = status
                 if child.link == nil && !child.finished {

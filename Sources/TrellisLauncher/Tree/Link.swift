@@ -43,11 +43,16 @@ final class Link {
     }
 
     /// This end's IPv4 address: what hosts on the same network reach this node at.
-    var localHost: String {
+    var localHost: String { host(of: getsockname) }
+
+    /// The other end's IPv4 address.
+    var remoteHost: String { host(of: getpeername) }
+
+    private func host(of call: (Int32, UnsafeMutablePointer<sockaddr>, UnsafeMutablePointer<socklen_t>) -> Int32) -> String {
         var address = sockaddr_in()
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         let ok = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) == 0 }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { call(fd, $0, &length) == 0 }
         }
         guard ok else { return "127.0.0.1" }
         let text = IPv4Address.describe(address)

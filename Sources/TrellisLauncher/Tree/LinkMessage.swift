@@ -9,6 +9,9 @@ import NIOCore
 public enum LinkMessage: Sendable, Equatable {
     // Up.
     case hello(position: Int, token: String)
+    /// A proxy that Slurm started asks the launcher for its place: it runs
+    /// on `host` and listens for its own children on `port`.
+    case join(token: String, host: String, port: Int)
     /// Every rank below has entered the fence; these are their puts since the last one.
     case fenceEnter(puts: [String: String])
     case output(rank: Int, stream: Int, bytes: [UInt8])
@@ -23,6 +26,8 @@ public enum LinkMessage: Sendable, Equatable {
     case done
     // Down.
     case plan(JobPlan)
+    /// Connect to your parent in the tree at this address, as this position.
+    case reparent(position: Int, parent: String)
     case fenceRelease(puts: [String: String])
     case input([UInt8])
     case inputEnd
@@ -38,8 +43,8 @@ public enum LinkMessage: Sendable, Equatable {
     public static let maximumFrameBytes = 256 << 20
 
     private enum Kind: UInt8 {
-        case hello = 1, fenceEnter, output, rankEnded, abort, lost, notice, done
-        case plan = 20, fenceRelease, input, inputEnd, signal, stop, kill
+        case hello = 1, fenceEnter, output, rankEnded, abort, lost, notice, done, join
+        case plan = 20, fenceRelease, input, inputEnd, signal, stop, kill, reparent
         case heartbeat = 40
     }
 
@@ -51,6 +56,15 @@ public enum LinkMessage: Sendable, Equatable {
             buffer.writeInteger(Kind.hello.rawValue)
             buffer.writeInteger(Int64(position))
             buffer.writeText(token)
+        case .join(let token, let host, let port):
+            buffer.writeInteger(Kind.join.rawValue)
+            buffer.writeText(token)
+            buffer.writeText(host)
+            buffer.writeInteger(Int64(port))
+        case .reparent(let position, let parent):
+            buffer.writeInteger(Kind.reparent.rawValue)
+            buffer.writeInteger(Int64(position))
+            buffer.writeText(parent)
         case .fenceEnter(let puts):
             buffer.writeInteger(Kind.fenceEnter.rawValue)
             buffer.writePairs(puts)
@@ -124,6 +138,8 @@ public enum LinkMessage: Sendable, Equatable {
         guard let raw = body.readInteger(as: UInt8.self), let kind = Kind(rawValue: raw) else { throw LinkError("an unknown message kind") }
         switch kind {
         case .hello: return .hello(position: try body.readInt(), token: try body.readText())
+        case .join: return .join(token: try body.readText(), host: try body.readText(), port: try body.readInt())
+        case .reparent: return .reparent(position: try body.readInt(), parent: try body.readText())
         case .fenceEnter: return .fenceEnter(puts: try body.readPairs())
         case .output:
             let rank = try body.readInt()
@@ -151,6 +167,8 @@ public enum LinkMessage: Sendable, Equatable {
     var name: String {
         switch self {
         case .hello: "hello"
+        case .join: "join"
+        case .reparent: "reparent"
         case .fenceEnter: "fence-enter"
         case .output: "output"
         case .rankEnded: "rank-ended"

@@ -10,6 +10,9 @@ public struct ProxyBootstrap: Sendable, Equatable {
         case fork
         /// `ssh HOST trellis proxy ...`, except for this host itself, which is forked.
         case ssh
+        /// One `srun` step inside a Slurm allocation starts every host's proxy;
+        /// each says which host it is on, and is sent on to its parent in the tree.
+        case slurm
     }
 
     public var kind: Kind
@@ -32,6 +35,17 @@ public struct ProxyBootstrap: Sendable, Equatable {
         guard kind == .ssh, !Self.isThisHost(host) else { return proxy }
         // ssh hands the remote shell one line; `exec` leaves no shell between sshd and the proxy.
         return sshCommand + ["-T", host, "exec " + proxy.map(Self.shellQuoted).joined(separator: " ")]
+    }
+
+    /// The one `srun` step that starts a proxy on each of `hosts` (Slurm's
+    /// own tree starts them), each connecting back to `parent` to be placed.
+    public func slurmStep(hosts: [String], parent: String, token: String) -> [String] {
+        let srun = sshCommand == ["ssh"] ? ["srun"] : sshCommand
+        return srun + [
+            "--nodes=\(hosts.count)", "--ntasks=\(hosts.count)", "--ntasks-per-node=1", "--nodelist=\(hosts.joined(separator: ","))",
+            "--kill-on-bad-exit=1", "--mpi=none", "--quiet", "--input=none",
+            trellisPath, "proxy", "--parent", parent, "--token", token, "--join",
+        ]
     }
 
     /// `localhost`, a loopback address, or this machine's own host name.
