@@ -88,7 +88,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
-            resources: [.copy("Resources/mpi_bench.c")]),
+            resources: [.copy("Resources/mpi_bench.c"), .copy("Resources/namespace-hosts.sh"), .copy("Resources/mpi_ready.c")]),
         .target(
             name: "TrellisCommands",
             dependencies: [
@@ -135,7 +135,7 @@ let package = Package(
         .testTarget(
             name: "TrellisJobTests",
             dependencies: [
-                "trellis", "trellis-conformance", "TrellisRuntime", "TrellisLauncher", "TrellisFSClient", "TrellisFSProtocol",
+                "trellis", "trellis-conformance", "TrellisRuntime", "TrellisLauncher", "TrellisBenchmarks", "TrellisFSClient", "TrellisFSProtocol",
                 "TrellisFSDistribution", "TrellisFUSE", .product(name: "NIOCore", package: "swift-nio"),
                 "example-ring", "example-collectives", "example-communicators", "example-nonblocking",
                 "example-echo-service", "example-spawn", "example-one-sided",

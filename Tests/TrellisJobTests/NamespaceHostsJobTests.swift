@@ -20,11 +20,7 @@ struct NamespaceHostsJobTests {
     private func leftovers(_ cluster: TestHosts) -> String {
         var left = ""
         _ = poll(until: .after(seconds: 15), intervalMicroseconds: 200_000) {
-            left = cluster.hosts.indices.map { index in
-                let pids = (try? cluster.run(on: index, ["sh", "-c", "ip netns pids \(cluster.hosts[index].name) | xargs -r ps -o pid=,args= -p || true"]).output) ?? ""
-                let ours = pids.split(separator: "\n").filter { !$0.contains("sshd") && !$0.contains("ps -o") && !$0.contains("xargs") && !$0.contains("ip netns pids") }
-                return ours.isEmpty ? "" : "\(cluster.hosts[index].name): \(ours.joined(separator: " | "))\n"
-            }.joined()
+            left = cluster.processesLeft()
             return left.isEmpty
         }
         return left
@@ -81,7 +77,7 @@ struct NamespaceHostsJobTests {
         let list = "\(cluster.name)-h[0-2]"
         let cut = try launch(cluster, ["-n", "6", "--hosts", list, "--link-timeout", "3", "sh", "-c", "echo ready; exec sleep 300"]) { child in
             _ = poll(until: .after(seconds: 60)) { child.output.components(separatedBy: "ready").count == 7 }
-            _ = try? JobHarness.run(["ip", "-n", cluster.hosts[2].name, "link", "set", "eth0", "down"])
+            _ = try? CommandRunner.run(["ip", "-n", cluster.hosts[2].name, "link", "set", "eth0", "down"], timeoutSeconds: 30)
         }
         #expect(cut.status == 255, "\(cut.combined)")
         #expect(cut.errors.contains("lost host \(cluster.hosts[2].name) with ranks 2,5"), "\(cut.combined)")

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TrellisCore
+import TrellisLauncher
 
 /// The test hosts themselves: each answers ssh from every other under its
 /// own name, address and hostname, and nothing of them is left afterwards.

@@ -78,11 +78,11 @@ final class TestSlurm: @unchecked Sendable {
             }
             var environment = ProcessEnvironment.current()
             environment["SLURM_CONF"] = folder + "/slurm.conf"
-            daemons.append(try ProcessSpawner.spawn(arguments: asHost(0, ["/usr/sbin/slurmctld", "-D", "-f", folder + "/slurm.conf"]),
+            daemons.append(try ProcessSpawner.spawn(arguments: cluster.asUser(on: 0, ["/usr/sbin/slurmctld", "-D", "-f", folder + "/slurm.conf"]),
                                                     environment: environment, logPath: folder + "/slurmctld.out"))
             for index in names.indices {
                 daemons.append(try ProcessSpawner.spawn(
-                    arguments: asHost(index, ["/usr/sbin/slurmd", "-D", "-f", folder + "/slurm.conf", "-N", names[index]]), environment: environment,
+                    arguments: cluster.asUser(on: index, ["/usr/sbin/slurmd", "-D", "-f", folder + "/slurm.conf", "-N", names[index]]), environment: environment,
                     logPath: "\(folder)/slurmd-\(index).out"))
             }
             var states = ""
@@ -98,14 +98,9 @@ final class TestSlurm: @unchecked Sendable {
         }
     }
 
-    private func asHost(_ index: Int, _ arguments: [String]) -> [String] {
-        let name = cluster.hosts[index].name
-        return ["ip", "netns", "exec", name, "unshare", "--uts", "sh", "-c", "hostname \(name) && exec \"$@\"", "sh"] + arguments
-    }
-
     /// Runs a Slurm client command (srun, sbatch, salloc, sinfo) on host `index` as a logged-in user would.
     func run(on index: Int, _ arguments: [String], timeoutSeconds: Double = 180) throws -> JobHarness.Outcome {
-        try JobHarness.run(asHost(index, ["env", "SLURM_CONF=\(folder)/slurm.conf"] + arguments), timeoutSeconds: timeoutSeconds)
+        try JobHarness.run(cluster.asUser(on: index, ["env", "SLURM_CONF=\(folder)/slurm.conf"] + arguments), timeoutSeconds: timeoutSeconds)
     }
 
     private func tearDown() {
