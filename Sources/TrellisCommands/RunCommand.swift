@@ -65,6 +65,9 @@ struct RunCommand: ParsableCommand {
     @Flag(help: "At the end, print how every host's ranks ended.")
     var report = false
 
+    @Flag(help: "At the end, print how many messages the launcher itself handled.")
+    var statistics = false
+
     @Flag(help: "Prefix each output line with [rank] ([host:rank] over hosts).")
     var tagOutput = false
 
@@ -90,6 +93,7 @@ struct RunCommand: ParsableCommand {
         options.keepGoing = keepGoing
         options.rankWrapper = rankWrapper()
         options.report = report
+        options.statistics = statistics
         options.pmiPort = pmiPort
         if hosts != nil || hostfile != nil || launcher == "slurm" {
             options.hosts = try hostList()

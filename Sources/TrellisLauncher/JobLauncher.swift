@@ -26,7 +26,7 @@ public final class JobLauncher {
             ? plan.hostOfRank.indices.map { overHosts ? "\(plan.hosts[plan.hostOfRank[$0]]):\($0)" : "\($0)" }
             : nil
         let node = JobNode.launcher(
-            plan: plan, keepGoing: options.keepGoing, tags: tags, report: options.report, address: try launcherAddress(plan),
+            plan: plan, keepGoing: options.keepGoing, tags: tags, report: options.report, statistics: options.statistics, address: try launcherAddress(plan),
             logger: logger)
         return node.run()
     }

@@ -32,6 +32,8 @@ public struct LaunchOptions: Sendable {
     public var linkTimeoutSeconds: Double = 30
     /// Print how every host's ranks ended.
     public var report = false
+    /// Print how many messages the launcher itself handled.
+    public var statistics = false
     /// The address proxies connect back to (by default the one the route to the first host leaves from).
     public var launcherAddress: String?
 

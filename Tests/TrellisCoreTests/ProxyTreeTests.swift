@@ -60,7 +60,8 @@ import TrellisCore
         .hello(position: 3, token: "t"), .fenceEnter(puts: ["k": "v", "card-1": "1@10.0.0.1:5"]), .output(rank: 2, stream: 2, bytes: Array("line\n".utf8)),
         .rankEnded(rank: 1, pid: 4242, status: 0x0300, unfinalized: true), .abort(rank: 0, code: -3, message: "bye"),
         .lost(hosts: [1, 4], reason: "cut"), .notice("n2: hello"), .done, .plan(plan), .fenceRelease(puts: [:]), .input([0, 1, 2]), .inputEnd,
-        .signal(10), .stop(15), .kill, .heartbeat,
+        .signal(10), .stop(15), .kill, .heartbeat, .join(token: "t", host: "n1.cluster", port: 4000), .reparent(position: 3, parent: "10.0.0.1:5"),
+        .batch([.done, .output(rank: 0, stream: 1, bytes: [65, 10]), .rankEnded(rank: 0, pid: 1, status: 0, unfinalized: false)]),
     ]
 
     @Test func everyMessageCrossesALinkCutAnywhere() throws {
@@ -95,6 +96,8 @@ import TrellisCore
         var huge = ByteBuffer()
         huge.writeInteger(UInt32.max)
         #expect(throws: LinkError.self) { _ = try LinkMessage.decode(from: &huge) }
+        var nested = LinkMessage.batch([.batch([.done])]).encoded()
+        #expect(throws: LinkError.self) { _ = try LinkMessage.decode(from: &nested) }
         var unknown = ByteBuffer()
         unknown.writeInteger(UInt32(1))
         unknown.writeInteger(UInt8(99))

@@ -43,6 +43,11 @@ final class JobNode {
     private var readsInput = false
     private var interruptCount = 0
     private var report = false
+    private var statistics = false
+    /// Messages for the parent gathered in this turn of the loop, sent as one frame at its end.
+    private var outbox: [LinkMessage] = []
+    /// Links this node has had (kept to count their messages at the end).
+    private var allLinks: [Link] = []
 
     // Fences: this host's puts once its ranks are all in, and each child's subtree's.
     private var localFence: [String: String]?
@@ -70,7 +75,7 @@ final class JobNode {
 
     /// The launcher's node. `tags`: output prefixes per rank when tagging.
     static func launcher(
-        plan: JobPlan, keepGoing: Bool, tags: [String]?, report: Bool, address: String?, logger: Logger
+        plan: JobPlan, keepGoing: Bool, tags: [String]?, report: Bool, statistics: Bool = false, address: String?, logger: Logger
     ) -> JobNode {
         let overHosts = plan.tree.hostCount > 0
         let node = JobNode(plan: plan, position: 0, localHost: overHosts ? nil : 0, parent: nil, hostAddress: address, logger: logger)
@@ -78,6 +83,7 @@ final class JobNode {
         node.writer = OutputWriter(tags: tags)
         node.readsInput = overHosts
         node.report = report
+        node.statistics = statistics
         return node
     }
 
@@ -112,6 +118,7 @@ final class JobNode {
             pollOnce(relay: relay)
             reap()
             timers()
+            flushOutbox()
         }
         ranks.closeAll()
         for child in children { child.link?.finish() }
@@ -120,14 +127,19 @@ final class JobNode {
             say("report")
             for line in ledger.report() { writeToStandardError("  \(line)\n") }
         }
+        if statistics {
+            let messages = allLinks.reduce(0) { $0 + $1.messagesSent + $1.messagesReceived }
+            say("the launcher handled \(messages) messages on \(allLinks.count) links (tree of depth \(plan.tree.depth), fanout \(plan.tree.fanout))")
+        }
         return ledger?.exitCode ?? 0
     }
 
     private var finished: Bool {
         let localDone = ranks.allExited && !ranks.outputOpen
         guard localDone, children.allSatisfy(\.finished) else { return false }
-        if let parent, !sentDone {
-            parent.send(.done)
+        if parent != nil, !sentDone {
+            up(.done)
+            flushOutbox()
             sentDone = true
         }
         // The bootstraps (ssh, srun, or the proxies themselves) end next; those that linger are killed.
@@ -273,7 +285,10 @@ final class JobNode {
                 if entry.revents & Int16(POLLOUT) != 0 { parent.flush() }
                 for message in parent.receive() { fromParent(message) }
             } else if let listener, entry.fd == listener.fd {
-                while let link = listener.accept() { unidentified.append((link, .now())) }
+                while let link = listener.accept() {
+                    unidentified.append((link, .now()))
+                    allLinks.append(link)
+                }
             } else if let index = unidentified.firstIndex(where: { $0.link.fd == entry.fd }) {
                 identify(unidentified[index].link)
             } else if let child = children.first(where: { $0.link?.fd == entry.fd && $0.link?.isOpen == true }) {
@@ -421,6 +436,7 @@ final class JobNode {
             ranks.signal(number)
         case .stop(let number): beginStop(number)
         case .kill: killNow()
+        case .batch(let messages): messages.forEach(fromParent)
         default: break
         }
     }
@@ -434,6 +450,7 @@ final class JobNode {
             child.done = true
             checkFence()
         case .output, .rankEnded, .abort, .lost, .notice: up(message)
+        case .batch(let messages): messages.forEach { fromChild(child, $0) }
         default: break
         }
     }
@@ -468,10 +485,10 @@ final class JobNode {
 
     // MARK: Upward
 
-    /// Passes a message towards the launcher, or acts on it at the launcher.
+    /// Passes a message towards the launcher (with the others of this turn), or acts on it at the launcher.
     private func up(_ message: LinkMessage) {
-        if let parent {
-            parent.send(message)
+        if parent != nil {
+            outbox.append(message)
             return
         }
         switch message {
@@ -485,9 +502,17 @@ final class JobNode {
             act(on: ledger!.hostsLost(hosts, reason: reason))
         case .notice(let text):
             say(text)
+        case .batch(let messages):
+            messages.forEach(up)
         default:
             break
         }
+    }
+
+    private func flushOutbox() {
+        guard let parent, !outbox.isEmpty else { return }
+        parent.send(outbox.count == 1 ? outbox[0] : .batch(outbox))
+        outbox.removeAll()
     }
 
     private func act(on verdict: JobLedger.Verdict) {
@@ -555,8 +580,8 @@ final class JobNode {
         for (_, subtree) in childFences { puts.merge(subtree) { _, new in new } }
         localFence = nil
         childFences.removeAll()
-        if let parent {
-            parent.send(.fenceEnter(puts: puts))
+        if parent != nil {
+            up(.fenceEnter(puts: puts))
         } else {
             release(puts)
         }

@@ -16,6 +16,9 @@ final class Link {
     private(set) var lastHeard = Deadline.now()
     private var lastSent = Deadline.now()
     private(set) var isOpen = true
+    /// Messages sent and received, heartbeats aside: what a node handled on this link.
+    private(set) var messagesSent = 0
+    private(set) var messagesReceived = 0
     /// Why it closed, for the message that names the host.
     private(set) var closeReason = ""
 
@@ -65,6 +68,7 @@ final class Link {
         guard isOpen else { return }
         var frame = message.encoded()
         output.writeBuffer(&frame)
+        if message != .heartbeat { messagesSent += 1 }
         lastSent = .now()
         flush()
     }
@@ -105,7 +109,10 @@ final class Link {
         }
         var messages: [LinkMessage] = []
         do {
-            while let message = try LinkMessage.decode(from: &input) { messages.append(message) }
+            while let message = try LinkMessage.decode(from: &input) {
+                if message != .heartbeat { messagesReceived += 1 }
+                messages.append(message)
+            }
         } catch {
             shut("\(error)")
         }

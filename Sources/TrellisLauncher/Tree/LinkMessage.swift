@@ -38,6 +38,8 @@ public enum LinkMessage: Sendable, Equatable {
     case kill
     // Both ways.
     case heartbeat
+    /// Several messages in one frame: what a node gathered in one turn of its loop.
+    indirect case batch([LinkMessage])
 
     /// Frames larger than this are refused: a corrupt length cannot make a node allocate without bound.
     public static let maximumFrameBytes = 256 << 20
@@ -45,7 +47,7 @@ public enum LinkMessage: Sendable, Equatable {
     private enum Kind: UInt8 {
         case hello = 1, fenceEnter, output, rankEnded, abort, lost, notice, done, join
         case plan = 20, fenceRelease, input, inputEnd, signal, stop, kill, reparent
-        case heartbeat = 40
+        case heartbeat = 40, batch
     }
 
     public func encoded() -> ByteBuffer {
@@ -116,6 +118,13 @@ public enum LinkMessage: Sendable, Equatable {
             buffer.writeInteger(Kind.kill.rawValue)
         case .heartbeat:
             buffer.writeInteger(Kind.heartbeat.rawValue)
+        case .batch(let messages):
+            buffer.writeInteger(Kind.batch.rawValue)
+            buffer.writeInteger(UInt32(messages.count))
+            for message in messages {
+                var inner = message.encoded()
+                buffer.writeBuffer(&inner)
+            }
         }
         buffer.setInteger(UInt32(buffer.writerIndex - 4), at: 0)
         return buffer
@@ -161,6 +170,14 @@ public enum LinkMessage: Sendable, Equatable {
         case .stop: return .stop(try body.readFixed(Int32.self))
         case .kill: return .kill
         case .heartbeat: return .heartbeat
+        case .batch:
+            var messages: [LinkMessage] = []
+            for _ in 0..<(try body.readCount(each: 5)) {
+                guard let message = try decode(from: &body) else { throw LinkError("a batch cut short") }
+                if case .batch = message { throw LinkError("a batch inside a batch") }
+                messages.append(message)
+            }
+            return .batch(messages)
         }
     }
 
@@ -184,6 +201,7 @@ public enum LinkMessage: Sendable, Equatable {
         case .stop: "stop"
         case .kill: "kill"
         case .heartbeat: "heartbeat"
+        case .batch: "batch"
         }
     }
 }
@@ -253,7 +271,7 @@ extension ByteBuffer {
     }
 
     /// A count that the remaining bytes can hold at `each` bytes per item.
-    fileprivate mutating func readCount(each: Int) throws -> Int {
+    mutating func readCount(each: Int) throws -> Int {
         let count = Int(try readFixed(UInt32.self))
         guard count * each <= readableBytes else { throw LinkError("a count of \(count) beyond the frame") }
         return count
