@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "trellis", targets: ["trellis"]),
+        .executable(name: "trellis-exec-rank", targets: ["trellis-exec-rank"]),
         .library(name: "TrellisRuntime", targets: ["TrellisRuntime"]),
     ],
     dependencies: [
@@ -97,6 +98,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]),
         .executableTarget(name: "trellis", dependencies: ["TrellisCommands"]),
+        .executableTarget(name: "trellis-exec-rank", path: "Sources/TrellisExecRank"),
         .target(
             name: "TrellisScenarios",
             dependencies: [
@@ -135,7 +137,7 @@ let package = Package(
         .testTarget(
             name: "TrellisJobTests",
             dependencies: [
-                "trellis", "trellis-conformance", "TrellisRuntime", "TrellisLauncher", "TrellisBenchmarks", "TrellisFSClient", "TrellisFSProtocol",
+                "trellis", "trellis-exec-rank", "trellis-conformance", "TrellisRuntime", "TrellisLauncher", "TrellisBenchmarks", "TrellisFSClient", "TrellisFSProtocol",
                 "TrellisFSDistribution", "TrellisFUSE", .product(name: "NIOCore", package: "swift-nio"),
                 "example-ring", "example-collectives", "example-communicators", "example-nonblocking",
                 "example-echo-service", "example-spawn", "example-one-sided",

@@ -62,17 +62,21 @@ public struct Comparison {
         return records
     }
 
-    /// Compiles the shipped MPI program with MPICH's compiler into a cache folder.
     private func buildMPIProgram() throws -> String {
-        guard let source = Bundle.module.path(forResource: "mpi_bench", ofType: "c") else {
-            throw TrellisError(.notSupported, "the MPI benchmark source is missing from this build")
+        try Self.buildMPIProgram("mpi_bench") { progress($0) }
+    }
+
+    /// Compiles a shipped MPI program (a resource, `NAME.c`) with MPICH's compiler into a cache folder.
+    static func buildMPIProgram(_ name: String, progress: (String) -> Void) throws -> String {
+        guard let source = Bundle.module.path(forResource: name, ofType: "c") else {
+            throw TrellisError(.notSupported, "the MPI program \(name).c is missing from this build")
         }
-        for tool in ["mpicc.mpich", "mpiexec.mpich"] where !Self.onPath(tool) {
+        for tool in ["mpicc.mpich", "mpiexec.mpich"] where !onPath(tool) {
             throw TrellisError(.notSupported, "\(tool) is not installed; run scripts/install-system-packages.sh (Debian: mpich, libmpich-dev)")
         }
         let folder = NSTemporaryDirectory() + "trellis-bench-\(getuid())"
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        let program = folder + "/mpi_bench"
+        let program = folder + "/" + name
         progress("compiling \(source) with mpicc.mpich")
         let outcome = try CommandRunner.run(["mpicc.mpich", "-O2", "-o", program, source], timeoutSeconds: 300)
         guard outcome.status == 0 else {

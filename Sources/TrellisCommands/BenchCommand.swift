@@ -8,7 +8,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure Trellis, and MPICH side by side.",
-        subcommands: [PingPongBench.self, BroadcastBench.self, AllreduceBench.self, NIOPingPongBench.self, CompareBench.self, LimitsBench.self, FileSystemBench.self, AggregateBench.self, MetadataBench.self, MetadataBenchWorker.self, FuseBench.self])
+        subcommands: [PingPongBench.self, BroadcastBench.self, AllreduceBench.self, NIOPingPongBench.self, CompareBench.self, LimitsBench.self, FileSystemBench.self, AggregateBench.self, MetadataBench.self, MetadataBenchWorker.self, FuseBench.self, LaunchBench.self])
 }
 
 struct BenchSizes: ParsableArguments {
@@ -77,5 +77,42 @@ struct CompareBench: ParsableCommand {
         TrellisCommand.bootstrapLogging()
         let comparison = Comparison(trellisExecutable: currentExecutablePath(), mpichTimeoutSeconds: mpichTimeoutSeconds)
         try comparison.run(printTable: !json)
+    }
+}
+
+struct LaunchBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "launch",
+        abstract: "Time trellis run and MPICH's mpiexec bringing a job up and down over namespace hosts (needs root).",
+        discussion: """
+            Makes the largest number of hosts asked for as network namespaces with their own
+            sshd, then starts a trivial MPICH program over the first N of them with each
+            launcher in turn, from the first host. Prints one JSON line per launcher and size
+            (medians of --repeat runs: ms to every rank past MPI_Init, ms to the launcher's
+            exit, and the messages trellis run itself handled), a ratio line per size, and a table.
+            """)
+
+    @Option(parsing: .upToNextOption, help: "Host counts.")
+    var hosts: [Int] = [1, 2, 4, 8, 16]
+
+    @Option(parsing: .upToNextOption, help: "Ranks per host.")
+    var ppn: [Int] = [1, 4]
+
+    @Option(help: "Runs per point (the median is kept).")
+    var `repeat`: Int = 3
+
+    @Option(help: "Children per node of trellis run's proxy tree.")
+    var fanout: Int = 8
+
+    @Flag(help: "Print only the JSON lines.")
+    var json = false
+
+    func run() throws {
+        TrellisCommand.bootstrapLogging()
+        guard hosts.allSatisfy({ (1...250).contains($0) }), ppn.allSatisfy({ $0 >= 1 }), `repeat` >= 1 else {
+            throw ValidationError("host counts are 1 to 250, ranks per host and --repeat at least 1")
+        }
+        try LaunchBenchmark(trellisExecutable: currentExecutablePath(), hostCounts: hosts, ranksPerHost: ppn, repetitions: `repeat`, fanout: fanout)
+            .run(printTable: !json)
     }
 }

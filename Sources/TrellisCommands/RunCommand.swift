@@ -162,8 +162,14 @@ extension RunCommand {
     }
 }
 
-/// Ranks start through `trellis exec-rank`, so they die with the launcher.
-func rankWrapper() -> [String] { [currentExecutablePath(), "exec-rank", "--"] }
+/// Ranks (and forked proxies) start through `trellis-exec-rank` beside this
+/// binary, or `trellis exec-rank` where it is missing, so they die with
+/// the node that started them.
+func rankWrapper() -> [String] {
+    let trellis = currentExecutablePath()
+    let helper = String(trellis[..<(trellis.lastIndex(of: "/") ?? trellis.startIndex)]) + "/trellis-exec-rank"
+    return access(helper, X_OK) == 0 ? [helper, "--"] : [trellis, "exec-rank", "--"]
+}
 
 /// `trellis exec-rank -- PROGRAM ARGS...` (internal): see `RankExec`.
 struct ExecRankCommand: ParsableCommand {

@@ -198,9 +198,11 @@ final class JobNode {
         var environment = ProcessEnvironment.current()
         environment["TRELLIS_LAUNCHER_PID"] = String(getpid())
         do {
-            // Through exec-rank: the bootstrap dies with this node, even by SIGKILL.
+            // Through the rank wrapper: a forked proxy dies with this node, even
+            // by SIGKILL (one started over ssh or srun ends when its parent link does).
             child.pid = try ProcessSpawner.spawn(
-                arguments: [plan.bootstrap.trellisPath, "exec-rank", "--"] + command, environment: environment,
+                arguments: (plan.bootstrap.kind == .fork || command.first == plan.bootstrap.trellisPath ? plan.rankWrapper : []) + command,
+                environment: environment,
                 descriptors: ChildDescriptors(standardInput: nil, standardOutput: errors.write, standardError: errors.write),
                 processGroup: 0)
         } catch {

@@ -1,0 +1,151 @@
+import Foundation
+import TrellisCore
+import TrellisLauncher
+
+/// `trellis bench launch`: how long `trellis run` takes to bring a job up
+/// and down over N hosts, against MPICH's Hydra (`mpiexec.mpich` with its
+/// ssh launcher) over the same namespace hosts in the same run. Both start
+/// the same trivial MPICH program on the first host as a logged-in user
+/// would; each rank prints the wall clock after MPI_Init. Measured: start
+/// to every rank initialized ("ready"), start to the launcher's exit
+/// ("end"), and the messages `trellis run` itself handled.
+public struct LaunchBenchmark {
+    public let trellisExecutable: String
+    public let hostCounts: [Int]
+    public let ranksPerHost: [Int]
+    public let repetitions: Int
+    public let fanout: Int
+
+    public init(trellisExecutable: String, hostCounts: [Int], ranksPerHost: [Int], repetitions: Int, fanout: Int) {
+        self.trellisExecutable = trellisExecutable
+        self.hostCounts = hostCounts
+        self.ranksPerHost = ranksPerHost
+        self.repetitions = repetitions
+        self.fanout = fanout
+    }
+
+    /// One launch, or the median of several.
+    public struct Record: Sendable {
+        public var launcher: String
+        public var hosts: Int
+        public var ranksPerHost: Int
+        public var readyMilliseconds: Double
+        public var endMilliseconds: Double
+        /// Messages the launcher handled (trellis run only).
+        public var launcherMessages: Int?
+
+        public var json: String {
+            "{\"bench\":\"launch\",\"launcher\":\"\(launcher)\",\"hosts\":\(hosts),\"ppn\":\(ranksPerHost),\"ranks\":\(hosts * ranksPerHost),"
+                + "\"ready_ms\":\(format(readyMilliseconds, 1)),\"end_ms\":\(format(endMilliseconds, 1))"
+                + (launcherMessages.map { ",\"launcher_messages\":\($0)" } ?? "") + "}"
+        }
+    }
+
+    public func run(printTable: Bool) throws {
+        if let reason = NamespaceCluster.unavailable {
+            throw TrellisError(.notSupported, "trellis bench launch runs on namespace hosts: \(reason)")
+        }
+        let program = try Comparison.buildMPIProgram("mpi_ready") { progress($0) }
+        let largest = hostCounts.max() ?? 1
+        progress("making \(largest) namespace hosts with their sshds")
+        let cluster = try NamespaceCluster(count: largest, prefix: "tb")
+        defer { cluster.tearDown() }
+        var medians: [Record] = []
+        for hosts in hostCounts {
+            for perHost in ranksPerHost {
+                for launcher in ["trellis", "hydra"] {
+                    var runs: [Record] = []
+                    for repetition in 1...repetitions {
+                        progress("\(launcher) over \(hosts) host\(hosts == 1 ? "" : "s"), \(perHost) rank\(perHost == 1 ? "" : "s") each (\(repetition)/\(repetitions))")
+                        runs.append(try launch(launcher, program: program, hosts: hosts, perHost: perHost, on: cluster))
+                    }
+                    let median = Self.median(runs)
+                    print(median.json)
+                    medians.append(median)
+                }
+                let ours = medians[medians.count - 2]
+                let hydra = medians[medians.count - 1]
+                print("{\"bench\":\"launch-ratio\",\"hosts\":\(hosts),\"ppn\":\(perHost),"
+                    + "\"ready_ratio\":\(format(ours.readyMilliseconds / hydra.readyMilliseconds, 3)),"
+                    + "\"end_ratio\":\(format(ours.endMilliseconds / hydra.endMilliseconds, 3))}")
+            }
+        }
+        if printTable { print(Self.table(medians)) }
+    }
+
+    private func launch(_ launcher: String, program: String, hosts: Int, perHost: Int, on cluster: NamespaceCluster) throws -> Record {
+        let names = cluster.hosts.prefix(hosts).map(\.name)
+        let ranks = hosts * perHost
+        let command: [String]
+        if launcher == "trellis" {
+            command = [
+                trellisExecutable, "run", "-n", String(ranks), "--hosts", names.joined(separator: ","), "--ppn", String(perHost),
+                "--ssh", "ssh -F \(cluster.sshConfig)", "--fanout", String(fanout), "--statistics", program,
+            ]
+        } else {
+            command = [
+                "mpiexec.mpich", "-launcher", "ssh", "-launcher-exec", cluster.sshProgram, "-hosts", names.joined(separator: ","),
+                "-ppn", String(perHost), "-n", String(ranks), program,
+            ]
+        }
+        let start = Self.wallClockNanoseconds()
+        let outcome = try cluster.runAsUser(on: 0, command, timeoutSeconds: 300)
+        let end = Self.wallClockNanoseconds()
+        let ready = outcome.output.split(separator: "\n").compactMap { line -> UInt64? in
+            let words = line.split(separator: " ")
+            return words.count == 3 && words[0] == "ready" ? UInt64(words[2]) : nil
+        }
+        guard outcome.status == 0, ready.count == ranks else {
+            throw TrellisError(.launchFailed, "\(launcher) over \(hosts) hosts failed (exit \(outcome.status), \(ready.count) of \(ranks) ranks ready): \(outcome.combined.suffix(1500))")
+        }
+        let messages = outcome.errors.split(separator: "\n").lazy.compactMap { line -> Int? in
+            guard let range = line.range(of: "the launcher handled ") else { return nil }
+            return Int(line[range.upperBound...].prefix { $0.isNumber })
+        }.first
+        return Record(
+            launcher: launcher, hosts: hosts, ranksPerHost: perHost, readyMilliseconds: Double(ready.max()! &- start) / 1e6,
+            endMilliseconds: Double(end &- start) / 1e6, launcherMessages: messages)
+    }
+
+    static func median(_ runs: [Record]) -> Record {
+        var result = runs[0]
+        func middle(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
+        result.readyMilliseconds = middle(runs.map(\.readyMilliseconds))
+        result.endMilliseconds = middle(runs.map(\.endMilliseconds))
+        result.launcherMessages = runs.compactMap(\.launcherMessages).sorted().dropFirst(runs.count / 2).first
+        return result
+    }
+
+    static func table(_ records: [Record]) -> String {
+        var lines = ["hosts  ppn  ranks   trellis ready/end ms   hydra ready/end ms   ratio ready/end   launcher msgs"]
+        var index = 0
+        while index + 1 < records.count {
+            let ours = records[index]
+            let hydra = records[index + 1]
+            let columns: [String] = [
+                String(ours.hosts).leftPadded(5), String(ours.ranksPerHost).leftPadded(4), String(ours.hosts * ours.ranksPerHost).leftPadded(6),
+                "\(format(ours.readyMilliseconds, 0)) / \(format(ours.endMilliseconds, 0))".leftPadded(21),
+                "\(format(hydra.readyMilliseconds, 0)) / \(format(hydra.endMilliseconds, 0))".leftPadded(19),
+                "\(format(ours.readyMilliseconds / hydra.readyMilliseconds, 2)) / \(format(ours.endMilliseconds / hydra.endMilliseconds, 2))".leftPadded(16),
+                (ours.launcherMessages.map(String.init) ?? "-").leftPadded(14),
+            ]
+            lines.append(columns.joined(separator: "  "))
+            index += 2
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    static func wallClockNanoseconds() -> UInt64 {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        return UInt64(now.tv_sec) * 1_000_000_000 + UInt64(now.tv_nsec)
+    }
+
+    private func progress(_ text: String) {
+        FileHandle.standardError.write(Data("bench launch: \(text)...\n".utf8))
+    }
+}
+
+extension String {
+    fileprivate func leftPadded(_ width: Int) -> String { count >= width ? self : String(repeating: " ", count: width - count) + self }
+}
