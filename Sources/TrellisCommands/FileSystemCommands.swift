@@ -5,6 +5,7 @@ import TrellisCore
 import TrellisFSClient
 import TrellisFSDistribution
 import TrellisFSProtocol
+import TrellisNames
 
 /// `trellis fs`: the file system from the command line. Paths are absolute
 /// paths inside the file system; `cp` marks them `fs:/path` to tell them
@@ -219,28 +220,41 @@ extension FileSystemCommand {
         @OptionGroup var options: FileSystemOptions
         @Flag(help: "One JSON object per server.") var json = false
 
-        struct Record: Codable { var server: Int; var service: String; var ok: Bool; var milliseconds: Double; var error: String? }
+        struct Record: Codable { var server: Int; var service: String; var address: String?; var ok: Bool; var milliseconds: Double; var error: String? }
 
         func run() throws {
             var options = options
             options.timeout = min(options.timeout, 10)
             let fs = try options.connect()
             defer { fs.close() }
-            var failed: [Int] = []
+            var failed: [String] = []
+            let names = try? NameServiceClient(address: NameServiceLocation.resolve().address, timeoutSeconds: 2)
             for index in fs.configuration.servers.indices {
                 let start = MonotonicClock.nanoseconds()
-                var record = Record(server: index, service: fs.configuration.servers[index].serviceName, ok: true, milliseconds: 0, error: nil)
+                let service = fs.configuration.servers[index].serviceName
+                // Where it listens, as published; else the host its configuration places it on.
+                let published = (try? names?.call(NameRequest(.lookup, service: service)))?.flatMap(\.port).flatMap(Self.hostAndPort)
+                let host = fs.configuration.servers[index].host
+                let place = published.map { " at \($0)" } ?? (host.isEmpty ? "" : " on \(host)")
+                var record = Record(server: index, service: service, address: published ?? (host.isEmpty ? nil : host), ok: true, milliseconds: 0, error: nil)
                 do { try fs.ping(server: index) } catch {
                     record.ok = false
                     record.error = "\(error)"
-                    failed.append(index)
+                    failed.append(place.isEmpty ? String(index) : "\(index) (\(place.dropFirst()))")
                 }
                 record.milliseconds = Double(MonotonicClock.nanoseconds() - start) / 1e6
                 if json { try printJSON(record) } else {
-                    print("server \(index) (\(record.service)): " + (record.ok ? "ok in \(String(format: "%.1f", record.milliseconds)) ms" : "FAILED: \(record.error!)"))
+                    print("server \(index) (\(record.service)\(place)): " + (record.ok ? "ok in \(String(format: "%.1f", record.milliseconds)) ms" : "FAILED: \(record.error!)"))
                 }
             }
-            if !failed.isEmpty { throw CommandFailure("server(s) \(failed.map(String.init).joined(separator: ", ")) of \(fs.configuration.name) did not answer") }
+            if !failed.isEmpty { throw CommandFailure("server(s) \(failed.joined(separator: ", ")) of \(fs.configuration.name) did not answer") }
+        }
+
+        /// "10.0.0.3:4000" from a port name such as "trellis-port://10.0.0.3:4000/...".
+        static func hostAndPort(_ port: String) -> String? {
+            guard let start = port.range(of: "://") else { return nil }
+            let rest = port[start.upperBound...]
+            return String(rest.prefix { $0 != "/" })
         }
     }
 }

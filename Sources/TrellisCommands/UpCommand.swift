@@ -30,13 +30,31 @@ struct UpCommand: ParsableCommand {
     var precreateBatch = FileSystemConfiguration.defaultPrecreateBatch
     @Option(help: "Also mount the file system on this directory through FUSE (made if missing), until it stops.") var mount: String?
     @Option(name: .customLong("mount-option"), help: "A -o option for --mount (repeatable).") var mountOptions: [String] = []
+    @Option(help: "Run one server per host on these hosts (node set: node[01-16], a,b,c) instead of --servers on this one; DATA is on each host's own disk.")
+    var hosts: String?
+    @Option(help: "With --hosts: how servers start on the hosts (ssh, slurm or fork, as trellis run's --launcher).") var launcher = "ssh"
+    @Option(help: "With --hosts: the ssh command and its options, as one string.") var ssh = "ssh"
+    @Option(help: "With --hosts: the name service's port on the first host.") var namesPort = NameServiceLocation.defaultPort
+
+    static let pidFile = "up.pid"
+
+    /// Records this `up` in its data folder, for `trellis down`.
+    static func writePID(in folder: String) throws {
+        try "\(getpid())\n".write(toFile: folder + "/" + pidFile, atomically: true, encoding: .utf8)
+    }
 
     func run() throws {
         TrellisCommand.bootstrapLogging()
+        if hosts != nil {
+            try runOverHosts()
+            return
+        }
         guard servers >= 1, servers <= 256 else { throw ValidationError("--servers must be 1 to 256") }
         let folder = URL(fileURLWithPath: data).standardizedFileURL.path
         let configPath = folder + "/fs.toml"
         let configuration = try prepare(folder: folder, configPath: configPath)
+        try Self.writePID(in: folder)
+        defer { unlink(folder + "/" + Self.pidFile) }
         let me = currentExecutablePath()
         var environment = ProcessEnvironment.current()
         let address = try NameServiceLocation.resolve(environment: environment).address

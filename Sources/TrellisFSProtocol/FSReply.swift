@@ -8,20 +8,25 @@ public struct ServerDescription: Sendable, Hashable, WireCodable {
     public var serviceName: String
     /// Its current port, or empty when the answering server does not know it.
     public var portName: String
+    /// The host its configuration places it on (empty when unknown), so a
+    /// server that does not answer can be named with its host.
+    public var host: String
 
-    public init(index: UInt32, serviceName: String, portName: String) {
+    public init(index: UInt32, serviceName: String, portName: String, host: String = "") {
         self.index = index
         self.serviceName = serviceName
         self.portName = portName
+        self.host = host
     }
 
     public func encode(into writer: inout WireWriter) {
         writer.write(index)
         writer.write(serviceName)
         writer.write(portName)
+        writer.write(host)
     }
     public init(from reader: inout WireReader) throws {
-        self.init(index: try reader.read(), serviceName: try reader.readString(), portName: try reader.readString())
+        self.init(index: try reader.read(), serviceName: try reader.readString(), portName: try reader.readString(), host: try reader.readString())
     }
 }
 

@@ -160,7 +160,7 @@ public enum FSRequest: Sendable, Equatable {
 /// A request with what every request carries: a per-client unique id and
 /// the caller's credentials.
 public struct FSRequestEnvelope: Sendable, Equatable {
-    public static let protocolVersion: UInt16 = 3
+    public static let protocolVersion: UInt16 = 4
 
     public var requestID: UInt64
     public var credentials: Credentials

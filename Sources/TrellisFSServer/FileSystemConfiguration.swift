@@ -1,5 +1,6 @@
 import Foundation
 import TOMLKit
+import TrellisCore
 import TrellisFSDistribution
 import TrellisFSProtocol
 
@@ -71,6 +72,13 @@ public struct FileSystemConfiguration: Sendable, Equatable {
         } catch let error as DistributionError {
             throw FSError(.invalidArgument, "[filesystem] strip_size_bytes: \(error)")
         }
+    }
+
+    /// The IPv4 address server `index` listens on: its `host`, looked up when it is a name.
+    public func listenAddress(ofServer index: Int) throws -> String {
+        let host = servers[index].host
+        let text = IPv4Address.describe(try IPv4Address.resolve("\(host):0"))
+        return String(text[..<text.lastIndex(of: ":")!])
     }
 
     /// The service name server `index` publishes its port under.

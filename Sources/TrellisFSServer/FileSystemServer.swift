@@ -37,9 +37,10 @@ public final class FileSystemServer: @unchecked Sendable {
         self.index = index
         self.logger = logger
         let stores = try ServerStorage.open(configuration, server: index)
-        runtime = try Runtime.initialize(asSingleton: true)
+        // A server listens on its configured address (TRELLIS_HOST, when set, overrides it).
+        runtime = try Runtime.initialize(asSingleton: true, host: ProcessEnvironment.value("TRELLIS_HOST") ?? (try configuration.listenAddress(ofServer: index)))
         let servers = configuration.servers.indices.map {
-            ServerDescription(index: UInt32($0), serviceName: configuration.serviceName(ofServer: $0), portName: "")
+            ServerDescription(index: UInt32($0), serviceName: configuration.serviceName(ofServer: $0), portName: "", host: configuration.servers[$0].host)
         }
         var context = ServerContext(
             serverIndex: index,

@@ -92,7 +92,7 @@ public final class JobLauncher {
             || key.hasPrefix("SSH_") || key.hasPrefix("PMI_")
     }
 
-    static func thisHostName() -> String {
+    public static func thisHostName() -> String {
         var buffer = [CChar](repeating: 0, count: 256)
         guard gethostname(&buffer, buffer.count - 1) == 0 else { return "localhost" }
         return buffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }

@@ -57,8 +57,9 @@ public final class Runtime: Sendable {
     /// Limits come from `TRELLIS_*` environment variables unless given.
     /// `asSingleton` ignores a launcher and starts a world of one; a process
     /// may hold several runtimes that way (load generators, tests).
+    /// `host`: the address to listen on, over `TRELLIS_HOST` and the launcher's choice.
     public static func initialize(
-        limits: RuntimeLimits? = nil, asSingleton: Bool = false, logger: Logger = Logger(label: "trellis.runtime")
+        limits: RuntimeLimits? = nil, asSingleton: Bool = false, host listenHost: String? = nil, logger: Logger = Logger(label: "trellis.runtime")
     ) throws -> Runtime {
         var environment = ProcessEnvironment.current()
         if asSingleton {
@@ -77,13 +78,13 @@ public final class Runtime: Sendable {
             launched = try PMIClient.connect(port: port, id: id)
         }
         var kvs = ""
-        var host = environment["TRELLIS_HOST"] ?? "127.0.0.1"
+        var host = listenHost ?? environment["TRELLIS_HOST"] ?? "127.0.0.1"
         if let (client, _, size) = launched {
             try client.initialize()
             kvs = try client.kvsName()
             // Under a launcher that spreads the job over hosts without naming
             // this host's address (Hydra, Slurm), listen where the others reach it.
-            if environment["TRELLIS_HOST"] == nil, let mapping = try? client.get(kvs: kvs, key: "PMI_process_mapping"),
+            if listenHost == nil, environment["TRELLIS_HOST"] == nil, let mapping = try? client.get(kvs: kvs, key: "PMI_process_mapping"),
                 let hosts = try? Placement.hostOfRank(fromProcessMapping: mapping, ranks: size), Set(hosts).count > 1
             {
                 host = try IPv4Address.ofThisHost(named: environment["MPIR_CVAR_CH3_INTERFACE_HOSTNAME"])

@@ -76,7 +76,7 @@ import TrellisFSProtocol
         let replies: [Result<FSReply, FSError>] = [
             .success(.done),
             .success(.configuration(FSConfiguration(
-                name: "scratch", servers: [ServerDescription(index: 0, serviceName: "trellis-fs/scratch/0", portName: "trellis-port://127.0.0.1:1/2/3")],
+                name: "scratch", servers: [ServerDescription(index: 0, serviceName: "trellis-fs/scratch/0", portName: "trellis-port://127.0.0.1:1/2/3", host: "node7")],
                 defaultDistribution: try .simpleStripe(stripSizeBytes: 65_536, datafileCount: 1)))),
             .success(.attributes(Self.someAttributes)),
             .success(.linkTarget("target")),

@@ -112,4 +112,51 @@ struct NamespaceHostsJobTests {
         let left = leftovers(cluster)
         #expect(left.isEmpty, "left running: \(left)")
     }
+
+    @Test func aFileSystemOverFourHostsServesAClientAndAMountOnAFifth() throws {
+        let cluster = try TestHosts(count: 5)
+        let names = cluster.hosts.map(\.name)
+        let data = cluster.folder + "/fs-data"
+        let clientFile = data + "/client.toml"
+        var onClient: [String: JobHarness.Outcome] = [:]
+        // A client on the fifth host, which runs no server: TRELLIS_CONFIG names the name service.
+        func client(_ script: String) throws -> JobHarness.Outcome {
+            try cluster.runAsUser(on: 4, ["sh", "-c", script], environment: ["TRELLIS_CONFIG": clientFile, "T": JobHarness.trellis], timeoutSeconds: 120)
+        }
+        let up = try cluster.runAsUser(
+            on: 0, [JobHarness.trellis, "up", "--hosts", "\(cluster.name)-h[0-3]", "--data", data, "--name", "spread", "--ssh", "ssh -F \(cluster.sshConfig)"],
+            timeoutSeconds: 300
+        ) { child in
+            guard poll(until: .after(seconds: 120), { child.output.contains("is up: 4 servers") }) else { return }
+            onClient["ping"] = try? client("$T fs ping --name spread")
+            onClient["copy"] = try? client("head -c 300000 /dev/urandom > /tmp/spread.in && $T fs cp --name spread /tmp/spread.in fs:/spread.bin && $T fs cp --name spread fs:/spread.bin /tmp/spread.out && cmp /tmp/spread.in /tmp/spread.out && $T fs layout get --name spread /spread.bin")
+            // The FUSE mount lives in this host's mount namespace: mount, use and unmount in one go.
+            onClient["mount"] = try? client("""
+                mkdir -p /tmp/spread-mnt && ($T mount spread /tmp/spread-mnt --foreground & ) && \
+                for i in $(seq 100); do mountpoint -q /tmp/spread-mnt && break; sleep 0.1; done && \
+                echo through-the-mount > /tmp/spread-mnt/note.txt && cat /tmp/spread-mnt/note.txt && ls /tmp/spread-mnt && \
+                cmp /tmp/spread-mnt/spread.bin /tmp/spread.in && echo same-bytes; $T umount /tmp/spread-mnt
+                """)
+            // A server host's server dies: ping names it and where it was; the others still answer.
+            _ = try? cluster.run(on: 2, ["sh", "-c", "pkill -9 -f 'server --config \(data)/fs.toml --index 2'"])
+            onClient["lost"] = try? client("$T fs ping --name spread")
+            onClient["down"] = try? cluster.runAsUser(on: 0, [JobHarness.trellis, "down", "--data", data])
+        }
+        #expect(up.output.contains("is up: 4 servers on \(cluster.name)-h[0-3]"), "\(up.combined)")
+        let ping = onClient["ping"]
+        #expect(ping?.status == 0, "\(ping?.combined ?? "no ping")")
+        for index in 0..<4 { #expect(ping?.output.contains("server \(index) (trellis-fs/spread/\(index) at \(cluster.hosts[index].address):") == true, "\(ping?.combined ?? "")") }
+        let copy = onClient["copy"]
+        #expect(copy?.status == 0 && copy?.output.contains("datafiles") == true, "\(copy?.combined ?? "no copy")")
+        let mount = onClient["mount"]
+        #expect(mount?.output.contains("through-the-mount\n") == true && mount?.output.contains("same-bytes") == true, "\(mount?.combined ?? "no mount")")
+        let lost = onClient["lost"]
+        #expect(lost?.status != 0 && lost?.combined.contains("server(s) 2 (on \(cluster.hosts[2].address)) of spread did not answer") == true, "\(lost?.combined ?? "no ping")")
+        #expect(lost?.output.contains("server 3 (trellis-fs/spread/3 at \(cluster.hosts[3].address)") == true && lost?.output.contains("ok in") == true, "\(lost?.combined ?? "")")
+        #expect(onClient["down"]?.status == 0, "\(onClient["down"]?.combined ?? "no down")")
+        #expect(up.output.contains("stopped on every host"), "\(up.combined)")
+        #expect(up.combined.contains("[\(names[2]):2]"), "\(up.combined)")
+        let left = leftovers(cluster)
+        #expect(left.isEmpty, "left running: \(left)")
+    }
 }
