@@ -63,6 +63,10 @@ public final class JobLauncher {
             environment: environment, workingDirectory: Self.workingDirectory(), rankWrapper: options.rankWrapper,
             graceSeconds: options.graceSeconds, tree: TreeShape(hostCount: options.hosts == nil ? 0 : hosts.count, fanout: options.fanout),
             bootstrap: options.bootstrap, linkTimeoutSeconds: options.linkTimeoutSeconds)
+        if options.hosts != nil, options.bootstrap.kind == .ssh, let own = hosts.firstIndex(where: ProxyBootstrap.isThisHost) {
+            // This host's ranks run under the launcher itself, as on one host: no proxy, no hop.
+            plan.tree = TreeShape(hostCount: hosts.count, fanout: options.fanout, launcherHost: own)
+        }
         plan.pmiPort = options.pmiPort
         return plan
     }
@@ -161,7 +165,7 @@ public enum JobProxy {
             writeToStandardError("trellis proxy: no job plan from \(address): \(link.isOpen ? "timed out" : link.closeReason)\n")
             return 1
         }
-        guard plan.tree.parent(of: position) != nil, position <= plan.tree.hostCount else {
+        guard plan.tree.parent(of: position) != nil, position <= plan.tree.proxyCount else {
             writeToStandardError("trellis proxy: position \(position) is not in the job's tree\n")
             return 1
         }

@@ -50,10 +50,22 @@ import TrellisCore
         #expect(tree.depth == (fanout == 1 ? hosts : levels), "hosts \(hosts) fanout \(fanout)")
     }
 
+    @Test(arguments: [(1, 0), (3, 0), (3, 1), (3, 2), (10, 4), (17, 16)])
+    func theLaunchersOwnHostHasNoProxyAndTheRestKeepTheirOrder(hosts: Int, launcherHost: Int) {
+        let tree = TreeShape(hostCount: hosts, fanout: 2, launcherHost: launcherHost)
+        #expect(tree.proxyCount == hosts - 1)
+        #expect(tree.position(ofHost: launcherHost) == 0)
+        #expect(tree.child(of: 0, towards: launcherHost) == nil)
+        let proxied = (1...max(1, tree.proxyCount)).prefix(tree.proxyCount).map(tree.host(atPosition:))
+        #expect(proxied == (0..<hosts).filter { $0 != launcherHost })
+        for host in proxied { #expect(tree.host(atPosition: tree.position(ofHost: host)) == host) }
+        #expect(tree.hostsBelow(0) == Array(0..<hosts))
+    }
+
     static let plan = JobPlan(
         kvsName: "trellis-1-2", token: "abc", applications: [LaunchApplication(count: 2, program: ["a", "x y"]), LaunchApplication(count: 1, program: ["b"])],
         hosts: ["n1", "n2"], hostOfRank: [0, 1, 0], processMapping: "(vector,(0,2,1))", environment: ["A": "1", "B": "two words"],
-        workingDirectory: "/tmp", rankWrapper: ["trellis", "exec-rank", "--"], graceSeconds: 2.5, tree: TreeShape(hostCount: 2, fanout: 3),
+        workingDirectory: "/tmp", rankWrapper: ["trellis", "exec-rank", "--"], graceSeconds: 2.5, tree: TreeShape(hostCount: 2, fanout: 3, launcherHost: 1),
         bootstrap: ProxyBootstrap(kind: .ssh, sshCommand: ["ssh", "-F", "c"], trellisPath: "/opt/trellis"), linkTimeoutSeconds: 7)
 
     static let messages: [LinkMessage] = [

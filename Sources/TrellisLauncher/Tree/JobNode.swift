@@ -78,10 +78,12 @@ final class JobNode {
         plan: JobPlan, keepGoing: Bool, tags: [String]?, report: Bool, statistics: Bool = false, address: String?, logger: Logger
     ) -> JobNode {
         let overHosts = plan.tree.hostCount > 0
-        let node = JobNode(plan: plan, position: 0, localHost: overHosts ? nil : 0, parent: nil, hostAddress: address, logger: logger)
+        let localHost = overHosts ? plan.tree.launcherHost : 0
+        let node = JobNode(plan: plan, position: 0, localHost: localHost, parent: nil, hostAddress: address, logger: logger)
         node.ledger = JobLedger(hosts: plan.hosts, hostOfRank: plan.hostOfRank, keepGoing: keepGoing, namesHosts: overHosts)
         node.writer = OutputWriter(tags: tags)
-        node.readsInput = overHosts
+        // Rank 0 here reads this process's stdin itself; elsewhere it is forwarded.
+        node.readsInput = plan.hostOfRank[0] != localHost
         node.report = report
         node.statistics = statistics
         return node
@@ -215,11 +217,10 @@ final class JobNode {
     private func startRanks() {
         guard localHost != nil, !plannedRanks.isEmpty else { return }
         var base = ProcessEnvironment.current()
-        if parent != nil {
-            for (key, value) in plan.environment { base[key] = value }
-            if let hostAddress, plan.environment["TRELLIS_HOST"] == nil { base["TRELLIS_HOST"] = hostAddress }
-        } else {
-            for (key, value) in plan.environment { base[key] = value }
+        for (key, value) in plan.environment { base[key] = value }
+        // Ranks of a job over hosts listen where the other hosts reach this one.
+        if plan.tree.hostCount > 0, plan.bootstrap.kind != .fork, let hostAddress, plan.environment["TRELLIS_HOST"] == nil {
+            base["TRELLIS_HOST"] = hostAddress
         }
         base["PMI_SIZE"] = String(plan.rankCount)
         base["TRELLIS_SIZE"] = String(plan.rankCount)

@@ -252,6 +252,7 @@ extension ByteBuffer {
         writeTexts(plan.rankWrapper)
         writeInteger(plan.graceSeconds.bitPattern)
         writeInteger(Int64(plan.tree.fanout))
+        writeInteger(Int64(plan.tree.launcherHost ?? -1))
         writeText(plan.bootstrap.kind.rawValue)
         writeTexts(plan.bootstrap.sshCommand)
         writeText(plan.bootstrap.trellisPath)
@@ -317,6 +318,7 @@ extension ByteBuffer {
         let rankWrapper = try readTexts()
         let grace = Double(bitPattern: try readFixed(UInt64.self))
         let fanout = try readInt()
+        let launcherHost = try readInt()
         guard let kind = ProxyBootstrap.Kind(rawValue: try readText()) else { throw LinkError("an unknown bootstrap") }
         let sshCommand = try readTexts()
         let trellisPath = try readText()
@@ -325,7 +327,7 @@ extension ByteBuffer {
         var plan = JobPlan(
             kvsName: kvsName, token: token, applications: applications, hosts: hosts, hostOfRank: hostOfRank,
             processMapping: processMapping, environment: environment, workingDirectory: workingDirectory, rankWrapper: rankWrapper, graceSeconds: grace,
-            tree: TreeShape(hostCount: hosts.count, fanout: fanout),
+            tree: TreeShape(hostCount: hosts.count, fanout: fanout, launcherHost: launcherHost >= 0 ? launcherHost : nil),
             bootstrap: ProxyBootstrap(kind: kind, sshCommand: sshCommand, trellisPath: trellisPath), linkTimeoutSeconds: linkTimeout)
         plan.pmiPort = pmiPort
         return plan

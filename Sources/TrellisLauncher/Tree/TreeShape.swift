@@ -1,21 +1,41 @@
 /// How a job's proxies hang together: a tree of `fanout` children per node
-/// with the launcher at position 0 and host `i`'s proxy at position `i + 1`.
-/// Every node starts its own children and talks only to them and to its
-/// parent, so the launcher handles `fanout` links whatever the host count,
-/// and a fence takes one round per level, about log(hosts) / log(fanout).
+/// with the launcher at position 0 and the proxied hosts at positions 1, 2,
+/// ... in host-list order. Every node starts its own children and talks
+/// only to them and to its parent, so the launcher handles `fanout` links
+/// whatever the host count, and a fence takes one round per level, about
+/// log(hosts) / log(fanout).
+///
+/// When the launcher runs on one of the job's hosts (`launcherHost`), it
+/// runs that host's ranks itself and no proxy stands there.
 public struct TreeShape: Sendable, Equatable {
     public let hostCount: Int
     public let fanout: Int
+    /// The host whose ranks the launcher runs itself, if any.
+    public let launcherHost: Int?
 
-    public init(hostCount: Int, fanout: Int) {
+    public init(hostCount: Int, fanout: Int, launcherHost: Int? = nil) {
         self.hostCount = max(0, hostCount)
         self.fanout = max(1, fanout)
+        self.launcherHost = launcherHost.flatMap { (0..<max(0, hostCount)).contains($0) ? $0 : nil }
     }
 
     public static let launcher = 0
 
-    public func position(ofHost host: Int) -> Int { host + 1 }
-    public func host(atPosition position: Int) -> Int { position - 1 }
+    /// How many hosts have proxies.
+    public var proxyCount: Int { launcherHost == nil ? hostCount : hostCount - 1 }
+
+    /// The position of a proxied host (the launcher's own host is at 0).
+    public func position(ofHost host: Int) -> Int {
+        guard let launcherHost else { return host + 1 }
+        if host == launcherHost { return 0 }
+        return host > launcherHost ? host : host + 1
+    }
+
+    public func host(atPosition position: Int) -> Int {
+        let index = position - 1
+        guard let launcherHost else { return index }
+        return index >= launcherHost ? index + 1 : index
+    }
 
     public func parent(of position: Int) -> Int? {
         position == 0 ? nil : (position - 1) / fanout
@@ -23,13 +43,13 @@ public struct TreeShape: Sendable, Equatable {
 
     public func children(of position: Int) -> [Int] {
         let first = position * fanout + 1
-        guard first <= hostCount else { return [] }
-        return Array(first...min(hostCount, first + fanout - 1))
+        guard first <= proxyCount else { return [] }
+        return Array(first...min(proxyCount, first + fanout - 1))
     }
 
-    /// The hosts of the subtree at `position` (its own, if it is a host, and all below it).
+    /// The hosts of the subtree at `position` (its own, and all below it).
     public func hostsBelow(_ position: Int) -> [Int] {
-        var result: [Int] = position == 0 ? [] : [host(atPosition: position)]
+        var result: [Int] = position == 0 ? (launcherHost.map { [$0] } ?? []) : [host(atPosition: position)]
         var frontier = children(of: position)
         while !frontier.isEmpty {
             result += frontier.map(host(atPosition:))
@@ -41,6 +61,7 @@ public struct TreeShape: Sendable, Equatable {
     /// The child of `position` whose subtree holds `host`, if any.
     public func child(of position: Int, towards host: Int) -> Int? {
         var current = self.position(ofHost: host)
+        guard current != 0 else { return nil }
         while let up = parent(of: current) {
             if up == position { return current }
             current = up
