@@ -61,30 +61,18 @@ struct UpCommand: ParsableCommand {
         environment["TRELLIS_NAME_SERVICE"] = address
         environment["TRELLIS_NAMES_AUTOSTART"] = "0"
 
-        var children: [(what: String, pid: pid_t, log: String)] = []
+        let children = ChildProcesses()
         var mountProcess: pid_t?
-        let stopping = Atomic<Bool>(false)
-        let signals = stopOnSignals { stopping.store(true, ordering: .releasing) }
-        defer {
-            // Servers first (they unpublish), then the name service this command started.
-            for child in children.reversed() {
-                kill(child.pid, SIGTERM)
-                _ = ProcessSpawner.waitForExit(child.pid)
-            }
-            withExtendedLifetime(signals) {}
-        }
         if (try? NameServiceClient(address: address, timeoutSeconds: 1).call(NameRequest(.status))) == nil {
             let log = folder + "/names.log"
-            children.append(("name service", try ProcessSpawner.spawn(
-                arguments: [me, "names", "start", "--address", address], environment: environment, logPath: log), log))
+            try children.start("name service", [me, "names", "start", "--address", address], environment: environment, log: log)
             guard poll(until: .after(seconds: 30), intervalMicroseconds: 100_000, {
                 (try? NameServiceClient(address: address, timeoutSeconds: 1).call(NameRequest(.status))) != nil
             }) else { throw CommandFailure("the name service at \(address) did not answer; see \(folder)/names.log") }
         }
         for index in 0..<configuration.servers.count {
             let log = folder + "/server\(index).log"
-            children.append(("server \(index)", try ProcessSpawner.spawn(
-                arguments: [me, "server", "--config", configPath, "--index", String(index)], environment: environment, logPath: log), log))
+            try children.start("server \(index)", [me, "server", "--config", configPath, "--index", String(index)], environment: environment, log: log)
         }
         let client = NameServiceClient(address: address, timeoutSeconds: 2)
         guard poll(until: .after(seconds: 60), intervalMicroseconds: 100_000, {
@@ -98,9 +86,7 @@ struct UpCommand: ParsableCommand {
             try FileManager.default.createDirectory(atPath: point, withIntermediateDirectories: true)
             let log = folder + "/mount.log"
             let arguments = [me, "mount", name, point, "--foreground"] + mountOptions.flatMap { ["-o", $0] }
-            let pid = try ProcessSpawner.spawn(arguments: arguments, environment: environment, logPath: log)
-            children.append(("the mount on \(point)", pid, log))
-            mountProcess = pid
+            mountProcess = try children.start("the mount on \(point)", arguments, environment: environment, log: log)
             guard poll(until: .after(seconds: 60), intervalMicroseconds: 100_000, { MountTable.isTrellisMount(point) }) else {
                 throw CommandFailure("the mount on \(point) did not start; see \(log)")
             }
@@ -108,22 +94,11 @@ struct UpCommand: ParsableCommand {
         }
         print("clients reach it by the name \(name) (FileSystemClient.connect(name:)); Ctrl-C stops it")
         fflush(nil)
-        // Waits on two things at once, a signal and a child's exit: a short poll covers both.
-        while !stopping.load(ordering: .acquiring) {
-            for child in children {
-                var status: Int32 = 0
-                if waitpid(child.pid, &status, WNOHANG) == child.pid {
-                    children.removeAll { $0.pid == child.pid }
-                    if child.pid == mountProcess {
-                        // Unmounted by the user: the file system goes on.
-                        print("\(child.what) ended; the file system stays up")
-                        fflush(nil)
-                        continue
-                    }
-                    throw CommandFailure("\(child.what) exited unexpectedly; see \(child.log)")
-                }
-            }
-            usleep(200_000)
+        try children.waitForStop { child, _ in
+            guard child.pid == mountProcess else { throw CommandFailure("\(child.what) exited unexpectedly; see \(child.log)") }
+            // Unmounted by the user: the file system goes on.
+            print("\(child.what) ended; the file system stays up")
+            fflush(nil)
         }
         print("stopping file system '\(name)'")
     }

@@ -52,40 +52,21 @@ struct UpHostCommand: ParsableCommand {
         childEnvironment["TRELLIS_NAME_SERVICE"] = names
         childEnvironment["TRELLIS_NAMES_AUTOSTART"] = "0"
         childEnvironment["TRELLIS_HOST"] = nil
-        var children: [(what: String, pid: pid_t, log: String)] = []
-        let stopping = Atomic<Bool>(false)
-        let signals = stopOnSignals { stopping.store(true, ordering: .releasing) }
-        defer {
-            for child in children.reversed() {
-                kill(child.pid, SIGTERM)
-                _ = ProcessSpawner.waitForExit(child.pid)
-            }
-            withExtendedLifetime(signals) {}
-        }
+        let children = ChildProcesses()
         func answers() -> Bool { (try? NameServiceClient(address: names, timeoutSeconds: 1).call(NameRequest(.status))) != nil }
         if index == 0 {
             let log = folder + "/names.log"
-            children.append(("the name service", try ProcessSpawner.spawn(
-                arguments: [me, "names", "start", "--address", names], environment: childEnvironment, logPath: log), log))
+            try children.start("the name service", [me, "names", "start", "--address", names], environment: childEnvironment, log: log)
         }
         guard poll(until: .after(seconds: 60), intervalMicroseconds: 100_000, answers) else {
             throw CommandFailure("\(host): the name service at \(names) does not answer")
         }
         let log = "\(folder)/server\(index).log"
-        children.append(("server \(index)", try ProcessSpawner.spawn(
-            arguments: [me, "server", "--config", configPath, "--index", String(index)], environment: childEnvironment, logPath: log), log))
+        try children.start("server \(index)", [me, "server", "--config", configPath, "--index", String(index)], environment: childEnvironment, log: log)
         print("server \(index) of '\(configuration.name)' starting on \(host), data in \(configuration.servers[index].storage)")
         fflush(nil)
-        while !stopping.load(ordering: .acquiring) {
-            for child in children {
-                var status: Int32 = 0
-                if waitpid(child.pid, &status, WNOHANG) == child.pid {
-                    children.removeAll { $0.pid == child.pid }
-                    let tail = (try? String(contentsOfFile: child.log, encoding: .utf8))?.split(separator: "\n").suffix(3).joined(separator: " | ") ?? ""
-                    throw CommandFailure("\(host): \(child.what) exited (status \(status)); \(child.log): \(tail)")
-                }
-            }
-            usleep(200_000)
+        try children.waitForStop { child, status in
+            throw CommandFailure("\(host): \(child.what) exited (status \(status)); \(child.log): \(ChildProcesses.tail(of: child.log))")
         }
     }
 }
