@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .executable(name: "trellis", targets: ["trellis"]),
         .executable(name: "trellis-exec-rank", targets: ["trellis-exec-rank"]),
+        .executable(name: "trellis-proxy", targets: ["trellis-proxy"]),
         .library(name: "TrellisRuntime", targets: ["TrellisRuntime"]),
     ],
     dependencies: [
@@ -99,6 +100,7 @@ let package = Package(
             ]),
         .executableTarget(name: "trellis", dependencies: ["TrellisCommands"]),
         .executableTarget(name: "trellis-exec-rank", path: "Sources/TrellisExecRank"),
+        .executableTarget(name: "trellis-proxy", dependencies: ["TrellisLauncher", "TrellisCore"], path: "Sources/TrellisProxy"),
         .target(
             name: "TrellisScenarios",
             dependencies: [
@@ -137,7 +139,7 @@ let package = Package(
         .testTarget(
             name: "TrellisJobTests",
             dependencies: [
-                "trellis", "trellis-exec-rank", "trellis-conformance", "TrellisRuntime", "TrellisLauncher", "TrellisBenchmarks", "TrellisFSClient", "TrellisFSProtocol",
+                "trellis", "trellis-exec-rank", "trellis-proxy", "trellis-conformance", "TrellisRuntime", "TrellisLauncher", "TrellisBenchmarks", "TrellisFSClient", "TrellisFSProtocol",
                 "TrellisFSDistribution", "TrellisFUSE", .product(name: "NIOCore", package: "swift-nio"),
                 "example-ring", "example-collectives", "example-communicators", "example-nonblocking",
                 "example-echo-service", "example-spawn", "example-one-sided",

@@ -101,8 +101,7 @@ struct RunCommand: ParsableCommand {
             guard let order = Placement.Order(rawValue: mapBy) else { throw ValidationError("--map-by takes slot or node, not \(mapBy)") }
             options.order = order
             guard let kind = ProxyBootstrap.Kind(rawValue: launcher) else { throw ValidationError("--launcher takes ssh, slurm or fork, not \(launcher)") }
-            options.bootstrap = ProxyBootstrap(
-                kind: kind, sshCommand: (kind == .slurm ? srun : ssh).split(separator: " ").map(String.init), trellisPath: currentExecutablePath())
+            options.bootstrap = proxyBootstrap(kind, command: kind == .slurm ? srun : ssh)
             guard fanout >= 1 else { throw ValidationError("--fanout takes 1 or more") }
             options.fanout = fanout
             guard linkTimeout > 0 else { throw ValidationError("--link-timeout takes a positive number of seconds") }
@@ -166,9 +165,21 @@ extension RunCommand {
 /// binary, or `trellis exec-rank` where it is missing, so they die with
 /// the node that started them.
 func rankWrapper() -> [String] {
+    siblingProgram("trellis-exec-rank").map { [$0, "--"] } ?? [currentExecutablePath(), "exec-rank", "--"]
+}
+
+/// How `trellis run` starts proxies: `trellis-proxy` beside this binary when there is one.
+func proxyBootstrap(_ kind: ProxyBootstrap.Kind, command: String) -> ProxyBootstrap {
+    ProxyBootstrap(
+        kind: kind, sshCommand: command.split(separator: " ").map(String.init), trellisPath: currentExecutablePath(),
+        proxyPath: siblingProgram("trellis-proxy"))
+}
+
+/// A program built beside this `trellis` binary, if it is there.
+func siblingProgram(_ name: String) -> String? {
     let trellis = currentExecutablePath()
-    let helper = String(trellis[..<(trellis.lastIndex(of: "/") ?? trellis.startIndex)]) + "/trellis-exec-rank"
-    return access(helper, X_OK) == 0 ? [helper, "--"] : [trellis, "exec-rank", "--"]
+    let path = String(trellis[..<(trellis.lastIndex(of: "/") ?? trellis.startIndex)]) + "/" + name
+    return access(path, X_OK) == 0 ? path : nil
 }
 
 /// `trellis exec-rank -- PROGRAM ARGS...` (internal): see `RankExec`.

@@ -47,7 +47,7 @@ extension UpCommand {
         options.graceSeconds = 10
         options.environment = [UpHostCommand.configurationKey: configuration.toml()]
         options.rankWrapper = rankWrapper()
-        options.bootstrap = ProxyBootstrap(kind: kind, sshCommand: (kind == .slurm ? "srun" : ssh).split(separator: " ").map(String.init), trellisPath: me)
+        options.bootstrap = proxyBootstrap(kind, command: kind == .slurm ? "srun" : ssh)
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         let clientFile = folder + "/client.toml"
         try "# Where clients find file system '\(name)': TRELLIS_CONFIG=\(clientFile)\n[names]\naddress = \"\(namesAddress)\"\n"

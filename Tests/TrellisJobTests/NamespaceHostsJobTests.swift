@@ -89,7 +89,7 @@ struct NamespaceHostsJobTests {
 
         let killed = try launch(cluster, ["-n", "6", "--hosts", list, "sh", "-c", "echo ready; exec sleep 300"]) { child in
             _ = poll(until: .after(seconds: 60)) { child.output.components(separatedBy: "ready").count == 7 }
-            _ = try? cluster.run(on: 1, ["sh", "-c", "ip netns pids \(cluster.hosts[1].name) | xargs -r ps -o pid=,args= -p | grep 'trellis proxy' | awk '{print $1}' | xargs -r kill -9"])
+            _ = try? cluster.run(on: 1, ["sh", "-c", "ip netns pids \(cluster.hosts[1].name) | xargs -r ps -o pid=,args= -p | grep -E 'trellis-proxy|trellis proxy' | awk '{print $1}' | xargs -r kill -9"])
         }
         #expect(killed.status == 255, "\(killed.combined)")
         #expect(killed.errors.contains("lost host \(cluster.hosts[1].name) with ranks 1,4"), "\(killed.combined)")

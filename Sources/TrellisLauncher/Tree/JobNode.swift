@@ -203,7 +203,7 @@ final class JobNode {
             // Through the rank wrapper: a forked proxy dies with this node, even
             // by SIGKILL (one started over ssh or srun ends when its parent link does).
             child.pid = try ProcessSpawner.spawn(
-                arguments: (plan.bootstrap.kind == .fork || command.first == plan.bootstrap.trellisPath ? plan.rankWrapper : []) + command,
+                arguments: (plan.bootstrap.kind == .fork || command.first == plan.bootstrap.proxyCommand.first ? plan.rankWrapper : []) + command,
                 environment: environment,
                 descriptors: ChildDescriptors(standardInput: nil, standardOutput: errors.write, standardError: errors.write),
                 processGroup: 0)

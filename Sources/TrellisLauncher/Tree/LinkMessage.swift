@@ -256,6 +256,7 @@ extension ByteBuffer {
         writeText(plan.bootstrap.kind.rawValue)
         writeTexts(plan.bootstrap.sshCommand)
         writeText(plan.bootstrap.trellisPath)
+        writeText(plan.bootstrap.proxyPath ?? "")
         writeInteger(plan.linkTimeoutSeconds.bitPattern)
         writeInteger(UInt8(plan.pmiPort ? 1 : 0))
     }
@@ -322,13 +323,14 @@ extension ByteBuffer {
         guard let kind = ProxyBootstrap.Kind(rawValue: try readText()) else { throw LinkError("an unknown bootstrap") }
         let sshCommand = try readTexts()
         let trellisPath = try readText()
+        let proxyPath = try readText()
         let linkTimeout = Double(bitPattern: try readFixed(UInt64.self))
         let pmiPort = try readFixed(UInt8.self) != 0
         var plan = JobPlan(
             kvsName: kvsName, token: token, applications: applications, hosts: hosts, hostOfRank: hostOfRank,
             processMapping: processMapping, environment: environment, workingDirectory: workingDirectory, rankWrapper: rankWrapper, graceSeconds: grace,
             tree: TreeShape(hostCount: hosts.count, fanout: fanout, launcherHost: launcherHost >= 0 ? launcherHost : nil),
-            bootstrap: ProxyBootstrap(kind: kind, sshCommand: sshCommand, trellisPath: trellisPath), linkTimeoutSeconds: linkTimeout)
+            bootstrap: ProxyBootstrap(kind: kind, sshCommand: sshCommand, trellisPath: trellisPath, proxyPath: proxyPath.isEmpty ? nil : proxyPath), linkTimeoutSeconds: linkTimeout)
         plan.pmiPort = pmiPort
         return plan
     }

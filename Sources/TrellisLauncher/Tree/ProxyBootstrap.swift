@@ -21,17 +21,23 @@ public struct ProxyBootstrap: Sendable, Equatable {
     /// The `trellis` binary on every host (the launcher's own path by default:
     /// clusters share their software over the network file system).
     public var trellisPath: String
+    /// `trellis-proxy` beside it, a proxy that starts faster, when the build has one.
+    public var proxyPath: String?
 
-    public init(kind: Kind, sshCommand: [String] = ["ssh"], trellisPath: String) {
+    public init(kind: Kind, sshCommand: [String] = ["ssh"], trellisPath: String, proxyPath: String? = nil) {
         self.kind = kind
         self.sshCommand = sshCommand.isEmpty ? ["ssh"] : sshCommand
         self.trellisPath = trellisPath
+        self.proxyPath = proxyPath
     }
+
+    /// What starts a proxy on any host.
+    var proxyCommand: [String] { proxyPath.map { [$0] } ?? [trellisPath, "proxy"] }
 
     /// The command that starts the proxy at `position` on `host`, which
     /// connects back to `parent` ("address:port") and proves itself with `token`.
     public func command(host: String, position: Int, parent: String, token: String) -> [String] {
-        let proxy = [trellisPath, "proxy", "--parent", parent, "--position", String(position), "--token", token]
+        let proxy = proxyCommand + ["--parent", parent, "--position", String(position), "--token", token]
         guard kind == .ssh, !Self.isThisHost(host) else { return proxy }
         // ssh hands the remote shell one line; `exec` leaves no shell between sshd and the proxy.
         return sshCommand + ["-T", host, "exec " + proxy.map(Self.shellQuoted).joined(separator: " ")]
@@ -44,7 +50,8 @@ public struct ProxyBootstrap: Sendable, Equatable {
         return srun + [
             "--nodes=\(hosts.count)", "--ntasks=\(hosts.count)", "--ntasks-per-node=1", "--nodelist=\(hosts.joined(separator: ","))",
             "--kill-on-bad-exit=1", "--mpi=none", "--quiet", "--input=none",
-            trellisPath, "proxy", "--parent", parent, "--token", token, "--join",
+        ] + proxyCommand + [
+            "--parent", parent, "--token", token, "--join",
         ]
     }
 

@@ -1,0 +1,33 @@
+// trellis-proxy --parent ADDRESS (--position P | --join) --token T
+//
+// One host's part of a job over hosts (`trellis proxy`), as a program of its
+// own: it links the launcher alone, without Foundation or the file system,
+// so it starts in a few milliseconds where the whole trellis binary takes
+// several times that, once per host of every job.
+#if canImport(Glibc)
+import Glibc
+#endif
+import TrellisCore
+import TrellisLauncher
+
+var parent: String?
+var position: Int?
+var token: String?
+var join = false
+var arguments = CommandLine.arguments.dropFirst()
+while let argument = arguments.popFirst() {
+    switch argument {
+    case "--parent": parent = arguments.popFirst()
+    case "--position": position = arguments.popFirst().flatMap { Int($0) }
+    case "--token": token = arguments.popFirst()
+    case "--join": join = true
+    default:
+        writeToStandardError("trellis-proxy: unknown argument '\(argument)'\n")
+        exit(64)
+    }
+}
+guard let parent, let token, join || position != nil else {
+    writeToStandardError("usage: trellis-proxy --parent ADDRESS (--position P | --join) --token T (started by trellis run)\n")
+    exit(64)
+}
+exit(JobProxy.run(parent: parent, position: position, token: token, join: join))
