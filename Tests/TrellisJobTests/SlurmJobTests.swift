@@ -10,7 +10,12 @@ import TrellisCore
 struct SlurmJobTests {
     @Test func trellisJobsRunUnderSrunSbatchAndSalloc() throws {
         let cluster = try TestHosts(count: 3)
-        let slurm = try TestSlurm(on: cluster)
+        let slurm: TestSlurm
+        do {
+            slurm = try TestSlurm(on: cluster)
+        } catch let unavailable as SlurmUnavailable {
+            try Test.cancel("\(unavailable.reason)")
+        }
         let collectives = JobHarness.binaries.appendingPathComponent("example-collectives").path
         let sums = "sum 15.0 over 6 ranks"
 
