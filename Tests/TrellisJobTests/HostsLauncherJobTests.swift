@@ -92,6 +92,22 @@ import TrellisLauncher
         for pid in pids + proxies { #expect(!JobHarness.isAlive(pid), "process \(pid) outlived the job") }
     }
 
+    @Test func keepGoingLetsTheOtherHostsRunOnAfterALostOne() throws {
+        let outcome = try run(["-n", "4", "--hosts", "a,b", "--keep-going", "--report", "sh", "-c", "echo ready-$PMI_RANK; sleep 3; echo survived-$PMI_RANK"]) { child in
+            _ = poll(until: .after(seconds: 30)) { (0..<4).allSatisfy { child.output.contains("ready-\($0)") } }
+            let proxies = Self.processes(matching: "proxy --parent")
+            let second = proxies.first { (try? String(contentsOfFile: "/proc/\($0)/cmdline", encoding: .utf8))?.contains("--position\u{0}2\u{0}") == true }
+            if let second { kill(second, SIGKILL) }
+        }
+        #expect(outcome.status == 255, "\(outcome.combined)")
+        #expect(outcome.errors.contains("lost host b with ranks 1,3: its proxy on b: the connection closed; the other hosts go on (--keep-going)"), "\(outcome.combined)")
+        // Host a's ranks finished their work; b's went with their proxy.
+        #expect(outcome.output.contains("survived-0") && outcome.output.contains("survived-2"), "\(outcome.combined)")
+        #expect(!outcome.output.contains("survived-1") && !outcome.output.contains("survived-3"), "\(outcome.combined)")
+        #expect(outcome.errors.contains("a: ranks 0,2 exited 0"), "\(outcome.combined)")
+        #expect(outcome.errors.contains("b: ranks 1,3 lost with the host"), "\(outcome.combined)")
+    }
+
     @Test func badHostListsAreClearErrors() throws {
         let unbalanced = try run(["-n", "2", "--hosts", "node[1-", "true"])
         #expect(unbalanced.status != 0 && unbalanced.errors.contains("node[1-"), "\(unbalanced.combined)")
