@@ -31,6 +31,11 @@ final class SocketTransport: Transport {
     /// handshake after that is said goodbye on at once, so the peer never
     /// sees it close without one.
     private var saidGoodbye = false
+    /// Processes that said goodbye and finalized. A process id is never
+    /// reused, so a connection from one of them that arrives later is a
+    /// leftover of a crossed handshake (its opener closed it as the loser),
+    /// not a process talking again: it is dropped without a word to the engine.
+    private var finalizedPeers = Set<ProcessID>()
     weak var delegate: TransportDelegate?
 
     // Filled by `waitForEvents`, read by `handleEvents`: only the poller touches them.
@@ -339,6 +344,10 @@ final class SocketTransport: Transport {
             throw TrellisError(.protocolViolation, "unexpected hello")
         }
         let peer = ProcessID(rawValue: header.exchange)
+        guard !finalizedPeers.contains(peer) else {
+            closeQuietly(connection)
+            return
+        }
         connection.peer = peer
         var keep = true
         if let existing = connectionsByPeer[peer], existing !== connection {
@@ -425,6 +434,7 @@ final class SocketTransport: Transport {
             _ = connection.writeImmediately(OutgoingFrame(header: FrameHeader(kind: .goodbye)))
         }
         closeQuietly(connection)
+        if connection.goodbyeReceived { finalizedPeers.insert(peer) }
         if orderly {
             delegate?.transport(lost: peer, error: TrellisError(.peerFailed, "process \(peer) has finalized"), unsent: unsent, orderly: true)
         } else {
@@ -443,6 +453,7 @@ final class SocketTransport: Transport {
         connection.sendQueue.removeAll()
         // A reset after either side said goodbye is the end of an orderly close, not a failure.
         let orderly = connection.goodbyeReceived || connection.closingAfterFlush
+        if connection.goodbyeReceived { finalizedPeers.insert(peer) }
         closeQuietly(connection)
         let waiting = sendsAwaitingReopen.removeValue(forKey: peer) ?? []
         delegate?.transport(lost: peer, error: error, unsent: unsent + waiting, orderly: orderly)
