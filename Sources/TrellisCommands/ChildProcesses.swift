@@ -43,6 +43,7 @@ final class ChildProcesses {
                     try ended(child, status)
                 }
             }
+            // Waits on two things at once, a signal and a child's exit: a short sleep covers both.
             usleep(200_000)
         }
     }

@@ -79,9 +79,7 @@ extension UpCommand {
 
     /// A host's IPv4 address, as this host resolves its name; this host's own reachable one for itself.
     static func address(ofHost host: String) throws -> String {
-        if ProxyBootstrap.isThisHost(host) { return try IPv4Address.ofThisHost() }
-        let text = IPv4Address.describe(try IPv4Address.resolve("\(host):0"))
-        return String(text[..<text.lastIndex(of: ":")!])
+        ProxyBootstrap.isThisHost(host) ? try IPv4Address.ofThisHost() : try IPv4Address.resolveHost(host)
     }
 }
 

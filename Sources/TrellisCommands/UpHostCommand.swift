@@ -31,7 +31,7 @@ struct UpHostCommand: ParsableCommand {
         guard let text = environment[Self.configurationKey], let index = environment["TRELLIS_RANK"].flatMap(Int.init) else {
             throw ValidationError("trellis up-host runs under trellis up --hosts, which hands it the configuration and its index")
         }
-        let host = JobLauncher.thisHostName()
+        let host = IPv4Address.thisHostName()
         let folder = URL(fileURLWithPath: data).standardizedFileURL.path
         let configPath = folder + "/fs.toml"
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)

@@ -22,11 +22,15 @@ public enum IPv4Address {
     }
 
     public static func describe(_ socketAddress: sockaddr_in) -> String {
+        "\(host(of: socketAddress)):\(UInt16(bigEndian: socketAddress.sin_port))"
+    }
+
+    /// The dotted quad of an address, without its port.
+    public static func host(of socketAddress: sockaddr_in) -> String {
         var copy = socketAddress.sin_addr
         var text = [CChar](repeating: 0, count: Int(INET_ADDRSTRLEN))
         inet_ntop(AF_INET, &copy, &text, socklen_t(INET_ADDRSTRLEN))
-        let host = text.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
-        return "\(host):\(UInt16(bigEndian: socketAddress.sin_port))"
+        return text.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
     }
 
     /// `bind` (and `getsockname` back into the address) on a plain socket.
@@ -86,8 +90,7 @@ extension IPv4Address {
     /// (a launcher's hint, else this host's name) resolves to, or failing
     /// that the first address of an interface that is up; never loopback.
     public static func ofThisHost(named name: String? = nil) throws -> String {
-        var buffer = [CChar](repeating: 0, count: 256)
-        let hostName = gethostname(&buffer, buffer.count - 1) == 0 ? buffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) } : ""
+        let hostName = thisHostName()
         for candidate in [name, hostName].compactMap({ $0 }) where !candidate.isEmpty {
             var hints = addrinfo()
             hints.ai_family = AF_INET
@@ -119,8 +122,19 @@ extension IPv4Address {
     }
 
     private static func describeHost(_ address: UnsafeMutablePointer<sockaddr>) -> String {
-        let text = address.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { describe($0.pointee) }
-        return String(text[..<text.lastIndex(of: ":")!])
+        address.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { host(of: $0.pointee) }
+    }
+
+    /// This machine's host name ("localhost" when it has none).
+    public static func thisHostName() -> String {
+        var buffer = [CChar](repeating: 0, count: 256)
+        guard gethostname(&buffer, buffer.count - 1) == 0 else { return "localhost" }
+        return buffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+    }
+
+    /// The dotted quad `host` names: itself, or what its name resolves to.
+    public static func resolveHost(_ host: String) throws -> String {
+        self.host(of: try resolve("\(host):0"))
     }
 }
 

@@ -76,9 +76,7 @@ public struct FileSystemConfiguration: Sendable, Equatable {
 
     /// The IPv4 address server `index` listens on: its `host`, looked up when it is a name.
     public func listenAddress(ofServer index: Int) throws -> String {
-        let host = servers[index].host
-        let text = IPv4Address.describe(try IPv4Address.resolve("\(host):0"))
-        return String(text[..<text.lastIndex(of: ":")!])
+        try IPv4Address.resolveHost(servers[index].host)
     }
 
     /// The service name server `index` publishes its port under.

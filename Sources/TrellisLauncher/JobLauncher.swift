@@ -52,7 +52,7 @@ public final class JobLauncher {
                 environment[key] = value
             }
         } else {
-            hosts = [Self.thisHostName()]
+            hosts = [IPv4Address.thisHostName()]
             hostOfRank = Array(repeating: 0, count: options.rankCount)
             mapping = "(vector,(0,1,\(options.rankCount)))"
         }
@@ -96,12 +96,6 @@ public final class JobLauncher {
             || key.hasPrefix("SSH_") || key.hasPrefix("PMI_")
     }
 
-    public static func thisHostName() -> String {
-        var buffer = [CChar](repeating: 0, count: 256)
-        guard gethostname(&buffer, buffer.count - 1) == 0 else { return "localhost" }
-        return buffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
-    }
-
     static func workingDirectory() -> String {
         var buffer = [CChar](repeating: 0, count: 4096)
         guard getcwd(&buffer, buffer.count) != nil else { return "/" }
@@ -123,7 +117,7 @@ public enum JobProxy {
             if join {
                 listener = try LinkListener()
                 link = try Link.connect(to: address, seconds: 30)
-                let host = ProcessEnvironment.value("SLURMD_NODENAME") ?? JobLauncher.thisHostName()
+                let host = ProcessEnvironment.value("SLURMD_NODENAME") ?? IPv4Address.thisHostName()
                 link.send(.join(token: token, host: host, port: listener!.port))
             } else {
                 link = try Link.connect(to: address, seconds: 30)

@@ -57,9 +57,7 @@ final class Link {
         let ok = withUnsafeMutablePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { call(fd, $0, &length) == 0 }
         }
-        guard ok else { return "127.0.0.1" }
-        let text = IPv4Address.describe(address)
-        return String(text[..<text.lastIndex(of: ":")!])
+        return ok ? IPv4Address.host(of: address) : "127.0.0.1"
     }
 
     var wantsToWrite: Bool { isOpen && output.readableBytes > 0 }
@@ -139,6 +137,7 @@ final class Link {
         let deadline = Deadline.after(seconds: 2)
         while wantsToWrite && !deadline.hasPassed {
             flush()
+            // The socket is nonblocking; a last message (done, a fence) waits briefly for room, bounded above.
             if wantsToWrite { usleep(1000) }
         }
         shut("")
@@ -189,22 +188,15 @@ struct LinkListener {
 /// The address of this host that packets to `host` leave from (the kernel's
 /// route choice, learned by connecting a UDP socket, which sends nothing).
 func sourceAddress(towards host: String) -> String? {
-    var hints = addrinfo()
-    hints.ai_family = AF_INET
-    hints.ai_socktype = Int32(SOCK_DGRAM.rawValue)
-    var result: UnsafeMutablePointer<addrinfo>?
-    guard getaddrinfo(host, "9", &hints, &result) == 0, let first = result else { return nil }
-    defer { freeaddrinfo(result) }
+    guard let destination = try? IPv4Address.resolve("\(host):9") else { return nil }
     let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
     guard fd >= 0 else { return nil }
     defer { close(fd) }
-    guard Glibc.connect(fd, first.pointee.ai_addr, first.pointee.ai_addrlen) == 0 else { return nil }
+    guard IPv4Address.connect(fd, to: destination) == 0 else { return nil }
     var address = sockaddr_in()
     var length = socklen_t(MemoryLayout<sockaddr_in>.size)
     let ok = withUnsafeMutablePointer(to: &address) {
         $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) == 0 }
     }
-    guard ok else { return nil }
-    let text = IPv4Address.describe(address)
-    return String(text[..<text.lastIndex(of: ":")!])
+    return ok ? IPv4Address.host(of: address) : nil
 }

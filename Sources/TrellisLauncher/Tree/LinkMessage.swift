@@ -273,7 +273,7 @@ extension ByteBuffer {
     }
 
     /// A count that the remaining bytes can hold at `each` bytes per item.
-    mutating func readCount(each: Int) throws -> Int {
+    fileprivate mutating func readCount(each: Int) throws -> Int {
         let count = Int(try readFixed(UInt32.self))
         guard count * each <= readableBytes else { throw LinkError("a count of \(count) beyond the frame") }
         return count

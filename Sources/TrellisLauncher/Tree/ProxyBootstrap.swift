@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import TrellisCore
 
 /// How a node of the tree starts the proxy of a child host, in the roles of
 /// Hydra's bootstrap servers.
@@ -58,9 +59,7 @@ public struct ProxyBootstrap: Sendable, Equatable {
     /// `localhost`, a loopback address, or this machine's own host name.
     public static func isThisHost(_ host: String) -> Bool {
         if host == "localhost" || host.hasPrefix("127.") || host == "::1" { return true }
-        var buffer = [CChar](repeating: 0, count: 256)
-        guard gethostname(&buffer, buffer.count - 1) == 0 else { return false }
-        let name = buffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+        let name = IPv4Address.thisHostName()
         return host == name || host == name.split(separator: ".").first.map(String.init)
     }
 
