@@ -77,6 +77,15 @@ struct RunCommand: ParsableCommand {
     @Option(help: "Seconds between asking ranks to stop and killing them.")
     var graceSeconds: Double = 5
 
+    @Option(name: .customLong("env"), help: "Set NAME=VALUE in every rank's environment (repeatable; Hydra's -genv).")
+    var settings: [String] = []
+
+    @Option(help: .hidden)
+    var preput: [String] = []
+
+    @Option(help: .hidden)
+    var readyFd: Int32?
+
     @Argument(parsing: .captureForPassthrough, help: "The program and its arguments.")
     var program: [String] = []
 
@@ -95,6 +104,11 @@ struct RunCommand: ParsableCommand {
         options.report = report
         options.statistics = statistics
         options.pmiPort = pmiPort
+        options.environment = try Self.assignments(settings, option: "--env")
+        options.storeEntries = try Self.assignments(preput, option: "--preput")
+        options.readyDescriptor = readyFd
+        // The path a spawned job's launcher starts from, even for a job on one host.
+        options.bootstrap = proxyBootstrap(.ssh, command: ssh)
         if hosts != nil || hostfile != nil || launcher == "slurm" {
             options.hosts = try hostList()
             options.ranksPerHost = ppn
@@ -130,6 +144,18 @@ extension RunCommand {
             slots += repeatElement(count, count: repeats)
         }
         return HostList(names.enumerated().map { HostList.Host(name: $1, slots: slots.indices.contains($0) ? slots[$0] : nil) })
+    }
+
+    /// `NAME=VALUE` settings as a table (the value may hold `=` and spaces).
+    static func assignments(_ settings: [String], option: String) throws -> [String: String] {
+        var table: [String: String] = [:]
+        for setting in settings {
+            guard let equals = setting.firstIndex(of: "="), equals != setting.startIndex else {
+                throw ValidationError("\(option) takes NAME=VALUE, not '\(setting)'")
+            }
+            table[String(setting[..<equals])] = String(setting[setting.index(after: equals)...])
+        }
+        return table
     }
 
     func hostList() throws -> HostList {

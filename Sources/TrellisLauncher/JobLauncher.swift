@@ -27,7 +27,9 @@ public final class JobLauncher {
             : nil
         let node = JobNode.launcher(
             plan: plan, keepGoing: options.keepGoing, tags: tags, report: options.report, statistics: options.statistics, address: try launcherAddress(plan),
-            logger: logger)
+            readyFD: options.readyDescriptor.map { fcntl($0, F_DUPFD_CLOEXEC, 3) } ?? -1, logger: logger)
+        // Only the copy above, which no rank inherits, stays open.
+        if let given = options.readyDescriptor { close(given) }
         return node.run()
     }
 
@@ -68,6 +70,7 @@ public final class JobLauncher {
             plan.tree = TreeShape(hostCount: hosts.count, fanout: options.fanout, launcherHost: own)
         }
         plan.pmiPort = options.pmiPort
+        plan.storeEntries = options.storeEntries
         return plan
     }
 

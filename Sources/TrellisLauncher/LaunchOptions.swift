@@ -36,6 +36,11 @@ public struct LaunchOptions: Sendable {
     public var statistics = false
     /// The address proxies connect back to (by default the one the route to the first host leaves from).
     public var launcherAddress: String?
+    /// Keys in the job's PMI store from the start (a spawn's preput keys).
+    public var storeEntries: [String: String] = [:]
+    /// A descriptor to write one line to once every rank has passed its
+    /// first PMI fence (how a spawning launcher learns its spawned job is up).
+    public var readyDescriptor: Int32?
 
     public init(rankCount: Int, program: [String]) {
         applications = [LaunchApplication(count: rankCount, program: program)]

@@ -20,6 +20,8 @@ public struct PMIServerState: Sendable {
     private var nodeAttributes: [String: String] = [:]
     private var nodeAttributeWaiters: [(rank: Int, key: String, thread: String?)] = []
     public private(set) var finalized = Set<Int>()
+    /// The programs of each rank's spawn as they arrive, one `mcmd` block each.
+    private var spawning: [Int: [PMISpawnProgram?]] = [:]
 
     public struct Limits: Sendable {
         public var keyBytes = 256
@@ -41,8 +43,10 @@ public struct PMIServerState: Sendable {
     /// one host's in a tree of them; its fences then end in `fenceEntered`,
     /// and `releaseFence` lets the ranks go once every host has entered.
     /// `processMapping` says which ranks share a host (all of them by default).
+    /// `entries`: keys in the store from the start (a spawn's preput keys).
     public init(
-        size: Int, kvsName: String, applicationNumbers: [Int]? = nil, localRanks: [Int]? = nil, processMapping: String? = nil
+        size: Int, kvsName: String, applicationNumbers: [Int]? = nil, localRanks: [Int]? = nil, processMapping: String? = nil,
+        entries: [String: String] = [:]
     ) {
         self.size = size
         self.kvsName = kvsName
@@ -50,6 +54,7 @@ public struct PMIServerState: Sendable {
         localRankCount = localRanks?.count
         // MPICH reads this to learn which ranks share a node.
         store["PMI_process_mapping"] = processMapping ?? "(vector,(0,1,\(size)))"
+        store.merge(entries) { _, given in given }
     }
 
     public enum Event: Equatable, Sendable {
@@ -58,6 +63,9 @@ public struct PMIServerState: Sendable {
         case abort(rank: Int, code: Int, message: String)
         /// Every rank of this host is in the fence; these are their puts since the last one.
         case fenceEntered(puts: [String: String])
+        /// The rank asked for a new job of these programs (MPI_Comm_spawn);
+        /// `spawnFinished` answers it once the job is up or has failed.
+        case spawn(rank: Int, programs: [PMISpawnProgram])
     }
 
     public mutating func handle(_ command: PMICommand, from rank: Int, wire: PMIWire = .v1) -> [Event] {
@@ -123,9 +131,44 @@ public struct PMIServerState: Sendable {
         case "abort":
             let code = Int(command["exitcode"] ?? "1") ?? 1
             return [.abort(rank: rank, code: code, message: command["msg"] ?? "")]
+        case "spawn":
+            return spawnProgram(command, from: rank)
         default:
             return answer("\(command.name)_result", [("rc", "-1"), ("msg", "unsupported_command_\(command.name)")])
         }
+    }
+
+    /// One program of a rank's spawn; with the last, the spawn goes to the launcher.
+    private mutating func spawnProgram(_ command: PMICommand, from rank: Int) -> [Event] {
+        let place: (index: Int, total: Int)
+        let program: PMISpawnProgram
+        do {
+            place = try PMISpawnProgram.position(in: command)
+            program = try PMISpawnProgram(command)
+        } catch {
+            spawning[rank] = nil
+            return spawnFinished(rank: rank, error: "\(error)")
+        }
+        var programs = spawning[rank] ?? []
+        if programs.count != place.total { programs = Array(repeating: nil, count: place.total) }
+        programs[place.index] = program
+        guard place.index == place.total - 1 else {
+            spawning[rank] = programs
+            return []
+        }
+        spawning[rank] = nil
+        let complete = programs.compactMap { $0 }
+        guard complete.count == place.total else {
+            return spawnFinished(rank: rank, error: "spawn program \(place.total) of \(place.total) came before the others")
+        }
+        return [.spawn(rank: rank, programs: complete)]
+    }
+
+    /// The answer to a rank's spawn: its job is up (nil) or could not start.
+    public func spawnFinished(rank: Int, error: String?) -> [Event] {
+        guard let error else { return [.reply(rank: rank, PMICommand("spawn_result", [("rc", "0")]))] }
+        // A PMI-1 value holds no spaces.
+        return [.reply(rank: rank, PMICommand("spawn_result", [("rc", "-1"), ("msg", error.split(whereSeparator: \.isWhitespace).joined(separator: "_"))]))]
     }
 
     private mutating func handleV2(_ command: PMICommand, from rank: Int) -> [Event] {

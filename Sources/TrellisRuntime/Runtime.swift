@@ -94,7 +94,7 @@ public final class Runtime: Sendable {
         if let text = environment["TRELLIS_FAILURE_DETECTION_SECONDS"], let seconds = Double(text) { Sockets.failureDetectionSeconds = seconds }
         if environment["TRELLIS_MALLOC_TUNING"] != "0" { trellis_keep_large_allocations(1 << 30) }
         let transport = try SocketTransport(localID: processID, host: host, maximumMessageBytes: limits.maximumMessageBytes, logger: logger)
-        let engine = ProgressEngine(processID: processID, limits: limits, transport: transport, logger: logger)
+        let engine = ProgressEngine(processID: processID, limits: limits, transport: transport, launcher: launched?.client, logger: logger)
 
         let world: Communicator
         var pmi: PMIClient?
@@ -123,7 +123,16 @@ public final class Runtime: Sendable {
             scheduleStateDump(engine: engine, rank: world.rank, afterSeconds: seconds)
         }
         var parent: Communicator?
-        if let parentPort = environment["TRELLIS_PARENT_PORT"], !asSingleton {
+        // Spawned through a launcher, the parents' port is a preput key of this job (MPICH's name for it).
+        var parentPort = environment["TRELLIS_PARENT_PORT"]
+        if parentPort == nil, environment["PMI_SPAWNED"] == "1", let client = pmi {
+            do {
+                parentPort = try client.get(kvs: kvs, key: "PARENT_ROOT_PORT_NAME")
+            } catch {
+                throw TrellisError(.bootstrapFailed, "this process was spawned (PMI_SPAWNED=1) but its job has no PARENT_ROOT_PORT_NAME: \(error)")
+            }
+        }
+        if let parentPort, !asSingleton {
             do {
                 parent = try world.connect(to: parentPort, deadline: .after(seconds: 120))
             } catch {

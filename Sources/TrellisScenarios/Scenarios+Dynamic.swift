@@ -223,6 +223,7 @@ extension Scenarios {
     static func spawnedChild(_ runtime: Runtime) throws {
         guard let parent = runtime.parent else { throw CheckFailure(description: "a spawned process has no parent") }
         let world = runtime.world
+        print("spawned child \(world.rank) of \(world.size) on \(IPv4Address.thisHostName())")
         let value = try parent.receive(Int64.self, from: .rank(0), tag: .tag(1), deadline: .after(seconds: 60)).values[0]
         try expectEqual(value, Int64(world.rank * 10), "value from the parent")
         try parent.send([value + Int64(world.rank)], to: 0, tag: 2)

@@ -2,7 +2,8 @@ import TrellisCore
 
 /// The fixed-width, little-endian header that starts every frame on a
 /// connection. Being fixed width and byte-order explicit, it reads the same
-/// on every architecture (seed 000 §5).
+/// on every architecture (§5 of the persistent-services paper, Latham, Ross
+/// and Thakur, "Can MPI Be Used for Persistent Parallel Services?").
 ///
 /// Layout (56 bytes):
 /// ```

@@ -102,6 +102,7 @@ public struct PMIMessageFramer: Sendable {
             buffer.removeFirst(PMICommand.v2HeaderBytes + length)
             return (try PMICommand.parseV2(Substring(body)), .v2)
         }
+        if buffer.starts(with: Self.multiLineStart) { return try nextMultiLine() }
         guard let newline = buffer.firstIndex(of: UInt8(ascii: "\n")) else {
             guard buffer.count <= Self.maximumLineBytes else {
                 isBroken = true
@@ -112,5 +113,34 @@ public struct PMIMessageFramer: Sendable {
         let line = String(decoding: buffer[..<newline], as: UTF8.self)
         buffer.removeSubrange(...newline)
         return (try PMICommand.parse(Substring(line)), .v1)
+    }
+
+    private static let multiLineStart = Array("mcmd=".utf8)
+    private static let multiLineEnd = Array("\nendcmd\n".utf8)
+    /// The longest `mcmd` block accepted (a spawn's arguments, keys and hints).
+    public static let maximumBlockBytes = 1 << 20
+
+    /// An `mcmd=NAME` block: one `key=value` per line up to `endcmd`, a
+    /// value running to its line's end (spaces and `=` included).
+    private mutating func nextMultiLine() throws -> (command: PMICommand, wire: PMIWire)? {
+        guard let end = buffer.firstRange(of: Self.multiLineEnd) else {
+            guard buffer.count <= Self.maximumBlockBytes else {
+                isBroken = true
+                throw PMIProtocolError("an mcmd block longer than \(Self.maximumBlockBytes) bytes without endcmd")
+            }
+            return nil
+        }
+        let block = String(decoding: buffer[..<end.lowerBound], as: UTF8.self)
+        buffer.removeSubrange(..<end.upperBound)
+        var name = ""
+        var fields: [(String, String)] = []
+        for line in block.split(separator: "\n", omittingEmptySubsequences: true) {
+            guard let equals = line.firstIndex(of: "=") else { throw PMIProtocolError("mcmd line '\(line)' has no '='") }
+            let key = String(line[..<equals])
+            let value = String(line[line.index(after: equals)...])
+            if key == "mcmd" && name.isEmpty { name = value } else { fields.append((key, value)) }
+        }
+        guard !name.isEmpty else { throw PMIProtocolError("an mcmd block names no command") }
+        return (PMICommand(name, fields), .v1)
     }
 }

@@ -74,7 +74,15 @@ import TrellisCore
         .lost(hosts: [1, 4], reason: "cut"), .notice("n2: hello"), .done, .plan(plan), .fenceRelease(puts: [:]), .input([0, 1, 2]), .inputEnd,
         .signal(10), .stop(15), .kill, .heartbeat, .join(token: "t", host: "n1.cluster", port: 4000), .reparent(position: 3, parent: "10.0.0.1:5"),
         .batch([.done, .output(rank: 0, stream: 1, bytes: [65, 10]), .rankEnded(rank: 0, pid: 1, status: 0, unfinalized: false)]),
+        .spawn(rank: 2, programs: PMISpawnTests.programs), .spawnResult(rank: 2, error: ""), .spawnResult(rank: 0, error: "no program"),
+        .plan(spawnedPlan),
     ]
+
+    static var spawnedPlan: JobPlan {
+        var plan = plan
+        plan.storeEntries = ["PARENT_ROOT_PORT_NAME": "10.0.0.1:5#3"]
+        return plan
+    }
 
     @Test func everyMessageCrossesALinkCutAnywhere() throws {
         var stream: [UInt8] = []

@@ -97,9 +97,18 @@ struct NamespaceHostsJobTests {
         #expect(left.isEmpty, "left running after the kill: \(left)")
     }
 
-    @Test func trellisProgramsRunAcrossHostsUnderHydra() throws {
+    @Test func trellisProgramsSpawnOnTheJobsHostsAndRunUnderHydra() throws {
         let cluster = try TestHosts(count: 3)
         let hosts = cluster.hosts.map(\.name).joined(separator: ",")
+        // MPI_Comm_spawn through the launcher: the children of each spawn land one per host of
+        // the job (its slots), started by new proxies there, and talk to their parents across hosts.
+        let spawned = try launch(cluster, ["-n", "3", "--hosts", hosts, JobHarness.conformance, "spawn"])
+        #expect(spawned.status == 0 && spawned.output.contains("SPAWNED from 3 ranks"), "\(spawned.combined)")
+        for (rank, host) in cluster.hosts.enumerated() {
+            // The first spawn's three children, then the second's three (one program of 1, one of 2).
+            #expect(spawned.output.components(separatedBy: "spawned child \(rank) of 3 on \(host.name)\n").count == 3, "\(spawned.combined)")
+        }
+        #expect(spawned.errors.contains("cannot start '/nonexistent/trellis-program'"), "\(spawned.combined)")
         let collectives = JobHarness.binaries.appendingPathComponent("example-collectives").path
         // Hydra's ssh launcher, its PMI-1 over PMI_FD and over PMI_PORT: ranks learn from the
         // process mapping that the job spans hosts and listen on their host's own address.

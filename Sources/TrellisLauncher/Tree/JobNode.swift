@@ -48,6 +48,11 @@ final class JobNode {
     private var outbox: [LinkMessage] = []
     /// Links this node has had (kept to count their messages at the end).
     private var allLinks: [Link] = []
+    /// Jobs the ranks spawned (the launcher's), and the highest exit code among their failures.
+    private var spawned: [SpawnedJob] = []
+    private var spawnedFailureCode: Int32 = 0
+    /// Where this launcher says once that its ranks are up (a spawned job's, `--ready-fd`).
+    private var readyFD: Int32 = -1
 
     // Fences: this host's puts once its ranks are all in, and each child's subtree's.
     private var localFence: [String: String]?
@@ -70,12 +75,14 @@ final class JobNode {
         plannedRanks = localHost.map(plan.ranks(onHost:)) ?? []
         pmi = PMIServerState(
             size: plan.rankCount, kvsName: plan.kvsName, applicationNumbers: (0..<plan.rankCount).map(plan.applicationNumber(ofRank:)),
-            localRanks: plannedRanks, processMapping: plan.processMapping)
+            localRanks: plannedRanks, processMapping: plan.processMapping, entries: plan.storeEntries)
     }
 
     /// The launcher's node. `tags`: output prefixes per rank when tagging.
+    /// `readyFD`: written to once every rank has passed its first PMI fence.
     static func launcher(
-        plan: JobPlan, keepGoing: Bool, tags: [String]?, report: Bool, statistics: Bool = false, address: String?, logger: Logger
+        plan: JobPlan, keepGoing: Bool, tags: [String]?, report: Bool, statistics: Bool = false, address: String?, readyFD: Int32 = -1,
+        logger: Logger
     ) -> JobNode {
         let overHosts = plan.tree.hostCount > 0
         let localHost = overHosts ? plan.tree.launcherHost : 0
@@ -86,6 +93,7 @@ final class JobNode {
         node.readsInput = plan.hostOfRank[0] != localHost
         node.report = report
         node.statistics = statistics
+        node.readyFD = readyFD
         return node
     }
 
@@ -133,12 +141,12 @@ final class JobNode {
             let messages = allLinks.reduce(0) { $0 + $1.messagesSent + $1.messagesReceived }
             say("the launcher handled \(messages) messages on \(allLinks.count) links (tree of depth \(plan.tree.depth), fanout \(plan.tree.fanout))")
         }
-        return ledger?.exitCode ?? 0
+        return max(ledger?.exitCode ?? 0, spawnedFailureCode)
     }
 
     private var finished: Bool {
         let localDone = ranks.allExited && !ranks.outputOpen
-        guard localDone, children.allSatisfy(\.finished) else { return false }
+        guard localDone, children.allSatisfy(\.finished), spawned.allSatisfy({ $0.status != nil }) else { return false }
         if parent != nil, !sentDone {
             up(.done)
             flushOutbox()
@@ -278,6 +286,7 @@ final class JobNode {
         if ranks.wantsToWriteInput { watched.append(pollfd(fd: ranks.inputFD, events: Int16(POLLOUT), revents: 0)) }
         if readsInput { watch(0) }
         if let pmiListener { watch(pmiListener.fd) }
+        for job in spawned where job.readyFD >= 0 { watch(job.readyFD) }
         for pending in pmiPending { watch(pending.fd) }
         let count = poll(&watched, nfds_t(watched.count), 100)
         guard count > 0 else { return }
@@ -301,6 +310,8 @@ final class JobNode {
                 if !link.isOpen && !child.done { lose(child, link.closeReason) }
             } else if let child = children.first(where: { $0.errorsFD == entry.fd }) {
                 for line in child.readErrors() where !line.isEmpty { up(.notice("\(plan.hosts[child.host]): \(line)")) }
+            } else if let job = spawned.first(where: { $0.readyFD == entry.fd }) {
+                if job.readReady() { answerSpawn(rank: job.rank, error: "") }
             } else if let step, entry.fd == step.errorsFD {
                 for line in step.readErrors() where !line.isEmpty { up(.notice("srun: \(line)")) }
             } else if let process = ranks.processes.first(where: { $0.pmiOpen && $0.pmiFD == entry.fd }) {
@@ -439,6 +450,7 @@ final class JobNode {
             ranks.signal(number)
         case .stop(let number): beginStop(number)
         case .kill: killNow()
+        case .spawnResult(let rank, let error): answerSpawn(rank: rank, error: error)
         case .batch(let messages): messages.forEach(fromParent)
         default: break
         }
@@ -452,7 +464,7 @@ final class JobNode {
         case .done:
             child.done = true
             checkFence()
-        case .output, .rankEnded, .abort, .lost, .notice: up(message)
+        case .output, .rankEnded, .abort, .lost, .notice, .spawn: up(message)
         case .batch(let messages): messages.forEach { fromChild(child, $0) }
         default: break
         }
@@ -505,6 +517,8 @@ final class JobNode {
             act(on: ledger!.hostsLost(hosts, reason: reason))
         case .notice(let text):
             say(text)
+        case .spawn(let rank, let programs):
+            startSpawnedJob(rank: rank, programs: programs)
         case .batch(let messages):
             messages.forEach(up)
         default:
@@ -566,6 +580,8 @@ final class JobNode {
         case .fenceEntered(let puts):
             localFence = puts
             checkFence()
+        case .spawn(let rank, let programs):
+            up(.spawn(rank: rank, programs: programs))
         }
     }
 
@@ -593,6 +609,37 @@ final class JobNode {
     private func release(_ puts: [String: String]) {
         for child in children where !child.finished { child.send(.fenceRelease(puts: puts)) }
         for event in pmi.releaseFence(puts: puts) { perform(event) }
+        if readyFD >= 0 {
+            writeAll(readyFD, Array("ready\n".utf8))
+            close(readyFD)
+            readyFD = -1
+        }
+    }
+
+    // MARK: Spawn
+
+    /// The launcher starts the job a rank asked for; the rank is answered when it is up or has failed.
+    private func startSpawnedJob(rank: Int, programs: [PMISpawnProgram]) {
+        guard stopDeadline == nil else {
+            answerSpawn(rank: rank, error: "the job is stopping")
+            return
+        }
+        do {
+            spawned.append(try SpawnedJob(rank: rank, programs: programs, plan: plan))
+        } catch {
+            answerSpawn(rank: rank, error: "cannot start the spawned job: \(error)")
+        }
+    }
+
+    /// The answer to a rank's spawn goes to its host: here, or down the branch that leads there.
+    private func answerSpawn(rank: Int, error: String) {
+        guard plan.hostOfRank.indices.contains(rank) else { return }
+        let host = plan.hostOfRank[rank]
+        if host == localHost {
+            for event in pmi.spawnFinished(rank: rank, error: error.isEmpty ? nil : error) { perform(event) }
+        } else if let next = plan.tree.child(of: position, towards: host), let child = children.first(where: { $0.position == next }) {
+            child.send(.spawnResult(rank: rank, error: error))
+        }
     }
 
     // MARK: Input, signals, ends
@@ -623,6 +670,7 @@ final class JobNode {
         if number == SIGUSR1 || number == SIGUSR2 {
             children.forEach { $0.send(.signal(number)) }
             ranks.signal(number)
+            spawned.forEach { $0.signal(number) }
             return
         }
         interruptCount += 1
@@ -650,6 +698,15 @@ final class JobNode {
                 // What it said to PMI before it ended counts (a finalize, an abort).
                 if process.pmiOpen { serviceBootstrap(process) }
                 ended.append(process)
+            } else if let job = spawned.first(where: { $0.pid == pid }) {
+                job.status = status
+                // A job that never came up is the spawning rank's error to handle; one that failed later is the job's.
+                if let failure = job.endedBeforeReady() {
+                    answerSpawn(rank: job.rank, error: failure)
+                } else if status != 0 {
+                    say("the job rank \(job.rank) spawned (\(job.summary)) \(RankProcess.describe(status: status))")
+                    spawnedFailureCode = max(spawnedFailureCode, RankProcess.shellCode(status: status))
+                }
             } else if let step, pid == step.pid {
                 step.bootstrapStatus = status
                 _ = step.readErrors()
@@ -678,6 +735,7 @@ final class JobNode {
         ledger?.stopping(with: signal)
         for child in children where !child.finished { child.send(.stop(signal)) }
         ranks.signal(signal)
+        spawned.forEach { $0.signal(signal) }
     }
 
     private func killNow() {
@@ -687,6 +745,7 @@ final class JobNode {
         ledger?.killingNow()
         for child in children where !child.finished { child.send(.kill) }
         ranks.signal(SIGKILL)
+        spawned.forEach { $0.signal(SIGKILL) }
     }
 
     private func notice(_ text: String) { up(.notice(text)) }

@@ -20,6 +20,9 @@ public struct JobPlan: Sendable, Equatable {
     /// Ranks find their PMI service by `PMI_PORT` and `PMI_ID` (connecting
     /// to it) instead of inheriting a descriptor in `PMI_FD`.
     public var pmiPort = false
+    /// Keys every host's PMI service holds from the start: a spawned job's
+    /// preput keys, such as the port its parents accept on.
+    public var storeEntries: [String: String] = [:]
     public var graceSeconds: Double
     public var tree: TreeShape
     public var bootstrap: ProxyBootstrap

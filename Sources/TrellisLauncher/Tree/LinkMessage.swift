@@ -1,4 +1,5 @@
 import NIOCore
+import TrellisWire
 
 /// What flows along one link of a job's tree. Up (proxy to parent): its
 /// subtree's fence entries with their puts, ranks' output line by line,
@@ -24,6 +25,8 @@ public enum LinkMessage: Sendable, Equatable {
     case notice(String)
     /// Every rank below has ended and its output is drained.
     case done
+    /// A rank asks for a new job of these programs (MPI_Comm_spawn), which the launcher starts.
+    case spawn(rank: Int, programs: [PMISpawnProgram])
     // Down.
     case plan(JobPlan)
     /// Connect to your parent in the tree at this address, as this position.
@@ -36,6 +39,8 @@ public enum LinkMessage: Sendable, Equatable {
     /// Stop every rank: this signal now, SIGKILL after the plan's grace.
     case stop(Int32)
     case kill
+    /// The answer to a rank's spawn: its job is up (error empty) or why it is not.
+    case spawnResult(rank: Int, error: String)
     // Both ways.
     case heartbeat
     /// Several messages in one frame: what a node gathered in one turn of its loop.
@@ -45,8 +50,8 @@ public enum LinkMessage: Sendable, Equatable {
     public static let maximumFrameBytes = 256 << 20
 
     private enum Kind: UInt8 {
-        case hello = 1, fenceEnter, output, rankEnded, abort, lost, notice, done, join
-        case plan = 20, fenceRelease, input, inputEnd, signal, stop, kill, reparent
+        case hello = 1, fenceEnter, output, rankEnded, abort, lost, notice, done, join, spawn
+        case plan = 20, fenceRelease, input, inputEnd, signal, stop, kill, reparent, spawnResult
         case heartbeat = 40, batch
     }
 
@@ -96,6 +101,20 @@ public enum LinkMessage: Sendable, Equatable {
             buffer.writeText(text)
         case .done:
             buffer.writeInteger(Kind.done.rawValue)
+        case .spawn(let rank, let programs):
+            buffer.writeInteger(Kind.spawn.rawValue)
+            buffer.writeInteger(Int64(rank))
+            buffer.writeInteger(UInt32(programs.count))
+            for program in programs {
+                buffer.writeInteger(Int64(program.count))
+                buffer.writeTexts(program.command)
+                buffer.writeTexts(program.preput.flatMap { [$0.key, $0.value] })
+                buffer.writeTexts(program.info.flatMap { [$0.key, $0.value] })
+            }
+        case .spawnResult(let rank, let error):
+            buffer.writeInteger(Kind.spawnResult.rawValue)
+            buffer.writeInteger(Int64(rank))
+            buffer.writeText(error)
         case .plan(let plan):
             buffer.writeInteger(Kind.plan.rawValue)
             buffer.writePlan(plan)
@@ -162,6 +181,13 @@ public enum LinkMessage: Sendable, Equatable {
         case .lost: return .lost(hosts: try body.readIntegers(), reason: try body.readText())
         case .notice: return .notice(try body.readText())
         case .done: return .done
+        case .spawn:
+            let rank = try body.readInt()
+            let programs = try (0..<body.readCount(each: 20)).map { _ in
+                PMISpawnProgram(count: try body.readInt(), command: try body.readTexts(), preput: try body.readKeyValues(), info: try body.readKeyValues())
+            }
+            return .spawn(rank: rank, programs: programs)
+        case .spawnResult: return .spawnResult(rank: try body.readInt(), error: try body.readText())
         case .plan: return .plan(try body.readPlan())
         case .fenceRelease: return .fenceRelease(puts: try body.readPairs())
         case .input: return .input(try body.readCountedBytes())
@@ -193,6 +219,8 @@ public enum LinkMessage: Sendable, Equatable {
         case .lost: "lost"
         case .notice: "notice"
         case .done: "done"
+        case .spawn: "spawn"
+        case .spawnResult: "spawn-result"
         case .plan: "plan"
         case .fenceRelease: "fence-release"
         case .input: "input"
@@ -259,6 +287,7 @@ extension ByteBuffer {
         writeText(plan.bootstrap.proxyPath ?? "")
         writeInteger(plan.linkTimeoutSeconds.bitPattern)
         writeInteger(UInt8(plan.pmiPort ? 1 : 0))
+        writePairs(plan.storeEntries)
     }
 
     fileprivate mutating func readFixed<T: FixedWidthInteger>(_ type: T.Type) throws -> T {
@@ -297,6 +326,13 @@ extension ByteBuffer {
         return readBytes(length: length)!
     }
 
+    /// Keys and values written one after the other (order kept, keys may repeat).
+    fileprivate mutating func readKeyValues() throws -> [PMIKeyValue] {
+        let texts = try readTexts()
+        guard texts.count % 2 == 0 else { throw LinkError("a key without its value") }
+        return stride(from: 0, to: texts.count, by: 2).map { PMIKeyValue(texts[$0], texts[$0 + 1]) }
+    }
+
     fileprivate mutating func readPairs() throws -> [String: String] {
         var pairs: [String: String] = [:]
         for _ in 0..<(try readCount(each: 8)) { pairs[try readText()] = try readText() }
@@ -326,12 +362,14 @@ extension ByteBuffer {
         let proxyPath = try readText()
         let linkTimeout = Double(bitPattern: try readFixed(UInt64.self))
         let pmiPort = try readFixed(UInt8.self) != 0
+        let storeEntries = try readPairs()
         var plan = JobPlan(
             kvsName: kvsName, token: token, applications: applications, hosts: hosts, hostOfRank: hostOfRank,
             processMapping: processMapping, environment: environment, workingDirectory: workingDirectory, rankWrapper: rankWrapper, graceSeconds: grace,
             tree: TreeShape(hostCount: hosts.count, fanout: fanout, launcherHost: launcherHost >= 0 ? launcherHost : nil),
             bootstrap: ProxyBootstrap(kind: kind, sshCommand: sshCommand, trellisPath: trellisPath, proxyPath: proxyPath.isEmpty ? nil : proxyPath), linkTimeoutSeconds: linkTimeout)
         plan.pmiPort = pmiPort
+        plan.storeEntries = storeEntries
         return plan
     }
 }

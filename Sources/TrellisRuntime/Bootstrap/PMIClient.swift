@@ -1,15 +1,19 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Synchronization
 import TrellisCore
 import TrellisWire
 
 /// A blocking client of the PMI-1 wire protocol, over the descriptor the
-/// launcher hands down in `PMI_FD`. Used only while bootstrapping and at
-/// finalize, so blocking calls are fine here.
+/// launcher hands down in `PMI_FD`. Used while bootstrapping, to spawn, and
+/// at finalize, so blocking calls are fine here; one call at a time.
 final class PMIClient: @unchecked Sendable {
     private let fd: Int32
     private var buffered: [UInt8] = []
+    /// Spawn answers that a timed-out spawn left on the wire, skipped by the next call.
+    private var staleSpawnAnswers = 0
+    private let calling = Mutex(())
 
     init(fd: Int32) { self.fd = fd }
 
@@ -72,11 +76,43 @@ final class PMIClient: @unchecked Sendable {
         Glibc.close(fd)
     }
 
+    /// Asks the launcher to start a job of `programs` (MPICH's `mcmd=spawn`
+    /// blocks) and waits until it is up. Nil when it is; the launcher's
+    /// reason when it could not start it.
+    func spawn(_ programs: [PMISpawnProgram], deadline: Deadline) throws -> String? {
+        try calling.withLock { _ in
+            try write(programs.enumerated().map { $0.element.lines(index: $0.offset, of: programs.count) }.joined())
+            let reply: PMICommand
+            do {
+                reply = try nextReply(deadline: deadline)
+            } catch let error as TrellisError where error.code == .timedOut {
+                staleSpawnAnswers += 1
+                throw error
+            }
+            guard reply.name == "spawn_result" else { throw failure("sent spawn, got \(reply)") }
+            guard reply["rc"] == "0" else { return (reply["msg"] ?? "refused").split(separator: "_").joined(separator: " ") }
+            return nil
+        }
+    }
+
     private func call(_ command: PMICommand, expecting answer: String) throws -> PMICommand {
-        try write(command.line)
-        let reply = try PMICommand.parse(Substring(readLine()))
-        guard reply.name == answer else { throw failure("sent \(command.name), got \(reply)") }
-        return reply
+        try calling.withLock { _ in
+            try write(command.line)
+            let reply = try nextReply(deadline: nil)
+            guard reply.name == answer else { throw failure("sent \(command.name), got \(reply)") }
+            return reply
+        }
+    }
+
+    private func nextReply(deadline: Deadline?) throws -> PMICommand {
+        while true {
+            let reply = try PMICommand.parse(Substring(readLine(deadline: deadline)))
+            if reply.name == "spawn_result" && staleSpawnAnswers > 0 {
+                staleSpawnAnswers -= 1
+                continue
+            }
+            return reply
+        }
     }
 
     private func write(_ line: String) throws {
@@ -85,12 +121,20 @@ final class PMIClient: @unchecked Sendable {
         }
     }
 
-    private func readLine() throws -> String {
+    private func readLine(deadline: Deadline? = nil) throws -> String {
         while true {
             if let newline = buffered.firstIndex(of: UInt8(ascii: "\n")) {
                 let line = String(decoding: buffered[..<newline], as: UTF8.self)
                 buffered.removeSubrange(...newline)
                 return line
+            }
+            if let deadline {
+                var watched = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+                let ready = poll(&watched, 1, Int32(min(1000, deadline.remainingNanoseconds / 1_000_000)))
+                if ready <= 0 {
+                    if deadline.hasPassed { throw TrellisError(.timedOut, "PMI: the launcher did not answer before the deadline") }
+                    continue
+                }
             }
             var chunk = [UInt8](repeating: 0, count: 4096)
             let count = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress!, $0.count) }

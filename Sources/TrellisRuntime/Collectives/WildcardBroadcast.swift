@@ -1,9 +1,11 @@
 import NIOCore
 import TrellisCore
 
-/// A broadcast posted before anyone knows its root (seed 000 §7): every
-/// member posts it; later, whichever member has the data calls `supply` and
-/// becomes the root. The others learn the data and the root's rank.
+/// A broadcast posted before anyone knows its root (§7 of the
+/// persistent-services paper, Latham, Ross and Thakur, "Can MPI Be Used for
+/// Persistent Parallel Services?"): every member posts it; later, whichever
+/// member has the data calls `supply` and becomes the root. The others learn
+/// the data and the root's rank.
 ///
 /// Semantics:
 /// - All members post wildcard broadcasts (and other collectives) on a

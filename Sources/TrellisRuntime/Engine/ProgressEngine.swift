@@ -21,6 +21,9 @@ public final class ProgressEngine: @unchecked Sendable {
     let logger: Logger
     let metrics = RuntimeMetrics()
     let lock = ConditionLock()
+    /// The launcher's PMI service this process joined through, which starts
+    /// spawned jobs on the job's hosts (nil for a singleton). Not under `lock`: it has its own.
+    let launcher: PMIClient?
     private var waiterCondition: ConditionLock.Condition!
     private var backgroundCondition: ConditionLock.Condition!
     var transport: Transport
@@ -55,8 +58,9 @@ public final class ProgressEngine: @unchecked Sendable {
     private var shuttingDown = false
     private var backgroundThread: pthread_t?
 
-    init(processID: ProcessID, limits: RuntimeLimits, transport: Transport, logger: Logger) {
+    init(processID: ProcessID, limits: RuntimeLimits, transport: Transport, launcher: PMIClient? = nil, logger: Logger) {
         self.processID = processID
+        self.launcher = launcher
         self.limits = limits
         self.transport = transport
         self.logger = logger
