@@ -23,9 +23,10 @@ public struct LimitRecord: Sendable, Codable, Equatable {
     }
 }
 
-/// Seed 001 Table 3 against Trellis: objects a server needs by the million,
-/// bounded by memory only (MPICH stops at 2,045 communicators and crashes
-/// after 262,152 pending receives).
+/// Table 3 of the MPI storage-transport paper (the paper on MPI as the
+/// transport of a replicated, striped storage service) against Trellis:
+/// objects a server needs by the million, bounded by memory only (MPICH
+/// stops at 2,045 communicators and crashes after 262,152 pending receives).
 public enum LimitsBenchmark {
     /// Resident set size of a process, in MiB.
     public static func residentMiB(of pid: pid_t = getpid()) -> Double {
@@ -165,8 +166,9 @@ extension LimitsBenchmark {
         try runtime.finalize()
     }
 
-    /// `count` windows of 64 bytes, all alive at once, then freed (seed 001
-    /// needs one per client I/O stream, a million for a million clients).
+    /// `count` windows of 64 bytes, all alive at once, then freed (the MPI
+    /// storage-transport paper needs one per client I/O stream, a million
+    /// for a million clients).
     public static func windows(count: Int) throws -> LimitRecord {
         let runtime = try Runtime.initialize(asSingleton: true)
         defer { try? runtime.finalize() }
@@ -191,7 +193,7 @@ extension LimitsBenchmark {
     }
 
     /// `count` hindexed datatypes (two blocks each, all different), alive at
-    /// once; seed 001 needs three per I/O.
+    /// once; the MPI storage-transport paper needs three per I/O.
     public static func datatypes(count: Int) throws -> LimitRecord {
         let before = residentMiB()
         let start = MonotonicClock.nanoseconds()

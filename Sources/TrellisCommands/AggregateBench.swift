@@ -9,7 +9,9 @@ import TrellisFSProtocol
 /// `trellis bench aggregate`: create, stat and remove of files striped over
 /// every server, done by the servers as aggregate operations (one request,
 /// a tree among the servers) and by the client step by step, at 1 to N
-/// servers (seed 000 Fig. 4: O(log N) against O(N) time steps).
+/// servers (Fig. 4 of the persistent-services paper, Latham, Ross and
+/// Thakur, "Can MPI Be Used for Persistent Parallel Services?": O(log N)
+/// against O(N) time steps).
 struct AggregateBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "aggregate",

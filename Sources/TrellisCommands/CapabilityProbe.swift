@@ -4,7 +4,8 @@ import TrellisCore
 import TrellisLauncher
 import TrellisNames
 
-/// One row of `trellis probe`: a capability from the seeds' tables and
+/// One row of `trellis probe`: a capability from the tables of the
+/// persistent-services paper and the MPI storage-transport paper and
 /// whether Trellis has it, as shown by a real multi-process scenario.
 struct ProbeRow: Codable, Equatable {
     var table: String
@@ -15,17 +16,20 @@ struct ProbeRow: Codable, Equatable {
     var seconds: Double
 }
 
-/// Runs seed 000's Table 1 and seed 001's Tables 1-3 against Trellis. Every
-/// check starts real processes (`trellis scenario ...`, `trellis run ...`),
-/// each with its own time limit, and stops what it started.
+/// Runs Table 1 of the persistent-services paper (Latham, Ross and Thakur,
+/// "Can MPI Be Used for Persistent Parallel Services?") and Tables 1-3 of the
+/// MPI storage-transport paper (the paper on MPI as the transport of a
+/// replicated, striped storage service) against Trellis. Every check starts
+/// real processes (`trellis scenario ...`, `trellis run ...`), each with its
+/// own time limit, and stops what it started.
 final class CapabilityProbe {
     let trellis: String
     let objectCount: Int
     private(set) var rows: [ProbeRow] = []
-    private let seed000 = "seed 000 Table 1 (capabilities)"
-    private let serverDies = "seed 001 Table 1 (a server process dies)"
-    private let clientDies = "seed 001 Table 2 (a client job dies)"
-    private let limits = "seed 001 Table 3 (object limits)"
+    private let seed000 = "Table 1 of the persistent-services paper, \"Can MPI Be Used for Persistent Parallel Services?\" (capabilities)"
+    private let serverDies = "Table 1 of the MPI storage-transport paper (a server process dies)"
+    private let clientDies = "Table 2 of the MPI storage-transport paper (a client job dies)"
+    private let limits = "Table 3 of the MPI storage-transport paper (object limits)"
 
     init(trellis: String, objectCount: Int) {
         self.trellis = trellis
@@ -100,7 +104,7 @@ final class CapabilityProbe {
         return body(["TRELLIS_NAME_SERVICE": address, "TRELLIS_NAMES_AUTOSTART": "0"])
     }
 
-    // MARK: Seed 000, Table 1
+    // MARK: Persistent-services paper, Table 1
 
     private func publishAcrossSingletons() -> [ProbeRow] {
         let start = MonotonicClock.nanoseconds()
@@ -160,7 +164,7 @@ final class CapabilityProbe {
         ]
     }
 
-    // MARK: Seed 001, Tables 1 and 2
+    // MARK: MPI storage-transport paper, Tables 1 and 2
 
     private func serverFailure() -> [ProbeRow] {
         let start = MonotonicClock.nanoseconds()
@@ -212,7 +216,7 @@ final class CapabilityProbe {
         }
     }
 
-    // MARK: Seed 001, Table 3
+    // MARK: MPI storage-transport paper, Table 3
 
     private func objectLimits() -> [ProbeRow] {
         let checks = [

@@ -4,7 +4,9 @@ import TrellisBenchmarks
 import TrellisCore
 import TrellisLauncher
 
-/// `trellis bench limits`: seed 001's object limits, measured on Trellis.
+/// `trellis bench limits`: the object limits of the MPI storage-transport
+/// paper (the paper on MPI as the transport of a replicated, striped storage
+/// service), measured on Trellis.
 struct LimitsBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "limits",

@@ -3,12 +3,18 @@ import Foundation
 import TrellisCore
 import TrellisScenarios
 
-/// `trellis probe`: the capability tables of the seeds, answered by Trellis.
+/// `trellis probe`: the capability tables of the persistent-services paper
+/// (Latham, Ross and Thakur, "Can MPI Be Used for Persistent Parallel
+/// Services?") and the MPI storage-transport paper, answered by Trellis.
 struct ProbeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "probe",
-        abstract: "Check Trellis against seed 000's Table 1 and seed 001's failure and limit tables.",
+        abstract: "Check Trellis against the capability, failure and limit tables of two papers on MPI for services.",
         discussion: """
+            The tables are Table 1 of Latham, Ross and Thakur, "Can MPI Be Used for Persistent Parallel
+            Services?", and Tables 1-3 of the paper on MPI as the transport of a replicated, striped
+            storage service.
+
             Every row is a real scenario between separately started processes (singletons, jobs
             under trellis run, killed with SIGKILL where the table asks). An ideal implementation
             answers Y in every row; the exit status is 1 when any row says N.

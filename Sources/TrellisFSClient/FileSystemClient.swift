@@ -153,9 +153,11 @@ public final class FileSystemClient: @unchecked Sendable {
 
 /// What crossed a client's link: every request and reply is a message, and
 /// time steps count messages on the critical path, one message per step
-/// through the client's link (seed 000 Fig. 4): a round of k requests sent
-/// together takes steps 1...k to send, each reply arrives its server's
-/// reported steps after its request, and the next round starts after the last.
+/// through the client's link (Fig. 4 of the persistent-services paper,
+/// Latham, Ross and Thakur, "Can MPI Be Used for Persistent Parallel
+/// Services?"): a round of k requests sent together takes steps 1...k to
+/// send, each reply arrives its server's reported steps after its request,
+/// and the next round starts after the last.
 public struct LinkTraffic: Sendable, Equatable {
     public var messages = 0
     public var steps = 0

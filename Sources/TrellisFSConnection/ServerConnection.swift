@@ -11,7 +11,9 @@ import TrellisRuntime
 /// intercommunicator made on first use (by looking the server's service
 /// name up), requests with ids unique to the caller, and a retry on a fresh
 /// connection when the server was lost, until the caller's deadline
-/// (stateless servers, seed 000 §6). One thread at a time.
+/// (stateless servers, §6 of the persistent-services paper, Latham, Ross and
+/// Thakur, "Can MPI Be Used for Persistent Parallel Services?"). One thread
+/// at a time.
 public final class ServerConnection: @unchecked Sendable {
     public let index: Int
     public let serviceName: String
@@ -122,7 +124,8 @@ public final class ServerConnection: @unchecked Sendable {
     }
 }
 
-/// Request ids unique within this client, never reused (seed 001 §2).
+/// Request ids unique within this client, never reused (§2 of the paper on
+/// MPI as the transport of a replicated, striped storage service).
 public final class RequestIDSource: Sendable {
     private let last = Atomic<UInt64>(0)
     public init() {}

@@ -1,5 +1,6 @@
-/// Noncontiguous access in one call: a list of logical regions, or seed
-/// 003's strided partition (PVFS's offset, gsize, stride).
+/// Noncontiguous access in one call: a list of logical regions, or the
+/// strided partition of the PVFS paper (Carns, Ligon, Ross and Thakur, "PVFS:
+/// A Parallel File System for Linux Clusters"; PVFS's offset, gsize, stride).
 public struct AccessPattern: Sendable, Hashable {
     public struct Region: Sendable, Hashable {
         public var offset: UInt64
@@ -32,7 +33,7 @@ public struct AccessPattern: Sendable, Hashable {
     }
 
     /// `count` groups of `groupSize` bytes, `stride` bytes apart from `offset`:
-    /// the partition of seed 003 (PVFS1's `offset`, `gsize`, `stride`), by
+    /// the partition of the PVFS paper (PVFS1's `offset`, `gsize`, `stride`), by
     /// which each process of a job sees its own interleaved part of a file.
     public static func strided(offset: UInt64, groupSize: UInt64, stride: UInt64, count: UInt64) throws -> AccessPattern {
         guard stride >= groupSize else { throw DistributionError("a stride of \(stride) is smaller than its group size \(groupSize)") }

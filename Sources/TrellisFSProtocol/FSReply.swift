@@ -152,7 +152,8 @@ public struct FSReplyEnvelope: Sendable, Equatable {
     /// Message time steps from the request's arrival to this reply's
     /// sending, counting one per message on the critical path: 1 for a
     /// request the server answered alone, more for one it fanned out to
-    /// other servers (seed 000 Fig. 4).
+    /// other servers (Fig. 4 of the persistent-services paper, Latham, Ross
+    /// and Thakur, "Can MPI Be Used for Persistent Parallel Services?").
     public var steps: UInt32
 
     public init(requestID: UInt64, result: Result<FSReply, FSError>, steps: UInt32 = 1) {

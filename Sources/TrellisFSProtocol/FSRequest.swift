@@ -61,7 +61,9 @@ public enum FSRequest: Sendable, Equatable {
     /// first) as a binomial tree and answer with the subtree's result.
     case fanOut(FanOutWork, servers: [UInt32])
     /// Attributes with the file's size, which the owner gathers from the
-    /// data servers itself (one request from the client, seed 000 Fig. 3).
+    /// data servers itself (one request from the client, Fig. 3 of the
+    /// persistent-services paper, Latham, Ross and Thakur, "Can MPI Be Used
+    /// for Persistent Parallel Services?").
     case stat(ObjectHandle)
     /// unlink as one request: the entry and metadata go in one transaction,
     /// then the owner removes every datafile through a fan-out, then replies.

@@ -1,7 +1,9 @@
-/// Work a server spreads over other servers in a tree (seed 000 §7): each
-/// server in the tree does its own share and forwards the rest to its
-/// children, and results flow back up, so one client request costs the
-/// client one message each way and the servers O(log N) time steps.
+/// Work a server spreads over other servers in a tree (§7 of the
+/// persistent-services paper, Latham, Ross and Thakur, "Can MPI Be Used for
+/// Persistent Parallel Services?"): each server in the tree does its own
+/// share and forwards the rest to its children, and results flow back up, so
+/// one client request costs the client one message each way and the servers
+/// O(log N) time steps.
 public enum FanOutWork: Sendable, Equatable, WireCodable {
     /// `counts[i]` new datafiles on the tree's server `i`.
     case createDatafiles(counts: [UInt32])

@@ -2,8 +2,10 @@ import TrellisFSDistribution
 import TrellisFSProtocol
 import TrellisFSStorage
 
-/// Aggregate operations (seed 000 §7, Fig. 3): one request from the client,
-/// the owner fans the datafile work out to the other servers, one reply.
+/// Aggregate operations (§7 and Fig. 3 of the persistent-services paper,
+/// Latham, Ross and Thakur, "Can MPI Be Used for Persistent Parallel
+/// Services?"): one request from the client, the owner fans the datafile
+/// work out to the other servers, one reply.
 extension RequestHandler {
     /// A file with every datafile made now: this server's in the commit
     /// that makes the file, the others' first, through one fan-out. If the

@@ -2,9 +2,11 @@ import TrellisCore
 import TrellisFSProtocol
 
 /// Fan-outs: work over many servers as a binomial tree, this server the
-/// root of its part (seed 000 §7, Fig. 4b). Each server does its own share
-/// while its children do theirs; a child that cannot be reached fails its
-/// whole subtree, which the result names instead of failing everything.
+/// root of its part (§7 and Fig. 4b of the persistent-services paper,
+/// Latham, Ross and Thakur, "Can MPI Be Used for Persistent Parallel
+/// Services?"). Each server does its own share while its children do
+/// theirs; a child that cannot be reached fails its whole subtree, which the
+/// result names instead of failing everything.
 extension RequestHandler {
     /// Runs `work` over `servers` (this server first); the result and the
     /// time steps from receiving the work to answering it.

@@ -114,8 +114,10 @@ public final class NamePublisher: Sendable {
 }
 
 /// Starts a name-service daemon on demand, so that publish and lookup need
-/// nothing started beforehand (seed 000, Table 1). Only for addresses on
-/// this host; `TRELLIS_NAMES_AUTOSTART=0` turns it off.
+/// nothing started beforehand (Table 1 of the persistent-services paper,
+/// Latham, Ross and Thakur, "Can MPI Be Used for Persistent Parallel
+/// Services?"). Only for addresses on this host; `TRELLIS_NAMES_AUTOSTART=0`
+/// turns it off.
 public enum NameServiceAutostart {
     public static func isAllowed(address: String, environment: [String: String]) -> Bool {
         if environment["TRELLIS_NAMES_AUTOSTART"] == "0" { return false }

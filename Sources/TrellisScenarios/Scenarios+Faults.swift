@@ -180,9 +180,11 @@ extension Scenarios {
 }
 
 extension Scenarios {
-    /// The storage job of seed 001 Table 2: a client connects, merges, and
-    /// is killed; every operation with it returns (error or success, never a
-    /// hang), the job's own communication goes on, and a new client is served.
+    /// The storage job of Table 2 of the MPI storage-transport paper (the
+    /// paper on MPI as the transport of a replicated, striped storage
+    /// service): a client connects, merges, and is killed; every operation
+    /// with it returns (error or success, never a hang), the job's own
+    /// communication goes on, and a new client is served.
     static func failureServer(_ runtime: Runtime) throws {
         let world = runtime.world
         let service = try parameter("TRELLIS_TEST_SERVICE")
@@ -192,7 +194,8 @@ extension Scenarios {
         let client = try world.accept(port, deadline: deadline)
         let merged = try client.merge(high: false, deadline: deadline)
         try merged.barrier(deadline: deadline)
-        // The client exposes memory; server rank 0 writes into it under a shared lock, as seed 001's servers do.
+        // The client exposes memory; server rank 0 writes into it under a shared lock, as the servers of the
+        // MPI storage-transport paper do.
         let window = try merged.createWindow(byteCount: 0, deadline: deadline)
         let clientRank = merged.size - 1
         if world.rank == 0 {

@@ -3,9 +3,10 @@ import TrellisCore
 import TrellisRuntime
 
 extension Scenarios {
-    /// Typed data has one byte layout on the wire whatever the host (seed 000
-    /// Table 1, heterogeneous architectures), and external32 packs to MPI's
-    /// canonical big-endian form. Run on 2 ranks.
+    /// Typed data has one byte layout on the wire whatever the host (Table 1
+    /// of the persistent-services paper, Latham, Ross and Thakur, "Can MPI Be
+    /// Used for Persistent Parallel Services?": heterogeneous architectures),
+    /// and external32 packs to MPI's canonical big-endian form. Run on 2 ranks.
     static func representation(_ runtime: Runtime) throws {
         let world = runtime.world
         guard world.size >= 2 else { return }

@@ -4,9 +4,11 @@ import Testing
 import TrellisFSClient
 import TrellisFSProtocol
 
-/// Aggregate operations against real servers (seed 000 §7): an unstuffed
-/// create, a stat of a spread file and an unlink are one request from the
-/// client each, which the servers fan out among themselves as a tree.
+/// Aggregate operations against real servers (§7 of the persistent-services
+/// paper, Latham, Ross and Thakur, "Can MPI Be Used for Persistent Parallel
+/// Services?"): an unstuffed create, a stat of a spread file and an unlink
+/// are one request from the client each, which the servers fan out among
+/// themselves as a tree.
 @Suite(.serialized) struct AggregateOperationJobTests {
     @Test func createStatAndRemoveAreOneRequestEachAndFanOutAsATree() throws {
         let fixture = try FileSystemFixture(servers: 4, stripSizeBytes: 4096, precreateBatch: 0)

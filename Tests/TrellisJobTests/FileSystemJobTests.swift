@@ -212,7 +212,8 @@ final class FileSystemFixture: @unchecked Sendable {
                 }
             }
         }
-        // The strided partition of seed 003: groups of 512 every 2048 bytes.
+        // The strided partition of the PVFS paper (Carns, Ligon, Ross and Thakur, "PVFS: A Parallel File System
+        // for Linux Clusters"): groups of 512 every 2048 bytes.
         let pattern = try AccessPattern.strided(offset: 3, groupSize: 512, stride: 2048, count: 20)
         let strided = try fs.read("/reference", pattern: pattern)
         var expected: [UInt8] = []
