@@ -6,7 +6,6 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "trellis", targets: ["trellis"]),
-        .executable(name: "trellis-exec-rank", targets: ["trellis-exec-rank"]),
         .executable(name: "trellis-proxy", targets: ["trellis-proxy"]),
         .library(name: "TrellisRuntime", targets: ["TrellisRuntime"]),
     ],
@@ -29,7 +28,7 @@ let package = Package(
                 "CFuse3", "TrellisFSClient", "TrellisFSProtocol", "TrellisFSDistribution", .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
-        .target(name: "TrellisCore"),
+        .target(name: "TrellisCore", dependencies: ["CTrellisSystem"]),
         .target(name: "TrellisHosts"),
         .target(name: "TrellisWire", dependencies: ["TrellisCore"]),
         .target(name: "TrellisFSDistribution"),
@@ -99,7 +98,6 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]),
         .executableTarget(name: "trellis", dependencies: ["TrellisCommands"]),
-        .executableTarget(name: "trellis-exec-rank", path: "Sources/TrellisExecRank"),
         .executableTarget(name: "trellis-proxy", dependencies: ["TrellisLauncher", "TrellisCore"], path: "Sources/TrellisProxy"),
         .target(
             name: "TrellisScenarios",
@@ -139,7 +137,7 @@ let package = Package(
         .testTarget(
             name: "TrellisJobTests",
             dependencies: [
-                "trellis", "trellis-exec-rank", "trellis-proxy", "trellis-conformance", "TrellisRuntime", "TrellisLauncher", "TrellisBenchmarks", "TrellisFSClient", "TrellisFSProtocol",
+                "trellis", "trellis-proxy", "trellis-conformance", "TrellisRuntime", "TrellisLauncher", "TrellisBenchmarks", "TrellisFSClient", "TrellisFSProtocol",
                 "TrellisFSDistribution", "TrellisFUSE", .product(name: "NIOCore", package: "swift-nio"),
                 "example-ring", "example-collectives", "example-communicators", "example-nonblocking",
                 "example-echo-service", "example-spawn", "example-one-sided",

@@ -9,6 +9,11 @@
 #include <fcntl.h>
 #include <stddef.h>
 #include <malloc.h>
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/wait.h>
 
 const uint32_t TRELLIS_EPOLLIN = EPOLLIN;
 const uint32_t TRELLIS_EPOLLOUT = EPOLLOUT;
@@ -80,4 +85,83 @@ int trellis_keep_large_allocations(size_t trim_threshold) {
     int a = mallopt(M_MMAP_MAX, 0);
     int b = mallopt(M_TRIM_THRESHOLD, (int)(trim_threshold > 0x7fffffff ? 0x7fffffff : trim_threshold));
     return (a && b) ? 0 : -1;
+}
+
+/* posix_spawn cannot set the parent-death signal, so ranks and forked
+ * proxies start through this instead: fork, then only async-signal-safe
+ * calls (a multithreaded parent), then exec. An exec failure comes back
+ * over a close-on-exec pipe as -errno, as posix_spawn reports it. */
+pid_t trellis_spawn_tied(const char *path, char *const argv[], char *const envp[], int stdin_fd, int stdout_fd,
+                         int stderr_fd, const int *from, const int *to, int count, pid_t process_group, int death_signal) {
+    int report[2];
+    if (pipe2(report, O_CLOEXEC) != 0) return -errno;
+    /* Above any descriptor the child is given, so no dup2 below lands on it. */
+    int writer = fcntl(report[1], F_DUPFD_CLOEXEC, 256);
+    close(report[1]);
+    if (writer < 0) {
+        int code = errno;
+        close(report[0]);
+        return -code;
+    }
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid < 0) {
+        int code = errno;
+        close(report[0]);
+        close(writer);
+        return -code;
+    }
+    if (pid == 0) {
+        static const int defaults[] = {SIGINT, SIGTERM, SIGPIPE, SIGCHLD, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
+        struct sigaction plain;
+        memset(&plain, 0, sizeof plain);
+        plain.sa_handler = SIG_DFL;
+        for (size_t i = 0; i < sizeof defaults / sizeof defaults[0]; i++) sigaction(defaults[i], &plain, NULL);
+        int code = 0;
+        if (setpgid(0, process_group) != 0 && process_group != 0) code = errno;
+        if (code == 0 && death_signal > 0) {
+            prctl(PR_SET_PDEATHSIG, death_signal, 0, 0, 0);
+            /* The parent may have died before the line above took effect. */
+            if (getppid() != parent) _exit(1);
+        }
+        int input = stdin_fd >= 0 ? stdin_fd : open("/dev/null", O_RDONLY);
+        const int sources[3] = {input, stdout_fd, stderr_fd};
+        for (int target = 0; code == 0 && target < 3; target++) {
+            if (sources[target] == target) {
+                fcntl(target, F_SETFD, 0);
+            } else if (sources[target] < 0 || dup2(sources[target], target) < 0) {
+                code = sources[target] < 0 ? EBADF : errno;
+            }
+        }
+        for (int i = 0; code == 0 && i < count; i++) {
+            if (from[i] == to[i]) {
+                fcntl(to[i], F_SETFD, 0);
+            } else if (dup2(from[i], to[i]) < 0) {
+                code = errno;
+            }
+        }
+        sigset_t none;
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        if (code == 0) {
+            execve(path, argv, envp);
+            code = errno;
+        }
+        ssize_t ignored = write(writer, &code, sizeof code);
+        (void)ignored;
+        _exit(127);
+    }
+    close(writer);
+    int code = 0;
+    ssize_t got;
+    do {
+        got = read(report[0], &code, sizeof code);
+    } while (got < 0 && errno == EINTR);
+    close(report[0]);
+    if (got == (ssize_t)sizeof code && code != 0) {
+        int status;
+        while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+        return -code;
+    }
+    return pid;
 }

@@ -19,7 +19,6 @@ struct DemoCommand: ParsableCommand {
             // Not under a launcher: launch ourselves as a job.
             var options = LaunchOptions(rankCount: n, program: [currentExecutablePath(), "demo"])
             options.tagOutput = true
-            options.rankWrapper = rankWrapper()
             let code = try JobLauncher(options: options).run()
             if code != 0 { throw ExitCode(code) }
             return

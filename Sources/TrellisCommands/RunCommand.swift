@@ -100,7 +100,6 @@ struct RunCommand: ParsableCommand {
         options.tagOutput = tagOutput
         options.graceSeconds = graceSeconds
         options.keepGoing = keepGoing
-        options.rankWrapper = rankWrapper()
         options.report = report
         options.statistics = statistics
         options.pmiPort = pmiPort
@@ -187,13 +186,6 @@ extension RunCommand {
     }
 }
 
-/// Ranks (and forked proxies) start through `trellis-exec-rank` beside this
-/// binary, or `trellis exec-rank` where it is missing, so they die with
-/// the node that started them.
-func rankWrapper() -> [String] {
-    siblingProgram("trellis-exec-rank").map { [$0, "--"] } ?? [currentExecutablePath(), "exec-rank", "--"]
-}
-
 /// How `trellis run` starts proxies: `trellis-proxy` beside this binary when there is one.
 func proxyBootstrap(_ kind: ProxyBootstrap.Kind, command: String) -> ProxyBootstrap {
     ProxyBootstrap(
@@ -206,22 +198,6 @@ func siblingProgram(_ name: String) -> String? {
     let trellis = currentExecutablePath()
     let path = String(trellis[..<(trellis.lastIndex(of: "/") ?? trellis.startIndex)]) + "/" + name
     return access(path, X_OK) == 0 ? path : nil
-}
-
-/// `trellis exec-rank -- PROGRAM ARGS...` (internal): see `RankExec`.
-struct ExecRankCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "exec-rank", abstract: "Start one rank's program, tied to its launcher (used by trellis run).",
-        shouldDisplay: false)
-
-    @Argument(parsing: .captureForPassthrough)
-    var program: [String] = []
-
-    func run() throws {
-        var command = program
-        if command.first == "--" { command.removeFirst() }
-        throw ExitCode(RankExec.become(command))
-    }
 }
 
 /// The path of the running `trellis` binary, for re-launching itself.

@@ -46,7 +46,6 @@ extension UpCommand {
         options.report = true
         options.graceSeconds = 10
         options.environment = [UpHostCommand.configurationKey: configuration.toml()]
-        options.rankWrapper = rankWrapper()
         options.bootstrap = proxyBootstrap(kind, command: kind == .slurm ? "srun" : ssh)
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         let clientFile = folder + "/client.toml"

@@ -1,3 +1,4 @@
+import CTrellisSystem
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -26,10 +27,16 @@ public enum ProcessSpawner {
     /// 0 makes the child lead a new group; another value joins that group.
     /// `newSession` detaches the child from this terminal and process group
     /// altogether (daemons), and then `processGroup` is ignored.
+    /// `diesWithParent`: the kernel kills the child (SIGKILL) when this
+    /// process dies, however it dies, as a launcher's ranks and proxies must;
+    /// posix_spawn cannot ask for that, so such a child is forked by a C shim.
     public static func spawn(
         arguments: [String], environment: [String: String], descriptors: ChildDescriptors, processGroup: pid_t,
-        newSession: Bool = false
+        newSession: Bool = false, diesWithParent: Bool = false
     ) throws -> pid_t {
+        if diesWithParent && !newSession {
+            return try spawnTied(arguments: arguments, environment: environment, descriptors: descriptors, processGroup: processGroup)
+        }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -80,6 +87,38 @@ public enum ProcessSpawner {
 }
 
 extension ProcessSpawner {
+    private static func spawnTied(
+        arguments: [String], environment: [String: String], descriptors: ChildDescriptors, processGroup: pid_t
+    ) throws -> pid_t {
+        let path = executablePath(arguments[0], searching: environment["PATH"] ?? ProcessEnvironment.value("PATH"))
+        let argv = arguments.map { strdup($0) } + [nil]
+        let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer {
+            argv.forEach { free($0) }
+            envp.forEach { free($0) }
+        }
+        let from = descriptors.inherited.map(\.0)
+        let to = descriptors.inherited.map(\.1)
+        let result = trellis_spawn_tied(
+            path, argv, envp, descriptors.standardInput ?? -1, descriptors.standardOutput, descriptors.standardError, from, to,
+            Int32(from.count), processGroup, SIGKILL)
+        guard result > 0 else {
+            throw TrellisError(.launchFailed, "cannot start '\(arguments[0])'", underlying: SystemCallError("execve", errno: -result))
+        }
+        return result
+    }
+
+    /// Where `program` is: itself when it names a path, else the first
+    /// executable of that name in `path` (the child's PATH, as execvp would search it).
+    static func executablePath(_ program: String, searching path: String?) -> String {
+        guard !program.contains("/") else { return program }
+        for directory in (path ?? "/usr/local/bin:/usr/bin:/bin").split(separator: ":") {
+            let candidate = "\(directory)/\(program)"
+            if access(candidate, X_OK) == 0 { return candidate }
+        }
+        return program
+    }
+
     /// Runs a command to its end with output discarded (or sent to `logFD`)
     /// and returns its exit status (128+signal when killed).
     /// Spawns with stdin from /dev/null and stdout and stderr appended to

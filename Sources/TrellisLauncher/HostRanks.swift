@@ -71,7 +71,7 @@ final class HostRanks {
                 descriptors: ChildDescriptors(
                     standardInput: input == .inherited ? 0 : stdinPipe?.read, standardOutput: output.write, standardError: errors.write,
                     inherited: childPMI >= 0 ? [(childPMI, Int32(3))] : []),
-                processGroup: processGroup)
+                processGroup: processGroup, diesWithParent: true)
         } catch {
             if pair[0] >= 0 { close(pair[0]) }
             close(output.read)

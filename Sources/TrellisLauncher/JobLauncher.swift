@@ -62,7 +62,7 @@ public final class JobLauncher {
             kvsName: "trellis-\(getpid())-\(UInt32.random(in: 0...UInt32.max))",
             token: (0..<4).map { _ in String(UInt32.random(in: 0...UInt32.max), radix: 16) }.joined(),
             applications: options.applications, hosts: hosts, hostOfRank: hostOfRank, processMapping: mapping,
-            environment: environment, workingDirectory: Self.workingDirectory(), rankWrapper: options.rankWrapper,
+            environment: environment, workingDirectory: Self.workingDirectory(),
             graceSeconds: options.graceSeconds, tree: TreeShape(hostCount: options.hosts == nil ? 0 : hosts.count, fanout: options.fanout),
             bootstrap: options.bootstrap, linkTimeoutSeconds: options.linkTimeoutSeconds)
         if options.hosts != nil, options.bootstrap.kind == .ssh, let own = hosts.firstIndex(where: ProxyBootstrap.isThisHost) {

@@ -14,9 +14,6 @@ public struct LaunchOptions: Sendable {
     public var keepGoing = false
     /// Extra environment for every rank.
     public var environment: [String: String] = [:]
-    /// A command each rank's program is started through, such as
-    /// `trellis exec-rank --`, which ties the rank's life to the launcher's.
-    public var rankWrapper: [String] = []
     /// Hand ranks `PMI_PORT` and `PMI_ID` to connect to instead of a descriptor in `PMI_FD`.
     public var pmiPort = false
     /// The hosts to run on; nil runs every rank on this host, under the launcher itself.

@@ -65,7 +65,7 @@ import TrellisCore
     static let plan = JobPlan(
         kvsName: "trellis-1-2", token: "abc", applications: [LaunchApplication(count: 2, program: ["a", "x y"]), LaunchApplication(count: 1, program: ["b"])],
         hosts: ["n1", "n2"], hostOfRank: [0, 1, 0], processMapping: "(vector,(0,2,1))", environment: ["A": "1", "B": "two words"],
-        workingDirectory: "/tmp", rankWrapper: ["trellis", "exec-rank", "--"], graceSeconds: 2.5, tree: TreeShape(hostCount: 2, fanout: 3, launcherHost: 1),
+        workingDirectory: "/tmp", graceSeconds: 2.5, tree: TreeShape(hostCount: 2, fanout: 3, launcherHost: 1),
         bootstrap: ProxyBootstrap(kind: .ssh, sshCommand: ["ssh", "-F", "c"], trellisPath: "/opt/trellis"), linkTimeoutSeconds: 7)
 
     static let messages: [LinkMessage] = [

@@ -208,13 +208,12 @@ final class JobNode {
         var environment = ProcessEnvironment.current()
         environment["TRELLIS_LAUNCHER_PID"] = String(getpid())
         do {
-            // Through the rank wrapper: a forked proxy dies with this node, even
-            // by SIGKILL (one started over ssh or srun ends when its parent link does).
+            // A forked proxy dies with this node, even by SIGKILL (one started
+            // over ssh or srun ends when its parent link does).
             child.pid = try ProcessSpawner.spawn(
-                arguments: (plan.bootstrap.kind == .fork || command.first == plan.bootstrap.proxyCommand.first ? plan.rankWrapper : []) + command,
-                environment: environment,
+                arguments: command, environment: environment,
                 descriptors: ChildDescriptors(standardInput: nil, standardOutput: errors.write, standardError: errors.write),
-                processGroup: 0)
+                processGroup: 0, diesWithParent: command.first == plan.bootstrap.proxyCommand.first)
         } catch {
             close(errors.read)
             throw error
@@ -249,13 +248,16 @@ final class JobNode {
             environment["PMI_RANK"] = String(rank)
             environment["TRELLIS_RANK"] = String(rank)
             let input: HostRanks.Input? = rank == 0 ? (parent == nil ? .inherited : .forwarded) : nil
+            let program = plan.applications[plan.applicationNumber(ofRank: rank)].program
             do {
                 try ranks.start(
-                    rank: rank, program: plan.rankWrapper + plan.applications[plan.applicationNumber(ofRank: rank)].program,
-                    environment: environment, input: input, pmiPort: pmiPort, partialLineDelay: parent == nil ? 0 : 0.2,
+                    rank: rank, program: program, environment: environment, input: input, pmiPort: pmiPort, partialLineDelay: parent == nil ? 0 : 0.2,
                     deliver: { [unowned self] rank, stream, bytes in self.up(.output(rank: rank, stream: stream, bytes: bytes)) })
             } catch {
-                up(.abort(rank: rank, code: 1, message: "cannot start rank \(rank)\(onThisHost): \(error)"))
+                // As a shell says it: 127 for a program that is not there, 126 for one that cannot run.
+                let failure = (error as? TrellisError)?.underlying as? SystemCallError
+                let reason = failure.map { String(cString: strerror($0.errno)) } ?? "\(error)"
+                up(.abort(rank: rank, code: failure?.errno == ENOENT ? 127 : 126, message: "cannot start '\(program[0])' for rank \(rank)\(onThisHost): \(reason)"))
                 return
             }
         }

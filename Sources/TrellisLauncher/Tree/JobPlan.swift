@@ -16,7 +16,6 @@ public struct JobPlan: Sendable, Equatable {
     public var environment: [String: String]
     /// Where ranks start, on every host (the launcher's own working directory).
     public var workingDirectory: String
-    public var rankWrapper: [String]
     /// Ranks find their PMI service by `PMI_PORT` and `PMI_ID` (connecting
     /// to it) instead of inheriting a descriptor in `PMI_FD`.
     public var pmiPort = false

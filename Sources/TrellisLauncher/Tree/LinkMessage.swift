@@ -277,7 +277,6 @@ extension ByteBuffer {
         writeText(plan.processMapping)
         writePairs(plan.environment)
         writeText(plan.workingDirectory)
-        writeTexts(plan.rankWrapper)
         writeInteger(plan.graceSeconds.bitPattern)
         writeInteger(Int64(plan.tree.fanout))
         writeInteger(Int64(plan.tree.launcherHost ?? -1))
@@ -352,7 +351,6 @@ extension ByteBuffer {
         let processMapping = try readText()
         let environment = try readPairs()
         let workingDirectory = try readText()
-        let rankWrapper = try readTexts()
         let grace = Double(bitPattern: try readFixed(UInt64.self))
         let fanout = try readInt()
         let launcherHost = try readInt()
@@ -365,7 +363,7 @@ extension ByteBuffer {
         let storeEntries = try readPairs()
         var plan = JobPlan(
             kvsName: kvsName, token: token, applications: applications, hosts: hosts, hostOfRank: hostOfRank,
-            processMapping: processMapping, environment: environment, workingDirectory: workingDirectory, rankWrapper: rankWrapper, graceSeconds: grace,
+            processMapping: processMapping, environment: environment, workingDirectory: workingDirectory, graceSeconds: grace,
             tree: TreeShape(hostCount: hosts.count, fanout: fanout, launcherHost: launcherHost >= 0 ? launcherHost : nil),
             bootstrap: ProxyBootstrap(kind: kind, sshCommand: sshCommand, trellisPath: trellisPath, proxyPath: proxyPath.isEmpty ? nil : proxyPath), linkTimeoutSeconds: linkTimeout)
         plan.pmiPort = pmiPort

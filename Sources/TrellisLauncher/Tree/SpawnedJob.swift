@@ -31,10 +31,9 @@ final class SpawnedJob {
         _ = fcntl(ready.read, F_SETFL, fcntl(ready.read, F_GETFL) | O_NONBLOCK)
         do {
             pid = try ProcessSpawner.spawn(
-                arguments: plan.rankWrapper + Self.command(programs, plan: plan, readyDescriptor: 3),
-                environment: ProcessEnvironment.current(),
+                arguments: Self.command(programs, plan: plan, readyDescriptor: 3), environment: ProcessEnvironment.current(),
                 descriptors: ChildDescriptors(standardInput: nil, standardOutput: 1, standardError: 2, inherited: [(ready.write, 3)]),
-                processGroup: 0)
+                processGroup: 0, diesWithParent: true)
         } catch {
             close(ready.read)
             throw error
