@@ -7,6 +7,7 @@ let package = Package(
     products: [
         .executable(name: "trellis", targets: ["trellis"]),
         .executable(name: "trellis-proxy", targets: ["trellis-proxy"]),
+        .executable(name: "trellis-tools", targets: ["trellis-tools"]),
         .library(name: "TrellisRuntime", targets: ["TrellisRuntime"]),
     ],
     dependencies: [
@@ -93,11 +94,19 @@ let package = Package(
         .target(
             name: "TrellisCommands",
             dependencies: [
-                "TrellisRuntime", "TrellisLauncher", "TrellisBenchmarks", "TrellisNames", "TrellisScenarios", "TrellisFSServer", "TrellisFSProtocol", "TrellisFSClient", "TrellisFSDistribution", "TrellisFUSE",
+                "TrellisRuntime", "TrellisLauncher", "TrellisRunCommand", "TrellisBenchmarks", "TrellisNames", "TrellisScenarios", "TrellisFSServer", "TrellisFSProtocol", "TrellisFSClient", "TrellisFSDistribution", "TrellisFUSE",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
-        .executableTarget(name: "trellis", dependencies: ["TrellisCommands"]),
+        .target(
+            name: "TrellisRunCommand",
+            dependencies: [
+                "TrellisLauncher", "TrellisHosts", "TrellisCore", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]),
+        .executableTarget(
+            name: "trellis", dependencies: ["TrellisRunCommand", "TrellisCore", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        .executableTarget(name: "trellis-tools", dependencies: ["TrellisCommands"], path: "Sources/TrellisTools"),
         .executableTarget(name: "trellis-proxy", dependencies: ["TrellisLauncher", "TrellisCore"], path: "Sources/TrellisProxy"),
         .target(
             name: "TrellisScenarios",
@@ -137,7 +146,7 @@ let package = Package(
         .testTarget(
             name: "TrellisJobTests",
             dependencies: [
-                "trellis", "trellis-proxy", "trellis-conformance", "TrellisRuntime", "TrellisLauncher", "TrellisBenchmarks", "TrellisFSClient", "TrellisFSProtocol",
+                "trellis", "trellis-tools", "trellis-proxy", "trellis-conformance", "TrellisRuntime", "TrellisLauncher", "TrellisBenchmarks", "TrellisFSClient", "TrellisFSProtocol",
                 "TrellisFSDistribution", "TrellisFUSE", .product(name: "NIOCore", package: "swift-nio"),
                 "example-ring", "example-collectives", "example-communicators", "example-nonblocking",
                 "example-echo-service", "example-spawn", "example-one-sided",

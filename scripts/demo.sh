@@ -7,7 +7,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-system-packages.sh
-swift build -c release --product trellis
+# trellis answers `run` itself and hands the other commands to trellis-tools.
+for product in trellis trellis-tools trellis-proxy; do swift build -c release --static-swift-stdlib --product "$product"; done
 trellis=.build/release/trellis
 data="${TRELLIS_DEMO_DATA:-$(mktemp -d /tmp/trellis-demo.XXXXXX)}"
 # A private name service address, so the demo never meets another one.

@@ -2,6 +2,7 @@ import ArgumentParser
 import TrellisBenchmarks
 import TrellisCore
 import TrellisRuntime
+import TrellisRunCommand
 
 /// `trellis bench ...`: the benchmarks that ship with Trellis.
 struct BenchCommand: ParsableCommand {
@@ -75,7 +76,7 @@ struct CompareBench: ParsableCommand {
 
     func run() throws {
         TrellisCommand.bootstrapLogging()
-        let comparison = Comparison(trellisExecutable: currentExecutablePath(), mpichTimeoutSeconds: mpichTimeoutSeconds)
+        let comparison = Comparison(trellisExecutable: (try? TrellisExecutable.locate()) ?? currentExecutablePath(), mpichTimeoutSeconds: mpichTimeoutSeconds)
         try comparison.run(printTable: !json)
     }
 }
@@ -112,7 +113,7 @@ struct LaunchBench: ParsableCommand {
         guard hosts.allSatisfy({ (1...250).contains($0) }), ppn.allSatisfy({ $0 >= 1 }), `repeat` >= 1 else {
             throw ValidationError("host counts are 1 to 250, ranks per host and --repeat at least 1")
         }
-        try LaunchBenchmark(trellisExecutable: currentExecutablePath(), hostCounts: hosts, ranksPerHost: ppn, repetitions: `repeat`, fanout: fanout)
+        try LaunchBenchmark(trellisExecutable: (try? TrellisExecutable.locate()) ?? currentExecutablePath(), hostCounts: hosts, ranksPerHost: ppn, repetitions: `repeat`, fanout: fanout)
             .run(printTable: !json)
     }
 }

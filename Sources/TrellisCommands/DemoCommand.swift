@@ -3,6 +3,7 @@ import NIOCore
 import TrellisCore
 import TrellisLauncher
 import TrellisRuntime
+import TrellisRunCommand
 
 /// `trellis demo`: a small job that shows point-to-point and collectives at work.
 struct DemoCommand: ParsableCommand {

@@ -3,6 +3,7 @@ import Foundation
 import TrellisBenchmarks
 import TrellisCore
 import TrellisLauncher
+import TrellisRunCommand
 
 /// `trellis bench limits`: the object limits of the MPI storage-transport
 /// paper (the paper on MPI as the transport of a replicated, striped storage

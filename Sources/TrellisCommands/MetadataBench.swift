@@ -6,6 +6,7 @@ import Foundation
 import NIOCore
 import TrellisFSClient
 import TrellisFSProtocol
+import TrellisRunCommand
 
 /// `trellis bench meta`: an mdtest-like metadata workload from several
 /// client processes at once, in one shared directory and in a directory per

@@ -7,6 +7,7 @@ import Logging
 import TrellisCore
 import TrellisFSClient
 import TrellisFUSE
+import TrellisRunCommand
 
 /// `trellis mount`: the file system as a directory that every program can use.
 struct MountCommand: ParsableCommand {

@@ -4,6 +4,7 @@ import Foundation
 import Logging
 import TrellisCore
 import TrellisNames
+import TrellisRunCommand
 
 /// `trellis names ...`: the persistent name service and a client for it.
 struct NamesCommand: ParsableCommand {

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import TrellisCore
 import TrellisScenarios
+import TrellisRunCommand
 
 /// `trellis probe`: the capability tables of the persistent-services paper
 /// (Latham, Ross and Thakur, "Can MPI Be Used for Persistent Parallel

@@ -5,6 +5,7 @@ import Foundation
 import TrellisCore
 import TrellisFSServer
 import TrellisNames
+import TrellisRunCommand
 
 /// A file system that a bench starts with `trellis up` in a folder of its
 /// own and stops (as Ctrl-C would) when it is done with it. The name

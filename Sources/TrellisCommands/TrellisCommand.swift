@@ -1,6 +1,7 @@
 import ArgumentParser
 import Logging
 import TrellisCore
+import TrellisRunCommand
 
 /// The `trellis` command line.
 public struct TrellisCommand: ParsableCommand {
@@ -12,12 +13,5 @@ public struct TrellisCommand: ParsableCommand {
     public init() {}
 
     /// Logs go to stderr, so program output on stdout stays clean.
-    static func bootstrapLogging() {
-        let level = ProcessEnvironment.value("TRELLIS_LOG_LEVEL").flatMap(Logger.Level.init(rawValue:)) ?? .warning
-        LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = level
-            return handler
-        }
-    }
+    static func bootstrapLogging() { CommandLogging.bootstrap() }
 }

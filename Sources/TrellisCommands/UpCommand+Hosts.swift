@@ -8,6 +8,7 @@ import TrellisFSServer
 import TrellisHosts
 import TrellisLauncher
 import TrellisNames
+import TrellisRunCommand
 
 /// `trellis up --hosts`: a file system for a job over hosts, as BeeOND's
 /// `beeond start -n nodefile` or GekkoFS under srun bring one up: the name

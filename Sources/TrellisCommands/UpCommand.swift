@@ -9,6 +9,7 @@ import TrellisFSProtocol
 import TrellisFSServer
 import TrellisFUSE
 import TrellisNames
+import TrellisRunCommand
 
 /// `trellis up`: a whole local file system in one command — the name
 /// service (unless one already answers) and N servers with their storage

@@ -9,6 +9,7 @@ import TrellisFSProtocol
 import TrellisFSServer
 import TrellisLauncher
 import TrellisNames
+import TrellisRunCommand
 
 /// `trellis up-host` (internal): one host's part of `trellis up --hosts`,
 /// run as one rank per host by the launcher's proxies. It writes the file

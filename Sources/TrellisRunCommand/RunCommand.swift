@@ -1,14 +1,15 @@
 import ArgumentParser
-import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
+import Logging
+import TrellisCore
 import TrellisHosts
 import TrellisLauncher
 
 /// `trellis run -n N PROGRAM ARGS...`: mpiexec, on this host or over hosts.
-struct RunCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
+public struct RunCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
         commandName: "run",
         abstract: "Start N ranks of a program as one job, on this host or over hosts.",
         discussion: """
@@ -89,9 +90,18 @@ struct RunCommand: ParsableCommand {
     @Argument(parsing: .captureForPassthrough, help: "The program and its arguments.")
     var program: [String] = []
 
-    mutating func run() throws {
-        TrellisCommand.bootstrapLogging()
+    public init() {}
+
+    public mutating func run() throws {
+        CommandLogging.bootstrap()
         var command = program
+        // The program's arguments are passed through untouched, so help asked for before one is answered here.
+        if command.first == "--help" || command.first == "-h" {
+            var help = Self.helpMessage()
+            if let usage = help.firstRange(of: "USAGE: run") { help.replaceSubrange(usage, with: "USAGE: trellis run") }
+            print(help)
+            return
+        }
         if command.first == "--" { command.removeFirst() }
         guard !command.isEmpty else { throw ValidationError("name a program to run") }
         guard n >= 1 else { throw ValidationError("-n must be at least 1") }
@@ -161,11 +171,11 @@ extension RunCommand {
         do {
             if let hostfile {
                 guard hosts == nil else { throw ValidationError("give --hosts or --hostfile, not both") }
-                guard let text = try? String(contentsOfFile: hostfile, encoding: .utf8) else { throw ValidationError("cannot read the hostfile \(hostfile)") }
+                guard let text = readTextFile(hostfile) else { throw ValidationError("cannot read the hostfile \(hostfile)") }
                 return try HostList(hostfile: text, named: hostfile)
             }
             if let hosts { return try HostList(parsing: hosts) }
-            return try Self.slurmAllocation(ProcessInfo.processInfo.environment)
+            return try Self.slurmAllocation(ProcessEnvironment.current())
         } catch let error as HostListError {
             throw ValidationError("\(error)")
         }
@@ -186,22 +196,23 @@ extension RunCommand {
     }
 }
 
-/// How `trellis run` starts proxies: `trellis-proxy` beside this binary when there is one.
-func proxyBootstrap(_ kind: ProxyBootstrap.Kind, command: String) -> ProxyBootstrap {
+/// How `trellis run` starts proxies: `trellis-proxy` beside this binary when
+/// there is one, else `trellis proxy` (the `trellis` binary, which a spawned job's launcher runs too).
+public func proxyBootstrap(_ kind: ProxyBootstrap.Kind, command: String) -> ProxyBootstrap {
     ProxyBootstrap(
-        kind: kind, sshCommand: command.split(separator: " ").map(String.init), trellisPath: currentExecutablePath(),
+        kind: kind, sshCommand: command.split(separator: " ").map(String.init), trellisPath: (try? TrellisExecutable.locate()) ?? currentExecutablePath(),
         proxyPath: siblingProgram("trellis-proxy"))
 }
 
 /// A program built beside this `trellis` binary, if it is there.
-func siblingProgram(_ name: String) -> String? {
+public func siblingProgram(_ name: String) -> String? {
     let trellis = currentExecutablePath()
     let path = String(trellis[..<(trellis.lastIndex(of: "/") ?? trellis.startIndex)]) + "/" + name
     return access(path, X_OK) == 0 ? path : nil
 }
 
 /// The path of the running `trellis` binary, for re-launching itself.
-func currentExecutablePath() -> String {
+public func currentExecutablePath() -> String {
     var buffer = [CChar](repeating: 0, count: 4096)
     let length = readlink("/proc/self/exe", &buffer, buffer.count - 1)
     guard length > 0 else { return CommandLine.arguments[0] }
@@ -210,8 +221,8 @@ func currentExecutablePath() -> String {
 
 /// `trellis proxy --parent ADDRESS --position P --token T` (internal): one
 /// host's part of a job over hosts, started by the launcher's bootstrap.
-struct ProxyCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
+public struct ProxyCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
         commandName: "proxy", abstract: "Run one host's ranks of a job over hosts (started by trellis run).", shouldDisplay: false)
 
     @Option(help: "The parent node's address.")
@@ -226,10 +237,41 @@ struct ProxyCommand: ParsableCommand {
     @Option(help: "The job's token.")
     var token: String
 
-    func run() throws {
-        TrellisCommand.bootstrapLogging()
+    public init() {}
+
+    public func run() throws {
+        CommandLogging.bootstrap()
         guard join || position != nil else { throw ValidationError("give --position or --join") }
         let code = JobProxy.run(parent: parent, position: position, token: token, join: join)
         if code != 0 { throw ExitCode(code) }
     }
 }
+
+/// Log lines go to stderr, at `TRELLIS_LOG_LEVEL` (warning by default).
+public enum CommandLogging {
+    public static func bootstrap() {
+        let level = ProcessEnvironment.value("TRELLIS_LOG_LEVEL").flatMap(Logger.Level.init(rawValue:)) ?? .warning
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+    }
+}
+
+/// A whole text file, or nil when it cannot be read.
+func readTextFile(_ path: String) -> String? {
+    let fd = open(path, O_RDONLY | O_CLOEXEC)
+    guard fd >= 0 else { return nil }
+    defer { close(fd) }
+    var bytes: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 65536)
+    while true {
+        let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress!, $0.count) }
+        if count < 0 && errno == EINTR { continue }
+        guard count >= 0 else { return nil }
+        if count == 0 { return String(decoding: bytes, as: UTF8.self) }
+        bytes += chunk[..<count]
+    }
+}
+
