@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <malloc.h>
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <string.h>
 #include <unistd.h>
@@ -96,7 +97,9 @@ pid_t trellis_spawn_tied(const char *path, char *const argv[], char *const envp[
     int report[2];
     if (pipe2(report, O_CLOEXEC) != 0) return -errno;
     /* Above any descriptor the child is given, so no dup2 below lands on it. */
-    int writer = fcntl(report[1], F_DUPFD_CLOEXEC, 256);
+    int lowest = 3;
+    for (int i = 0; i < count; i++) if (to[i] >= lowest) lowest = to[i] + 1;
+    int writer = fcntl(report[1], F_DUPFD_CLOEXEC, lowest);
     close(report[1]);
     if (writer < 0) {
         int code = errno;
@@ -104,7 +107,12 @@ pid_t trellis_spawn_tied(const char *path, char *const argv[], char *const envp[
         return -code;
     }
     pid_t parent = getpid();
+    /* No signal may run this process's handlers in the child before they are reset. */
+    sigset_t all, previous;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &previous);
     pid_t pid = fork();
+    if (pid != 0) pthread_sigmask(SIG_SETMASK, &previous, NULL);
     if (pid < 0) {
         int code = errno;
         close(report[0]);
@@ -124,7 +132,7 @@ pid_t trellis_spawn_tied(const char *path, char *const argv[], char *const envp[
             /* The parent may have died before the line above took effect. */
             if (getppid() != parent) _exit(1);
         }
-        int input = stdin_fd >= 0 ? stdin_fd : open("/dev/null", O_RDONLY);
+        int input = stdin_fd >= 0 ? stdin_fd : open("/dev/null", O_RDONLY | O_CLOEXEC);
         const int sources[3] = {input, stdout_fd, stderr_fd};
         for (int target = 0; code == 0 && target < 3; target++) {
             if (sources[target] == target) {

@@ -90,7 +90,9 @@ extension ProcessSpawner {
     private static func spawnTied(
         arguments: [String], environment: [String: String], descriptors: ChildDescriptors, processGroup: pid_t
     ) throws -> pid_t {
-        let path = executablePath(arguments[0], searching: environment["PATH"] ?? ProcessEnvironment.value("PATH"))
+        guard let path = executablePath(arguments[0], searching: environment["PATH"] ?? ProcessEnvironment.value("PATH")) else {
+            throw TrellisError(.launchFailed, "cannot start '\(arguments[0])'", underlying: SystemCallError("execve", errno: ENOENT))
+        }
         let argv = arguments.map { strdup($0) } + [nil]
         let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer {
@@ -109,14 +111,15 @@ extension ProcessSpawner {
     }
 
     /// Where `program` is: itself when it names a path, else the first
-    /// executable of that name in `path` (the child's PATH, as execvp would search it).
-    static func executablePath(_ program: String, searching path: String?) -> String {
+    /// executable of that name in `path` (the child's PATH, as execvp would
+    /// search it); nil when there is none.
+    static func executablePath(_ program: String, searching path: String?) -> String? {
         guard !program.contains("/") else { return program }
         for directory in (path ?? "/usr/local/bin:/usr/bin:/bin").split(separator: ":") {
             let candidate = "\(directory)/\(program)"
             if access(candidate, X_OK) == 0 { return candidate }
         }
-        return program
+        return nil
     }
 
     /// Runs a command to its end with output discarded (or sent to `logFD`)

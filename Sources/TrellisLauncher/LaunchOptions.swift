@@ -1,3 +1,4 @@
+import TrellisCore
 import TrellisHosts
 
 /// What `trellis run` was asked to do.
@@ -22,7 +23,7 @@ public struct LaunchOptions: Sendable {
     public var ranksPerHost: Int?
     public var order: Placement.Order = .bySlot
     /// How proxies are started on the hosts.
-    public var bootstrap = ProxyBootstrap(kind: .ssh, trellisPath: "trellis")
+    public var bootstrap = ProxyBootstrap(kind: .ssh, trellisPath: (try? TrellisExecutable.locate()) ?? "trellis")
     /// Children per node of the proxy tree.
     public var fanout = 8
     /// Seconds of silence after which a link of the proxy tree counts as cut.

@@ -20,8 +20,9 @@ public struct PMIServerState: Sendable {
     private var nodeAttributes: [String: String] = [:]
     private var nodeAttributeWaiters: [(rank: Int, key: String, thread: String?)] = []
     public private(set) var finalized = Set<Int>()
-    /// The programs of each rank's spawn as they arrive, one `mcmd` block each.
-    private var spawning: [Int: [PMISpawnProgram?]] = [:]
+    /// Each rank's spawn as its programs arrive, one `mcmd` block each, and
+    /// the first reason one of them was refused (answered after the last).
+    private var spawning: [Int: (programs: [PMISpawnProgram], refusal: String?)] = [:]
 
     public struct Limits: Sendable {
         public var keyBytes = 256
@@ -139,29 +140,37 @@ public struct PMIServerState: Sendable {
     }
 
     /// One program of a rank's spawn; with the last, the spawn goes to the launcher.
+    /// The client waits for one answer after its last block, so a refused
+    /// block is answered then, not at once (only a block whose place cannot
+    /// be read is answered alone: the client's count is unknown).
     private mutating func spawnProgram(_ command: PMICommand, from rank: Int) -> [Event] {
         let place: (index: Int, total: Int)
-        let program: PMISpawnProgram
         do {
             place = try PMISpawnProgram.position(in: command)
-            program = try PMISpawnProgram(command)
         } catch {
             spawning[rank] = nil
             return spawnFinished(rank: rank, error: "\(error)")
         }
-        var programs = spawning[rank] ?? []
-        if programs.count != place.total { programs = Array(repeating: nil, count: place.total) }
-        programs[place.index] = program
+        var spawn: (programs: [PMISpawnProgram], refusal: String?) =
+            place.index == 0 ? ([], nil) : spawning[rank] ?? ([], "spawn program \(place.index + 1) of \(place.total) came without the first")
+        if spawn.refusal == nil {
+            if spawn.programs.count != place.index {
+                spawn.refusal = "spawn program \(place.index + 1) of \(place.total) came out of order"
+            } else {
+                do {
+                    spawn.programs.append(try PMISpawnProgram(command))
+                } catch {
+                    spawn.refusal = "\(error)"
+                }
+            }
+        }
         guard place.index == place.total - 1 else {
-            spawning[rank] = programs
+            spawning[rank] = spawn
             return []
         }
         spawning[rank] = nil
-        let complete = programs.compactMap { $0 }
-        guard complete.count == place.total else {
-            return spawnFinished(rank: rank, error: "spawn program \(place.total) of \(place.total) came before the others")
-        }
-        return [.spawn(rank: rank, programs: complete)]
+        if let refusal = spawn.refusal { return spawnFinished(rank: rank, error: refusal) }
+        return [.spawn(rank: rank, programs: spawn.programs)]
     }
 
     /// The answer to a rank's spawn: its job is up (nil) or could not start.

@@ -123,9 +123,10 @@ public final class Runtime: Sendable {
             scheduleStateDump(engine: engine, rank: world.rank, afterSeconds: seconds)
         }
         var parent: Communicator?
-        // Spawned through a launcher, the parents' port is a preput key of this job (MPICH's name for it).
+        // Spawned through a launcher, the parents' port is a preput key of this job (MPICH's name for it);
+        // a singleton's spawn, which has no launcher of its own, names it in the environment.
         var parentPort = environment["TRELLIS_PARENT_PORT"]
-        if parentPort == nil, environment["PMI_SPAWNED"] == "1", let client = pmi {
+        if environment["PMI_SPAWNED"] == "1", let client = pmi {
             do {
                 parentPort = try client.get(kvs: kvs, key: "PARENT_ROOT_PORT_NAME")
             } catch {

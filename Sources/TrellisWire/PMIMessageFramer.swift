@@ -70,6 +70,8 @@ extension PMICommand {
 /// Cuts a PMI connection's bytes into commands, each with its wire form.
 public struct PMIMessageFramer: Sendable {
     private var buffer: [UInt8] = []
+    /// How far an unfinished `mcmd` block has been searched for its end.
+    private var blockScanned = 0
     /// Set by a bad PMI-2 header: nothing after it can be framed again.
     public private(set) var isBroken = false
     /// The longest PMI-1 line accepted.
@@ -122,25 +124,32 @@ public struct PMIMessageFramer: Sendable {
 
     /// An `mcmd=NAME` block: one `key=value` per line up to `endcmd`, a
     /// value running to its line's end (spaces and `=` included).
+    /// A line without `=` continues the value before it (an argument with a
+    /// newline in it, which MPICH writes as it is).
     private mutating func nextMultiLine() throws -> (command: PMICommand, wire: PMIWire)? {
-        guard let end = buffer.firstRange(of: Self.multiLineEnd) else {
+        // Each arrival is searched from where the last search stopped, less what could hold a split marker.
+        let from = max(0, blockScanned - Self.multiLineEnd.count)
+        guard let end = buffer[from...].firstRange(of: Self.multiLineEnd) else {
+            blockScanned = buffer.count
             guard buffer.count <= Self.maximumBlockBytes else {
                 isBroken = true
                 throw PMIProtocolError("an mcmd block longer than \(Self.maximumBlockBytes) bytes without endcmd")
             }
             return nil
         }
+        blockScanned = 0
         let block = String(decoding: buffer[..<end.lowerBound], as: UTF8.self)
         buffer.removeSubrange(..<end.upperBound)
-        var name = ""
         var fields: [(String, String)] = []
-        for line in block.split(separator: "\n", omittingEmptySubsequences: true) {
-            guard let equals = line.firstIndex(of: "=") else { throw PMIProtocolError("mcmd line '\(line)' has no '='") }
-            let key = String(line[..<equals])
-            let value = String(line[line.index(after: equals)...])
-            if key == "mcmd" && name.isEmpty { name = value } else { fields.append((key, value)) }
+        for line in block.split(separator: "\n", omittingEmptySubsequences: false) {
+            if let equals = line.firstIndex(of: "=") {
+                fields.append((String(line[..<equals]), String(line[line.index(after: equals)...])))
+            } else if !fields.isEmpty {
+                fields[fields.count - 1].1 += "\n" + line
+            }
         }
-        guard !name.isEmpty else { throw PMIProtocolError("an mcmd block names no command") }
+        // The block starts with `mcmd=`, so its first field is the command's name.
+        let name = fields.removeFirst().1
         return (PMICommand(name, fields), .v1)
     }
 }

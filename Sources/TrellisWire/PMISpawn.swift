@@ -50,16 +50,22 @@ public struct PMISpawnProgram: Sendable, Equatable {
     /// Reads one program back from a `spawn` command (a framed `mcmd=spawn`
     /// block), with its place among the spawn's programs.
     public init(_ block: PMICommand) throws {
+        let fields = Dictionary(block.fields.map { ($0.key, $0.value) }, uniquingKeysWith: { first, _ in first })
+        // A count says how many keys follow, so it can be no more than the keys there are.
         func number(_ key: String) throws -> Int {
-            guard let text = block[key], let value = Int(text), value >= 0 else { throw PMIProtocolError("spawn needs a number in \(key)") }
+            guard let text = fields[key], let value = Int(text), value >= 0, value <= fields.count else {
+                throw PMIProtocolError("spawn needs a number of at most \(fields.count) in \(key)")
+            }
             return value
         }
         func value(_ key: String) throws -> String {
-            guard let text = block[key] else { throw PMIProtocolError("spawn lacks \(key)") }
+            guard let text = fields[key] else { throw PMIProtocolError("spawn lacks \(key)") }
             return text
         }
-        count = try number("nprocs")
-        guard count >= 1 else { throw PMIProtocolError("spawn asks for \(count) processes") }
+        guard let text = fields["nprocs"], let count = Int(text), (1...Self.maximumCount).contains(count) else {
+            throw PMIProtocolError("spawn asks for \(fields["nprocs"] ?? "no number of") processes (1 to \(Self.maximumCount))")
+        }
+        self.count = count
         let program = try value("execname")
         guard !program.isEmpty else { throw PMIProtocolError("spawn names no program") }
         let arguments = try (0..<number("argcnt")).map { try value("arg\($0 + 1)") }
@@ -71,9 +77,18 @@ public struct PMISpawnProgram: Sendable, Equatable {
     /// This program's place in its spawn: (index from 0, total), from `spawnssofar` and `totspawns`.
     public static func position(in command: PMICommand) throws -> (index: Int, total: Int) {
         guard let total = command["totspawns"].flatMap(Int.init), let sofar = command["spawnssofar"].flatMap(Int.init),
-            total >= 1, (1...total).contains(sofar)
-        else { throw PMIProtocolError("spawn needs totspawns and spawnssofar, with 1 <= spawnssofar <= totspawns") }
+            (1...maximumPrograms).contains(total), (1...total).contains(sofar)
+        else { throw PMIProtocolError("spawn needs totspawns (1 to \(maximumPrograms)) and spawnssofar, with 1 <= spawnssofar <= totspawns") }
         return (sofar - 1, total)
+    }
+
+    /// Bounds a rank cannot make the launcher exceed.
+    public static let maximumPrograms = 1024
+    public static let maximumCount = 1 << 20
+
+    /// Values cannot hold a newline: each field is one line on the wire.
+    public var isWritable: Bool {
+        (command + preput.flatMap { [$0.key, $0.value] } + info.flatMap { [$0.key, $0.value] }).allSatisfy { !$0.contains("\n") }
     }
 
     /// The values of info key `key`, in order (`env` may be given many times).

@@ -48,6 +48,35 @@ import TrellisWire
         #expect(server.spawnFinished(rank: 3, error: "no such\nprogram") == [.reply(rank: 3, PMICommand("spawn_result", [("rc", "-1"), ("msg", "no_such_program")]))])
     }
 
+    @Test func hugeCountsAndNewlinesAreNeitherCrashesNorSilence() throws {
+        var server = PMIServerState(size: 1, kvsName: "kvs")
+        let absurd = "mcmd=spawn\nnprocs=1\nexecname=a\ntotspawns=1\nspawnssofar=1\nargcnt=999999999999\npreput_num=0\ninfo_num=0\nendcmd\n"
+        let tooMany = "mcmd=spawn\nnprocs=1\nexecname=a\ntotspawns=1000000000000\nspawnssofar=1\nargcnt=0\npreput_num=0\ninfo_num=0\nendcmd\n"
+        // MPICH writes an argument's newline as it is: the line after it continues the value.
+        let newline = "mcmd=spawn\nnprocs=1\nexecname=a\ntotspawns=1\nspawnssofar=1\nargcnt=1\narg1=two\nlines\npreput_num=0\ninfo_num=0\nendcmd\n"
+        var framer = PMIMessageFramer()
+        framer.append(Array((absurd + tooMany + newline).utf8))
+        var answers: [String?] = []
+        while let (command, _) = try framer.next() {
+            for event in server.handle(command, from: 0) {
+                if case .reply(_, let reply) = event { answers.append(reply["rc"]) }
+                if case .spawn(_, let programs) = event { answers.append(programs[0].command.joined(separator: "|")) }
+            }
+        }
+        #expect(answers == ["-1", "-1", "a|two\nlines"])
+        #expect(!PMISpawnProgram(count: 1, command: ["a", "x\ny"]).isWritable)
+    }
+
+    @Test func aRefusedProgramOfSeveralIsAnsweredOnceAfterTheLast() {
+        var server = PMIServerState(size: 1, kvsName: "kvs")
+        let base = [("execname", "a"), ("argcnt", "0"), ("preput_num", "0"), ("info_num", "0")]
+        #expect(server.handle(PMICommand("spawn", [("nprocs", "1"), ("totspawns", "3"), ("spawnssofar", "1")] + base), from: 0).isEmpty)
+        #expect(server.handle(PMICommand("spawn", [("nprocs", "0"), ("totspawns", "3"), ("spawnssofar", "2")] + base), from: 0).isEmpty)
+        let last = server.handle(PMICommand("spawn", [("nprocs", "1"), ("totspawns", "3"), ("spawnssofar", "3")] + base), from: 0)
+        guard case .reply(_, let reply)? = last.first, last.count == 1 else { Issue.record("\(last)"); return }
+        #expect(reply.name == "spawn_result" && reply["rc"] == "-1")
+    }
+
     @Test func aBadSpawnIsAnsweredWithAnErrorAtOnce() {
         var server = PMIServerState(size: 1, kvsName: "kvs")
         func answer(_ fields: [(String, String)]) -> String? {
@@ -58,7 +87,7 @@ import TrellisWire
         #expect(answer([("nprocs", "0"), ("totspawns", "1"), ("spawnssofar", "1")] + base) == "-1")
         #expect(answer([("nprocs", "1"), ("totspawns", "1"), ("spawnssofar", "2")] + base) == "-1")
         #expect(answer([("nprocs", "1"), ("totspawns", "1"), ("spawnssofar", "1"), ("execname", "a"), ("argcnt", "2"), ("arg1", "x"), ("preput_num", "0"), ("info_num", "0")]) == "-1")
-        // The last program of two before the first: refused, not waited for.
+        // The last program of two without the first: refused, not waited for.
         #expect(answer([("nprocs", "1"), ("totspawns", "2"), ("spawnssofar", "2")] + base) == "-1")
         #expect(answer([("nprocs", "1"), ("totspawns", "1"), ("spawnssofar", "1")] + base) == nil)
     }

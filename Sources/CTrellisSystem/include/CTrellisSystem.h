@@ -39,8 +39,10 @@ int trellis_keep_large_allocations(size_t trim_threshold);
 /* Starts `path` (no PATH search) with `argv` and `envp`: stdin from
    `stdin_fd` (-1: /dev/null), stdout and stderr, then each from[i] as to[i];
    default signal handling; in `process_group` (0: a new one); and, when
-   `death_signal` > 0, killed by it when this process dies, even by SIGKILL.
-   Returns the pid, or -errno when the program could not be started. */
+   `death_signal` > 0, killed by it when the calling thread ends (the
+   process, for a launcher's single-threaded loop), even by SIGKILL.
+   Descriptors are placed in that order, so no source may be an earlier
+   target. Returns the pid, or -errno when the program could not be started. */
 pid_t trellis_spawn_tied(const char *path, char *const argv[], char *const envp[], int stdin_fd, int stdout_fd,
                          int stderr_fd, const int *from, const int *to, int count, pid_t process_group, int death_signal);
 

@@ -703,9 +703,9 @@ final class JobNode {
             } else if let job = spawned.first(where: { $0.pid == pid }) {
                 job.status = status
                 // A job that never came up is the spawning rank's error to handle; one that failed later is the job's.
-                if let failure = job.endedBeforeReady() {
-                    answerSpawn(rank: job.rank, error: failure)
-                } else if status != 0 {
+                let answer = job.endedBeforeReady()
+                if let answer { answerSpawn(rank: job.rank, error: answer) }
+                if status != 0 && answer?.isEmpty != false {
                     say("the job rank \(job.rank) spawned (\(job.summary)) \(RankProcess.describe(status: status))")
                     spawnedFailureCode = max(spawnedFailureCode, RankProcess.shellCode(status: status))
                 }

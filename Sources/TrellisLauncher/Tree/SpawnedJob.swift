@@ -31,7 +31,8 @@ final class SpawnedJob {
         _ = fcntl(ready.read, F_SETFL, fcntl(ready.read, F_GETFL) | O_NONBLOCK)
         do {
             pid = try ProcessSpawner.spawn(
-                arguments: Self.command(programs, plan: plan, readyDescriptor: 3), environment: ProcessEnvironment.current(),
+                arguments: Self.command(programs, plan: plan, readyDescriptor: 3),
+                environment: ProcessEnvironment.current().filter { $0.key != "TRELLIS_PARENT_PORT" },
                 descriptors: ChildDescriptors(standardInput: nil, standardOutput: 1, standardError: 2, inherited: [(ready.write, 3)]),
                 processGroup: 0, diesWithParent: true)
         } catch {
@@ -87,8 +88,10 @@ final class SpawnedJob {
         return true
     }
 
-    /// The job ended: the answer its rank still waits for, if any.
+    /// The job ended: the answer its rank still waits for, if any: empty when
+    /// the job came up and ended since the last poll, else why it never came up.
     func endedBeforeReady() -> String? {
+        if readReady() { return "" }
         if readyFD >= 0 {
             close(readyFD)
             readyFD = -1

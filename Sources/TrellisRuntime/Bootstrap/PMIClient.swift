@@ -78,7 +78,7 @@ final class PMIClient: @unchecked Sendable {
 
     /// Asks the launcher to start a job of `programs` (MPICH's `mcmd=spawn`
     /// blocks) and waits until it is up. Nil when it is; the launcher's
-    /// reason when it could not start it.
+    /// reason when it could not start it, as PMI-1 carries it (`_` for spaces).
     func spawn(_ programs: [PMISpawnProgram], deadline: Deadline) throws -> String? {
         try calling.withLock { _ in
             try write(programs.enumerated().map { $0.element.lines(index: $0.offset, of: programs.count) }.joined())
@@ -90,7 +90,7 @@ final class PMIClient: @unchecked Sendable {
                 throw error
             }
             guard reply.name == "spawn_result" else { throw failure("sent spawn, got \(reply)") }
-            guard reply["rc"] == "0" else { return (reply["msg"] ?? "refused").split(separator: "_").joined(separator: " ") }
+            guard reply["rc"] == "0" else { return reply["msg"] ?? "refused" }
             return nil
         }
     }

@@ -75,6 +75,9 @@ extension Communicator {
         guard !requests.isEmpty, requests.allSatisfy({ $0.count >= 1 && !$0.command.isEmpty }) else {
             throw TrellisError(.invalidArgument, "spawn needs at least one program and a count of at least 1 each")
         }
+        guard requests.allSatisfy({ $0.program(parentPort: "").isWritable }) else {
+            throw TrellisError(.invalidArgument, "a spawn's arguments, environment and hosts cannot hold a newline")
+        }
         let portID = engine.lock.withLock { engine.openPort() }
         defer { engine.lock.withLock { engine.closePort(portID) } }
         let portName = PortName(address: engine.transport.localAddress, process: engine.processID, id: portID)
@@ -96,9 +99,10 @@ extension Communicator {
             }
             if let refusal {
                 // A launcher without spawn (an older PMI service): start the job here, as a singleton does.
-                guard refusal.contains("unsupported") else {
+                guard refusal.hasPrefix("unsupported_command") else {
                     _ = engine.cancel(request)
-                    throw TrellisError(.launchFailed, "the spawned job (\(described)) did not start: \(refusal)")
+                    let reason = refusal.split(separator: "_", omittingEmptySubsequences: false).joined(separator: " ")
+                    throw TrellisError(.launchFailed, "the spawned job (\(described)) did not start: \(reason)")
                 }
                 startedHere = try LocalLaunch(requests, parentPort: portName.description, accept: request, engine: engine)
             }
