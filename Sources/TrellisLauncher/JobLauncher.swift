@@ -95,7 +95,8 @@ public final class JobLauncher {
 
     /// Variables that describe this host or this shell, not the job.
     static func staysOnThisHost(_ key: String) -> Bool {
-        ["HOSTNAME", "PWD", "OLDPWD", "SHLVL", "_", "TRELLIS_HOST", "TRELLIS_RANK", "TRELLIS_SIZE", "TRELLIS_LAUNCHER_PID", "TRELLIS_PARENT_PORT", "DISPLAY"].contains(key)
+        ["HOSTNAME", "PWD", "OLDPWD", "SHLVL", "_", "TRELLIS_HOST", "TRELLIS_RANK", "TRELLIS_SIZE", "TRELLIS_LAUNCHER_PID", "TRELLIS_PARENT_PORT", "DISPLAY",
+            "MPI_LOCALNRANKS", "MPI_LOCALRANKID", "MPIR_CVAR_CH3_INTERFACE_HOSTNAME"].contains(key)
             || key.hasPrefix("SSH_") || key.hasPrefix("PMI_")
     }
 

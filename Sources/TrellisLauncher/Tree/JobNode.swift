@@ -243,10 +243,17 @@ final class JobNode {
                 return
             }
         }
-        for rank in plannedRanks {
+        // What Hydra's proxies tell MPICH's ranks about their host: how many
+        // ranks share it, and (for ch3) the name the other hosts know it by.
+        base["MPI_LOCALNRANKS"] = String(plannedRanks.count)
+        if plan.bootstrap.kind != .fork || plan.tree.hostCount == 0, let localHost, base["MPIR_CVAR_CH3_INTERFACE_HOSTNAME"] == nil {
+            base["MPIR_CVAR_CH3_INTERFACE_HOSTNAME"] = plan.hosts[localHost]
+        }
+        for (index, rank) in plannedRanks.enumerated() {
             var environment = base
             environment["PMI_RANK"] = String(rank)
             environment["TRELLIS_RANK"] = String(rank)
+            environment["MPI_LOCALRANKID"] = String(index)
             let input: HostRanks.Input? = rank == 0 ? (parent == nil ? .inherited : .forwarded) : nil
             let program = plan.applications[plan.applicationNumber(ofRank: rank)].program
             do {
