@@ -108,6 +108,16 @@ import TrellisLauncher
         #expect(outcome.errors.contains("b: ranks 1,3 lost with the host"), "\(outcome.combined)")
     }
 
+    /// Rank 0 runs under a proxy, so its spawn goes up the tree to the
+    /// launcher and the answer comes back down; the children's job is placed
+    /// on the same (forked) hosts, and a missing program is a clear error.
+    @Test func spawnGoesThroughTheTreeAndTheChildrenTalkToTheirParents() throws {
+        let outcome = try run(["-n", "3", "--hosts", "a,b,c", "--fanout", "1", JobHarness.conformance, "spawn"])
+        #expect(outcome.status == 0 && outcome.output.contains("SPAWNED from 3 ranks"), "\(outcome.combined)")
+        for rank in 0..<3 { #expect(outcome.output.components(separatedBy: "spawned child \(rank) of 3 on ").count == 3, "\(outcome.combined)") }
+        #expect(outcome.errors.contains("cannot start '/nonexistent/trellis-program'"), "\(outcome.combined)")
+    }
+
     @Test func badHostListsAreClearErrors() throws {
         let unbalanced = try run(["-n", "2", "--hosts", "node[1-", "true"])
         #expect(unbalanced.status != 0 && unbalanced.errors.contains("node[1-"), "\(unbalanced.combined)")
