@@ -640,13 +640,19 @@ final class JobNode {
         }
     }
 
+    /// The child whose subtree holds `host`.
+    private func child(towards host: Int) -> ChildProxy? {
+        guard let next = plan.tree.child(of: position, towards: host) else { return nil }
+        return children.first { $0.position == next }
+    }
+
     /// The answer to a rank's spawn goes to its host: here, or down the branch that leads there.
     private func answerSpawn(rank: Int, error: String) {
         guard plan.hostOfRank.indices.contains(rank) else { return }
         let host = plan.hostOfRank[rank]
         if host == localHost {
             for event in pmi.spawnFinished(rank: rank, error: error.isEmpty ? nil : error) { perform(event) }
-        } else if let next = plan.tree.child(of: position, towards: host), let child = children.first(where: { $0.position == next }) {
+        } else if let child = child(towards: host) {
             child.send(.spawnResult(rank: rank, error: error))
         }
     }
@@ -670,7 +676,7 @@ final class JobNode {
         let host = plan.hostOfRank[0]
         if host == localHost {
             if case .input(let bytes) = message { ranks.forwardInput(bytes) } else { ranks.endInput() }
-        } else if let next = plan.tree.child(of: position, towards: host), let child = children.first(where: { $0.position == next }) {
+        } else if let child = child(towards: host) {
             child.send(message)
         }
     }
