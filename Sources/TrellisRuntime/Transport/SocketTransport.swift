@@ -36,6 +36,19 @@ final class SocketTransport: Transport {
     /// leftover of a crossed handshake (its opener closed it as the loser),
     /// not a process talking again: it is dropped without a word to the engine.
     private var finalizedPeers = Set<ProcessID>()
+    /// How many connections with each peer both sides have taken into use.
+    /// A hello carries the opener's count: one below this side's is a
+    /// leftover of a crossed handshake whose winner has come and gone, which
+    /// the opener already closed. Taking it would look like a fresh
+    /// connection that then closes without a goodbye.
+    private var connectionsEstablished: [ProcessID: UInt64] = [:]
+    /// Descriptors closed since the last batch of events was handled (the
+    /// engine may close one between the wait and the handling): the number
+    /// may already belong to a new socket, which must not get the old one's
+    /// events (a stale writable event on a socket still connecting would
+    /// send the hello too early). Skipping costs nothing: the poll is
+    /// level-triggered, so the new socket's own events come again.
+    private var closedSinceLastBatch = Set<Int32>()
     weak var delegate: TransportDelegate?
 
     // Filled by `waitForEvents`, read by `handleEvents`: only the poller touches them.
@@ -151,10 +164,13 @@ final class SocketTransport: Transport {
     }
 
     func handleEvents(_ count: Int) {
+        defer { closedSinceLastBatch.removeAll(keepingCapacity: true) }
         for index in 0..<count {
             let fd = readyFDs[index]
             let events = readyEvents[index]
-            if fd == wakeFD {
+            if closedSinceLastBatch.contains(fd) {
+                continue
+            } else if fd == wakeFD {
                 var value: UInt64 = 0
                 _ = Glibc.read(wakeFD, &value, 8)
             } else if fd == listenFD {
@@ -189,7 +205,8 @@ final class SocketTransport: Transport {
                     underlying: SystemCallError("connect", errno: code)))
                 return
             }
-            let hello = OutgoingFrame(header: FrameHeader(kind: .hello, exchange: localID.rawValue))
+            let established = connectionsEstablished[connection.peer!, default: 0]
+            let hello = OutgoingFrame(header: FrameHeader(kind: .hello, exchange: localID.rawValue, aux: established))
             guard connection.writeImmediately(hello) else {
                 fail(connection, error: TrellisError(.connectionFailed, "handshake with process \(connection.peer!) failed"))
                 return
@@ -339,6 +356,9 @@ final class SocketTransport: Transport {
 
     /// Both sides may connect at once; the connection opened by the smaller
     /// process id is kept, and the frames queued on the other move over to it.
+    /// The loser's hello can be read long after (on a loaded host, after the
+    /// winner was used and released): its count of established connections
+    /// is then behind this side's, and it is refused.
     private func receiveHello(_ header: FrameHeader, on connection: SocketConnection) throws {
         guard connection.state == .awaitingHello else {
             throw TrellisError(.protocolViolation, "unexpected hello")
@@ -349,6 +369,11 @@ final class SocketTransport: Transport {
             return
         }
         connection.peer = peer
+        guard header.aux >= connectionsEstablished[peer, default: 0] else {
+            _ = connection.writeImmediately(OutgoingFrame(header: FrameHeader(kind: .helloAcknowledge, tag: 0, exchange: localID.rawValue)))
+            closeQuietly(connection)
+            return
+        }
         var keep = true
         if let existing = connectionsByPeer[peer], existing !== connection {
             let existingIsLosingOutgoing = existing.isOutgoing && existing.state != .established && peer < localID
@@ -373,6 +398,7 @@ final class SocketTransport: Transport {
         }
         connection.state = .established
         connectionsByPeer[peer] = connection
+        connectionsEstablished[peer, default: 0] += 1
         if !connection.sendQueue.isEmpty { flush(connection) }
         if saidGoodbye { closeAfterFlush(connection) }
     }
@@ -383,6 +409,7 @@ final class SocketTransport: Transport {
         }
         if header.tag == 1 {
             connection.state = .established
+            connectionsEstablished[connection.peer!, default: 0] += 1
             if !connection.sendQueue.isEmpty { flush(connection) }
             if saidGoodbye { closeAfterFlush(connection) }
         } else {
@@ -399,6 +426,7 @@ final class SocketTransport: Transport {
     private func closeDescriptor(_ connection: SocketConnection) {
         guard connection.descriptorOpen else { return }
         connection.descriptorOpen = false
+        closedSinceLastBatch.insert(connection.fd)
         trellis_epoll_remove(epollFD, connection.fd)
         Glibc.close(connection.fd)
         if connectionsByFD[connection.fd] === connection { connectionsByFD[connection.fd] = nil }
