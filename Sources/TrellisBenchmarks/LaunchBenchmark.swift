@@ -53,13 +53,18 @@ public struct LaunchBenchmark {
         var medians: [Record] = []
         for hosts in hostCounts {
             for perHost in ranksPerHost {
-                for launcher in ["trellis", "hydra"] {
-                    var runs: [Record] = []
-                    for repetition in 1...repetitions {
+                // Interleaved, and in turn first (ABBA): a slow drift of the
+                // machine, or the page cache one launcher warms for the other,
+                // falls on both alike.
+                var runs: [String: [Record]] = [:]
+                for repetition in 1...repetitions {
+                    for launcher in repetition % 2 == 1 ? ["trellis", "hydra"] : ["hydra", "trellis"] {
                         progress("\(launcher) over \(hosts) host\(hosts == 1 ? "" : "s"), \(perHost) rank\(perHost == 1 ? "" : "s") each (\(repetition)/\(repetitions))")
-                        runs.append(try launch(launcher, program: program, hosts: hosts, perHost: perHost, on: cluster))
+                        runs[launcher, default: []].append(try launch(launcher, program: program, hosts: hosts, perHost: perHost, on: cluster))
                     }
-                    let median = Self.median(runs)
+                }
+                for launcher in ["trellis", "hydra"] {
+                    let median = Self.median(runs[launcher]!)
                     print(median.json)
                     medians.append(median)
                 }
