@@ -44,5 +44,13 @@ struct SlurmJobTests {
         }
         let mpichInside = try slurm.run(on: 0, ["salloc", "-N", "3", "-n", "6", "--quiet", JobHarness.trellis, "run", "-n", "6", "--launcher", "slurm", ring])
         #expect(mpichInside.status == 0 && mpichInside.output.contains("mpich ring: size 6 sum 15 token 15"), "\(mpichInside.combined)")
+
+        // Spawn inside the allocation: each spawned job's proxies are one more srun step,
+        // beside the parents' (one rank per host, so one child per host).
+        let spawned = try slurm.run(on: 0, ["salloc", "-N", "3", "-n", "3", "--quiet", JobHarness.trellis, "run", "-n", "3", "--launcher", "slurm", JobHarness.conformance, "spawn"])
+        #expect(spawned.status == 0 && spawned.output.contains("SPAWNED from 3 ranks"), "\(spawned.combined)")
+        for host in cluster.hosts {
+            #expect(spawned.output.contains("of 3 on \(host.name)\n"), "\(spawned.combined)")
+        }
     }
 }

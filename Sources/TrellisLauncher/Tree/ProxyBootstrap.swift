@@ -46,11 +46,14 @@ public struct ProxyBootstrap: Sendable, Equatable {
 
     /// The one `srun` step that starts a proxy on each of `hosts` (Slurm's
     /// own tree starts them), each connecting back to `parent` to be placed.
+    /// `--overlap`: since Slurm 20.11 a step holds its CPUs for itself, so
+    /// without it the step of a job the ranks spawn would wait for this one
+    /// to end.
     public func slurmStep(hosts: [String], parent: String, token: String) -> [String] {
         let srun = sshCommand == ["ssh"] ? ["srun"] : sshCommand
         return srun + [
             "--nodes=\(hosts.count)", "--ntasks=\(hosts.count)", "--ntasks-per-node=1", "--nodelist=\(hosts.joined(separator: ","))",
-            "--kill-on-bad-exit=1", "--mpi=none", "--quiet", "--input=none",
+            "--kill-on-bad-exit=1", "--overlap", "--mpi=none", "--quiet", "--input=none",
         ] + proxyCommand + [
             "--parent", parent, "--token", token, "--join",
         ]
