@@ -4,7 +4,10 @@ import TrellisLauncher
 
 /// A "cluster" of hosts on this machine (the namespace-hosts script): network
 /// namespaces on a private bridge, each with its own address, hostname and
-/// sshd, which this object starts as its children. Everything goes when it
+/// sshd, which this object starts as its children. Each host also has a
+/// node-local folder, `localFolder`: one path, a tmpfs of its own on every
+/// host (its sshd runs in a private mount namespace), so a file written
+/// there on one host is on that host only, as on a node's local disk. Everything goes when it
 /// does, however its user ended: every process on the hosts ends, and the
 /// namespaces, keys and files are removed. Tests and `trellis bench launch` stand on it.
 public final class NamespaceCluster: @unchecked Sendable {
@@ -13,6 +16,9 @@ public final class NamespaceCluster: @unchecked Sendable {
     /// Each host's name and address, in order.
     public let hosts: [(name: String, address: String)]
     private var sshds: [pid_t] = []
+
+    /// The node-local folder: the same path on every host, a different tmpfs behind it on each.
+    public var localFolder: String { folder + "/local" }
 
     /// The script that makes and removes the hosts.
     public static var script: String? { Bundle.module.path(forResource: "namespace-hosts", ofType: "sh") }
@@ -45,10 +51,14 @@ public final class NamespaceCluster: @unchecked Sendable {
             return words.count == 2 ? (String(words[0]), String(words[1])) : nil
         }
         do {
+            try FileManager.default.createDirectory(atPath: localFolder, withIntermediateDirectories: true)
             for (index, host) in hosts.enumerated() {
+                // `ip netns exec`, `unshare` and `sh -c exec` all exec in place: the pid is sshd's,
+                // and `run(on:)` enters its namespaces.
                 sshds.append(try ProcessSpawner.spawn(
-                    arguments: ["ip", "netns", "exec", host.name, "unshare", "--uts", "sh", "-c",
-                                "hostname \(host.name) && exec /usr/sbin/sshd -D -f \(folder)/sshd_config.\(index) -E \(folder)/sshd.\(index).log"],
+                    arguments: ["ip", "netns", "exec", host.name, "unshare", "--uts", "--mount", "--propagation", "private", "sh", "-c",
+                                "hostname \(host.name) && mount -t tmpfs -o mode=1777 tmpfs \(localFolder) && "
+                                + "exec /usr/sbin/sshd -D -f \(folder)/sshd_config.\(index) -E \(folder)/sshd.\(index).log"],
                     environment: ProcessEnvironment.current(), logPath: "\(folder)/sshd.\(index).out"))
             }
             for index in hosts.indices {
@@ -75,9 +85,14 @@ public final class NamespaceCluster: @unchecked Sendable {
         return path
     }
 
-    /// Runs a command on host `index` (in its namespace, as its sshd's sessions would run it).
+    /// Runs a command on host `index` (in its sshd's namespaces: network,
+    /// hostname and mounts, as its sessions would run it).
     public func run(on index: Int, _ arguments: [String], timeoutSeconds: Double = 120) throws -> CommandRunner.Outcome {
-        try CommandRunner.run(["ip", "netns", "exec", hosts[index].name] + arguments, timeoutSeconds: timeoutSeconds)
+        try CommandRunner.run(onHost(index, arguments), timeoutSeconds: timeoutSeconds)
+    }
+
+    private func onHost(_ index: Int, _ arguments: [String]) -> [String] {
+        ["nsenter", "--target", String(sshds[index]), "--net", "--uts", "--mount", "--"] + arguments
     }
 
     /// Runs a command on host `index` as a user logged in there would: in
@@ -95,8 +110,7 @@ public final class NamespaceCluster: @unchecked Sendable {
 
     /// The command line that runs `arguments` on host `index` under its own hostname.
     public func asUser(on index: Int, _ arguments: [String]) -> [String] {
-        let name = hosts[index].name
-        return ["ip", "netns", "exec", name, "unshare", "--uts", "sh", "-c", "hostname \(name) && exec \"$@\"", "sh"] + arguments
+        onHost(index, arguments)
     }
 
     /// Runs a shell command on host `to` over ssh from host `from`.

@@ -8,10 +8,15 @@
 #   scripts/namespace-hosts.sh down NAME DIR       # ends every process on them and removes all of it
 #   ip netns exec NAME-h0 ssh -F DIR/ssh_config NAME-h1 hostname
 #
+# Each host's sshd runs in a private mount namespace with a tmpfs of its
+# own on DIR/local: the same path on every host, a node-local folder
+# behind it on each (what one host writes there, the others do not see).
+#
 # With TRELLIS_HOSTS_SSHD=external, `up` leaves the sshds to its caller
 # (a test that starts each as its own child, so it can reap it): host I's
-# is `ip netns exec NAME-hI unshare --uts sh -c "hostname NAME-hI && exec
-# /usr/sbin/sshd -D -f DIR/sshd_config.I -E DIR/sshd.I.log"`.
+# is `ip netns exec NAME-hI unshare --uts --mount --propagation private sh
+# -c "hostname NAME-hI && mount -t tmpfs -o mode=1777 tmpfs DIR/local &&
+# exec /usr/sbin/sshd -D -f DIR/sshd_config.I -E DIR/sshd.I.log"`.
 #
 # `up` prints one line per host, "NAME-hI ADDRESS". Every host resolves
 # every other's name (/etc/netns/NAME-hI/hosts, which `ip netns exec`
@@ -94,7 +99,9 @@ LogLevel ERROR
 EOF
     # Its own hostname, in a UTS namespace that its sshd and every session under it share.
     if [ "${TRELLIS_HOSTS_SSHD:-}" != external ]; then
-      ip netns exec "$host" unshare --uts sh -c "hostname $host && exec /usr/sbin/sshd -f $dir/sshd_config.$i -E $dir/sshd.$i.log"
+      mkdir -p "$dir/local"
+      ip netns exec "$host" unshare --uts --mount --propagation private sh -c \
+        "hostname $host && mount -t tmpfs -o mode=1777 tmpfs $dir/local && exec /usr/sbin/sshd -f $dir/sshd_config.$i -E $dir/sshd.$i.log"
     fi
     echo "$host $address" | tee -a "$dir/hosts"
   done
