@@ -92,9 +92,12 @@ let package = Package(
             ],
             resources: [.copy("Resources/mpi_bench.c"), .copy("Resources/namespace-hosts.sh"), .copy("Resources/mpi_ready.c")]),
         .target(
+            name: "TrellisClusterTools",
+            dependencies: ["TrellisLauncher", "TrellisHosts", "TrellisCore"]),
+        .target(
             name: "TrellisCommands",
             dependencies: [
-                "TrellisRuntime", "TrellisLauncher", "TrellisRunCommand", "TrellisBenchmarks", "TrellisNames", "TrellisScenarios", "TrellisFSServer", "TrellisFSProtocol", "TrellisFSClient", "TrellisFSDistribution", "TrellisFUSE",
+                "TrellisRuntime", "TrellisLauncher", "TrellisRunCommand", "TrellisClusterTools", "TrellisBenchmarks", "TrellisNames", "TrellisScenarios", "TrellisFSServer", "TrellisFSProtocol", "TrellisFSClient", "TrellisFSDistribution", "TrellisFUSE",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
@@ -129,6 +132,7 @@ let package = Package(
             dependencies: ["TrellisCore", "TrellisWire", "TrellisRuntime", "TrellisLauncher", "TrellisHosts", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "TrellisNamesTests", dependencies: ["TrellisNames"]),
         .testTarget(name: "TrellisHostsTests", dependencies: ["TrellisHosts", .product(name: "PropertyBased", package: "swift-property-based")]),
+        .testTarget(name: "TrellisClusterToolsTests", dependencies: ["TrellisClusterTools", "TrellisHosts"]),
         .testTarget(
             name: "TrellisFSDistributionTests",
             dependencies: ["TrellisFSDistribution", .product(name: "PropertyBased", package: "swift-property-based")]),

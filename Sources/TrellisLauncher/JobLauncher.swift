@@ -20,6 +20,11 @@ public final class JobLauncher {
 
     /// Runs the job to its end; returns the exit code for the shell.
     public func run() throws -> Int32 {
+        try runToOutcome().exitCode
+    }
+
+    /// Runs the job to its end; returns how each rank ended.
+    public func runToOutcome() throws -> JobOutcome {
         let plan = try makePlan()
         let overHosts = options.hosts != nil
         let tags: [String]? = options.tagOutput
@@ -27,10 +32,11 @@ public final class JobLauncher {
             : nil
         let node = JobNode.launcher(
             plan: plan, keepGoing: options.keepGoing, tags: tags, report: options.report, statistics: options.statistics, address: try launcherAddress(plan),
-            readyFD: options.readyDescriptor.map { fcntl($0, F_DUPFD_CLOEXEC, 3) } ?? -1, logger: logger)
+            readyFD: options.readyDescriptor.map { fcntl($0, F_DUPFD_CLOEXEC, 3) } ?? -1, watcher: options.watcher,
+            timeLimitSeconds: options.timeLimitSeconds, logger: logger)
         // Only the copy above, which no rank inherits, stays open.
         if let given = options.readyDescriptor { close(given) }
-        return node.run()
+        return node.runToOutcome()
     }
 
     /// Where every rank runs and how the tree of proxies is shaped.

@@ -39,6 +39,12 @@ public struct LaunchOptions: Sendable {
     /// A descriptor to write one line to once every rank has passed its
     /// first PMI fence (how a spawning launcher learns its spawned job is up).
     public var readyDescriptor: Int32?
+    /// Gets the ranks' output and the launcher's notices instead of this
+    /// process's stdout and stderr (a cluster tool gathering per host).
+    public var watcher: (any JobWatcher)?
+    /// Seconds after which the job is stopped as if interrupted (SIGTERM,
+    /// then SIGKILL after the grace period); the outcome says it timed out.
+    public var timeLimitSeconds: Double?
 
     public init(rankCount: Int, program: [String]) {
         applications = [LaunchApplication(count: rankCount, program: program)]

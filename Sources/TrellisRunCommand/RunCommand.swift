@@ -30,35 +30,13 @@ public struct RunCommand: ParsableCommand {
     @Option(name: .short, help: "Number of ranks.")
     var n: Int = 1
 
-    @Option(help: "Hosts to run on, as a node set: node[01-16], a,b:4 (slots after a colon).")
-    var hosts: String?
-
-    @Option(help: "A file of hosts, one per line: host, host:N or host slots=N.")
-    var hostfile: String?
+    @OptionGroup var placement: HostOptions
 
     @Option(help: "Ranks per host, whatever the host list's slots say.")
     var ppn: Int?
 
     @Option(help: "Fill each host's slots before the next (slot) or one rank per host in turn (node).")
     var mapBy: String = "slot"
-
-    @Option(help: "How proxies start on the hosts: ssh (this host itself is forked), slurm (one srun step inside an allocation), or fork (every proxy local).")
-    var launcher: String = "ssh"
-
-    @Option(help: "The ssh command and its options, as one string: \"ssh -F cluster.conf\".")
-    var ssh: String = "ssh"
-
-    @Option(help: "The srun command and its options, for --launcher slurm.")
-    var srun: String = "srun"
-
-    @Option(help: "Children per node of the proxy tree.")
-    var fanout: Int = 8
-
-    @Option(help: "Seconds of silence after which a link to a host counts as cut.")
-    var linkTimeout: Double = 30
-
-    @Option(help: "The address proxies connect back to (by default the one the route to the hosts leaves from).")
-    var launcherAddress: String?
 
     @Flag(help: "Ranks connect to their PMI service at PMI_PORT with PMI_ID (MPICH's -pmi-port mode) instead of inheriting PMI_FD.")
     var pmiPort = false
@@ -116,20 +94,12 @@ public struct RunCommand: ParsableCommand {
         options.environment = try Self.assignments(settings, option: "--env")
         options.storeEntries = try Self.assignments(preput, option: "--preput")
         options.readyDescriptor = readyFd
-        // The path a spawned job's launcher starts from, even for a job on one host.
-        options.bootstrap = proxyBootstrap(.ssh, command: ssh)
-        if hosts != nil || hostfile != nil || launcher == "slurm" {
-            options.hosts = try hostList()
+        // Sets the path a spawned job's launcher starts from, even for a job on one host.
+        try placement.apply(to: &options)
+        if placement.namesHosts {
             options.ranksPerHost = ppn
             guard let order = Placement.Order(rawValue: mapBy) else { throw ValidationError("--map-by takes slot or node, not \(mapBy)") }
             options.order = order
-            guard let kind = ProxyBootstrap.Kind(rawValue: launcher) else { throw ValidationError("--launcher takes ssh, slurm or fork, not \(launcher)") }
-            options.bootstrap = proxyBootstrap(kind, command: kind == .slurm ? srun : ssh)
-            guard fanout >= 1 else { throw ValidationError("--fanout takes 1 or more") }
-            options.fanout = fanout
-            guard linkTimeout > 0 else { throw ValidationError("--link-timeout takes a positive number of seconds") }
-            options.linkTimeoutSeconds = linkTimeout
-            options.launcherAddress = launcherAddress
         } else if ppn != nil {
             throw ValidationError("--ppn places ranks on hosts: give --hosts or --hostfile too")
         }
@@ -139,22 +109,6 @@ public struct RunCommand: ParsableCommand {
 }
 
 extension RunCommand {
-    /// The hosts of the Slurm allocation this runs in, with their task
-    /// counts as slots (SLURM_JOB_NODELIST, SLURM_TASKS_PER_NODE such as `2(x3),1`).
-    static func slurmAllocation(_ environment: [String: String]) throws -> HostList {
-        guard let nodes = environment["SLURM_JOB_NODELIST"] ?? environment["SLURM_NODELIST"] else {
-            throw ValidationError("--launcher slurm runs inside a Slurm allocation (salloc, sbatch) or with --hosts")
-        }
-        let names = try NodeSet(nodes).names
-        var slots: [Int] = []
-        for part in (environment["SLURM_TASKS_PER_NODE"] ?? "").split(separator: ",") {
-            let count = Int(part.prefix { $0.isNumber }) ?? 1
-            let repeats = part.firstIndex(of: "x").flatMap { Int(part[part.index(after: $0)...].prefix { $0.isNumber }) } ?? 1
-            slots += repeatElement(count, count: repeats)
-        }
-        return HostList(names.enumerated().map { HostList.Host(name: $1, slots: slots.indices.contains($0) ? slots[$0] : nil) })
-    }
-
     /// `NAME=VALUE` settings as a table (the value may hold `=` and spaces).
     static func assignments(_ settings: [String], option: String) throws -> [String: String] {
         var table: [String: String] = [:]
@@ -165,20 +119,6 @@ extension RunCommand {
             table[String(setting[..<equals])] = String(setting[setting.index(after: equals)...])
         }
         return table
-    }
-
-    func hostList() throws -> HostList {
-        do {
-            if let hostfile {
-                guard hosts == nil else { throw ValidationError("give --hosts or --hostfile, not both") }
-                guard let text = readTextFile(hostfile) else { throw ValidationError("cannot read the hostfile \(hostfile)") }
-                return try HostList(hostfile: text, named: hostfile)
-            }
-            if let hosts { return try HostList(parsing: hosts) }
-            return try Self.slurmAllocation(ProcessEnvironment.current())
-        } catch let error as HostListError {
-            throw ValidationError("\(error)")
-        }
     }
 
     /// Splits `PROGRAM ARGS : -n N PROGRAM ARGS : ...` into applications (MPMD).

@@ -114,6 +114,36 @@ struct NamespaceHostsJobTests {
         #expect(left.isEmpty, "left running: \(left)")
     }
 
+    /// `trellis exec` over real ssh: each host answers with its own name and
+    /// its own node-local folder; a host that cannot be reached is named and
+    /// the others still answer.
+    @Test func execGathersEveryHostAndNamesOneItCannotReach() throws {
+        let cluster = try TestHosts(count: 3)
+        #expect(try cluster.ssh(from: 0, to: 1, "echo only-on-h1 > \(cluster.localFolder)/mark").status == 0)
+        func exec(_ hosts: String, _ command: String) throws -> JobHarness.Outcome {
+            try cluster.runAsUser(on: 0, [JobHarness.trellis, "exec", "--hosts", hosts, "--ssh", "ssh -F \(cluster.sshConfig)", "--", command])
+        }
+        let names = try exec("\(cluster.name)-h[0-2]", "hostname")
+        #expect(names.status == 0, "\(names.combined)")
+        for host in cluster.hosts {
+            #expect(names.output.contains(Self.block("\(host.name) (1)", host.name)), "\(names.combined)")
+        }
+        let marks = try exec("\(cluster.name)-h[0-2],\(cluster.name)-gone", "cat \(cluster.localFolder)/mark 2>/dev/null || echo none")
+        #expect(marks.status == 255, "\(marks.combined)")
+        #expect(marks.output.contains(Self.block("\(cluster.name)-h[0,2] (2)", "none")), "\(marks.combined)")
+        #expect(marks.output.contains(Self.block("\(cluster.name)-h1 (1)", "only-on-h1")), "\(marks.combined)")
+        #expect(marks.errors.contains("unreachable: \(cluster.name)-gone: its proxy on \(cluster.name)-gone: its bootstrap exited with code 255 "
+            + "before the proxy connected back (ssh: Could not resolve hostname \(cluster.name)-gone"), "\(marks.combined)")
+        let left = leftovers(cluster)
+        #expect(left.isEmpty, "left running: \(left)")
+    }
+
+    /// One block of `trellis exec`'s folded output: its header between rules as long as it, then the output.
+    private static func block(_ header: String, _ output: String) -> String {
+        let rule = String(repeating: "-", count: max(header.count, 15))
+        return "\(rule)\n\(header)\n\(rule)\n\(output)\n"
+    }
+
     @Test func trellisProgramsRunAcrossHostsUnderHydra() throws {
         let cluster = try TestHosts(count: 3)
         let hosts = cluster.hosts.map(\.name).joined(separator: ",")

@@ -66,6 +66,8 @@ final class ChildProxy {
                 errorLine.removeSubrange(...newline)
             }
         }
+        // ssh ends its own complaints with CR LF.
+        lines = lines.map { String($0.reversed().drop { $0 == "\r" || $0 == " " }.reversed()) }
         complaints = Array((complaints + lines).suffix(5))
         return lines
     }

@@ -43,6 +43,11 @@ final class JobNode {
     private var readsInput = false
     private var interruptCount = 0
     private var report = false
+    /// The launcher's: who gets output and notices instead of the terminal.
+    private var watcher: (any JobWatcher)?
+    private var timeLimitSeconds: Double?
+    private var timeLimit: Deadline?
+    private var timedOut = false
     private var statistics = false
     /// Messages for the parent gathered in this turn of the loop, sent as one frame at its end.
     private var outbox: [LinkMessage] = []
@@ -82,7 +87,7 @@ final class JobNode {
     /// `readyFD`: written to once every rank has passed its first PMI fence.
     static func launcher(
         plan: JobPlan, keepGoing: Bool, tags: [String]?, report: Bool, statistics: Bool = false, address: String?, readyFD: Int32 = -1,
-        logger: Logger
+        watcher: (any JobWatcher)? = nil, timeLimitSeconds: Double? = nil, logger: Logger
     ) -> JobNode {
         let overHosts = plan.tree.hostCount > 0
         let localHost = overHosts ? plan.tree.launcherHost : 0
@@ -94,6 +99,8 @@ final class JobNode {
         node.report = report
         node.statistics = statistics
         node.readyFD = readyFD
+        node.watcher = watcher
+        node.timeLimitSeconds = timeLimitSeconds
         return node
     }
 
@@ -112,6 +119,15 @@ final class JobNode {
     // MARK: Running
 
     /// Runs this node to the job's end; returns the launcher's exit code (0 for a proxy that ended well).
+    /// The launcher's run: how every rank ended.
+    func runToOutcome() -> JobOutcome {
+        timeLimit = timeLimitSeconds.map { .after(seconds: $0) }
+        let code = run()
+        let outcome = ledger?.outcome(timedOut: timedOut)
+        return outcome.map { JobOutcome(hosts: $0.hosts, hostOfRank: $0.hostOfRank, ends: $0.ends, exitCode: code, timedOut: $0.timedOut) }
+            ?? JobOutcome(hosts: plan.hosts, hostOfRank: plan.hostOfRank, ends: [], exitCode: code, timedOut: timedOut)
+    }
+
     func run(early: [LinkMessage] = []) -> Int32 {
         let relay: SignalRelay
         do {
@@ -342,6 +358,11 @@ final class JobNode {
 
     private func timers() {
         ranks.tick()
+        if let timeLimit, timeLimit.hasPassed, stopDeadline == nil, !(ranks.allExited && children.allSatisfy(\.finished)) {
+            timedOut = true
+            say("the time limit of \(Self.seconds(timeLimitSeconds ?? 0)) passed; stopping the job")
+            beginStop(SIGTERM)
+        }
         if let parent, parent.isOpen, !parent.keepAlive(timeout: plan.linkTimeoutSeconds) {
             abandon(because: "lost the link to its parent: \(parent.closeReason)")
         } else if let parent, !parent.isOpen, !sentDone {
@@ -517,7 +538,7 @@ final class JobNode {
         }
         switch message {
         case .output(let rank, let stream, let bytes):
-            writer.write(rank: rank, stream: stream, bytes)
+            if let watcher { watcher.output(rank: rank, stream: stream, bytes: bytes) } else { writer.write(rank: rank, stream: stream, bytes) }
         case .rankEnded(let rank, let pid, let status, let unfinalized):
             act(on: ledger!.ranksEnded([(rank, JobLedger.End(pid: pid, status: status, unfinalized: unfinalized))]))
         case .abort(let rank, let code, let text):
@@ -766,6 +787,10 @@ final class JobNode {
     private func notice(_ text: String) { up(.notice(text)) }
 
     private func say(_ text: String) {
-        writeToStandardError("trellis run: \(text)\n")
+        if let watcher { watcher.notice(text) } else { writeToStandardError("trellis run: \(text)\n") }
+    }
+
+    private static func seconds(_ value: Double) -> String {
+        value == value.rounded() ? "\(Int(value)) s" : "\(value) s"
     }
 }

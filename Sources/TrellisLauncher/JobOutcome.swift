@@ -1,0 +1,38 @@
+/// How a job ended, rank by rank: what a cluster tool reports per host.
+public struct JobOutcome: Sendable, Equatable {
+    public enum End: Sendable, Equatable {
+        /// The rank's wait status.
+        case exited(status: Int32)
+        /// Its host was lost (proxy gone, link cut, ssh failed) before it was reported.
+        case lost(reason: String)
+        /// No end was reported (the job was stopped before it started).
+        case unknown
+    }
+
+    public let hosts: [String]
+    public let hostOfRank: [Int]
+    public let ends: [End]
+    /// The exit code `trellis run` would give.
+    public let exitCode: Int32
+    /// The time limit passed and the job was stopped.
+    public let timedOut: Bool
+
+    public init(hosts: [String], hostOfRank: [Int], ends: [End], exitCode: Int32, timedOut: Bool) {
+        self.hosts = hosts
+        self.hostOfRank = hostOfRank
+        self.ends = ends
+        self.exitCode = exitCode
+        self.timedOut = timedOut
+    }
+}
+
+extension JobLedger {
+    func outcome(timedOut: Bool) -> JobOutcome {
+        let rankEnds = hostOfRank.indices.map { rank -> JobOutcome.End in
+            if let end = self.ends[rank] { return .exited(status: end.status) }
+            if let reason = lostHosts[hostOfRank[rank]] { return .lost(reason: reason) }
+            return .unknown
+        }
+        return JobOutcome(hosts: hosts, hostOfRank: hostOfRank, ends: rankEnds, exitCode: exitCode, timedOut: timedOut)
+    }
+}
