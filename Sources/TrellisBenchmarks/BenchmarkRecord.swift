@@ -65,3 +65,8 @@ public func median(_ values: [Double]) -> Double {
     let sorted = values.sorted()
     return sorted.isEmpty ? 0 : sorted[sorted.count / 2]
 }
+
+extension String {
+    /// Right-aligned in a column `width` wide (for the benchmarks' tables).
+    func leftPadded(_ width: Int) -> String { count >= width ? self : String(repeating: " ", count: width - count) + self }
+}

@@ -150,7 +150,3 @@ public struct LaunchBenchmark {
         FileHandle.standardError.write(Data("bench launch: \(text)...\n".utf8))
     }
 }
-
-extension String {
-    fileprivate func leftPadded(_ width: Int) -> String { count >= width ? self : String(repeating: " ", count: width - count) + self }
-}

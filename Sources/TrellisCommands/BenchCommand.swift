@@ -9,7 +9,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure Trellis, and MPICH side by side.",
-        subcommands: [PingPongBench.self, BroadcastBench.self, AllreduceBench.self, NIOPingPongBench.self, CompareBench.self, LimitsBench.self, FileSystemBench.self, AggregateBench.self, MetadataBench.self, MetadataBenchWorker.self, FuseBench.self, LaunchBench.self])
+        subcommands: [PingPongBench.self, BroadcastBench.self, AllreduceBench.self, NIOPingPongBench.self, CompareBench.self, LimitsBench.self, FileSystemBench.self, AggregateBench.self, MetadataBench.self, MetadataBenchWorker.self, FuseBench.self, LaunchBench.self, ExecBench.self])
 }
 
 struct BenchSizes: ParsableArguments {
@@ -115,5 +115,42 @@ struct LaunchBench: ParsableCommand {
         }
         try LaunchBenchmark(trellisExecutable: (try? TrellisExecutable.locate()) ?? currentExecutablePath(), hostCounts: hosts, ranksPerHost: ppn, repetitions: `repeat`, fanout: fanout)
             .run(printTable: !json)
+    }
+}
+
+struct ExecBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "exec",
+        abstract: "Time trellis exec, pdsh and clush running one command on namespace hosts (needs root, pdsh and clustershell).",
+        discussion: """
+            Makes the largest number of hosts asked for as network namespaces with their own
+            sshd, then runs each command on the first N of them with trellis exec, pdsh -R ssh
+            and clush -b in turn, from the first host, checking every host's answer. Prints one
+            JSON line per tool, command and size (the median of --repeat runs), a ratio line
+            per size, a table, and with --plot an SVG of time against hosts.
+            """)
+
+    @Option(parsing: .upToNextOption, help: "Host counts.")
+    var hosts: [Int] = [1, 2, 4, 8, 16]
+
+    @Option(parsing: .upToNextOption, help: "Commands to run on every host.")
+    var commands: [String] = ["true", "hostname"]
+
+    @Option(help: "Runs per point (the median is kept).")
+    var `repeat`: Int = 5
+
+    @Option(help: "Write an SVG plot of time against hosts here.")
+    var plot: String?
+
+    @Flag(help: "Print only the JSON lines.")
+    var json = false
+
+    func run() throws {
+        TrellisCommand.bootstrapLogging()
+        guard hosts.allSatisfy({ (1...250).contains($0) }), `repeat` >= 1, !commands.isEmpty else {
+            throw ValidationError("host counts are 1 to 250, --repeat at least 1, and at least one command")
+        }
+        try ExecBenchmark(trellisExecutable: (try? TrellisExecutable.locate()) ?? currentExecutablePath(), hostCounts: hosts, commands: commands, repetitions: `repeat`)
+            .run(printTable: !json, plotPath: plot)
     }
 }
