@@ -27,7 +27,8 @@ public struct JobOutcome: Sendable, Equatable {
 }
 
 extension JobLedger {
-    func outcome(timedOut: Bool) -> JobOutcome {
+    /// `exitCode`: the launcher's, which counts spawned jobs' failures too.
+    func outcome(exitCode: Int32, timedOut: Bool) -> JobOutcome {
         let rankEnds = hostOfRank.indices.map { rank -> JobOutcome.End in
             if let end = self.ends[rank] { return .exited(status: end.status) }
             if let reason = lostHosts[hostOfRank[rank]] { return .lost(reason: reason) }

@@ -13,14 +13,19 @@ public struct GatheredOutput: Sendable, Equatable {
     /// Groups of hosts that ran to an end, largest first (ties: first host's order).
     public let groups: [Group]
     public let timedOut: NodeSet
-    public let unreachable: [(host: String, reason: String)]
+    public struct Unreachable: Sendable, Equatable {
+        public var host: String
+        public var reason: String
+    }
+
+    public let unreachable: [Unreachable]
     public let exitCode: Int32
 
     public init(_ results: [HostResult]) {
         var groups: [Group] = []
         var firstSeen: [Int] = []
         var timedOut: [String] = []
-        var unreachable: [(String, String)] = []
+        var unreachable: [Unreachable] = []
         for (index, result) in results.enumerated() {
             switch result.end {
             case .exited(let code):
@@ -33,7 +38,7 @@ public struct GatheredOutput: Sendable, Equatable {
             case .timedOut:
                 timedOut.append(result.host)
             case .unreachable(let reason):
-                unreachable.append((result.host, reason))
+                unreachable.append(Unreachable(host: result.host, reason: reason))
             }
         }
         let order = groups.indices.sorted { (-groups[$0].hosts.count, firstSeen[$0]) < (-groups[$1].hosts.count, firstSeen[$1]) }
@@ -41,11 +46,6 @@ public struct GatheredOutput: Sendable, Equatable {
         self.timedOut = NodeSet(timedOut)
         self.unreachable = unreachable
         exitCode = results.map(\.exitCode).max() ?? 0
-    }
-
-    public static func == (left: GatheredOutput, right: GatheredOutput) -> Bool {
-        left.groups == right.groups && left.timedOut == right.timedOut && left.exitCode == right.exitCode
-            && left.unreachable.map(\.host) == right.unreachable.map(\.host) && left.unreachable.map(\.reason) == right.unreachable.map(\.reason)
     }
 
     /// The blocks, as clush -b prints them: a rule, the node set and its
@@ -70,7 +70,7 @@ public struct GatheredOutput: Sendable, Equatable {
             let limit = timeoutSeconds.map { " after \(Self.seconds($0))" } ?? ""
             lines.append("timed out\(limit): \(timedOut.folded) (\(timedOut.count))")
         }
-        for (host, reason) in unreachable { lines.append("unreachable: \(host): \(reason)") }
+        for entry in unreachable { lines.append("unreachable: \(entry.host): \(entry.reason)") }
         return lines
     }
 

@@ -123,8 +123,7 @@ final class JobNode {
     func runToOutcome() -> JobOutcome {
         timeLimit = timeLimitSeconds.map { .after(seconds: $0) }
         let code = run()
-        let outcome = ledger?.outcome(timedOut: timedOut)
-        return outcome.map { JobOutcome(hosts: $0.hosts, hostOfRank: $0.hostOfRank, ends: $0.ends, exitCode: code, timedOut: $0.timedOut) }
+        return ledger?.outcome(exitCode: code, timedOut: timedOut)
             ?? JobOutcome(hosts: plan.hosts, hostOfRank: plan.hostOfRank, ends: [], exitCode: code, timedOut: timedOut)
     }
 
