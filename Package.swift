@@ -19,10 +19,12 @@ let package = Package(
         .package(url: "https://github.com/LebJe/TOMLKit.git", from: "0.6.0"),
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
     ],
     targets: [
         .target(name: "CTrellisSystem"),
         .systemLibrary(name: "CFuse3", pkgConfig: "fuse3", providers: [.apt(["libfuse3-dev"])]),
+        .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         .target(
             name: "TrellisFUSE",
             dependencies: [
@@ -93,7 +95,10 @@ let package = Package(
             resources: [.copy("Resources/mpi_bench.c"), .copy("Resources/namespace-hosts.sh"), .copy("Resources/mpi_ready.c")]),
         .target(
             name: "TrellisClusterTools",
-            dependencies: ["TrellisLauncher", "TrellisHosts", "TrellisCore"]),
+            dependencies: [
+                "TrellisLauncher", "TrellisHosts", "TrellisCore", "TrellisRuntime", "CZstd", .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]),
         .target(
             name: "TrellisCommands",
             dependencies: [
@@ -132,7 +137,8 @@ let package = Package(
             dependencies: ["TrellisCore", "TrellisWire", "TrellisRuntime", "TrellisLauncher", "TrellisHosts", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "TrellisNamesTests", dependencies: ["TrellisNames"]),
         .testTarget(name: "TrellisHostsTests", dependencies: ["TrellisHosts", .product(name: "PropertyBased", package: "swift-property-based")]),
-        .testTarget(name: "TrellisClusterToolsTests", dependencies: ["TrellisClusterTools", "TrellisHosts"]),
+        .testTarget(
+            name: "TrellisClusterToolsTests", dependencies: ["TrellisClusterTools", "TrellisHosts", "TrellisCore", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(
             name: "TrellisFSDistributionTests",
             dependencies: ["TrellisFSDistribution", .product(name: "PropertyBased", package: "swift-property-based")]),

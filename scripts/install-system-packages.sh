@@ -8,9 +8,10 @@
 # libpmi2-0-dev: Slurm's PMI-2 client library, a real PMI-2 client the launcher's tests run under it.
 # openssh-server, openssh-client: the sshd of each test host (scripts/namespace-hosts.sh) and the ssh that reaches it.
 # slurm-wlm, munge: a real Slurm (slurmctld, slurmd, srun, sbatch, salloc) the tests start on the test hosts.
-# pdsh, clustershell: the parallel shells `trellis bench exec` measures trellis exec against.
+# pdsh, clustershell: the parallel shells `trellis bench exec` and `trellis bench stage` measure against (pdsh, pdcp, clush).
+# libzstd-dev: zstd, which `trellis stage --compress` compresses with.
 set -euo pipefail
-needed=(mpich libmpich-dev iproute2 libsqlite3-dev fuse3 libfuse3-dev attr rsync fio bonnie++ sqlite3 git openssh-server openssh-client libpmi2-0-dev slurm-wlm munge pdsh clustershell)
+needed=(mpich libmpich-dev iproute2 libsqlite3-dev fuse3 libfuse3-dev attr rsync fio bonnie++ sqlite3 git openssh-server openssh-client libpmi2-0-dev slurm-wlm munge pdsh clustershell libzstd-dev)
 missing=()
 for package in "${needed[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

@@ -101,12 +101,12 @@ public final class JobLauncher {
 
     /// Variables that describe this host or this shell, not the job.
     static func staysOnThisHost(_ key: String) -> Bool {
-        ["HOSTNAME", "PWD", "OLDPWD", "SHLVL", "_", "TRELLIS_HOST", "TRELLIS_RANK", "TRELLIS_SIZE", "TRELLIS_LAUNCHER_PID", "TRELLIS_PARENT_PORT", "DISPLAY",
+        ["HOSTNAME", "PWD", "OLDPWD", "SHLVL", "_", "TRELLIS_HOST", "TRELLIS_HOST_NAME", "TRELLIS_RANK", "TRELLIS_SIZE", "TRELLIS_LAUNCHER_PID", "TRELLIS_PARENT_PORT", "DISPLAY",
             "MPI_LOCALNRANKS", "MPI_LOCALRANKID", "MPIR_CVAR_CH3_INTERFACE_HOSTNAME"].contains(key)
             || key.hasPrefix("SSH_") || key.hasPrefix("PMI_")
     }
 
-    static func workingDirectory() -> String {
+    public static func workingDirectory() -> String {
         var buffer = [CChar](repeating: 0, count: 4096)
         guard getcwd(&buffer, buffer.count) != nil else { return "/" }
         return buffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }

@@ -19,6 +19,7 @@ enum JobHarness {
     }()
 
     static var trellis: String { binaries.appendingPathComponent("trellis").path }
+    static var tools: String { binaries.appendingPathComponent("trellis-tools").path }
     static var conformance: String { binaries.appendingPathComponent("trellis-conformance").path }
 
     typealias Outcome = CommandRunner.Outcome

@@ -246,6 +246,8 @@ final class JobNode {
         }
         base["PMI_SIZE"] = String(plan.rankCount)
         base["TRELLIS_SIZE"] = String(plan.rankCount)
+        // The name the job's host list gives this host (cluster tools name hosts by it).
+        if plan.tree.hostCount > 0, let localHost { base["TRELLIS_HOST_NAME"] = plan.hosts[localHost] }
         base["TRELLIS_LAUNCHER_PID"] = String(getpid())
         var pmiPort: String?
         if plan.pmiPort {

@@ -1,0 +1,193 @@
+import Foundation
+import NIOCore
+import TrellisCore
+import TrellisRuntime
+
+/// Where the rank that reports a stage sends what it learns: drawn on this
+/// terminal, or passed up to the `trellis stage` that launched the job.
+public protocol StageObserver: AnyObject {
+    func progress(bytes: Int64, of total: Int64)
+    /// Once, at the reporting rank, when every host's result is known.
+    func finished(_ report: StageReport)
+}
+
+/// One rank's part in a stage (Userstage, in "MPI for cluster system
+/// software"): rank 0 reads the sources and broadcasts a manifest, then the
+/// data in pipelined chunks; the first rank on each host writes them under
+/// temporary names; an allgather of every host's result decides, the same
+/// way everywhere, whether they all rename into place or all take back what
+/// they wrote. A member that dies is found by the runtime: the survivors
+/// revoke, shrink and decide among themselves, naming the lost host.
+public struct StageRank {
+    public let world: Communicator
+    public let request: StageRequest
+    /// This host's name, as the job's host list gives it.
+    public let hostName: String
+    public var observer: StageObserver?
+    /// How long the survivors wait for each other after a member dies.
+    public var recoverySeconds = 60.0
+
+    public init(world: Communicator, request: StageRequest, hostName: String) {
+        self.world = world
+        self.request = request
+        self.hostName = hostName
+    }
+
+    /// Runs this rank's part; true when the stage succeeded on every host.
+    @discardableResult
+    public func run() throws -> Bool {
+        let started = Date()
+        let hosts = try world.allgather(ByteBuffer(string: hostName)).map { String(buffer: $0) }
+        let writes = (world.rank != 0 || request.sourceIsDestination) && hosts.firstIndex(of: hostName) == world.rank
+
+        var tree: SourceTree?
+        var manifest: StageManifest
+        if world.rank == 0 {
+            do {
+                tree = try SourceTree(sources: request.sources, tag: String(UInt64.random(in: 0...UInt64.max), radix: 36))
+                manifest = tree!.manifest
+            } catch {
+                manifest = StageManifest(entries: [], tag: "", error: "\(hostName): \(Self.message(error))")
+            }
+            _ = try world.broadcast(manifest.encoded(), root: 0)
+        } else {
+            manifest = try StageManifest(decoding: world.broadcast(nil, root: 0))
+        }
+        if let sourceError = manifest.error {
+            if world.rank == 0 {
+                observer?.finished(StageReport(hosts: [], files: 0, bytes: 0, seconds: Date().timeIntervalSince(started), sourceError: sourceError, skipped: []))
+            }
+            return false
+        }
+
+        let staged = writes
+            ? StagedTree(destination: request.destination(on: hostName), manifest: manifest, settings: .init(preserve: request.preserve, verify: request.verify))
+            : nil
+        var communicator = world
+        var lost: [Int] = []
+        var sourceError: String?
+        var localError: String?
+        do {
+            staged?.prepare()
+            let ready = try world.allreduce([staged?.error == nil ? 0 : 1] as [Int32], .max)[0] == 0
+            if ready {
+                sourceError = try moveData(manifest: manifest, tree: tree, into: staged)
+            }
+        } catch {
+            // A member died (or the network cut one off): the others agree on who, and go on without it.
+            if !Self.isPeerFailure(error) { localError = "\(hostName): \(Self.message(error))" }
+            world.revoke()
+            communicator = try world.shrink(deadline: .after(seconds: recoverySeconds))
+            let survivors = try communicator.allgather([Int32(world.rank)]).map { Int($0[0]) }
+            lost = (0..<world.size).filter { !survivors.contains($0) }
+            staged?.abandonCurrentFile()
+        }
+
+        // Every host's result before anything is renamed: all commit, or all take back.
+        let before = try gatherResults(on: communicator, staged: staged, error: sourceError ?? localError)
+        let failed = !lost.isEmpty || before.contains { $0.error != nil }
+        if let staged {
+            if !failed || request.keepPartial {
+                staged.commit()
+            } else {
+                staged.removeWhatThisStageWrote()
+            }
+        }
+        var results = try gatherResults(on: communicator, staged: staged, error: sourceError ?? localError)
+        for index in results.indices where results[index].status == .staged && failed {
+            if !request.keepPartial {
+                results[index].status = .removed
+            } else if results[index].entries < manifest.entries.count {
+                results[index].status = .partial
+            }
+        }
+        for rank in lost {
+            results.append(
+                StageHostResult(
+                    host: hosts[rank], rank: rank, status: .lost,
+                    error: "stopped answering during the stage; what it wrote may remain in \(request.destination(on: hosts[rank])) as .trellis-stage-\(manifest.tag)-*"))
+        }
+        results.sort { $0.rank < $1.rank }
+        let succeeded = !failed && results.allSatisfy { $0.error == nil }
+        if communicator.rank == 0 {
+            observer?.finished(
+                StageReport(
+                    hosts: results, files: manifest.fileCount, bytes: manifest.totalBytes, seconds: Date().timeIntervalSince(started),
+                    sourceError: nil, skipped: tree?.skipped ?? []))
+        }
+        return succeeded
+    }
+
+    /// The stream of file bytes, chunk by chunk, with `window` broadcasts in
+    /// flight; then (with --verify) the source's checksums. Returns rank 0's
+    /// reading error, if any.
+    private func moveData(manifest: StageManifest, tree: SourceTree?, into staged: StagedTree?) throws -> String? {
+        let total = manifest.totalBytes
+        let chunkCount = Int((total + Int64(request.chunkBytes) - 1) / Int64(request.chunkBytes))
+        let codec = ChunkCodec(compressing: request.compress)
+        var reader: SourceReader?
+        if world.rank == 0, let tree { reader = SourceReader(tree: tree, digesting: request.verify) }
+        var inFlight: [Request<ByteBuffer>] = []
+        var posted = 0
+        var done: Int64 = 0
+        func post() throws {
+            if let reader {
+                let raw = reader.read(Int(min(Int64(request.chunkBytes), total - Int64(posted) * Int64(request.chunkBytes))))
+                inFlight.append(try world.ibroadcast(codec.encode(raw), root: 0))
+            } else {
+                inFlight.append(try world.ibroadcast(nil, root: 0))
+            }
+            posted += 1
+        }
+        while posted < min(request.window, chunkCount) { try post() }
+        for _ in 0..<chunkCount {
+            let chunk = try inFlight.removeFirst().wait()
+            if posted < chunkCount { try post() }
+            if let staged {
+                staged.consume(try codec.decode(chunk))
+            }
+            done = min(total, done + Int64(request.chunkBytes))
+            if world.rank == 0 { observer?.progress(bytes: done, of: total) }
+        }
+        staged?.finishData()
+        reader?.finish()
+        if request.verify {
+            let digests: ByteBuffer
+            if let reader {
+                var all = ByteBuffer()
+                for digest in reader.digests { all.writeBytes(digest) }
+                digests = try world.broadcast(all, root: 0)
+            } else {
+                digests = try world.broadcast(nil, root: 0)
+            }
+            let bytes = Array(digests.readableBytesView)
+            staged?.verify(against: stride(from: 0, to: bytes.count, by: 32).map { Array(bytes[$0..<min(bytes.count, $0 + 32)]) })
+        }
+        return reader?.error.map { "\(hostName): \($0)" }
+    }
+
+    /// Every rank's result, at every rank. Ranks that share a host with the
+    /// one writing there take no part in the report.
+    private func gatherResults(on communicator: Communicator, staged: StagedTree?, error: String?) throws -> [StageHostResult] {
+        var mine = StageHostResult(host: hostName, rank: world.rank, status: .source, error: error)
+        if let staged {
+            mine.error = staged.error ?? error
+            mine.status = mine.error == nil ? .staged : .failed
+            mine.entries = staged.committedEntries
+            mine.bytes = staged.bytesWritten
+        }
+        let all = try communicator.allgather(ByteBuffer(bytes: try JSONEncoder().encode(mine)))
+        return try all.map { try JSONDecoder().decode(StageHostResult.self, from: Data($0.readableBytesView)) }
+            .filter { $0.status != .source || $0.rank == 0 || $0.error != nil }
+    }
+
+    static func isPeerFailure(_ error: Error) -> Bool {
+        guard let error = error as? TrellisError else { return false }
+        return [.peerFailed, .revoked, .connectionFailed, .timedOut].contains(error.code)
+    }
+
+    static func message(_ error: Error) -> String {
+        if let error = error as? TrellisError { return error.message }
+        return "\(error)"
+    }
+}

@@ -1,0 +1,114 @@
+import ArgumentParser
+import TrellisClusterTools
+import TrellisCore
+import TrellisLauncher
+import TrellisRunCommand
+import TrellisRuntime
+
+/// `trellis stage SOURCE... --to DIR`: every host gets the sources on its
+/// own disk, by the runtime's broadcast (Userstage; sbcast, dbcast, pdcp).
+struct StageCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "stage",
+        abstract: "Copy files and directory trees from this host to a folder on every host, by broadcast (as sbcast and pdcp do).",
+        discussion: """
+            Rank 0, on this host, reads the sources and broadcasts them in pipelined chunks
+            down the runtime's tree, one rank per host; memory stays bounded whatever the
+            size. A directory `src` arrives as DIR/src, `src/` puts its contents into DIR.
+            Files are written under temporary names and renamed only when every host has
+            them whole: on any failure (a full disk, a permission, a host that dies) every
+            host removes what the stage wrote, unless --keep-partial, and the failed hosts
+            are named with their errors. Run it with --hosts or --hostfile, inside
+            `trellis run` or `srun` (one rank per host), or alone for this host.
+            """)
+
+    @OptionGroup var placement: HostOptions
+
+    @Option(name: .customLong("to"), help: "The folder on every host (%h stands for the host's name).")
+    var destination: String
+
+    @Flag(help: "Keep modes, modification times and (as root) owners exactly.")
+    var preserve = false
+
+    @Flag(help: "Read every file back on every host and compare its SHA-256 with the source's.")
+    var verify = false
+
+    @Flag(help: "On a failure, keep what the hosts received whole instead of removing it everywhere.")
+    var keepPartial = false
+
+    @Flag(help: "Compress chunks with zstd on the wire (worth it for compressible data on slow links).")
+    var compress = false
+
+    @Option(help: "Bytes per broadcast chunk (memory per host is about four of them).")
+    var chunkBytes: Int = 4 << 20
+
+    @Flag(help: "Print one JSON object: every host's result.")
+    var json = false
+
+    @Flag(help: .hidden)
+    var events = false
+
+    @Flag(help: .hidden)
+    var sourceOnly = false
+
+    @Argument(help: "Files, directories (src or src/ for its contents) to stage.")
+    var sources: [String] = []
+
+    func validate() throws {
+        guard !sources.isEmpty else { throw ValidationError("name what to stage: trellis stage SOURCE... --to DIR") }
+        guard !destination.isEmpty else { throw ValidationError("--to names the folder on every host") }
+        guard chunkBytes >= 4096, chunkBytes <= 256 << 20 else { throw ValidationError("--chunk-bytes takes 4096 to 268435456") }
+    }
+
+    func run() throws {
+        CommandLogging.bootstrap()
+        var request = StageRequest(sources: sources.map(Self.absolute), destination: Self.absolute(destination))
+        request.preserve = preserve
+        request.verify = verify
+        request.keepPartial = keepPartial
+        request.compress = compress
+        request.chunkBytes = chunkBytes
+        request.sourceIsDestination = !sourceOnly
+
+        if placement.namesHosts && !events {
+            var options = LaunchOptions(rankCount: 1, program: ["true"])
+            try placement.apply(to: &options)
+            let job = StageJob(options: options, request: request) { placed in [currentExecutablePath(), "stage"] + Self.arguments(for: placed) }
+            let (report, notices) = try job.run()
+            for notice in notices { writeToStandardError("trellis stage: \(notice)\n") }
+            guard let report else {
+                throw TrellisError(.peerFailed, "the stage ended without a report: it did not start on every host, or rank 0 (on this host) ended early")
+            }
+            StageReport.print(report, json: json)
+            if report.exitCode != 0 { throw ExitCode(report.exitCode) }
+            return
+        }
+
+        // A rank of a job (launched by the command above, trellis run or srun), or alone.
+        let runtime = try Runtime.initialize()
+        let environment = ProcessEnvironment.current()
+        let host = environment["TRELLIS_HOST_NAME"] ?? environment["SLURMD_NODENAME"] ?? IPv4Address.thisHostName()
+        var rank = StageRank(world: runtime.world, request: request, hostName: host)
+        rank.observer = events ? LaunchedStageObserver() : TerminalStageObserver(json: json)
+        let succeeded = try rank.run()
+        try? runtime.finalize()
+        // Launched by `trellis stage --hosts`, the report carries the outcome; the exit code says only whether this rank did its part.
+        if !succeeded && !events { throw ExitCode(1) }
+    }
+
+    /// The flags a launched rank gets (with `--events`), the request's own.
+    static func arguments(for request: StageRequest) -> [String] {
+        var words = ["--events", "--to", request.destination, "--chunk-bytes", String(request.chunkBytes)]
+        if request.preserve { words.append("--preserve") }
+        if request.verify { words.append("--verify") }
+        if request.keepPartial { words.append("--keep-partial") }
+        if request.compress { words.append("--compress") }
+        if !request.sourceIsDestination { words.append("--source-only") }
+        return words + ["--"] + request.sources
+    }
+
+    /// Relative paths name the same place on every host: this directory's.
+    static func absolute(_ path: String) -> String {
+        path.hasPrefix("/") ? path : JobLauncher.workingDirectory() + "/" + path
+    }
+}
