@@ -25,6 +25,7 @@ let package = Package(
         .target(name: "CTrellisSystem"),
         .systemLibrary(name: "CFuse3", pkgConfig: "fuse3", providers: [.apt(["libfuse3-dev"])]),
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
+        .systemLibrary(name: "CArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
         .target(
             name: "TrellisFUSE",
             dependencies: [
@@ -96,7 +97,8 @@ let package = Package(
         .target(
             name: "TrellisClusterTools",
             dependencies: [
-                "TrellisLauncher", "TrellisHosts", "TrellisCore", "TrellisRuntime", "CZstd", .product(name: "NIOCore", package: "swift-nio"),
+                "TrellisLauncher", "TrellisHosts", "TrellisCore", "TrellisRuntime", "TrellisFSClient", "TrellisFSProtocol", "CZstd", "CArchive",
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]),
         .target(

@@ -1,3 +1,5 @@
+import Foundation
+
 /// One measurement, printed as one JSON object per line.
 public struct BenchmarkRecord: Sendable, Equatable {
     public var bench: String
@@ -69,4 +71,11 @@ public func median(_ values: [Double]) -> Double {
 extension String {
     /// Right-aligned in a column `width` wide (for the benchmarks' tables).
     func leftPadded(_ width: Int) -> String { count >= width ? self : String(repeating: " ", count: width - count) + self }
+}
+
+/// Which of the baseline programs a benchmark runs are not installed.
+func missingPrograms(_ names: [String]) -> [String] {
+    names.filter { name in
+        !["/usr/bin/", "/usr/local/bin/", "/bin/"].contains { FileManager.default.isExecutableFile(atPath: $0 + name) }
+    }
 }

@@ -35,9 +35,7 @@ public struct ExecBenchmark {
 
     /// Why the baselines cannot run here (nil: they can).
     public static var baselinesMissing: String? {
-        let missing = ["pdsh", "clush"].filter { tool in
-            !["/usr/bin/", "/usr/local/bin/", "/bin/"].contains { FileManager.default.isExecutableFile(atPath: $0 + tool) }
-        }
+        let missing = missingPrograms(["pdsh", "clush"])
         return missing.isEmpty ? nil : "\(missing.joined(separator: " and ")) missing (Debian packages pdsh and clustershell)"
     }
 

@@ -9,7 +9,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure Trellis, and MPICH side by side.",
-        subcommands: [PingPongBench.self, BroadcastBench.self, AllreduceBench.self, NIOPingPongBench.self, CompareBench.self, LimitsBench.self, FileSystemBench.self, AggregateBench.self, MetadataBench.self, MetadataBenchWorker.self, FuseBench.self, LaunchBench.self, ExecBench.self])
+        subcommands: [PingPongBench.self, BroadcastBench.self, AllreduceBench.self, NIOPingPongBench.self, CompareBench.self, LimitsBench.self, FileSystemBench.self, AggregateBench.self, MetadataBench.self, MetadataBenchWorker.self, FuseBench.self, LaunchBench.self, ExecBench.self, StageBench.self])
 }
 
 struct BenchSizes: ParsableArguments {
@@ -152,5 +152,58 @@ struct ExecBench: ParsableCommand {
         }
         try ExecBenchmark(trellisExecutable: (try? TrellisExecutable.locate()) ?? currentExecutablePath(), hostCounts: hosts, commands: commands, repetitions: `repeat`)
             .run(printTable: !json, plotPath: plot)
+    }
+}
+
+struct StageBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "stage",
+        abstract: "Time trellis stage against a sequential ssh loop, pdcp and clush --copy on namespace hosts (needs root, pdsh and clustershell).",
+        discussion: """
+            Makes one namespace host for the sources and as many more as the largest count
+            asked for, each with its own sshd and node-local disk (tmpfs). For each workload
+            (a large file; a tree of small files) and host count, puts the sources on the
+            first N hosts with trellis stage, a loop of `tar | ssh` one host after another,
+            pdcp -R ssh and clush --copy, taking turns, from the source host; then counts
+            every host's files and bytes. Prints one JSON line per tool and point (the median
+            of --repeat runs), a speed-up line per point, a table, and with --plot an SVG of
+            time against hosts per workload (FILE-large.svg, FILE-small.svg).
+            """)
+
+    @Option(parsing: .upToNextOption, help: "Host counts (destinations; one more host holds the sources).")
+    var hosts: [Int] = [2, 4, 8]
+
+    @Option(parsing: .upToNextOption, help: "Workloads: large (one file), small (a tree of small files).")
+    var workloads: [String] = ["large", "small"]
+
+    @Option(help: "MiB of the large file.")
+    var largeMib: Int = 1024
+
+    @Option(help: "Files in the small-file tree (1 to 8 KiB each).")
+    var smallFiles: Int = 10_000
+
+    @Option(help: "Runs per point (the median is kept).")
+    var `repeat`: Int = 1
+
+    @Option(help: "Write SVG plots of time against hosts here (one per workload).")
+    var plot: String?
+
+    @Flag(help: "Print only the JSON lines.")
+    var json = false
+
+    func run() throws {
+        TrellisCommand.bootstrapLogging()
+        guard hosts.allSatisfy({ (1...64).contains($0) }), `repeat` >= 1, largeMib >= 1, smallFiles >= 1 else {
+            throw ValidationError("host counts are 1 to 64; --repeat, --large-mib and --small-files at least 1")
+        }
+        let chosen = try workloads.map { name in
+            guard let workload = StageBenchmark.Workload(rawValue: name) else { throw ValidationError("workloads are large and small, not \(name)") }
+            return workload
+        }
+        var benchmark = StageBenchmark(
+            trellisExecutable: (try? TrellisExecutable.locate()) ?? currentExecutablePath(), hostCounts: hosts, workloads: chosen, repetitions: `repeat`)
+        benchmark.largeBytes = largeMib << 20
+        benchmark.smallFiles = smallFiles
+        try benchmark.run(printTable: !json, plotPath: plot)
     }
 }

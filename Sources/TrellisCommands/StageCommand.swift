@@ -42,6 +42,9 @@ struct StageCommand: ParsableCommand {
     @Option(help: "Bytes per broadcast chunk (memory per host is about four of them).")
     var chunkBytes: Int = 4 << 20
 
+    @Option(help: "The Trellis file system that fs:/ sources are in (as trellis up --name gave it).")
+    var fsName = "trellis"
+
     @Flag(help: "Print one JSON object: every host's result.")
     var json = false
 
@@ -51,7 +54,7 @@ struct StageCommand: ParsableCommand {
     @Flag(help: .hidden)
     var sourceOnly = false
 
-    @Argument(help: "Files, directories (src or src/ for its contents) to stage.")
+    @Argument(help: "Files, directories (src, or src/ for its contents), fs:/paths in a Trellis file system, tar:ARCHIVE for an archive's contents.")
     var sources: [String] = []
 
     func validate() throws {
@@ -69,6 +72,7 @@ struct StageCommand: ParsableCommand {
         request.compress = compress
         request.chunkBytes = chunkBytes
         request.sourceIsDestination = !sourceOnly
+        request.fileSystem = fsName
 
         if placement.namesHosts && !events {
             var options = LaunchOptions(rankCount: 1, program: ["true"])
@@ -98,7 +102,7 @@ struct StageCommand: ParsableCommand {
 
     /// The flags a launched rank gets (with `--events`), the request's own.
     static func arguments(for request: StageRequest) -> [String] {
-        var words = ["--events", "--to", request.destination, "--chunk-bytes", String(request.chunkBytes)]
+        var words = ["--events", "--to", request.destination, "--chunk-bytes", String(request.chunkBytes), "--fs-name", request.fileSystem]
         if request.preserve { words.append("--preserve") }
         if request.verify { words.append("--verify") }
         if request.keepPartial { words.append("--keep-partial") }
@@ -108,7 +112,10 @@ struct StageCommand: ParsableCommand {
     }
 
     /// Relative paths name the same place on every host: this directory's.
+    /// (fs:/ paths are the file system's own; tar:FILE names a local archive.)
     static func absolute(_ path: String) -> String {
-        path.hasPrefix("/") ? path : JobLauncher.workingDirectory() + "/" + path
+        if path.hasPrefix("fs:") { return path }
+        if path.hasPrefix("tar:") { return "tar:" + absolute(String(path.dropFirst(4))) }
+        return path.hasPrefix("/") ? path : JobLauncher.workingDirectory() + "/" + path
     }
 }

@@ -53,12 +53,12 @@ struct StageManifestTests {
     @Test func compressedChunksComeBackWholeAndIncompressibleOnesTravelRaw() throws {
         let codec = ChunkCodec(compressing: true)
         let text = ByteBuffer(string: String(repeating: "trellis stage ", count: 10_000))
-        let packed = codec.encode(text)
+        let packed = codec.encode(ChunkCodec.framed(text))
         #expect(packed.readableBytes < text.readableBytes / 10)
         #expect(try codec.decode(packed) == text)
         var generator = SeededGenerator(seed: 3)
         let noise = ByteBuffer(bytes: (0..<65536).map { _ in UInt8.random(in: 0...255, using: &generator) })
-        let sent = codec.encode(noise)
+        let sent = codec.encode(ChunkCodec.framed(noise))
         #expect(sent.readableBytes == noise.readableBytes + 1 && sent.getInteger(at: 0, as: UInt8.self) == 0)
         #expect(try codec.decode(sent) == noise)
         var corrupt = packed

@@ -1,6 +1,8 @@
 import Foundation
+import NIOCore
 import Testing
 import TrellisCore
+import TrellisFSClient
 import TrellisLauncher
 
 /// A tree with what `trellis stage` must keep: modes, exact mtimes, an
@@ -114,6 +116,60 @@ private func differences(_ expected: String, _ actual: String) -> String {
         #expect(FileManager.default.fileExists(atPath: folder + "/out-f3/src/sub/big"))
         #expect(!FileManager.default.fileExists(atPath: folder + "/out-f2/src/sub/big"))
         #expect(FileManager.default.fileExists(atPath: folder + "/out-f2/src/a file"))
+    }
+
+    @Test func anArchivesContentsArriveAsTarWouldUnpackThemAndNothingOutsideTheDestination() throws {
+        defer { _ = try? JobHarness.run(["sh", "-c", "chmod -R u+w '\(folder)'; rm -rf '\(folder)'"]) }
+        try makeSourceTree(at: folder + "/src", bigBytes: 5 << 20)
+        let source = try listing(folder + "/src")
+        // pax keeps times to the nanosecond (the default GNU format keeps seconds).
+        for (archive, flags) in [("tree.tar", "--format=pax -cf"), ("tree.tar.gz", "--format=pax -czf"), ("tree.tar.zst", "--format=pax --zstd -cf")] {
+            #expect(try JobHarness.run(["sh", "-c", "cd '\(folder)/src' && tar \(flags) ../\(archive) ."]).status == 0, "\(archive)")
+            let staged = try JobHarness.run(
+                [JobHarness.trellis, "stage", "--launcher", "fork", "--hosts", "t[1-2]", "--preserve", "tar:" + folder + "/" + archive, "--to", folder + "/\(archive)-%h"])
+            #expect(staged.status == 0 && staged.output.contains("to 2 of 2 hosts"), "\(archive): \(staged.combined)")
+            for host in ["t1", "t2"] {
+                let copy = try listing(folder + "/\(archive)-\(host)")
+                #expect(copy == source, "\(archive) on \(host): \(differences(source, copy))")
+            }
+        }
+        // A member that climbs out of the destination refuses the whole stage; an absolute one lands inside, as tar puts it.
+        // (GNU tar strips a leading ../ when it writes; Python's tarfile keeps it, as a hostile archive would.)
+        let climbing = "import tarfile, io; t = tarfile.open('\(folder)/climb.tar', 'w'); i = tarfile.TarInfo('../escape'); i.size = 4; t.addfile(i, io.BytesIO(b'out\\n')); t.close()"
+        #expect(try JobHarness.run(["python3", "-c", climbing]).status == 0)
+        let climb = try JobHarness.run([JobHarness.trellis, "stage", "tar:" + folder + "/climb.tar", "--to", folder + "/climbed"])
+        #expect(climb.status == 1 && climb.errors.contains("the member ../escape would land outside the destination"), "\(climb.combined)")
+        #expect(!FileManager.default.fileExists(atPath: folder + "/climbed") && !FileManager.default.fileExists(atPath: folder + "/escape"))
+        let missing = try JobHarness.run([JobHarness.trellis, "stage", "tar:" + folder + "/none.tar", "--to", folder + "/none"])
+        #expect(missing.status == 1 && missing.errors.contains("cannot read the archive \(folder)/none.tar"), "\(missing.combined)")
+    }
+
+    @Test func aTreeInATrellisFileSystemArrivesWithItsLinksAndModes() throws {
+        let fixture = try FileSystemFixture(servers: 2)
+        defer { _ = try? JobHarness.run(["rm", "-rf", folder]) }
+        let fs = try fixture.client()
+        try fs.makeDirectories("/tree/sub/empty")
+        let data = ByteBuffer(bytes: (0..<300_000).map { UInt8(truncatingIfNeeded: $0 &* 7) })
+        _ = try fs.createFile("/tree/sub/data", mode: 0o640)
+        #expect(try fs.write("/tree/sub/data", data, at: 0) == data.readableBytes)
+        _ = try fs.link("/tree/again", to: "/tree/sub/data")
+        _ = try fs.symlink("/tree/soft", to: "sub/data")
+        fs.close()
+        let staged = try JobHarness.run(
+            [JobHarness.trellis, "stage", "--fs-name", fixture.name, "--launcher", "fork", "--hosts", "s[1-2]", "--preserve", "--verify",
+             "fs:/tree", "--to", folder + "/%h"], environment: fixture.environment)
+        #expect(staged.status == 0 && staged.output.contains("staged 2 files (293 KiB) to 2 of 2 hosts"), "\(staged.combined)")
+        for host in ["s1", "s2"] {
+            let root = folder + "/\(host)/tree"
+            #expect(try Data(contentsOf: URL(fileURLWithPath: root + "/sub/data")) == Data(data.readableBytesView), "\(host)")
+            var first = stat(), second = stat()
+            #expect(stat(root + "/sub/data", &first) == 0 && stat(root + "/again", &second) == 0 && first.st_ino == second.st_ino && first.st_mode & 0o777 == 0o640)
+            #expect(try FileManager.default.destinationOfSymbolicLink(atPath: root + "/soft") == "sub/data")
+            var isDirectory: ObjCBool = false
+            #expect(FileManager.default.fileExists(atPath: root + "/sub/empty", isDirectory: &isDirectory) && isDirectory.boolValue)
+        }
+        let absent = try JobHarness.run([JobHarness.trellis, "stage", "--fs-name", fixture.name, "fs:/nothing", "--to", folder + "/n"], environment: fixture.environment)
+        #expect(absent.status == 1 && absent.errors.contains("cannot read the source fs:/nothing"), "\(absent.combined)")
     }
 
     @Test func badInvocationsAreClearErrors() throws {

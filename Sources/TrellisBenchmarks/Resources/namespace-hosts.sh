@@ -95,6 +95,8 @@ KbdInteractiveAuthentication no
 UsePAM no
 StrictModes no
 AcceptEnv TRELLIS_*
+# scp (and so clush --copy) speaks SFTP since OpenSSH 9.
+Subsystem sftp /usr/lib/openssh/sftp-server
 LogLevel ERROR
 EOF
     # Its own hostname, in a UTS namespace that its sshd and every session under it share.

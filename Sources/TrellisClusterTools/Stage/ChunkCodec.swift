@@ -27,25 +27,32 @@ final class ChunkCodec {
         if let decompressor { ZSTD_freeDCtx(decompressor) }
     }
 
-    func encode(_ raw: ByteBuffer) -> ByteBuffer {
-        if compressing, raw.readableBytes > 0 {
-            if compressor == nil { compressor = ZSTD_createCCtx() }
-            let bound = ZSTD_compressBound(raw.readableBytes)
-            var packed = ByteBufferAllocator().buffer(capacity: bound + 5)
-            packed.writeInteger(Form.zstd.rawValue)
-            packed.writeInteger(UInt32(raw.readableBytes), endianness: .little)
-            let size = raw.withUnsafeReadableBytes { source in
-                packed.writeWithUnsafeMutableBytes(minimumWritableBytes: bound) { space -> Int in
-                    let written = ZSTD_compressCCtx(compressor, space.baseAddress, space.count, source.baseAddress, source.count, level)
-                    return ZSTD_isError(written) != 0 ? 0 : written
-                }
-            }
-            if size > 0, size <= raw.readableBytes - raw.readableBytes / 8 { return packed }
-        }
+    /// A raw chunk as it travels: the form byte, then the bytes (a copy; the
+    /// stage's reader writes chunks this way in the first place).
+    static func framed(_ raw: ByteBuffer) -> ByteBuffer {
         var plain = ByteBufferAllocator().buffer(capacity: raw.readableBytes + 1)
         plain.writeInteger(Form.raw.rawValue)
         plain.writeImmutableBuffer(raw)
         return plain
+    }
+
+    /// `framed` (a raw chunk with its form byte) compressed when that is worth
+    /// it, else `framed` itself, not copied.
+    func encode(_ framed: ByteBuffer) -> ByteBuffer {
+        guard compressing, framed.readableBytes > 1 else { return framed }
+        let raw = framed.getSlice(at: framed.readerIndex + 1, length: framed.readableBytes - 1)!
+        if compressor == nil { compressor = ZSTD_createCCtx() }
+        let bound = ZSTD_compressBound(raw.readableBytes)
+        var packed = ByteBufferAllocator().buffer(capacity: bound + 5)
+        packed.writeInteger(Form.zstd.rawValue)
+        packed.writeInteger(UInt32(raw.readableBytes), endianness: .little)
+        let size = raw.withUnsafeReadableBytes { source in
+            packed.writeWithUnsafeMutableBytes(minimumWritableBytes: bound) { space -> Int in
+                let written = ZSTD_compressCCtx(compressor, space.baseAddress, space.count, source.baseAddress, source.count, level)
+                return ZSTD_isError(written) != 0 ? 0 : written
+            }
+        }
+        return size > 0 && size <= raw.readableBytes - raw.readableBytes / 8 ? packed : framed
     }
 
     func decode(_ original: ByteBuffer) throws -> ByteBuffer {

@@ -44,7 +44,7 @@ public struct StageRank {
         var manifest: StageManifest
         if world.rank == 0 {
             do {
-                tree = try SourceTree(sources: request.sources, tag: String(UInt64.random(in: 0...UInt64.max), radix: 36))
+                tree = try SourceTree(sources: request.sources, tag: String(UInt64.random(in: 0...UInt64.max), radix: 36), fileSystemName: request.fileSystem)
                 manifest = tree!.manifest
             } catch {
                 manifest = StageManifest(entries: [], tag: "", error: "\(hostName): \(Self.message(error))")
@@ -133,7 +133,7 @@ public struct StageRank {
         func post() throws {
             if let reader {
                 let raw = reader.read(Int(min(Int64(request.chunkBytes), total - Int64(posted) * Int64(request.chunkBytes))))
-                inFlight.append(try world.ibroadcast(codec.encode(raw), root: 0))
+                inFlight.append(try world.ibroadcast(codec.encode(raw), root: 0, pipelined: true))
             } else {
                 inFlight.append(try world.ibroadcast(nil, root: 0))
             }

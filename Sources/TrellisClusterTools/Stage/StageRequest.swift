@@ -15,6 +15,8 @@ public struct StageRequest: Sendable, Equatable {
     /// Whether rank 0's host is a destination too (false when the command
     /// runs on a host that only holds the sources).
     public var sourceIsDestination = true
+    /// The Trellis file system that `fs:/...` sources name.
+    public var fileSystem = "trellis"
 
     public init(sources: [String], destination: String) {
         self.sources = sources

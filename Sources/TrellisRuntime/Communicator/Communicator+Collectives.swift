@@ -24,12 +24,17 @@ extension Communicator {
     // MARK: Broadcast
 
     /// The root passes the data; the others pass nil and learn it, size included.
-    public func ibroadcast(_ payload: ByteBuffer?, root: Int) throws -> Request<ByteBuffer> {
+    /// `pipelined` (read at the root alone): the caller keeps several
+    /// broadcasts in flight, so each goes whole down the tree, which moves
+    /// the fewest bytes in all, instead of being scattered and gathered
+    /// again to spread one broadcast's sending over every rank.
+    public func ibroadcast(_ payload: ByteBuffer?, root: Int, pipelined: Bool = false) throws -> Request<ByteBuffer> {
         try checkRank(root, role: "root")
         if rank == root && payload == nil {
             throw TrellisError(.invalidArgument, "the broadcast root must supply the data")
         }
-        let schedule = broadcastSchedule(payload: payload, root: root, rank: rank, size: size, largeBytes: largeBytes)
+        let schedule = broadcastSchedule(
+            payload: payload, root: root, rank: rank, size: size, largeBytes: largeBytes, scatterRanks: pipelined ? .max : 8)
         return try request("broadcast", schedule, Self.buffer)
     }
 

@@ -1,0 +1,212 @@
+import Foundation
+import TrellisCore
+
+/// `trellis bench stage`: how long `trellis stage` takes to put a large file,
+/// and a tree of many small files, on the node-local disks of N namespace
+/// hosts, against what admins use instead, in the same run and taking
+/// turns: a sequential loop over the hosts (`tar | ssh`, one after the
+/// other), pdsh's `pdcp` and ClusterShell's `clush --copy`. Every tool runs
+/// from the first host (which holds the sources) to the next N, and every
+/// host's copy is counted afterwards, files and bytes, before it is removed.
+public struct StageBenchmark {
+    public enum Workload: String, Sendable, CaseIterable {
+        /// One file of `largeBytes`.
+        case large
+        /// `smallFiles` files of 1 to 8 KiB in directories of a hundred.
+        case small
+    }
+
+    public let trellisExecutable: String
+    public let hostCounts: [Int]
+    public let workloads: [Workload]
+    public let repetitions: Int
+    public var largeBytes = 1 << 30
+    public var smallFiles = 10_000
+
+    public static let tools = ["trellis", "ssh-loop", "pdcp", "clush"]
+
+    public init(trellisExecutable: String, hostCounts: [Int], workloads: [Workload], repetitions: Int) {
+        self.trellisExecutable = trellisExecutable
+        self.hostCounts = hostCounts
+        self.workloads = workloads
+        self.repetitions = repetitions
+    }
+
+    public struct Record: Sendable {
+        public var workload: Workload
+        public var tool: String
+        public var hosts: Int
+        public var seconds: Double
+        public var bytes: Int64
+
+        /// Bytes that arrived on all the hosts together, per second.
+        public var aggregateMiBPerSecond: Double { Double(bytes) * Double(hosts) / seconds / 1_048_576 }
+
+        public var json: String {
+            "{\"bench\":\"stage\",\"workload\":\"\(workload.rawValue)\",\"tool\":\"\(tool)\",\"hosts\":\(hosts),"
+                + "\"seconds\":\(format(seconds, 3)),\"bytes\":\(bytes),\"aggregate_mib_s\":\(format(aggregateMiBPerSecond, 1))}"
+        }
+    }
+
+    /// Why the baselines cannot run here (nil: they can).
+    public static var baselinesMissing: String? {
+        let missing = missingPrograms(["pdcp", "clush", "tar", "ssh"])
+        return missing.isEmpty ? nil : "\(missing.joined(separator: ", ")) missing (Debian packages pdsh, clustershell, tar, openssh-client)"
+    }
+
+    public func run(printTable: Bool, plotPath: String?) throws {
+        if let reason = NamespaceCluster.unavailable {
+            throw TrellisError(.notSupported, "trellis bench stage runs on namespace hosts: \(reason)")
+        }
+        if let missing = Self.baselinesMissing { throw TrellisError(.notSupported, "trellis bench stage compares with pdcp, clush and ssh: \(missing)") }
+        let largest = hostCounts.max() ?? 1
+        progress("making \(largest + 1) namespace hosts with their sshds (the first holds the sources)")
+        let cluster = try NamespaceCluster(count: largest + 1, prefix: "ts")
+        defer { cluster.tearDown() }
+        let sources = cluster.folder + "/sources"
+        var records: [Record] = []
+        for workload in workloads {
+            progress("writing the \(workload == .large ? "\(largeBytes >> 20) MiB file" : "tree of \(smallFiles) files")")
+            let (source, files, bytes) = try makeSource(workload, under: sources)
+            defer { try? FileManager.default.removeItem(atPath: source) }
+            for hosts in hostCounts {
+                var runs: [String: [Double]] = [:]
+                for repetition in 0..<repetitions {
+                    let order = (0..<Self.tools.count).map { Self.tools[($0 + repetition) % Self.tools.count] }
+                    for tool in order {
+                        progress("\(tool): \(workload.rawValue) to \(hosts) host\(hosts == 1 ? "" : "s") (\(repetition + 1)/\(repetitions))")
+                        runs[tool, default: []].append(
+                            try time(tool, source: source, files: files, bytes: bytes, hosts: Array(1...hosts), on: cluster))
+                    }
+                }
+                var line: [String: Double] = [:]
+                for tool in Self.tools {
+                    let record = Record(workload: workload, tool: tool, hosts: hosts, seconds: runs[tool]!.sorted()[repetitions / 2], bytes: bytes)
+                    print(record.json)
+                    records.append(record)
+                    line[tool] = record.seconds
+                }
+                print("{\"bench\":\"stage-speedup\",\"workload\":\"\(workload.rawValue)\",\"hosts\":\(hosts),"
+                    + Self.tools.dropFirst().map { "\"vs_\($0.replacingOccurrences(of: "-", with: "_"))\":\(format(line[$0]! / line["trellis"]!, 2))" }.joined(separator: ",")
+                    + "}")
+            }
+        }
+        if printTable { print(Self.table(records)) }
+        if let plotPath {
+            for workload in workloads {
+                let path = workloads.count == 1 ? plotPath : Self.path(plotPath, suffix: workload.rawValue)
+                let chosen = records.filter { $0.workload == workload }
+                try SeriesPlot(
+                    title: workload == .large
+                        ? "A \(largeBytes >> 20) MiB file to N hosts: trellis stage, ssh loop, pdcp, clush --copy"
+                        : "\(smallFiles) small files to N hosts: trellis stage, ssh loop, pdcp, clush --copy",
+                    xLabel: "hosts", yLabel: "seconds until every host has it",
+                    series: Dictionary(grouping: chosen, by: \.tool).mapValues { $0.map { (Double($0.hosts), $0.seconds) } }
+                ).write(to: path)
+                progress("plot written to \(path)")
+            }
+        }
+    }
+
+    /// Writes the workload's sources; returns the path to stage, its file count and bytes.
+    private func makeSource(_ workload: Workload, under folder: String) throws -> (String, Int, Int64) {
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        var generator = SeededGenerator(seed: 2)
+        switch workload {
+        case .large:
+            let path = folder + "/large.bin"
+            FileManager.default.createFile(atPath: path, contents: nil)
+            let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+            defer { try? handle.close() }
+            // Random bytes, so that nothing on the way can shrink them.
+            var block = [UInt8](repeating: 0, count: 1 << 20)
+            for _ in 0..<(largeBytes >> 20) {
+                block.withUnsafeMutableBytes { raw in
+                    for offset in stride(from: 0, to: raw.count, by: 8) { raw.storeBytes(of: generator.next(), toByteOffset: offset, as: UInt64.self) }
+                }
+                try handle.write(contentsOf: block)
+            }
+            return (path, 1, Int64((largeBytes >> 20) << 20))
+        case .small:
+            let root = folder + "/small"
+            var bytes: Int64 = 0
+            for index in 0..<smallFiles {
+                let directory = root + "/d\(index / 100)"
+                if index % 100 == 0 { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
+                let size = Int.random(in: 1024...8192, using: &generator)
+                let data = Data((0..<size).map { _ in UInt8.random(in: 0...255, using: &generator) })
+                try data.write(to: URL(fileURLWithPath: directory + "/f\(index)"))
+                bytes += Int64(size)
+            }
+            return (root, smallFiles, bytes)
+        }
+    }
+
+    /// Seconds for one tool to put `source` on the hosts; throws unless every host then has every file and byte.
+    private func time(_ tool: String, source: String, files: Int, bytes: Int64, hosts: [Int], on cluster: NamespaceCluster) throws -> Double {
+        let names = hosts.map { cluster.hosts[$0].name }
+        let list = names.joined(separator: ",")
+        let destination = cluster.localFolder + "/staged-\(tool)"
+        // Every tool finds the folder there, as pdcp and clush --copy need it.
+        for host in hosts { _ = try cluster.run(on: host, ["mkdir", "-p", destination]) }
+        let parent = (source as NSString).deletingLastPathComponent
+        let name = (source as NSString).lastPathComponent
+        let config = cluster.sshConfig
+        let invocation: [String]
+        var environment: [String: String] = [:]
+        switch tool {
+        case "trellis":
+            invocation = [trellisExecutable, "stage", "--hosts", list, "--ssh", "ssh -F \(config)", source, "--to", destination]
+        case "ssh-loop":
+            invocation = ["sh", "-c", "for h in \(names.joined(separator: " ")); do tar -C \(parent) -cf - \(name) | ssh -F \(config) $h tar -C \(destination) -xf - || exit 1; done"]
+        case "pdcp":
+            invocation = ["pdcp", "-R", "ssh", "-w", list] + (files > 1 ? ["-r"] : []) + [source, destination]
+            environment["PDSH_SSH_ARGS_APPEND"] = "-F \(config)"
+        default:
+            invocation = ["clush", "-S", "-w", list, "-o", "-F \(config)", "--copy", source, "--dest", destination]
+        }
+        let start = DispatchTime.now().uptimeNanoseconds
+        let outcome = try cluster.runAsUser(on: 0, invocation, environment: environment, timeoutSeconds: 1800)
+        let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        guard outcome.status == 0 else {
+            throw TrellisError(.launchFailed, "\(tool) to \(hosts.count) hosts exited \(outcome.status): \(outcome.combined.suffix(1500))")
+        }
+        for host in hosts {
+            let counted = try cluster.run(on: host, ["sh", "-c", "find \(destination) -type f -printf '%s\\n' | awk '{n++; s+=$1} END {print n+0, s+0}'"])
+            defer { _ = try? cluster.run(on: host, ["rm", "-rf", destination]) }
+            guard counted.output == "\(files) \(bytes)\n" else {
+                throw TrellisError(.launchFailed, "\(tool) left \(counted.output.dropLast()) (files, bytes) on \(cluster.hosts[host].name), not \(files) \(bytes)")
+            }
+        }
+        return elapsed
+    }
+
+    static func table(_ records: [Record]) -> String {
+        var lines = ["workload  hosts   trellis s   ssh loop s   pdcp s   clush s   trellis MiB/s   x loop   x pdcp   x clush"]
+        let grouped = Dictionary(grouping: records) { "\($0.workload.rawValue) \($0.hosts)" }
+        for record in records where record.tool == "trellis" {
+            guard let row = grouped["\(record.workload.rawValue) \(record.hosts)"] else { continue }
+            func seconds(_ tool: String) -> Double { row.first { $0.tool == tool }?.seconds ?? .nan }
+            lines.append([
+                record.workload.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0), String(record.hosts).leftPadded(5),
+                format(record.seconds, 2).leftPadded(10), format(seconds("ssh-loop"), 2).leftPadded(11), format(seconds("pdcp"), 2).leftPadded(7),
+                format(seconds("clush"), 2).leftPadded(8), format(record.aggregateMiBPerSecond, 0).leftPadded(14),
+                format(seconds("ssh-loop") / record.seconds, 1).leftPadded(7), format(seconds("pdcp") / record.seconds, 1).leftPadded(7),
+                format(seconds("clush") / record.seconds, 1).leftPadded(8),
+            ].joined(separator: "  "))
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    /// `plot.svg` with `suffix`: `plot-large.svg`.
+    static func path(_ path: String, suffix: String) -> String {
+        let url = URL(fileURLWithPath: path)
+        let ext = url.pathExtension
+        let base = url.deletingPathExtension().path
+        return ext.isEmpty ? "\(base)-\(suffix)" : "\(base)-\(suffix).\(ext)"
+    }
+
+    private func progress(_ text: String) {
+        FileHandle.standardError.write(Data("bench stage: \(text)...\n".utf8))
+    }
+}
