@@ -97,7 +97,7 @@ let package = Package(
         .target(
             name: "TrellisClusterTools",
             dependencies: [
-                "TrellisLauncher", "TrellisHosts", "TrellisCore", "TrellisRuntime", "TrellisFSClient", "TrellisFSProtocol", "CZstd", "CArchive",
+                "TrellisLauncher", "TrellisHosts", "TrellisCore", "TrellisRuntime", "TrellisFSClient", "TrellisFSProtocol", "CZstd", "CArchive", "CTrellisSystem",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]),

@@ -1,5 +1,6 @@
 import Foundation
 import TrellisCore
+import TrellisLauncher
 
 /// `trellis bench stage`: how long `trellis stage` takes to put a large file,
 /// and a tree of many small files, on the node-local disks of N namespace
@@ -8,6 +9,12 @@ import TrellisCore
 /// other), pdsh's `pdcp` and ClusterShell's `clush --copy`. Every tool runs
 /// from the first host (which holds the sources) to the next N, and every
 /// host's copy is counted afterwards, files and bytes, before it is removed.
+///
+/// One more line, `local-cp`, is no tool but this machine's floor: `cp -a`
+/// on each host in turn, straight from the shared folder to its disk, with
+/// no network at all. All the hosts share this machine's cores, so every
+/// host's writing adds to every tool's time here, as it would not on a
+/// cluster of real hosts; the floor shows how much of each time that is.
 public struct StageBenchmark {
     public enum Workload: String, Sendable, CaseIterable {
         /// One file of `largeBytes`.
@@ -23,7 +30,7 @@ public struct StageBenchmark {
     public var largeBytes = 1 << 30
     public var smallFiles = 10_000
 
-    public static let tools = ["trellis", "ssh-loop", "pdcp", "clush"]
+    public static let tools = ["trellis", "ssh-loop", "pdcp", "clush", "local-cp"]
 
     public init(trellisExecutable: String, hostCounts: [Int], workloads: [Workload], repetitions: Int) {
         self.trellisExecutable = trellisExecutable
@@ -87,7 +94,7 @@ public struct StageBenchmark {
                     line[tool] = record.seconds
                 }
                 print("{\"bench\":\"stage-speedup\",\"workload\":\"\(workload.rawValue)\",\"hosts\":\(hosts),"
-                    + Self.tools.dropFirst().map { "\"vs_\($0.replacingOccurrences(of: "-", with: "_"))\":\(format(line[$0]! / line["trellis"]!, 2))" }.joined(separator: ",")
+                    + Self.tools.dropFirst().filter { $0 != "local-cp" }.map { "\"vs_\($0.replacingOccurrences(of: "-", with: "_"))\":\(format(line[$0]! / line["trellis"]!, 2))" }.joined(separator: ",")
                     + "}")
             }
         }
@@ -98,8 +105,8 @@ public struct StageBenchmark {
                 let chosen = records.filter { $0.workload == workload }
                 try SeriesPlot(
                     title: workload == .large
-                        ? "A \(largeBytes >> 20) MiB file to N hosts: trellis stage, ssh loop, pdcp, clush --copy"
-                        : "\(smallFiles) small files to N hosts: trellis stage, ssh loop, pdcp, clush --copy",
+                        ? "A \(largeBytes >> 20) MiB file to N hosts: trellis stage, ssh loop, pdcp, clush --copy (local cp: no network)"
+                        : "\(smallFiles) small files to N hosts: trellis stage, ssh loop, pdcp, clush --copy (local cp: no network)",
                     xLabel: "hosts", yLabel: "seconds until every host has it",
                     series: Dictionary(grouping: chosen, by: \.tool).mapValues { $0.map { (Double($0.hosts), $0.seconds) } }
                 ).write(to: path)
@@ -162,11 +169,23 @@ public struct StageBenchmark {
         case "pdcp":
             invocation = ["pdcp", "-R", "ssh", "-w", list] + (files > 1 ? ["-r"] : []) + [source, destination]
             environment["PDSH_SSH_ARGS_APPEND"] = "-F \(config)"
-        default:
+        case "clush":
             invocation = ["clush", "-S", "-w", list, "-o", "-F \(config)", "--copy", source, "--dest", destination]
+        default:
+            invocation = []
         }
         let start = DispatchTime.now().uptimeNanoseconds
-        let outcome = try cluster.runAsUser(on: 0, invocation, environment: environment, timeoutSeconds: 1800)
+        let outcome: CommandRunner.Outcome
+        if tool == "local-cp" {
+            var last: CommandRunner.Outcome?
+            for host in hosts {
+                last = try cluster.run(on: host, ["cp", "-a", source, destination], timeoutSeconds: 1800)
+                if last!.status != 0 { break }
+            }
+            outcome = last!
+        } else {
+            outcome = try cluster.runAsUser(on: 0, invocation, environment: environment, timeoutSeconds: 1800)
+        }
         let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         guard outcome.status == 0 else {
             throw TrellisError(.launchFailed, "\(tool) to \(hosts.count) hosts exited \(outcome.status): \(outcome.combined.suffix(1500))")
@@ -182,7 +201,7 @@ public struct StageBenchmark {
     }
 
     static func table(_ records: [Record]) -> String {
-        var lines = ["workload  hosts   trellis s   ssh loop s   pdcp s   clush s   trellis MiB/s   x loop   x pdcp   x clush"]
+        var lines = ["workload  hosts   trellis s   ssh loop s   pdcp s   clush s   cp floor s   trellis MiB/s   x loop   x pdcp   x clush"]
         let grouped = Dictionary(grouping: records) { "\($0.workload.rawValue) \($0.hosts)" }
         for record in records where record.tool == "trellis" {
             guard let row = grouped["\(record.workload.rawValue) \(record.hosts)"] else { continue }
@@ -190,7 +209,7 @@ public struct StageBenchmark {
             lines.append([
                 record.workload.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0), String(record.hosts).leftPadded(5),
                 format(record.seconds, 2).leftPadded(10), format(seconds("ssh-loop"), 2).leftPadded(11), format(seconds("pdcp"), 2).leftPadded(7),
-                format(seconds("clush"), 2).leftPadded(8), format(record.aggregateMiBPerSecond, 0).leftPadded(14),
+                format(seconds("clush"), 2).leftPadded(8), format(seconds("local-cp"), 2).leftPadded(11), format(record.aggregateMiBPerSecond, 0).leftPadded(14),
                 format(seconds("ssh-loop") / record.seconds, 1).leftPadded(7), format(seconds("pdcp") / record.seconds, 1).leftPadded(7),
                 format(seconds("clush") / record.seconds, 1).leftPadded(8),
             ].joined(separator: "  "))

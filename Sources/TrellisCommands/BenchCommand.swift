@@ -9,7 +9,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure Trellis, and MPICH side by side.",
-        subcommands: [PingPongBench.self, BroadcastBench.self, AllreduceBench.self, NIOPingPongBench.self, CompareBench.self, LimitsBench.self, FileSystemBench.self, AggregateBench.self, MetadataBench.self, MetadataBenchWorker.self, FuseBench.self, LaunchBench.self, ExecBench.self, StageBench.self])
+        subcommands: [PingPongBench.self, BroadcastBench.self, AllreduceBench.self, NIOPingPongBench.self, CompareBench.self, LimitsBench.self, FileSystemBench.self, AggregateBench.self, MetadataBench.self, MetadataBenchWorker.self, FuseBench.self, LaunchBench.self, ExecBench.self, StageBench.self, SyncBench.self])
 }
 
 struct BenchSizes: ParsableArguments {
@@ -204,6 +204,50 @@ struct StageBench: ParsableCommand {
             trellisExecutable: (try? TrellisExecutable.locate()) ?? currentExecutablePath(), hostCounts: hosts, workloads: chosen, repetitions: `repeat`)
         benchmark.largeBytes = largeMib << 20
         benchmark.smallFiles = smallFiles
+        try benchmark.run(printTable: !json, plotPath: plot)
+    }
+}
+
+struct SyncBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sync",
+        abstract: "Time trellis sync against an rsync -a loop over ssh and a parallel rsync (xargs -P) on namespace hosts (needs root and rsync).",
+        discussion: """
+            Makes one namespace host for the trees and as many more as the largest count asked
+            for, each with its own sshd and node-local disk. Every host gets yesterday's copy
+            of a tree of small files; each tool then brings the first N hosts up to today's
+            tree (--changed-percent of the files rewritten), then runs again with nothing to
+            do, taking turns; every host's tree is compared with today's after each run.
+            Prints one JSON line per tool, scenario and point (the median of --repeat runs),
+            a speed-up line, a table, and with --plot an SVG of time against hosts.
+            """)
+
+    @Option(parsing: .upToNextOption, help: "Host counts (destinations; one more host holds the trees).")
+    var hosts: [Int] = [8]
+
+    @Option(help: "Files in the tree (1 to 32 KiB each).")
+    var files: Int = 10_000
+
+    @Option(help: "Share of the files that changed, in percent.")
+    var changedPercent: Double = 5
+
+    @Option(help: "Runs per point (the median is kept).")
+    var `repeat`: Int = 1
+
+    @Option(help: "Write an SVG plot of time against hosts here.")
+    var plot: String?
+
+    @Flag(help: "Print only the JSON lines.")
+    var json = false
+
+    func run() throws {
+        TrellisCommand.bootstrapLogging()
+        guard hosts.allSatisfy({ (1...64).contains($0) }), `repeat` >= 1, files >= 100, changedPercent > 0, changedPercent <= 100 else {
+            throw ValidationError("host counts are 1 to 64; --repeat at least 1; --files at least 100; --changed-percent above 0, at most 100")
+        }
+        var benchmark = SyncBenchmark(trellisExecutable: (try? TrellisExecutable.locate()) ?? currentExecutablePath(), hostCounts: hosts, repetitions: `repeat`)
+        benchmark.files = files
+        benchmark.changedPerMille = Int(changedPercent * 10)
         try benchmark.run(printTable: !json, plotPath: plot)
     }
 }

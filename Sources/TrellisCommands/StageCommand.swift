@@ -77,8 +77,12 @@ struct StageCommand: ParsableCommand {
         if placement.namesHosts && !events {
             var options = LaunchOptions(rankCount: 1, program: ["true"])
             try placement.apply(to: &options)
-            let job = StageJob(options: options, request: request) { placed in [currentExecutablePath(), "stage"] + Self.arguments(for: placed) }
-            let (report, notices) = try job.run()
+            let job = ToolJob(tool: "stage", options: options) { sourceIsDestination in
+                var placed = request
+                placed.sourceIsDestination = sourceIsDestination
+                return [currentExecutablePath(), "stage"] + Self.arguments(for: placed)
+            }
+            let (report, notices) = try job.run(reporting: StageReport.self)
             for notice in notices { writeToStandardError("trellis stage: \(notice)\n") }
             guard let report else {
                 throw TrellisError(.peerFailed, "the stage ended without a report: it did not start on every host, or rank 0 (on this host) ended early")
@@ -93,7 +97,7 @@ struct StageCommand: ParsableCommand {
         let environment = ProcessEnvironment.current()
         let host = environment["TRELLIS_HOST_NAME"] ?? environment["SLURMD_NODENAME"] ?? IPv4Address.thisHostName()
         var rank = StageRank(world: runtime.world, request: request, hostName: host)
-        rank.observer = events ? LaunchedStageObserver() : TerminalStageObserver(json: json)
+        rank.observer = ToolEvents(tool: "stage", mode: events ? .launched : .terminal(show: { [json] in StageReport.print($0, json: json) }))
         let succeeded = try rank.run()
         try? runtime.finalize()
         // Launched by `trellis stage --hosts`, the report carries the outcome; the exit code says only whether this rank did its part.

@@ -10,14 +10,21 @@ struct StageManifestTests {
         let kinds: [StageEntry.Kind] = [.directory, .file, .symlink, .hardLink]
         let entries = (0..<Int.random(in: 0...40, using: &generator)).map { index -> StageEntry in
             let kind = kinds.randomElement(using: &generator)!
-            return StageEntry(
+            var entry = StageEntry(
                 path: "d\(index % 3)/n é \(index)", kind: kind, mode: UInt32.random(in: 0...0o7777, using: &generator),
                 uid: UInt32.random(in: 0...70000, using: &generator), gid: UInt32.random(in: 0...70000, using: &generator),
                 modified: FileTime(seconds: Int64.random(in: -1_000_000...4_000_000_000, using: &generator), nanoseconds: Int32.random(in: 0..<1_000_000_000, using: &generator)),
                 size: kind == .file ? Int64.random(in: 0...(1 << 40), using: &generator) : 0,
                 target: kind == .symlink ? "../../anything/at all" : kind == .hardLink ? "d0/first" : "")
+            if Bool.random(using: &generator) {
+                entry.extendedAttributes = [ExtendedAttribute(name: "user.a\(index)", value: (0..<index).map { UInt8(truncatingIfNeeded: $0) })]
+            }
+            if kind == .file, Bool.random(using: &generator) { entry.digest = (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) } }
+            return entry
         }
-        return StageManifest(entries: entries, tag: String(UInt64.random(in: 0...UInt64.max, using: &generator), radix: 36))
+        var manifest = StageManifest(entries: entries, tag: String(UInt64.random(in: 0...UInt64.max, using: &generator), radix: 36))
+        if Bool.random(using: &generator) { manifest.root = StageEntry(path: "", kind: .directory, mode: 0o750, modified: FileTime(seconds: 5, nanoseconds: 6)) }
+        return manifest
     }
 
     @Test func everyManifestComesBackAsItWent() throws {

@@ -227,6 +227,29 @@ struct StageNamespaceJobTests {
         #expect(cluster.processesLeft().isEmpty)
     }
 
+    /// `trellis sync` over ssh: each host's own disk made identical to the
+    /// source, so exactly that rsync -a over ssh from the source host finds nothing to do.
+    @Test func syncMakesEveryHostsDiskIdenticalForRsyncOverSsh() throws {
+        let cluster = try TestHosts(count: 3)
+        defer { cluster.tearDown() }
+        defer { _ = try? JobHarness.run(["sh", "-c", "chmod -R u+w '\(folder)'; rm -rf '\(folder)'"]) }
+        try makeSourceTree(at: folder + "/src", bigBytes: 3 << 20)
+        let destination = cluster.localFolder + "/synced"
+        #expect(try cluster.ssh(from: 0, to: 2, "mkdir -p \(destination) && echo stale > \(destination)/stale").status == 0)
+        let synced = try cluster.runAsUser(
+            on: 0, [JobHarness.trellis, "sync", "--ssh", "ssh -F \(cluster.sshConfig)", "--hosts", "\(cluster.name)-h[1-2]", "--delete", folder + "/src", "--to", destination],
+            timeoutSeconds: 240)
+        #expect(synced.status == 0 && synced.output.contains("synced 2 of 2 hosts"), "\(synced.combined)")
+        for host in 1...2 {
+            let rsync = try cluster.run(on: 0, [
+                "rsync", "-a", "--delete", "--dry-run", "--itemize-changes", "-e", "ssh -F \(cluster.sshConfig)", folder + "/src/", "\(cluster.hosts[host].name):\(destination)/",
+            ])
+            #expect(rsync.status == 0 && rsync.output.isEmpty, "rsync would still change on \(cluster.hosts[host].name): \(rsync.combined)")
+        }
+        #expect(try cluster.run(on: 0, ["ls", destination]).status != 0, "the source host is not a destination here")
+        #expect(cluster.processesLeft().isEmpty)
+    }
+
     @Test func aKilledRankAndACutLinkAreNamedAndTheSurvivorsTakeBackWhatTheyWrote() throws {
         let cluster = try TestHosts(count: 4)
         defer { cluster.tearDown() }

@@ -3,6 +3,8 @@
 
 #include <stdint.h>
 #include <sys/types.h>
+/* Extended attributes (l/f get, set, list, remove), which Glibc's module leaves out. */
+#include <sys/xattr.h>
 
 /* Thin shims over Linux calls that Swift's Glibc module does not import
    (epoll's packed event struct, eventfd, prctl). Everything else is

@@ -27,9 +27,10 @@ final class SourceReader {
     private(set) var digests: [[UInt8]] = []
     private(set) var error: String?
 
-    init(tree: SourceTree, digesting: Bool) {
+    /// `files`: the entries whose bytes to read, in this order (all files by default).
+    init(tree: SourceTree, digesting: Bool, files: [Int]? = nil) {
         self.tree = tree
-        files = tree.manifest.entries.indices.filter { tree.manifest.entries[$0].kind == .file }
+        self.files = files ?? tree.manifest.entries.indices.filter { tree.manifest.entries[$0].kind == .file }
         self.digesting = digesting
     }
 

@@ -4,7 +4,8 @@ import TrellisFSClient
 /// Trellis file system (`fs:/...`) and archives (`tar:FILE`). Gives the
 /// manifest every host gets, and where each file's bytes are read from.
 public final class SourceTree {
-    public let manifest: StageManifest
+    /// (A sync adds checksums and extended attributes to it.)
+    public internal(set) var manifest: StageManifest
     /// Sources not staged (sockets, devices, pipes).
     public let skipped: [String]
     let origins: [EntryOrigin]

@@ -21,6 +21,10 @@ public struct StageEntry: Sendable, Equatable {
     public var size: Int64
     /// A symlink's text, or the path of the file a hard link names.
     public var target: String
+    /// Extended attributes (with `trellis sync -X`), by name.
+    public var extendedAttributes: [ExtendedAttribute] = []
+    /// A file's SHA-256 (with `trellis sync --checksum`).
+    public var digest: [UInt8]?
 
     public init(
         path: String, kind: Kind, mode: UInt32, uid: UInt32 = 0, gid: UInt32 = 0, modified: FileTime = FileTime(seconds: 0, nanoseconds: 0),
@@ -45,5 +49,16 @@ public struct FileTime: Sendable, Equatable, Hashable {
     public init(seconds: Int64, nanoseconds: Int32) {
         self.seconds = seconds
         self.nanoseconds = nanoseconds
+    }
+}
+
+/// One extended attribute of a file, directory or link.
+public struct ExtendedAttribute: Sendable, Equatable, Hashable {
+    public var name: String
+    public var value: [UInt8]
+
+    public init(name: String, value: [UInt8]) {
+        self.name = name
+        self.value = value
     }
 }

@@ -10,6 +10,9 @@ public struct StageManifest: Sendable, Equatable {
     public var tag: String
     /// Why rank 0 could not read the sources; nothing is staged when set.
     public var error: String?
+    /// The source folder's own metadata, which a sync gives the destination
+    /// folder itself (as `rsync -a SRC/ DIR/` does); its path is empty.
+    public var root: StageEntry?
 
     public init(entries: [StageEntry], tag: String, error: String? = nil) {
         self.entries = entries
@@ -27,18 +30,30 @@ public struct StageManifest: Sendable, Equatable {
         buffer.writeInteger(UInt8(error == nil ? 0 : 1))
         if let error { buffer.writeLengthPrefixed(error) }
         buffer.writeInteger(UInt32(entries.count), endianness: .little)
-        for entry in entries {
-            buffer.writeInteger(entry.kind.rawValue)
-            buffer.writeLengthPrefixed(entry.path)
-            buffer.writeInteger(entry.mode, endianness: .little)
-            buffer.writeInteger(entry.uid, endianness: .little)
-            buffer.writeInteger(entry.gid, endianness: .little)
-            buffer.writeInteger(entry.modified.seconds, endianness: .little)
-            buffer.writeInteger(entry.modified.nanoseconds, endianness: .little)
-            buffer.writeInteger(entry.size, endianness: .little)
-            buffer.writeLengthPrefixed(entry.target)
-        }
+        for entry in entries { Self.write(entry, to: &buffer) }
+        buffer.writeInteger(UInt8(root == nil ? 0 : 1))
+        if let root { Self.write(root, to: &buffer) }
         return buffer
+    }
+
+    private static func write(_ entry: StageEntry, to buffer: inout ByteBuffer) {
+        buffer.writeInteger(entry.kind.rawValue)
+        buffer.writeLengthPrefixed(entry.path)
+        buffer.writeInteger(entry.mode, endianness: .little)
+        buffer.writeInteger(entry.uid, endianness: .little)
+        buffer.writeInteger(entry.gid, endianness: .little)
+        buffer.writeInteger(entry.modified.seconds, endianness: .little)
+        buffer.writeInteger(entry.modified.nanoseconds, endianness: .little)
+        buffer.writeInteger(entry.size, endianness: .little)
+        buffer.writeLengthPrefixed(entry.target)
+        buffer.writeInteger(UInt16(entry.extendedAttributes.count), endianness: .little)
+        for attribute in entry.extendedAttributes {
+            buffer.writeLengthPrefixed(attribute.name)
+            buffer.writeInteger(UInt32(attribute.value.count), endianness: .little)
+            buffer.writeBytes(attribute.value)
+        }
+        buffer.writeInteger(UInt8(entry.digest?.count ?? 0))
+        if let digest = entry.digest { buffer.writeBytes(digest) }
     }
 
     public init(decoding original: ByteBuffer) throws {
@@ -58,27 +73,49 @@ public struct StageManifest: Sendable, Equatable {
         var entries: [StageEntry] = []
         entries.reserveCapacity(Int(count))
         for index in 0..<Int(count) {
-            guard let rawKind = buffer.readInteger(as: UInt8.self), let kind = StageEntry.Kind(rawValue: rawKind),
-                let path = buffer.readLengthPrefixedString(),
-                let mode = buffer.readInteger(endianness: .little, as: UInt32.self),
-                let uid = buffer.readInteger(endianness: .little, as: UInt32.self),
-                let gid = buffer.readInteger(endianness: .little, as: UInt32.self),
-                let seconds = buffer.readInteger(endianness: .little, as: Int64.self),
-                let nanoseconds = buffer.readInteger(endianness: .little, as: Int32.self),
-                let size = buffer.readInteger(endianness: .little, as: Int64.self), size >= 0,
-                let target = buffer.readLengthPrefixedString()
-            else { throw fail("entry \(index) is truncated or has an unknown kind") }
-            guard StagePath.isSafe(path) else { throw fail("entry \(index) has an unsafe path '\(path)'") }
-            if kind == .hardLink, !StagePath.isSafe(target) { throw fail("hard link \(path) names an unsafe path '\(target)'") }
-            entries.append(
-                StageEntry(
-                    path: path, kind: kind, mode: mode & 0o7777, uid: uid, gid: gid, modified: FileTime(seconds: seconds, nanoseconds: nanoseconds),
-                    size: kind == .file ? size : 0, target: target))
+            let entry = try Self.readEntry(from: &buffer, index: index)
+            guard StagePath.isSafe(entry.path) else { throw fail("entry \(index) has an unsafe path '\(entry.path)'") }
+            if entry.kind == .hardLink, !StagePath.isSafe(entry.target) { throw fail("hard link \(entry.path) names an unsafe path '\(entry.target)'") }
+            entries.append(entry)
         }
+        guard let hasRoot = buffer.readInteger(as: UInt8.self) else { throw fail("truncated before the root") }
+        let root = hasRoot == 0 ? nil : try Self.readEntry(from: &buffer, index: entries.count)
         self.init(entries: entries, tag: tag, error: error)
+        self.root = root
     }
 
-    private static let version: UInt8 = 1
+    private static func readEntry(from buffer: inout ByteBuffer, index: Int) throws -> StageEntry {
+        func fail(_ what: String) -> TrellisError { TrellisError(.protocolViolation, "malformed stage manifest: \(what)") }
+        guard let rawKind = buffer.readInteger(as: UInt8.self), let kind = StageEntry.Kind(rawValue: rawKind),
+            let path = buffer.readLengthPrefixedString(),
+            let mode = buffer.readInteger(endianness: .little, as: UInt32.self),
+            let uid = buffer.readInteger(endianness: .little, as: UInt32.self),
+            let gid = buffer.readInteger(endianness: .little, as: UInt32.self),
+            let seconds = buffer.readInteger(endianness: .little, as: Int64.self),
+            let nanoseconds = buffer.readInteger(endianness: .little, as: Int32.self),
+            let size = buffer.readInteger(endianness: .little, as: Int64.self), size >= 0,
+            let target = buffer.readLengthPrefixedString(),
+            let attributeCount = buffer.readInteger(endianness: .little, as: UInt16.self)
+        else { throw fail("entry \(index) is truncated or has an unknown kind") }
+        var attributes: [ExtendedAttribute] = []
+        for _ in 0..<attributeCount {
+            guard let name = buffer.readLengthPrefixedString(), let length = buffer.readInteger(endianness: .little, as: UInt32.self),
+                let value = buffer.readBytes(length: Int(length))
+            else { throw fail("entry \(index) has a truncated extended attribute") }
+            attributes.append(ExtendedAttribute(name: name, value: value))
+        }
+        guard let digestLength = buffer.readInteger(as: UInt8.self), let digestBytes = buffer.readBytes(length: Int(digestLength)) else {
+            throw fail("entry \(index) has a truncated checksum")
+        }
+        var entry = StageEntry(
+            path: path, kind: kind, mode: mode & 0o7777, uid: uid, gid: gid, modified: FileTime(seconds: seconds, nanoseconds: nanoseconds),
+            size: kind == .file ? size : 0, target: target)
+        entry.extendedAttributes = attributes
+        entry.digest = digestLength == 0 ? nil : digestBytes
+        return entry
+    }
+
+    private static let version: UInt8 = 2
 }
 
 /// Paths inside a destination: relative, with no `..` or empty parts, so

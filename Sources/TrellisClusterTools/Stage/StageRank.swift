@@ -3,14 +3,6 @@ import NIOCore
 import TrellisCore
 import TrellisRuntime
 
-/// Where the rank that reports a stage sends what it learns: drawn on this
-/// terminal, or passed up to the `trellis stage` that launched the job.
-public protocol StageObserver: AnyObject {
-    func progress(bytes: Int64, of total: Int64)
-    /// Once, at the reporting rank, when every host's result is known.
-    func finished(_ report: StageReport)
-}
-
 /// One rank's part in a stage (Userstage, in "MPI for cluster system
 /// software"): rank 0 reads the sources and broadcasts a manifest, then the
 /// data in pipelined chunks; the first rank on each host writes them under
@@ -23,7 +15,7 @@ public struct StageRank {
     public let request: StageRequest
     /// This host's name, as the job's host list gives it.
     public let hostName: String
-    public var observer: StageObserver?
+    public var observer: ToolEvents<StageReport>?
     /// How long the survivors wait for each other after a member dies.
     public var recoverySeconds = 60.0
 
@@ -37,22 +29,10 @@ public struct StageRank {
     @discardableResult
     public func run() throws -> Bool {
         let started = Date()
-        let hosts = try world.allgather(ByteBuffer(string: hostName)).map { String(buffer: $0) }
-        let writes = (world.rank != 0 || request.sourceIsDestination) && hosts.firstIndex(of: hostName) == world.rank
-
-        var tree: SourceTree?
-        var manifest: StageManifest
-        if world.rank == 0 {
-            do {
-                tree = try SourceTree(sources: request.sources, tag: String(UInt64.random(in: 0...UInt64.max), radix: 36), fileSystemName: request.fileSystem)
-                manifest = tree!.manifest
-            } catch {
-                manifest = StageManifest(entries: [], tag: "", error: "\(hostName): \(Self.message(error))")
-            }
-            _ = try world.broadcast(manifest.encoded(), root: 0)
-        } else {
-            manifest = try StageManifest(decoding: world.broadcast(nil, root: 0))
+        let opening = try ToolOpening(world: world, hostName: hostName, sourceIsDestination: request.sourceIsDestination) {
+            try SourceTree(sources: request.sources, tag: String(UInt64.random(in: 0...UInt64.max), radix: 36), fileSystemName: request.fileSystem)
         }
+        let (hosts, writes, tree, manifest) = (opening.hosts, opening.writes, opening.tree, opening.manifest)
         if let sourceError = manifest.error {
             if world.rank == 0 {
                 observer?.finished(StageReport(hosts: [], files: 0, bytes: 0, seconds: Date().timeIntervalSince(started), sourceError: sourceError, skipped: []))
@@ -76,10 +56,7 @@ public struct StageRank {
         } catch {
             // A member died (or the network cut one off): the others agree on who, and go on without it.
             if !Self.isPeerFailure(error) { localError = "\(hostName): \(Self.message(error))" }
-            world.revoke()
-            communicator = try world.shrink(deadline: .after(seconds: recoverySeconds))
-            let survivors = try communicator.allgather([Int32(world.rank)]).map { Int($0[0]) }
-            lost = (0..<world.size).filter { !survivors.contains($0) }
+            (communicator, lost) = try ToolOpening.survivors(of: world, seconds: recoverySeconds)
             staged?.abandonCurrentFile()
         }
 

@@ -20,6 +20,11 @@ final class StagedTree {
         /// modes less the umask and the time of writing, as cp does.
         var preserve = false
         var verify = false
+        /// Rename each file into place as soon as it is whole (a sync, which
+        /// resumes from what is in place), instead of all at the end.
+        var commitEachFile = false
+        /// Give every file, directory and link the source's extended attributes, exactly.
+        var extendedAttributes = false
     }
 
     let destination: String
@@ -41,11 +46,16 @@ final class StagedTree {
     private var descriptor: Int32 = -1
     private var temporary = ""
 
-    init(destination: String, manifest: StageManifest, settings: Settings) {
+    /// Files of the stream this host writes (nil: all); the others' bytes pass by.
+    private let keep: Set<Int>?
+
+    /// `files`: the entries whose bytes the stream carries, in its order (all files by default).
+    init(destination: String, manifest: StageManifest, settings: Settings, files: [Int]? = nil, keep: Set<Int>? = nil) {
+        self.keep = keep
         self.destination = destination
         self.manifest = manifest
         self.settings = settings
-        fileEntries = manifest.entries.indices.filter { manifest.entries[$0].kind == .file }
+        fileEntries = files ?? manifest.entries.indices.filter { manifest.entries[$0].kind == .file }
         let old = Glibc.umask(0)
         Glibc.umask(old)
         umask = UInt32(old)
@@ -137,7 +147,7 @@ final class StagedTree {
     private func startFile() {
         let entry = fileEntries[cursor]
         remaining = manifest.entries[entry].size
-        guard error == nil else { return }
+        guard error == nil, keep?.contains(entry) ?? true else { return }
         temporary = temporaryPath(of: entry)
         descriptor = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         if descriptor < 0 { systemFailure("cannot create", path(of: entry)) }
@@ -155,6 +165,9 @@ final class StagedTree {
         if fchmod(descriptor, settings.preserve ? entry.mode : entry.mode & ~umask & 0o7777) != 0 {
             return systemFailure("cannot set the mode of", path(of: index))
         }
+        if settings.extendedAttributes, let failure = ExtendedAttributes.replace(on: .descriptor(descriptor), with: entry.extendedAttributes) {
+            return fail("cannot set the extended attributes of \(path(of: index)): \(failure)")
+        }
         if close(descriptor) != 0 {
             descriptor = -1
             unlink(temporary)
@@ -162,6 +175,15 @@ final class StagedTree {
         }
         descriptor = -1
         written[index] = temporary
+        if settings.commitEachFile {
+            if rename(temporary, path(of: index)) != 0 {
+                unlink(temporary)
+                systemFailure("cannot put in place", path(of: index))
+            } else {
+                committedEntries += 1
+            }
+            written[index] = nil
+        }
     }
 
     /// Called after the last chunk: closes the last file, and notes a stream that ended early.
@@ -209,8 +231,9 @@ final class StagedTree {
 
     /// Puts every whole file, link and symlink under its real name, and gives
     /// the directories their modes and times (deepest first, after their contents).
-    func commit() {
-        for (index, entry) in manifest.entries.enumerated() {
+    /// `only`: these entries alone (a sync's changes); all by default.
+    func commit(only: Set<Int>? = nil) {
+        for (index, entry) in manifest.entries.enumerated() where only?.contains(index) ?? true {
             let final = path(of: index)
             switch entry.kind {
             case .directory:
@@ -237,7 +260,7 @@ final class StagedTree {
             }
             committedEntries += 1
         }
-        for (index, entry) in manifest.entries.enumerated().reversed() where entry.kind == .directory {
+        for (index, entry) in manifest.entries.enumerated().reversed() where entry.kind == .directory && only?.contains(index) ?? true {
             let directory = path(of: index)
             let created = createdDirectories.contains(directory)
             guard settings.preserve || created else {
@@ -250,6 +273,9 @@ final class StagedTree {
                 utimensat(AT_FDCWD, directory, &times, 0)
             }
             if chmod(directory, settings.preserve ? entry.mode : entry.mode & ~umask & 0o7777) != 0 { systemFailure("cannot set the mode of", directory) }
+            if settings.extendedAttributes, let failure = ExtendedAttributes.replace(on: .path(directory), with: entry.extendedAttributes) {
+                fail("cannot set the extended attributes of \(directory): \(failure)")
+            }
             committedEntries += 1
         }
     }

@@ -3,49 +3,50 @@ import TrellisCore
 import TrellisHosts
 import TrellisLauncher
 
-/// `trellis stage --hosts LIST`: starts the stage as a job of one rank per
-/// host through the launcher's proxy tree, with rank 0 on this host (where
-/// the sources are), and shows what the reporting rank passes up.
-public struct StageJob {
+/// A cluster tool over hosts (`trellis stage --hosts`, `trellis sync
+/// --hosts`): one rank per host through the launcher's proxy tree, with
+/// rank 0 on this host, where the sources are, and what the reporting rank
+/// passes up (`ToolEvents`) shown here.
+public struct ToolJob {
     /// The hosts and the bootstrap; the rest is set here.
     public var options: LaunchOptions
-    public var request: StageRequest
-    /// The program every rank runs (trellis-tools with `stage --events` and the
-    /// request's flags), given the request after this host is placed.
-    public var rankProgram: (StageRequest) -> [String]
+    public let tool: String
+    /// The program every rank runs, told whether rank 0's host (this one) is a destination too.
+    public var rankProgram: (_ sourceIsDestination: Bool) -> [String]
     public var showProgress = true
 
-    public init(options: LaunchOptions, request: StageRequest, rankProgram: @escaping (StageRequest) -> [String]) {
+    public init(tool: String, options: LaunchOptions, rankProgram: @escaping (_ sourceIsDestination: Bool) -> [String]) {
+        self.tool = tool
         self.options = options
-        self.request = request
         self.rankProgram = rankProgram
     }
 
-    /// Runs the stage; returns the report (nil when the reporting rank died
+    /// Runs the job; returns the report (nil when the reporting rank ended
     /// before it could give one) and the launcher's notices.
-    public func run() throws -> (report: StageReport?, notices: [String]) {
+    public func run<Report: Codable & Sendable>(reporting: Report.Type) throws -> (report: Report?, notices: [String]) {
         guard let list = options.hosts, !list.hosts.isEmpty else {
-            throw TrellisError(.invalidArgument, "trellis stage over hosts needs hosts: --hosts LIST, --hostfile FILE or a Slurm allocation")
+            throw TrellisError(.invalidArgument, "trellis \(tool) over hosts needs hosts: --hosts LIST, --hostfile FILE or a Slurm allocation")
         }
-        var request = request
         var hosts = NodeSet(list.names).names
+        let sourceIsDestination: Bool
         if let own = hosts.firstIndex(where: ProxyBootstrap.isThisHost) {
             hosts.insert(hosts.remove(at: own), at: 0)
-            request.sourceIsDestination = true
+            sourceIsDestination = true
         } else if options.bootstrap.kind == .slurm {
-            throw TrellisError(.invalidArgument, "with --launcher slurm, run trellis stage on a node of the allocation (rank 0 reads the sources where it runs)")
+            throw TrellisError(.invalidArgument, "with --launcher slurm, run trellis \(tool) on a node of the allocation (rank 0 reads the sources where it runs)")
         } else {
             hosts.insert(IPv4Address.thisHostName(), at: 0)
-            request.sourceIsDestination = false
+            sourceIsDestination = false
         }
         var options = options
         options.hosts = HostList(hosts.map { .init(name: $0, slots: 1) })
-        options.applications = [LaunchApplication(count: hosts.count, program: rankProgram(request))]
+        options.applications = [LaunchApplication(count: hosts.count, program: rankProgram(sourceIsDestination))]
         options.ranksPerHost = 1
         options.keepGoing = true
         // The report names what failed; the runtime's own warnings about a lost member would only repeat it.
         if ProcessEnvironment.value("TRELLIS_LOG_LEVEL") == nil { options.environment["TRELLIS_LOG_LEVEL"] = "error" }
-        let relay = StageEventRelay(hostOfRank: hosts, display: ProgressDisplay(label: "trellis stage", enabled: showProgress && isatty(2) != 0))
+        let relay = ToolEventRelay<Report>(
+            tool: tool, hostOfRank: hosts, display: ProgressDisplay(label: "trellis \(tool)", enabled: showProgress && isatty(2) != 0))
         options.watcher = relay
         let outcome = try JobLauncher(options: options).runToOutcome()
         relay.display.finish()
@@ -57,16 +58,18 @@ public struct StageJob {
     }
 }
 
-/// Takes the ranks' output for `trellis stage`: rank 0's marked lines are
+/// Takes the ranks' output for a cluster tool: rank 0's marked lines are
 /// progress and the report; anything else a rank prints goes to stderr
 /// behind its host's name.
-final class StageEventRelay: JobWatcher, @unchecked Sendable {
+final class ToolEventRelay<Report: Decodable & Sendable>: JobWatcher, @unchecked Sendable {
     let display: ProgressDisplay
+    private let marker: String
     private let hostOfRank: [String]
-    private(set) var report: StageReport?
+    private(set) var report: Report?
     private(set) var notices: [String] = []
 
-    init(hostOfRank: [String], display: ProgressDisplay) {
+    init(tool: String, hostOfRank: [String], display: ProgressDisplay) {
+        marker = ToolEvents<StageReport>.marker(tool)
         self.hostOfRank = hostOfRank
         self.display = display
     }
@@ -75,17 +78,17 @@ final class StageEventRelay: JobWatcher, @unchecked Sendable {
         let host = hostOfRank.indices.contains(rank) ? hostOfRank[rank] : "rank \(rank)"
         for line in bytes.split(separator: UInt8(ascii: "\n")) {
             let text = String(decoding: line, as: UTF8.self)
-            guard stream == 1, text.hasPrefix(LaunchedStageObserver.marker) else {
+            guard stream == 1, text.hasPrefix(marker) else {
                 display.finish()
                 writeToStandardError("\(host): \(text)\n")
                 continue
             }
-            let event = text.dropFirst(LaunchedStageObserver.marker.count)
+            let event = text.dropFirst(marker.count)
             if event.hasPrefix("progress ") {
                 let numbers = event.split(separator: " ").dropFirst().compactMap { Int64($0) }
                 if numbers.count == 2 { display.update(bytes: numbers[0], of: numbers[1], force: numbers[0] == numbers[1]) }
             } else if event.hasPrefix("report ") {
-                report = try? JSONDecoder().decode(StageReport.self, from: Data(event.dropFirst("report ".count).utf8))
+                report = try? JSONDecoder().decode(Report.self, from: Data(event.dropFirst("report ".count).utf8))
             }
         }
     }

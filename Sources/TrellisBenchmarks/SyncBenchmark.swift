@@ -1,0 +1,173 @@
+import Foundation
+import TrellisCore
+import TrellisLauncher
+
+/// `trellis bench sync`: how long `trellis sync` takes to bring N namespace
+/// hosts, each holding yesterday's copy of a tree on its own disk, up to
+/// today's tree in which a share of the files changed, against an `rsync -a`
+/// loop over ssh (one host after the other) and a parallel rsync (`xargs -P`,
+/// every host at once), in the same run, taking turns; then again with
+/// nothing to do. Before each run every host gets yesterday's copy back;
+/// after it, every host's tree is compared with today's (names, sizes and
+/// modification times of every file).
+public struct SyncBenchmark {
+    public let trellisExecutable: String
+    public let hostCounts: [Int]
+    public let repetitions: Int
+    public var files = 10_000
+    /// Per mille of the files that change between the two trees.
+    public var changedPerMille = 50
+
+    public static let tools = ["trellis", "rsync-loop", "rsync-parallel"]
+    public static let scenarios = ["changed", "nothing"]
+
+    public init(trellisExecutable: String, hostCounts: [Int], repetitions: Int) {
+        self.trellisExecutable = trellisExecutable
+        self.hostCounts = hostCounts
+        self.repetitions = repetitions
+    }
+
+    public struct Record: Sendable {
+        public var scenario: String
+        public var tool: String
+        public var hosts: Int
+        public var seconds: Double
+
+        public var json: String {
+            "{\"bench\":\"sync\",\"scenario\":\"\(scenario)\",\"tool\":\"\(tool)\",\"hosts\":\(hosts),\"seconds\":\(format(seconds, 3))}"
+        }
+    }
+
+    public func run(printTable: Bool, plotPath: String?) throws {
+        if let reason = NamespaceCluster.unavailable {
+            throw TrellisError(.notSupported, "trellis bench sync runs on namespace hosts: \(reason)")
+        }
+        let missing = missingPrograms(["rsync", "ssh", "xargs"])
+        guard missing.isEmpty else { throw TrellisError(.notSupported, "trellis bench sync compares with rsync over ssh: \(missing.joined(separator: ", ")) missing") }
+        let largest = hostCounts.max() ?? 1
+        progress("making \(largest + 1) namespace hosts with their sshds (the first holds the trees)")
+        let cluster = try NamespaceCluster(count: largest + 1, prefix: "ty")
+        defer { cluster.tearDown() }
+        let old = cluster.folder + "/yesterday"
+        let new = cluster.folder + "/today"
+        progress("writing \(files) files, then today's tree with \(changedPerMille / 10) % of them changed")
+        try makeTrees(old: old, new: new)
+        let expected = try CommandRunner.run(["sh", "-c", Self.fingerprint, "fingerprint", new], timeoutSeconds: 300).output
+        var records: [Record] = []
+        for hosts in hostCounts {
+            var runs: [String: [Double]] = [:]
+            for repetition in 0..<repetitions {
+                let order = (0..<Self.tools.count).map { Self.tools[($0 + repetition) % Self.tools.count] }
+                for tool in order {
+                    let destination = cluster.localFolder + "/synced"
+                    progress("\(tool): yesterday's copy back on \(hosts) hosts, then today's (\(repetition + 1)/\(repetitions))")
+                    for host in 1...hosts {
+                        _ = try cluster.run(on: host, ["sh", "-c", "rm -rf \(destination) && cp -a \(old) \(destination)"], timeoutSeconds: 600)
+                    }
+                    for scenario in Self.scenarios {
+                        let seconds = try time(tool, source: new, destination: destination, hosts: Array(1...hosts), on: cluster)
+                        for host in 1...hosts {
+                            let found = try cluster.run(on: host, ["sh", "-c", Self.fingerprint, "fingerprint", destination], timeoutSeconds: 300).output
+                            guard found == expected else {
+                                throw TrellisError(.launchFailed, "\(tool) (\(scenario)) left \(cluster.hosts[host].name) different from the source")
+                            }
+                        }
+                        runs["\(scenario) \(tool)", default: []].append(seconds)
+                    }
+                }
+            }
+            for scenario in Self.scenarios {
+                var line: [String: Double] = [:]
+                for tool in Self.tools {
+                    let values = runs["\(scenario) \(tool)"]!.sorted()
+                    let record = Record(scenario: scenario, tool: tool, hosts: hosts, seconds: values[values.count / 2])
+                    print(record.json)
+                    records.append(record)
+                    line[tool] = record.seconds
+                }
+                print("{\"bench\":\"sync-speedup\",\"scenario\":\"\(scenario)\",\"hosts\":\(hosts),"
+                    + "\"vs_rsync_loop\":\(format(line["rsync-loop"]! / line["trellis"]!, 2)),\"vs_rsync_parallel\":\(format(line["rsync-parallel"]! / line["trellis"]!, 2))}")
+            }
+        }
+        if printTable { print(Self.table(records)) }
+        if let plotPath {
+            try SeriesPlot(
+                title: "\(files) files, \(changedPerMille / 10) % changed, to N hosts: trellis sync, rsync loop, parallel rsync",
+                xLabel: "hosts", yLabel: "seconds until every host is identical",
+                series: Dictionary(grouping: records) { "\($0.tool) (\($0.scenario == "changed" ? "changed" : "nothing to do"))" }
+                    .mapValues { $0.map { (Double($0.hosts), $0.seconds) } }
+            ).write(to: plotPath)
+            progress("plot written to \(plotPath)")
+        }
+    }
+
+    /// Names, sizes and modification times of every file under a folder, hashed.
+    static let fingerprint = "cd \"$1\" && find . -type f -printf '%s %T@ %p\\n' | sort | sha256sum"
+
+    /// Yesterday's tree: files of 1 to 32 KiB in directories of a hundred;
+    /// today's: the same, with every twentieth (by default) file rewritten.
+    private func makeTrees(old: String, new: String) throws {
+        var generator = SeededGenerator(seed: 9)
+        let yesterday = 1_700_000_000
+        for index in 0..<files {
+            let directory = "/d\(index / 100)"
+            if index % 100 == 0 {
+                try FileManager.default.createDirectory(atPath: old + directory, withIntermediateDirectories: true)
+            }
+            let size = Int.random(in: 1024...32768, using: &generator)
+            let path = old + directory + "/f\(index)"
+            try Data((0..<size).map { _ in UInt8.random(in: 0...255, using: &generator) }).write(to: URL(fileURLWithPath: path))
+            var times = [timespec(tv_sec: yesterday, tv_nsec: 0), timespec(tv_sec: yesterday + index, tv_nsec: 0)]
+            utimensat(AT_FDCWD, path, &times, 0)
+        }
+        _ = try CommandRunner.run(["cp", "-a", old, new], timeoutSeconds: 600)
+        let step = max(1, 1000 / max(1, changedPerMille))
+        for index in stride(from: 0, to: files, by: step) {
+            let path = new + "/d\(index / 100)/f\(index)"
+            let size = Int.random(in: 1024...32768, using: &generator)
+            try Data((0..<size).map { _ in UInt8.random(in: 0...255, using: &generator) }).write(to: URL(fileURLWithPath: path))
+        }
+    }
+
+    /// Seconds for one tool to make the hosts' `destination` identical to `source`.
+    private func time(_ tool: String, source: String, destination: String, hosts: [Int], on cluster: NamespaceCluster) throws -> Double {
+        let names = hosts.map { cluster.hosts[$0].name }
+        let ssh = "ssh -F \(cluster.sshConfig)"
+        let invocation: [String]
+        switch tool {
+        case "trellis":
+            invocation = [trellisExecutable, "sync", "--hosts", names.joined(separator: ","), "--ssh", ssh, source, "--to", destination]
+        case "rsync-loop":
+            invocation = ["sh", "-c", "for h in \(names.joined(separator: " ")); do rsync -a -e '\(ssh)' \(source)/ $h:\(destination)/ || exit 1; done"]
+        default:
+            invocation = ["sh", "-c", "printf '%s\\n' \(names.joined(separator: " ")) | xargs -P \(names.count) -I{} rsync -a -e '\(ssh)' \(source)/ {}:\(destination)/"]
+        }
+        let start = DispatchTime.now().uptimeNanoseconds
+        let outcome = try cluster.runAsUser(on: 0, invocation, timeoutSeconds: 1800)
+        let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        guard outcome.status == 0 else {
+            throw TrellisError(.launchFailed, "\(tool) to \(hosts.count) hosts exited \(outcome.status): \(outcome.combined.suffix(1500))")
+        }
+        return elapsed
+    }
+
+    static func table(_ records: [Record]) -> String {
+        var lines = ["scenario  hosts   trellis s   rsync loop s   parallel rsync s   x loop   x parallel"]
+        let grouped = Dictionary(grouping: records) { "\($0.scenario) \($0.hosts)" }
+        for record in records where record.tool == "trellis" {
+            guard let row = grouped["\(record.scenario) \(record.hosts)"] else { continue }
+            func seconds(_ tool: String) -> Double { row.first { $0.tool == tool }?.seconds ?? .nan }
+            lines.append([
+                record.scenario.padding(toLength: 8, withPad: " ", startingAt: 0), String(record.hosts).leftPadded(5),
+                format(record.seconds, 2).leftPadded(10), format(seconds("rsync-loop"), 2).leftPadded(13),
+                format(seconds("rsync-parallel"), 2).leftPadded(17), format(seconds("rsync-loop") / record.seconds, 1).leftPadded(7),
+                format(seconds("rsync-parallel") / record.seconds, 1).leftPadded(10),
+            ].joined(separator: "  "))
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    private func progress(_ text: String) {
+        FileHandle.standardError.write(Data("bench sync: \(text)...\n".utf8))
+    }
+}
