@@ -94,8 +94,7 @@ struct StageCommand: ParsableCommand {
 
         // A rank of a job (launched by the command above, trellis run or srun), or alone.
         let runtime = try Runtime.initialize()
-        let environment = ProcessEnvironment.current()
-        let host = environment["TRELLIS_HOST_NAME"] ?? environment["SLURMD_NODENAME"] ?? IPv4Address.thisHostName()
+        let host = ToolJob.hostName
         var rank = StageRank(world: runtime.world, request: request, hostName: host)
         rank.observer = ToolEvents(tool: "stage", mode: events ? .launched : .terminal(show: { [json] in StageReport.print($0, json: json) }))
         let succeeded = try rank.run()

@@ -94,8 +94,7 @@ struct SyncCommand: ParsableCommand {
         }
 
         let runtime = try Runtime.initialize()
-        let environment = ProcessEnvironment.current()
-        let host = environment["TRELLIS_HOST_NAME"] ?? environment["SLURMD_NODENAME"] ?? IPv4Address.thisHostName()
+        let host = ToolJob.hostName
         var rank = SyncRank(world: runtime.world, request: request, hostName: host)
         rank.observer = ToolEvents(tool: "sync", mode: events ? .launched : .terminal(show: { [json] in SyncReport.print($0, json: json) }))
         let succeeded = try rank.run()

@@ -200,7 +200,7 @@ public enum CommandLogging {
 }
 
 /// A whole text file, or nil when it cannot be read.
-func readTextFile(_ path: String) -> String? {
+public func readTextFile(_ path: String) -> String? {
     let fd = open(path, O_RDONLY | O_CLOEXEC)
     guard fd >= 0 else { return nil }
     defer { close(fd) }

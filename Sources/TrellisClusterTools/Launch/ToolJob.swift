@@ -14,6 +14,8 @@ public struct ToolJob {
     /// The program every rank runs, told whether rank 0's host (this one) is a destination too.
     public var rankProgram: (_ sourceIsDestination: Bool) -> [String]
     public var showProgress = true
+    /// Rank 0's own output goes to this terminal as it is (a shell's), not as another host's.
+    public var passesOutput = false
 
     public init(tool: String, options: LaunchOptions, rankProgram: @escaping (_ sourceIsDestination: Bool) -> [String]) {
         self.tool = tool
@@ -24,6 +26,17 @@ public struct ToolJob {
     /// Runs the job; returns the report (nil when the reporting rank ended
     /// before it could give one) and the launcher's notices.
     public func run<Report: Codable & Sendable>(reporting: Report.Type) throws -> (report: Report?, notices: [String]) {
+        let (relay, _, notices) = try launch(reporting: Report.self)
+        return (relay.report, notices)
+    }
+
+    /// Runs a job whose ranks report by their exit codes (a shell); returns the job's exit code and the launcher's notices.
+    public func runToExitCode() throws -> (exitCode: Int32, notices: [String]) {
+        let (_, outcome, notices) = try launch(reporting: StageReport.self)
+        return (outcome.exitCode, notices)
+    }
+
+    private func launch<Report: Codable & Sendable>(reporting: Report.Type) throws -> (ToolEventRelay<Report>, JobOutcome, [String]) {
         guard let list = options.hosts, !list.hosts.isEmpty else {
             throw TrellisError(.invalidArgument, "trellis \(tool) over hosts needs hosts: --hosts LIST, --hostfile FILE or a Slurm allocation")
         }
@@ -46,7 +59,7 @@ public struct ToolJob {
         // The report names what failed; the runtime's own warnings about a lost member would only repeat it.
         if ProcessEnvironment.value("TRELLIS_LOG_LEVEL") == nil { options.environment["TRELLIS_LOG_LEVEL"] = "error" }
         let relay = ToolEventRelay<Report>(
-            tool: tool, hostOfRank: hosts, display: ProgressDisplay(label: "trellis \(tool)", enabled: showProgress && isatty(2) != 0))
+            tool: tool, hostOfRank: hosts, display: ProgressDisplay(label: "trellis \(tool)", enabled: showProgress && isatty(2) != 0), passesRankZero: passesOutput)
         options.watcher = relay
         let outcome = try JobLauncher(options: options).runToOutcome()
         relay.display.finish()
@@ -54,7 +67,7 @@ public struct ToolJob {
         if relay.report == nil, case .lost(let reason)? = outcome.ends.first {
             notices.append("\(hosts[0]) (rank 0, which reads the sources) was lost: \(reason)")
         }
-        return (relay.report, notices)
+        return (relay, outcome, notices)
     }
 }
 
@@ -68,13 +81,20 @@ final class ToolEventRelay<Report: Decodable & Sendable>: JobWatcher, @unchecked
     private(set) var report: Report?
     private(set) var notices: [String] = []
 
-    init(tool: String, hostOfRank: [String], display: ProgressDisplay) {
+    private let passesRankZero: Bool
+
+    init(tool: String, hostOfRank: [String], display: ProgressDisplay, passesRankZero: Bool = false) {
+        self.passesRankZero = passesRankZero
         marker = ToolEvents<StageReport>.marker(tool)
         self.hostOfRank = hostOfRank
         self.display = display
     }
 
     func output(rank: Int, stream: Int, bytes: [UInt8]) {
+        if passesRankZero, rank == 0 {
+            writeAll(stream == 2 ? 2 : 1, bytes)
+            return
+        }
         let host = hostOfRank.indices.contains(rank) ? hostOfRank[rank] : "rank \(rank)"
         for line in bytes.split(separator: UInt8(ascii: "\n")) {
             let text = String(decoding: line, as: UTF8.self)
@@ -95,5 +115,14 @@ final class ToolEventRelay<Report: Decodable & Sendable>: JobWatcher, @unchecked
 
     func notice(_ text: String) {
         notices.append(text)
+    }
+}
+
+extension ToolJob {
+    /// This host's name as a tool's rank reports it: the job's host list's
+    /// name for it, Slurm's, or the kernel's.
+    public static var hostName: String {
+        let environment = ProcessEnvironment.current()
+        return environment["TRELLIS_HOST_NAME"] ?? environment["SLURMD_NODENAME"] ?? IPv4Address.thisHostName()
     }
 }

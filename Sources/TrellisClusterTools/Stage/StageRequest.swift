@@ -1,6 +1,6 @@
 /// What a stage is asked to do, as the command line gives it; the same on
 /// every rank.
-public struct StageRequest: Sendable, Equatable {
+public struct StageRequest: Sendable, Equatable, Codable {
     public var sources: [String]
     /// The folder on every host; `%h` stands for the host's name.
     public var destination: String
