@@ -1,6 +1,10 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import ArgumentParser
 import TrellisClusterTools
 import TrellisCore
+import TrellisHosts
 import TrellisLauncher
 import TrellisRunCommand
 
@@ -46,11 +50,12 @@ struct ExecCommand: ParsableCommand {
         }
         if words.first == "--" { words.removeFirst() }
         guard !words.isEmpty else { throw ValidationError("name a command to run on the hosts") }
-        guard placement.namesHosts else { throw ValidationError("name the hosts: --hosts LIST, --hostfile FILE, or --launcher slurm inside an allocation") }
         if let timeout, timeout <= 0 { throw ValidationError("--timeout takes a positive number of seconds") }
         guard !(live && json) else { throw ValidationError("--live and --json do not go together") }
         var options = LaunchOptions(rankCount: 1, program: ["true"])
         try placement.apply(to: &options)
+        // Without hosts, this host alone (its rank forked by the launcher, no ssh).
+        if !placement.namesHosts { options.hosts = HostList([.init(name: IPv4Address.thisHostName(), slots: 1)]) }
         options.graceSeconds = graceSeconds
         var job = ExecJob(options: options, command: words.joined(separator: " "))
         job.timeoutSeconds = timeout
@@ -62,7 +67,8 @@ struct ExecCommand: ParsableCommand {
         } else {
             if !live { print(gathered.text(), terminator: "") }
             for line in gathered.problems(timeoutSeconds: timeout) { writeToStandardError("trellis exec: \(line)\n") }
-            if gathered.exitCode != 0 || !gathered.timedOut.isEmpty || !gathered.unreachable.isEmpty {
+            // The summary ends every run on a terminal; in pipes and logs, only a failed one (as pdsh and clush keep them clean).
+            if gathered.exitCode != 0 || !gathered.timedOut.isEmpty || !gathered.unreachable.isEmpty || isatty(2) != 0 {
                 writeToStandardError("trellis exec: \(gathered.summary(hosts: results.count))\n")
             }
         }

@@ -7,4 +7,10 @@ public protocol JobWatcher: AnyObject, Sendable {
     func output(rank: Int, stream: Int, bytes: [UInt8])
     /// What `trellis run` would print after "trellis run: ".
     func notice(_ text: String)
+    /// A rank ended with this wait status (for a count of hosts done).
+    func rankEnded(rank: Int, status: Int32)
+}
+
+extension JobWatcher {
+    public func rankEnded(rank: Int, status: Int32) {}
 }

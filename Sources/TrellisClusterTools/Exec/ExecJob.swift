@@ -16,6 +16,8 @@ public struct ExecJob {
     public var timeoutSeconds: Double?
     /// Print each line at once behind its host's name instead of folding at the end.
     public var live = false
+    /// Show hosts done on a terminal while waiting.
+    public var showProgress = true
 
     public init(options: LaunchOptions, command: String) {
         self.options = options
@@ -36,9 +38,10 @@ public struct ExecJob {
         options.ranksPerHost = 1
         options.keepGoing = true
         options.timeLimitSeconds = timeoutSeconds
-        let gatherer = HostOutputGatherer(hostOfRank: hosts, live: live)
+        let gatherer = HostOutputGatherer(hostOfRank: hosts, live: live, showProgress: showProgress)
         options.watcher = gatherer
         let outcome = try JobLauncher(options: options).runToOutcome()
+        gatherer.finish()
         let results = hosts.indices.map { rank -> HostResult in
             let end: HostResult.End
             switch outcome.ends.indices.contains(rank) ? outcome.ends[rank] : .unknown {

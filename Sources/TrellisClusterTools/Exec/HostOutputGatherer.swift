@@ -12,11 +12,24 @@ final class HostOutputGatherer: JobWatcher, @unchecked Sendable {
     private let live: Bool
     private(set) var outputs: [[UInt8]]
     private(set) var notices: [String] = []
+    /// Hosts done, on a terminal (not with --live, whose lines would break it).
+    private let progress: ProgressDisplay
+    private var done = 0
 
-    init(hostOfRank: [String], live: Bool) {
+    init(hostOfRank: [String], live: Bool, showProgress: Bool = false) {
         self.hostOfRank = hostOfRank
         self.live = live
         outputs = Array(repeating: [], count: hostOfRank.count)
+        progress = ProgressDisplay(label: "trellis exec", enabled: showProgress && !live && isatty(2) != 0)
+    }
+
+    func rankEnded(rank: Int, status: Int32) {
+        done += 1
+        progress.update(hostsDone: done, of: hostOfRank.count, force: done == hostOfRank.count)
+    }
+
+    func finish() {
+        progress.finish()
     }
 
     func output(rank: Int, stream: Int, bytes: [UInt8]) {

@@ -37,6 +37,18 @@ public final class ProgressDisplay: @unchecked Sendable {
         writeToStandardError("\r" + line + String(repeating: " ", count: padding))
     }
 
+    /// A count of hosts done, for tools that move no bytes (trellis exec).
+    public func update(hostsDone: Int, of hosts: Int, force: Bool = false) {
+        guard enabled else { return }
+        let now = Date()
+        guard force || now.timeIntervalSince(lastDrawn) >= 0.25 else { return }
+        lastDrawn = now
+        let line = "\(label): \(hostsDone) of \(hosts) hosts done, \(Self.clock(now.timeIntervalSince(started))) so far"
+        let padding = max(0, width - line.count)
+        width = line.count
+        writeToStandardError("\r" + line + String(repeating: " ", count: padding))
+    }
+
     /// Clears the line, so that the summary printed next stands alone.
     public func finish() {
         guard enabled, width > 0 else { return }

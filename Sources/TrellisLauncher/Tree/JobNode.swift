@@ -542,6 +542,7 @@ final class JobNode {
             if let watcher { watcher.output(rank: rank, stream: stream, bytes: bytes) } else { writer.write(rank: rank, stream: stream, bytes) }
         case .rankEnded(let rank, let pid, let status, let unfinalized):
             act(on: ledger!.ranksEnded([(rank, JobLedger.End(pid: pid, status: status, unfinalized: unfinalized))]))
+            watcher?.rankEnded(rank: rank, status: status)
         case .abort(let rank, let code, let text):
             act(on: ledger!.aborted(rank: rank, code: code, message: text))
         case .lost(let hosts, let reason):
