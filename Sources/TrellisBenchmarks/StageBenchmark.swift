@@ -29,6 +29,10 @@ public struct StageBenchmark {
     public let repetitions: Int
     public var largeBytes = 1 << 30
     public var smallFiles = 10_000
+    /// Each host's link (its eth0, outgoing) limited to this many Mbit/s by
+    /// a token bucket, as hosts with network cards of their own have: the
+    /// network, not this machine's two cores, then bounds every tool.
+    public var linkMegabits: Int?
 
     public static let tools = ["trellis", "ssh-loop", "pdcp", "clush", "local-cp"]
 
@@ -45,12 +49,13 @@ public struct StageBenchmark {
         public var hosts: Int
         public var seconds: Double
         public var bytes: Int64
+        public var linkMegabits: Int?
 
         /// Bytes that arrived on all the hosts together, per second.
         public var aggregateMiBPerSecond: Double { Double(bytes) * Double(hosts) / seconds / 1_048_576 }
 
         public var json: String {
-            "{\"bench\":\"stage\",\"workload\":\"\(workload.rawValue)\",\"tool\":\"\(tool)\",\"hosts\":\(hosts),"
+            "{\"bench\":\"stage\",\"workload\":\"\(workload.rawValue)\",\"tool\":\"\(tool)\",\"hosts\":\(hosts),\"link_mbit\":\(linkMegabits.map(String.init) ?? "null"),"
                 + "\"seconds\":\(format(seconds, 3)),\"bytes\":\(bytes),\"aggregate_mib_s\":\(format(aggregateMiBPerSecond, 1))}"
         }
     }
@@ -70,6 +75,15 @@ public struct StageBenchmark {
         progress("making \(largest + 1) namespace hosts with their sshds (the first holds the sources)")
         let cluster = try NamespaceCluster(count: largest + 1, prefix: "ts")
         defer { cluster.tearDown() }
+        if let linkMegabits {
+            progress("limiting every host's link to \(linkMegabits) Mbit/s")
+            for host in cluster.hosts {
+                let limited = try CommandRunner.run(
+                    ["ip", "netns", "exec", host.name, "tc", "qdisc", "add", "dev", "eth0", "root", "tbf", "rate", "\(linkMegabits)mbit", "burst", "1mb", "latency", "100ms"],
+                    timeoutSeconds: 30)
+                guard limited.status == 0 else { throw TrellisError(.notSupported, "cannot limit \(host.name)'s link (tc tbf): \(limited.combined)") }
+            }
+        }
         let sources = cluster.folder + "/sources"
         var records: [Record] = []
         for workload in workloads {
@@ -88,7 +102,8 @@ public struct StageBenchmark {
                 }
                 var line: [String: Double] = [:]
                 for tool in Self.tools {
-                    let record = Record(workload: workload, tool: tool, hosts: hosts, seconds: runs[tool]!.sorted()[repetitions / 2], bytes: bytes)
+                    let record = Record(
+                        workload: workload, tool: tool, hosts: hosts, seconds: runs[tool]!.sorted()[repetitions / 2], bytes: bytes, linkMegabits: linkMegabits)
                     print(record.json)
                     records.append(record)
                     line[tool] = record.seconds

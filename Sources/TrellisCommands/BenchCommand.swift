@@ -182,6 +182,9 @@ struct StageBench: ParsableCommand {
     @Option(help: "Files in the small-file tree (1 to 8 KiB each).")
     var smallFiles: Int = 10_000
 
+    @Option(help: "Limit each host's link to this many Mbit/s (tc tbf), as hosts with network cards of their own have.")
+    var linkMbit: Int?
+
     @Option(help: "Runs per point (the median is kept).")
     var `repeat`: Int = 1
 
@@ -204,6 +207,10 @@ struct StageBench: ParsableCommand {
             trellisExecutable: (try? TrellisExecutable.locate()) ?? currentExecutablePath(), hostCounts: hosts, workloads: chosen, repetitions: `repeat`)
         benchmark.largeBytes = largeMib << 20
         benchmark.smallFiles = smallFiles
+        if let linkMbit {
+            guard linkMbit >= 1 else { throw ValidationError("--link-mbit takes a positive number") }
+            benchmark.linkMegabits = linkMbit
+        }
         try benchmark.run(printTable: !json, plotPath: plot)
     }
 }

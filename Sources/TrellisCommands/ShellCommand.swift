@@ -32,6 +32,9 @@ struct ShellCommand: ParsableCommand {
     @Flag(help: "Run SCRIPT as a PBS batch script: its #PBS directives, PBS_* variables, mpiexec over the job's hosts.")
     var pbs = false
 
+    @Flag(help: "Print one JSON object per line run: its text, exit code, and each host's output and exit code.")
+    var json = false
+
     @Flag(help: .hidden)
     var events = false
 
@@ -57,7 +60,7 @@ struct ShellCommand: ParsableCommand {
             try placement.apply(to: &options)
             let flags = String(decoding: try JSONEncoder().encode(Self.launchFlags(placement)), as: UTF8.self)
             var job = ToolJob(tool: "shell", options: options) { sourceIsDestination in
-                [currentExecutablePath(), "shell", "--events"] + (sourceIsDestination ? [] : ["--source-only"])
+                [currentExecutablePath(), "shell", "--events"] + (sourceIsDestination ? [] : ["--source-only"]) + (json ? ["--json"] : [])
                     + ["--run-flags", flags] + (scriptPath.map { ["--", $0] } ?? [])
             }
             job.passesOutput = true
@@ -71,6 +74,7 @@ struct ShellCommand: ParsableCommand {
         var shell = ShellRank(world: runtime.world, hostName: host, sourceIsHost: !sourceOnly)
         shell.runFlags = (try? JSONDecoder().decode([String].self, from: Data(runFlags.utf8))) ?? []
         shell.trellisExecutable = (try? TrellisExecutable.locate()) ?? "trellis"
+        shell.json = json
         var reader: (() -> (number: Int, text: String)?)?
         if runtime.world.rank == 0 {
             if let scriptPath {
@@ -81,7 +85,7 @@ struct ShellCommand: ParsableCommand {
                 let interactive = isatty(0) != 0
                 var number = 0
                 reader = {
-                    if interactive { writeAll(1, Array("trellis shell> ".utf8)) }
+                    if interactive && !json { writeAll(1, Array("trellis shell> ".utf8)) }
                     guard let line = readLine() else { return nil }
                     number += 1
                     return (number, line)
@@ -135,12 +139,10 @@ struct ShellCommand: ParsableCommand {
         environment["PATH"] = folder + "/bin:" + (environment["PATH"] ?? "/usr/bin:/bin")
         // As PBS does: the script starts in the home directory (scripts cd to $PBS_O_WORKDIR themselves).
         let home = environment["HOME"] ?? "/"
-        let outcome = try CommandRunner.run(
+        let (code, timedOut) = try LiveChild.run(
             ["/bin/sh", "-c", "cd \"$HOME\" 2>/dev/null || cd /; exec /bin/sh \"$0\"", path], environment: environment.merging(["HOME": home]) { $1 },
-            timeoutSeconds: batch.wallSeconds ?? 365 * 86400)
-        writeAll(1, Array(outcome.output.utf8))
-        writeToStandardError(outcome.errors)
-        if outcome.timedOut { writeToStandardError("trellis shell: the script ran past its walltime (#PBS -l walltime) and was stopped\n") }
-        if outcome.status != 0 { throw ExitCode(outcome.status) }
+            timeoutSeconds: batch.wallSeconds)
+        if timedOut { writeToStandardError("trellis shell: the script ran past its walltime (#PBS -l walltime) and was stopped\n") }
+        if code != 0 { throw ExitCode(code) }
     }
 }

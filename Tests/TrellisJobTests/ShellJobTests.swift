@@ -56,6 +56,14 @@ import TrellisLauncher
             #expect(FileManager.default.fileExists(atPath: "\(folder)/synced-\(host)/inner/file"))
         }
 
+        // --json: one object per line, each host's output and exit code in it.
+        let json = try shell(["--hosts", "j[1-2]", "--json"], input: "echo out-$TRELLIS_HOST_NAME\n@j2 exit 4\n")
+        #expect(json.status == 4, "\(json.combined)")
+        let records = json.output.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        #expect(records.map { $0["exitCode"] as? Int } == [0, 4], "\(json.output)")
+        let first = records.first?["hosts"] as? [[String: Any]] ?? []
+        #expect(first.map { $0["output"] as? String } == ["out-j1\n", "out-j2\n"], "\(json.output)")
+
         // Lines from stdin when no script is named; a line naming hosts outside the shell is an error, not a crash.
         let piped = try shell(["--hosts", "p1,p2"], input: "echo piped\n@p9 true\necho not-reached\n")
         #expect(piped.status == 2 && piped.output.contains("p[1-2] (2)\n---------------\npiped\n"), "\(piped.combined)")

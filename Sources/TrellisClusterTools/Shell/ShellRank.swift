@@ -25,6 +25,8 @@ public struct ShellRank {
     /// The launcher options for `run -n` lines: `trellis run` flags naming the shell's hosts.
     public var runFlags: [String] = []
     public var trellisExecutable = "trellis"
+    /// One JSON object per line instead of folded outputs and tool summaries.
+    public var json = false
 
     public init(world: Communicator, hostName: String, sourceIsHost: Bool) {
         self.world = world
@@ -40,6 +42,7 @@ public struct ShellRank {
         let hostRanks = hosts.indices.filter { $0 != 0 || sourceIsHost }
         if world.rank == 0, let lines {
             var session = ShellSession(hosts: hosts, hostRanks: hostRanks)
+            session.json = json
             let code = try session.run(lines: lines, rank: self)
             try broadcast(ShellStep(kind: .end))
             return code
@@ -56,7 +59,7 @@ public struct ShellRank {
     }
 
     /// Every rank's part in one step; at rank 0, each taking host's result.
-    func perform(_ step: ShellStep, hosts: [String]) throws -> [HostResult] {
+    func perform(_ step: ShellStep, hosts: [String], quiet: Bool = false) throws -> [HostResult] {
         let takesPart = step.ranks.contains(world.rank)
         switch step.kind {
         case .command:
@@ -78,7 +81,8 @@ public struct ShellRank {
             let member = world.rank == 0 || takesPart
             guard let group = try world.split(color: member ? 1 : nil, key: world.rank) else { return [] }
             defer { group.free() }
-            let show = world.rank == 0
+            let show = world.rank == 0 && !quiet
+            let reports = world.rank == 0
             var succeeded = true
             if var request = step.stage {
                 request.sourceIsDestination = step.ranks.contains(0)
@@ -91,7 +95,7 @@ public struct ShellRank {
                 if show { rank.observer = ToolEvents(tool: "sync", mode: .terminal(show: { SyncReport.print($0, json: false) })) }
                 succeeded = try rank.run()
             }
-            return show ? [HostResult(host: hosts[0], output: [], end: .exited(code: succeeded ? 0 : 1))] : []
+            return reports ? [HostResult(host: hosts[0], output: [], end: .exited(code: succeeded ? 0 : 1))] : []
         case .end:
             return []
         }

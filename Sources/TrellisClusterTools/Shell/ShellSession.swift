@@ -13,6 +13,8 @@ struct ShellSession {
     var directory = JobLauncher.workingDirectory()
     var environment: [String: String] = [:]
     var stopOnFailure = true
+    /// Print one JSON object per line instead of folded outputs.
+    var json = false
 
     init(hosts: [String], hostRanks: [Int]) {
         self.hosts = hosts
@@ -39,7 +41,7 @@ struct ShellSession {
             let code: Int32
             do {
                 guard let line = try ShellLine.parse(text) else { continue }
-                code = try perform(line, rank: rank)
+                code = try perform(line, number: number, text: text, rank: rank)
             } catch let error as TrellisError where error.code == .invalidArgument {
                 writeToStandardError("trellis shell: line \(number): \(error.message)\n")
                 code = 2
@@ -59,7 +61,16 @@ struct ShellSession {
         return worst
     }
 
-    private mutating func perform(_ line: ShellLine, rank: ShellRank) throws -> Int32 {
+    /// With --json: one object per line run (its hosts' outputs and exit codes for plain lines).
+    private func record(number: Int, text: String, code: Int32, results: [HostResult]) {
+        guard json else { return }
+        let record = ShellLineRecord(
+            line: number, text: text, exitCode: code,
+            hosts: results.map { .init(host: $0.host, exitCode: $0.exitCode, output: String(decoding: $0.output, as: UTF8.self)) })
+        if let data = try? JSONEncoder().encode(record) { writeAll(1, Array(data) + [UInt8(ascii: "\n")]) }
+    }
+
+    private mutating func perform(_ line: ShellLine, number: Int, text: String, rank: ShellRank) throws -> Int32 {
         switch line {
         case .changeDirectory(let path):
             directory = path.hasPrefix("/") ? path : (directory as NSString).appendingPathComponent(path)
@@ -78,7 +89,11 @@ struct ShellSession {
             try rank.broadcast(step)
             let results = try rank.perform(step, hosts: hosts)
             let gathered = GatheredOutput(results)
-            writeAll(1, Array(gathered.text().utf8))
+            if json {
+                record(number: number, text: text, code: gathered.exitCode, results: results)
+            } else {
+                writeAll(1, Array(gathered.text().utf8))
+            }
             return gathered.exitCode
         case .run(let count, let program, let selection):
             let chosen = try ranks(selection).map { hosts[$0] }
@@ -86,23 +101,23 @@ struct ShellSession {
             for (key, value) in self.environment { environment[key] = value }
             let arguments = [rank.trellisExecutable, "run", "-n", String(count), "--hosts", chosen.joined(separator: ",")] + rank.runFlags + program
             let script = "cd -- '\(directory.replacingOccurrences(of: "'", with: "'\\''"))' && exec \"$@\""
-            let outcome = try CommandRunner.run(["/bin/sh", "-c", script, "run"] + arguments, environment: environment, timeoutSeconds: 365 * 86400) { child in
-                ShellInterrupts.running.store(child.pid, ordering: .sequentiallyConsistent)
-            }
-            ShellInterrupts.running.store(0, ordering: .sequentiallyConsistent)
-            writeAll(1, Array(outcome.output.utf8))
-            writeToStandardError(outcome.errors)
-            return outcome.status
+            let code = try LiveChild.run(["/bin/sh", "-c", script, "run"] + arguments, environment: environment).code
+            record(number: number, text: text, code: code, results: [])
+            return code
         case .stage(let words, let selection):
             var step = ShellStep(kind: .stage, ranks: try ranks(selection), environment: environment, directory: directory)
             step.stage = try ShellToolArguments.stage(words, directory: directory)
             try rank.broadcast(step)
-            return try rank.perform(step, hosts: hosts).first?.exitCode ?? 1
+            let code = try rank.perform(step, hosts: hosts, quiet: json).first?.exitCode ?? 1
+            record(number: number, text: text, code: code, results: [])
+            return code
         case .sync(let words, let selection):
             var step = ShellStep(kind: .sync, ranks: try ranks(selection), environment: environment, directory: directory)
             step.sync = try ShellToolArguments.sync(words, directory: directory)
             try rank.broadcast(step)
-            return try rank.perform(step, hosts: hosts).first?.exitCode ?? 1
+            let code = try rank.perform(step, hosts: hosts, quiet: json).first?.exitCode ?? 1
+            record(number: number, text: text, code: code, results: [])
+            return code
         }
     }
 }
@@ -174,4 +189,18 @@ enum ShellToolArguments {
         if path.hasPrefix("tar:") { return "tar:" + absolute(String(path.dropFirst(4)), in: directory) }
         return (directory as NSString).appendingPathComponent(path)
     }
+}
+
+/// `trellis shell --json`: one of these per line run.
+struct ShellLineRecord: Codable {
+    struct Host: Codable {
+        var host: String
+        var exitCode: Int32
+        var output: String
+    }
+
+    var line: Int
+    var text: String
+    var exitCode: Int32
+    var hosts: [Host]
 }

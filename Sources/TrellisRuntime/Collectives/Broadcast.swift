@@ -11,8 +11,14 @@ import TrellisCore
 ///   bounds ranks that share the cores of one host);
 /// - above it, one block per rank is scattered down the tree and a ring
 ///   allgather finishes (van de Geijn): each rank sends and receives about
-///   2n bytes whatever p is, instead of the root sending n bytes log p times.
-func broadcastSchedule(payload: ByteBuffer?, root: Int, rank: Int, size: Int, largeBytes: Int, scatterRanks: Int = 8) -> CollectiveSchedule {
+///   2n bytes whatever p is, instead of the root sending n bytes log p times;
+/// - `chained` (the caller keeps several broadcasts in flight, as a stream
+///   cut in chunks): the whole message goes along a chain, root to rank 1 to
+///   rank 2 ..., so every rank sends and receives it once, the fewest bytes
+///   on every link and in all, and the chunks in flight keep every link busy.
+func broadcastSchedule(
+    payload: ByteBuffer?, root: Int, rank: Int, size: Int, largeBytes: Int, scatterRanks: Int = 8, chained: Bool = false
+) -> CollectiveSchedule {
     let schedule = CollectiveSchedule()
     let tree = BinomialTree(rank: rank, size: size, root: root)
     let state = BroadcastState()
@@ -27,7 +33,7 @@ func broadcastSchedule(payload: ByteBuffer?, root: Int, rank: Int, size: Int, la
             state.header = first
             state.mode = .inline
         } else {
-            state.mode = size > scatterRanks ? .scatterAllgather : .wholeTree
+            state.mode = chained ? .chain : size > scatterRanks ? .scatterAllgather : .wholeTree
             var header = ByteBuffer()
             header.writeInteger(state.mode.rawValue)
             header.writeInteger(UInt64(data.readableBytes), endianness: .little)
@@ -64,6 +70,7 @@ func broadcastSchedule(payload: ByteBuffer?, root: Int, rank: Int, size: Int, la
             switch state.mode {
             case .inline: break
             case .wholeTree: appendWholeTree(to: schedule, tree: tree, state: state)
+            case .chain: appendChain(to: schedule, tree: tree, state: state)
             case .scatterAllgather: appendScatterAllgather(to: schedule, tree: tree, state: state)
             }
         }
@@ -77,6 +84,7 @@ private enum BroadcastMode: UInt8 {
     case inline = 0
     case scatterAllgather = 1
     case wholeTree = 2
+    case chain = 3
 }
 
 private final class BroadcastState {
@@ -114,6 +122,22 @@ private func appendWholeTree(to schedule: CollectiveSchedule, tree: BinomialTree
     // split the root's bandwidth and delay every subtree).
     for child in tree.children {
         schedule.step { step in step.sends.append((child.rank, { state.data! })) }
+    }
+}
+
+private func appendChain(to schedule: CollectiveSchedule, tree: BinomialTree, state: BroadcastState) {
+    if tree.relative > 0 {
+        schedule.step { step in
+            step.receives.append((tree.actual(tree.relative - 1), { bytes in
+                guard bytes.readableBytes == state.length else {
+                    throw TrellisError(.collectiveMismatch, "broadcast of \(bytes.readableBytes) bytes, expected \(state.length)")
+                }
+                state.data = bytes
+            }))
+        }
+    }
+    if tree.relative + 1 < tree.size {
+        schedule.step { step in step.sends.append((tree.actual(tree.relative + 1), { state.data! })) }
     }
 }
 

@@ -25,16 +25,16 @@ extension Communicator {
 
     /// The root passes the data; the others pass nil and learn it, size included.
     /// `pipelined` (read at the root alone): the caller keeps several
-    /// broadcasts in flight, so each goes whole down the tree, which moves
-    /// the fewest bytes in all, instead of being scattered and gathered
-    /// again to spread one broadcast's sending over every rank.
+    /// broadcasts in flight, so each large one goes whole along a chain of
+    /// the ranks, each sending it once, instead of being scattered and
+    /// gathered again to spread one broadcast's sending over every rank.
     public func ibroadcast(_ payload: ByteBuffer?, root: Int, pipelined: Bool = false) throws -> Request<ByteBuffer> {
         try checkRank(root, role: "root")
         if rank == root && payload == nil {
             throw TrellisError(.invalidArgument, "the broadcast root must supply the data")
         }
         let schedule = broadcastSchedule(
-            payload: payload, root: root, rank: rank, size: size, largeBytes: largeBytes, scatterRanks: pipelined ? .max : 8)
+            payload: payload, root: root, rank: rank, size: size, largeBytes: largeBytes, chained: pipelined)
         return try request("broadcast", schedule, Self.buffer)
     }
 
