@@ -137,7 +137,7 @@ public struct StageBenchmark {
         switch workload {
         case .large:
             let path = folder + "/large.bin"
-            FileManager.default.createFile(atPath: path, contents: nil)
+            guard FileManager.default.createFile(atPath: path, contents: nil) else { throw TrellisError(.systemCall, "cannot create \(path)") }
             let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
             defer { try? handle.close() }
             // Random bytes, so that nothing on the way can shrink them.
