@@ -31,10 +31,10 @@ private func makeSourceTree(at root: String, bigBytes: Int) throws {
 /// Every entry under `root` with its kind, mode, size, mtime, link text and
 /// link count, and every file's SHA-256: equal listings mean equal trees.
 /// (Directory sizes are left out: they depend on the file system, tmpfs or ext4.)
-private let listingScript = "cd \"$1\" && find . -mindepth 1 \\( -type d -printf '%y %m %T@ %n %p\\n' \\) -o -printf '%y %m %s %T@ %n %p -> %l\\n' | sort && find . -type f -print0 | sort -z | xargs -0 sha256sum"
+let treeListingScript = "cd \"$1\" && find . -mindepth 1 \\( -type d -printf '%y %m %T@ %n %p\\n' \\) -o -printf '%y %m %s %T@ %n %p -> %l\\n' | sort && find . -type f -print0 | sort -z | xargs -0 -r sha256sum"
 
 /// The lines only one of two listings has, for a failure's message.
-private func differences(_ expected: String, _ actual: String) -> String {
+func treeDifferences(_ expected: String, _ actual: String) -> String {
     let (left, right) = (Set(expected.split(separator: "\n")), Set(actual.split(separator: "\n")))
     return "missing: \(left.subtracting(right).sorted())\nextra: \(right.subtracting(left).sorted())"
 }
@@ -46,7 +46,7 @@ private func differences(_ expected: String, _ actual: String) -> String {
     private let folder = NSTemporaryDirectory() + "trellis-stage-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
 
     private func listing(_ path: String) throws -> String {
-        let outcome = try JobHarness.run(["sh", "-c", listingScript, "listing", path])
+        let outcome = try JobHarness.run(["sh", "-c", treeListingScript, "listing", path])
         #expect(outcome.status == 0, "\(outcome.combined)")
         return outcome.output
     }
@@ -62,7 +62,7 @@ private func differences(_ expected: String, _ actual: String) -> String {
         #expect(over.output.contains("trellis stage: staged 5 files (9.01 MiB) to 3 of 3 hosts"), "\(over.combined)")
         for host in ["n1", "n2", "n3"] {
             let copy = try listing(folder + "/out-\(host)/src")
-            #expect(copy == source, "\(host): \(differences(source, copy))")
+            #expect(copy == source, "\(host): \(treeDifferences(source, copy))")
         }
         let leftovers = try JobHarness.run(["sh", "-c", "find '\(folder)' -name '.trellis-stage-*'"])
         #expect(leftovers.output.isEmpty, "temporary files left: \(leftovers.output)")
@@ -74,7 +74,7 @@ private func differences(_ expected: String, _ actual: String) -> String {
         #expect(inside.status == 0 && inside.output.contains("to 2 of 2 hosts"), "\(inside.combined)")
         for host in ["m1", "m2"] {
             let copy = try listing(folder + "/in-\(host)")
-            #expect(copy == source, "\(host): \(differences(source, copy))")
+            #expect(copy == source, "\(host): \(treeDifferences(source, copy))")
         }
 
         // Alone, for this host; without --preserve, modes less the umask and fresh times, as cp gives.
@@ -130,7 +130,7 @@ private func differences(_ expected: String, _ actual: String) -> String {
             #expect(staged.status == 0 && staged.output.contains("to 2 of 2 hosts"), "\(archive): \(staged.combined)")
             for host in ["t1", "t2"] {
                 let copy = try listing(folder + "/\(archive)-\(host)")
-                #expect(copy == source, "\(archive) on \(host): \(differences(source, copy))")
+                #expect(copy == source, "\(archive) on \(host): \(treeDifferences(source, copy))")
             }
         }
         // A member that climbs out of the destination refuses the whole stage; an absolute one lands inside, as tar puts it.
@@ -198,7 +198,7 @@ struct StageNamespaceJobTests {
     }
 
     private func listing(_ cluster: TestHosts, on host: Int, _ path: String) throws -> String {
-        try cluster.run(on: host, ["sh", "-c", listingScript, "listing", path]).output
+        try cluster.run(on: host, ["sh", "-c", treeListingScript, "listing", path]).output
     }
 
     /// What the stage left in the node-local folder of each host.
@@ -211,14 +211,14 @@ struct StageNamespaceJobTests {
         defer { cluster.tearDown() }
         defer { _ = try? JobHarness.run(["sh", "-c", "chmod -R u+w '\(folder)'; rm -rf '\(folder)'"]) }
         try makeSourceTree(at: folder + "/src", bigBytes: 20 << 20)
-        let source = try JobHarness.run(["sh", "-c", listingScript, "listing", folder + "/src"]).output
+        let source = try JobHarness.run(["sh", "-c", treeListingScript, "listing", folder + "/src"]).output
         let destination = cluster.localFolder + "/staged"
         // From the first host to the three others (the first is a destination too when listed).
         let staged = try stage(cluster, ["--hosts", "\(cluster.name)-h[1-3]", "--preserve", "--verify", folder + "/src", "--to", destination])
         #expect(staged.status == 0 && staged.output.contains("to 3 of 3 hosts"), "\(staged.combined)")
         for host in 1...3 {
             let copy = try listing(cluster, on: host, destination + "/src")
-            #expect(copy == source, "\(cluster.hosts[host].name): \(differences(source, copy))")
+            #expect(copy == source, "\(cluster.hosts[host].name): \(treeDifferences(source, copy))")
         }
         #expect(try contents(cluster, destination)[0].isEmpty, "the source host is not a destination here")
         let all = try stage(cluster, ["--hosts", "\(cluster.name)-h[0-3]", "--fanout", "2", folder + "/src/", "--to", destination + "/again"])

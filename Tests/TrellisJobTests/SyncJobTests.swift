@@ -15,7 +15,7 @@ import TrellisLauncher
     }
 
     private func listing(_ path: String) throws -> String {
-        try JobHarness.run(["sh", "-c", syncListingScript, "listing", path]).output
+        try JobHarness.run(["sh", "-c", treeListingScript, "listing", path]).output
     }
 
     private func report(_ outcome: JobHarness.Outcome) -> [String: [String: Any]] {
@@ -70,7 +70,7 @@ import TrellisLauncher
         #expect(hosts["n3"]?["received"] as? Int == 0, "\(first.output)")
         for host in ["n1", "n2", "n3"] {
             let copy = try listing(folder + "/out-\(host)")
-            #expect(copy == expected, "\(host): \(syncDifferences(expected, copy))")
+            #expect(copy == expected, "\(host): \(treeDifferences(expected, copy))")
             let rsync = try JobHarness.run(["rsync", "-a", "--delete", "--dry-run", "--itemize-changes", source + "/", folder + "/out-\(host)/"])
             #expect(rsync.status == 0 && rsync.output.isEmpty, "rsync -a would still change on \(host): \(rsync.combined)")
         }
@@ -139,13 +139,4 @@ import TrellisLauncher
         let noDestination = try JobHarness.run([JobHarness.trellis, "sync", "/etc"])
         #expect(noDestination.status != 0 && noDestination.errors.contains("--to"), "\(noDestination.combined)")
     }
-}
-
-/// Every entry below a folder (not the folder itself) with kind, mode, size,
-/// exact mtime, link count and link text, and every file's SHA-256.
-let syncListingScript = "cd \"$1\" && find . -mindepth 1 \\( -type d -printf '%y %m %T@ %n %p\\n' \\) -o -printf '%y %m %s %T@ %n %p -> %l\\n' | sort && find . -type f -print0 | sort -z | xargs -0 -r sha256sum"
-
-func syncDifferences(_ expected: String, _ actual: String) -> String {
-    let (left, right) = (Set(expected.split(separator: "\n")), Set(actual.split(separator: "\n")))
-    return "missing: \(left.subtracting(right).sorted())\nextra: \(right.subtracting(left).sorted())"
 }

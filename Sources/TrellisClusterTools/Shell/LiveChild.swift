@@ -15,6 +15,7 @@ public enum LiveChild {
             descriptors: ChildDescriptors(standardInput: 0, standardOutput: 1, standardError: 2), processGroup: getpgrp())
         let deadline = timeoutSeconds.map { Deadline.after(seconds: $0) }
         var status: Int32 = 0
+        // waitpid has no timeout: with a walltime, poll it every 20 ms (a batch script's end, not a hot path).
         while true {
             let reaped = waitpid(pid, &status, deadline == nil ? 0 : WNOHANG)
             if reaped == pid { break }
