@@ -44,4 +44,7 @@ struct InboundExchange {
     let tag: Int
     let length: Int
     let peer: ProcessID
+    /// The communicator it arrives on: revoking it fails the receive, since
+    /// the sender's side of the exchange fails too and its data never comes.
+    let context: ContextID
 }

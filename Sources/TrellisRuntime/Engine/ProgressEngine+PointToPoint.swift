@@ -65,7 +65,7 @@ extension ProgressEngine {
             id: id, source: source, tag: tag, value: PendingReceive(request: request, sourceProcess: sourceProcess))
         if let arrived = matching.post(entry, in: space) {
             if case .eager(let buffer) = arrived.value { unexpectedBytes -= buffer.readableBytes }
-            take(arrived.value, source: arrived.source, tag: arrived.tag, by: request)
+            take(arrived.value, source: arrived.source, tag: arrived.tag, context: space.context, by: request)
             return
         }
         if let sourceProcess, let error = failedPeers[sourceProcess] {
@@ -111,14 +111,14 @@ extension ProgressEngine {
         let entry = MatchingQueues<PendingReceive, ArrivedMessage>.ArrivedEntry(
             source: envelope.sourceRank, tag: envelope.tag, value: message)
         if let posted = matching.arrive(entry, in: envelope.space) {
-            take(message, source: envelope.sourceRank, tag: envelope.tag, by: posted.value.request)
+            take(message, source: envelope.sourceRank, tag: envelope.tag, context: envelope.space.context, by: posted.value.request)
         } else if case .eager(let buffer) = message {
             unexpectedBytes += buffer.readableBytes
         }
     }
 
     /// Completes (or, for remote rendezvous, starts) a receive with its matched message.
-    private func take(_ message: ArrivedMessage, source: Int, tag: Int, by request: RequestCore) {
+    private func take(_ message: ArrivedMessage, source: Int, tag: Int, context: ContextID, by request: RequestCore) {
         metrics.messagesReceived.increment()
         switch message {
         case .eager(let buffer):
@@ -138,7 +138,7 @@ extension ProgressEngine {
             nextExchange += 1
             inboundExchanges[id] = InboundExchange(
                 request: request, buffer: ByteBufferAllocator().buffer(capacity: length), source: source, tag: tag,
-                length: length, peer: peer)
+                length: length, peer: peer, context: context)
             let clear = FrameHeader(kind: .clearToSend, exchange: senderExchange, aux: id)
             do {
                 try transport.send(OutgoingFrame(header: clear), to: peer)

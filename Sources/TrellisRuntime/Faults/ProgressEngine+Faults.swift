@@ -158,6 +158,11 @@ extension ProgressEngine {
             outboundExchanges[id] = nil
             exchange.request.fail(record.revoked!)
         }
+        // Large receives already matched wait for data that a revoked sender no longer sends.
+        for (id, exchange) in inboundExchanges where exchange.context == context {
+            inboundExchanges[id] = nil
+            exchange.request.fail(record.revoked!)
+        }
         // Every member passes it on once, so it reaches all even if the revoker dies midway.
         for member in Set(record.allMembers) where member != processID && failedPeers[member] == nil {
             try? sendControl(.revoke, to: member, context: context, aux: origin.rawValue)
