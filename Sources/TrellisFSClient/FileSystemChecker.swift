@@ -57,10 +57,13 @@ public struct FileSystemChecker {
         for object in scan.objects.values where object.kind == .file { listed.formUnion(object.datafiles) }
 
         // Entries naming objects that are gone (only where the object's server answered);
-        // one made between the scans of its object and its entry is no finding.
+        // one made between the scans of its object and its entry is no finding, and
+        // neither is one whose file a client removed after the entry was scanned
+        // (clients remove the entry before the object, so an entry still there
+        // after its object was found missing is one that will stay).
         for record in scan.entries {
             guard let owner = record.entry.handle.server, up.contains(owner), scan.objects[record.entry.handle] == nil,
-                  try current(record.entry.handle) == nil
+                  try current(record.entry.handle) == nil, try stillNames(record)
             else { continue }
             var finding = CheckFinding(
                 kind: .danglingEntry, handle: record.entry.handle, path: names.path(of: record),
@@ -193,6 +196,17 @@ public struct FileSystemChecker {
             return try fs.attributes(of: handle)
         } catch let error as FSError where error.code == .staleHandle {
             return nil
+        }
+    }
+
+    /// Whether the entry is still in its directory, naming the same object.
+    private func stillNames(_ record: EntryRecord) throws -> Bool {
+        do {
+            let found = try fs.call(owner: record.directory, .lookup(parent: record.directory, name: record.entry.name))
+            guard case .attributes(let attributes) = found else { return true }
+            return attributes.handle == record.entry.handle
+        } catch let error as FSError where error.code == .notFound || error.code == .staleHandle {
+            return false
         }
     }
 
