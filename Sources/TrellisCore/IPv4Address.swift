@@ -150,8 +150,10 @@ extension IPv4Address {
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
         var result: UnsafeMutablePointer<addrinfo>?
         let host = String(address[..<colon])
-        guard getaddrinfo(host, nil, &hints, &result) == 0, let first = result, let found = first.pointee.ai_addr else {
-            throw TrellisError(.invalidArgument, "host '\(host)' has no IPv4 address")
+        let status = getaddrinfo(host, nil, &hints, &result)
+        guard status == 0, let first = result, let found = first.pointee.ai_addr else {
+            let reason = status == 0 ? "no address" : String(cString: gai_strerror(status))
+            throw TrellisError(.invalidArgument, "host '\(host)' has no IPv4 address (\(reason))")
         }
         defer { freeaddrinfo(result) }
         var socketAddress = found.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { $0.pointee }

@@ -93,10 +93,11 @@ public final class JobLauncher {
         }
         let remote = callers.filter { !ProxyBootstrap.isThisHost($0) }
         guard let first = remote.first else { return "127.0.0.1" }
-        guard let address = sourceAddress(towards: first) else {
-            throw TrellisError(.invalidArgument, "cannot find a route to host \(first) (is the name right? --launcher-address names the address to use)")
+        do {
+            return try sourceAddress(towards: first)
+        } catch let error as TrellisError {
+            throw TrellisError(error.code, "cannot find a route to host \(first): \(error.message) (is the name right? --launcher-address names the address to use)")
         }
-        return address
     }
 
     /// Variables that describe this host or this shell, not the job.

@@ -187,16 +187,19 @@ struct LinkListener {
 
 /// The address of this host that packets to `host` leave from (the kernel's
 /// route choice, learned by connecting a UDP socket, which sends nothing).
-func sourceAddress(towards host: String) -> String? {
-    guard let destination = try? IPv4Address.resolve("\(host):9") else { return nil }
+func sourceAddress(towards host: String) throws -> String {
+    let destination = try IPv4Address.resolve("\(host):9")
     let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
-    guard fd >= 0 else { return nil }
+    guard fd >= 0 else { throw TrellisError(.connectionFailed, "no socket to find the route to host \(host): \(String(cString: strerror(errno)))") }
     defer { close(fd) }
-    guard IPv4Address.connect(fd, to: destination) == 0 else { return nil }
+    guard IPv4Address.connect(fd, to: destination) == 0 else {
+        throw TrellisError(.connectionFailed, "no route to host \(host) (\(IPv4Address.host(of: destination))): \(String(cString: strerror(errno)))")
+    }
     var address = sockaddr_in()
     var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let ok = withUnsafeMutablePointer(to: &address) {
+    let named = withUnsafeMutablePointer(to: &address) {
         $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) == 0 }
     }
-    return ok ? IPv4Address.host(of: address) : nil
+    guard named else { throw TrellisError(.connectionFailed, "no local address towards host \(host): \(String(cString: strerror(errno)))") }
+    return IPv4Address.host(of: address)
 }
