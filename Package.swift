@@ -76,6 +76,7 @@ let package = Package(
                 "TrellisCore", "TrellisWire", "TrellisHosts", "CTrellisSystem",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ]),
         .target(
             name: "TrellisNames",

@@ -71,7 +71,7 @@ public final class JobLauncher {
             environment: environment, workingDirectory: Self.workingDirectory(),
             graceSeconds: options.graceSeconds, tree: TreeShape(hostCount: options.hosts == nil ? 0 : hosts.count, fanout: options.fanout),
             bootstrap: options.bootstrap, linkTimeoutSeconds: options.linkTimeoutSeconds)
-        if options.hosts != nil, options.bootstrap.kind == .ssh, let own = hosts.firstIndex(where: ProxyBootstrap.isThisHost) {
+        if options.hosts != nil, options.bootstrap.kind == .ssh || options.bootstrap.kind == .agents, let own = hosts.firstIndex(where: ProxyBootstrap.isThisHost) {
             // This host's ranks run under the launcher itself, as on one host: no proxy, no hop.
             plan.tree = TreeShape(hostCount: hosts.count, fanout: options.fanout, launcherHost: own)
         }
@@ -88,7 +88,7 @@ public final class JobLauncher {
         let callers: [String]
         switch plan.bootstrap.kind {
         case .fork: return "127.0.0.1"
-        case .ssh: callers = plan.tree.children(of: 0).map { plan.hosts[plan.tree.host(atPosition: $0)] }
+        case .ssh, .agents: callers = plan.tree.children(of: 0).map { plan.hosts[plan.tree.host(atPosition: $0)] }
         case .slurm: callers = plan.hosts
         }
         let remote = callers.filter { !ProxyBootstrap.isThisHost($0) }
@@ -102,7 +102,7 @@ public final class JobLauncher {
 
     /// Variables that describe this host or this shell, not the job.
     static func staysOnThisHost(_ key: String) -> Bool {
-        ["HOSTNAME", "PWD", "OLDPWD", "SHLVL", "_", "TRELLIS_HOST", "TRELLIS_HOST_NAME", "TRELLIS_RANK", "TRELLIS_SIZE", "TRELLIS_LAUNCHER_PID", "TRELLIS_PARENT_PORT", "DISPLAY",
+        ["HOSTNAME", "PWD", "OLDPWD", "SHLVL", "_", "TRELLIS_HOST", "TRELLIS_HOST_NAME", "TRELLIS_RANK", "TRELLIS_SIZE", "TRELLIS_LAUNCHER_PID", "TRELLIS_PARENT_PORT", "TRELLIS_AGENT_KEY", "DISPLAY",
             "MPI_LOCALNRANKS", "MPI_LOCALRANKID", "MPIR_CVAR_CH3_INTERFACE_HOSTNAME"].contains(key)
             || key.hasPrefix("SSH_") || key.hasPrefix("PMI_")
     }
@@ -121,6 +121,8 @@ public enum JobProxy {
     public static func run(
         parent address: String, position given: Int?, token: String, join: Bool = false, logger: Logger = Logger(label: "trellis.proxy")
     ) -> Int32 {
+        // An agent that started this proxy handed it the key for starting its own children; no rank gets it.
+        AgentKey.takeFromEnvironment()
         var link: Link
         var listener: LinkListener?
         var position = given ?? -1

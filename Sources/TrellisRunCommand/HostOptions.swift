@@ -12,7 +12,7 @@ public struct HostOptions: ParsableArguments {
     @Option(help: "A file of hosts, one per line: host, host:N or host slots=N.")
     public var hostfile: String?
 
-    @Option(help: "How proxies start on the hosts: ssh (this host itself is forked), slurm (one srun step inside an allocation), or fork (every proxy local).")
+    @Option(help: "How proxies start on the hosts: ssh (this host itself is forked), agents (the agents `trellis agents up` left on the hosts, no ssh per job), slurm (one srun step inside an allocation), or fork (every proxy local).")
     public var launcher: String = "ssh"
 
     @Option(help: "The ssh command and its options, as one string: \"ssh -F cluster.conf\".")
@@ -40,8 +40,17 @@ public struct HostOptions: ParsableArguments {
         options.bootstrap = proxyBootstrap(.ssh, command: ssh)
         guard namesHosts else { return }
         options.hosts = try hostList()
-        guard let kind = ProxyBootstrap.Kind(rawValue: launcher) else { throw ValidationError("--launcher takes ssh, slurm or fork, not \(launcher)") }
+        guard let kind = ProxyBootstrap.Kind(rawValue: launcher) else { throw ValidationError("--launcher takes ssh, agents, slurm or fork, not \(launcher)") }
         options.bootstrap = proxyBootstrap(kind, command: kind == .slurm ? srun : ssh)
+        if kind == .agents {
+            let path = AgentTable.defaultPath()
+            do {
+                options.bootstrap.agentPorts = try AgentTable.load(from: path).ports(of: options.hosts!.hosts.map(\.name), tablePath: path)
+                _ = try AgentKey.forThisProcess()
+            } catch let error as TrellisError {
+                throw ValidationError(error.message)
+            }
+        }
         guard fanout >= 1 else { throw ValidationError("--fanout takes 1 or more") }
         options.fanout = fanout
         guard linkTimeout > 0 else { throw ValidationError("--link-timeout takes a positive number of seconds") }

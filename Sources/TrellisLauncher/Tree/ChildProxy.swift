@@ -13,6 +13,9 @@ final class ChildProxy {
     let hostsBelow: [Int]
     let startDeadline: Deadline
     var pid: pid_t = 0
+    /// Started by the host's agent: no local bootstrap process; the agent's
+    /// connection (its `errorsFD`) closes when the proxy ends.
+    var viaAgent = false
     var bootstrapStatus: Int32?
     /// The read end of the bootstrap's stderr, while open.
     var errorsFD: Int32 = -1

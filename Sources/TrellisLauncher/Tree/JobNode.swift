@@ -197,6 +197,18 @@ final class JobNode {
             children.append(child)
             // Under Slurm one step starts every proxy; they come to their parents by themselves.
             guard plan.bootstrap.kind != .slurm else { continue }
+            if let port = plan.bootstrap.agentPort(for: plan.hosts[host]) {
+                do {
+                    let request = AgentRequest.startProxy(parent: parentAddress, position: position, token: plan.token)
+                    let connection = try AgentClient.open(host: plan.hosts[host], port: port, key: try AgentKey.forThisProcess(), request: request)
+                    _ = fcntl(connection, F_SETFL, fcntl(connection, F_GETFL) | O_NONBLOCK)
+                    child.errorsFD = connection
+                    child.viaAgent = true
+                } catch {
+                    lose(child, "its agent did not start the proxy: \(error)")
+                }
+                continue
+            }
             let command = plan.bootstrap.command(host: plan.hosts[host], position: position, parent: parentAddress, token: plan.token)
             do {
                 try spawnBootstrap(command, for: child)
@@ -336,6 +348,9 @@ final class JobNode {
                 if !link.isOpen && !child.done { lose(child, link.closeReason) }
             } else if let child = children.first(where: { $0.errorsFD == entry.fd }) {
                 for line in child.readErrors() where !line.isEmpty { up(.notice("\(plan.hosts[child.host]): \(line)")) }
+                if child.viaAgent, child.errorsFD < 0, child.link == nil, !child.finished {
+                    lose(child, "the proxy its agent started ended before it connected back")
+                }
             } else if let job = spawned.first(where: { $0.readyFD == entry.fd }) {
                 if job.readReady() { answerSpawn(rank: job.rank, error: "") }
             } else if let step, entry.fd == step.errorsFD {

@@ -151,21 +151,22 @@ final class Link {
     }
 }
 
-/// A listening socket on every interface of this host (or on `host`), port chosen by the kernel.
+/// A listening socket on every interface of this host (or on `host`), on
+/// `port` or one the kernel chooses.
 struct LinkListener {
     let fd: Int32
     let port: Int
 
-    init(host: String = "0.0.0.0") throws {
+    init(host: String = "0.0.0.0", port wanted: Int = 0) throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw TrellisError(.launchFailed, "socket", underlying: SystemCallError("socket", errno: errno)) }
         var one: Int32 = 1
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
-        var address = try IPv4Address.parse("\(host):0")
+        var address = try IPv4Address.parse("\(host):\(wanted)")
         guard IPv4Address.bind(fd, to: &address), listen(fd, 1024) == 0 else {
             let code = errno
             close(fd)
-            throw TrellisError(.launchFailed, "cannot listen for proxies", underlying: SystemCallError("listen", errno: code))
+            throw TrellisError(.launchFailed, "cannot listen on port \(wanted == 0 ? "(any)" : String(wanted))", underlying: SystemCallError("listen", errno: code))
         }
         _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
         port = Int(UInt16(bigEndian: address.sin_port))

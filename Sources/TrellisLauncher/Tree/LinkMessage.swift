@@ -284,6 +284,7 @@ extension ByteBuffer {
         writeTexts(plan.bootstrap.sshCommand)
         writeText(plan.bootstrap.trellisPath)
         writeText(plan.bootstrap.proxyPath ?? "")
+        writeTexts(plan.bootstrap.agentPorts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" })
         writeInteger(plan.linkTimeoutSeconds.bitPattern)
         writeInteger(UInt8(plan.pmiPort ? 1 : 0))
         writePairs(plan.storeEntries)
@@ -358,6 +359,12 @@ extension ByteBuffer {
         let sshCommand = try readTexts()
         let trellisPath = try readText()
         let proxyPath = try readText()
+        var agentPorts: [String: Int] = [:]
+        for entry in try readTexts() {
+            let words = entry.split(separator: " ")
+            guard words.count == 2, let port = Int(words[1]) else { throw LinkError("a malformed agent port") }
+            agentPorts[String(words[0])] = port
+        }
         let linkTimeout = Double(bitPattern: try readFixed(UInt64.self))
         let pmiPort = try readFixed(UInt8.self) != 0
         let storeEntries = try readPairs()
@@ -365,7 +372,8 @@ extension ByteBuffer {
             kvsName: kvsName, token: token, applications: applications, hosts: hosts, hostOfRank: hostOfRank,
             processMapping: processMapping, environment: environment, workingDirectory: workingDirectory, graceSeconds: grace,
             tree: TreeShape(hostCount: hosts.count, fanout: fanout, launcherHost: launcherHost >= 0 ? launcherHost : nil),
-            bootstrap: ProxyBootstrap(kind: kind, sshCommand: sshCommand, trellisPath: trellisPath, proxyPath: proxyPath.isEmpty ? nil : proxyPath), linkTimeoutSeconds: linkTimeout)
+            bootstrap: ProxyBootstrap(kind: kind, sshCommand: sshCommand, trellisPath: trellisPath, proxyPath: proxyPath.isEmpty ? nil : proxyPath, agentPorts: agentPorts),
+            linkTimeoutSeconds: linkTimeout)
         plan.pmiPort = pmiPort
         plan.storeEntries = storeEntries
         return plan

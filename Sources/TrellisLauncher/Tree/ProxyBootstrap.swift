@@ -14,6 +14,9 @@ public struct ProxyBootstrap: Sendable, Equatable {
         /// One `srun` step inside a Slurm allocation starts every host's proxy;
         /// each says which host it is on, and is sent on to its parent in the tree.
         case slurm
+        /// The agent that `trellis agents up` left on each host starts its
+        /// proxy (Hydra's `persist` launcher); this host itself is forked.
+        case agents
     }
 
     public var kind: Kind
@@ -24,12 +27,20 @@ public struct ProxyBootstrap: Sendable, Equatable {
     public var trellisPath: String
     /// `trellis-proxy` beside it, a proxy that starts faster, when the build has one.
     public var proxyPath: String?
+    /// For `agents`: the port of each host's agent.
+    public var agentPorts: [String: Int]
 
-    public init(kind: Kind, sshCommand: [String] = ["ssh"], trellisPath: String, proxyPath: String? = nil) {
+    public init(kind: Kind, sshCommand: [String] = ["ssh"], trellisPath: String, proxyPath: String? = nil, agentPorts: [String: Int] = [:]) {
         self.kind = kind
         self.sshCommand = sshCommand.isEmpty ? ["ssh"] : sshCommand
         self.trellisPath = trellisPath
         self.proxyPath = proxyPath
+        self.agentPorts = agentPorts
+    }
+
+    /// The port of the agent that starts `host`'s proxy, when agents do.
+    func agentPort(for host: String) -> Int? {
+        kind == .agents && !Self.isThisHost(host) ? agentPorts[host] : nil
     }
 
     /// What starts a proxy on any host.
@@ -66,7 +77,7 @@ public struct ProxyBootstrap: Sendable, Equatable {
         return host == name || host == name.split(separator: ".").first.map(String.init)
     }
 
-    static func shellQuoted(_ word: String) -> String {
+    public static func shellQuoted(_ word: String) -> String {
         let plain = word.allSatisfy { $0.isLetter || $0.isNumber || "-_./:=@%+,".contains($0) }
         return plain && !word.isEmpty ? word : "'" + word.split(separator: "'", omittingEmptySubsequences: false).joined(separator: "'\\''") + "'"
     }

@@ -1,0 +1,119 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Logging
+import Synchronization
+import TrellisCore
+
+/// A persistent agent on one host that starts the proxies of jobs in
+/// place of ssh, in the role of Hydra's `hydra_persist` and of MPICH's MPD
+/// ring: `trellis agents up` starts one per host once (over ssh), and every
+/// later job with `--launcher agents` reaches each host's agent over TCP, so
+/// a job's start no longer pays an ssh key exchange per host.
+///
+/// Each connection first passes `AgentHandshake` (both sides prove the key).
+/// A proxy it starts gets the connection as its stdout and stderr, so the
+/// node that asked reads the proxy's complaints and sees the connection
+/// close when the proxy ends, as it would through ssh.
+public final class ProxyAgent: Sendable {
+    public let key: AgentKey
+    /// What starts a proxy here: `trellis-proxy`, or `trellis proxy`.
+    public let proxyCommand: [String]
+    private let logger: Logger
+    /// The process groups of the proxies running now.
+    private let running = Mutex<Set<pid_t>>([])
+    private let host = IPv4Address.thisHostName()
+
+    public init(key: AgentKey, proxyCommand: [String], logger: Logger = Logger(label: "trellis.agent")) {
+        self.key = key
+        self.proxyCommand = proxyCommand
+        self.logger = logger
+    }
+
+    /// Listens on `port` (0: any) and returns the port; `serve` then answers.
+    public static func listen(port: Int) throws -> (fd: Int32, port: Int) {
+        let listener = try LinkListener(port: port)
+        _ = fcntl(listener.fd, F_SETFL, fcntl(listener.fd, F_GETFL) & ~O_NONBLOCK)
+        return (listener.fd, listener.port)
+    }
+
+    /// Answers connections on `listener` until a stop request; returns the exit code.
+    public func serve(listener: Int32) -> Int32 {
+        logger.info("agent on \(host) (pid \(getpid())) serving")
+        while true {
+            var peer = sockaddr_in()
+            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+            let fd = withUnsafeMutablePointer(to: &peer) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.accept(listener, $0, &length) }
+            }
+            guard fd >= 0 else {
+                if errno == EINTR || errno == ECONNABORTED || errno == EMFILE || errno == ENFILE { continue }
+                logger.error("accept failed: \(SystemCallError("accept", errno: errno)); the agent stops")
+                return 1
+            }
+            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+            let client = IPv4Address.host(of: peer) + ":" + String(UInt16(bigEndian: peer.sin_port))
+            if startThread({ self.answer(fd, client: client) }) == nil {
+                logger.warning("no thread for \(client); connection closed")
+                close(fd)
+            }
+        }
+    }
+
+    private func answer(_ fd: Int32, client: String) {
+        let request: AgentRequest
+        do {
+            request = try AgentHandshake.agent(fd: fd, key: key, deadline: .after(seconds: 10), client: client)
+        } catch {
+            logger.warning("refused \(client): \(error)")
+            _ = writeAll(fd, Array("trellis agent on \(host): refused: \(error)\n".utf8))
+            close(fd)
+            return
+        }
+        switch request {
+        case .ping:
+            _ = writeAll(fd, Array("agent \(host) pid \(getpid()) proxies \(running.withLock { $0.count })\n".utf8))
+            close(fd)
+        case .stop:
+            logger.info("stop asked by \(client)")
+            _ = writeAll(fd, Array("agent \(host) pid \(getpid()) stopping\n".utf8))
+            stopProxies()
+            close(fd)
+            exit(0)
+        case .startProxy(let parent, let position, let token):
+            startProxy(on: fd, parent: parent, position: position, token: token, client: client)
+        }
+    }
+
+    private func startProxy(on fd: Int32, parent: String, position: Int, token: String, client: String) {
+        // The proxy writes to the connection as to a terminal: blocking.
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
+        var environment = ProcessEnvironment.current()
+        environment[AgentKey.environmentVariable] = key.hex
+        let pid: pid_t
+        do {
+            pid = try ProcessSpawner.spawn(
+                arguments: proxyCommand + ["--parent", parent, "--position", String(position), "--token", token], environment: environment,
+                descriptors: ChildDescriptors(standardInput: nil, standardOutput: fd, standardError: fd), processGroup: 0, newSession: true)
+        } catch {
+            logger.error("cannot start a proxy for \(client): \(error)")
+            _ = writeAll(fd, Array("trellis agent on \(host): cannot start a proxy: \(error)\n".utf8))
+            close(fd)
+            return
+        }
+        close(fd)
+        running.withLock { _ = $0.insert(pid) }
+        logger.debug("proxy \(pid) at position \(position) for \(client), parent \(parent)")
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        running.withLock { _ = $0.remove(pid) }
+    }
+
+    /// SIGTERM to every proxy's group, SIGKILL to what is left after 3 s.
+    private func stopProxies() {
+        let groups = running.withLock { $0 }
+        for group in groups { killpg(group, SIGTERM) }
+        _ = poll(until: .after(seconds: 3), intervalMicroseconds: 20_000) { running.withLock { $0.isEmpty } }
+        for group in running.withLock({ $0 }) { killpg(group, SIGKILL) }
+    }
+}
