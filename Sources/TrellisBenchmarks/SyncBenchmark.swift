@@ -7,7 +7,11 @@ import TrellisLauncher
 /// today's tree in which a share of the files changed, against an `rsync -a`
 /// loop over ssh (one host after the other) and a parallel rsync (`xargs -P`,
 /// every host at once), in the same run, taking turns; then again with
-/// nothing to do. Before each run every host gets yesterday's copy back;
+/// nothing to do. `trellis sync` runs twice: its proxies started over ssh,
+/// and started by agents that `trellis agents up` left on the hosts before
+/// the timing; beside the agents, as the fair baseline for them, the rsync
+/// loop runs again over ssh connections kept open (ControlMaster), also
+/// opened before the timing. Before each run every host gets yesterday's copy back;
 /// after it, every host's tree is compared with today's (names, sizes and
 /// modification times of every file).
 public struct SyncBenchmark {
@@ -18,7 +22,7 @@ public struct SyncBenchmark {
     /// Per mille of the files that change between the two trees.
     public var changedPerMille = 50
 
-    public static let tools = ["trellis", "rsync-loop", "rsync-parallel"]
+    public static let tools = ["trellis", "trellis-agents", "rsync-loop", "rsync-parallel", "rsync-loop-mux"]
     public static let scenarios = ["changed", "nothing"]
 
     public init(trellisExecutable: String, hostCounts: [Int], repetitions: Int) {
@@ -53,6 +57,16 @@ public struct SyncBenchmark {
         progress("writing \(files) files, then today's tree with \(changedPerMille / 10) % of them changed")
         try makeTrees(old: old, new: new)
         let expected = try CommandRunner.run(["sh", "-c", Self.fingerprint, "fingerprint", new], timeoutSeconds: 300).output
+        let everyHost = cluster.hosts.map(\.name)
+        progress("starting an agent on each host and an ssh master connection to each")
+        let agentsUp = try cluster.runAsUser(
+            on: 0, [trellisExecutable, "agents", "up", "--hosts", everyHost.joined(separator: ","), "--ssh", "ssh -F \(cluster.sshConfig)"],
+            environment: agentEnvironment(cluster), timeoutSeconds: 300)
+        guard agentsUp.status == 0 else { throw TrellisError(.launchFailed, "trellis agents up failed: \(agentsUp.combined)") }
+        defer { _ = try? cluster.runAsUser(on: 0, [trellisExecutable, "agents", "down"], environment: agentEnvironment(cluster), timeoutSeconds: 120) }
+        for name in everyHost.dropFirst() {
+            _ = try cluster.runAsUser(on: 0, ["sh", "-c", "\(multiplexedSSH(cluster)) \(name) true"], timeoutSeconds: 60)
+        }
         var records: [Record] = []
         for hosts in hostCounts {
             var runs: [String: [Double]] = [:]
@@ -86,19 +100,32 @@ public struct SyncBenchmark {
                     line[tool] = record.seconds
                 }
                 print("{\"bench\":\"sync-speedup\",\"scenario\":\"\(scenario)\",\"hosts\":\(hosts),"
-                    + "\"vs_rsync_loop\":\(format(line["rsync-loop"]! / line["trellis"]!, 2)),\"vs_rsync_parallel\":\(format(line["rsync-parallel"]! / line["trellis"]!, 2))}")
+                    + "\"vs_rsync_loop\":\(format(line["rsync-loop"]! / line["trellis"]!, 2)),\"vs_rsync_parallel\":\(format(line["rsync-parallel"]! / line["trellis"]!, 2)),"
+                    + "\"agents_vs_rsync_loop\":\(format(line["rsync-loop"]! / line["trellis-agents"]!, 2)),"
+                    + "\"agents_vs_rsync_parallel\":\(format(line["rsync-parallel"]! / line["trellis-agents"]!, 2)),"
+                    + "\"agents_vs_rsync_loop_mux\":\(format(line["rsync-loop-mux"]! / line["trellis-agents"]!, 2))}")
             }
         }
         if printTable { print(Self.table(records)) }
         if let plotPath {
             try SeriesPlot(
-                title: "\(files) files, \(changedPerMille / 10) % changed, to N hosts: trellis sync, rsync loop, parallel rsync",
+                title: "\(files) files, \(changedPerMille / 10) % changed, to N hosts: trellis sync (ssh, agents), rsync loop (ssh, kept ssh), parallel rsync",
                 xLabel: "hosts", yLabel: "seconds until every host is identical",
                 series: Dictionary(grouping: records) { "\($0.tool) (\($0.scenario == "changed" ? "changed" : "nothing to do"))" }
                     .mapValues { $0.map { (Double($0.hosts), $0.seconds) } }
             ).write(to: plotPath)
             progress("plot written to \(plotPath)")
         }
+    }
+
+    /// Where the agents' table and key live for this run: the cluster's folder, not the user's home.
+    private func agentEnvironment(_ cluster: NamespaceCluster) -> [String: String] {
+        ["TRELLIS_AGENTS_FILE": cluster.folder + "/agents", "TRELLIS_AGENT_KEY_FILE": cluster.folder + "/agent.key"]
+    }
+
+    /// ssh that reuses one master connection per host (opened before the timing, kept for a minute after).
+    private func multiplexedSSH(_ cluster: NamespaceCluster) -> String {
+        "ssh -F \(cluster.sshConfig) -o ControlMaster=auto -o ControlPath=\(cluster.folder)/mux-%h -o ControlPersist=600"
     }
 
     /// Names, sizes and modification times of every file under a folder, hashed.
@@ -137,13 +164,17 @@ public struct SyncBenchmark {
         switch tool {
         case "trellis":
             invocation = [trellisExecutable, "sync", "--hosts", names.joined(separator: ","), "--ssh", ssh, source, "--to", destination]
+        case "trellis-agents":
+            invocation = [trellisExecutable, "sync", "--hosts", names.joined(separator: ","), "--launcher", "agents", source, "--to", destination]
         case "rsync-loop":
             invocation = ["sh", "-c", "for h in \(names.joined(separator: " ")); do rsync -a -e '\(ssh)' \(source)/ $h:\(destination)/ || exit 1; done"]
+        case "rsync-loop-mux":
+            invocation = ["sh", "-c", "for h in \(names.joined(separator: " ")); do rsync -a -e '\(multiplexedSSH(cluster))' \(source)/ $h:\(destination)/ || exit 1; done"]
         default:
             invocation = ["sh", "-c", "printf '%s\\n' \(names.joined(separator: " ")) | xargs -P \(names.count) -I{} rsync -a -e '\(ssh)' \(source)/ {}:\(destination)/"]
         }
         let start = DispatchTime.now().uptimeNanoseconds
-        let outcome = try cluster.runAsUser(on: 0, invocation, timeoutSeconds: 1800)
+        let outcome = try cluster.runAsUser(on: 0, invocation, environment: agentEnvironment(cluster), timeoutSeconds: 1800)
         let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         guard outcome.status == 0 else {
             throw TrellisError(.launchFailed, "\(tool) to \(hosts.count) hosts exited \(outcome.status): \(outcome.combined.suffix(1500))")
@@ -152,16 +183,18 @@ public struct SyncBenchmark {
     }
 
     static func table(_ records: [Record]) -> String {
-        var lines = ["scenario  hosts   trellis s   rsync loop s   parallel rsync s   x loop   x parallel"]
+        var lines = ["scenario  hosts   trellis s   agents s   rsync loop s   parallel rsync s   loop, kept ssh s   x loop   x parallel   agents x loop   agents x kept ssh"]
         let grouped = Dictionary(grouping: records) { "\($0.scenario) \($0.hosts)" }
         for record in records where record.tool == "trellis" {
             guard let row = grouped["\(record.scenario) \(record.hosts)"] else { continue }
             func seconds(_ tool: String) -> Double { row.first { $0.tool == tool }?.seconds ?? .nan }
             lines.append([
                 record.scenario.padding(toLength: 8, withPad: " ", startingAt: 0), String(record.hosts).leftPadded(5),
-                format(record.seconds, 2).leftPadded(10), format(seconds("rsync-loop"), 2).leftPadded(13),
-                format(seconds("rsync-parallel"), 2).leftPadded(17), format(seconds("rsync-loop") / record.seconds, 1).leftPadded(7),
-                format(seconds("rsync-parallel") / record.seconds, 1).leftPadded(10),
+                format(record.seconds, 2).leftPadded(10), format(seconds("trellis-agents"), 2).leftPadded(9), format(seconds("rsync-loop"), 2).leftPadded(13),
+                format(seconds("rsync-parallel"), 2).leftPadded(17), format(seconds("rsync-loop-mux"), 2).leftPadded(16),
+                format(seconds("rsync-loop") / record.seconds, 1).leftPadded(7), format(seconds("rsync-parallel") / record.seconds, 1).leftPadded(10),
+                format(seconds("rsync-loop") / seconds("trellis-agents"), 1).leftPadded(14),
+                format(seconds("rsync-loop-mux") / seconds("trellis-agents"), 1).leftPadded(17),
             ].joined(separator: "  "))
         }
         return lines.joined(separator: "\n")
