@@ -40,10 +40,15 @@ public struct SyncPlan {
 
     init(manifest: StageManifest, destination: String, checksum: Bool, extendedAttributes: Bool, delete: Bool) {
         let isRoot = geteuid() == 0
+        // Each entry is looked up by name in its directory, held open while
+        // its entries go by (they come together in the manifest): the kernel
+        // walks the destination's path once per directory, not once per file.
+        var directory = ParentDirectory(destination: destination)
+        defer { directory.close() }
         for (index, entry) in manifest.entries.enumerated() {
             let path = destination + "/" + entry.path
             var info = stat()
-            guard lstat(path, &info) == 0 else {
+            guard directory.status(of: entry.path, into: &info) else {
                 note(index, .create, entry, data: entry.kind == .file)
                 continue
             }
@@ -108,13 +113,13 @@ public struct SyncPlan {
     private mutating func findExtras(in destination: String, relative: String, manifest: Set<String>, delete: Bool) {
         let directory = relative.isEmpty ? destination : destination + "/" + relative
         guard let stream = opendir(directory) else { return }
-        var names: [String] = []
+        var names: [(String, UInt8)] = []
         while let item = readdir(stream) {
             let name = withUnsafeBytes(of: item.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
-            if name != "." && name != ".." { names.append(name) }
+            if name != "." && name != ".." { names.append((name, item.pointee.d_type)) }
         }
         closedir(stream)
-        for name in names.sorted() {
+        for (name, type) in names.sorted(by: { $0.0 < $1.0 }) {
             let path = relative.isEmpty ? name : relative + "/" + name
             if name.hasPrefix(".trellis-stage-"), !manifest.contains(path) {
                 leftovers.append(destination + "/" + path)
@@ -127,8 +132,9 @@ public struct SyncPlan {
                 }
                 continue
             }
+            // The directory entry's own type spares a stat, where the file system gives it.
             var info = stat()
-            if lstat(destination + "/" + path, &info) == 0, info.st_mode & S_IFMT == S_IFDIR {
+            if type == UInt8(DT_DIR) || (type == UInt8(DT_UNKNOWN) && lstat(destination + "/" + path, &info) == 0 && info.st_mode & S_IFMT == S_IFDIR) {
                 findExtras(in: destination, relative: path, manifest: manifest, delete: delete)
             }
         }
@@ -154,5 +160,35 @@ public struct SyncPlan {
         let length = readlink(path, &buffer, buffer.count - 1)
         guard length >= 0 else { return nil }
         return String(decoding: buffer[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+}
+
+/// The destination directory an entry's name is looked up in, kept open for
+/// the entries after it in the same directory.
+private struct ParentDirectory {
+    let destination: String
+    private var path: Substring?
+    private var fd: Int32 = -1
+
+    init(destination: String) { self.destination = destination }
+
+    /// lstat of `relative` (under the destination); false when it is not there.
+    mutating func status(of relative: String, into info: inout stat) -> Bool {
+        let slash = relative.lastIndex(of: "/")
+        let parent = slash.map { relative[..<$0] } ?? ""
+        if parent != path {
+            close()
+            path = parent
+            fd = open(parent.isEmpty ? destination : destination + "/" + parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        }
+        guard fd >= 0 else { return false }
+        let name = slash.map { String(relative[relative.index(after: $0)...]) } ?? relative
+        return fstatat(fd, name, &info, AT_SYMLINK_NOFOLLOW) == 0
+    }
+
+    mutating func close() {
+        if fd >= 0 { Glibc.close(fd) }
+        fd = -1
+        path = nil
     }
 }

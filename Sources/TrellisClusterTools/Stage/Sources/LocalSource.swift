@@ -54,12 +54,23 @@ enum LocalSource {
             let name = withUnsafeBytes(of: item.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
             if name != "." && name != ".." { names.append(name) }
         }
-        closedir(directory)
-        for name in names.sorted() {
-            let child = local + "/" + name
+        names.sort()
+        // Each child looked up by name in the open directory (the kernel walks
+        // the directory's path once, not once per child), then the directory
+        // closed before any child directory is walked: one open at a time.
+        var children: [(name: String, info: stat)] = []
+        children.reserveCapacity(names.count)
+        for name in names {
             var info = stat()
-            guard lstat(child, &info) == 0 else { throw failure("cannot read", child) }
-            try add(child, info: info, as: path.isEmpty ? name : path + "/" + name, into: &builder)
+            guard fstatat(dirfd(directory), name, &info, AT_SYMLINK_NOFOLLOW) == 0 else {
+                closedir(directory)
+                throw failure("cannot read", local + "/" + name)
+            }
+            children.append((name, info))
+        }
+        closedir(directory)
+        for (name, info) in children {
+            try add(local + "/" + name, info: info, as: path.isEmpty ? name : path + "/" + name, into: &builder)
         }
     }
 

@@ -1,0 +1,88 @@
+import Foundation
+import Testing
+import TrellisCore
+import TrellisLauncher
+
+/// `trellis agents up|status|down` and `--launcher agents` on test hosts
+/// (network namespaces, each with its own sshd): agents start over ssh
+/// once, jobs then start through them without ssh, a launcher without the
+/// key gets nothing, and `down` leaves no process on any host. They need
+/// root and network namespaces; elsewhere they say so and skip.
+@Suite(.serialized, .enabled(if: TestHosts.unavailable == nil, "\(TestHosts.unavailable ?? "")"))
+struct AgentsJobTests {
+    @Test func agentsStartJobsWithoutSshRefuseAStrangerAndLeaveNothingWhenDown() throws {
+        let cluster = try TestHosts(count: 4)
+        let list = "\(cluster.name)-h[0-3]"
+        let environment = ["TRELLIS_AGENTS_FILE": cluster.folder + "/agents", "TRELLIS_AGENT_KEY_FILE": cluster.folder + "/agent.key"]
+        func trellis(_ arguments: [String], _ environment: [String: String] = environment) throws -> JobHarness.Outcome {
+            try cluster.runAsUser(on: 0, [JobHarness.trellis] + arguments, environment: environment, timeoutSeconds: 120)
+        }
+        // Before any agent: a clear error that says how to start them.
+        let none = try trellis(["exec", "--hosts", list, "--launcher", "agents", "true"])
+        #expect(none.status != 0 && none.errors.contains("no agent on \(cluster.name)-h1") && none.errors.contains("trellis agents up"), "\(none.combined)")
+
+        let up = try trellis(["agents", "up", "--hosts", list, "--ssh", "ssh -F \(cluster.sshConfig)"])
+        #expect(up.status == 0 && up.output.contains("agents up on \(list) (4)"), "\(up.combined)")
+        var mode = stat()
+        #expect(stat(cluster.folder + "/agent.key", &mode) == 0 && mode.st_mode & 0o777 == 0o600)
+        let status = try trellis(["agents", "status", "--json"])
+        let agents = status.output.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        #expect(status.status == 0 && agents.count == 4 && agents.allSatisfy { $0["answers"] as? Bool == true }, "\(status.combined)")
+        let pids = agents.compactMap { $0["pid"] as? Int }
+
+        // Jobs start through the agents: exec on every host, an MPICH-style run, a sync.
+        let names = try trellis(["exec", "--hosts", list, "--launcher", "agents", "hostname"])
+        #expect(names.status == 0, "\(names.combined)")
+        for host in cluster.hosts { #expect(names.output.contains("\(host.name)\n"), "\(names.combined)") }
+        let collectives = JobHarness.binaries.appendingPathComponent("example-collectives").path
+        let ranks = try trellis(["run", "-n", "8", "--hosts", list, "--launcher", "agents", collectives])
+        #expect(ranks.status == 0 && ranks.output.components(separatedBy: "sum 28.0 over 8 ranks").count == 9, "\(ranks.combined)")
+        let source = cluster.folder + "/tree"
+        try FileManager.default.createDirectory(atPath: source + "/sub", withIntermediateDirectories: true)
+        try Data("through the agents\n".utf8).write(to: URL(fileURLWithPath: source + "/sub/note"))
+        let sync = try trellis(["sync", "--hosts", "\(cluster.name)-h[1-3]", "--launcher", "agents", source, "--to", cluster.localFolder + "/tree"])
+        #expect(sync.status == 0, "\(sync.combined)")
+        for host in 1...3 {
+            #expect(try cluster.run(on: host, ["cat", cluster.localFolder + "/tree/sub/note"]).output == "through the agents\n")
+        }
+        // The proxies the agents started end with their jobs.
+        var idle = ""
+        _ = poll(until: .after(seconds: 10), intervalMicroseconds: 100_000) {
+            idle = (try? trellis(["agents", "status"]).output) ?? ""
+            return idle.components(separatedBy: "0 proxies running").count == 5
+        }
+        #expect(idle.components(separatedBy: "0 proxies running").count == 5, "\(idle)")
+
+        // A launcher holding another key: refused before anything starts; one whose key others may read, too.
+        let strangerKey = cluster.folder + "/stranger.key"
+        try (AgentKey.random().hex + "\n").write(toFile: strangerKey, atomically: true, encoding: .utf8)
+        chmod(strangerKey, 0o600)
+        var stranger = environment
+        stranger["TRELLIS_AGENT_KEY_FILE"] = strangerKey
+        let refused = try trellis(["exec", "--hosts", list, "--launcher", "agents", "touch \(cluster.localFolder)/stranger-was-here"], stranger)
+        #expect(refused.status == 255 && refused.errors.contains("does not hold this agent key"), "\(refused.combined)")
+        for host in 1...3 {
+            #expect(try cluster.run(on: host, ["sh", "-c", "ls \(cluster.localFolder)/stranger-was-here 2>/dev/null || echo absent"]).output == "absent\n")
+        }
+        let looseKey = cluster.folder + "/loose.key"
+        try (AgentKey.random().hex + "\n").write(toFile: looseKey, atomically: true, encoding: .utf8)
+        chmod(looseKey, 0o644)
+        var loose = environment
+        loose["TRELLIS_AGENT_KEY_FILE"] = looseKey
+        let unsafe = try trellis(["exec", "--hosts", list, "--launcher", "agents", "true"], loose)
+        #expect(unsafe.status != 0 && unsafe.errors.contains("may be read by others (mode 644)"), "\(unsafe.combined)")
+
+        let down = try trellis(["agents", "down"])
+        #expect(down.status == 0 && down.output.contains("agents stopped on \(list) (4)"), "\(down.combined)")
+        _ = poll(until: .after(seconds: 10), intervalMicroseconds: 100_000) { pids.allSatisfy { kill(pid_t($0), 0) != 0 } }
+        #expect(pids.count == 4 && pids.allSatisfy { kill(pid_t($0), 0) != 0 }, "agents still running: \(pids)")
+        var left = ""
+        _ = poll(until: .after(seconds: 15), intervalMicroseconds: 200_000) {
+            left = cluster.processesLeft()
+            return left.isEmpty
+        }
+        #expect(left.isEmpty, "left running: \(left)")
+        let after = try trellis(["agents", "status"])
+        #expect(after.output.contains("no agents in"), "\(after.combined)")
+    }
+}
