@@ -41,6 +41,10 @@ struct ShellCommand: ParsableCommand {
     @Flag(help: .hidden)
     var sourceOnly = false
 
+    /// Rank 0 reads a terminal through the launcher (its own stdin is the launcher's pipe).
+    @Flag(help: .hidden)
+    var interactive = false
+
     /// The placement flags for `run -n` lines, as a JSON array (they start with dashes).
     @Option(help: .hidden)
     var runFlags = "[]"
@@ -59,8 +63,9 @@ struct ShellCommand: ParsableCommand {
             var options = LaunchOptions(rankCount: 1, program: ["true"])
             try placement.apply(to: &options)
             let flags = String(decoding: try JSONEncoder().encode(Self.launchFlags(placement)), as: UTF8.self)
+            let atTerminal = scriptPath == nil && isatty(0) != 0
             var job = ToolJob(tool: "shell", options: options) { sourceIsDestination in
-                [currentExecutablePath(), "shell", "--events"] + (sourceIsDestination ? [] : ["--source-only"]) + (json ? ["--json"] : [])
+                [currentExecutablePath(), "shell", "--events"] + (sourceIsDestination ? [] : ["--source-only"]) + (json ? ["--json"] : []) + (atTerminal ? ["--interactive"] : [])
                     + ["--run-flags", flags] + (scriptPath.map { ["--", $0] } ?? [])
             }
             job.passesOutput = true
@@ -82,7 +87,8 @@ struct ShellCommand: ParsableCommand {
                 var lines = ShellLine.logicalLines(text).makeIterator()
                 reader = { lines.next() }
             } else {
-                let interactive = isatty(0) != 0
+                let interactive = self.interactive || isatty(0) != 0
+                shell.interactive = interactive
                 var number = 0
                 reader = {
                     if interactive && !json { writeAll(1, Array("trellis shell> ".utf8)) }

@@ -70,6 +70,65 @@ import TrellisLauncher
         #expect(piped.errors.contains("line 2: not hosts of this shell: p9") && !piped.output.contains("not-reached"), "\(piped.combined)")
     }
 
+    /// On a terminal (a pseudo-terminal here), as clush's interactive mode:
+    /// a prompt, each line run on every host before the next is read, a
+    /// failing line reported without ending the shell, and Ctrl-D (end of
+    /// input) ending it with the worst code it saw.
+    @Test func onATerminalItPromptsRunsEachLineAndEndsAtCtrlD() throws {
+        // unlockpt and ptsname as the kernel offers them (TIOCSPTLCK, TIOCGPTN; Linux's
+        // generic ioctl numbers, which C's macros build and Swift does not import).
+        let (lockRequest, numberRequest): (UInt, UInt) = (0x4004_5431, 0x8004_5430)
+        let master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC)
+        var unlock: Int32 = 0
+        var number: UInt32 = 0
+        #expect(master >= 0 && ioctl(master, lockRequest, &unlock) == 0 && ioctl(master, numberRequest, &number) == 0)
+        defer { close(master) }
+        let terminal = open("/dev/pts/\(number)", O_RDWR | O_NOCTTY)
+        #expect(terminal >= 0)
+        let pid = try ProcessSpawner.spawn(
+            arguments: [JobHarness.trellis, "shell", "--launcher", "fork", "--hosts", "t[1-2]"], environment: ProcessEnvironment.current(),
+            descriptors: ChildDescriptors(standardInput: terminal, standardOutput: terminal, standardError: terminal), processGroup: 0)
+        close(terminal)
+        var ended = false
+        defer {
+            if !ended {
+                killpg(pid, SIGKILL)
+                _ = ProcessSpawner.waitForExit(pid)
+            }
+        }
+        var screen = ""
+        /// Reads what the shell writes until `text` has appeared `times` times (or 60 s pass).
+        func waitFor(_ text: String, times: Int = 1) -> Bool {
+            let deadline = Deadline.after(seconds: 60)
+            while screen.components(separatedBy: text).count <= times && !deadline.hasPassed {
+                var entry = pollfd(fd: master, events: Int16(POLLIN), revents: 0)
+                guard poll(&entry, 1, 200) > 0 else { continue }
+                var chunk = [UInt8](repeating: 0, count: 4096)
+                let count = read(master, &chunk, chunk.count)
+                guard count > 0 else { break }
+                screen += String(decoding: chunk[..<count], as: UTF8.self)
+            }
+            return screen.components(separatedBy: text).count > times
+        }
+        #expect(waitFor("trellis shell> "), "\(screen)")
+        _ = writeAll(master, Array("echo first-$TRELLIS_HOST_NAME\n".utf8))
+        #expect(waitFor("trellis shell> ", times: 2), "\(screen)")
+        // The line ran on both hosts before the second prompt came.
+        let beforeSecond = screen.components(separatedBy: "trellis shell> ").dropLast().joined()
+        for host in ["t1", "t2"] {
+            #expect(beforeSecond.replacingOccurrences(of: "\r", with: "").contains("\(host) (1)\n---------------\nfirst-\(host)\n"), "\(screen)")
+        }
+        _ = writeAll(master, Array("@t2 echo only-here; exit 3\n".utf8))
+        #expect(waitFor("trellis shell> ", times: 3), "\(screen)")
+        // Typed lines echo back; the host's output comes in its block (the terminal ends lines with CR LF).
+        #expect(screen.replacingOccurrences(of: "\r", with: "").contains("t2 (1) exited 3\n---------------\nonly-here\n"), "\(screen)")
+        _ = writeAll(master, [4])  // Ctrl-D
+        var status: Int32 = 0
+        ended = poll(until: .after(seconds: 30)) { waitpid(pid, &status, WNOHANG) == pid }
+        // A failing line leaves the prompt up; the shell ends with the worst code it saw.
+        #expect(ended && (status >> 8) & 0xff == 3, "\(screen)")
+    }
+
     @Test func ctrlCReachesTheCommandOnEveryHostAndStopsTheScript() throws {
         defer { _ = try? JobHarness.run(["rm", "-rf", folder]) }
         let path = try script("""

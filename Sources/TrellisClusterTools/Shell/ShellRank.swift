@@ -27,6 +27,8 @@ public struct ShellRank {
     public var trellisExecutable = "trellis"
     /// One JSON object per line instead of folded outputs and tool summaries.
     public var json = false
+    /// Lines come from a terminal: a failing one does not end the shell.
+    public var interactive = false
 
     public init(world: Communicator, hostName: String, sourceIsHost: Bool) {
         self.world = world
@@ -43,6 +45,8 @@ public struct ShellRank {
         if world.rank == 0, let lines {
             var session = ShellSession(hosts: hosts, hostRanks: hostRanks)
             session.json = json
+            // At a prompt a failing line is reported and the next one read, as in an interactive sh.
+            session.stopOnFailure = !interactive
             let code = try session.run(lines: lines, rank: self)
             try broadcast(ShellStep(kind: .end))
             return code
