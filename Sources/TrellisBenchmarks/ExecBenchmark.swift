@@ -12,7 +12,8 @@ public struct ExecBenchmark {
     public let commands: [String]
     public let repetitions: Int
 
-    public static let tools = ["trellis", "pdsh", "clush"]
+    /// `trellis-agents`: `trellis exec --launcher agents`, the agents started before the timing.
+    public static let tools = ["trellis", "trellis-agents", "pdsh", "clush"]
 
     public init(trellisExecutable: String, hostCounts: [Int], commands: [String], repetitions: Int) {
         self.trellisExecutable = trellisExecutable
@@ -48,6 +49,9 @@ public struct ExecBenchmark {
         progress("making \(largest) namespace hosts with their sshds")
         let cluster = try NamespaceCluster(count: largest, prefix: "tx")
         defer { cluster.tearDown() }
+        progress("starting an agent on each host")
+        try cluster.startAgents(trellis: trellisExecutable)
+        defer { cluster.stopAgents(trellis: trellisExecutable) }
         var medians: [Record] = []
         for command in commands {
             for hosts in hostCounts {
@@ -68,13 +72,14 @@ public struct ExecBenchmark {
                     line[tool] = record.milliseconds
                 }
                 print("{\"bench\":\"exec-ratio\",\"command\":\"\(command)\",\"hosts\":\(hosts),"
-                    + "\"trellis_vs_pdsh\":\(format(line["trellis"]! / line["pdsh"]!, 3)),\"trellis_vs_clush\":\(format(line["trellis"]! / line["clush"]!, 3))}")
+                    + "\"trellis_vs_pdsh\":\(format(line["trellis"]! / line["pdsh"]!, 3)),\"trellis_vs_clush\":\(format(line["trellis"]! / line["clush"]!, 3)),"
+                    + "\"agents_vs_pdsh\":\(format(line["trellis-agents"]! / line["pdsh"]!, 3)),\"agents_vs_clush\":\(format(line["trellis-agents"]! / line["clush"]!, 3))}")
             }
         }
         if printTable { print(Self.table(medians)) }
         if let plotPath {
             try SeriesPlot(
-                title: "One command on N hosts: trellis exec, pdsh, clush", xLabel: "hosts", yLabel: "ms to every host's answer",
+                title: "One command on N hosts: trellis exec (ssh, agents), pdsh, clush", xLabel: "hosts", yLabel: "ms to every host's answer",
                 series: Dictionary(grouping: medians) { "\($0.tool) \($0.command)" }.mapValues { $0.map { (Double($0.hosts), $0.milliseconds) } }
             ).write(to: plotPath)
             progress("plot written to \(plotPath)")
@@ -86,10 +91,12 @@ public struct ExecBenchmark {
         let names = cluster.hosts.prefix(count).map(\.name)
         let list = names.joined(separator: ",")
         let invocation: [String]
-        var environment: [String: String] = [:]
+        var environment = cluster.agentEnvironment
         switch tool {
         case "trellis":
             invocation = [trellisExecutable, "exec", "--hosts", list, "--ssh", "ssh -F \(cluster.sshConfig)", "--", command]
+        case "trellis-agents":
+            invocation = [trellisExecutable, "exec", "--hosts", list, "--launcher", "agents", "--", command]
         case "pdsh":
             invocation = ["pdsh", "-S", "-R", "ssh", "-w", list, command]
             environment["PDSH_SSH_ARGS_APPEND"] = "-F \(cluster.sshConfig)"
@@ -112,16 +119,18 @@ public struct ExecBenchmark {
     }
 
     static func table(_ records: [Record]) -> String {
-        var lines = ["command    hosts   trellis exec ms   pdsh ms   clush ms   vs pdsh   vs clush"]
+        var lines = ["command    hosts   trellis exec ms   agents ms   pdsh ms   clush ms   vs pdsh   vs clush   agents vs pdsh   agents vs clush"]
         var index = 0
-        while index + 2 < records.count {
-            let (ours, pdsh, clush) = (records[index], records[index + 1], records[index + 2])
+        while index + 3 < records.count {
+            let (ours, agents, pdsh, clush) = (records[index], records[index + 1], records[index + 2], records[index + 3])
             lines.append([
                 ours.command.padding(toLength: 9, withPad: " ", startingAt: 0), String(ours.hosts).leftPadded(6),
-                format(ours.milliseconds, 0).leftPadded(16), format(pdsh.milliseconds, 0).leftPadded(8), format(clush.milliseconds, 0).leftPadded(9),
+                format(ours.milliseconds, 0).leftPadded(16), format(agents.milliseconds, 0).leftPadded(10),
+                format(pdsh.milliseconds, 0).leftPadded(8), format(clush.milliseconds, 0).leftPadded(9),
                 format(ours.milliseconds / pdsh.milliseconds, 2).leftPadded(8), format(ours.milliseconds / clush.milliseconds, 2).leftPadded(9),
+                format(agents.milliseconds / pdsh.milliseconds, 2).leftPadded(15), format(agents.milliseconds / clush.milliseconds, 2).leftPadded(16),
             ].joined(separator: "  "))
-            index += 3
+            index += 4
         }
         return lines.joined(separator: "\n")
     }

@@ -57,14 +57,10 @@ public struct SyncBenchmark {
         progress("writing \(files) files, then today's tree with \(changedPerMille / 10) % of them changed")
         try makeTrees(old: old, new: new)
         let expected = try CommandRunner.run(["sh", "-c", Self.fingerprint, "fingerprint", new], timeoutSeconds: 300).output
-        let everyHost = cluster.hosts.map(\.name)
         progress("starting an agent on each host and an ssh master connection to each")
-        let agentsUp = try cluster.runAsUser(
-            on: 0, [trellisExecutable, "agents", "up", "--hosts", everyHost.joined(separator: ","), "--ssh", "ssh -F \(cluster.sshConfig)"],
-            environment: agentEnvironment(cluster), timeoutSeconds: 300)
-        guard agentsUp.status == 0 else { throw TrellisError(.launchFailed, "trellis agents up failed: \(agentsUp.combined)") }
-        defer { _ = try? cluster.runAsUser(on: 0, [trellisExecutable, "agents", "down"], environment: agentEnvironment(cluster), timeoutSeconds: 120) }
-        for name in everyHost.dropFirst() {
+        try cluster.startAgents(trellis: trellisExecutable)
+        defer { cluster.stopAgents(trellis: trellisExecutable) }
+        for name in cluster.hosts.map(\.name).dropFirst() {
             _ = try cluster.runAsUser(on: 0, ["sh", "-c", "\(multiplexedSSH(cluster)) \(name) true"], timeoutSeconds: 60)
         }
         var records: [Record] = []
@@ -118,11 +114,6 @@ public struct SyncBenchmark {
         }
     }
 
-    /// Where the agents' table and key live for this run: the cluster's folder, not the user's home.
-    private func agentEnvironment(_ cluster: NamespaceCluster) -> [String: String] {
-        ["TRELLIS_AGENTS_FILE": cluster.folder + "/agents", "TRELLIS_AGENT_KEY_FILE": cluster.folder + "/agent.key"]
-    }
-
     /// ssh that reuses one master connection per host (opened before the timing, kept for a minute after).
     private func multiplexedSSH(_ cluster: NamespaceCluster) -> String {
         "ssh -F \(cluster.sshConfig) -o ControlMaster=auto -o ControlPath=\(cluster.folder)/mux-%h -o ControlPersist=600"
@@ -174,7 +165,7 @@ public struct SyncBenchmark {
             invocation = ["sh", "-c", "printf '%s\\n' \(names.joined(separator: " ")) | xargs -P \(names.count) -I{} rsync -a -e '\(ssh)' \(source)/ {}:\(destination)/"]
         }
         let start = DispatchTime.now().uptimeNanoseconds
-        let outcome = try cluster.runAsUser(on: 0, invocation, environment: agentEnvironment(cluster), timeoutSeconds: 1800)
+        let outcome = try cluster.runAsUser(on: 0, invocation, environment: cluster.agentEnvironment, timeoutSeconds: 1800)
         let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         guard outcome.status == 0 else {
             throw TrellisError(.launchFailed, "\(tool) to \(hosts.count) hosts exited \(outcome.status): \(outcome.combined.suffix(1500))")

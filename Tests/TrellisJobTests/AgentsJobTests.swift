@@ -5,9 +5,10 @@ import TrellisLauncher
 
 /// `trellis agents up|status|down` and `--launcher agents` on test hosts
 /// (network namespaces, each with its own sshd): agents start over ssh
-/// once, jobs then start through them without ssh, a launcher without the
-/// key gets nothing, and `down` leaves no process on any host. They need
-/// root and network namespaces; elsewhere they say so and skip.
+/// once, jobs (exec, run, sync, a shell script) then start through them
+/// without ssh, a launcher without the key gets nothing, and `down` leaves
+/// no process on any host. They need root and network namespaces;
+/// elsewhere they say so and skip.
 @Suite(.serialized, .enabled(if: TestHosts.unavailable == nil, "\(TestHosts.unavailable ?? "")"))
 struct AgentsJobTests {
     @Test func agentsStartJobsWithoutSshRefuseAStrangerAndLeaveNothingWhenDown() throws {
@@ -45,6 +46,16 @@ struct AgentsJobTests {
         for host in 1...3 {
             #expect(try cluster.run(on: host, ["cat", cluster.localFolder + "/tree/sub/note"]).output == "through the agents\n")
         }
+        // A shell script over the hosts: a line on all of them, one on a node set, a cd set once.
+        let script = cluster.folder + "/script.tsh"
+        try "cd \(cluster.localFolder)\necho $(hostname) in $(pwd)\n@\(cluster.name)-h[2-3] cat tree/sub/note\n".write(toFile: script, atomically: true, encoding: .utf8)
+        let shell = try trellis(["shell", "--hosts", list, "--launcher", "agents", script])
+        #expect(shell.status == 0, "\(shell.combined)")
+        for host in cluster.hosts { #expect(shell.output.contains("\(host.name) in \(cluster.localFolder)\n"), "\(shell.combined)") }
+        let header = "\(cluster.name)-h[2-3] (2)"
+        let rule = String(repeating: "-", count: max(header.count, 15))
+        #expect(shell.output.contains("\(header)\n\(rule)\nthrough the agents\n"), "\(shell.combined)")
+
         // The proxies the agents started end with their jobs.
         var idle = ""
         _ = poll(until: .after(seconds: 10), intervalMicroseconds: 100_000) {
@@ -54,22 +65,19 @@ struct AgentsJobTests {
         #expect(idle.components(separatedBy: "0 proxies running").count == 5, "\(idle)")
 
         // A launcher holding another key: refused before anything starts; one whose key others may read, too.
-        let strangerKey = cluster.folder + "/stranger.key"
-        try (AgentKey.random().hex + "\n").write(toFile: strangerKey, atomically: true, encoding: .utf8)
-        chmod(strangerKey, 0o600)
-        var stranger = environment
-        stranger["TRELLIS_AGENT_KEY_FILE"] = strangerKey
-        let refused = try trellis(["exec", "--hosts", list, "--launcher", "agents", "touch \(cluster.localFolder)/stranger-was-here"], stranger)
+        /// The environment of a launcher whose key is a new one in a file of this mode.
+        func withOtherKey(_ name: String, mode: mode_t) throws -> [String: String] {
+            let path = cluster.folder + "/" + name
+            try (AgentKey.random().hex + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+            chmod(path, mode)
+            return environment.merging(["TRELLIS_AGENT_KEY_FILE": path]) { $1 }
+        }
+        let refused = try trellis(["exec", "--hosts", list, "--launcher", "agents", "touch \(cluster.localFolder)/stranger-was-here"], try withOtherKey("stranger.key", mode: 0o600))
         #expect(refused.status == 255 && refused.errors.contains("does not hold this agent key"), "\(refused.combined)")
         for host in 1...3 {
             #expect(try cluster.run(on: host, ["sh", "-c", "ls \(cluster.localFolder)/stranger-was-here 2>/dev/null || echo absent"]).output == "absent\n")
         }
-        let looseKey = cluster.folder + "/loose.key"
-        try (AgentKey.random().hex + "\n").write(toFile: looseKey, atomically: true, encoding: .utf8)
-        chmod(looseKey, 0o644)
-        var loose = environment
-        loose["TRELLIS_AGENT_KEY_FILE"] = looseKey
-        let unsafe = try trellis(["exec", "--hosts", list, "--launcher", "agents", "true"], loose)
+        let unsafe = try trellis(["exec", "--hosts", list, "--launcher", "agents", "true"], try withOtherKey("loose.key", mode: 0o644))
         #expect(unsafe.status != 0 && unsafe.errors.contains("may be read by others (mode 644)"), "\(unsafe.combined)")
 
         let down = try trellis(["agents", "down"])
