@@ -62,8 +62,7 @@ struct AgentsServeCommand: ParsableCommand {
         }
         CommandLogging.bootstrap()
         signal(SIGPIPE, SIG_IGN)
-        let proxy = siblingProgram("trellis-proxy").map { [$0] } ?? [(try? TrellisExecutable.locate()) ?? currentExecutablePath(), "proxy"]
-        let agent = ProxyAgent(key: key, proxyCommand: proxy, logger: Logger(label: "trellis.agent"))
+        let agent = ProxyAgent(key: key, proxyCommand: proxyBootstrap(.agents, command: "ssh").proxyCommand, logger: Logger(label: "trellis.agent"))
         throw ExitCode(agent.serve(listener: listener.fd))
     }
 }

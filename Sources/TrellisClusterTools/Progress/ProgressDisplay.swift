@@ -21,10 +21,7 @@ public final class ProgressDisplay: @unchecked Sendable {
     }
 
     public func update(bytes: Int64, of total: Int64, hostsDone: Int? = nil, hosts: Int? = nil, force: Bool = false) {
-        guard enabled else { return }
-        let now = Date()
-        guard force || now.timeIntervalSince(lastDrawn) >= 0.25 else { return }
-        lastDrawn = now
+        guard let now = drawTime(force: force) else { return }
         let elapsed = now.timeIntervalSince(started)
         let rate = elapsed > 0 ? Double(bytes) / elapsed : 0
         var line = "\(label): \(ByteCount.text(bytes)) of \(ByteCount.text(total))"
@@ -32,18 +29,26 @@ public final class ProgressDisplay: @unchecked Sendable {
         line += ", \(ByteCount.text(Int64(rate)))/s"
         if rate > 0, bytes < total { line += ", \(Self.clock(Double(total - bytes) / rate)) left" }
         if let hostsDone, let hosts { line += ", hosts \(hostsDone)/\(hosts)" }
-        let padding = max(0, width - line.count)
-        width = line.count
-        writeToStandardError("\r" + line + String(repeating: " ", count: padding))
+        draw(line)
     }
 
     /// A count of hosts done, for tools that move no bytes (trellis exec).
     public func update(hostsDone: Int, of hosts: Int, force: Bool = false) {
-        guard enabled else { return }
+        guard let now = drawTime(force: force) else { return }
+        draw("\(label): \(hostsDone) of \(hosts) hosts done, \(Self.clock(now.timeIntervalSince(started))) so far")
+    }
+
+    /// Now, if the line is due (at most four redraws a second unless forced); nil otherwise.
+    private func drawTime(force: Bool) -> Date? {
+        guard enabled else { return nil }
         let now = Date()
-        guard force || now.timeIntervalSince(lastDrawn) >= 0.25 else { return }
+        guard force || now.timeIntervalSince(lastDrawn) >= 0.25 else { return nil }
         lastDrawn = now
-        let line = "\(label): \(hostsDone) of \(hosts) hosts done, \(Self.clock(now.timeIntervalSince(started))) so far"
+        return now
+    }
+
+    /// Redraws the line in place, blanking what a longer previous one left.
+    private func draw(_ line: String) {
         let padding = max(0, width - line.count)
         width = line.count
         writeToStandardError("\r" + line + String(repeating: " ", count: padding))

@@ -13,29 +13,18 @@ public enum LiveChild {
         let pid = try ProcessSpawner.spawn(
             arguments: arguments, environment: environment,
             descriptors: ChildDescriptors(standardInput: 0, standardOutput: 1, standardError: 2), processGroup: getpgrp())
-        let deadline = timeoutSeconds.map { Deadline.after(seconds: $0) }
+        guard let timeoutSeconds else { return (ProcessSpawner.waitForExit(pid), false) }
+        // waitpid has no timeout: with a walltime, it is polled (a batch script's end, not a hot path).
         var status: Int32 = 0
-        // waitpid has no timeout: with a walltime, poll it every 20 ms (a batch script's end, not a hot path).
-        while true {
-            let reaped = waitpid(pid, &status, deadline == nil ? 0 : WNOHANG)
-            if reaped == pid { break }
-            if reaped < 0 && errno != EINTR { return (127, false) }
-            if let deadline, deadline.hasPassed {
-                kill(pid, SIGTERM)
-                let grace = Deadline.after(seconds: 5)
-                while waitpid(pid, &status, WNOHANG) == 0 {
-                    if grace.hasPassed {
-                        kill(pid, SIGKILL)
-                        _ = ProcessSpawner.waitForExit(pid)
-                        return (137, true)
-                    }
-                    usleep(20_000)
-                }
-                return (124, true)
-            }
-            if deadline != nil { usleep(20_000) }
+        let reaped = { waitpid(pid, &status, WNOHANG) == pid }
+        if poll(until: .after(seconds: timeoutSeconds), reaped) {
+            let signal = status & 0x7f
+            return (signal == 0 ? (status >> 8) & 0xff : 128 + signal, false)
         }
-        let signal = status & 0x7f
-        return (signal == 0 ? (status >> 8) & 0xff : 128 + signal, false)
+        kill(pid, SIGTERM)
+        if poll(until: .after(seconds: 5), reaped) { return (124, true) }
+        kill(pid, SIGKILL)
+        _ = ProcessSpawner.waitForExit(pid)
+        return (137, true)
     }
 }

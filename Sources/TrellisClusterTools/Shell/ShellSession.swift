@@ -107,18 +107,20 @@ struct ShellSession {
         case .stage(let words, let selection):
             var step = ShellStep(kind: .stage, ranks: try ranks(selection), environment: environment, directory: directory)
             step.stage = try ShellToolArguments.stage(words, directory: directory)
-            try rank.broadcast(step)
-            let code = try rank.perform(step, hosts: hosts, quiet: json).first?.exitCode ?? 1
-            record(number: number, text: text, code: code, results: [])
-            return code
+            return try runTool(step, number: number, text: text, rank: rank)
         case .sync(let words, let selection):
             var step = ShellStep(kind: .sync, ranks: try ranks(selection), environment: environment, directory: directory)
             step.sync = try ShellToolArguments.sync(words, directory: directory)
-            try rank.broadcast(step)
-            let code = try rank.perform(step, hosts: hosts, quiet: json).first?.exitCode ?? 1
-            record(number: number, text: text, code: code, results: [])
-            return code
+            return try runTool(step, number: number, text: text, rank: rank)
         }
+    }
+
+    /// A stage or sync line: every rank takes part; rank 0's result is the line's.
+    private func runTool(_ step: ShellStep, number: Int, text: String, rank: ShellRank) throws -> Int32 {
+        try rank.broadcast(step)
+        let code = try rank.perform(step, hosts: hosts, quiet: json).first?.exitCode ?? 1
+        record(number: number, text: text, code: code, results: [])
+        return code
     }
 }
 

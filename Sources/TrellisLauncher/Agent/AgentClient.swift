@@ -11,23 +11,8 @@ public enum AgentClient {
     public static func open(host: String, port: Int, key: AgentKey, request: AgentRequest, seconds: Double = 10) throws -> Int32 {
         let agent = "the agent on \(host) (port \(port))"
         let deadline = Deadline.after(seconds: seconds)
-        let address = try IPv4Address.resolve("\(host):\(port)")
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
-        guard fd >= 0 else { throw TrellisError(.launchFailed, "socket", underlying: SystemCallError("socket", errno: errno)) }
+        let fd = try connectedSocket(to: "\(host):\(port)", seconds: seconds, peer: "\(agent) (is it up? `trellis agents status`)")
         do {
-            if IPv4Address.connect(fd, to: address) != 0 {
-                guard errno == EINPROGRESS else { throw TrellisError(.connectionFailed, "cannot reach \(agent)", underlying: SystemCallError("connect", errno: errno)) }
-                var entry = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
-                var ready: Int32
-                repeat { ready = Glibc.poll(&entry, 1, Int32(min(Double(deadline.remainingNanoseconds) / 1e6, 60_000))) } while ready < 0 && errno == EINTR
-                guard ready > 0 else { throw TrellisError(.timedOut, "\(agent) did not answer within \(Int(seconds)) s") }
-                var failure: Int32 = 0
-                var length = socklen_t(MemoryLayout<Int32>.size)
-                getsockopt(fd, SOL_SOCKET, SO_ERROR, &failure, &length)
-                guard failure == 0 else {
-                    throw TrellisError(.connectionFailed, "cannot reach \(agent) (is it up? `trellis agents status`)", underlying: SystemCallError("connect", errno: failure))
-                }
-            }
             var one: Int32 = 1
             setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
             try AgentHandshake.client(fd: fd, key: key, request: request, deadline: deadline, agent: agent)

@@ -27,10 +27,7 @@ enum AgentHandshake {
         return Array(hmac.finalize())
     }
 
-    static func nonce() -> [UInt8] {
-        var generator = SystemRandomNumberGenerator()
-        return (0..<nonceBytes).map { _ in UInt8.random(in: 0...255, using: &generator) }
-    }
+    static func nonce() -> [UInt8] { AgentKey.randomBytes(nonceBytes) }
 
     /// Compares without leaving a timing trace of where the first difference lies.
     static func same(_ a: [UInt8], _ b: [UInt8]) -> Bool {

@@ -35,9 +35,12 @@ public struct AgentKey: Sendable, Equatable {
         self.bytes = bytes
     }
 
-    public static func random() -> AgentKey {
+    public static func random() -> AgentKey { AgentKey(bytes: randomBytes(32)) }
+
+    /// Bytes from the system's cryptographic generator (getrandom), for keys and nonces.
+    static func randomBytes(_ count: Int) -> [UInt8] {
         var generator = SystemRandomNumberGenerator()
-        return AgentKey(bytes: (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) })
+        return (0..<count).map { _ in UInt8.random(in: 0...255, using: &generator) }
     }
 
     /// Reads the key at `path`; refuses one that others may read or that someone else owns.

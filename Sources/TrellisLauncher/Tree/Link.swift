@@ -32,17 +32,7 @@ final class Link {
 
     /// Connects to "address:port", blocking up to `seconds`.
     static func connect(to address: String, seconds: Double) throws -> Link {
-        let socketAddress = try IPv4Address.resolve(address)
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        guard fd >= 0 else { throw TrellisError(.launchFailed, "socket", underlying: SystemCallError("socket", errno: errno)) }
-        var timeout = timeval(tv_sec: Int(seconds), tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        guard IPv4Address.connect(fd, to: socketAddress) == 0 else {
-            let code = errno
-            close(fd)
-            throw TrellisError(.launchFailed, "cannot reach the parent at \(address)", underlying: SystemCallError("connect", errno: code))
-        }
-        return Link(fd: fd)
+        Link(fd: try connectedSocket(to: address, seconds: seconds, peer: "the parent at \(address)"))
     }
 
     /// This end's IPv4 address: what hosts on the same network reach this node at.
@@ -184,6 +174,22 @@ struct LinkListener {
         _ = fcntl(client, F_SETFL, fcntl(client, F_GETFL) | O_NONBLOCK)
         return client
     }
+}
+
+/// A TCP socket connected to "address:port" (closed on exec), the connect
+/// bounded by `seconds`; the error names `peer`.
+func connectedSocket(to address: String, seconds: Double, peer: String) throws -> Int32 {
+    let socketAddress = try IPv4Address.resolve(address)
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+    guard fd >= 0 else { throw TrellisError(.launchFailed, "socket", underlying: SystemCallError("socket", errno: errno)) }
+    var timeout = timeval(tv_sec: max(1, Int(seconds)), tv_usec: 0)
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+    guard IPv4Address.connect(fd, to: socketAddress) == 0 else {
+        let code = errno
+        close(fd)
+        throw TrellisError(.launchFailed, "cannot reach \(peer)", underlying: SystemCallError("connect", errno: code))
+    }
+    return fd
 }
 
 /// The address of this host that packets to `host` leave from (the kernel's

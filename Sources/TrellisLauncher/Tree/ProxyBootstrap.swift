@@ -44,7 +44,7 @@ public struct ProxyBootstrap: Sendable, Equatable {
     }
 
     /// What starts a proxy on any host.
-    var proxyCommand: [String] { proxyPath.map { [$0] } ?? [trellisPath, "proxy"] }
+    public var proxyCommand: [String] { proxyPath.map { [$0] } ?? [trellisPath, "proxy"] }
 
     /// The command that starts the proxy at `position` on `host`, which
     /// connects back to `parent` ("address:port") and proves itself with `token`.
