@@ -68,6 +68,10 @@ int trellis_set_nonblocking(int fd) {
     return fcntl(fd, F_SETFL, flags | O_NONBLOCK);
 }
 
+/* A pipe whose ends are closed on exec from the start: set afterwards, a
+   process that another thread spawns in between would keep them open. */
+int trellis_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
+
 int trellis_set_cloexec(int fd, int on) {
     int flags = fcntl(fd, F_GETFD, 0);
     if (flags < 0) return -1;

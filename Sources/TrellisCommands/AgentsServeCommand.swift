@@ -34,8 +34,12 @@ struct AgentsServeCommand: ParsableCommand {
             let log = AgentTable.folder() + "/agent-\(host).log"
             mkdir(AgentTable.folder(), 0o700)
             // Leave the session that started it (an ssh login, a shell's process
-            // group): the parent waits until the agent has its own, so that whoever
-            // ends the starter's group when it exits does not end the agent too.
+            // group), keeping nothing of the caller's but the listening socket:
+            // stdio goes to /dev/null and the log, every other inherited
+            // descriptor is closed (a pipe of the caller's kept open would never
+            // end for it). The parent exits only once that is done, so whoever
+            // ends the starter's group or reads its output to the end does not
+            // wait on, or end, the agent.
             var started: [Int32] = [0, 0]
             guard pipe(&started) == 0 else { throw ValidationError("cannot make a pipe: \(String(cString: strerror(errno)))") }
             switch fork() {
@@ -43,7 +47,6 @@ struct AgentsServeCommand: ParsableCommand {
             case 0:
                 setsid()
                 close(started[0])
-                close(started[1])
             default:
                 close(started[1])
                 var byte: UInt8 = 0
@@ -55,8 +58,8 @@ struct AgentsServeCommand: ParsableCommand {
             dup2(null, 0)
             dup2(output >= 0 ? output : null, 1)
             dup2(output >= 0 ? output : null, 2)
-            if null > 2 { close(null) }
-            if output > 2 { close(output) }
+            Self.closeInherited(keeping: [listener.fd, started[1]])
+            close(started[1])
             print("agent \(host) \(listener.port) \(getpid())")
             fflush(nil)
         }
@@ -64,5 +67,18 @@ struct AgentsServeCommand: ParsableCommand {
         signal(SIGPIPE, SIG_IGN)
         let agent = ProxyAgent(key: key, proxyCommand: proxyBootstrap(.agents, command: "ssh").proxyCommand, logger: Logger(label: "trellis.agent"))
         throw ExitCode(agent.serve(listener: listener.fd))
+    }
+
+    /// Closes every descriptor above stderr but `keeping` (read from /proc/self/fd).
+    private static func closeInherited(keeping: Set<Int32>) {
+        guard let directory = opendir("/proc/self/fd") else { return }
+        var open: [Int32] = []
+        while let item = readdir(directory) {
+            let name = withUnsafeBytes(of: item.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
+            if let fd = Int32(name), fd > 2 { open.append(fd) }
+        }
+        let listing = dirfd(directory)
+        closedir(directory)
+        for fd in open where fd != listing && !keeping.contains(fd) { close(fd) }
     }
 }

@@ -42,9 +42,9 @@ public enum CommandRunner {
         _ arguments: [String], environment: [String: String] = ProcessEnvironment.current(), input: String? = nil,
         timeoutSeconds: Double, whileRunning: ((Child) -> Void)? = nil
     ) throws -> Outcome {
-        let output = try makePipe()
-        let errors = try makePipe()
-        let stdinPipe = try makePipe()
+        let output = try HostRanks.makePipe()
+        let errors = try HostRanks.makePipe()
+        let stdinPipe = try HostRanks.makePipe()
         let pid: pid_t
         do {
             pid = try ProcessSpawner.spawn(
@@ -102,14 +102,5 @@ public enum CommandRunner {
             usleep(5_000)
         }
         return false
-    }
-
-    private static func makePipe() throws -> (read: Int32, write: Int32) {
-        var fds: [Int32] = [0, 0]
-        guard pipe(&fds) == 0 else {
-            throw TrellisError(.systemCall, "cannot create a pipe", underlying: SystemCallError("pipe", errno: errno))
-        }
-        for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
-        return (fds[0], fds[1])
     }
 }

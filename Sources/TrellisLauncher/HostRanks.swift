@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CTrellisSystem
 import TrellisCore
 import TrellisWire
 
@@ -91,9 +92,13 @@ final class HostRanks {
         relays.append(OutputRelay(fd: errors.read, rank: rank, stream: 2, partialLineDelay: partialLineDelay, deliver: deliver))
     }
 
+    /// A pipe closed on exec from its creation: threads spawn children at
+    /// any moment (the cluster tools start a host's ssh per thread), and a
+    /// child that inherited another's pipe end, a daemon above all, would
+    /// keep that pipe from ever reaching its end.
     static func makePipe() throws -> (read: Int32, write: Int32) {
         var fds: [Int32] = [0, 0]
-        guard pipe(&fds) == 0 else {
+        guard trellis_pipe_cloexec(&fds) == 0 else {
             throw TrellisError(.launchFailed, "cannot create a pipe", underlying: SystemCallError("pipe", errno: errno))
         }
         // Above the standard descriptors, so dup2 in the child never hits its own source.

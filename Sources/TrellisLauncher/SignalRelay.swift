@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CTrellisSystem
 import TrellisCore
 
 nonisolated(unsafe) private var relayWriteFD: Int32 = -1
@@ -14,13 +15,10 @@ final class SignalRelay {
 
     init(signals: [Int32]) throws {
         var fds: [Int32] = [0, 0]
-        guard pipe(&fds) == 0 else {
+        guard trellis_pipe_cloexec(&fds) == 0 else {
             throw TrellisError(.systemCall, "cannot create the signal pipe", underlying: SystemCallError("pipe", errno: errno))
         }
-        for fd in fds {
-            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
-            _ = fcntl(fd, F_SETFL, O_NONBLOCK)
-        }
+        for fd in fds { _ = fcntl(fd, F_SETFL, O_NONBLOCK) }
         readFD = fds[0]
         writeFD = fds[1]
         self.signals = signals

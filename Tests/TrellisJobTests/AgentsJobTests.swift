@@ -94,3 +94,24 @@ struct AgentsJobTests {
         #expect(after.output.contains("no agents in"), "\(after.combined)")
     }
 }
+
+/// An agent is a daemon: started from a command whose output someone reads
+/// to its end, it keeps none of that command's descriptors, so the reader
+/// sees the end when the command ends (a pipe of the caller's held by the
+/// agent would keep `cat` below waiting until the agent died). This host
+/// only, so no namespaces are needed.
+@Suite(.serialized) struct AgentDaemonJobTests {
+    @Test func anAgentKeepsNothingOfTheCommandThatStartedIt() throws {
+        let folder = NSTemporaryDirectory() + "trellis-agents-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let environment = ProcessEnvironment.current().merging(
+            ["TRELLIS_AGENTS_FILE": folder + "/agents", "TRELLIS_AGENT_KEY_FILE": folder + "/agent.key", "T": JobHarness.trellis]) { $1 }
+        defer { _ = try? JobHarness.run([JobHarness.trellis, "agents", "down"], environment: environment, timeoutSeconds: 60) }
+        // Descriptor 7, a copy of the pipe into cat, is open in `agents up` and in what it starts.
+        let up = try JobHarness.run(["sh", "-c", "($T agents up --hosts $(hostname) 7>&1) | cat"], environment: environment, timeoutSeconds: 60)
+        #expect(!up.timedOut && up.status == 0 && up.output.contains("agents up on"), "\(up.combined)")
+        let status = try JobHarness.run([JobHarness.trellis, "agents", "status"], environment: environment, timeoutSeconds: 60)
+        #expect(status.status == 0 && status.output.contains("0 proxies running"), "\(status.combined)")
+    }
+}

@@ -31,6 +31,7 @@ int trellis_set_nonblocking(int fd);
 /* Sets both socket buffers; the kernel caps them at net.core.[rw]mem_max. */
 int trellis_set_buffer_sizes(int fd, int bytes);
 int trellis_set_cloexec(int fd, int on);
+int trellis_pipe_cloexec(int fds[2]);
 /* Makes the calling process receive `signal` when its parent dies. */
 int trellis_set_parent_death_signal(int signal);
 
