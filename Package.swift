@@ -90,7 +90,7 @@ let package = Package(
         .target(
             name: "TrellisBenchmarks",
             dependencies: [
-                "TrellisRuntime", "TrellisCore", "TrellisLauncher",
+                "TrellisRuntime", "TrellisCore", "TrellisLauncher", "TrellisFSClient", "TrellisFSProtocol", "TrellisFSDistribution",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],

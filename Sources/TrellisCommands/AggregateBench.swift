@@ -3,6 +3,7 @@ import Glibc
 #endif
 import ArgumentParser
 import Foundation
+import TrellisBenchmarks
 import TrellisFSClient
 import TrellisFSProtocol
 
@@ -49,22 +50,27 @@ struct AggregateBench: ParsableCommand {
             defer { system.stop() }
             let fs = try FileSystemClient.connect(name: system.name)
             defer { fs.close() }
+            let stepwise = StepwiseOperations(fs)
             for mode in ["aggregate", "client"] {
-                fs.aggregateOperations = mode == "aggregate"
+                let aggregate = mode == "aggregate"
                 let directory = try fs.makeDirectory("/\(mode)")
                 var made: [ObjectAttributes] = []
                 let fileNames = (0..<files).map { "file\($0)" }
                 records.append(try measure("create", servers, mode, fs) {
-                    for name in fileNames { made.append(try fs.createFile(in: directory, named: name, stuffed: false)) }
+                    for name in fileNames {
+                        made.append(aggregate ? try fs.createFile(in: directory, named: name, stuffed: false) : try stepwise.createFile(in: directory, named: name))
+                    }
                 })
                 guard made.allSatisfy({ $0.datafiles.count == servers }) else {
                     throw CommandFailure("a file made at \(servers) servers does not have \(servers) datafiles")
                 }
                 records.append(try measure("stat", servers, mode, fs) {
-                    for file in made { _ = try fs.stat(handle: file.handle) }
+                    for file in made { _ = aggregate ? try fs.stat(handle: file.handle) : try stepwise.stat(handle: file.handle) }
                 })
                 records.append(try measure("remove", servers, mode, fs) {
-                    for (file, name) in zip(made, fileNames) { try fs.removeFile(file, named: name, in: directory.handle) }
+                    for (file, name) in zip(made, fileNames) {
+                        try aggregate ? fs.removeFile(file, named: name, in: directory.handle) : stepwise.removeFile(file, named: name, in: directory.handle)
+                    }
                 })
             }
             for record in records.suffix(6) { try printJSON(record) }

@@ -87,7 +87,7 @@ public struct FileSystemChecker {
                 kind: .sizeMismatch, handle: object.handle, path: names.path(of: object.handle),
                 detail: "lists datafiles \(lost.map(\.description).joined(separator: ", ")) that their servers do not hold, so its size cannot be worked out")
             if repair {
-                for (server, datafiles) in fs.byServer(lost) { _ = try fs.call(server: server, .restoreDatafiles(datafiles)) }
+                for (server, datafiles) in fs.byServer(lost) { _ = try fs.call(server: server, RestoreDatafiles(datafiles)) }
                 finding.repaired = true
             }
             report.findings.append(finding)
@@ -97,10 +97,7 @@ public struct FileSystemChecker {
         }
         // Bstreams without datafiles: each server knows its own.
         for server in up.sorted() {
-            guard case .handles(let orphans) = try fs.call(server: server, .orphanBstreams(graceSeconds: graceSeconds, remove: repair)) else {
-                throw FSError(.protocolViolation, "server \(server) answered the bstream check without handles")
-            }
-            for orphan in orphans {
+            for orphan in try fs.call(server: server, OrphanBstreams(graceSeconds: graceSeconds, remove: repair)) {
                 var finding = CheckFinding(kind: .orphanBstream, handle: orphan, path: nil, detail: "bstream on server \(server) with no datafile object")
                 finding.repaired = repair
                 report.findings.append(finding)
@@ -142,7 +139,7 @@ public struct FileSystemChecker {
         for object in sorted where object.kind == .datafile && !listed.contains(object.handle) && settled(object) {
             var finding = CheckFinding(kind: .orphanDatafile, handle: object.handle, path: nil, detail: "datafile that no file lists")
             if repair {
-                _ = try fs.call(owner: object.handle, .removeDatafiles([object.handle]))
+                _ = try fs.call(owner: object.handle, RemoveDatafiles([object.handle]))
                 finding.repaired = true
             }
             report.findings.append(finding)
@@ -161,31 +158,24 @@ public struct FileSystemChecker {
     private func scanServer(_ server: Int, into scan: inout Scan) throws {
         var after: ObjectHandle?
         repeat {
-            guard case .objects(let objects, let more) = try fs.call(server: server, .scanObjects(after: after, limit: 5000)) else {
-                throw FSError(.protocolViolation, "server \(server) answered an object scan without objects")
-            }
-            for object in objects { scan.objects[object.handle] = object }
-            after = more ? objects.last?.handle : nil
+            let page = try fs.call(server: server, ScanObjects(after: after, limit: 5000))
+            for object in page.entries { scan.objects[object.handle] = object }
+            after = page.more ? page.entries.last?.handle : nil
         } while after != nil
         try scanEntries(server, into: &scan)
     }
 
     /// The datafiles a server holds ready in its precreate pool: no orphans.
     private func pooledDatafiles(of server: Int) throws -> [ObjectHandle] {
-        guard case .handles(let handles) = try fs.call(server: server, .pooledDatafiles) else {
-            throw FSError(.protocolViolation, "server \(server) answered a pool listing without handles")
-        }
-        return handles
+        try fs.call(server: server, PooledDatafiles())
     }
 
     private func scanEntries(_ server: Int, into scan: inout Scan) throws {
         var after: EntryCursor?
         repeat {
-            guard case .entryRecords(let records, let more) = try fs.call(server: server, .scanEntries(after: after, limit: 5000)) else {
-                throw FSError(.protocolViolation, "server \(server) answered an entry scan without entries")
-            }
-            scan.entries += records
-            after = more ? records.last.map { EntryCursor(directory: $0.directory, name: $0.entry.name) } : nil
+            let page = try fs.call(server: server, ScanEntries(after: after, limit: 5000))
+            scan.entries += page.entries
+            after = page.more ? page.entries.last.map { EntryCursor(directory: $0.directory, name: $0.entry.name) } : nil
         } while after != nil
     }
 
@@ -202,9 +192,7 @@ public struct FileSystemChecker {
     /// Whether the entry is still in its directory, naming the same object.
     private func stillNames(_ record: EntryRecord) throws -> Bool {
         do {
-            let found = try fs.call(owner: record.directory, .lookup(parent: record.directory, name: record.entry.name))
-            guard case .attributes(let attributes) = found else { return true }
-            return attributes.handle == record.entry.handle
+            return try fs.call(owner: record.directory, Lookup(parent: record.directory, name: record.entry.name)).handle == record.entry.handle
         } catch let error as FSError where error.code == .notFound || error.code == .staleHandle {
             return false
         }
@@ -212,7 +200,7 @@ public struct FileSystemChecker {
 
     private func exists(datafile: ObjectHandle) throws -> Bool {
         do {
-            _ = try fs.call(owner: datafile, .datafileSizes([datafile]))
+            _ = try fs.call(owner: datafile, DatafileSizes([datafile]))
             return true
         } catch let error as FSError where error.code == .staleHandle {
             return false
@@ -222,14 +210,14 @@ public struct FileSystemChecker {
     /// Only if the entry still names that handle (it may have gone meanwhile).
     private func removeDanglingEntry(_ record: EntryRecord) throws {
         do {
-            _ = try fs.call(owner: record.directory, .removeEntry(parent: record.directory, name: record.entry.name, handle: record.entry.handle, owner: 0))
+            _ = try fs.call(owner: record.directory, RemoveEntry(parent: record.directory, name: record.entry.name, handle: record.entry.handle, owner: 0))
         } catch let error as FSError where error.code == .notFound {
         }
     }
 
     private func setLinkCount(of object: ObjectAttributes, to count: UInt32) throws -> Bool {
         guard let now = try current(object.handle), now.linkCount == object.linkCount, now.changeTime == object.changeTime else { return false }
-        _ = try fs.call(owner: object.handle, .setLinkCount(object.handle, count: count))
+        _ = try fs.call(owner: object.handle, SetLinkCount(object.handle, count: count))
         return true
     }
 
@@ -243,10 +231,10 @@ public struct FileSystemChecker {
         } catch let error as FSError where error.code == .exists {
             lostAndFound = try fs.lookup("/lost+found")
         }
-        _ = try fs.call(owner: lostAndFound.handle, .addEntry(
+        _ = try fs.call(owner: lostAndFound.handle, AddEntry(
             parent: lostAndFound.handle, name: "#" + String(object.handle.rawValue, radix: 16), handle: object.handle, kind: object.kind))
         if object.kind != .directory, object.linkCount != 1 {
-            _ = try fs.call(owner: object.handle, .setLinkCount(object.handle, count: 1))
+            _ = try fs.call(owner: object.handle, SetLinkCount(object.handle, count: 1))
         }
         return true
     }

@@ -7,14 +7,11 @@ import TrellisFSProtocol
 /// with its metadata) is spread over all its datafiles by the first write
 /// or truncate past its first strip.
 extension FileSystemClient {
-    /// A file's size: from its owner when that server holds all its
-    /// datafiles, else the distribution's logical size of its datafiles' sizes.
+    /// A file's size: as `file` holds it when its owner could tell, else
+    /// from the owner, which gathers its datafiles' sizes itself (one request).
     public func size(of file: ObjectAttributes) throws -> UInt64 {
         if file.sizeIsKnown { return file.size }
-        if aggregateOperations { return try attributes(reply: call(owner: file.handle, .stat(file.handle)), "file \(file.handle)").size }
-        var one = [DetailedEntry(name: "", attributes: file)]
-        try fillSizes(&one)
-        return one[0].attributes.size
+        return try call(owner: file.handle, Stat(file.handle)).size
     }
 
     /// Every file's size whose owner could not give it, in one round of
@@ -28,12 +25,13 @@ extension FileSystemClient {
         }
         let asked = byServer.sorted { $0.key < $1.key }
         let requests = asked.map { server, slots in
-            (server: server, request: FSRequest.datafileSizes(slots.map { entries[$0.entry].attributes.datafiles[$0.datafile] }))
+            (server: server, operation: DatafileSizes(slots.map { entries[$0.entry].attributes.datafiles[$0.datafile] }))
         }
         var sizes: [Int: [UInt64]] = [:]
-        for ((_, slots), reply) in zip(asked, try callAll(requests)) {
-            guard case .sizes(let got) = reply, got.count == slots.count else {
-                throw FSError(.protocolViolation, "datafile sizes answered with \(reply)")
+        for ((server, slots), reply) in zip(asked, try callAll(requests)) {
+            let got = reply.bytes
+            guard got.count == slots.count else {
+                throw FSError(.protocolViolation, "server \(server) gave \(got.count) sizes for \(slots.count) datafiles")
             }
             for (slot, size) in zip(slots, got) {
                 let count = entries[slot.entry].attributes.distribution!.datafileCount
@@ -51,9 +49,10 @@ extension FileSystemClient {
     public func datafileSizes(of file: ObjectAttributes) throws -> [UInt64] {
         let groups = byServer(file.datafiles)
         var sizes: [ObjectHandle: UInt64] = [:]
-        for (group, reply) in zip(groups, try callAll(groups.map { ($0.server, FSRequest.datafileSizes($0.datafiles)) })) {
-            guard case .sizes(let got) = reply, got.count == group.datafiles.count else {
-                throw FSError(.protocolViolation, "datafile sizes from server \(group.server) answered with \(reply)")
+        for (group, reply) in zip(groups, try callAll(groups.map { ($0.server, DatafileSizes($0.datafiles)) })) {
+            let got = reply.bytes
+            guard got.count == group.datafiles.count else {
+                throw FSError(.protocolViolation, "server \(group.server) gave \(got.count) sizes for \(group.datafiles.count) datafiles")
             }
             for (datafile, size) in zip(group.datafiles, got) { sizes[datafile] = size }
         }
@@ -114,55 +113,29 @@ extension FileSystemClient {
         let distribution = file.distribution!
         let grouped = Dictionary(grouping: try pattern.transfers(in: distribution), by: \.datafile).sorted { $0.key < $1.key }
         if let last = grouped.last?.key, last >= file.datafiles.count { file = try spread(file) }
-        var requests: [(server: Int, request: FSRequest)] = []
+        var requests: [(server: Int, operation: WriteData)] = []
         for (datafile, transfers) in grouped {
             var bytes = ByteBufferAllocator().buffer(capacity: Int(transfers.reduce(0) { $0 + $1.length }))
             for transfer in transfers { gather(&bytes, Int(transfer.bufferOffset), Int(transfer.length)) }
             let regions = transfers.map { AccessPattern.Region(offset: $0.physicalOffset, length: $0.length) }
             let handle = file.datafiles[datafile]
-            requests.append((handle.server ?? 0, .write(datafile: handle, regions: regions, data: bytes)))
+            requests.append((handle.server ?? 0, WriteData(datafile: handle, regions: regions, data: bytes)))
         }
         var written: UInt64 = 0
-        for reply in try callAll(requests) {
-            guard case .written(let count) = reply else { throw FSError(.protocolViolation, "write answered with \(reply)") }
-            written += count
-        }
+        for reply in try callAll(requests) { written += reply.bytes }
         return written
     }
 
-    /// Gives a stuffed file the rest of its datafiles: made on their servers
-    /// (one request per server), then recorded by the file's owner. When
-    /// another client spread it first, ours are removed and theirs used.
+    /// Gives a stuffed file the rest of its datafiles: one request to its
+    /// owner, which makes them on their servers. When another client spread
+    /// it first, theirs are used.
     func spread(_ file: ObjectAttributes) throws -> ObjectAttributes {
-        guard file.isStuffed, let distribution = file.distribution else { return file }
-        if aggregateOperations {
-            do {
-                return try attributes(reply: call(owner: file.handle, .spreadFile(file.handle, datafiles: [])), "file \(file.handle)")
-            } catch let error as FSError where error.code == .exists {
-                return try attributes(of: file.handle)
-            }
-        }
-        let missing = Array(file.datafiles.count..<distribution.datafileCount)
-        let made = try makeDatafiles(missing.map { distribution.server(ofDatafile: $0, serverCount: servers.count) })
+        guard file.isStuffed else { return file }
         do {
-            return try attributes(reply: call(owner: file.handle, .spreadFile(file.handle, datafiles: made)), "file \(file.handle)")
+            return try call(owner: file.handle, SpreadFile(file.handle, datafiles: []))
         } catch let error as FSError where error.code == .exists {
-            try removeDatafiles(made)
             return try attributes(of: file.handle)
         }
-    }
-
-    /// One new datafile on each server listed (in that order): one request per server.
-    func makeDatafiles(_ onServers: [Int]) throws -> [ObjectHandle] {
-        let counts = Dictionary(grouping: onServers, by: { $0 }).mapValues(\.count).sorted { $0.key < $1.key }
-        var made: [Int: [ObjectHandle]] = [:]
-        for ((server, count), reply) in zip(counts, try callAll(counts.map { ($0.key, .createDatafiles(count: UInt32($0.value))) })) {
-            guard case .handles(let handles) = reply, handles.count == count else {
-                throw FSError(.protocolViolation, "server \(server) answered createDatafiles with \(reply)")
-            }
-            made[server] = handles.reversed()
-        }
-        return onServers.map { made[$0]!.removeLast() }
     }
 
     /// Reads `length` bytes at `offset`, short at the end of the file.
@@ -210,11 +183,10 @@ extension FileSystemClient {
         let grouped = Dictionary(grouping: transfers.filter { $0.datafile < file.datafiles.count }, by: \.datafile).sorted { $0.key < $1.key }
         let requests = grouped.map { datafile, transfers in
             (server: file.datafiles[datafile].server ?? 0,
-             request: FSRequest.read(datafile: file.datafiles[datafile], regions: transfers.map { .init(offset: $0.physicalOffset, length: $0.length) }))
+             operation: ReadData(datafile: file.datafiles[datafile], regions: transfers.map { .init(offset: $0.physicalOffset, length: $0.length) }))
         }
         var slices: [UInt64: ByteBuffer] = [:]
-        for ((_, transfers), reply) in zip(grouped, try callAll(requests)) {
-            guard case .data(let data) = reply else { throw FSError(.protocolViolation, "read answered with \(reply)") }
+        for ((_, transfers), data) in zip(grouped, try callAll(requests)) {
             var consumed = 0
             for transfer in transfers {
                 // A reply short of a region leaves the rest of it to read as zeros.
@@ -256,7 +228,7 @@ extension FileSystemClient {
         if size > file.stuffedCapacity { file = try spread(file) }
         let distribution = file.distribution!
         _ = try callAll(file.datafiles.enumerated().map { index, datafile in
-            (datafile.server ?? 0, .truncateDatafile(datafile, size: distribution.datafileSize(forLogicalSize: size, datafile: index)))
+            (datafile.server ?? 0, TruncateDatafile(datafile, size: distribution.datafileSize(forLogicalSize: size, datafile: index)))
         })
     }
 
@@ -274,12 +246,12 @@ extension FileSystemClient {
     }
 
     public func sync(_ file: ObjectAttributes) throws {
-        _ = try callAll(byServer(file.datafiles).map { ($0.server, .syncDatafiles($0.datafiles)) })
+        _ = try callAll(byServer(file.datafiles).map { ($0.server, SyncDatafiles($0.datafiles)) })
     }
 
     /// Deletes datafiles on their servers (one request per server).
-    func removeDatafiles(_ datafiles: [ObjectHandle]) throws {
-        _ = try callAll(byServer(datafiles).map { ($0.server, .removeDatafiles($0.datafiles)) })
+    public func removeDatafiles(_ datafiles: [ObjectHandle]) throws {
+        _ = try callAll(byServer(datafiles).map { ($0.server, RemoveDatafiles($0.datafiles)) })
     }
 
     /// The datafiles of a removed file that its owner did not delete itself.
@@ -287,9 +259,9 @@ extension FileSystemClient {
         try removeDatafiles(file.datafiles.filter { $0.server != file.handle.server })
     }
 
-    /// removeRemoteDatafiles once `reply` to an unlink says the file's last link went.
-    func removeRemoteDatafiles(of file: ObjectAttributes, ifGone reply: FSReply) throws {
-        guard file.kind == .file, case .unlinked(remainingLinks: 0) = reply else { return }
+    /// removeRemoteDatafiles once an unlink says the file's last link went.
+    func removeRemoteDatafiles(of file: ObjectAttributes, ifGone left: LinksLeft) throws {
+        guard file.kind == .file, left.count == 0 else { return }
         try removeRemoteDatafiles(of: file)
     }
 }

@@ -11,10 +11,7 @@ extension FileSystemClient {
 
     public func extendedAttribute(of handle: ObjectHandle, named name: String) throws -> ByteBuffer {
         try ExtendedAttributeName.validate(name)
-        guard case .data(let value) = try call(owner: handle, .getExtendedAttribute(handle, name: name)) else {
-            throw FSError(.protocolViolation, "getxattr of object \(handle) answered without a value")
-        }
-        return value
+        return try call(owner: handle, GetExtendedAttribute(handle, name: name))
     }
 
     public func setExtendedAttribute(
@@ -27,7 +24,7 @@ extension FileSystemClient {
         of handle: ObjectHandle, named name: String, to value: ByteBuffer, mode: ExtendedAttributeName.SetMode = .createOrReplace
     ) throws {
         try ExtendedAttributeName.validate(name)
-        _ = try call(owner: handle, .setExtendedAttribute(handle, name: name, value: value, mode: mode))
+        _ = try call(owner: handle, SetExtendedAttribute(handle, name: name, value: value, mode: mode))
     }
 
     public func extendedAttributeNames(_ path: String, followLast: Bool = true) throws -> [String] {
@@ -35,10 +32,7 @@ extension FileSystemClient {
     }
 
     public func extendedAttributeNames(of handle: ObjectHandle) throws -> [String] {
-        guard case .names(let names) = try call(owner: handle, .listExtendedAttributes(handle)) else {
-            throw FSError(.protocolViolation, "listxattr of object \(handle) answered without names")
-        }
-        return names
+        try call(owner: handle, ListExtendedAttributes(handle))
     }
 
     public func removeExtendedAttribute(_ path: String, named name: String, followLast: Bool = true) throws {
@@ -47,6 +41,6 @@ extension FileSystemClient {
 
     public func removeExtendedAttribute(of handle: ObjectHandle, named name: String) throws {
         try ExtendedAttributeName.validate(name)
-        _ = try call(owner: handle, .removeExtendedAttribute(handle, name: name))
+        _ = try call(owner: handle, RemoveExtendedAttribute(handle, name: name))
     }
 }

@@ -12,13 +12,10 @@ extension FileSystemClient {
         return attributes
     }
 
-    /// An object's attributes by handle, a file's size included: one request
-    /// with aggregate operations, else its attributes and then its sizes.
+    /// An object's attributes by handle, a file's size included: one
+    /// request (the owner gathers the datafiles' sizes itself).
     public func stat(handle: ObjectHandle) throws -> ObjectAttributes {
-        if aggregateOperations { return try attributes(reply: call(owner: handle, .stat(handle)), "object \(handle)") }
-        var found = try attributes(of: handle)
-        if found.kind == .file { found.size = try size(of: found) }
-        return found
+        try call(owner: handle, Stat(handle))
     }
 
     /// The object `path` names; a file's size only when its own server
@@ -35,7 +32,7 @@ extension FileSystemClient {
     }
 
     public func lookup(_ name: String, inDirectory directory: ObjectHandle) throws -> ObjectAttributes {
-        let found = try attributes(reply: call(owner: directory, .lookup(parent: directory, name: name)), name)
+        let found = try call(owner: directory, Lookup(parent: directory, name: name))
         // An entry that names an object on another server carries only its kind.
         return found.linkCount == 0 ? try attributes(of: found.handle) : found
     }
@@ -71,12 +68,7 @@ extension FileSystemClient {
     }
 
     func attributes(of handle: ObjectHandle) throws -> ObjectAttributes {
-        try attributes(reply: call(owner: handle, .getAttributes(handle)), "object \(handle)")
-    }
-
-    func attributes(reply: FSReply, _ what: String) throws -> ObjectAttributes {
-        guard case .attributes(let attributes) = reply else { throw FSError(.protocolViolation, "\(what): expected attributes, got \(reply)") }
-        return attributes
+        try call(owner: handle, GetAttributes(handle))
     }
 
     /// The directory that would hold `path`, and the last name.
@@ -103,7 +95,7 @@ extension FileSystemClient {
     public func makeDirectory(named name: String, in directory: ObjectAttributes, mode: UInt32 = 0o755) throws -> ObjectAttributes {
         let home = placement(of: name, in: directory.handle)
         if home == directory.handle.server {
-            return try attributes(reply: call(owner: directory.handle, .makeDirectory(parent: directory.handle, name: name, mode: mode)), name)
+            return try call(owner: directory.handle, MakeDirectory(parent: directory.handle, name: name, mode: mode))
         }
         try EntryName.validate(name)
         guard directory.allows(3, for: credentials) else {
@@ -113,12 +105,11 @@ extension FileSystemClient {
         let setgid = directory.mode & 0o2000
         var creator = credentials
         if setgid != 0 { creator.gid = directory.gid }
-        let made = try attributes(reply: call(
-            server: home, .createDirectoryObject(mode: (mode & 0o1777) | setgid, distribution: directory.distribution), as: creator), name)
+        let made = try call(server: home, CreateDirectoryObject(mode: (mode & 0o1777) | setgid, distribution: directory.distribution), as: creator)
         do {
-            _ = try call(owner: directory.handle, .addEntry(parent: directory.handle, name: name, handle: made.handle, kind: .directory))
+            _ = try call(owner: directory.handle, AddEntry(parent: directory.handle, name: name, handle: made.handle, kind: .directory))
         } catch {
-            _ = try? call(server: home, .removeObject(made.handle))
+            _ = try? call(server: home, RemoveObject(made.handle))
             throw error
         }
         return made
@@ -164,38 +155,16 @@ extension FileSystemClient {
     public func createFile(
         in directory: ObjectAttributes, named name: String, mode: UInt32 = 0o644, distribution: Distribution? = nil, stuffed: Bool = true
     ) throws -> ObjectAttributes {
-        if stuffed || servers.count == 1 || aggregateOperations {
-            return try createFile(inDirectory: directory.handle, named: name, mode: mode, distribution: distribution, stuffed: stuffed)
-        }
-        return try createFileWithOwnDatafiles(directory, name, mode: mode, distribution: distribution, name)
+        try createFile(inDirectory: directory.handle, named: name, mode: mode, distribution: distribution, stuffed: stuffed)
     }
 
-    /// A create that is one request to the directory's server (always so for
-    /// a stuffed file; otherwise with aggregate operations only).
+    /// A create: one request to the directory's server, which makes an
+    /// unstuffed file's datafiles on their servers before it answers.
     @discardableResult
     public func createFile(
         inDirectory directory: ObjectHandle, named name: String, mode: UInt32 = 0o644, distribution: Distribution? = nil, stuffed: Bool = true
     ) throws -> ObjectAttributes {
-        guard stuffed || servers.count == 1 || aggregateOperations else {
-            return try createFile(in: try attributes(of: directory), named: name, mode: mode, distribution: distribution, stuffed: stuffed)
-        }
-        return try attributes(reply: call(owner: directory, .createFile(
-            parent: directory, name: name, mode: mode, distribution: distribution, stuffed: stuffed)), name)
-    }
-
-    /// PVFS2's create without server help: the client makes each datafile on
-    /// its server, then the owner records the file and its entry.
-    func createFileWithOwnDatafiles(_ directory: ObjectAttributes, _ name: String, mode: UInt32, distribution requested: Distribution?, _ path: String) throws -> ObjectAttributes {
-        let owner = directory.handle.server ?? 0
-        let distribution = try (requested ?? directory.distribution ?? configuration.defaultDistribution).placed(onServer: owner)
-        let made = try makeDatafiles((0..<distribution.datafileCount).map { distribution.server(ofDatafile: $0, serverCount: servers.count) })
-        do {
-            return try attributes(reply: call(owner: directory.handle, .createFileWithDatafiles(
-                parent: directory.handle, name: name, mode: mode, distribution: distribution, datafiles: made)), path)
-        } catch {
-            try? removeDatafiles(made)
-            throw error
-        }
+        try call(owner: directory, CreateFile(parent: directory, name: name, mode: mode, distribution: distribution, stuffed: stuffed))
     }
 
     @discardableResult
@@ -206,7 +175,7 @@ extension FileSystemClient {
 
     @discardableResult
     public func symlink(named name: String, in directory: ObjectHandle, to target: String) throws -> ObjectAttributes {
-        try attributes(reply: call(owner: directory, .symlink(parent: directory, name: name, target: target)), name)
+        try call(owner: directory, Symlink(parent: directory, name: name, target: target))
     }
 
     /// mknod(2): a FIFO, UNIX socket or device node (`rdev`, root only).
@@ -220,7 +189,7 @@ extension FileSystemClient {
 
     @discardableResult
     public func makeNode(named name: String, in directory: ObjectHandle, kind: ObjectKind, mode: UInt32 = 0o644, rdev: UInt64 = 0) throws -> ObjectAttributes {
-        try attributes(reply: call(owner: directory, .makeNode(parent: directory, name: name, kind: kind, mode: mode, rdev: rdev)), name)
+        try call(owner: directory, MakeNode(parent: directory, name: name, kind: kind, mode: mode, rdev: rdev))
     }
 
     public func readLink(_ path: String) throws -> String {
@@ -229,10 +198,7 @@ extension FileSystemClient {
     }
 
     public func readLink(of handle: ObjectHandle) throws -> String {
-        guard case .linkTarget(let target) = try call(owner: handle, .readLink(handle)) else {
-            throw FSError(.protocolViolation, "readlink of \(handle) answered without a target")
-        }
-        return target
+        try call(owner: handle, ReadLink(handle))
     }
 
     /// unlink: the entry and metadata go first, then every datafile. An
@@ -249,34 +215,23 @@ extension FileSystemClient {
     /// operations one request when the object lives with its entry (as
     /// files do unless renamed or linked across servers).
     public func removeFile(named name: String, in directory: ObjectHandle) throws {
-        if aggregateOperations {
-            do {
-                _ = try call(owner: directory, .removeFile(parent: directory, name: name))
-                return
-            } catch let error as FSError where error.code == .invalidArgument {
-                // The object lives on another server: step by step, below.
-            }
-        }
+        // An object on another server than its entry is removed step by step, below.
+        if case .removed = try call(owner: directory, RemoveFile(parent: directory, name: name)) { return }
         let target = try lookup(name, inDirectory: directory)
         guard target.kind != .directory else { throw FSError(.isDirectory, "\(name) in directory \(directory) is a directory: use rmdir") }
         try removeFile(target, named: name, in: directory)
     }
 
-    /// unlink of an entry already looked up: with aggregate operations one
-    /// request (the owner removes every datafile before it answers).
+    /// unlink of an entry already looked up: one request when the object
+    /// lives with its entry (the owner removes every datafile before it
+    /// answers); otherwise the entry, then the object on its own server,
+    /// then the datafiles that server does not hold.
     public func removeFile(_ target: ObjectAttributes, named name: String, in directory: ObjectHandle) throws {
-        if target.handle.server == directory.server, aggregateOperations {
-            _ = try call(owner: directory, .removeFile(parent: directory, name: name))
+        if target.handle.server == directory.server, case .removed = try call(owner: directory, RemoveFile(parent: directory, name: name)) {
             return
         }
-        let reply: FSReply
-        if target.handle.server == directory.server {
-            reply = try call(owner: directory, .remove(parent: directory, name: name, directory: false))
-        } else {
-            _ = try call(owner: directory, .removeEntry(parent: directory, name: name, handle: target.handle, owner: target.uid))
-            reply = try call(owner: target.handle, .removeObject(target.handle))
-        }
-        try removeRemoteDatafiles(of: target, ifGone: reply)
+        _ = try call(owner: directory, RemoveEntry(parent: directory, name: name, handle: target.handle, owner: target.uid))
+        try removeRemoteDatafiles(of: target, ifGone: try call(owner: target.handle, RemoveObject(target.handle)))
     }
 
     /// A hard link: `path` becomes one more name of what `existing` names
@@ -296,12 +251,12 @@ extension FileSystemClient {
     @discardableResult
     public func link(_ target: ObjectAttributes, named name: String, in directory: ObjectHandle) throws -> ObjectAttributes {
         guard target.kind != .directory else { throw FSError(.notPermitted, "object \(target.handle) is a directory: directories take no hard links") }
-        let linked = try attributes(reply: call(owner: target.handle, .link(target.handle, parent: directory, name: name)), name)
+        let linked = try call(owner: target.handle, HardLink(target.handle, parent: directory, name: name))
         guard directory.server != target.handle.server else { return linked }
         do {
-            _ = try call(owner: directory, .addEntry(parent: directory, name: name, handle: target.handle, kind: target.kind))
+            _ = try call(owner: directory, AddEntry(parent: directory, name: name, handle: target.handle, kind: target.kind))
         } catch {
-            _ = try? call(owner: target.handle, .removeObject(target.handle))
+            _ = try? call(owner: target.handle, RemoveObject(target.handle))
             throw error
         }
         return linked
@@ -320,17 +275,17 @@ extension FileSystemClient {
         let target = try lookup(name, inDirectory: directory)
         guard target.kind == .directory else { throw FSError(.notDirectory, "\(name) is not a directory") }
         if target.handle.server == directory.server {
-            _ = try call(owner: directory, .remove(parent: directory, name: name, directory: true))
+            _ = try call(owner: directory, Remove(parent: directory, name: name, directory: true))
             return
         }
         guard try isEmptyDirectory(target.handle) else {
             throw FSError(.notEmpty, "directory \(name) is not empty")
         }
-        _ = try call(owner: directory, .removeEntry(parent: directory, name: name, handle: target.handle, owner: target.uid))
+        _ = try call(owner: directory, RemoveEntry(parent: directory, name: name, handle: target.handle, owner: target.uid))
         do {
-            _ = try call(owner: target.handle, .removeObject(target.handle))
+            _ = try call(owner: target.handle, RemoveObject(target.handle))
         } catch let error as FSError where error.code == .notEmpty {
-            _ = try? call(owner: directory, .addEntry(parent: directory, name: name, handle: target.handle, kind: .directory))
+            _ = try? call(owner: directory, AddEntry(parent: directory, name: name, handle: target.handle, kind: .directory))
             throw FSError(.notEmpty, "directory \(name) is not empty")
         }
     }
@@ -359,13 +314,14 @@ extension FileSystemClient {
             if let replaced, replaced.kind == .directory, replaced.handle.server != destination.server, try !isEmptyDirectory(replaced.handle) {
                 throw FSError(.notEmpty, "directory \(toName) is not empty")
             }
-            var reply = try call(owner: source, .rename(fromParent: source, fromName: fromName, toParent: destination, toName: toName))
+            let renamed = try call(owner: source, Rename(fromParent: source, fromName: fromName, toParent: destination, toName: toName))
             guard let replaced else { return }
+            var left = renamed.replacedLinksLeft.map(LinksLeft.init)
             if replaced.handle.server != destination.server {
-                guard let dropped = try? call(owner: replaced.handle, .removeObject(replaced.handle)) else { return }
-                reply = dropped
+                guard let dropped = try? call(owner: replaced.handle, RemoveObject(replaced.handle)) else { return }
+                left = dropped
             }
-            try removeRemoteDatafiles(of: replaced, ifGone: reply)
+            if let left { try removeRemoteDatafiles(of: replaced, ifGone: left) }
             return
         }
         let moving = try lookup(fromName, inDirectory: source)
@@ -382,20 +338,20 @@ extension FileSystemClient {
             }
         }
         // The destination name switches in one step, so it never vanishes (POSIX); then the old name goes.
-        _ = try call(owner: destination, .replaceEntry(parent: destination, name: toName, handle: moving.handle, kind: moving.kind))
+        _ = try call(owner: destination, ReplaceEntry(parent: destination, name: toName, handle: moving.handle, kind: moving.kind))
         do {
-            _ = try call(owner: source, .removeEntry(parent: source, name: fromName, handle: moving.handle, owner: moving.uid))
+            _ = try call(owner: source, RemoveEntry(parent: source, name: fromName, handle: moving.handle, owner: moving.uid))
         } catch {
             // The old name could not go (permissions, sticky): put the destination back as it was.
             if let replaced {
-                _ = try? call(owner: destination, .replaceEntry(parent: destination, name: toName, handle: replaced.handle, kind: replaced.kind))
+                _ = try? call(owner: destination, ReplaceEntry(parent: destination, name: toName, handle: replaced.handle, kind: replaced.kind))
             } else {
-                _ = try? call(owner: destination, .removeEntry(parent: destination, name: toName, handle: moving.handle, owner: moving.uid))
+                _ = try? call(owner: destination, RemoveEntry(parent: destination, name: toName, handle: moving.handle, owner: moving.uid))
             }
             throw error
         }
-        if let replaced, let reply = try? call(owner: replaced.handle, .removeObject(replaced.handle)) {
-            try removeRemoteDatafiles(of: replaced, ifGone: reply)
+        if let replaced, let left = try? call(owner: replaced.handle, RemoveObject(replaced.handle)) {
+            try removeRemoteDatafiles(of: replaced, ifGone: left)
         }
     }
 
@@ -413,10 +369,8 @@ extension FileSystemClient {
 
     /// One page of a directory's entries after the name `after`, and whether more follow.
     public func readDirectory(_ directory: ObjectHandle, after: String?, limit: UInt32) throws -> (entries: [DirectoryEntry], more: Bool) {
-        guard case .entries(let entries, let more) = try call(owner: directory, .readDirectory(directory, after: after, limit: limit)) else {
-            throw FSError(.protocolViolation, "readdir of directory \(directory) answered without entries")
-        }
-        return (entries, more)
+        let page = try call(owner: directory, ReadDirectory(directory, after: after, limit: limit))
+        return (page.entries, page.more)
     }
 
     /// Asked of the directory's own server, the only one that knows.
@@ -441,12 +395,12 @@ extension FileSystemClient {
     /// One page of readdirplus: entries after the name `after` with their
     /// attributes and files' sizes, and whether more follow.
     public func readDirectoryWithAttributes(_ directory: ObjectHandle, after: String?, limit: UInt32) throws -> (entries: [DetailedEntry], more: Bool) {
-        guard case .detailedEntries(var entries, let more) = try call(owner: directory, .readDirectoryWithAttributes(directory, after: after, limit: limit)) else {
-            throw FSError(.protocolViolation, "readdir of directory \(directory) answered without entries")
-        }
+        let page = try call(owner: directory, ReadDirectoryWithAttributes(directory, after: after, limit: limit))
+        var entries = page.entries
+        let more = page.more
         let remote = entries.indices.filter { entries[$0].attributes.linkCount == 0 }
-        for (index, reply) in zip(remote, try callAll(remote.map { (entries[$0].attributes.handle.server ?? 0, .getAttributes(entries[$0].attributes.handle)) })) {
-            entries[index].attributes = try attributes(reply: reply, entries[index].name)
+        for (index, reply) in zip(remote, try callAll(remote.map { (entries[$0].attributes.handle.server ?? 0, GetAttributes(entries[$0].attributes.handle)) })) {
+            entries[index].attributes = reply
         }
         try fillSizes(&entries)
         return (entries, more)
@@ -466,14 +420,13 @@ extension FileSystemClient {
 
     @discardableResult
     public func setAttributes(handle: ObjectHandle, _ changes: AttributeChanges) throws -> ObjectAttributes {
-        try attributes(reply: call(owner: handle, .setAttributes(handle, changes)), "object \(handle)")
+        try call(owner: handle, SetAttributes(handle, changes))
     }
 
     /// Space and objects summed over every server.
     public func statistics() throws -> FSStatistics {
         var total = FSStatistics(totalBytes: 0, freeBytes: 0, objectCount: 0)
-        for reply in try callAll(servers.indices.map { ($0, .statFileSystem) }) {
-            guard case .statistics(let one) = reply else { throw FSError(.protocolViolation, "statfs answered with \(reply)") }
+        for one in try callAll(servers.indices.map { ($0, StatFileSystem()) }) {
             total.totalBytes += one.totalBytes
             total.freeBytes += one.freeBytes
             total.objectCount += one.objectCount
@@ -486,6 +439,6 @@ extension FileSystemClient {
     /// Asks one server for its statistics: whether it answers at all.
     public func ping(server index: Int) throws {
         guard servers.indices.contains(index) else { throw FSError(.invalidArgument, "no server \(index)") }
-        _ = try call(server: index, .statFileSystem)
+        _ = try call(server: index, StatFileSystem())
     }
 }

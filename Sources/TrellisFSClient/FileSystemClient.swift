@@ -30,11 +30,6 @@ public final class FileSystemClient: @unchecked Sendable {
     let servers: [ServerConnection]
     let ownsRuntime: Bool
     let requestIDs: RequestIDSource
-    /// Whether creates of unstuffed files, spreads, unlinks and stats of
-    /// spread files are one request that the servers fan out among
-    /// themselves (the default), or the client's own steps to every server
-    /// (PVFS2 without aggregate operations; for comparison).
-    public var aggregateOperations = true
     private let meter = Mutex(LinkTraffic())
 
     /// Connects through the name service to file system `name` (as `trellis up` names it).
@@ -62,14 +57,11 @@ public final class FileSystemClient: @unchecked Sendable {
         }
         let ids = RequestIDSource()
         let entry = ServerConnection(index: 0, serviceName: service(), runtime: runtime, requestIDs: ids, portName: portName)
-        let reply: FSReply
+        let configuration: FSConfiguration
         do {
-            reply = try entry.call(.getConfiguration, credentials: credentials, deadline: .after(seconds: timeoutSeconds)).reply
+            configuration = try entry.call(GetConfiguration(), credentials: credentials, deadline: .after(seconds: timeoutSeconds)).reply
         } catch let error as TrellisError {
             throw FSError(.serverUnavailable, "cannot reach \(portName ?? service()): \(error.message)")
-        }
-        guard case .configuration(let configuration) = reply else {
-            throw FSError(.protocolViolation, "a server answered getConfiguration with \(reply)")
         }
         entry.drop()
         return FileSystemClient(
@@ -93,10 +85,8 @@ public final class FileSystemClient: @unchecked Sendable {
     /// another user, or another thread. It costs no round trip; closing it
     /// leaves the runtime alone.
     public func sibling(credentials: Credentials) -> FileSystemClient {
-        let made = FileSystemClient(
+        FileSystemClient(
             configuration: configuration, credentials: credentials, runtime: runtime, requestIDs: requestIDs, ownsRuntime: false, timeoutSeconds: timeoutSeconds)
-        made.aggregateOperations = aggregateOperations
-        return made
     }
 
     /// Disconnects from every server (and ends the runtime this client started).
@@ -107,41 +97,30 @@ public final class FileSystemClient: @unchecked Sendable {
 
     var deadline: Deadline { .after(seconds: timeoutSeconds) }
 
-    /// One request to the server that owns `handle`.
-    func call(owner handle: ObjectHandle, _ request: FSRequest) throws -> FSReply {
+    /// One request to the server that owns `handle`, with its typed reply
+    /// (the methods above are made of these; tools that speak the protocol
+    /// itself, as fsck and the benchmarks do, use them directly).
+    public func call<Operation: FSOperation>(owner handle: ObjectHandle, _ operation: Operation) throws -> Operation.Reply {
         guard let index = handle.server, servers.indices.contains(index) else {
             throw FSError(.staleHandle, "handle \(handle) belongs to no server of \(configuration.name)")
         }
-        return try call(server: index, request)
+        return try call(server: index, operation)
     }
 
-    func call(server index: Int, _ request: FSRequest, as asking: Credentials? = nil) throws -> FSReply {
-        try callAll([(index, request)], as: asking)[0]
+    public func call<Operation: FSOperation>(server index: Int, _ operation: Operation, as asking: Credentials? = nil) throws -> Operation.Reply {
+        try callAll([(index, operation)], as: asking)[0]
     }
 
     /// Many requests at once, each to its server: all are sent before any
     /// reply is awaited, so servers work in parallel. A request whose server
-    /// was lost is retried on its own.
-    func callAll(_ requests: [(server: Int, request: FSRequest)], as asking: Credentials? = nil) throws -> [FSReply] {
+    /// was lost is retried on its own, as its connection's policy allows.
+    public func callAll<Operation: FSOperation>(_ requests: [(server: Int, operation: Operation)], as asking: Credentials? = nil) throws -> [Operation.Reply] {
         let deadline = self.deadline
         let credentials = asking ?? self.credentials
-        var flights: [ServerConnection.InFlight?] = []
-        for (server, request) in requests {
-            flights.append(try? servers[server].start(request, credentials: credentials, deadline: deadline))
-        }
-        var answers: [ServerConnection.Answer] = []
-        for (position, (server, request)) in requests.enumerated() {
-            if let flight = flights[position] {
-                do {
-                    answers.append(try servers[server].finish(flight, deadline: deadline))
-                    continue
-                } catch let error as FSError {
-                    throw error
-                } catch {
-                    servers[server].drop()
-                }
-            }
-            answers.append(try servers[server].call(request, credentials: credentials, deadline: deadline))
+        let flights = requests.map { servers[$0.server].start($0.operation, credentials: credentials, deadline: deadline) }
+        var answers: [ServerConnection.Answer<Operation.Reply>] = []
+        for (request, flight) in zip(requests, flights) {
+            answers.append(try servers[request.server].finish(flight, deadline: deadline))
         }
         meter.withLock { $0.record(answers.map(\.steps)) }
         return answers.map(\.reply)

@@ -31,27 +31,64 @@ public final class ServerConnection: @unchecked Sendable {
         if let portName, !portName.isEmpty { pendingPort = portName }
     }
 
-    /// Sends `request` and waits for its reply; retries on a new connection
-    /// when the server is lost until `deadline`: any request that could not
-    /// be sent, and idempotent ones whose fate is unknown.
-    public func call(_ request: FSRequest, credentials: Credentials, deadline: Deadline) throws -> Answer {
+    /// Sends `operation` and waits for its typed reply, retrying as `finish` does.
+    public func call<Operation: FSOperation>(_ operation: Operation, credentials: Credentials, deadline: Deadline) throws -> Answer<Operation.Reply> {
+        try finish(start(operation, credentials: credentials, deadline: deadline), deadline: deadline)
+    }
+
+    /// A reply and the time steps its server reported (more than 1 when the
+    /// server fanned the request out to others).
+    public struct Answer<Reply: Sendable>: Sendable {
+        public var reply: Reply
+        public var steps: Int
+    }
+
+    /// A request on its way (or, when it could not be sent, waiting to be).
+    public struct InFlight<Operation: FSOperation> {
+        let operation: Operation
+        let credentials: Credentials
+        var sent: Sent?
+    }
+
+    /// A sent request: its id, the posted receive for its reply, its send.
+    struct Sent {
+        var id: UInt64
+        var reply: Request<Message>
+        var send: Request<Void>
+        var server: Communicator
+    }
+
+    /// Connects if needed, posts the reply's receive and starts the send;
+    /// a request that cannot be sent now is sent by `finish`.
+    public func start<Operation: FSOperation>(_ operation: Operation, credentials: Credentials, deadline: Deadline) -> InFlight<Operation> {
+        InFlight(operation: operation, credentials: credentials, sent: try? send(operation, credentials: credentials, deadline: deadline))
+    }
+
+    /// Waits for a started request's reply. This is the one retry policy of
+    /// the file system's lines: when the server is lost, the request goes
+    /// again on a new connection until `deadline`, if it was never sent or
+    /// is idempotent (doing it twice does no harm); otherwise the loss is
+    /// the caller's error, since the request may have been carried out.
+    public func finish<Operation: FSOperation>(_ flight: InFlight<Operation>, deadline: Deadline) throws -> Answer<Operation.Reply> {
+        var sent = flight.sent
         var lastError: FSError?
         while !deadline.hasPassed {
-            var sent = false
+            var mayHaveRun = sent != nil
             do {
-                let flight = try start(request, credentials: credentials, deadline: deadline)
-                sent = true
-                return try finish(flight, deadline: deadline)
+                let current = try sent ?? send(flight.operation, credentials: flight.credentials, deadline: deadline)
+                sent = nil
+                mayHaveRun = true
+                return try wait(for: current, as: Operation.self, deadline: deadline)
             } catch let error as TrellisError where Self.meansServerLost(error.code) {
                 drop()
+                sent = nil
                 lastError = FSError(.serverUnavailable, "server \(index) (\(serviceName)): \(error.message)")
-                // A request that may have been carried out is sent again only when doing it twice does no harm.
-                guard !sent || request.isIdempotent else { throw lastError! }
+                guard !mayHaveRun || Operation.isIdempotent else { throw lastError! }
                 // Until the name service notices the dead server, a lookup still gives its old port:
                 // pause between tries rather than spin on it (the lookup itself waits for a new one).
                 usleep(100_000)
             } catch let error as TrellisError where error.code == .timedOut {
-                throw FSError(.timedOut, "server \(index) (\(serviceName)) did not answer request \(request.operation) before the deadline")
+                throw FSError(.timedOut, "server \(index) (\(serviceName)) did not answer \(Operation.name) before the deadline")
             }
         }
         throw lastError ?? FSError(.timedOut, "server \(index) (\(serviceName)) could not be reached before the deadline")
@@ -62,45 +99,28 @@ public final class ServerConnection: @unchecked Sendable {
         return losses.contains(code)
     }
 
-    /// A reply and the time steps its server reported (more than 1 when the
-    /// server fanned the request out to others).
-    public struct Answer: Sendable {
-        public var reply: FSReply
-        public var steps: Int
-    }
-
-    /// A request on its way: its id, the posted receive for its reply, its send.
-    public struct InFlight {
-        var id: UInt64
-        var reply: Request<Message>
-        var send: Request<Void>
-        var server: Communicator
-    }
-
-    /// Connects if needed, posts the reply's receive and starts the send.
-    public func start(_ request: FSRequest, credentials: Credentials, deadline: Deadline) throws -> InFlight {
+    private func send(_ operation: some FSOperation, credentials: Credentials, deadline: Deadline) throws -> Sent {
         let server = try connected(deadline: deadline)
         let id = requestIDs.next()
         let incoming = try server.ireceive(from: .rank(0), tag: .tag(MessageTags.reply(to: id)))
-        let envelope = FSRequestEnvelope(requestID: id, credentials: credentials, request: request)
+        let envelope = FSRequestEnvelope(requestID: id, credentials: credentials, operation: operation)
         do {
-            return InFlight(id: id, reply: incoming, send: try server.isend(envelope.encoded(), to: 0, tag: MessageTags.request), server: server)
+            return Sent(id: id, reply: incoming, send: try server.isend(envelope.encoded(), to: 0, tag: MessageTags.request), server: server)
         } catch {
             incoming.cancel()
             throw error
         }
     }
 
-    /// Waits for a started request's reply.
-    public func finish(_ flight: InFlight, deadline: Deadline) throws -> Answer {
-        var incoming = flight.reply
+    private func wait<Operation: FSOperation>(for sent: Sent, as _: Operation.Type, deadline: Deadline) throws -> Answer<Operation.Reply> {
+        var incoming = sent.reply
         do {
-            try flight.send.wait(deadline: deadline)
+            try sent.send.wait(deadline: deadline)
             while true {
                 let reply = try FSReplyEnvelope.decode(try incoming.wait(deadline: deadline).payload)
                 // A late reply to an earlier request on the same tag is not ours.
-                if reply.requestID == flight.id { return Answer(reply: try reply.result.get(), steps: Int(reply.steps)) }
-                incoming = try flight.server.ireceive(from: .rank(0), tag: .tag(MessageTags.reply(to: flight.id)))
+                if reply.requestID == sent.id { return Answer(reply: try reply.reply(to: Operation.self), steps: Int(reply.steps)) }
+                incoming = try sent.server.ireceive(from: .rank(0), tag: .tag(MessageTags.reply(to: sent.id)))
             }
         } catch {
             incoming.cancel()

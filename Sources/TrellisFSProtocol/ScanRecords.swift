@@ -1,6 +1,6 @@
 /// One directory entry with the directory that holds it, as a server-wide
 /// scan returns it (fsck counts references from these).
-public struct EntryRecord: Sendable, Hashable, WireCodable {
+public struct EntryRecord: Sendable, Hashable, WireRecord {
     public var directory: ObjectHandle
     public var entry: DirectoryEntry
 
@@ -9,17 +9,11 @@ public struct EntryRecord: Sendable, Hashable, WireCodable {
         self.entry = entry
     }
 
-    public func encode(into writer: inout WireWriter) {
-        writer.write(directory)
-        writer.write(entry)
-    }
-    public init(from reader: inout WireReader) throws {
-        self.init(directory: try reader.read(), entry: try reader.read())
-    }
+    public static let wireForm = WireForm<Self>(\.directory, \.entry, make: Self.init)
 }
 
 /// Where a server-wide scan of entries goes on from: after this entry.
-public struct EntryCursor: Sendable, Hashable, WireCodable {
+public struct EntryCursor: Sendable, Hashable, WireRecord {
     public var directory: ObjectHandle
     public var name: String
 
@@ -28,11 +22,5 @@ public struct EntryCursor: Sendable, Hashable, WireCodable {
         self.name = name
     }
 
-    public func encode(into writer: inout WireWriter) {
-        writer.write(directory)
-        writer.write(name)
-    }
-    public init(from reader: inout WireReader) throws {
-        self.init(directory: try reader.read(), name: try reader.readString())
-    }
+    public static let wireForm = WireForm<Self>(\.directory, \.name, make: Self.init)
 }

@@ -16,29 +16,19 @@ public struct WireWriter {
         buffer = ByteBufferAllocator().buffer(capacity: capacity)
     }
 
-    public mutating func write<T: FixedWidthInteger>(_ value: T) { buffer.writeInteger(value, endianness: .little) }
-    public mutating func write(_ value: Bool) { write(UInt8(value ? 1 : 0)) }
-    public mutating func write(_ value: String) {
-        write(UInt32(value.utf8.count))
-        buffer.writeString(value)
-    }
+    public mutating func write<T: WireCodable>(_ value: T) { value.encode(into: &self) }
+    /// Several values in order: an operation's fields.
+    public mutating func write<each Field: WireCodable>(fields: repeat each Field) { repeat (each fields).encode(into: &self) }
     public mutating func write(bytes: ByteBuffer) {
         var bytes = bytes
         write(UInt64(bytes.readableBytes))
         buffer.writeBuffer(&bytes)
     }
-    public mutating func write<T: WireCodable>(_ value: T) { value.encode(into: &self) }
-    public mutating func write<T: WireCodable>(_ values: [T]) {
-        write(UInt32(values.count))
-        for value in values { value.encode(into: &self) }
-    }
-    public mutating func write<T: WireCodable>(optional value: T?) {
-        write(value != nil)
-        if let value { value.encode(into: &self) }
-    }
-    public mutating func write<T: FixedWidthInteger>(optional value: T?) {
-        write(value != nil)
-        if let value { write(value) }
+    public mutating func write<T: WireCodable>(optional value: T?) { value.encode(into: &self) }
+    mutating func writeInteger<T: FixedWidthInteger>(_ value: T) { buffer.writeInteger(value, endianness: .little) }
+    mutating func writeText(_ value: String) {
+        writeInteger(UInt32(value.utf8.count))
+        buffer.writeString(value)
     }
 }
 
@@ -51,37 +41,18 @@ public struct WireReader {
 
     public var isAtEnd: Bool { buffer.readableBytes == 0 }
 
-    public mutating func read<T: FixedWidthInteger>(_: T.Type = T.self) throws -> T {
-        guard let value = buffer.readInteger(endianness: .little, as: T.self) else {
-            throw FSError(.protocolViolation, "message ends inside a \(MemoryLayout<T>.size)-byte integer")
-        }
-        return value
-    }
-    public mutating func readBool() throws -> Bool {
-        switch try read(UInt8.self) {
-        case 0: return false
-        case 1: return true
-        case let other: throw FSError(.protocolViolation, "a flag of \(other) is neither 0 nor 1")
-        }
-    }
-    public mutating func readString() throws -> String {
-        let count = Int(try read(UInt32.self))
-        guard count <= Self.maximumCount, let bytes = buffer.readSlice(length: count) else {
-            throw FSError(.protocolViolation, "a string of \(count) bytes runs past the message's end")
-        }
-        guard let text = String(validating: bytes.readableBytesView, as: UTF8.self) else {
-            throw FSError(.protocolViolation, "a string is not valid UTF-8")
-        }
-        return text
-    }
+    public mutating func read<T: WireCodable>(_: T.Type = T.self) throws -> T { try T(from: &self) }
+    /// Several values in order: an operation's fields.
+    public mutating func readFields<each Field: WireCodable>() throws -> (repeat each Field) { (repeat try (each Field)(from: &self)) }
+    public mutating func readBool() throws -> Bool { try read() }
+    public mutating func readString() throws -> String { try read() }
     public mutating func readBytes() throws -> ByteBuffer {
-        let count = try read(UInt64.self)
+        let count: UInt64 = try read()
         guard count <= UInt64(buffer.readableBytes), let bytes = buffer.readSlice(length: Int(count)) else {
             throw FSError(.protocolViolation, "\(count) data bytes run past the message's end")
         }
         return bytes
     }
-    public mutating func read<T: WireCodable>(_: T.Type = T.self) throws -> T { try T(from: &self) }
     public mutating func readArray<T: WireCodable>(of _: T.Type = T.self) throws -> [T] {
         let count = Int(try read(UInt32.self))
         // Every element takes at least one byte, so a count beyond what is left is a lie.
@@ -93,15 +64,91 @@ public struct WireReader {
         for _ in 0..<count { values.append(try T(from: &self)) }
         return values
     }
-    public mutating func readOptional<T: WireCodable>(_: T.Type = T.self) throws -> T? {
-        try readBool() ? try T(from: &self) : nil
+    public mutating func readOptional<T: WireCodable>(_: T.Type = T.self) throws -> T? { try read() }
+
+    mutating func readInteger<T: FixedWidthInteger>() throws -> T {
+        guard let value = buffer.readInteger(endianness: .little, as: T.self) else {
+            throw FSError(.protocolViolation, "message ends inside a \(MemoryLayout<T>.size)-byte integer")
+        }
+        return value
     }
-    public mutating func readOptional<T: FixedWidthInteger>(_: T.Type = T.self) throws -> T? {
-        try readBool() ? try read(T.self) : nil
+    mutating func readText() throws -> String {
+        let count = Int(try read(UInt32.self))
+        guard count <= Self.maximumCount, let bytes = buffer.readSlice(length: count) else {
+            throw FSError(.protocolViolation, "a string of \(count) bytes runs past the message's end")
+        }
+        guard let text = String(validating: bytes.readableBytesView, as: UTF8.self) else {
+            throw FSError(.protocolViolation, "a string is not valid UTF-8")
+        }
+        return text
     }
 }
 
+// MARK: The building blocks: integers little-endian, flags, strings, optionals, arrays
+
+extension WireCodable where Self: FixedWidthInteger {
+    public func encode(into writer: inout WireWriter) { writer.writeInteger(self) }
+    public init(from reader: inout WireReader) throws { self = try reader.readInteger() }
+}
+
+extension UInt8: WireCodable {}
+extension UInt16: WireCodable {}
+extension UInt32: WireCodable {}
+extension Int32: WireCodable {}
+extension UInt64: WireCodable {}
+extension Int64: WireCodable {}
+
+extension Bool: WireCodable {
+    public func encode(into writer: inout WireWriter) { writer.write(UInt8(self ? 1 : 0)) }
+    public init(from reader: inout WireReader) throws {
+        switch try reader.read(UInt8.self) {
+        case 0: self = false
+        case 1: self = true
+        case let other: throw FSError(.protocolViolation, "a flag of \(other) is neither 0 nor 1")
+        }
+    }
+}
+
+extension String: WireCodable {
+    public func encode(into writer: inout WireWriter) { writer.writeText(self) }
+    public init(from reader: inout WireReader) throws { self = try reader.readText() }
+}
+
+/// A flag, then the value when there is one.
+extension Optional: WireCodable where Wrapped: WireCodable {
+    public func encode(into writer: inout WireWriter) {
+        writer.write(self != nil)
+        if let self { self.encode(into: &writer) }
+    }
+    public init(from reader: inout WireReader) throws {
+        self = try reader.readBool() ? try Wrapped(from: &reader) : nil
+    }
+}
+
+/// A count, then the elements.
+extension Array: WireCodable where Element: WireCodable {
+    public func encode(into writer: inout WireWriter) {
+        writer.write(UInt32(count))
+        for element in self { element.encode(into: &writer) }
+    }
+    public init(from reader: inout WireReader) throws { self = try reader.readArray() }
+}
+
+extension ByteBuffer: WireCodable {
+    public func encode(into writer: inout WireWriter) { writer.write(bytes: self) }
+    public init(from reader: inout WireReader) throws { self = try reader.readBytes() }
+}
+
 // MARK: Conformances of the shared types
+
+extension ExtendedAttributeName.SetMode: WireCodable {
+    public func encode(into writer: inout WireWriter) { writer.write(rawValue) }
+    public init(from reader: inout WireReader) throws {
+        let raw: UInt8 = try reader.read()
+        guard let mode = Self(rawValue: raw) else { throw FSError(.protocolViolation, "unknown xattr set mode \(raw)") }
+        self = mode
+    }
+}
 
 extension ObjectHandle: WireCodable {
     public func encode(into writer: inout WireWriter) { writer.write(rawValue) }
@@ -117,14 +164,8 @@ extension ObjectKind: WireCodable {
     }
 }
 
-extension Timestamp: WireCodable {
-    public func encode(into writer: inout WireWriter) {
-        writer.write(seconds)
-        writer.write(nanoseconds)
-    }
-    public init(from reader: inout WireReader) throws {
-        self.init(seconds: try reader.read(), nanoseconds: try reader.read())
-    }
+extension Timestamp: WireRecord {
+    public static let wireForm = WireForm<Self>(\.seconds, \.nanoseconds, make: Self.init)
 }
 
 extension TimeChange: WireCodable {
@@ -146,20 +187,11 @@ extension TimeChange: WireCodable {
     }
 }
 
-extension Credentials: WireCodable {
-    public func encode(into writer: inout WireWriter) {
-        writer.write(uid)
-        writer.write(gid)
-        writer.write(UInt32(groups.count))
-        for group in groups { writer.write(group) }
-    }
-    public init(from reader: inout WireReader) throws {
-        let uid: UInt32 = try reader.read()
-        let gid: UInt32 = try reader.read()
-        let count = Int(try reader.read(UInt32.self))
-        guard count <= 1024 else { throw FSError(.protocolViolation, "\(count) supplementary groups") }
-        self.init(uid: uid, gid: gid, groups: try (0..<count).map { _ in try reader.read(UInt32.self) })
-    }
+extension Credentials: WireRecord {
+    public static let wireForm = WireForm<Self>(\.uid, \.gid, \.groups, make: { uid, gid, groups in
+        guard groups.count <= 1024 else { throw FSError(.protocolViolation, "\(groups.count) supplementary groups") }
+        return Credentials(uid: uid, gid: gid, groups: groups)
+    })
 }
 
 extension Distribution: WireCodable {
@@ -191,67 +223,36 @@ extension Distribution: WireCodable {
     }
 }
 
-extension ObjectAttributes: WireCodable {
-    public func encode(into writer: inout WireWriter) {
-        writer.write(handle)
-        writer.write(kind)
-        writer.write(mode)
-        writer.write(uid)
-        writer.write(gid)
-        writer.write(accessTime)
-        writer.write(modifyTime)
-        writer.write(changeTime)
-        writer.write(linkCount)
-        writer.write(size)
-        writer.write(optional: distribution)
-        writer.write(datafiles)
-        writer.write(sizeIsKnown)
-        writer.write(rdev)
-    }
-    public init(from reader: inout WireReader) throws {
-        self.init(
-            handle: try reader.read(), kind: try reader.read(), mode: try reader.read(), uid: try reader.read(),
-            gid: try reader.read(), accessTime: try reader.read(), modifyTime: try reader.read(),
-            changeTime: try reader.read(), linkCount: try reader.read(), size: try reader.read(),
-            distribution: try reader.readOptional(Distribution.self), datafiles: try reader.readArray(),
-            sizeIsKnown: try reader.readBool(), rdev: try reader.read())
+extension ObjectAttributes: WireRecord {
+    public static let wireForm = WireForm<Self>(
+        \.handle, \.kind, \.mode, \.uid, \.gid, \.accessTime, \.modifyTime, \.changeTime, \.linkCount, \.size, \.distribution, \.datafiles,
+        \.sizeIsKnown, \.rdev, make: Self.init)
+}
+
+extension AttributeChanges: WireRecord {
+    public static let wireForm = WireForm<Self>(\.mode, \.uid, \.gid, \.accessTime, \.modifyTime, \.distribution, make: Self.init)
+}
+
+extension DirectoryEntry: WireRecord {
+    public static let wireForm = WireForm<Self>(\.name, \.handle, \.kind, make: Self.init)
+}
+
+extension AccessPattern.Region: WireRecord {
+    public static let wireForm = WireForm<Self>(\.offset, \.length, make: Self.init)
+}
+
+extension Array where Element == ObjectHandle {
+    /// The list, if it is no longer than a file's datafiles may be.
+    public func checkDatafileCount() throws -> Self {
+        guard count <= Distribution.maximumDatafiles else { throw FSError(.protocolViolation, "\(count) datafiles") }
+        return self
     }
 }
 
-extension AttributeChanges: WireCodable {
-    public func encode(into writer: inout WireWriter) {
-        writer.write(optional: mode)
-        writer.write(optional: uid)
-        writer.write(optional: gid)
-        writer.write(optional: accessTime)
-        writer.write(optional: modifyTime)
-        writer.write(optional: distribution)
-    }
-    public init(from reader: inout WireReader) throws {
-        self.init(
-            mode: try reader.readOptional(UInt32.self), uid: try reader.readOptional(UInt32.self), gid: try reader.readOptional(UInt32.self),
-            accessTime: try reader.readOptional(TimeChange.self), modifyTime: try reader.readOptional(TimeChange.self),
-            distribution: try reader.readOptional(Distribution.self))
-    }
-}
-
-extension DirectoryEntry: WireCodable {
-    public func encode(into writer: inout WireWriter) {
-        writer.write(name)
-        writer.write(handle)
-        writer.write(kind)
-    }
-    public init(from reader: inout WireReader) throws {
-        self.init(name: try reader.readString(), handle: try reader.read(), kind: try reader.read())
-    }
-}
-
-extension AccessPattern.Region: WireCodable {
-    public func encode(into writer: inout WireWriter) {
-        writer.write(offset)
-        writer.write(length)
-    }
-    public init(from reader: inout WireReader) throws {
-        self.init(offset: try reader.read(), length: try reader.read())
+extension Array where Element == UInt32 {
+    /// A fan-out's servers: at least one, at most every server there can be.
+    public func checkServerList() throws -> Self {
+        guard !isEmpty, count <= ObjectHandle.maximumServers else { throw FSError(.protocolViolation, "a fan-out over \(count) servers") }
+        return self
     }
 }

@@ -110,9 +110,9 @@ public final class DatafilePool: @unchecked Sendable {
     }
 
     private func refill(server: Int, count: Int) throws {
-        let answer = try peers.call(.createDatafiles(count: UInt32(count)), to: server, deadline: .after(seconds: 10))
-        guard case .handles(let handles) = answer.reply, handles.allSatisfy({ $0.server == server }) else {
-            throw FSError(.protocolViolation, "server \(server) answered createDatafiles with \(answer.reply)")
+        let handles = try peers.call(CreateDatafiles(count: UInt32(count)), to: server, deadline: .after(seconds: 10)).reply
+        guard handles.allSatisfy({ $0.server == server }) else {
+            throw FSError(.protocolViolation, "server \(server) answered createDatafiles with datafiles of other servers: \(handles)")
         }
         try store.addToPool(handles)
         counts.withLock { $0[server] += handles.count }

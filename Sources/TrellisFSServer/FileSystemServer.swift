@@ -117,7 +117,7 @@ public final class FileSystemServer: @unchecked Sendable {
         let requests = ready.reversed().compactMap(takeRequest(sessionAt:)).reversed()
         var local: [(envelope: FSRequestEnvelope, client: Communicator)] = []
         for (envelope, client) in requests {
-            if handler.mayWaitOnPeers(envelope.request) {
+            if handler.mayWaitOnPeers(envelope.operation) {
                 // It may wait on other servers, which may be waiting on this one: never in this loop.
                 if let thread = startThread({ [self] in answer(envelope, to: client, waitForSend: true) }) {
                     pthread_detach(thread)
@@ -126,7 +126,7 @@ public final class FileSystemServer: @unchecked Sendable {
             }
             local.append((envelope, client))
         }
-        guard local.count > 1, !local.allSatisfy({ RequestHandler.onlyReads($0.envelope.request) }) else {
+        guard local.count > 1, local.contains(where: { type(of: $0.envelope.operation).commits }) else {
             for (envelope, client) in local { answer(envelope, to: client, waitForSend: false) }
             return
         }

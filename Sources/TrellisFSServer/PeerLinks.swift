@@ -22,39 +22,25 @@ public final class PeerLinks: Sendable {
     }
 
     /// A request on its way to a peer, with the connection it holds.
-    public struct Flight {
+    public struct Flight<Operation: FSOperation> {
         let connection: ServerConnection
-        let inFlight: ServerConnection.InFlight?
-        let request: FSRequest
+        let inFlight: ServerConnection.InFlight<Operation>
     }
 
-    public func start(_ request: FSRequest, to server: Int, deadline: Deadline) -> Flight {
+    public func start<Operation: FSOperation>(_ operation: Operation, to server: Int, deadline: Deadline) -> Flight<Operation> {
         let connection = idle.withLock { $0[server]?.popLast() }
             ?? ServerConnection(index: server, serviceName: serviceNames[server], runtime: runtime, requestIDs: requestIDs)
-        return Flight(connection: connection, inFlight: try? connection.start(request, credentials: credentials, deadline: deadline), request: request)
+        return Flight(connection: connection, inFlight: connection.start(operation, credentials: credentials, deadline: deadline))
     }
 
-    /// The peer's answer; a lost connection is tried again on a new one
-    /// while the deadline allows (idempotent requests only).
-    public func finish(_ flight: Flight, deadline: Deadline) throws -> ServerConnection.Answer {
+    /// The peer's answer, retried on a new connection as the connection's one policy allows.
+    public func finish<Operation: FSOperation>(_ flight: Flight<Operation>, deadline: Deadline) throws -> ServerConnection.Answer<Operation.Reply> {
         defer { idle.withLock { $0[flight.connection.index, default: []].append(flight.connection) } }
-        if let inFlight = flight.inFlight {
-            do {
-                return try flight.connection.finish(inFlight, deadline: deadline)
-            } catch let error as FSError {
-                throw error
-            } catch {
-                flight.connection.drop()
-                guard flight.request.isIdempotent else {
-                    throw FSError(.serverUnavailable, "server \(flight.connection.index): \(error)")
-                }
-            }
-        }
-        return try flight.connection.call(flight.request, credentials: credentials, deadline: deadline)
+        return try flight.connection.finish(flight.inFlight, deadline: deadline)
     }
 
-    public func call(_ request: FSRequest, to server: Int, deadline: Deadline) throws -> ServerConnection.Answer {
-        try finish(start(request, to: server, deadline: deadline), deadline: deadline)
+    public func call<Operation: FSOperation>(_ operation: Operation, to server: Int, deadline: Deadline) throws -> ServerConnection.Answer<Operation.Reply> {
+        try finish(start(operation, to: server, deadline: deadline), deadline: deadline)
     }
 
     /// Disconnects every idle connection.

@@ -75,24 +75,24 @@ extension RequestHandler {
     /// one commit, then, at the last link, every datafile through one
     /// fan-out, then the reply. An entry whose object
     /// lives on another server is the client's to remove step by step.
-    func removeFile(_ parent: ObjectHandle, _ name: String, _ credentials: Credentials, steps: inout Int) throws -> Unlinked {
+    func removeFile(_ parent: ObjectHandle, _ name: String, _ credentials: Credentials, steps: inout Int) throws -> RemoveFile.Outcome {
         let directory = try directory(parent, credentials, write: true)
         guard let entry = try context.metadata.entry(in: parent, named: EntryName.validate(name)) else {
             throw FSError(.notFound, "\(name) does not exist in directory \(parent)")
         }
         guard entry.kind != .directory else { throw FSError(.isDirectory, "\(name) in directory \(parent) is a directory: use rmdir") }
-        guard entry.handle.server == context.serverIndex else {
-            throw FSError(.invalidArgument, "\(name) in directory \(parent) lives on server \(entry.handle.server.map(String.init) ?? "?"); remove it with removeEntry and removeObject")
-        }
+        guard let server = entry.handle.server else { throw FSError(.staleHandle, "\(name) in directory \(parent) names handle \(entry.handle) of no server") }
+        // The client removes an object of another server step by step (removeEntry, then removeObject there).
+        guard server == context.serverIndex else { return .objectOnServer(UInt32(server)) }
         let target = try context.metadata.attributes(of: entry.handle)
         try checkSticky(directory, entryOwner: target?.uid ?? credentials.uid, credentials)
         let unlinked = try context.metadata.remove(named: name, in: parent, unlinking: target?.handle, at: context.now())
-        guard let deleted = unlinked.deleted, !deleted.datafiles.isEmpty else { return unlinked }
+        guard let deleted = unlinked.deleted, !deleted.datafiles.isEmpty else { return .removed(linksLeft: unlinked.remainingLinks) }
         let failures = try removeDatafiles(deleted.datafiles, steps: &steps)
         if !failures.isEmpty {
             context.log("removing the datafiles of \(deleted.handle) left some for fsck: \(failures.joined(separator: "; "))")
         }
-        return unlinked
+        return .removed(linksLeft: unlinked.remainingLinks)
     }
 
     /// Attributes with the file's size gathered from its data servers.

@@ -26,7 +26,7 @@ extension RequestHandler {
         }
         let deadline = Deadline.after(seconds: context.peerTimeoutSeconds)
         let flights = subtrees.map { positions in
-            context.peers!.start(.fanOut(work.restricted(to: positions), servers: positions.map { servers[$0] }), to: Int(servers[positions[0]]), deadline: deadline)
+            context.peers!.start(FanOut(work.restricted(to: positions), servers: positions.map { servers[$0] }), to: Int(servers[positions[0]]), deadline: deadline)
         }
         var result = localShare(of: work.restricted(to: [0]))
         var steps = subtrees.count
@@ -34,10 +34,7 @@ extension RequestHandler {
             let names = positions.map { String(servers[$0]) }.joined(separator: ", ")
             do {
                 let answer = try context.peers!.finish(flight, deadline: deadline)
-                guard case .fanOutResult(let part) = answer.reply else {
-                    throw FSError(.protocolViolation, "server \(servers[positions[0]]) answered a fan-out with \(answer.reply)")
-                }
-                result.merge(part)
+                result.merge(answer.reply)
                 steps = max(steps, order + 1 + answer.steps)
             } catch {
                 result.failures.append("servers \(names): \(error)")

@@ -1,3 +1,4 @@
+import NIOCore
 import TrellisFSDistribution
 import TrellisFSProtocol
 import TrellisFSStorage
@@ -11,173 +12,44 @@ public struct RequestHandler: Sendable {
     public init(context: ServerContext) { self.context = context }
 
     public func handle(_ envelope: FSRequestEnvelope) -> (reply: FSReplyEnvelope, followUps: [FollowUp]) {
-        var followUps: [FollowUp] = []
-        var steps = 1
-        let result: Result<FSReply, FSError>
-        do {
-            result = .success(try dispatch(envelope.request, credentials: envelope.credentials, followUps: &followUps, steps: &steps))
-        } catch let error as FSError {
-            result = .failure(error)
-        } catch {
-            result = .failure(FSError(.ioError, "server \(context.serverIndex): \(error)"))
+        var call = ServerCall(credentials: envelope.credentials)
+        let result: Result<ByteBuffer, FSError>
+        if let served = envelope.operation as? any ServedOperation {
+            result = served.answer(self, &call)
+        } else {
+            result = .failure(FSError(.notSupported, "server \(context.serverIndex) does not serve \(type(of: envelope.operation).name)"))
         }
-        return (FSReplyEnvelope(requestID: envelope.requestID, result: result, steps: UInt32(steps)), followUps)
+        return (FSReplyEnvelope(requestID: envelope.requestID, result: result, steps: UInt32(call.steps)), call.followUps)
     }
+
+    /// Whether this server has a handler for operations of `kind` (every
+    /// one `FSOperations.all` lists must).
+    public static func serves(_ kind: any FSOperation.Type) -> Bool { kind is any ServedOperation.Type }
 
     /// Whether answering may wait on other servers: the serving loop hands
     /// these to a thread of their own so it never blocks on a peer. A file
     /// whose datafiles all live here (every stuffed file) needs no peer to
     /// be removed or sized, so those stay in the loop and its group commit.
-    public func mayWaitOnPeers(_ request: FSRequest) -> Bool {
-        switch request {
-        case .fanOut(_, let servers): return servers.count > 1
-        case .stat(let handle): return !hasOnlyLocalDatafiles(handle)
-        case .removeFile(let parent, let name):
-            guard let entry = try? context.metadata.entry(in: parent, named: name) else { return false }
-            return !hasOnlyLocalDatafiles(entry.handle)
-        // With a datafile of every other server in the pool, neither waits on a peer.
-        case .createFile(_, _, _, _, let stuffed): return !stuffed && !(context.pool?.holdsEveryServer ?? false)
-        case .spreadFile(_, let datafiles): return datafiles.isEmpty && !(context.pool?.holdsEveryServer ?? false)
-        // Sticky directories and moved directories need the owner and mode of objects that may live elsewhere.
-        case .rename(let fromParent, let fromName, let toParent, let toName):
-            return namesRemoteObject(fromParent, fromName) || namesRemoteObject(toParent, toName)
-        case .replaceEntry(let parent, let name, _, _): return namesRemoteObject(parent, name)
-        default: return false
-        }
-    }
-
-    /// Whether answering changes no metadata, so it needs no commit at all.
-    public static func onlyReads(_ request: FSRequest) -> Bool {
-        switch request {
-        case .getConfiguration, .lookup, .getAttributes, .stat, .readDirectory, .readDirectoryWithAttributes, .readLink, .statFileSystem,
-             .read, .datafileSizes, .getExtendedAttribute, .listExtendedAttributes, .scanObjects, .scanEntries, .pooledDatafiles:
-            return true
-        default:
-            return false
-        }
+    public func mayWaitOnPeers(_ operation: any FSOperation) -> Bool {
+        (operation as? any ServedOperation)?.mayWaitOnPeers(self) ?? false
     }
 
     /// Whether `name` in `parent` names an object of another server.
-    private func namesRemoteObject(_ parent: ObjectHandle, _ name: String) -> Bool {
+    func namesRemoteObject(_ parent: ObjectHandle, _ name: String) -> Bool {
         guard let entry = try? context.metadata.entry(in: parent, named: name) else { return false }
         return entry.handle.server != context.serverIndex
     }
 
     /// Whether `handle` is an object of this server whose datafiles are all here too.
-    private func hasOnlyLocalDatafiles(_ handle: ObjectHandle) -> Bool {
+    func hasOnlyLocalDatafiles(_ handle: ObjectHandle) -> Bool {
         guard handle.server == context.serverIndex, let attributes = try? context.metadata.attributes(of: handle) else { return false }
         return attributes.datafiles.allSatisfy { $0.server == context.serverIndex }
     }
 
-    private func dispatch(_ request: FSRequest, credentials: Credentials, followUps: inout [FollowUp], steps: inout Int) throws -> FSReply {
-        switch request {
-        case .getConfiguration:
-            return .configuration(context.configuration)
-        case .lookup(let parent, let name):
-            return .attributes(try withLocalSize(try lookup(parent, name, credentials)))
-        case .getAttributes(let handle):
-            return .attributes(try withLocalSize(try object(handle)))
-        case .setAttributes(let handle, let changes):
-            return .attributes(try withLocalSize(try setAttributes(handle, changes, credentials)))
-        case .createFile(let parent, let name, let mode, let distribution, let stuffed):
-            if !stuffed, context.peers != nil {
-                return .attributes(try createSpreadFile(parent, name, mode, distribution, credentials, steps: &steps))
-            }
-            return .attributes(try withLocalSize(try createFile(parent, name, mode, distribution, stuffed: stuffed, credentials)))
-        case .createFileWithDatafiles(let parent, let name, let mode, let distribution, let datafiles):
-            return .attributes(try createFile(parent, name, mode, distribution, datafiles: datafiles, credentials))
-        case .spreadFile(let file, let datafiles):
-            if datafiles.isEmpty, context.peers != nil { return .attributes(try spreadFile(file, credentials, steps: &steps)) }
-            return .attributes(try withLocalSize(try spreadFile(file, datafiles, credentials)))
-        case .fanOut(let work, let servers):
-            let (result, fanOutSteps) = try fanOut(work, over: servers)
-            steps = fanOutSteps
-            return .fanOutResult(result)
-        case .stat(let handle):
-            return .attributes(try stat(handle, steps: &steps))
-        case .removeFile(let parent, let name):
-            return .unlinked(remainingLinks: try removeFile(parent, name, credentials, steps: &steps).remainingLinks)
-        case .link(let handle, let parent, let name):
-            return .attributes(try link(handle, parent, name, credentials))
-        case .scanObjects, .scanEntries, .orphanBstreams, .setLinkCount, .restoreDatafiles, .pooledDatafiles:
-            return try maintain(request, credentials)
-        case .getExtendedAttribute(let handle, let name):
-            return .data(try extendedAttribute(handle, name, credentials))
-        case .setExtendedAttribute(let handle, let name, let value, let mode):
-            try setExtendedAttribute(handle, name, value, mode, credentials)
-            return .done
-        case .listExtendedAttributes(let handle):
-            return .names(try extendedAttributeNames(handle, credentials))
-        case .removeExtendedAttribute(let handle, let name):
-            try removeExtendedAttribute(handle, name, credentials)
-            return .done
-        case .createDatafiles(let count):
-            return .handles(try context.metadata.createDatafiles(count: Int(count), at: context.now()))
-        case .makeDirectory(let parent, let name, let mode):
-            return .attributes(try makeDirectory(parent, name, mode, credentials))
-        case .symlink(let parent, let name, let target):
-            return .attributes(try symlink(parent, name, target, credentials))
-        case .readLink(let handle):
-            return .linkTarget(try readLink(handle))
-        case .makeNode(let parent, let name, let kind, let mode, let rdev):
-            return .attributes(try makeNode(parent, name, kind, mode, rdev, credentials))
-        case .remove(let parent, let name, let directory):
-            return unlinkedReply(try remove(parent, name, directory: directory, credentials), &followUps)
-        case .rename(let fromParent, let fromName, let toParent, let toName):
-            guard let unlinked = try rename(fromParent, fromName, toParent, toName, credentials) else { return .done }
-            return unlinkedReply(unlinked, &followUps)
-        case .readDirectory(let handle, let after, let limit):
-            let page = try readDirectory(handle, after: after, limit: limit, credentials)
-            return .entries(page.entries, more: page.more)
-        case .statFileSystem:
-            return .statistics(try statistics())
-        case .read(let datafile, let regions):
-            return .data(try context.bstreams.read(datafile: try checkDatafile(datafile), regions: regions, maximumBytes: context.maximumTransferBytes))
-        case .write(let datafile, let regions, let data):
-            guard data.readableBytes <= context.maximumTransferBytes else {
-                throw FSError(.invalidArgument, "a write of \(data.readableBytes) bytes is above the \(context.maximumTransferBytes)-byte limit of one request")
-            }
-            return .written(try context.bstreams.write(datafile: try checkDatafile(datafile), regions: regions, data: data))
-        case .datafileSizes(let datafiles):
-            return .sizes(try datafiles.map { try context.bstreams.size(datafile: try checkDatafile($0)) })
-        case .truncateDatafile(let datafile, let size):
-            guard size <= Distribution.maximumOffset else { throw FSError(.invalidArgument, "a datafile of \(size) bytes is beyond the largest offset") }
-            try context.bstreams.truncate(datafile: try checkDatafile(datafile), size: size)
-            return .done
-        case .syncDatafiles(let datafiles):
-            for datafile in datafiles { try context.bstreams.sync(datafile: try checkDatafile(datafile)) }
-            return .done
-        case .removeDatafiles(let datafiles):
-            let here = datafiles.filter { $0.server == context.serverIndex }
-            try context.metadata.deleteDatafiles(here)
-            followUps.append(.removeBstreams(here))
-            return .done
-        case .createDirectoryObject(let mode, let distribution):
-            return .attributes(try context.metadata.createObject(NewObject(
-                kind: .directory, mode: mode & 0o3777, uid: credentials.uid, gid: credentials.gid, time: context.now(), distribution: distribution)))
-        case .addEntry(let parent, let name, let handle, let kind):
-            try addEntry(parent, name, handle, kind, credentials)
-            return .done
-        case .replaceEntry(let parent, let name, let handle, let kind):
-            try replaceEntry(parent, name, handle, kind, credentials)
-            return .done
-        case .removeEntry(let parent, let name, let handle, let owner):
-            try removeEntry(parent, name, handle, owner: owner, credentials)
-            return .done
-        case .readDirectoryWithAttributes(let handle, let after, let limit):
-            let page = try readDirectory(handle, after: after, limit: limit, credentials)
-            return .detailedEntries(try page.entries.map { entry in
-                DetailedEntry(name: entry.name, attributes: try context.metadata.attributes(of: entry.handle).map(withLocalSize) ?? remoteStub(entry))
-            }, more: page.more)
-        case .removeObject(let handle):
-            return unlinkedReply(try removeObject(handle), &followUps)
-        }
-    }
-
     /// The reply to a dropped link, with the removal of a deleted file's bstreams here to follow it.
-    private func unlinkedReply(_ unlinked: Unlinked, _ followUps: inout [FollowUp]) -> FSReply {
+    func unlinkedReply(_ unlinked: Unlinked, _ followUps: inout [FollowUp]) -> LinksLeft {
         if let followUp = localBstreams(unlinked) { followUps.append(followUp) }
-        return .unlinked(remainingLinks: unlinked.remainingLinks)
+        return LinksLeft(unlinked.remainingLinks)
     }
 
     // MARK: Shared checks
@@ -243,11 +115,7 @@ public struct RequestHandler: Sendable {
         if handle.server == context.serverIndex { return try context.metadata.attributes(of: handle) }
         guard let peers = context.peers, let server = handle.server else { return nil }
         do {
-            let reply = try peers.call(.getAttributes(handle), to: server, deadline: .after(seconds: context.peerTimeoutSeconds)).reply
-            guard case .attributes(let attributes) = reply else {
-                throw FSError(.protocolViolation, "server \(server) answered getAttributes with \(reply)")
-            }
-            return attributes
+            return try peers.call(GetAttributes(handle), to: server, deadline: .after(seconds: context.peerTimeoutSeconds)).reply
         } catch let error as FSError where error.code == .staleHandle {
             return nil
         }

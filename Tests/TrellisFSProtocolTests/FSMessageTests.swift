@@ -11,93 +11,77 @@ import TrellisFSProtocol
         linkCount: 1, size: 12345, distribution: try! .simpleStripe(stripSizeBytes: 65_536, datafileCount: 4, firstServer: 2),
         datafiles: [ObjectHandle(server: 2, serial: 5), ObjectHandle(server: 3, serial: 6)], sizeIsKnown: false)
 
-    static let everyRequest: [FSRequest] = [
-        .getConfiguration,
-        .lookup(parent: .root, name: "file.txt"),
-        .getAttributes(ObjectHandle(server: 2, serial: 9)),
-        .setAttributes(.root, AttributeChanges(mode: 0o700, uid: nil, gid: 5, accessTime: .at(Timestamp(seconds: 9)), modifyTime: nil)),
-        .setAttributes(.root, AttributeChanges(accessTime: .now, modifyTime: .at(Timestamp(seconds: -3, nanoseconds: 7)))),
-        .createFile(parent: .root, name: "new", mode: 0o644, distribution: try! .variableStrip(stripSizesBytes: [1024, 4096], firstServer: 1), stuffed: false),
-        .createFile(parent: .root, name: "plain", mode: 0o600, distribution: nil, stuffed: true),
-        .makeDirectory(parent: .root, name: "dir", mode: 0o755),
-        .symlink(parent: .root, name: "link", target: "../somewhere/ü"),
-        .readLink(ObjectHandle(server: 1, serial: 2)),
-        .remove(parent: .root, name: "gone", directory: true),
-        .rename(fromParent: .root, fromName: "a", toParent: ObjectHandle(server: 1, serial: 5), toName: "b"),
-        .readDirectory(.root, after: nil, limit: 100),
-        .readDirectory(.root, after: "m", limit: 1),
-        .statFileSystem,
-        .read(datafile: ObjectHandle(server: 0, serial: 10), regions: [.init(offset: 0, length: 10), .init(offset: 100, length: 5)]),
-        .write(datafile: ObjectHandle(server: 0, serial: 10), regions: [.init(offset: 7, length: 3)], data: ByteBuffer(bytes: [1, 2, 3])),
-        .datafileSizes([ObjectHandle(server: 1, serial: 3), .root]),
-        .truncateDatafile(ObjectHandle(server: 2, serial: 8), size: 1 << 40),
-        .syncDatafiles([]),
-        .removeDatafiles([ObjectHandle(server: 4, serial: 7)]),
-        .createDirectoryObject(mode: 0o755, distribution: nil),
-        .addEntry(parent: .root, name: "d", handle: ObjectHandle(server: 3, serial: 4), kind: .directory),
-        .removeEntry(parent: .root, name: "d", handle: ObjectHandle(server: 3, serial: 4), owner: 1000),
-        .removeObject(ObjectHandle(server: 3, serial: 4)),
-        .readDirectoryWithAttributes(.root, after: "k", limit: 50),
-        .replaceEntry(parent: .root, name: "r", handle: ObjectHandle(server: 1, serial: 9), kind: .file),
-        .spreadFile(ObjectHandle(server: 1, serial: 9), datafiles: [ObjectHandle(server: 2, serial: 3)]),
-        .createDatafiles(count: 3),
-        .createFileWithDatafiles(
-            parent: .root, name: "f", mode: 0o600, distribution: try! .simpleStripe(stripSizeBytes: 4096, datafileCount: 2),
-            datafiles: [ObjectHandle(server: 0, serial: 3), ObjectHandle(server: 1, serial: 3)]),
-        .fanOut(.createDatafiles(counts: [1, 0, 2]), servers: [2, 0, 1]),
-        .fanOut(.removeDatafiles([ObjectHandle(server: 1, serial: 3)]), servers: [1]),
-        .fanOut(.datafileSizes([]), servers: [0, 1, 2, 3]),
-        .stat(ObjectHandle(server: 1, serial: 3)),
-        .removeFile(parent: .root, name: "gone"),
-        .getExtendedAttribute(.root, name: "user.a"),
-        .setExtendedAttribute(.root, name: "user.b", value: ByteBuffer(bytes: [0, 1, 2]), mode: .createOnly),
-        .listExtendedAttributes(ObjectHandle(server: 1, serial: 2)),
-        .removeExtendedAttribute(.root, name: "user.c"),
-        .link(ObjectHandle(server: 1, serial: 9), parent: .root, name: "second-name"),
-        .scanObjects(after: nil, limit: 100),
-        .scanEntries(after: EntryCursor(directory: .root, name: "m"), limit: 7),
-        .orphanBstreams(graceSeconds: 60, remove: true),
-        .setLinkCount(ObjectHandle(server: 2, serial: 5), count: 3),
-        .restoreDatafiles([ObjectHandle(server: 0, serial: 12)]),
-        .pooledDatafiles,
-        .makeNode(parent: .root, name: "fifo", kind: .fifo, mode: 0o644, rdev: 0),
-        .makeNode(parent: ObjectHandle(server: 2, serial: 5), name: "null", kind: .characterDevice, mode: 0o666, rdev: 0x0103),
+    static let everyRequest = FSOperations.examples
+
+    /// Replies of every shape, by reply type; every operation's reply type must be here.
+    static let sampleReplies: [ObjectIdentifier: [any WireCodable & Sendable]] = [
+        ObjectIdentifier(Done.self): [Done()],
+        ObjectIdentifier(FSConfiguration.self): [FSConfiguration(
+            name: "scratch", servers: [ServerDescription(index: 0, serviceName: "trellis-fs/scratch/0", portName: "trellis-port://127.0.0.1:1/2/3", host: "node7")],
+            defaultDistribution: try! .simpleStripe(stripSizeBytes: 65_536, datafileCount: 1))],
+        ObjectIdentifier(ObjectAttributes.self): [someAttributes],
+        ObjectIdentifier(String.self): ["../target", ""],
+        ObjectIdentifier(LinksLeft.self): [LinksLeft(0), LinksLeft(2)],
+        ObjectIdentifier(Renamed.self): [Renamed(replacedLinksLeft: nil), Renamed(replacedLinksLeft: 0)],
+        ObjectIdentifier(Page<DirectoryEntry>.self): [Page(entries: [DirectoryEntry(name: "x", handle: .root, kind: .directory)], more: true)],
+        ObjectIdentifier(Page<DetailedEntry>.self): [Page(entries: [DetailedEntry(name: "f", attributes: someAttributes)], more: false)],
+        ObjectIdentifier(Page<ObjectAttributes>.self): [Page(entries: [someAttributes], more: true), Page<ObjectAttributes>(entries: [], more: false)],
+        ObjectIdentifier(Page<EntryRecord>.self): [Page(entries: [EntryRecord(directory: .root, entry: DirectoryEntry(name: "x", handle: .root, kind: .directory))], more: false)],
+        ObjectIdentifier(FSStatistics.self): [FSStatistics(totalBytes: 10, freeBytes: 5, objectCount: 3)],
+        ObjectIdentifier(ByteBuffer.self): [ByteBuffer(repeating: 9, count: 1000), ByteBuffer()],
+        ObjectIdentifier(Written.self): [Written(bytes: 42)],
+        ObjectIdentifier(Sizes.self): [Sizes(bytes: [0, 1, UInt64.max])],
+        ObjectIdentifier([ObjectHandle].self): [[ObjectHandle(server: 2, serial: 8)], [ObjectHandle]()],
+        ObjectIdentifier([String].self): [["user.a", "user.ü"]],
+        ObjectIdentifier(FanOutResult.self): [FanOutResult(made: [.root], sized: [ObjectHandle(server: 1, serial: 2)], sizes: [77], failures: ["server 3: gone"])],
+        ObjectIdentifier(RemoveFile.Outcome.self): [RemoveFile.Outcome.removed(linksLeft: 0), RemoveFile.Outcome.objectOnServer(3)],
     ]
 
-    @Test func everyRequestRoundTrips() throws {
-        for (index, request) in Self.everyRequest.enumerated() {
-            let envelope = FSRequestEnvelope(requestID: UInt64(index) << 40, credentials: Credentials(uid: 7, gid: 8, groups: [9, 10]), request: request)
-            #expect(try FSRequestEnvelope.decode(envelope.encoded()) == envelope, "\(request)")
+    @Test func theRegistryHasEveryOperationOnceWithExamples() {
+        var codes: [UInt16] = []
+        func check<Operation: FSOperation>(_: Operation.Type) {
+            codes.append(Operation.code)
+            let found = FSOperations.operation(code: Operation.code).map { ObjectIdentifier($0) }
+            #expect(found == ObjectIdentifier(Operation.self), "\(Operation.name)")
+            #expect(FSOperations.examples.contains { $0 is Operation }, "\(Operation.name) has no example")
+            #expect(Self.sampleReplies[ObjectIdentifier(Operation.Reply.self)] != nil, "\(Operation.name)'s reply has no sample")
         }
-        #expect(Set(Self.everyRequest.map(\.operation)).count == 42)
+        for kind in FSOperations.all { check(kind) }
+        #expect(codes.sorted() == Array(1...UInt16(codes.count)))
+        #expect(FSOperations.operation(code: 0) == nil)
+        #expect(FSOperations.operation(code: 999) == nil)
+    }
+
+    @Test func everyRequestRoundTrips() throws {
+        for (index, operation) in Self.everyRequest.enumerated() {
+            let envelope = FSRequestEnvelope(requestID: UInt64(index) << 40, credentials: Credentials(uid: 7, gid: 8, groups: [9, 10]), operation: operation)
+            #expect(try FSRequestEnvelope.decode(envelope.encoded()) == envelope, "\(operation)")
+        }
     }
 
     @Test func everyReplyRoundTrips() throws {
-        let replies: [Result<FSReply, FSError>] = [
-            .success(.done),
-            .success(.configuration(FSConfiguration(
-                name: "scratch", servers: [ServerDescription(index: 0, serviceName: "trellis-fs/scratch/0", portName: "trellis-port://127.0.0.1:1/2/3", host: "node7")],
-                defaultDistribution: try .simpleStripe(stripSizeBytes: 65_536, datafileCount: 1)))),
-            .success(.attributes(Self.someAttributes)),
-            .success(.linkTarget("target")),
-            .success(.entries([DirectoryEntry(name: "x", handle: .root, kind: .directory)], more: true)),
-            .success(.statistics(FSStatistics(totalBytes: 10, freeBytes: 5, objectCount: 3))),
-            .success(.data(ByteBuffer(repeating: 9, count: 1000))),
-            .success(.sizes([0, 1, UInt64.max])),
-            .success(.written(42)),
-            .success(.detailedEntries([DetailedEntry(name: "f", attributes: Self.someAttributes)], more: false)),
-            .success(.handles([ObjectHandle(server: 2, serial: 8)])),
-            .success(.names(["user.a", "user.ü"])),
-            .success(.unlinked(remainingLinks: 2)),
-            .success(.objects([Self.someAttributes], more: true)),
-            .success(.entryRecords([EntryRecord(directory: .root, entry: DirectoryEntry(name: "x", handle: .root, kind: .directory))], more: false)),
-            .success(.fanOutResult(FanOutResult(made: [.root], sized: [ObjectHandle(server: 1, serial: 2)], sizes: [77], failures: ["server 3: gone"]))),
-            .failure(FSError(.notEmpty, "directory /a is not empty")),
-            .failure(FSError(.named("future-code", errno: 99), "a code this build does not know")),
-        ]
-        for result in replies {
-            let envelope = FSReplyEnvelope(requestID: 5, result: result, steps: 7)
-            #expect(try FSReplyEnvelope.decode(envelope.encoded()) == envelope)
+        func check<Operation: FSOperation>(_: Operation.Type) throws {
+            for case let reply as Operation.Reply in Self.sampleReplies[ObjectIdentifier(Operation.Reply.self)] ?? [] {
+                let envelope = FSReplyEnvelope(requestID: 5, answering: Operation.self, .success(reply), steps: 7)
+                let back = try FSReplyEnvelope.decode(envelope.encoded())
+                #expect(back == envelope && back.steps == 7)
+                #expect(try back.reply(to: Operation.self) == reply, "\(Operation.name)")
+                // A reply cut short, or with bytes left over, is an error.
+                let body = try envelope.result.get()
+                if body.readableBytes > 0 {
+                    #expect(throws: FSError.self) { try Operation.decodeReply(body.getSlice(at: body.readerIndex, length: body.readableBytes - 1)!) }
+                }
+                var longer = body
+                longer.writeInteger(UInt8(0))
+                #expect(throws: FSError.self) { try Operation.decodeReply(longer) }
+            }
+        }
+        for kind in FSOperations.all { try check(kind) }
+        for error in [FSError(.notEmpty, "directory /a is not empty"), FSError(.named("future-code", errno: 99), "a code this build does not know")] {
+            let envelope = FSReplyEnvelope(requestID: 5, answering: Lookup.self, .failure(error), steps: 1)
+            let back = try FSReplyEnvelope.decode(envelope.encoded())
+            #expect(back == envelope)
+            #expect(throws: error) { try back.reply(to: Lookup.self) }
         }
     }
 
@@ -128,7 +112,7 @@ import TrellisFSProtocol
     /// error or a value: never a crash, never a read past the end.
     @Test func truncatedAndRandomMessagesAreErrors() async throws {
         for request in Self.everyRequest {
-            let bytes = Array(FSRequestEnvelope(requestID: 1, credentials: Credentials(uid: 0, gid: 0), request: request).encoded().readableBytesView)
+            let bytes = Array(FSRequestEnvelope(requestID: 1, credentials: Credentials(uid: 0, gid: 0), operation: request).encoded().readableBytesView)
             for length in 0..<bytes.count {
                 #expect(throws: FSError.self) { try FSRequestEnvelope.decode(ByteBuffer(bytes: bytes[0..<length])) }
             }
@@ -146,7 +130,7 @@ import TrellisFSProtocol
     @Test func hostileLengthsAreRefusedBeforeAllocation() {
         var writer = WireWriter()
         writer.write(FSRequestEnvelope.protocolVersion)
-        writer.write(UInt16(13))
+        writer.write(ReadData.code)
         writer.write(UInt64(1))
         writer.write(Credentials(uid: 0, gid: 0))
         writer.write(ObjectHandle.root)

@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import Testing
+import TrellisBenchmarks
 import TrellisFSClient
 import TrellisFSProtocol
 
@@ -35,33 +36,31 @@ import TrellisFSProtocol
         used = fs.traffic.since(before)
         #expect(used.messages == 2, "\(used)")
         // Every datafile went before the reply: each server now refuses them.
-        fs.aggregateOperations = false
-        #expect(throws: FSError.self) { _ = try fs.size(of: file) }
+        #expect(throws: FSError.self) { _ = try fs.datafileSizes(of: file) }
     }
 
     @Test func theClientDoingEachStepCostsAMessagePairPerServer() throws {
         let fixture = try FileSystemFixture(servers: 4, stripSizeBytes: 4096)
         let fs = try fixture.client()
         defer { fs.close() }
-        fs.aggregateOperations = false
+        let stepwise = StepwiseOperations(fs)
         let directory = try fs.makeDirectory("/own")
         var before = fs.traffic
-        let file = try fs.createFile(in: directory, named: "wide", stuffed: false)
+        let file = try stepwise.createFile(in: directory, named: "wide")
         var used = fs.traffic.since(before)
         // Four datafiles (one request per server, sent one after another), then the metadata.
         #expect(used == LinkTraffic(messages: 10, steps: 4 + 3), "\(used)")
         try fs.write("/own/wide", ByteBuffer(repeating: 1, count: 20_000), at: 0)
         before = fs.traffic
-        #expect(try fs.size(of: file) == 20_000)
+        #expect(try stepwise.size(of: file) == 20_000)
         used = fs.traffic.since(before)
         #expect(used == LinkTraffic(messages: 8, steps: 4 + 1), "\(used)")
         before = fs.traffic
-        try fs.removeFile(file, named: "wide", in: directory.handle)
+        try stepwise.removeFile(file, named: "wide", in: directory.handle)
         used = fs.traffic.since(before)
         #expect(used.messages == 2 + 2 * 3, "\(used)")
-        #expect(throws: FSError.self) { _ = try fs.size(of: file) }
+        #expect(throws: FSError.self) { _ = try fs.datafileSizes(of: file) }
         // Both ways the same file system results: the aggregate create of the same file works after.
-        fs.aggregateOperations = true
         #expect(try fs.createFile(in: directory, named: "wide", stuffed: false).datafiles.count == 4)
     }
 }

@@ -40,20 +40,14 @@ import TrellisFSProtocol
 
         // A dangling entry: a directory's object gone, its entry left (rmdir cut short).
         let far = try farDirectory(fs, under: "/work")
-        _ = try fs.call(owner: far.handle, .removeObject(far.handle))
+        _ = try fs.call(owner: far.handle, RemoveObject(far.handle))
         // An orphan object: a directory object made, its entry never added (mkdir cut short).
-        guard case .attributes(let orphan) = try fs.call(server: 1, .createDirectoryObject(mode: 0o755, distribution: nil)) else {
-            Issue.record("no directory object")
-            return
-        }
+        let orphan = try fs.call(server: 1, CreateDirectoryObject(mode: 0o755, distribution: nil))
         // A wrong link count: the owner counted a link whose entry never came.
         let counted = try fs.createFile("/work/counted")
-        _ = try fs.call(owner: counted.handle, .link(counted.handle, parent: ObjectHandle(server: (counted.handle.server! + 1) % 3, serial: 1 << 40), name: "never"))
+        _ = try fs.call(owner: counted.handle, HardLink(counted.handle, parent: ObjectHandle(server: (counted.handle.server! + 1) % 3, serial: 1 << 40), name: "never"))
         // Orphan datafiles: made for a create that never happened.
-        guard case .handles(let strays) = try fs.call(server: 2, .createDatafiles(count: 2)) else {
-            Issue.record("no datafiles")
-            return
-        }
+        let strays = try fs.call(server: 2, CreateDatafiles(count: 2))
         // An orphan bstream: data left where no datafile object is.
         let bstream = "\(fixture.folder)/server0/bstreams/" + String(ObjectHandle(server: 0, serial: 999_999).rawValue, radix: 16)
         try Data("left over".utf8).write(to: URL(fileURLWithPath: bstream))
@@ -61,7 +55,7 @@ import TrellisFSProtocol
         try fs.write("/work/wide", ByteBuffer(repeating: 3, count: 12_288), at: 0, create: true)
         let wide = try fs.stat("/work/wide")
         let lost = wide.datafiles.first { $0.server != wide.handle.server }!
-        _ = try fs.call(owner: lost, .removeDatafiles([lost]))
+        _ = try fs.call(owner: lost, RemoveDatafiles([lost]))
         #expect(throws: FSError.self) { _ = try fs.stat("/work/wide") }
 
         // Within the grace period, fsck leaves the fresh damage alone (but not dangling entries or lost datafiles).
@@ -92,7 +86,7 @@ import TrellisFSProtocol
         #expect(try fs.stat("/work/wide").size == 12_288)
         #expect(!FileManager.default.fileExists(atPath: bstream))
         #expect(try fs.read("/work/keep", at: 0, length: 100) == ByteBuffer(string: "untouched"))
-        #expect(throws: FSError.self) { _ = try fs.call(owner: strays[0], .datafileSizes([strays[0]])) }
+        #expect(throws: FSError.self) { _ = try fs.call(owner: strays[0], DatafileSizes([strays[0]])) }
     }
 
     @Test func withAServerDownTheRestIsCheckedAndTheGapNamed() throws {
@@ -105,7 +99,7 @@ import TrellisFSProtocol
             if try fs.makeDirectory("/d\(index)").handle.server == 0 { parent = "/d\(index)" }
         }
         let far = try farDirectory(fs, under: parent)
-        _ = try fs.call(owner: far.handle, .removeObject(far.handle))
+        _ = try fs.call(owner: far.handle, RemoveObject(far.handle))
         let down = far.handle.server == 1 ? 2 : 1
         fixture.killServer(down)
         let check = try fsck(fixture, ["--grace-seconds", "0", "--repair"])

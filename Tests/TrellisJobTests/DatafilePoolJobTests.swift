@@ -13,8 +13,7 @@ import TrellisFSProtocol
     private static let batch = 8
 
     private func pooled(_ fs: FileSystemClient, server: Int) throws -> [ObjectHandle] {
-        guard case .handles(let handles) = try fs.call(server: server, .pooledDatafiles) else { throw FSError(.protocolViolation, "no handles") }
-        return handles
+        try fs.call(server: server, PooledDatafiles())
     }
 
     /// Until every server holds more than `least` of each other server's datafiles.

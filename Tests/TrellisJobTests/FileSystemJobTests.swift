@@ -263,7 +263,7 @@ final class FileSystemFixture: @unchecked Sendable {
         defer { try? runtime.finalize() }
         let port = try runtime.lookup(name: "trellis-fs/\(fixture.name)/0", deadline: .after(seconds: 30))
         let server = try runtime.selfCommunicator.connect(to: port, deadline: .after(seconds: 30))
-        let valid = FSRequestEnvelope(requestID: 1, credentials: Credentials(uid: 0, gid: 0), request: .lookup(parent: .root, name: "x")).encoded()
+        let valid = FSRequestEnvelope(requestID: 1, credentials: Credentials(uid: 0, gid: 0), operation: Lookup(parent: .root, name: "x")).encoded()
         var junk: [ByteBuffer] = [ByteBuffer(), ByteBuffer(bytes: [1]), ByteBuffer(repeating: 0xFF, count: 100_000), valid.getSlice(at: 0, length: valid.readableBytes - 3)!]
         var unknown = valid
         unknown.setInteger(UInt16(999), at: 2, endianness: .little)
@@ -274,9 +274,9 @@ final class FileSystemFixture: @unchecked Sendable {
         for tag in [0, 2, 77, 1 << 20] { try server.send(ByteBuffer(string: "stray"), to: 0, tag: tag, deadline: .after(seconds: 30)) }
         // The same connection still gets answers.
         let reply = try server.ireceive(from: .rank(0), tag: .tag(MessageTags.reply(to: 2)))
-        try server.send(FSRequestEnvelope(requestID: 2, credentials: Credentials(uid: 0, gid: 0), request: .getAttributes(.root)).encoded(), to: 0, tag: MessageTags.request)
+        try server.send(FSRequestEnvelope(requestID: 2, credentials: Credentials(uid: 0, gid: 0), operation: GetAttributes(.root)).encoded(), to: 0, tag: MessageTags.request)
         let answer = try FSReplyEnvelope.decode(try reply.wait(deadline: .after(seconds: 30)).payload)
-        guard case .success(.attributes(let root)) = answer.result else { Issue.record("no attributes: \(answer)"); return }
+        let root = try answer.reply(to: GetAttributes.self)
         #expect(root.handle == .root && root.kind == .directory)
         try server.disconnect(deadline: .after(seconds: 30))
         // And a new client is served.

@@ -22,11 +22,10 @@ import TrellisFSProtocol
         do { try body(); return nil } catch let error as FSError { return error.code } catch { return nil }
     }
 
-    @Test(arguments: [true, false]) func linksAcrossServersKeepCountsAndDataUntilTheLastNameGoes(aggregate: Bool) throws {
+    @Test func linksAcrossServersKeepCountsAndDataUntilTheLastNameGoes() throws {
         let fixture = try FileSystemFixture(servers: 4, stripSizeBytes: 4096)
         let fs = try fixture.client()
         defer { fs.close() }
-        fs.aggregateOperations = aggregate
         try fs.makeDirectory("/home")
         let data = ByteBuffer(bytes: (0..<40_000).map { UInt8(truncatingIfNeeded: $0 * 7) })
         try fs.write("/home/f", data, at: 0, create: true)
@@ -71,7 +70,6 @@ import TrellisFSProtocol
         try fs.removeFile("\(far)/b")
         #expect(code { _ = try fs.stat("\(far)/b") } == .notFound)
         // Every datafile went with the last name.
-        fs.aggregateOperations = false
         #expect(code { _ = try fs.datafileSizes(of: file) } == .staleHandle)
     }
 

@@ -79,9 +79,9 @@ import TrellisRuntime
             // A probe after each batch: the server must answer it (no hang), correctly.
             probeID += 1
             let reply = try server.ireceive(from: .rank(0), tag: .tag(MessageTags.reply(to: probeID)))
-            try server.send(FSRequestEnvelope(requestID: probeID, credentials: Credentials(uid: 1000, gid: 1000), request: .getAttributes(.root)).encoded(), to: 0, tag: MessageTags.request)
+            try server.send(FSRequestEnvelope(requestID: probeID, credentials: Credentials(uid: 1000, gid: 1000), operation: GetAttributes(.root)).encoded(), to: 0, tag: MessageTags.request)
             let answer = try FSReplyEnvelope.decode(try reply.wait(deadline: .after(seconds: 120)).payload)
-            guard case .success(.attributes(let root)) = answer.result, root.handle == .root else {
+            guard let root = try? answer.reply(to: GetAttributes.self), root.handle == .root else {
                 Issue.record("seed \(seed): after \(sent) messages the probe got \(answer)")
                 break
             }
@@ -157,7 +157,7 @@ struct RequestFuzzer {
     mutating func next() -> (ByteBuffer, tag: Int) {
         nextID += 1
         let tag = chance(1, in: 50) ? [0, 2, 77, Int.random(in: 0...Int(Int32.max), using: &random)].randomElement(using: &random)! : MessageTags.request
-        let envelope = FSRequestEnvelope(requestID: nextID, credentials: credentials(), request: request())
+        let envelope = FSRequestEnvelope(requestID: nextID, credentials: credentials(), operation: operation())
         switch Int.random(in: 0..<3, using: &random) {
         case 0: return (envelope.encoded(), tag)
         case 1: return (mutate(envelope.encoded()), tag)
@@ -209,60 +209,60 @@ struct RequestFuzzer {
         }
     }
 
-    private mutating func request() -> FSRequest {
+    private mutating func operation() -> any FSOperation {
         switch Int.random(in: 1...42, using: &random) {
-        case 1: return .getConfiguration
-        case 2: return .lookup(parent: handle(), name: name())
-        case 3: return .getAttributes(handle())
-        case 4: return .setAttributes(handle(), AttributeChanges(mode: chance(1, in: 2) ? number() : nil, uid: chance(1, in: 4) ? number() : nil, distribution: distribution()))
-        case 5: return .createFile(parent: handle(), name: name(), mode: number(), distribution: distribution(), stuffed: chance(1, in: 2))
-        case 6: return .makeDirectory(parent: handle(), name: name(), mode: number())
-        case 7: return .symlink(parent: handle(), name: name(), target: chance(1, in: 2) ? name() : String(repeating: "t", count: 5000))
-        case 8: return .readLink(handle())
-        case 9: return .remove(parent: handle(), name: name(), directory: chance(1, in: 2))
-        case 10: return .rename(fromParent: handle(), fromName: name(), toParent: handle(), toName: name())
-        case 11: return .readDirectory(handle(), after: chance(1, in: 2) ? name() : nil, limit: number())
-        case 12: return .statFileSystem
-        case 13: return .read(datafile: handle(), regions: regions())
+        case 1: return GetConfiguration()
+        case 2: return Lookup(parent: handle(), name: name())
+        case 3: return GetAttributes(handle())
+        case 4: return SetAttributes(handle(), AttributeChanges(mode: chance(1, in: 2) ? number() : nil, uid: chance(1, in: 4) ? number() : nil, distribution: distribution()))
+        case 5: return CreateFile(parent: handle(), name: name(), mode: number(), distribution: distribution(), stuffed: chance(1, in: 2))
+        case 6: return MakeDirectory(parent: handle(), name: name(), mode: number())
+        case 7: return Symlink(parent: handle(), name: name(), target: chance(1, in: 2) ? name() : String(repeating: "t", count: 5000))
+        case 8: return ReadLink(handle())
+        case 9: return Remove(parent: handle(), name: name(), directory: chance(1, in: 2))
+        case 10: return Rename(fromParent: handle(), fromName: name(), toParent: handle(), toName: name())
+        case 11: return ReadDirectory(handle(), after: chance(1, in: 2) ? name() : nil, limit: number())
+        case 12: return StatFileSystem()
+        case 13: return ReadData(datafile: handle(), regions: regions())
         case 14:
             let regions = regions()
             let length = Int(min(regions.reduce(0) { $0 &+ $1.length }, 40_000))
-            return .write(datafile: handle(), regions: regions, data: ByteBuffer(bytes: bytes(chance(1, in: 5) ? length / 2 : length)))
-        case 15: return .datafileSizes(handles())
-        case 16: return .truncateDatafile(handle(), size: chance(1, in: 5) ? UInt64.max : UInt64.random(in: 0...1 << 40, using: &random))
-        case 17: return .syncDatafiles(handles())
-        case 18: return .removeDatafiles(handles())
-        case 19: return .createDirectoryObject(mode: number(), distribution: distribution())
-        case 20: return .addEntry(parent: handle(), name: name(), handle: handle(), kind: ObjectKind.allCases.randomElement(using: &random)!)
-        case 21: return .removeEntry(parent: handle(), name: name(), handle: handle(), owner: number())
-        case 22: return .removeObject(handle())
-        case 23: return .readDirectoryWithAttributes(handle(), after: nil, limit: number())
-        case 24: return .replaceEntry(parent: handle(), name: name(), handle: handle(), kind: ObjectKind.allCases.randomElement(using: &random)!)
-        case 25: return .spreadFile(handle(), datafiles: handles())
-        case 26: return .createDatafiles(count: number())
-        case 27: return .createFileWithDatafiles(parent: handle(), name: name(), mode: number(), distribution: distribution() ?? .defaultForFuzz, datafiles: handles())
+            return WriteData(datafile: handle(), regions: regions, data: ByteBuffer(bytes: bytes(chance(1, in: 5) ? length / 2 : length)))
+        case 15: return DatafileSizes(handles())
+        case 16: return TruncateDatafile(handle(), size: chance(1, in: 5) ? UInt64.max : UInt64.random(in: 0...1 << 40, using: &random))
+        case 17: return SyncDatafiles(handles())
+        case 18: return RemoveDatafiles(handles())
+        case 19: return CreateDirectoryObject(mode: number(), distribution: distribution())
+        case 20: return AddEntry(parent: handle(), name: name(), handle: handle(), kind: ObjectKind.allCases.randomElement(using: &random)!)
+        case 21: return RemoveEntry(parent: handle(), name: name(), handle: handle(), owner: number())
+        case 22: return RemoveObject(handle())
+        case 23: return ReadDirectoryWithAttributes(handle(), after: nil, limit: number())
+        case 24: return ReplaceEntry(parent: handle(), name: name(), handle: handle(), kind: ObjectKind.allCases.randomElement(using: &random)!)
+        case 25: return SpreadFile(handle(), datafiles: handles())
+        case 26: return CreateDatafiles(count: number())
+        case 27: return CreateFileWithDatafiles(parent: handle(), name: name(), mode: number(), distribution: distribution() ?? .defaultForFuzz, datafiles: handles())
         case 28:
             let servers = (0..<Int.random(in: 0...4, using: &random)).map { _ in UInt32.random(in: 0...4, using: &random) }
             let work: FanOutWork = [.createDatafiles(counts: servers.map { _ in number() }), .removeDatafiles(handles()), .datafileSizes(handles())]
                 .randomElement(using: &random)!
-            return .fanOut(work, servers: servers)
-        case 29: return .stat(handle())
-        case 30: return .removeFile(parent: handle(), name: name())
-        case 31: return .getExtendedAttribute(handle(), name: name())
+            return FanOut(work, servers: servers)
+        case 29: return Stat(handle())
+        case 30: return RemoveFile(parent: handle(), name: name())
+        case 31: return GetExtendedAttribute(handle(), name: name())
         case 32:
-            return .setExtendedAttribute(
+            return SetExtendedAttribute(
                 handle(), name: name(), value: ByteBuffer(bytes: bytes(chance(1, in: 10) ? 70_000 : 20)),
                 mode: ExtendedAttributeName.SetMode(rawValue: UInt8.random(in: 0...2, using: &random))!)
-        case 33: return .listExtendedAttributes(handle())
-        case 34: return .removeExtendedAttribute(handle(), name: name())
-        case 35: return .link(handle(), parent: handle(), name: name())
-        case 36: return .scanObjects(after: chance(1, in: 2) ? handle() : nil, limit: number())
-        case 37: return .scanEntries(after: chance(1, in: 2) ? EntryCursor(directory: handle(), name: name()) : nil, limit: number())
-        case 38: return .orphanBstreams(graceSeconds: number(), remove: false)
-        case 39: return .setLinkCount(handle(), count: number())
-        case 40: return .restoreDatafiles(handles())
-        case 41: return .pooledDatafiles
-        default: return .makeNode(parent: handle(), name: name(), kind: ObjectKind.allCases.randomElement(using: &random)!, mode: number(), rdev: UInt64.random(in: 0...0xFFFF_FFFF, using: &random))
+        case 33: return ListExtendedAttributes(handle())
+        case 34: return RemoveExtendedAttribute(handle(), name: name())
+        case 35: return HardLink(handle(), parent: handle(), name: name())
+        case 36: return ScanObjects(after: chance(1, in: 2) ? handle() : nil, limit: number())
+        case 37: return ScanEntries(after: chance(1, in: 2) ? EntryCursor(directory: handle(), name: name()) : nil, limit: number())
+        case 38: return OrphanBstreams(graceSeconds: number(), remove: false)
+        case 39: return SetLinkCount(handle(), count: number())
+        case 40: return RestoreDatafiles(handles())
+        case 41: return PooledDatafiles()
+        default: return MakeNode(parent: handle(), name: name(), kind: ObjectKind.allCases.randomElement(using: &random)!, mode: number(), rdev: UInt64.random(in: 0...0xFFFF_FFFF, using: &random))
         }
     }
 

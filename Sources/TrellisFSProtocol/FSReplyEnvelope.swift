@@ -1,0 +1,75 @@
+import NIOCore
+
+/// A reply with the id of the request it answers: the error, or the
+/// operation's reply in its wire form (which only the asker, knowing the
+/// operation, decodes: `reply(to:)`).
+public struct FSReplyEnvelope: Sendable, Equatable {
+    public var requestID: UInt64
+    public var result: Result<ByteBuffer, FSError>
+    /// Message time steps from the request's arrival to this reply's
+    /// sending, counting one per message on the critical path: 1 for a
+    /// request the server answered alone, more for one it fanned out to
+    /// other servers (Fig. 4 of the persistent-services paper, Latham, Ross
+    /// and Thakur, "Can MPI Be Used for Persistent Parallel Services?").
+    public var steps: UInt32
+
+    public init(requestID: UInt64, result: Result<ByteBuffer, FSError>, steps: UInt32 = 1) {
+        self.requestID = requestID
+        self.result = result
+        self.steps = steps
+    }
+
+    /// The answer to an `Operation` request: its reply, or its error.
+    public init<Operation: FSOperation>(requestID: UInt64, answering _: Operation.Type, _ result: Result<Operation.Reply, FSError>, steps: UInt32 = 1) {
+        self.init(requestID: requestID, result: result.map(Operation.encodeReply), steps: steps)
+    }
+
+    /// The reply to an `Operation` request, or the error the server sent.
+    public func reply<Operation: FSOperation>(to _: Operation.Type) throws -> Operation.Reply {
+        try Operation.decodeReply(try result.get())
+    }
+
+    public func encoded() -> ByteBuffer {
+        var writer = WireWriter()
+        writer.write(FSRequestEnvelope.protocolVersion)
+        writer.write(requestID)
+        writer.write(steps)
+        switch result {
+        case .failure(let error):
+            writer.write(UInt8(0))
+            writer.write(error.code.name)
+            writer.write(error.code.errno)
+            writer.write(error.message)
+        case .success(var body):
+            writer.write(UInt8(1))
+            var buffer = writer.buffer
+            buffer.writeBuffer(&body)
+            return buffer
+        }
+        return writer.buffer
+    }
+
+    public static func decode(_ buffer: ByteBuffer) throws -> FSReplyEnvelope {
+        var reader = WireReader(buffer)
+        let version: UInt16 = try reader.read()
+        guard version == FSRequestEnvelope.protocolVersion else {
+            throw FSError(.protocolViolation, "reply protocol version \(version) is not \(FSRequestEnvelope.protocolVersion)")
+        }
+        let requestID: UInt64 = try reader.read()
+        let steps: UInt32 = try reader.read()
+        switch try reader.read(UInt8.self) {
+        case 0:
+            let name = try reader.readString()
+            let errno: Int32 = try reader.read()
+            let error = FSError(.named(name, errno: errno), try reader.readString())
+            guard reader.isAtEnd else {
+                throw FSError(.protocolViolation, "reply to request \(requestID) has \(reader.buffer.readableBytes) bytes left over")
+            }
+            return FSReplyEnvelope(requestID: requestID, result: .failure(error), steps: steps)
+        case 1:
+            return FSReplyEnvelope(requestID: requestID, result: .success(reader.buffer), steps: steps)
+        case let other:
+            throw FSError(.protocolViolation, "reply to request \(requestID) has unknown kind \(other)")
+        }
+    }
+}

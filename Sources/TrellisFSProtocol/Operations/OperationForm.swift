@@ -1,0 +1,28 @@
+/// Everything an operation is besides its fields, in one declaration: its
+/// wire code, the type of its reply, whether carrying it out twice does no
+/// harm (so a client may send it again after a reply was lost with its
+/// server), whether answering may change what the server stores (so it runs
+/// inside a metadata commit, which a server's group commit batches; an
+/// operation that only reads needs none), and its wire form: the fields, in
+/// order, and how to make the operation from them (where its checks go).
+///
+/// ```swift
+/// public static let form = OperationForm<Self, ObjectAttributes>(
+///     code: 2, idempotent: true, commits: false, \.parent, \.name, make: Self.init)
+/// ```
+public struct OperationForm<Operation, Reply: WireCodable & Sendable & Equatable>: Sendable {
+    public let code: UInt16
+    public let isIdempotent: Bool
+    public let commits: Bool
+    let wire: WireForm<Operation>
+
+    public init<each Field: WireCodable & SendableMetatype>(
+        code: UInt16, idempotent: Bool, commits: Bool, _ field: repeat KeyPath<Operation, each Field>,
+        make: @escaping @Sendable (repeat each Field) throws -> Operation
+    ) {
+        self.code = code
+        self.isIdempotent = idempotent
+        self.commits = commits
+        wire = WireForm(repeat each field, make: make)
+    }
+}

@@ -1,0 +1,46 @@
+/// unlink as one request: the entry and metadata go in one transaction, then
+/// the owner removes every datafile through a fan-out, then replies. An entry
+/// whose object lives on another server is left alone, and the reply says which
+/// server holds the object.
+public struct RemoveFile: FSOperation {
+    public static let form = OperationForm<Self, RemoveFile.Outcome>(code: 30, idempotent: false, commits: true, \.parent, \.name, make: Self.init)
+    public var parent: ObjectHandle, name: String
+    public init(parent: ObjectHandle, name: String) { (self.parent, self.name) = (parent, name) }
+}
+
+extension RemoveFile {
+    public static let examples: [Self] = [
+        RemoveFile(parent: .root, name: "gone"),
+    ]
+    public static let exampleReplies: [Reply] = [.removed(linksLeft: 0), .objectOnServer(3)]
+}
+
+extension RemoveFile {
+    /// What an aggregate unlink did.
+    public enum Outcome: Sendable, Hashable, WireCodable {
+        /// The entry went; its object has `linksLeft` links left (0: it is gone, datafiles and all).
+        case removed(linksLeft: UInt32)
+        /// Nothing was done: the entry names an object on this other
+        /// server (after a rename or link across servers), which the client
+        /// removes step by step.
+        case objectOnServer(UInt32)
+
+        public func encode(into writer: inout WireWriter) {
+            switch self {
+            case .removed(let links):
+                writer.write(UInt8(0))
+                writer.write(links)
+            case .objectOnServer(let server):
+                writer.write(UInt8(1))
+                writer.write(server)
+            }
+        }
+        public init(from reader: inout WireReader) throws {
+            switch try reader.read(UInt8.self) {
+            case 0: self = .removed(linksLeft: try reader.read())
+            case 1: self = .objectOnServer(try reader.read())
+            case let other: throw FSError(.protocolViolation, "unknown unlink outcome \(other)")
+            }
+        }
+    }
+}

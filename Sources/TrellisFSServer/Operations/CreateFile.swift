@@ -1,0 +1,15 @@
+import TrellisFSProtocol
+
+extension CreateFile: ServedOperation {
+    func serve(_ handler: RequestHandler, _ call: inout ServerCall) throws -> ObjectAttributes {
+        if !stuffed, handler.context.peers != nil {
+            return try handler.createSpreadFile(parent, name, mode, distribution, call.credentials, steps: &call.steps)
+        }
+        return try handler.withLocalSize(try handler.createFile(parent, name, mode, distribution, stuffed: stuffed, call.credentials))
+    }
+
+    func mayWaitOnPeers(_ handler: RequestHandler) -> Bool {
+        // With a datafile of every other server in the pool, it waits on no peer.
+        !stuffed && !(handler.context.pool?.holdsEveryServer ?? false)
+    }
+}

@@ -1,0 +1,8 @@
+import NIOCore
+import TrellisFSProtocol
+
+extension ReadData: ServedOperation {
+    func serve(_ handler: RequestHandler, _ call: inout ServerCall) throws -> ByteBuffer {
+        try handler.context.bstreams.read(datafile: try handler.checkDatafile(datafile), regions: regions, maximumBytes: handler.context.maximumTransferBytes)
+    }
+}

@@ -1,0 +1,10 @@
+import TrellisFSProtocol
+
+extension WriteData: ServedOperation {
+    func serve(_ handler: RequestHandler, _ call: inout ServerCall) throws -> Written {
+        guard data.readableBytes <= handler.context.maximumTransferBytes else {
+            throw FSError(.invalidArgument, "a write of \(data.readableBytes) bytes is above the \(handler.context.maximumTransferBytes)-byte limit of one request")
+        }
+        return Written(bytes: try handler.context.bstreams.write(datafile: try handler.checkDatafile(datafile), regions: regions, data: data))
+    }
+}

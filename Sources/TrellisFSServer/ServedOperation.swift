@@ -1,0 +1,37 @@
+import NIOCore
+import TrellisFSProtocol
+
+/// An operation as a server carries it out: its handler, in the file named
+/// after the operation under `Operations/`.
+protocol ServedOperation: FSOperation {
+    /// The reply, from this server's stores (and its peers, for the
+    /// aggregate operations that fan out).
+    func serve(_ handler: RequestHandler, _ call: inout ServerCall) throws -> Reply
+
+    /// Whether answering may wait on other servers: the serving loop hands
+    /// these to a thread of their own so it never blocks on a peer.
+    func mayWaitOnPeers(_ handler: RequestHandler) -> Bool
+}
+
+extension ServedOperation {
+    func mayWaitOnPeers(_ handler: RequestHandler) -> Bool { false }
+
+    /// The answer, as it goes on the wire.
+    func answer(_ handler: RequestHandler, _ call: inout ServerCall) -> Result<ByteBuffer, FSError> {
+        do {
+            return .success(Self.encodeReply(try serve(handler, &call)))
+        } catch let error as FSError {
+            return .failure(error)
+        } catch {
+            return .failure(FSError(.ioError, "server \(handler.context.serverIndex): \(error)"))
+        }
+    }
+}
+
+/// What one request brings and leaves besides its fields and reply: who
+/// asks, the work to do after the reply, and the message time steps it took.
+struct ServerCall {
+    let credentials: Credentials
+    var followUps: [FollowUp] = []
+    var steps = 1
+}
