@@ -32,7 +32,8 @@ let package = Package(
                 "CFuse3", "TrellisFSClient", "TrellisFSProtocol", "TrellisFSDistribution", .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
-        .target(name: "TrellisCore", dependencies: ["CTrellisSystem"]),
+        .target(name: "TrellisCore"),
+        .target(name: "TrellisSystem", dependencies: ["TrellisCore", "CTrellisSystem"]),
         .target(name: "TrellisHosts"),
         .target(name: "TrellisWire", dependencies: ["TrellisCore"]),
         .target(name: "TrellisFSDistribution"),
@@ -54,7 +55,7 @@ let package = Package(
         .target(
             name: "TrellisFSServer",
             dependencies: [
-                "TrellisFSConnection", "TrellisFSStorage", "TrellisFSProtocol", "TrellisFSDistribution", "TrellisRuntime", "TrellisCore",
+                "TrellisSystem", "TrellisNames", "TrellisFSConnection", "TrellisFSStorage", "TrellisFSProtocol", "TrellisFSDistribution", "TrellisRuntime", "TrellisCore",
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "TOMLKit", package: "TOMLKit"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
@@ -64,7 +65,7 @@ let package = Package(
         .target(
             name: "TrellisRuntime",
             dependencies: [
-                "TrellisCore", "TrellisWire", "CTrellisSystem", "TrellisNames", "TrellisHosts",
+                "TrellisSystem", "TrellisCore", "TrellisWire", "CTrellisSystem", "TrellisNames", "TrellisHosts",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "Logging", package: "swift-log"),
@@ -73,15 +74,16 @@ let package = Package(
         .target(
             name: "TrellisLauncher",
             dependencies: [
-                "TrellisCore", "TrellisWire", "TrellisHosts", "CTrellisSystem",
+                "TrellisSystem", "TrellisCore", "TrellisWire", "TrellisHosts", "CTrellisSystem",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]),
+        .target(name: "TrellisNames", dependencies: ["TrellisSystem", "TrellisCore", .product(name: "Logging", package: "swift-log")]),
         .target(
-            name: "TrellisNames",
+            name: "TrellisNameService",
             dependencies: [
-                "TrellisCore",
+                "TrellisSystem", "TrellisNames", "TrellisCore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -90,7 +92,7 @@ let package = Package(
         .target(
             name: "TrellisBenchmarks",
             dependencies: [
-                "TrellisRuntime", "TrellisCore", "TrellisLauncher", "TrellisFSClient", "TrellisFSProtocol", "TrellisFSDistribution",
+                "TrellisSystem", "TrellisRuntime", "TrellisCore", "TrellisLauncher", "TrellisFSClient", "TrellisFSProtocol", "TrellisFSDistribution",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
@@ -98,34 +100,34 @@ let package = Package(
         .target(
             name: "TrellisClusterTools",
             dependencies: [
-                "TrellisLauncher", "TrellisHosts", "TrellisCore", "TrellisRuntime", "TrellisFSClient", "TrellisFSProtocol", "CZstd", "CArchive", "CTrellisSystem",
+                "TrellisSystem", "TrellisLauncher", "TrellisHosts", "TrellisCore", "TrellisRuntime", "TrellisFSClient", "TrellisFSProtocol", "CZstd", "CArchive", "CTrellisSystem",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]),
         .target(
             name: "TrellisCommands",
             dependencies: [
-                "TrellisRuntime", "TrellisLauncher", "TrellisRunCommand", "TrellisClusterTools", "TrellisBenchmarks", "TrellisNames", "TrellisScenarios", "TrellisFSServer", "TrellisFSProtocol", "TrellisFSClient", "TrellisFSDistribution", "TrellisFUSE",
+                "TrellisSystem", "TrellisRuntime", "TrellisLauncher", "TrellisRunCommand", "TrellisClusterTools", "TrellisBenchmarks", "TrellisNames", "TrellisNameService", "TrellisFSServer", "TrellisFSProtocol", "TrellisFSClient", "TrellisFSDistribution", "TrellisFUSE",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
         .target(
             name: "TrellisRunCommand",
             dependencies: [
-                "TrellisLauncher", "TrellisHosts", "TrellisCore", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "TrellisSystem", "TrellisLauncher", "TrellisHosts", "TrellisCore", .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
         .executableTarget(
-            name: "trellis", dependencies: ["TrellisRunCommand", "TrellisCore", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+            name: "trellis", dependencies: ["TrellisSystem", "TrellisRunCommand", "TrellisCore", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
         .executableTarget(name: "trellis-tools", dependencies: ["TrellisCommands"], path: "Sources/TrellisTools"),
-        .executableTarget(name: "trellis-proxy", dependencies: ["TrellisLauncher", "TrellisCore"], path: "Sources/TrellisProxy"),
+        .executableTarget(name: "trellis-proxy", dependencies: ["TrellisSystem", "TrellisLauncher", "TrellisCore"], path: "Sources/TrellisProxy"),
         .target(
             name: "TrellisScenarios",
             dependencies: [
-                "TrellisRuntime", "TrellisCore", "TrellisFSClient", "TrellisFSDistribution", .product(name: "NIOCore", package: "swift-nio"),
+                "TrellisSystem", "TrellisRuntime", "TrellisCore", "TrellisFSClient", "TrellisFSDistribution", .product(name: "NIOCore", package: "swift-nio"),
             ]),
         .executableTarget(
-            name: "trellis-conformance", dependencies: ["TrellisScenarios"],
+            name: "trellis-conformance", dependencies: ["TrellisScenarios", "TrellisNames", "TrellisNameService"],
             path: "Sources/TrellisConformance"),
         .executableTarget(name: "example-ring", dependencies: ["TrellisRuntime"], path: "Examples/RingExample"),
         .executableTarget(name: "example-collectives", dependencies: ["TrellisRuntime"], path: "Examples/CollectivesExample"),
@@ -135,10 +137,15 @@ let package = Package(
         .executableTarget(name: "example-echo-service", dependencies: ["TrellisRuntime", "TrellisCore"], path: "Examples/EchoServiceExample"),
         .executableTarget(name: "example-spawn", dependencies: ["TrellisRuntime", "TrellisCore"], path: "Examples/SpawnExample"),
         .executableTarget(name: "example-one-sided", dependencies: ["TrellisRuntime"], path: "Examples/OneSidedExample"),
+        .testTarget(name: "TrellisCoreTests", dependencies: ["TrellisCore"]),
+        .testTarget(name: "TrellisWireTests", dependencies: ["TrellisWire", "TrellisCore"]),
         .testTarget(
-            name: "TrellisCoreTests",
-            dependencies: ["TrellisCore", "TrellisWire", "TrellisRuntime", "TrellisLauncher", "TrellisHosts", .product(name: "NIOCore", package: "swift-nio")]),
-        .testTarget(name: "TrellisNamesTests", dependencies: ["TrellisNames"]),
+            name: "TrellisRuntimeTests",
+            dependencies: ["TrellisRuntime", "TrellisCore", "TrellisWire", "TrellisSystem", .product(name: "NIOCore", package: "swift-nio"), .product(name: "Logging", package: "swift-log")]),
+        .testTarget(
+            name: "TrellisLauncherTests",
+            dependencies: ["TrellisLauncher", "TrellisCore", "TrellisWire", "TrellisSystem", .product(name: "NIOCore", package: "swift-nio")]),
+        .testTarget(name: "TrellisNamesTests", dependencies: ["TrellisNames", "TrellisNameService"]),
         .testTarget(name: "TrellisHostsTests", dependencies: ["TrellisHosts", .product(name: "PropertyBased", package: "swift-property-based")]),
         .testTarget(
             name: "TrellisClusterToolsTests", dependencies: ["TrellisClusterTools", "TrellisHosts", "TrellisCore", .product(name: "NIOCore", package: "swift-nio")]),
@@ -159,7 +166,7 @@ let package = Package(
         .testTarget(
             name: "TrellisJobTests",
             dependencies: [
-                "trellis", "trellis-tools", "trellis-proxy", "trellis-conformance", "TrellisRuntime", "TrellisLauncher", "TrellisBenchmarks", "TrellisFSClient", "TrellisFSProtocol",
+                "TrellisSystem", "trellis", "trellis-tools", "trellis-proxy", "trellis-conformance", "TrellisRuntime", "TrellisLauncher", "TrellisBenchmarks", "TrellisFSClient", "TrellisFSProtocol",
                 "TrellisFSDistribution", "TrellisFUSE", .product(name: "NIOCore", package: "swift-nio"),
                 "example-ring", "example-collectives", "example-communicators", "example-nonblocking",
                 "example-echo-service", "example-spawn", "example-one-sided",

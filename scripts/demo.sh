@@ -7,19 +7,22 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-system-packages.sh
-# trellis answers `run` itself and hands the other commands to trellis-tools.
-for product in trellis trellis-tools trellis-proxy; do swift build -c release --static-swift-stdlib --product "$product"; done
+# trellis answers `run` itself and hands the other commands to trellis-tools;
+# trellis-conformance runs the scenarios of `trellis probe`.
+for product in trellis trellis-tools trellis-proxy trellis-conformance; do swift build -c release --static-swift-stdlib --product "$product"; done
 trellis=.build/release/trellis
 data="${TRELLIS_DEMO_DATA:-$(mktemp -d /tmp/trellis-demo.XXXXXX)}"
 # A private name service address, so the demo never meets another one.
 export TRELLIS_NAME_SERVICE="127.0.0.1:$(( 20000 + RANDOM % 20000 ))"
 mnt=""
 if [ -e /dev/fuse ] && { [ "$(id -u)" = 0 ] || command -v fusermount3 >/dev/null; }; then mnt="$data.mnt"; fi
-"$trellis" up --servers "${TRELLIS_DEMO_SERVERS:-4}" --data "$data" --name demo ${mnt:+--mount "$mnt"} > "$data.up.log" 2>&1 &
+"$trellis" up --servers "${TRELLIS_DEMO_SERVERS:-4}" --data "$data" --name demo ${mnt:+--mount "$mnt"} --ready-file "$data.ready" > "$data.up.log" 2>&1 &
 up=$!
 stop() { kill -INT "$up" 2>/dev/null || true; wait "$up" 2>/dev/null || true; }
 trap stop EXIT
-for _ in $(seq 1 300); do grep -q "Ctrl-C stops it" "$data.up.log" 2>/dev/null && break; kill -0 "$up" || { cat "$data.up.log"; exit 1; }; sleep 0.2; done
+# up writes its ready file once every server (and the mount) serves.
+for _ in $(seq 1 300); do [ -s "$data.ready" ] && break; kill -0 "$up" || { cat "$data.up.log"; exit 1; }; sleep 0.2; done
+[ -s "$data.ready" ] || { echo "the file system did not come up within 60 s"; cat "$data.up.log"; exit 1; }
 cat "$data.up.log"
 fs() { echo "+ trellis fs $*"; "$trellis" fs "$1" --name demo "${@:2}"; }
 head -c 24000000 /dev/urandom > "$data.sample"

@@ -14,6 +14,8 @@
 #include <signal.h>
 #include <string.h>
 #include <unistd.h>
+#include <spawn.h>
+#include <linux/close_range.h>
 #include <sys/wait.h>
 
 const uint32_t TRELLIS_EPOLLIN = EPOLLIN;
@@ -152,6 +154,11 @@ pid_t trellis_spawn_tied(const char *path, char *const argv[], char *const envp[
                 code = errno;
             }
         }
+        /* Nothing else of the parent's goes along (a caller's lock file or pipe
+         * opened without close-on-exec would live as long as the child). */
+        if (code == 0 && close_range((unsigned)lowest, ~0U, CLOSE_RANGE_CLOEXEC) != 0) {
+            for (int fd = lowest; fd < 65536; fd++) fcntl(fd, F_SETFD, FD_CLOEXEC);
+        }
         sigset_t none;
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
@@ -176,4 +183,8 @@ pid_t trellis_spawn_tied(const char *path, char *const argv[], char *const envp[
         return -code;
     }
     return pid;
+}
+
+int trellis_spawn_add_closefrom(posix_spawn_file_actions_t *actions, int from) {
+    return posix_spawn_file_actions_addclosefrom_np(actions, from);
 }

@@ -1,6 +1,7 @@
 import Foundation
 import TrellisCore
 import TrellisLauncher
+import TrellisSystem
 
 /// `trellis bench compare`: the Trellis benchmarks and the same measurements
 /// by MPICH (forced over TCP, and on its default shared-memory path), in one

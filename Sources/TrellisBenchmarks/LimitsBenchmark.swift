@@ -5,6 +5,7 @@ import Foundation
 import NIOCore
 import TrellisCore
 import TrellisRuntime
+import TrellisSystem
 
 /// One figure of `trellis bench limits`, printed as a JSON line.
 public struct LimitRecord: Sendable, Codable, Equatable {

@@ -6,6 +6,7 @@ import Synchronization
 import TrellisCore
 import TrellisHosts
 import TrellisLauncher
+import TrellisSystem
 
 /// `trellis agents up|down|status`: persistent agents that start jobs'
 /// proxies without ssh (`--launcher agents`), as Hydra's `hydra_persist`

@@ -6,6 +6,7 @@ import Logging
 import TrellisCore
 import TrellisLauncher
 import TrellisRunCommand
+import TrellisSystem
 
 /// `trellis agents serve`: the agent itself, as `trellis agents up` starts
 /// it on each host. Reads the key from its stdin, listens, prints

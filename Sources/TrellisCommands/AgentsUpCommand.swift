@@ -4,6 +4,7 @@ import TrellisCore
 import TrellisHosts
 import TrellisLauncher
 import TrellisRunCommand
+import TrellisSystem
 
 /// `trellis agents up --hosts LIST`: one agent per host, started over ssh
 /// (this host's forked), their ports kept in the agent table.

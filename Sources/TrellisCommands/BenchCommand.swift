@@ -3,6 +3,7 @@ import TrellisBenchmarks
 import TrellisCore
 import TrellisRuntime
 import TrellisRunCommand
+import TrellisSystem
 
 /// `trellis bench ...`: the benchmarks that ship with Trellis.
 struct BenchCommand: ParsableCommand {

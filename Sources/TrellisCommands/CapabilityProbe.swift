@@ -3,6 +3,7 @@ import TrellisBenchmarks
 import TrellisCore
 import TrellisLauncher
 import TrellisNames
+import TrellisSystem
 
 /// One row of `trellis probe`: a capability from the tables of the
 /// persistent-services paper and the MPI storage-transport paper and
@@ -20,19 +21,22 @@ struct ProbeRow: Codable, Equatable {
 /// "Can MPI Be Used for Persistent Parallel Services?") and Tables 1-3 of the
 /// MPI storage-transport paper (the paper on MPI as the transport of a
 /// replicated, striped storage service) against Trellis. Every check starts
-/// real processes (`trellis scenario ...`, `trellis run ...`), each with its
+/// real processes (`trellis-conformance SCENARIO`, `trellis run ...`), each with its
 /// own time limit, and stops what it started.
 final class CapabilityProbe {
     let trellis: String
+    /// The program that runs the scenarios (`trellis-conformance`, built beside trellis).
+    let scenarios: String
     let objectCount: Int
     private(set) var rows: [ProbeRow] = []
-    private let seed000 = "Table 1 of the persistent-services paper, \"Can MPI Be Used for Persistent Parallel Services?\" (capabilities)"
+    private let persistentServicesTable = "Table 1 of the persistent-services paper, \"Can MPI Be Used for Persistent Parallel Services?\" (capabilities)"
     private let serverDies = "Table 1 of the MPI storage-transport paper (a server process dies)"
     private let clientDies = "Table 2 of the MPI storage-transport paper (a client job dies)"
     private let limits = "Table 3 of the MPI storage-transport paper (object limits)"
 
-    init(trellis: String, objectCount: Int) {
+    init(trellis: String, scenarios: String, objectCount: Int) {
         self.trellis = trellis
+        self.scenarios = scenarios
         self.objectCount = objectCount
     }
 
@@ -51,7 +55,7 @@ final class CapabilityProbe {
 
     // MARK: Helpers
 
-    private func scenario(_ name: String) -> [String] { [trellis, "scenario", name] }
+    private func scenario(_ name: String) -> [String] { [scenarios, name] }
 
     private func run(_ arguments: [String], _ environment: [String: String] = [:], timeout: Double = 180,
                      whileRunning: ((CommandRunner.Child) -> Void)? = nil) -> CommandRunner.Outcome {
@@ -111,7 +115,7 @@ final class CapabilityProbe {
         return withNameService { base in
             let environment = base.merging(["TRELLIS_TEST_SERVICE": "probe-echo"]) { _, new in new }
             let outcomes = runServed(scenario("echo-server"), environment, clients: [(scenario("echo-client"), ["TRELLIS_TEST_ROUNDS": "3"])])
-            return [exitRow(seed000, "Published name appears to other singleton processes", outcomes,
+            return [exitRow(persistentServicesTable, "Published name appears to other singleton processes", outcomes,
                             "a singleton published a port; another singleton looked it up and connected", since: start)]
         }
     }
@@ -121,7 +125,7 @@ final class CapabilityProbe {
         return withNameService { base in
             let environment = base.merging(["TRELLIS_TEST_SERVICE": "probe-connect", "TRELLIS_TEST_CLIENTS": "1"]) { _, new in new }
             let outcomes = runServed(scenario("serve"), environment, clients: [(scenario("client"), [:])])
-            return [exitRow(seed000, "Connect/Accept work under singleton init", outcomes,
+            return [exitRow(persistentServicesTable, "Connect/Accept work under singleton init", outcomes,
                             "accept, connect, messages, merge and disconnect between two singletons", since: start)]
         }
     }
@@ -131,7 +135,7 @@ final class CapabilityProbe {
         let file = NSTemporaryDirectory() + "trellis-probe-join-\(getpid())"
         defer { unlink(file) }
         let outcomes = runServed(scenario("join-listen"), ["TRELLIS_TEST_JOIN_FILE": file], clients: [(scenario("join-connect"), [:])])
-        return [exitRow(seed000, "Comm join works under singleton init", outcomes,
+        return [exitRow(persistentServicesTable, "Comm join works under singleton init", outcomes,
                         "two singletons sharing a TCP socket joined, exchanged messages and merged", since: start)]
     }
 
@@ -141,7 +145,7 @@ final class CapabilityProbe {
         defer { _ = run([trellis, "names", "stop", "--address", address], timeout: 30) }
         let environment = ["TRELLIS_NAME_SERVICE": address, "TRELLIS_NAMES_AUTOSTART": "1", "TRELLIS_TEST_SERVICE": "probe-auto"]
         let outcomes = runServed(scenario("echo-server"), environment, clients: [(scenario("echo-client"), ["TRELLIS_TEST_ROUNDS": "2"])])
-        return [exitRow(seed000, "Needs no previously established environment (lamboot, MPD, ompi-server)", outcomes,
+        return [exitRow(persistentServicesTable, "Needs no previously established environment (lamboot, MPD, ompi-server)", outcomes,
                         "with nothing running, the first publish started the name service itself", since: start)]
     }
 
@@ -149,7 +153,7 @@ final class CapabilityProbe {
         let start = MonotonicClock.nanoseconds()
         let outcome = run(scenario("spawn"), timeout: 240)
         let passed = outcome.status == 0 && outcome.output.contains("SPAWNED")
-        return [row(seed000, "Comm spawn works under singleton init", passed,
+        return [row(persistentServicesTable, "Comm spawn works under singleton init", passed,
                     passed ? "a singleton spawned 3 children, then 1+2 of two programs; a missing program failed cleanly" : failureText([outcome]), since: start)]
     }
 
@@ -157,9 +161,9 @@ final class CapabilityProbe {
         let start = MonotonicClock.nanoseconds()
         let outcome = run([trellis, "run", "-n", "2"] + scenario("representation"), timeout: 60)
         return [
-            row(seed000, "Datatype processing supports heterogeneous architectures", outcome.output.contains("CHECK wire-representation ok"),
+            row(persistentServicesTable, "Datatype processing supports heterogeneous architectures", outcome.output.contains("CHECK wire-representation ok"),
                 "typed values travel in one fixed little-endian IEEE layout, checked byte by byte", since: start),
-            row(seed000, "Support for external32", outcome.output.contains("CHECK external32 ok"),
+            row(persistentServicesTable, "Support for external32", outcome.output.contains("CHECK external32 ok"),
                 "External32.pack / unpack give MPI's big-endian canonical bytes", since: start),
         ]
     }

@@ -4,6 +4,7 @@ import Glibc
 import Dispatch
 import Synchronization
 import TrellisCore
+import TrellisSystem
 
 /// The daemons a command starts and keeps while it runs (a name service,
 /// servers, a mount), each logging to its own file: stopped in the reverse

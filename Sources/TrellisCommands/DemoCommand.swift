@@ -4,6 +4,7 @@ import TrellisCore
 import TrellisLauncher
 import TrellisRuntime
 import TrellisRunCommand
+import TrellisSystem
 
 /// `trellis demo`: a small job that shows point-to-point and collectives at work.
 struct DemoCommand: ParsableCommand {

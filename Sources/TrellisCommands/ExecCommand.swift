@@ -7,6 +7,7 @@ import TrellisCore
 import TrellisHosts
 import TrellisLauncher
 import TrellisRunCommand
+import TrellisSystem
 
 /// `trellis exec --hosts LIST COMMAND...`: pdsh / clush over the launcher's proxy tree.
 struct ExecCommand: ParsableCommand {

@@ -4,6 +4,7 @@ import TrellisBenchmarks
 import TrellisCore
 import TrellisLauncher
 import TrellisRunCommand
+import TrellisSystem
 
 /// `trellis bench limits`: the object limits of the MPI storage-transport
 /// paper (the paper on MPI as the transport of a replicated, striped storage

@@ -8,6 +8,7 @@ import TrellisCore
 import TrellisFSClient
 import TrellisFUSE
 import TrellisRunCommand
+import TrellisSystem
 
 /// `trellis mount`: the file system as a directory that every program can use.
 struct MountCommand: ParsableCommand {

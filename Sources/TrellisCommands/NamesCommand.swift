@@ -3,8 +3,10 @@ import Dispatch
 import Foundation
 import Logging
 import TrellisCore
+import TrellisNameService
 import TrellisNames
 import TrellisRunCommand
+import TrellisSystem
 
 /// `trellis names ...`: the persistent name service and a client for it.
 struct NamesCommand: ParsableCommand {

@@ -1,8 +1,8 @@
 import ArgumentParser
 import Foundation
 import TrellisCore
-import TrellisScenarios
 import TrellisRunCommand
+import TrellisSystem
 
 /// `trellis probe`: the capability tables of the persistent-services paper
 /// (Latham, Ross and Thakur, "Can MPI Be Used for Persistent Parallel
@@ -26,7 +26,13 @@ struct ProbeCommand: ParsableCommand {
 
     func run() throws {
         TrellisCommand.bootstrapLogging()
-        let probe = CapabilityProbe(trellis: currentExecutablePath(), objectCount: objects)
+        let scenarios: String
+        do {
+            scenarios = try TrellisExecutable.locate(program: "trellis-conformance")
+        } catch {
+            throw CommandFailure("trellis probe runs its scenarios with trellis-conformance, which was not found next to trellis or on PATH; build it with `swift build -c release --product trellis-conformance`")
+        }
+        let probe = CapabilityProbe(trellis: currentExecutablePath(), scenarios: scenarios, objectCount: objects)
         probe.runAll { row in
             if json {
                 try? printJSON(row)
@@ -50,17 +56,5 @@ struct ProbeCommand: ParsableCommand {
         }
         let yes = rows.filter { $0.answer == "Y" }.count
         print("\n\(yes) of \(rows.count) rows answer Y")
-    }
-}
-
-/// `trellis scenario NAME` (internal): one runtime scenario, for probe and tests.
-struct ScenarioCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "scenario", abstract: "Run one runtime scenario (used by trellis probe).", shouldDisplay: false)
-
-    @Argument(parsing: .captureForPassthrough) var arguments: [String] = []
-
-    func run() throws {
-        ScenarioRunner.run(arguments: arguments, invocation: [currentExecutablePath(), "scenario"])
     }
 }

@@ -8,6 +8,7 @@ import TrellisCore
 import TrellisLauncher
 import TrellisRunCommand
 import TrellisRuntime
+import TrellisSystem
 
 /// `trellis shell [SCRIPT]`: a parallel shell over hosts (MPISH).
 struct ShellCommand: ParsableCommand {

@@ -4,6 +4,7 @@ import TrellisCore
 import TrellisLauncher
 import TrellisRunCommand
 import TrellisRuntime
+import TrellisSystem
 
 /// `trellis stage SOURCE... --to DIR`: every host gets the sources on its
 /// own disk, by the runtime's broadcast (Userstage; sbcast, dbcast, pdcp).

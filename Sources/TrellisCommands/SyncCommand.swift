@@ -4,6 +4,7 @@ import TrellisCore
 import TrellisLauncher
 import TrellisRunCommand
 import TrellisRuntime
+import TrellisSystem
 
 /// `trellis sync SOURCE --to DIR`: DIR on every host made identical to
 /// SOURCE here (mpisync; rsync, dsync).

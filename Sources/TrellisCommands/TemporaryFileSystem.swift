@@ -4,17 +4,20 @@ import Glibc
 import Foundation
 import TrellisCore
 import TrellisFSServer
+import TrellisFUSE
 import TrellisNames
 import TrellisRunCommand
+import TrellisSystem
 
-/// A file system that a bench starts with `trellis up` in a folder of its
-/// own and stops (as Ctrl-C would) when it is done with it. The name
-/// service is whichever answers at TRELLIS_NAME_SERVICE, else the one
-/// `up` starts. With a mount point, `up` also mounts it there.
+/// A file system that a bench starts in a folder of its own, as `trellis
+/// up` would (`LocalFileSystem`), and stops when it is done with it. The
+/// name service is whichever answers at TRELLIS_NAME_SERVICE. With a mount
+/// point, it is also mounted there (`trellis mount --foreground`).
 final class TemporaryFileSystem {
     let name: String
     let folder: String
-    private let up: pid_t
+    private let system: LocalFileSystem
+    private var mount: pid_t?
 
     init(
         name: String, servers: Int, folder: String, precreateBatch: Int = FileSystemConfiguration.defaultPrecreateBatch, mountPoint: String? = nil,
@@ -22,32 +25,31 @@ final class TemporaryFileSystem {
     ) throws {
         self.name = name
         self.folder = folder
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        let log = folder + "/up.log"
-        unlink(log)
-        up = try ProcessSpawner.spawn(
-            arguments: [
-                currentExecutablePath(), "up", "--servers", String(servers), "--data", folder + "/fs", "--name", name, "--precreate-batch", String(precreateBatch),
-            ] + (mountPoint.map { ["--mount", $0] } ?? []) + mountOptions.flatMap { ["--mount-option", $0] },
+        let data = folder + "/fs"
+        let configuration = try LocalFileSystem.prepare(name: name, servers: servers, folder: data, precreateBatch: precreateBatch)
+        system = try LocalFileSystem(configuration: configuration, folder: data, executable: currentExecutablePath())
+        guard let mountPoint else { return }
+        let log = folder + "/mount.log"
+        let pid = try ProcessSpawner.spawn(
+            arguments: [currentExecutablePath(), "mount", name, mountPoint, "--foreground"] + mountOptions.flatMap { ["-o", $0] },
             environment: ProcessEnvironment.current(), logPath: log)
-        let up = self.up
-        var exited = false
-        let ready = poll(until: .after(seconds: 120), intervalMicroseconds: 100_000) {
-            var status: Int32 = 0
-            exited = waitpid(up, &status, WNOHANG) == up
-            guard let text = try? String(contentsOfFile: log, encoding: .utf8) else { return exited }
-            return exited || text.contains(mountPoint == nil ? "is up" : "mounted on")
-        }
-        guard ready, !exited else {
-            // An `up` that exited is reaped already: only a live one is stopped.
-            if !exited { stop() }
-            throw CommandFailure("file system \(name) did not come up: \((try? String(contentsOfFile: log, encoding: .utf8)) ?? "")")
+        mount = pid
+        guard poll(until: .after(seconds: 60), intervalMicroseconds: 100_000, { MountTable.isTrellisMount(mountPoint) || !isRunning(pid) }),
+              MountTable.isTrellisMount(mountPoint)
+        else {
+            if !isRunning(pid) { mount = nil }
+            stop()
+            throw CommandFailure("file system \(name) could not be mounted on \(mountPoint): \((try? String(contentsOfFile: log, encoding: .utf8)) ?? "")")
         }
     }
 
     func stop() {
-        kill(up, SIGINT)
-        _ = ProcessSpawner.waitForExit(up)
+        if let mount {
+            kill(mount, SIGTERM)
+            _ = ProcessSpawner.waitForExit(mount)
+            self.mount = nil
+        }
+        system.stop()
     }
 
     /// Points this process at a name service of its own on a free loopback port.
@@ -55,6 +57,12 @@ final class TemporaryFileSystem {
         setenv("TRELLIS_NAME_SERVICE", "127.0.0.1:\(freeLocalPort() ?? 27_117)", 1)
         setenv("TRELLIS_NAMES_AUTOSTART", "0", 1)
     }
+}
+
+/// Whether `pid`, a child of this process, has not exited (reaping it if it has).
+private func isRunning(_ pid: pid_t) -> Bool {
+    var status: Int32 = 0
+    return waitpid(pid, &status, WNOHANG) == 0
 }
 
 /// A name service a bench runs for the whole of its run, so that the file

@@ -9,6 +9,7 @@ import TrellisHosts
 import TrellisLauncher
 import TrellisNames
 import TrellisRunCommand
+import TrellisSystem
 
 /// `trellis up --hosts`: a file system for a job over hosts, as BeeOND's
 /// `beeond start -n nodefile` or GekkoFS under srun bring one up: the name
@@ -66,7 +67,11 @@ extension UpCommand {
                     + "clients on any host: TRELLIS_CONFIG=\(clientFile) (or TRELLIS_NAME_SERVICE=\(namesAddress)); Ctrl-C or `trellis down --data \(folder)` stops it\n"
                 : "not every server of '\(self.name)' published its port within 120 s; the hosts' lines above say why\n"
             writeAll(1, Array(text.utf8))
+            if up, let readyFile = self.readyFile {
+                try? writeReadyFile(ReadyRecord(name: self.name, servers: names.count, data: folder, mount: nil, pid: getpid()), to: readyFile)
+            }
         }
+        defer { if let readyFile { unlink(readyFile) } }
         let code = try JobLauncher(options: options).run()
         _ = announcer
         // Stopped as asked (Ctrl-C, SIGTERM, trellis down): that is how `up` ends.

@@ -10,6 +10,7 @@ import TrellisFSServer
 import TrellisFUSE
 import TrellisNames
 import TrellisRunCommand
+import TrellisSystem
 
 /// `trellis up`: a whole local file system in one command — the name
 /// service (unless one already answers) and N servers with their storage
@@ -36,6 +37,8 @@ struct UpCommand: ParsableCommand {
     @Option(help: "With --hosts: how servers start on the hosts (ssh, slurm or fork, as trellis run's --launcher).") var launcher = "ssh"
     @Option(help: "With --hosts: the ssh command and its options, as one string.") var ssh = "ssh"
     @Option(help: "With --hosts: the name service's port on the first host.") var namesPort = NameServiceLocation.defaultPort
+    @Option(help: "Write this file (JSON: name, servers, data, mount, pid) once everything serves, and remove it when stopping: the readiness signal for scripts.")
+    var readyFile: String?
 
     static let pidFile = "up.pid"
 
@@ -52,8 +55,14 @@ struct UpCommand: ParsableCommand {
         }
         guard servers >= 1, servers <= 256 else { throw ValidationError("--servers must be 1 to 256") }
         let folder = URL(fileURLWithPath: data).standardizedFileURL.path
-        let configPath = folder + "/fs.toml"
-        let configuration = try prepare(folder: folder, configPath: configPath)
+        let configPath = LocalFileSystem.configPath(in: folder)
+        let configuration: FileSystemConfiguration
+        do {
+            configuration = try LocalFileSystem.prepare(
+                name: name, servers: servers, folder: folder, stripSizeBytes: stripSizeBytes, precreateBatch: precreateBatch)
+        } catch let error as FSError where error.code == .invalidArgument {
+            throw CommandFailure("\(error.message); use its --servers and --name, or another --data")
+        }
         try Self.writePID(in: folder)
         defer { unlink(folder + "/" + Self.pidFile) }
         let me = currentExecutablePath()
@@ -73,14 +82,14 @@ struct UpCommand: ParsableCommand {
         }
         for index in 0..<configuration.servers.count {
             let log = folder + "/server\(index).log"
-            try children.start("server \(index)", [me, "server", "--config", configPath, "--index", String(index)], environment: environment, log: log)
+            try children.start(
+                "server \(index)", LocalFileSystem.serverArguments(executable: me, configPath: configPath, index: index), environment: environment, log: log)
         }
-        let client = NameServiceClient(address: address, timeoutSeconds: 2)
-        guard poll(until: .after(seconds: 60), intervalMicroseconds: 100_000, {
-            (0..<configuration.servers.count).allSatisfy { index in
-                (try? client.call(NameRequest(.lookup, service: configuration.serviceName(ofServer: index)))).map { $0.ok } == true
-            }
-        }) else { throw CommandFailure("not every server published its port within 60 s; see the server logs in \(folder)") }
+        do {
+            try LocalFileSystem.waitUntilServing(configuration, environment: environment, seconds: 60, logs: folder)
+        } catch let error as FSError {
+            throw CommandFailure(error.message)
+        }
         print("file system '\(name)' is up: \(configuration.servers.count) servers, data in \(folder), name service \(address)")
         if let mount {
             let point = URL(fileURLWithPath: mount).standardizedFileURL.path
@@ -95,6 +104,11 @@ struct UpCommand: ParsableCommand {
         }
         print("clients reach it by the name \(name) (FileSystemClient.connect(name:)); Ctrl-C stops it")
         fflush(nil)
+        if let readyFile {
+            let ready = ReadyRecord(name: name, servers: configuration.servers.count, data: folder, mount: mount.map { URL(fileURLWithPath: $0).standardizedFileURL.path }, pid: getpid())
+            try writeReadyFile(ready, to: readyFile)
+        }
+        defer { if let readyFile { unlink(readyFile) } }
         try children.waitForStop { child, _ in
             guard child.pid == mountProcess else { throw CommandFailure("\(child.what) exited unexpectedly; see \(child.log)") }
             // Unmounted by the user: the file system goes on.
@@ -103,23 +117,20 @@ struct UpCommand: ParsableCommand {
         }
         print("stopping file system '\(name)'")
     }
+}
 
-    /// Writes the configuration and prepares the folders on the first run;
-    /// checks that a later run asks for the same file system.
-    private func prepare(folder: String, configPath: String) throws -> FileSystemConfiguration {
-        if FileManager.default.fileExists(atPath: configPath) {
-            let existing = try FileSystemConfiguration.load(path: configPath)
-            guard existing.servers.count == servers, existing.name == name else {
-                throw CommandFailure("\(folder) holds file system '\(existing.name)' with \(existing.servers.count) servers; use --servers \(existing.servers.count) --name \(existing.name), or another --data")
-            }
-            return existing
-        }
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        let configuration = try FileSystemConfiguration(
-            name: name, servers: (0..<servers).map { .init(host: "127.0.0.1", storage: "\(folder)/server\($0)") }, stripSizeBytes: stripSizeBytes,
-            precreateBatch: precreateBatch)
-        for index in 0..<servers { try ServerStorage.make(configuration, server: index, rootOwner: Credentials(uid: getuid(), gid: getgid())) }
-        try configuration.toml().write(toFile: configPath, atomically: true, encoding: .utf8)
-        return configuration
-    }
+/// What `trellis up --ready-file` writes once the file system serves.
+struct ReadyRecord: Codable {
+    var name: String
+    var servers: Int
+    var data: String
+    var mount: String?
+    var pid: Int32
+}
+
+/// Writes `record` as JSON under a temporary name and renames it, so a reader never sees half of it.
+func writeReadyFile(_ record: ReadyRecord, to path: String) throws {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys]
+    try encoder.encode(record).write(to: URL(fileURLWithPath: path), options: .atomic)
 }

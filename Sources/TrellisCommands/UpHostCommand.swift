@@ -10,6 +10,7 @@ import TrellisFSServer
 import TrellisLauncher
 import TrellisNames
 import TrellisRunCommand
+import TrellisSystem
 
 /// `trellis up-host` (internal): one host's part of `trellis up --hosts`,
 /// run as one rank per host by the launcher's proxies. It writes the file

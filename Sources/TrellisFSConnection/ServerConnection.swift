@@ -66,17 +66,24 @@ public final class ServerConnection: @unchecked Sendable {
 
     /// Waits for a started request's reply. This is the one retry policy of
     /// the file system's lines: when the server is lost, the request goes
-    /// again on a new connection until `deadline`, if it was never sent or
-    /// is idempotent (doing it twice does no harm); otherwise the loss is
+    /// again on a new connection until `deadline`, if its send never
+    /// completed (a connection found dead, as after the server restarted) or
+    /// it is idempotent (doing it twice does no harm); otherwise the loss is
     /// the caller's error, since the request may have been carried out.
     public func finish<Operation: FSOperation>(_ flight: InFlight<Operation>, deadline: Deadline) throws -> Answer<Operation.Reply> {
         var sent = flight.sent
         var lastError: FSError?
         while !deadline.hasPassed {
-            var mayHaveRun = sent != nil
+            var mayHaveRun = false
             do {
                 let current = try sent ?? send(flight.operation, credentials: flight.credentials, deadline: deadline)
                 sent = nil
+                do {
+                    try current.send.wait(deadline: deadline)
+                } catch {
+                    current.reply.cancel()
+                    throw error
+                }
                 mayHaveRun = true
                 return try wait(for: current, as: Operation.self, deadline: deadline)
             } catch let error as TrellisError where Self.meansServerLost(error.code) {
@@ -115,7 +122,6 @@ public final class ServerConnection: @unchecked Sendable {
     private func wait<Operation: FSOperation>(for sent: Sent, as _: Operation.Type, deadline: Deadline) throws -> Answer<Operation.Reply> {
         var incoming = sent.reply
         do {
-            try sent.send.wait(deadline: deadline)
             while true {
                 let reply = try FSReplyEnvelope.decode(try incoming.wait(deadline: deadline).payload)
                 // A late reply to an earlier request on the same tag is not ours.

@@ -6,6 +6,7 @@ import Synchronization
 import TrellisCore
 import TrellisFSProtocol
 import TrellisFSStorage
+import TrellisSystem
 
 /// Datafiles made ahead of need on every other server (OrangeFS's
 /// precreate pools), so a new spread file takes its remote datafiles from

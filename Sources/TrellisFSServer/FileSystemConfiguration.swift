@@ -3,6 +3,7 @@ import TOMLKit
 import TrellisCore
 import TrellisFSDistribution
 import TrellisFSProtocol
+import TrellisSystem
 
 /// A file system as its TOML file describes it; every server of the file
 /// system reads the same file.

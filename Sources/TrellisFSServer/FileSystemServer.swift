@@ -9,6 +9,7 @@ import TrellisFSDistribution
 import TrellisFSProtocol
 import TrellisFSStorage
 import TrellisRuntime
+import TrellisSystem
 
 /// One running server of a file system: a runtime singleton that publishes
 /// its port under the file system's service name, accepts clients without a

@@ -3,6 +3,7 @@ import Glibc
 #endif
 import Synchronization
 import TrellisCore
+import TrellisSystem
 
 /// Runs a command to its end with a deadline and collects its output: for
 /// tools that drive other programs (benchmark comparisons, tests). The child

@@ -4,6 +4,7 @@ import Glibc
 import CTrellisSystem
 import TrellisCore
 import TrellisWire
+import TrellisSystem
 
 /// The ranks of a job on this host, one process group: started with their
 /// PMI descriptor (`PMI_FD`) and output pipes, signalled together, and

@@ -4,6 +4,7 @@ import Glibc
 import Logging
 import TrellisCore
 import TrellisHosts
+import TrellisSystem
 
 /// `trellis run`: starts the ranks of one job, on this host or over hosts
 /// through one proxy per host, serves their PMI bootstrap, relays their

@@ -1,5 +1,6 @@
 import TrellisCore
 import TrellisHosts
+import TrellisSystem
 
 /// What `trellis run` was asked to do.
 public struct LaunchOptions: Sendable {

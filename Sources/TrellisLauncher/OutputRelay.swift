@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import TrellisCore
+import TrellisSystem
 
 /// Carries one rank's stdout or stderr from its pipe to `deliver`, whole
 /// lines at a time, so lines of different ranks never mix wherever they

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import TrellisCore
+import TrellisSystem
 
 /// A blocking TCP connection that exchanges newline-terminated lines, every
 /// step bounded by a timeout. Used by name-service clients, which must not

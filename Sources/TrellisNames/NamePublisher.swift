@@ -4,6 +4,7 @@ import Glibc
 import Logging
 import Synchronization
 import TrellisCore
+import TrellisSystem
 
 /// One process's dealings with the name service: its publications, the
 /// lease that keeps them alive, and the lookups.
@@ -17,7 +18,7 @@ public final class NamePublisher: Sendable {
     /// Unique per process (and per runtime instance).
     public let publisherID: String
     private let logger: Logger
-    private let autostart: Bool
+    private let environment: [String: String]
     private struct State {
         var publications: [String: String] = [:]
         var leaseSeconds: Double = 10
@@ -26,10 +27,10 @@ public final class NamePublisher: Sendable {
     }
     private let state = Mutex(State())
 
-    public init(address: String, publisherID: String, autostart: Bool, logger: Logger) {
+    public init(address: String, publisherID: String, environment: [String: String] = ProcessEnvironment.current(), logger: Logger) {
         client = NameServiceClient(address: address)
         self.publisherID = publisherID
-        self.autostart = autostart
+        self.environment = environment
         self.logger = logger
     }
 
@@ -80,8 +81,9 @@ public final class NamePublisher: Sendable {
     private func withAutostart<T>(_ body: () throws -> T) throws -> T {
         do {
             return try body()
-        } catch let error as TrellisError where error.code == .nameServiceUnavailable && autostart {
-            try NameServiceAutostart.start(address: client.address, logger: logger)
+        } catch let error as TrellisError where error.code == .nameServiceUnavailable {
+            // Only a process whose setup starts name services tries again, once one answers.
+            guard let start = NameServiceSetup.current.startWhenMissing, try start(client.address, environment, logger) else { throw error }
             return try body()
         }
     }
@@ -109,30 +111,6 @@ public final class NamePublisher: Sendable {
             } catch {
                 logger.debug("renewing names at \(client.address) failed: \(error); will retry")
             }
-        }
-    }
-}
-
-/// Starts a name-service daemon on demand, so that publish and lookup need
-/// nothing started beforehand (Table 1 of the persistent-services paper,
-/// Latham, Ross and Thakur, "Can MPI Be Used for Persistent Parallel
-/// Services?"). Only for addresses on this host; `TRELLIS_NAMES_AUTOSTART=0`
-/// turns it off.
-public enum NameServiceAutostart {
-    public static func isAllowed(address: String, environment: [String: String]) -> Bool {
-        if environment["TRELLIS_NAMES_AUTOSTART"] == "0" { return false }
-        return address.hasPrefix("127.") || address.hasPrefix("localhost:")
-    }
-
-    public static func start(address: String, logger: Logger) throws {
-        let executable = try TrellisExecutable.locate()
-        logger.notice("no name service at \(address); starting one with \(executable)")
-        let status = try ProcessSpawner.runToCompletion(
-            arguments: [executable, "names", "start", "--daemon", "--address", address],
-            environment: ProcessEnvironment.current())
-        // Another process may have started it at the same moment; either way it must answer now.
-        if status != 0, (try? NameServiceClient(address: address).call(NameRequest(.status))) == nil {
-            throw TrellisError(.nameServiceUnavailable, "could not start a name service at \(address) (`trellis names start --daemon` exited \(status))")
         }
     }
 }

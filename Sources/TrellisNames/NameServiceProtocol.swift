@@ -29,13 +29,13 @@ public struct NameResponse: Codable, Sendable, Equatable {
     public var ok: Bool
     public var error: String?
     public var port: String?
-    public var entries: [NameRegistry.Entry]?
+    public var entries: [NameEntry]?
     public var names: Int?
     public var leaseSeconds: Double?
     /// The name service's process id (status only).
     public var pid: Int?
 
-    public init(ok: Bool, error: String? = nil, port: String? = nil, entries: [NameRegistry.Entry]? = nil, names: Int? = nil, leaseSeconds: Double? = nil) {
+    public init(ok: Bool, error: String? = nil, port: String? = nil, entries: [NameEntry]? = nil, names: Int? = nil, leaseSeconds: Double? = nil) {
         self.ok = ok
         self.error = error
         self.port = port
@@ -60,5 +60,20 @@ public enum NameServiceCodec {
 
     public static func decode<T: Decodable>(_ type: T.Type, from line: some Collection<UInt8>) throws -> T {
         try JSONDecoder().decode(type, from: Data(line))
+    }
+}
+
+/// One published name, as the name service lists it.
+public struct NameEntry: Sendable, Equatable, Codable {
+    public var service: String
+    public var port: String
+    public var publisher: String
+    public var expiresAtNanoseconds: UInt64
+
+    public init(service: String, port: String, publisher: String, expiresAtNanoseconds: UInt64) {
+        self.service = service
+        self.port = port
+        self.publisher = publisher
+        self.expiresAtNanoseconds = expiresAtNanoseconds
     }
 }

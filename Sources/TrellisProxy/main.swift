@@ -9,6 +9,7 @@ import Glibc
 #endif
 import TrellisCore
 import TrellisLauncher
+import TrellisSystem
 
 var parent: String?
 var position: Int?

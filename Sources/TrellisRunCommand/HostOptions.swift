@@ -2,6 +2,7 @@ import ArgumentParser
 import TrellisCore
 import TrellisHosts
 import TrellisLauncher
+import TrellisSystem
 
 /// Where a job runs and how its proxies start: the options `trellis run`
 /// and the cluster tools (`trellis exec`, ...) share.

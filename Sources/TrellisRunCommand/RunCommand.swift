@@ -6,6 +6,7 @@ import Logging
 import TrellisCore
 import TrellisHosts
 import TrellisLauncher
+import TrellisSystem
 
 /// `trellis run -n N PROGRAM ARGS...`: mpiexec, on this host or over hosts.
 public struct RunCommand: ParsableCommand {

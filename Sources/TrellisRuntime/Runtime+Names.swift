@@ -1,5 +1,6 @@
 import TrellisCore
 import TrellisNames
+import TrellisSystem
 
 /// Name publishing (MPI_Publish_name / MPI_Lookup_name) through the
 /// persistent name service, across independently started processes,
@@ -33,9 +34,7 @@ extension Runtime {
             if let current { return current }
             let environment = ProcessEnvironment.current()
             let address = try NameServiceLocation.resolve(environment: environment).address
-            let publisher = NamePublisher(
-                address: address, publisherID: "\(processID)",
-                autostart: NameServiceAutostart.isAllowed(address: address, environment: environment), logger: engine.logger)
+            let publisher = NamePublisher(address: address, publisherID: "\(processID)", environment: environment, logger: engine.logger)
             current = publisher
             return publisher
         }

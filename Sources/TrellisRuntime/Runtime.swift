@@ -7,6 +7,7 @@ import Synchronization
 import TrellisCore
 import TrellisHosts
 import TrellisNames
+import TrellisSystem
 
 /// One process's membership in Trellis: its progress engine and its world.
 ///

@@ -3,8 +3,9 @@ import Glibc
 #endif
 import TrellisCore
 import TrellisRuntime
+import TrellisSystem
 
-/// `trellis-conformance SCENARIO` (or `trellis scenario SCENARIO`): one
+/// `trellis-conformance SCENARIO`: one
 /// scenario of the runtime's behaviour, run by every rank of a job. Rank 0
 /// prints `PASS SCENARIO` when all ranks passed; a failing rank prints
 /// `FAIL` with its reason and exits 1.

@@ -4,6 +4,7 @@ import Glibc
 import NIOCore
 import TrellisCore
 import TrellisRuntime
+import TrellisSystem
 
 /// Scenarios between independently started processes. Parameters come from
 /// the environment: TRELLIS_TEST_SERVICE (name), TRELLIS_TEST_CLIENTS.

@@ -4,6 +4,7 @@ import Glibc
 import NIOCore
 import TrellisCore
 import TrellisRuntime
+import TrellisSystem
 
 /// Scenarios where processes die. Run under `trellis run --keep-going`.
 extension Scenarios {

@@ -4,6 +4,7 @@ import Glibc
 import NIOCore
 import TrellisCore
 import TrellisRuntime
+import TrellisSystem
 
 enum Scenarios {
     static func basics(_ runtime: Runtime) throws {

@@ -3,4 +3,4 @@
 // but `run` and `proxy` to. See Sources/trellis/main.swift for why.
 import TrellisCommands
 
-TrellisCommand.main()
+TrellisCommand.start()

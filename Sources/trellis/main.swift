@@ -15,6 +15,7 @@ import Glibc
 import ArgumentParser
 import TrellisCore
 import TrellisRunCommand
+import TrellisSystem
 
 struct Trellis: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "trellis", subcommands: [RunCommand.self, ProxyCommand.self])

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import TrellisCore
 import TrellisLauncher
+import TrellisSystem
 
 /// `trellis agents up|status|down` and `--launcher agents` on test hosts
 /// (network namespaces, each with its own sshd): agents start over ssh

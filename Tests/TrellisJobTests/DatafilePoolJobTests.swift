@@ -4,6 +4,7 @@ import Testing
 import TrellisCore
 @testable import TrellisFSClient
 import TrellisFSProtocol
+import TrellisSystem
 
 /// Precreated datafile pools against real servers: each server keeps
 /// datafiles made ahead on every other, so a spread file's create waits

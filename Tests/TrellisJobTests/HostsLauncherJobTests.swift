@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import TrellisCore
 import TrellisLauncher
+import TrellisSystem
 
 /// `trellis run` over hosts with every proxy forked on this machine
 /// (`--launcher fork`): the proxy tree, its PMI, stdio, signals, exit codes

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TrellisCore
+import TrellisSystem
 
 /// `trellis run` as mpiexec: output, input, signals, failures, cleanup.
 @Suite(.serialized) struct LauncherJobTests {

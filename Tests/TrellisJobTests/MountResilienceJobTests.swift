@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import TrellisCore
 import TrellisFUSE
+import TrellisSystem
 
 /// A mount whose servers go away, and a mount in the background: it
 /// retries while a server restarts, fails with EIO (never hangs) when one

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import TrellisCore
 import TrellisLauncher
+import TrellisSystem
 
 /// `trellis run` over test hosts, each a network namespace with its own
 /// address, hostname and sshd: proxies start over real ssh, ranks listen

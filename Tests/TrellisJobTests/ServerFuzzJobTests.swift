@@ -7,6 +7,7 @@ import TrellisFSClient
 import TrellisFSDistribution
 import TrellisFSProtocol
 import TrellisRuntime
+import TrellisSystem
 
 /// Random, mutated and garbage requests straight to a live server, tens of
 /// thousands of them from a printed seed (TRELLIS_FUZZ_SEED replays one,

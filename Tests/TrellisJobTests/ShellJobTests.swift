@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import TrellisCore
 import TrellisLauncher
+import TrellisSystem
 
 /// `trellis shell` over hosts forked on this machine (`--launcher fork`;
 /// each rank knows its host's name): scripts with @nodesets, a directory

@@ -4,6 +4,7 @@ import Testing
 import TrellisCore
 import TrellisFSClient
 import TrellisLauncher
+import TrellisSystem
 
 /// A tree with what `trellis stage` must keep: modes, exact mtimes, an
 /// empty directory, a symlink, a hard link, an empty file, a file of

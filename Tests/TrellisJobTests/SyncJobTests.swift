@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import TrellisCore
 import TrellisLauncher
+import TrellisSystem
 
 /// `trellis sync` with hosts forked on this machine (`--launcher fork`,
 /// `%h` giving each its own folder): hosts that start from different

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import TrellisCore
 import TrellisLauncher
+import TrellisSystem
 
 /// A real Slurm on test hosts: munged on a private socket, slurmctld on the
 /// first host and a slurmd on every host, each under its host's name,

@@ -1,5 +1,6 @@
 import Testing
-@testable import TrellisNames
+@testable import TrellisNameService
+import TrellisNames
 
 @Suite struct NameRegistryTests {
     let second: UInt64 = 1_000_000_000

@@ -1,5 +1,6 @@
 import Testing
-@testable import TrellisNames
+@testable import TrellisNameService
+import TrellisNames
 
 @Suite struct NameServiceCoreTests {
     @Test func answersEveryRequestAndRoundTripsJSON() throws {

@@ -3,6 +3,7 @@
 
 #include <stdint.h>
 #include <sys/types.h>
+#include <spawn.h>
 /* Extended attributes (l/f get, set, list, remove), which Glibc's module leaves out. */
 #include <sys/xattr.h>
 
@@ -48,5 +49,8 @@ int trellis_keep_large_allocations(size_t trim_threshold);
    target. Returns the pid, or -errno when the program could not be started. */
 pid_t trellis_spawn_tied(const char *path, char *const argv[], char *const envp[], int stdin_fd, int stdout_fd,
                          int stderr_fd, const int *from, const int *to, int count, pid_t process_group, int death_signal);
+
+/* posix_spawn_file_actions_addclosefrom_np, which Swift's Glibc module does not show. */
+int trellis_spawn_add_closefrom(posix_spawn_file_actions_t *actions, int from);
 
 #endif

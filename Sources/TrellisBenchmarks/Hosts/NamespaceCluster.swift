@@ -1,6 +1,7 @@
 import Foundation
 import TrellisCore
 import TrellisLauncher
+import TrellisSystem
 
 /// A "cluster" of hosts on this machine (the namespace-hosts script): network
 /// namespaces on a private bridge, each with its own address, hostname and

@@ -3,6 +3,7 @@ import Glibc
 #endif
 import TrellisCore
 import TrellisLauncher
+import TrellisSystem
 
 /// Takes the job's output for `trellis exec`: kept per host for the folded
 /// report, or (live) printed at once, each line behind its host's name as

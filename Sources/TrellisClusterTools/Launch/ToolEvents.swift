@@ -1,5 +1,6 @@
 import Foundation
 import TrellisCore
+import TrellisSystem
 
 /// Where the reporting rank of a cluster tool (stage, sync) sends what it
 /// learns: drawn on this terminal and printed here, or passed up, as marked

@@ -2,6 +2,7 @@ import Foundation
 import TrellisCore
 import TrellisHosts
 import TrellisLauncher
+import TrellisSystem
 
 /// A cluster tool over hosts (`trellis stage --hosts`, `trellis sync
 /// --hosts`): one rank per host through the launcher's proxy tree, with

@@ -3,6 +3,7 @@ import Glibc
 #endif
 import Foundation
 import TrellisCore
+import TrellisSystem
 
 /// The one-line progress of a long transfer on a terminal, redrawn in place
 /// at most a few times a second: bytes, share, rate, time left and hosts

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import TrellisCore
+import TrellisSystem
 
 /// A program run with this process's own stdin, stdout and stderr, in its
 /// process group (so Ctrl-C on the terminal, or the launcher's SIGINT to

@@ -1,5 +1,6 @@
 import Foundation
 import TrellisCore
+import TrellisSystem
 
 /// A PBS (Torque, OpenPBS) batch script, run unchanged as MPISH's PBS
 /// compatibility mode ran it: its `#PBS` directives give the node count,

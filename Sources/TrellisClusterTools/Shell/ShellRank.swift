@@ -8,6 +8,7 @@ import TrellisCore
 import TrellisHosts
 import TrellisLauncher
 import TrellisRuntime
+import TrellisSystem
 
 /// One rank of `trellis shell` (MPISH, in "MPI for cluster system
 /// software"): a job of one rank per host that stays up for the whole

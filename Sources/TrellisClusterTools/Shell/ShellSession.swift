@@ -2,6 +2,7 @@ import Foundation
 import TrellisCore
 import TrellisHosts
 import TrellisLauncher
+import TrellisSystem
 
 /// Rank 0's side of `trellis shell`: the script's state (directory,
 /// environment, whether to stop at a failure) and each line turned into a

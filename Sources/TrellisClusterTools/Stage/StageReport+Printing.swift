@@ -1,5 +1,6 @@
 import Foundation
 import TrellisCore
+import TrellisSystem
 
 extension StageReport {
     /// The report as the command ends: one JSON object, or the problems on stderr and the summary line.

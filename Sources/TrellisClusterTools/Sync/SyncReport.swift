@@ -1,6 +1,7 @@
 import Foundation
 import TrellisCore
 import TrellisHosts
+import TrellisSystem
 
 /// How a sync ended on one host.
 public struct SyncHostResult: Codable, Sendable, Equatable {

@@ -3,6 +3,7 @@ import Glibc
 #endif
 import Crypto
 import TrellisCore
+import TrellisSystem
 
 /// The mutual proof of the key that opens every connection to an agent,
 /// a challenge-response with a fresh nonce from each side (HMAC-SHA256), so

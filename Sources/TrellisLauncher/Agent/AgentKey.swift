@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import TrellisCore
+import TrellisSystem
 
 /// The secret that `trellis agents up` shares with the agents it starts and
 /// that every launcher and proxy proves it holds before an agent starts

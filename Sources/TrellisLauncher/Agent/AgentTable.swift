@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import TrellisCore
+import TrellisSystem
 
 /// Which hosts run an agent and on which port: `trellis agents up` writes
 /// it, `--launcher agents` reads it. One line per host, `host port`.

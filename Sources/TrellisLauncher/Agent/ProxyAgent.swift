@@ -4,6 +4,7 @@ import Glibc
 import Logging
 import Synchronization
 import TrellisCore
+import TrellisSystem
 
 /// A persistent agent on one host that starts the proxies of jobs in
 /// place of ssh, in the role of Hydra's `hydra_persist` and of MPICH's MPD

@@ -4,6 +4,7 @@ import Glibc
 import Logging
 import TrellisCore
 import TrellisWire
+import TrellisSystem
 
 /// One node of a job's tree, run as a poll loop: the launcher (position 0)
 /// or the proxy of one host. It starts its child proxies and this host's

@@ -3,6 +3,7 @@ import Glibc
 #endif
 import NIOCore
 import TrellisCore
+import TrellisSystem
 
 /// One TCP link of a job's tree, nonblocking, owned by one node's poll loop:
 /// messages out are queued and written as the socket takes them; messages

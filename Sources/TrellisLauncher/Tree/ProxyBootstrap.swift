@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import TrellisCore
+import TrellisSystem
 
 /// How a node of the tree starts the proxy of a child host, in the roles of
 /// Hydra's bootstrap servers.

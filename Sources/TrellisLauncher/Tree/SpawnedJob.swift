@@ -3,6 +3,7 @@ import Glibc
 #endif
 import TrellisCore
 import TrellisWire
+import TrellisSystem
 
 /// A job that a rank asked for with MPI_Comm_spawn, as the launcher runs
 /// it: one more `trellis run` beside this one, placed on this job's hosts

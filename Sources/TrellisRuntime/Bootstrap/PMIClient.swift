@@ -4,6 +4,7 @@ import Glibc
 import Synchronization
 import TrellisCore
 import TrellisWire
+import TrellisSystem
 
 /// A blocking client of the PMI-1 wire protocol, over the descriptor the
 /// launcher hands down in `PMI_FD`. Used while bootstrapping, to spawn, and

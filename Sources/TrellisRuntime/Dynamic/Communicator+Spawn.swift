@@ -5,6 +5,7 @@ import NIOCore
 import Synchronization
 import TrellisCore
 import TrellisWire
+import TrellisSystem
 
 /// One program to start with `spawnMultiple`.
 public struct SpawnRequest: Sendable {

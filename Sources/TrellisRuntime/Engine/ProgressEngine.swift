@@ -5,6 +5,7 @@ import Logging
 import NIOCore
 import TrellisCore
 import TrellisWire
+import TrellisSystem
 
 /// The heart of the runtime: the matching queues, the rendezvous exchanges,
 /// and the loop that moves bytes.

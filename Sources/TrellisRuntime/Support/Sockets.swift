@@ -3,6 +3,7 @@ import Glibc
 #endif
 import CTrellisSystem
 import TrellisCore
+import TrellisSystem
 
 /// Small wrappers over the BSD socket calls the socket transport makes.
 enum Sockets {

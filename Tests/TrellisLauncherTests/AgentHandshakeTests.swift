@@ -3,6 +3,7 @@ import Synchronization
 import Testing
 import TrellisCore
 @testable import TrellisLauncher
+import TrellisSystem
 
 /// The agents' mutual proof of the key, both sides real over a socket pair:
 /// the same key passes and delivers the request; another key, a request

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import TrellisCore
 
 /// Checks `condition` every `intervalMicroseconds` until it holds (true) or
 /// the deadline passes (false). For waiting on another process — a file it

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import TrellisCore
 
 /// Writes every byte to a descriptor, retrying short writes and EINTR (and
 /// EAGAIN, for descriptors another process made nonblocking). Returns false

@@ -7,6 +7,7 @@ import Testing
 import TrellisCore
 @testable import TrellisRuntime
 import TrellisWire
+import TrellisSystem
 
 /// The socket transport against a peer played by the test over raw TCP, so
 /// that frames arrive in exactly the order a race would deliver them.

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import TrellisCore
 
 /// "host:port" text and the `sockaddr_in` the socket calls take, both ways.
 /// IPv4 dotted quads and "localhost" only: Trellis addresses are what a

@@ -2,6 +2,7 @@ import Logging
 import NIOCore
 import NIOPosix
 import TrellisCore
+import TrellisNames
 
 /// The persistent name service: JSON lines over TCP, served by SwiftNIO.
 ///

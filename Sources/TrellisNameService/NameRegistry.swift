@@ -1,4 +1,5 @@
 import TrellisCore
+import TrellisNames
 
 /// The name service's table as a pure value: service names mapped to port
 /// names, each held on a lease by the process that published it.
@@ -9,12 +10,7 @@ import TrellisCore
 /// gets a dead port for long. Times are monotonic nanoseconds, passed in, so
 /// the table is deterministic under test.
 public struct NameRegistry: Sendable {
-    public struct Entry: Sendable, Equatable, Codable {
-        public var service: String
-        public var port: String
-        public var publisher: String
-        public var expiresAtNanoseconds: UInt64
-    }
+    public typealias Entry = NameEntry
 
     public let leaseNanoseconds: UInt64
     public let maximumNames: Int

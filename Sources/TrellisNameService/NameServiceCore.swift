@@ -3,6 +3,7 @@ import Glibc
 #endif
 import Synchronization
 import TrellisCore
+import TrellisNames
 
 /// The registry behind a lock, with the request handling that every
 /// connection shares. Never fails on what a client sends: a bad request gets

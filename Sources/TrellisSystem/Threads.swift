@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import TrellisCore
 
 /// Starts a joinable OS thread running `body`. For loops that block in
 /// system calls (progress, pipe readers), where a task would tie up the

@@ -2,6 +2,7 @@ import CTrellisSystem
 #if canImport(Glibc)
 import Glibc
 #endif
+import TrellisCore
 
 /// How a child's standard descriptors are set up.
 public struct ChildDescriptors: Sendable {
@@ -50,6 +51,9 @@ public enum ProcessSpawner {
         for (parentFD, childFD) in descriptors.inherited {
             posix_spawn_file_actions_adddup2(&actions, parentFD, childFD)
         }
+        // Nothing else of this process's goes along: a descriptor someone opened without close-on-exec
+        // (a caller's lock file or pipe) would otherwise live as long as the child, daemons included.
+        trellis_spawn_add_closefrom(&actions, (descriptors.inherited.map(\.1).max() ?? 2) + 1)
 
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
@@ -165,19 +169,24 @@ extension ProcessSpawner {
 public enum TrellisExecutable {
     public static func locate(environment: [String: String] = ProcessEnvironment.current()) throws -> String {
         if let explicit = environment["TRELLIS_EXECUTABLE"], !explicit.isEmpty { return explicit }
+        return try locate(program: "trellis", environment: environment)
+    }
+
+    /// A program of the trellis family (`trellis`, `trellis-conformance`, ...):
+    /// itself, or next to the running program, else on PATH.
+    public static func locate(program: String, environment: [String: String] = ProcessEnvironment.current()) throws -> String {
         var buffer = [CChar](repeating: 0, count: 4096)
         let length = readlink("/proc/self/exe", &buffer, buffer.count - 1)
         if length > 0 {
             let own = buffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
-            if own.hasSuffix("/trellis") { return own }
-            let sibling = String(own[..<(own.lastIndex(of: "/") ?? own.startIndex)]) + "/trellis"
+            if own.hasSuffix("/" + program) { return own }
+            let sibling = String(own[..<(own.lastIndex(of: "/") ?? own.startIndex)]) + "/" + program
             if access(sibling, X_OK) == 0 { return sibling }
         }
         for directory in (environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin").split(separator: ":") {
-            let candidate = "\(directory)/trellis"
+            let candidate = "\(directory)/\(program)"
             if access(candidate, X_OK) == 0 { return candidate }
         }
-        throw TrellisError(
-            .launchFailed, "cannot find the trellis executable: set TRELLIS_EXECUTABLE, or put trellis on PATH")
+        throw TrellisError(.launchFailed, "cannot find the \(program) executable: put it next to trellis or on PATH\(program == "trellis" ? ", or set TRELLIS_EXECUTABLE" : "")")
     }
 }

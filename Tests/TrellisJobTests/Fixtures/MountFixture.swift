@@ -3,6 +3,7 @@ import Testing
 import TrellisCore
 import TrellisFUSE
 import TrellisLauncher
+import TrellisSystem
 
 /// A FUSE mount of a fixture's file system by a real `trellis mount`
 /// process; unmounted (lazily, so a test that failed half-way cannot leave

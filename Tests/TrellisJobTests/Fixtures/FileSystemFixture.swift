@@ -1,0 +1,75 @@
+import Foundation
+import NIOCore
+import Testing
+import TrellisCore
+import TrellisFSClient
+import TrellisFSDistribution
+import TrellisFSServer
+import TrellisFSProtocol
+import TrellisRuntime
+import TrellisSystem
+
+/// A file system of `servers` real `trellis server` processes on loopback,
+/// with its own name service and storage under a temporary folder; all of
+/// it stopped and removed when the fixture goes.
+final class FileSystemFixture: @unchecked Sendable {
+    let names: NameServiceFixture
+    let folder = NSTemporaryDirectory() + "trellis-fs-\(UUID().uuidString)"
+    let name: String
+    let serverCount: Int
+    private var system: LocalFileSystem?
+    var serverPIDs: [pid_t] { system?.serverPIDs ?? [] }
+
+    private var mounts: [String] = []
+
+    /// `storageBytes` puts each server's storage on a tmpfs of that size (root only).
+    init(servers: Int = 4, stripSizeBytes: Int = 4096, storageBytes: Int? = nil, precreateBatch: Int = FileSystemConfiguration.defaultPrecreateBatch) throws {
+        names = try NameServiceFixture()
+        name = "test\(getpid())x\(Int.random(in: 0..<1_000_000))"
+        serverCount = servers
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        if let storageBytes {
+            for index in 0..<servers {
+                let storage = "\(folder)/server\(index)"
+                try FileManager.default.createDirectory(atPath: storage, withIntermediateDirectories: true)
+                let mount = try JobHarness.run(["/bin/mount", "-t", "tmpfs", "-o", "size=\(storageBytes)", "tmpfs", storage], timeoutSeconds: 30)
+                guard mount.status == 0 else { throw FixtureFailure(description: "mounting a tmpfs needs root: \(mount.combined)") }
+                mounts.append(storage)
+            }
+        }
+        let configuration = try LocalFileSystem.prepare(
+            name: name, servers: servers, folder: folder, stripSizeBytes: UInt64(stripSizeBytes), precreateBatch: precreateBatch)
+        var environment = ProcessEnvironment.current()
+        environment.merge(names.environment) { _, new in new }
+        system = try LocalFileSystem(configuration: configuration, folder: folder, executable: JobHarness.trellis, environment: environment)
+    }
+
+    var configPath: String { LocalFileSystem.configPath(in: folder) }
+    var environment: [String: String] { names.environment }
+
+    func startServer(_ index: Int) throws { try system?.startServer(index) }
+
+    func killServer(_ index: Int) { system?.killServer(index) }
+
+    /// The last lines of each server's log, to name what went wrong in a failure.
+    func logTails(lines: Int = 20) -> String {
+        (0..<serverCount).map { index in
+            let log = system.flatMap { try? String(contentsOfFile: $0.logPath(ofServer: index), encoding: .utf8) } ?? ""
+            return "server \(index) log:\n" + log.split(separator: "\n").suffix(lines).joined(separator: "\n")
+        }.joined(separator: "\n")
+    }
+
+    /// A client in this process, reaching the servers through the fixture's name service.
+    func client() throws -> FileSystemClient {
+        for (key, value) in names.environment { setenv(key, value, 1) }
+        return try FileSystemClient.connect(name: name, timeoutSeconds: 60)
+    }
+
+    deinit {
+        system?.stop()
+        for mount in mounts { _ = try? JobHarness.run(["/bin/umount", mount], timeoutSeconds: 30) }
+        // The client() call pointed this process at the fixture's name service; later tests must not inherit that.
+        for key in names.environment.keys { unsetenv(key) }
+        try? FileManager.default.removeItem(atPath: folder)
+    }
+}
