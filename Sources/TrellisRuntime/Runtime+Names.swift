@@ -7,8 +7,8 @@ import TrellisSystem
 /// singletons included.
 ///
 /// ```swift
-/// let port = try runtime.openPort()
-/// try runtime.publish(name: "echo", port: port.name)
+/// let port = runtime.openPort()
+/// try runtime.publish(name: "echo", port: port.name.description)
 /// // in another process:
 /// let name = try runtime.lookup(name: "echo", deadline: .after(seconds: 10))
 /// ```

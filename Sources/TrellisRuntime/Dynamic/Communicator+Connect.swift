@@ -37,7 +37,7 @@ extension Runtime {
 /// ```swift
 /// let port = runtime.openPort()
 /// try runtime.publish(name: "echo", port: port.name.description)
-/// let pending = try runtime.self.iaccept(port)     // later: pending.test(), or wait(deadline:)
+/// let pending = try runtime.selfCommunicator.iaccept(port)     // later: pending.test(), or wait(deadline:)
 /// ```
 extension Communicator {
     /// Accepts one client on `port` (which the root opened). The root's

@@ -9,8 +9,8 @@ public protocol Waitable: Sendable {
 /// every request can be cancelled.
 ///
 /// ```swift
-/// let incoming = world.receiveNonblocking(from: .any, tag: 7)
-/// let outgoing = world.sendNonblocking(ByteBuffer(string: "hi"), to: 1, tag: 7)
+/// let incoming = try world.ireceive(from: .any, tag: 7)
+/// let outgoing = try world.isend(ByteBuffer(string: "hi"), to: 1, tag: 7)
 /// try outgoing.wait()
 /// let message = try incoming.wait(timeout: .seconds(5))
 /// ```
