@@ -59,9 +59,9 @@ public struct FSReplyEnvelope: Sendable, Equatable {
         let steps: UInt32 = try reader.read()
         switch try reader.read(UInt8.self) {
         case 0:
-            let name = try reader.readString()
+            let name = try reader.read(String.self)
             let errno: Int32 = try reader.read()
-            let error = FSError(.named(name, errno: errno), try reader.readString())
+            let error = FSError(.named(name, errno: errno), try reader.read(String.self))
             guard reader.isAtEnd else {
                 throw FSError(.protocolViolation, "reply to request \(requestID) has \(reader.buffer.readableBytes) bytes left over")
             }

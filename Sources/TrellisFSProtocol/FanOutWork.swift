@@ -16,8 +16,7 @@ public enum FanOutWork: Sendable, Equatable, WireCodable {
         switch self {
         case .createDatafiles(let counts):
             writer.write(UInt8(1))
-            writer.write(UInt32(counts.count))
-            for count in counts { writer.write(count) }
+            writer.write(counts)
         case .removeDatafiles(let handles):
             writer.write(UInt8(2))
             writer.write(handles)
@@ -30,11 +29,9 @@ public enum FanOutWork: Sendable, Equatable, WireCodable {
     public init(from reader: inout WireReader) throws {
         switch try reader.read(UInt8.self) {
         case 1:
-            let count = Int(try reader.read(UInt32.self))
-            guard count <= ObjectHandle.maximumServers, count * 4 <= reader.buffer.readableBytes else {
-                throw FSError(.protocolViolation, "a fan-out to \(count) servers runs past the message's end")
-            }
-            self = .createDatafiles(counts: try (0..<count).map { _ in try reader.read(UInt32.self) })
+            let counts: [UInt32] = try reader.read()
+            guard counts.count <= ObjectHandle.maximumServers else { throw FSError(.protocolViolation, "a fan-out to \(counts.count) servers") }
+            self = .createDatafiles(counts: counts)
         case 2: self = .removeDatafiles(try reader.readArray())
         case 3: self = .datafileSizes(try reader.readArray())
         case let other: throw FSError(.protocolViolation, "unknown fan-out work \(other)")
@@ -44,7 +41,7 @@ public enum FanOutWork: Sendable, Equatable, WireCodable {
 
 /// What a subtree did: datafiles made, sizes found (parallel to `sized`),
 /// and the failures of servers that could not do their share.
-public struct FanOutResult: Sendable, Equatable, WireCodable {
+public struct FanOutResult: Sendable, Equatable, WireRecord {
     public var made: [ObjectHandle]
     public var sized: [ObjectHandle]
     public var sizes: [UInt64]
@@ -64,27 +61,10 @@ public struct FanOutResult: Sendable, Equatable, WireCodable {
         failures += other.failures
     }
 
-    public func encode(into writer: inout WireWriter) {
-        writer.write(made)
-        writer.write(sized)
-        writer.write(UInt32(sizes.count))
-        for size in sizes { writer.write(size) }
-        writer.write(UInt32(failures.count))
-        for failure in failures { writer.write(failure) }
-    }
-
-    public init(from reader: inout WireReader) throws {
-        made = try reader.readArray()
-        sized = try reader.readArray()
-        let sizeCount = Int(try reader.read(UInt32.self))
-        guard sizeCount == sized.count, sizeCount * 8 <= reader.buffer.readableBytes else {
-            throw FSError(.protocolViolation, "\(sizeCount) sizes for \(sized.count) datafiles")
-        }
-        sizes = try (0..<sizeCount).map { _ in try reader.read(UInt64.self) }
-        let failureCount = Int(try reader.read(UInt32.self))
-        guard failureCount <= reader.buffer.readableBytes else { throw FSError(.protocolViolation, "\(failureCount) failures run past the message's end") }
-        failures = try (0..<failureCount).map { _ in try reader.readString() }
-    }
+    public static let wireForm = WireForm<Self>(\.made, \.sized, \.sizes, \.failures, make: { made, sized, sizes, failures in
+        guard sizes.count == sized.count else { throw FSError(.protocolViolation, "\(sizes.count) sizes for \(sized.count) datafiles") }
+        return FanOutResult(made: made, sized: sized, sizes: sizes, failures: failures)
+    })
 }
 
 /// The binomial tree over a list of servers whose first is the root: the

@@ -17,14 +17,11 @@ public struct WireWriter {
     }
 
     public mutating func write<T: WireCodable>(_ value: T) { value.encode(into: &self) }
-    /// Several values in order: an operation's fields.
-    public mutating func write<each Field: WireCodable>(fields: repeat each Field) { repeat (each fields).encode(into: &self) }
     public mutating func write(bytes: ByteBuffer) {
         var bytes = bytes
         write(UInt64(bytes.readableBytes))
         buffer.writeBuffer(&bytes)
     }
-    public mutating func write<T: WireCodable>(optional value: T?) { value.encode(into: &self) }
     mutating func writeInteger<T: FixedWidthInteger>(_ value: T) { buffer.writeInteger(value, endianness: .little) }
     mutating func writeText(_ value: String) {
         writeInteger(UInt32(value.utf8.count))
@@ -42,10 +39,6 @@ public struct WireReader {
     public var isAtEnd: Bool { buffer.readableBytes == 0 }
 
     public mutating func read<T: WireCodable>(_: T.Type = T.self) throws -> T { try T(from: &self) }
-    /// Several values in order: an operation's fields.
-    public mutating func readFields<each Field: WireCodable>() throws -> (repeat each Field) { (repeat try (each Field)(from: &self)) }
-    public mutating func readBool() throws -> Bool { try read() }
-    public mutating func readString() throws -> String { try read() }
     public mutating func readBytes() throws -> ByteBuffer {
         let count: UInt64 = try read()
         guard count <= UInt64(buffer.readableBytes), let bytes = buffer.readSlice(length: Int(count)) else {
@@ -64,7 +57,6 @@ public struct WireReader {
         for _ in 0..<count { values.append(try T(from: &self)) }
         return values
     }
-    public mutating func readOptional<T: WireCodable>(_: T.Type = T.self) throws -> T? { try read() }
 
     mutating func readInteger<T: FixedWidthInteger>() throws -> T {
         guard let value = buffer.readInteger(endianness: .little, as: T.self) else {
@@ -121,7 +113,7 @@ extension Optional: WireCodable where Wrapped: WireCodable {
         if let self { self.encode(into: &writer) }
     }
     public init(from reader: inout WireReader) throws {
-        self = try reader.readBool() ? try Wrapped(from: &reader) : nil
+        self = try reader.read(Bool.self) ? try Wrapped(from: &reader) : nil
     }
 }
 

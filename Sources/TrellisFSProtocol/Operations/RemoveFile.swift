@@ -9,13 +9,6 @@ public struct RemoveFile: FSOperation {
 }
 
 extension RemoveFile {
-    public static let examples: [Self] = [
-        RemoveFile(parent: .root, name: "gone"),
-    ]
-    public static let exampleReplies: [Reply] = [.removed(linksLeft: 0), .objectOnServer(3)]
-}
-
-extension RemoveFile {
     /// What an aggregate unlink did.
     public enum Outcome: Sendable, Hashable, WireCodable {
         /// The entry went; its object has `linksLeft` links left (0: it is gone, datafiles and all).
