@@ -20,6 +20,8 @@ let package = Package(
         .package(url: "https://github.com/x-sheep/swift-property-based.git", from: "2.0.1"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
     targets: [
         .target(name: "CTrellisSystem"),
@@ -57,7 +59,19 @@ let package = Package(
             dependencies: [
                 "TrellisSystem", "TrellisNames", "TrellisFSConnection", "TrellisFSStorage", "TrellisFSProtocol", "TrellisFSDistribution", "TrellisRuntime", "TrellisCore",
                 .product(name: "NIOCore", package: "swift-nio"), .product(name: "TOMLKit", package: "TOMLKit"),
+                .product(name: "Logging", package: "swift-log"), .product(name: "Metrics", package: "swift-metrics"),
+            ]),
+        .target(
+            name: "TrellisServices",
+            dependencies: [
+                "TrellisSystem", "TrellisCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]),
         .target(
             name: "TrellisFSProtocol",
@@ -86,7 +100,7 @@ let package = Package(
                 "TrellisSystem", "TrellisNames", "TrellisCore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Logging", package: "swift-log"), .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
             ]),
         .target(
@@ -107,8 +121,9 @@ let package = Package(
         .target(
             name: "TrellisCommands",
             dependencies: [
-                "TrellisSystem", "TrellisRuntime", "TrellisLauncher", "TrellisRunCommand", "TrellisClusterTools", "TrellisBenchmarks", "TrellisNames", "TrellisNameService", "TrellisFSServer", "TrellisFSProtocol", "TrellisFSClient", "TrellisFSDistribution", "TrellisFUSE",
+                "TrellisSystem", "TrellisRuntime", "TrellisLauncher", "TrellisRunCommand", "TrellisClusterTools", "TrellisBenchmarks", "TrellisNames", "TrellisNameService", "TrellisFSServer", "TrellisFSProtocol", "TrellisFSClient", "TrellisFSDistribution", "TrellisFUSE", "TrellisServices",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ]),
         .target(
@@ -145,6 +160,9 @@ let package = Package(
         .testTarget(
             name: "TrellisLauncherTests",
             dependencies: ["TrellisLauncher", "TrellisCore", "TrellisWire", "TrellisSystem", .product(name: "NIOCore", package: "swift-nio")]),
+        .testTarget(
+            name: "TrellisServicesTests",
+            dependencies: ["TrellisServices", .product(name: "Prometheus", package: "swift-prometheus")]),
         .testTarget(name: "TrellisNamesTests", dependencies: ["TrellisNames", "TrellisNameService"]),
         .testTarget(name: "TrellisHostsTests", dependencies: ["TrellisHosts", .product(name: "PropertyBased", package: "swift-property-based")]),
         .testTarget(
@@ -167,7 +185,7 @@ let package = Package(
             name: "TrellisJobTests",
             dependencies: [
                 "TrellisSystem", "trellis", "trellis-tools", "trellis-proxy", "trellis-conformance", "TrellisRuntime", "TrellisLauncher", "TrellisBenchmarks", "TrellisFSClient", "TrellisFSProtocol",
-                "TrellisFSDistribution", "TrellisFUSE", .product(name: "NIOCore", package: "swift-nio"),
+                "TrellisFSDistribution", "TrellisFUSE", "TrellisServices", "TrellisNames", .product(name: "NIOCore", package: "swift-nio"),
                 "example-ring", "example-collectives", "example-communicators", "example-nonblocking",
                 "example-echo-service", "example-spawn", "example-one-sided",
             ]),

@@ -13,10 +13,10 @@ import TrellisNames
 struct FileSystemCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fs",
-        abstract: "Use a Trellis file system: ls, cp, rm, mkdir, mv, ln, stat, layout, df, ping, xattr.",
+        abstract: "Use a Trellis file system: ls, cp, rm, mkdir, mv, ln, stat, layout, df, ping, xattr, top.",
         subcommands: [
             List.self, Copy.self, Remove.self, MakeDirectory.self, Move.self, Link.self, Status.self, Layout.self, DiskFree.self, Ping.self,
-            ExtendedAttributes.self,
+            ExtendedAttributes.self, Top.self,
         ])
 }
 

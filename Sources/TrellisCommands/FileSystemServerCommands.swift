@@ -1,8 +1,12 @@
 import ArgumentParser
 import Foundation
+import Logging
+import ServiceLifecycle
 import TrellisCore
 import TrellisFSProtocol
 import TrellisFSServer
+import TrellisServices
+import TrellisSystem
 
 /// `trellis mkfs`: prepares the storage folders of a file system.
 struct MakeFileSystemCommand: ParsableCommand {
@@ -33,20 +37,33 @@ struct FileSystemServerCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "server",
         abstract: "Run one server of a file system (metadata and data) from its TOML configuration.",
-        discussion: "The server publishes its port as trellis-fs/NAME/INDEX in the name service and serves until SIGINT or SIGTERM.")
+        discussion: """
+            The server publishes its port as trellis-fs/NAME/INDEX in the name service, and where it serves Prometheus \
+            metrics as trellis-fs/NAME/INDEX/metrics; it serves until SIGINT or SIGTERM, then finishes the requests \
+            in hand, withdraws its names and exits 0.
+            """)
 
     @Option(help: "The file system's TOML configuration.") var config: String
     @Option(help: "Which server of the configuration this is.") var index: Int
+    @OptionGroup var metrics: MetricsOptions
 
     func run() throws {
         TrellisCommand.bootstrapLogging()
         let configuration = try FileSystemConfiguration.load(path: config)
+        let ownHost = try ProcessEnvironment.value("TRELLIS_HOST") ?? configuration.listenAddress(ofServer: index)
+        // Before the server: metrics made before the backend's bootstrap would report nowhere.
+        let endpoint = try metrics.endpoint(ownHost: ownHost)
         let server = try FileSystemServer(configuration: configuration, index: index)
-        let signals = stopOnSignals { server.stop() }
-        try server.run { port in
-            print("server \(index) of \(configuration.name) ready at \(port)")
-            fflush(nil)
-        }
-        withExtendedLifetime(signals) {}
+        let (index, name) = (index, configuration.name)
+        var services: [any Service] = [
+            BlockingService("server \(index) of \(name)", run: {
+                try server.run(metricsAddress: endpoint?.published) { port in
+                    print("server \(index) of \(name) ready at \(port)\(endpoint.map { ", metrics at http://\($0.published)/metrics" } ?? "")")
+                    fflush(nil)
+                }
+            }, stop: server.stop),
+        ]
+        if let endpoint { services.append(endpoint.endpoint) }
+        try ServiceRunner.runUntilSignalled(services, logger: Logger(label: "trellis.fs.server"))
     }
 }

@@ -6,6 +6,7 @@ import TrellisCore
 import TrellisNameService
 import TrellisNames
 import TrellisRunCommand
+import TrellisServices
 import TrellisSystem
 
 /// `trellis names ...`: the persistent name service and a client for it.
@@ -43,6 +44,7 @@ struct NamesStart: ParsableCommand {
     var daemon = false
     @Option(help: "Log file of the daemon (default: /tmp/trellis-names-PORT.log).")
     var log: String?
+    @OptionGroup var metrics: MetricsOptions
 
     func run() throws {
         TrellisCommand.bootstrapLogging()
@@ -60,17 +62,17 @@ struct NamesStart: ParsableCommand {
         }
         let host = String(address[..<colon])
         let server = try NameServiceServer.start(host: host, port: port, leaseSeconds: leaseSeconds)
-        print("name service listening on \(server.address) (lease \(leaseSeconds) s, pid \(getpid()))")
+        let endpoint = try metrics.endpoint(ownHost: host)
+        print("name service listening on \(server.address) (lease \(leaseSeconds) s, pid \(getpid()))\(endpoint.map { ", metrics at http://\($0.published)/metrics" } ?? "")")
         fflush(nil)
-        let signals = stopOnSignals { server.close() }
-        server.waitUntilClosed()
-        withExtendedLifetime(signals) {}
+        let service = BlockingService("name service at \(server.address)", run: server.waitUntilClosed, stop: server.close)
+        try ServiceRunner.runUntilSignalled([service] + (endpoint.map { [$0.endpoint] } ?? []), logger: Logger(label: "trellis.names"))
     }
 
     private func startDaemon(address: String, port: Int) throws {
         let logPath = log ?? "/tmp/trellis-names-\(port).log"
         let pid = try ProcessSpawner.spawn(
-            arguments: [currentExecutablePath(), "names", "start", "--address", address, "--lease-seconds", String(leaseSeconds)],
+            arguments: [currentExecutablePath(), "names", "start", "--address", address, "--lease-seconds", String(leaseSeconds)] + metrics.arguments,
             environment: ProcessEnvironment.current(), logPath: logPath, newSession: true)
         let client = NameServiceClient(address: address, timeoutSeconds: 1)
         let answered = try poll(until: .after(seconds: 15), intervalMicroseconds: 50_000) {

@@ -144,7 +144,11 @@ public final class ServerConnection: @unchecked Sendable {
     }
 
     public func drop() {
-        if let communicator { _ = communicator.idisconnect() }
+        if let communicator {
+            // Queued before the disconnect, which lets it leave first.
+            _ = try? communicator.isend(ByteBuffer(string: MessageTags.sessionEndWords), to: 0, tag: MessageTags.sessionEnd)
+            _ = communicator.idisconnect()
+        }
         communicator = nil
         pendingPort = nil
     }

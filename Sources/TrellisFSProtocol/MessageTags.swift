@@ -3,6 +3,12 @@
 /// the request id, so that a client waits for exactly its reply.
 public enum MessageTags {
     public static let request = 1
+    /// The tag of the message a client sends before it disconnects: the
+    /// server's side of the intercommunicator learns nothing else of a
+    /// disconnect, and would keep the session (and a posted receive) for good.
+    public static let sessionEnd = 2
+    /// What that message holds; anything else on its tag is a stray, dropped like others.
+    public static let sessionEndWords = "session-end"
     private static let firstReply = 16
 
     public static func reply(to requestID: UInt64) -> Int {

@@ -83,6 +83,9 @@ public struct FileSystemConfiguration: Sendable, Equatable {
     /// The service name server `index` publishes its port under.
     public func serviceName(ofServer index: Int) -> String { "trellis-fs/\(name)/\(index)" }
 
+    /// The name under which server `index` publishes where its `/metrics` is served (host:port).
+    public func metricsServiceName(ofServer index: Int) -> String { serviceName(ofServer: index) + "/metrics" }
+
     // MARK: TOML
 
     private struct File: Codable {

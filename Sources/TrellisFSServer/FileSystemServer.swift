@@ -3,7 +3,6 @@ import Glibc
 #endif
 import Logging
 import NIOCore
-import Synchronization
 import TrellisCore
 import TrellisFSDistribution
 import TrellisFSProtocol
@@ -26,7 +25,8 @@ public final class FileSystemServer: @unchecked Sendable {
     private let runtime: Runtime
     private let handler: RequestHandler
     private let logger: Logger
-    private let stopRequested = Atomic<Bool>(false)
+    /// Completed by `stop`; the serving loop waits on it beside the clients, so it needs no timeout to notice.
+    private let stopRequest: GeneralizedRequest
     private var sessions: [Session] = []
     private var replies: [Request<Void>] = []
 
@@ -55,40 +55,39 @@ public final class FileSystemServer: @unchecked Sendable {
                 batch: configuration.precreateBatch, log: context.log)
         }
         handler = RequestHandler(context: context)
+        stopRequest = runtime.startGeneralizedRequest("stop of server \(index) of \(configuration.name)")
     }
 
     /// Asks `run` to return after the request in hand (safe from any thread).
-    public func stop() { stopRequested.store(true, ordering: .releasing) }
+    public func stop() { stopRequest.complete() }
 
     /// Serves until `stop`; `ready` is called with the port name once clients can connect.
-    public func run(ready: (String) -> Void = { _ in }) throws {
+    /// `metricsAddress`, when given, is published beside the port, for `trellis fs top` to find.
+    public func run(metricsAddress: String? = nil, ready: (String) -> Void = { _ in }) throws {
         let port = runtime.openPort()
         let service = configuration.serviceName(ofServer: index)
+        if let metricsAddress { try runtime.publish(name: configuration.metricsServiceName(ofServer: index), port: metricsAddress) }
         try runtime.publish(name: service, port: port.name.description)
         logger.info("server \(index) of \(configuration.name) serving as \(service) at \(port.name)")
         ready(port.name.description)
         handler.context.pool?.start()
         var accept = try runtime.selfCommunicator.iaccept(port)
-        while !stopRequested.load(ordering: .acquiring) {
+        while true {
             replies.removeAll { $0.isComplete }
-            let waitables: [any Waitable] = [accept] + sessions.map(\.pending)
-            let ready: Int
-            do {
-                ready = try waitAny(waitables, deadline: .after(seconds: 0.5))
-            } catch let error as TrellisError where error.code == .timedOut {
-                continue
-            }
-            if ready == 0 {
+            let ready = try waitAny([stopRequest, accept] + sessions.map(\.pending))
+            if ready == 0 { break }
+            if ready == 1 {
                 do {
                     let client = try accept.wait()
                     sessions.append(Session(client: client, pending: try Self.nextMessage(from: client)))
+                    handler.metrics.sessions.record(sessions.count)
                 } catch {
                     logger.warning("a client failed to connect: \(error)")
                 }
                 accept = try runtime.selfCommunicator.iaccept(port)
                 continue
             }
-            serveReadySessions(first: ready - 1)
+            serveReadySessions(first: ready - 2)
         }
         accept.cancel()
         for session in sessions {
@@ -98,6 +97,7 @@ public final class FileSystemServer: @unchecked Sendable {
         handler.context.pool?.stop()
         handler.context.peers?.close()
         try? runtime.unpublish(name: service)
+        if metricsAddress != nil { try? runtime.unpublish(name: configuration.metricsServiceName(ofServer: index)) }
         port.close()
         try runtime.finalize()
     }
@@ -116,14 +116,20 @@ public final class FileSystemServer: @unchecked Sendable {
         let ready = sessions.indices.filter { $0 == first || sessions[$0].pending.isComplete }
         // From the back, so removing a departed session leaves the other positions valid.
         let requests = ready.reversed().compactMap(takeRequest(sessionAt:)).reversed()
+        handler.metrics.readyRequests.record(requests.count)
         var local: [(envelope: FSRequestEnvelope, client: Communicator)] = []
         for (envelope, client) in requests {
             if handler.mayWaitOnPeers(envelope.operation) {
                 // It may wait on other servers, which may be waiting on this one: never in this loop.
-                if let thread = startThread({ [self] in answer(envelope, to: client, waitForSend: true) }) {
+                handler.metrics.requestsOnThreads.increment()
+                if let thread = startThread({ [self] in
+                    answer(envelope, to: client, waitForSend: true)
+                    handler.metrics.requestsOnThreads.decrement()
+                }) {
                     pthread_detach(thread)
                     continue
                 }
+                handler.metrics.requestsOnThreads.decrement()
             }
             local.append((envelope, client))
         }
@@ -154,11 +160,15 @@ public final class FileSystemServer: @unchecked Sendable {
         let message: Message
         do {
             message = try session.pending.wait()
+            if message.tag == MessageTags.sessionEnd, message.payload == ByteBuffer(string: MessageTags.sessionEndWords) {
+                throw FSError(.invalidArgument, "the client ended its session")
+            }
             sessions[position].pending = try Self.nextMessage(from: session.client)
         } catch {
             logger.info("client gone: \(error)")
             _ = session.client.idisconnect()
             sessions.remove(at: position)
+            handler.metrics.sessions.record(sessions.count)
             return nil
         }
         guard message.tag == MessageTags.request else {

@@ -1,6 +1,7 @@
 import NIOCore
 import TrellisFSDistribution
 import TrellisFSProtocol
+import TrellisCore
 import TrellisFSStorage
 
 /// Turns one request into its reply, against this server's stores. Every
@@ -8,10 +9,15 @@ import TrellisFSStorage
 /// sends can stop the server.
 public struct RequestHandler: Sendable {
     public let context: ServerContext
+    let metrics: ServerMetrics
 
-    public init(context: ServerContext) { self.context = context }
+    public init(context: ServerContext) {
+        self.context = context
+        metrics = ServerMetrics(fileSystem: context.configuration.name, server: context.serverIndex)
+    }
 
     public func handle(_ envelope: FSRequestEnvelope) -> (reply: FSReplyEnvelope, followUps: [FollowUp]) {
+        let started = MonotonicClock.nanoseconds()
         var call = ServerCall(credentials: envelope.credentials)
         let result: Result<ByteBuffer, FSError>
         if let served = envelope.operation as? any ServedOperation {
@@ -19,6 +25,9 @@ public struct RequestHandler: Sendable {
         } else {
             result = .failure(FSError(.notSupported, "server \(context.serverIndex) does not serve \(type(of: envelope.operation).name)"))
         }
+        let failure: FSError.Code?
+        if case .failure(let error) = result { failure = error.code } else { failure = nil }
+        metrics.record(type(of: envelope.operation), nanoseconds: MonotonicClock.nanoseconds() &- started, error: failure)
         return (FSReplyEnvelope(requestID: envelope.requestID, result: result, steps: UInt32(call.steps)), call.followUps)
     }
 

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Metrics
 import Synchronization
 import TrellisCore
 import TrellisNames
@@ -11,6 +12,8 @@ import TrellisNames
 public final class NameServiceCore: Sendable {
     private let registry: Mutex<NameRegistry>
     public let leaseSeconds: Double
+    /// Names held now (updated as they are published and withdrawn), for Prometheus.
+    private let published = Gauge(label: "trellis_names_published")
 
     public init(leaseSeconds: Double, maximumNames: Int = 1_000_000) {
         self.leaseSeconds = leaseSeconds
@@ -18,6 +21,15 @@ public final class NameServiceCore: Sendable {
     }
 
     public func handle(_ request: NameRequest, now: UInt64 = MonotonicClock.nanoseconds()) -> NameResponse {
+        let response = answer(request, now: now)
+        Counter(label: "trellis_names_requests_total", dimensions: [("operation", "\(request.operation)"), ("outcome", response.ok ? "ok" : "refused")]).increment()
+        if request.operation == .publish || request.operation == .unpublish {
+            published.record(registry.withLock { $0.list(now: now).count })
+        }
+        return response
+    }
+
+    private func answer(_ request: NameRequest, now: UInt64) -> NameResponse {
         registry.withLock { registry in
             do throws(NameRegistry.Failure) {
                 switch request.operation {

@@ -87,6 +87,16 @@ public final class LocalFileSystem: @unchecked Sendable {
     }
 
     /// Kills a server at once (SIGKILL), as a crash would.
+    /// Stops one server as its service manager would (SIGTERM), and returns its exit status.
+    @discardableResult
+    public func stopServer(_ index: Int) -> Int32 {
+        guard serverPIDs[index] > 0 else { return 0 }
+        kill(serverPIDs[index], SIGTERM)
+        let status = ProcessSpawner.waitForExit(serverPIDs[index])
+        serverPIDs[index] = 0
+        return status
+    }
+
     public func killServer(_ index: Int) {
         guard serverPIDs[index] > 0 else { return }
         kill(serverPIDs[index], SIGKILL)

@@ -5,6 +5,8 @@ extension WriteData: ServedOperation {
         guard data.readableBytes <= handler.context.maximumTransferBytes else {
             throw FSError(.invalidArgument, "a write of \(data.readableBytes) bytes is above the \(handler.context.maximumTransferBytes)-byte limit of one request")
         }
-        return Written(bytes: try handler.context.bstreams.write(datafile: try handler.checkDatafile(datafile), regions: regions, data: data))
+        let written = try handler.context.bstreams.write(datafile: try handler.checkDatafile(datafile), regions: regions, data: data)
+        handler.metrics.bytesWritten.increment(by: Int(written))
+        return Written(bytes: written)
     }
 }

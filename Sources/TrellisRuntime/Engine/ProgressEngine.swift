@@ -129,6 +129,15 @@ public final class ProgressEngine: @unchecked Sendable {
         }
     }
 
+    /// Completes a request that no message drives (a generalized request),
+    /// pulling the poller out of the kernel so its waiter sees it at once.
+    func completeFromOutside(_ core: RequestCore) {
+        lock.withLock {
+            core.succeed()
+            if pollerInKernel { transport.wake() }
+        }
+    }
+
     /// Called under the lock whenever a request completes.
     func requestCompleted() {
         if sleepingWaiters > 0 { waiterCondition.broadcast() }

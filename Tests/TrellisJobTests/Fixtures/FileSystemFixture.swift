@@ -51,6 +51,9 @@ final class FileSystemFixture: @unchecked Sendable {
 
     func killServer(_ index: Int) { system?.killServer(index) }
 
+    /// SIGTERM, as systemd or `trellis up` stop a server; its exit status.
+    func stopServer(_ index: Int) -> Int32? { system?.stopServer(index) }
+
     /// The last lines of each server's log, to name what went wrong in a failure.
     func logTails(lines: Int = 20) -> String {
         (0..<serverCount).map { index in

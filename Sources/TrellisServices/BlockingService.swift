@@ -1,0 +1,54 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import ServiceLifecycle
+import TrellisCore
+import TrellisSystem
+
+/// A component whose work is a blocking loop (a file-system server waiting
+/// on its clients, a FUSE session, the name service's event loop) as a
+/// swift-service-lifecycle `Service`: the loop runs on a thread of its own
+/// until it returns, and graceful shutdown or cancellation calls `stop`,
+/// which makes it return. The loop itself waits on events, never on a timer
+/// that checks a flag.
+///
+/// ```swift
+/// let server = try FileSystemServer(configuration: configuration, index: 0)
+/// let service = BlockingService("server 0", run: { try server.run() }, stop: server.stop)
+/// try ServiceRunner.runUntilSignalled([service], logger: logger)
+/// ```
+public struct BlockingService: Service {
+    public let name: String
+    private let body: @Sendable () throws -> Void
+    private let stop: @Sendable () -> Void
+
+    /// `stop` may be called from any thread, before `run` starts, and more than once.
+    public init(_ name: String, run: @escaping @Sendable () throws -> Void, stop: @escaping @Sendable () -> Void) {
+        self.name = name
+        body = run
+        self.stop = stop
+    }
+
+    public func run() async throws {
+        try await withTaskCancellationOrGracefulShutdownHandler {
+            try await withCheckedThrowingContinuation { (finished: CheckedContinuation<Void, any Error>) in
+                let body = self.body
+                let thread = startThread {
+                    do {
+                        try body()
+                        finished.resume()
+                    } catch {
+                        finished.resume(throwing: error)
+                    }
+                }
+                if let thread {
+                    pthread_detach(thread)
+                } else {
+                    finished.resume(throwing: TrellisError(.systemCall, "could not start a thread for \(name)"))
+                }
+            }
+        } onCancelOrGracefulShutdown: { [stop] in
+            stop()
+        }
+    }
+}

@@ -1,0 +1,75 @@
+import Foundation
+import NIOCore
+import Testing
+import TrellisFSClient
+import TrellisFSProtocol
+import TrellisNames
+import TrellisServices
+
+/// Servers serve Prometheus metrics that a workload moves, `trellis fs top`
+/// reads them, and SIGTERM stops a server in good order.
+@Suite("Metrics and service lifecycle", .serialized)
+struct MetricsJobTests {
+    private func scrape(_ fixture: FileSystemFixture, server: Int) throws -> [MetricSample] {
+        let names = NameServiceClient(address: fixture.names.address, timeoutSeconds: 5)
+        let answer = try names.call(NameRequest(.lookup, service: "trellis-fs/\(fixture.name)/\(server)/metrics"))
+        let address = try #require(answer.port, "server \(server) published no metrics address")
+        return try MetricsScrape.fetch(address)
+    }
+
+    private func total(_ samples: [MetricSample], _ name: String, operation: String? = nil) -> Double {
+        samples.filter { $0.name == name && (operation == nil || $0.labels["operation"] == operation) }.map(\.value).reduce(0, +)
+    }
+
+    @Test func aWorkloadMovesTheServersCountersAndAClosedClientLeavesNoSession() throws {
+        let fixture = try FileSystemFixture(servers: 2, stripSizeBytes: 4096)
+        let fs = try fixture.client()
+        let file = try fs.open("/measured", access: .readWrite, create: true)
+        try file.write(ByteBuffer(repeating: 7, count: 100_000), at: 0)
+        #expect(try file.read(at: 0, length: 100_000).readableBytes == 100_000)
+        try file.close()
+        #expect(throws: FSError.self) { try fs.stat("/not-there") }
+
+        let before = try (0..<2).map { try scrape(fixture, server: $0) }
+        #expect(before.map { total($0, "trellis_fs_written_bytes_total") }.reduce(0, +) >= 100_000)
+        #expect(before.map { total($0, "trellis_fs_read_bytes_total") }.reduce(0, +) >= 100_000)
+        #expect(before.map { total($0, "trellis_fs_requests_total", operation: "WriteData") }.reduce(0, +) >= 2)
+        #expect(before.map { total($0, "trellis_fs_request_duration_seconds_count", operation: "WriteData") }.reduce(0, +) >= 2)
+        #expect(before.map { total($0, "trellis_fs_errors_total") }.reduce(0, +) >= 1, "the failed stat is counted by its code")
+        #expect(before.map { total($0, "trellis_messages_received_total") }.reduce(0, +) > 0, "the runtime's counters are served too")
+        let sessionsBefore = before.map { total($0, "trellis_fs_sessions") }.reduce(0, +)
+        #expect(sessionsBefore >= 2, "this client holds a session with each server")
+
+        // A client that closes says so, and each server drops its session (it used to keep every one for good).
+        fs.close()
+        var sessionsAfter = sessionsBefore
+        for _ in 0..<100 where sessionsAfter > sessionsBefore - 2 {
+            usleep(100_000)
+            sessionsAfter = try (0..<2).map { total(try scrape(fixture, server: $0), "trellis_fs_sessions") }.reduce(0, +)
+        }
+        #expect(sessionsAfter <= sessionsBefore - 2, "\(fixture.logTails())")
+    }
+
+    @Test func fsTopReportsEveryServer() throws {
+        let fixture = try FileSystemFixture(servers: 2)
+        let top = try JobHarness.run(
+            [JobHarness.trellis, "fs", "top", "--name", fixture.name, "--interval", "0.3", "--count", "2", "--json"],
+            environment: fixture.environment, timeoutSeconds: 60)
+        #expect(top.status == 0, "\(top.combined)")
+        let records = top.output.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+        #expect(records.count == 4, "two rounds of two servers: \(top.combined)")
+        #expect(Set(records.compactMap { $0["server"] as? Int }) == [0, 1])
+        #expect(records.allSatisfy { $0["error"] == nil && $0["metrics"] is String }, "\(top.combined)")
+        // The scrapes themselves reach no server, so what top shows moving is other traffic: none here, but every rate is a number.
+        #expect(records.allSatisfy { $0["requestsPerSecond"] is Double || $0["requestsPerSecond"] is Int })
+    }
+
+    @Test func sigtermStopsAServerInGoodOrder() throws {
+        let fixture = try FileSystemFixture(servers: 2)
+        #expect(fixture.stopServer(1) == 0, "\(fixture.logTails())")
+        let names = NameServiceClient(address: fixture.names.address, timeoutSeconds: 5)
+        #expect(throws: (any Error).self, "a stopped server withdraws its name") { try names.call(NameRequest(.lookup, service: "trellis-fs/\(fixture.name)/1")) }
+        #expect(throws: (any Error).self) { try names.call(NameRequest(.lookup, service: "trellis-fs/\(fixture.name)/1/metrics")) }
+        #expect(try names.call(NameRequest(.lookup, service: "trellis-fs/\(fixture.name)/0")).ok == true)
+    }
+}
