@@ -31,8 +31,8 @@ let package = Package(
         .target(
             name: "TrellisFUSE",
             dependencies: [
-                "CFuse3", "TrellisFSClient", "TrellisFSProtocol", "TrellisFSDistribution", .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "Logging", package: "swift-log"),
+                "CFuse3", "TrellisFSClient", "TrellisFSProtocol", "TrellisFSDistribution", "TrellisSystem", "TrellisCore", .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"), .product(name: "Metrics", package: "swift-metrics"),
             ]),
         .target(name: "TrellisCore"),
         .target(name: "TrellisSystem", dependencies: ["TrellisCore", "CTrellisSystem"]),
@@ -173,6 +173,9 @@ let package = Package(
         .testTarget(
             name: "TrellisFSServerTests",
             dependencies: ["TrellisFSServer", "TrellisFSStorage", "TrellisFSProtocol", "TrellisFSDistribution", .product(name: "NIOCore", package: "swift-nio")]),
+        .testTarget(
+            name: "TrellisFSClientTests",
+            dependencies: ["TrellisFSClient", "TrellisFSServer", "TrellisFSProtocol", "TrellisNameService", "TrellisSystem", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "TrellisFUSETests", dependencies: ["TrellisFUSE", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(name: "TrellisFSStorageTests", dependencies: ["TrellisFSStorage", "TrellisFSProtocol", "TrellisFSDistribution"]),
         .testTarget(

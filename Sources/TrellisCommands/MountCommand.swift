@@ -8,6 +8,7 @@ import TrellisCore
 import TrellisFSClient
 import TrellisFUSE
 import TrellisRunCommand
+import TrellisServices
 import TrellisSystem
 
 /// `trellis mount`: the file system as a directory that every program can use.
@@ -31,6 +32,7 @@ struct MountCommand: ParsableCommand {
     @Option(name: .customShort("o"), help: "Mount options, comma-separated (repeatable).") var options: [String] = []
     @Flag(name: [.customShort("f"), .long], help: "Stay in the foreground until unmounted.") var foreground = false
     @Option(help: "Where a background mount logs.") var log: String?
+    @OptionGroup var metrics: MetricsOptions
 
     func validate() throws {
         _ = try MountOptions(parsing: options)
@@ -52,6 +54,8 @@ struct MountCommand: ParsableCommand {
 
     private func serve(at point: String) throws {
         let mountOptions = try MountOptions(parsing: options)
+        // Before the client and the mount, whose metrics would otherwise report nowhere.
+        let endpoint = try metrics.endpoint(ownHost: "127.0.0.1")
         let client: FileSystemClient
         if fileSystem.contains(":") {
             client = try FileSystemClient.connect(portName: fileSystem, timeoutSeconds: mountOptions.operationTimeout)
@@ -59,9 +63,10 @@ struct MountCommand: ParsableCommand {
             client = try FileSystemClient.connect(name: fileSystem, timeoutSeconds: mountOptions.operationTimeout)
         }
         let mount = try FuseMount(client: client, at: point, options: mountOptions, logger: Logger(label: "trellis.fuse"))
-        print("mounted \(fileSystem) on \(point)")
+        print("mounted \(fileSystem) on \(point)\(endpoint.map { ", metrics at http://\($0.published)/metrics" } ?? "")")
         fflush(nil)
-        try mount.run()
+        let service = BlockingService("mount on \(point)", run: { try mount.run(handlingSignals: false) }, stop: mount.stop)
+        try ServiceRunner.runUntilSignalled([service] + (endpoint.map { [$0.endpoint] } ?? []), logger: Logger(label: "trellis.fuse"))
     }
 
     /// As mount.fuse does: the caller returns once the mount is there (or with the reason it is not).
@@ -69,6 +74,7 @@ struct MountCommand: ParsableCommand {
         let logPath = log ?? "/tmp/trellis-mount-\(getuid()).log"
         var arguments = [currentExecutablePath(), "mount", fileSystem, point, "--foreground"]
         for option in options { arguments += ["-o", option] }
+        arguments += metrics.arguments
         let child = try ProcessSpawner.spawn(arguments: arguments, environment: ProcessEnvironment.current(), logPath: logPath, newSession: true)
         var exitStatus: Int32 = 0
         let ready = poll(until: .after(seconds: 60), intervalMicroseconds: 50_000) {

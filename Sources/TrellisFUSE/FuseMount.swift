@@ -5,6 +5,7 @@ import CFuse3
 import Logging
 import TrellisFSClient
 import TrellisFSProtocol
+import TrellisSystem
 
 /// A Trellis file system mounted through libfuse3's low-level API:
 /// multi-threaded, requests of up to 1 MiB, short attribute and entry
@@ -14,7 +15,8 @@ import TrellisFSProtocol
 /// let mount = try FuseMount(client: fs, at: "/mnt/trellis", options: MountOptions())
 /// try mount.run()          // until `trellis umount /mnt/trellis` or SIGTERM
 /// ```
-public final class FuseMount {
+/// `stop` may be called from any thread; everything else belongs to the thread that runs it.
+public final class FuseMount: @unchecked Sendable {
     public let mountPoint: String
     private let mounted: MountedFileSystem
     private let session: OpaquePointer
@@ -22,7 +24,7 @@ public final class FuseMount {
 
     public init(client: FileSystemClient, at mountPoint: String, options: MountOptions, logger: Logger = Logger(label: "trellis.fuse")) throws {
         self.mountPoint = mountPoint
-        mounted = MountedFileSystem(client: client, options: options, logger: logger)
+        mounted = MountedFileSystem(client: client, mountPoint: mountPoint, options: options, logger: logger)
         // The kernel checks permissions itself, against attributes no older
         // than attr_timeout, at every step of every path walk, for every
         // user: its entry and attribute caches would otherwise let a user
@@ -58,16 +60,33 @@ public final class FuseMount {
         MountTable.setReadAhead(of: mountPoint, kibibytes: Int(options.readAheadKiB))
     }
 
-    /// Serves the kernel's requests until the mount is unmounted or a
-    /// SIGINT, SIGTERM or SIGHUP arrives; then unmounts.
-    public func run() throws {
-        guard fuse_set_signal_handlers(session) == 0 else { throw FSError(.ioError, "cannot install the mount's signal handlers") }
-        defer { fuse_remove_signal_handlers(session) }
+    /// Serves the kernel's requests until the mount is unmounted or `stop`
+    /// is called; then unmounts. With `handlingSignals`, libfuse's own
+    /// handlers stop it on SIGINT, SIGTERM or SIGHUP (leave it off under a
+    /// service group, which handles the signals and calls `stop`).
+    public func run(handlingSignals: Bool = true) throws {
+        if handlingSignals {
+            guard fuse_set_signal_handlers(session) == 0 else { throw FSError(.ioError, "cannot install the mount's signal handlers") }
+        }
+        defer { if handlingSignals { fuse_remove_signal_handlers(session) } }
         let threads = mounted.options.maxThreads
         let result = trellis_fuse_loop_mt(session, threads)
         unmount()
         guard result == 0 || result == -EINTR || result == SIGTERM || result == SIGINT || result == SIGHUP else {
             throw FSError(.ioError, "the mount on \(mountPoint) stopped: \(String(cString: strerror(abs(result))))")
+        }
+    }
+
+    /// Makes `run` return from any thread: the session is told to exit and
+    /// the mount is detached, which ends the workers' reads of /dev/fuse (a
+    /// flag alone would wait for the kernel's next request). Programs still
+    /// inside the mount see it go, as after `umount -l`.
+    public func stop() {
+        fuse_session_exit(session)
+        if geteuid() == 0 {
+            _ = umount2(mountPoint, Int32(MNT_DETACH))
+        } else {
+            _ = try? ProcessSpawner.runToCompletion(arguments: ["/usr/bin/fusermount3", "-u", "-z", mountPoint], environment: ProcessEnvironment.current())
         }
     }
 

@@ -4,6 +4,7 @@ import Glibc
 import CFuse3
 import Logging
 import Synchronization
+import TrellisCore
 import TrellisFSClient
 import TrellisFSProtocol
 
@@ -20,8 +21,10 @@ final class MountedFileSystem: @unchecked Sendable {
     /// What all opens' read-ahead may hold at once.
     let readAheadBudget = ReadAheadBudget(bytes: 256 << 20)
     let directoryAttributes: DirectoryAttributeCache
+    let metrics: MountMetrics
 
-    init(client: FileSystemClient, options: MountOptions, logger: Logger) {
+    init(client: FileSystemClient, mountPoint: String, options: MountOptions, logger: Logger) {
+        metrics = MountMetrics(mountPoint: mountPoint)
         client.timeoutSeconds = options.operationTimeout
         self.pool = ClientPool(first: client)
         self.inodes = InodeNumbers(root: client.configuration.rootHandle)
@@ -33,6 +36,9 @@ final class MountedFileSystem: @unchecked Sendable {
     /// Runs one operation for the request's caller; a thrown error becomes
     /// the reply's errno (a server that could not be reached is EIO, logged).
     func perform(_ request: fuse_req_t, _ operation: StaticString, inode: UInt64, _ body: (FileSystemClient) throws -> Void) {
+        let started = MonotonicClock.nanoseconds()
+        var failure: Int32?
+        defer { metrics.record(operation, nanoseconds: MonotonicClock.nanoseconds() &- started, errno: failure) }
         do {
             try pool.with(Self.credentials(of: request)) { try body($0) }
         } catch let error as FSError {
@@ -42,9 +48,11 @@ final class MountedFileSystem: @unchecked Sendable {
             } else {
                 logger.debug("\(operation) of inode \(inode): \(error)")
             }
+            failure = number
             fuse_reply_err(request, number)
         } catch {
             logger.warning("\(operation) of inode \(inode) failed: \(error)")
+            failure = EIO
             fuse_reply_err(request, EIO)
         }
     }

@@ -3,6 +3,7 @@ import NIOCore
 import Testing
 import TrellisFSClient
 import TrellisFSProtocol
+import TrellisFUSE
 import TrellisNames
 import TrellisServices
 
@@ -71,5 +72,20 @@ struct MetricsJobTests {
         #expect(throws: (any Error).self, "a stopped server withdraws its name") { try names.call(NameRequest(.lookup, service: "trellis-fs/\(fixture.name)/1")) }
         #expect(throws: (any Error).self) { try names.call(NameRequest(.lookup, service: "trellis-fs/\(fixture.name)/1/metrics")) }
         #expect(try names.call(NameRequest(.lookup, service: "trellis-fs/\(fixture.name)/0")).ok == true)
+    }
+
+    @Test func aMountServesItsMetricsAndSigtermUnmountsIt() throws {
+        let fixture = try FileSystemFixture(servers: 2)
+        let port = try freePort()
+        let mount = try MountFixture(fixture, arguments: ["--metrics-address", "127.0.0.1:\(port)"])
+        let work = try mount.shell("head -c 100000 /dev/zero > file; cat file > /dev/null; ls not-here 2>/dev/null || true", in: mount.point)
+        #expect(work.status == 0, "\(work.combined)")
+        let samples = try MetricsScrape.fetch("127.0.0.1:\(port)")
+        #expect(total(samples, "trellis_mount_requests_total", operation: "write") >= 1, "\(mount.logText)")
+        #expect(total(samples, "trellis_mount_requests_total", operation: "create") >= 1)
+        #expect(samples.contains { $0.name == "trellis_mount_errors_total" && $0.labels["operation"] == "lookup" && $0.labels["errno"] == "2" })
+        #expect(total(samples, "trellis_fs_requests_total") == 0, "a mount serves its own counters, not the servers'")
+        #expect(mount.stop() == 0, "\(mount.logText)")
+        #expect(!MountTable.isTrellisMount(mount.point), "SIGTERM unmounts")
     }
 }

@@ -14,7 +14,7 @@ final class MountFixture: @unchecked Sendable {
     let log: String
     private(set) var pid: pid_t = 0
 
-    init(_ fileSystem: FileSystemFixture, options: [String] = []) throws {
+    init(_ fileSystem: FileSystemFixture, options: [String] = [], arguments: [String] = []) throws {
         self.fileSystem = fileSystem
         point = fileSystem.folder + "/mnt"
         log = fileSystem.folder + "/mount.log"
@@ -22,7 +22,7 @@ final class MountFixture: @unchecked Sendable {
         var environment = ProcessEnvironment.current()
         environment.merge(fileSystem.environment) { _, new in new }
         pid = try ProcessSpawner.spawn(
-            arguments: [JobHarness.trellis, "mount", fileSystem.name, point, "--foreground"] + options.flatMap { ["-o", $0] },
+            arguments: [JobHarness.trellis, "mount", fileSystem.name, point, "--foreground"] + options.flatMap { ["-o", $0] } + arguments,
             environment: environment, logPath: log)
         guard poll(until: .after(seconds: 60), intervalMicroseconds: 50_000, { MountTable.isTrellisMount(point) || !JobHarness.isAlive(pid) }),
             MountTable.isTrellisMount(point)
@@ -36,6 +36,14 @@ final class MountFixture: @unchecked Sendable {
     /// Runs a bash script with `dir` as its working folder.
     func shell(_ script: String, in dir: String, timeoutSeconds: Double = 300) throws -> JobHarness.Outcome {
         try JobHarness.run(["/bin/bash", "-c", "set -euo pipefail; cd \"$1\"; " + script, "script", dir], timeoutSeconds: timeoutSeconds)
+    }
+
+    /// SIGTERM, as a service manager stops the mount; its exit status.
+    func stop() -> Int32 {
+        guard pid > 0 else { return 0 }
+        kill(pid, SIGTERM)
+        defer { pid = 0 }
+        return ProcessSpawner.waitForExit(pid)
     }
 
     deinit {
