@@ -22,6 +22,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin.git", from: "1.5.0"),
     ],
     targets: [
         .target(name: "CTrellisSystem"),
@@ -162,7 +163,9 @@ let package = Package(
             dependencies: ["TrellisLauncher", "TrellisCore", "TrellisWire", "TrellisSystem", .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(
             name: "TrellisServicesTests",
-            dependencies: ["TrellisServices", .product(name: "Prometheus", package: "swift-prometheus")]),
+            dependencies: [
+                "TrellisServices", "TrellisFSServer", .product(name: "Prometheus", package: "swift-prometheus"), .product(name: "Logging", package: "swift-log"),
+            ]),
         .testTarget(name: "TrellisNamesTests", dependencies: ["TrellisNames", "TrellisNameService"]),
         .testTarget(name: "TrellisHostsTests", dependencies: ["TrellisHosts", .product(name: "PropertyBased", package: "swift-property-based")]),
         .testTarget(

@@ -39,11 +39,13 @@ public struct FSError: Error, CustomStringConvertible, Sendable, Equatable {
         public static let tooBig = Code("too-big", errno: E2BIG)
         /// An object at its hard-link limit.
         public static let linkLimit = Code("link-limit", errno: EMLINK)
+        /// An open file used as it was not opened for, or after its close.
+        public static let badDescriptor = Code("bad-descriptor", errno: EBADF)
 
         static let all: [Code] = [
             notFound, exists, notDirectory, isDirectory, notEmpty, permissionDenied, notPermitted, nameTooLong,
             invalidArgument, noSpace, ioError, staleHandle, crossDevice, notSymlink, tooManyLinks, serverUnavailable,
-            timedOut, protocolViolation, notSupported, noAttribute, tooBig, linkLimit,
+            timedOut, protocolViolation, notSupported, noAttribute, tooBig, linkLimit, badDescriptor,
         ]
 
         /// The code a name on the wire stands for; unknown names keep their errno.

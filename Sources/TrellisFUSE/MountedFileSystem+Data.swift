@@ -30,7 +30,7 @@ extension MountedFileSystem {
         perform(request, "create", inode: parent) { fs in
             let flags = info.pointee.flags
             let directory = inodes.handle(of: parent)
-            let file: OpenedFile
+            let file: MountedOpen
             do {
                 let made = try making(in: directory) { try fs.createFile(inDirectory: directory, named: name, mode: mode & 0o7777) }
                 file = try opened(made, flags: flags & ~O_TRUNC, fs)
@@ -42,7 +42,7 @@ extension MountedFileSystem {
                 }
                 file = try opened(found, flags: flags, fs)
             }
-            var entry = entry(of: file.attributes)
+            var entry = entry(of: file.file.attributes)
             register(file, info, fs)
             if fuse_reply_create(request, &entry, info) != 0 { _ = openFiles.remove(info.pointee.fh) }
         }
@@ -51,27 +51,28 @@ extension MountedFileSystem {
     /// An open of `file` for the access `flags` ask; O_TRUNC empties it
     /// through the open, so its modification time moves as POSIX says
     /// (an empty file's too).
-    private func opened(_ file: ObjectAttributes, flags: Int32, _ fs: FileSystemClient) throws -> OpenedFile {
+    private func opened(_ file: ObjectAttributes, flags: Int32, _ fs: FileSystemClient) throws -> MountedOpen {
         let (canRead, canWrite) = Self.access(of: flags)
-        let opened = OpenedFile(file, canRead: canRead, canWrite: canWrite, sizeLifetimeSeconds: options.attributeTimeout)
+        let access: OpenFile.Access = canRead && canWrite ? .readWrite : canWrite ? .write : .read
+        let opened = try fs.open(file, path: "object \(file.handle)", access: access, sizeLifetimeSeconds: options.attributeTimeout, stampsModifyTime: true)
         if flags & O_TRUNC != 0 {
-            if file.size > 0 { try opened.truncate(to: 0, fs) } else { opened.markModified() }
+            if file.size > 0 { try opened.truncate(to: 0, evenIfReadOnly: true, using: fs) } else { opened.markModified() }
         }
-        return opened
+        return MountedOpen(opened)
     }
 
-    private func register(_ file: OpenedFile, _ info: UnsafeMutablePointer<fuse_file_info>, _ fs: FileSystemClient) {
+    private func register(_ file: MountedOpen, _ info: UnsafeMutablePointer<fuse_file_info>, _ fs: FileSystemClient) {
         // A write-only open goes around the page cache (nothing can read or
         // map through it), so streaming writes cost no page-cache copy.
-        let direct = options.directIO || (file.canWrite && !file.canRead)
+        let direct = options.directIO || file.file.access == .write
             || (!options.pageCache && KernelInitWatch.directIOCanMapShared)
-        if direct, file.canRead, options.readAheadKiB > 0, options.attributeTimeout > 0 {
+        if direct, file.file.access.allowsReading, options.readAheadKiB > 0, options.attributeTimeout > 0 {
             let (pool, credentials) = (pool, fs.credentials)
             file.fetchAhead { file in
                 ReadAhead(windowBytes: UInt64(options.readAheadKiB) * 1024, fetchBytes: UInt64(options.maxRequestBytes),
                           lifetime: .seconds(options.attributeTimeout), budget: readAheadBudget) { [weak file] offset, length in
                     guard let file else { return [] }
-                    return try pool.with(credentials) { try file.fetch(at: offset, length: length, $0) }
+                    return try pool.with(credentials) { try file.file.readPieces(at: offset, length: length, using: $0) }
                 }
             }
         }
@@ -108,7 +109,7 @@ extension MountedFileSystem {
     func write(_ request: fuse_req_t, inode: UInt64, bytes: UnsafeRawBufferPointer, offset: Int, fileNumber: UInt64) {
         perform(request, "write", inode: inode) { fs in
             let file = try opened(fileNumber)
-            let written = try file.write(bytes, at: UInt64(offset), fs)
+            let written = try file.file.write(bytes: bytes, at: UInt64(offset), using: fs)
             openFiles.discardReadAhead(of: file.handle)
             fuse_reply_write(request, Int(written))
         }
@@ -117,14 +118,14 @@ extension MountedFileSystem {
     /// close(2) of one descriptor: its errors are close's.
     func flush(_ request: fuse_req_t, inode: UInt64, fileNumber: UInt64) {
         perform(request, "flush", inode: inode) { fs in
-            try opened(fileNumber).sync(fs)
+            try opened(fileNumber).file.sync(using: fs)
             fuse_reply_err(request, 0)
         }
     }
 
     func fsync(_ request: fuse_req_t, inode: UInt64, fileNumber: UInt64) {
         perform(request, "fsync", inode: inode) { fs in
-            try opened(fileNumber).sync(fs, always: true)
+            try opened(fileNumber).file.sync(always: true, using: fs)
             fuse_reply_err(request, 0)
         }
     }
@@ -133,7 +134,7 @@ extension MountedFileSystem {
     func release(_ request: fuse_req_t, inode: UInt64, fileNumber: UInt64) {
         perform(request, "release", inode: inode) { fs in
             guard let (file, hiddenAt) = openFiles.remove(fileNumber) else { throw FSError(.invalidArgument, "no open file \(fileNumber)") }
-            try? file.sync(fs)
+            try? file.file.close(using: fs)
             if let hiddenAt { try changing(hiddenAt.directory) { try fs.removeFile(named: hiddenAt.name, in: hiddenAt.directory) } }
             fuse_reply_err(request, 0)
         }
@@ -148,7 +149,7 @@ extension MountedFileSystem {
         }
     }
 
-    private func opened(_ number: UInt64) throws -> OpenedFile {
+    private func opened(_ number: UInt64) throws -> MountedOpen {
         guard let file = openFiles.get(number) else { throw FSError(.invalidArgument, "no open file \(number)") }
         return file
     }

@@ -48,7 +48,7 @@ extension MountedFileSystem {
                 changes.modifyTime = .at(Timestamp(seconds: Int64(wanted.st_mtim.tv_sec), nanoseconds: UInt32(wanted.st_mtim.tv_nsec)))
             }
             if changes.accessTime != nil || changes.modifyTime != nil {
-                for file in openFiles.opens(of: handle) { file.timesWereSet() }
+                for open in openFiles.opens(of: handle) { open.file.timesWereSet() }
             }
             let changed = try changing(handle) {
                 if toSet & SetAttributeBits.size != 0 {
@@ -67,7 +67,7 @@ extension MountedFileSystem {
     private func truncate(_ handle: ObjectHandle, to size: UInt64, openFile: UInt64?, _ fs: FileSystemClient) throws {
         defer { openFiles.discardReadAhead(of: handle) }
         if let openFile, let file = openFiles.get(openFile) {
-            try file.truncate(to: size, fs)
+            try file.file.truncate(to: size, using: fs)
             return
         }
         var attributes = try fs.stat(handle: handle)

@@ -33,12 +33,21 @@ struct FileSystemClientTests {
         _ = try fs.write("/only-read", ByteBuffer(string: "abc"), at: 0, create: true)
         let reader = try fs.open("/only-read", access: .read)
         let refused = #expect(throws: FSError.self) { try reader.write(ByteBuffer(string: "x"), at: 0) }
-        #expect(refused?.code == .permissionDenied)
+        #expect(refused?.code == .badDescriptor, "EBADF, as write(2) on a descriptor opened for reading")
         #expect(refused?.message.contains("/only-read") == true)
         try reader.close()
         let closed = #expect(throws: FSError.self) { try reader.read(at: 0, length: 1) }
-        #expect(closed?.code == .invalidArgument)
+        #expect(closed?.code == .badDescriptor)
         #expect(throws: FSError.self) { try reader.close() }
+        // A file that was written and closed is durable: another client reads it.
+        let writer = try fs.open("/written", access: .write, create: true)
+        try writer.write(ByteBuffer(string: "durable"), at: 0)
+        let notForReading = #expect(throws: FSError.self) { try writer.read(at: 0, length: 1) }
+        #expect(notForReading?.code == .badDescriptor)
+        try writer.close()
+        let other = try system.client()
+        defer { other.close() }
+        #expect(String(buffer: try other.read("/written", at: 0, length: 100)) == "durable")
     }
 
     @Test func pathErrorsCarryTheirCodeAndNameThePath() throws {

@@ -30,3 +30,10 @@ private func namesSample(runtime: Runtime) throws {
     let name = try runtime.lookup(name: "echo", deadline: .after(seconds: 10))
     _ = name
 }
+
+/// `GeneralizedRequest` (Requests/GeneralizedRequest.swift).
+private func generalizedRequestSample(runtime: Runtime, incoming: Request<Message>) throws {
+    let stop = runtime.startGeneralizedRequest("stop of the echo service")
+    stop.complete()
+    if try waitAny([stop, incoming]) == 0 { return }
+}
