@@ -171,11 +171,13 @@ struct NamespaceHostsJobTests {
         func client(_ script: String) throws -> JobHarness.Outcome {
             try cluster.runAsUser(on: 4, ["sh", "-c", script], environment: ["TRELLIS_CONFIG": clientFile, "T": JobHarness.trellis], timeoutSeconds: 120)
         }
+        // Readiness is the ready file `up` writes once every server has published its name, not a line it prints.
+        let readyFile = cluster.folder + "/spread.ready"
         let up = try cluster.runAsUser(
-            on: 0, [JobHarness.trellis, "up", "--hosts", "\(cluster.name)-h[0-3]", "--data", data, "--name", "spread", "--ssh", "ssh -F \(cluster.sshConfig)"],
+            on: 0, [JobHarness.trellis, "up", "--hosts", "\(cluster.name)-h[0-3]", "--data", data, "--name", "spread", "--ssh", "ssh -F \(cluster.sshConfig)", "--ready-file", readyFile],
             timeoutSeconds: 300
-        ) { child in
-            guard poll(until: .after(seconds: 120), { child.output.contains("is up: 4 servers") }) else { return }
+        ) { _ in
+            guard poll(until: .after(seconds: 120), { FileManager.default.fileExists(atPath: readyFile) }) else { return }
             onClient["ping"] = try? client("$T fs ping --name spread")
             onClient["copy"] = try? client("head -c 300000 /dev/urandom > /tmp/spread.in && $T fs cp --name spread /tmp/spread.in fs:/spread.bin && $T fs cp --name spread fs:/spread.bin /tmp/spread.out && cmp /tmp/spread.in /tmp/spread.out && $T fs layout get --name spread /spread.bin")
             // The FUSE mount lives in this host's mount namespace: mount, use and unmount in one go.
