@@ -108,6 +108,7 @@ let package = Package(
             name: "TrellisBenchmarks",
             dependencies: [
                 "TrellisSystem", "TrellisRuntime", "TrellisCore", "TrellisLauncher", "TrellisFSClient", "TrellisFSProtocol", "TrellisFSDistribution",
+                "TrellisFSServer", "TrellisFUSE", "TrellisNames",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],

@@ -1,18 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import ArgumentParser
-import Foundation
 import TrellisBenchmarks
-import TrellisFSClient
-import TrellisFSProtocol
+import TrellisRunCommand
 
-/// `trellis bench aggregate`: create, stat and remove of files striped over
-/// every server, done by the servers as aggregate operations (one request,
-/// a tree among the servers) and by the client step by step, at 1 to N
-/// servers (Fig. 4 of the persistent-services paper, Latham, Ross and
-/// Thakur, "Can MPI Be Used for Persistent Parallel Services?": O(log N)
-/// against O(N) time steps).
+/// `trellis bench aggregate`: aggregate (server-side, tree) create, stat and
+/// remove against the client doing each step, at 1 to N servers
+/// (`AggregateBenchmark`).
 struct AggregateBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "aggregate",
@@ -27,75 +19,16 @@ struct AggregateBench: ParsableCommand {
     @Option(help: "Files per operation and mode.") var files = 50
     @Option(help: "Folder for the file systems (default: a new one under /tmp).") var data: String?
 
-    struct Record: Codable {
-        var op: String
-        var servers: Int
-        var mode: String
-        var messages: Double
-        var steps: Double
-        var ms: Double
-    }
-
     func run() throws {
         TrellisCommand.bootstrapLogging()
-        guard maxServers >= 1, maxServers <= 64, files >= 1 else { throw ValidationError("--max-servers must be 1...64 and --files positive") }
-        let folder = data ?? (NSTemporaryDirectory() + "trellis-bench-aggregate-\(getpid())")
-        defer { if data == nil { try? FileManager.default.removeItem(atPath: folder) } }
-        let names = try BenchNameService(folder: folder)
-        defer { names.stop() }
-        var records: [Record] = []
-        for servers in 1...maxServers {
-            // Without precreate pools, so an aggregate create shows its fan-out tree (a pooled create fans out nothing).
-            let system = try TemporaryFileSystem(name: "aggregate\(servers)", servers: servers, folder: "\(folder)/\(servers)", precreateBatch: 0)
-            defer { system.stop() }
-            let fs = try FileSystemClient.connect(name: system.name)
-            defer { fs.close() }
-            let stepwise = StepwiseOperations(fs)
-            for mode in ["aggregate", "client"] {
-                let aggregate = mode == "aggregate"
-                let directory = try fs.makeDirectory("/\(mode)")
-                var made: [ObjectAttributes] = []
-                let fileNames = (0..<files).map { "file\($0)" }
-                records.append(try measure("create", servers, mode, fs) {
-                    for name in fileNames {
-                        made.append(aggregate ? try fs.createFile(in: directory, named: name, stuffed: false) : try stepwise.createFile(in: directory, named: name))
-                    }
-                })
-                guard made.allSatisfy({ $0.datafiles.count == servers }) else {
-                    throw CommandFailure("a file made at \(servers) servers does not have \(servers) datafiles")
-                }
-                records.append(try measure("stat", servers, mode, fs) {
-                    for file in made { _ = aggregate ? try fs.stat(handle: file.handle) : try stepwise.stat(handle: file.handle) }
-                })
-                records.append(try measure("remove", servers, mode, fs) {
-                    for (file, name) in zip(made, fileNames) {
-                        try aggregate ? fs.removeFile(file, named: name, in: directory.handle) : stepwise.removeFile(file, named: name, in: directory.handle)
-                    }
-                })
-            }
-            for record in records.suffix(6) { try printJSON(record) }
-        }
-        if isatty(STDOUT_FILENO) == 1 { printTable(records) }
+        try makeBenchmark().run()
     }
 
-    private func measure(_ op: String, _ servers: Int, _ mode: String, _ fs: FileSystemClient, _ body: () throws -> Void) throws -> Record {
-        let before = fs.traffic
-        let seconds = try timedSeconds(body)
-        let used = fs.traffic.since(before)
-        let count = Double(files)
-        return Record(op: op, servers: servers, mode: mode, messages: Double(used.messages) / count, steps: Double(used.steps) / count, ms: seconds * 1000 / count)
-    }
-
-    private func printTable(_ records: [Record]) {
-        print("\nop      servers  aggregate: msgs steps     ms   client: msgs steps     ms")
-        for op in ["create", "stat", "remove"] {
-            for servers in Set(records.map(\.servers)).sorted() {
-                guard let aggregate = records.first(where: { $0.op == op && $0.servers == servers && $0.mode == "aggregate" }),
-                      let client = records.first(where: { $0.op == op && $0.servers == servers && $0.mode == "client" })
-                else { continue }
-                print(String(format: "%-7@ %7d  %15.0f %5.0f %6.2f  %12.0f %5.0f %6.2f",
-                             op as NSString, servers, aggregate.messages, aggregate.steps, aggregate.ms, client.messages, client.steps, client.ms))
-            }
-        }
+    private func makeBenchmark() -> AggregateBenchmark {
+        var benchmark = AggregateBenchmark(executable: currentExecutablePath())
+        benchmark.maxServers = maxServers
+        benchmark.files = files
+        benchmark.data = data
+        return benchmark
     }
 }

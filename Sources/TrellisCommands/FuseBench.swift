@@ -1,16 +1,9 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import ArgumentParser
-import Foundation
-import Synchronization
 import TrellisBenchmarks
-import TrellisCore
-import TrellisFSClient
-import TrellisFUSE
+import TrellisRunCommand
 
-/// `trellis bench fuse`: the same work through a FUSE mount, through the
-/// native client and on local disk, in one run.
+/// `trellis bench fuse`: the mount against the native client and local
+/// disk in the same run (`FuseBenchmark`).
 struct FuseBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fuse",
@@ -37,209 +30,27 @@ struct FuseBench: ParsableCommand {
     @Option(name: .customLong("mount-option"), help: "A -o option for the mount it starts (repeatable), e.g. page_cache.") var mountOptions: [String] = []
     @Option(help: "Folder for the file system it starts and for the local-disk files (default: a new one under /tmp).") var data: String?
 
-    static let createsTarget = 1_500.0
-    static let sequentialRatioTarget = 0.7
-
     func validate() throws {
-        guard mib > 0, blockKib > 0, randomReads >= 0, files > 0, servers > 0, trials > 0, threads > 0 else {
-            throw ValidationError("--mib, --block-kib, --files, --trials, --threads and --servers must be positive")
-        }
-        guard (mib << 20) % (blockKib << 10) == 0 else { throw ValidationError("--mib must be a whole number of --block-kib blocks") }
+        do { try makeBenchmark().validate() } catch { throw ValidationError("\(error)") }
     }
 
     func run() throws {
         TrellisCommand.bootstrapLogging()
-        let folder = data ?? (NSTemporaryDirectory() + "trellis-bench-fuse-\(getpid())")
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        var stops: [() -> Void] = []
-        defer {
-            for stop in stops.reversed() { stop() }
-            if data == nil { try? FileManager.default.removeItem(atPath: folder) }
-        }
-        let point: String
-        if let mount {
-            point = URL(fileURLWithPath: mount).standardizedFileURL.path
-        } else {
-            point = folder + "/mnt"
-            progress("starting a file system of \(servers) servers, mounted on \(point)")
-            TemporaryFileSystem.useOwnNameService()
-            let system = try TemporaryFileSystem(name: "fusebench", servers: servers, folder: folder + "/up", mountPoint: point, mountOptions: mountOptions)
-            stops.append(system.stop)
-        }
-        guard let name = MountTable.fileSystemName(ofTrellisMount: point) else { throw CommandFailure("\(point) is not a Trellis mount") }
-        let client = try FileSystemClient.connect(name: name)
-        defer { client.close() }
-
-        let run = "bench-fuse-\(getpid())"
-        let local = folder + "/" + run
-        try FileManager.default.createDirectory(atPath: local, withIntermediateDirectories: true)
-        try FileManager.default.createDirectory(atPath: point + "/" + run, withIntermediateDirectories: false)
-        try client.makeDirectory("/" + run + "/native")
-        stops.append {
-            try? FileManager.default.removeItem(atPath: point + "/" + run)
-            try? FileManager.default.removeItem(atPath: local)
-        }
-        // A native client serves one thread at a time: each metadata worker gets its own, on one runtime.
-        let siblings = (1..<threads).map { _ in client.sibling(credentials: client.credentials) }
-        defer { siblings.forEach { $0.close() } }
-        let places = [
-            BenchPlace(name: "fuse", workers: Array(repeating: PosixFileWorkloads(folder: point + "/" + run), count: threads)),
-            BenchPlace(name: "native", workers: ([client] + siblings).map { NativeFileWorkloads(client: $0, folder: "/" + run + "/native") }),
-            BenchPlace(name: "local", workers: Array(repeating: PosixFileWorkloads(folder: local), count: threads)),
-        ]
-        print(targets(try measure(places)).json)
-        fflush(nil)
+        try makeBenchmark().run()
     }
 
-    /// One thing measured in every place: `count` bytes or operations from `threads` threads.
-    private struct Phase {
-        var name: String
-        var count: Int
-        var unit: FuseBenchRecord.Unit
-        var threads = 1
-    }
-
-    /// Every phase `trials` times, the places taking turns within each run
-    /// (so that the page cache's state and the machine's load fall alike on
-    /// all three); each record holds the median rate of its runs.
-    private func measure(_ places: [BenchPlace]) throws -> [FuseBenchRecord] {
-        let total = mib << 20
-        let blockBytes = blockKib << 10
-        var generator = SeededGenerator(seed: 7)
-        let block = (0..<blockBytes).map { _ in UInt8.random(in: 0...255, using: &generator) }
-        let offsets = (0..<randomReads).map { _ in Int.random(in: 0..<(total / 4096), using: &generator) * 4096 }
-        let seqWrite = Phase(name: "seq-write", count: total, unit: .bytes)
-        let seqRead = Phase(name: "seq-read", count: total, unit: .bytes)
-        let randomRead = Phase(name: "random-read-4k", count: randomReads, unit: .operations)
-        let create = Phase(name: "create", count: files, unit: .operations, threads: threads)
-        let stat = Phase(name: "stat", count: files, unit: .operations, threads: threads)
-        let remove = Phase(name: "remove", count: files, unit: .operations, threads: threads)
-        var samples: [String: [String: [Double]]] = [:]
-
-        func sample(_ phase: Phase, _ place: BenchPlace, _ body: () throws -> Void) throws {
-            let rate = Double(phase.count) / (try timedSeconds(body))
-            samples[phase.name, default: [:]][place.name, default: []].append(rate)
-            progress("  \(phase.name), \(place.name): " + (phase.unit == .bytes ? "\(format(rate / 1_048_576, 1)) MiB/s" : "\(format(rate, 1)) ops/s"))
-        }
-        for trial in 1...trials {
-            for place in places {
-                progress("run \(trial) of \(trials), \(place.name): sequential write and read of \(mib) MiB, \(randomReads) random 4 KiB reads")
-                let work = place.workers[0]
-                work.removeIfThere("seq")
-                try sample(seqWrite, place) { try work.writeSequential("seq", block: block, total: total) }
-                try sample(seqRead, place) {
-                    guard try work.readSequential("seq", block: block, total: total) else {
-                        throw CommandFailure("\(place.name): the file read back differs from what was written")
-                    }
-                }
-                if randomReads > 0 { try sample(randomRead, place) { try work.readRandom("seq", offsets: offsets, length: 4096) } }
-            }
-            let names = (0..<files).map { "run\(trial)-\($0)" }
-            progress("run \(trial) of \(trials): create, stat and remove \(files) files in one directory from \(threads) threads")
-            for place in places { try sample(create, place) { try place.inParallel(names) { try $0.createEmptyFiles($1) } } }
-            for place in places { try sample(stat, place) { try place.inParallel(names) { try $0.statFiles($1) } } }
-            for place in places { try sample(remove, place) { try place.inParallel(names) { try $0.removeFiles($1) } } }
-        }
-        for place in places { place.workers[0].removeIfThere("seq") }
-        return [seqWrite, seqRead, randomRead, create, stat, remove].compactMap { phase in
-            guard let rates = samples[phase.name] else { return nil }
-            let record = FuseBenchRecord(
-                bench: phase.name, count: phase.count, unit: phase.unit, trials: trials, threads: phase.threads, rates: rates.mapValues(median))
-            print(record.json)
-            return record
-        }
-    }
-
-    private func targets(_ records: [FuseBenchRecord]) -> FuseBenchTargets {
-        func ratio(_ bench: String) -> Double { records.first { $0.bench == bench }?.ratio("fuse", "native") ?? 0 }
-        return FuseBenchTargets(
-            writeRatio: ratio("seq-write"), readRatio: ratio("seq-read"),
-            createsPerSecond: records.first { $0.bench == "create" }?.rates["fuse"] ?? 0)
-    }
-
-    private func progress(_ text: String) {
-        FileHandle.standardError.write(Data("bench fuse: \(text)\n".utf8))
+    private func makeBenchmark() -> FuseBenchmark {
+        var benchmark = FuseBenchmark(executable: currentExecutablePath())
+        benchmark.servers = servers
+        benchmark.mib = mib
+        benchmark.blockKib = blockKib
+        benchmark.randomReads = randomReads
+        benchmark.files = files
+        benchmark.trials = trials
+        benchmark.threads = threads
+        benchmark.mount = mount
+        benchmark.mountOptions = mountOptions
+        benchmark.data = data
+        return benchmark
     }
 }
-
-/// Where `bench fuse` works (the mount, the native client, local disk):
-/// one set of workloads per thread.
-struct BenchPlace {
-    var name: String
-    var workers: [any FileWorkloads]
-
-    /// Runs `body` on every worker at once, each with its share of `names`.
-    func inParallel(_ names: [String], _ body: @escaping @Sendable (any FileWorkloads, [String]) throws -> Void) throws {
-        let workers = self.workers
-        let shares = workers.indices.map { worker in stride(from: worker, to: names.count, by: workers.count).map { names[$0] } }
-        let failures = Mutex<[String]>([])
-        DispatchQueue.concurrentPerform(iterations: workers.count) { worker in
-            do {
-                try body(workers[worker], shares[worker])
-            } catch {
-                failures.withLock { $0.append("\(error)") }
-            }
-        }
-        if let first = failures.withLock({ $0.first }) { throw CommandFailure("\(name): \(first)") }
-    }
-}
-
-/// One phase of `bench fuse`: each place's rate, and the mount's ratios to the others.
-struct FuseBenchRecord {
-    enum Unit { case bytes, operations }
-    var bench: String
-    var count: Int
-    var unit: Unit
-    var trials: Int
-    var threads: Int
-    var rates: [String: Double]
-
-    func ratio(_ place: String, _ baseline: String) -> Double? {
-        guard let rate = rates[place], let base = rates[baseline], base > 0 else { return nil }
-        return rate / base
-    }
-
-    /// The issue names the sequential ratios fuse_vs_native_write_ratio and fuse_vs_native_read_ratio.
-    private var ratioSuffix: String {
-        switch bench {
-        case "seq-write": return "write_ratio"
-        case "seq-read": return "read_ratio"
-        default: return "ratio"
-        }
-    }
-
-    var json: String {
-        var fields = ["\"bench\":\"fuse-\(bench)\""]
-        let rateKey = unit == .bytes ? "MiB_per_s" : "ops_per_s"
-        fields.append(unit == .bytes ? "\"bytes\":\(count)" : "\"operations\":\(count)")
-        fields.append("\"trials\":\(trials)")
-        fields.append("\"threads\":\(threads)")
-        for place in ["fuse", "native", "local"] {
-            guard let rate = rates[place] else { continue }
-            fields.append("\"\(place)_\(rateKey)\":\(format(unit == .bytes ? rate / 1_048_576 : rate, 1))")
-        }
-        for baseline in ["native", "local"] {
-            guard let value = ratio("fuse", baseline) else { continue }
-            fields.append("\"fuse_vs_\(baseline)_\(ratioSuffix)\":\(format(value, 3))")
-        }
-        return "{" + fields.joined(separator: ",") + "}"
-    }
-}
-
-/// The issue's targets for the mount, and whether this run met them.
-struct FuseBenchTargets {
-    var writeRatio: Double
-    var readRatio: Double
-    var createsPerSecond: Double
-
-    var met: Bool {
-        writeRatio >= FuseBench.sequentialRatioTarget && readRatio >= FuseBench.sequentialRatioTarget && createsPerSecond >= FuseBench.createsTarget
-    }
-
-    var json: String {
-        "{\"bench\":\"fuse-targets\",\"fuse_vs_native_write_ratio\":\(format(writeRatio, 3)),\"fuse_vs_native_read_ratio\":\(format(readRatio, 3)),"
-            + "\"fuse_creates_per_s\":\(format(createsPerSecond, 1)),\"ratio_target\":\(FuseBench.sequentialRatioTarget),"
-            + "\"creates_target\":\(Int(FuseBench.createsTarget)),\"met\":\(met)}"
-    }
-}
-

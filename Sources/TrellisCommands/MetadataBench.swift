@@ -1,16 +1,9 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import ArgumentParser
-import Foundation
-import NIOCore
-import TrellisFSClient
-import TrellisFSProtocol
+import TrellisBenchmarks
 import TrellisRunCommand
 
-/// `trellis bench meta`: an mdtest-like metadata workload from several
-/// client processes at once, in one shared directory and in a directory per
-/// process, with empty files and with 3,901-byte ones (mdtest's -w 3901).
+/// `trellis bench meta`: mdtest-like metadata rates from several client
+/// processes (`MetadataBenchmark`).
 struct MetadataBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "meta",
@@ -33,124 +26,21 @@ struct MetadataBench: ParsableCommand {
     @Option(help: "Use this running file system instead of starting one.") var name: String?
     @Option(help: "Folder for the file system (default: a new one under /tmp).") var data: String?
 
-    struct Record: Codable {
-        var op: String
-        var layout: String
-        var bytes: Int
-        var clients: Int
-        var files: Int
-        var seconds: Double
-        var ops_per_s: Double
-    }
-
     func run() throws {
         TrellisCommand.bootstrapLogging()
-        guard clients >= 1, clients <= 256, files >= 1, servers >= 1 else { throw ValidationError("--clients 1...256, --files and --servers positive") }
-        guard !layouts.isEmpty, layouts.allSatisfy(["shared", "unique"].contains) else { throw ValidationError("--layouts takes shared and unique") }
-        let folder = data ?? (NSTemporaryDirectory() + "trellis-bench-meta-\(getpid())")
-        var stops: [() -> Void] = []
-        defer {
-            for stop in stops.reversed() { stop() }
-            if data == nil, name == nil { try? FileManager.default.removeItem(atPath: folder) }
-        }
-        var fileSystem = name ?? "meta"
-        if name == nil {
-            let names = try BenchNameService(folder: folder)
-            stops.append(names.stop)
-            let system = try TemporaryFileSystem(name: "meta", servers: servers, folder: folder + "/fs")
-            stops.append(system.stop)
-            fileSystem = system.name
-        }
-        let fs = try FileSystemClient.connect(name: fileSystem)
-        defer { fs.close() }
-        let root = "/mdtest-\(getpid())"
-        try fs.makeDirectory(root)
-        let workers = try (0..<clients).map { try MetadataBenchWorkerProcess(fileSystem: fileSystem, client: $0, of: clients) }
-        defer { for worker in workers { worker.finish() } }
-        var records: [Record] = []
-        for size in bytes {
-            for layout in layouts {
-                let base = "\(root)/\(layout)-\(size)"
-                try fs.makeDirectory(base)
-                if layout == "unique" { for client in 0..<clients { try fs.makeDirectory("\(base)/client\(client)") } }
-                for op in Self.phases where op != "read" || size > 0 {
-                    let command = "\(op) \(layout) \(size) \(files) \(base)"
-                    let total = op == "list" && layout == "shared" ? files * clients * clients : files * clients
-                    progress("\(op), \(layout) directory, \(size)-byte files: \(total) \(op == "list" ? "entries" : "files") from \(clients) clients")
-                    let seconds = try timedSeconds { try MetadataBenchWorkerProcess.runPhase(command, on: workers) }
-                    let record = Record(op: op, layout: layout, bytes: size, clients: clients, files: total, seconds: seconds, ops_per_s: Double(total) / seconds)
-                    try printJSON(record)
-                    records.append(record)
-                }
-            }
-        }
-        if isatty(STDOUT_FILENO) == 1 { printTable(records) }
+        try makeBenchmark().run()
     }
 
-    static let phases = ["create", "stat", "list", "read", "remove"]
-
-    private func progress(_ text: String) {
-        FileHandle.standardError.write(Data("bench meta: \(text)\n".utf8))
-    }
-
-    private func printTable(_ records: [Record]) {
-        print("\nops/s with \(clients) client processes, \(files) files each (\(name == nil ? "\(servers) servers" : name!))")
-        print("layout   bytes  " + Self.phases.map { $0.leftPadded(10) }.joined())
-        for size in bytes {
-            for layout in layouts {
-                let row = Self.phases.map { op in
-                    records.first { $0.op == op && $0.layout == layout && $0.bytes == size }.map { String(Int($0.ops_per_s)) } ?? "-"
-                }
-                print(layout.padding(toLength: 8, withPad: " ", startingAt: 0) + " " + String(size).leftPadded(5) + "  " + row.map { $0.leftPadded(10) }.joined())
-            }
-        }
-    }
-}
-
-/// One client process of `bench meta`, driven through its standard input
-/// and output: it connects once, then runs each phase it is told, answering
-/// "done" or "error ...".
-final class MetadataBenchWorkerProcess {
-    private let process = Process()
-    private let input = Pipe()
-    private let output = Pipe()
-    private var pending = Data()
-
-    init(fileSystem: String, client: Int, of clients: Int) throws {
-        process.executableURL = URL(fileURLWithPath: currentExecutablePath())
-        process.arguments = ["bench", "meta-worker", "--name", fileSystem, "--client", String(client), "--clients", String(clients)]
-        process.standardInput = input
-        process.standardOutput = output
-        try process.run()
-        let greeting = try readLine()
-        guard greeting == "ready" else { throw CommandFailure("bench client \(client) did not start: \(greeting)") }
-    }
-
-    /// Tells every worker the phase at once, then waits for all of them.
-    static func runPhase(_ command: String, on workers: [MetadataBenchWorkerProcess]) throws {
-        for worker in workers { worker.input.fileHandleForWriting.write(Data((command + "\n").utf8)) }
-        for (client, worker) in workers.enumerated() {
-            let answer = try worker.readLine()
-            guard answer == "done" else { throw CommandFailure("bench client \(client), phase \(command): \(answer)") }
-        }
-    }
-
-    private func readLine() throws -> String {
-        while true {
-            if let newline = pending.firstIndex(of: 10) {
-                let line = String(decoding: pending[pending.startIndex..<newline], as: UTF8.self)
-                pending = Data(pending[(newline + 1)...])
-                return line
-            }
-            let more = output.fileHandleForReading.availableData
-            guard !more.isEmpty else { throw CommandFailure("a bench client process ended early") }
-            pending.append(more)
-        }
-    }
-
-    func finish() {
-        try? input.fileHandleForWriting.close()
-        process.waitUntilExit()
+    private func makeBenchmark() -> MetadataBenchmark {
+        var benchmark = MetadataBenchmark(executable: currentExecutablePath())
+        benchmark.servers = servers
+        benchmark.clients = clients
+        benchmark.files = files
+        benchmark.bytes = bytes
+        benchmark.layouts = layouts
+        benchmark.name = name
+        benchmark.data = data
+        return benchmark
     }
 }
 
@@ -163,61 +53,6 @@ struct MetadataBenchWorker: ParsableCommand {
 
     func run() throws {
         TrellisCommand.bootstrapLogging()
-        let fs = try FileSystemClient.connect(name: name)
-        defer { fs.close() }
-        print("ready")
-        fflush(nil)
-        while let line = Swift.readLine() {
-            let parts = line.split(separator: " ").map(String.init)
-            guard parts.count == 5, let size = Int(parts[2]), let files = Int(parts[3]) else { break }
-            do {
-                try runPhase(parts[0], layout: parts[1], size: size, files: files, base: parts[4], fs)
-                print("done")
-            } catch {
-                print("error \(error)")
-            }
-            fflush(nil)
-        }
-    }
-
-    private func runPhase(_ op: String, layout: String, size: Int, files: Int, base: String, _ fs: FileSystemClient) throws {
-        let directory = try fs.lookup(layout == "shared" ? base : "\(base)/client\(client)")
-        let names = (0..<files).map { "f.\(client).\($0)" }
-        let data = ByteBuffer(repeating: UInt8(truncatingIfNeeded: client), count: size)
-        switch op {
-        case "create":
-            for name in names {
-                let made = try fs.createFile(in: directory, named: name)
-                guard size > 0 else { continue }
-                let file = try fs.open(made, path: name, access: .write)
-                try file.write(data, at: 0)
-                try file.close()
-            }
-        case "stat":
-            for name in names {
-                let size = try fs.size(of: try fs.lookup(name, in: directory))
-                guard size == UInt64(data.readableBytes) else { throw CommandFailure("\(name) has \(size) bytes, not \(data.readableBytes)") }
-            }
-        case "read":
-            for name in names {
-                let file = try fs.open(try fs.lookup(name, in: directory), path: name, access: .read)
-                guard try file.read(at: 0, length: UInt64(size)) == data else { throw CommandFailure("\(name) read back wrong") }
-                try file.close()
-            }
-        case "list":
-            let expected = layout == "shared" ? Set((0..<clients).flatMap { other in (0..<files).map { "f.\(other).\($0)" } }) : Set(names)
-            var seen = 0
-            try fs.listWithAttributes(layout == "shared" ? base : "\(base)/client\(client)") { page in
-                for entry in page {
-                    guard expected.contains(entry.name), entry.attributes.kind == .file else { throw CommandFailure("listing found \(entry.name), which no client made") }
-                    seen += 1
-                }
-            }
-            guard seen == expected.count else { throw CommandFailure("listing found \(seen) entries, not \(expected.count)") }
-        case "remove":
-            for name in names { try fs.removeFile(named: name, in: directory.handle) }
-        default:
-            throw CommandFailure("unknown phase \(op)")
-        }
+        try MetadataBenchmarkWorker(name: name, client: client, of: clients).run()
     }
 }

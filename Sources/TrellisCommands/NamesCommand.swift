@@ -2,6 +2,7 @@ import ArgumentParser
 import Dispatch
 import Foundation
 import Logging
+import TrellisBenchmarks
 import TrellisCore
 import TrellisNameService
 import TrellisNames
@@ -167,13 +168,8 @@ struct CommandFailure: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-func printJSON<T: Encodable>(_ value: T) throws {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-    print(String(decoding: try encoder.encode(value), as: UTF8.self))
-    // A line at a time even into a pipe: benches and fsck report as they go.
-    fflush(nil)
-}
+/// One JSON object per line, keys sorted, flushed (fsck and the benches report as they go).
+func printJSON<T: Encodable>(_ value: T) throws { try printJSONLine(value) }
 
 /// Runs `action` on SIGINT or SIGTERM; keep the returned sources alive.
 func stopOnSignals(_ action: @escaping @Sendable () -> Void) -> [any DispatchSourceSignal] {

@@ -6,32 +6,33 @@ import TrellisCore
 import TrellisFSServer
 import TrellisFUSE
 import TrellisNames
-import TrellisRunCommand
 import TrellisSystem
 
 /// A file system that a bench starts in a folder of its own, as `trellis
 /// up` would (`LocalFileSystem`), and stops when it is done with it. The
 /// name service is whichever answers at TRELLIS_NAME_SERVICE. With a mount
 /// point, it is also mounted there (`trellis mount --foreground`).
-final class TemporaryFileSystem {
-    let name: String
-    let folder: String
+public final class TemporaryFileSystem {
+    public let name: String
+    public let folder: String
     private let system: LocalFileSystem
     private var mount: pid_t?
 
-    init(
-        name: String, servers: Int, folder: String, precreateBatch: Int = FileSystemConfiguration.defaultPrecreateBatch, mountPoint: String? = nil,
-        mountOptions: [String] = []
+    /// `executable` is the `trellis` program that runs the servers and the mount.
+    public init(
+        name: String, servers: Int, folder: String, executable: String, precreateBatch: Int = FileSystemConfiguration.defaultPrecreateBatch,
+        mountPoint: String? = nil, mountOptions: [String] = []
     ) throws {
         self.name = name
         self.folder = folder
         let data = folder + "/fs"
         let configuration = try LocalFileSystem.prepare(name: name, servers: servers, folder: data, precreateBatch: precreateBatch)
-        system = try LocalFileSystem(configuration: configuration, folder: data, executable: currentExecutablePath())
+        system = try LocalFileSystem(configuration: configuration, folder: data, executable: executable)
         guard let mountPoint else { return }
+        try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: true)
         let log = folder + "/mount.log"
         let pid = try ProcessSpawner.spawn(
-            arguments: [currentExecutablePath(), "mount", name, mountPoint, "--foreground"] + mountOptions.flatMap { ["-o", $0] },
+            arguments: [executable, "mount", name, mountPoint, "--foreground"] + mountOptions.flatMap { ["-o", $0] },
             environment: ProcessEnvironment.current(), logPath: log)
         mount = pid
         guard poll(until: .after(seconds: 60), intervalMicroseconds: 100_000, { MountTable.isTrellisMount(mountPoint) || !isRunning(pid) }),
@@ -39,11 +40,11 @@ final class TemporaryFileSystem {
         else {
             if !isRunning(pid) { mount = nil }
             stop()
-            throw CommandFailure("file system \(name) could not be mounted on \(mountPoint): \((try? String(contentsOfFile: log, encoding: .utf8)) ?? "")")
+            throw BenchmarkFailure("file system \(name) could not be mounted on \(mountPoint): \((try? String(contentsOfFile: log, encoding: .utf8)) ?? "")")
         }
     }
 
-    func stop() {
+    public func stop() {
         if let mount {
             kill(mount, SIGTERM)
             _ = ProcessSpawner.waitForExit(mount)
@@ -67,33 +68,26 @@ private func isRunning(_ pid: pid_t) -> Bool {
 
 /// A name service a bench runs for the whole of its run, so that the file
 /// systems it starts and stops one after another all use the same one.
-final class BenchNameService {
+public final class BenchNameService {
     private let pid: pid_t
 
-    init(folder: String) throws {
+    public init(folder: String, executable: String) throws {
         TemporaryFileSystem.useOwnNameService()
         let address = ProcessEnvironment.current()["TRELLIS_NAME_SERVICE"]!
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         pid = try ProcessSpawner.spawn(
-            arguments: [currentExecutablePath(), "names", "start", "--address", address], environment: ProcessEnvironment.current(),
+            arguments: [executable, "names", "start", "--address", address], environment: ProcessEnvironment.current(),
             logPath: folder + "/names.log")
         guard poll(until: .after(seconds: 30), intervalMicroseconds: 100_000, {
             (try? NameServiceClient(address: address, timeoutSeconds: 1).call(NameRequest(.status))) != nil
         }) else {
             stop()
-            throw CommandFailure("the name service at \(address) did not answer; see \(folder)/names.log")
+            throw BenchmarkFailure("the name service at \(address) did not answer; see \(folder)/names.log")
         }
     }
 
-    func stop() {
+    public func stop() {
         kill(pid, SIGTERM)
         _ = ProcessSpawner.waitForExit(pid)
     }
-}
-
-/// Seconds that `body` took (at least a nanosecond).
-func timedSeconds(_ body: () throws -> Void) rethrows -> Double {
-    let start = MonotonicClock.nanoseconds()
-    try body()
-    return max(Double(MonotonicClock.nanoseconds() - start) / 1e9, 1e-9)
 }

@@ -94,8 +94,8 @@ struct PosixFileWorkloads: FileWorkloads {
         return descriptor
     }
 
-    private func failure(_ doing: String, _ name: String, at offset: Int? = nil) -> CommandFailure {
-        CommandFailure("\(doing) \(folder)/\(name)\(offset.map { " at byte \($0)" } ?? "") failed: \(String(cString: strerror(errno)))")
+    private func failure(_ doing: String, _ name: String, at offset: Int? = nil) -> BenchmarkFailure {
+        BenchmarkFailure("\(doing) \(folder)/\(name)\(offset.map { " at byte \($0)" } ?? "") failed: \(String(cString: strerror(errno)))")
     }
 }
 
@@ -129,7 +129,7 @@ struct NativeFileWorkloads: FileWorkloads {
         defer { try? file.close() }
         for offset in offsets {
             let read = try file.read(pattern: try .contiguous(offset: UInt64(offset), length: UInt64(length)))
-            guard read.readableBytes == length else { throw CommandFailure("reading \(folder)/\(name) at byte \(offset) gave \(read.readableBytes) bytes") }
+            guard read.readableBytes == length else { throw BenchmarkFailure("reading \(folder)/\(name) at byte \(offset) gave \(read.readableBytes) bytes") }
         }
     }
 

@@ -1,0 +1,24 @@
+import Foundation
+
+/// A benchmark that could not measure what it set out to (a file read back
+/// wrong, a helper that did not start); the message says what and where.
+public struct BenchmarkFailure: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// Prints one JSON object on a line of its own, keys sorted, and flushes:
+/// benches report as they go, even into a pipe.
+public func printJSONLine<T: Encodable>(_ value: T) throws {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    print(String(decoding: try encoder.encode(value), as: UTF8.self))
+    fflush(nil)
+}
+
+/// Seconds that `body` took (at least a nanosecond).
+public func timedSeconds(_ body: () throws -> Void) rethrows -> Double {
+    let start = DispatchTime.now().uptimeNanoseconds
+    try body()
+    return max(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9, 1e-9)
+}
