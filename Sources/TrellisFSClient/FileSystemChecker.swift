@@ -7,14 +7,18 @@ import TrellisFSProtocol
 /// are confirmed by a second scan. A server that does not answer is named,
 /// and only the checks that need it are skipped.
 public struct FileSystemChecker {
+    /// The client it checks through (it must speak for uid 0).
     public let fs: FileSystemClient
+    /// Whether to fix what it finds (`trellis fsck --repair`), not only report it.
     public var repair = false
+    /// Objects changed more recently than this are left alone: a client may be working on them.
     public var graceSeconds: UInt32 = 300
     /// How long an unresponsive server gets before it counts as down.
     public var pingSeconds: Double = 5
     /// Called with a line of progress now and then.
     public var progress: (String) -> Void = { _ in }
 
+    /// A checker that only reports, with a five-minute grace.
     public init(fs: FileSystemClient) { self.fs = fs }
 
     /// Everything one server holds, as scanned.
@@ -23,6 +27,7 @@ public struct FileSystemChecker {
         var entries: [EntryRecord] = []
     }
 
+    /// Scans, cross-checks and (with `repair`) fixes; throws `permissionDenied` unless the client speaks for uid 0.
     public func run() throws -> CheckReport {
         guard fs.credentials.isSuperuser else { throw FSError(.permissionDenied, "fsck must run as uid 0: it reads every server's objects") }
         var report = CheckReport(servers: fs.servers.count)

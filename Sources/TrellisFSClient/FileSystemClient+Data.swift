@@ -162,6 +162,7 @@ extension FileSystemClient {
         file.isStuffed ? try attributes(of: file.handle) : file
     }
 
+    /// Reads the regions of `pattern` of a file already looked up, packed in order (holes read as zeros).
     public func read(_ file: ObjectAttributes, pattern: AccessPattern) throws -> ByteBuffer {
         try readCurrent(try current(file), pattern: pattern)
     }
@@ -222,6 +223,7 @@ extension FileSystemClient {
         try truncate(&file, to: size)
     }
 
+    /// Sets the size of a file already looked up; `file` is updated when growing spreads a stuffed file.
     public func truncate(_ file: inout ObjectAttributes, to size: UInt64) throws {
         file = try current(file)
         try dropSetIDBits(&file)
@@ -245,6 +247,7 @@ extension FileSystemClient {
         try sync(try regularFile(path))
     }
 
+    /// Makes what was written to `file` durable on every one of its data servers.
     public func sync(_ file: ObjectAttributes) throws {
         _ = try callAll(byServer(file.datafiles).map { ($0.server, SyncDatafiles($0.datafiles)) })
     }

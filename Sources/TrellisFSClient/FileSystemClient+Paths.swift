@@ -31,6 +31,7 @@ extension FileSystemClient {
         try lookup(name, inDirectory: directory.handle)
     }
 
+    /// The attributes of the object `name` names in `directory` (one request to the directory's server).
     public func lookup(_ name: String, inDirectory directory: ObjectHandle) throws -> ObjectAttributes {
         let found = try call(owner: directory, Lookup(parent: directory, name: name))
         // An entry that names an object on another server carries only its kind.
@@ -167,12 +168,14 @@ extension FileSystemClient {
         try call(owner: directory, CreateFile(parent: directory, name: name, mode: mode, distribution: distribution, stuffed: stuffed))
     }
 
+    /// Makes a symbolic link at `path` holding `target` as written.
     @discardableResult
     public func symlink(_ path: String, to target: String) throws -> ObjectAttributes {
         let (directory, name) = try parent(of: path)
         return try symlink(named: name, in: directory.handle, to: target)
     }
 
+    /// Makes a symbolic link `name` in a directory already looked up.
     @discardableResult
     public func symlink(named name: String, in directory: ObjectHandle, to target: String) throws -> ObjectAttributes {
         try call(owner: directory, Symlink(parent: directory, name: name, target: target))
@@ -187,16 +190,19 @@ extension FileSystemClient {
         return try makeNode(named: name, in: directory.handle, kind: kind, mode: mode, rdev: rdev)
     }
 
+    /// Makes a FIFO, a UNIX socket or a device node (`rdev` its device number), as mknod(2).
     @discardableResult
     public func makeNode(named name: String, in directory: ObjectHandle, kind: ObjectKind, mode: UInt32 = 0o644, rdev: UInt64 = 0) throws -> ObjectAttributes {
         try call(owner: directory, MakeNode(parent: directory, name: name, kind: kind, mode: mode, rdev: rdev))
     }
 
+    /// The target a symbolic link at `path` holds.
     public func readLink(_ path: String) throws -> String {
         let link = try resolve(path, followLast: false)
         return try readLink(of: link.handle)
     }
 
+    /// The target of a symbolic link already looked up.
     public func readLink(of handle: ObjectHandle) throws -> String {
         try call(owner: handle, ReadLink(handle))
     }
@@ -406,18 +412,21 @@ extension FileSystemClient {
         return (entries, more)
     }
 
+    /// Every entry of a directory, in name order (it pages through a large one).
     public func list(_ path: String) throws -> [DirectoryEntry] {
         var all: [DirectoryEntry] = []
         try list(path) { all += $0 }
         return all
     }
 
+    /// Changes mode, owner or times of the object at `path`, as chmod, chown and utimensat; the attributes after.
     @discardableResult
     public func setAttributes(_ path: String, _ changes: AttributeChanges) throws -> ObjectAttributes {
         let target = try resolve(path)
         return try setAttributes(handle: target.handle, changes)
     }
 
+    /// Changes mode, owner or times of an object already looked up; the attributes after.
     @discardableResult
     public func setAttributes(handle: ObjectHandle, _ changes: AttributeChanges) throws -> ObjectAttributes {
         try call(owner: handle, SetAttributes(handle, changes))

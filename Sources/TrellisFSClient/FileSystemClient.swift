@@ -21,7 +21,9 @@ import TrellisRuntime
 /// print(try fs.stat("/results/run1").size)       // 5
 /// ```
 public final class FileSystemClient: @unchecked Sendable {
+    /// The file system as its servers describe it: name, servers, default distribution.
     public let configuration: FSConfiguration
+    /// Whom this client speaks for: every server checks permissions against it.
     public var credentials: Credentials
     /// How long each call may take, retries included.
     public var timeoutSeconds: Double = 60
@@ -107,6 +109,7 @@ public final class FileSystemClient: @unchecked Sendable {
         return try call(server: index, operation)
     }
 
+    /// Sends one operation to server `index` and returns its typed reply, retried as the operation allows.
     public func call<Operation: FSOperation>(server index: Int, _ operation: Operation, as asking: Credentials? = nil) throws -> Operation.Reply {
         try callAll([(index, operation)], as: asking)[0]
     }
@@ -138,9 +141,12 @@ public final class FileSystemClient: @unchecked Sendable {
 /// send, each reply arrives its server's reported steps after its request,
 /// and the next round starts after the last.
 public struct LinkTraffic: Sendable, Equatable {
+    /// Requests and replies that crossed the link.
     public var messages = 0
+    /// Time steps on the critical path.
     public var steps = 0
 
+    /// A count to compare against (`traffic.since(before)`).
     public init(messages: Int = 0, steps: Int = 0) {
         self.messages = messages
         self.steps = steps

@@ -24,17 +24,23 @@ import TrellisFSProtocol
 /// read of a file opened for writing only, any use after close) is
 /// `badDescriptor`, EBADF, as for a file descriptor.
 public final class OpenFile: @unchecked Sendable {
+    /// What an open allows: reads, writes, or both (checked against the file's mode at open).
     public enum Access: Sendable, CustomStringConvertible {
         case read, write, readWrite
 
+        /// Whether reads are allowed.
         public var allowsReading: Bool { self != .write }
+        /// Whether writes (and ftruncate) are allowed.
         public var allowsWriting: Bool { self != .read }
+        /// "reading", "writing" or "reading and writing", for messages.
         public var description: String { self == .read ? "reading" : self == .write ? "writing" : "reading and writing" }
     }
 
     /// Names the file in errors.
     public let path: String
+    /// The file's object.
     public let handle: ObjectHandle
+    /// What this open allows.
     public let access: Access
     private let client: FileSystemClient
     /// How long the size last seen may be trusted before a read asks the servers (zero: every read asks).
@@ -112,11 +118,13 @@ public final class OpenFile: @unchecked Sendable {
         return try (other ?? client).read(attributes, pattern: pattern)
     }
 
+    /// Writes `data` at `offset` (spreading a stuffed file that grows past its first strip); the bytes written.
     @discardableResult
     public func write(_ data: ByteBuffer, at offset: UInt64, using other: FileSystemClient? = nil) throws -> UInt64 {
         try write(data, pattern: try AccessPattern.contiguous(offset: offset, length: UInt64(data.readableBytes)), using: other)
     }
 
+    /// Writes `data` into the regions of `pattern`, in order; the bytes written.
     @discardableResult
     public func write(_ data: ByteBuffer, pattern: AccessPattern, using other: FileSystemClient? = nil) throws -> UInt64 {
         try check(.write)
