@@ -15,7 +15,9 @@ import TrellisRuntime
 /// Thakur, "Can MPI Be Used for Persistent Parallel Services?"). One thread
 /// at a time.
 public final class ServerConnection: @unchecked Sendable {
+    /// The server's index in the file system's configuration.
     public let index: Int
+    /// The name it publishes its port under (`trellis-fs/NAME/INDEX`).
     public let serviceName: String
     private let runtime: Runtime
     private let requestIDs: RequestIDSource
@@ -23,6 +25,7 @@ public final class ServerConnection: @unchecked Sendable {
     /// A port to try before looking the service name up (the one a client was given).
     private var pendingPort: String?
 
+    /// A line that connects on first use: to `portName` when given, else to what the name service says `serviceName` is.
     public init(index: Int, serviceName: String, runtime: Runtime, requestIDs: RequestIDSource, portName: String? = nil) {
         self.index = index
         self.serviceName = serviceName
@@ -39,7 +42,9 @@ public final class ServerConnection: @unchecked Sendable {
     /// A reply and the time steps its server reported (more than 1 when the
     /// server fanned the request out to others).
     public struct Answer<Reply: Sendable>: Sendable {
+        /// The operation's typed reply.
         public var reply: Reply
+        /// Time steps the server reported for it.
         public var steps: Int
     }
 
@@ -143,6 +148,7 @@ public final class ServerConnection: @unchecked Sendable {
         return made
     }
 
+    /// Ends the session (the server is told, so it drops its side) and forgets the connection; the next call connects anew.
     public func drop() {
         if let communicator {
             // Queued before the disconnect, which lets it leave first.
@@ -158,6 +164,8 @@ public final class ServerConnection: @unchecked Sendable {
 /// MPI as the transport of a replicated, striped storage service).
 public final class RequestIDSource: Sendable {
     private let last = Atomic<UInt64>(0)
+    /// Ids from 1.
     public init() {}
+    /// The next id, from any thread.
     public func next() -> UInt64 { last.wrappingAdd(1, ordering: .relaxed).newValue }
 }

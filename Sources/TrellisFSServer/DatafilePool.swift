@@ -28,6 +28,7 @@ public final class DatafilePool: @unchecked Sendable {
     private let stopRequested = Atomic<Bool>(false)
     private var thread: pthread_t?
 
+    /// A pool that keeps `batch` datafiles of every other server in `store`, refilled through `peers` once `start` runs; counts what the store already holds.
     public init(store: any MetadataStore, peers: PeerLinks, serverIndex: Int, serverCount: Int, batch: Int, log: @escaping @Sendable (String) -> Void) throws {
         self.store = store
         self.peers = peers

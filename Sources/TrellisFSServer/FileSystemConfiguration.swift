@@ -24,25 +24,35 @@ import TrellisSystem
 /// storage = "/srv/trellis/1"
 /// ```
 public struct FileSystemConfiguration: Sendable, Equatable {
+    /// One server: where it listens and where it keeps its data.
     public struct Server: Sendable, Equatable, Codable {
+        /// Its address or host name (a name is looked up when it starts).
         public var host: String
+        /// Its folder: metadata.sqlite and bstreams/.
         public var storage: String
+        /// A server listening on `host` with its data in `storage`.
         public init(host: String, storage: String) {
             self.host = host
             self.storage = storage
         }
     }
 
+    /// The file system's name, which clients connect by (1 to 64 bytes, no `/` or spaces).
     public var name: String
+    /// Its servers; server 0 holds the root directory.
     public var servers: [Server]
+    /// The strip size of new files where no directory sets one.
     public var stripSizeBytes: UInt64
+    /// Datafiles per new file where no directory sets it (0: one on every server).
     public var datafilesPerFile: Int
     /// Datafiles each server keeps precreated on every other server, so
     /// a spread file's create waits on no peer; 0 turns the pools off.
     public var precreateBatch: Int
 
+    /// The pool size `trellis up` and `mkfs` use unless told otherwise.
     public static let defaultPrecreateBatch = 64
 
+    /// Checks the name, the server list and the striping; throws `invalidArgument` naming what is wrong.
     public init(
         name: String, servers: [Server], stripSizeBytes: UInt64 = 65_536, datafilesPerFile: Int = 0, precreateBatch: Int = defaultPrecreateBatch
     ) throws {
@@ -99,6 +109,7 @@ public struct FileSystemConfiguration: Sendable, Equatable {
         var server: [Server]
     }
 
+    /// A configuration from TOML text; errors name `source` and the key at fault.
     public static func parse(toml text: String, source: String = "configuration") throws -> FileSystemConfiguration {
         let file: File
         do {
@@ -114,6 +125,7 @@ public struct FileSystemConfiguration: Sendable, Equatable {
             datafilesPerFile: file.filesystem.datafiles ?? 0, precreateBatch: file.filesystem.precreate_batch ?? defaultPrecreateBatch)
     }
 
+    /// The configuration in the TOML file at `path`.
     public static func load(path: String) throws -> FileSystemConfiguration {
         let text: String
         do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
@@ -122,6 +134,7 @@ public struct FileSystemConfiguration: Sendable, Equatable {
         return try parse(toml: text, source: path)
     }
 
+    /// This configuration as TOML that `parse` reads back.
     public func toml() -> String {
         var lines = [
             "[filesystem]", "name = \"\(name)\"", "strip_size_bytes = \(stripSizeBytes)", "datafiles = \(datafilesPerFile)",

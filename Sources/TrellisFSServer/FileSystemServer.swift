@@ -20,7 +20,9 @@ public final class FileSystemServer: @unchecked Sendable {
         var pending: Request<Message>
     }
 
+    /// The file system it serves part of.
     public let configuration: FileSystemConfiguration
+    /// Which server of `configuration` it is.
     public let index: Int
     private let runtime: Runtime
     private let handler: RequestHandler
@@ -30,6 +32,7 @@ public final class FileSystemServer: @unchecked Sendable {
     private var sessions: [Session] = []
     private var replies: [Request<Void>] = []
 
+    /// Opens server `index`'s storage (prepared by `trellis mkfs`) and joins the runtime as a singleton on its configured address; serving starts with `run`.
     public init(configuration: FileSystemConfiguration, index: Int, logger: Logger = Logger(label: "trellis.fs.server")) throws {
         guard configuration.servers.indices.contains(index) else {
             throw FSError(.invalidArgument, "server index \(index) is outside 0 ..< \(configuration.servers.count) of \(configuration.name)")

@@ -16,6 +16,7 @@ public final class PeerLinks: Sendable {
     /// Peers act for the file system, not for a user.
     private let credentials = Credentials(uid: 0, gid: 0)
 
+    /// Lines to the servers `serviceNames` lists (by index), made on first use.
     public init(runtime: Runtime, serviceNames: [String]) {
         self.runtime = runtime
         self.serviceNames = serviceNames
@@ -27,6 +28,7 @@ public final class PeerLinks: Sendable {
         let inFlight: ServerConnection.InFlight<Operation>
     }
 
+    /// Sends `operation` to peer `server` on an idle line (or a new one) without waiting; `finish` takes the answer.
     public func start<Operation: FSOperation>(_ operation: Operation, to server: Int, deadline: Deadline) -> Flight<Operation> {
         let connection = idle.withLock { $0[server]?.popLast() }
             ?? ServerConnection(index: server, serviceName: serviceNames[server], runtime: runtime, requestIDs: requestIDs)
@@ -39,6 +41,7 @@ public final class PeerLinks: Sendable {
         return try flight.connection.finish(flight.inFlight, deadline: deadline)
     }
 
+    /// Sends `operation` to peer `server` and waits for its answer.
     public func call<Operation: FSOperation>(_ operation: Operation, to server: Int, deadline: Deadline) throws -> ServerConnection.Answer<Operation.Reply> {
         try finish(start(operation, to: server, deadline: deadline), deadline: deadline)
     }

@@ -8,14 +8,17 @@ import TrellisFSStorage
 /// failure becomes an error reply that names what failed; nothing a client
 /// sends can stop the server.
 public struct RequestHandler: Sendable {
+    /// The stores, configuration, peers and clock it works on.
     public let context: ServerContext
     let metrics: ServerMetrics
 
+    /// A handler over `context`, with its metrics labelled by the file system and server.
     public init(context: ServerContext) {
         self.context = context
         metrics = ServerMetrics(fileSystem: context.configuration.name, server: context.serverIndex)
     }
 
+    /// The reply to one request (an error reply when it fails, never a throw), and the work to do once it is sent.
     public func handle(_ envelope: FSRequestEnvelope) -> (reply: FSReplyEnvelope, followUps: [FollowUp]) {
         let started = MonotonicClock.nanoseconds()
         var call = ServerCall(credentials: envelope.credentials)

@@ -5,10 +5,15 @@ import TrellisFSStorage
 /// What one server's handlers work on: its index, its stores, the file
 /// system's configuration, and a clock (injectable, for tests).
 public struct ServerContext: Sendable {
+    /// Which server this is.
     public var serverIndex: Int
+    /// The file system as clients see it.
     public var configuration: FSConfiguration
+    /// Objects, entries and attributes (SQLite in a real server).
     public var metadata: any MetadataStore
+    /// File data, one bstream file per datafile.
     public var bstreams: BstreamStore
+    /// The clock that stamps times (injected by tests).
     public var now: @Sendable () -> Timestamp
     /// The most bytes one read or write request may carry.
     public var maximumTransferBytes: Int
@@ -16,10 +21,12 @@ public struct ServerContext: Sendable {
     public var peers: PeerLinks?
     /// Datafiles made ahead on the other servers (nil: none are).
     public var pool: DatafilePool?
+    /// How long a request to a peer may take.
     public var peerTimeoutSeconds: Double = 30
     /// Where handlers report what the client does not hear (work left for fsck).
     public var log: @Sendable (String) -> Void = { _ in }
 
+    /// A context without peers or a pool (a lone server, or a test).
     public init(
         serverIndex: Int, configuration: FSConfiguration, metadata: any MetadataStore, bstreams: BstreamStore,
         maximumTransferBytes: Int = 64 << 20, now: @escaping @Sendable () -> Timestamp = Timestamp.now

@@ -17,11 +17,13 @@ import TrellisSystem
 /// ```
 /// `stop` may be called from any thread; everything else belongs to the thread that runs it.
 public final class FuseMount: @unchecked Sendable {
+    /// The directory it is mounted on.
     public let mountPoint: String
     private let mounted: MountedFileSystem
     private let session: OpaquePointer
     private var isMounted = false
 
+    /// Mounts the client's file system on `mountPoint` (an existing, empty directory); serving starts with `run`.
     public init(client: FileSystemClient, at mountPoint: String, options: MountOptions, logger: Logger = Logger(label: "trellis.fuse")) throws {
         self.mountPoint = mountPoint
         mounted = MountedFileSystem(client: client, mountPoint: mountPoint, options: options, logger: logger)

@@ -5,6 +5,7 @@ import Foundation
 
 /// What /proc/self/mountinfo says about Trellis mounts.
 public enum MountTable {
+    /// Whether `point` is mounted now, by a Trellis mount (as /proc/self/mountinfo says).
     public static func isTrellisMount(_ point: String) -> Bool {
         device(ofTrellisMount: point) != nil
     }

@@ -19,16 +19,22 @@ import TrellisSystem
 /// let fs = try FileSystemClient.connect(name: "scratch")
 /// ```
 public final class LocalFileSystem: @unchecked Sendable {
+    /// The file system it runs.
     public let configuration: FileSystemConfiguration
+    /// Where the configuration, the storage and the logs are.
     public let folder: String
+    /// The `trellis` program that runs each server.
     public let executable: String
     /// What the servers are started with (the name service's address among it).
     public let environment: [String: String]
     /// Each server's process (0: not running).
     public private(set) var serverPIDs: [pid_t]
 
+    /// The configuration file.
     public var configPath: String { Self.configPath(in: folder) }
+    /// Where `prepare` writes the configuration of a file system in `folder`.
     public static func configPath(in folder: String) -> String { folder + "/fs.toml" }
+    /// Server `index`'s log.
     public func logPath(ofServer index: Int) -> String { folder + "/server\(index).log" }
 
     /// Writes `folder/fs.toml` and makes every server's storage (under
@@ -75,6 +81,7 @@ public final class LocalFileSystem: @unchecked Sendable {
         }
     }
 
+    /// Starts server `index` (again, after `killServer` or `stopServer`).
     public func startServer(_ index: Int) throws {
         serverPIDs[index] = try ProcessSpawner.spawn(
             arguments: Self.serverArguments(executable: executable, configPath: configPath, index: index), environment: environment,
@@ -97,6 +104,7 @@ public final class LocalFileSystem: @unchecked Sendable {
         return status
     }
 
+    /// SIGKILL to server `index`, as a crash would; its names go when its leases do.
     public func killServer(_ index: Int) {
         guard serverPIDs[index] > 0 else { return }
         kill(serverPIDs[index], SIGKILL)
