@@ -2,9 +2,13 @@
 /// strided partition of the PVFS paper (Carns, Ligon, Ross and Thakur, "PVFS:
 /// A Parallel File System for Linux Clusters"; PVFS's offset, gsize, stride).
 public struct AccessPattern: Sendable, Hashable {
+    /// A run of logical bytes of the file.
     public struct Region: Sendable, Hashable {
+        /// Where it starts in the file.
         public var offset: UInt64
+        /// How many bytes.
         public var length: UInt64
+        /// The bytes from `offset`, `length` of them.
         public init(offset: UInt64, length: UInt64) {
             self.offset = offset
             self.length = length
@@ -13,8 +17,10 @@ public struct AccessPattern: Sendable, Hashable {
 
     /// Regions in the order their bytes fill (or come from) the caller's buffer.
     public let regions: [Region]
+    /// Bytes of all regions together: the size of the caller's buffer.
     public let byteCount: UInt64
 
+    /// The regions in buffer order (empty ones dropped); throws when one reaches past the largest offset.
     public init(regions: [Region]) throws {
         var total: UInt64 = 0
         for region in regions {
@@ -28,6 +34,7 @@ public struct AccessPattern: Sendable, Hashable {
         self.byteCount = total
     }
 
+    /// One region: `length` bytes from `offset`.
     public static func contiguous(offset: UInt64, length: UInt64) throws -> AccessPattern {
         try AccessPattern(regions: [Region(offset: offset, length: length)])
     }
@@ -45,10 +52,13 @@ public struct AccessPattern: Sendable, Hashable {
 
     /// A run of bytes between the caller's buffer and one datafile.
     public struct Transfer: Sendable, Hashable {
+        /// The datafile (index in the file's list).
         public var datafile: Int
+        /// Where the bytes sit in that datafile.
         public var physicalOffset: UInt64
         /// Where the bytes sit in the caller's buffer (regions packed in order).
         public var bufferOffset: UInt64
+        /// How many bytes.
         public var length: UInt64
     }
 

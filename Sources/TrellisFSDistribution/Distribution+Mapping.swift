@@ -2,13 +2,16 @@
 extension Distribution {
     /// A run of logical bytes that sits contiguously in one datafile.
     public struct Piece: Sendable, Hashable {
+        /// The datafile (index in the file's list).
         public var datafile: Int
         /// Offset within the datafile.
         public var physicalOffset: UInt64
         /// Offset within the file.
         public var logicalOffset: UInt64
+        /// How many bytes.
         public var length: UInt64
 
+        /// A piece of `length` bytes at `logicalOffset` in the file and `physicalOffset` in `datafile`.
         public init(datafile: Int, physicalOffset: UInt64, logicalOffset: UInt64, length: UInt64) {
             self.datafile = datafile
             self.physicalOffset = physicalOffset

@@ -16,11 +16,13 @@
 /// All arithmetic is pure and total: offsets near `UInt64.max` are errors,
 /// not traps.
 public struct Distribution: Sendable, Hashable, Codable, CustomStringConvertible {
+    /// Which of PVFS's distributions; the raw values are the names it goes by in TOML and JSON.
     public enum Kind: String, Sendable, Hashable, Codable {
         case simpleStripe = "simple_stripe"
         case variableStrip = "varstrip"
     }
 
+    /// Equal strips (`simpleStripe`) or one size per datafile (`variableStrip`).
     public let kind: Kind
     /// The size of each strip of one cycle, one per datafile.
     public let stripSizesBytes: [UInt64]
@@ -34,8 +36,10 @@ public struct Distribution: Sendable, Hashable, Codable, CustomStringConvertible
     /// The largest strip and cycle accepted, so that offset arithmetic
     /// stays far from overflow.
     public static let maximumStripBytes: UInt64 = 1 << 40
+    /// The most datafiles one file may have.
     public static let maximumDatafiles = 65_536
 
+    /// Strips of `stripSizeBytes` over `datafileCount` datafiles, datafile 0 on server `firstServer`; throws for a zero strip or count.
     public static func simpleStripe(stripSizeBytes: UInt64, datafileCount: Int, firstServer: Int = 0) throws -> Distribution {
         guard datafileCount >= 1, datafileCount <= maximumDatafiles else {
             throw DistributionError("a stripe needs 1 to \(maximumDatafiles) datafiles, not \(datafileCount)")
@@ -43,6 +47,7 @@ public struct Distribution: Sendable, Hashable, Codable, CustomStringConvertible
         return try Distribution(kind: .simpleStripe, stripSizesBytes: Array(repeating: stripSizeBytes, count: datafileCount), firstServer: firstServer)
     }
 
+    /// Strip `j` of each cycle is `stripSizesBytes[j]` bytes on datafile `j`; throws for an empty list or a zero strip.
     public static func variableStrip(stripSizesBytes: [UInt64], firstServer: Int = 0) throws -> Distribution {
         try Distribution(kind: .variableStrip, stripSizesBytes: stripSizesBytes, firstServer: firstServer)
     }
@@ -68,8 +73,10 @@ public struct Distribution: Sendable, Hashable, Codable, CustomStringConvertible
         self.cycleBytes = total
     }
 
+    /// Datafiles a file of this distribution has.
     public var datafileCount: Int { stripSizesBytes.count }
 
+    /// The distribution as `trellis fs layout` prints it.
     public var description: String {
         switch kind {
         case .simpleStripe: return "simple_stripe(strip \(stripSizesBytes[0]) B, \(datafileCount) datafiles, first server \(firstServer))"
@@ -92,6 +99,7 @@ public struct Distribution: Sendable, Hashable, Codable, CustomStringConvertible
 
     private enum CodingKeys: String, CodingKey { case kind, stripSizesBytes, firstServer }
 
+    /// Decodes and checks, as the factories do.
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         try self.init(
@@ -100,6 +108,7 @@ public struct Distribution: Sendable, Hashable, Codable, CustomStringConvertible
             firstServer: try container.decode(Int.self, forKey: .firstServer))
     }
 
+    /// Encodes kind, strip sizes and first server.
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(kind, forKey: .kind)
@@ -107,10 +116,12 @@ public struct Distribution: Sendable, Hashable, Codable, CustomStringConvertible
         try container.encode(firstServer, forKey: .firstServer)
     }
 
+    /// The same kind, strips and first server.
     public static func == (lhs: Distribution, rhs: Distribution) -> Bool {
         lhs.kind == rhs.kind && lhs.stripSizesBytes == rhs.stripSizesBytes && lhs.firstServer == rhs.firstServer
     }
 
+    /// Hashes what `==` compares.
     public func hash(into hasher: inout Hasher) {
         hasher.combine(kind)
         hasher.combine(stripSizesBytes)
@@ -120,6 +131,8 @@ public struct Distribution: Sendable, Hashable, Codable, CustomStringConvertible
 
 /// A distribution that cannot be made or an offset it cannot place.
 public struct DistributionError: Error, CustomStringConvertible, Sendable, Equatable {
+    /// What is wrong, starting "distribution:".
     public let description: String
+    /// An error saying `description`.
     public init(_ description: String) { self.description = "distribution: " + description }
 }

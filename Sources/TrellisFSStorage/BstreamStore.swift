@@ -9,8 +9,10 @@ import TrellisFSProtocol
 /// ("bstream") named after the datafile's handle, made by its first write. Reads past a bstream's end (or of one never written) return
 /// zeros: the logical size, not the bstream, says where the file ends.
 public final class BstreamStore: @unchecked Sendable {
+    /// The folder holding one bstream file per datafile of this server.
     public let folder: String
 
+    /// The store in `folder`, made (mode 0700) when missing.
     public init(folder: String) throws {
         self.folder = folder
         guard mkdir(folder, 0o700) == 0 || errno == EEXIST else {
@@ -18,6 +20,7 @@ public final class BstreamStore: @unchecked Sendable {
         }
     }
 
+    /// The bstream file of `datafile` (named by its handle in hexadecimal).
     public func path(of datafile: ObjectHandle) -> String {
         folder + "/" + String(datafile.rawValue, radix: 16)
     }
@@ -116,6 +119,7 @@ public final class BstreamStore: @unchecked Sendable {
         return UInt64(status.st_size)
     }
 
+    /// Sets the bstream's length (a missing one is made).
     public func truncate(datafile: ObjectHandle, size: UInt64) throws {
         let name = path(of: datafile)
         if size == 0, access(name, F_OK) != 0 { return }
@@ -125,6 +129,7 @@ public final class BstreamStore: @unchecked Sendable {
         guard ftruncate(descriptor, off_t(size)) == 0 else { throw Self.error("truncating \(name)", errno) }
     }
 
+    /// fsync of the bstream, so what was written survives a crash (a missing one has nothing to sync).
     public func sync(datafile: ObjectHandle) throws {
         let name = path(of: datafile)
         let descriptor = open(name, O_RDONLY | O_CLOEXEC)
@@ -136,6 +141,7 @@ public final class BstreamStore: @unchecked Sendable {
         guard fsync(descriptor) == 0 else { throw Self.error("syncing \(name)", errno) }
     }
 
+    /// Deletes the bstream (a missing one is not an error).
     public func remove(datafile: ObjectHandle) throws {
         let name = path(of: datafile)
         guard unlink(name) == 0 || errno == ENOENT else { throw Self.error("removing \(name)", errno) }

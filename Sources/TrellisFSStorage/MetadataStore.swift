@@ -96,28 +96,38 @@ public struct Unlinked: Sendable, Equatable {
     /// The deleted object, whose bstreams (and remote datafiles) are the caller's to remove.
     public var deleted: ObjectAttributes?
 
+    /// What an unlink left: links, and the object when it went.
     public init(remainingLinks: UInt32, deleted: ObjectAttributes?) {
         self.remainingLinks = remainingLinks
         self.deleted = deleted
     }
 
+    /// No object was unlinked (the entry named one elsewhere).
     public static let nothing = Unlinked(remainingLinks: 0, deleted: nil)
 }
 
 /// What a new object starts with.
 public struct NewObject: Sendable {
+    /// File, directory, symlink or special file.
     public var kind: ObjectKind
+    /// Permission bits (and set-id bits).
     public var mode: UInt32
+    /// The owner.
     public var uid: UInt32
+    /// The group.
     public var gid: UInt32
+    /// Its creation time, which every timestamp starts at.
     public var time: Timestamp
+    /// A file's distribution (nil for other kinds).
     public var distribution: Distribution?
+    /// A symlink's target.
     public var linkTarget: String?
     /// A file's datafiles: given handles, or nil for one to make on this server.
     public var datafiles: [ObjectHandle?]
     /// A device node's device number.
     public var rdev: UInt64
 
+    /// What a new object starts with; a file needs a distribution and its datafiles.
     public init(
         kind: ObjectKind, mode: UInt32, uid: UInt32, gid: UInt32, time: Timestamp, distribution: Distribution? = nil, linkTarget: String? = nil,
         datafiles: [ObjectHandle?] = [], rdev: UInt64 = 0

@@ -9,6 +9,7 @@ import TrellisFSProtocol
 /// so a change is on disk before the call returns.
 public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
     private let database: DatabaseQueue
+    /// The server whose handles this store makes.
     public let serverIndex: Int
     private let reserve: SpaceReserve?
     /// The connection of an open group commit and the thread that opened it:
