@@ -25,10 +25,14 @@ public enum ObjectKind: UInt8, Sendable, Hashable, Codable, CaseIterable {
 
 /// Who is asking: checked by the server that owns the object.
 public struct Credentials: Sendable, Hashable, Codable {
+    /// The user asking.
     public var uid: UInt32
+    /// Their primary group.
     public var gid: UInt32
+    /// Their supplementary groups.
     public var groups: [UInt32]
 
+    /// A user, with their groups.
     public init(uid: UInt32, gid: UInt32, groups: [UInt32] = []) {
         self.uid = uid
         self.gid = gid
@@ -37,19 +41,24 @@ public struct Credentials: Sendable, Hashable, Codable {
 
     /// Root: Linux's CAP_DAC_OVERRIDE, CAP_FOWNER, CAP_CHOWN, CAP_FSETID and CAP_MKNOD at once.
     public var isSuperuser: Bool { uid == 0 }
+    /// Whether `group` is their primary or a supplementary group.
     public func isMember(of group: UInt32) -> Bool { gid == group || groups.contains(group) }
 }
 
 /// A moment as seconds and nanoseconds since the epoch.
 public struct Timestamp: Sendable, Hashable, Codable, Comparable {
+    /// Seconds since 1970-01-01 UTC.
     public var seconds: Int64
+    /// Nanoseconds past `seconds` (below 10^9).
     public var nanoseconds: UInt32
 
+    /// A moment `seconds` and `nanoseconds` after the epoch.
     public init(seconds: Int64, nanoseconds: UInt32 = 0) {
         self.seconds = seconds
         self.nanoseconds = nanoseconds
     }
 
+    /// Earlier than.
     public static func < (lhs: Timestamp, rhs: Timestamp) -> Bool {
         (lhs.seconds, lhs.nanoseconds) < (rhs.seconds, rhs.nanoseconds)
     }
@@ -60,15 +69,23 @@ public struct Timestamp: Sendable, Hashable, Codable, Comparable {
 /// (`sizeIsKnown`), otherwise the client or an aggregate stat asks the
 /// data servers.
 public struct ObjectAttributes: Sendable, Hashable, Codable {
+    /// The object these attributes are of.
     public var handle: ObjectHandle
+    /// File, directory, symlink or special file.
     public var kind: ObjectKind
     /// Permission bits (and setuid / setgid / sticky), without the type bits.
     public var mode: UInt32
+    /// The owner.
     public var uid: UInt32
+    /// The group.
     public var gid: UInt32
+    /// When it was last read (atime).
     public var accessTime: Timestamp
+    /// When its contents last changed (mtime).
     public var modifyTime: Timestamp
+    /// When its attributes or entries last changed (ctime).
     public var changeTime: Timestamp
+    /// How many entries name it (a directory: 2 plus its subdirectories).
     public var linkCount: UInt32
     /// Bytes: a directory's entry count, a symlink's target length, a file's
     /// logical size once the client computed it (0 from the owner).
@@ -83,6 +100,7 @@ public struct ObjectAttributes: Sendable, Hashable, Codable {
     /// A device node's device number (Linux's encoding, as in `st_rdev`); 0 for other kinds.
     public var rdev: UInt64
 
+    /// Attributes as a server reports them.
     public init(
         handle: ObjectHandle, kind: ObjectKind, mode: UInt32, uid: UInt32, gid: UInt32, accessTime: Timestamp,
         modifyTime: Timestamp, changeTime: Timestamp, linkCount: UInt32, size: UInt64, distribution: Distribution?,
@@ -140,14 +158,20 @@ public enum TimeChange: Sendable, Hashable, Codable {
 
 /// Which attributes a setattr changes.
 public struct AttributeChanges: Sendable, Hashable, Codable {
+    /// New permission bits (chmod).
     public var mode: UInt32?
+    /// New owner (chown).
     public var uid: UInt32?
+    /// New group (chown, chgrp).
     public var gid: UInt32?
+    /// New access time: now, or a given moment (utimensat).
     public var accessTime: TimeChange?
+    /// New modification time: now, or a given moment (utimensat).
     public var modifyTime: TimeChange?
     /// A directory's default distribution for new files and directories in it.
     public var distribution: Distribution?
 
+    /// The changes given; nil leaves an attribute as it is.
     public init(
         mode: UInt32? = nil, uid: UInt32? = nil, gid: UInt32? = nil, accessTime: TimeChange? = nil, modifyTime: TimeChange? = nil,
         distribution: Distribution? = nil
@@ -163,10 +187,14 @@ public struct AttributeChanges: Sendable, Hashable, Codable {
 
 /// One entry of a directory listing.
 public struct DirectoryEntry: Sendable, Hashable, Codable {
+    /// The entry's name in its directory.
     public var name: String
+    /// The object it names.
     public var handle: ObjectHandle
+    /// The kind of that object, as the entry records it.
     public var kind: ObjectKind
 
+    /// An entry naming `handle` as `name`.
     public init(name: String, handle: ObjectHandle, kind: ObjectKind) {
         self.name = name
         self.handle = handle
