@@ -3,6 +3,7 @@ import TrellisFSDistribution
 
 /// One server of a file system as the configuration lists it.
 public struct ServerDescription: Sendable, Hashable, WireRecord {
+    /// Its index in the configuration.
     public var index: UInt32
     /// The service name it publishes (`trellis-fs/<fs>/<index>`).
     public var serviceName: String
@@ -12,6 +13,7 @@ public struct ServerDescription: Sendable, Hashable, WireRecord {
     /// server that does not answer can be named with its host.
     public var host: String
 
+    /// A server as the configuration lists it.
     public init(index: UInt32, serviceName: String, portName: String, host: String = "") {
         self.index = index
         self.serviceName = serviceName
@@ -19,16 +21,22 @@ public struct ServerDescription: Sendable, Hashable, WireRecord {
         self.host = host
     }
 
+    /// How it is written on the wire: its fields in order.
     public static let wireForm = WireForm<Self>(\.index, \.serviceName, \.portName, \.host, make: Self.init)
 }
 
 /// What a client learns from any one server: enough to reach all of them.
 public struct FSConfiguration: Sendable, Hashable, WireRecord {
+    /// The file system's name.
     public var name: String
+    /// Its servers, by index.
     public var servers: [ServerDescription]
+    /// How a new file is striped where no directory says otherwise.
     public var defaultDistribution: Distribution
+    /// The root directory (on server 0).
     public var rootHandle: ObjectHandle
 
+    /// The file system as its servers describe it to clients.
     public init(name: String, servers: [ServerDescription], defaultDistribution: Distribution, rootHandle: ObjectHandle = .root) {
         self.name = name
         self.servers = servers
@@ -36,5 +44,6 @@ public struct FSConfiguration: Sendable, Hashable, WireRecord {
         self.rootHandle = rootHandle
     }
 
+    /// How it is written on the wire: its fields in order.
     public static let wireForm = WireForm<Self>(\.name, \.servers, \.defaultDistribution, \.rootHandle, make: Self.init)
 }

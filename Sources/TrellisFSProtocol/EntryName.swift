@@ -1,6 +1,7 @@
 /// Rules for one component of a path, checked by every server that adds
 /// an entry (POSIX: no `/`, no NUL, not `.` or `..`, at most 255 bytes).
 public enum EntryName {
+    /// The longest name, in UTF-8 bytes (NAME_MAX).
     public static let maximumBytes = 255
 
     /// Returns `name` when it can name an entry; throws an error that says why not.

@@ -4,7 +4,9 @@ import NIOCore
 /// operation's reply in its wire form (which only the asker, knowing the
 /// operation, decodes: `reply(to:)`).
 public struct FSReplyEnvelope: Sendable, Equatable {
+    /// The id of the request it answers.
     public var requestID: UInt64
+    /// The error, or the reply's body in its wire form.
     public var result: Result<ByteBuffer, FSError>
     /// Message time steps from the request's arrival to this reply's
     /// sending, counting one per message on the critical path: 1 for a
@@ -13,6 +15,7 @@ public struct FSReplyEnvelope: Sendable, Equatable {
     /// and Thakur, "Can MPI Be Used for Persistent Parallel Services?").
     public var steps: UInt32
 
+    /// A reply to request `requestID`.
     public init(requestID: UInt64, result: Result<ByteBuffer, FSError>, steps: UInt32 = 1) {
         self.requestID = requestID
         self.result = result
@@ -29,6 +32,7 @@ public struct FSReplyEnvelope: Sendable, Equatable {
         try Operation.decodeReply(try result.get())
     }
 
+    /// The reply as it goes on the wire.
     public func encoded() -> ByteBuffer {
         var writer = WireWriter()
         writer.write(FSRequestEnvelope.protocolVersion)
@@ -49,6 +53,7 @@ public struct FSReplyEnvelope: Sendable, Equatable {
         return writer.buffer
     }
 
+    /// A reply read off the wire; `protocolViolation` for anything malformed.
     public static func decode(_ buffer: ByteBuffer) throws -> FSReplyEnvelope {
         var reader = WireReader(buffer)
         let version: UInt16 = try reader.read()

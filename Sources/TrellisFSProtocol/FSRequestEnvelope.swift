@@ -4,18 +4,24 @@ import NIOCore
 /// the caller's credentials. On the wire: the protocol version, the
 /// operation's code, the id, the credentials, then the operation's fields.
 public struct FSRequestEnvelope: Sendable {
+    /// Sent with every request; a server refuses other versions with `protocolViolation`.
     public static let protocolVersion: UInt16 = 5
 
+    /// Unique within its client; its reply comes back on a tag derived from it.
     public var requestID: UInt64
+    /// Whom the request is made for.
     public var credentials: Credentials
+    /// What is asked.
     public var operation: any FSOperation
 
+    /// A request ready to send.
     public init(requestID: UInt64, credentials: Credentials, operation: any FSOperation) {
         self.requestID = requestID
         self.credentials = credentials
         self.operation = operation
     }
 
+    /// The request as it goes on the wire: version, code, id, credentials, fields.
     public func encoded() -> ByteBuffer {
         var writer = WireWriter()
         writer.write(Self.protocolVersion)
@@ -49,6 +55,7 @@ public struct FSRequestEnvelope: Sendable {
 }
 
 extension FSRequestEnvelope: Equatable {
+    /// The same id, credentials and operation.
     public static func == (left: FSRequestEnvelope, right: FSRequestEnvelope) -> Bool {
         left.requestID == right.requestID && left.credentials == right.credentials && left.operation.isEqual(to: right.operation)
     }

@@ -12,6 +12,7 @@ public enum FanOutWork: Sendable, Equatable, WireCodable {
     /// Each server reports the sizes of those of these datafiles it holds.
     case datafileSizes([ObjectHandle])
 
+    /// Writes the kind of work and its handles.
     public func encode(into writer: inout WireWriter) {
         switch self {
         case .createDatafiles(let counts):
@@ -26,6 +27,7 @@ public enum FanOutWork: Sendable, Equatable, WireCodable {
         }
     }
 
+    /// Reads work written by `encode`; `protocolViolation` for an unknown kind.
     public init(from reader: inout WireReader) throws {
         switch try reader.read(UInt8.self) {
         case 1:
@@ -42,11 +44,16 @@ public enum FanOutWork: Sendable, Equatable, WireCodable {
 /// What a subtree did: datafiles made, sizes found (parallel to `sized`),
 /// and the failures of servers that could not do their share.
 public struct FanOutResult: Sendable, Equatable, WireRecord {
+    /// Datafiles made.
     public var made: [ObjectHandle]
+    /// Datafiles whose sizes were asked for.
     public var sized: [ObjectHandle]
+    /// Their sizes, in the order of `sized`.
     public var sizes: [UInt64]
+    /// Each server that could not do its share, and why.
     public var failures: [String]
 
+    /// What a subtree reports.
     public init(made: [ObjectHandle] = [], sized: [ObjectHandle] = [], sizes: [UInt64] = [], failures: [String] = []) {
         self.made = made
         self.sized = sized
@@ -61,6 +68,7 @@ public struct FanOutResult: Sendable, Equatable, WireRecord {
         failures += other.failures
     }
 
+    /// How it is written on the wire: its fields in order.
     public static let wireForm = WireForm<Self>(\.made, \.sized, \.sizes, \.failures, make: { made, sized, sizes, failures in
         guard sizes.count == sized.count else { throw FSError(.protocolViolation, "\(sizes.count) sizes for \(sized.count) datafiles") }
         return FanOutResult(made: made, sized: sized, sizes: sizes, failures: failures)
@@ -83,6 +91,7 @@ public enum FanOutTree {
         return result
     }
 
+    /// Rounds of messages a fan-out over `serverCount` servers takes: the binary tree's depth, ⌈log₂ n⌉.
     public static func depth(serverCount: Int) -> Int {
         var depth = 0
         while (1 << depth) < serverCount { depth += 1 }

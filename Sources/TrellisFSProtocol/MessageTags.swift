@@ -2,6 +2,7 @@
 /// server: requests on one tag, each reply on a tag of its own derived from
 /// the request id, so that a client waits for exactly its reply.
 public enum MessageTags {
+    /// The tag every request travels on.
     public static let request = 1
     /// The tag of the message a client sends before it disconnects: the
     /// server's side of the intercommunicator learns nothing else of a
@@ -11,6 +12,7 @@ public enum MessageTags {
     public static let sessionEndWords = "session-end"
     private static let firstReply = 16
 
+    /// The tag the reply to `requestID` travels on.
     public static func reply(to requestID: UInt64) -> Int {
         firstReply + Int(requestID % 1_000_000_000)
     }

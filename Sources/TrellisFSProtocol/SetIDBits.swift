@@ -1,7 +1,9 @@
 /// The set-user-ID and set-group-ID bits of a mode, and the rule by which
 /// they go: a write, a truncate or a new owner drops them, as on Linux.
 public enum SetIDBits {
+    /// Set-user-ID (S_ISUID).
     public static let user: UInt32 = 0o4000
+    /// Set-group-ID (S_ISGID).
     public static let group: UInt32 = 0o2000
 
     /// `mode` without set-user-ID, and without set-group-ID where group

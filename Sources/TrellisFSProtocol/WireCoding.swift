@@ -9,14 +9,19 @@ public protocol WireCodable {
     init(from reader: inout WireReader) throws
 }
 
+/// Builds a message: integers little-endian and fixed-width, strings and byte runs length-prefixed.
 public struct WireWriter {
+    /// What was written so far.
     public private(set) var buffer: ByteBuffer
 
+    /// An empty message with room for `capacity` bytes.
     public init(capacity: Int = 128) {
         buffer = ByteBufferAllocator().buffer(capacity: capacity)
     }
 
+    /// Writes a value in its wire form.
     public mutating func write<T: WireCodable>(_ value: T) { value.encode(into: &self) }
+    /// Writes a run of bytes, after its length.
     public mutating func write(bytes: ByteBuffer) {
         var bytes = bytes
         write(UInt64(bytes.readableBytes))
@@ -29,13 +34,17 @@ public struct WireWriter {
     }
 }
 
+/// Reads a message written by `WireWriter`, checking every length before it allocates anything.
 public struct WireReader {
+    /// What is left to read.
     public private(set) var buffer: ByteBuffer
     /// The longest string or array accepted, against hostile lengths.
     public static let maximumCount = 1 << 24
 
+    /// A reader of `buffer`.
     public init(_ buffer: ByteBuffer) { self.buffer = buffer }
 
+    /// Whether everything was read (a reply with bytes left over is malformed).
     public var isAtEnd: Bool { buffer.readableBytes == 0 }
 
     public mutating func read<T: WireCodable>(_: T.Type = T.self) throws -> T { try T(from: &self) }

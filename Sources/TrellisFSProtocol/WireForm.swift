@@ -11,6 +11,7 @@ public struct WireForm<Value>: Sendable {
     let encode: @Sendable (Value, inout WireWriter) -> Void
     let decode: @Sendable (inout WireReader) throws -> Value
 
+    /// The form of a value with these fields, in order, made again by `make` (which may throw to refuse bad values).
     public init<each Field: WireCodable & SendableMetatype>(
         _ field: repeat KeyPath<Value, each Field>, make: @escaping @Sendable (repeat each Field) throws -> Value
     ) {
@@ -29,6 +30,8 @@ public protocol WireRecord: WireCodable {
 }
 
 extension WireRecord {
+    /// Writes the fields in order.
     public func encode(into writer: inout WireWriter) { Self.wireForm.encode(self, &writer) }
+    /// Reads the fields and makes the value.
     public init(from reader: inout WireReader) throws { self = try Self.wireForm.decode(&reader) }
 }

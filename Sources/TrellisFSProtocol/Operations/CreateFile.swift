@@ -6,9 +6,12 @@ import TrellisFSDistribution
 /// makes the rest on their servers (from its pool, or through one fan-out)
 /// before it answers.
 public struct CreateFile: FSOperation {
+    /// Code 5 on the wire, answered with `ObjectAttributes`; never resent once it may have arrived (it is not idempotent); changes this server's metadata, so it may share a group commit.
     public static let form = OperationForm<Self, ObjectAttributes>(
         code: 5, idempotent: false, commits: true, \.parent, \.name, \.mode, \.distribution, \.stuffed, make: Self.init)
+    /// The request's fields, in the order the wire form lists them.
     public var parent: ObjectHandle, name: String, mode: UInt32, distribution: Distribution?, stuffed: Bool
+    /// The request as a client (or a peer server) sends it.
     public init(parent: ObjectHandle, name: String, mode: UInt32, distribution: Distribution?, stuffed: Bool) {
         (self.parent, self.name, self.mode, self.distribution, self.stuffed) = (parent, name, mode, distribution, stuffed)
     }

@@ -23,10 +23,14 @@ public protocol FSOperation: WireCodable, Sendable, Equatable {
 extension FSOperation {
     /// The number on the wire, unique among `FSOperations.all`.
     public static var code: UInt16 { form.code }
+    /// Whether carrying it out twice does no harm, so a client may resend it.
     public static var isIdempotent: Bool { form.isIdempotent }
+    /// Whether answering may change what the server stores.
     public static var commits: Bool { form.commits }
 
+    /// Writes the fields in the order of its form.
     public func encode(into writer: inout WireWriter) { Self.form.wire.encode(self, &writer) }
+    /// Reads the fields and makes the operation, with its checks.
     public init(from reader: inout WireReader) throws { self = try Self.form.wire.decode(&reader) }
 
     /// The operation's name, for messages and logs.

@@ -6,6 +6,7 @@ import TrellisFSDistribution
 /// work from. A new operation is a file of its own (and its handler's) plus
 /// its line here and its examples below.
 public enum FSOperations {
+    /// Every operation a server answers; the opcode table, the dispatch and the protocol tests come from this list.
     public static let all: [any FSOperation.Type] = [
         GetConfiguration.self, Lookup.self, GetAttributes.self, SetAttributes.self, CreateFile.self, MakeDirectory.self, Symlink.self,
         ReadLink.self, Remove.self, Rename.self, ReadDirectory.self, StatFileSystem.self, ReadData.self, WriteData.self, DatafileSizes.self,

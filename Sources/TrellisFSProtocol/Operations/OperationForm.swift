@@ -11,11 +11,15 @@
 ///     code: 2, idempotent: true, commits: false, \.parent, \.name, make: Self.init)
 /// ```
 public struct OperationForm<Operation, Reply: WireCodable & Sendable & Equatable>: Sendable {
+    /// The number on the wire.
     public let code: UInt16
+    /// Whether a client may resend it after a lost reply.
     public let isIdempotent: Bool
+    /// Whether answering may change what the server stores.
     public let commits: Bool
     let wire: WireForm<Operation>
 
+    /// An operation's form: code, rules, fields in order and how to make it from them.
     public init<each Field: WireCodable & SendableMetatype>(
         code: UInt16, idempotent: Bool, commits: Bool, _ field: repeat KeyPath<Operation, each Field>,
         make: @escaping @Sendable (repeat each Field) throws -> Operation

@@ -21,6 +21,7 @@ extension RemoveFile {
         /// removes step by step.
         case objectOnServer(UInt32)
 
+        /// Writes which outcome, and its number.
         public func encode(into writer: inout WireWriter) {
             switch self {
             case .removed(let links):
@@ -31,6 +32,7 @@ extension RemoveFile {
                 writer.write(server)
             }
         }
+        /// Reads an outcome; `protocolViolation` for an unknown one.
         public init(from reader: inout WireReader) throws {
             switch try reader.read(UInt8.self) {
             case 0: self = .removed(linksLeft: try reader.read())
