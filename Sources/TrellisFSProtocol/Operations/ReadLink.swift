@@ -1,6 +1,6 @@
 /// A symbolic link's target.
 public struct ReadLink: FSOperation {
-    /// Code 8 on the wire, answered with ``String``; resent after a lost connection (it is idempotent); changes no metadata.
+    /// Code 8 on the wire, answered with `String`; resent after a lost connection (it is idempotent); changes no metadata.
     public static let form = OperationForm<Self, String>(code: 8, idempotent: true, commits: false, \.handle, make: Self.init)
     /// The request's fields, in the order the wire form lists them.
     public var handle: ObjectHandle
