@@ -1,4 +1,5 @@
 import Foundation
+import TrellisCore
 
 /// A benchmark that could not measure what it set out to (a file read back
 /// wrong, a helper that did not start); the message says what and where.
@@ -18,7 +19,7 @@ public func printJSONLine<T: Encodable>(_ value: T) throws {
 
 /// Seconds that `body` took (at least a nanosecond).
 public func timedSeconds(_ body: () throws -> Void) rethrows -> Double {
-    let start = DispatchTime.now().uptimeNanoseconds
+    let start = MonotonicClock.nanoseconds()
     try body()
-    return max(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9, 1e-9)
+    return max(Double(MonotonicClock.nanoseconds() - start) / 1e9, 1e-9)
 }
