@@ -25,38 +25,37 @@ extension Scenarios {
     static func checkCollectives(on comm: Communicator, count: Int) throws {
         let rank = comm.rank
         let size = comm.size
-        let mine = (0..<count).map { contribution(rank: rank, index: $0) }
-        let all = (0..<size).map { r in (0..<count).map { contribution(rank: r, index: $0) } }
-        let sums = (0..<count).map { i in all.reduce(0) { $0 + $1[i] } }
+        let expected = ExpectedCollectiveResults(rank: rank, size: size, count: count)
+        let mine = expected.row(of: rank)
+        let sums = expected.sums
         let label = "\(comm) count \(count)"
 
         try comm.barrier()
         for root in Set([0, size - 1, size / 2]).sorted() {
             let data = try comm.broadcast(rank == root ? mine : nil, root: root)
-            try expectEqual(data, all[root], "broadcast from \(root) on \(label)")
+            try expectEqual(data, expected.row(of: root), "broadcast from \(root) on \(label)")
             let reduced = try comm.reduce(mine, .sum, root: root)
             try expectEqual(reduced, rank == root ? sums : nil, "reduce to \(root) on \(label)")
             let gathered = try comm.gather(Array(mine.prefix(rank + 1)), root: root)
-            try expectEqual(gathered, rank == root ? (0..<size).map { Array(all[$0].prefix($0 + 1)) } : nil, "gatherv at \(root) on \(label)")
+            try expectEqual(gathered, rank == root ? (0..<size).map { expected.row(of: $0, count: $0 + 1) } : nil, "gatherv at \(root) on \(label)")
             let pieces = rank == root ? (0..<size).map { Array(repeating: $0 * 3, count: $0 + 1) } : nil
             let piece = try comm.scatter(pieces, root: root)
             try expectEqual(piece, Array(repeating: rank * 3, count: rank + 1), "scatterv from \(root) on \(label)")
         }
         try expectEqual(try comm.allreduce(mine, .sum), sums, "allreduce sum on \(label)")
         let doubles = mine.map { Double($0) / 8 }
-        let doubleSums = (0..<count).map { i in (0..<size).reduce(0.0) { $0 + Double(all[$1][i]) / 8 } }
-        try expectEqual(try comm.allreduce(doubles, .sum), doubleSums, "allreduce double sum on \(label)")
-        try expectEqual(try comm.allreduce(mine, .max), all[size - 1], "allreduce max on \(label)")
-        try expectEqual(try comm.allreduce(mine, .min), all[0], "allreduce min on \(label)")
+        try expectEqual(try comm.allreduce(doubles, .sum), expected.doubleSums, "allreduce double sum on \(label)")
+        try expectEqual(try comm.allreduce(mine, .max), expected.row(of: size - 1), "allreduce max on \(label)")
+        try expectEqual(try comm.allreduce(mine, .min), expected.row(of: 0), "allreduce min on \(label)")
         // Composition of affine maps x -> m·x + c (mod 2^32), packed as m<<32 | c:
         // associative but not commutative, so only rank order gives the expected value.
         let ordered = Reduction<Int>.custom(name: "compose", commutative: false, composeAffine)
-        let expectedOrdered = (0..<count).map { i in all.dropFirst().reduce(all[0][i]) { composeAffine($0, $1[i]) } }
+        let expectedOrdered = expected.composed
         try expectEqual(try comm.allreduce(mine, ordered), expectedOrdered, "allreduce in rank order on \(label)")
         try expectEqual(try comm.reduce(mine, ordered, root: size - 1), rank == size - 1 ? expectedOrdered : nil, "reduce in rank order on \(label)")
 
         let gatheredAll = try comm.allgather(Array(mine.prefix(rank + 1)))
-        try expectEqual(gatheredAll, (0..<size).map { Array(all[$0].prefix($0 + 1)) }, "allgatherv on \(label)")
+        try expectEqual(gatheredAll, (0..<size).map { expected.row(of: $0, count: $0 + 1) }, "allgatherv on \(label)")
         let outgoing = (0..<size).map { to in Array(repeating: rank * 100 + to, count: to + 1) }
         let incoming = try comm.alltoall(outgoing)
         try expectEqual(incoming, (0..<size).map { from in Array(repeating: from * 100 + rank, count: rank + 1) }, "alltoallv on \(label)")
@@ -66,12 +65,9 @@ extension Scenarios {
         try expectEqual(try comm.reduceScatter(mine, counts: counts, .sum), Array(sums[offset..<offset + counts[rank]]), "reduce-scatter on \(label)")
         try expectEqual(try comm.reduceScatter(mine, counts: counts, ordered), Array(expectedOrdered[offset..<offset + counts[rank]]), "reduce-scatter in rank order on \(label)")
 
-        let prefix = (0..<count).map { i in (0...rank).reduce(0) { $0 + all[$1][i] } }
-        try expectEqual(try comm.scan(mine, .sum), prefix, "scan on \(label)")
-        let exclusive = rank == 0 ? nil : (0..<count).map { i in (0..<rank).reduce(0) { $0 + all[$1][i] } }
-        try expectEqual(try comm.exscan(mine, .sum), exclusive, "exscan on \(label)")
-        let orderedPrefix = (0..<count).map { i in (0...rank).dropFirst().reduce(all[0][i]) { composeAffine($0, all[$1][i]) } }
-        try expectEqual(try comm.scan(mine, ordered), orderedPrefix, "scan in rank order on \(label)")
+        try expectEqual(try comm.scan(mine, .sum), expected.prefixSums, "scan on \(label)")
+        try expectEqual(try comm.exscan(mine, .sum), expected.exclusivePrefixSums, "exscan on \(label)")
+        try expectEqual(try comm.scan(mine, ordered), expected.composedPrefix, "scan in rank order on \(label)")
     }
 
     @Sendable static func composeAffine(_ first: Int, _ second: Int) -> Int {
@@ -124,7 +120,9 @@ extension Scenarios {
         func round() throws {
             let received = try world.broadcast(data, root: 0)
             try expectEqual(received.readableBytes, bytes, "broadcast size")
-            _ = try world.allreduce(ByteBuffer(repeating: 1, count: 1 << 20), Reduction<UInt8>.max.operation)
+            // 8-byte elements: a megabyte to keep, with an eighth of the
+            // per-element calls of bytes, which dominate unoptimised builds.
+            _ = try world.allreduce(ByteBuffer(repeating: 1, count: 1 << 20), Reduction<Int64>.max.operation)
             _ = try world.allgather(ByteBuffer(repeating: 2, count: 1 << 20))
         }
         for _ in 0..<3 { try round() }
