@@ -8,15 +8,6 @@ public struct BenchmarkFailure: Error, CustomStringConvertible {
     public init(_ description: String) { self.description = description }
 }
 
-/// Prints one JSON object on a line of its own, keys sorted, and flushes:
-/// benches report as they go, even into a pipe.
-public func printJSONLine<T: Encodable>(_ value: T) throws {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-    print(String(decoding: try encoder.encode(value), as: UTF8.self))
-    fflush(nil)
-}
-
 /// Seconds that `body` took (at least a nanosecond).
 public func timedSeconds(_ body: () throws -> Void) rethrows -> Double {
     let start = MonotonicClock.nanoseconds()

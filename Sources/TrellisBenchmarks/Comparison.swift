@@ -24,7 +24,7 @@ public struct Comparison {
 
     public func run(printTable: Bool) throws {
         let mpiProgram = try buildMPIProgram()
-        var records: [BenchmarkRecord] = []
+        var records: [MessagingRecord] = []
         for plan in Self.plans {
             progress("trellis \(plan.bench) on \(plan.ranks) ranks")
             records += try measure(
@@ -40,8 +40,8 @@ public struct Comparison {
             }
         }
         let rows = ComparisonRow.rows(from: records)
-        for record in records { print(record.json) }
-        for row in rows { print(row.json) }
+        for record in records { record.printLine() }
+        for row in rows { row.record.printLine() }
         if printTable { print(ComparisonRow.table(rows)) }
     }
 
@@ -51,11 +51,11 @@ public struct Comparison {
 
     /// Runs one benchmark command and keeps the records it printed, even
     /// when it had to be stopped after printing them (MPICH's finalize hang).
-    private func measure(_ command: [String], environment: [String: String], timeoutSeconds: Double, what: String) throws -> [BenchmarkRecord] {
+    private func measure(_ command: [String], environment: [String: String], timeoutSeconds: Double, what: String) throws -> [MessagingRecord] {
         var merged = ProcessEnvironment.current()
         for (key, value) in environment { merged[key] = value }
         let outcome = try CommandRunner.run(command, environment: merged, timeoutSeconds: timeoutSeconds)
-        let records = outcome.output.split(separator: "\n").compactMap(BenchmarkRecord.parse)
+        let records = MessagingRecord.parseLines(outcome.output)
         if outcome.timedOut { progress("\(what) was stopped after \(Int(timeoutSeconds))s; keeping the \(records.count) results it printed") }
         if records.isEmpty {
             progress("\(what) produced no results (exit \(outcome.status)): \(outcome.errors.suffix(400))")
@@ -97,13 +97,13 @@ struct ComparisonRow {
     let bench: String
     let bytes: Int
     let ranks: Int
-    let trellis: BenchmarkRecord
-    let tcp: BenchmarkRecord?
-    let shm: BenchmarkRecord?
+    let trellis: MessagingRecord
+    let tcp: MessagingRecord?
+    let shm: MessagingRecord?
 
-    static func rows(from records: [BenchmarkRecord]) -> [ComparisonRow] {
+    static func rows(from records: [MessagingRecord]) -> [ComparisonRow] {
         records.filter { $0.impl == "trellis" }.map { mine in
-            func other(_ impl: String) -> BenchmarkRecord? {
+            func other(_ impl: String) -> MessagingRecord? {
                 records.first { $0.impl == impl && $0.bench == mine.bench && $0.bytes == mine.bytes && $0.ranks == mine.ranks }
             }
             return ComparisonRow(bench: mine.bench, bytes: mine.bytes, ranks: mine.ranks, trellis: mine, tcp: other("mpich-tcp"), shm: other("mpich-shm"))
@@ -111,35 +111,38 @@ struct ComparisonRow {
     }
 
     /// Trellis's latency over MPICH's: below 1 is faster.
-    static func latencyRatio(_ mine: BenchmarkRecord, _ theirs: BenchmarkRecord?) -> Double? {
+    static func latencyRatio(_ mine: MessagingRecord, _ theirs: MessagingRecord?) -> Double? {
         guard let theirs, theirs.latencyMicroseconds > 0 else { return nil }
         return mine.latencyMicroseconds / theirs.latencyMicroseconds
     }
 
     /// Trellis's bandwidth over MPICH's: above 1 is faster.
-    static func bandwidthRatio(_ mine: BenchmarkRecord, _ theirs: BenchmarkRecord?) -> Double? {
-        guard let theirs, theirs.bandwidthMBps > 0 else { return nil }
-        return mine.bandwidthMBps / theirs.bandwidthMBps
+    static func bandwidthRatio(_ mine: MessagingRecord, _ theirs: MessagingRecord?) -> Double? {
+        guard let theirs, theirs.bandwidthMegabytesPerSecond > 0 else { return nil }
+        return mine.bandwidthMegabytesPerSecond / theirs.bandwidthMegabytesPerSecond
     }
 
-    var json: String {
-        func value(_ number: Double?, _ digits: Int) -> String { number.map { format($0, digits) } ?? "null" }
-        return "{\"bench\":\"\(bench)-comparison\",\"bytes\":\(bytes),\"ranks\":\(ranks),"
-            + "\"trellis_latency_us\":\(format(trellis.latencyMicroseconds, 3)),\"trellis_bandwidth_MBps\":\(format(trellis.bandwidthMBps, 1)),"
-            + "\"mpich_tcp_latency_us\":\(value(tcp?.latencyMicroseconds, 3)),\"mpich_shm_latency_us\":\(value(shm?.latencyMicroseconds, 3)),"
-            + "\"latency_ratio_vs_mpich_tcp\":\(value(Self.latencyRatio(trellis, tcp), 3)),"
-            + "\"bandwidth_ratio_vs_mpich_tcp\":\(value(Self.bandwidthRatio(trellis, tcp), 3)),"
-            + "\"latency_ratio_vs_mpich_shm\":\(value(Self.latencyRatio(trellis, shm), 3)),"
-            + "\"bandwidth_ratio_vs_mpich_shm\":\(value(Self.bandwidthRatio(trellis, shm), 3))}"
+    /// The row as a line of its own.
+    var record: MessagingComparisonRecord {
+        var row = MessagingComparisonRecord(bench: bench + "-comparison", bytes: bytes, ranks: ranks)
+        for (impl, figure) in [("trellis", trellis), ("mpich-tcp", tcp), ("mpich-shm", shm)] {
+            guard let figure else { continue }
+            row.latencyMicrosecondsByImpl[impl] = figure.latencyMicroseconds
+            row.bandwidthMegabytesPerSecondByImpl[impl] = figure.bandwidthMegabytesPerSecond
+            guard impl != "trellis" else { continue }
+            row.latencyRatioVs[impl] = Self.latencyRatio(trellis, figure).map { rounded($0, 3) }
+            row.bandwidthRatioVs[impl] = Self.bandwidthRatio(trellis, figure).map { rounded($0, 3) }
+        }
+        return row
     }
 
     static func table(_ rows: [ComparisonRow]) -> String {
         func pad(_ text: String, _ width: Int) -> String { String(repeating: " ", count: max(0, width - text.count)) + text }
-        func cell(_ record: BenchmarkRecord?) -> String {
+        func cell(_ record: MessagingRecord?) -> String {
             guard let record else { return "-" }
-            return record.bytes <= 65536 ? "\(format(record.latencyMicroseconds, 2)) us" : "\(format(record.bandwidthMBps, 0)) MB/s"
+            return record.bytes <= 65536 ? "\(format(record.latencyMicroseconds, 2)) us" : "\(format(record.bandwidthMegabytesPerSecond, 0)) MB/s"
         }
-        func ratio(_ row: ComparisonRow, _ other: BenchmarkRecord?) -> String {
+        func ratio(_ row: ComparisonRow, _ other: MessagingRecord?) -> String {
             let value = row.bytes <= 65536 ? latencyRatio(row.trellis, other) : bandwidthRatio(row.trellis, other)
             return value.map { format($0, 2) + "x" } ?? "-"
         }
@@ -153,4 +156,18 @@ struct ComparisonRow {
         }
         return lines.joined(separator: "\n")
     }
+}
+
+/// One point of `trellis bench compare`: Trellis beside MPICH over TCP and
+/// over shared memory, each figure by implementation (`trellis`,
+/// `mpich-tcp`, `mpich-shm`), and Trellis's figure over each MPICH's: a
+/// latency ratio below 1, or a bandwidth ratio above 1, favours Trellis.
+struct MessagingComparisonRecord: BenchmarkRecord {
+    var bench: String
+    var bytes: Int
+    var ranks: Int
+    var latencyMicrosecondsByImpl: [String: Double] = [:]
+    var bandwidthMegabytesPerSecondByImpl: [String: Double] = [:]
+    var latencyRatioVs: [String: Double] = [:]
+    var bandwidthRatioVs: [String: Double] = [:]
 }

@@ -7,20 +7,28 @@ import TrellisCore
 import TrellisRuntime
 import TrellisSystem
 
-/// One figure of `trellis bench limits`, printed as a JSON line.
-public struct LimitRecord: Sendable, Codable, Equatable {
+/// One figure of `trellis bench limits`.
+public struct LimitRecord: BenchmarkRecord, Equatable {
+    public var bench = "limits"
+    /// `communicators`, `posted-receives`, `windows`, `datatypes`,
+    /// `concurrent-clients` or `connect-disconnect-cycles`.
     public var check: String
     public var count: Int
     public var seconds: Double
-    public var rssBeforeMiB: Double
-    public var rssAfterMiB: Double
+    /// The resident size of the process that held the objects, before and after.
+    public var residentMibBefore: Double
+    public var residentMibAfter: Double
     public var ok: Bool
     public var detail: String
 
-    public var json: String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return String(decoding: (try? encoder.encode(self)) ?? Data(), as: UTF8.self)
+    public init(check: String, count: Int, seconds: Double, residentMibBefore: Double, residentMibAfter: Double, ok: Bool, detail: String) {
+        self.check = check
+        self.count = count
+        self.seconds = rounded(seconds, 4)
+        self.residentMibBefore = rounded(residentMibBefore, 2)
+        self.residentMibAfter = rounded(residentMibAfter, 2)
+        self.ok = ok
+        self.detail = detail
     }
 }
 
@@ -53,7 +61,7 @@ public enum LimitsBenchmark {
         let sum = try made[made.count - 1].allreduce([Int64(3)], .sum)
         for communicator in made { communicator.free() }
         return LimitRecord(
-            check: "communicators", count: count, seconds: seconds, rssBeforeMiB: before, rssAfterMiB: after, ok: sum == [3],
+            check: "communicators", count: count, seconds: seconds, residentMibBefore: before, residentMibAfter: after, ok: sum == [3],
             detail: "\(count) duplicates alive at once; the last one reduced correctly")
     }
 
@@ -74,7 +82,7 @@ public enum LimitsBenchmark {
         let last = try pending[count - 1].wait().values(of: Int64.self)
         let seconds = Double(MonotonicClock.nanoseconds() - start) / 1e9
         return LimitRecord(
-            check: "posted-receives", count: count, seconds: seconds, rssBeforeMiB: before, rssAfterMiB: after,
+            check: "posted-receives", count: count, seconds: seconds, residentMibBefore: before, residentMibAfter: after,
             ok: posted == count && last == [Int64(count - 1)],
             detail: "\(posted) receives pending at once, then matched in order")
     }
@@ -106,7 +114,7 @@ extension LimitsBenchmark {
         held.removeAll()
         records.append(LimitRecord(
             check: "concurrent-clients", count: clients, seconds: Double(MonotonicClock.nanoseconds() - start) / 1e9,
-            rssBeforeMiB: before, rssAfterMiB: holding, ok: heard == clients,
+            residentMibBefore: before, residentMibAfter: holding, ok: heard == clients,
             detail: "\(clients) client connections held at once by one server, each answered"))
 
         // Warm up first, so that what the allocator keeps for itself is not counted as growth.
@@ -124,7 +132,7 @@ extension LimitsBenchmark {
         let flat = cyclesAfter - cyclesBefore < max(8, cyclesBefore * 0.1)
         records.append(LimitRecord(
             check: "connect-disconnect-cycles", count: cycles, seconds: Double(MonotonicClock.nanoseconds() - start) / 1e9,
-            rssBeforeMiB: cyclesBefore, rssAfterMiB: cyclesAfter,
+            residentMibBefore: cyclesBefore, residentMibAfter: cyclesAfter,
             ok: flat && statistics.postedReceives == 0 && statistics.unexpectedMessages == 0,
             detail: "resident size after \(warmup) warm-up cycles and after all; \(statistics.postedReceives) receives and \(statistics.unexpectedMessages) messages left"))
         port.close()
@@ -189,7 +197,7 @@ extension LimitsBenchmark {
         let text = String(buffer: try read.wait())
         for window in made { window.free() }
         return LimitRecord(
-            check: "windows", count: count, seconds: seconds, rssBeforeMiB: before, rssAfterMiB: after, ok: text == "last window",
+            check: "windows", count: count, seconds: seconds, residentMibBefore: before, residentMibAfter: after, ok: text == "last window",
             detail: "\(count) windows alive at once; the last one took a lock, a put and a get")
     }
 
@@ -212,7 +220,7 @@ extension LimitsBenchmark {
         try last.unpack(packed, into: &copy)
         let ok = packed.readableBytes == 24 && last.blocks.allSatisfy { copy[$0.offset..<$0.offset + $0.length] == memory[$0.offset..<$0.offset + $0.length] }
         return LimitRecord(
-            check: "datatypes", count: count, seconds: seconds, rssBeforeMiB: before, rssAfterMiB: after, ok: ok,
+            check: "datatypes", count: count, seconds: seconds, residentMibBefore: before, residentMibAfter: after, ok: ok,
             detail: "\(count) hindexed datatypes alive at once; the last one packed and unpacked correctly")
     }
 }

@@ -1,15 +1,17 @@
-import Foundation
-
-/// One measurement, printed as one JSON object per line.
-public struct BenchmarkRecord: Sendable, Equatable {
+/// One figure of the message-passing benchmarks (`trellis bench pingpong`,
+/// `bcast`, `allreduce`, `nio-pingpong`), and of the MPICH program that
+/// `trellis bench compare` runs beside them, which prints the same keys.
+public struct MessagingRecord: BenchmarkRecord, Equatable {
     public var bench: String
+    /// Whose figure: `trellis`, `swift-nio`, `mpich-tcp` or `mpich-shm`.
     public var impl: String
     public var bytes: Int
     public var ranks: Int
     public var iterations: Int
+    /// Half a round trip for ping-pong; one call for collectives.
     public var latencyMicroseconds: Double
-    /// Bytes moved per second, in 10^6 bytes.
-    public var bandwidthMBps: Double { latencyMicroseconds > 0 ? Double(bytes) / latencyMicroseconds : 0 }
+    /// `bytes / latency`, in 10^6 bytes per second.
+    public var bandwidthMegabytesPerSecond: Double
 
     public init(bench: String, impl: String, bytes: Int, ranks: Int, iterations: Int, latencyMicroseconds: Double) {
         self.bench = bench
@@ -17,42 +19,9 @@ public struct BenchmarkRecord: Sendable, Equatable {
         self.bytes = bytes
         self.ranks = ranks
         self.iterations = iterations
-        self.latencyMicroseconds = latencyMicroseconds
+        self.latencyMicroseconds = rounded(latencyMicroseconds, 3)
+        self.bandwidthMegabytesPerSecond = latencyMicroseconds > 0 ? rounded(Double(bytes) / latencyMicroseconds, 1) : 0
     }
-
-    public var json: String {
-        "{\"bench\":\"\(bench)\",\"impl\":\"\(impl)\",\"bytes\":\(bytes),\"ranks\":\(ranks),\"iterations\":\(iterations),"
-            + "\"latency_us\":\(format(latencyMicroseconds, 3)),\"bandwidth_MBps\":\(format(bandwidthMBps, 1))}"
-    }
-
-    /// Reads a line printed by `json` (or by the MPICH program, which prints the same keys).
-    public static func parse(_ line: Substring) -> BenchmarkRecord? {
-        func field(_ key: String) -> Substring? {
-            guard let range = line.range(of: "\"\(key)\":") else { return nil }
-            var rest = line[range.upperBound...]
-            if rest.first == "\"" {
-                rest = rest.dropFirst()
-                return rest.prefix { $0 != "\"" }
-            }
-            return rest.prefix { $0 != "," && $0 != "}" }
-        }
-        guard let bench = field("bench"), let impl = field("impl"), let bytes = field("bytes").flatMap({ Int($0) }),
-            let ranks = field("ranks").flatMap({ Int($0) }), let latency = field("latency_us").flatMap({ Double($0) })
-        else { return nil }
-        return BenchmarkRecord(
-            bench: String(bench), impl: String(impl), bytes: bytes, ranks: ranks,
-            iterations: field("iterations").flatMap { Int($0) } ?? 0, latencyMicroseconds: latency)
-    }
-}
-
-/// `value` rounded to `digits` decimals, as JSON and tables print it.
-public func format(_ value: Double, _ digits: Int) -> String {
-    var scale = 1.0
-    for _ in 0..<digits { scale *= 10 }
-    let rounded = (value * scale).rounded() / scale
-    var text = String(rounded)
-    if text.hasSuffix(".0") && digits > 1 { text += String(repeating: "0", count: digits - 1) }
-    return text
 }
 
 /// Iterations that keep a measurement near a fixed amount of data.
@@ -60,22 +29,4 @@ func iterations(for bytes: Int, small: Int, megabytesPerRun: Int) -> Int {
     if bytes <= 65536 { return small }
     let count = megabytesPerRun * (1 << 20) / max(bytes, 1)
     return min(max(count, 10), small)
-}
-
-/// The middle value (the upper one of an even count); 0 for none.
-public func median(_ values: [Double]) -> Double {
-    let sorted = values.sorted()
-    return sorted.isEmpty ? 0 : sorted[sorted.count / 2]
-}
-
-extension String {
-    /// Right-aligned in a column `width` wide (for the benchmarks' tables).
-    func leftPadded(_ width: Int) -> String { count >= width ? self : String(repeating: " ", count: width - count) + self }
-}
-
-/// Which of the baseline programs a benchmark runs are not installed.
-func missingPrograms(_ names: [String]) -> [String] {
-    names.filter { name in
-        !["/usr/bin/", "/usr/local/bin/", "/bin/"].contains { FileManager.default.isExecutableFile(atPath: $0 + name) }
-    }
 }

@@ -8,11 +8,11 @@ import TrellisRuntime
 /// blocks on a future that NIO's event-loop thread fulfils, which is what a
 /// transport built on NIO's event loop would give the runtime.
 public enum NIOPingPong {
-    public static func run(world: Communicator, sizes: [Int]) throws -> [BenchmarkRecord] {
+    public static func run(world: Communicator, sizes: [Int]) throws -> [MessagingRecord] {
         guard world.size >= 2 else { throw TrellisError(.invalidArgument, "needs 2 ranks (trellis run -n 2 ...)") }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         defer { try? group.syncShutdownGracefully() }
-        var records: [BenchmarkRecord] = []
+        var records: [MessagingRecord] = []
         if world.rank == 1 {
             let server = try ServerBootstrap(group: group)
                 .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -48,7 +48,7 @@ public enum NIOPingPong {
                     _ = try reply.futureResult.wait()
                 }
                 let elapsed = Double(MonotonicClock.nanoseconds() - start) / 1000
-                records.append(BenchmarkRecord(
+                records.append(MessagingRecord(
                     bench: "pingpong", impl: "swift-nio", bytes: bytes, ranks: world.size, iterations: count,
                     latencyMicroseconds: elapsed / Double(count) / 2))
             }

@@ -14,9 +14,9 @@ public enum RuntimeBenchmarks {
     public static let defaultAllreduceSizes = [8, 1 << 20, 16 << 20]
 
     /// Half the round trip between ranks 0 and 1; other ranks wait.
-    public static func pingPong(world: Communicator, sizes: [Int]) throws -> [BenchmarkRecord] {
+    public static func pingPong(world: Communicator, sizes: [Int]) throws -> [MessagingRecord] {
         guard world.size >= 2 else { throw TrellisError(.invalidArgument, "pingpong needs at least 2 ranks (trellis run -n 2 ...)") }
-        var records: [BenchmarkRecord] = []
+        var records: [MessagingRecord] = []
         for bytes in sizes {
             let payload = ByteBuffer(repeating: 1, count: bytes)
             let count = iterations(for: bytes, small: 20000, megabytesPerRun: 512)
@@ -38,7 +38,7 @@ public enum RuntimeBenchmarks {
                 trials.append(Double(MonotonicClock.nanoseconds() - start) / 1000 / Double(count) / 2)
             }
             if world.rank == 0 {
-                records.append(BenchmarkRecord(
+                records.append(MessagingRecord(
                     bench: "pingpong", impl: "trellis", bytes: bytes, ranks: world.size, iterations: count,
                     latencyMicroseconds: median(trials)))
             }
@@ -46,13 +46,13 @@ public enum RuntimeBenchmarks {
         return records
     }
 
-    public static func broadcast(world: Communicator, sizes: [Int]) throws -> [BenchmarkRecord] {
+    public static func broadcast(world: Communicator, sizes: [Int]) throws -> [MessagingRecord] {
         try timedCollective("bcast", world: world, sizes: sizes) { bytes, payload in
             _ = try world.broadcast(world.rank == 0 ? payload : nil, root: 0)
         }
     }
 
-    public static func allreduce(world: Communicator, sizes: [Int]) throws -> [BenchmarkRecord] {
+    public static func allreduce(world: Communicator, sizes: [Int]) throws -> [MessagingRecord] {
         try timedCollective("allreduce", world: world, sizes: sizes) { _, payload in
             _ = try world.allreduce(payload, Reduction<Double>.sum.operation)
         }
@@ -62,8 +62,8 @@ public enum RuntimeBenchmarks {
     /// benchmarks do) and reports the slowest rank's mean.
     private static func timedCollective(
         _ name: String, world: Communicator, sizes: [Int], _ body: (Int, ByteBuffer) throws -> Void
-    ) throws -> [BenchmarkRecord] {
-        var records: [BenchmarkRecord] = []
+    ) throws -> [MessagingRecord] {
+        var records: [MessagingRecord] = []
         for bytes in sizes {
             let elements = bytes / 8
             let payload = ByteBuffer(wireValues: (0..<elements).map { Double(world.rank + $0) })
@@ -82,7 +82,7 @@ public enum RuntimeBenchmarks {
                 trials.append(try world.allreduce([mean], .max)[0])
             }
             if world.rank == 0 {
-                records.append(BenchmarkRecord(
+                records.append(MessagingRecord(
                     bench: name, impl: "trellis", bytes: bytes, ranks: world.size, iterations: count, latencyMicroseconds: median(trials)))
             }
         }

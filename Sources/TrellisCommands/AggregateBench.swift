@@ -10,9 +10,9 @@ struct AggregateBench: ParsableCommand {
         commandName: "aggregate",
         abstract: "Aggregate (server-side, tree) create / stat / remove against the client doing each step, at 1 to N servers.",
         discussion: """
-            Prints one JSON object per line: op, servers, mode (aggregate or client), messages (crossing the client's link \
+            Prints one JSON object per line: bench (aggregate), op, servers, mode (aggregate or client), messages (crossing the client's link \
             per operation), steps (message time steps on the critical path, one message per step through a sender's link), \
-            ms (mean wall time per operation). On a terminal a table follows.
+            milliseconds (mean wall time per operation). On a terminal a table follows.
             """)
 
     @Option(help: "The largest file system measured (it measures 1 ... this many servers).") var maxServers = 8

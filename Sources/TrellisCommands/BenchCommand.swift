@@ -22,11 +22,11 @@ struct BenchSizes: ParsableArguments {
 }
 
 /// Runs a benchmark body as a rank of the current job and prints rank 0's records.
-func runAsRank(_ body: (Communicator) throws -> [BenchmarkRecord]) throws {
+func runAsRank(_ body: (Communicator) throws -> [MessagingRecord]) throws {
     TrellisCommand.bootstrapLogging()
     let runtime = try Runtime.initialize()
     let records = try body(runtime.world)
-    for record in records { print(record.json) }
+    for record in records { record.printLine() }
     try runtime.finalize()
 }
 

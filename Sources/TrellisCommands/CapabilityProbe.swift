@@ -232,11 +232,9 @@ final class CapabilityProbe {
         return checks.map { check, feature, option, count in
             let start = MonotonicClock.nanoseconds()
             let outcome = run([trellis, "bench", "limits"] + LimitsBench.arguments(onlyChecking: option, count), timeout: 900)
-            let record = outcome.output.split(separator: "\n")
-                .compactMap { try? JSONDecoder().decode(LimitRecord.self, from: Data($0.utf8)) }
-                .first { $0.check == check }
+            let record = LimitRecord.parseLines(outcome.output).first { $0.check == check }
             let passed = record?.ok == true && record?.count == count
-            let detail = record.map { "\($0.count) at once in \(String(format: "%.1f", $0.seconds)) s, resident \(Int($0.rssAfterMiB)) MiB; no limit but memory" } ?? failureText([outcome])
+            let detail = record.map { "\($0.count) at once in \(String(format: "%.1f", $0.seconds)) s, resident \(Int($0.residentMibAfter)) MiB; no limit but memory" } ?? failureText([outcome])
             return row(limits, feature, passed, detail, since: start)
         }
     }

@@ -8,7 +8,7 @@ struct FileSystemBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fs",
         abstract: "File-system write and read throughput against a local-file baseline measured in the same run.",
-        discussion: "Prints one JSON object per line: bench, bytes, servers, seconds, mibPerSecond, baselineMiBPerSecond, ratio (Trellis / local file).")
+        discussion: "Prints one JSON object per line: bench (fs-write, fs-read), bytes, servers, seconds, mib_per_second, local_file_mib_per_second, ratio_vs_local_file (Trellis / local file).")
 
     @Option(help: "Servers of the file system it starts.") var servers = 4
     @Option(help: "MiB to write and read.") var mib = 256

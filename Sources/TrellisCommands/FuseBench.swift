@@ -14,8 +14,8 @@ struct FuseBench: ParsableCommand {
             --block-kib KiB blocks, --random-reads reads of 4 KiB at random offsets of that file, and creating, stat-ing \
             and removing --files empty files in one directory. Each phase runs --trials times, the three places taking \
             turns, and the median rate is printed. Reads start from cold client caches (posix_fadvise DONTNEED); the \
-            servers' own page caches stay warm. Prints one JSON object per phase with each place's rate and the ratios \
-            fuse_vs_native_* and fuse_vs_local_*, then a line with the targets: the mount at 0.7x the native client or \
+            servers' own page caches stay warm. Prints one JSON object per phase with each place's rate and the mount's \
+            rate over the native client's and local disk's (ratio_vs), then a line with the targets: the mount at 0.7x the native client or \
             better for sequential 1 MiB I/O, and 1,500 creates/s or more.
             """)
 

@@ -28,7 +28,7 @@ struct LimitsBench: ParsableCommand {
         TrellisCommand.bootstrapLogging()
         switch role {
         case "server":
-            for record in try LimitsBenchmark.serve(clients: clients, cycles: cycles, portFile: portFile ?? "") { print(record.json) }
+            for record in try LimitsBenchmark.serve(clients: clients, cycles: cycles, portFile: portFile ?? "") { record.printLine() }
             return
         case "clients":
             try LimitsBenchmark.drive(clients: clients, cycles: cycles, portFile: portFile ?? "")
@@ -44,12 +44,12 @@ struct LimitsBench: ParsableCommand {
         for (option, count, check) in local where count > 0 {
             // Each check in a process of its own, so that its resident size is its own.
             let record = role == "local" ? try check(count) : try runLocalCheck(option, count)
-            print(record.json)
+            record.printLine()
             records.append(record)
         }
         if role == "local" { return }
         for record in clients + cycles > 0 ? try runConnectionChecks() : [] {
-            print(record.json)
+            record.printLine()
             records.append(record)
         }
         if records.contains(where: { !$0.ok }) { throw ExitCode(1) }
@@ -65,7 +65,7 @@ struct LimitsBench: ParsableCommand {
             [currentExecutablePath(), "bench", "limits", "--role", "local"] + Self.arguments(onlyChecking: option, count),
             environment: ProcessEnvironment.current(), timeoutSeconds: 1800)
         guard outcome.status == 0, let line = outcome.output.split(separator: "\n").last,
-            let record = try? JSONDecoder().decode(LimitRecord.self, from: Data(line.utf8))
+            let record = LimitRecord.parse(line)
         else { throw CommandFailure("the \(option.dropFirst(2)) check failed: \(outcome.combined)") }
         return record
     }
@@ -85,6 +85,6 @@ struct LimitsBench: ParsableCommand {
             }
         }
         guard server.status == 0 else { throw CommandFailure("the limits server failed: \(server.errors)") }
-        return server.output.split(separator: "\n").compactMap { try? JSONDecoder().decode(LimitRecord.self, from: Data($0.utf8)) }
+        return LimitRecord.parseLines(server.output)
     }
 }

@@ -169,7 +169,13 @@ struct CommandFailure: Error, CustomStringConvertible {
 }
 
 /// One JSON object per line, keys sorted, flushed (fsck and the benches report as they go).
-func printJSON<T: Encodable>(_ value: T) throws { try printJSONLine(value) }
+/// Prints one JSON object on a line of its own, keys sorted, and flushes.
+func printJSON<T: Encodable>(_ value: T) throws {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    print(String(decoding: try encoder.encode(value), as: UTF8.self))
+    fflush(nil)
+}
 
 /// Runs `action` on SIGINT or SIGTERM; keep the returned sources alive.
 func stopOnSignals(_ action: @escaping @Sendable () -> Void) -> [any DispatchSourceSignal] {

@@ -69,7 +69,7 @@ import TrellisFSProtocol
     @Test func theBenchReportsMessagesAndStepsForBothModes() throws {
         let outcome = try JobHarness.run([JobHarness.trellis, "bench", "aggregate", "--max-servers", "3", "--files", "3"], timeoutSeconds: 300)
         #expect(outcome.status == 0, "\(outcome.combined)")
-        struct Record: Decodable { var op: String; var servers: Int; var mode: String; var messages: Double; var steps: Double; var ms: Double }
+        struct Record: Decodable { var bench: String; var op: String; var servers: Int; var mode: String; var messages: Double; var steps: Double; var milliseconds: Double }
         let records = outcome.output.split(separator: "\n").compactMap { try? JSONDecoder().decode(Record.self, from: Data($0.utf8)) }
         #expect(records.count == 3 * 3 * 2, "\(outcome.combined)")
         for record in records {
@@ -79,7 +79,7 @@ import TrellisFSProtocol
             } else {
                 #expect(record.mode == "client" && record.messages >= Double(2 * record.servers), "\(record)")
             }
-            #expect(record.ms > 0)
+            #expect(record.milliseconds > 0 && record.bench == "aggregate")
         }
     }
 }

@@ -3,7 +3,7 @@ import Testing
 
 /// `trellis bench meta` end to end, small: every phase runs and reports.
 @Suite struct MetadataBenchJobTests {
-    struct Record: Decodable { var op: String; var layout: String; var bytes: Int; var clients: Int; var files: Int; var ops_per_s: Double }
+    struct Record: Decodable { var bench: String; var op: String; var layout: String; var bytes: Int; var clients: Int; var files: Int; var operations_per_second: Double }
 
     private func bench(_ arguments: [String]) throws -> [Record] {
         let outcome = try JobHarness.run([JobHarness.trellis, "bench", "meta"] + arguments, timeoutSeconds: 300)
@@ -16,7 +16,7 @@ import Testing
         // Empty files: create, stat, list, remove; 3,901-byte files add read; each in a shared and in per-process directories.
         #expect(records.count == 2 * 4 + 2 * 5, "\(records)")
         #expect(Set(records.map(\.op)) == ["create", "stat", "list", "read", "remove"] && Set(records.map(\.layout)) == ["shared", "unique"])
-        #expect(records.allSatisfy { $0.clients == 2 && $0.ops_per_s > 0 }, "\(records)")
+        #expect(records.allSatisfy { $0.clients == 2 && $0.operations_per_second > 0 && $0.bench == "meta" }, "\(records)")
         // A shared listing is every client reading all 40 entries.
         #expect(records.allSatisfy { $0.files == ($0.op == "list" && $0.layout == "shared" ? 80 : 40) }, "\(records)")
     }

@@ -22,18 +22,6 @@ public struct ExecBenchmark {
         self.repetitions = repetitions
     }
 
-    /// One run's time, or the median of several.
-    public struct Record: Sendable {
-        public var tool: String
-        public var command: String
-        public var hosts: Int
-        public var milliseconds: Double
-
-        public var json: String {
-            "{\"bench\":\"exec\",\"tool\":\"\(tool)\",\"command\":\"\(command)\",\"hosts\":\(hosts),\"ms\":\(format(milliseconds, 1))}"
-        }
-    }
-
     /// Why the baselines cannot run here (nil: they can).
     public static var baselinesMissing: String? {
         let missing = missingPrograms(["pdsh", "clush"])
@@ -52,41 +40,37 @@ public struct ExecBenchmark {
         progress("starting an agent on each host")
         try cluster.startAgents(trellis: trellisExecutable)
         defer { cluster.stopAgents(trellis: trellisExecutable) }
-        var medians: [Record] = []
+        var medians: [ToolTiming] = []
+        let trials = ToolTrials(tools: Self.tools, repetitions: repetitions)
         for command in commands {
             for hosts in hostCounts {
-                var runs: [String: [Double]] = [:]
-                for repetition in 0..<repetitions {
-                    // Each tool goes first in turn, so drift and warm caches fall on all alike.
-                    let order = (0..<Self.tools.count).map { Self.tools[($0 + repetition) % Self.tools.count] }
-                    for tool in order {
-                        progress("\(tool) \(command) on \(hosts) host\(hosts == 1 ? "" : "s") (\(repetition + 1)/\(repetitions))")
-                        runs[tool, default: []].append(try time(tool, command: command, hosts: hosts, on: cluster))
-                    }
-                }
-                var line: [String: Double] = [:]
+                let byTool = try trials.medians { tool, repetition in
+                    progress("\(tool) \(command) on \(hosts) host\(hosts == 1 ? "" : "s") (\(repetition + 1)/\(repetitions))")
+                    return [command: try time(tool, command: command, hosts: hosts, on: cluster)]
+                }[command]!
                 for tool in Self.tools {
-                    let record = Record(tool: tool, command: command, hosts: hosts, milliseconds: runs[tool]!.sorted()[repetitions / 2])
-                    print(record.json)
+                    let record = ToolTiming(bench: "exec", scenario: command, tool: tool, hosts: hosts, seconds: byTool[tool]!)
+                    record.printLine()
                     medians.append(record)
-                    line[tool] = record.milliseconds
                 }
-                print("{\"bench\":\"exec-ratio\",\"command\":\"\(command)\",\"hosts\":\(hosts),"
-                    + "\"trellis_vs_pdsh\":\(format(line["trellis"]! / line["pdsh"]!, 3)),\"trellis_vs_clush\":\(format(line["trellis"]! / line["clush"]!, 3)),"
-                    + "\"agents_vs_pdsh\":\(format(line["trellis-agents"]! / line["pdsh"]!, 3)),\"agents_vs_clush\":\(format(line["trellis-agents"]! / line["clush"]!, 3))}")
+                for line in ToolSpeedup.lines(
+                    bench: "exec", scenario: command, hosts: hosts, medians: byTool, tools: ["trellis", "trellis-agents"], baselines: ["pdsh", "clush"])
+                {
+                    line.printLine()
+                }
             }
         }
         if printTable { print(Self.table(medians)) }
         if let plotPath {
             try SeriesPlot(
                 title: "One command on N hosts: trellis exec (ssh, agents), pdsh, clush", xLabel: "hosts", yLabel: "ms to every host's answer",
-                series: Dictionary(grouping: medians) { "\($0.tool) \($0.command)" }.mapValues { $0.map { (Double($0.hosts), $0.milliseconds) } }
+                series: Dictionary(grouping: medians) { "\($0.tool) \($0.scenario)" }.mapValues { $0.map { (Double($0.hosts), $0.seconds * 1000) } }
             ).write(to: plotPath)
             progress("plot written to \(plotPath)")
         }
     }
 
-    /// Milliseconds for one tool to run `command` on the first `hosts` hosts; throws unless every host answered right.
+    /// Seconds for one tool to run `command` on the first `hosts` hosts; throws unless every host answered right.
     private func time(_ tool: String, command: String, hosts count: Int, on cluster: NamespaceCluster) throws -> Double {
         let names = cluster.hosts.prefix(count).map(\.name)
         let list = names.joined(separator: ",")
@@ -105,7 +89,7 @@ public struct ExecBenchmark {
         }
         let start = DispatchTime.now().uptimeNanoseconds
         let outcome = try cluster.runAsUser(on: 0, invocation, environment: environment, timeoutSeconds: 300)
-        let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
+        let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         guard outcome.status == 0 else {
             throw TrellisError(.launchFailed, "\(tool) \(command) on \(count) hosts exited \(outcome.status): \(outcome.combined.suffix(1500))")
         }
@@ -118,19 +102,17 @@ public struct ExecBenchmark {
         return elapsed
     }
 
-    static func table(_ records: [Record]) -> String {
+    static func table(_ records: [ToolTiming]) -> String {
         var lines = ["command    hosts   trellis exec ms   agents ms   pdsh ms   clush ms   vs pdsh   vs clush   agents vs pdsh   agents vs clush"]
-        var index = 0
-        while index + 3 < records.count {
-            let (ours, agents, pdsh, clush) = (records[index], records[index + 1], records[index + 2], records[index + 3])
+        for (ours, seconds) in ToolTiming.points(records) {
+            let (agents, pdsh, clush) = (seconds("trellis-agents"), seconds("pdsh"), seconds("clush"))
             lines.append([
-                ours.command.padding(toLength: 9, withPad: " ", startingAt: 0), String(ours.hosts).leftPadded(6),
-                format(ours.milliseconds, 0).leftPadded(16), format(agents.milliseconds, 0).leftPadded(10),
-                format(pdsh.milliseconds, 0).leftPadded(8), format(clush.milliseconds, 0).leftPadded(9),
-                format(ours.milliseconds / pdsh.milliseconds, 2).leftPadded(8), format(ours.milliseconds / clush.milliseconds, 2).leftPadded(9),
-                format(agents.milliseconds / pdsh.milliseconds, 2).leftPadded(15), format(agents.milliseconds / clush.milliseconds, 2).leftPadded(16),
+                ours.scenario.padding(toLength: 9, withPad: " ", startingAt: 0), String(ours.hosts).leftPadded(6),
+                format(ours.seconds * 1000, 0).leftPadded(16), format(agents * 1000, 0).leftPadded(10),
+                format(pdsh * 1000, 0).leftPadded(8), format(clush * 1000, 0).leftPadded(9),
+                format(ours.seconds / pdsh, 2).leftPadded(8), format(ours.seconds / clush, 2).leftPadded(9),
+                format(agents / pdsh, 2).leftPadded(15), format(agents / clush, 2).leftPadded(16),
             ].joined(separator: "  "))
-            index += 4
         }
         return lines.joined(separator: "\n")
     }

@@ -25,20 +25,28 @@ public struct LaunchBenchmark {
     }
 
     /// One launch, or the median of several.
-    public struct Record: Sendable {
+    public struct Record: BenchmarkRecord {
+        public var bench = "launch"
+        /// `trellis` or `hydra`.
         public var launcher: String
         public var hosts: Int
         public var ranksPerHost: Int
+        public var ranks: Int
+        /// From the start to every rank past MPI_Init.
         public var readyMilliseconds: Double
+        /// From the start to the launcher's exit.
         public var endMilliseconds: Double
         /// Messages the launcher handled (trellis run only).
         public var launcherMessages: Int?
+    }
 
-        public var json: String {
-            "{\"bench\":\"launch\",\"launcher\":\"\(launcher)\",\"hosts\":\(hosts),\"ppn\":\(ranksPerHost),\"ranks\":\(hosts * ranksPerHost),"
-                + "\"ready_ms\":\(format(readyMilliseconds, 1)),\"end_ms\":\(format(endMilliseconds, 1))"
-                + (launcherMessages.map { ",\"launcher_messages\":\($0)" } ?? "") + "}"
-        }
+    /// Trellis's times over Hydra's at one point (below 1, Trellis is faster).
+    public struct Ratio: BenchmarkRecord {
+        public var bench = "launch-ratio"
+        public var hosts: Int
+        public var ranksPerHost: Int
+        public var readyRatioVsHydra: Double
+        public var endRatioVsHydra: Double
     }
 
     public func run(printTable: Bool) throws {
@@ -65,14 +73,15 @@ public struct LaunchBenchmark {
                 }
                 for launcher in ["trellis", "hydra"] {
                     let median = Self.median(runs[launcher]!)
-                    print(median.json)
+                    median.printLine()
                     medians.append(median)
                 }
                 let ours = medians[medians.count - 2]
                 let hydra = medians[medians.count - 1]
-                print("{\"bench\":\"launch-ratio\",\"hosts\":\(hosts),\"ppn\":\(perHost),"
-                    + "\"ready_ratio\":\(format(ours.readyMilliseconds / hydra.readyMilliseconds, 3)),"
-                    + "\"end_ratio\":\(format(ours.endMilliseconds / hydra.endMilliseconds, 3))}")
+                Ratio(
+                    hosts: hosts, ranksPerHost: perHost, readyRatioVsHydra: rounded(ours.readyMilliseconds / hydra.readyMilliseconds, 3),
+                    endRatioVsHydra: rounded(ours.endMilliseconds / hydra.endMilliseconds, 3)
+                ).printLine()
             }
         }
         if printTable { print(Self.table(medians)) }
@@ -108,15 +117,14 @@ public struct LaunchBenchmark {
             return Int(line[range.upperBound...].prefix { $0.isNumber })
         }.first
         return Record(
-            launcher: launcher, hosts: hosts, ranksPerHost: perHost, readyMilliseconds: Double(ready.max()! &- start) / 1e6,
-            endMilliseconds: Double(end &- start) / 1e6, launcherMessages: messages)
+            launcher: launcher, hosts: hosts, ranksPerHost: perHost, ranks: ranks, readyMilliseconds: rounded(Double(ready.max()! &- start) / 1e6, 1),
+            endMilliseconds: rounded(Double(end &- start) / 1e6, 1), launcherMessages: messages)
     }
 
     static func median(_ runs: [Record]) -> Record {
         var result = runs[0]
-        func middle(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
-        result.readyMilliseconds = middle(runs.map(\.readyMilliseconds))
-        result.endMilliseconds = middle(runs.map(\.endMilliseconds))
+        result.readyMilliseconds = TrellisBenchmarks.median(runs.map(\.readyMilliseconds))
+        result.endMilliseconds = TrellisBenchmarks.median(runs.map(\.endMilliseconds))
         result.launcherMessages = runs.compactMap(\.launcherMessages).sorted().dropFirst(runs.count / 2).first
         return result
     }

@@ -43,23 +43,6 @@ public struct StageBenchmark {
         self.repetitions = repetitions
     }
 
-    public struct Record: Sendable {
-        public var workload: Workload
-        public var tool: String
-        public var hosts: Int
-        public var seconds: Double
-        public var bytes: Int64
-        public var linkMegabits: Int?
-
-        /// Bytes that arrived on all the hosts together, per second.
-        public var aggregateMiBPerSecond: Double { Double(bytes) * Double(hosts) / seconds / 1_048_576 }
-
-        public var json: String {
-            "{\"bench\":\"stage\",\"workload\":\"\(workload.rawValue)\",\"tool\":\"\(tool)\",\"hosts\":\(hosts),\"link_mbit\":\(linkMegabits.map(String.init) ?? "null"),"
-                + "\"seconds\":\(format(seconds, 3)),\"bytes\":\(bytes),\"aggregate_mib_s\":\(format(aggregateMiBPerSecond, 1))}"
-        }
-    }
-
     /// Why the baselines cannot run here (nil: they can).
     public static var baselinesMissing: String? {
         let missing = missingPrograms(["pdcp", "clush", "tar", "ssh"])
@@ -85,39 +68,35 @@ public struct StageBenchmark {
             }
         }
         let sources = cluster.folder + "/sources"
-        var records: [Record] = []
+        var records: [ToolTiming] = []
+        let trials = ToolTrials(tools: Self.tools, repetitions: repetitions)
         for workload in workloads {
             progress("writing the \(workload == .large ? "\(largeBytes >> 20) MiB file" : "tree of \(smallFiles) files")")
             let (source, files, bytes) = try makeSource(workload, under: sources)
             defer { try? FileManager.default.removeItem(atPath: source) }
             for hosts in hostCounts {
-                var runs: [String: [Double]] = [:]
-                for repetition in 0..<repetitions {
-                    let order = (0..<Self.tools.count).map { Self.tools[($0 + repetition) % Self.tools.count] }
-                    for tool in order {
-                        progress("\(tool): \(workload.rawValue) to \(hosts) host\(hosts == 1 ? "" : "s") (\(repetition + 1)/\(repetitions))")
-                        runs[tool, default: []].append(
-                            try time(tool, source: source, files: files, bytes: bytes, hosts: Array(1...hosts), on: cluster))
-                    }
-                }
-                var line: [String: Double] = [:]
+                let byTool = try trials.medians { tool, repetition in
+                    progress("\(tool): \(workload.rawValue) to \(hosts) host\(hosts == 1 ? "" : "s") (\(repetition + 1)/\(repetitions))")
+                    return [workload.rawValue: try time(tool, source: source, files: files, bytes: bytes, hosts: Array(1...hosts), on: cluster)]
+                }[workload.rawValue]!
                 for tool in Self.tools {
-                    let record = Record(
-                        workload: workload, tool: tool, hosts: hosts, seconds: runs[tool]!.sorted()[repetitions / 2], bytes: bytes, linkMegabits: linkMegabits)
-                    print(record.json)
+                    let record = ToolTiming(
+                        bench: "stage", scenario: workload.rawValue, tool: tool, hosts: hosts, seconds: byTool[tool]!, bytes: bytes, linkMegabits: linkMegabits)
+                    record.printLine()
                     records.append(record)
-                    line[tool] = record.seconds
                 }
-                print("{\"bench\":\"stage-speedup\",\"workload\":\"\(workload.rawValue)\",\"hosts\":\(hosts),"
-                    + Self.tools.dropFirst().filter { $0 != "local-cp" }.map { "\"vs_\($0.replacingOccurrences(of: "-", with: "_"))\":\(format(line[$0]! / line["trellis"]!, 2))" }.joined(separator: ",")
-                    + "}")
+                for line in ToolSpeedup.lines(
+                    bench: "stage", scenario: workload.rawValue, hosts: hosts, medians: byTool, tools: ["trellis"], baselines: ["ssh-loop", "pdcp", "clush"])
+                {
+                    line.printLine()
+                }
             }
         }
         if printTable { print(Self.table(records)) }
         if let plotPath {
             for workload in workloads {
                 let path = workloads.count == 1 ? plotPath : Self.path(plotPath, suffix: workload.rawValue)
-                let chosen = records.filter { $0.workload == workload }
+                let chosen = records.filter { $0.scenario == workload.rawValue }
                 try SeriesPlot(
                     title: workload == .large
                         ? "A \(largeBytes >> 20) MiB file to N hosts: trellis stage, ssh loop, pdcp, clush --copy (local cp: no network)"
@@ -215,16 +194,13 @@ public struct StageBenchmark {
         return elapsed
     }
 
-    static func table(_ records: [Record]) -> String {
+    static func table(_ records: [ToolTiming]) -> String {
         var lines = ["workload  hosts   trellis s   ssh loop s   pdcp s   clush s   cp floor s   trellis MiB/s   x loop   x pdcp   x clush"]
-        let grouped = Dictionary(grouping: records) { "\($0.workload.rawValue) \($0.hosts)" }
-        for record in records where record.tool == "trellis" {
-            guard let row = grouped["\(record.workload.rawValue) \(record.hosts)"] else { continue }
-            func seconds(_ tool: String) -> Double { row.first { $0.tool == tool }?.seconds ?? .nan }
+        for (record, seconds) in ToolTiming.points(records) {
             lines.append([
-                record.workload.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0), String(record.hosts).leftPadded(5),
+                record.scenario.padding(toLength: 8, withPad: " ", startingAt: 0), String(record.hosts).leftPadded(5),
                 format(record.seconds, 2).leftPadded(10), format(seconds("ssh-loop"), 2).leftPadded(11), format(seconds("pdcp"), 2).leftPadded(7),
-                format(seconds("clush"), 2).leftPadded(8), format(seconds("local-cp"), 2).leftPadded(11), format(record.aggregateMiBPerSecond, 0).leftPadded(14),
+                format(seconds("clush"), 2).leftPadded(8), format(seconds("local-cp"), 2).leftPadded(11), format(record.aggregateMibPerSecond ?? .nan, 0).leftPadded(14),
                 format(seconds("ssh-loop") / record.seconds, 1).leftPadded(7), format(seconds("pdcp") / record.seconds, 1).leftPadded(7),
                 format(seconds("clush") / record.seconds, 1).leftPadded(8),
             ].joined(separator: "  "))

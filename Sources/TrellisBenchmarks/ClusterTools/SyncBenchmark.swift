@@ -31,17 +31,6 @@ public struct SyncBenchmark {
         self.repetitions = repetitions
     }
 
-    public struct Record: Sendable {
-        public var scenario: String
-        public var tool: String
-        public var hosts: Int
-        public var seconds: Double
-
-        public var json: String {
-            "{\"bench\":\"sync\",\"scenario\":\"\(scenario)\",\"tool\":\"\(tool)\",\"hosts\":\(hosts),\"seconds\":\(format(seconds, 3))}"
-        }
-    }
-
     public func run(printTable: Bool, plotPath: String?) throws {
         if let reason = NamespaceCluster.unavailable {
             throw TrellisError(.notSupported, "trellis bench sync runs on namespace hosts: \(reason)")
@@ -63,43 +52,40 @@ public struct SyncBenchmark {
         for name in cluster.hosts.map(\.name).dropFirst() {
             _ = try cluster.runAsUser(on: 0, ["sh", "-c", "\(multiplexedSSH(cluster)) \(name) true"], timeoutSeconds: 60)
         }
-        var records: [Record] = []
+        var records: [ToolTiming] = []
+        let trials = ToolTrials(tools: Self.tools, repetitions: repetitions)
         for hosts in hostCounts {
-            var runs: [String: [Double]] = [:]
-            for repetition in 0..<repetitions {
-                let order = (0..<Self.tools.count).map { Self.tools[($0 + repetition) % Self.tools.count] }
-                for tool in order {
-                    let destination = cluster.localFolder + "/synced"
-                    progress("\(tool): yesterday's copy back on \(hosts) hosts, then today's (\(repetition + 1)/\(repetitions))")
+            let byScenario = try trials.medians { tool, repetition in
+                let destination = cluster.localFolder + "/synced"
+                progress("\(tool): yesterday's copy back on \(hosts) hosts, then today's (\(repetition + 1)/\(repetitions))")
+                for host in 1...hosts {
+                    _ = try cluster.run(on: host, ["sh", "-c", "rm -rf \(destination) && cp -a \(old) \(destination)"], timeoutSeconds: 600)
+                }
+                var seconds: [String: Double] = [:]
+                for scenario in Self.scenarios {
+                    seconds[scenario] = try time(tool, source: new, destination: destination, hosts: Array(1...hosts), on: cluster)
                     for host in 1...hosts {
-                        _ = try cluster.run(on: host, ["sh", "-c", "rm -rf \(destination) && cp -a \(old) \(destination)"], timeoutSeconds: 600)
-                    }
-                    for scenario in Self.scenarios {
-                        let seconds = try time(tool, source: new, destination: destination, hosts: Array(1...hosts), on: cluster)
-                        for host in 1...hosts {
-                            let found = try cluster.run(on: host, ["sh", "-c", Self.fingerprint, "fingerprint", destination], timeoutSeconds: 300).output
-                            guard found == expected else {
-                                throw TrellisError(.launchFailed, "\(tool) (\(scenario)) left \(cluster.hosts[host].name) different from the source")
-                            }
+                        let found = try cluster.run(on: host, ["sh", "-c", Self.fingerprint, "fingerprint", destination], timeoutSeconds: 300).output
+                        guard found == expected else {
+                            throw TrellisError(.launchFailed, "\(tool) (\(scenario)) left \(cluster.hosts[host].name) different from the source")
                         }
-                        runs["\(scenario) \(tool)", default: []].append(seconds)
                     }
                 }
+                return seconds
             }
             for scenario in Self.scenarios {
-                var line: [String: Double] = [:]
+                let byTool = byScenario[scenario]!
                 for tool in Self.tools {
-                    let values = runs["\(scenario) \(tool)"]!.sorted()
-                    let record = Record(scenario: scenario, tool: tool, hosts: hosts, seconds: values[values.count / 2])
-                    print(record.json)
+                    let record = ToolTiming(bench: "sync", scenario: scenario, tool: tool, hosts: hosts, seconds: byTool[tool]!)
+                    record.printLine()
                     records.append(record)
-                    line[tool] = record.seconds
                 }
-                print("{\"bench\":\"sync-speedup\",\"scenario\":\"\(scenario)\",\"hosts\":\(hosts),"
-                    + "\"vs_rsync_loop\":\(format(line["rsync-loop"]! / line["trellis"]!, 2)),\"vs_rsync_parallel\":\(format(line["rsync-parallel"]! / line["trellis"]!, 2)),"
-                    + "\"agents_vs_rsync_loop\":\(format(line["rsync-loop"]! / line["trellis-agents"]!, 2)),"
-                    + "\"agents_vs_rsync_parallel\":\(format(line["rsync-parallel"]! / line["trellis-agents"]!, 2)),"
-                    + "\"agents_vs_rsync_loop_mux\":\(format(line["rsync-loop-mux"]! / line["trellis-agents"]!, 2))}")
+                for line in ToolSpeedup.lines(
+                    bench: "sync", scenario: scenario, hosts: hosts, medians: byTool, tools: ["trellis", "trellis-agents"],
+                    baselines: ["rsync-loop", "rsync-parallel", "rsync-loop-mux"])
+                {
+                    line.printLine()
+                }
             }
         }
         if printTable { print(Self.table(records)) }
@@ -173,12 +159,9 @@ public struct SyncBenchmark {
         return elapsed
     }
 
-    static func table(_ records: [Record]) -> String {
+    static func table(_ records: [ToolTiming]) -> String {
         var lines = ["scenario  hosts   trellis s   agents s   rsync loop s   parallel rsync s   loop, kept ssh s   x loop   x parallel   agents x loop   agents x kept ssh"]
-        let grouped = Dictionary(grouping: records) { "\($0.scenario) \($0.hosts)" }
-        for record in records where record.tool == "trellis" {
-            guard let row = grouped["\(record.scenario) \(record.hosts)"] else { continue }
-            func seconds(_ tool: String) -> Double { row.first { $0.tool == tool }?.seconds ?? .nan }
+        for (record, seconds) in ToolTiming.points(records) {
             lines.append([
                 record.scenario.padding(toLength: 8, withPad: " ", startingAt: 0), String(record.hosts).leftPadded(5),
                 format(record.seconds, 2).leftPadded(10), format(seconds("trellis-agents"), 2).leftPadded(9), format(seconds("rsync-loop"), 2).leftPadded(13),

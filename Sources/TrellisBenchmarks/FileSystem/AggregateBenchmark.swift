@@ -2,7 +2,6 @@
 import Glibc
 #endif
 import Foundation
-import TrellisBenchmarks
 import TrellisFSClient
 import TrellisFSProtocol
 
@@ -23,13 +22,19 @@ public struct AggregateBenchmark {
     public var files = 50
     public var data: String?
 
-    struct Record: Codable {
+    /// One operation at one size, in one mode; figures are per operation.
+    struct Record: BenchmarkRecord {
+        var bench = "aggregate"
+        /// `create`, `stat` or `remove`.
         var op: String
         var servers: Int
+        /// `aggregate` (one request, the servers fan out) or `client` (the client does each step).
         var mode: String
+        /// Messages crossing the client's link.
         var messages: Double
+        /// Message time steps on the critical path.
         var steps: Double
-        var ms: Double
+        var milliseconds: Double
     }
 
     public func run() throws {
@@ -68,7 +73,7 @@ public struct AggregateBenchmark {
                     }
                 })
             }
-            for record in records.suffix(6) { try printJSONLine(record) }
+            for record in records.suffix(6) { record.printLine() }
         }
         if isatty(STDOUT_FILENO) == 1 { printTable(records) }
     }
@@ -78,7 +83,8 @@ public struct AggregateBenchmark {
         let seconds = try timedSeconds(body)
         let used = fs.traffic.since(before)
         let count = Double(files)
-        return Record(op: op, servers: servers, mode: mode, messages: Double(used.messages) / count, steps: Double(used.steps) / count, ms: seconds * 1000 / count)
+        return Record(op: op, servers: servers, mode: mode, messages: rounded(Double(used.messages) / count, 2), steps: rounded(Double(used.steps) / count, 2),
+            milliseconds: rounded(seconds * 1000 / count, 3))
     }
 
     private func printTable(_ records: [Record]) {
@@ -89,7 +95,7 @@ public struct AggregateBenchmark {
                       let client = records.first(where: { $0.op == op && $0.servers == servers && $0.mode == "client" })
                 else { continue }
                 print(String(format: "%-7@ %7d  %15.0f %5.0f %6.2f  %12.0f %5.0f %6.2f",
-                             op as NSString, servers, aggregate.messages, aggregate.steps, aggregate.ms, client.messages, client.steps, client.ms))
+                             op as NSString, servers, aggregate.messages, aggregate.steps, aggregate.milliseconds, client.messages, client.steps, client.milliseconds))
             }
         }
     }

@@ -22,14 +22,18 @@ public struct FileSystemBenchmark {
     public var chunkMib = 8
     public var data: String?
 
-    struct Record: Codable {
+    /// One direction: Trellis's rate beside the local file's.
+    struct Record: BenchmarkRecord {
+        /// `fs-write` or `fs-read`.
         var bench: String
         var bytes: Int
         var servers: Int
         var seconds: Double
         var mibPerSecond: Double
-        var baselineMiBPerSecond: Double
-        var ratio: Double
+        /// The same bytes to and from a local file in the same folder.
+        var localFileMibPerSecond: Double
+        /// Trellis's rate over the local file's.
+        var ratioVsLocalFile: Double
     }
 
     public func run() throws {
@@ -88,7 +92,10 @@ public struct FileSystemBenchmark {
         for (name, seconds, baseline) in [("fs-write", trellisWrite, localWrite), ("fs-read", trellisRead, localRead)] {
             let rate = Double(total) / 1_048_576 / seconds
             let baseRate = Double(total) / 1_048_576 / baseline
-            try printJSONLine(Record(bench: name, bytes: total, servers: servers, seconds: seconds, mibPerSecond: rate, baselineMiBPerSecond: baseRate, ratio: rate / baseRate))
+            Record(
+                bench: name, bytes: total, servers: servers, seconds: rounded(seconds, 4), mibPerSecond: rounded(rate, 1),
+                localFileMibPerSecond: rounded(baseRate, 1), ratioVsLocalFile: rounded(rate / baseRate, 3)
+            ).printLine()
         }
     }
 

@@ -3,7 +3,6 @@ import Glibc
 #endif
 import Foundation
 import Synchronization
-import TrellisBenchmarks
 import TrellisCore
 import TrellisFSClient
 import TrellisFUSE
@@ -80,8 +79,7 @@ public struct FuseBenchmark {
             BenchPlace(name: "native", workers: ([client] + siblings).map { NativeFileWorkloads(client: $0, folder: "/" + run + "/native") }),
             BenchPlace(name: "local", workers: Array(repeating: PosixFileWorkloads(folder: local), count: threads)),
         ]
-        print(targets(try measure(places)).json)
-        fflush(nil)
+        targets(try measure(places)).printLine()
     }
 
     /// One thing measured in every place: `count` bytes or operations from `threads` threads.
@@ -137,17 +135,17 @@ public struct FuseBenchmark {
         return [seqWrite, seqRead, randomRead, create, stat, remove].compactMap { phase in
             guard let rates = samples[phase.name] else { return nil }
             let record = FuseBenchRecord(
-                bench: phase.name, count: phase.count, unit: phase.unit, trials: trials, threads: phase.threads, rates: rates.mapValues(median))
-            print(record.json)
+                phase: phase.name, count: phase.count, unit: phase.unit, trials: trials, threads: phase.threads, rates: rates.mapValues(median))
+            record.printLine()
             return record
         }
     }
 
     private func targets(_ records: [FuseBenchRecord]) -> FuseBenchTargets {
-        func ratio(_ bench: String) -> Double { records.first { $0.bench == bench }?.ratio("fuse", "native") ?? 0 }
+        func ratio(_ phase: String) -> Double { records.first { $0.bench == "fuse-" + phase }?.ratioVs["native"] ?? 0 }
         return FuseBenchTargets(
-            writeRatio: ratio("seq-write"), readRatio: ratio("seq-read"),
-            createsPerSecond: records.first { $0.bench == "create" }?.rates["fuse"] ?? 0)
+            writeRatioVsNative: ratio("seq-write"), readRatioVsNative: ratio("seq-read"),
+            createsPerSecond: records.first { $0.bench == "fuse-create" }?.rates["fuse"] ?? 0)
     }
 
     private func progress(_ text: String) {
@@ -177,62 +175,64 @@ struct BenchPlace {
     }
 }
 
-/// One phase of `bench fuse`: each place's rate, and the mount's ratios to the others.
-struct FuseBenchRecord {
+/// One phase of `bench fuse`: each place's rate, and the mount's rate over
+/// the others'.
+struct FuseBenchRecord: BenchmarkRecord {
     enum Unit { case bytes, operations }
+    /// `fuse-seq-write`, `fuse-create`, ...
     var bench: String
-    var count: Int
-    var unit: Unit
+    /// What each place moved (byte phases) or did (operation phases).
+    var bytes: Int?
+    var operations: Int?
     var trials: Int
     var threads: Int
-    var rates: [String: Double]
+    /// Place (`fuse`, `native`, `local`) → median rate, for byte phases.
+    var mibPerSecondByPlace: [String: Double]?
+    /// Place → median rate, for operation phases.
+    var operationsPerSecondByPlace: [String: Double]?
+    /// Baseline place (`native`, `local`) → the mount's rate over its rate.
+    var ratioVs: [String: Double]
 
-    func ratio(_ place: String, _ baseline: String) -> Double? {
-        guard let rate = rates[place], let base = rates[baseline], base > 0 else { return nil }
-        return rate / base
-    }
-
-    /// The issue names the sequential ratios fuse_vs_native_write_ratio and fuse_vs_native_read_ratio.
-    private var ratioSuffix: String {
-        switch bench {
-        case "seq-write": return "write_ratio"
-        case "seq-read": return "read_ratio"
-        default: return "ratio"
+    /// `rates` are in bytes or operations per second.
+    init(phase: String, count: Int, unit: Unit, trials: Int, threads: Int, rates: [String: Double]) {
+        bench = "fuse-" + phase
+        self.trials = trials
+        self.threads = threads
+        switch unit {
+        case .bytes:
+            bytes = count
+            mibPerSecondByPlace = rates.mapValues { rounded($0 / 1_048_576, 1) }
+        case .operations:
+            operations = count
+            operationsPerSecondByPlace = rates.mapValues { rounded($0, 1) }
         }
-    }
-
-    var json: String {
-        var fields = ["\"bench\":\"fuse-\(bench)\""]
-        let rateKey = unit == .bytes ? "MiB_per_s" : "ops_per_s"
-        fields.append(unit == .bytes ? "\"bytes\":\(count)" : "\"operations\":\(count)")
-        fields.append("\"trials\":\(trials)")
-        fields.append("\"threads\":\(threads)")
-        for place in ["fuse", "native", "local"] {
-            guard let rate = rates[place] else { continue }
-            fields.append("\"\(place)_\(rateKey)\":\(format(unit == .bytes ? rate / 1_048_576 : rate, 1))")
-        }
+        var ratios: [String: Double] = [:]
         for baseline in ["native", "local"] {
-            guard let value = ratio("fuse", baseline) else { continue }
-            fields.append("\"fuse_vs_\(baseline)_\(ratioSuffix)\":\(format(value, 3))")
+            if let rate = rates["fuse"], let base = rates[baseline], base > 0 { ratios[baseline] = rounded(rate / base, 3) }
         }
-        return "{" + fields.joined(separator: ",") + "}"
+        ratioVs = ratios
     }
+
+    /// Each place's rate, in this record's unit.
+    var rates: [String: Double] { mibPerSecondByPlace ?? operationsPerSecondByPlace ?? [:] }
 }
 
-/// The issue's targets for the mount, and whether this run met them.
-struct FuseBenchTargets {
-    var writeRatio: Double
-    var readRatio: Double
+/// The mount's targets, and whether this run met them: sequential rates at
+/// least `sequentialRatioTarget` of the native client's, and
+/// `createsTarget` creates per second.
+struct FuseBenchTargets: BenchmarkRecord {
+    var bench = "fuse-targets"
+    var writeRatioVsNative: Double
+    var readRatioVsNative: Double
     var createsPerSecond: Double
+    var ratioTarget = FuseBenchmark.sequentialRatioTarget
+    var createsTarget = FuseBenchmark.createsTarget
+    var met: Bool
 
-    var met: Bool {
-        writeRatio >= FuseBenchmark.sequentialRatioTarget && readRatio >= FuseBenchmark.sequentialRatioTarget && createsPerSecond >= FuseBenchmark.createsTarget
-    }
-
-    var json: String {
-        "{\"bench\":\"fuse-targets\",\"fuse_vs_native_write_ratio\":\(format(writeRatio, 3)),\"fuse_vs_native_read_ratio\":\(format(readRatio, 3)),"
-            + "\"fuse_creates_per_s\":\(format(createsPerSecond, 1)),\"ratio_target\":\(FuseBenchmark.sequentialRatioTarget),"
-            + "\"creates_target\":\(Int(FuseBenchmark.createsTarget)),\"met\":\(met)}"
+    init(writeRatioVsNative: Double, readRatioVsNative: Double, createsPerSecond: Double) {
+        self.writeRatioVsNative = writeRatioVsNative
+        self.readRatioVsNative = readRatioVsNative
+        self.createsPerSecond = createsPerSecond
+        met = writeRatioVsNative >= ratioTarget && readRatioVsNative >= ratioTarget && createsPerSecond >= createsTarget
     }
 }
-

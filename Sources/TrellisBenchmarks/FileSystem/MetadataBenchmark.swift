@@ -24,14 +24,19 @@ public struct MetadataBenchmark {
     public var name: String?
     public var data: String?
 
-    struct Record: Codable {
+    /// One phase in one layout and file size, from every client.
+    struct Record: BenchmarkRecord {
+        var bench = "meta"
+        /// `create`, `stat`, `list`, `read` or `remove`.
         var op: String
+        /// `shared` (one directory) or `unique` (one per client).
         var layout: String
         var bytes: Int
         var clients: Int
+        /// Files (entries, for list) the phase handled, all clients together.
         var files: Int
         var seconds: Double
-        var ops_per_s: Double
+        var operationsPerSecond: Double
     }
 
     public func run() throws {
@@ -68,8 +73,10 @@ public struct MetadataBenchmark {
                     let total = op == "list" && layout == "shared" ? files * clients * clients : files * clients
                     progress("\(op), \(layout) directory, \(size)-byte files: \(total) \(op == "list" ? "entries" : "files") from \(clients) clients")
                     let seconds = try timedSeconds { try MetadataBenchWorkerProcess.runPhase(command, on: workers) }
-                    let record = Record(op: op, layout: layout, bytes: size, clients: clients, files: total, seconds: seconds, ops_per_s: Double(total) / seconds)
-                    try printJSONLine(record)
+                    let record = Record(
+                        op: op, layout: layout, bytes: size, clients: clients, files: total, seconds: rounded(seconds, 4),
+                        operationsPerSecond: rounded(Double(total) / seconds, 1))
+                    record.printLine()
                     records.append(record)
                 }
             }
@@ -89,7 +96,7 @@ public struct MetadataBenchmark {
         for size in bytes {
             for layout in layouts {
                 let row = Self.phases.map { op in
-                    records.first { $0.op == op && $0.layout == layout && $0.bytes == size }.map { String(Int($0.ops_per_s)) } ?? "-"
+                    records.first { $0.op == op && $0.layout == layout && $0.bytes == size }.map { String(Int($0.operationsPerSecond)) } ?? "-"
                 }
                 print(layout.padding(toLength: 8, withPad: " ", startingAt: 0) + " " + String(size).leftPadded(5) + "  " + row.map { $0.leftPadded(10) }.joined())
             }

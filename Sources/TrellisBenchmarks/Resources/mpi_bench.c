@@ -70,7 +70,7 @@ static void pingpong(int rank, int size) {
         }
         if (rank == 0) {
             double latency = median(trials);
-            printf("{\"bench\":\"pingpong\",\"impl\":\"%s\",\"bytes\":%ld,\"ranks\":%d,\"iterations\":%d,\"latency_us\":%.3f,\"bandwidth_MBps\":%.1f}\n",
+            printf("{\"bench\":\"pingpong\",\"impl\":\"%s\",\"bytes\":%ld,\"ranks\":%d,\"iterations\":%d,\"latency_microseconds\":%.3f,\"bandwidth_megabytes_per_second\":%.1f}\n",
                    impl(), bytes, size, iterations, latency, bytes / latency);
             fflush(stdout);
         }
@@ -105,7 +105,7 @@ static void collective(int rank, int size, int is_bcast) {
         }
         if (rank == 0) {
             double latency = median(trials);
-            printf("{\"bench\":\"%s\",\"impl\":\"%s\",\"bytes\":%ld,\"ranks\":%d,\"iterations\":%d,\"latency_us\":%.3f,\"bandwidth_MBps\":%.1f}\n",
+            printf("{\"bench\":\"%s\",\"impl\":\"%s\",\"bytes\":%ld,\"ranks\":%d,\"iterations\":%d,\"latency_microseconds\":%.3f,\"bandwidth_megabytes_per_second\":%.1f}\n",
                    is_bcast ? "bcast" : "allreduce", impl(), bytes, size, iterations, latency, bytes / latency);
             fflush(stdout);
         }

@@ -1,0 +1,63 @@
+import Foundation
+import Testing
+@testable import TrellisBenchmarks
+
+/// Every benchmark line is written by one encoder: snake_case keys, sorted,
+/// rounded figures, nothing for what was not measured.
+@Suite struct BenchmarkRecordTests {
+    @Test func aRecordIsOneLineOfSortedSnakeCaseKeysWithRoundedFigures() {
+        let record = MessagingRecord(bench: "pingpong", impl: "trellis", bytes: 1 << 20, ranks: 2, iterations: 10, latencyMicroseconds: 243.123456)
+        #expect(
+            record.jsonLine
+                == #"{"bandwidth_megabytes_per_second":4312.9,"bench":"pingpong","bytes":1048576,"impl":"trellis","iterations":10,"latency_microseconds":243.123,"ranks":2}"#)
+        #expect(MessagingRecord.parse(record.jsonLine) == record)
+    }
+
+    @Test func theMPICHProgramsLinesReadAsTheSameRecord() throws {
+        // The format string of mpi_bench.c, which bench compare reads back.
+        let path = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../Sources/TrellisBenchmarks/Resources/mpi_bench.c").path
+        let source = try String(contentsOfFile: path, encoding: .utf8)
+        #expect(source.contains(#"\"latency_microseconds\":%.3f,\"bandwidth_megabytes_per_second\":%.1f"#))
+        let line = #"{"bench":"bcast","impl":"mpich-shm","bytes":67108864,"ranks":4,"iterations":10,"latency_microseconds":45210.250,"bandwidth_megabytes_per_second":1484.4}"#
+        let record = try #require(MessagingRecord.parse(line))
+        #expect(record.impl == "mpich-shm" && record.latencyMicroseconds == 45210.25 && record.bandwidthMegabytesPerSecond == 1484.4)
+        #expect(MessagingRecord.parseLines("progress\n" + line + "\n{\"bench\":\"other\"}\n").count == 1)
+    }
+
+    @Test func missingFiguresAreLeftOutAndNonFiniteOnesAreNamed() {
+        let timing = ToolTiming(bench: "exec", scenario: "true", tool: "pdsh", hosts: 4, seconds: 0.123456789)
+        #expect(timing.jsonLine == #"{"bench":"exec","hosts":4,"scenario":"true","seconds":0.1235,"tool":"pdsh"}"#)
+        let staged = ToolTiming(bench: "stage", scenario: "large", tool: "trellis", hosts: 2, seconds: 2, bytes: 1 << 30)
+        #expect(staged.aggregateMibPerSecond == 1024 && staged.jsonLine.contains(#""aggregate_mib_per_second":1024"#))
+        let ratio = LaunchBenchmark.Ratio(hosts: 1, ranksPerHost: 1, readyRatioVsHydra: .infinity, endRatioVsHydra: 1)
+        #expect(ratio.jsonLine.contains(#""ready_ratio_vs_hydra":"inf""#))
+    }
+
+    @Test func toolsTakeTurnsGoingFirstAndEachKeepsItsMedian() {
+        var order: [String] = []
+        var run = 0
+        let medians = ToolTrials(tools: ["a", "b", "c"], repetitions: 3).medians { tool, _ in
+            order.append(tool)
+            run += 1
+            return ["only": Double(run)]
+        }
+        #expect(order == ["a", "b", "c", "b", "c", "a", "c", "a", "b"])
+        #expect(medians == ["only": ["a": 6, "b": 4, "c": 5]])
+        let speedups = ToolSpeedup.lines(bench: "exec", scenario: "true", hosts: 2, medians: ["a": 2, "b": 4, "c": 1], tools: ["a"], baselines: ["b", "c"])
+        #expect(speedups.count == 1 && speedups[0].speedupVs == ["b": 2, "c": 0.5])
+        #expect(speedups[0].jsonLine == #"{"bench":"exec-speedup","hosts":2,"scenario":"true","speedup_vs":{"b":2,"c":0.5},"tool":"a"}"#)
+    }
+
+    @Test func aComparisonRowHoldsEachImplementationAndTrellisOverEachMPICH() {
+        let records = [
+            MessagingRecord(bench: "pingpong", impl: "trellis", bytes: 8, ranks: 2, iterations: 1, latencyMicroseconds: 10),
+            MessagingRecord(bench: "pingpong", impl: "mpich-tcp", bytes: 8, ranks: 2, iterations: 1, latencyMicroseconds: 5),
+        ]
+        let rows = ComparisonRow.rows(from: records)
+        #expect(rows.count == 1)
+        let row = rows[0].record
+        #expect(row.bench == "pingpong-comparison" && row.latencyMicrosecondsByImpl == ["trellis": 10, "mpich-tcp": 5])
+        #expect(row.latencyRatioVs == ["mpich-tcp": 2] && row.bandwidthRatioVs == ["mpich-tcp": 0.5], "no MPICH shared-memory figure, so no ratio to it")
+        #expect(row.jsonLine.contains(#""latency_ratio_vs":{"mpich-tcp":2}"#), "\(row.jsonLine)")
+    }
+}
