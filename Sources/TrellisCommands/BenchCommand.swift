@@ -21,50 +21,53 @@ struct BenchSizes: ParsableArguments {
     func or(_ defaults: [Int]) -> [Int] { bytes.isEmpty ? defaults : bytes }
 }
 
-/// Runs a benchmark body as a rank of the current job and prints rank 0's records.
-func runAsRank(_ body: (Communicator) throws -> [MessagingRecord]) throws {
-    TrellisCommand.bootstrapLogging()
-    let runtime = try Runtime.initialize()
-    let records = try body(runtime.world)
-    for record in records { record.printLine() }
-    try runtime.finalize()
+/// A message-passing benchmark run by every rank of a job (under `trellis
+/// run`); rank 0 prints the records.
+protocol RankBenchmarkCommand: ParsableCommand {
+    var sizes: BenchSizes { get }
+    static var defaultSizes: [Int] { get }
+    static func measure(_ world: Communicator, _ sizes: [Int]) throws -> [MessagingRecord]
 }
 
-struct PingPongBench: ParsableCommand {
+extension RankBenchmarkCommand {
+    func run() throws {
+        TrellisCommand.bootstrapLogging()
+        let runtime = try Runtime.initialize()
+        for record in try Self.measure(runtime.world, sizes.or(Self.defaultSizes)) { record.printLine() }
+        try runtime.finalize()
+    }
+}
+
+struct PingPongBench: RankBenchmarkCommand {
     static let configuration = CommandConfiguration(
         commandName: "pingpong", abstract: "Latency and bandwidth between ranks 0 and 1 (run under trellis run -n 2).")
     @OptionGroup var sizes: BenchSizes
-    func run() throws {
-        try runAsRank { try RuntimeBenchmarks.pingPong(world: $0, sizes: sizes.or(RuntimeBenchmarks.defaultPingPongSizes)) }
-    }
+    static let defaultSizes = RuntimeBenchmarks.defaultPingPongSizes
+    static func measure(_ world: Communicator, _ sizes: [Int]) throws -> [MessagingRecord] { try RuntimeBenchmarks.pingPong(world: world, sizes: sizes) }
 }
 
-struct BroadcastBench: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "bcast", abstract: "Broadcast from rank 0 (run under trellis run -n 4).")
+struct BroadcastBench: RankBenchmarkCommand {
+    static let configuration = CommandConfiguration(commandName: "bcast", abstract: "Broadcast from rank 0 (run under trellis run -n 4).")
     @OptionGroup var sizes: BenchSizes
-    func run() throws {
-        try runAsRank { try RuntimeBenchmarks.broadcast(world: $0, sizes: sizes.or(RuntimeBenchmarks.defaultBroadcastSizes)) }
-    }
+    static let defaultSizes = RuntimeBenchmarks.defaultBroadcastSizes
+    static func measure(_ world: Communicator, _ sizes: [Int]) throws -> [MessagingRecord] { try RuntimeBenchmarks.broadcast(world: world, sizes: sizes) }
 }
 
-struct AllreduceBench: ParsableCommand {
+struct AllreduceBench: RankBenchmarkCommand {
     static let configuration = CommandConfiguration(
         commandName: "allreduce", abstract: "Allreduce (sum of doubles) over all ranks (run under trellis run -n 4).")
     @OptionGroup var sizes: BenchSizes
-    func run() throws {
-        try runAsRank { try RuntimeBenchmarks.allreduce(world: $0, sizes: sizes.or(RuntimeBenchmarks.defaultAllreduceSizes)) }
-    }
+    static let defaultSizes = RuntimeBenchmarks.defaultAllreduceSizes
+    static func measure(_ world: Communicator, _ sizes: [Int]) throws -> [MessagingRecord] { try RuntimeBenchmarks.allreduce(world: world, sizes: sizes) }
 }
 
-struct NIOPingPongBench: ParsableCommand {
+struct NIOPingPongBench: RankBenchmarkCommand {
     static let configuration = CommandConfiguration(
         commandName: "nio-pingpong",
         abstract: "The ping-pong over a plain SwiftNIO connection, for the transport decision (run under trellis run -n 2).")
     @OptionGroup var sizes: BenchSizes
-    func run() throws {
-        try runAsRank { try NIOPingPong.run(world: $0, sizes: sizes.or(RuntimeBenchmarks.defaultPingPongSizes)) }
-    }
+    static let defaultSizes = RuntimeBenchmarks.defaultPingPongSizes
+    static func measure(_ world: Communicator, _ sizes: [Int]) throws -> [MessagingRecord] { try NIOPingPong.run(world: world, sizes: sizes) }
 }
 
 struct CompareBench: ParsableCommand {

@@ -1,6 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// A point on the monotonic clock, in nanoseconds. Every wait in Trellis
 /// takes an optional deadline; `nil` means wait as long as it takes.

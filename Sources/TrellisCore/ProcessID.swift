@@ -1,6 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// The identity of one process of the runtime: unique across every process
 /// that ever runs, so connections and context ids can be keyed by it.

@@ -1,6 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// The file system's one error type: a code that maps to a POSIX errno (for
 /// the CLI, the FUSE mount and the wire), and a message that names the

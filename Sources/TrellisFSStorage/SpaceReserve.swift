@@ -1,6 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// A file that holds back some disk space for the metadata database, so a
 /// server whose disk filled up can still commit the removals that free it.

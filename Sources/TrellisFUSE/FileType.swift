@@ -1,6 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 import TrellisFSProtocol
 
 /// Object kinds as the type bits of a stat's `st_mode` (S_IFMT), both ways.

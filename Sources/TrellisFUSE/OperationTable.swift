@@ -1,6 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 import CFuse3
 
 /// libfuse's table of low-level operations: C functions that find the

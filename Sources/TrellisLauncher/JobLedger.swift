@@ -1,6 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// The launcher's account of a job's end: which ranks ended how, which
 /// hosts were lost, whether the job must stop, the exit code for the shell

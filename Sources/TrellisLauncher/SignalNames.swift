@@ -1,6 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// "SIGKILL" for 9, as people read them.
 public func signalName(_ signal: Int32) -> String {

@@ -4,9 +4,7 @@
 // own: it links the launcher alone, without Foundation or the file system,
 // so it starts in a few milliseconds where the whole trellis binary takes
 // several times that, once per host of every job.
-#if canImport(Glibc)
 import Glibc
-#endif
 import TrellisCore
 import TrellisLauncher
 import TrellisSystem

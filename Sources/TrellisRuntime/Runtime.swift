@@ -1,7 +1,5 @@
 import CTrellisSystem
-#if canImport(Glibc)
 import Glibc
-#endif
 import Logging
 import Synchronization
 import TrellisCore

@@ -1,6 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// A failed expectation inside a rank: printed with the rank, and the rank exits 1.
 struct CheckFailure: Error, CustomStringConvertible {

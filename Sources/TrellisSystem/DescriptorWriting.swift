@@ -1,6 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 import TrellisCore
 
 /// Writes every byte to a descriptor, retrying short writes and EINTR (and

@@ -1,6 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 import TrellisCore
 
 /// "host:port" text and the `sockaddr_in` the socket calls take, both ways.

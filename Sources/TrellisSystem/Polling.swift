@@ -1,6 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 import TrellisCore
 
 /// Checks `condition` every `intervalMicroseconds` until it holds (true) or

@@ -1,6 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 import TrellisCore
 
 /// The environment of this process, read without Foundation.

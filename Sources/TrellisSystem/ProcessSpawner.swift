@@ -1,7 +1,5 @@
 import CTrellisSystem
-#if canImport(Glibc)
 import Glibc
-#endif
 import TrellisCore
 
 /// How a child's standard descriptors are set up.

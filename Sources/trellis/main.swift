@@ -9,9 +9,7 @@
 // 100 MB image, then the Swift runtime scanning every protocol conformance
 // in it on the argument parser's first casts) cost several milliseconds
 // that MPICH's mpiexec does not pay (docs/decisions/0005).
-#if canImport(Glibc)
 import Glibc
-#endif
 import ArgumentParser
 import TrellisCore
 import TrellisRunCommand

@@ -1,6 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 import CTrellisSystem
 
 /// Extended attributes of a file, directory or link (never following a

@@ -1,7 +1,7 @@
 import Foundation
 
 /// How a stage ended on one host, as every host learns it.
-public struct StageHostResult: Codable, Sendable, Equatable {
+public struct StageHostResult: ClusterToolHostResult, Equatable {
     public enum Status: String, Codable, Sendable {
         /// Everything is in place under its real name.
         case staged
@@ -25,6 +25,9 @@ public struct StageHostResult: Codable, Sendable, Equatable {
     public var entries: Int
     public var bytes: Int64
 
+    public var isSource: Bool { status == .source }
+    public var isDone: Bool { status == .staged }
+
     public init(host: String, rank: Int, status: Status, error: String? = nil, entries: Int = 0, bytes: Int64 = 0) {
         self.host = host
         self.rank = rank
@@ -37,7 +40,8 @@ public struct StageHostResult: Codable, Sendable, Equatable {
 
 /// The result of a whole stage, printed by the reporting rank (`--json`
 /// prints it as it is).
-public struct StageReport: Codable, Sendable, Equatable {
+public struct StageReport: ClusterToolReport, Equatable {
+    public static let tool = "stage"
     public var hosts: [StageHostResult]
     /// Files and links in the sources, and the bytes of their data.
     public var files: Int
@@ -48,11 +52,7 @@ public struct StageReport: Codable, Sendable, Equatable {
     /// Sources not staged (sockets, devices, pipes).
     public var skipped: [String]
 
-    public var destinations: [StageHostResult] { hosts.filter { $0.status != .source } }
-    public var succeeded: Bool { sourceError == nil && hosts.allSatisfy { $0.error == nil } && destinations.allSatisfy { $0.status == .staged } }
-    public var exitCode: Int32 { succeeded ? 0 : 1 }
-
-    /// One line, as rsync and sbcast end: what went where, how fast, and who failed.
+    /// One line, as rsync and sbcast end.
     public func summary() -> String {
         if let sourceError { return "nothing staged: \(sourceError)" }
         let targets = destinations
@@ -69,7 +69,7 @@ public struct StageReport: Codable, Sendable, Equatable {
         return line
     }
 
-    /// Each failed or lost host with its reason, one line each.
+    /// Each failed or lost host with its reason, and the sources skipped.
     public func problems() -> [String] {
         var lines = hosts.compactMap { host -> String? in
             switch host.status {
@@ -96,4 +96,9 @@ public enum ByteCount {
         }
         return unit == 0 ? "\(bytes) B" : String(format: value < 10 ? "%.2f" : value < 100 ? "%.1f" : "%.0f", value) + " " + units[unit]
     }
+}
+
+extension StageReport {
+    /// The report as the command ends (see `printEnding(json:)`).
+    public static func print(_ report: StageReport, json: Bool) { report.printEnding(json: json) }
 }

@@ -1,6 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 import Crypto
 
 /// What one host must do to make its destination identical to the source's

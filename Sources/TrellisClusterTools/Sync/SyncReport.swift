@@ -4,7 +4,7 @@ import TrellisHosts
 import TrellisSystem
 
 /// How a sync ended on one host.
-public struct SyncHostResult: Codable, Sendable, Equatable {
+public struct SyncHostResult: ClusterToolHostResult, Equatable {
     public enum Status: String, Codable, Sendable {
         /// Identical to the source now (or, with --dry-run, `changes` would make it so).
         case synced
@@ -29,6 +29,9 @@ public struct SyncHostResult: Codable, Sendable, Equatable {
     /// With --dry-run: what would change.
     public var changes: [SyncPlan.Change]?
 
+    public var isSource: Bool { status == .source }
+    public var isDone: Bool { status == .synced }
+
     init(host: String, rank: Int, status: Status) {
         self.host = host
         self.rank = rank
@@ -37,7 +40,8 @@ public struct SyncHostResult: Codable, Sendable, Equatable {
 }
 
 /// The result of a whole sync, printed by the reporting rank.
-public struct SyncReport: Codable, Sendable, Equatable {
+public struct SyncReport: ClusterToolReport, Equatable {
+    public static let tool = "sync"
     public var hosts: [SyncHostResult]
     /// Entries and file bytes in the source.
     public var entries: Int
@@ -47,10 +51,6 @@ public struct SyncReport: Codable, Sendable, Equatable {
     public var seconds: Double
     public var dryRun: Bool
     public var sourceError: String?
-
-    public var destinations: [SyncHostResult] { hosts.filter { $0.status != .source } }
-    public var succeeded: Bool { sourceError == nil && hosts.allSatisfy { $0.error == nil } && destinations.allSatisfy { $0.status == .synced } }
-    public var exitCode: Int32 { succeeded ? 0 : 1 }
 
     public func summary() -> String {
         if let sourceError { return "nothing synced: \(sourceError)" }
@@ -98,6 +98,6 @@ public struct SyncReport: Codable, Sendable, Equatable {
 
     public static func print(_ report: SyncReport, json: Bool) {
         if report.dryRun && !json { writeAll(1, Array(report.changeListing().utf8)) }
-        ToolReportPrinter.print(report, json: json, tool: "sync", problems: report.problems(), summary: report.summary(), succeeded: report.succeeded)
+        report.printEnding(json: json)
     }
 }

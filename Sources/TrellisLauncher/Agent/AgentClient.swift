@@ -1,6 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 import TrellisCore
 
 /// The launcher's and proxies' side of an agent connection.

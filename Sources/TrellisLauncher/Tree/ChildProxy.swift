@@ -1,6 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 import TrellisCore
 
 /// A node's view of one child proxy: the process that bootstraps it (the

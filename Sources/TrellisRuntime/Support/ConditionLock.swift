@@ -1,6 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// A pthread mutex with condition variables on the monotonic clock. The
 /// progress engine needs both a lock and timed waits on it, which

@@ -1,6 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 import CArchive
 
 /// The contents of an archive, `tar:FILE`, extracted under the destination

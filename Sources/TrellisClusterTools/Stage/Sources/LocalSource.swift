@@ -1,6 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 
 /// A source on rank 0's own disk. As cp -r and rsync name them: a directory
 /// `src` arrives as `DIR/src`, `src/` (with the slash) puts its contents
