@@ -1,11 +1,10 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 import ArgumentParser
 import Logging
 import TrellisCore
 import TrellisLauncher
 import TrellisRunCommand
+import TrellisServices
 import TrellisSystem
 
 /// `trellis agents serve`: the agent itself, as `trellis agents up` starts
@@ -66,8 +65,18 @@ struct AgentsServeCommand: ParsableCommand {
         }
         CommandLogging.bootstrap()
         signal(SIGPIPE, SIG_IGN)
-        let agent = ProxyAgent(key: key, proxyCommand: proxyBootstrap(.agents, command: "ssh").proxyCommand, logger: Logger(label: "trellis.agent"))
-        throw ExitCode(agent.serve(listener: listener.fd))
+        let logger = Logger(label: "trellis.agent")
+        let agent = ProxyAgent(key: key, proxyCommand: proxyBootstrap(.agents, command: "ssh").proxyCommand, logger: logger)
+        // SIGTERM and SIGINT stop it as `trellis agents down` does: the
+        // proxies it started end with it.
+        let service = BlockingService(
+            "agent on \(host)",
+            run: {
+                let code = agent.serve(listener: listener.fd)
+                if code != 0 { throw TrellisError(.systemCall, "the agent on \(host) stopped accepting connections (see its log)") }
+            },
+            stop: agent.stop)
+        try ServiceRunner.runUntilSignalled([service], logger: logger)
     }
 
     /// Closes every descriptor above stderr but `keeping` (read from /proc/self/fd).

@@ -94,6 +94,41 @@ struct AgentsJobTests {
         let after = try trellis(["agents", "status"])
         #expect(after.output.contains("no agents in"), "\(after.combined)")
     }
+
+    /// SIGTERM (an init system stopping the agent) ends the agent as
+    /// `trellis agents down` does: the proxies it started, and what they
+    /// run, end with it rather than living on in their own sessions.
+    @Test func aTerminatedAgentEndsTheProxiesItStarted() throws {
+        let cluster = try TestHosts(count: 2)
+        let environment = ["TRELLIS_AGENTS_FILE": cluster.folder + "/agents", "TRELLIS_AGENT_KEY_FILE": cluster.folder + "/agent.key"]
+        func trellis(_ arguments: [String], whileRunning: ((CommandRunner.Child) -> Void)? = nil) throws -> JobHarness.Outcome {
+            try cluster.runAsUser(on: 0, [JobHarness.trellis] + arguments, environment: environment, timeoutSeconds: 120, whileRunning: whileRunning)
+        }
+        defer { _ = try? trellis(["agents", "down"]) }
+        let list = "\(cluster.name)-h[0-1]"
+        let up = try trellis(["agents", "up", "--hosts", list, "--ssh", "ssh -F \(cluster.sshConfig)"])
+        #expect(up.status == 0, "\(up.combined)")
+        let status = try trellis(["agents", "status", "--json"])
+        let remote = try #require(
+            status.output.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
+                .first { $0["host"] as? String == cluster.hosts[1].name }?["pid"] as? Int,
+            "\(status.combined)")
+        let agent = pid_t(remote)
+        // A duration no other process on this machine sleeps, to find the job's command by.
+        let command = "sleep 3\(Int.random(in: 10_000...99_999))"
+        var started = false
+        let job = try trellis(["exec", "--hosts", cluster.hosts[1].name, "--launcher", "agents", command]) { _ in
+            started = poll(until: .after(seconds: 30), intervalMicroseconds: 50_000) { !AgentDaemonJobTests.processes(running: command).isEmpty }
+            kill(agent, SIGTERM)
+        }
+        #expect(started, "the job's command never started: \(job.combined)")
+        #expect(!job.timedOut && job.status != 0, "\(job.combined)")
+        let ended = poll(until: .after(seconds: 20), intervalMicroseconds: 100_000) {
+            !JobHarness.isAlive(agent) && AgentDaemonJobTests.processes(running: command).isEmpty
+        }
+        #expect(ended, "still running: agent \(JobHarness.isAlive(agent)), the job's command \(AgentDaemonJobTests.processes(running: command))")
+        for pid in AgentDaemonJobTests.processes(running: command) { kill(pid, SIGKILL) }
+    }
 }
 
 /// An agent is a daemon: started from a command whose output someone reads
@@ -114,5 +149,16 @@ struct AgentsJobTests {
         #expect(!up.timedOut && up.status == 0 && up.output.contains("agents up on"), "\(up.combined)")
         let status = try JobHarness.run([JobHarness.trellis, "agents", "status"], environment: environment, timeoutSeconds: 60)
         #expect(status.status == 0 && status.output.contains("0 proxies running"), "\(status.combined)")
+    }
+
+    /// Processes whose command line is `command`, split at spaces.
+    static func processes(running command: String) -> [pid_t] {
+        let wanted = command.split(separator: " ").joined(separator: "\0")
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap { entry in
+            guard let pid = pid_t(entry), let line = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline") else { return nil }
+            let text = String(decoding: line, as: UTF8.self)
+            return text.hasPrefix(wanted) && JobHarness.isAlive(pid) ? pid : nil
+        }
     }
 }

@@ -1,6 +1,4 @@
-#if canImport(Glibc)
 import Glibc
-#endif
 import Logging
 import Synchronization
 import TrellisCore
@@ -23,6 +21,8 @@ public final class ProxyAgent: Sendable {
     private let logger: Logger
     /// The process groups of the proxies running now.
     private let running = Mutex<Set<pid_t>>([])
+    /// The listening socket while `serve` answers on it; -1 once `stop` began.
+    private let listening = Mutex<Int32?>(nil)
     private let host = IPv4Address.thisHostName()
 
     public init(key: AgentKey, proxyCommand: [String], logger: Logger = Logger(label: "trellis.agent")) {
@@ -38,8 +38,15 @@ public final class ProxyAgent: Sendable {
         return (listener.fd, listener.port)
     }
 
-    /// Answers connections on `listener` until a stop request; returns the exit code.
+    /// Answers connections on `listener` until a stop request or `stop()`;
+    /// returns the exit code.
     public func serve(listener: Int32) -> Int32 {
+        let stoppedAlready = listening.withLock { fd -> Bool in
+            if fd == -1 { return true }
+            fd = listener
+            return false
+        }
+        if stoppedAlready { return 0 }
         logger.info("agent on \(host) (pid \(getpid())) serving")
         while true {
             var peer = sockaddr_in()
@@ -48,6 +55,7 @@ public final class ProxyAgent: Sendable {
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.accept(listener, $0, &length) }
             }
             guard fd >= 0 else {
+                if isStopping { return 0 }
                 if errno == EINTR || errno == ECONNABORTED || errno == EMFILE || errno == ENFILE { continue }
                 logger.error("accept failed: \(SystemCallError("accept", errno: errno)); the agent stops")
                 return 1
@@ -78,9 +86,8 @@ public final class ProxyAgent: Sendable {
         case .stop:
             logger.info("stop asked by \(client)")
             _ = writeAll(fd, Array("agent \(host) pid \(getpid()) stopping\n".utf8))
-            stopProxies()
+            stop()
             close(fd)
-            exit(0)
         case .startProxy(let parent, let position, let token):
             startProxy(on: fd, parent: parent, position: position, token: token, client: client)
         }
@@ -104,11 +111,31 @@ public final class ProxyAgent: Sendable {
         }
         close(fd)
         running.withLock { _ = $0.insert(pid) }
+        // A proxy that started while the agent stopped ends with it too.
+        if isStopping { killpg(pid, SIGTERM) }
         logger.debug("proxy \(pid) at position \(position) for \(client), parent \(parent)")
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
         running.withLock { _ = $0.remove(pid) }
     }
+
+    /// Stops answering and ends every proxy this agent started, so that
+    /// stopping an agent (`trellis agents down`, SIGTERM from an init system)
+    /// leaves no job's proxy behind; `serve` then returns 0. Any thread, any
+    /// number of times.
+    public func stop() {
+        let listener = listening.withLock { fd -> Int32? in
+            defer { fd = -1 }
+            return fd
+        }
+        guard listener != -1 else { return }
+        logger.info("agent on \(host) stopping")
+        // Wakes the accept that `serve` blocks in (it then fails with EINVAL).
+        if let listener { shutdown(listener, Int32(SHUT_RDWR)) }
+        stopProxies()
+    }
+
+    private var isStopping: Bool { listening.withLock { $0 == -1 } }
 
     /// SIGTERM to every proxy's group, SIGKILL to what is left after 3 s.
     private func stopProxies() {
