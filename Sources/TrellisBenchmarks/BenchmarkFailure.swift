@@ -4,7 +4,9 @@ import TrellisCore
 /// A benchmark that could not measure what it set out to (a file read back
 /// wrong, a helper that did not start); the message says what and where.
 public struct BenchmarkFailure: Error, CustomStringConvertible {
+    /// What failed, and where.
     public let description: String
+    /// A failure with this message.
     public init(_ description: String) { self.description = description }
 }
 

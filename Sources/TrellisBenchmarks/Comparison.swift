@@ -7,9 +7,13 @@ import TrellisSystem
 /// by MPICH (forced over TCP, and on its default shared-memory path), in one
 /// run, side by side with ratios.
 public struct Comparison {
+    /// The `trellis` program that runs the Trellis side.
     public let trellisExecutable: String
+    /// Seconds each MPICH run may take before it is stopped (MPICH can hang in
+    /// MPI_Finalize); the results it printed before are kept.
     public let mpichTimeoutSeconds: Double
 
+    /// A comparison with these settings.
     public init(trellisExecutable: String, mpichTimeoutSeconds: Double) {
         self.trellisExecutable = trellisExecutable
         self.mpichTimeoutSeconds = mpichTimeoutSeconds
@@ -22,6 +26,12 @@ public struct Comparison {
 
     static let plans = [Plan(bench: "pingpong", ranks: 2), Plan(bench: "bcast", ranks: 4), Plan(bench: "allreduce", ranks: 4)]
 
+    /// Compiles the MPI program with `mpicc.mpich`, runs ping-pong (2 ranks),
+    /// bcast and allreduce (4 ranks) with Trellis and with MPICH over TCP and over
+    /// shared memory, and prints every `MessagingRecord` and a comparison line per
+    /// point as JSON (then, with `printTable`, a table). Blocks for the whole run;
+    /// throws `notSupported` when MPICH is not installed and `launchFailed` when
+    /// `mpicc.mpich` fails.
     public func run(printTable: Bool) throws {
         let mpiProgram = try buildMPIProgram()
         var records: [MessagingRecord] = []

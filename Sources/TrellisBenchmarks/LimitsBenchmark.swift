@@ -7,18 +7,29 @@ import TrellisSystem
 
 /// One figure of `trellis bench limits`.
 public struct LimitRecord: BenchmarkRecord, Equatable {
+    /// Always `limits`.
     public var bench = "limits"
     /// `communicators`, `posted-receives`, `windows`, `datatypes`,
     /// `concurrent-clients` or `connect-disconnect-cycles`.
     public var check: String
+    /// How many objects the check made (clients held, for `concurrent-clients`; cycles, for
+    /// `connect-disconnect-cycles`).
     public var count: Int
+    /// Wall time, in seconds: of making the objects (communicators, windows,
+    /// datatypes), or of the whole check (receives, connections).
     public var seconds: Double
     /// The resident size of the process that held the objects, before and after.
     public var residentMibBefore: Double
+    /// The resident size, in MiB, with every object alive (for the cycles, after the last one).
     public var residentMibAfter: Double
+    /// Whether the check passed: the last object still worked, every receive was
+    /// matched, or every client answered; for the cycles, also that the resident
+    /// size stayed flat and nothing was left pending.
     public var ok: Bool
+    /// What was checked, in words.
     public var detail: String
 
+    /// A figure, rounded: seconds to 4 decimals, sizes to 2.
     public init(check: String, count: Int, seconds: Double, residentMibBefore: Double, residentMibAfter: Double, ok: Bool, detail: String) {
         self.check = check
         self.count = count

@@ -2,17 +2,22 @@
 /// `bcast`, `allreduce`, `nio-pingpong`), and of the MPICH program that
 /// `trellis bench compare` runs beside them, which prints the same keys.
 public struct MessagingRecord: BenchmarkRecord, Equatable {
+    /// `pingpong`, `bcast` or `allreduce`.
     public var bench: String
     /// Whose figure: `trellis`, `swift-nio`, `mpich-tcp` or `mpich-shm`.
     public var impl: String
+    /// Message size, in bytes.
     public var bytes: Int
+    /// Ranks in the job.
     public var ranks: Int
+    /// Timed round trips (ping-pong) or calls (collectives) per trial, after the warm-up.
     public var iterations: Int
     /// Half a round trip for ping-pong; one call for collectives.
     public var latencyMicroseconds: Double
     /// `bytes / latency`, in 10^6 bytes per second.
     public var bandwidthMegabytesPerSecond: Double
 
+    /// A figure from its latency; the bandwidth follows from `bytes`, and both are rounded.
     public init(bench: String, impl: String, bytes: Int, ranks: Int, iterations: Int, latencyMicroseconds: Double) {
         self.bench = bench
         self.impl = impl

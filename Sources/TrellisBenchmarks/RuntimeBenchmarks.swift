@@ -9,8 +9,11 @@ public enum RuntimeBenchmarks {
     /// disturbed trial on a shared machine does not decide the figure.
     static let trialCount = 3
 
+    /// Message sizes, in bytes, that `pingPong` measures by default: 8 B, 1 MiB and 16 MiB.
     public static let defaultPingPongSizes = [8, 1 << 20, 16 << 20]
+    /// Sizes, in bytes, that `broadcast` measures by default: 64 MiB.
     public static let defaultBroadcastSizes = [64 << 20]
+    /// Sizes, in bytes, that `allreduce` measures by default: 8 B, 1 MiB and 16 MiB.
     public static let defaultAllreduceSizes = [8, 1 << 20, 16 << 20]
 
     /// Half the round trip between ranks 0 and 1; other ranks wait.
@@ -46,12 +49,17 @@ public enum RuntimeBenchmarks {
         return records
     }
 
+    /// The time of one broadcast from rank 0 (MPI_Bcast) at each size, taken as
+    /// the OSU benchmarks take it: a barrier before each call, the slowest rank's
+    /// mean kept, the median of three trials reported. Every rank calls it.
     public static func broadcast(world: Communicator, sizes: [Int]) throws -> [MessagingRecord] {
         try timedCollective("bcast", world: world, sizes: sizes) { bytes, payload in
             _ = try world.broadcast(world.rank == 0 ? payload : nil, root: 0)
         }
     }
 
+    /// The time of one sum allreduce of doubles (MPI_Allreduce) at each size,
+    /// taken as `broadcast` takes it. Every rank calls it.
     public static func allreduce(world: Communicator, sizes: [Int]) throws -> [MessagingRecord] {
         try timedCollective("allreduce", world: world, sizes: sizes) { _, payload in
             _ = try world.allreduce(payload, Reduction<Double>.sum.operation)

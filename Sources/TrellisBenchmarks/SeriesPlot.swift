@@ -4,12 +4,16 @@ import Foundation
 /// tool, as the cluster-tools paper draws its figures). Hosts go on a
 /// log-2 axis, so 1, 2, 4, 8 and 16 are evenly spaced; time is linear from 0.
 public struct SeriesPlot {
+    /// The heading above the plot.
     public var title: String
+    /// The label under the horizontal (log-2) axis.
     public var xLabel: String
+    /// The label beside the vertical axis.
     public var yLabel: String
     /// Each series' points, by name.
     public var series: [String: [(x: Double, y: Double)]]
 
+    /// A plot of `series`, each drawn as a colored line with a legend entry.
     public init(title: String, xLabel: String, yLabel: String, series: [String: [(x: Double, y: Double)]]) {
         self.title = title
         self.xLabel = xLabel
@@ -19,6 +23,7 @@ public struct SeriesPlot {
 
     private static let colors = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#17becf", "#bcbd22"]
 
+    /// The plot as an SVG document.
     public func svg() -> String {
         let (width, height) = (720.0, 440.0)
         let (left, right, top, bottom) = (70.0, 200.0, 40.0, 50.0)
@@ -58,6 +63,7 @@ public struct SeriesPlot {
         return out + "</svg>\n"
     }
 
+    /// Writes the SVG document to `path`, replacing any file there.
     public func write(to path: String) throws {
         try svg().write(toFile: path, atomically: true, encoding: .utf8)
     }

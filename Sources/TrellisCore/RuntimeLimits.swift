@@ -22,8 +22,11 @@ public struct RuntimeLimits: Sendable, Equatable {
     /// Collectives at or above this size switch to bandwidth-optimal algorithms.
     public var largeCollectiveBytes: Int = 256 * 1024
 
+    /// Every limit at its default value.
     public init() {}
 
+    /// The environment variables `fromEnvironment` reads, each with the integer
+    /// limit it sets (`TRELLIS_ASYNC_PROGRESS` is read separately).
     nonisolated(unsafe) public static let environmentKeys: [String: WritableKeyPath<RuntimeLimits, Int>] = [
         "TRELLIS_EAGER_THRESHOLD_BYTES": \.eagerThresholdBytes,
         "TRELLIS_UNEXPECTED_LIMIT_BYTES": \.unexpectedQueueLimitBytes,

@@ -2,11 +2,15 @@
 ///
 /// Integer literals work: `receive(from: 3)` or `receive(from: .any)`.
 public enum SourceSelector: Hashable, Sendable, ExpressibleByIntegerLiteral, CustomStringConvertible {
+    /// Any sender (`MPI_ANY_SOURCE`).
     case any
+    /// Only the sender with this rank.
     case rank(Int)
 
+    /// Makes `.rank(value)`, so that a literal like `3` selects rank 3.
     public init(integerLiteral value: Int) { self = .rank(value) }
 
+    /// Whether a message from rank `source` is accepted.
     public func matches(_ source: Int) -> Bool {
         switch self {
         case .any: return true
@@ -14,6 +18,7 @@ public enum SourceSelector: Hashable, Sendable, ExpressibleByIntegerLiteral, Cus
         }
     }
 
+    /// `"any source"` or `"rank N"`.
     public var description: String {
         switch self {
         case .any: return "any source"
@@ -24,11 +29,15 @@ public enum SourceSelector: Hashable, Sendable, ExpressibleByIntegerLiteral, Cus
 
 /// Which tag a receive accepts: one tag or any.
 public enum TagSelector: Hashable, Sendable, ExpressibleByIntegerLiteral, CustomStringConvertible {
+    /// Any tag (`MPI_ANY_TAG`).
     case any
+    /// Only messages with this tag.
     case tag(Int)
 
+    /// Makes `.tag(value)`, so that a literal like `7` selects tag 7.
     public init(integerLiteral value: Int) { self = .tag(value) }
 
+    /// Whether a message with tag `tag` is accepted.
     public func matches(_ tag: Int) -> Bool {
         switch self {
         case .any: return true
@@ -36,6 +45,7 @@ public enum TagSelector: Hashable, Sendable, ExpressibleByIntegerLiteral, Custom
         }
     }
 
+    /// `"any tag"` or `"tag N"`.
     public var description: String {
         switch self {
         case .any: return "any tag"

@@ -11,22 +11,29 @@
 /// A name given again gets the slots of both entries (an entry without a
 /// count counting as 1). Hosts keep the order in which they first appear.
 public struct HostList: Sendable, Hashable {
+    /// One host of the list: its name and the ranks it may run.
     public struct Host: Sendable, Hashable {
+        /// The host name, one name of the nodeset that the entry gives.
         public var name: String
         /// The ranks it may run; nil when the list does not say (the launcher decides).
         public var slots: Int?
 
+        /// A host that may run `slots` ranks, or as many as the launcher decides when nil.
         public init(name: String, slots: Int? = nil) {
             self.name = name
             self.slots = slots
         }
     }
 
+    /// The hosts in order of first appearance, each name once, with the slots
+    /// of all its entries added up.
     public private(set) var hosts: [Host] = []
 
     /// The most slots one host may claim.
     public static let maximumSlots = 1 << 16
 
+    /// A list of the given hosts; a name given again adds its slots to the
+    /// first entry of that name. An empty array gives an empty list.
     public init(_ hosts: [Host]) {
         for host in hosts { add(host) }
     }
@@ -68,7 +75,9 @@ public struct HostList: Sendable, Hashable {
         guard !hosts.isEmpty else { throw HostListError("\(file) names no host") }
     }
 
+    /// The host names, in list order.
     public var names: [String] { hosts.map(\.name) }
+    /// The host names as a `NodeSet`, for instance to print them folded.
     public var nodeSet: NodeSet { NodeSet(names) }
 
     private mutating func add(_ host: Host) {

@@ -9,12 +9,15 @@
 /// nodes.folded                                   // "login,node[01-03]"
 /// ```
 public struct NodeSet: Sendable, Hashable, CustomStringConvertible {
+    /// The names, expanded, in order of first appearance and without repeats.
     public private(set) var names: [String]
 
     /// The most names one expression may expand to, so a typo such as
     /// `n[1-999999999]` is an error rather than a machine out of memory.
     public static let maximumNames = 1 << 20
 
+    /// A set of the given names, kept in order; a repeated name is kept once,
+    /// at its first place. The names are not checked.
     public init(_ names: [String]) {
         var seen = Set<String>()
         self.names = names.filter { seen.insert($0).inserted }
@@ -33,8 +36,11 @@ public struct NodeSet: Sendable, Hashable, CustomStringConvertible {
         self.init(names)
     }
 
+    /// How many distinct names the set holds.
     public var count: Int { names.count }
+    /// Whether the set holds no name.
     public var isEmpty: Bool { names.isEmpty }
+    /// The folded form, as `folded` writes it.
     public var description: String { folded }
 
     /// The set written back in brackets, as `nodeset -f` folds it: names

@@ -8,15 +8,22 @@
 /// `ranksPerHost` (`--ppn`) gives every host that many slots, whatever the
 /// list says; a host whose slots the list leaves open has 1.
 public struct Placement: Sendable, Hashable {
+    /// How ranks are spread over the hosts, as `--map-by` names it (`slot` or `node`).
     public enum Order: String, Sendable, CaseIterable {
+        /// Fill each host's slots before moving on to the next host.
         case bySlot = "slot"
+        /// One rank per host in turn, while the host has slots left in this pass.
         case byNode = "node"
     }
 
+    /// The host names in list order; `hostOfRank` holds indices into it.
     public let hosts: [String]
     /// The index in `hosts` of each rank's host.
     public let hostOfRank: [Int]
 
+    /// Places `ranks` ranks on the hosts of `list`, going around the list again
+    /// when there are more ranks than slots. Throws `HostListError` when
+    /// `ranks` or `ranksPerHost` is less than 1.
     public init(ranks: Int, on list: HostList, ranksPerHost: Int? = nil, order: Order = .bySlot) throws {
         guard ranks >= 1 else { throw HostListError("a job has at least 1 rank, not \(ranks)") }
         if let ranksPerHost, ranksPerHost < 1 { throw HostListError("--ppn takes 1 or more, not \(ranksPerHost)") }

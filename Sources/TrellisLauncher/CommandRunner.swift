@@ -7,14 +7,21 @@ import TrellisSystem
 /// tools that drive other programs (benchmark comparisons, tests). The child
 /// leads its own process group, which is killed when it ends or times out.
 public enum CommandRunner {
+    /// How a command ended and what it wrote.
     public struct Outcome: Sendable {
         /// The shell's view: the exit code, or 128 + signal.
         public let status: Int32
+        /// Everything the command wrote to its standard output, as UTF-8.
         public let output: String
+        /// Everything the command wrote to its standard error, as UTF-8.
         public let errors: String
+        /// Whether the deadline passed before the command exited, so that it was
+        /// stopped with signals.
         public let timedOut: Bool
+        /// Standard output followed by standard error.
         public var combined: String { output + errors }
 
+        /// Makes an outcome from its parts.
         public init(status: Int32, output: String, errors: String, timedOut: Bool) {
             self.status = status
             self.output = output
@@ -25,18 +32,29 @@ public enum CommandRunner {
 
     /// A running child, for callers that act while it runs.
     public final class Child: @unchecked Sendable {
+        /// The child's process id, which is also its process group id.
         public let pid: pid_t
         private let collected = Mutex<(output: [UInt8], errors: [UInt8])>(([], []))
 
         init(pid: pid_t) { self.pid = pid }
 
+        /// The standard output collected so far.
         public var output: String { collected.withLock { String(decoding: $0.output, as: UTF8.self) } }
+        /// The standard error collected so far.
         public var errors: String { collected.withLock { String(decoding: $0.errors, as: UTF8.self) } }
         func append(_ bytes: ArraySlice<UInt8>, error: Bool) {
             collected.withLock { if error { $0.errors += bytes } else { $0.output += bytes } }
         }
     }
 
+    /// Starts `arguments` (the program is looked up on `PATH`), writes `input` to its
+    /// standard input (or gives it `/dev/null`), and blocks until it exits or
+    /// `timeoutSeconds` pass. `whileRunning` is called on this thread once the
+    /// child has started; the timeout counts from when it returns.
+    ///
+    /// On timeout the child gets `SIGTERM`, then `SIGKILL` 15 seconds later; its
+    /// process group is killed either way. Throws `launchFailed` when the pipes
+    /// cannot be made or the program cannot start.
     public static func run(
         _ arguments: [String], environment: [String: String] = ProcessEnvironment.current(), input: String? = nil,
         timeoutSeconds: Double, whileRunning: ((Child) -> Void)? = nil

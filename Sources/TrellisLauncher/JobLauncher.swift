@@ -12,6 +12,8 @@ public final class JobLauncher {
     private let options: LaunchOptions
     private let logger: Logger
 
+    /// A launcher for the job `options` describes; nothing starts until `run()`
+    /// or `runToOutcome()`.
     public init(options: LaunchOptions, logger: Logger = Logger(label: "trellis.run")) {
         self.options = options
         self.logger = logger
@@ -106,6 +108,8 @@ public final class JobLauncher {
             || key.hasPrefix("SSH_") || key.hasPrefix("PMI_")
     }
 
+    /// This process's current directory, where the job's ranks start on every
+    /// host; `/` when it cannot be read.
     public static func workingDirectory() -> String {
         var buffer = [CChar](repeating: 0, count: 4096)
         guard getcwd(&buffer, buffer.count) != nil else { return "/" }
@@ -117,6 +121,11 @@ public final class JobLauncher {
 /// its parent in the tree, takes the job's plan, and runs its node. A proxy
 /// that Slurm started (`join`) first asks the launcher for its place.
 public enum JobProxy {
+    /// Runs this host's part of a job and blocks until it ends. Connects to
+    /// `parent` ("host:port") presenting `token`, at tree position `position`
+    /// or, with `join`, asks the launcher for one. Returns the process's exit
+    /// code: 1 when the parent cannot be reached or sends no plan within 60
+    /// seconds.
     public static func run(
         parent address: String, position given: Int?, token: String, join: Bool = false, logger: Logger = Logger(label: "trellis.proxy")
     ) -> Int32 {

@@ -1,5 +1,6 @@
 /// How a job ended, rank by rank: what a cluster tool reports per host.
 public struct JobOutcome: Sendable, Equatable {
+    /// How one rank ended, as far as the launcher learned.
     public enum End: Sendable, Equatable {
         /// The rank's wait status.
         case exited(status: Int32)
@@ -9,14 +10,19 @@ public struct JobOutcome: Sendable, Equatable {
         case unknown
     }
 
+    /// The job's host names, in host-list order; this host alone for a job run
+    /// without a host list.
     public let hosts: [String]
+    /// The index in `hosts` of each rank's host.
     public let hostOfRank: [Int]
+    /// How each rank ended, indexed by rank.
     public let ends: [End]
     /// The exit code `trellis run` would give.
     public let exitCode: Int32
     /// The time limit passed and the job was stopped.
     public let timedOut: Bool
 
+    /// Makes an outcome from its parts.
     public init(hosts: [String], hostOfRank: [Int], ends: [End], exitCode: Int32, timedOut: Bool) {
         self.hosts = hosts
         self.hostOfRank = hostOfRank

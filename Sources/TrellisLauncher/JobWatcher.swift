@@ -12,5 +12,6 @@ public protocol JobWatcher: AnyObject, Sendable {
 }
 
 extension JobWatcher {
+    /// Does nothing, for watchers that do not count ranks.
     public func rankEnded(rank: Int, status: Int32) {}
 }

@@ -22,6 +22,8 @@ public struct LaunchOptions: Sendable {
     public var hosts: HostList?
     /// Ranks per host, whatever the host list says (`--ppn`).
     public var ranksPerHost: Int?
+    /// How ranks are placed on `hosts`: filling each host's slots in turn
+    /// (`bySlot`, the default) or one rank per host round robin (`byNode`).
     public var order: Placement.Order = .bySlot
     /// How proxies are started on the hosts.
     public var bootstrap = ProxyBootstrap(kind: .ssh, trellisPath: (try? TrellisExecutable.locate()) ?? "trellis")
@@ -47,20 +49,28 @@ public struct LaunchOptions: Sendable {
     /// then SIGKILL after the grace period); the outcome says it timed out.
     public var timeLimitSeconds: Double?
 
+    /// Options for a job running `program` (the executable and its arguments) on
+    /// `rankCount` ranks, every other option at its default.
     public init(rankCount: Int, program: [String]) {
         applications = [LaunchApplication(count: rankCount, program: program)]
     }
 
+    /// The number of ranks in the job, all applications together.
     public var rankCount: Int { applications.reduce(0) { $0 + $1.count } }
 
     /// Which application a rank runs (PMI's appnum).
     public func applicationNumber(ofRank rank: Int) -> Int { applications.applicationNumber(ofRank: rank) }
 }
 
+/// One program of a job and how many ranks run it (one `-n N program` of
+/// `trellis run`).
 public struct LaunchApplication: Sendable {
+    /// The number of ranks that run this program.
     public var count: Int
+    /// The executable and its arguments.
     public var program: [String]
 
+    /// A program run on `count` ranks.
     public init(count: Int, program: [String]) {
         self.count = count
         self.program = program

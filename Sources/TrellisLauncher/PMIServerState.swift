@@ -9,7 +9,10 @@ import TrellisWire
 /// replies to write, possibly to several ranks. Every request gets an
 /// answer, an error one when it cannot be served, except abort.
 public struct PMIServerState: Sendable {
+    /// The number of ranks in the job, answered as PMI's size and universe size.
     public let size: Int
+    /// The name of the job's key-value space, which clients ask for with
+    /// `get_my_kvsname` (PMI-1) or `job-getid` (PMI-2).
     public let kvsName: String
     private(set) var store: [String: String] = [:]
     /// Ranks in the fence, with the wire each entered by, and the PMI-2
@@ -19,16 +22,23 @@ public struct PMIServerState: Sendable {
     /// PMI-2's node attributes (all ranks share this host), and who waits for one.
     private var nodeAttributes: [String: String] = [:]
     private var nodeAttributeWaiters: [(rank: Int, key: String, thread: String?)] = []
+    /// The ranks that have sent PMI's `finalize`; the launcher counts a rank
+    /// that exits after `init` without it as failed.
     public private(set) var finalized = Set<Int>()
     /// Each rank's spawn as its programs arrive, one `mcmd` block each, and
     /// the first reason one of them was refused (answered after the last).
     private var spawning: [Int: (programs: [PMISpawnProgram], refusal: String?)] = [:]
 
+    /// Bounds on what ranks may store; puts past them are refused with an error reply.
     public struct Limits: Sendable {
+        /// Longest key in bytes, reported to PMI-1 clients as `keylen_max`.
         public var keyBytes = 256
+        /// Longest value in bytes, reported to PMI-1 clients as `vallen_max`.
         public var valueBytes = 1024
+        /// Most keys the store holds; a put of a new key beyond it is refused.
         public var entries = 1_000_000
     }
+    /// The bounds applied to puts and reported by `get_maxes`.
     public var limits = Limits()
 
     /// Each rank's application number (MPMD jobs); all 0 by default.
@@ -58,7 +68,10 @@ public struct PMIServerState: Sendable {
         store.merge(entries) { _, given in given }
     }
 
+    /// Something the owner of the service must do after handling a command.
     public enum Event: Equatable, Sendable {
+        /// Write this command back to the rank's PMI connection, in the wire form the
+        /// rank uses.
         case reply(rank: Int, PMICommand)
         /// The rank asked to abort the whole job.
         case abort(rank: Int, code: Int, message: String)
@@ -69,6 +82,9 @@ public struct PMIServerState: Sendable {
         case spawn(rank: Int, programs: [PMISpawnProgram])
     }
 
+    /// Handles one command from `rank`, received in `wire`'s form, and returns
+    /// what to do about it: replies (possibly to other ranks, as when a fence is
+    /// released), an abort, a finished local fence or a spawn. It never blocks.
     public mutating func handle(_ command: PMICommand, from rank: Int, wire: PMIWire = .v1) -> [Event] {
         wire == .v2 ? handleV2(command, from: rank) : handleV1(command, from: rank)
     }

@@ -10,22 +10,32 @@ import TrellisNames
 /// gets a dead port for long. Times are monotonic nanoseconds, passed in, so
 /// the table is deterministic under test.
 public struct NameRegistry: Sendable {
+    /// One name and its lease, as the wire protocol lists it.
     public typealias Entry = NameEntry
 
+    /// How long a name lives without a renewal.
     public let leaseNanoseconds: UInt64
+    /// The most names the table holds; publishing a new name beyond it fails with `full`.
     public let maximumNames: Int
     private(set) var entries: [String: Entry] = [:]
 
+    /// An empty table whose leases last `leaseSeconds` (at least a millisecond).
     public init(leaseSeconds: Double, maximumNames: Int = 1_000_000) {
         leaseNanoseconds = UInt64(max(leaseSeconds, 0.001) * 1e9)
         self.maximumNames = maximumNames
     }
 
+    /// Why the table refused a request; its `description` is the message a client gets.
     public enum Failure: Error, Equatable, Sendable {
+        /// A service or port name that is empty, over 256 bytes, or not printable ASCII without spaces.
         case invalidName(String)
+        /// Another live publisher holds the name (MPI_ERR_SERVICE).
         case alreadyPublished(service: String, by: String)
+        /// No live publication of the name.
         case notPublished(String)
+        /// The name belongs to another publisher, which alone may withdraw it.
         case notOwner(service: String, owner: String)
+        /// The table holds its limit of names.
         case full(Int)
     }
 
@@ -41,6 +51,8 @@ public struct NameRegistry: Sendable {
         entries[service] = Entry(service: service, port: port, publisher: publisher, expiresAtNanoseconds: now &+ leaseNanoseconds)
     }
 
+    /// Withdraws a name; throws `notPublished` when there is none and `notOwner` when another
+    /// publisher holds it.
     public mutating func unpublish(service: String, publisher: String) throws(Failure) {
         guard let existing = entries[service] else { throw .notPublished(service) }
         guard existing.publisher == publisher else { throw .notOwner(service: service, owner: existing.publisher) }
@@ -92,6 +104,7 @@ public struct NameRegistry: Sendable {
 }
 
 extension NameRegistry.Failure: CustomStringConvertible {
+    /// A message naming the service and the reason.
     public var description: String {
         switch self {
         case .invalidName(let name): return "'\(name)' is not a valid name (1-256 printable ASCII characters, no spaces)"

@@ -10,6 +10,8 @@ import TrellisSystem
 /// turns it off. The daemon is `trellis names start --daemon`, which keeps
 /// none of its starter's descriptors.
 public enum NameServiceAutostart {
+    /// Whether a daemon may be started for `address`: only on this host
+    /// (`127.x.x.x` or `localhost`), and not when `TRELLIS_NAMES_AUTOSTART` is `0`.
     public static func isAllowed(address: String, environment: [String: String]) -> Bool {
         if environment["TRELLIS_NAMES_AUTOSTART"] == "0" { return false }
         return address.hasPrefix("127.") || address.hasPrefix("localhost:")

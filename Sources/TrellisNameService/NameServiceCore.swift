@@ -9,15 +9,19 @@ import TrellisNames
 /// an error answer.
 public final class NameServiceCore: Sendable {
     private let registry: Mutex<NameRegistry>
+    /// The lease every publication gets; publishers renew within it.
     public let leaseSeconds: Double
     /// Names held now (updated as they are published and withdrawn), for Prometheus.
     private let published = Gauge(label: "trellis_names_published")
 
+    /// A core with an empty registry.
     public init(leaseSeconds: Double, maximumNames: Int = 1_000_000) {
         self.leaseSeconds = leaseSeconds
         registry = Mutex(NameRegistry(leaseSeconds: leaseSeconds, maximumNames: maximumNames))
     }
 
+    /// Answers one request and counts it in `trellis_names_requests_total`; a
+    /// request the registry refuses gets an error answer, never a throw.
     public func handle(_ request: NameRequest, now: UInt64 = MonotonicClock.nanoseconds()) -> NameResponse {
         let response = answer(request, now: now)
         Counter(label: "trellis_names_requests_total", dimensions: [("operation", "\(request.operation)"), ("outcome", response.ok ? "ok" : "refused")]).increment()

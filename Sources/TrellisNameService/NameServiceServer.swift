@@ -11,7 +11,9 @@ import TrellisNames
 /// killed) its names go at once; when it hangs or is cut off, they go when
 /// the lease runs out. Lookups may come over any connection.
 public final class NameServiceServer: Sendable {
+    /// Where it listens, as `host:port` (the port the kernel chose when 0 was asked for).
     public let address: String
+    /// The registry and request handling its connections share.
     public let core: NameServiceCore
     private let group: MultiThreadedEventLoopGroup
     private let channel: any Channel
@@ -61,6 +63,7 @@ public final class NameServiceServer: Sendable {
         try? group.syncShutdownGracefully()
     }
 
+    /// Stops listening, which makes `waitUntilClosed` return; does not wait itself.
     public func close() {
         channel.close(promise: nil)
     }

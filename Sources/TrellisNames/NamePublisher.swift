@@ -12,6 +12,7 @@ import TrellisSystem
 /// restarted, and every name is published again; so a restarted name
 /// service gets its names back from the live publishers.
 public final class NamePublisher: Sendable {
+    /// The connection that every request of this process goes through.
     public let client: NameServiceClient
     /// Unique per process (and per runtime instance).
     public let publisherID: String
@@ -25,6 +26,9 @@ public final class NamePublisher: Sendable {
     }
     private let state = Mutex(State())
 
+    /// A publisher for the name service at `address`; nothing is sent before
+    /// the first request. `environment` and `logger` serve starting a name service
+    /// when none answers (see `NameServiceSetup`).
     public init(address: String, publisherID: String, environment: [String: String] = ProcessEnvironment.current(), logger: Logger) {
         client = NameServiceClient(address: address)
         self.publisherID = publisherID
@@ -44,6 +48,9 @@ public final class NamePublisher: Sendable {
         if startRenewal { _ = startThread { [self] in renewLoop() } }
     }
 
+    /// Withdraws a name this process published (MPI_Unpublish_name). Throws
+    /// `nameNotFound` when this process has not published `service`, and
+    /// `nameRefused` when the service refuses.
     public func unpublish(service: String) throws {
         guard state.withLock({ $0.publications.removeValue(forKey: service) }) != nil else {
             throw TrellisError(.nameNotFound, "this process has not published '\(service)'")

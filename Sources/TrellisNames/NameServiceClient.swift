@@ -5,10 +5,14 @@ import TrellisCore
 /// once when the service went away (it may have been restarted). Safe to
 /// share between threads: requests take turns.
 public final class NameServiceClient: Sendable {
+    /// The name service's `host:port`.
     public let address: String
+    /// How long connecting, and each request's send and answer, may take; past
+    /// it a request fails with `nameServiceUnavailable` or `timedOut`.
     public let timeoutSeconds: Double
     private let connection = Mutex<LineConnection?>(nil)
 
+    /// A client of the service at `address`; it connects on the first request, not here.
     public init(address: String, timeoutSeconds: Double = 5) {
         self.address = address
         self.timeoutSeconds = timeoutSeconds
@@ -52,6 +56,7 @@ public final class NameServiceClient: Sendable {
         return answer
     }
 
+    /// Closes the kept-open connection; the next request opens a new one.
     public func disconnect() {
         connection.withLock { $0 = nil }
     }

@@ -15,6 +15,7 @@ public struct NameServiceSetup: Sendable {
     /// process may (nil: the request fails with `nameServiceUnavailable`).
     public var startWhenMissing: (@Sendable (_ address: String, _ environment: [String: String], _ logger: Logger) throws -> Bool)?
 
+    /// A setup with the given behaviours; nil leaves one out (no configuration read, nothing started).
     public init(
         configuredAddress: (@Sendable ([String: String]) throws -> (address: String, source: String)?)? = nil,
         startWhenMissing: (@Sendable (String, [String: String], Logger) throws -> Bool)? = nil

@@ -7,30 +7,40 @@ import TrellisSystem
 /// Where a job runs and how its proxies start: the options `trellis run`
 /// and the cluster tools (`trellis exec`, ...) share.
 public struct HostOptions: ParsableArguments {
+    /// `--hosts`: the hosts as a node set, with optional slots per host.
     @Option(help: "Hosts to run on, as a node set: node[01-16], a,b:4 (slots after a colon).")
     public var hosts: String?
 
+    /// `--hostfile`: a file listing the hosts, instead of `--hosts`.
     @Option(help: "A file of hosts, one per line: host, host:N or host slots=N.")
     public var hostfile: String?
 
+    /// `--launcher`: `ssh`, `agents`, `slurm` or `fork`.
     @Option(help: "How proxies start on the hosts: ssh (this host itself is forked), agents (the agents `trellis agents up` left on the hosts, no ssh per job), slurm (one srun step inside an allocation), or fork (every proxy local).")
     public var launcher: String = "ssh"
 
+    /// `--ssh`: the ssh command line that starts proxies on the hosts.
     @Option(help: "The ssh command and its options, as one string: \"ssh -F cluster.conf\".")
     public var ssh: String = "ssh"
 
+    /// `--srun`: the srun command line, for `--launcher slurm`.
     @Option(help: "The srun command and its options, for --launcher slurm.")
     public var srun: String = "srun"
 
+    /// `--fanout`: children per node of the tree the proxies connect back in (at least 1).
     @Option(help: "Children per node of the proxy tree.")
     public var fanout: Int = 8
 
+    /// `--link-timeout`: seconds without a word from a host before its link counts as cut.
     @Option(help: "Seconds of silence after which a link to a host counts as cut.")
     public var linkTimeout: Double = 30
 
+    /// `--launcher-address`: where proxies connect back to, when the default route's address is not
+    /// right.
     @Option(help: "The address proxies connect back to (by default the one the route to the hosts leaves from).")
     public var launcherAddress: String?
 
+    /// Options at their defaults; ArgumentParser fills them in.
     public init() {}
 
     /// Whether hosts were named (or a Slurm allocation stands for them).
@@ -59,6 +69,9 @@ public struct HostOptions: ParsableArguments {
         options.launcherAddress = launcherAddress
     }
 
+    /// The hosts of `--hostfile`, of `--hosts`, or else of the Slurm allocation.
+    /// Throws `ValidationError` when both options are given, the file cannot be
+    /// read, or the list does not parse.
     public func hostList() throws -> HostList {
         do {
             if let hostfile {

@@ -8,6 +8,7 @@ import TrellisSystem
 
 /// `trellis run -n N PROGRAM ARGS...`: mpiexec, on this host or over hosts.
 public struct RunCommand: ParsableCommand {
+    /// The command's name, abstract and discussion for `--help`.
     public static let configuration = CommandConfiguration(
         commandName: "run",
         abstract: "Start N ranks of a program as one job, on this host or over hosts.",
@@ -67,8 +68,11 @@ public struct RunCommand: ParsableCommand {
     @Argument(parsing: .captureForPassthrough, help: "The program and its arguments.")
     var program: [String] = []
 
+    /// A command with every option at its default; ArgumentParser fills them in.
     public init() {}
 
+    /// Launches the job and blocks until it ends; exits with its exit code when
+    /// that is not 0. Throws `ValidationError` for options that do not fit together.
     public mutating func run() throws {
         CommandLogging.bootstrap()
         var command = program
@@ -161,6 +165,7 @@ public func currentExecutablePath() -> String {
 /// `trellis proxy --parent ADDRESS --position P --token T` (internal): one
 /// host's part of a job over hosts, started by the launcher's bootstrap.
 public struct ProxyCommand: ParsableCommand {
+    /// The command's name and abstract; hidden from `trellis --help`.
     public static let configuration = CommandConfiguration(
         commandName: "proxy", abstract: "Run one host's ranks of a job over hosts (started by trellis run).", shouldDisplay: false)
 
@@ -176,8 +181,10 @@ public struct ProxyCommand: ParsableCommand {
     @Option(help: "The job's token.")
     var token: String
 
+    /// A command with every option at its default; ArgumentParser fills them in.
     public init() {}
 
+    /// Runs this host's part of the job until it ends; exits with its exit code when that is not 0.
     public func run() throws {
         CommandLogging.bootstrap()
         guard join || position != nil else { throw ValidationError("give --position or --join") }
@@ -188,6 +195,7 @@ public struct ProxyCommand: ParsableCommand {
 
 /// Log lines go to stderr, at `TRELLIS_LOG_LEVEL` (warning by default).
 public enum CommandLogging {
+    /// Installs the stderr log handler; call it once per process, before anything logs.
     public static func bootstrap() {
         let level = ProcessEnvironment.value("TRELLIS_LOG_LEVEL").flatMap(Logger.Level.init(rawValue:)) ?? .warning
         LoggingSystem.bootstrap { label in

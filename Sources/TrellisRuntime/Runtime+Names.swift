@@ -19,6 +19,8 @@ extension Runtime {
         try namePublisher().publish(service: name, port: port)
     }
 
+    /// Withdraws a name this process published, as MPI_Unpublish_name; throws
+    /// `nameNotFound` when it has not published `name`.
     public func unpublish(name: String) throws {
         try namePublisher().unpublish(service: name)
     }

@@ -19,6 +19,7 @@ import TrellisSystem
 /// let sum = try runtime.world.allreduce([runtime.world.rank], .sum)
 /// ```
 public final class Runtime: Sendable {
+    /// Every process of the job, as MPI_COMM_WORLD; a singleton's world has one rank.
     public let world: Communicator
     /// A communicator of this process alone (MPI_COMM_SELF), for connecting
     /// and accepting one process at a time.
@@ -26,6 +27,7 @@ public final class Runtime: Sendable {
     /// For processes started by `spawn`: the intercommunicator to the
     /// parents (MPI_Comm_get_parent); nil otherwise.
     public let parent: Communicator?
+    /// This process's identity, unique across every process that runs; groups list members by it.
     public let processID: ProcessID
     /// True when no launcher started this process.
     public let isSingleton: Bool
@@ -155,14 +157,19 @@ public final class Runtime: Sendable {
 
 /// Counters of what the engine holds right now.
 public struct RuntimeStatistics: Sendable {
+    /// Messages that arrived before a matching receive was posted (small ones and
+    /// announcements of large ones).
     public var unexpectedMessages: Int
     /// Payload bytes held for receives not posted yet (eager messages only).
     public var unexpectedBytes: Int
+    /// Receives posted and not yet matched, collectives' internal receives included.
     public var postedReceives: Int
+    /// Large sends to other processes whose receiver has not yet asked for the data.
     public var pendingLargeSends: Int
 }
 
 extension Runtime {
+    /// A snapshot of the engine's queue counters, taken under its lock.
     public var statistics: RuntimeStatistics {
         engine.lock.withLock {
             RuntimeStatistics(

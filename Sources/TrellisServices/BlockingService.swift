@@ -16,6 +16,7 @@ import TrellisSystem
 /// try ServiceRunner.runUntilSignalled([service], logger: logger)
 /// ```
 public struct BlockingService: Service {
+    /// Names the component in errors, such as a thread that could not start.
     public let name: String
     private let body: @Sendable () throws -> Void
     private let stop: @Sendable () -> Void
@@ -27,6 +28,9 @@ public struct BlockingService: Service {
         self.stop = stop
     }
 
+    /// Runs the loop on a thread of its own until it returns; graceful shutdown
+    /// or cancellation calls `stop`. Throws what the loop throws, or `systemCall`
+    /// when no thread could be started.
     public func run() async throws {
         try await withTaskCancellationOrGracefulShutdownHandler {
             try await withCheckedThrowingContinuation { (finished: CheckedContinuation<Void, any Error>) in

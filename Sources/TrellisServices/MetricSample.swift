@@ -1,9 +1,13 @@
 /// One line of Prometheus's text format: a series and its value.
 public struct MetricSample: Sendable, Equatable {
+    /// The metric's name, such as `trellis_names_requests_total`.
     public var name: String
+    /// The series' labels, with their values unescaped.
     public var labels: [String: String]
+    /// The sample's value (`+Inf`, `-Inf` and `NaN` included).
     public var value: Double
 
+    /// A sample with every field given.
     public init(name: String, labels: [String: String], value: Double) {
         self.name = name
         self.labels = labels

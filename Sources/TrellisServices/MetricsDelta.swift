@@ -9,8 +9,10 @@ public struct MetricsDelta: Sendable {
 
     private let before: [Series: Double]
     private let after: [Series: Double]
+    /// The time between the two scrapes, which rates divide by.
     public let seconds: Double
 
+    /// Compares two scrapes of one endpoint taken `seconds` apart.
     public init(before: [MetricSample], after: [MetricSample], seconds: Double) {
         self.before = Dictionary(before.map { (Series(name: $0.name, labels: $0.labels), $0.value) }, uniquingKeysWith: { $1 })
         self.after = Dictionary(after.map { (Series(name: $0.name, labels: $0.labels), $0.value) }, uniquingKeysWith: { $1 })

@@ -49,6 +49,7 @@ public final class MetricsEndpoint: Service, Sendable {
         }
     }
 
+    /// Serves until graceful shutdown or cancellation, then closes the socket and its event loop.
     public func run() async throws {
         await withTaskCancellationOrGracefulShutdownHandler {
             try? await channel.closeFuture.get()
@@ -65,8 +66,11 @@ public final class MetricsEndpoint: Service, Sendable {
     }
 }
 
+/// Why the endpoint could not listen.
 public struct MetricsEndpointError: Error, CustomStringConvertible {
+    /// The address and the reason.
     public let message: String
+    /// The message.
     public var description: String { message }
 }
 

@@ -10,6 +10,10 @@ public enum MetricsScrape {
         MetricSample.parse(try fetchText(address, timeoutSeconds: timeoutSeconds))
     }
 
+    /// The body at `http://address/metrics`, headers removed. Each send and
+    /// receive waits up to `timeoutSeconds`; throws `connectionFailed` when the
+    /// endpoint cannot be reached and `protocolViolation` when it answers other
+    /// than 200.
     public static func fetchText(_ address: String, timeoutSeconds: Double = 5) throws -> String {
         let socketAddress = try IPv4Address.parse(address)
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)

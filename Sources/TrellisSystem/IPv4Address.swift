@@ -5,6 +5,8 @@ import TrellisCore
 /// IPv4 dotted quads and "localhost" only: Trellis addresses are what a
 /// process reports of its own listening socket.
 public enum IPv4Address {
+    /// The socket address of `host:port` with a dotted-quad or `localhost`
+    /// host; throws `invalidArgument` for anything else (`resolve` takes host names).
     public static func parse(_ address: String) throws -> sockaddr_in {
         guard let colon = address.lastIndex(of: ":"), let port = UInt16(address[address.index(after: colon)...]) else {
             throw TrellisError(.invalidArgument, "address '\(address)' is not host:port")
@@ -20,6 +22,7 @@ public enum IPv4Address {
         return socketAddress
     }
 
+    /// The address as `host:port` text, the inverse of `parse`.
     public static func describe(_ socketAddress: sockaddr_in) -> String {
         "\(host(of: socketAddress)):\(UInt16(bigEndian: socketAddress.sin_port))"
     }

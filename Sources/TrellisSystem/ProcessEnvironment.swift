@@ -3,6 +3,7 @@ import TrellisCore
 
 /// The environment of this process, read without Foundation.
 public enum ProcessEnvironment {
+    /// Every variable of this process's environment, as it is now.
     public static func current() -> [String: String] {
         var result: [String: String] = [:]
         var pointer = environ
@@ -16,6 +17,7 @@ public enum ProcessEnvironment {
         return result
     }
 
+    /// One variable's value, or nil when it is not set.
     public static func value(_ key: String) -> String? {
         getenv(key).map { String(cString: $0) }
     }

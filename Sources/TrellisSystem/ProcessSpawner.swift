@@ -6,11 +6,14 @@ import TrellisCore
 public struct ChildDescriptors: Sendable {
     /// Descriptor to become the child's stdin (nil: /dev/null).
     public var standardInput: Int32?
+    /// Descriptor to become the child's stdout.
     public var standardOutput: Int32
+    /// Descriptor to become the child's stderr.
     public var standardError: Int32
     /// Extra descriptors the child keeps: (parent's fd, child's fd number).
     public var inherited: [(Int32, Int32)]
 
+    /// A descriptor map for `ProcessSpawner.spawn`.
     public init(standardInput: Int32?, standardOutput: Int32, standardError: Int32, inherited: [(Int32, Int32)] = []) {
         self.standardInput = standardInput
         self.standardOutput = standardOutput
@@ -124,8 +127,6 @@ extension ProcessSpawner {
         return nil
     }
 
-    /// Runs a command to its end with output discarded (or sent to `logFD`)
-    /// and returns its exit status (128+signal when killed).
     /// Spawns with stdin from /dev/null and stdout and stderr appended to
     /// `logPath` (a server or daemon whose output goes to its log).
     public static func spawn(
@@ -142,6 +143,9 @@ extension ProcessSpawner {
             newSession: newSession)
     }
 
+    /// Runs a command to its end with its output discarded (or sent to
+    /// `logFD`) and returns its exit status (128+signal when killed). Blocks until
+    /// it exits; throws `launchFailed` when it cannot start.
     public static func runToCompletion(arguments: [String], environment: [String: String], logFD: Int32? = nil) throws -> Int32 {
         let null = open("/dev/null", O_WRONLY | O_CLOEXEC)
         defer { close(null) }
@@ -165,6 +169,8 @@ extension ProcessSpawner {
 /// helpers (the name service daemon, spawned jobs): `TRELLIS_EXECUTABLE`,
 /// else next to the running program, else on PATH.
 public enum TrellisExecutable {
+    /// The `trellis` executable: `TRELLIS_EXECUTABLE`, else next to the running
+    /// program, else on PATH. Throws `launchFailed` when there is none.
     public static func locate(environment: [String: String] = ProcessEnvironment.current()) throws -> String {
         if let explicit = environment["TRELLIS_EXECUTABLE"], !explicit.isEmpty { return explicit }
         return try locate(program: "trellis", environment: environment)

@@ -13,15 +13,26 @@ import TrellisCore
 /// 40 exchange u64    48 aux       u64
 /// ```
 public struct FrameHeader: Equatable, Sendable {
+    /// Size of an encoded header in bytes; the payload, if any, follows it.
     public static let byteCount = 56
+    /// The header version this build writes and the only one `decode` accepts.
     public static let currentVersion: UInt8 = 1
 
+    /// Header format version; a reader refuses any other than `currentVersion`.
     public var version: UInt8 = FrameHeader.currentVersion
+    /// What the frame carries, which also says how to read `tag`, `exchange` and `aux`.
     public var kind: FrameKind
+    /// Bits qualifying the frame, such as `collective`.
     public var flags: FrameFlags = []
+    /// For messages, the sender's message tag; for `control` and `oneSided` frames,
+    /// the operation (`ControlOperation`, `OneSidedOperation`).
     public var tag: Int32 = 0
+    /// The communicator (or, for one-sided frames, the window) the frame belongs to;
+    /// messages match only within it.
     public var context: ContextID = ContextID(owner: 0, serial: 0)
+    /// For messages, the sender's rank in the communicator of `context`.
     public var sourceRank: UInt32 = 0
+    /// Number of payload bytes that follow this header in the same frame.
     public var payloadLength: UInt64 = 0
     /// Names one rendezvous exchange: the sender's id in `readyToSend` and
     /// `clearToSend`, the receiver's id in `rendezvousData`.
@@ -29,6 +40,7 @@ public struct FrameHeader: Equatable, Sendable {
     /// A second exchange id or operation-specific value.
     public var aux: UInt64 = 0
 
+    /// Makes a header of the given kind; fields left out are zero or empty.
     public init(
         kind: FrameKind, flags: FrameFlags = [], tag: Int32 = 0, context: ContextID = ContextID(owner: 0, serial: 0),
         sourceRank: UInt32 = 0, payloadLength: UInt64 = 0, exchange: UInt64 = 0, aux: UInt64 = 0
@@ -59,6 +71,7 @@ public struct FrameHeader: Equatable, Sendable {
         bytes.storeBytes(of: aux.littleEndian, toByteOffset: 48, as: UInt64.self)
     }
 
+    /// The header as a new `byteCount`-byte array.
     public func encoded() -> [UInt8] {
         var bytes = [UInt8](repeating: 0, count: Self.byteCount)
         bytes.withUnsafeMutableBytes { encode(into: $0) }
@@ -91,6 +104,8 @@ public struct FrameHeader: Equatable, Sendable {
             aux: u64(48))
     }
 
+    /// Reads a header from the first `byteCount` bytes of an array; throws
+    /// `protocolViolation` like `decode(from:)`.
     public static func decode(_ bytes: [UInt8]) throws -> FrameHeader {
         try bytes.withUnsafeBytes { try decode(from: $0) }
     }

@@ -73,7 +73,9 @@ public enum ControlOperation: Int32, Sendable, CaseIterable {
 
 /// Bits of `FrameHeader.flags`.
 public struct FrameFlags: OptionSet, Sendable, Hashable {
+    /// The flag bits as sent on the wire.
     public let rawValue: UInt16
+    /// Makes a set from its wire bits; unknown bits are kept.
     public init(rawValue: UInt16) { self.rawValue = rawValue }
 
     /// The frame belongs to a collective operation, which matches in a space

@@ -7,14 +7,18 @@
 /// The launcher serves this protocol so that both Trellis ranks and MPICH
 /// programs can bootstrap from it.
 public struct PMICommand: Equatable, Sendable, CustomStringConvertible {
+    /// The command, the value of `cmd=` (or `mcmd=`), such as `put`, `get` or `barrier_in`.
     public var name: String
+    /// The other `key=value` pairs, in the order they appear on the line.
     public var fields: [(key: String, value: String)]
 
+    /// Makes a command from its name and its `key=value` pairs, in order.
     public init(_ name: String, _ fields: [(String, String)] = []) {
         self.name = name
         self.fields = fields.map { (key: $0.0, value: $0.1) }
     }
 
+    /// The value of the first field named `key`, or `nil` when there is none.
     public subscript(key: String) -> String? {
         fields.first { $0.key == key }?.value
     }
@@ -26,6 +30,7 @@ public struct PMICommand: Equatable, Sendable, CustomStringConvertible {
         return parts.joined(separator: " ") + "\n"
     }
 
+    /// The wire form without its newline.
     public var description: String { String(line.dropLast()) }
 
     /// Parses one line (without its newline). MPICH also sends `mcmd=` lines
@@ -49,13 +54,18 @@ public struct PMICommand: Equatable, Sendable, CustomStringConvertible {
         return PMICommand(name, fields)
     }
 
+    /// Equal when names and fields, in order, are equal.
     public static func == (lhs: PMICommand, rhs: PMICommand) -> Bool {
         lhs.name == rhs.name && lhs.fields.map(\.key) == rhs.fields.map(\.key)
             && lhs.fields.map(\.value) == rhs.fields.map(\.value)
     }
 }
 
+/// A PMI line that cannot be parsed, such as a token without `=` or a line
+/// without `cmd=`.
 public struct PMIProtocolError: Error, CustomStringConvertible, Sendable {
+    /// What is wrong with the line, prefixed with "PMI protocol: ".
     public let description: String
+    /// Makes an error from a description of the problem; the prefix is added.
     public init(_ description: String) { self.description = "PMI protocol: " + description }
 }

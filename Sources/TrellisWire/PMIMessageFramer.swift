@@ -11,11 +11,15 @@
 /// switches; the framer tells each message's form by its first bytes, as
 /// MPICH's own reader does.
 public enum PMIWire: Sendable, Equatable {
+    /// PMI-1: newline-ended lines of space-separated `key=value` pairs (and
+    /// multi-line `mcmd=` blocks).
     case v1
+    /// PMI-2: a 6-character length header, then a `;`-separated body.
     case v2
 }
 
 extension PMICommand {
+    /// Width of the decimal length header that starts each PMI-2 message.
     public static let v2HeaderBytes = 6
     /// MPICH's largest PMI-2 command.
     public static let v2MaximumBodyBytes = 64 * 1024
@@ -77,8 +81,11 @@ public struct PMIMessageFramer: Sendable {
     /// The longest PMI-1 line accepted.
     public static let maximumLineBytes = 64 * 1024
 
+    /// Makes a framer with nothing buffered.
     public init() {}
 
+    /// Adds bytes read from the connection; call `next()` afterwards to take the
+    /// commands they complete.
     public mutating func append<Bytes: Sequence>(_ bytes: Bytes) where Bytes.Element == UInt8 {
         buffer.append(contentsOf: bytes)
     }

@@ -19,6 +19,7 @@
 /// One line per field lets a value hold spaces (arguments do); the service
 /// answers the last program of a spawn with one `cmd=spawn_result rc=0`.
 public struct PMISpawnProgram: Sendable, Equatable {
+    /// How many processes of this program to start (`nprocs`), at least 1.
     public var count: Int
     /// The program and its arguments.
     public var command: [String]
@@ -27,6 +28,8 @@ public struct PMISpawnProgram: Sendable, Equatable {
     /// MPI_Info hints for this program (`host`, `wdir`, `env`, ...).
     public var info: [PMIKeyValue]
 
+    /// Describes a program to spawn: how many processes, the command line, the
+    /// keys to put before they start and the info hints.
     public init(count: Int, command: [String], preput: [PMIKeyValue] = [], info: [PMIKeyValue] = []) {
         self.count = count
         self.command = command
@@ -84,6 +87,7 @@ public struct PMISpawnProgram: Sendable, Equatable {
 
     /// Bounds a rank cannot make the launcher exceed.
     public static let maximumPrograms = 1024
+    /// The most processes one program of a spawn may ask for (`nprocs`).
     public static let maximumCount = 1 << 20
 
     /// Values cannot hold a newline: each field is one line on the wire.
@@ -97,10 +101,14 @@ public struct PMISpawnProgram: Sendable, Equatable {
     }
 }
 
+/// One key and its value, as a spawn's `preput` entries and info hints carry them.
 public struct PMIKeyValue: Sendable, Equatable {
+    /// The key, such as `PARENT_ROOT_PORT_NAME` or the info key `wdir`.
     public var key: String
+    /// The key's value; it may hold spaces but, on the wire, no newline.
     public var value: String
 
+    /// Pairs a key with its value.
     public init(_ key: String, _ value: String) {
         self.key = key
         self.value = value

@@ -7,14 +7,19 @@ import TrellisCore
 /// three taking turns. Each runs from the first host as a logged-in user
 /// would; every host's answer is checked, not just the exit code.
 public struct ExecBenchmark {
+    /// The `trellis` program whose `exec` is measured.
     public let trellisExecutable: String
+    /// The host counts measured; as many namespace hosts as the largest are made.
     public let hostCounts: [Int]
+    /// The shell commands run on every host; for `hostname`, every host's answer is checked.
     public let commands: [String]
+    /// Runs per tool and point; the median is reported.
     public let repetitions: Int
 
     /// `trellis-agents`: `trellis exec --launcher agents`, the agents started before the timing.
     public static let tools = ["trellis", "trellis-agents", "pdsh", "clush"]
 
+    /// A benchmark of every command at every host count.
     public init(trellisExecutable: String, hostCounts: [Int], commands: [String], repetitions: Int) {
         self.trellisExecutable = trellisExecutable
         self.hostCounts = hostCounts
@@ -28,6 +33,12 @@ public struct ExecBenchmark {
         return missing.isEmpty ? nil : "\(missing.joined(separator: " and ")) missing (Debian packages pdsh and clustershell)"
     }
 
+    /// Makes the namespace hosts and starts their agents, runs every command
+    /// with every tool in turn, and prints a `ToolTiming` per tool, command and
+    /// point and `ToolSpeedup` lines as JSON (with `printTable` a table, with
+    /// `plotPath` an SVG). Throws `notSupported` where namespace hosts cannot be
+    /// made or pdsh or clush is missing, and `launchFailed` when a tool fails or a
+    /// host does not answer.
     public func run(printTable: Bool, plotPath: String?) throws {
         if let reason = NamespaceCluster.unavailable {
             throw TrellisError(.notSupported, "trellis bench exec runs on namespace hosts: \(reason)")

@@ -10,12 +10,18 @@ import TrellisLauncher
 /// to every rank initialized ("ready"), start to the launcher's exit
 /// ("end"), and the messages `trellis run` itself handled.
 public struct LaunchBenchmark {
+    /// The `trellis` program whose `run` is measured.
     public let trellisExecutable: String
+    /// The host counts measured; as many namespace hosts as the largest are made.
     public let hostCounts: [Int]
+    /// The ranks per host measured at every host count.
     public let ranksPerHost: [Int]
+    /// Launches per launcher and point; the median is reported.
     public let repetitions: Int
+    /// Children per node of `trellis run`'s proxy tree.
     public let fanout: Int
 
+    /// A benchmark of every pair of host count and ranks per host.
     public init(trellisExecutable: String, hostCounts: [Int], ranksPerHost: [Int], repetitions: Int, fanout: Int) {
         self.trellisExecutable = trellisExecutable
         self.hostCounts = hostCounts
@@ -26,11 +32,15 @@ public struct LaunchBenchmark {
 
     /// One launch, or the median of several.
     public struct Record: BenchmarkRecord {
+        /// Always `launch`.
         public var bench = "launch"
         /// `trellis` or `hydra`.
         public var launcher: String
+        /// Hosts the job ran on.
         public var hosts: Int
+        /// Ranks started on each host.
         public var ranksPerHost: Int
+        /// Ranks in the job, all hosts together.
         public var ranks: Int
         /// From the start to every rank past MPI_Init.
         public var readyMilliseconds: Double
@@ -42,13 +52,23 @@ public struct LaunchBenchmark {
 
     /// Trellis's times over Hydra's at one point (below 1, Trellis is faster).
     public struct Ratio: BenchmarkRecord {
+        /// Always `launch-ratio`.
         public var bench = "launch-ratio"
+        /// Hosts the jobs ran on.
         public var hosts: Int
+        /// Ranks started on each host.
         public var ranksPerHost: Int
+        /// Trellis's `readyMilliseconds` over Hydra's.
         public var readyRatioVsHydra: Double
+        /// Trellis's `endMilliseconds` over Hydra's.
         public var endRatioVsHydra: Double
     }
 
+    /// Makes the namespace hosts, launches with both launchers in turn at every
+    /// point, and prints each launcher's median `Record` and a `Ratio` as JSON lines
+    /// (then, with `printTable`, a table). Blocks for the whole run; throws
+    /// `notSupported` where namespace hosts cannot be made or MPICH is missing, and
+    /// `launchFailed` when a launch fails or not every rank reports ready.
     public func run(printTable: Bool) throws {
         if let reason = NamespaceCluster.unavailable {
             throw TrellisError(.notSupported, "trellis bench launch runs on namespace hosts: \(reason)")

@@ -16,6 +16,7 @@ import TrellisLauncher
 /// host's writing adds to every tool's time here, as it would not on a
 /// cluster of real hosts; the floor shows how much of each time that is.
 public struct StageBenchmark {
+    /// What is staged.
     public enum Workload: String, Sendable, CaseIterable {
         /// One file of `largeBytes`.
         case large
@@ -23,19 +24,28 @@ public struct StageBenchmark {
         case small
     }
 
+    /// The `trellis` program whose `stage` is measured.
     public let trellisExecutable: String
+    /// The destination host counts measured; one more host holds the sources.
     public let hostCounts: [Int]
+    /// The workloads measured, each at every host count.
     public let workloads: [Workload]
+    /// Runs per tool and point; the median is reported.
     public let repetitions: Int
+    /// Size of the large workload's file, in bytes (whole MiB of it are written).
     public var largeBytes = 1 << 30
+    /// Files in the small workload's tree.
     public var smallFiles = 10_000
     /// Each host's link (its eth0, outgoing) limited to this many Mbit/s by
     /// a token bucket, as hosts with network cards of their own have: the
     /// network, not this machine's two cores, then bounds every tool.
     public var linkMegabits: Int?
 
+    /// The tools, in the order they take turns: `trellis stage`, a sequential
+    /// `tar | ssh` loop, `pdcp`, `clush --copy`, and the no-network `cp -a` floor.
     public static let tools = ["trellis", "ssh-loop", "pdcp", "clush", "local-cp"]
 
+    /// A benchmark of every workload at every host count, at the default sizes.
     public init(trellisExecutable: String, hostCounts: [Int], workloads: [Workload], repetitions: Int) {
         self.trellisExecutable = trellisExecutable
         self.hostCounts = hostCounts
@@ -49,6 +59,12 @@ public struct StageBenchmark {
         return missing.isEmpty ? nil : "\(missing.joined(separator: ", ")) missing (Debian packages pdsh, clustershell, tar, openssh-client)"
     }
 
+    /// Makes the namespace hosts, stages each workload with every tool in turn,
+    /// checks every host's copy, and prints a `ToolTiming` per tool and point and
+    /// `ToolSpeedup` lines as JSON (with `printTable` a table, with `plotPath` an
+    /// SVG per workload). Throws `notSupported` where namespace hosts cannot be
+    /// made, a baseline is missing or the links cannot be limited, and
+    /// `launchFailed` when a tool fails or leaves a wrong copy.
     public func run(printTable: Bool, plotPath: String?) throws {
         if let reason = NamespaceCluster.unavailable {
             throw TrellisError(.notSupported, "trellis bench stage runs on namespace hosts: \(reason)")

@@ -15,22 +15,38 @@ import TrellisLauncher
 /// after it, every host's tree is compared with today's (names, sizes and
 /// modification times of every file).
 public struct SyncBenchmark {
+    /// The `trellis` program whose `sync` is measured.
     public let trellisExecutable: String
+    /// The destination host counts measured; one more host holds the trees.
     public let hostCounts: [Int]
+    /// Runs per tool and point; the median is reported.
     public let repetitions: Int
+    /// Files in the tree, of 1 to 32 KiB each.
     public var files = 10_000
     /// Per mille of the files that change between the two trees.
     public var changedPerMille = 50
 
+    /// The tools, in the order they take turns: `trellis sync` over ssh and
+    /// through agents, an `rsync -a` loop, a parallel rsync (`xargs -P`), and the
+    /// rsync loop over ssh connections kept open.
     public static let tools = ["trellis", "trellis-agents", "rsync-loop", "rsync-parallel", "rsync-loop-mux"]
+    /// `changed`: bringing yesterday's copies up to today's tree; `nothing`: the same again, with
+    /// nothing left to do.
     public static let scenarios = ["changed", "nothing"]
 
+    /// A benchmark at every host count, with the default tree.
     public init(trellisExecutable: String, hostCounts: [Int], repetitions: Int) {
         self.trellisExecutable = trellisExecutable
         self.hostCounts = hostCounts
         self.repetitions = repetitions
     }
 
+    /// Makes the namespace hosts and the trees, times every tool in turn in
+    /// both scenarios, checks every host's tree after each run, and prints a
+    /// `ToolTiming` per tool, scenario and point and `ToolSpeedup` lines as JSON
+    /// (with `printTable` a table, with `plotPath` an SVG). Throws `notSupported`
+    /// where namespace hosts cannot be made or rsync is missing, and
+    /// `launchFailed` when a tool fails or leaves a host different.
     public func run(printTable: Bool, plotPath: String?) throws {
         if let reason = NamespaceCluster.unavailable {
             throw TrellisError(.notSupported, "trellis bench sync runs on namespace hosts: \(reason)")

@@ -29,8 +29,11 @@ public struct ToolTiming: BenchmarkRecord {
     public var bench: String
     /// What was done: the command (exec), the workload (stage), `changed` or `nothing` (sync).
     public var scenario: String
+    /// The tool, as the benchmark's `tools` names it (`trellis`, `pdsh`, `rsync-loop`, ...).
     public var tool: String
+    /// Hosts the tool worked on at this point.
     public var hosts: Int
+    /// The tool's median wall time from start to exit, in seconds.
     public var seconds: Double
     /// Bytes that arrived on each host (stage).
     public var bytes: Int64?
@@ -56,7 +59,9 @@ public struct ToolTiming: BenchmarkRecord {
 public struct ToolSpeedup: BenchmarkRecord {
     /// `exec-speedup`, `stage-speedup` or `sync-speedup`.
     public var bench: String
+    /// What was done, as in `ToolTiming.scenario`.
     public var scenario: String
+    /// Hosts the tools worked on at this point.
     public var hosts: Int
     /// `trellis` (proxies started over ssh) or `trellis-agents`.
     public var tool: String

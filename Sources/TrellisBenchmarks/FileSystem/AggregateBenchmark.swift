@@ -13,11 +13,15 @@ public struct AggregateBenchmark {
     /// The `trellis` program that runs the file systems and helpers it starts.
     public var executable: String
 
+    /// A benchmark at the default settings, starting what it needs with `executable`.
     public init(executable: String) { self.executable = executable }
 
 
+    /// The largest file system measured: every size from 1 to this many servers (at most 64).
     public var maxServers = 8
+    /// Files per operation and mode; the figures are means over them.
     public var files = 50
+    /// Folder for the file systems (default: a new one under the temporary folder, removed afterwards).
     public var data: String?
 
     /// One operation at one size, in one mode; figures are per operation.
@@ -35,6 +39,11 @@ public struct AggregateBenchmark {
         var milliseconds: Double
     }
 
+    /// Starts a file system at each size, times create, stat and remove both
+    /// ways, and prints a JSON line per operation, size and mode with the messages,
+    /// critical-path steps and milliseconds per operation (then a table on a
+    /// terminal). Throws `BenchmarkFailure` for bad settings or a file made with
+    /// the wrong number of datafiles.
     public func run() throws {
         guard maxServers >= 1, maxServers <= 64, files >= 1 else { throw BenchmarkFailure("--max-servers must be 1...64 and --files positive") }
         let folder = data ?? (NSTemporaryDirectory() + "trellis-bench-aggregate-\(getpid())")

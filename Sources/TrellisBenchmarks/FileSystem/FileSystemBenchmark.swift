@@ -12,12 +12,18 @@ public struct FileSystemBenchmark {
     /// The `trellis` program that runs the file systems and helpers it starts.
     public var executable: String
 
+    /// A benchmark at the default settings, starting what it needs with `executable`.
     public init(executable: String) { self.executable = executable }
 
 
+    /// Servers of the file system it starts; the file is striped over all of them.
     public var servers = 4
+    /// MiB written and read.
     public var mib = 256
+    /// MiB per write or read call.
     public var chunkMib = 8
+    /// Folder for the file system and the local file (default: a new one under the temporary
+    /// folder, removed afterwards).
     public var data: String?
 
     /// One direction: Trellis's rate beside the local file's.
@@ -34,6 +40,10 @@ public struct FileSystemBenchmark {
         var ratioVsLocalFile: Double
     }
 
+    /// Writes (then syncs) and reads back the file through the client library,
+    /// then the same bytes with a local file, and prints a JSON line per direction
+    /// with both rates in MiB/s and their ratio. Throws `BenchmarkFailure` for bad
+    /// settings or data that reads back wrong.
     public func run() throws {
         guard mib > 0, chunkMib > 0, servers > 0 else { throw BenchmarkFailure("--mib, --chunk-mib and --servers must be positive") }
         let folder = data ?? (NSTemporaryDirectory() + "trellis-bench-fs-\(getpid())")

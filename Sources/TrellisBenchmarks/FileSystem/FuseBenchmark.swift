@@ -11,18 +11,30 @@ public struct FuseBenchmark {
     /// The `trellis` program that runs the file systems and helpers it starts.
     public var executable: String
 
+    /// A benchmark at the default settings, starting what it needs with `executable`.
     public init(executable: String) { self.executable = executable }
 
 
+    /// Servers of the file system it starts (unused with `mount`).
     public var servers = 4
+    /// MiB written and read sequentially.
     public var mib = 1024
+    /// KiB per sequential read or write; `mib` must be a whole number of blocks.
     public var blockKib = 1024
+    /// Reads of 4 KiB at random offsets of the sequential file (0: none).
     public var randomReads = 4096
+    /// Empty files created, stat-ed and removed in one directory.
     public var files = 3000
+    /// Runs of every phase; each rate reported is the median of its runs.
     public var trials = 3
+    /// Threads that share the create, stat and remove phases (mdtest's tasks), in every place.
     public var threads = 4
+    /// A Trellis mount to measure instead of starting a file system.
     public var mount: String?
+    /// `-o` options for the mount it starts, such as `page_cache`.
     public var mountOptions: [String] = []
+    /// Folder for the file system it starts and for the local-disk files
+    /// (default: a new one under the temporary folder, removed afterwards).
     public var data: String?
 
     static let createsTarget = 1_500.0
@@ -36,6 +48,11 @@ public struct FuseBenchmark {
         guard (mib << 20) % (blockKib << 10) == 0 else { throw BenchmarkFailure("--mib must be a whole number of --block-kib blocks") }
     }
 
+    /// Runs every phase through the mount, the native client and local disk,
+    /// taking turns, and prints a JSON line per phase with each place's median rate
+    /// and the mount's rate over the other two, then a line saying whether the
+    /// mount met its targets. Throws `BenchmarkFailure` for bad settings, a path
+    /// that is not a Trellis mount, or data that reads back wrong.
     public func run() throws {
         try validate()
         let folder = data ?? (NSTemporaryDirectory() + "trellis-bench-fuse-\(getpid())")

@@ -11,15 +11,24 @@ public struct MetadataBenchmark {
     /// The `trellis` program that runs the file systems and helpers it starts.
     public var executable: String
 
+    /// A benchmark at the default settings, starting what it needs with `executable`.
     public init(executable: String) { self.executable = executable }
 
 
+    /// Servers of the file system it starts (unused with `name`).
     public var servers = 4
+    /// Client processes, each a `trellis bench meta-worker` (1 to 256).
     public var clients = 4
+    /// Files each client handles per phase.
     public var files = 1000
+    /// File sizes measured, in bytes; the read phase runs only for sizes above 0.
     public var bytes: [Int] = [0, 3901]
+    /// Directory layouts measured: `shared` (one for all clients) and `unique` (one per client).
     public var layouts: [String] = ["shared", "unique"]
+    /// A running file system to measure instead of starting one.
     public var name: String?
+    /// Folder for the file system it starts (default: a new one under the temporary folder, removed
+    /// afterwards).
     public var data: String?
 
     /// One phase in one layout and file size, from every client.
@@ -37,6 +46,11 @@ public struct MetadataBenchmark {
         var operationsPerSecond: Double
     }
 
+    /// Runs the create, stat, list, read and remove phases for every size and
+    /// layout, each timed from the moment every client is told to start until the
+    /// last is done, and prints a JSON line per phase with its operations per
+    /// second (then a table on a terminal). Throws `BenchmarkFailure` for bad
+    /// settings or a client that fails or finds wrong data.
     public func run() throws {
         guard clients >= 1, clients <= 256, files >= 1, servers >= 1 else { throw BenchmarkFailure("--clients 1...256, --files and --servers positive") }
         guard !layouts.isEmpty, layouts.allSatisfy(["shared", "unique"].contains) else { throw BenchmarkFailure("--layouts takes shared and unique") }
@@ -152,16 +166,24 @@ final class MetadataBenchWorkerProcess {
 /// The worker side of `bench meta` (`trellis bench meta-worker`): one
 /// client process, told each phase on its standard input.
 public struct MetadataBenchmarkWorker {
+    /// The file system to connect to.
     public let name: String
+    /// This client's number, from 0, which its file names (and, in the unique layout, its
+    /// directory) carry.
     public let client: Int
+    /// How many clients there are: a shared directory's listing must hold all their files.
     public let clients: Int
 
+    /// Client `client` of `clients`, on the file system `name`.
     public init(name: String, client: Int, of clients: Int) {
         self.name = name
         self.client = client
         self.clients = clients
     }
 
+    /// Connects, prints `ready`, then runs each phase read from stdin and
+    /// answers `done` or `error ...` on stdout, until stdin ends. Throws when it
+    /// cannot connect.
     public func run() throws {
         let fs = try FileSystemClient.connect(name: name)
         defer { fs.close() }

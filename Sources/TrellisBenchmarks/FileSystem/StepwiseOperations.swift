@@ -10,8 +10,10 @@ import TrellisFSProtocol
 /// MPI Be Used for Persistent Parallel Services?": O(N) against O(log N)
 /// message time steps through the client's link).
 public struct StepwiseOperations {
+    /// The client whose connections the steps go through.
     public let fs: FileSystemClient
 
+    /// Steps through `fs`.
     public init(_ fs: FileSystemClient) { self.fs = fs }
 
     /// Every datafile made on its server (one request per server), then the

@@ -11,7 +11,9 @@ import TrellisSystem
 /// name service is whichever answers at TRELLIS_NAME_SERVICE. With a mount
 /// point, it is also mounted there (`trellis mount --foreground`).
 public final class TemporaryFileSystem {
+    /// The file system's name, which clients connect by.
     public let name: String
+    /// The folder that holds its data and its mount's log.
     public let folder: String
     private let system: LocalFileSystem
     private var mount: pid_t?
@@ -42,6 +44,7 @@ public final class TemporaryFileSystem {
         }
     }
 
+    /// Unmounts it (when mounted) and stops its servers; blocks until they have exited.
     public func stop() {
         if let mount {
             kill(mount, SIGTERM)
@@ -69,6 +72,10 @@ private func isRunning(_ pid: pid_t) -> Bool {
 public final class BenchNameService {
     private let pid: pid_t
 
+    /// Points this process at a free loopback port (`TRELLIS_NAME_SERVICE`,
+    /// autostart off) and starts `trellis names start` there, logging to
+    /// `names.log` in `folder`. Blocks until it answers; throws `BenchmarkFailure`
+    /// when it does not within 30 seconds.
     public init(folder: String, executable: String) throws {
         TemporaryFileSystem.useOwnNameService()
         let address = ProcessEnvironment.current()["TRELLIS_NAME_SERVICE"]!
@@ -84,6 +91,7 @@ public final class BenchNameService {
         }
     }
 
+    /// Stops the name service (SIGTERM) and waits for it to exit.
     public func stop() {
         kill(pid, SIGTERM)
         _ = ProcessSpawner.waitForExit(pid)

@@ -12,7 +12,10 @@ import TrellisSystem
 /// does, however its user ended: every process on the hosts ends, and the
 /// namespaces, keys and files are removed. Tests and `trellis bench launch` stand on it.
 public final class NamespaceCluster: @unchecked Sendable {
+    /// Its random name, which its hosts' names start with.
     public let name: String
+    /// The temporary folder of its keys, configs and logs; every host sees it (except
+    /// `localFolder`, inside it).
     public let folder: String
     /// Each host's name and address, in order.
     public let hosts: [(name: String, address: String)]
@@ -73,6 +76,7 @@ public final class NamespaceCluster: @unchecked Sendable {
         }
     }
 
+    /// The ssh config (for `ssh -F`) that reaches every host by name.
     public var sshConfig: String { folder + "/ssh_config" }
 
     /// `ssh -F` this cluster's config, as one program, for launchers that take
@@ -130,6 +134,8 @@ public final class NamespaceCluster: @unchecked Sendable {
         }.joined()
     }
 
+    /// Kills every host's sshd and removes the hosts: their processes, the
+    /// namespaces, keys and files. Safe to call more than once; `deinit` calls it.
     public func tearDown() {
         for pid in sshds {
             kill(pid, SIGKILL)

@@ -19,6 +19,8 @@ public struct ExecJob {
     /// Show hosts done on a terminal while waiting.
     public var showProgress = true
 
+    /// A job that runs `command` on the hosts `options` names, with no timeout,
+    /// output folded at the end and progress shown on a terminal.
     public init(options: LaunchOptions, command: String) {
         self.options = options
         self.command = command

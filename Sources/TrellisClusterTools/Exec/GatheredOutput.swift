@@ -4,23 +4,37 @@ import TrellisHosts
 /// whose output and exit code are the same share one block, headed by
 /// their node set. Pure.
 public struct GatheredOutput: Sendable, Equatable {
+    /// Hosts whose command printed the same output and exited with the same code.
     public struct Group: Sendable, Equatable {
+        /// The hosts that share this block.
         public var hosts: NodeSet
+        /// The output they share, stdout and stderr together.
         public var output: [UInt8]
+        /// The exit code they share.
         public var exitCode: Int32
     }
 
     /// Groups of hosts that ran to an end, largest first (ties: first host's order).
     public let groups: [Group]
+    /// The hosts stopped at the timeout.
     public let timedOut: NodeSet
+    /// A host that could not be reached or was lost, with why.
     public struct Unreachable: Sendable, Equatable {
+        /// The host's name.
         public var host: String
+        /// Why, as the launcher reported it.
         public var reason: String
     }
 
+    /// The unreachable hosts, in the order of the results.
     public let unreachable: [Unreachable]
+    /// The exit code for the whole command: the highest of the hosts'
+    /// `exitCode`s, so a timeout gives at least 124 and an unreachable host 255;
+    /// 0 when there are no results.
     public let exitCode: Int32
 
+    /// Folds `results`, given in host order (as `ExecJob.run()` returns them);
+    /// that order breaks ties between groups of the same size.
     public init(_ results: [HostResult]) {
         var groups: [Group] = []
         var firstSeen: [Int] = []

@@ -1,6 +1,7 @@
 /// What one host's command did: its output (stdout and stderr in the
 /// order they came) and how it ended.
 public struct HostResult: Sendable, Equatable {
+    /// How a host's command ended.
     public enum End: Sendable, Equatable {
         /// The command's exit code (128 + signal when a signal killed it).
         case exited(code: Int32)
@@ -10,10 +11,14 @@ public struct HostResult: Sendable, Equatable {
         case unreachable(reason: String)
     }
 
+    /// The host's name.
     public var host: String
+    /// Everything the command printed; empty when `ExecJob.live` printed it as it came.
     public var output: [UInt8]
+    /// How the command ended.
     public var end: End
 
+    /// A result for `host` with the given output and end.
     public init(host: String, output: [UInt8], end: End) {
         self.host = host
         self.output = output

@@ -3,6 +3,7 @@ import TrellisSystem
 
 /// One host's outcome in a cluster tool's report.
 public protocol ClusterToolHostResult: Codable, Sendable {
+    /// The host's name, as the job's host list gives it.
     var host: String { get }
     /// Why this host failed, or what went wrong on the source; nil when nothing did.
     var error: String? { get }
@@ -15,10 +16,13 @@ public protocol ClusterToolHostResult: Codable, Sendable {
 /// What the reports of `trellis stage` and `trellis sync` share: a result
 /// per host, rank 0's error in reading the sources, and how the command ends.
 public protocol ClusterToolReport: Codable, Sendable {
+    /// The type of each host's result.
     associatedtype HostResult: ClusterToolHostResult
     /// The command's name, as messages start: `stage`, `sync`.
     static var tool: String { get }
+    /// Each host's result, in rank order (rank 0's host first).
     var hosts: [HostResult] { get }
+    /// Why rank 0 could not read the sources; nil when it could.
     var sourceError: String? { get }
     /// One line: what went where, how fast, and who failed.
     func summary() -> String
@@ -29,7 +33,10 @@ public protocol ClusterToolReport: Codable, Sendable {
 extension ClusterToolReport {
     /// The hosts written to (all but the source's).
     public var destinations: [HostResult] { hosts.filter { !$0.isSource } }
+    /// Whether the sources were read, no host reported an error, and every
+    /// destination did all it was asked.
     public var succeeded: Bool { sourceError == nil && hosts.allSatisfy { $0.error == nil } && destinations.allSatisfy(\.isDone) }
+    /// The command's exit code: 0 when it succeeded, 1 otherwise.
     public var exitCode: Int32 { succeeded ? 0 : 1 }
 
     /// The report as the command ends: the whole result as pretty JSON, or

@@ -7,6 +7,7 @@ import TrellisSystem
 /// lines on stdout, to the command that launched the job over hosts, which
 /// `ToolEventRelay` reads.
 public final class ToolEvents<Report: Codable & Sendable> {
+    /// Whether the events go up to the command that launched the job or are shown here.
     public enum Mode {
         /// Launched by the tool's own command over hosts: pass everything up.
         case launched
@@ -19,6 +20,8 @@ public final class ToolEvents<Report: Codable & Sendable> {
     private let display: ProgressDisplay
     private var lastSent = Date.distantPast
 
+    /// Events of the tool named `tool` (`stage`, `sync`), which labels the
+    /// progress line and marks the lines passed up.
     public init(tool: String, mode: Mode) {
         self.tool = tool
         self.mode = mode
@@ -27,6 +30,8 @@ public final class ToolEvents<Report: Codable & Sendable> {
 
     static func marker(_ tool: String) -> String { "\u{1}trellis-\(tool) " }
 
+    /// Reports `bytes` of `total` moved: redraws the progress line, or passes
+    /// the count up at most five times a second (always once all have moved).
     public func progress(bytes: Int64, of total: Int64) {
         switch mode {
         case .launched:

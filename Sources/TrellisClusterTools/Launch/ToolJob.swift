@@ -11,13 +11,17 @@ import TrellisSystem
 public struct ToolJob {
     /// The hosts and the bootstrap; the rest is set here.
     public var options: LaunchOptions
+    /// The tool's name (`stage`, `sync`, `shell`), as messages and the ranks' marked lines use it.
     public let tool: String
     /// The program every rank runs, told whether rank 0's host (this one) is a destination too.
     public var rankProgram: (_ sourceIsDestination: Bool) -> [String]
+    /// Show the progress line on a terminal while the job runs.
     public var showProgress = true
     /// Rank 0's own output goes to this terminal as it is (a shell's), not as another host's.
     public var passesOutput = false
 
+    /// A job of the tool named `tool` over the hosts `options` names, each rank
+    /// running what `rankProgram` returns; progress shown, rank 0's output not passed through.
     public init(tool: String, options: LaunchOptions, rankProgram: @escaping (_ sourceIsDestination: Bool) -> [String]) {
         self.tool = tool
         self.options = options

@@ -14,11 +14,15 @@ public final class ProgressDisplay: @unchecked Sendable {
     private var width = 0
     private let label: String
 
+    /// A display whose line starts with `label`; by default it draws only when
+    /// stderr is a terminal.
     public init(label: String, enabled: Bool = isatty(2) != 0) {
         self.label = label
         self.enabled = enabled
     }
 
+    /// Redraws the line: bytes moved of `total`, share, rate, time left and, when
+    /// given, hosts done. At most four redraws a second unless `force`.
     public func update(bytes: Int64, of total: Int64, hostsDone: Int? = nil, hosts: Int? = nil, force: Bool = false) {
         guard let now = drawTime(force: force) else { return }
         let elapsed = now.timeIntervalSince(started)

@@ -9,13 +9,20 @@ import TrellisSystem
 /// PBS_O_WORKDIR, ...), and `mpiexec`, `mpirun` and `pbsdsh` in it start
 /// through Trellis over the job's hosts.
 public struct PBSScript: Sendable, Equatable {
+    /// The node count from `#PBS -l nodes=N` (or `select=N`); 1 when the script gives none.
     public var nodes = 1
+    /// Processes per node from `ppn=`, `ncpus=` or `mpiprocs=`; 1 when the script gives none.
     public var processesPerNode = 1
+    /// The job's name (`PBS_JOBNAME`): `#PBS -N`'s, else the script's file name.
     public var name = "STDIN"
+    /// The time limit from `#PBS -l walltime=HH:MM:SS`, in seconds; nil when none is given.
     public var wallSeconds: Double?
     /// The script's text, unchanged.
     public var text: String
 
+    /// Reads the `#PBS` directives, which end at the first command line, as qsub
+    /// reads them; directives it has no use for are ignored. Throws `TrellisError`
+    /// (`.invalidArgument`) for a node count, process count or walltime it cannot read.
     public init(text: String, scriptName: String) throws {
         self.text = text
         name = (scriptName as NSString).lastPathComponent

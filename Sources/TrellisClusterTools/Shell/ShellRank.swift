@@ -17,18 +17,23 @@ import TrellisSystem
 /// run those tools on the shell's own ranks, with no new launch; `run -n`
 /// starts an MPI program through the launcher, which serves it PMI.
 public struct ShellRank {
+    /// The shell's job: rank 0 reads the script, the others run on the shell's hosts.
     public let world: Communicator
+    /// This rank's host name, which its outputs are shown under.
     public let hostName: String
     /// Whether rank 0's host is one of the shell's hosts (it runs commands too).
     public let sourceIsHost: Bool
     /// The launcher options for `run -n` lines: `trellis run` flags naming the shell's hosts.
     public var runFlags: [String] = []
+    /// The `trellis` program that `run -n` lines start.
     public var trellisExecutable = "trellis"
     /// One JSON object per line instead of folded outputs and tool summaries.
     public var json = false
     /// Lines come from a terminal: a failing one does not end the shell.
     public var interactive = false
 
+    /// This rank's part in a shell over `world`; no `run` flags, folded output, and
+    /// a failing line ends the shell.
     public init(world: Communicator, hostName: String, sourceIsHost: Bool) {
         self.world = world
         self.hostName = hostName

@@ -10,6 +10,7 @@ public enum ShellLine: Sendable, Equatable {
     case changeDirectory(String)
     /// `export K=V ...`.
     case export([(String, String)])
+    /// `unset NAME ...`: drops variables that `export` set.
     case unset([String])
     /// `set -e` (stop at the first failure, the default) or `set +e`.
     case stopOnFailure(Bool)
@@ -17,8 +18,10 @@ public enum ShellLine: Sendable, Equatable {
     case run(count: Int, program: [String], hosts: NodeSet?)
     /// `stage ... --to DIR` and `sync ... --to DIR` lines.
     case stage([String], hosts: NodeSet?)
+    /// The words after `sync`, run as `trellis sync` on the shell's own ranks.
     case sync([String], hosts: NodeSet?)
 
+    /// Compares two lines by their printed form (`export`'s pairs are tuples, which are not `Equatable`).
     public static func == (left: ShellLine, right: ShellLine) -> Bool { "\(left)" == "\(right)" }
 
     /// Parses one logical line; nil for blank lines and comments.

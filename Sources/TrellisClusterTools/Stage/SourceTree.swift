@@ -4,6 +4,7 @@ import TrellisFSClient
 /// Trellis file system (`fs:/...`) and archives (`tar:FILE`). Gives the
 /// manifest every host gets, and where each file's bytes are read from.
 public final class SourceTree {
+    /// The sources' manifest, which rank 0 broadcasts to every host.
     /// (A sync adds checksums and extended attributes to it.)
     public internal(set) var manifest: StageManifest
     /// Sources not staged (sockets, devices, pipes).
@@ -14,6 +15,10 @@ public final class SourceTree {
     /// The file system of `fs:` sources, connected only when one is named.
     let fileSystem: FileSystemClient?
 
+    /// Walks the sources and builds their manifest, tagged `tag`; connects to
+    /// the Trellis file system `fileSystemName` only when an `fs:` source names
+    /// it. Throws, naming the source, when one cannot be read (or its file
+    /// system reached) or two arrive under the same path.
     public init(sources: [String], tag: String, fileSystemName: String = "trellis") throws {
         var builder = ManifestBuilder()
         var archives: [String] = []

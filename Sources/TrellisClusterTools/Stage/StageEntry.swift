@@ -1,9 +1,13 @@
 /// One thing a stage puts under its destination: a directory, a file, a
 /// symbolic link, or a further name of a file staged before it.
 public struct StageEntry: Sendable, Equatable {
+    /// What an entry is.
     public enum Kind: UInt8, Sendable {
+        /// A directory, made before anything inside it.
         case directory = 0
+        /// A regular file, whose `size` bytes come in the stream.
         case file = 1
+        /// A symbolic link whose text is `target`.
         case symlink = 2
         /// Another name of the file at `target`, which comes earlier in the manifest.
         case hardLink = 3
@@ -11,11 +15,15 @@ public struct StageEntry: Sendable, Equatable {
 
     /// Relative to the destination, "/"-separated, never empty.
     public var path: String
+    /// What the entry is.
     public var kind: Kind
     /// Permission bits (07777).
     public var mode: UInt32
+    /// The owner's user ID, given to the copy when running as root with `--preserve` (and by a sync).
     public var uid: UInt32
+    /// The owner's group ID, given to the copy as `uid` is.
     public var gid: UInt32
+    /// The modification time, given to the copy with `--preserve` (and by a sync, which compares it).
     public var modified: FileTime
     /// Bytes of a file's data in the stream; 0 for everything else.
     public var size: Int64
@@ -26,6 +34,8 @@ public struct StageEntry: Sendable, Equatable {
     /// A file's SHA-256 (with `trellis sync --checksum`).
     public var digest: [UInt8]?
 
+    /// An entry with no extended attributes and no checksum; owner, time, size
+    /// and target default to zero or empty.
     public init(
         path: String, kind: Kind, mode: UInt32, uid: UInt32 = 0, gid: UInt32 = 0, modified: FileTime = FileTime(seconds: 0, nanoseconds: 0),
         size: Int64 = 0, target: String = ""
@@ -43,9 +53,12 @@ public struct StageEntry: Sendable, Equatable {
 
 /// A modification time to the nanosecond, as stat and utimensat carry it.
 public struct FileTime: Sendable, Equatable, Hashable {
+    /// Whole seconds since the Unix epoch.
     public var seconds: Int64
+    /// Nanoseconds past `seconds`.
     public var nanoseconds: Int32
 
+    /// A time of `seconds` and `nanoseconds` since the Unix epoch.
     public init(seconds: Int64, nanoseconds: Int32) {
         self.seconds = seconds
         self.nanoseconds = nanoseconds
@@ -54,9 +67,12 @@ public struct FileTime: Sendable, Equatable, Hashable {
 
 /// One extended attribute of a file, directory or link.
 public struct ExtendedAttribute: Sendable, Equatable, Hashable {
+    /// The attribute's full name, its namespace included (`user.comment`).
     public var name: String
+    /// The attribute's bytes.
     public var value: [UInt8]
 
+    /// An attribute of `name` holding `value`.
     public init(name: String, value: [UInt8]) {
         self.name = name
         self.value = value

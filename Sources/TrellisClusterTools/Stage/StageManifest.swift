@@ -5,6 +5,8 @@ import TrellisCore
 /// entry in the order hosts create them, and the file bytes that follow as
 /// one stream (each `.file` entry's `size` bytes, in this order).
 public struct StageManifest: Sendable, Equatable {
+    /// The entries, in the order hosts create them; the stream carries the
+    /// bytes of the `.file` ones in this order.
     public var entries: [StageEntry]
     /// Names this stage's temporary files, so that two stages never collide.
     public var tag: String
@@ -14,15 +16,20 @@ public struct StageManifest: Sendable, Equatable {
     /// folder itself (as `rsync -a SRC/ DIR/` does); its path is empty.
     public var root: StageEntry?
 
+    /// A manifest of `entries`, without a root; `error` set means rank 0 could
+    /// not read the sources.
     public init(entries: [StageEntry], tag: String, error: String? = nil) {
         self.entries = entries
         self.tag = tag
         self.error = error
     }
 
+    /// The bytes of the stream: the sizes of all `.file` entries added up.
     public var totalBytes: Int64 { entries.reduce(0) { $0 + ($1.kind == .file ? $1.size : 0) } }
+    /// How many files the sources hold, hard links counted as files.
     public var fileCount: Int { entries.count { $0.kind == .file || $0.kind == .hardLink } }
 
+    /// The manifest in the binary form that rank 0 broadcasts; `init(decoding:)` reads it back.
     public func encoded() -> ByteBuffer {
         var buffer = ByteBufferAllocator().buffer(capacity: 64 + entries.count * 48)
         buffer.writeInteger(Self.version)
@@ -56,6 +63,10 @@ public struct StageManifest: Sendable, Equatable {
         if let digest = entry.digest { buffer.writeBytes(digest) }
     }
 
+    /// Reads a manifest from its broadcast form. Throws `TrellisError`
+    /// (`.protocolViolation`) when it is truncated, of another version, or names
+    /// a path that could reach outside the destination (absolute, or with `..`
+    /// or empty parts).
     public init(decoding original: ByteBuffer) throws {
         var buffer = original
         func fail(_ what: String) -> TrellisError { TrellisError(.protocolViolation, "malformed stage manifest: \(what)") }

@@ -11,14 +11,19 @@ import TrellisRuntime
 /// they wrote. A member that dies is found by the runtime: the survivors
 /// revoke, shrink and decide among themselves, naming the lost host.
 public struct StageRank {
+    /// The job's communicator; rank 0 reads the sources.
     public let world: Communicator
+    /// What to stage, the same on every rank.
     public let request: StageRequest
     /// This host's name, as the job's host list gives it.
     public let hostName: String
+    /// Where the reporting rank sends progress and the final report; nil for none.
     public var observer: ToolEvents<StageReport>?
     /// How long the survivors wait for each other after a member dies.
     public var recoverySeconds = 60.0
 
+    /// This rank's part in staging `request` over `world`; `hostName` fills `%h`
+    /// in the destination and names this host in the report.
     public init(world: Communicator, request: StageRequest, hostName: String) {
         self.world = world
         self.request = request

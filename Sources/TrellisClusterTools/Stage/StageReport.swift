@@ -2,6 +2,7 @@ import Foundation
 
 /// How a stage ended on one host, as every host learns it.
 public struct StageHostResult: ClusterToolHostResult, Equatable {
+    /// Where a host's stage ended.
     public enum Status: String, Codable, Sendable {
         /// Everything is in place under its real name.
         case staged
@@ -17,17 +18,25 @@ public struct StageHostResult: ClusterToolHostResult, Equatable {
         case source
     }
 
+    /// The host's name.
     public var host: String
+    /// This host's rank in the job; rank 0's host holds the sources.
     public var rank: Int
+    /// Where the stage ended on this host.
     public var status: Status
+    /// Why this host failed (naming the file) or was lost; at the source, why reading failed.
     public var error: String?
     /// Entries (files, links, directories) put under their real names.
     public var entries: Int
+    /// Bytes of file data written on this host.
     public var bytes: Int64
 
+    /// Whether this is rank 0's host and not a destination.
     public var isSource: Bool { status == .source }
+    /// Whether everything is in place under its real name.
     public var isDone: Bool { status == .staged }
 
+    /// A host's result, with nothing written unless `entries` and `bytes` say otherwise.
     public init(host: String, rank: Int, status: Status, error: String? = nil, entries: Int = 0, bytes: Int64 = 0) {
         self.host = host
         self.rank = rank
@@ -41,11 +50,15 @@ public struct StageHostResult: ClusterToolHostResult, Equatable {
 /// The result of a whole stage, printed by the reporting rank (`--json`
 /// prints it as it is).
 public struct StageReport: ClusterToolReport, Equatable {
+    /// The command's name in messages.
     public static let tool = "stage"
+    /// Each host's result, in rank order; lost hosts have status `.lost`.
     public var hosts: [StageHostResult]
     /// Files and links in the sources, and the bytes of their data.
     public var files: Int
+    /// The bytes of the files' data in the sources (once, not per host).
     public var bytes: Int64
+    /// How long the stage took, in seconds.
     public var seconds: Double
     /// Rank 0's error in reading the sources, when it failed before any host wrote.
     public var sourceError: String?
@@ -86,6 +99,8 @@ public struct StageReport: ClusterToolReport, Equatable {
 
 /// Byte counts for people: 1.5 GiB, 320 KiB.
 public enum ByteCount {
+    /// The count in the largest binary unit (B, KiB, MiB, GiB, TiB) that keeps it
+    /// at 1 or more, with about three significant digits.
     public static func text(_ bytes: Int64) -> String {
         let units = ["B", "KiB", "MiB", "GiB", "TiB"]
         var value = Double(bytes)

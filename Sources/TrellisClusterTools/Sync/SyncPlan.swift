@@ -8,6 +8,7 @@ import Crypto
 public struct SyncPlan {
     /// One change, as --dry-run prints it.
     public struct Change: Codable, Sendable, Equatable, Hashable {
+        /// What a change does to an entry.
         public enum Kind: String, Codable, Sendable {
             /// New: not there yet.
             case create
@@ -19,7 +20,9 @@ public struct SyncPlan {
             case delete
         }
 
+        /// What the change does.
         public var kind: Kind
+        /// The entry's path under the destination; `.` for the destination folder itself.
         public var path: String
     }
 

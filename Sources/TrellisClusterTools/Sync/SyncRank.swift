@@ -14,21 +14,29 @@ import TrellisRuntime
 /// so an interrupted sync resumes from what arrived. Then each host fixes
 /// metadata and links in place and, with --delete, removes what the source lacks.
 public struct SyncRank {
+    /// The job's communicator; rank 0 reads the source.
     public let world: Communicator
+    /// What to sync, the same on every rank.
     public let request: SyncRequest
+    /// This host's name, as the job's host list gives it; it fills `%h` in the destination.
     public let hostName: String
+    /// Where the reporting rank sends progress and the final report; nil for none.
     public var observer: ToolEvents<SyncReport>?
+    /// How long the survivors wait for each other after a member dies.
     public var recoverySeconds = 60.0
     /// Past this many groups of hosts with different needs, files go to every
     /// host that needs any in one group (each host keeping its own).
     public var groupLimit = 16
 
+    /// This rank's part in syncing `request` over `world`.
     public init(world: Communicator, request: SyncRequest, hostName: String) {
         self.world = world
         self.request = request
         self.hostName = hostName
     }
 
+    /// Runs this rank's part, blocking until every rank has its result; true when
+    /// every host synced and none was lost.
     @discardableResult
     public func run() throws -> Bool {
         let started = Date()

@@ -5,9 +5,11 @@ import TrellisSystem
 
 /// How a sync ended on one host.
 public struct SyncHostResult: ClusterToolHostResult, Equatable {
+    /// Where a host's sync ended.
     public enum Status: String, Codable, Sendable {
         /// Identical to the source now (or, with --dry-run, `changes` would make it so).
         case synced
+        /// This host failed; `error` says why. The files that arrived whole are in place.
         case failed
         /// Stopped answering during the sync.
         case lost
@@ -15,21 +17,30 @@ public struct SyncHostResult: ClusterToolHostResult, Equatable {
         case source
     }
 
+    /// The host's name.
     public var host: String
+    /// This host's rank in the job; rank 0's host holds the sources.
     public var rank: Int
+    /// Where the sync ended on this host.
     public var status: Status
+    /// Why this host failed or was lost; at the source, why reading failed.
     public var error: String?
     /// Files whose bytes arrived, and those bytes.
     public var received = 0
+    /// The bytes of those files written on this host.
     public var bytes: Int64 = 0
     /// Entries set right in place: modes, owners, times, attributes, links.
     public var fixed = 0
+    /// Paths removed (or, with --dry-run, to remove) because the source lacks them; only with --delete.
     public var deleted = 0
+    /// Entries already identical to the source's.
     public var unchanged = 0
     /// With --dry-run: what would change.
     public var changes: [SyncPlan.Change]?
 
+    /// Whether this is rank 0's host and not a destination.
     public var isSource: Bool { status == .source }
+    /// Whether the destination is identical to the source (or, with --dry-run, the changes are known).
     public var isDone: Bool { status == .synced }
 
     init(host: String, rank: Int, status: Status) {
@@ -41,17 +52,26 @@ public struct SyncHostResult: ClusterToolHostResult, Equatable {
 
 /// The result of a whole sync, printed by the reporting rank.
 public struct SyncReport: ClusterToolReport, Equatable {
+    /// The command's name in messages.
     public static let tool = "sync"
+    /// Each host's result, in rank order; lost hosts have status `.lost`.
     public var hosts: [SyncHostResult]
     /// Entries and file bytes in the source.
     public var entries: Int
+    /// The bytes of the source's files.
     public var bytes: Int64
     /// Bytes rank 0 broadcast: each needed file once per group of hosts that needed it.
     public var bytesSent: Int64
+    /// How long the sync took, in seconds.
     public var seconds: Double
+    /// Whether this was a --dry-run: the counts say what would change, and nothing did.
     public var dryRun: Bool
+    /// Why rank 0 could not read the source (not a directory, unreadable); nothing is synced when set.
     public var sourceError: String?
 
+    /// One line, as rsync ends: hosts synced, files received, bytes broadcast,
+    /// entries fixed, deleted and unchanged (summed over the hosts), and the
+    /// hosts that failed; with --dry-run, what would change.
     public func summary() -> String {
         if let sourceError { return "nothing synced: \(sourceError)" }
         let targets = destinations
@@ -74,6 +94,7 @@ public struct SyncReport: ClusterToolReport, Equatable {
         return line
     }
 
+    /// Each host's error behind its name, one line each.
     public func problems() -> [String] {
         hosts.compactMap { host in host.error.map { "\(host.host): \($0)" } }
     }
@@ -96,6 +117,8 @@ public struct SyncReport: ClusterToolReport, Equatable {
         return text
     }
 
+    /// The report as the command ends: with --dry-run (and not --json) the
+    /// change listing on stdout first, then as `printEnding(json:)` prints it.
     public static func print(_ report: SyncReport, json: Bool) {
         if report.dryRun && !json { writeAll(1, Array(report.changeListing().utf8)) }
         report.printEnding(json: json)

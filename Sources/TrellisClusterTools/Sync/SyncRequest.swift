@@ -12,17 +12,24 @@ public struct SyncRequest: Sendable, Equatable, Codable {
     public var extendedAttributes = false
     /// Say what would change on which host, and change nothing.
     public var dryRun = false
+    /// Bytes per broadcast chunk.
     public var chunkBytes = 4 << 20
+    /// Chunks in flight at once, so that every level of the tree is busy.
     public var window = 4
     /// Bytes of files per batch; each batch's files are in place before the next is sent.
     public var batchBytes: Int64 = 256 << 20
+    /// Whether rank 0's host is a destination too (false when the command runs
+    /// on a host that only holds the source).
     public var sourceIsDestination = true
 
+    /// A sync of `source` to `destination` that compares size and time, deletes
+    /// nothing and leaves extended attributes alone.
     public init(source: String, destination: String) {
         self.source = source
         self.destination = destination
     }
 
+    /// The destination on the host named `host`.
     public func destination(on host: String) -> String {
         destination.replacingOccurrences(of: "%h", with: host)
     }

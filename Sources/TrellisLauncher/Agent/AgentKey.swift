@@ -7,8 +7,10 @@ import TrellisSystem
 /// anything: whoever can reach an agent's port but lacks the key gets nothing.
 /// It lives in a file only its owner may read (as ssh keys and MUNGE's key do).
 public struct AgentKey: Sendable, Equatable {
+    /// The secret itself: 32 random bytes for a key made by `random()`.
     public let bytes: [UInt8]
 
+    /// Wraps the given bytes as a key.
     public init(bytes: [UInt8]) { self.bytes = bytes }
 
     /// The environment variable that hands the key to a proxy an agent starts;
@@ -21,8 +23,11 @@ public struct AgentKey: Sendable, Equatable {
         return AgentTable.folder(environment) + "/agent.key"
     }
 
+    /// The key as lowercase hexadecimal, two digits a byte: the form the key file holds.
     public var hex: String { bytes.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined() }
 
+    /// Reads a key from exactly 64 hexadecimal digits (32 bytes); `nil` for
+    /// anything else.
     public init?(hex: String) {
         let digits = Array(hex.utf8)
         guard digits.count == 64 else { return nil }
@@ -34,6 +39,7 @@ public struct AgentKey: Sendable, Equatable {
         self.bytes = bytes
     }
 
+    /// A new 32-byte key from the system's cryptographic generator.
     public static func random() -> AgentKey { AgentKey(bytes: randomBytes(32)) }
 
     /// Bytes from the system's cryptographic generator (getrandom), for keys and nonces.

@@ -5,8 +5,10 @@ import TrellisSystem
 /// Which hosts run an agent and on which port: `trellis agents up` writes
 /// it, `--launcher agents` reads it. One line per host, `host port`.
 public struct AgentTable: Sendable, Equatable {
+    /// The port of each host's agent, by host name.
     public var ports: [String: Int] = [:]
 
+    /// A table of the given hosts' agent ports.
     public init(ports: [String: Int] = [:]) { self.ports = ports }
 
     /// `~/.trellis`, where the table and the key live.

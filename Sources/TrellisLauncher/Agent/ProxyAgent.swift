@@ -15,6 +15,8 @@ import TrellisSystem
 /// node that asked reads the proxy's complaints and sees the connection
 /// close when the proxy ends, as it would through ssh.
 public final class ProxyAgent: Sendable {
+    /// The secret a connecting launcher or proxy must prove it holds before this
+    /// agent starts anything.
     public let key: AgentKey
     /// What starts a proxy here: `trellis-proxy`, or `trellis proxy`.
     public let proxyCommand: [String]
@@ -25,6 +27,8 @@ public final class ProxyAgent: Sendable {
     private let listening = Mutex<Int32?>(nil)
     private let host = IPv4Address.thisHostName()
 
+    /// An agent that accepts only holders of `key` and starts proxies with
+    /// `proxyCommand`; it answers nothing until `serve(listener:)`.
     public init(key: AgentKey, proxyCommand: [String], logger: Logger = Logger(label: "trellis.agent")) {
         self.key = key
         self.proxyCommand = proxyCommand

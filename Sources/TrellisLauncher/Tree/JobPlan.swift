@@ -6,6 +6,7 @@ public struct JobPlan: Sendable, Equatable {
     public var kvsName: String
     /// What a proxy presents when it connects, so a stray connection cannot join.
     public var token: String
+    /// The programs of the job and how many ranks run each, in rank order.
     public var applications: [LaunchApplication]
     /// Host names, in the order of the host list; proxy positions follow it.
     public var hosts: [String]
@@ -13,6 +14,9 @@ public struct JobPlan: Sendable, Equatable {
     public var hostOfRank: [Int]
     /// MPICH's `PMI_process_mapping` for this placement.
     public var processMapping: String
+    /// Variables set for every rank on top of the environment of the process
+    /// that starts it; over hosts it also carries the launcher's own environment,
+    /// as Hydra does.
     public var environment: [String: String]
     /// Where ranks start, on every host (the launcher's own working directory).
     public var workingDirectory: String
@@ -22,12 +26,17 @@ public struct JobPlan: Sendable, Equatable {
     /// Keys every host's PMI service holds from the start: a spawned job's
     /// preput keys, such as the port its parents accept on.
     public var storeEntries: [String: String] = [:]
+    /// Seconds between asking ranks to stop (SIGTERM) and killing them (SIGKILL).
     public var graceSeconds: Double
+    /// How the proxies hang together, and whether the launcher runs a host's
+    /// ranks itself.
     public var tree: TreeShape
+    /// How proxies are started on the hosts.
     public var bootstrap: ProxyBootstrap
     /// Seconds of silence after which a link to a parent or child proxy counts as cut.
     public var linkTimeoutSeconds: Double
 
+    /// The number of ranks in the job.
     public var rankCount: Int { hostOfRank.count }
 
     /// The ranks host `host` runs, in rank order.
@@ -40,6 +49,7 @@ public struct JobPlan: Sendable, Equatable {
 }
 
 extension LaunchApplication: Equatable {
+    /// Equal when both run the same program on the same number of ranks.
     public static func == (lhs: LaunchApplication, rhs: LaunchApplication) -> Bool {
         lhs.count == rhs.count && lhs.program == rhs.program
     }

@@ -9,15 +9,20 @@ import TrellisWire
 /// On the wire: a 4-byte big-endian length, then a 1-byte kind and the fields.
 public enum LinkMessage: Sendable, Equatable {
     // Up.
+    /// A proxy's first message to its parent: its position in the tree and the
+    /// job's token, which proves it belongs to the job.
     case hello(position: Int, token: String)
     /// A proxy that Slurm started asks the launcher for its place: it runs
     /// on `host` and listens for its own children on `port`.
     case join(token: String, host: String, port: Int)
     /// Every rank below has entered the fence; these are their puts since the last one.
     case fenceEnter(puts: [String: String])
+    /// Bytes a rank wrote to `stream` 1 (stdout) or 2 (stderr).
     case output(rank: Int, stream: Int, bytes: [UInt8])
     /// `status` as waitpid gives it; `unfinalized`: it exited after PMI init without finalize.
     case rankEnded(rank: Int, pid: Int32, status: Int32, unfinalized: Bool)
+    /// A rank asked to abort the job (PMI `abort`), or its proxy could not start
+    /// it; the launcher ends the job with `code`.
     case abort(rank: Int, code: Int, message: String)
     /// Hosts whose proxies are gone, and why.
     case lost(hosts: [Int], reason: String)
@@ -28,20 +33,28 @@ public enum LinkMessage: Sendable, Equatable {
     /// A rank asks for a new job of these programs (MPI_Comm_spawn), which the launcher starts.
     case spawn(rank: Int, programs: [PMISpawnProgram])
     // Down.
+    /// The job's plan, sent to a proxy once it has connected.
     case plan(JobPlan)
     /// Connect to your parent in the tree at this address, as this position.
     case reparent(position: Int, parent: String)
+    /// Every rank of the job has entered the fence; these are the puts of the
+    /// whole job since the last one, after which the ranks are released.
     case fenceRelease(puts: [String: String])
+    /// Bytes of the launcher's stdin, on their way to rank 0.
     case input([UInt8])
+    /// The launcher's stdin ended: close rank 0's.
     case inputEnd
     /// Pass a signal to every rank.
     case signal(Int32)
     /// Stop every rank: this signal now, SIGKILL after the plan's grace.
     case stop(Int32)
+    /// Kill every rank now (SIGKILL), without waiting for the grace period.
     case kill
     /// The answer to a rank's spawn: its job is up (error empty) or why it is not.
     case spawnResult(rank: Int, error: String)
     // Both ways.
+    /// Sent on a link that has been quiet for a quarter of its timeout, so that
+    /// only a link whose other end is gone goes silent.
     case heartbeat
     /// Several messages in one frame: what a node gathered in one turn of its loop.
     indirect case batch([LinkMessage])
@@ -55,6 +68,7 @@ public enum LinkMessage: Sendable, Equatable {
         case heartbeat = 40, batch
     }
 
+    /// The message as one frame: its length, kind and fields, ready to write.
     public func encoded() -> ByteBuffer {
         var buffer = ByteBufferAllocator().buffer(capacity: 64)
         buffer.writeInteger(UInt32(0))
@@ -236,6 +250,7 @@ public enum LinkMessage: Sendable, Equatable {
 
 /// Bytes on a link that cannot be a message: the link is dropped.
 public struct LinkError: Error, CustomStringConvertible {
+    /// What is wrong with the bytes, prefixed with "malformed link message: ".
     public let description: String
     init(_ what: String) { description = "malformed link message: \(what)" }
 }

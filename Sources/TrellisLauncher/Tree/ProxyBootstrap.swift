@@ -5,6 +5,7 @@ import TrellisSystem
 /// How a node of the tree starts the proxy of a child host, in the roles of
 /// Hydra's bootstrap servers.
 public struct ProxyBootstrap: Sendable, Equatable {
+    /// The mechanism that starts proxies on the hosts (`trellis run --launcher`).
     public enum Kind: String, Sendable, CaseIterable {
         /// Every proxy a local process: host names are only labels (tests, one node).
         case fork
@@ -18,6 +19,7 @@ public struct ProxyBootstrap: Sendable, Equatable {
         case agents
     }
 
+    /// Which mechanism starts the proxies.
     public var kind: Kind
     /// The ssh command and its options, such as `ssh -F cluster.conf -o ConnectTimeout=5`.
     public var sshCommand: [String]
@@ -29,6 +31,7 @@ public struct ProxyBootstrap: Sendable, Equatable {
     /// For `agents`: the port of each host's agent.
     public var agentPorts: [String: Int]
 
+    /// A bootstrap of the given kind; an empty `sshCommand` means plain `ssh`.
     public init(kind: Kind, sshCommand: [String] = ["ssh"], trellisPath: String, proxyPath: String? = nil, agentPorts: [String: Int] = [:]) {
         self.kind = kind
         self.sshCommand = sshCommand.isEmpty ? ["ssh"] : sshCommand
@@ -76,6 +79,8 @@ public struct ProxyBootstrap: Sendable, Equatable {
         return host == name || host == name.split(separator: ".").first.map(String.init)
     }
 
+    /// `word` as one word for a POSIX shell: unchanged when it holds only safe
+    /// characters, otherwise in single quotes with any `'` escaped.
     public static func shellQuoted(_ word: String) -> String {
         let plain = word.allSatisfy { $0.isLetter || $0.isNumber || "-_./:=@%+,".contains($0) }
         return plain && !word.isEmpty ? word : "'" + word.split(separator: "'", omittingEmptySubsequences: false).joined(separator: "'\\''") + "'"

@@ -8,17 +8,24 @@
 /// When the launcher runs on one of the job's hosts (`launcherHost`), it
 /// runs that host's ranks itself and no proxy stands there.
 public struct TreeShape: Sendable, Equatable {
+    /// The number of hosts in the job; 0 when it runs on the launcher's host
+    /// alone, with no proxies.
     public let hostCount: Int
+    /// The most children a node of the tree starts, at least 1.
     public let fanout: Int
     /// The host whose ranks the launcher runs itself, if any.
     public let launcherHost: Int?
 
+    /// A tree over `hostCount` hosts with `fanout` children per node. Negative
+    /// counts become 0, a fanout below 1 becomes 1, and a `launcherHost` outside
+    /// the host list is ignored.
     public init(hostCount: Int, fanout: Int, launcherHost: Int? = nil) {
         self.hostCount = max(0, hostCount)
         self.fanout = max(1, fanout)
         self.launcherHost = launcherHost.flatMap { (0..<max(0, hostCount)).contains($0) ? $0 : nil }
     }
 
+    /// The launcher's position, the root of the tree.
     public static let launcher = 0
 
     /// How many hosts have proxies.
@@ -31,16 +38,22 @@ public struct TreeShape: Sendable, Equatable {
         return host > launcherHost ? host : host + 1
     }
 
+    /// The index in the host list of the proxy at `position` (1 or more); the
+    /// inverse of `position(ofHost:)`.
     public func host(atPosition position: Int) -> Int {
         let index = position - 1
         guard let launcherHost else { return index }
         return index >= launcherHost ? index + 1 : index
     }
 
+    /// The position of the node that starts the one at `position`; `nil` for the
+    /// launcher.
     public func parent(of position: Int) -> Int? {
         position == 0 ? nil : (position - 1) / fanout
     }
 
+    /// The positions of the nodes the one at `position` starts, at most `fanout`
+    /// of them, in order; empty for a leaf.
     public func children(of position: Int) -> [Int] {
         let first = position * fanout + 1
         guard first <= proxyCount else { return [] }

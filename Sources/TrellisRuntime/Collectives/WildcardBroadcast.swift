@@ -28,6 +28,8 @@ import TrellisCore
 /// let (operation, root) = try next.request.wait()
 /// ```
 public final class WildcardBroadcast: Sendable {
+    /// Completes at every member, the supplier included, with the data and the rank
+    /// of the member that supplied it, once this member has passed the data on.
     public let request: Request<(payload: ByteBuffer, root: Int)>
     private let communicator: Communicator
     private let receive: RequestCore
@@ -58,6 +60,8 @@ public final class WildcardBroadcast: Sendable {
 }
 
 extension Communicator {
+    /// Posts a wildcard broadcast on this communicator, to be matched by the
+    /// same-numbered one at every other member; throws `notSupported` on an intercommunicator.
     public func iwildcardBroadcast() throws -> WildcardBroadcast {
         try requireIntracommunicator("wildcard broadcast")
         let core = RequestCore(engine: engine, label: .collective("wildcard broadcast", context))

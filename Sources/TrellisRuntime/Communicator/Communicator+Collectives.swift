@@ -13,10 +13,13 @@ extension Communicator {
 
     // MARK: Barrier
 
+    /// Starts a barrier, as MPI_Ibarrier: the request completes once every member has entered it.
     public func ibarrier() throws -> Request<Void> {
         try request("barrier", barrierSchedule(rank: rank, size: size)) { _ in () }
     }
 
+    /// Blocks until every member has entered the barrier, as MPI_Barrier; throws
+    /// `timedOut` if `deadline` passes first.
     public func barrier(deadline: Deadline? = nil) throws {
         try ibarrier().wait(deadline: deadline)
     }
@@ -38,6 +41,7 @@ extension Communicator {
         return try request("broadcast", schedule, Self.buffer)
     }
 
+    /// Blocking `ibroadcast` (never pipelined), as MPI_Bcast: every rank returns the root's data.
     public func broadcast(_ payload: ByteBuffer?, root: Int, deadline: Deadline? = nil) throws -> ByteBuffer {
         try ibroadcast(payload, root: root).wait(deadline: deadline)
     }
@@ -52,15 +56,19 @@ extension Communicator {
         return try request("reduce(\(operation.name))", schedule, Self.optionalBuffer)
     }
 
+    /// Blocking `ireduce`, as MPI_Reduce: the reduction at `root`, nil elsewhere.
     public func reduce(_ payload: ByteBuffer, _ operation: ReductionOperation, root: Int, deadline: Deadline? = nil) throws -> ByteBuffer? {
         try ireduce(payload, operation, root: root).wait(deadline: deadline)
     }
 
+    /// Starts an allreduce, as MPI_Iallreduce: every rank gets the elementwise
+    /// reduction of all ranks' buffers, which must have the same length.
     public func iallreduce(_ payload: ByteBuffer, _ operation: ReductionOperation) throws -> Request<ByteBuffer> {
         let schedule = try allreduceSchedule(payload: payload, operation: operation, rank: rank, size: size, largeBytes: largeBytes)
         return try request("allreduce(\(operation.name))", schedule, Self.buffer)
     }
 
+    /// Blocking `iallreduce`, as MPI_Allreduce.
     public func allreduce(_ payload: ByteBuffer, _ operation: ReductionOperation, deadline: Deadline? = nil) throws -> ByteBuffer {
         try iallreduce(payload, operation).wait(deadline: deadline)
     }
@@ -71,6 +79,7 @@ extension Communicator {
         return try request("reduce-scatter(\(operation.name))", schedule, Self.buffer)
     }
 
+    /// Blocking `ireduceScatter`, as MPI_Reduce_scatter.
     public func reduceScatter(_ payload: ByteBuffer, counts: [Int], _ operation: ReductionOperation, deadline: Deadline? = nil) throws -> ByteBuffer {
         try ireduceScatter(payload, counts: counts, operation).wait(deadline: deadline)
     }
@@ -82,6 +91,7 @@ extension Communicator {
         return try request("scan(\(operation.name))", schedule) { output in try Self.optionalBuffer(output)! }
     }
 
+    /// Blocking `iscan`, as MPI_Scan.
     public func scan(_ payload: ByteBuffer, _ operation: ReductionOperation, deadline: Deadline? = nil) throws -> ByteBuffer {
         try iscan(payload, operation).wait(deadline: deadline)
     }
@@ -93,6 +103,7 @@ extension Communicator {
         return try request("exscan(\(operation.name))", schedule, Self.optionalBuffer)
     }
 
+    /// Blocking `iexscan`, as MPI_Exscan; rank 0 gets nil.
     public func exscan(_ payload: ByteBuffer, _ operation: ReductionOperation, deadline: Deadline? = nil) throws -> ByteBuffer? {
         try iexscan(payload, operation).wait(deadline: deadline)
     }
@@ -108,6 +119,7 @@ extension Communicator {
         }
     }
 
+    /// Blocking `igather`, as MPI_Gatherv: every rank's buffer at the root, nil elsewhere.
     public func gather(_ payload: ByteBuffer, root: Int, deadline: Deadline? = nil) throws -> [ByteBuffer]? {
         try igather(payload, root: root).wait(deadline: deadline)
     }
@@ -123,6 +135,7 @@ extension Communicator {
         return try request("scatter", scatterSchedule(buffers: buffers, root: root, rank: rank, size: size), Self.buffer)
     }
 
+    /// Blocking `iscatter`, as MPI_Scatterv: the root passes one buffer per rank; every rank gets its own.
     public func scatter(_ buffers: [ByteBuffer]?, root: Int, deadline: Deadline? = nil) throws -> ByteBuffer {
         try iscatter(buffers, root: root).wait(deadline: deadline)
     }
@@ -132,6 +145,7 @@ extension Communicator {
         try request("allgather", allgatherSchedule(payload: payload, rank: rank, size: size), Self.buffers)
     }
 
+    /// Blocking `iallgather`, as MPI_Allgatherv: every rank's buffer, by rank, everywhere.
     public func allgather(_ payload: ByteBuffer, deadline: Deadline? = nil) throws -> [ByteBuffer] {
         try iallgather(payload).wait(deadline: deadline)
     }
@@ -144,6 +158,7 @@ extension Communicator {
         return try request("alltoall", alltoallSchedule(buffers: buffers, rank: rank, size: size), Self.buffers)
     }
 
+    /// Blocking `ialltoall`, as MPI_Alltoallv.
     public func alltoall(_ buffers: [ByteBuffer], deadline: Deadline? = nil) throws -> [ByteBuffer] {
         try ialltoall(buffers).wait(deadline: deadline)
     }

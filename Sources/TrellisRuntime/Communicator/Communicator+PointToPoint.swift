@@ -18,6 +18,8 @@ extension Communicator {
         return Request(core: core)
     }
 
+    /// Sends `payload` and blocks until the send completes, as MPI_Send: small
+    /// messages go at once, large ones wait for the receiver to match them.
     public func send(_ payload: ByteBuffer, to destination: Int, tag: Int = 0, deadline: Deadline? = nil) throws {
         try isend(payload, to: destination, tag: tag).wait(deadline: deadline)
     }
@@ -39,6 +41,8 @@ extension Communicator {
         }
     }
 
+    /// Blocks until a matching message arrives and returns it, as MPI_Recv; throws
+    /// `timedOut` if `deadline` passes first.
     public func receive(from source: SourceSelector = .any, tag: TagSelector = .any, deadline: Deadline? = nil) throws -> Message {
         try ireceive(from: source, tag: tag).wait(deadline: deadline)
     }

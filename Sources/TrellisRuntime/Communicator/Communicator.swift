@@ -14,8 +14,12 @@ import TrellisCore
 /// ```
 public final class Communicator: @unchecked Sendable, CustomStringConvertible {
     let engine: ProgressEngine
+    /// The communication context that keeps this communicator's messages apart
+    /// from every other's; never reused, even after `free()`.
     public let context: ContextID
+    /// The processes of this communicator, in rank order; for an intercommunicator, the local group.
     public let group: Group
+    /// This process's position in `group`, 0 ..< `size`.
     public let rank: Int
     /// The other side of an intercommunicator; nil for an intracommunicator.
     public let remoteGroup: Group?
@@ -54,11 +58,14 @@ public final class Communicator: @unchecked Sendable, CustomStringConvertible {
         }
     }
 
+    /// The number of processes in `group` (the local group of an intercommunicator), as MPI_Comm_size.
     public var size: Int { group.size }
     /// Size of the remote group of an intercommunicator; 0 for an intracommunicator.
     public var remoteSize: Int { remoteGroup?.size ?? 0 }
+    /// Whether this communicator joins two groups (from connect, accept, join or spawn).
     public var isIntercommunicator: Bool { remoteGroup != nil }
 
+    /// The context, this process's rank and the size, for messages and logs.
     public var description: String {
         if let remoteGroup { return "Intercommunicator(\(context), rank \(rank) of \(size), remote size \(remoteGroup.size))" }
         return "Communicator(\(context), rank \(rank) of \(size))"

@@ -4,6 +4,7 @@ import TrellisCore
 /// A port this process opened (MPI_Open_port): clients connect to its name;
 /// `accept` on a communicator takes them one at a time.
 public final class Port: Sendable, CustomStringConvertible {
+    /// The name clients connect to; its `description` is the string to hand out or publish.
     public let name: PortName
     private let engine: ProgressEngine
 
@@ -12,6 +13,7 @@ public final class Port: Sendable, CustomStringConvertible {
         self.engine = engine
     }
 
+    /// The port's name in printed form.
     public var description: String { name.description }
 
     /// Closes the port: accepts waiting on it fail with `portClosed`, queued clients are refused.
@@ -54,6 +56,8 @@ extension Communicator {
         }
     }
 
+    /// Blocking `iaccept`, as MPI_Comm_accept: returns the intercommunicator to the
+    /// client's group, or throws `timedOut` if `deadline` passes first.
     public func accept(_ port: Port?, root: Int = 0, deadline: Deadline? = nil) throws -> Communicator {
         try iaccept(port, root: root).wait(deadline: deadline)
     }
@@ -71,6 +75,8 @@ extension Communicator {
         }
     }
 
+    /// Blocking `iconnect`, as MPI_Comm_connect: returns the intercommunicator to the
+    /// accepting group, or throws `timedOut` if `deadline` passes first.
     public func connect(to portName: String, root: Int = 0, deadline: Deadline? = nil) throws -> Communicator {
         try iconnect(to: portName, root: root).wait(deadline: deadline)
     }

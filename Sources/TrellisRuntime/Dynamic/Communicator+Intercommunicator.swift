@@ -71,6 +71,7 @@ extension Communicator {
         return Request(core: core)
     }
 
+    /// Blocking `idisconnect`, as MPI_Comm_disconnect; throws `timedOut` if `deadline` passes first.
     public func disconnect(deadline: Deadline? = nil) throws {
         try idisconnect().wait(deadline: deadline)
     }

@@ -7,7 +7,9 @@ import TrellisSystem
 
 /// One program to start with `spawnMultiple`.
 public struct SpawnRequest: Sendable {
+    /// The executable and its arguments.
     public var command: [String]
+    /// How many processes of this program to start; at least 1.
     public var count: Int
     /// Added to the children's environment (for all programs of one spawn).
     public var environment: [String: String]
@@ -15,6 +17,7 @@ public struct SpawnRequest: Sendable {
     /// info key); by default the launcher places them on the job's hosts.
     public var hosts: String?
 
+    /// A program to start `count` times, with extra environment variables and an optional placement.
     public init(command: [String], count: Int, environment: [String: String] = [:], hosts: String? = nil) {
         self.command = command
         self.count = count
@@ -33,6 +36,11 @@ public struct SpawnRequest: Sendable {
 /// gets an intercommunicator (the children's is `runtime.parent`). A
 /// singleton, which has no launcher, runs `trellis run` itself on this host.
 extension Communicator {
+    /// Starts `count` processes of `command` as a new job and returns the
+    /// intercommunicator to it, as MPI_Comm_spawn. Collective over this
+    /// communicator; only the root's arguments count. Blocks until the children
+    /// have connected, at most until `deadline` (120 seconds when nil); throws
+    /// `launchFailed` when the job cannot be started.
     public func spawn(
         _ command: [String], count: Int, root: Int = 0, environment: [String: String] = [:], deadline: Deadline? = nil
     ) throws -> Communicator {

@@ -51,6 +51,7 @@ extension Communicator {
         }
     }
 
+    /// Blocking `iagree`, as MPIX_Comm_agree; throws `timedOut` if `deadline` passes first.
     public func agree(flag: UInt64 = ~0, deadline: Deadline? = nil) throws -> AgreementResult {
         try iagree(flag: flag).wait(deadline: deadline)
     }

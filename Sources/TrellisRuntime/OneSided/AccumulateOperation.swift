@@ -4,21 +4,33 @@ import TrellisCore
 /// collective reductions these travel by name, since the target applies them
 /// without its application taking part. The numbers are part of the wire protocol.
 public enum AccumulateOperation: UInt8, Sendable, CaseIterable {
+    /// The origin's value replaces the target's, as MPI_REPLACE.
     case replace = 0
+    /// The values are added, as MPI_SUM; integers wrap on overflow.
     case sum = 1
+    /// The smaller value is kept, as MPI_MIN.
     case minimum = 2
+    /// The larger value is kept, as MPI_MAX.
     case maximum = 3
+    /// Bitwise and, as MPI_BAND; integers only.
     case bitwiseAnd = 4
+    /// Bitwise or, as MPI_BOR; integers only.
     case bitwiseOr = 5
+    /// Bitwise exclusive or, as MPI_BXOR; integers only.
     case bitwiseXor = 6
 }
 
 /// The element types `accumulate` understands. The numbers are part of the wire protocol.
 public enum AccumulateElementKind: UInt8, Sendable, CaseIterable {
+    /// 4-byte signed integers (`Int32`).
     case int32 = 1
+    /// 8-byte signed integers (`Int64`).
     case int64 = 2
+    /// 4-byte unsigned integers (`UInt32`).
     case uint32 = 3
+    /// 8-byte unsigned integers (`UInt64`).
     case uint64 = 4
+    /// 8-byte IEEE 754 floating point (`Double`).
     case double = 5
 
     var byteCount: Int {
@@ -31,6 +43,7 @@ public enum AccumulateElementKind: UInt8, Sendable, CaseIterable {
 
 /// A number a window can accumulate into.
 public protocol AccumulateElement: WireScalar, Comparable, Numeric {
+    /// The element kind that tells the target how to read values of this type.
     static var accumulateKind: AccumulateElementKind { get }
 }
 

@@ -20,6 +20,8 @@ import TrellisWire
 /// operations towards it with `peerFailed`, unlock and flush included; a dead
 /// origin's locks are given back so nobody waits behind it.
 public final class Window: @unchecked Sendable, CustomStringConvertible {
+    /// How `lock` holds a target's lock, as MPI_LOCK_SHARED and MPI_LOCK_EXCLUSIVE:
+    /// shared locks are held together, an exclusive one alone.
     public enum LockMode: Sendable { case shared, exclusive }
 
     /// The window's own communicator (a duplicate of the one it was made on).
@@ -29,8 +31,11 @@ public final class Window: @unchecked Sendable, CustomStringConvertible {
 
     init(communicator: Communicator) { self.communicator = communicator }
 
+    /// This process's rank in the window's communicator.
     public var rank: Int { communicator.rank }
+    /// The number of processes that share the window.
     public var size: Int { communicator.size }
+    /// The window's context, this process's rank and the size, for messages and logs.
     public var description: String { "Window(\(communicator.context), rank \(rank) of \(size))" }
 
     // MARK: Local memory
@@ -92,6 +97,8 @@ public final class Window: @unchecked Sendable, CustomStringConvertible {
         }
     }
 
+    /// Blocks until `rank`'s lock is held, as MPI_Win_lock. When `deadline` passes
+    /// first, the lock request is cancelled and `timedOut` thrown.
     public func lock(_ mode: LockMode = .shared, rank target: Int, deadline: Deadline? = nil) throws {
         let request = try ilock(mode, rank: target)
         do {
@@ -116,6 +123,8 @@ public final class Window: @unchecked Sendable, CustomStringConvertible {
         }
     }
 
+    /// Blocking `iunlock`, as MPI_Win_unlock: returns once every operation to
+    /// `rank` has taken effect and its lock is given back.
     public func unlock(rank target: Int, deadline: Deadline? = nil) throws {
         try iunlock(rank: target).wait(deadline: deadline)
     }
@@ -133,6 +142,7 @@ public final class Window: @unchecked Sendable, CustomStringConvertible {
         }
     }
 
+    /// Blocking `iflush`, as MPI_Win_flush, or MPI_Win_flush_all when `rank` is nil.
     public func flush(rank target: Int? = nil, deadline: Deadline? = nil) throws {
         try iflush(rank: target).wait(deadline: deadline)
     }

@@ -15,9 +15,13 @@ import TrellisCore
 /// Datatypes are values: making one allocates only its block list, and
 /// there is no limit on how many exist at once.
 public struct Datatype: Sendable, Hashable, CustomStringConvertible {
+    /// One run of contiguous bytes in a layout.
     public struct Block: Sendable, Hashable {
+        /// Where the block starts, in bytes from the start of the layout; never negative in a `Datatype`.
         public var offset: Int
+        /// Bytes in the block; a `Datatype` drops empty blocks.
         public var length: Int
+        /// A block of `length` bytes at `offset`. `Datatype.init(blocks:extent:)` rejects negative values.
         public init(offset: Int, length: Int) {
             self.offset = offset
             self.length = length
@@ -100,6 +104,7 @@ public struct Datatype: Sendable, Hashable, CustomStringConvertible {
         return try Datatype(blocks: blocks.map { Block(offset: $0.offset + displacement, length: $0.length) }, extent: extent + displacement)
     }
 
+    /// The number of blocks, the byte count and the extent.
     public var description: String { "Datatype(\(blocks.count) blocks, \(byteCount) bytes, extent \(extent))" }
 
     // MARK: Packing
@@ -114,6 +119,8 @@ public struct Datatype: Sendable, Hashable, CustomStringConvertible {
         return packed
     }
 
+    /// Gathers the layout's bytes from an array; throws `invalidArgument`
+    /// when the layout reaches past its end.
     public func pack(from memory: [UInt8]) throws -> ByteBuffer {
         try memory.withUnsafeBytes { try pack(from: $0) }
     }
@@ -133,6 +140,8 @@ public struct Datatype: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// Scatters `packed` (exactly `byteCount` bytes) into the layout's places in an array; throws
+    /// `invalidArgument` when the length differs or the layout reaches past the array's end.
     public func unpack(_ packed: ByteBuffer, into memory: inout [UInt8]) throws {
         try memory.withUnsafeMutableBytes { try unpack(packed, into: $0) }
     }

@@ -7,12 +7,15 @@ import TrellisCore
 /// own fixed little-endian form (see `WireScalar`), which is equally
 /// independent of the architecture.
 public enum External32 {
+    /// Encodes `values` in external32 form, each value big-endian (`Int` as 8 bytes).
     public static func pack<T: WireScalar>(_ values: [T]) -> ByteBuffer {
         var buffer = ByteBuffer(wireValues: values)
         reverseEachElement(&buffer, width: T.wireByteCount)
         return buffer
     }
 
+    /// Decodes external32 values of `T`; throws `invalidArgument` when the
+    /// length is not a whole number of values.
     public static func unpack<T: WireScalar>(_ packed: ByteBuffer, as type: T.Type = T.self) throws -> [T] {
         guard packed.readableBytes % T.wireByteCount == 0 else {
             throw TrellisError(.invalidArgument, "\(packed.readableBytes) bytes are not a whole number of \(T.wireByteCount)-byte external32 values")

@@ -2,11 +2,14 @@ import NIOCore
 
 /// A received message: its bytes and where it came from.
 public struct Message: Sendable {
+    /// The message's bytes.
     public var payload: ByteBuffer
     /// Rank of the sender in the communicator the message was received on.
     public var source: Int
+    /// The tag the sender gave the message.
     public var tag: Int
 
+    /// A message with the given bytes, sender rank and tag.
     public init(payload: ByteBuffer, source: Int, tag: Int) {
         self.payload = payload
         self.source = source
@@ -21,8 +24,11 @@ public struct Message: Sendable {
 
 /// What a probe learns about a message that has not been received yet.
 public struct MessageStatus: Sendable, Equatable {
+    /// Rank of the sender in the communicator that was probed.
     public var source: Int
+    /// The tag the sender gave the message.
     public var tag: Int
+    /// The payload's length in bytes, for sizing a buffer before receiving it.
     public var byteCount: Int
 }
 

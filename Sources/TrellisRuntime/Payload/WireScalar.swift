@@ -3,17 +3,25 @@ import NIOCore
 /// A fixed-width number that travels in little-endian byte order, so typed
 /// payloads read the same on every architecture.
 public protocol WireScalar: Sendable, Equatable {
+    /// Bytes one value takes on the wire.
     static var wireByteCount: Int { get }
+    /// Writes this value, little-endian, at byte `offset` of `bytes`; the
+    /// caller makes room for `wireByteCount` bytes.
     func store(into bytes: UnsafeMutableRawBufferPointer, at offset: Int)
+    /// Reads a value written by `store(into:at:)` from byte `offset` of
+    /// `bytes`; the offset need not be aligned.
     static func load(from bytes: UnsafeRawBufferPointer, at offset: Int) -> Self
 }
 
 extension WireScalar where Self: FixedWidthInteger {
+    /// The integer's own width.
     public static var wireByteCount: Int { MemoryLayout<Self>.size }
+    /// Writes the integer little-endian.
     @inline(__always)
     public func store(into bytes: UnsafeMutableRawBufferPointer, at offset: Int) {
         bytes.storeBytes(of: littleEndian, toByteOffset: offset, as: Self.self)
     }
+    /// Reads a little-endian integer.
     @inline(__always)
     public static func load(from bytes: UnsafeRawBufferPointer, at offset: Int) -> Self {
         Self(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: Self.self))
@@ -31,21 +39,27 @@ extension UInt64: WireScalar {}
 
 /// `Int` travels as 64 bits.
 extension Int: WireScalar {
+    /// Eight bytes on every platform.
     public static var wireByteCount: Int { 8 }
+    /// Writes the value as a little-endian `Int64`.
     public func store(into bytes: UnsafeMutableRawBufferPointer, at offset: Int) {
         bytes.storeBytes(of: Int64(self).littleEndian, toByteOffset: offset, as: Int64.self)
     }
+    /// Reads a little-endian `Int64`; on a 32-bit platform a value outside `Int`'s range traps.
     public static func load(from bytes: UnsafeRawBufferPointer, at offset: Int) -> Int {
         Int(Int64(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: Int64.self)))
     }
 }
 
 extension Double: WireScalar {
+    /// Eight bytes.
     public static var wireByteCount: Int { 8 }
+    /// Writes the IEEE 754 bit pattern little-endian.
     @inline(__always)
     public func store(into bytes: UnsafeMutableRawBufferPointer, at offset: Int) {
         bytes.storeBytes(of: bitPattern.littleEndian, toByteOffset: offset, as: UInt64.self)
     }
+    /// Reads a little-endian IEEE 754 bit pattern.
     @inline(__always)
     public static func load(from bytes: UnsafeRawBufferPointer, at offset: Int) -> Double {
         Double(bitPattern: UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt64.self)))
@@ -53,11 +67,14 @@ extension Double: WireScalar {
 }
 
 extension Float: WireScalar {
+    /// Four bytes.
     public static var wireByteCount: Int { 4 }
+    /// Writes the IEEE 754 bit pattern little-endian.
     @inline(__always)
     public func store(into bytes: UnsafeMutableRawBufferPointer, at offset: Int) {
         bytes.storeBytes(of: bitPattern.littleEndian, toByteOffset: offset, as: UInt32.self)
     }
+    /// Reads a little-endian IEEE 754 bit pattern.
     @inline(__always)
     public static func load(from bytes: UnsafeRawBufferPointer, at offset: Int) -> Float {
         Float(bitPattern: UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt32.self)))

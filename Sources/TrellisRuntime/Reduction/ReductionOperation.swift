@@ -6,11 +6,18 @@ import TrellisCore
 /// where `lower` comes from the lower ranks; `result` may alias either input.
 /// Collectives keep rank order for operations that are not commutative.
 public struct ReductionOperation: Sendable {
+    /// A short name, such as `sum`, that labels requests and error messages.
     public let name: String
+    /// Bytes per element. A reduction throws `invalidArgument` for a buffer
+    /// that is not a whole number of elements.
     public let elementByteCount: Int
+    /// Whether operands may be combined in any order. Commutative operations may use ring
+    /// schedules; the others are always combined in rank order.
     public let isCommutative: Bool
     let combine: @Sendable (_ lower: UnsafeRawBufferPointer, _ upper: UnsafeRawBufferPointer, _ result: UnsafeMutableRawBufferPointer) -> Void
 
+    /// An operation from a closure that computes `lower op upper` for every element of the
+    /// two input buffers into `result`, which may alias either input.
     public init(
         name: String, elementByteCount: Int, isCommutative: Bool,
         combine: @escaping @Sendable (UnsafeRawBufferPointer, UnsafeRawBufferPointer, UnsafeMutableRawBufferPointer) -> Void
@@ -55,8 +62,10 @@ public struct ReductionOperation: Sendable {
 /// let joined = try world.allreduce([x], .custom(commutative: false) { a, b in a &* 31 &+ b })
 /// ```
 public struct Reduction<T: WireScalar>: Sendable {
+    /// The untyped operation that the byte-buffer collectives take.
     public let operation: ReductionOperation
 
+    /// A typed view of an untyped operation whose elements are values of `T` in wire form.
     public init(operation: ReductionOperation) { self.operation = operation }
 
     /// An elementwise reduction from a closure on two values (`lower`, `upper`).
@@ -73,20 +82,28 @@ public struct Reduction<T: WireScalar>: Sendable {
 }
 
 extension Reduction where T: Numeric {
+    /// Elementwise sum, as MPI_SUM. Integer overflow traps.
     public static var sum: Reduction<T> { .custom(name: "sum") { $0 + $1 } }
+    /// Elementwise product, as MPI_PROD. Integer overflow traps.
     public static var product: Reduction<T> { .custom(name: "product") { $0 * $1 } }
 }
 
 extension Reduction where T: Comparable {
+    /// Elementwise minimum, as MPI_MIN.
     public static var min: Reduction<T> { .custom(name: "min") { Swift.min($0, $1) } }
+    /// Elementwise maximum, as MPI_MAX.
     public static var max: Reduction<T> { .custom(name: "max") { Swift.max($0, $1) } }
 }
 
 extension Reduction where T: FixedWidthInteger {
+    /// Bitwise and, as MPI_BAND.
     public static var bitwiseAnd: Reduction<T> { .custom(name: "bitwise-and") { $0 & $1 } }
+    /// Bitwise or, as MPI_BOR.
     public static var bitwiseOr: Reduction<T> { .custom(name: "bitwise-or") { $0 | $1 } }
+    /// Bitwise exclusive or, as MPI_BXOR.
     public static var bitwiseXor: Reduction<T> { .custom(name: "bitwise-xor") { $0 ^ $1 } }
     /// Nonzero is true; the result is 1 or 0.
     public static var logicalAnd: Reduction<T> { .custom(name: "logical-and") { ($0 != 0 && $1 != 0) ? 1 : 0 } }
+    /// Logical or, as MPI_LOR: 1 when either value is nonzero, else 0.
     public static var logicalOr: Reduction<T> { .custom(name: "logical-or") { ($0 != 0 || $1 != 0) ? 1 : 0 } }
 }

@@ -12,6 +12,7 @@
 /// if try waitAny([stop, incoming]) == 0 { return }
 /// ```
 public struct GeneralizedRequest: Waitable {
+    /// The request's shared state (`Waitable`).
     public let requestCore: RequestCore
 
     init(engine: ProgressEngine, label: String) {

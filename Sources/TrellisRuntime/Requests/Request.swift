@@ -2,6 +2,7 @@ import TrellisCore
 
 /// Anything that can be waited on: every `Request`, whatever its value.
 public protocol Waitable: Sendable {
+    /// The operation's shared state, through which `waitAll` and `waitAny` wait on it.
     var requestCore: RequestCore { get }
 }
 
@@ -15,6 +16,7 @@ public protocol Waitable: Sendable {
 /// let message = try incoming.wait(timeout: .seconds(5))
 /// ```
 public struct Request<Value: Sendable>: Waitable {
+    /// The operation's shared state (`Waitable`).
     public let requestCore: RequestCore
     let transform: @Sendable (RequestOutput) throws -> Value
 
@@ -34,6 +36,8 @@ public struct Request<Value: Sendable>: Waitable {
         return try value()
     }
 
+    /// Blocks until the operation finishes or `timeout` has passed, as
+    /// `wait(deadline:)` with a deadline that far ahead.
     @discardableResult
     public func wait(timeout: Duration) throws -> Value {
         try wait(deadline: .after(timeout))
