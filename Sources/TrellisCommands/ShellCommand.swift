@@ -31,14 +31,7 @@ struct ShellCommand: ParsableCommand {
     @Flag(help: "Run SCRIPT as a PBS batch script: its #PBS directives, PBS_* variables, mpiexec over the job's hosts.")
     var pbs = false
 
-    @Flag(help: "Print one JSON object per line run: its text, exit code, and each host's output and exit code.")
-    var json = false
-
-    @Flag(help: .hidden)
-    var events = false
-
-    @Flag(help: .hidden)
-    var sourceOnly = false
+    @OptionGroup var flags: ClusterToolFlags
 
     /// Rank 0 reads a terminal through the launcher (its own stdin is the launcher's pipe).
     @Flag(help: .hidden)
@@ -58,14 +51,15 @@ struct ShellCommand: ParsableCommand {
         if let scriptPath, access(scriptPath, R_OK) != 0 {
             throw ValidationError("cannot read the script \(scriptPath): \(String(cString: strerror(errno)))")
         }
-        if placement.namesHosts && !events {
+        if placement.namesHosts && !flags.events {
             var options = LaunchOptions(rankCount: 1, program: ["true"])
             try placement.apply(to: &options)
-            let flags = String(decoding: try JSONEncoder().encode(Self.launchFlags(placement)), as: UTF8.self)
+            let placementFlags = String(decoding: try JSONEncoder().encode(Self.launchFlags(placement)), as: UTF8.self)
+            let json = flags.json
             let atTerminal = scriptPath == nil && isatty(0) != 0
             var job = ToolJob(tool: "shell", options: options) { sourceIsDestination in
                 [currentExecutablePath(), "shell", "--events"] + (sourceIsDestination ? [] : ["--source-only"]) + (json ? ["--json"] : []) + (atTerminal ? ["--interactive"] : [])
-                    + ["--run-flags", flags] + (scriptPath.map { ["--", $0] } ?? [])
+                    + ["--run-flags", placementFlags] + (scriptPath.map { ["--", $0] } ?? [])
             }
             job.passesOutput = true
             let (code, notices) = try job.runToExitCode()
@@ -75,10 +69,10 @@ struct ShellCommand: ParsableCommand {
         }
         let runtime = try Runtime.initialize()
         let host = ToolJob.hostName
-        var shell = ShellRank(world: runtime.world, hostName: host, sourceIsHost: !sourceOnly)
+        var shell = ShellRank(world: runtime.world, hostName: host, sourceIsHost: !flags.sourceOnly)
         shell.runFlags = (try? JSONDecoder().decode([String].self, from: Data(runFlags.utf8))) ?? []
         shell.trellisExecutable = (try? TrellisExecutable.locate()) ?? "trellis"
-        shell.json = json
+        shell.json = flags.json
         var reader: (() -> (number: Int, text: String)?)?
         if runtime.world.rank == 0 {
             if let scriptPath {
@@ -90,7 +84,7 @@ struct ShellCommand: ParsableCommand {
                 shell.interactive = interactive
                 var number = 0
                 reader = {
-                    if interactive && !json { writeAll(1, Array("trellis shell> ".utf8)) }
+                    if interactive && !flags.json { writeAll(1, Array("trellis shell> ".utf8)) }
                     guard let line = readLine() else { return nil }
                     number += 1
                     return (number, line)

@@ -46,14 +46,7 @@ struct StageCommand: ParsableCommand {
     @Option(help: "The Trellis file system that fs:/ sources are in (as trellis up --name gave it).")
     var fsName = "trellis"
 
-    @Flag(help: "Print one JSON object: every host's result.")
-    var json = false
-
-    @Flag(help: .hidden)
-    var events = false
-
-    @Flag(help: .hidden)
-    var sourceOnly = false
+    @OptionGroup var flags: ClusterToolFlags
 
     @Argument(help: "Files, directories (src, or src/ for its contents), fs:/paths in a Trellis file system, tar:ARCHIVE for an archive's contents.")
     var sources: [String] = []
@@ -72,36 +65,21 @@ struct StageCommand: ParsableCommand {
         request.keepPartial = keepPartial
         request.compress = compress
         request.chunkBytes = chunkBytes
-        request.sourceIsDestination = !sourceOnly
+        request.sourceIsDestination = !flags.sourceOnly
         request.fileSystem = fsName
 
-        if placement.namesHosts && !events {
-            var options = LaunchOptions(rankCount: 1, program: ["true"])
-            try placement.apply(to: &options)
-            let job = ToolJob(tool: "stage", options: options) { sourceIsDestination in
+        try ClusterToolCommand.run(
+            StageReport.self, placement: placement, flags: flags, print: StageReport.print,
+            rankArguments: { sourceIsDestination in
                 var placed = request
                 placed.sourceIsDestination = sourceIsDestination
-                return [currentExecutablePath(), "stage"] + Self.arguments(for: placed)
+                return Self.arguments(for: placed)
             }
-            let (report, notices) = try job.run(reporting: StageReport.self)
-            for notice in notices { writeToStandardError("trellis stage: \(notice)\n") }
-            guard let report else {
-                throw TrellisError(.peerFailed, "the stage ended without a report: it did not start on every host, or rank 0 (on this host) ended early")
-            }
-            StageReport.print(report, json: json)
-            if report.exitCode != 0 { throw ExitCode(report.exitCode) }
-            return
+        ) { world, host, observer in
+            var rank = StageRank(world: world, request: request, hostName: host)
+            rank.observer = observer
+            return try rank.run()
         }
-
-        // A rank of a job (launched by the command above, trellis run or srun), or alone.
-        let runtime = try Runtime.initialize()
-        let host = ToolJob.hostName
-        var rank = StageRank(world: runtime.world, request: request, hostName: host)
-        rank.observer = ToolEvents(tool: "stage", mode: events ? .launched : .terminal(show: { [json] in StageReport.print($0, json: json) }))
-        let succeeded = try rank.run()
-        try? runtime.finalize()
-        // Launched by `trellis stage --hosts`, the report carries the outcome; the exit code says only whether this rank did its part.
-        if !succeeded && !events { throw ExitCode(1) }
     }
 
     /// The flags a launched rank gets (with `--events`), the request's own.

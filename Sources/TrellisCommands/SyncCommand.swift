@@ -47,14 +47,7 @@ struct SyncCommand: ParsableCommand {
     @Option(help: "Bytes of files per batch (each batch is in place before the next is sent).")
     var batchBytes: Int = 256 << 20
 
-    @Flag(help: "Print one JSON object: every host's result (and changes, with --dry-run).")
-    var json = false
-
-    @Flag(help: .hidden)
-    var events = false
-
-    @Flag(help: .hidden)
-    var sourceOnly = false
+    @OptionGroup var flags: ClusterToolFlags
 
     @Argument(help: "The folder whose contents every host's DIR is made identical to.")
     var source: String
@@ -74,33 +67,20 @@ struct SyncCommand: ParsableCommand {
         request.dryRun = dryRun
         request.chunkBytes = chunkBytes
         request.batchBytes = Int64(batchBytes)
-        request.sourceIsDestination = !sourceOnly
+        request.sourceIsDestination = !flags.sourceOnly
 
-        if placement.namesHosts && !events {
-            var options = LaunchOptions(rankCount: 1, program: ["true"])
-            try placement.apply(to: &options)
-            let job = ToolJob(tool: "sync", options: options) { sourceIsDestination in
+        try ClusterToolCommand.run(
+            SyncReport.self, placement: placement, flags: flags, print: SyncReport.print,
+            rankArguments: { sourceIsDestination in
                 var placed = request
                 placed.sourceIsDestination = sourceIsDestination
-                return [currentExecutablePath(), "sync"] + Self.arguments(for: placed)
+                return Self.arguments(for: placed)
             }
-            let (report, notices) = try job.run(reporting: SyncReport.self)
-            for notice in notices { writeToStandardError("trellis sync: \(notice)\n") }
-            guard let report else {
-                throw TrellisError(.peerFailed, "the sync ended without a report: it did not start on every host, or rank 0 (on this host) ended early")
-            }
-            SyncReport.print(report, json: json)
-            if report.exitCode != 0 { throw ExitCode(report.exitCode) }
-            return
+        ) { world, host, observer in
+            var rank = SyncRank(world: world, request: request, hostName: host)
+            rank.observer = observer
+            return try rank.run()
         }
-
-        let runtime = try Runtime.initialize()
-        let host = ToolJob.hostName
-        var rank = SyncRank(world: runtime.world, request: request, hostName: host)
-        rank.observer = ToolEvents(tool: "sync", mode: events ? .launched : .terminal(show: { [json] in SyncReport.print($0, json: json) }))
-        let succeeded = try rank.run()
-        try? runtime.finalize()
-        if !succeeded && !events { throw ExitCode(1) }
     }
 
     static func arguments(for request: SyncRequest) -> [String] {
