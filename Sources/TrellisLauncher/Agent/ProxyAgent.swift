@@ -134,9 +134,12 @@ public final class ProxyAgent: Sendable {
         }
         guard listener != -1 else { return }
         logger.info("agent on \(host) stopping")
+        // The proxies first: once `serve` returns, the process may exit, and
+        // a proxy still running then would outlive it. A proxy asked for
+        // meanwhile is ended as it starts (`isStopping`).
+        stopProxies()
         // Wakes the accept that `serve` blocks in (it then fails with EINVAL).
         if let listener { shutdown(listener, Int32(SHUT_RDWR)) }
-        stopProxies()
     }
 
     private var isStopping: Bool { listening.withLock { $0 == -1 } }
