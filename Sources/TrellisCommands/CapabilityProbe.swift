@@ -161,9 +161,9 @@ final class CapabilityProbe {
         let start = MonotonicClock.nanoseconds()
         let outcome = run([trellis, "run", "-n", "2"] + scenario("representation"), timeout: 60)
         return [
-            row(persistentServicesTable, "Datatype processing supports heterogeneous architectures", outcome.output.contains("CHECK wire-representation ok"),
+            row(persistentServicesTable, "Datatype processing supports heterogeneous architectures", outcome.checked("wire-representation"),
                 "typed values travel in one fixed little-endian IEEE layout, checked byte by byte", since: start),
-            row(persistentServicesTable, "Support for external32", outcome.output.contains("CHECK external32 ok"),
+            row(persistentServicesTable, "Support for external32", outcome.checked("external32"),
                 "External32.pack / unpack give MPI's big-endian canonical bytes", since: start),
         ]
     }
@@ -174,20 +174,17 @@ final class CapabilityProbe {
         let start = MonotonicClock.nanoseconds()
         let ranks = 4
         let outcome = run([trellis, "run", "--keep-going", "-n", String(ranks)] + scenario("survive"), timeout: 180)
-        func has(_ marker: String, _ count: Int = 1) -> Bool {
-            outcome.output.components(separatedBy: "CHECK \(marker) ok").count - 1 >= count
-        }
         let survived = outcome.output.contains("SURVIVED") && !outcome.errors.contains("FAIL")
         let detail = survived ? "" : " — " + failureText([outcome])
         return [
             row(serverDies, "No communication: the job survives and the survivors finish", survived, "rank \(ranks - 1) SIGKILLed; survivors agreed, shrank and finalized" + detail, since: start),
-            row(serverDies, "Communication over a healthy communicator", has("healthy-communicator"), "allreduce on a communicator without the dead rank", since: start),
-            row(serverDies, "Eager send, survivor is sender: returns", has("eager-send-to-dead"), "returns (success or error), never hangs", since: start),
-            row(serverDies, "Rendezvous send, survivor is sender: error", has("rendezvous-send-to-dead"), "4 MiB send fails with peer-failed naming the process", since: start),
-            row(serverDies, "Survivor is receiver: error", has("receive-from-dead"), "receive fails with peer-failed", since: start),
-            row(serverDies, "1-sided: put, flush and unlock at the dead target fail; its locks are given back", has("one-sided-to-dead") && has("lock-of-dead-origin-released"),
+            row(serverDies, "Communication over a healthy communicator", outcome.checked("healthy-communicator"), "allreduce on a communicator without the dead rank", since: start),
+            row(serverDies, "Eager send, survivor is sender: returns", outcome.checked("eager-send-to-dead"), "returns (success or error), never hangs", since: start),
+            row(serverDies, "Rendezvous send, survivor is sender: error", outcome.checked("rendezvous-send-to-dead"), "4 MiB send fails with peer-failed naming the process", since: start),
+            row(serverDies, "Survivor is receiver: error", outcome.checked("receive-from-dead"), "receive fails with peer-failed", since: start),
+            row(serverDies, "1-sided: put, flush and unlock at the dead target fail; its locks are given back", outcome.checked("one-sided-to-dead") && outcome.checked("lock-of-dead-origin-released"),
                 "unlock and flush failed with peer-failed (MPICH's unlock hangs); a lock the dead rank held was released for the others", since: start),
-            row(serverDies, "Collectives fail on every survivor (no hang); revoke, agree, shrink", has("collective-failed-at-survivor", ranks - 1) && survived,
+            row(serverDies, "Collectives fail on every survivor (no hang); revoke, agree, shrink", outcome.checked("collective-failed-at-survivor", ranks - 1) && survived,
                 "barrier and allreduce failed at all \(ranks - 1) survivors; agree named the dead rank; shrink gave a working communicator", since: start),
         ]
     }
@@ -201,21 +198,18 @@ final class CapabilityProbe {
                 [trellis, "run", "-n", "2"] + scenario("failure-server"), environment,
                 clients: [(scenario("failure-client"), [:]), (scenario("client"), [:])])
             let (server, next) = (outcomes[0], outcomes[2])
-            func has(_ marker: String, _ count: Int = 1) -> Bool {
-                server.output.components(separatedBy: "CHECK \(marker) ok").count - 1 >= count
-            }
-            let survived = server.status == 0 && has("serves-new-clients") && next.status == 0
+            let survived = server.status == 0 && server.checked("serves-new-clients") && next.status == 0
             let detail = survived ? "" : " — " + failureText([server, next])
             return [
                 row(clientDies, "No communication: the storage job survives", survived, "a client killed with SIGKILL mid-session; the server job ran on and served a new client" + detail, since: start),
-                row(clientDies, "Communication inside the storage job", has("internal-communication"), "allreduce over the server job's world after the client died", since: start),
-                row(clientDies, "Eager send, server is sender: returns", has("eager-send-to-dead-client"), "returns, never hangs", since: start),
-                row(clientDies, "Rendezvous send, server is sender: error", has("rendezvous-send-to-dead-client"), "4 MiB send fails with peer-failed", since: start),
-                row(clientDies, "Server is receiver: error", has("receive-from-dead-client"), "receive fails with peer-failed", since: start),
-                row(clientDies, "1-sided into the dead client's window: unlock and lock fail (no hang)", has("one-sided-with-dead-client", 2),
+                row(clientDies, "Communication inside the storage job", server.checked("internal-communication"), "allreduce over the server job's world after the client died", since: start),
+                row(clientDies, "Eager send, server is sender: returns", server.checked("eager-send-to-dead-client"), "returns, never hangs", since: start),
+                row(clientDies, "Rendezvous send, server is sender: error", server.checked("rendezvous-send-to-dead-client"), "4 MiB send fails with peer-failed", since: start),
+                row(clientDies, "Server is receiver: error", server.checked("receive-from-dead-client"), "receive fails with peer-failed", since: start),
+                row(clientDies, "1-sided into the dead client's window: unlock and lock fail (no hang)", server.checked("one-sided-with-dead-client", 2),
                     "the server's open shared-lock epoch ended with peer-failed at unlock; a new lock failed at once", since: start),
-                row(clientDies, "Collectives with the dead client fail (no hang)", has("collective-with-dead-client-failed", 2), "allreduce on the merged communicator failed at both server ranks", since: start),
-                row(clientDies, "Disconnect from a dead client returns", has("disconnect-from-dead-client"), "disconnect freed the client's communicator without hanging", since: start),
+                row(clientDies, "Collectives with the dead client fail (no hang)", server.checked("collective-with-dead-client-failed", 2), "allreduce on the merged communicator failed at both server ranks", since: start),
+                row(clientDies, "Disconnect from a dead client returns", server.checked("disconnect-from-dead-client"), "disconnect freed the client's communicator without hanging", since: start),
             ]
         }
     }
@@ -237,5 +231,13 @@ final class CapabilityProbe {
             let detail = record.map { "\($0.count) at once in \(String(format: "%.1f", $0.seconds)) s, resident \(Int($0.residentMibAfter)) MiB; no limit but memory" } ?? failureText([outcome])
             return row(limits, feature, passed, detail, since: start)
         }
+    }
+}
+
+extension CommandRunner.Outcome {
+    /// Whether the scenario printed `CHECK marker ok` at least `count` times
+    /// (once per rank that passed the check).
+    func checked(_ marker: String, _ count: Int = 1) -> Bool {
+        output.components(separatedBy: "CHECK \(marker) ok").count - 1 >= count
     }
 }
