@@ -82,10 +82,19 @@ public struct Reduction<T: WireScalar>: Sendable {
 }
 
 extension Reduction where T: Numeric {
-    /// Elementwise sum, as MPI_SUM. Integer overflow traps.
+    /// Elementwise sum, as MPI_SUM.
     public static var sum: Reduction<T> { .custom(name: "sum") { $0 + $1 } }
-    /// Elementwise product, as MPI_PROD. Integer overflow traps.
+    /// Elementwise product, as MPI_PROD.
     public static var product: Reduction<T> { .custom(name: "product") { $0 * $1 } }
+}
+
+extension Reduction where T: FixedWidthInteger {
+    /// Elementwise sum of integers, as MPI_SUM, wrapping on overflow as C's
+    /// unsigned arithmetic does: values from another process must not be
+    /// able to stop this one with an overflow trap.
+    public static var sum: Reduction<T> { .custom(name: "sum") { $0 &+ $1 } }
+    /// Elementwise product of integers, as MPI_PROD, wrapping on overflow.
+    public static var product: Reduction<T> { .custom(name: "product") { $0 &* $1 } }
 }
 
 extension Reduction where T: Comparable {
