@@ -12,7 +12,12 @@ public struct BenchmarkFailure: Error, CustomStringConvertible {
 
 /// Seconds that `body` took (at least a nanosecond).
 public func timedSeconds(_ body: () throws -> Void) rethrows -> Double {
+    try timed(body).seconds
+}
+
+/// What `body` returned, and the seconds it took (at least a nanosecond).
+public func timed<Result>(_ body: () throws -> Result) rethrows -> (result: Result, seconds: Double) {
     let start = MonotonicClock.nanoseconds()
-    try body()
-    return max(Double(MonotonicClock.nanoseconds() - start) / 1e9, 1e-9)
+    let result = try body()
+    return (result, max(Double(MonotonicClock.nanoseconds() - start) / 1e9, 1e-9))
 }

@@ -5,8 +5,7 @@
 /// value separately with `map` and `reduce` took three times longer than the
 /// collectives it checked.
 struct ExpectedCollectiveResults {
-    let rank: Int
-    let size: Int
+    /// Values each rank contributes.
     let count: Int
     /// Element-wise sum over all ranks.
     private(set) var sums: [Int]
@@ -22,8 +21,6 @@ struct ExpectedCollectiveResults {
     private(set) var composedPrefix: [Int]
 
     init(rank: Int, size: Int, count: Int) {
-        self.rank = rank
-        self.size = size
         self.count = count
         var sums = Array(repeating: 0, count: count)
         var doubleSums = Array(repeating: 0.0, count: count)

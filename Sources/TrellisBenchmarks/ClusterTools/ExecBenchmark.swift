@@ -98,9 +98,7 @@ public struct ExecBenchmark {
         default:
             invocation = ["clush", "-S", "-b", "-w", list, "-o", "-F \(cluster.sshConfig)", command]
         }
-        let start = DispatchTime.now().uptimeNanoseconds
-        let outcome = try cluster.runAsUser(on: 0, invocation, environment: environment, timeoutSeconds: 300)
-        let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        let (outcome, elapsed) = try timed { try cluster.runAsUser(on: 0, invocation, environment: environment, timeoutSeconds: 300) }
         guard outcome.status == 0 else {
             throw TrellisError(.launchFailed, "\(tool) \(command) on \(count) hosts exited \(outcome.status): \(outcome.combined.suffix(1500))")
         }

@@ -184,19 +184,15 @@ public struct StageBenchmark {
         default:
             invocation = []
         }
-        let start = DispatchTime.now().uptimeNanoseconds
-        let outcome: CommandRunner.Outcome
-        if tool == "local-cp" {
+        let (outcome, elapsed) = try timed { () throws -> CommandRunner.Outcome in
+            guard tool == "local-cp" else { return try cluster.runAsUser(on: 0, invocation, environment: environment, timeoutSeconds: 1800) }
             var last: CommandRunner.Outcome?
             for host in hosts {
                 last = try cluster.run(on: host, ["cp", "-a", source, destination], timeoutSeconds: 1800)
                 if last!.status != 0 { break }
             }
-            outcome = last!
-        } else {
-            outcome = try cluster.runAsUser(on: 0, invocation, environment: environment, timeoutSeconds: 1800)
+            return last!
         }
-        let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         guard outcome.status == 0 else {
             throw TrellisError(.launchFailed, "\(tool) to \(hosts.count) hosts exited \(outcome.status): \(outcome.combined.suffix(1500))")
         }

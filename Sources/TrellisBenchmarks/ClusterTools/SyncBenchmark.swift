@@ -166,9 +166,7 @@ public struct SyncBenchmark {
         default:
             invocation = ["sh", "-c", "printf '%s\\n' \(names.joined(separator: " ")) | xargs -P \(names.count) -I{} rsync -a -e '\(ssh)' \(source)/ {}:\(destination)/"]
         }
-        let start = DispatchTime.now().uptimeNanoseconds
-        let outcome = try cluster.runAsUser(on: 0, invocation, environment: cluster.agentEnvironment, timeoutSeconds: 1800)
-        let elapsed = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        let (outcome, elapsed) = try timed { try cluster.runAsUser(on: 0, invocation, environment: cluster.agentEnvironment, timeoutSeconds: 1800) }
         guard outcome.status == 0 else {
             throw TrellisError(.launchFailed, "\(tool) to \(hosts.count) hosts exited \(outcome.status): \(outcome.combined.suffix(1500))")
         }
