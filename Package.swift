@@ -1,6 +1,20 @@
 // swift-tools-version: 6.0
 import PackageDescription
 
+// The products of the package dependencies (below) that targets use, each named once.
+let nioCore: Target.Dependency = .product(name: "NIOCore", package: "swift-nio")
+let logging: Target.Dependency = .product(name: "Logging", package: "swift-log")
+let metrics: Target.Dependency = .product(name: "Metrics", package: "swift-metrics")
+let argumentParser: Target.Dependency = .product(name: "ArgumentParser", package: "swift-argument-parser")
+let propertyBased: Target.Dependency = .product(name: "PropertyBased", package: "swift-property-based")
+let nioPosix: Target.Dependency = .product(name: "NIOPosix", package: "swift-nio")
+let tomlKit: Target.Dependency = .product(name: "TOMLKit", package: "TOMLKit")
+let serviceLifecycle: Target.Dependency = .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
+let prometheus: Target.Dependency = .product(name: "Prometheus", package: "swift-prometheus")
+let crypto: Target.Dependency = .product(name: "Crypto", package: "swift-crypto")
+let grdb: Target.Dependency = .product(name: "GRDB", package: "GRDB.swift")
+let deque: Target.Dependency = .product(name: "DequeModule", package: "swift-collections")
+
 let package = Package(
     name: "Trellis",
     platforms: [.macOS(.v15)],
@@ -32,8 +46,8 @@ let package = Package(
         .target(
             name: "TrellisFUSE",
             dependencies: [
-                "CFuse3", "TrellisFSClient", "TrellisFSProtocol", "TrellisFSDistribution", "TrellisSystem", "TrellisCore", .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "Logging", package: "swift-log"), .product(name: "Metrics", package: "swift-metrics"),
+                "CFuse3", "TrellisFSClient", "TrellisFSProtocol", "TrellisFSDistribution", "TrellisSystem", "TrellisCore", nioCore,
+                logging, metrics,
             ]),
         .target(name: "TrellisCore"),
         .target(name: "TrellisSystem", dependencies: ["TrellisCore", "CTrellisSystem"]),
@@ -43,105 +57,106 @@ let package = Package(
         .target(
             name: "TrellisFSStorage",
             dependencies: [
-                "TrellisFSProtocol", "TrellisFSDistribution", .product(name: "GRDB", package: "GRDB.swift"),
-                .product(name: "NIOCore", package: "swift-nio"),
+                "TrellisFSProtocol", "TrellisFSDistribution", grdb,
+                nioCore,
             ]),
         .target(
             name: "TrellisFSConnection",
-            dependencies: ["TrellisFSProtocol", "TrellisRuntime", "TrellisCore", .product(name: "NIOCore", package: "swift-nio")]),
+            dependencies: ["TrellisFSProtocol", "TrellisRuntime", "TrellisCore", nioCore]),
         .target(
             name: "TrellisFSClient",
             dependencies: [
                 "TrellisFSConnection", "TrellisFSProtocol", "TrellisFSDistribution", "TrellisRuntime", "TrellisCore",
-                .product(name: "NIOCore", package: "swift-nio"),
+                nioCore,
             ]),
         .target(
             name: "TrellisFSServer",
             dependencies: [
                 "TrellisSystem", "TrellisNames", "TrellisFSConnection", "TrellisFSStorage", "TrellisFSProtocol", "TrellisFSDistribution", "TrellisRuntime", "TrellisCore",
-                .product(name: "NIOCore", package: "swift-nio"), .product(name: "TOMLKit", package: "TOMLKit"),
-                .product(name: "Logging", package: "swift-log"), .product(name: "Metrics", package: "swift-metrics"),
+                nioCore, tomlKit,
+                logging, metrics,
             ]),
         .target(
             name: "TrellisServices",
             dependencies: [
                 "TrellisSystem", "TrellisCore",
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
+                nioCore,
+                nioPosix,
                 .product(name: "NIOHTTP1", package: "swift-nio"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "Metrics", package: "swift-metrics"),
-                .product(name: "Prometheus", package: "swift-prometheus"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                logging,
+                metrics,
+                prometheus,
+                serviceLifecycle,
             ]),
         .target(
             name: "TrellisFSProtocol",
-            dependencies: ["TrellisFSDistribution", .product(name: "NIOCore", package: "swift-nio")]),
+            dependencies: ["TrellisFSDistribution", nioCore]),
         .target(
             name: "TrellisRuntime",
             dependencies: [
                 "TrellisSystem", "TrellisCore", "TrellisWire", "CTrellisSystem", "TrellisNames", "TrellisHosts",
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "DequeModule", package: "swift-collections"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "Metrics", package: "swift-metrics"),
+                nioCore,
+                deque,
+                logging,
+                metrics,
             ]),
         .target(
             name: "TrellisLauncher",
             dependencies: [
                 "TrellisSystem", "TrellisCore", "TrellisWire", "TrellisHosts", "CTrellisSystem",
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "Crypto", package: "swift-crypto"),
+                nioCore,
+                logging,
+                crypto,
             ]),
-        .target(name: "TrellisNames", dependencies: ["TrellisSystem", "TrellisCore", .product(name: "Logging", package: "swift-log")]),
+        .target(name: "TrellisNames", dependencies: ["TrellisSystem", "TrellisCore", logging]),
         .target(
             name: "TrellisNameService",
             dependencies: [
                 "TrellisSystem", "TrellisNames", "TrellisCore",
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
-                .product(name: "Logging", package: "swift-log"), .product(name: "Metrics", package: "swift-metrics"),
-                .product(name: "TOMLKit", package: "TOMLKit"),
+                nioCore,
+                nioPosix,
+                logging, metrics,
+                tomlKit,
             ]),
         .target(
             name: "TrellisBenchmarks",
             dependencies: [
                 "TrellisSystem", "TrellisRuntime", "TrellisCore", "TrellisLauncher", "TrellisFSClient", "TrellisFSProtocol", "TrellisFSDistribution",
                 "TrellisFSServer", "TrellisFUSE", "TrellisNames",
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOPosix", package: "swift-nio"),
+                argumentParser,
+                nioCore,
+                nioPosix,
             ],
             resources: [.copy("Resources/mpi_bench.c"), .copy("Resources/namespace-hosts.sh"), .copy("Resources/mpi_ready.c")]),
         .target(
             name: "TrellisClusterTools",
             dependencies: [
                 "TrellisSystem", "TrellisLauncher", "TrellisHosts", "TrellisCore", "TrellisRuntime", "TrellisFSClient", "TrellisFSProtocol", "CZstd", "CArchive", "CTrellisSystem",
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "Crypto", package: "swift-crypto"),
+                nioCore,
+                crypto,
             ]),
         .target(
             name: "TrellisCommands",
             dependencies: [
                 "TrellisSystem", "TrellisRuntime", "TrellisLauncher", "TrellisRunCommand", "TrellisClusterTools", "TrellisBenchmarks", "TrellisNames", "TrellisNameService", "TrellisFSServer", "TrellisFSProtocol", "TrellisFSClient", "TrellisFSDistribution", "TrellisFUSE", "TrellisServices",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
-                .product(name: "Logging", package: "swift-log"),
+                argumentParser,
+                serviceLifecycle,
+                logging,
             ]),
         .target(
             name: "TrellisRunCommand",
             dependencies: [
-                "TrellisSystem", "TrellisLauncher", "TrellisHosts", "TrellisCore", .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                .product(name: "Logging", package: "swift-log"),
+                "TrellisSystem", "TrellisLauncher", "TrellisHosts", "TrellisCore", argumentParser,
+                logging,
             ]),
         .executableTarget(
-            name: "trellis", dependencies: ["TrellisSystem", "TrellisRunCommand", "TrellisCore", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+            name: "trellis", dependencies: ["TrellisSystem", "TrellisRunCommand", "TrellisCore", argumentParser]),
         .executableTarget(name: "trellis-tools", dependencies: ["TrellisCommands"], path: "Sources/TrellisTools"),
         .executableTarget(name: "trellis-proxy", dependencies: ["TrellisSystem", "TrellisLauncher", "TrellisCore"], path: "Sources/TrellisProxy"),
         .target(
             name: "TrellisScenarios",
             dependencies: [
-                "TrellisSystem", "TrellisRuntime", "TrellisCore", "TrellisFSClient", "TrellisFSDistribution", .product(name: "NIOCore", package: "swift-nio"),
+                "TrellisSystem", "TrellisRuntime", "TrellisCore", "TrellisFSClient", "TrellisFSDistribution", nioCore,
             ]),
         .executableTarget(
             name: "trellis-conformance", dependencies: ["TrellisScenarios", "TrellisNames", "TrellisNameService"],
@@ -158,41 +173,41 @@ let package = Package(
         .testTarget(name: "TrellisWireTests", dependencies: ["TrellisWire", "TrellisCore"]),
         .testTarget(
             name: "TrellisRuntimeTests",
-            dependencies: ["TrellisRuntime", "TrellisCore", "TrellisWire", "TrellisSystem", .product(name: "NIOCore", package: "swift-nio"), .product(name: "Logging", package: "swift-log")]),
+            dependencies: ["TrellisRuntime", "TrellisCore", "TrellisWire", "TrellisSystem", nioCore, logging]),
         .testTarget(
             name: "TrellisLauncherTests",
-            dependencies: ["TrellisLauncher", "TrellisCore", "TrellisWire", "TrellisSystem", .product(name: "NIOCore", package: "swift-nio")]),
+            dependencies: ["TrellisLauncher", "TrellisCore", "TrellisWire", "TrellisSystem", nioCore]),
         .testTarget(
             name: "TrellisServicesTests",
             dependencies: [
-                "TrellisServices", "TrellisFSServer", .product(name: "Prometheus", package: "swift-prometheus"), .product(name: "Logging", package: "swift-log"),
+                "TrellisServices", "TrellisFSServer", prometheus, logging,
             ]),
         .testTarget(name: "TrellisNamesTests", dependencies: ["TrellisNames", "TrellisNameService"]),
-        .testTarget(name: "TrellisHostsTests", dependencies: ["TrellisHosts", .product(name: "PropertyBased", package: "swift-property-based")]),
+        .testTarget(name: "TrellisHostsTests", dependencies: ["TrellisHosts", propertyBased]),
         .testTarget(
-            name: "TrellisClusterToolsTests", dependencies: ["TrellisClusterTools", "TrellisHosts", "TrellisCore", .product(name: "NIOCore", package: "swift-nio")]),
+            name: "TrellisClusterToolsTests", dependencies: ["TrellisClusterTools", "TrellisHosts", "TrellisCore", nioCore]),
         .testTarget(
             name: "TrellisFSDistributionTests",
-            dependencies: ["TrellisFSDistribution", .product(name: "PropertyBased", package: "swift-property-based")]),
+            dependencies: ["TrellisFSDistribution", propertyBased]),
         .testTarget(
             name: "TrellisFSServerTests",
-            dependencies: ["TrellisFSServer", "TrellisFSStorage", "TrellisFSProtocol", "TrellisFSDistribution", .product(name: "NIOCore", package: "swift-nio")]),
+            dependencies: ["TrellisFSServer", "TrellisFSStorage", "TrellisFSProtocol", "TrellisFSDistribution", nioCore]),
         .testTarget(
             name: "TrellisFSClientTests",
-            dependencies: ["TrellisFSClient", "TrellisFSServer", "TrellisFSProtocol", "TrellisNameService", "TrellisSystem", .product(name: "NIOCore", package: "swift-nio")]),
-        .testTarget(name: "TrellisFUSETests", dependencies: ["TrellisFUSE", .product(name: "NIOCore", package: "swift-nio")]),
+            dependencies: ["TrellisFSClient", "TrellisFSServer", "TrellisFSProtocol", "TrellisNameService", "TrellisSystem", nioCore]),
+        .testTarget(name: "TrellisFUSETests", dependencies: ["TrellisFUSE", nioCore]),
         .testTarget(name: "TrellisFSStorageTests", dependencies: ["TrellisFSStorage", "TrellisFSProtocol", "TrellisFSDistribution"]),
         .testTarget(
             name: "TrellisFSProtocolTests",
             dependencies: [
-                "TrellisFSProtocol", "TrellisFSDistribution", .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "PropertyBased", package: "swift-property-based"),
+                "TrellisFSProtocol", "TrellisFSDistribution", nioCore,
+                propertyBased,
             ]),
         .testTarget(
             name: "TrellisJobTests",
             dependencies: [
                 "TrellisSystem", "trellis", "trellis-tools", "trellis-proxy", "trellis-conformance", "TrellisRuntime", "TrellisLauncher", "TrellisBenchmarks", "TrellisFSClient", "TrellisFSProtocol",
-                "TrellisFSDistribution", "TrellisFUSE", "TrellisServices", "TrellisNames", .product(name: "NIOCore", package: "swift-nio"),
+                "TrellisFSDistribution", "TrellisFUSE", "TrellisServices", "TrellisNames", nioCore,
                 "example-ring", "example-collectives", "example-communicators", "example-nonblocking",
                 "example-echo-service", "example-spawn", "example-one-sided",
             ]),

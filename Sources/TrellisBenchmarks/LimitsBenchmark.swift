@@ -1,7 +1,9 @@
 import Glibc
+import ArgumentParser
 import Foundation
 import NIOCore
 import TrellisCore
+import TrellisLauncher
 import TrellisRuntime
 import TrellisSystem
 
@@ -45,7 +47,88 @@ public struct LimitRecord: BenchmarkRecord, Equatable {
 /// transport of a replicated, striped storage service) against Trellis:
 /// objects a server needs by the million, bounded by memory only (MPICH
 /// stops at 2,045 communicators and crashes after 262,152 pending receives).
-public enum LimitsBenchmark {
+///
+/// Each check runs in a process of its own (`trellis bench limits --role
+/// ...`), so that the resident size it reports is its own: the local checks
+/// one process each, the connection checks a server and a client process.
+public struct LimitsBenchmark: ProgramBenchmark {
+    @Option(help: "Communicators to duplicate.") var communicators = 1_000_000
+    @Option(help: "Receives to post at once.") var receives = 1_000_000
+    @Option(help: "One-sided windows to create.") var windows = 1_000_000
+    @Option(help: "Hindexed datatypes to create.") var datatypes = 3_000_000
+    @Option(help: "Client connections a server holds at once.") var clients = 2_000
+    @Option(help: "Connect / disconnect cycles.") var cycles = 10_000
+    @Option(help: ArgumentHelp(visibility: .private)) var role: String?
+    @Option(help: ArgumentHelp(visibility: .private)) var portFile: String?
+
+    /// Every check at its default count (a count of 0 skips its check).
+    public init() {}
+
+    /// Runs every check whose count is above 0 and prints a JSON line each;
+    /// throws `BenchmarkFailure` naming the checks that failed. With `--role`,
+    /// it is one of the processes a check runs in.
+    public func run(executable: String) throws {
+        switch role {
+        case "server":
+            for record in try Self.serve(clients: clients, cycles: cycles, portFile: portFile ?? "") { record.printLine() }
+            return
+        case "clients":
+            try Self.drive(clients: clients, cycles: cycles, portFile: portFile ?? "")
+            return
+        default:
+            break
+        }
+        var records: [LimitRecord] = []
+        let local: [(option: String, count: Int, check: (Int) throws -> LimitRecord)] = [
+            ("--communicators", communicators, Self.communicators), ("--receives", receives, Self.postedReceives),
+            ("--windows", windows, Self.windows), ("--datatypes", datatypes, Self.datatypes),
+        ]
+        for (option, count, check) in local where count > 0 {
+            let record = role == "local" ? try check(count) : try runLocalCheck(option, count, executable: executable)
+            record.printLine()
+            records.append(record)
+        }
+        if role == "local" { return }
+        for record in clients + cycles > 0 ? try runConnectionChecks(executable: executable) : [] {
+            record.printLine()
+            records.append(record)
+        }
+        let failed = records.filter { !$0.ok }.map(\.check)
+        if !failed.isEmpty { throw BenchmarkFailure("checks failed: \(failed.joined(separator: ", "))") }
+    }
+
+    /// Options of `trellis bench limits` that run one check alone: every count 0 but `option`'s.
+    public static func arguments(onlyChecking option: String, _ count: Int) -> [String] {
+        ["--communicators", "--receives", "--windows", "--datatypes", "--clients", "--cycles"].flatMap { [$0, $0 == option ? String(count) : "0"] }
+    }
+
+    private func runLocalCheck(_ option: String, _ count: Int, executable: String) throws -> LimitRecord {
+        let outcome = try CommandRunner.run(
+            [executable, "bench", "limits", "--role", "local"] + Self.arguments(onlyChecking: option, count),
+            environment: ProcessEnvironment.current(), timeoutSeconds: 1800)
+        guard outcome.status == 0, let line = outcome.output.split(separator: "\n").last,
+            let record = LimitRecord.parse(line)
+        else { throw BenchmarkFailure("the \(option.dropFirst(2)) check failed: \(outcome.combined)") }
+        return record
+    }
+
+    /// Server and clients as two processes, so the server's size is its own.
+    private func runConnectionChecks(executable: String) throws -> [LimitRecord] {
+        let portFile = NSTemporaryDirectory() + "trellis-limits-\(getpid()).port"
+        defer { unlink(portFile) }
+        let common = ["--clients", String(clients), "--cycles", String(cycles), "--port-file", portFile]
+        let environment = ProcessEnvironment.current()
+        let server = try CommandRunner.run([executable, "bench", "limits", "--role", "server"] + common, environment: environment, timeoutSeconds: 1800) { _ in
+            let clientsOutcome = try? CommandRunner.run(
+                [executable, "bench", "limits", "--role", "clients"] + common, environment: environment, timeoutSeconds: 1800)
+            if let clientsOutcome, clientsOutcome.status != 0 {
+                writeToStandardError("limits clients failed: \(clientsOutcome.errors)\n")
+            }
+        }
+        guard server.status == 0 else { throw BenchmarkFailure("the limits server failed: \(server.errors)") }
+        return LimitRecord.parseLines(server.output)
+    }
+
     /// Resident set size of a process, in MiB.
     public static func residentMiB(of pid: pid_t = getpid()) -> Double {
         guard let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),

@@ -26,7 +26,7 @@ struct AgentsUpCommand: ParsableCommand {
         let key = try AgentKey.loadOrCreate(at: AgentsSupport.keyPath)
         var table = try AgentTable.load(from: AgentsSupport.tablePath)
         let known = table
-        let trellis = (try? TrellisExecutable.locate()) ?? currentExecutablePath()
+        let trellis = trellisProgram()
         let sshWords = ssh.split(separator: " ").map(String.init)
         let port = self.port
         let outcomes: [Result<Int, TrellisError>] = AgentsSupport.onEveryHost(names) { host in

@@ -21,6 +21,30 @@ struct BenchSizes: ParsableArguments {
     func or(_ defaults: [Int]) -> [Int] { bytes.isEmpty ? defaults : bytes }
 }
 
+/// A benchmark that declares its own options (`ProgramBenchmark`) and starts
+/// what it measures with this program: fs, aggregate, meta, fuse.
+protocol ProgramBenchmarkCommand: ParsableCommand {
+    associatedtype Benchmark: ProgramBenchmark
+    var benchmark: Benchmark { get }
+}
+
+extension ProgramBenchmarkCommand {
+    func run() throws {
+        TrellisCommand.bootstrapLogging()
+        try benchmark.run(executable: currentExecutablePath())
+    }
+}
+
+/// How the benchmarks of tools over namespace hosts (exec, stage, sync) end:
+/// JSON lines and a table, or the JSON lines alone; and where they plot.
+struct HostBenchOutput: ParsableArguments {
+    @Option(help: "Write an SVG plot of time against hosts here (bench stage: one per workload, FILE-large.svg and FILE-small.svg).")
+    var plot: String?
+
+    @Flag(help: "Print only the JSON lines.")
+    var json = false
+}
+
 /// A message-passing benchmark run by every rank of a job (under `trellis
 /// run`); rank 0 prints the records.
 protocol RankBenchmarkCommand: ParsableCommand {
@@ -80,7 +104,7 @@ struct CompareBench: ParsableCommand {
 
     func run() throws {
         TrellisCommand.bootstrapLogging()
-        let comparison = Comparison(trellisExecutable: (try? TrellisExecutable.locate()) ?? currentExecutablePath(), mpichTimeoutSeconds: mpichTimeoutSeconds)
+        let comparison = Comparison(trellisExecutable: trellisProgram(), mpichTimeoutSeconds: mpichTimeoutSeconds)
         try comparison.run(printTable: !json)
     }
 }
@@ -117,7 +141,7 @@ struct LaunchBench: ParsableCommand {
         guard hosts.allSatisfy({ (1...250).contains($0) }), ppn.allSatisfy({ $0 >= 1 }), `repeat` >= 1 else {
             throw ValidationError("host counts are 1 to 250, ranks per host and --repeat at least 1")
         }
-        try LaunchBenchmark(trellisExecutable: (try? TrellisExecutable.locate()) ?? currentExecutablePath(), hostCounts: hosts, ranksPerHost: ppn, repetitions: `repeat`, fanout: fanout)
+        try LaunchBenchmark(trellisExecutable: trellisProgram(), hostCounts: hosts, ranksPerHost: ppn, repetitions: `repeat`, fanout: fanout)
             .run(printTable: !json)
     }
 }
@@ -143,19 +167,15 @@ struct ExecBench: ParsableCommand {
     @Option(help: "Runs per point (the median is kept).")
     var `repeat`: Int = 5
 
-    @Option(help: "Write an SVG plot of time against hosts here.")
-    var plot: String?
-
-    @Flag(help: "Print only the JSON lines.")
-    var json = false
+    @OptionGroup var output: HostBenchOutput
 
     func run() throws {
         TrellisCommand.bootstrapLogging()
         guard hosts.allSatisfy({ (1...250).contains($0) }), `repeat` >= 1, !commands.isEmpty else {
             throw ValidationError("host counts are 1 to 250, --repeat at least 1, and at least one command")
         }
-        try ExecBenchmark(trellisExecutable: (try? TrellisExecutable.locate()) ?? currentExecutablePath(), hostCounts: hosts, commands: commands, repetitions: `repeat`)
-            .run(printTable: !json, plotPath: plot)
+        try ExecBenchmark(trellisExecutable: trellisProgram(), hostCounts: hosts, commands: commands, repetitions: `repeat`)
+            .run(printTable: !output.json, plotPath: output.plot)
     }
 }
 
@@ -192,11 +212,7 @@ struct StageBench: ParsableCommand {
     @Option(help: "Runs per point (the median is kept).")
     var `repeat`: Int = 1
 
-    @Option(help: "Write SVG plots of time against hosts here (one per workload).")
-    var plot: String?
-
-    @Flag(help: "Print only the JSON lines.")
-    var json = false
+    @OptionGroup var output: HostBenchOutput
 
     func run() throws {
         TrellisCommand.bootstrapLogging()
@@ -208,14 +224,14 @@ struct StageBench: ParsableCommand {
             return workload
         }
         var benchmark = StageBenchmark(
-            trellisExecutable: (try? TrellisExecutable.locate()) ?? currentExecutablePath(), hostCounts: hosts, workloads: chosen, repetitions: `repeat`)
+            trellisExecutable: trellisProgram(), hostCounts: hosts, workloads: chosen, repetitions: `repeat`)
         benchmark.largeBytes = largeMib << 20
         benchmark.smallFiles = smallFiles
         if let linkMbit {
             guard linkMbit >= 1 else { throw ValidationError("--link-mbit takes a positive number") }
             benchmark.linkMegabits = linkMbit
         }
-        try benchmark.run(printTable: !json, plotPath: plot)
+        try benchmark.run(printTable: !output.json, plotPath: output.plot)
     }
 }
 
@@ -245,20 +261,16 @@ struct SyncBench: ParsableCommand {
     @Option(help: "Runs per point (the median is kept).")
     var `repeat`: Int = 1
 
-    @Option(help: "Write an SVG plot of time against hosts here.")
-    var plot: String?
-
-    @Flag(help: "Print only the JSON lines.")
-    var json = false
+    @OptionGroup var output: HostBenchOutput
 
     func run() throws {
         TrellisCommand.bootstrapLogging()
         guard hosts.allSatisfy({ (1...64).contains($0) }), `repeat` >= 1, files >= 100, changedPercent > 0, changedPercent <= 100 else {
             throw ValidationError("host counts are 1 to 64; --repeat at least 1; --files at least 100; --changed-percent above 0, at most 100")
         }
-        var benchmark = SyncBenchmark(trellisExecutable: (try? TrellisExecutable.locate()) ?? currentExecutablePath(), hostCounts: hosts, repetitions: `repeat`)
+        var benchmark = SyncBenchmark(trellisExecutable: trellisProgram(), hostCounts: hosts, repetitions: `repeat`)
         benchmark.files = files
         benchmark.changedPerMille = Int(changedPercent * 10)
-        try benchmark.run(printTable: !json, plotPath: plot)
+        try benchmark.run(printTable: !output.json, plotPath: output.plot)
     }
 }

@@ -225,7 +225,7 @@ final class CapabilityProbe {
         ]
         return checks.map { check, feature, option, count in
             let start = MonotonicClock.nanoseconds()
-            let outcome = run([trellis, "bench", "limits"] + LimitsBench.arguments(onlyChecking: option, count), timeout: 900)
+            let outcome = run([trellis, "bench", "limits"] + LimitsBenchmark.arguments(onlyChecking: option, count), timeout: 900)
             let record = LimitRecord.parseLines(outcome.output).first { $0.check == check }
             let passed = record?.ok == true && record?.count == count
             let detail = record.map { "\($0.count) at once in \(String(format: "%.1f", $0.seconds)) s, resident \(Int($0.residentMibAfter)) MiB; no limit but memory" } ?? failureText([outcome])

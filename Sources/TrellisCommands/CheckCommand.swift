@@ -3,7 +3,7 @@ import Foundation
 import TrellisFSClient
 
 /// `trellis fsck`: check a file system and, with --repair, fix it.
-struct CheckCommand: ParsableCommand {
+struct CheckCommand: ClientCommand {
     static let configuration = CommandConfiguration(
         commandName: "fsck",
         abstract: "Check a file system for orphaned datafiles and objects, dangling entries, wrong link counts and size mismatches; --repair fixes them.",
@@ -29,9 +29,7 @@ struct CheckCommand: ParsableCommand {
         var left: Int
     }
 
-    func run() throws {
-        let fs = try options.connect()
-        defer { fs.close() }
+    func run(_ fs: FileSystemClient) throws {
         var checker = FileSystemChecker(fs: fs)
         checker.repair = repair
         checker.graceSeconds = graceSeconds

@@ -21,23 +21,44 @@ struct ClusterToolFlags: ParsableArguments {
     var sourceOnly = false
 }
 
+/// Where `trellis stage` and `trellis sync` write, and the pieces their data
+/// travels in.
+struct ClusterCopyOptions: ParsableArguments {
+    @Option(name: .customLong("to"), help: "The folder on every host (%h stands for the host's name).")
+    var destination: String
+
+    @Option(help: "Bytes per broadcast chunk (memory per host is about four of them).")
+    var chunkBytes: Int = 4 << 20
+
+    func validate() throws {
+        guard !destination.isEmpty else { throw ValidationError("--to names the folder on every host") }
+        guard chunkBytes >= 4096, chunkBytes <= 256 << 20 else { throw ValidationError("--chunk-bytes takes 4096 to 268435456") }
+    }
+}
+
 /// How `trellis stage` and `trellis sync` run. Given hosts (and not a rank
 /// they launched themselves), the command launches itself over them as a
 /// job and prints the report rank 0 sends back; otherwise it is one rank of
 /// the job it is in (started by that launch, by `trellis run` or by `srun`),
 /// or a job of one.
 enum ClusterToolCommand {
-    static func run<Report: ClusterToolReport>(
-        _: Report.Type, placement: HostOptions, flags: ClusterToolFlags, print: @escaping (Report, _ json: Bool) -> Void,
-        rankArguments: @escaping (_ sourceIsDestination: Bool) -> [String],
-        rank: (_ world: Communicator, _ host: String, _ observer: ToolEvents<Report>) throws -> Bool
+    static func run<Rank: ClusterToolRank>(
+        _: Rank.Type, request: Rank.Request, placement: HostOptions, flags: ClusterToolFlags, print: @escaping (Rank.Report, _ json: Bool) -> Void,
+        arguments: @escaping (Rank.Request) -> [String]
     ) throws {
+        typealias Report = Rank.Report
+        var request = request
+        request.sourceIsDestination = !flags.sourceOnly
         let tool = Report.tool
         let json = flags.json
         if placement.namesHosts && !flags.events {
             var options = LaunchOptions(rankCount: 1, program: ["true"])
             try placement.apply(to: &options)
-            let job = ToolJob(tool: tool, options: options) { [currentExecutablePath(), tool] + rankArguments($0) }
+            let job = ToolJob(tool: tool, options: options) { sourceIsDestination in
+                var placed = request
+                placed.sourceIsDestination = sourceIsDestination
+                return [currentExecutablePath(), tool] + arguments(placed)
+            }
             let (report, notices) = try job.run(reporting: Report.self)
             for notice in notices { writeToStandardError("trellis \(tool): \(notice)\n") }
             guard let report else {
@@ -49,7 +70,9 @@ enum ClusterToolCommand {
         }
         let runtime = try Runtime.initialize()
         let observer = ToolEvents<Report>(tool: tool, mode: flags.events ? .launched : .terminal(show: { print($0, json) }))
-        let succeeded = try rank(runtime.world, ToolJob.hostName, observer)
+        var rank = Rank(world: runtime.world, request: request, hostName: ToolJob.hostName)
+        rank.observer = observer
+        let succeeded = try rank.run()
         try? runtime.finalize()
         // Launched by the command itself, the report carries the outcome; the exit code says only whether this rank did its part.
         if !succeeded && !flags.events { throw ExitCode(1) }

@@ -31,6 +31,21 @@ struct FileSystemOptions: ParsableArguments {
     }
 }
 
+/// A `trellis fs` command that works through one client: it connects to the
+/// file system its options name, runs, and closes the client however it ends.
+protocol ClientCommand: ParsableCommand {
+    var options: FileSystemOptions { get }
+    func run(_ fs: FileSystemClient) throws
+}
+
+extension ClientCommand {
+    func run() throws {
+        let fs = try options.connect()
+        defer { fs.close() }
+        try run(fs)
+    }
+}
+
 /// What `ls --json` and `stat --json` print for one object.
 struct ObjectRecord: Codable {
     var path: String
@@ -86,16 +101,14 @@ extension String {
 }
 
 extension FileSystemCommand {
-    struct List: ParsableCommand {
+    struct List: ClientCommand {
         static let configuration = CommandConfiguration(commandName: "ls", abstract: "List a directory (JSON: one ObjectRecord per line).")
         @OptionGroup var options: FileSystemOptions
         @Flag(name: .short, help: "Long form: mode, links, owner, size, time.") var long = false
         @Flag(help: "One JSON object per entry.") var json = false
         @Argument(help: "A path in the file system.") var path = "/"
 
-        func run() throws {
-            let fs = try options.connect()
-            defer { fs.close() }
+        func run(_ fs: FileSystemClient) throws {
             let target = try fs.stat(path, followLast: true)
             guard target.kind == .directory else {
                 emit(ObjectRecord(path: path, target))
@@ -118,15 +131,13 @@ extension FileSystemCommand {
         }
     }
 
-    struct Status: ParsableCommand {
+    struct Status: ClientCommand {
         static let configuration = CommandConfiguration(commandName: "stat", abstract: "Show an object's attributes (JSON: an ObjectRecord).")
         @OptionGroup var options: FileSystemOptions
         @Flag(help: "One JSON object.") var json = false
         @Argument(help: "Paths in the file system.") var paths: [String]
 
-        func run() throws {
-            let fs = try options.connect()
-            defer { fs.close() }
+        func run(_ fs: FileSystemClient) throws {
             for path in paths {
                 let record = ObjectRecord(path: path, try fs.stat(path, followLast: false))
                 if json {
@@ -139,7 +150,7 @@ extension FileSystemCommand {
         }
     }
 
-    struct MakeDirectory: ParsableCommand {
+    struct MakeDirectory: ClientCommand {
         static let configuration = CommandConfiguration(commandName: "mkdir", abstract: "Make directories.")
         @OptionGroup var options: FileSystemOptions
         @Flag(name: .short, help: "Make missing parents; existing directories are fine.") var parents = false
@@ -147,9 +158,7 @@ extension FileSystemCommand {
         @Option(help: "Default datafiles per file in the new directories (with --strip-size-bytes).") var datafiles: Int?
         @Argument(help: "Paths in the file system.") var paths: [String]
 
-        func run() throws {
-            let fs = try options.connect()
-            defer { fs.close() }
+        func run(_ fs: FileSystemClient) throws {
             var layout: Distribution?
             if let stripSizeBytes {
                 layout = try .simpleStripe(stripSizeBytes: stripSizeBytes, datafileCount: datafiles ?? fs.configuration.servers.count)
@@ -161,15 +170,13 @@ extension FileSystemCommand {
         }
     }
 
-    struct Remove: ParsableCommand {
+    struct Remove: ClientCommand {
         static let configuration = CommandConfiguration(commandName: "rm", abstract: "Remove files (and directories with -r).")
         @OptionGroup var options: FileSystemOptions
         @Flag(name: .short, help: "Remove directories and everything in them.") var recursive = false
         @Argument(help: "Paths in the file system.") var paths: [String]
 
-        func run() throws {
-            let fs = try options.connect()
-            defer { fs.close() }
+        func run(_ fs: FileSystemClient) throws {
             for path in paths { try remove(path, fs) }
         }
 
@@ -182,29 +189,25 @@ extension FileSystemCommand {
         }
     }
 
-    struct Move: ParsableCommand {
+    struct Move: ClientCommand {
         static let configuration = CommandConfiguration(commandName: "mv", abstract: "Rename a file or directory (atomic).")
         @OptionGroup var options: FileSystemOptions
         @Argument(help: "The path to rename.") var from: String
         @Argument(help: "Its new path.") var to: String
 
-        func run() throws {
-            let fs = try options.connect()
-            defer { fs.close() }
+        func run(_ fs: FileSystemClient) throws {
             try fs.rename(from, to: to)
         }
     }
 
-    struct DiskFree: ParsableCommand {
+    struct DiskFree: ClientCommand {
         static let configuration = CommandConfiguration(commandName: "df", abstract: "Space and objects over all servers (JSON: totalBytes, freeBytes, objects, servers).")
         @OptionGroup var options: FileSystemOptions
         @Flag(help: "One JSON object.") var json = false
 
         struct Record: Codable { var totalBytes: UInt64; var freeBytes: UInt64; var objects: UInt64; var servers: Int }
 
-        func run() throws {
-            let fs = try options.connect()
-            defer { fs.close() }
+        func run(_ fs: FileSystemClient) throws {
             let statistics = try fs.statistics()
             let record = Record(totalBytes: statistics.totalBytes, freeBytes: statistics.freeBytes, objects: statistics.objectCount, servers: fs.configuration.servers.count)
             if json {

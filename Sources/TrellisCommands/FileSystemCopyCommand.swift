@@ -9,7 +9,7 @@ import TrellisFSProtocol
 extension FileSystemCommand {
     /// `trellis fs cp`: into, out of, or within the file system, in chunks
     /// that go to all data servers at once.
-    struct Copy: ParsableCommand {
+    struct Copy: ClientCommand {
         static let configuration = CommandConfiguration(
             commandName: "cp", abstract: "Copy a file into, out of or within the file system (fs:/path marks file-system paths).",
             discussion: "A progress bar shows on a terminal; the last line gives bytes, seconds and MiB/s (JSON: source, destination, bytes, seconds, mibPerSecond).")
@@ -27,13 +27,14 @@ extension FileSystemCommand {
             init(_ text: String) { self = text.hasPrefix("fs:") ? .remote(String(text.dropFirst(3))) : .local(text) }
         }
 
-        func run() throws {
+        func validate() throws {
             guard chunkBytes > 0 else { throw ValidationError("--chunk-bytes must be positive") }
+            if case .local = Place(source), case .local = Place(destination) { throw ValidationError("one side must be fs:/path") }
+        }
+
+        func run(_ fs: FileSystemClient) throws {
             let from = Place(source)
             var to = Place(destination)
-            if case .local = from, case .local = to { throw ValidationError("one side must be fs:/path") }
-            let fs = try options.connect()
-            defer { fs.close() }
             // Copying into a directory keeps the file's name.
             if case .remote(let path) = to, (try? fs.stat(path))?.kind == .directory {
                 to = .remote((path.hasSuffix("/") ? path : path + "/") + lastName(of: source))

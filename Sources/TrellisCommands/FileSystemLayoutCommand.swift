@@ -41,7 +41,7 @@ extension FileSystemCommand.Layout {
         var moreStrips: Bool
     }
 
-    struct Get: ParsableCommand {
+    struct Get: ClientCommand {
         static let configuration = CommandConfiguration(
             commandName: "get", abstract: "A file's distribution, its datafiles (server, handle, bytes) and where its strips live; a directory's default.")
         @OptionGroup var options: FileSystemOptions
@@ -49,9 +49,7 @@ extension FileSystemCommand.Layout {
         @Option(help: "List at most this many strips of a file.") var maxStrips = 16
         @Argument(help: "Files or directories in the file system.") var paths: [String]
 
-        func run() throws {
-            let fs = try options.connect()
-            defer { fs.close() }
+        func run(_ fs: FileSystemClient) throws {
             for path in paths {
                 let record = try layout(of: path, fs)
                 if json {
@@ -104,7 +102,7 @@ extension FileSystemCommand.Layout {
         }
     }
 
-    struct Set: ParsableCommand {
+    struct Set: ClientCommand {
         static let configuration = CommandConfiguration(
             commandName: "set", abstract: "Set the distribution that new files in a directory get (existing files keep theirs).")
         @OptionGroup var options: FileSystemOptions
@@ -119,9 +117,7 @@ extension FileSystemCommand.Layout {
             }
         }
 
-        func run() throws {
-            let fs = try options.connect()
-            defer { fs.close() }
+        func run(_ fs: FileSystemClient) throws {
             let distribution: Distribution
             if let variableStripBytes {
                 let sizes = try variableStripBytes.split(separator: ",").map { part in

@@ -8,7 +8,7 @@ import TrellisServices
 extension FileSystemCommand {
     /// `trellis fs top`: every server's live rates, from the `/metrics` each
     /// serves, as `beegfs-ctl --iostat` and Lustre's `llstat` show them.
-    struct Top: ParsableCommand {
+    struct Top: ClientCommand {
         static let configuration = CommandConfiguration(
             commandName: "top",
             abstract: "Show each server's live request, byte and error rates (JSON: one record per server per round).",
@@ -41,9 +41,7 @@ extension FileSystemCommand {
             guard count >= 0 else { throw ValidationError("--count cannot be negative") }
         }
 
-        func run() throws {
-            let fs = try options.connect()
-            defer { fs.close() }
+        func run(_ fs: FileSystemClient) throws {
             let names = NameServiceClient(address: try NameServiceLocation.resolve().address, timeoutSeconds: 2)
             let endpoints: [String?] = fs.configuration.servers.map { server in
                 (try? names.call(NameRequest(.lookup, service: server.serviceName + "/metrics")))?.port

@@ -4,7 +4,7 @@ import TrellisRunCommand
 
 /// `trellis bench meta`: mdtest-like metadata rates from several client
 /// processes (`MetadataBenchmark`).
-struct MetadataBench: ParsableCommand {
+struct MetadataBench: ProgramBenchmarkCommand {
     static let configuration = CommandConfiguration(
         commandName: "meta",
         abstract: "mdtest-like create / stat / list / read / remove rates from several client processes (JSON: operations per second per phase).",
@@ -17,31 +17,7 @@ struct MetadataBench: ParsableCommand {
             A directory of a million entries: --files 250000 --bytes 0 --layouts shared.
             """)
 
-    @Option(help: "Servers of the file system it starts.") var servers = 4
-    @Option(help: "Client processes.") var clients = 4
-    @Option(help: "Files per client process and phase.") var files = 1000
-    @Option(parsing: .upToNextOption, help: "File sizes in bytes.") var bytes: [Int] = [0, 3901]
-    @Option(parsing: .upToNextOption, help: "Directory layouts: shared (one for all clients), unique (one per client).")
-    var layouts: [String] = ["shared", "unique"]
-    @Option(help: "Use this running file system instead of starting one.") var name: String?
-    @Option(help: "Folder for the file system (default: a new one under /tmp).") var data: String?
-
-    func run() throws {
-        TrellisCommand.bootstrapLogging()
-        try makeBenchmark().run()
-    }
-
-    private func makeBenchmark() -> MetadataBenchmark {
-        var benchmark = MetadataBenchmark(executable: currentExecutablePath())
-        benchmark.servers = servers
-        benchmark.clients = clients
-        benchmark.files = files
-        benchmark.bytes = bytes
-        benchmark.layouts = layouts
-        benchmark.name = name
-        benchmark.data = data
-        return benchmark
-    }
+    @OptionGroup var benchmark: MetadataBenchmark
 }
 
 /// The worker side (hidden): `trellis bench meta-worker`.

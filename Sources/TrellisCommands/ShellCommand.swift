@@ -118,7 +118,7 @@ struct ShellCommand: ParsableCommand {
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let nodefile = folder + "/nodefile"
         try batch.nodefile(hosts: hosts).write(toFile: nodefile, atomically: true, encoding: .utf8)
-        let trellis = (try? TrellisExecutable.locate()) ?? currentExecutablePath()
+        let trellis = trellisProgram()
         let quoted = Self.launchFlags(placement).map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }.joined(separator: " ")
         let hostList = hosts.prefix(batch.nodes).joined(separator: ",")
         for name in ["mpiexec", "mpirun"] {

@@ -25,8 +25,7 @@ struct StageCommand: ParsableCommand {
 
     @OptionGroup var placement: HostOptions
 
-    @Option(name: .customLong("to"), help: "The folder on every host (%h stands for the host's name).")
-    var destination: String
+    @OptionGroup var copy: ClusterCopyOptions
 
     @Flag(help: "Keep modes, modification times and (as root) owners exactly.")
     var preserve = false
@@ -40,9 +39,6 @@ struct StageCommand: ParsableCommand {
     @Flag(help: "Compress chunks with zstd on the wire (worth it for compressible data on slow links).")
     var compress = false
 
-    @Option(help: "Bytes per broadcast chunk (memory per host is about four of them).")
-    var chunkBytes: Int = 4 << 20
-
     @Option(help: "The Trellis file system that fs:/ sources are in (as trellis up --name gave it).")
     var fsName = "trellis"
 
@@ -53,33 +49,18 @@ struct StageCommand: ParsableCommand {
 
     func validate() throws {
         guard !sources.isEmpty else { throw ValidationError("name what to stage: trellis stage SOURCE... --to DIR") }
-        guard !destination.isEmpty else { throw ValidationError("--to names the folder on every host") }
-        guard chunkBytes >= 4096, chunkBytes <= 256 << 20 else { throw ValidationError("--chunk-bytes takes 4096 to 268435456") }
     }
 
     func run() throws {
         CommandLogging.bootstrap()
-        var request = StageRequest(sources: sources.map(Self.absolute), destination: Self.absolute(destination))
+        var request = StageRequest(sources: sources.map(Self.absolute), destination: Self.absolute(copy.destination))
         request.preserve = preserve
         request.verify = verify
         request.keepPartial = keepPartial
         request.compress = compress
-        request.chunkBytes = chunkBytes
-        request.sourceIsDestination = !flags.sourceOnly
+        request.chunkBytes = copy.chunkBytes
         request.fileSystem = fsName
-
-        try ClusterToolCommand.run(
-            StageReport.self, placement: placement, flags: flags, print: StageReport.print,
-            rankArguments: { sourceIsDestination in
-                var placed = request
-                placed.sourceIsDestination = sourceIsDestination
-                return Self.arguments(for: placed)
-            }
-        ) { world, host, observer in
-            var rank = StageRank(world: world, request: request, hostName: host)
-            rank.observer = observer
-            return try rank.run()
-        }
+        try ClusterToolCommand.run(StageRank.self, request: request, placement: placement, flags: flags, print: StageReport.print, arguments: Self.arguments(for:))
     }
 
     /// The flags a launched rank gets (with `--events`), the request's own.

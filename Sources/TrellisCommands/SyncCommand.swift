@@ -26,8 +26,7 @@ struct SyncCommand: ParsableCommand {
 
     @OptionGroup var placement: HostOptions
 
-    @Option(name: .customLong("to"), help: "The folder on every host (%h stands for the host's name).")
-    var destination: String
+    @OptionGroup var copy: ClusterCopyOptions
 
     @Flag(help: "Remove what the source lacks from DIR.")
     var delete = false
@@ -41,9 +40,6 @@ struct SyncCommand: ParsableCommand {
     @Flag(name: [.customShort("n"), .customLong("dry-run")], help: "Print what would change on which host; change nothing.")
     var dryRun = false
 
-    @Option(help: "Bytes per broadcast chunk.")
-    var chunkBytes: Int = 4 << 20
-
     @Option(help: "Bytes of files per batch (each batch is in place before the next is sent).")
     var batchBytes: Int = 256 << 20
 
@@ -53,34 +49,19 @@ struct SyncCommand: ParsableCommand {
     var source: String
 
     func validate() throws {
-        guard !destination.isEmpty else { throw ValidationError("--to names the folder on every host") }
-        guard chunkBytes >= 4096, chunkBytes <= 256 << 20 else { throw ValidationError("--chunk-bytes takes 4096 to 268435456") }
         guard batchBytes >= 1 else { throw ValidationError("--batch-bytes takes a positive number") }
     }
 
     func run() throws {
         CommandLogging.bootstrap()
-        var request = SyncRequest(source: StageCommand.absolute(source), destination: StageCommand.absolute(destination))
+        var request = SyncRequest(source: StageCommand.absolute(source), destination: StageCommand.absolute(copy.destination))
         request.delete = delete
         request.checksum = checksum
         request.extendedAttributes = extendedAttributes
         request.dryRun = dryRun
-        request.chunkBytes = chunkBytes
+        request.chunkBytes = copy.chunkBytes
         request.batchBytes = Int64(batchBytes)
-        request.sourceIsDestination = !flags.sourceOnly
-
-        try ClusterToolCommand.run(
-            SyncReport.self, placement: placement, flags: flags, print: SyncReport.print,
-            rankArguments: { sourceIsDestination in
-                var placed = request
-                placed.sourceIsDestination = sourceIsDestination
-                return Self.arguments(for: placed)
-            }
-        ) { world, host, observer in
-            var rank = SyncRank(world: world, request: request, hostName: host)
-            rank.observer = observer
-            return try rank.run()
-        }
+        try ClusterToolCommand.run(SyncRank.self, request: request, placement: placement, flags: flags, print: SyncReport.print, arguments: Self.arguments(for:))
     }
 
     static func arguments(for request: SyncRequest) -> [String] {

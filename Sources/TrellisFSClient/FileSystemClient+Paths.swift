@@ -363,13 +363,22 @@ extension FileSystemClient {
 
     /// A directory's entries, fetched a page at a time so huge directories stream.
     public func list(_ path: String, pageSize: UInt32 = 1000, _ body: ([DirectoryEntry]) throws -> Void) throws {
+        try pages(of: path, read: { try readDirectory($0, after: $1, limit: pageSize) }, name: \.name, body)
+    }
+
+    /// Every page of the directory at `path`, in order: `read` fetches the page
+    /// after a name, and each page's last entry's `name` is where the next starts.
+    private func pages<Entry>(
+        of path: String, read: (ObjectHandle, _ after: String?) throws -> (entries: [Entry], more: Bool), name: (Entry) -> String,
+        _ body: ([Entry]) throws -> Void
+    ) throws {
         let directory = try resolve(path)
         guard directory.kind == .directory else { throw FSError(.notDirectory, "\(path) is not a directory") }
         var after: String?
         repeat {
-            let (entries, more) = try readDirectory(directory.handle, after: after, limit: pageSize)
+            let (entries, more) = try read(directory.handle, after)
             try body(entries)
-            after = more ? entries.last?.name : nil
+            after = more ? entries.last.map(name) : nil
         } while after != nil
     }
 
@@ -388,14 +397,7 @@ extension FileSystemClient {
     /// time: remote objects' attributes and files' sizes are fetched for the
     /// whole page at once.
     public func listWithAttributes(_ path: String, pageSize: UInt32 = 500, _ body: ([DetailedEntry]) throws -> Void) throws {
-        let directory = try resolve(path)
-        guard directory.kind == .directory else { throw FSError(.notDirectory, "\(path) is not a directory") }
-        var after: String?
-        repeat {
-            let (entries, more) = try readDirectoryWithAttributes(directory.handle, after: after, limit: pageSize)
-            try body(entries)
-            after = more ? entries.last?.name : nil
-        } while after != nil
+        try pages(of: path, read: { try readDirectoryWithAttributes($0, after: $1, limit: pageSize) }, name: \.name, body)
     }
 
     /// One page of readdirplus: entries after the name `after` with their

@@ -142,27 +142,37 @@ extension ByteBuffer: WireCodable {
 
 // MARK: Conformances of the shared types
 
-extension ExtendedAttributeName.SetMode: WireCodable {
+/// An enumeration that travels as its one-byte raw value; a byte that names
+/// no case is a protocol violation that says what it was meant to be.
+public protocol WireByteEnum: WireCodable, RawRepresentable where RawValue == UInt8 {
+    /// What a value is, as an error about an unknown byte names it.
+    static var wireName: String { get }
+}
+
+extension WireByteEnum {
+    /// Writes the raw value.
     public func encode(into writer: inout WireWriter) { writer.write(rawValue) }
+    /// Reads a raw value; throws `protocolViolation` for one that names no case.
     public init(from reader: inout WireReader) throws {
         let raw: UInt8 = try reader.read()
-        guard let mode = Self(rawValue: raw) else { throw FSError(.protocolViolation, "unknown xattr set mode \(raw)") }
-        self = mode
+        guard let value = Self(rawValue: raw) else { throw FSError(.protocolViolation, "unknown \(Self.wireName) \(raw)") }
+        self = value
     }
+}
+
+extension ExtendedAttributeName.SetMode: WireByteEnum {
+    /// How an unknown byte is named in the error.
+    public static let wireName = "xattr set mode"
+}
+
+extension ObjectKind: WireByteEnum {
+    /// How an unknown byte is named in the error.
+    public static let wireName = "object kind"
 }
 
 extension ObjectHandle: WireCodable {
     public func encode(into writer: inout WireWriter) { writer.write(rawValue) }
     public init(from reader: inout WireReader) throws { self.init(rawValue: try reader.read()) }
-}
-
-extension ObjectKind: WireCodable {
-    public func encode(into writer: inout WireWriter) { writer.write(rawValue) }
-    public init(from reader: inout WireReader) throws {
-        let raw: UInt8 = try reader.read()
-        guard let kind = ObjectKind(rawValue: raw) else { throw FSError(.protocolViolation, "unknown object kind \(raw)") }
-        self = kind
-    }
 }
 
 extension Timestamp: WireRecord {

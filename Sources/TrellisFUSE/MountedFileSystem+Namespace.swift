@@ -38,12 +38,12 @@ extension MountedFileSystem {
             if toSet & SetAttributeBits.accessTimeNow != 0 {
                 changes.accessTime = .now
             } else if toSet & SetAttributeBits.accessTime != 0 {
-                changes.accessTime = .at(Timestamp(seconds: Int64(wanted.st_atim.tv_sec), nanoseconds: UInt32(wanted.st_atim.tv_nsec)))
+                changes.accessTime = .at(Timestamp(wanted.st_atim))
             }
             if toSet & SetAttributeBits.modifyTimeNow != 0 {
                 changes.modifyTime = .now
             } else if toSet & SetAttributeBits.modifyTime != 0 {
-                changes.modifyTime = .at(Timestamp(seconds: Int64(wanted.st_mtim.tv_sec), nanoseconds: UInt32(wanted.st_mtim.tv_nsec)))
+                changes.modifyTime = .at(Timestamp(wanted.st_mtim))
             }
             if changes.accessTime != nil || changes.modifyTime != nil {
                 for open in openFiles.opens(of: handle) { open.file.timesWereSet() }

@@ -143,7 +143,7 @@ extension RunCommand {
 /// there is one, else `trellis proxy` (the `trellis` binary, which a spawned job's launcher runs too).
 public func proxyBootstrap(_ kind: ProxyBootstrap.Kind, command: String) -> ProxyBootstrap {
     ProxyBootstrap(
-        kind: kind, sshCommand: command.split(separator: " ").map(String.init), trellisPath: (try? TrellisExecutable.locate()) ?? currentExecutablePath(),
+        kind: kind, sshCommand: command.split(separator: " ").map(String.init), trellisPath: trellisProgram(),
         proxyPath: siblingProgram("trellis-proxy"))
 }
 
@@ -160,6 +160,12 @@ public func currentExecutablePath() -> String {
     let length = readlink("/proc/self/exe", &buffer, buffer.count - 1)
     guard length > 0 else { return CommandLine.arguments[0] }
     return buffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+}
+
+/// The `trellis` that other hosts and helpers run: `TRELLIS_EXECUTABLE`, else
+/// the one beside this program or on PATH, else this program itself.
+public func trellisProgram() -> String {
+    (try? TrellisExecutable.locate()) ?? currentExecutablePath()
 }
 
 /// `trellis proxy --parent ADDRESS --position P --token T` (internal): one

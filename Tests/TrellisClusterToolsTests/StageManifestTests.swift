@@ -1,6 +1,7 @@
 import NIOCore
 import Testing
 import TrellisCore
+import TrellisFSProtocol
 @testable import TrellisClusterTools
 
 /// The manifest rank 0 broadcasts: it comes back as it went, and what a
@@ -13,7 +14,7 @@ struct StageManifestTests {
             var entry = StageEntry(
                 path: "d\(index % 3)/n é \(index)", kind: kind, mode: UInt32.random(in: 0...0o7777, using: &generator),
                 uid: UInt32.random(in: 0...70000, using: &generator), gid: UInt32.random(in: 0...70000, using: &generator),
-                modified: FileTime(seconds: Int64.random(in: -1_000_000...4_000_000_000, using: &generator), nanoseconds: Int32.random(in: 0..<1_000_000_000, using: &generator)),
+                modified: Timestamp(seconds: Int64.random(in: -1_000_000...4_000_000_000, using: &generator), nanoseconds: UInt32.random(in: 0..<1_000_000_000, using: &generator)),
                 size: kind == .file ? Int64.random(in: 0...(1 << 40), using: &generator) : 0,
                 target: kind == .symlink ? "../../anything/at all" : kind == .hardLink ? "d0/first" : "")
             if Bool.random(using: &generator) {
@@ -23,7 +24,7 @@ struct StageManifestTests {
             return entry
         }
         var manifest = StageManifest(entries: entries, tag: String(UInt64.random(in: 0...UInt64.max, using: &generator), radix: 36))
-        if Bool.random(using: &generator) { manifest.root = StageEntry(path: "", kind: .directory, mode: 0o750, modified: FileTime(seconds: 5, nanoseconds: 6)) }
+        if Bool.random(using: &generator) { manifest.root = StageEntry(path: "", kind: .directory, mode: 0o750, modified: Timestamp(seconds: 5, nanoseconds: 6)) }
         return manifest
     }
 

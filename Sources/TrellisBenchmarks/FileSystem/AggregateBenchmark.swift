@@ -1,4 +1,5 @@
 import Glibc
+import ArgumentParser
 import Foundation
 import TrellisFSClient
 import TrellisFSProtocol
@@ -9,20 +10,13 @@ import TrellisFSProtocol
 /// servers (Fig. 4 of the persistent-services paper, Latham, Ross and
 /// Thakur, "Can MPI Be Used for Persistent Parallel Services?": O(log N)
 /// against O(N) time steps).
-public struct AggregateBenchmark {
-    /// The `trellis` program that runs the file systems and helpers it starts.
-    public var executable: String
+public struct AggregateBenchmark: ProgramBenchmark {
+    /// A benchmark at the default settings (`trellis bench` sets them from its options).
+    public init() {}
 
-    /// A benchmark at the default settings, starting what it needs with `executable`.
-    public init(executable: String) { self.executable = executable }
-
-
-    /// The largest file system measured: every size from 1 to this many servers (at most 64).
-    public var maxServers = 8
-    /// Files per operation and mode; the figures are means over them.
-    public var files = 50
-    /// Folder for the file systems (default: a new one under the temporary folder, removed afterwards).
-    public var data: String?
+    @Option(help: "The largest file system measured (it measures 1 ... this many servers, at most 64).") var maxServers = 8
+    @Option(help: "Files per operation and mode; the figures are means over them.") var files = 50
+    @OptionGroup var data: BenchFolder
 
     /// One operation at one size, in one mode; figures are per operation.
     struct Record: BenchmarkRecord {
@@ -44,16 +38,15 @@ public struct AggregateBenchmark {
     /// critical-path steps and milliseconds per operation (then a table on a
     /// terminal). Throws `BenchmarkFailure` for bad settings or a file made with
     /// the wrong number of datafiles.
-    public func run() throws {
+    public func run(executable: String) throws {
         guard maxServers >= 1, maxServers <= 64, files >= 1 else { throw BenchmarkFailure("--max-servers must be 1...64 and --files positive") }
-        let folder = data ?? (NSTemporaryDirectory() + "trellis-bench-aggregate-\(getpid())")
-        defer { if data == nil { try? FileManager.default.removeItem(atPath: folder) } }
-        let names = try BenchNameService(folder: folder, executable: executable)
-        defer { names.stop() }
+        let site = try data.open("aggregate")
+        defer { site.close() }
+        try site.startNameService(executable: executable)
         var records: [Record] = []
         for servers in 1...maxServers {
             // Without precreate pools, so an aggregate create shows its fan-out tree (a pooled create fans out nothing).
-            let system = try TemporaryFileSystem(name: "aggregate\(servers)", servers: servers, folder: "\(folder)/\(servers)", executable: executable, precreateBatch: 0)
+            let system = try TemporaryFileSystem(name: "aggregate\(servers)", servers: servers, folder: "\(site.folder)/\(servers)", executable: executable, precreateBatch: 0)
             defer { system.stop() }
             let fs = try FileSystemClient.connect(name: system.name)
             defer { fs.close() }

@@ -1,4 +1,5 @@
 import Glibc
+import ArgumentParser
 import Foundation
 import NIOCore
 import TrellisCore
@@ -8,23 +9,14 @@ import TrellisFSProtocol
 /// `trellis bench fs`: writes and reads one striped file through the client
 /// library on a file system it starts itself (`trellis up`), and the same
 /// bytes to and from a local file in the same folder, in the same run.
-public struct FileSystemBenchmark {
-    /// The `trellis` program that runs the file systems and helpers it starts.
-    public var executable: String
+public struct FileSystemBenchmark: ProgramBenchmark {
+    /// A benchmark at the default settings (`trellis bench` sets them from its options).
+    public init() {}
 
-    /// A benchmark at the default settings, starting what it needs with `executable`.
-    public init(executable: String) { self.executable = executable }
-
-
-    /// Servers of the file system it starts; the file is striped over all of them.
-    public var servers = 4
-    /// MiB written and read.
-    public var mib = 256
-    /// MiB per write or read call.
-    public var chunkMib = 8
-    /// Folder for the file system and the local file (default: a new one under the temporary
-    /// folder, removed afterwards).
-    public var data: String?
+    @Option(help: "Servers of the file system it starts; the file is striped over all of them.") var servers = 4
+    @Option(help: "MiB to write and read.") var mib = 256
+    @Option(help: "MiB per client call.") var chunkMib = 8
+    @OptionGroup var data: BenchFolder
 
     /// One direction: Trellis's rate beside the local file's.
     struct Record: BenchmarkRecord {
@@ -44,15 +36,12 @@ public struct FileSystemBenchmark {
     /// then the same bytes with a local file, and prints a JSON line per direction
     /// with both rates in MiB/s and their ratio. Throws `BenchmarkFailure` for bad
     /// settings or data that reads back wrong.
-    public func run() throws {
+    public func run(executable: String) throws {
         guard mib > 0, chunkMib > 0, servers > 0 else { throw BenchmarkFailure("--mib, --chunk-mib and --servers must be positive") }
-        let folder = data ?? (NSTemporaryDirectory() + "trellis-bench-fs-\(getpid())")
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        defer { if data == nil { try? FileManager.default.removeItem(atPath: folder) } }
-        let names = try BenchNameService(folder: folder, executable: executable)
-        defer { names.stop() }
-        let system = try TemporaryFileSystem(name: "bench", servers: servers, folder: folder + "/up", executable: executable)
-        defer { system.stop() }
+        let site = try data.open("fs")
+        defer { site.close() }
+        try site.startNameService(executable: executable)
+        _ = try site.startFileSystem(name: "bench", servers: servers, subfolder: "up", executable: executable)
         let fs = try FileSystemClient.connect(name: "bench")
         defer { fs.close() }
 
@@ -78,7 +67,7 @@ public struct FileSystemBenchmark {
         guard trellisMatches else { throw BenchmarkFailure("the file read back differs from what was written") }
 
         // Baseline: the same bytes to a local file on the same disk, fsynced.
-        let localPath = folder + "/baseline.dat"
+        let localPath = site.folder + "/baseline.dat"
         let localWrite = try timed {
             let descriptor = open(localPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
             defer { close(descriptor) }

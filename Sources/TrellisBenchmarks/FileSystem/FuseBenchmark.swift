@@ -1,4 +1,5 @@
 import Glibc
+import ArgumentParser
 import Foundation
 import Synchronization
 import TrellisCore
@@ -7,35 +8,20 @@ import TrellisFUSE
 
 /// `trellis bench fuse`: the same work through a FUSE mount, through the
 /// native client and on local disk, in one run.
-public struct FuseBenchmark {
-    /// The `trellis` program that runs the file systems and helpers it starts.
-    public var executable: String
+public struct FuseBenchmark: ProgramBenchmark {
+    /// A benchmark at the default settings (`trellis bench` sets them from its options).
+    public init() {}
 
-    /// A benchmark at the default settings, starting what it needs with `executable`.
-    public init(executable: String) { self.executable = executable }
-
-
-    /// Servers of the file system it starts (unused with `mount`).
-    public var servers = 4
-    /// MiB written and read sequentially.
-    public var mib = 1024
-    /// KiB per sequential read or write; `mib` must be a whole number of blocks.
-    public var blockKib = 1024
-    /// Reads of 4 KiB at random offsets of the sequential file (0: none).
-    public var randomReads = 4096
-    /// Empty files created, stat-ed and removed in one directory.
-    public var files = 3000
-    /// Runs of every phase; each rate reported is the median of its runs.
-    public var trials = 3
-    /// Threads that share the create, stat and remove phases (mdtest's tasks), in every place.
-    public var threads = 4
-    /// A Trellis mount to measure instead of starting a file system.
-    public var mount: String?
-    /// `-o` options for the mount it starts, such as `page_cache`.
-    public var mountOptions: [String] = []
-    /// Folder for the file system it starts and for the local-disk files
-    /// (default: a new one under the temporary folder, removed afterwards).
-    public var data: String?
+    @Option(help: "Servers of the file system it starts (unused with --mount).") var servers = 4
+    @Option(help: "MiB written and read sequentially.") var mib = 1024
+    @Option(help: "KiB per sequential read or write; --mib must be a whole number of blocks.") var blockKib = 1024
+    @Option(help: "Random 4 KiB reads of the sequential file (0: none).") var randomReads = 4096
+    @Option(help: "Empty files created, stat-ed and removed in one directory.") var files = 3000
+    @Option(help: "Runs of every phase; each rate printed is the median of its runs.") var trials = 3
+    @Option(help: "Threads that share the create, stat and remove phases (mdtest's tasks), in every place.") var threads = 4
+    @Option(help: "A Trellis mount to measure instead of starting a file system.") var mount: String?
+    @Option(name: .customLong("mount-option"), help: "A -o option for the mount it starts (repeatable), e.g. page_cache.") var mountOptions: [String] = []
+    @OptionGroup var data: BenchFolder
 
     static let createsTarget = 1_500.0
     static let sequentialRatioTarget = 0.7
@@ -43,9 +29,9 @@ public struct FuseBenchmark {
     /// Throws naming the setting that cannot be measured.
     public func validate() throws {
         guard mib > 0, blockKib > 0, randomReads >= 0, files > 0, servers > 0, trials > 0, threads > 0 else {
-            throw BenchmarkFailure("--mib, --block-kib, --files, --trials, --threads and --servers must be positive")
+            throw ValidationError("--mib, --block-kib, --files, --trials, --threads and --servers must be positive")
         }
-        guard (mib << 20) % (blockKib << 10) == 0 else { throw BenchmarkFailure("--mib must be a whole number of --block-kib blocks") }
+        guard (mib << 20) % (blockKib << 10) == 0 else { throw ValidationError("--mib must be a whole number of --block-kib blocks") }
     }
 
     /// Runs every phase through the mount, the native client and local disk,
@@ -53,36 +39,29 @@ public struct FuseBenchmark {
     /// and the mount's rate over the other two, then a line saying whether the
     /// mount met its targets. Throws `BenchmarkFailure` for bad settings, a path
     /// that is not a Trellis mount, or data that reads back wrong.
-    public func run() throws {
+    public func run(executable: String) throws {
         try validate()
-        let folder = data ?? (NSTemporaryDirectory() + "trellis-bench-fuse-\(getpid())")
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        var stops: [() -> Void] = []
-        defer {
-            for stop in stops.reversed() { stop() }
-            if data == nil { try? FileManager.default.removeItem(atPath: folder) }
-        }
+        let site = try data.open("fuse")
+        defer { site.close() }
         let point: String
         if let mount {
             point = URL(fileURLWithPath: mount).standardizedFileURL.path
         } else {
-            point = folder + "/mnt"
+            point = site.folder + "/mnt"
             progress("starting a file system of \(servers) servers, mounted on \(point)")
-            let names = try BenchNameService(folder: folder, executable: executable)
-            stops.append(names.stop)
-            let system = try TemporaryFileSystem(name: "fusebench", servers: servers, folder: folder + "/up", executable: executable, mountPoint: point, mountOptions: mountOptions)
-            stops.append(system.stop)
+            try site.startNameService(executable: executable)
+            _ = try site.startFileSystem(name: "fusebench", servers: servers, subfolder: "up", executable: executable, mountPoint: point, mountOptions: mountOptions)
         }
         guard let name = MountTable.fileSystemName(ofTrellisMount: point) else { throw BenchmarkFailure("\(point) is not a Trellis mount") }
         let client = try FileSystemClient.connect(name: name)
         defer { client.close() }
 
         let run = "bench-fuse-\(getpid())"
-        let local = folder + "/" + run
+        let local = site.folder + "/" + run
         try FileManager.default.createDirectory(atPath: local, withIntermediateDirectories: true)
         try FileManager.default.createDirectory(atPath: point + "/" + run, withIntermediateDirectories: false)
         try client.makeDirectory("/" + run + "/native")
-        stops.append {
+        site.onClose {
             try? FileManager.default.removeItem(atPath: point + "/" + run)
             try? FileManager.default.removeItem(atPath: local)
         }

@@ -1,4 +1,5 @@
 import Glibc
+import ArgumentParser
 import Foundation
 import NIOCore
 import TrellisFSClient
@@ -7,29 +8,18 @@ import TrellisFSProtocol
 /// `trellis bench meta`: an mdtest-like metadata workload from several
 /// client processes at once, in one shared directory and in a directory per
 /// process, with empty files and with 3,901-byte ones (mdtest's -w 3901).
-public struct MetadataBenchmark {
-    /// The `trellis` program that runs the file systems and helpers it starts.
-    public var executable: String
+public struct MetadataBenchmark: ProgramBenchmark {
+    /// A benchmark at the default settings (`trellis bench` sets them from its options).
+    public init() {}
 
-    /// A benchmark at the default settings, starting what it needs with `executable`.
-    public init(executable: String) { self.executable = executable }
-
-
-    /// Servers of the file system it starts (unused with `name`).
-    public var servers = 4
-    /// Client processes, each a `trellis bench meta-worker` (1 to 256).
-    public var clients = 4
-    /// Files each client handles per phase.
-    public var files = 1000
-    /// File sizes measured, in bytes; the read phase runs only for sizes above 0.
-    public var bytes: [Int] = [0, 3901]
-    /// Directory layouts measured: `shared` (one for all clients) and `unique` (one per client).
-    public var layouts: [String] = ["shared", "unique"]
-    /// A running file system to measure instead of starting one.
-    public var name: String?
-    /// Folder for the file system it starts (default: a new one under the temporary folder, removed
-    /// afterwards).
-    public var data: String?
+    @Option(help: "Servers of the file system it starts (unused with --name).") var servers = 4
+    @Option(help: "Client processes, each a trellis bench meta-worker (1 to 256).") var clients = 4
+    @Option(help: "Files per client process and phase.") var files = 1000
+    @Option(parsing: .upToNextOption, help: "File sizes in bytes; the read phase runs for sizes above 0.") var bytes: [Int] = [0, 3901]
+    @Option(parsing: .upToNextOption, help: "Directory layouts: shared (one for all clients), unique (one per client).")
+    var layouts: [String] = ["shared", "unique"]
+    @Option(help: "Use this running file system instead of starting one.") var name: String?
+    @OptionGroup var data: BenchFolder
 
     /// One phase in one layout and file size, from every client.
     struct Record: BenchmarkRecord {
@@ -51,21 +41,15 @@ public struct MetadataBenchmark {
     /// last is done, and prints a JSON line per phase with its operations per
     /// second (then a table on a terminal). Throws `BenchmarkFailure` for bad
     /// settings or a client that fails or finds wrong data.
-    public func run() throws {
+    public func run(executable: String) throws {
         guard clients >= 1, clients <= 256, files >= 1, servers >= 1 else { throw BenchmarkFailure("--clients 1...256, --files and --servers positive") }
         guard !layouts.isEmpty, layouts.allSatisfy(["shared", "unique"].contains) else { throw BenchmarkFailure("--layouts takes shared and unique") }
-        let folder = data ?? (NSTemporaryDirectory() + "trellis-bench-meta-\(getpid())")
-        var stops: [() -> Void] = []
-        defer {
-            for stop in stops.reversed() { stop() }
-            if data == nil, name == nil { try? FileManager.default.removeItem(atPath: folder) }
-        }
+        let site = try data.open("meta")
+        defer { site.close() }
         var fileSystem = name ?? "meta"
         if name == nil {
-            let names = try BenchNameService(folder: folder, executable: executable)
-            stops.append(names.stop)
-            let system = try TemporaryFileSystem(name: "meta", servers: servers, folder: folder + "/fs", executable: executable)
-            stops.append(system.stop)
+            try site.startNameService(executable: executable)
+            let system = try site.startFileSystem(name: "meta", servers: servers, subfolder: "fs", executable: executable)
             fileSystem = system.name
         }
         let fs = try FileSystemClient.connect(name: fileSystem)

@@ -1,16 +1,31 @@
 import Foundation
+import NIOCore
+import TrellisRuntime
 import TrellisSystem
 
 /// One host's outcome in a cluster tool's report.
 public protocol ClusterToolHostResult: Codable, Sendable {
     /// The host's name, as the job's host list gives it.
     var host: String { get }
+    /// The host's rank in the job; rank 0's host holds the sources.
+    var rank: Int { get }
     /// Why this host failed, or what went wrong on the source; nil when nothing did.
     var error: String? { get }
     /// Rank 0's host, which holds the sources and is not a destination.
     var isSource: Bool { get }
     /// The tool did on this host all it was asked to.
     var isDone: Bool { get }
+}
+
+extension ClusterToolHostResult {
+    /// Every rank's result, at every rank, in rank order. Ranks that share a
+    /// host with the one writing there (and have nothing to say) take no part
+    /// in the report.
+    static func gathered(_ mine: Self, on communicator: Communicator) throws -> [Self] {
+        let all = try communicator.allgather(ByteBuffer(bytes: try JSONEncoder().encode(mine)))
+        return try all.map { try JSONDecoder().decode(Self.self, from: Data($0.readableBytesView)) }
+            .filter { !$0.isSource || $0.rank == 0 || $0.error != nil }
+    }
 }
 
 /// What the reports of `trellis stage` and `trellis sync` share: a result

@@ -1,3 +1,5 @@
+import TrellisFSProtocol
+
 /// One thing a stage puts under its destination: a directory, a file, a
 /// symbolic link, or a further name of a file staged before it.
 public struct StageEntry: Sendable, Equatable {
@@ -24,7 +26,7 @@ public struct StageEntry: Sendable, Equatable {
     /// The owner's group ID, given to the copy as `uid` is.
     public var gid: UInt32
     /// The modification time, given to the copy with `--preserve` (and by a sync, which compares it).
-    public var modified: FileTime
+    public var modified: Timestamp
     /// Bytes of a file's data in the stream; 0 for everything else.
     public var size: Int64
     /// A symlink's text, or the path of the file a hard link names.
@@ -37,7 +39,7 @@ public struct StageEntry: Sendable, Equatable {
     /// An entry with no extended attributes and no checksum; owner, time, size
     /// and target default to zero or empty.
     public init(
-        path: String, kind: Kind, mode: UInt32, uid: UInt32 = 0, gid: UInt32 = 0, modified: FileTime = FileTime(seconds: 0, nanoseconds: 0),
+        path: String, kind: Kind, mode: UInt32, uid: UInt32 = 0, gid: UInt32 = 0, modified: Timestamp = Timestamp(seconds: 0),
         size: Int64 = 0, target: String = ""
     ) {
         self.path = path
@@ -50,21 +52,6 @@ public struct StageEntry: Sendable, Equatable {
         self.target = target
     }
 }
-
-/// A modification time to the nanosecond, as stat and utimensat carry it.
-public struct FileTime: Sendable, Equatable, Hashable {
-    /// Whole seconds since the Unix epoch.
-    public var seconds: Int64
-    /// Nanoseconds past `seconds`.
-    public var nanoseconds: Int32
-
-    /// A time of `seconds` and `nanoseconds` since the Unix epoch.
-    public init(seconds: Int64, nanoseconds: Int32) {
-        self.seconds = seconds
-        self.nanoseconds = nanoseconds
-    }
-}
-
 /// One extended attribute of a file, directory or link.
 public struct ExtendedAttribute: Sendable, Equatable, Hashable {
     /// The attribute's full name, its namespace included (`user.comment`).

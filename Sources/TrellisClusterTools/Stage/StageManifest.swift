@@ -1,5 +1,6 @@
 import NIOCore
 import TrellisCore
+import TrellisFSProtocol
 
 /// What rank 0 found in the sources, broadcast before any data: every
 /// entry in the order hosts create them, and the file bytes that follow as
@@ -103,7 +104,7 @@ public struct StageManifest: Sendable, Equatable {
             let uid = buffer.readInteger(endianness: .little, as: UInt32.self),
             let gid = buffer.readInteger(endianness: .little, as: UInt32.self),
             let seconds = buffer.readInteger(endianness: .little, as: Int64.self),
-            let nanoseconds = buffer.readInteger(endianness: .little, as: Int32.self),
+            let nanoseconds = buffer.readInteger(endianness: .little, as: UInt32.self),
             let size = buffer.readInteger(endianness: .little, as: Int64.self), size >= 0,
             let target = buffer.readLengthPrefixedString(),
             let attributeCount = buffer.readInteger(endianness: .little, as: UInt16.self)
@@ -119,7 +120,7 @@ public struct StageManifest: Sendable, Equatable {
             throw fail("entry \(index) has a truncated checksum")
         }
         var entry = StageEntry(
-            path: path, kind: kind, mode: mode & 0o7777, uid: uid, gid: gid, modified: FileTime(seconds: seconds, nanoseconds: nanoseconds),
+            path: path, kind: kind, mode: mode & 0o7777, uid: uid, gid: gid, modified: Timestamp(seconds: seconds, nanoseconds: nanoseconds),
             size: kind == .file ? size : 0, target: target)
         entry.extendedAttributes = attributes
         entry.digest = digestLength == 0 ? nil : digestBytes

@@ -10,7 +10,7 @@ import TrellisRuntime
 /// way everywhere, whether they all rename into place or all take back what
 /// they wrote. A member that dies is found by the runtime: the survivors
 /// revoke, shrink and decide among themselves, naming the lost host.
-public struct StageRank {
+public struct StageRank: ClusterToolRank {
     /// The job's communicator; rank 0 reads the sources.
     public let world: Communicator
     /// What to stage, the same on every rank.
@@ -105,30 +105,12 @@ public struct StageRank {
     /// reading error, if any.
     private func moveData(manifest: StageManifest, tree: SourceTree?, into staged: StagedTree?) throws -> String? {
         let total = manifest.totalBytes
-        let chunkCount = Int((total + Int64(request.chunkBytes) - 1) / Int64(request.chunkBytes))
         let codec = ChunkCodec(compressing: request.compress)
         var reader: SourceReader?
         if world.rank == 0, let tree { reader = SourceReader(tree: tree, digesting: request.verify) }
-        var inFlight: [Request<ByteBuffer>] = []
-        var posted = 0
-        var done: Int64 = 0
-        func post() throws {
-            if let reader {
-                let raw = reader.read(Int(min(Int64(request.chunkBytes), total - Int64(posted) * Int64(request.chunkBytes))))
-                inFlight.append(try world.ibroadcast(codec.encode(raw), root: 0, pipelined: true))
-            } else {
-                inFlight.append(try world.ibroadcast(nil, root: 0))
-            }
-            posted += 1
-        }
-        while posted < min(request.window, chunkCount) { try post() }
-        for _ in 0..<chunkCount {
-            let chunk = try inFlight.removeFirst().wait()
-            if posted < chunkCount { try post() }
-            if let staged {
-                staged.consume(try codec.decode(chunk))
-            }
-            done = min(total, done + Int64(request.chunkBytes))
+        let stream = ChunkStream(group: world, bytes: total, chunkBytes: request.chunkBytes, window: request.window)
+        try stream.run(read: reader.map { reader in { codec.encode(reader.read($0)) } }) { chunk, done in
+            staged?.consume(try codec.decode(chunk))
             if world.rank == 0 { observer?.progress(bytes: done, of: total) }
         }
         staged?.finishData()
@@ -148,8 +130,7 @@ public struct StageRank {
         return reader?.error.map { "\(hostName): \($0)" }
     }
 
-    /// Every rank's result, at every rank. Ranks that share a host with the
-    /// one writing there take no part in the report.
+    /// Every rank's result, at every rank.
     private func gatherResults(on communicator: Communicator, staged: StagedTree?, error: String?) throws -> [StageHostResult] {
         var mine = StageHostResult(host: hostName, rank: world.rank, status: .source, error: error)
         if let staged {
@@ -158,9 +139,7 @@ public struct StageRank {
             mine.entries = staged.committedEntries
             mine.bytes = staged.bytesWritten
         }
-        let all = try communicator.allgather(ByteBuffer(bytes: try JSONEncoder().encode(mine)))
-        return try all.map { try JSONDecoder().decode(StageHostResult.self, from: Data($0.readableBytesView)) }
-            .filter { $0.status != .source || $0.rank == 0 || $0.error != nil }
+        return try StageHostResult.gathered(mine, on: communicator)
     }
 
     static func isPeerFailure(_ error: Error) -> Bool {

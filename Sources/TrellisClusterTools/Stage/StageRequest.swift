@@ -1,6 +1,6 @@
 /// What a stage is asked to do, as the command line gives it; the same on
 /// every rank.
-public struct StageRequest: Sendable, Equatable, Codable {
+public struct StageRequest: ClusterToolRequest, Equatable {
     /// Files, directories (`dir` arrives as `DESTINATION/dir`, `dir/` puts its
     /// contents straight in), `fs:/...` paths in a Trellis file system, and
     /// `tar:ARCHIVE` for an archive's contents.
@@ -30,10 +30,5 @@ public struct StageRequest: Sendable, Equatable, Codable {
     public init(sources: [String], destination: String) {
         self.sources = sources
         self.destination = destination
-    }
-
-    /// The destination on the host named `host`.
-    public func destination(on host: String) -> String {
-        destination.replacingOccurrences(of: "%h", with: host)
     }
 }

@@ -2,6 +2,7 @@ import Glibc
 import Crypto
 import NIOCore
 import TrellisCore
+import TrellisFSProtocol
 
 /// One host's copy of a stage under its destination. Files are written under
 /// temporary names beside their real ones and renamed only when every host
@@ -295,13 +296,7 @@ final class StagedTree {
 extension StagedTree {
     /// utimensat's pair: the access time left as it is (UTIME_OMIT, which
     /// Glibc's macro spells as an expression Swift cannot import), the modification time set.
-    static func keepingAccessTime(modified: FileTime) -> [timespec] {
+    static func keepingAccessTime(modified: Timestamp) -> [timespec] {
         [timespec(tv_sec: 0, tv_nsec: (1 << 30) - 2), timespec(modified)]
-    }
-}
-
-extension timespec {
-    init(_ time: FileTime) {
-        self.init(tv_sec: Int(time.seconds), tv_nsec: Int(time.nanoseconds))
     }
 }

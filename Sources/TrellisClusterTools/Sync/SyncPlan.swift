@@ -1,5 +1,6 @@
 import Glibc
 import Crypto
+import TrellisFSProtocol
 
 /// What one host must do to make its destination identical to the source's
 /// manifest, found by comparing each entry with what is there (mpisync's
@@ -60,7 +61,7 @@ public struct SyncPlan {
                 note(index, .create, entry, data: entry.kind == .file)
                 continue
             }
-            let sameTime = Int64(info.st_mtim.tv_sec) == entry.modified.seconds && Int32(info.st_mtim.tv_nsec) == entry.modified.nanoseconds
+            let sameTime = Timestamp(info.st_mtim) == entry.modified
             let sameMeta = UInt32(info.st_mode) & 0o7777 == entry.mode && (!isRoot || (info.st_uid == entry.uid && info.st_gid == entry.gid))
                 && (entry.kind == .symlink || !extendedAttributes || ExtendedAttributes.read(.path(path)) == entry.extendedAttributes)
             switch entry.kind {
@@ -99,7 +100,7 @@ public struct SyncPlan {
         if let root = manifest.root {
             var info = stat()
             let same = stat(destination, &info) == 0 && UInt32(info.st_mode) & 0o7777 == root.mode
-                && Int64(info.st_mtim.tv_sec) == root.modified.seconds && Int32(info.st_mtim.tv_nsec) == root.modified.nanoseconds
+                && Timestamp(info.st_mtim) == root.modified
                 && (!isRoot || (info.st_uid == root.uid && info.st_gid == root.gid))
                 && (!extendedAttributes || ExtendedAttributes.read(.path(destination)) == root.extendedAttributes)
             if !same { changes.append(Change(kind: .metadata, path: ".")) }

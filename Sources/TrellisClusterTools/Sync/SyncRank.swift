@@ -3,6 +3,7 @@ import Foundation
 import NIOCore
 import TrellisCore
 import TrellisRuntime
+import TrellisFSProtocol
 
 /// One rank's part in a sync, by mpisync's algorithm ("MPI for cluster
 /// system software"): rank 0 takes the source's inventory and broadcasts
@@ -13,7 +14,7 @@ import TrellisRuntime
 /// into place the moment it is whole, with the source's metadata exactly,
 /// so an interrupted sync resumes from what arrived. Then each host fixes
 /// metadata and links in place and, with --delete, removes what the source lacks.
-public struct SyncRank {
+public struct SyncRank: ClusterToolRank {
     /// The job's communicator; rank 0 reads the source.
     public let world: Communicator
     /// What to sync, the same on every rank.
@@ -94,9 +95,7 @@ public struct SyncRank {
         }
         if result.error != nil, result.status == .synced { result.status = .failed }
 
-        let all = try communicator.allgather(ByteBuffer(bytes: try JSONEncoder().encode(result)))
-        var results = try all.map { try JSONDecoder().decode(SyncHostResult.self, from: Data($0.readableBytesView)) }
-            .filter { $0.status != .source || $0.rank == 0 || $0.error != nil }
+        var results = try SyncHostResult.gathered(result, on: communicator)
         for rank in lost {
             var gone = SyncHostResult(host: hosts[rank], rank: rank, status: .lost)
             gone.error = "stopped answering during the sync; the files that arrived whole are in place, a new sync sends the rest"
@@ -123,7 +122,7 @@ public struct SyncRank {
         var manifest = tree.manifest
         manifest.root = StageEntry(
             path: "", kind: .directory, mode: UInt32(info.st_mode) & 0o7777, uid: info.st_uid, gid: info.st_gid,
-            modified: FileTime(seconds: Int64(info.st_mtim.tv_sec), nanoseconds: Int32(info.st_mtim.tv_nsec)))
+            modified: Timestamp(info.st_mtim))
         if request.extendedAttributes { manifest.root?.extendedAttributes = ExtendedAttributes.read(.path(request.source)) ?? [] }
         for index in manifest.entries.indices {
             guard case .local(let path) = tree.origins[index] else {
@@ -202,26 +201,12 @@ public struct SyncRank {
 
     /// One batch's files as a stream of pipelined broadcasts from rank 0 of `group`.
     private func broadcastStream(on group: Communicator, files: [Int], bytes: Int64, tree: SourceTree?, into writer: StagedTree?, progress: (Int64) -> Void) throws {
-        let chunk = Int64(request.chunkBytes)
-        let chunks = Int((bytes + chunk - 1) / chunk)
         let reader = group.rank == 0 ? tree.map { SourceReader(tree: $0, digesting: false, files: files) } : nil
         let codec = ChunkCodec(compressing: false)
-        var inFlight: [Request<ByteBuffer>] = []
-        var posted = 0
-        func post() throws {
-            if let reader {
-                inFlight.append(try group.ibroadcast(reader.read(Int(min(chunk, bytes - Int64(posted) * chunk))), root: 0, pipelined: true))
-            } else {
-                inFlight.append(try group.ibroadcast(nil, root: 0))
-            }
-            posted += 1
-        }
-        while posted < min(request.window, chunks) { try post() }
-        for index in 0..<chunks {
-            let data = try inFlight.removeFirst().wait()
-            if posted < chunks { try post() }
-            writer?.consume(try codec.decode(data))
-            if group.rank == 0 { progress(min(bytes, Int64(index + 1) * chunk)) }
+        let stream = ChunkStream(group: group, bytes: bytes, chunkBytes: request.chunkBytes, window: request.window)
+        try stream.run(read: reader.map { reader in reader.read }) { chunk, done in
+            writer?.consume(try codec.decode(chunk))
+            if group.rank == 0 { progress(done) }
         }
         reader?.finish()
         if let error = reader?.error { throw StageSourceError(error) }

@@ -1,5 +1,5 @@
 /// What a sync is asked to do, as the command line gives it; the same on every rank.
-public struct SyncRequest: Sendable, Equatable, Codable {
+public struct SyncRequest: ClusterToolRequest, Equatable {
     /// The folder on rank 0's host whose contents every host's destination is made identical to.
     public var source: String
     /// The folder on every host; `%h` stands for the host's name.
@@ -27,10 +27,5 @@ public struct SyncRequest: Sendable, Equatable, Codable {
     public init(source: String, destination: String) {
         self.source = source
         self.destination = destination
-    }
-
-    /// The destination on the host named `host`.
-    public func destination(on host: String) -> String {
-        destination.replacingOccurrences(of: "%h", with: host)
     }
 }

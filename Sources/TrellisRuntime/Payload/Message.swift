@@ -1,6 +1,7 @@
 import NIOCore
 
-/// A received message: its bytes and where it came from.
+/// A received message: its bytes and where it came from. Only the runtime
+/// makes these (with the memberwise initializer), as MPI makes a status.
 public struct Message: Sendable {
     /// The message's bytes.
     public var payload: ByteBuffer
@@ -8,13 +9,6 @@ public struct Message: Sendable {
     public var source: Int
     /// The tag the sender gave the message.
     public var tag: Int
-
-    /// A message with the given bytes, sender rank and tag.
-    public init(payload: ByteBuffer, source: Int, tag: Int) {
-        self.payload = payload
-        self.source = source
-        self.tag = tag
-    }
 
     /// The payload decoded as values of `T`.
     public func values<T: WireScalar>(of type: T.Type = T.self) throws -> [T] {

@@ -51,35 +51,34 @@ extension Int: WireScalar {
     }
 }
 
-extension Double: WireScalar {
-    /// Eight bytes.
-    public static var wireByteCount: Int { 8 }
+/// A floating-point number that travels as its IEEE 754 bit pattern,
+/// little-endian; `Double` and `Float` already have the members it names.
+public protocol WireFloat: WireScalar {
+    /// The unsigned integer of the same width.
+    associatedtype BitPattern: FixedWidthInteger & UnsignedInteger
+    /// The number's IEEE 754 bits.
+    var bitPattern: BitPattern { get }
+    /// The number those bits make.
+    init(bitPattern: BitPattern)
+}
+
+extension WireFloat {
+    /// The width of the bit pattern.
+    public static var wireByteCount: Int { MemoryLayout<BitPattern>.size }
     /// Writes the IEEE 754 bit pattern little-endian.
     @inline(__always)
     public func store(into bytes: UnsafeMutableRawBufferPointer, at offset: Int) {
-        bytes.storeBytes(of: bitPattern.littleEndian, toByteOffset: offset, as: UInt64.self)
+        bytes.storeBytes(of: bitPattern.littleEndian, toByteOffset: offset, as: BitPattern.self)
     }
     /// Reads a little-endian IEEE 754 bit pattern.
     @inline(__always)
-    public static func load(from bytes: UnsafeRawBufferPointer, at offset: Int) -> Double {
-        Double(bitPattern: UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt64.self)))
+    public static func load(from bytes: UnsafeRawBufferPointer, at offset: Int) -> Self {
+        Self(bitPattern: BitPattern(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: BitPattern.self)))
     }
 }
 
-extension Float: WireScalar {
-    /// Four bytes.
-    public static var wireByteCount: Int { 4 }
-    /// Writes the IEEE 754 bit pattern little-endian.
-    @inline(__always)
-    public func store(into bytes: UnsafeMutableRawBufferPointer, at offset: Int) {
-        bytes.storeBytes(of: bitPattern.littleEndian, toByteOffset: offset, as: UInt32.self)
-    }
-    /// Reads a little-endian IEEE 754 bit pattern.
-    @inline(__always)
-    public static func load(from bytes: UnsafeRawBufferPointer, at offset: Int) -> Float {
-        Float(bitPattern: UInt32(littleEndian: bytes.loadUnaligned(fromByteOffset: offset, as: UInt32.self)))
-    }
-}
+extension Double: WireFloat {}
+extension Float: WireFloat {}
 
 extension ByteBuffer {
     /// A buffer holding `values` in wire order.

@@ -35,7 +35,7 @@ enum FileSystemSource {
     private static func add(_ attributes: ObjectAttributes, at location: String, as path: String, client: FileSystemClient, into builder: inout ManifestBuilder) throws {
         var entry = StageEntry(
             path: path, kind: .file, mode: attributes.mode & 0o7777, uid: attributes.uid, gid: attributes.gid,
-            modified: FileTime(seconds: attributes.modifyTime.seconds, nanoseconds: Int32(attributes.modifyTime.nanoseconds)))
+            modified: attributes.modifyTime)
         switch attributes.kind {
         case .directory:
             entry.kind = .directory

@@ -1,4 +1,5 @@
 import Glibc
+import TrellisFSProtocol
 
 /// A source on rank 0's own disk. As cp -r and rsync name them: a directory
 /// `src` arrives as `DIR/src`, `src/` (with the slash) puts its contents
@@ -23,7 +24,7 @@ enum LocalSource {
     private static func add(_ local: String, info: stat, as path: String, into builder: inout ManifestBuilder) throws {
         var entry = StageEntry(
             path: path, kind: .file, mode: UInt32(info.st_mode) & 0o7777, uid: info.st_uid, gid: info.st_gid,
-            modified: FileTime(seconds: Int64(info.st_mtim.tv_sec), nanoseconds: Int32(info.st_mtim.tv_nsec)))
+            modified: Timestamp(info.st_mtim))
         switch info.st_mode & S_IFMT {
         case S_IFDIR:
             entry.kind = .directory
