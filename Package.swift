@@ -1,19 +1,12 @@
 // swift-tools-version: 6.0
 import PackageDescription
 
-// The products of the package dependencies (below) that targets use, each named once.
+// The products most targets use, each named once.
 let nioCore: Target.Dependency = .product(name: "NIOCore", package: "swift-nio")
 let logging: Target.Dependency = .product(name: "Logging", package: "swift-log")
 let metrics: Target.Dependency = .product(name: "Metrics", package: "swift-metrics")
 let argumentParser: Target.Dependency = .product(name: "ArgumentParser", package: "swift-argument-parser")
 let propertyBased: Target.Dependency = .product(name: "PropertyBased", package: "swift-property-based")
-let nioPosix: Target.Dependency = .product(name: "NIOPosix", package: "swift-nio")
-let tomlKit: Target.Dependency = .product(name: "TOMLKit", package: "TOMLKit")
-let serviceLifecycle: Target.Dependency = .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")
-let prometheus: Target.Dependency = .product(name: "Prometheus", package: "swift-prometheus")
-let crypto: Target.Dependency = .product(name: "Crypto", package: "swift-crypto")
-let grdb: Target.Dependency = .product(name: "GRDB", package: "GRDB.swift")
-let deque: Target.Dependency = .product(name: "DequeModule", package: "swift-collections")
 
 let package = Package(
     name: "Trellis",
@@ -57,7 +50,7 @@ let package = Package(
         .target(
             name: "TrellisFSStorage",
             dependencies: [
-                "TrellisFSProtocol", "TrellisFSDistribution", grdb,
+                "TrellisFSProtocol", "TrellisFSDistribution", .product(name: "GRDB", package: "GRDB.swift"),
                 nioCore,
             ]),
         .target(
@@ -73,7 +66,7 @@ let package = Package(
             name: "TrellisFSServer",
             dependencies: [
                 "TrellisSystem", "TrellisNames", "TrellisFSConnection", "TrellisFSStorage", "TrellisFSProtocol", "TrellisFSDistribution", "TrellisRuntime", "TrellisCore",
-                nioCore, tomlKit,
+                nioCore, .product(name: "TOMLKit", package: "TOMLKit"),
                 logging, metrics,
             ]),
         .target(
@@ -81,12 +74,12 @@ let package = Package(
             dependencies: [
                 "TrellisSystem", "TrellisCore",
                 nioCore,
-                nioPosix,
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 logging,
                 metrics,
-                prometheus,
-                serviceLifecycle,
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]),
         .target(
             name: "TrellisFSProtocol",
@@ -96,7 +89,7 @@ let package = Package(
             dependencies: [
                 "TrellisSystem", "TrellisCore", "TrellisWire", "CTrellisSystem", "TrellisNames", "TrellisHosts",
                 nioCore,
-                deque,
+                .product(name: "DequeModule", package: "swift-collections"),
                 logging,
                 metrics,
             ]),
@@ -106,7 +99,7 @@ let package = Package(
                 "TrellisSystem", "TrellisCore", "TrellisWire", "TrellisHosts", "CTrellisSystem",
                 nioCore,
                 logging,
-                crypto,
+                .product(name: "Crypto", package: "swift-crypto"),
             ]),
         .target(name: "TrellisNames", dependencies: ["TrellisSystem", "TrellisCore", logging]),
         .target(
@@ -114,9 +107,9 @@ let package = Package(
             dependencies: [
                 "TrellisSystem", "TrellisNames", "TrellisCore",
                 nioCore,
-                nioPosix,
+                .product(name: "NIOPosix", package: "swift-nio"),
                 logging, metrics,
-                tomlKit,
+                .product(name: "TOMLKit", package: "TOMLKit"),
             ]),
         .target(
             name: "TrellisBenchmarks",
@@ -125,7 +118,7 @@ let package = Package(
                 "TrellisFSServer", "TrellisFUSE", "TrellisNames",
                 argumentParser,
                 nioCore,
-                nioPosix,
+                .product(name: "NIOPosix", package: "swift-nio"),
             ],
             resources: [.copy("Resources/mpi_bench.c"), .copy("Resources/namespace-hosts.sh"), .copy("Resources/mpi_ready.c")]),
         .target(
@@ -133,14 +126,14 @@ let package = Package(
             dependencies: [
                 "TrellisSystem", "TrellisLauncher", "TrellisHosts", "TrellisCore", "TrellisRuntime", "TrellisFSClient", "TrellisFSProtocol", "CZstd", "CArchive", "CTrellisSystem",
                 nioCore,
-                crypto,
+                .product(name: "Crypto", package: "swift-crypto"),
             ]),
         .target(
             name: "TrellisCommands",
             dependencies: [
                 "TrellisSystem", "TrellisRuntime", "TrellisLauncher", "TrellisRunCommand", "TrellisClusterTools", "TrellisBenchmarks", "TrellisNames", "TrellisNameService", "TrellisFSServer", "TrellisFSProtocol", "TrellisFSClient", "TrellisFSDistribution", "TrellisFUSE", "TrellisServices",
                 argumentParser,
-                serviceLifecycle,
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 logging,
             ]),
         .target(
@@ -180,7 +173,7 @@ let package = Package(
         .testTarget(
             name: "TrellisServicesTests",
             dependencies: [
-                "TrellisServices", "TrellisFSServer", prometheus, logging,
+                "TrellisServices", "TrellisFSServer", .product(name: "Prometheus", package: "swift-prometheus"), logging,
             ]),
         .testTarget(name: "TrellisNamesTests", dependencies: ["TrellisNames", "TrellisNameService"]),
         .testTarget(name: "TrellisHostsTests", dependencies: ["TrellisHosts", propertyBased]),

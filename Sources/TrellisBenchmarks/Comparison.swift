@@ -147,7 +147,6 @@ struct ComparisonRow {
     }
 
     static func table(_ rows: [ComparisonRow]) -> String {
-        func pad(_ text: String, _ width: Int) -> String { String(repeating: " ", count: max(0, width - text.count)) + text }
         func cell(_ record: MessagingRecord?) -> String {
             guard let record else { return "-" }
             return record.bytes <= 65536 ? "\(format(record.latencyMicroseconds, 2)) us" : "\(format(record.bandwidthMegabytesPerSecond, 0)) MB/s"
@@ -156,15 +155,13 @@ struct ComparisonRow {
             let value = row.bytes <= 65536 ? latencyRatio(row.trellis, other) : bandwidthRatio(row.trellis, other)
             return value.map { format($0, 2) + "x" } ?? "-"
         }
-        var lines = ["", "bench      bytes       ranks   trellis        mpich-tcp      ratio   mpich-shm      ratio",
-                     "(small sizes compare latency, trellis/mpich; large sizes compare bandwidth, trellis/mpich)"]
+        var table = TextTable(["bench", "bytes", "ranks", "trellis", "mpich-tcp", "ratio", "mpich-shm", "ratio"])
         for row in rows {
-            lines.append(
-                row.bench.padding(toLength: 10, withPad: " ", startingAt: 0) + pad(String(row.bytes), 10) + pad(String(row.ranks), 8)
-                    + pad(cell(row.trellis), 15) + pad(cell(row.tcp), 15) + pad(ratio(row, row.tcp), 8)
-                    + pad(cell(row.shm), 15) + pad(ratio(row, row.shm), 8))
+            table.append([
+                row.bench, String(row.bytes), String(row.ranks), cell(row.trellis), cell(row.tcp), ratio(row, row.tcp), cell(row.shm), ratio(row, row.shm),
+            ])
         }
-        return lines.joined(separator: "\n")
+        return "\n(small sizes compare latency, trellis/mpich; large sizes compare bandwidth, trellis/mpich)\n" + table.text
     }
 }
 

@@ -60,4 +60,22 @@ import Testing
         #expect(row.latencyRatioVs == ["mpich-tcp": 2] && row.bandwidthRatioVs == ["mpich-tcp": 0.5], "no MPICH shared-memory figure, so no ratio to it")
         #expect(row.jsonLine.contains(#""latency_ratio_vs":{"mpich-tcp":2}"#), "\(row.jsonLine)")
     }
+
+    @Test func tablesAlignEveryColumnToItsWidestCell() {
+        var table = TextTable(["tool", "hosts", "ms"])
+        table.append(["trellis", "16", "86"])
+        table.append(["pdsh", "2", "2700"])
+        #expect(table.text == "tool     hosts    ms\ntrellis     16    86\npdsh         2  2700")
+    }
+
+    @Test func theStageTableHasACellUnderEveryTitle() {
+        let records = StageBenchmark.tools.enumerated().map { index, tool in
+            ToolTiming(bench: "stage", scenario: "large", tool: tool, hosts: 4, seconds: Double(index + 1), bytes: 1 << 30)
+        }
+        let lines = StageBenchmark.table(records).split(separator: "\n")
+        #expect(lines.count == 2)
+        #expect(lines[0].split(separator: " ", omittingEmptySubsequences: true).count >= 11)
+        #expect(lines[1].hasPrefix("large"))
+        #expect(lines[0].count == lines[1].count)
+    }
 }

@@ -112,18 +112,17 @@ public struct ExecBenchmark {
     }
 
     static func table(_ records: [ToolTiming]) -> String {
-        var lines = ["command    hosts   trellis exec ms   agents ms   pdsh ms   clush ms   vs pdsh   vs clush   agents vs pdsh   agents vs clush"]
+        var table = TextTable([
+            "command", "hosts", "trellis exec ms", "agents ms", "pdsh ms", "clush ms", "vs pdsh", "vs clush", "agents vs pdsh", "agents vs clush",
+        ])
         for (ours, seconds) in ToolTiming.points(records) {
             let (agents, pdsh, clush) = (seconds("trellis-agents"), seconds("pdsh"), seconds("clush"))
-            lines.append([
-                ours.scenario.padding(toLength: 9, withPad: " ", startingAt: 0), String(ours.hosts).leftPadded(6),
-                format(ours.seconds * 1000, 0).leftPadded(16), format(agents * 1000, 0).leftPadded(10),
-                format(pdsh * 1000, 0).leftPadded(8), format(clush * 1000, 0).leftPadded(9),
-                format(ours.seconds / pdsh, 2).leftPadded(8), format(ours.seconds / clush, 2).leftPadded(9),
-                format(agents / pdsh, 2).leftPadded(15), format(agents / clush, 2).leftPadded(16),
-            ].joined(separator: "  "))
+            table.append([
+                ours.scenario, String(ours.hosts), format(ours.seconds * 1000, 0), format(agents * 1000, 0), format(pdsh * 1000, 0), format(clush * 1000, 0),
+                format(ours.seconds / pdsh, 2), format(ours.seconds / clush, 2), format(agents / pdsh, 2), format(agents / clush, 2),
+            ])
         }
-        return lines.joined(separator: "\n")
+        return table.text
     }
 
     private func progress(_ text: String) {

@@ -150,22 +150,18 @@ public struct LaunchBenchmark {
     }
 
     static func table(_ records: [Record]) -> String {
-        var lines = ["hosts  ppn  ranks   trellis ready/end ms   hydra ready/end ms   ratio ready/end   launcher msgs"]
-        var index = 0
-        while index + 1 < records.count {
-            let ours = records[index]
-            let hydra = records[index + 1]
-            let columns: [String] = [
-                String(ours.hosts).leftPadded(5), String(ours.ranksPerHost).leftPadded(4), String(ours.hosts * ours.ranksPerHost).leftPadded(6),
-                "\(format(ours.readyMilliseconds, 0)) / \(format(ours.endMilliseconds, 0))".leftPadded(21),
-                "\(format(hydra.readyMilliseconds, 0)) / \(format(hydra.endMilliseconds, 0))".leftPadded(19),
-                "\(format(ours.readyMilliseconds / hydra.readyMilliseconds, 2)) / \(format(ours.endMilliseconds / hydra.endMilliseconds, 2))".leftPadded(16),
-                (ours.launcherMessages.map(String.init) ?? "-").leftPadded(14),
-            ]
-            lines.append(columns.joined(separator: "  "))
-            index += 2
+        var table = TextTable(["hosts", "ppn", "ranks", "trellis ready/end ms", "hydra ready/end ms", "ratio ready/end", "launcher msgs"])
+        for index in stride(from: 0, to: records.count - 1, by: 2) {
+            let (ours, hydra) = (records[index], records[index + 1])
+            table.append([
+                String(ours.hosts), String(ours.ranksPerHost), String(ours.hosts * ours.ranksPerHost),
+                "\(format(ours.readyMilliseconds, 0)) / \(format(ours.endMilliseconds, 0))",
+                "\(format(hydra.readyMilliseconds, 0)) / \(format(hydra.endMilliseconds, 0))",
+                "\(format(ours.readyMilliseconds / hydra.readyMilliseconds, 2)) / \(format(ours.endMilliseconds / hydra.endMilliseconds, 2))",
+                ours.launcherMessages.map(String.init) ?? "-",
+            ])
         }
-        return lines.joined(separator: "\n")
+        return table.text
     }
 
     static func wallClockNanoseconds() -> UInt64 {

@@ -207,17 +207,17 @@ public struct StageBenchmark {
     }
 
     static func table(_ records: [ToolTiming]) -> String {
-        var lines = ["workload  hosts   trellis s   ssh loop s   pdcp s   clush s   cp floor s   trellis MiB/s   x loop   x pdcp   x clush"]
+        var table = TextTable([
+            "workload", "hosts", "trellis s", "ssh loop s", "pdcp s", "clush s", "cp floor s", "trellis MiB/s", "x loop", "x pdcp", "x clush",
+        ])
         for (record, seconds) in ToolTiming.points(records) {
-            lines.append([
-                record.scenario.padding(toLength: 8, withPad: " ", startingAt: 0), String(record.hosts).leftPadded(5),
-                format(record.seconds, 2).leftPadded(10), format(seconds("ssh-loop"), 2).leftPadded(11), format(seconds("pdcp"), 2).leftPadded(7),
-                format(seconds("clush"), 2).leftPadded(8), format(seconds("local-cp"), 2).leftPadded(11), format(record.aggregateMibPerSecond ?? .nan, 0).leftPadded(14),
-                format(seconds("ssh-loop") / record.seconds, 1).leftPadded(7), format(seconds("pdcp") / record.seconds, 1).leftPadded(7),
-                format(seconds("clush") / record.seconds, 1).leftPadded(8),
-            ].joined(separator: "  "))
+            table.append([
+                record.scenario, String(record.hosts), format(record.seconds, 2), format(seconds("ssh-loop"), 2), format(seconds("pdcp"), 2),
+                format(seconds("clush"), 2), format(seconds("local-cp"), 2), format(record.aggregateMibPerSecond ?? .nan, 0),
+                format(seconds("ssh-loop") / record.seconds, 1), format(seconds("pdcp") / record.seconds, 1), format(seconds("clush") / record.seconds, 1),
+            ])
         }
-        return lines.joined(separator: "\n")
+        return table.text
     }
 
     /// `plot.svg` with `suffix`: `plot-large.svg`.

@@ -174,18 +174,19 @@ public struct SyncBenchmark {
     }
 
     static func table(_ records: [ToolTiming]) -> String {
-        var lines = ["scenario  hosts   trellis s   agents s   rsync loop s   parallel rsync s   loop, kept ssh s   x loop   x parallel   agents x loop   agents x kept ssh"]
+        var table = TextTable([
+            "scenario", "hosts", "trellis s", "agents s", "rsync loop s", "parallel rsync s", "loop, kept ssh s", "x loop", "x parallel", "agents x loop",
+            "agents x kept ssh",
+        ])
         for (record, seconds) in ToolTiming.points(records) {
-            lines.append([
-                record.scenario.padding(toLength: 8, withPad: " ", startingAt: 0), String(record.hosts).leftPadded(5),
-                format(record.seconds, 2).leftPadded(10), format(seconds("trellis-agents"), 2).leftPadded(9), format(seconds("rsync-loop"), 2).leftPadded(13),
-                format(seconds("rsync-parallel"), 2).leftPadded(17), format(seconds("rsync-loop-mux"), 2).leftPadded(16),
-                format(seconds("rsync-loop") / record.seconds, 1).leftPadded(7), format(seconds("rsync-parallel") / record.seconds, 1).leftPadded(10),
-                format(seconds("rsync-loop") / seconds("trellis-agents"), 1).leftPadded(14),
-                format(seconds("rsync-loop-mux") / seconds("trellis-agents"), 1).leftPadded(17),
-            ].joined(separator: "  "))
+            let (agents, loop) = (seconds("trellis-agents"), seconds("rsync-loop"))
+            table.append([
+                record.scenario, String(record.hosts), format(record.seconds, 2), format(agents, 2), format(loop, 2), format(seconds("rsync-parallel"), 2),
+                format(seconds("rsync-loop-mux"), 2), format(loop / record.seconds, 1), format(seconds("rsync-parallel") / record.seconds, 1),
+                format(loop / agents, 1), format(seconds("rsync-loop-mux") / agents, 1),
+            ])
         }
-        return lines.joined(separator: "\n")
+        return table.text
     }
 
     private func progress(_ text: String) {

@@ -88,15 +88,18 @@ public struct AggregateBenchmark: ProgramBenchmark {
     }
 
     private func printTable(_ records: [Record]) {
-        print("\nop      servers  aggregate: msgs steps     ms   client: msgs steps     ms")
+        var table = TextTable(["op", "servers", "aggregate msgs", "steps", "ms", "client msgs", "steps", "ms"])
         for op in ["create", "stat", "remove"] {
             for servers in Set(records.map(\.servers)).sorted() {
                 guard let aggregate = records.first(where: { $0.op == op && $0.servers == servers && $0.mode == "aggregate" }),
                       let client = records.first(where: { $0.op == op && $0.servers == servers && $0.mode == "client" })
                 else { continue }
-                print(String(format: "%-7@ %7d  %15.0f %5.0f %6.2f  %12.0f %5.0f %6.2f",
-                             op as NSString, servers, aggregate.messages, aggregate.steps, aggregate.milliseconds, client.messages, client.steps, client.milliseconds))
+                table.append([
+                    op, String(servers), format(aggregate.messages, 0), format(aggregate.steps, 0), format(aggregate.milliseconds, 2),
+                    format(client.messages, 0), format(client.steps, 0), format(client.milliseconds, 2),
+                ])
             }
         }
+        print("\n" + table.text)
     }
 }

@@ -87,16 +87,16 @@ public struct MetadataBenchmark: ProgramBenchmark {
     }
 
     private func printTable(_ records: [Record]) {
-        print("\nops/s with \(clients) client processes, \(files) files each (\(name == nil ? "\(servers) servers" : name!))")
-        print("layout   bytes  " + Self.phases.map { $0.leftPadded(10) }.joined())
+        print("\nops/s with \(clients) client processes, \(files) files each (\(name ?? "\(servers) servers"))")
+        var table = TextTable(["layout", "bytes"] + Self.phases)
         for size in bytes {
             for layout in layouts {
-                let row = Self.phases.map { op in
+                table.append([layout, String(size)] + Self.phases.map { op in
                     records.first { $0.op == op && $0.layout == layout && $0.bytes == size }.map { String(Int($0.operationsPerSecond)) } ?? "-"
-                }
-                print(layout.padding(toLength: 8, withPad: " ", startingAt: 0) + " " + String(size).leftPadded(5) + "  " + row.map { $0.leftPadded(10) }.joined())
+                })
             }
         }
+        print(table.text)
     }
 }
 
