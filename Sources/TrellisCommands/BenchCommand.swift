@@ -26,23 +26,17 @@ struct BenchSizes: ParsableArguments {
 protocol ProgramBenchmarkCommand: ParsableCommand {
     associatedtype Benchmark: ProgramBenchmark
     var benchmark: Benchmark { get }
+    /// The `trellis` the benchmark starts: this program, unless it runs on other hosts.
+    static var program: String { get }
 }
 
 extension ProgramBenchmarkCommand {
+    static var program: String { currentExecutablePath() }
+
     func run() throws {
         TrellisCommand.bootstrapLogging()
-        try benchmark.run(executable: currentExecutablePath())
+        try benchmark.run(executable: Self.program)
     }
-}
-
-/// How the benchmarks of tools over namespace hosts (exec, stage, sync) end:
-/// JSON lines and a table, or the JSON lines alone; and where they plot.
-struct HostBenchOutput: ParsableArguments {
-    @Option(help: "Write an SVG plot of time against hosts here (bench stage: one per workload, FILE-large.svg and FILE-small.svg).")
-    var plot: String?
-
-    @Flag(help: "Print only the JSON lines.")
-    var json = false
 }
 
 /// A message-passing benchmark run by every rank of a job (under `trellis
@@ -109,7 +103,7 @@ struct CompareBench: ParsableCommand {
     }
 }
 
-struct LaunchBench: ParsableCommand {
+struct LaunchBench: ProgramBenchmarkCommand {
     static let configuration = CommandConfiguration(
         commandName: "launch",
         abstract: "Time trellis run and MPICH's mpiexec bringing a job up and down over namespace hosts (needs root).",
@@ -121,32 +115,11 @@ struct LaunchBench: ParsableCommand {
             exit, and the messages trellis run itself handled), a ratio line per size, and a table.
             """)
 
-    @Option(parsing: .upToNextOption, help: "Host counts.")
-    var hosts: [Int] = [1, 2, 4, 8, 16]
-
-    @Option(parsing: .upToNextOption, help: "Ranks per host.")
-    var ppn: [Int] = [1, 4]
-
-    @Option(help: "Runs per point (the median is kept).")
-    var `repeat`: Int = 3
-
-    @Option(help: "Children per node of trellis run's proxy tree.")
-    var fanout: Int = 8
-
-    @Flag(help: "Print only the JSON lines.")
-    var json = false
-
-    func run() throws {
-        TrellisCommand.bootstrapLogging()
-        guard hosts.allSatisfy({ (1...250).contains($0) }), ppn.allSatisfy({ $0 >= 1 }), `repeat` >= 1 else {
-            throw ValidationError("host counts are 1 to 250, ranks per host and --repeat at least 1")
-        }
-        try LaunchBenchmark(trellisExecutable: trellisProgram(), hostCounts: hosts, ranksPerHost: ppn, repetitions: `repeat`, fanout: fanout)
-            .run(printTable: !json)
-    }
+    @OptionGroup var benchmark: LaunchBenchmark
+    static var program: String { trellisProgram() }
 }
 
-struct ExecBench: ParsableCommand {
+struct ExecBench: ProgramBenchmarkCommand {
     static let configuration = CommandConfiguration(
         commandName: "exec",
         abstract: "Time trellis exec, pdsh and clush running one command on namespace hosts (needs root, pdsh and clustershell).",
@@ -158,28 +131,11 @@ struct ExecBench: ParsableCommand {
             per size, a table, and with --plot an SVG of time against hosts.
             """)
 
-    @Option(parsing: .upToNextOption, help: "Host counts.")
-    var hosts: [Int] = [1, 2, 4, 8, 16]
-
-    @Option(parsing: .upToNextOption, help: "Commands to run on every host.")
-    var commands: [String] = ["true", "hostname"]
-
-    @Option(help: "Runs per point (the median is kept).")
-    var `repeat`: Int = 5
-
-    @OptionGroup var output: HostBenchOutput
-
-    func run() throws {
-        TrellisCommand.bootstrapLogging()
-        guard hosts.allSatisfy({ (1...250).contains($0) }), `repeat` >= 1, !commands.isEmpty else {
-            throw ValidationError("host counts are 1 to 250, --repeat at least 1, and at least one command")
-        }
-        try ExecBenchmark(trellisExecutable: trellisProgram(), hostCounts: hosts, commands: commands, repetitions: `repeat`)
-            .run(printTable: !output.json, plotPath: output.plot)
-    }
+    @OptionGroup var benchmark: ExecBenchmark
+    static var program: String { trellisProgram() }
 }
 
-struct StageBench: ParsableCommand {
+struct StageBench: ProgramBenchmarkCommand {
     static let configuration = CommandConfiguration(
         commandName: "stage",
         abstract: "Time trellis stage against a sequential ssh loop, pdcp and clush --copy on namespace hosts (needs root, pdsh and clustershell).",
@@ -194,48 +150,11 @@ struct StageBench: ParsableCommand {
             time against hosts per workload (FILE-large.svg, FILE-small.svg).
             """)
 
-    @Option(parsing: .upToNextOption, help: "Host counts (destinations; one more host holds the sources).")
-    var hosts: [Int] = [2, 4, 8]
-
-    @Option(parsing: .upToNextOption, help: "Workloads: large (one file), small (a tree of small files).")
-    var workloads: [String] = ["large", "small"]
-
-    @Option(help: "MiB of the large file.")
-    var largeMib: Int = 1024
-
-    @Option(help: "Files in the small-file tree (1 to 8 KiB each).")
-    var smallFiles: Int = 10_000
-
-    @Option(help: "Limit each host's link to this many Mbit/s (tc tbf), as hosts with network cards of their own have.")
-    var linkMbit: Int?
-
-    @Option(help: "Runs per point (the median is kept).")
-    var `repeat`: Int = 1
-
-    @OptionGroup var output: HostBenchOutput
-
-    func run() throws {
-        TrellisCommand.bootstrapLogging()
-        guard hosts.allSatisfy({ (1...64).contains($0) }), `repeat` >= 1, largeMib >= 1, smallFiles >= 1 else {
-            throw ValidationError("host counts are 1 to 64; --repeat, --large-mib and --small-files at least 1")
-        }
-        let chosen = try workloads.map { name in
-            guard let workload = StageBenchmark.Workload(rawValue: name) else { throw ValidationError("workloads are large and small, not \(name)") }
-            return workload
-        }
-        var benchmark = StageBenchmark(
-            trellisExecutable: trellisProgram(), hostCounts: hosts, workloads: chosen, repetitions: `repeat`)
-        benchmark.largeBytes = largeMib << 20
-        benchmark.smallFiles = smallFiles
-        if let linkMbit {
-            guard linkMbit >= 1 else { throw ValidationError("--link-mbit takes a positive number") }
-            benchmark.linkMegabits = linkMbit
-        }
-        try benchmark.run(printTable: !output.json, plotPath: output.plot)
-    }
+    @OptionGroup var benchmark: StageBenchmark
+    static var program: String { trellisProgram() }
 }
 
-struct SyncBench: ParsableCommand {
+struct SyncBench: ProgramBenchmarkCommand {
     static let configuration = CommandConfiguration(
         commandName: "sync",
         abstract: "Time trellis sync against an rsync -a loop over ssh and a parallel rsync (xargs -P) on namespace hosts (needs root and rsync).",
@@ -249,28 +168,6 @@ struct SyncBench: ParsableCommand {
             a speed-up line, a table, and with --plot an SVG of time against hosts.
             """)
 
-    @Option(parsing: .upToNextOption, help: "Host counts (destinations; one more host holds the trees).")
-    var hosts: [Int] = [8]
-
-    @Option(help: "Files in the tree (1 to 32 KiB each).")
-    var files: Int = 10_000
-
-    @Option(help: "Share of the files that changed, in percent.")
-    var changedPercent: Double = 5
-
-    @Option(help: "Runs per point (the median is kept).")
-    var `repeat`: Int = 1
-
-    @OptionGroup var output: HostBenchOutput
-
-    func run() throws {
-        TrellisCommand.bootstrapLogging()
-        guard hosts.allSatisfy({ (1...64).contains($0) }), `repeat` >= 1, files >= 100, changedPercent > 0, changedPercent <= 100 else {
-            throw ValidationError("host counts are 1 to 64; --repeat at least 1; --files at least 100; --changed-percent above 0, at most 100")
-        }
-        var benchmark = SyncBenchmark(trellisExecutable: trellisProgram(), hostCounts: hosts, repetitions: `repeat`)
-        benchmark.files = files
-        benchmark.changedPerMille = Int(changedPercent * 10)
-        try benchmark.run(printTable: !output.json, plotPath: output.plot)
-    }
+    @OptionGroup var benchmark: SyncBenchmark
+    static var program: String { trellisProgram() }
 }

@@ -42,11 +42,11 @@ struct ClusterCopyOptions: ParsableArguments {
 /// the job it is in (started by that launch, by `trellis run` or by `srun`),
 /// or a job of one.
 enum ClusterToolCommand {
-    static func run<Rank: ClusterToolRank>(
-        _: Rank.Type, request: Rank.Request, placement: HostOptions, flags: ClusterToolFlags, print: @escaping (Rank.Report, _ json: Bool) -> Void,
-        arguments: @escaping (Rank.Request) -> [String]
+    static func run<Request: ClusterToolRequest>(
+        _ request: Request, placement: HostOptions, flags: ClusterToolFlags, print: @escaping (Request.Report, _ json: Bool) -> Void,
+        arguments: @escaping (Request) -> [String]
     ) throws {
-        typealias Report = Rank.Report
+        typealias Report = Request.Report
         var request = request
         request.sourceIsDestination = !flags.sourceOnly
         let tool = Report.tool
@@ -70,7 +70,7 @@ enum ClusterToolCommand {
         }
         let runtime = try Runtime.initialize()
         let observer = ToolEvents<Report>(tool: tool, mode: flags.events ? .launched : .terminal(show: { print($0, json) }))
-        var rank = Rank(world: runtime.world, request: request, hostName: ToolJob.hostName)
+        var rank = ToolRank(world: runtime.world, request: request, hostName: ToolJob.hostName)
         rank.observer = observer
         let succeeded = try rank.run()
         try? runtime.finalize()

@@ -60,7 +60,7 @@ struct StageCommand: ParsableCommand {
         request.compress = compress
         request.chunkBytes = copy.chunkBytes
         request.fileSystem = fsName
-        try ClusterToolCommand.run(StageRank.self, request: request, placement: placement, flags: flags, print: StageReport.print, arguments: Self.arguments(for:))
+        try ClusterToolCommand.run(request, placement: placement, flags: flags, print: StageReport.print, arguments: Self.arguments(for:))
     }
 
     /// The flags a launched rank gets (with `--events`), the request's own.

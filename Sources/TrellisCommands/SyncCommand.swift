@@ -61,7 +61,7 @@ struct SyncCommand: ParsableCommand {
         request.dryRun = dryRun
         request.chunkBytes = copy.chunkBytes
         request.batchBytes = Int64(batchBytes)
-        try ClusterToolCommand.run(SyncRank.self, request: request, placement: placement, flags: flags, print: SyncReport.print, arguments: Self.arguments(for:))
+        try ClusterToolCommand.run(request, placement: placement, flags: flags, print: SyncReport.print, arguments: Self.arguments(for:))
     }
 
     static func arguments(for request: SyncRequest) -> [String] {

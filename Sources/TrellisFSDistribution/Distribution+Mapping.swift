@@ -1,6 +1,7 @@
 /// Offset arithmetic: where logical bytes live, and how sizes translate.
 extension Distribution {
-    /// A run of logical bytes that sits contiguously in one datafile.
+    /// A run of logical bytes that sits contiguously in one datafile, as the
+    /// distribution's mapping makes them.
     public struct Piece: Sendable, Hashable {
         /// The datafile (index in the file's list).
         public var datafile: Int
@@ -10,14 +11,6 @@ extension Distribution {
         public var logicalOffset: UInt64
         /// How many bytes.
         public var length: UInt64
-
-        /// A piece of `length` bytes at `logicalOffset` in the file and `physicalOffset` in `datafile`.
-        public init(datafile: Int, physicalOffset: UInt64, logicalOffset: UInt64, length: UInt64) {
-            self.datafile = datafile
-            self.physicalOffset = physicalOffset
-            self.logicalOffset = logicalOffset
-            self.length = length
-        }
     }
 
     /// The largest logical offset the arithmetic accepts (2^62).

@@ -89,18 +89,12 @@ public protocol MetadataStore: Sendable {
     func sharingOneCommit<T>(_ body: () throws -> T) throws -> T
 }
 
-/// What dropping a link did.
+/// What dropping a link did, as the metadata store reports it.
 public struct Unlinked: Sendable, Equatable {
     /// Links the object has left: 0 when it is gone.
     public var remainingLinks: UInt32
     /// The deleted object, whose bstreams (and remote datafiles) are the caller's to remove.
     public var deleted: ObjectAttributes?
-
-    /// What an unlink left: links, and the object when it went.
-    public init(remainingLinks: UInt32, deleted: ObjectAttributes?) {
-        self.remainingLinks = remainingLinks
-        self.deleted = deleted
-    }
 
     /// No object was unlinked (the entry named one elsewhere).
     public static let nothing = Unlinked(remainingLinks: 0, deleted: nil)

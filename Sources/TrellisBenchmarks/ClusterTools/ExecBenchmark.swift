@@ -1,3 +1,4 @@
+import ArgumentParser
 import Foundation
 import TrellisCore
 
@@ -6,25 +7,25 @@ import TrellisCore
 /// ClusterShell's clush over the same namespace hosts in the same run, the
 /// three taking turns. Each runs from the first host as a logged-in user
 /// would; every host's answer is checked, not just the exit code.
-public struct ExecBenchmark {
-    /// The `trellis` program whose `exec` is measured.
-    public let trellisExecutable: String
-    /// The host counts measured; as many namespace hosts as the largest are made.
-    public let hostCounts: [Int]
-    /// The shell commands run on every host; for `hostname`, every host's answer is checked.
-    public let commands: [String]
-    /// Runs per tool and point; the median is reported.
-    public let repetitions: Int
+public struct ExecBenchmark: ProgramBenchmark {
+    @Option(name: .customLong("hosts"), parsing: .upToNextOption, help: "Host counts (as many namespace hosts as the largest are made).")
+    var hostCounts: [Int] = [1, 2, 4, 8, 16]
+    @Option(parsing: .upToNextOption, help: "Commands to run on every host (for hostname, every host's answer is checked).")
+    var commands: [String] = ["true", "hostname"]
+    @Option(name: .customLong("repeat"), help: "Runs per point (the median is kept).") var repetitions = 5
+    @OptionGroup var output: HostBenchOutput
 
     /// `trellis-agents`: `trellis exec --launcher agents`, the agents started before the timing.
     public static let tools = ["trellis", "trellis-agents", "pdsh", "clush"]
 
-    /// A benchmark of every command at every host count.
-    public init(trellisExecutable: String, hostCounts: [Int], commands: [String], repetitions: Int) {
-        self.trellisExecutable = trellisExecutable
-        self.hostCounts = hostCounts
-        self.commands = commands
-        self.repetitions = repetitions
+    /// Every command at every host count, at the defaults.
+    public init() {}
+
+    /// Refuses host counts outside 1 to 250, no runs, or no command.
+    public func validate() throws {
+        guard hostCounts.allSatisfy({ (1...250).contains($0) }), repetitions >= 1, !commands.isEmpty else {
+            throw ValidationError("host counts are 1 to 250, --repeat at least 1, and at least one command")
+        }
     }
 
     /// Why the baselines cannot run here (nil: they can).
@@ -35,18 +36,15 @@ public struct ExecBenchmark {
 
     /// Makes the namespace hosts and starts their agents, runs every command
     /// with every tool in turn, and prints a `ToolTiming` per tool, command and
-    /// point and `ToolSpeedup` lines as JSON (with `printTable` a table, with
-    /// `plotPath` an SVG). Throws `notSupported` where namespace hosts cannot be
+    /// point and `ToolSpeedup` lines as JSON (without --json a table, with
+    /// --plot an SVG). Throws `notSupported` where namespace hosts cannot be
     /// made or pdsh or clush is missing, and `launchFailed` when a tool fails or a
     /// host does not answer.
-    public func run(printTable: Bool, plotPath: String?) throws {
-        if let reason = NamespaceCluster.unavailable {
-            throw TrellisError(.notSupported, "trellis bench exec runs on namespace hosts: \(reason)")
-        }
-        if let missing = Self.baselinesMissing { throw TrellisError(.notSupported, "trellis bench exec compares with pdsh and clush: \(missing)") }
+    public func run(executable trellisExecutable: String) throws {
         let largest = hostCounts.max() ?? 1
-        progress("making \(largest) namespace hosts with their sshds")
-        let cluster = try NamespaceCluster(count: largest, prefix: "tx")
+        let cluster = try NamespaceCluster.forBenchmark("exec", count: largest, prefix: "tx", comparesWith: "pdsh and clush", missing: Self.baselinesMissing) {
+            progress("making \(largest) namespace hosts with their sshds")
+        }
         defer { cluster.tearDown() }
         progress("starting an agent on each host")
         try cluster.startAgents(trellis: trellisExecutable)
@@ -57,7 +55,7 @@ public struct ExecBenchmark {
             for hosts in hostCounts {
                 let byTool = try trials.medians { tool, repetition in
                     progress("\(tool) \(command) on \(hosts) host\(hosts == 1 ? "" : "s") (\(repetition + 1)/\(repetitions))")
-                    return [command: try time(tool, command: command, hosts: hosts, on: cluster)]
+                    return [command: try time(tool, trellisExecutable, command: command, hosts: hosts, on: cluster)]
                 }[command]!
                 for tool in Self.tools {
                     let record = ToolTiming(bench: "exec", scenario: command, tool: tool, hosts: hosts, seconds: byTool[tool]!)
@@ -71,8 +69,8 @@ public struct ExecBenchmark {
                 }
             }
         }
-        if printTable { print(Self.table(medians)) }
-        if let plotPath {
+        if !output.json { print(Self.table(medians)) }
+        if let plotPath = output.plot {
             try SeriesPlot(
                 title: "One command on N hosts: trellis exec (ssh, agents), pdsh, clush", xLabel: "hosts", yLabel: "ms to every host's answer",
                 series: Dictionary(grouping: medians) { "\($0.tool) \($0.scenario)" }.mapValues { $0.map { (Double($0.hosts), $0.seconds * 1000) } }
@@ -82,7 +80,7 @@ public struct ExecBenchmark {
     }
 
     /// Seconds for one tool to run `command` on the first `hosts` hosts; throws unless every host answered right.
-    private func time(_ tool: String, command: String, hosts count: Int, on cluster: NamespaceCluster) throws -> Double {
+    private func time(_ tool: String, _ trellisExecutable: String, command: String, hosts count: Int, on cluster: NamespaceCluster) throws -> Double {
         let names = cluster.hosts.prefix(count).map(\.name)
         let list = names.joined(separator: ",")
         let invocation: [String]

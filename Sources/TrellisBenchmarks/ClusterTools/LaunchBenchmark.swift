@@ -1,3 +1,4 @@
+import ArgumentParser
 import Foundation
 import TrellisCore
 import TrellisLauncher
@@ -9,25 +10,23 @@ import TrellisLauncher
 /// would; each rank prints the wall clock after MPI_Init. Measured: start
 /// to every rank initialized ("ready"), start to the launcher's exit
 /// ("end"), and the messages `trellis run` itself handled.
-public struct LaunchBenchmark {
-    /// The `trellis` program whose `run` is measured.
-    public let trellisExecutable: String
-    /// The host counts measured; as many namespace hosts as the largest are made.
-    public let hostCounts: [Int]
-    /// The ranks per host measured at every host count.
-    public let ranksPerHost: [Int]
-    /// Launches per launcher and point; the median is reported.
-    public let repetitions: Int
-    /// Children per node of `trellis run`'s proxy tree.
-    public let fanout: Int
+public struct LaunchBenchmark: ProgramBenchmark {
+    @Option(name: .customLong("hosts"), parsing: .upToNextOption, help: "Host counts (as many namespace hosts as the largest are made).")
+    var hostCounts: [Int] = [1, 2, 4, 8, 16]
+    @Option(name: .customLong("ppn"), parsing: .upToNextOption, help: "Ranks per host, each measured at every host count.")
+    var ranksPerHost: [Int] = [1, 4]
+    @Option(name: .customLong("repeat"), help: "Runs per point (the median is kept).") var repetitions = 3
+    @Option(help: "Children per node of trellis run's proxy tree.") var fanout = 8
+    @Flag(help: "Print only the JSON lines.") var json = false
 
-    /// A benchmark of every pair of host count and ranks per host.
-    public init(trellisExecutable: String, hostCounts: [Int], ranksPerHost: [Int], repetitions: Int, fanout: Int) {
-        self.trellisExecutable = trellisExecutable
-        self.hostCounts = hostCounts
-        self.ranksPerHost = ranksPerHost
-        self.repetitions = repetitions
-        self.fanout = fanout
+    /// Every pair of host count and ranks per host, at the defaults.
+    public init() {}
+
+    /// Refuses host counts outside 1 to 250 and ranks per host or runs below 1.
+    public func validate() throws {
+        guard hostCounts.allSatisfy({ (1...250).contains($0) }), ranksPerHost.allSatisfy({ $0 >= 1 }), repetitions >= 1 else {
+            throw ValidationError("host counts are 1 to 250, ranks per host and --repeat at least 1")
+        }
     }
 
     /// One launch, or the median of several.
@@ -66,17 +65,13 @@ public struct LaunchBenchmark {
 
     /// Makes the namespace hosts, launches with both launchers in turn at every
     /// point, and prints each launcher's median `Record` and a `Ratio` as JSON lines
-    /// (then, with `printTable`, a table). Blocks for the whole run; throws
+    /// (then, without --json, a table). Blocks for the whole run; throws
     /// `notSupported` where namespace hosts cannot be made or MPICH is missing, and
     /// `launchFailed` when a launch fails or not every rank reports ready.
-    public func run(printTable: Bool) throws {
-        if let reason = NamespaceCluster.unavailable {
-            throw TrellisError(.notSupported, "trellis bench launch runs on namespace hosts: \(reason)")
-        }
+    public func run(executable trellisExecutable: String) throws {
         let program = try Comparison.buildMPIProgram("mpi_ready") { progress($0) }
         let largest = hostCounts.max() ?? 1
-        progress("making \(largest) namespace hosts with their sshds")
-        let cluster = try NamespaceCluster(count: largest, prefix: "tb")
+        let cluster = try NamespaceCluster.forBenchmark("launch", count: largest, prefix: "tb") { progress("making \(largest) namespace hosts with their sshds") }
         defer { cluster.tearDown() }
         var medians: [Record] = []
         for hosts in hostCounts {
@@ -88,7 +83,7 @@ public struct LaunchBenchmark {
                 for repetition in 1...repetitions {
                     for launcher in repetition % 2 == 1 ? ["trellis", "hydra"] : ["hydra", "trellis"] {
                         progress("\(launcher) over \(hosts) host\(hosts == 1 ? "" : "s"), \(perHost) rank\(perHost == 1 ? "" : "s") each (\(repetition)/\(repetitions))")
-                        runs[launcher, default: []].append(try launch(launcher, program: program, hosts: hosts, perHost: perHost, on: cluster))
+                        runs[launcher, default: []].append(try launch(launcher, trellisExecutable, program: program, hosts: hosts, perHost: perHost, on: cluster))
                     }
                 }
                 for launcher in ["trellis", "hydra"] {
@@ -104,10 +99,10 @@ public struct LaunchBenchmark {
                 ).printLine()
             }
         }
-        if printTable { print(Self.table(medians)) }
+        if !json { print(Self.table(medians)) }
     }
 
-    private func launch(_ launcher: String, program: String, hosts: Int, perHost: Int, on cluster: NamespaceCluster) throws -> Record {
+    private func launch(_ launcher: String, _ trellisExecutable: String, program: String, hosts: Int, perHost: Int, on cluster: NamespaceCluster) throws -> Record {
         let names = cluster.hosts.prefix(hosts).map(\.name)
         let ranks = hosts * perHost
         let command: [String]

@@ -1,3 +1,4 @@
+import ArgumentParser
 import Foundation
 import TrellisCore
 import TrellisLauncher
@@ -15,42 +16,44 @@ import TrellisLauncher
 /// no network at all. All the hosts share this machine's cores, so every
 /// host's writing adds to every tool's time here, as it would not on a
 /// cluster of real hosts; the floor shows how much of each time that is.
-public struct StageBenchmark {
+public struct StageBenchmark: ProgramBenchmark {
     /// What is staged.
-    public enum Workload: String, Sendable, CaseIterable {
+    public enum Workload: String, Sendable, CaseIterable, ExpressibleByArgument {
         /// One file of `largeBytes`.
         case large
         /// `smallFiles` files of 1 to 8 KiB in directories of a hundred.
         case small
     }
 
-    /// The `trellis` program whose `stage` is measured.
-    public let trellisExecutable: String
-    /// The destination host counts measured; one more host holds the sources.
-    public let hostCounts: [Int]
-    /// The workloads measured, each at every host count.
-    public let workloads: [Workload]
-    /// Runs per tool and point; the median is reported.
-    public let repetitions: Int
-    /// Size of the large workload's file, in bytes (whole MiB of it are written).
-    public var largeBytes = 1 << 30
-    /// Files in the small workload's tree.
-    public var smallFiles = 10_000
-    /// Each host's link (its eth0, outgoing) limited to this many Mbit/s by
-    /// a token bucket, as hosts with network cards of their own have: the
+    @Option(name: .customLong("hosts"), parsing: .upToNextOption, help: "Host counts (destinations; one more host holds the sources).")
+    var hostCounts: [Int] = [2, 4, 8]
+    @Option(parsing: .upToNextOption, help: "Workloads: large (one file), small (a tree of small files).")
+    var workloads: [Workload] = [.large, .small]
+    @Option(help: "MiB of the large file.") var largeMib = 1024
+    @Option(help: "Files in the small-file tree (1 to 8 KiB each, in directories of a hundred).") var smallFiles = 10_000
+    /// Each host's link (its eth0, outgoing) limited by a token bucket: the
     /// network, not this machine's two cores, then bounds every tool.
-    public var linkMegabits: Int?
+    @Option(name: .customLong("link-mbit"), help: "Limit each host's link to this many Mbit/s (tc tbf), as hosts with network cards of their own have.")
+    var linkMegabits: Int?
+    @Option(name: .customLong("repeat"), help: "Runs per point (the median is kept).") var repetitions = 1
+    @OptionGroup var output: HostBenchOutput
+
+    /// Size of the large workload's file, in bytes.
+    var largeBytes: Int { largeMib << 20 }
 
     /// The tools, in the order they take turns: `trellis stage`, a sequential
     /// `tar | ssh` loop, `pdcp`, `clush --copy`, and the no-network `cp -a` floor.
     public static let tools = ["trellis", "ssh-loop", "pdcp", "clush", "local-cp"]
 
-    /// A benchmark of every workload at every host count, at the default sizes.
-    public init(trellisExecutable: String, hostCounts: [Int], workloads: [Workload], repetitions: Int) {
-        self.trellisExecutable = trellisExecutable
-        self.hostCounts = hostCounts
-        self.workloads = workloads
-        self.repetitions = repetitions
+    /// Every workload at every host count, at the defaults.
+    public init() {}
+
+    /// Refuses host counts outside 1 to 64 and sizes or runs below 1.
+    public func validate() throws {
+        guard hostCounts.allSatisfy({ (1...64).contains($0) }), repetitions >= 1, largeMib >= 1, smallFiles >= 1 else {
+            throw ValidationError("host counts are 1 to 64; --repeat, --large-mib and --small-files at least 1")
+        }
+        if let linkMegabits, linkMegabits < 1 { throw ValidationError("--link-mbit takes a positive number") }
     }
 
     /// Why the baselines cannot run here (nil: they can).
@@ -61,18 +64,15 @@ public struct StageBenchmark {
 
     /// Makes the namespace hosts, stages each workload with every tool in turn,
     /// checks every host's copy, and prints a `ToolTiming` per tool and point and
-    /// `ToolSpeedup` lines as JSON (with `printTable` a table, with `plotPath` an
+    /// `ToolSpeedup` lines as JSON (on a terminal without --json a table, with --plot an
     /// SVG per workload). Throws `notSupported` where namespace hosts cannot be
     /// made, a baseline is missing or the links cannot be limited, and
     /// `launchFailed` when a tool fails or leaves a wrong copy.
-    public func run(printTable: Bool, plotPath: String?) throws {
-        if let reason = NamespaceCluster.unavailable {
-            throw TrellisError(.notSupported, "trellis bench stage runs on namespace hosts: \(reason)")
-        }
-        if let missing = Self.baselinesMissing { throw TrellisError(.notSupported, "trellis bench stage compares with pdcp, clush and ssh: \(missing)") }
+    public func run(executable trellisExecutable: String) throws {
         let largest = hostCounts.max() ?? 1
-        progress("making \(largest + 1) namespace hosts with their sshds (the first holds the sources)")
-        let cluster = try NamespaceCluster(count: largest + 1, prefix: "ts")
+        let cluster = try NamespaceCluster.forBenchmark(
+            "stage", count: largest + 1, prefix: "ts", comparesWith: "pdcp, clush and ssh", missing: Self.baselinesMissing
+        ) { progress("making \(largest + 1) namespace hosts with their sshds (the first holds the sources)") }
         defer { cluster.tearDown() }
         if let linkMegabits {
             progress("limiting every host's link to \(linkMegabits) Mbit/s")
@@ -93,7 +93,7 @@ public struct StageBenchmark {
             for hosts in hostCounts {
                 let byTool = try trials.medians { tool, repetition in
                     progress("\(tool): \(workload.rawValue) to \(hosts) host\(hosts == 1 ? "" : "s") (\(repetition + 1)/\(repetitions))")
-                    return [workload.rawValue: try time(tool, source: source, files: files, bytes: bytes, hosts: Array(1...hosts), on: cluster)]
+                    return [workload.rawValue: try time(tool, trellisExecutable, source: source, files: files, bytes: bytes, hosts: Array(1...hosts), on: cluster)]
                 }[workload.rawValue]!
                 for tool in Self.tools {
                     let record = ToolTiming(
@@ -108,8 +108,8 @@ public struct StageBenchmark {
                 }
             }
         }
-        if printTable { print(Self.table(records)) }
-        if let plotPath {
+        if !output.json { print(Self.table(records)) }
+        if let plotPath = output.plot {
             for workload in workloads {
                 let path = workloads.count == 1 ? plotPath : Self.path(plotPath, suffix: workload.rawValue)
                 let chosen = records.filter { $0.scenario == workload.rawValue }
@@ -160,7 +160,7 @@ public struct StageBenchmark {
     }
 
     /// Seconds for one tool to put `source` on the hosts; throws unless every host then has every file and byte.
-    private func time(_ tool: String, source: String, files: Int, bytes: Int64, hosts: [Int], on cluster: NamespaceCluster) throws -> Double {
+    private func time(_ tool: String, _ trellisExecutable: String, source: String, files: Int, bytes: Int64, hosts: [Int], on cluster: NamespaceCluster) throws -> Double {
         let names = hosts.map { cluster.hosts[$0].name }
         let list = names.joined(separator: ",")
         let destination = cluster.localFolder + "/staged-\(tool)"

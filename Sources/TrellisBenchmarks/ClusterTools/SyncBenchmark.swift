@@ -1,3 +1,4 @@
+import ArgumentParser
 import Foundation
 import TrellisCore
 import TrellisLauncher
@@ -14,17 +15,16 @@ import TrellisLauncher
 /// opened before the timing. Before each run every host gets yesterday's copy back;
 /// after it, every host's tree is compared with today's (names, sizes and
 /// modification times of every file).
-public struct SyncBenchmark {
-    /// The `trellis` program whose `sync` is measured.
-    public let trellisExecutable: String
-    /// The destination host counts measured; one more host holds the trees.
-    public let hostCounts: [Int]
-    /// Runs per tool and point; the median is reported.
-    public let repetitions: Int
-    /// Files in the tree, of 1 to 32 KiB each.
-    public var files = 10_000
+public struct SyncBenchmark: ProgramBenchmark {
+    @Option(name: .customLong("hosts"), parsing: .upToNextOption, help: "Host counts (destinations; one more host holds the trees).")
+    var hostCounts: [Int] = [8]
+    @Option(help: "Files in the tree (1 to 32 KiB each).") var files = 10_000
+    @Option(help: "Share of the files that changed, in percent.") var changedPercent: Double = 5
+    @Option(name: .customLong("repeat"), help: "Runs per point (the median is kept).") var repetitions = 1
+    @OptionGroup var output: HostBenchOutput
+
     /// Per mille of the files that change between the two trees.
-    public var changedPerMille = 50
+    var changedPerMille: Int { Int(changedPercent * 10) }
 
     /// The tools, in the order they take turns: `trellis sync` over ssh and
     /// through agents, an `rsync -a` loop, a parallel rsync (`xargs -P`), and the
@@ -34,28 +34,28 @@ public struct SyncBenchmark {
     /// nothing left to do.
     public static let scenarios = ["changed", "nothing"]
 
-    /// A benchmark at every host count, with the default tree.
-    public init(trellisExecutable: String, hostCounts: [Int], repetitions: Int) {
-        self.trellisExecutable = trellisExecutable
-        self.hostCounts = hostCounts
-        self.repetitions = repetitions
+    /// Every host count, with the default tree.
+    public init() {}
+
+    /// Refuses host counts outside 1 to 64, no runs, a tree under 100 files, or a share outside (0, 100].
+    public func validate() throws {
+        guard hostCounts.allSatisfy({ (1...64).contains($0) }), repetitions >= 1, files >= 100, changedPercent > 0, changedPercent <= 100 else {
+            throw ValidationError("host counts are 1 to 64; --repeat at least 1; --files at least 100; --changed-percent above 0, at most 100")
+        }
     }
 
     /// Makes the namespace hosts and the trees, times every tool in turn in
     /// both scenarios, checks every host's tree after each run, and prints a
     /// `ToolTiming` per tool, scenario and point and `ToolSpeedup` lines as JSON
-    /// (with `printTable` a table, with `plotPath` an SVG). Throws `notSupported`
+    /// (on a terminal without --json a table, with --plot an SVG). Throws `notSupported`
     /// where namespace hosts cannot be made or rsync is missing, and
     /// `launchFailed` when a tool fails or leaves a host different.
-    public func run(printTable: Bool, plotPath: String?) throws {
-        if let reason = NamespaceCluster.unavailable {
-            throw TrellisError(.notSupported, "trellis bench sync runs on namespace hosts: \(reason)")
-        }
-        let missing = missingPrograms(["rsync", "ssh", "xargs"])
-        guard missing.isEmpty else { throw TrellisError(.notSupported, "trellis bench sync compares with rsync over ssh: \(missing.joined(separator: ", ")) missing") }
+    public func run(executable trellisExecutable: String) throws {
         let largest = hostCounts.max() ?? 1
-        progress("making \(largest + 1) namespace hosts with their sshds (the first holds the trees)")
-        let cluster = try NamespaceCluster(count: largest + 1, prefix: "ty")
+        let missing = missingPrograms(["rsync", "ssh", "xargs"])
+        let cluster = try NamespaceCluster.forBenchmark(
+            "sync", count: largest + 1, prefix: "ty", comparesWith: "rsync over ssh", missing: missing.isEmpty ? nil : missing.joined(separator: ", ") + " missing"
+        ) { progress("making \(largest + 1) namespace hosts with their sshds (the first holds the trees)") }
         defer { cluster.tearDown() }
         let old = cluster.folder + "/yesterday"
         let new = cluster.folder + "/today"
@@ -79,7 +79,7 @@ public struct SyncBenchmark {
                 }
                 var seconds: [String: Double] = [:]
                 for scenario in Self.scenarios {
-                    seconds[scenario] = try time(tool, source: new, destination: destination, hosts: Array(1...hosts), on: cluster)
+                    seconds[scenario] = try time(tool, trellisExecutable, source: new, destination: destination, hosts: Array(1...hosts), on: cluster)
                     for host in 1...hosts {
                         let found = try cluster.run(on: host, ["sh", "-c", Self.fingerprint, "fingerprint", destination], timeoutSeconds: 300).output
                         guard found == expected else {
@@ -104,8 +104,8 @@ public struct SyncBenchmark {
                 }
             }
         }
-        if printTable { print(Self.table(records)) }
-        if let plotPath {
+        if !output.json { print(Self.table(records)) }
+        if let plotPath = output.plot {
             try SeriesPlot(
                 title: "\(files) files, \(changedPerMille / 10) % changed, to N hosts: trellis sync (ssh, agents), rsync loop (ssh, kept ssh), parallel rsync",
                 xLabel: "hosts", yLabel: "seconds until every host is identical",
@@ -150,7 +150,7 @@ public struct SyncBenchmark {
     }
 
     /// Seconds for one tool to make the hosts' `destination` identical to `source`.
-    private func time(_ tool: String, source: String, destination: String, hosts: [Int], on cluster: NamespaceCluster) throws -> Double {
+    private func time(_ tool: String, _ trellisExecutable: String, source: String, destination: String, hosts: [Int], on cluster: NamespaceCluster) throws -> Double {
         let names = hosts.map { cluster.hosts[$0].name }
         let ssh = "ssh -F \(cluster.sshConfig)"
         let invocation: [String]

@@ -1,7 +1,9 @@
 import TrellisFSProtocol
 
 /// One thing a stage puts under its destination: a directory, a file, a
-/// symbolic link, or a further name of a file staged before it.
+/// symbolic link, or a further name of a file staged before it. The sources
+/// make these (with the memberwise initializer: owner, time, size and target
+/// default to zero or empty).
 public struct StageEntry: Sendable, Equatable {
     /// What an entry is.
     public enum Kind: UInt8, Sendable {
@@ -22,46 +24,24 @@ public struct StageEntry: Sendable, Equatable {
     /// Permission bits (07777).
     public var mode: UInt32
     /// The owner's user ID, given to the copy when running as root with `--preserve` (and by a sync).
-    public var uid: UInt32
+    public var uid: UInt32 = 0
     /// The owner's group ID, given to the copy as `uid` is.
-    public var gid: UInt32
+    public var gid: UInt32 = 0
     /// The modification time, given to the copy with `--preserve` (and by a sync, which compares it).
-    public var modified: Timestamp
+    public var modified = Timestamp(seconds: 0)
     /// Bytes of a file's data in the stream; 0 for everything else.
-    public var size: Int64
+    public var size: Int64 = 0
     /// A symlink's text, or the path of the file a hard link names.
-    public var target: String
+    public var target = ""
     /// Extended attributes (with `trellis sync -X`), by name.
     public var extendedAttributes: [ExtendedAttribute] = []
     /// A file's SHA-256 (with `trellis sync --checksum`).
     public var digest: [UInt8]?
-
-    /// An entry with no extended attributes and no checksum; owner, time, size
-    /// and target default to zero or empty.
-    public init(
-        path: String, kind: Kind, mode: UInt32, uid: UInt32 = 0, gid: UInt32 = 0, modified: Timestamp = Timestamp(seconds: 0),
-        size: Int64 = 0, target: String = ""
-    ) {
-        self.path = path
-        self.kind = kind
-        self.mode = mode
-        self.uid = uid
-        self.gid = gid
-        self.modified = modified
-        self.size = size
-        self.target = target
-    }
 }
-/// One extended attribute of a file, directory or link.
+/// One extended attribute of a file, directory or link, as a source reads it.
 public struct ExtendedAttribute: Sendable, Equatable, Hashable {
     /// The attribute's full name, its namespace included (`user.comment`).
     public var name: String
     /// The attribute's bytes.
     public var value: [UInt8]
-
-    /// An attribute of `name` holding `value`.
-    public init(name: String, value: [UInt8]) {
-        self.name = name
-        self.value = value
-    }
 }

@@ -10,29 +10,18 @@ import TrellisRuntime
 /// way everywhere, whether they all rename into place or all take back what
 /// they wrote. A member that dies is found by the runtime: the survivors
 /// revoke, shrink and decide among themselves, naming the lost host.
-public struct StageRank: ClusterToolRank {
-    /// The job's communicator; rank 0 reads the sources.
-    public let world: Communicator
-    /// What to stage, the same on every rank.
-    public let request: StageRequest
-    /// This host's name, as the job's host list gives it.
-    public let hostName: String
-    /// Where the reporting rank sends progress and the final report; nil for none.
-    public var observer: ToolEvents<StageReport>?
-    /// How long the survivors wait for each other after a member dies.
-    public var recoverySeconds = 60.0
+public typealias StageRank = ToolRank<StageRequest>
 
-    /// This rank's part in staging `request` over `world`; `hostName` fills `%h`
-    /// in the destination and names this host in the report.
-    public init(world: Communicator, request: StageRequest, hostName: String) {
-        self.world = world
-        self.request = request
-        self.hostName = hostName
+extension StageRequest {
+    /// Runs `rank`'s part of the stage; true when it succeeded on every host.
+    public static func perform(_ rank: StageRank) throws -> Bool {
+        try rank.stage()
     }
+}
 
-    /// Runs this rank's part; true when the stage succeeded on every host.
-    @discardableResult
-    public func run() throws -> Bool {
+extension ToolRank where Request == StageRequest {
+    /// This rank's part; true when the stage succeeded on every host.
+    func stage() throws -> Bool {
         let started = Date()
         let opening = try ToolOpening(world: world, hostName: hostName, sourceIsDestination: request.sourceIsDestination) {
             try SourceTree(sources: request.sources, tag: String(UInt64.random(in: 0...UInt64.max), radix: 36), fileSystemName: request.fileSystem)
@@ -140,15 +129,5 @@ public struct StageRank: ClusterToolRank {
             mine.bytes = staged.bytesWritten
         }
         return try StageHostResult.gathered(mine, on: communicator)
-    }
-
-    static func isPeerFailure(_ error: Error) -> Bool {
-        guard let error = error as? TrellisError else { return false }
-        return [.peerFailed, .revoked, .connectionFailed, .timedOut].contains(error.code)
-    }
-
-    static func message(_ error: Error) -> String {
-        if let error = error as? TrellisError { return error.message }
-        return "\(error)"
     }
 }

@@ -1,6 +1,8 @@
 import Foundation
 
-/// How a stage ended on one host, as every host learns it.
+/// How a stage ended on one host, as every host learns it (the ranks make
+/// these with the memberwise initializer: nothing written unless `entries`
+/// and `bytes` say otherwise).
 public struct StageHostResult: ClusterToolHostResult, Equatable {
     /// Where a host's stage ended.
     public enum Status: String, Codable, Sendable {
@@ -27,24 +29,14 @@ public struct StageHostResult: ClusterToolHostResult, Equatable {
     /// Why this host failed (naming the file) or was lost; at the source, why reading failed.
     public var error: String?
     /// Entries (files, links, directories) put under their real names.
-    public var entries: Int
+    public var entries = 0
     /// Bytes of file data written on this host.
-    public var bytes: Int64
+    public var bytes: Int64 = 0
 
     /// Whether this is rank 0's host and not a destination.
     public var isSource: Bool { status == .source }
     /// Whether everything is in place under its real name.
     public var isDone: Bool { status == .staged }
-
-    /// A host's result, with nothing written unless `entries` and `bytes` say otherwise.
-    public init(host: String, rank: Int, status: Status, error: String? = nil, entries: Int = 0, bytes: Int64 = 0) {
-        self.host = host
-        self.rank = rank
-        self.status = status
-        self.error = error
-        self.entries = entries
-        self.bytes = bytes
-    }
 }
 
 /// The result of a whole stage, printed by the reporting rank (`--json`

@@ -1,6 +1,9 @@
 /// What a stage is asked to do, as the command line gives it; the same on
 /// every rank.
 public struct StageRequest: ClusterToolRequest, Equatable {
+    /// What a stage reports.
+    public typealias Report = StageReport
+
     /// Files, directories (`dir` arrives as `DESTINATION/dir`, `dir/` puts its
     /// contents straight in), `fs:/...` paths in a Trellis file system, and
     /// `tar:ARCHIVE` for an archive's contents.

@@ -14,32 +14,22 @@ import TrellisFSProtocol
 /// into place the moment it is whole, with the source's metadata exactly,
 /// so an interrupted sync resumes from what arrived. Then each host fixes
 /// metadata and links in place and, with --delete, removes what the source lacks.
-public struct SyncRank: ClusterToolRank {
-    /// The job's communicator; rank 0 reads the source.
-    public let world: Communicator
-    /// What to sync, the same on every rank.
-    public let request: SyncRequest
-    /// This host's name, as the job's host list gives it; it fills `%h` in the destination.
-    public let hostName: String
-    /// Where the reporting rank sends progress and the final report; nil for none.
-    public var observer: ToolEvents<SyncReport>?
-    /// How long the survivors wait for each other after a member dies.
-    public var recoverySeconds = 60.0
+public typealias SyncRank = ToolRank<SyncRequest>
+
+extension SyncRequest {
+    /// Runs `rank`'s part of the sync; true when every host synced and none was lost.
+    public static func perform(_ rank: SyncRank) throws -> Bool {
+        try rank.sync()
+    }
+}
+
+extension ToolRank where Request == SyncRequest {
     /// Past this many groups of hosts with different needs, files go to every
     /// host that needs any in one group (each host keeping its own).
-    public var groupLimit = 16
+    static var groupLimit: Int { 16 }
 
-    /// This rank's part in syncing `request` over `world`.
-    public init(world: Communicator, request: SyncRequest, hostName: String) {
-        self.world = world
-        self.request = request
-        self.hostName = hostName
-    }
-
-    /// Runs this rank's part, blocking until every rank has its result; true when
-    /// every host synced and none was lost.
-    @discardableResult
-    public func run() throws -> Bool {
+    /// This rank's part; true when every host synced and none was lost.
+    func sync() throws -> Bool {
         let started = Date()
         let opening = try ToolOpening(world: world, hostName: hostName, sourceIsDestination: request.sourceIsDestination) { try Self.inventory(request) }
         let (hosts, writes, tree, manifest) = (opening.hosts, opening.writes, opening.tree, opening.manifest)
@@ -79,7 +69,7 @@ public struct SyncRank: ClusterToolRank {
                 bytesSent = try sendFiles(manifest: manifest, tree: tree, plan: plan, destination: destination, settings: settings, result: &result)
             }
         } catch {
-            if !StageRank.isPeerFailure(error) { result.error = "\(StageRank.message(error))" }
+            if !Self.isPeerFailure(error) { result.error = "\(Self.message(error))" }
             (communicator, lost) = try ToolOpening.survivors(of: world, seconds: recoverySeconds)
         }
         if let plan, let whole, !request.dryRun {
@@ -160,7 +150,7 @@ public struct SyncRank: ClusterToolRank {
             if groups[ranks] == nil { order.append(ranks) }
             groups[ranks, default: []].append(entry)
         }
-        if order.count > groupLimit {
+        if order.count > Self.groupLimit {
             let everyone = Array(Set(order.joined())).sorted()
             groups = [everyone: order.flatMap { groups[$0]! }.sorted()]
             order = [everyone]

@@ -42,12 +42,6 @@ public struct SyncHostResult: ClusterToolHostResult, Equatable {
     public var isSource: Bool { status == .source }
     /// Whether the destination is identical to the source (or, with --dry-run, the changes are known).
     public var isDone: Bool { status == .synced }
-
-    init(host: String, rank: Int, status: Status) {
-        self.host = host
-        self.rank = rank
-        self.status = status
-    }
 }
 
 /// The result of a whole sync, printed by the reporting rank.

@@ -1,5 +1,8 @@
 /// What a sync is asked to do, as the command line gives it; the same on every rank.
 public struct SyncRequest: ClusterToolRequest, Equatable {
+    /// What a sync reports.
+    public typealias Report = SyncReport
+
     /// The folder on rank 0's host whose contents every host's destination is made identical to.
     public var source: String
     /// The folder on every host; `%h` stands for the host's name.
