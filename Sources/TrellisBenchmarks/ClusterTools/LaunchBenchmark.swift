@@ -69,9 +69,12 @@ public struct LaunchBenchmark: ProgramBenchmark {
     /// `notSupported` where namespace hosts cannot be made or MPICH is missing, and
     /// `launchFailed` when a launch fails or not every rank reports ready.
     public func run(executable trellisExecutable: String) throws {
-        let program = try Comparison.buildMPIProgram("mpi_ready") { progress($0) }
         let largest = hostCounts.max() ?? 1
-        let cluster = try NamespaceCluster.forBenchmark("launch", count: largest, prefix: "tb") { progress("making \(largest) namespace hosts with their sshds") }
+        var program = ""
+        let cluster = try NamespaceCluster.forBenchmark("launch", count: largest, prefix: "tb") {
+            program = try Comparison.buildMPIProgram("mpi_ready") { progress($0) }
+            progress("making \(largest) namespace hosts with their sshds")
+        }
         defer { cluster.tearDown() }
         var medians: [Record] = []
         for hosts in hostCounts {

@@ -44,10 +44,11 @@ public struct MetadataBenchmark: ProgramBenchmark {
     public func run(executable: String) throws {
         guard clients >= 1, clients <= 256, files >= 1, servers >= 1 else { throw BenchmarkFailure("--clients 1...256, --files and --servers positive") }
         guard !layouts.isEmpty, layouts.allSatisfy(["shared", "unique"].contains) else { throw BenchmarkFailure("--layouts takes shared and unique") }
-        let site = try data.open("meta")
-        defer { site.close() }
+        // A running file system (--name) needs no folder of the benchmark's own.
+        let site = name == nil ? try data.open("meta") : nil
+        defer { site?.close() }
         var fileSystem = name ?? "meta"
-        if name == nil {
+        if let site {
             try site.startNameService(executable: executable)
             let system = try site.startFileSystem(name: "meta", servers: servers, subfolder: "fs", executable: executable)
             fileSystem = system.name

@@ -120,7 +120,7 @@ final class ArchiveReader {
             path: archive_entry_pathname(entry).map { String(cString: $0) } ?? "",
             type: type, mode: UInt32(archive_entry_perm(entry)) & 0o7777,
             uid: UInt32(truncatingIfNeeded: archive_entry_uid(entry)), gid: UInt32(truncatingIfNeeded: archive_entry_gid(entry)),
-            modified: Timestamp(seconds: Int64(archive_entry_mtime(entry)), nanoseconds: UInt32(archive_entry_mtime_nsec(entry))),
+            modified: Timestamp(seconds: Int64(archive_entry_mtime(entry)), nanoseconds: UInt32(clamping: archive_entry_mtime_nsec(entry))),
             size: archive_entry_size_is_set(entry) != 0 ? Int64(archive_entry_size(entry)) : 0,
             hardLink: archive_entry_hardlink(entry).map { String(cString: $0) },
             symlink: archive_entry_symlink(entry).map { String(cString: $0) })
