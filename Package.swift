@@ -184,7 +184,7 @@ let package = Package(
             dependencies: ["TrellisFSDistribution", propertyBased]),
         .testTarget(
             name: "TrellisFSServerTests",
-            dependencies: ["TrellisFSServer", "TrellisFSStorage", "TrellisFSProtocol", "TrellisFSDistribution", nioCore]),
+            dependencies: ["TrellisFSServer", "TrellisFSStorage", "TrellisFSProtocol", "TrellisFSDistribution", "TrellisRuntime", nioCore]),
         .testTarget(
             name: "TrellisFSClientTests",
             dependencies: ["TrellisFSClient", "TrellisFSServer", "TrellisFSProtocol", "TrellisNameService", "TrellisSystem", nioCore]),

@@ -28,8 +28,13 @@ public final class PeerLinks: Sendable {
         let inFlight: ServerConnection.InFlight<Operation>
     }
 
-    /// Sends `operation` to peer `server` on an idle line (or a new one) without waiting; `finish` takes the answer.
-    public func start<Operation: FSOperation>(_ operation: Operation, to server: Int, deadline: Deadline) -> Flight<Operation> {
+    /// Sends `operation` to peer `server` on an idle line (or a new one) without
+    /// waiting; `finish` takes the answer. Throws `staleHandle` for a server
+    /// this file system does not have (a handle from a client names any number).
+    public func start<Operation: FSOperation>(_ operation: Operation, to server: Int, deadline: Deadline) throws -> Flight<Operation> {
+        guard serviceNames.indices.contains(server) else {
+            throw FSError(.staleHandle, "there is no server \(server) in this file system of \(serviceNames.count)")
+        }
         let connection = idle.withLock { $0[server]?.popLast() }
             ?? ServerConnection(index: server, serviceName: serviceNames[server], runtime: runtime, requestIDs: requestIDs)
         return Flight(connection: connection, inFlight: connection.start(operation, credentials: credentials, deadline: deadline))
@@ -43,7 +48,7 @@ public final class PeerLinks: Sendable {
 
     /// Sends `operation` to peer `server` and waits for its answer.
     public func call<Operation: FSOperation>(_ operation: Operation, to server: Int, deadline: Deadline) throws -> ServerConnection.Answer<Operation.Reply> {
-        try finish(start(operation, to: server, deadline: deadline), deadline: deadline)
+        try finish(try start(operation, to: server, deadline: deadline), deadline: deadline)
     }
 
     /// Disconnects every idle connection.

@@ -25,8 +25,8 @@ extension RequestHandler {
             throw FSError(.notSupported, "server \(context.serverIndex) has no links to other servers")
         }
         let deadline = Deadline.after(seconds: context.peerTimeoutSeconds)
-        let flights = subtrees.map { positions in
-            context.peers!.start(FanOut(work.restricted(to: positions), servers: positions.map { servers[$0] }), to: Int(servers[positions[0]]), deadline: deadline)
+        let flights = try subtrees.map { positions in
+            try context.peers!.start(FanOut(work.restricted(to: positions), servers: positions.map { servers[$0] }), to: Int(servers[positions[0]]), deadline: deadline)
         }
         var result = localShare(of: work.restricted(to: [0]))
         var steps = subtrees.count

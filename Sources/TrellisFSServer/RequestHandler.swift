@@ -122,10 +122,11 @@ public struct RequestHandler: Sendable {
     }
 
     /// An object's attributes wherever it lives: another server's are asked
-    /// of it (nil without peers, as in a handler under test, or when it is gone).
+    /// of it (nil without peers, as in a handler under test, when it is gone,
+    /// or when the handle names no server of this file system).
     func anyObject(_ handle: ObjectHandle) throws -> ObjectAttributes? {
         if handle.server == context.serverIndex { return try context.metadata.attributes(of: handle) }
-        guard let peers = context.peers, let server = handle.server else { return nil }
+        guard let peers = context.peers, let server = handle.server, server < context.configuration.servers.count else { return nil }
         do {
             return try peers.call(GetAttributes(handle), to: server, deadline: .after(seconds: context.peerTimeoutSeconds)).reply
         } catch let error as FSError where error.code == .staleHandle {
