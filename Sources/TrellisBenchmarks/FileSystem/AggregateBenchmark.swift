@@ -18,6 +18,11 @@ public struct AggregateBenchmark: ProgramBenchmark {
     @Option(help: "Files per operation and mode; the figures are means over them.") var files = 50
     @OptionGroup var data: BenchFolder
 
+    /// Refuses sizes outside 1 to 64 servers and no files.
+    public func validate() throws {
+        guard maxServers >= 1, maxServers <= 64, files >= 1 else { throw ValidationError("--max-servers must be 1...64 and --files positive") }
+    }
+
     /// One operation at one size, in one mode; figures are per operation.
     struct Record: BenchmarkRecord {
         var bench = "aggregate"
@@ -36,10 +41,9 @@ public struct AggregateBenchmark: ProgramBenchmark {
     /// Starts a file system at each size, times create, stat and remove both
     /// ways, and prints a JSON line per operation, size and mode with the messages,
     /// critical-path steps and milliseconds per operation (then a table on a
-    /// terminal). Throws `BenchmarkFailure` for bad settings or a file made with
+    /// terminal). Throws `BenchmarkFailure` for a file made with
     /// the wrong number of datafiles.
     public func run(executable: String) throws {
-        guard maxServers >= 1, maxServers <= 64, files >= 1 else { throw BenchmarkFailure("--max-servers must be 1...64 and --files positive") }
         let site = try data.open("aggregate")
         defer { site.close() }
         try site.startNameService(executable: executable)

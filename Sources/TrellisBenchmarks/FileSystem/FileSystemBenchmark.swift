@@ -18,6 +18,11 @@ public struct FileSystemBenchmark: ProgramBenchmark {
     @Option(help: "MiB per client call.") var chunkMib = 8
     @OptionGroup var data: BenchFolder
 
+    /// Refuses sizes and server counts below 1.
+    public func validate() throws {
+        guard mib > 0, chunkMib > 0, servers > 0 else { throw ValidationError("--mib, --chunk-mib and --servers must be positive") }
+    }
+
     /// One direction: Trellis's rate beside the local file's.
     struct Record: BenchmarkRecord {
         /// `fs-write` or `fs-read`.
@@ -34,10 +39,9 @@ public struct FileSystemBenchmark: ProgramBenchmark {
 
     /// Writes (then syncs) and reads back the file through the client library,
     /// then the same bytes with a local file, and prints a JSON line per direction
-    /// with both rates in MiB/s and their ratio. Throws `BenchmarkFailure` for bad
-    /// settings or data that reads back wrong.
+    /// with both rates in MiB/s and their ratio. Throws `BenchmarkFailure` for
+    /// data that reads back wrong.
     public func run(executable: String) throws {
-        guard mib > 0, chunkMib > 0, servers > 0 else { throw BenchmarkFailure("--mib, --chunk-mib and --servers must be positive") }
         let site = try data.open("fs")
         defer { site.close() }
         try site.startNameService(executable: executable)

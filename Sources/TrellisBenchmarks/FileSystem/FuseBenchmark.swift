@@ -37,10 +37,9 @@ public struct FuseBenchmark: ProgramBenchmark {
     /// Runs every phase through the mount, the native client and local disk,
     /// taking turns, and prints a JSON line per phase with each place's median rate
     /// and the mount's rate over the other two, then a line saying whether the
-    /// mount met its targets. Throws `BenchmarkFailure` for bad settings, a path
+    /// mount met its targets. Throws `BenchmarkFailure` for a path
     /// that is not a Trellis mount, or data that reads back wrong.
     public func run(executable: String) throws {
-        try validate()
         let site = try data.open("fuse")
         defer { site.close() }
         let point: String

@@ -21,6 +21,12 @@ public struct MetadataBenchmark: ProgramBenchmark {
     @Option(help: "Use this running file system instead of starting one.") var name: String?
     @OptionGroup var data: BenchFolder
 
+    /// Refuses client counts outside 1 to 256, no files or servers, and layouts other than shared and unique.
+    public func validate() throws {
+        guard clients >= 1, clients <= 256, files >= 1, servers >= 1 else { throw ValidationError("--clients 1...256, --files and --servers positive") }
+        guard !layouts.isEmpty, layouts.allSatisfy(["shared", "unique"].contains) else { throw ValidationError("--layouts takes shared and unique") }
+    }
+
     /// One phase in one layout and file size, from every client.
     struct Record: BenchmarkRecord {
         var bench = "meta"
@@ -39,11 +45,9 @@ public struct MetadataBenchmark: ProgramBenchmark {
     /// Runs the create, stat, list, read and remove phases for every size and
     /// layout, each timed from the moment every client is told to start until the
     /// last is done, and prints a JSON line per phase with its operations per
-    /// second (then a table on a terminal). Throws `BenchmarkFailure` for bad
-    /// settings or a client that fails or finds wrong data.
+    /// second (then a table on a terminal). Throws `BenchmarkFailure` for
+    /// a client that fails or finds wrong data.
     public func run(executable: String) throws {
-        guard clients >= 1, clients <= 256, files >= 1, servers >= 1 else { throw BenchmarkFailure("--clients 1...256, --files and --servers positive") }
-        guard !layouts.isEmpty, layouts.allSatisfy(["shared", "unique"].contains) else { throw BenchmarkFailure("--layouts takes shared and unique") }
         // A running file system (--name) needs no folder of the benchmark's own.
         let site = name == nil ? try data.open("meta") : nil
         defer { site?.close() }
