@@ -33,6 +33,7 @@ let package = Package(
     ],
     targets: [
         .target(name: "CTrellisSystem"),
+        .target(name: "CSQLiteChanges", linkerSettings: [.linkedLibrary("sqlite3")]),
         .systemLibrary(name: "CFuse3", pkgConfig: "fuse3", providers: [.apt(["libfuse3-dev"])]),
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         .systemLibrary(name: "CArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
@@ -50,7 +51,7 @@ let package = Package(
         .target(
             name: "TrellisFSStorage",
             dependencies: [
-                "TrellisFSProtocol", "TrellisFSDistribution", .product(name: "GRDB", package: "GRDB.swift"),
+                "TrellisFSProtocol", "TrellisFSDistribution", "CSQLiteChanges", .product(name: "GRDB", package: "GRDB.swift"),
                 nioCore,
             ]),
         .target(

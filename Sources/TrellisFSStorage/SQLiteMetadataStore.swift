@@ -6,9 +6,16 @@ import TrellisFSProtocol
 
 /// The metadata of one server in SQLite (through GRDB): a table of objects
 /// and a table of directory entries, in WAL mode with `synchronous = FULL`,
-/// so a change is on disk before the call returns.
+/// so a change is on disk before the call returns. When it records changes,
+/// every commit's rows go to `committed` as a changeset before the change
+/// returns, for a replica to apply (`apply`).
 public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
     private let database: DatabaseQueue
+    /// Called with each commit's changes, after the commit and before the change returns; nil when changes are not recorded.
+    private let committed: (@Sendable (Changeset) throws -> Void)?
+    /// Set while a changeset is applied, so the triggers that keep counts leave
+    /// the counts to the changeset, which already holds the primary's.
+    private let applying: ApplyingFlag
     /// The server whose handles this store makes.
     public let serverIndex: Int
     private let reserve: SpaceReserve?
@@ -20,10 +27,16 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
     /// `reservePath` names a file of `reserveBytes` kept so that, when the
     /// disk fills, metadata changes (removing files first of all) can still
     /// commit: it is given up on a full disk and made again when there is room.
-    public init(path: String, serverIndex: Int, reservePath: String? = nil, reserveBytes: Int = 1 << 20) throws {
+    /// `committed`, when given, receives the changes of every commit.
+    public init(
+        path: String, serverIndex: Int, reservePath: String? = nil, reserveBytes: Int = 1 << 20,
+        committed: (@Sendable (Changeset) throws -> Void)? = nil
+    ) throws {
+        let applying = ApplyingFlag()
         var configuration = Configuration()
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = FULL")
+            db.add(function: DatabaseFunction(Self.applyingFunction, argumentCount: 0) { _ in applying.isSet })
         }
         configuration.busyMode = .timeout(10)
         do {
@@ -34,6 +47,8 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
             throw Self.storageError(error, doing: "opening metadata database \(path)")
         }
         self.serverIndex = serverIndex
+        self.committed = committed
+        self.applying = applying
         reserve = reservePath.map { SpaceReserve(path: $0, bytes: reserveBytes) }
         reserve?.refill()
     }
@@ -115,8 +130,39 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
                 END;
                 """)
         }
+        migrator.registerMigration("rows a changeset can carry") { db in
+            // A changeset carries only rows of tables with a primary key, and the
+            // triggers must not count again what an applied changeset already counted.
+            let directory = ObjectKind.directory.rawValue
+            let replaying = "\(applyingFunction)()"
+            try db.execute(sql: """
+                CREATE TABLE keyedSerialCounter (slot INTEGER PRIMARY KEY CHECK (slot = 0), next INTEGER NOT NULL);
+                INSERT INTO keyedSerialCounter (slot, next) SELECT 0, next FROM serialCounter;
+                DROP TABLE serialCounter;
+                ALTER TABLE keyedSerialCounter RENAME TO serialCounter;
+                DROP TRIGGER entryAdded;
+                DROP TRIGGER entryRemoved;
+                DROP TRIGGER subdirectoryAdded;
+                DROP TRIGGER subdirectoryRemoved;
+                CREATE TRIGGER entryAdded AFTER INSERT ON entry WHEN NOT \(replaying) BEGIN
+                    UPDATE object SET entryCount = entryCount + 1 WHERE serial = NEW.directory;
+                END;
+                CREATE TRIGGER entryRemoved AFTER DELETE ON entry WHEN NOT \(replaying) BEGIN
+                    UPDATE object SET entryCount = entryCount - 1 WHERE serial = OLD.directory;
+                END;
+                CREATE TRIGGER subdirectoryAdded AFTER INSERT ON entry WHEN NEW.kind = \(directory) AND NOT \(replaying) BEGIN
+                    UPDATE object SET subdirectoryCount = subdirectoryCount + 1 WHERE serial = NEW.directory;
+                END;
+                CREATE TRIGGER subdirectoryRemoved AFTER DELETE ON entry WHEN OLD.kind = \(directory) AND NOT \(replaying) BEGIN
+                    UPDATE object SET subdirectoryCount = subdirectoryCount - 1 WHERE serial = OLD.directory;
+                END;
+                """)
+        }
         return migrator
     }
+
+    /// The SQL function the count triggers ask whether a changeset is being applied.
+    private static let applyingFunction = "trellisApplyingChangeset"
 
     // MARK: Objects
 
@@ -572,20 +618,73 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
 
     public func sharingOneCommit<T>(_ body: () throws -> T) throws -> T {
         do {
-            return try database.writeWithoutTransaction { db in
-                var result: T?
-                try db.inTransaction(.immediate) {
-                    group.withLock { $0 = (pthread_self(), UncheckedDatabase(database: db)) }
-                    defer { group.withLock { $0 = nil } }
-                    result = try body()
-                    return .commit
-                }
-                return result!
+            return try recordingCommit { db in
+                group.withLock { $0 = (pthread_self(), UncheckedDatabase(database: db)) }
+                defer { group.withLock { $0 = nil } }
+                return try body()
             }
         } catch let error as FSError {
             throw error
         } catch {
             throw Self.storageError(error, doing: "committing a group of changes")
+        }
+    }
+
+    /// Runs `body` in a transaction of its own, and hands what it changed to
+    /// `committed` once it is committed (and before the caller hears of it).
+    private func recordingCommit<T>(_ body: (Database) throws -> T) throws -> T {
+        guard let committed else { return try database.write(body) }
+        var changes = Changeset(bytes: Data())
+        let result = try database.writeWithoutTransaction { db in
+            let recording = try ChangeRecording(db)
+            defer { recording.end() }
+            var result: T?
+            try db.inTransaction(.immediate) {
+                result = try body(db)
+                changes = try recording.changes()
+                return .commit
+            }
+            return result!
+        }
+        if !changes.isEmpty { try committed(changes) }
+        return result
+    }
+
+    /// Applies a primary's changeset in one commit (itself recorded, when this
+    /// store records changes, so a replica can pass it on); returns how many
+    /// rows were not as the changeset expected, which a replica in step with
+    /// its primary never has.
+    @discardableResult
+    public func apply(_ changeset: Changeset) throws -> Int {
+        do {
+            return try recordingCommit { db in
+                applying.set(true)
+                defer { applying.set(false) }
+                return try ChangeRecording.apply(changeset, to: db)
+            }
+        } catch let error as FSError {
+            throw error
+        } catch {
+            throw Self.storageError(error, doing: "applying a changeset of \(changeset.bytes.count) bytes")
+        }
+    }
+
+    /// Every row a changeset carries, table by table in key order, as text:
+    /// equal for a replica in step with its primary (what a check of the
+    /// replicas compares).
+    public func replicatedRows() throws -> String {
+        try read("listing the replicated rows") { db in
+            let tables = try String.fetchAll(db, sql: """
+                SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite%' AND name NOT LIKE 'grdb%'
+                    AND name NOT LIKE '\(ChangeRecording.localTablePrefix)%' ORDER BY name
+                """)
+            var text = ""
+            for table in tables {
+                let key = try db.primaryKey(table).columns.map { "\"\($0)\"" }.joined(separator: ", ")
+                text += "\(table)\n"
+                for row in try Row.fetchAll(db, sql: "SELECT * FROM \"\(table)\" ORDER BY \(key)") { text += "\(row)\n" }
+            }
+            return text
         }
     }
 
@@ -600,7 +699,7 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
     func write<T>(_ what: String, _ body: (Database) throws -> T) throws -> T {
         let group = groupDatabase()
         func attempt() throws -> T {
-            guard let group else { return try database.write(body) }
+            guard let group else { return try recordingCommit(body) }
             var result: T?
             try group.inSavepoint {
                 result = try body(group)
@@ -635,6 +734,13 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
         } catch {
             throw Self.storageError(error, doing: what)
         }
+    }
+
+    /// Whether a changeset is being applied, asked by the triggers from SQLite.
+    private final class ApplyingFlag: Sendable {
+        private let value = Atomic<Bool>(false)
+        var isSet: Bool { value.load(ordering: .relaxed) }
+        func set(_ applying: Bool) { value.store(applying, ordering: .relaxed) }
     }
 
     /// A connection handed only to the thread that opened the group.

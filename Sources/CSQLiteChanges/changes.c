@@ -1,0 +1,69 @@
+#define SQLITE_ENABLE_SESSION 1
+#define SQLITE_ENABLE_PREUPDATE_HOOK 1
+#include <sqlite3.h>
+#include <string.h>
+#include "CSQLiteChanges.h"
+
+struct recording {
+    sqlite3_session *session;
+    char prefix[64];
+};
+
+static int keepTable(void *context, const char *table) {
+    const struct recording *recording = context;
+    size_t length = strlen(recording->prefix);
+    return length == 0 || strncmp(table, recording->prefix, length) != 0;
+}
+
+int trellis_changes_begin(void *database, const char *skipPrefix, void **out) {
+    struct recording *recording = sqlite3_malloc(sizeof *recording);
+    if (recording == NULL) return SQLITE_NOMEM;
+    memset(recording, 0, sizeof *recording);
+    if (skipPrefix != NULL) strncpy(recording->prefix, skipPrefix, sizeof recording->prefix - 1);
+    int code = sqlite3session_create(database, "main", &recording->session);
+    if (code == SQLITE_OK) {
+        sqlite3session_table_filter(recording->session, keepTable, recording);
+        code = sqlite3session_attach(recording->session, NULL);
+    }
+    if (code != SQLITE_OK) {
+        if (recording->session != NULL) sqlite3session_delete(recording->session);
+        sqlite3_free(recording);
+        return code;
+    }
+    *out = recording;
+    return SQLITE_OK;
+}
+
+int trellis_changes_take(void *recording, int *size, void **changeset) {
+    *size = 0;
+    *changeset = NULL;
+    return sqlite3session_changeset(((struct recording *)recording)->session, size, changeset);
+}
+
+void trellis_changes_end(void *recording) {
+    sqlite3session_delete(((struct recording *)recording)->session);
+    sqlite3_free(recording);
+}
+
+void trellis_changes_free(void *changeset) { sqlite3_free(changeset); }
+
+static int resolve(void *context, int conflict, sqlite3_changeset_iter *change) {
+    (void)change;
+    int *conflicts = context;
+    *conflicts += 1;
+    switch (conflict) {
+    case SQLITE_CHANGESET_DATA:
+    case SQLITE_CHANGESET_CONFLICT:
+        return SQLITE_CHANGESET_REPLACE;
+    case SQLITE_CHANGESET_NOTFOUND:
+    case SQLITE_CHANGESET_FOREIGN_KEY:
+        return SQLITE_CHANGESET_OMIT;
+    default:
+        return SQLITE_CHANGESET_ABORT;
+    }
+}
+
+int trellis_changes_apply(void *database, const void *changeset, int size, int *conflicts) {
+    *conflicts = 0;
+    return sqlite3changeset_apply(database, size, (void *)changeset, NULL, resolve, conflicts);
+}
