@@ -46,10 +46,12 @@ public final class ServerConnection: @unchecked Sendable {
         public var steps: Int
     }
 
-    /// A request on its way (or, when it could not be sent, waiting to be).
+    /// A request on its way (or, when it could not be sent, waiting to be),
+    /// with the id it keeps through every resend.
     public struct InFlight<Operation: FSOperation> {
         let operation: Operation
         let credentials: Credentials
+        let id: UInt64
         var sent: Sent?
     }
 
@@ -64,22 +66,23 @@ public final class ServerConnection: @unchecked Sendable {
     /// Connects if needed, posts the reply's receive and starts the send;
     /// a request that cannot be sent now is sent by `finish`.
     public func start<Operation: FSOperation>(_ operation: Operation, credentials: Credentials, deadline: Deadline) -> InFlight<Operation> {
-        InFlight(operation: operation, credentials: credentials, sent: try? send(operation, credentials: credentials, deadline: deadline))
+        let id = requestIDs.next()
+        return InFlight(operation: operation, credentials: credentials, id: id, sent: try? send(operation, id: id, credentials: credentials, deadline: deadline))
     }
 
     /// Waits for a started request's reply. This is the one retry policy of
     /// the file system's lines: when the server is lost, the request goes
-    /// again on a new connection until `deadline`, if its send never
-    /// completed (a connection found dead, as after the server restarted) or
-    /// it is idempotent (doing it twice does no harm); otherwise the loss is
-    /// the caller's error, since the request may have been carried out.
+    /// again, with the same id, on a new connection until `deadline`. That
+    /// is safe whether or not it was carried out: an idempotent request does
+    /// no harm twice, and the server records the reply of every other one
+    /// with its change and answers a resend from that record (Lustre's reply
+    /// reconstruction, the client table of Viewstamped Replication).
     public func finish<Operation: FSOperation>(_ flight: InFlight<Operation>, deadline: Deadline) throws -> Answer<Operation.Reply> {
         var sent = flight.sent
         var lastError: FSError?
         while !deadline.hasPassed {
-            var mayHaveRun = false
             do {
-                let current = try sent ?? send(flight.operation, credentials: flight.credentials, deadline: deadline)
+                let current = try sent ?? send(flight.operation, id: flight.id, credentials: flight.credentials, deadline: deadline)
                 sent = nil
                 do {
                     try current.send.wait(deadline: deadline)
@@ -87,13 +90,11 @@ public final class ServerConnection: @unchecked Sendable {
                     current.reply.cancel()
                     throw error
                 }
-                mayHaveRun = true
                 return try wait(for: current, as: Operation.self, deadline: deadline)
             } catch let error as TrellisError where Self.meansServerLost(error.code) {
                 drop()
                 sent = nil
                 lastError = FSError(.serverUnavailable, "server \(index) (\(serviceName)): \(error.message)")
-                guard !mayHaveRun || Operation.isIdempotent else { throw lastError! }
                 // Until the name service notices the dead server, a lookup still gives its old port:
                 // pause between tries rather than spin on it (the lookup itself waits for a new one).
                 usleep(100_000)
@@ -109,11 +110,10 @@ public final class ServerConnection: @unchecked Sendable {
         return losses.contains(code)
     }
 
-    private func send(_ operation: some FSOperation, credentials: Credentials, deadline: Deadline) throws -> Sent {
+    private func send(_ operation: some FSOperation, id: UInt64, credentials: Credentials, deadline: Deadline) throws -> Sent {
         let server = try connected(deadline: deadline)
-        let id = requestIDs.next()
         let incoming = try server.ireceive(from: .rank(0), tag: .tag(MessageTags.reply(to: id)))
-        let envelope = FSRequestEnvelope(requestID: id, credentials: credentials, operation: operation)
+        let envelope = FSRequestEnvelope(requestID: id, clientID: requestIDs.clientID, credentials: credentials, operation: operation)
         do {
             return Sent(id: id, reply: incoming, send: try server.isend(envelope.encoded(), to: 0, tag: MessageTags.request), server: server)
         } catch {
@@ -159,11 +159,17 @@ public final class ServerConnection: @unchecked Sendable {
 }
 
 /// Request ids unique within this client, never reused (§2 of the paper on
-/// MPI as the transport of a replicated, striped storage service).
+/// MPI as the transport of a replicated, striped storage service), and the
+/// client's own id, which makes them unique across clients.
 public final class RequestIDSource: Sendable {
     private let last = Atomic<UInt64>(0)
-    /// Ids from 1.
-    public init() {}
+    /// This client's id: random, never 0 (a client without one).
+    public let clientID: UInt64
+    /// Ids from 1, for a client with a fresh random id.
+    public init() {
+        var generator = SystemRandomNumberGenerator()
+        clientID = UInt64.random(in: 1 ... .max, using: &generator)
+    }
     /// The next id, from any thread.
     public func next() -> UInt64 { last.wrappingAdd(1, ordering: .relaxed).newValue }
 }

@@ -1,32 +1,41 @@
 import NIOCore
 
-/// A request with what every request carries: a per-client unique id and
-/// the caller's credentials. On the wire: the protocol version, the
-/// operation's code, the id, the credentials, then the operation's fields.
+/// A request with what every request carries: a per-client unique id, the
+/// client's own id, and the caller's credentials. On the wire: the protocol
+/// version, the operation's code, the request id, the client id, the
+/// credentials, then the operation's fields.
 public struct FSRequestEnvelope: Sendable {
     /// Sent with every request; a server refuses other versions with `protocolViolation`.
-    public static let protocolVersion: UInt16 = 5
+    public static let protocolVersion: UInt16 = 6
 
     /// Unique within its client; its reply comes back on a tag derived from it.
     public var requestID: UInt64
+    /// The client that sent it, chosen at random when the client started;
+    /// with the request id it names the request for good, so a server that
+    /// sees it again (a resend after a lost reply, or after a failover)
+    /// answers from its record instead of doing it twice. 0: a client that
+    /// keeps no such promise, whose requests are never recorded.
+    public var clientID: UInt64
     /// Whom the request is made for.
     public var credentials: Credentials
     /// What is asked.
     public var operation: any FSOperation
 
     /// A request ready to send.
-    public init(requestID: UInt64, credentials: Credentials, operation: any FSOperation) {
+    public init(requestID: UInt64, clientID: UInt64 = 0, credentials: Credentials, operation: any FSOperation) {
         self.requestID = requestID
+        self.clientID = clientID
         self.credentials = credentials
         self.operation = operation
     }
 
-    /// The request as it goes on the wire: version, code, id, credentials, fields.
+    /// The request as it goes on the wire: version, code, ids, credentials, fields.
     public func encoded() -> ByteBuffer {
         var writer = WireWriter()
         writer.write(Self.protocolVersion)
         writer.write(type(of: operation).code)
         writer.write(requestID)
+        writer.write(clientID)
         writer.write(credentials)
         writer.write(operation)
         return writer.buffer
@@ -42,6 +51,7 @@ public struct FSRequestEnvelope: Sendable {
         }
         let code: UInt16 = try reader.read()
         let requestID: UInt64 = try reader.read()
+        let clientID: UInt64 = try reader.read()
         let credentials: Credentials = try reader.read()
         guard let kind = FSOperations.operation(code: code) else {
             throw FSError(.protocolViolation, "request \(requestID) has unknown operation \(code)")
@@ -50,13 +60,13 @@ public struct FSRequestEnvelope: Sendable {
         guard reader.isAtEnd else {
             throw FSError(.protocolViolation, "request \(requestID) (\(kind.name)) has \(reader.buffer.readableBytes) bytes left over")
         }
-        return FSRequestEnvelope(requestID: requestID, credentials: credentials, operation: operation)
+        return FSRequestEnvelope(requestID: requestID, clientID: clientID, credentials: credentials, operation: operation)
     }
 }
 
 extension FSRequestEnvelope: Equatable {
-    /// The same id, credentials and operation.
+    /// The same ids, credentials and operation.
     public static func == (left: FSRequestEnvelope, right: FSRequestEnvelope) -> Bool {
-        left.requestID == right.requestID && left.credentials == right.credentials && left.operation.isEqual(to: right.operation)
+        left.requestID == right.requestID && left.clientID == right.clientID && left.credentials == right.credentials && left.operation.isEqual(to: right.operation)
     }
 }

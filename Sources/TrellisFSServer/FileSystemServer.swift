@@ -111,8 +111,10 @@ public final class FileSystemServer: @unchecked Sendable {
     }
 
     /// Serves the session that woke the loop and every other whose request
-    /// has arrived too. Those that may fan out get threads; the rest share
-    /// one metadata commit, so a burst of creates costs one sync to disk.
+    /// has arrived too. Those that may fan out get threads (each change of
+    /// theirs commits alone, and their recorded reply after it); the rest
+    /// share one metadata commit with their recorded replies, so a burst of
+    /// creates costs one sync to disk and a reply is kept with its change.
     private func serveReadySessions(first: Int) {
         let ready = sessions.indices.filter { $0 == first || sessions[$0].pending.isComplete }
         // From the back, so removing a departed session leaves the other positions valid.
@@ -134,7 +136,8 @@ public final class FileSystemServer: @unchecked Sendable {
             }
             local.append((envelope, client))
         }
-        guard local.count > 1, local.contains(where: { type(of: $0.envelope.operation).commits }) else {
+        // Even one request that commits shares a commit with its recorded reply.
+        guard local.contains(where: { type(of: $0.envelope.operation).commits }) else {
             for (envelope, client) in local { answer(envelope, to: client, waitForSend: false) }
             return
         }

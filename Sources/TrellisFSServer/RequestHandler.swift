@@ -19,19 +19,45 @@ public struct RequestHandler: Sendable {
     }
 
     /// The reply to one request (an error reply when it fails, never a throw), and the work to do once it is sent.
+    /// A request that must not be done twice is answered from the record
+    /// when it was done before, and its reply recorded when not (in the
+    /// caller's group commit, when there is one, so with its change).
     public func handle(_ envelope: FSRequestEnvelope) -> (reply: FSReplyEnvelope, followUps: [FollowUp]) {
+        let kind = type(of: envelope.operation)
+        let recorded = kind.isRecorded && envelope.clientID != 0
+        if recorded, let earlier = recordedReply(to: envelope) {
+            metrics.repliesFromRecord.increment()
+            return (earlier, [])
+        }
         let started = MonotonicClock.nanoseconds()
         var call = ServerCall(credentials: envelope.credentials)
         let result: Result<ByteBuffer, FSError>
         if let served = envelope.operation as? any ServedOperation {
             result = served.answer(self, &call)
         } else {
-            result = .failure(FSError(.notSupported, "server \(context.serverIndex) does not serve \(type(of: envelope.operation).name)"))
+            result = .failure(FSError(.notSupported, "server \(context.serverIndex) does not serve \(kind.name)"))
         }
         let failure: FSError.Code?
         if case .failure(let error) = result { failure = error.code } else { failure = nil }
-        metrics.record(type(of: envelope.operation), nanoseconds: MonotonicClock.nanoseconds() &- started, error: failure)
-        return (FSReplyEnvelope(requestID: envelope.requestID, result: result, steps: UInt32(call.steps)), call.followUps)
+        metrics.record(kind, nanoseconds: MonotonicClock.nanoseconds() &- started, error: failure)
+        let reply = FSReplyEnvelope(requestID: envelope.requestID, result: result, steps: UInt32(call.steps))
+        if recorded {
+            do {
+                try context.metadata.recordReply(
+                    Array(reply.encoded().readableBytesView), client: envelope.clientID, request: envelope.requestID, at: context.now())
+            } catch {
+                // The change stands; only a resend of this request would be done again.
+                context.log("could not record the reply to request \(envelope.requestID) of client \(envelope.clientID): \(error)")
+            }
+        }
+        return (reply, call.followUps)
+    }
+
+    private func recordedReply(to envelope: FSRequestEnvelope) -> FSReplyEnvelope? {
+        guard let body = try? context.metadata.recordedReply(client: envelope.clientID, request: envelope.requestID),
+              let reply = try? FSReplyEnvelope.decode(ByteBuffer(bytes: body))
+        else { return nil }
+        return reply
     }
 
     /// Whether this server has a handler for operations of `kind` (every

@@ -23,6 +23,8 @@ struct ServerMetrics: Sendable {
     let readyRequests: Recorder
     /// Requests handed to threads of their own because they may wait on other servers.
     let requestsOnThreads: Meter
+    /// Resent requests answered from the recorded reply instead of done again.
+    let repliesFromRecord: Counter
 
     init(fileSystem: String, server: Int) {
         let dimensions = [("fs", fileSystem), ("server", String(server))]
@@ -40,6 +42,7 @@ struct ServerMetrics: Sendable {
         sessions = Gauge(label: "trellis_fs_sessions", dimensions: dimensions)
         readyRequests = Recorder(label: "trellis_fs_ready_requests", dimensions: dimensions, aggregate: false)
         requestsOnThreads = Meter(label: "trellis_fs_requests_on_threads", dimensions: dimensions)
+        repliesFromRecord = Counter(label: "trellis_fs_replies_from_record_total", dimensions: dimensions)
     }
 
     /// Counts one answered request of `kind` that took `nanoseconds`, and its error if it failed.

@@ -81,6 +81,13 @@ public protocol MetadataStore: Sendable {
     /// Every pooled datafile (fsck counts them as referenced).
     func pooledDatafiles() throws -> [ObjectHandle]
 
+    /// The reply recorded for request `request` of client `client`, if there is one.
+    func recordedReply(client: UInt64, request: UInt64) throws -> [UInt8]?
+    /// Records the reply to a request that must not be done twice, with the
+    /// change it answers when both are in one group commit. Only a client's
+    /// recent replies are kept (see `RecordedReplies`).
+    func recordReply(_ reply: [UInt8], client: UInt64, request: UInt64, at time: Timestamp) throws
+
     /// Runs `body` so that the changes it makes through this store on this
     /// thread commit together, with one sync to disk (group commit). A call
     /// inside that throws undoes only its own changes. Nothing is durable

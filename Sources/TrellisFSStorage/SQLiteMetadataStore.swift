@@ -101,12 +101,8 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
             try db.execute(sql: """
                 ALTER TABLE object ADD COLUMN entryCount INTEGER NOT NULL DEFAULT 0;
                 UPDATE object SET entryCount = (SELECT COUNT(*) FROM entry WHERE entry.directory = object.serial) WHERE kind = \(ObjectKind.directory.rawValue);
-                CREATE TRIGGER entryAdded AFTER INSERT ON entry BEGIN
-                    UPDATE object SET entryCount = entryCount + 1 WHERE serial = NEW.directory;
-                END;
-                CREATE TRIGGER entryRemoved AFTER DELETE ON entry BEGIN
-                    UPDATE object SET entryCount = entryCount - 1 WHERE serial = OLD.directory;
-                END;
+                \(countTrigger("entryAdded", of: "entryCount", added: true))
+                \(countTrigger("entryRemoved", of: "entryCount", added: false))
                 """)
         }
         migrator.registerMigration("datafile pool") { db in
@@ -122,19 +118,15 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
                 ALTER TABLE object ADD COLUMN subdirectoryCount INTEGER NOT NULL DEFAULT 0;
                 UPDATE object SET subdirectoryCount = (SELECT COUNT(*) FROM entry WHERE entry.directory = object.serial AND entry.kind = \(directory))
                     WHERE kind = \(directory);
-                CREATE TRIGGER subdirectoryAdded AFTER INSERT ON entry WHEN NEW.kind = \(directory) BEGIN
-                    UPDATE object SET subdirectoryCount = subdirectoryCount + 1 WHERE serial = NEW.directory;
-                END;
-                CREATE TRIGGER subdirectoryRemoved AFTER DELETE ON entry WHEN OLD.kind = \(directory) BEGIN
-                    UPDATE object SET subdirectoryCount = subdirectoryCount - 1 WHERE serial = OLD.directory;
-                END;
+                \(countTrigger("subdirectoryAdded", of: "subdirectoryCount", added: true, when: "ROW.kind = \(directory)"))
+                \(countTrigger("subdirectoryRemoved", of: "subdirectoryCount", added: false, when: "ROW.kind = \(directory)"))
                 """)
         }
         migrator.registerMigration("rows a changeset can carry") { db in
             // A changeset carries only rows of tables with a primary key, and the
             // triggers must not count again what an applied changeset already counted.
             let directory = ObjectKind.directory.rawValue
-            let replaying = "\(applyingFunction)()"
+            let notApplying = "NOT \(applyingFunction)()"
             try db.execute(sql: """
                 CREATE TABLE keyedSerialCounter (slot INTEGER PRIMARY KEY CHECK (slot = 0), next INTEGER NOT NULL);
                 INSERT INTO keyedSerialCounter (slot, next) SELECT 0, next FROM serialCounter;
@@ -144,21 +136,39 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
                 DROP TRIGGER entryRemoved;
                 DROP TRIGGER subdirectoryAdded;
                 DROP TRIGGER subdirectoryRemoved;
-                CREATE TRIGGER entryAdded AFTER INSERT ON entry WHEN NOT \(replaying) BEGIN
-                    UPDATE object SET entryCount = entryCount + 1 WHERE serial = NEW.directory;
-                END;
-                CREATE TRIGGER entryRemoved AFTER DELETE ON entry WHEN NOT \(replaying) BEGIN
-                    UPDATE object SET entryCount = entryCount - 1 WHERE serial = OLD.directory;
-                END;
-                CREATE TRIGGER subdirectoryAdded AFTER INSERT ON entry WHEN NEW.kind = \(directory) AND NOT \(replaying) BEGIN
-                    UPDATE object SET subdirectoryCount = subdirectoryCount + 1 WHERE serial = NEW.directory;
-                END;
-                CREATE TRIGGER subdirectoryRemoved AFTER DELETE ON entry WHEN OLD.kind = \(directory) AND NOT \(replaying) BEGIN
-                    UPDATE object SET subdirectoryCount = subdirectoryCount - 1 WHERE serial = OLD.directory;
-                END;
+                \(countTrigger("entryAdded", of: "entryCount", added: true, when: notApplying))
+                \(countTrigger("entryRemoved", of: "entryCount", added: false, when: notApplying))
+                \(countTrigger("subdirectoryAdded", of: "subdirectoryCount", added: true, when: "ROW.kind = \(directory) AND \(notApplying)"))
+                \(countTrigger("subdirectoryRemoved", of: "subdirectoryCount", added: false, when: "ROW.kind = \(directory) AND \(notApplying)"))
+                """)
+        }
+        migrator.registerMigration("recorded replies") { db in
+            // A replicated table (its name has no "local" prefix): a promoted replica answers resends too.
+            try db.execute(sql: """
+                CREATE TABLE reply (
+                    client INTEGER NOT NULL,
+                    request INTEGER NOT NULL,
+                    time INTEGER NOT NULL,
+                    body BLOB NOT NULL,
+                    PRIMARY KEY (client, request)
+                ) WITHOUT ROWID;
+                CREATE INDEX replyTime ON reply (time);
                 """)
         }
         return migrator
+    }
+
+    /// A trigger that keeps one of a directory's counts (`column`) in its row
+    /// as entries are added or removed, when `condition` (on the entry's
+    /// `ROW`) holds.
+    private static func countTrigger(_ name: String, of column: String, added: Bool, when condition: String? = nil) -> String {
+        let (event, row, step) = added ? ("INSERT", "NEW", "+") : ("DELETE", "OLD", "-")
+        let when = condition.map { " WHEN " + $0.replacingOccurrences(of: "ROW.", with: "\(row).") } ?? ""
+        return """
+            CREATE TRIGGER \(name) AFTER \(event) ON entry\(when) BEGIN
+                UPDATE object SET \(column) = \(column) \(step) 1 WHERE serial = \(row).directory;
+            END;
+            """
     }
 
     /// The SQL function the count triggers ask whether a changeset is being applied.

@@ -54,7 +54,7 @@ import TrellisFSProtocol
 
     @Test func everyRequestRoundTrips() throws {
         for (index, operation) in Self.everyRequest.enumerated() {
-            let envelope = FSRequestEnvelope(requestID: UInt64(index) << 40, credentials: Credentials(uid: 7, gid: 8, groups: [9, 10]), operation: operation)
+            let envelope = FSRequestEnvelope(requestID: UInt64(index) << 40, clientID: UInt64(index) &* 0x9E37_79B9_7F4A_7C15, credentials: Credentials(uid: 7, gid: 8, groups: [9, 10]), operation: operation)
             #expect(try FSRequestEnvelope.decode(envelope.encoded()) == envelope, "\(operation)")
         }
     }
@@ -132,6 +132,7 @@ import TrellisFSProtocol
         writer.write(FSRequestEnvelope.protocolVersion)
         writer.write(ReadData.code)
         writer.write(UInt64(1))
+        writer.write(UInt64(0))  // client id
         writer.write(Credentials(uid: 0, gid: 0))
         writer.write(ObjectHandle.root)
         writer.write(UInt32(0))

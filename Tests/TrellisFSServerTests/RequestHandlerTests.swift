@@ -59,6 +59,38 @@ private final class HandlerFixture {
 }
 
 @Suite struct RequestHandlerTests {
+    /// A resend (same client, same request id) of a request that must not
+    /// be done twice gets the first reply, success or error, and changes
+    /// nothing more; another request id is a new request; a client without
+    /// an id (0) gets nothing recorded.
+    @Test func aResentRequestIsAnsweredFromTheRecordNotDoneTwice() throws {
+        let fixture = try HandlerFixture()
+        func send(_ operation: some FSOperation, client: UInt64, request: UInt64) throws -> FSReplyEnvelope {
+            let envelope = try FSRequestEnvelope.decode(
+                FSRequestEnvelope(requestID: request, clientID: client, credentials: HandlerFixture.alice, operation: operation).encoded())
+            return try FSReplyEnvelope.decode(fixture.handler.handle(envelope).reply.encoded())
+        }
+        let client: UInt64 = 0xC0FFEE
+        let made = try send(MakeDirectory(parent: .root, name: "once", mode: 0o755), client: client, request: 7)
+        let again = try send(MakeDirectory(parent: .root, name: "once", mode: 0o755), client: client, request: 7)
+        #expect(again == made)
+        #expect(try made.reply(to: MakeDirectory.self).handle == fixture.attributes(Lookup(parent: .root, name: "once")).handle)
+        #expect(throws: FSError.self) { try send(MakeDirectory(parent: .root, name: "once", mode: 0o755), client: client, request: 8).reply(to: MakeDirectory.self) }
+
+        // A removal resent after it succeeded is not "no such entry".
+        let removed = try send(Remove(parent: .root, name: "once", directory: true), client: client, request: 9)
+        #expect(try removed.reply(to: Remove.self) == LinksLeft(0))
+        #expect(try send(Remove(parent: .root, name: "once", directory: true), client: client, request: 9) == removed)
+        #expect(fixture.error(Lookup(parent: .root, name: "once")) == .notFound)
+
+        // Another client with the same request id is another request.
+        let other = try send(MakeDirectory(parent: .root, name: "once", mode: 0o755), client: client + 1, request: 7)
+        #expect(try other.reply(to: MakeDirectory.self).handle != made.reply(to: MakeDirectory.self).handle)
+        // Without a client id, a resend is done again.
+        _ = try send(MakeDirectory(parent: .root, name: "anonymous", mode: 0o755), client: 0, request: 3)
+        #expect(throws: FSError.self) { try send(MakeDirectory(parent: .root, name: "anonymous", mode: 0o755), client: 0, request: 3).reply(to: MakeDirectory.self) }
+    }
+
     @Test func everyOperationOfTheRegistryHasAHandler() {
         for kind in FSOperations.all { #expect(RequestHandler.serves(kind), "\(kind.name)") }
     }

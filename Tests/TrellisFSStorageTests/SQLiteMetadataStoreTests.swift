@@ -126,6 +126,25 @@ private let now = Timestamp(seconds: 1_700_000_000, nanoseconds: 5)
         }
     }
 
+    /// Recorded replies outlive a reopening; a client's replies far behind
+    /// its newest request, and those of clients silent for a day, are dropped.
+    @Test func recordedRepliesAreKeptForRecentRequestsOnly() throws {
+        try withStore { store, path in
+            try store.recordReply([1, 2, 3], client: 5, request: 10, at: now)
+            try store.recordReply([4], client: 6, request: 10, at: now)
+            let reopened = try SQLiteMetadataStore(path: path, serverIndex: 2)
+            #expect(try reopened.recordedReply(client: 5, request: 10) == [1, 2, 3])
+            #expect(try reopened.recordedReply(client: 5, request: 11) == nil)
+            try reopened.recordReply([9], client: 5, request: 10 + RecordedReplies.window + 1, at: now)
+            #expect(try reopened.recordedReply(client: 5, request: 10) == nil)
+            #expect(try reopened.recordedReply(client: 6, request: 10) == [4])
+            let dayLater = Timestamp(seconds: now.seconds + RecordedReplies.idleSeconds + 1)
+            try reopened.recordReply([7], client: 8, request: 256, at: dayLater)
+            #expect(try reopened.recordedReply(client: 6, request: 10) == nil)
+            #expect(try reopened.recordedReply(client: 8, request: 256) == [7])
+        }
+    }
+
     @Test func aGroupCommitKeepsWhatSucceededAndUndoesOnlyWhatFailed() throws {
         try withStore { store, path in
             let directory = try store.createObject(NewObject(kind: .directory, mode: 0o755, uid: 0, gid: 0, time: now))

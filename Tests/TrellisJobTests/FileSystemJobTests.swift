@@ -1,5 +1,6 @@
 import Foundation
 import NIOCore
+import Synchronization
 import Testing
 import TrellisCore
 import TrellisFSClient
@@ -168,6 +169,44 @@ import TrellisSystem
         // Metadata on the restarted server works too.
         try fs.makeDirectories("/after/restart")
         #expect(try fs.list("/after").map(\.name) == ["restart"])
+    }
+
+    /// Creates and removes, which must not be done twice, go on while the
+    /// server that holds their directory is SIGKILLed and restarted: a
+    /// request caught by the kill is sent again with its id, and answered
+    /// from the server's record when it had been done, so none fails with
+    /// "exists" or "no such entry" and the directory ends as the client left it.
+    @Test func createsAndRemovesCaughtByAServerRestartAreDoneOnce() throws {
+        let fixture = try FileSystemFixture(servers: 2)
+        let fs = try fixture.client()
+        defer { fs.close() }
+        let directory = try fs.makeDirectory("/burst")
+        let owner = try #require(directory.handle.server)
+        let restarted = DispatchSemaphore(value: 0)
+        let rounds = Atomic<Int>(0)
+        DispatchQueue.global().async {
+            // From another thread, so each kill lands while a request is on its way or being answered.
+            for killAt in [60, 160, 260] {
+                while rounds.load(ordering: .relaxed) < killAt { usleep(1_000) }
+                fixture.killServer(owner)
+                usleep(300_000)
+                try? fixture.startServer(owner)
+            }
+            restarted.signal()
+        }
+        var expected = Set<String>()
+        // By handle, so every request goes to the directory's server and none is idempotent.
+        for round in 0..<360 {
+            rounds.store(round, ordering: .relaxed)
+            try fs.createFile(inDirectory: directory.handle, named: "f\(round)")
+            expected.insert("f\(round)")
+            if round % 3 == 2 {
+                try fs.removeFile(named: "f\(round - 1)", in: directory.handle)
+                expected.remove("f\(round - 1)")
+            }
+        }
+        #expect(restarted.wait(timeout: .now() + 60) == .success)
+        #expect(Set(try fs.list("/burst").map(\.name)) == expected)
     }
 
     /// Garbage, truncated requests, unknown operations and messages on

@@ -6,7 +6,7 @@ import TrellisFSDistribution
 /// makes the rest on their servers (from its pool, or through one fan-out)
 /// before it answers.
 public struct CreateFile: FSOperation {
-    /// Code 5 on the wire, answered with `ObjectAttributes`; never resent once it may have arrived (it is not idempotent); changes this server's metadata, so it may share a group commit.
+    /// Code 5 on the wire, answered with `ObjectAttributes`; not idempotent, so the server records its reply and answers a resend from the record; changes this server's metadata, so it may share a group commit.
     public static let form = OperationForm<Self, ObjectAttributes>(
         code: 5, idempotent: false, commits: true, \.parent, \.name, \.mode, \.distribution, \.stuffed, make: Self.init)
     /// The request's fields, in the order the wire form lists them.

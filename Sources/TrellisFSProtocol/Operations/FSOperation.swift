@@ -23,8 +23,12 @@ public protocol FSOperation: WireCodable, Sendable, Equatable {
 extension FSOperation {
     /// The number on the wire, unique among `FSOperations.all`.
     public static var code: UInt16 { form.code }
-    /// Whether carrying it out twice does no harm, so a client may resend it.
+    /// Whether carrying it out twice does no harm, so a resend may simply run again.
     public static var isIdempotent: Bool { form.isIdempotent }
+    /// Whether a server records its reply with its change, to answer a
+    /// resend from the record: every operation that changes what a server
+    /// stores and would do harm twice.
+    public static var isRecorded: Bool { form.commits && !form.isIdempotent }
     /// Whether answering may change what the server stores.
     public static var commits: Bool { form.commits }
 

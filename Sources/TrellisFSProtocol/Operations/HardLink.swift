@@ -2,7 +2,7 @@
 /// when `parent` lives there (one transaction); otherwise the client adds the
 /// entry on the parent's server next.
 public struct HardLink: FSOperation {
-    /// Code 35 on the wire, answered with ``ObjectAttributes``; never resent once it may have arrived (it is not idempotent); changes this server's metadata, so it may share a group commit.
+    /// Code 35 on the wire, answered with ``ObjectAttributes``; not idempotent, so the server records its reply and answers a resend from the record; changes this server's metadata, so it may share a group commit.
     public static let form = OperationForm<Self, ObjectAttributes>(code: 35, idempotent: false, commits: true, \.handle, \.parent, \.name, make: Self.init)
     /// The request's fields, in the order the wire form lists them.
     public var handle: ObjectHandle, parent: ObjectHandle, name: String

@@ -1,7 +1,8 @@
 /// Everything an operation is besides its fields, in one declaration: its
 /// wire code, the type of its reply, whether carrying it out twice does no
-/// harm (so a client may send it again after a reply was lost with its
-/// server), whether answering may change what the server stores (so it runs
+/// harm (otherwise the server records its reply with its change, so that a
+/// client that sends it again after a reply was lost with its server gets
+/// that reply instead of a second change), whether answering may change what the server stores (so it runs
 /// inside a metadata commit, which a server's group commit batches; an
 /// operation that only reads needs none), and its wire form: the fields, in
 /// order, and how to make the operation from them (where its checks go).
@@ -13,7 +14,7 @@
 public struct OperationForm<Operation, Reply: WireCodable & Sendable & Equatable>: Sendable {
     /// The number on the wire.
     public let code: UInt16
-    /// Whether a client may resend it after a lost reply.
+    /// Whether doing it twice does no harm (otherwise its reply is recorded, for resends).
     public let isIdempotent: Bool
     /// Whether answering may change what the server stores.
     public let commits: Bool

@@ -3,7 +3,7 @@
 /// whose object lives on another server is left alone, and the reply says which
 /// server holds the object.
 public struct RemoveFile: FSOperation {
-    /// Code 30 on the wire, answered with ``RemoveFile/Outcome``; never resent once it may have arrived (it is not idempotent); changes this server's metadata, so it may share a group commit.
+    /// Code 30 on the wire, answered with ``RemoveFile/Outcome``; not idempotent, so the server records its reply and answers a resend from the record; changes this server's metadata, so it may share a group commit.
     public static let form = OperationForm<Self, RemoveFile.Outcome>(code: 30, idempotent: false, commits: true, \.parent, \.name, make: Self.init)
     /// The request's fields, in the order the wire form lists them.
     public var parent: ObjectHandle, name: String

@@ -1,7 +1,7 @@
 /// rename(2) between two directories of one server, in one transaction; the
 /// reply says how many links a replaced object has left.
 public struct Rename: FSOperation {
-    /// Code 10 on the wire, answered with ``Renamed``; never resent once it may have arrived (it is not idempotent); changes this server's metadata, so it may share a group commit.
+    /// Code 10 on the wire, answered with ``Renamed``; not idempotent, so the server records its reply and answers a resend from the record; changes this server's metadata, so it may share a group commit.
     public static let form = OperationForm<Self, Renamed>(code: 10, idempotent: false, commits: true, \.fromParent, \.fromName, \.toParent, \.toName, make: Self.init)
     /// The request's fields, in the order the wire form lists them.
     public var fromParent: ObjectHandle, fromName: String, toParent: ObjectHandle, toName: String

@@ -1,7 +1,7 @@
 /// Points `name` at `handle` in one step, replacing what it named (the
 /// destination side of a rename across servers: the name never vanishes).
 public struct ReplaceEntry: FSOperation {
-    /// Code 24 on the wire, answered with ``Done``; never resent once it may have arrived (it is not idempotent); changes this server's metadata, so it may share a group commit.
+    /// Code 24 on the wire, answered with ``Done``; not idempotent, so the server records its reply and answers a resend from the record; changes this server's metadata, so it may share a group commit.
     public static let form = OperationForm<Self, Done>(code: 24, idempotent: false, commits: true, \.parent, \.name, \.handle, \.kind, make: Self.init)
     /// The request's fields, in the order the wire form lists them.
     public var parent: ObjectHandle, name: String, handle: ObjectHandle, kind: ObjectKind

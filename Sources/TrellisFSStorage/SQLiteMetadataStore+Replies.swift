@@ -1,0 +1,44 @@
+import Foundation
+import GRDB
+import TrellisFSProtocol
+
+/// The replies a server keeps so that a request sent again (after a lost
+/// reply, a lost connection or a failover) is answered as the first time
+/// rather than done twice: Lustre keeps the last reply per client in
+/// `last_rcvd`, NFSv4.1 one per session slot, Viewstamped Replication a
+/// client table. A client resends only while it waits, so only its recent
+/// replies matter: a client's replies older than `window` request ids
+/// behind its newest are dropped, and so are all of a client silent for
+/// `idleSeconds`.
+public enum RecordedReplies {
+    /// How far behind a client's newest request a recorded reply is still kept.
+    public static let window: UInt64 = 4096
+    /// How long a silent client's replies are kept.
+    public static let idleSeconds: Int64 = 24 * 3600
+}
+
+extension SQLiteMetadataStore {
+    public func recordedReply(client: UInt64, request: UInt64) throws -> [UInt8]? {
+        try read("finding the reply to request \(request) of client \(client)") { db in
+            try Data.fetchOne(
+                db.cachedStatement(sql: "SELECT body FROM reply WHERE client = ? AND request = ?"),
+                arguments: [Int64(bitPattern: client), Int64(bitPattern: request)]).map { [UInt8]($0) }
+        }
+    }
+
+    public func recordReply(_ reply: [UInt8], client: UInt64, request: UInt64, at time: Timestamp) throws {
+        try write("recording the reply to request \(request) of client \(client)") { db in
+            let client = Int64(bitPattern: client)
+            try db.cachedStatement(sql: "INSERT OR REPLACE INTO reply (client, request, time, body) VALUES (?, ?, ?, ?)")
+                .execute(arguments: [client, Int64(bitPattern: request), time.seconds, Data(reply)])
+            if request > RecordedReplies.window {
+                try db.cachedStatement(sql: "DELETE FROM reply WHERE client = ? AND request < ?")
+                    .execute(arguments: [client, Int64(bitPattern: request - RecordedReplies.window)])
+            }
+            // Now and then, not on every record: the replies of clients gone silent.
+            if request % 256 == 0 {
+                try db.cachedStatement(sql: "DELETE FROM reply WHERE time < ?").execute(arguments: [time.seconds - RecordedReplies.idleSeconds])
+            }
+        }
+    }
+}
