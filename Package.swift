@@ -185,7 +185,7 @@ let package = Package(
             dependencies: ["TrellisFSDistribution", propertyBased]),
         .testTarget(
             name: "TrellisFSServerTests",
-            dependencies: ["TrellisFSServer", "TrellisFSStorage", "TrellisFSProtocol", "TrellisFSDistribution", "TrellisRuntime", nioCore]),
+            dependencies: ["TrellisFSServer", "TrellisFSStorage", "TrellisFSProtocol", "TrellisFSDistribution", "TrellisRuntime", nioCore, propertyBased]),
         .testTarget(
             name: "TrellisFSClientTests",
             dependencies: ["TrellisFSClient", "TrellisFSServer", "TrellisFSProtocol", "TrellisNameService", "TrellisSystem", nioCore]),

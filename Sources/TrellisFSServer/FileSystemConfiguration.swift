@@ -14,6 +14,8 @@ import TrellisSystem
 /// strip_size_bytes = 65536     # default strip of new files
 /// datafiles = 0                # default datafiles per file; 0 means every server
 /// precreate_batch = 64         # datafiles each server keeps made ahead on every other; 0: none
+/// replicas = 1                 # copies of every object, on different servers (1 to 3)
+/// durability = "fsync"         # or "replicated": acknowledged once every replica holds it (the default with replicas >= 2)
 ///
 /// [[server]]
 /// host = "127.0.0.1"
@@ -49,12 +51,29 @@ public struct FileSystemConfiguration: Sendable, Equatable {
     /// a spread file's create waits on no peer; 0 turns the pools off.
     public var precreateBatch: Int
 
+    /// Copies of every object (metadata and data), each on another server (`ReplicaPlacement`).
+    public var replicas: Int
+    /// When a change is acknowledged.
+    public var durability: Durability
+
+    /// When a server acknowledges a change.
+    public enum Durability: String, Sendable, Equatable, Codable, CaseIterable {
+        /// Once it is synced to the disk of every replica: it survives the
+        /// loss of power to every server at once.
+        case fsync
+        /// Once every replica holds it in memory or in its unsynced log: it
+        /// survives the crash of any one server (and of all but one replica),
+        /// not the loss of power to every replica at once. Only with 2 or more replicas.
+        case replicated
+    }
+
     /// The pool size `trellis up` and `mkfs` use unless told otherwise.
     public static let defaultPrecreateBatch = 64
 
     /// Checks the name, the server list and the striping; throws `invalidArgument` naming what is wrong.
     public init(
-        name: String, servers: [Server], stripSizeBytes: UInt64 = 65_536, datafilesPerFile: Int = 0, precreateBatch: Int = defaultPrecreateBatch
+        name: String, servers: [Server], stripSizeBytes: UInt64 = 65_536, datafilesPerFile: Int = 0, precreateBatch: Int = defaultPrecreateBatch,
+        replicas: Int = 1, durability: Durability? = nil
     ) throws {
         guard !name.isEmpty, name.utf8.count <= 64, !name.contains("/"), !name.contains(where: \.isWhitespace) else {
             throw FSError(.invalidArgument, "a file-system name must be 1 to 64 bytes without '/' or spaces, not '\(name)'")
@@ -73,7 +92,18 @@ public struct FileSystemConfiguration: Sendable, Equatable {
         }
         self.datafilesPerFile = datafilesPerFile
         self.precreateBatch = precreateBatch
+        self.replicas = replicas
+        self.durability = durability ?? (replicas >= 2 ? .replicated : .fsync)
+        if self.durability == .replicated, replicas < 2 {
+            throw FSError(.invalidArgument, "durability = \"replicated\" needs replicas >= 2: with one copy, only fsync keeps an acknowledged change through a crash")
+        }
         _ = try defaultDistribution()
+        _ = try placement()
+    }
+
+    /// Which servers hold each replica group (its primary first).
+    public func placement() throws -> ReplicaPlacement {
+        try ReplicaPlacement(hosts: servers.map(\.host), replicas: replicas)
     }
 
     /// The distribution new files get unless their directory or creator says otherwise.
@@ -104,6 +134,8 @@ public struct FileSystemConfiguration: Sendable, Equatable {
             var strip_size_bytes: Int?
             var datafiles: Int?
             var precreate_batch: Int?
+            var replicas: Int?
+            var durability: String?
         }
         var filesystem: FileSystem
         var server: [Server]
@@ -120,9 +152,20 @@ public struct FileSystemConfiguration: Sendable, Equatable {
         guard (file.filesystem.strip_size_bytes ?? 65_536) > 0 else {
             throw FSError(.invalidArgument, "\(source): strip_size_bytes must be positive")
         }
-        return try FileSystemConfiguration(
-            name: file.filesystem.name, servers: file.server, stripSizeBytes: UInt64(file.filesystem.strip_size_bytes ?? 65_536),
-            datafilesPerFile: file.filesystem.datafiles ?? 0, precreateBatch: file.filesystem.precreate_batch ?? defaultPrecreateBatch)
+        let durability = try file.filesystem.durability.map { name in
+            guard let durability = Durability(rawValue: name) else {
+                throw FSError(.invalidArgument, "\(source): durability = \"\(name)\" is not one of \(Durability.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", "))")
+            }
+            return durability
+        }
+        do {
+            return try FileSystemConfiguration(
+                name: file.filesystem.name, servers: file.server, stripSizeBytes: UInt64(file.filesystem.strip_size_bytes ?? 65_536),
+                datafilesPerFile: file.filesystem.datafiles ?? 0, precreateBatch: file.filesystem.precreate_batch ?? defaultPrecreateBatch,
+                replicas: file.filesystem.replicas ?? 1, durability: durability)
+        } catch let error as FSError {
+            throw FSError(error.code, "\(source): \(error.message)")
+        }
     }
 
     /// The configuration in the TOML file at `path`.
@@ -138,7 +181,7 @@ public struct FileSystemConfiguration: Sendable, Equatable {
     public func toml() -> String {
         var lines = [
             "[filesystem]", "name = \"\(name)\"", "strip_size_bytes = \(stripSizeBytes)", "datafiles = \(datafilesPerFile)",
-            "precreate_batch = \(precreateBatch)",
+            "precreate_batch = \(precreateBatch)", "replicas = \(replicas)", "durability = \"\(durability.rawValue)\"",
         ]
         for server in servers {
             lines += ["", "[[server]]", "host = \"\(server.host)\"", "storage = \"\(server.storage)\""]

@@ -35,6 +35,9 @@ public final class FileSystemServer: @unchecked Sendable {
         guard configuration.servers.indices.contains(index) else {
             throw FSError(.invalidArgument, "server index \(index) is outside 0 ..< \(configuration.servers.count) of \(configuration.name)")
         }
+        guard configuration.replicas == 1 else {
+            throw FSError(.notSupported, "\(configuration.name) asks for replicas = \(configuration.replicas): this server does not yet keep replicas (only replicas = 1 is served)")
+        }
         self.configuration = configuration
         self.index = index
         self.logger = logger

@@ -33,6 +33,13 @@ import TrellisFSServer
         #expect(configuration.precreateBatch == FileSystemConfiguration.defaultPrecreateBatch)
         let withoutPools = try FileSystemConfiguration.parse(toml: sample.replacingOccurrences(of: "datafiles = 2", with: "datafiles = 2\nprecreate_batch = 0"))
         #expect(try withoutPools.precreateBatch == 0 && FileSystemConfiguration.parse(toml: withoutPools.toml()) == withoutPools)
+        #expect(configuration.replicas == 1 && configuration.durability == .fsync)
+        // Two replicas acknowledge once both hold a change, unless told to wait for the disks.
+        let replicated = try FileSystemConfiguration.parse(toml: sample.replacingOccurrences(of: "datafiles = 2", with: "datafiles = 2\nreplicas = 2"))
+        #expect(try replicated.replicas == 2 && replicated.durability == .replicated && replicated.placement().members.allSatisfy { $0.count == 2 })
+        #expect(try FileSystemConfiguration.parse(toml: replicated.toml()) == replicated)
+        let synced = try FileSystemConfiguration.parse(toml: sample.replacingOccurrences(of: "datafiles = 2", with: "datafiles = 2\nreplicas = 3\ndurability = \"fsync\""))
+        #expect(synced.replicas == 3 && synced.durability == .fsync)
     }
 
     @Test func badConfigurationsSayWhatIsWrong() {
@@ -43,6 +50,10 @@ import TrellisFSServer
             (sample.replacingOccurrences(of: "scratch", with: "has space"), "name"),
             (sample.replacingOccurrences(of: "131072", with: "0"), "strip_size_bytes"),
             (sample.replacingOccurrences(of: "datafiles = 2", with: "datafiles = 2\nprecreate_batch = 5000"), "precreate_batch"),
+            (sample.replacingOccurrences(of: "datafiles = 2", with: "datafiles = 2\nreplicas = 4"), "replicas = 4"),
+            (sample.replacingOccurrences(of: "datafiles = 2", with: "datafiles = 2\nreplicas = 0"), "replicas = 0"),
+            (sample.replacingOccurrences(of: "datafiles = 2", with: "datafiles = 2\ndurability = \"replicated\""), "needs replicas >= 2"),
+            (sample.replacingOccurrences(of: "datafiles = 2", with: "datafiles = 2\nreplicas = 2\ndurability = \"maybe\""), "\"maybe\" is not one of"),
         ] {
             do {
                 _ = try FileSystemConfiguration.parse(toml: text, source: "test.toml")
