@@ -8,27 +8,18 @@ import TrellisFSStorage
 import TrellisRuntime
 import TrellisSystem
 
-/// One running server of a file system: a runtime singleton that publishes
-/// its port under the file system's service name, accepts clients without a
-/// thread parked in accept, and answers their requests one at a time. A
-/// client that dies or sends garbage costs only its own session.
+/// One running server of a file system: a runtime singleton on the
+/// server's configured address whose serving loop answers the requests for
+/// the objects it holds.
 public final class FileSystemServer: @unchecked Sendable {
-    private struct Session {
-        var client: Communicator
-        var pending: Request<Message>
-    }
-
     /// The file system it serves part of.
     public let configuration: FileSystemConfiguration
     /// Which server of `configuration` it is.
     public let index: Int
     private let runtime: Runtime
-    private let handler: RequestHandler
     private let logger: Logger
-    /// Completed by `stop`; the serving loop waits on it beside the clients, so it needs no timeout to notice.
-    private let stopRequest: GeneralizedRequest
-    private var sessions: [Session] = []
-    private var replies: [Request<Void>] = []
+    private let loop: ServingLoop
+    private var handler: RequestHandler { loop.handler }
 
     /// Opens server `index`'s storage (prepared by `trellis mkfs`) and joins the runtime as a singleton on its configured address; serving starts with `run`.
     public init(configuration: FileSystemConfiguration, index: Int, logger: Logger = Logger(label: "trellis.fs.server")) throws {
@@ -58,164 +49,24 @@ public final class FileSystemServer: @unchecked Sendable {
                 store: stores.metadata, peers: peers, serverIndex: index, serverCount: configuration.servers.count,
                 batch: configuration.precreateBatch, log: context.log)
         }
-        handler = RequestHandler(context: context)
-        stopRequest = runtime.startGeneralizedRequest("stop of server \(index) of \(configuration.name)")
+        loop = ServingLoop(
+            handler: RequestHandler(context: context), runtime: runtime, serviceName: configuration.serviceName(ofServer: index),
+            label: "server \(index) of \(configuration.name)", logger: logger)
     }
 
     /// Asks `run` to return after the request in hand (safe from any thread).
-    public func stop() { stopRequest.complete() }
+    public func stop() { loop.stop() }
 
     /// Serves until `stop`; `ready` is called with the port name once clients can connect.
     /// `metricsAddress`, when given, is published beside the port, for `trellis fs top` to find.
     public func run(metricsAddress: String? = nil, ready: (String) -> Void = { _ in }) throws {
-        let port = runtime.openPort()
-        let service = configuration.serviceName(ofServer: index)
         if let metricsAddress { try runtime.publish(name: configuration.metricsServiceName(ofServer: index), port: metricsAddress) }
-        try runtime.publish(name: service, port: port.name.description)
-        logger.info("server \(index) of \(configuration.name) serving as \(service) at \(port.name)")
-        ready(port.name.description)
         handler.context.pool?.start()
-        var accept = try runtime.selfCommunicator.iaccept(port)
-        while true {
-            replies.removeAll { $0.isComplete }
-            let ready = try waitAny([stopRequest, accept] + sessions.map(\.pending))
-            if ready == 0 { break }
-            if ready == 1 {
-                do {
-                    let client = try accept.wait()
-                    sessions.append(Session(client: client, pending: try Self.nextMessage(from: client)))
-                    handler.metrics.sessions.record(sessions.count)
-                } catch {
-                    logger.warning("a client failed to connect: \(error)")
-                }
-                accept = try runtime.selfCommunicator.iaccept(port)
-                continue
-            }
-            serveReadySessions(first: ready - 2)
-        }
-        accept.cancel()
-        for session in sessions {
-            session.pending.cancel()
-            _ = session.client.idisconnect()
-        }
+        let served = Result { try loop.run(ready: ready) }
         handler.context.pool?.stop()
         handler.context.peers?.close()
-        try? runtime.unpublish(name: service)
         if metricsAddress != nil { try? runtime.unpublish(name: configuration.metricsServiceName(ofServer: index)) }
-        port.close()
         try runtime.finalize()
-    }
-
-    /// Whatever a client sends next, on any tag: messages on other tags
-    /// than requests are taken and dropped, so none can pile up here (or
-    /// leave its sender waiting for a receive that never comes).
-    private static func nextMessage(from client: Communicator) throws -> Request<Message> {
-        try client.ireceive(from: .rank(0), tag: .any)
-    }
-
-    /// Serves the session that woke the loop and every other whose request
-    /// has arrived too. Those that may fan out get threads (each change of
-    /// theirs commits alone, and their recorded reply after it); the rest
-    /// share one metadata commit with their recorded replies, so a burst of
-    /// creates costs one sync to disk and a reply is kept with its change.
-    private func serveReadySessions(first: Int) {
-        let ready = sessions.indices.filter { $0 == first || sessions[$0].pending.isComplete }
-        // From the back, so removing a departed session leaves the other positions valid.
-        let requests = ready.reversed().compactMap(takeRequest(sessionAt:)).reversed()
-        handler.metrics.readyRequests.record(requests.count)
-        var local: [(envelope: FSRequestEnvelope, client: Communicator)] = []
-        for (envelope, client) in requests {
-            if handler.mayWaitOnPeers(envelope.operation) {
-                // It may wait on other servers, which may be waiting on this one: never in this loop.
-                handler.metrics.requestsOnThreads.increment()
-                if let thread = startThread({ [self] in
-                    answer(envelope, to: client, waitForSend: true)
-                    handler.metrics.requestsOnThreads.decrement()
-                }) {
-                    pthread_detach(thread)
-                    continue
-                }
-                handler.metrics.requestsOnThreads.decrement()
-            }
-            local.append((envelope, client))
-        }
-        // Even one request that commits shares a commit with its recorded reply.
-        guard local.contains(where: { type(of: $0.envelope.operation).commits }) else {
-            for (envelope, client) in local { answer(envelope, to: client, waitForSend: false) }
-            return
-        }
-        let answers: [(reply: FSReplyEnvelope, followUps: [FollowUp])]
-        do {
-            answers = try handler.context.metadata.sharingOneCommit { local.map { handler.handle($0.envelope) } }
-        } catch {
-            // Nothing of the group was kept: each request runs again in a commit of its own.
-            logger.warning("server \(index): a group commit failed (\(error)); answering its \(local.count) requests one by one")
-            for (envelope, client) in local { answer(envelope, to: client, waitForSend: false) }
-            return
-        }
-        for ((envelope, client), answer) in zip(local, answers) {
-            send(answer.reply, for: envelope, to: client, waitForSend: false)
-            for followUp in answer.followUps { carryOut(followUp) }
-        }
-    }
-
-    /// The request a ready session sent, with the session's next receive
-    /// posted; nil when the client left (its session is dropped) or sent
-    /// something that is not a request.
-    private func takeRequest(sessionAt position: Int) -> (FSRequestEnvelope, Communicator)? {
-        let session = sessions[position]
-        let message: Message
-        do {
-            message = try session.pending.wait()
-            if message.tag == MessageTags.sessionEnd, message.payload == ByteBuffer(string: MessageTags.sessionEndWords) {
-                throw FSError(.invalidArgument, "the client ended its session")
-            }
-            sessions[position].pending = try Self.nextMessage(from: session.client)
-        } catch {
-            logger.info("client gone: \(error)")
-            _ = session.client.idisconnect()
-            sessions.remove(at: position)
-            handler.metrics.sessions.record(sessions.count)
-            return nil
-        }
-        guard message.tag == MessageTags.request else {
-            logger.warning("server \(index): dropped a message on tag \(message.tag), which carries no requests")
-            return nil
-        }
-        do {
-            return (try FSRequestEnvelope.decode(message.payload), session.client)
-        } catch {
-            // Without a request id there is no reply tag to answer on: the client's wait times out.
-            logger.warning("server \(index): dropped a malformed request: \(error)")
-            return nil
-        }
-    }
-
-    private func answer(_ envelope: FSRequestEnvelope, to client: Communicator, waitForSend: Bool) {
-        let (reply, followUps) = handler.handle(envelope)
-        send(reply, for: envelope, to: client, waitForSend: waitForSend)
-        for followUp in followUps { carryOut(followUp) }
-    }
-
-    private func send(_ reply: FSReplyEnvelope, for envelope: FSRequestEnvelope, to client: Communicator, waitForSend: Bool) {
-        do {
-            let send = try client.isend(reply.encoded(), to: 0, tag: MessageTags.reply(to: envelope.requestID))
-            if waitForSend { try send.wait(deadline: .after(seconds: handler.context.peerTimeoutSeconds)) } else { replies.append(send) }
-        } catch {
-            logger.info("could not answer request \(envelope.requestID): \(error)")
-        }
-    }
-
-    private func carryOut(_ followUp: FollowUp) {
-        switch followUp {
-        case .removeBstreams(let datafiles):
-            for datafile in datafiles {
-                do {
-                    try handler.context.bstreams.remove(datafile: datafile)
-                } catch {
-                    logger.warning("server \(index): removing the bstream of datafile \(datafile): \(error)")
-                }
-            }
-        }
+        try served.get()
     }
 }

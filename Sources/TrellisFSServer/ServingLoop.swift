@@ -1,0 +1,192 @@
+import Glibc
+import Logging
+import NIOCore
+import TrellisCore
+import TrellisFSProtocol
+import TrellisRuntime
+import TrellisSystem
+
+/// The requests of one port, served by one thread: it publishes the port
+/// under a service name, accepts clients without a thread parked in accept,
+/// and answers their requests, one turn at a time (the requests that arrived
+/// together share one metadata commit). A client that dies or sends garbage
+/// costs only its own session. A server runs one for the objects it is
+/// primary of, and one for each replica group it keeps a copy of.
+final class ServingLoop: @unchecked Sendable {
+    private struct Session {
+        var client: Communicator
+        var pending: Request<Message>
+    }
+
+    /// The handler that answers its requests.
+    let handler: RequestHandler
+    /// The name its port is published under.
+    let serviceName: String
+    private let runtime: Runtime
+    private let logger: Logger
+    /// Who serves, for logs: "server 1", "group 2's replica on server 1".
+    private let label: String
+    /// Completed by `stop`; the loop waits on it beside the clients, so it needs no timeout to notice.
+    private let stopRequest: GeneralizedRequest
+    private var sessions: [Session] = []
+    private var replies: [Request<Void>] = []
+
+    init(handler: RequestHandler, runtime: Runtime, serviceName: String, label: String, logger: Logger) {
+        self.handler = handler
+        self.runtime = runtime
+        self.serviceName = serviceName
+        self.label = label
+        self.logger = logger
+        stopRequest = runtime.startGeneralizedRequest("stop of \(label)")
+    }
+
+    /// Asks `run` to return after the request in hand (safe from any thread).
+    func stop() { stopRequest.complete() }
+
+    /// Serves until `stop`; `ready` is called with the port name once clients can connect.
+    func run(ready: (String) -> Void = { _ in }) throws {
+        let port = runtime.openPort()
+        defer { port.close() }
+        try runtime.publish(name: serviceName, port: port.name.description)
+        defer { try? runtime.unpublish(name: serviceName) }
+        logger.info("\(label) serving as \(serviceName) at \(port.name)")
+        ready(port.name.description)
+        var accept = try runtime.selfCommunicator.iaccept(port)
+        while true {
+            replies.removeAll { $0.isComplete }
+            let ready = try waitAny([stopRequest, accept] + sessions.map(\.pending))
+            if ready == 0 { break }
+            if ready == 1 {
+                do {
+                    let client = try accept.wait()
+                    sessions.append(Session(client: client, pending: try Self.nextMessage(from: client)))
+                    handler.metrics.sessions.record(sessions.count)
+                } catch {
+                    logger.warning("\(label): a client failed to connect: \(error)")
+                }
+                accept = try runtime.selfCommunicator.iaccept(port)
+                continue
+            }
+            serveReadySessions(first: ready - 2)
+        }
+        accept.cancel()
+        for session in sessions {
+            session.pending.cancel()
+            _ = session.client.idisconnect()
+        }
+        sessions = []
+    }
+
+    /// Whatever a client sends next, on any tag: messages on other tags
+    /// than requests are taken and dropped, so none can pile up here (or
+    /// leave its sender waiting for a receive that never comes).
+    private static func nextMessage(from client: Communicator) throws -> Request<Message> {
+        try client.ireceive(from: .rank(0), tag: .any)
+    }
+
+    /// Serves the session that woke the loop and every other whose request
+    /// has arrived too. Those that may fan out get threads (each change of
+    /// theirs commits alone, and their recorded reply after it); the rest
+    /// share one metadata commit with their recorded replies, so a burst of
+    /// creates costs one sync to disk and a reply is kept with its change.
+    private func serveReadySessions(first: Int) {
+        let ready = sessions.indices.filter { $0 == first || sessions[$0].pending.isComplete }
+        // From the back, so removing a departed session leaves the other positions valid.
+        let requests = ready.reversed().compactMap(takeRequest(sessionAt:)).reversed()
+        handler.metrics.readyRequests.record(requests.count)
+        var local: [(envelope: FSRequestEnvelope, client: Communicator)] = []
+        for (envelope, client) in requests {
+            if handler.mayWaitOnPeers(envelope.operation) {
+                // It may wait on other servers, which may be waiting on this one: never in this loop.
+                handler.metrics.requestsOnThreads.increment()
+                if let thread = startThread({ [self] in
+                    answer(envelope, to: client, waitForSend: true)
+                    handler.metrics.requestsOnThreads.decrement()
+                }) {
+                    pthread_detach(thread)
+                    continue
+                }
+                handler.metrics.requestsOnThreads.decrement()
+            }
+            local.append((envelope, client))
+        }
+        // Even one request that commits shares a commit with its recorded reply.
+        guard local.contains(where: { type(of: $0.envelope.operation).commits }) else {
+            for (envelope, client) in local { answer(envelope, to: client, waitForSend: false) }
+            return
+        }
+        let answers: [(reply: FSReplyEnvelope, followUps: [FollowUp])]
+        do {
+            answers = try handler.context.metadata.sharingOneCommit { local.map { handler.handle($0.envelope) } }
+        } catch {
+            // Nothing of the group was kept: each request runs again in a commit of its own.
+            logger.warning("\(label): a group commit failed (\(error)); answering its \(local.count) requests one by one")
+            for (envelope, client) in local { answer(envelope, to: client, waitForSend: false) }
+            return
+        }
+        for ((envelope, client), answer) in zip(local, answers) {
+            send(answer.reply, for: envelope, to: client, waitForSend: false)
+            for followUp in answer.followUps { carryOut(followUp) }
+        }
+    }
+
+    /// The request a ready session sent, with the session's next receive
+    /// posted; nil when the client left (its session is dropped) or sent
+    /// something that is not a request.
+    private func takeRequest(sessionAt position: Int) -> (FSRequestEnvelope, Communicator)? {
+        let session = sessions[position]
+        let message: Message
+        do {
+            message = try session.pending.wait()
+            if message.tag == MessageTags.sessionEnd, message.payload == ByteBuffer(string: MessageTags.sessionEndWords) {
+                throw FSError(.invalidArgument, "the client ended its session")
+            }
+            sessions[position].pending = try Self.nextMessage(from: session.client)
+        } catch {
+            logger.info("\(label): client gone: \(error)")
+            _ = session.client.idisconnect()
+            sessions.remove(at: position)
+            handler.metrics.sessions.record(sessions.count)
+            return nil
+        }
+        guard message.tag == MessageTags.request else {
+            logger.warning("\(label): dropped a message on tag \(message.tag), which carries no requests")
+            return nil
+        }
+        do {
+            return (try FSRequestEnvelope.decode(message.payload), session.client)
+        } catch {
+            // Without a request id there is no reply tag to answer on: the client's wait times out.
+            logger.warning("\(label): dropped a malformed request: \(error)")
+            return nil
+        }
+    }
+
+    private func answer(_ envelope: FSRequestEnvelope, to client: Communicator, waitForSend: Bool) {
+        let (reply, followUps) = handler.handle(envelope)
+        send(reply, for: envelope, to: client, waitForSend: waitForSend)
+        for followUp in followUps { carryOut(followUp) }
+    }
+
+    private func send(_ reply: FSReplyEnvelope, for envelope: FSRequestEnvelope, to client: Communicator, waitForSend: Bool) {
+        do {
+            let send = try client.isend(reply.encoded(), to: 0, tag: MessageTags.reply(to: envelope.requestID))
+            if waitForSend { try send.wait(deadline: .after(seconds: handler.context.peerTimeoutSeconds)) } else { replies.append(send) }
+        } catch {
+            logger.info("\(label) could not answer request \(envelope.requestID): \(error)")
+        }
+    }
+
+    private func carryOut(_ followUp: FollowUp) {
+        switch followUp {
+        case .removeBstreams(let datafiles):
+            for datafile in datafiles {
+                do {
+                    try handler.context.bstreams.remove(datafile: datafile)
+                } catch {
+                    logger.warning("\(label): removing the bstream of datafile \(datafile): \(error)")
+                }
+            }
+        }
+    }
+}
