@@ -28,6 +28,8 @@ struct UpCommand: ParsableCommand {
     @Option(help: "Default strip size of new files, in bytes.") var stripSizeBytes: UInt64 = 65_536
     @Option(help: "Datafiles each server keeps made ahead on every other server (0: none), on the first run.")
     var precreateBatch = FileSystemConfiguration.defaultPrecreateBatch
+    @Option(help: "Copies of every object, each on another server (1 to 3), on the first run; 2 or more acknowledge a change once every copy holds it.")
+    var replicas = 1
     @Option(help: "Also mount the file system on this directory through FUSE (made if missing), until it stops.") var mount: String?
     @Option(name: .customLong("mount-option"), help: "A -o option for --mount (repeatable).") var mountOptions: [String] = []
     @Option(help: "Run one server per host on these hosts (node set: node[01-16], a,b,c) instead of --servers on this one; DATA is on each host's own disk.")
@@ -57,9 +59,9 @@ struct UpCommand: ParsableCommand {
         let configuration: FileSystemConfiguration
         do {
             configuration = try LocalFileSystem.prepare(
-                name: name, servers: servers, folder: folder, stripSizeBytes: stripSizeBytes, precreateBatch: precreateBatch)
+                name: name, servers: servers, folder: folder, stripSizeBytes: stripSizeBytes, precreateBatch: precreateBatch, replicas: replicas)
         } catch let error as FSError where error.code == .invalidArgument {
-            throw CommandFailure("\(error.message); use its --servers and --name, or another --data")
+            throw CommandFailure("\(error.message); use its --servers, --name and --replicas, or another --data")
         }
         try Self.writePID(in: folder)
         defer { unlink(folder + "/" + Self.pidFile) }

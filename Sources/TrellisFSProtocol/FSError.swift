@@ -64,11 +64,13 @@ public struct FSError: Error, CustomStringConvertible, Sendable, Equatable {
         public static let linkLimit = Code("link-limit", errno: EMLINK)
         /// An open file used as it was not opened for, or after its close.
         public static let badDescriptor = Code("bad-descriptor", errno: EBADF)
+        /// Asked of a copy of a replica group that is not the group's primary (now).
+        public static let notPrimary = Code("not-primary", errno: EAGAIN)
 
         static let all: [Code] = [
             notFound, exists, notDirectory, isDirectory, notEmpty, permissionDenied, notPermitted, nameTooLong,
             invalidArgument, noSpace, ioError, staleHandle, crossDevice, notSymlink, tooManyLinks, serverUnavailable,
-            timedOut, protocolViolation, notSupported, noAttribute, tooBig, linkLimit, badDescriptor,
+            timedOut, protocolViolation, notSupported, noAttribute, tooBig, linkLimit, badDescriptor, notPrimary,
         ]
 
         /// The code a name on the wire stands for; unknown names keep their errno.

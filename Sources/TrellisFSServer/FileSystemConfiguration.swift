@@ -123,6 +123,10 @@ public struct FileSystemConfiguration: Sendable, Equatable {
     /// The service name server `index` publishes its port under.
     public func serviceName(ofServer index: Int) -> String { "trellis-fs/\(name)/\(index)" }
 
+    /// The service name under which server `server` takes the changes of
+    /// replica group `group`'s primary to its copy of the group.
+    public func replicaServiceName(group: Int, server: Int) -> String { "trellis-fs/\(name)/\(group)/replica/\(server)" }
+
     /// The name under which server `index` publishes where its `/metrics` is served (host:port).
     public func metricsServiceName(ofServer index: Int) -> String { serviceName(ofServer: index) + "/metrics" }
 

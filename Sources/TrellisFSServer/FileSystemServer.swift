@@ -9,8 +9,10 @@ import TrellisRuntime
 import TrellisSystem
 
 /// One running server of a file system: a runtime singleton on the
-/// server's configured address whose serving loop answers the requests for
-/// the objects it holds.
+/// server's configured address, with a serving loop for the objects it is
+/// primary of and, with replicas, one more for each replica group it keeps a
+/// copy of (on a thread of its own, under `replicaServiceName`), which takes
+/// the changes that group's primary sends.
 public final class FileSystemServer: @unchecked Sendable {
     /// The file system it serves part of.
     public let configuration: FileSystemConfiguration
@@ -18,7 +20,10 @@ public final class FileSystemServer: @unchecked Sendable {
     public let index: Int
     private let runtime: Runtime
     private let logger: Logger
+    /// The loop of its own group, which clients use.
     private let loop: ServingLoop
+    /// The loops of the other groups it keeps copies of.
+    private let copies: [ServingLoop]
     private var handler: RequestHandler { loop.handler }
 
     /// Opens server `index`'s storage (prepared by `trellis mkfs`) and joins the runtime as a singleton on its configured address; serving starts with `run`.
@@ -26,44 +31,77 @@ public final class FileSystemServer: @unchecked Sendable {
         guard configuration.servers.indices.contains(index) else {
             throw FSError(.invalidArgument, "server index \(index) is outside 0 ..< \(configuration.servers.count) of \(configuration.name)")
         }
-        guard configuration.replicas == 1 else {
-            throw FSError(.notSupported, "\(configuration.name) asks for replicas = \(configuration.replicas): this server does not yet keep replicas (only replicas = 1 is served)")
-        }
         self.configuration = configuration
         self.index = index
         self.logger = logger
-        let stores = try ServerStorage.open(configuration, server: index)
+        let placement = try configuration.placement()
+        // Checked before the runtime starts, so a folder that is not ready costs nothing.
+        _ = try ServerStorage.open(configuration, server: index)
         // A server listens on its configured address (TRELLIS_HOST, when set, overrides it).
         runtime = try Runtime.initialize(asSingleton: true, host: ProcessEnvironment.value("TRELLIS_HOST") ?? (try configuration.listenAddress(ofServer: index)))
         let servers = configuration.servers.indices.map {
             ServerDescription(index: UInt32($0), serviceName: configuration.serviceName(ofServer: $0), portName: "", host: configuration.servers[$0].host)
         }
-        var context = ServerContext(
-            serverIndex: index,
-            configuration: FSConfiguration(name: configuration.name, servers: servers, defaultDistribution: try configuration.defaultDistribution()),
-            metadata: stores.metadata, bstreams: stores.bstreams)
-        context.peers = PeerLinks(runtime: runtime, serviceNames: servers.map(\.serviceName))
-        context.log = { [logger] message in logger.warning("server \(index): \(message)") }
-        if configuration.precreateBatch > 0, configuration.servers.count > 1, let peers = context.peers {
-            context.pool = try DatafilePool(
-                store: stores.metadata, peers: peers, serverIndex: index, serverCount: configuration.servers.count,
-                batch: configuration.precreateBatch, log: context.log)
+        let fileSystem = FSConfiguration(name: configuration.name, servers: servers, defaultDistribution: try configuration.defaultDistribution())
+        let peers = PeerLinks(runtime: runtime, serviceNames: servers.map(\.serviceName))
+        var loops: [ServingLoop] = []
+        do {
+            for (group, place) in placement.groups(of: index) {
+                var replicator: Replicator?
+                var committed: (@Sendable (Changeset) throws -> Void)?
+                if place == 0, placement.replicas > 1 {
+                    let secondaries = placement.members[group].dropFirst().map { (server: $0, serviceName: configuration.replicaServiceName(group: group, server: $0)) }
+                    let lines = Replicator(group: group, secondaries: Array(secondaries), runtime: runtime, timeoutSeconds: 30)
+                    replicator = lines
+                    committed = { changes in try lines.ship(changes) }
+                }
+                let stores = try ServerStorage.open(configuration, server: index, group: group, committed: committed)
+                let label = place == 0 ? "server \(index) of \(configuration.name)" : "group \(group)'s copy on server \(index) of \(configuration.name)"
+                var context = ServerContext(serverIndex: group, configuration: fileSystem, metadata: stores.metadata, bstreams: stores.bstreams)
+                context.peers = peers
+                context.role = ReplicaRole(primary: place == 0)
+                context.replicator = replicator
+                context.log = { [logger] (message: String) in logger.warning("\(label): \(message)") }
+                if place == 0, configuration.precreateBatch > 0, configuration.servers.count > 1 {
+                    context.pool = try DatafilePool(
+                        store: stores.metadata, peers: peers, serverIndex: index, serverCount: configuration.servers.count,
+                        batch: configuration.precreateBatch, log: context.log)
+                }
+                loops.append(ServingLoop(
+                    handler: RequestHandler(context: context), runtime: runtime,
+                    serviceName: place == 0 ? configuration.serviceName(ofServer: group) : configuration.replicaServiceName(group: group, server: index),
+                    label: label, logger: logger))
+            }
+        } catch {
+            try? runtime.finalize()
+            throw error
         }
-        loop = ServingLoop(
-            handler: RequestHandler(context: context), runtime: runtime, serviceName: configuration.serviceName(ofServer: index),
-            label: "server \(index) of \(configuration.name)", logger: logger)
+        loop = loops[0]
+        copies = Array(loops.dropFirst())
     }
 
-    /// Asks `run` to return after the request in hand (safe from any thread).
-    public func stop() { loop.stop() }
+    /// Asks `run` to return after the requests in hand (safe from any thread).
+    public func stop() {
+        loop.stop()
+        for copy in copies { copy.stop() }
+    }
 
     /// Serves until `stop`; `ready` is called with the port name once clients can connect.
     /// `metricsAddress`, when given, is published beside the port, for `trellis fs top` to find.
     public func run(metricsAddress: String? = nil, ready: (String) -> Void = { _ in }) throws {
         if let metricsAddress { try runtime.publish(name: configuration.metricsServiceName(ofServer: index), port: metricsAddress) }
+        // The copies serve first, so that this server's own changes, and its peers', find them.
+        let copyThreads = copies.compactMap { copy in
+            startThread { [logger] in
+                do { try copy.run() } catch { logger.error("\(copy.serviceName) stopped: \(error)") }
+            }
+        }
         handler.context.pool?.start()
         let served = Result { try loop.run(ready: ready) }
         handler.context.pool?.stop()
+        for copy in copies { copy.stop() }
+        for thread in copyThreads { pthread_join(thread, nil) }
+        handler.context.replicator?.close()
         handler.context.peers?.close()
         if metricsAddress != nil { try? runtime.unpublish(name: configuration.metricsServiceName(ofServer: index)) }
         try runtime.finalize()

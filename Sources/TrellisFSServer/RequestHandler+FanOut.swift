@@ -53,7 +53,7 @@ extension RequestHandler {
             case .removeDatafiles(let handles):
                 let here = handles.filter { $0.server == context.serverIndex }
                 try context.metadata.deleteDatafiles(here)
-                for datafile in here { try context.bstreams.remove(datafile: datafile) }
+                try dropBstreams(here)
             case .datafileSizes(let handles):
                 result.sized = handles.filter { $0.server == context.serverIndex }
                 result.sizes = try result.sized.map { try context.bstreams.size(datafile: try checkDatafile($0)) }

@@ -20,7 +20,7 @@ extension RequestHandler {
         for datafile in try context.bstreams.storedDatafiles() where try !context.metadata.isDatafile(datafile) {
             // A bstream only ever follows its datafile object, so one without is an orphan for good.
             guard let changed = context.bstreams.lastChange(datafile: datafile), changed <= cutoff else { continue }
-            if remove { try context.bstreams.remove(datafile: datafile) }
+            if remove { try dropBstreams([datafile]) }
             orphans.append(datafile)
         }
         return orphans

@@ -24,6 +24,9 @@ public struct RequestHandler: Sendable {
     /// caller's group commit, when there is one, so with its change).
     public func handle(_ envelope: FSRequestEnvelope) -> (reply: FSReplyEnvelope, followUps: [FollowUp]) {
         let kind = type(of: envelope.operation)
+        if let refusal = context.role.refusal(of: kind, group: context.serverIndex) {
+            return (FSReplyEnvelope(requestID: envelope.requestID, result: .failure(refusal)), [])
+        }
         let recorded = kind.isRecorded && envelope.clientID != 0
         if recorded, let earlier = recordedReply(to: envelope) {
             metrics.repliesFromRecord.increment()
@@ -88,6 +91,28 @@ public struct RequestHandler: Sendable {
     func unlinkedReply(_ unlinked: Unlinked, _ followUps: inout [FollowUp]) -> LinksLeft {
         if let followUp = localBstreams(unlinked) { followUps.append(followUp) }
         return LinksLeft(unlinked.remainingLinks)
+    }
+
+    /// Passes a change of data on to the group's secondaries, when it has any.
+    func replicate<Operation: FSOperation>(_ operation: Operation) throws {
+        guard let replicator = context.replicator, context.role.isPrimary else { return }
+        try replicator.ship(operation)
+    }
+
+    /// Removes the bstreams of deleted datafiles, here and on the group's secondaries.
+    func dropBstreams(_ datafiles: [ObjectHandle]) throws {
+        guard !datafiles.isEmpty else { return }
+        for datafile in datafiles { try context.bstreams.remove(datafile: datafile) }
+        try replicate(DropBstreams(datafiles))
+    }
+
+    /// `dropBstreams` after a reply was sent: what fails is logged (fsck finds orphaned bstreams).
+    func removeBstreams(_ datafiles: [ObjectHandle]) {
+        do {
+            try dropBstreams(datafiles)
+        } catch {
+            context.log("removing the bstreams of \(datafiles.count) deleted datafiles: \(error)")
+        }
     }
 
     // MARK: Shared checks

@@ -2,8 +2,9 @@ import TrellisFSDistribution
 import TrellisFSProtocol
 import TrellisFSStorage
 
-/// What one server's handlers work on: its index, its stores, the file
-/// system's configuration, and a clock (injectable, for tests).
+/// What one server's handlers work on: its index (the replica group whose
+/// copy it serves), its stores, the file system's configuration, and a clock
+/// (injectable, for tests).
 public struct ServerContext: Sendable {
     /// Which server this is.
     public var serverIndex: Int
@@ -23,6 +24,10 @@ public struct ServerContext: Sendable {
     public var pool: DatafilePool?
     /// How long a request to a peer may take.
     public var peerTimeoutSeconds: Double = 30
+    /// Whether this copy of its group is the primary (the one copy of a group without replicas always is).
+    public var role = ReplicaRole(primary: true)
+    /// The lines to the group's secondaries, on a primary with replicas (nil: none).
+    public var replicator: Replicator?
     /// Where handlers report what the client does not hear (work left for fsck).
     public var log: @Sendable (String) -> Void = { _ in }
 

@@ -2,9 +2,11 @@ import Foundation
 import TrellisFSProtocol
 import TrellisFSStorage
 
-/// One server's storage folder: `metadata.sqlite` and `bstreams/`. `mkfs`
-/// prepares it; a server refuses a folder that was not prepared, or was
-/// prepared for another file system or index.
+/// One server's storage folder: `metadata.sqlite` and `bstreams/` of the
+/// objects it is primary of, and under `replicas/GROUP/` the same for each
+/// replica group it keeps a copy of. `mkfs` prepares it; a server refuses a
+/// folder that was not prepared, or was prepared for another file system or
+/// index.
 public enum ServerStorage {
     static let markerName = "trellis-fs-server"
     /// 2: datafiles are objects with handles (decision 0003).
@@ -14,22 +16,35 @@ public enum ServerStorage {
         "\(configuration.name) \(index) format \(storageFormat)\n"
     }
 
-    /// Prepares server `index`'s folder; server 0 also gets the root directory.
-    public static func make(_ configuration: FileSystemConfiguration, server index: Int, rootOwner: Credentials = Credentials(uid: 0, gid: 0)) throws {
+    /// The folder of server `index`'s copy of replica group `group`.
+    public static func folder(_ configuration: FileSystemConfiguration, server index: Int, group: Int) -> String {
+        let folder = configuration.servers[index].storage
+        return group == index ? folder : "\(folder)/replicas/\(group)"
+    }
+
+    /// Prepares server `index`'s folder, with a copy of each replica group
+    /// it is a member of; every copy of group 0 gets the root directory,
+    /// made at `rootTime` (the same for all when one `mkfs` makes them all).
+    public static func make(
+        _ configuration: FileSystemConfiguration, server index: Int, rootOwner: Credentials = Credentials(uid: 0, gid: 0), rootTime: Timestamp = .now()
+    ) throws {
         let folder = configuration.servers[index].storage
         let marker = folder + "/" + markerName
         if FileManager.default.fileExists(atPath: marker) {
             throw FSError(.exists, "server \(index)'s storage folder \(folder) is already prepared; remove it first to make a new file system")
         }
-        do {
-            try FileManager.default.createDirectory(atPath: folder + "/bstreams", withIntermediateDirectories: true)
-        } catch {
-            throw FSError(.ioError, "cannot make server \(index)'s storage folder \(folder): \(error.localizedDescription)")
-        }
-        let metadata = try SQLiteMetadataStore(path: folder + "/metadata.sqlite", serverIndex: index)
-        if index == 0 {
-            _ = try metadata.createObject(
-                NewObject(kind: .directory, mode: 0o1777, uid: rootOwner.uid, gid: rootOwner.gid, time: .now()), handle: .root)
+        for (group, _) in try configuration.placement().groups(of: index) {
+            let copy = Self.folder(configuration, server: index, group: group)
+            do {
+                try FileManager.default.createDirectory(atPath: copy + "/bstreams", withIntermediateDirectories: true)
+            } catch {
+                throw FSError(.ioError, "cannot make server \(index)'s storage folder \(copy): \(error.localizedDescription)")
+            }
+            let metadata = try SQLiteMetadataStore(path: copy + "/metadata.sqlite", serverIndex: group)
+            if group == 0 {
+                _ = try metadata.createObject(
+                    NewObject(kind: .directory, mode: 0o1777, uid: rootOwner.uid, gid: rootOwner.gid, time: rootTime), handle: .root)
+            }
         }
         do {
             try markerText(configuration, index).write(toFile: marker, atomically: true, encoding: .utf8)
@@ -38,8 +53,14 @@ public enum ServerStorage {
         }
     }
 
-    /// Opens server `index`'s stores, checking the folder was prepared for it.
-    public static func open(_ configuration: FileSystemConfiguration, server index: Int) throws -> (metadata: SQLiteMetadataStore, bstreams: BstreamStore) {
+    /// Opens server `index`'s stores of replica group `group` (its own
+    /// objects by default), checking the folder was prepared for it; the
+    /// metadata store syncs every commit unless `durability` counts on the
+    /// replicas, and hands its changes to `committed` when given.
+    public static func open(
+        _ configuration: FileSystemConfiguration, server index: Int, group: Int? = nil,
+        committed: (@Sendable (Changeset) throws -> Void)? = nil
+    ) throws -> (metadata: SQLiteMetadataStore, bstreams: BstreamStore) {
         let folder = configuration.servers[index].storage
         let marker = folder + "/" + markerName
         guard let text = try? String(contentsOfFile: marker, encoding: .utf8) else {
@@ -51,9 +72,16 @@ public enum ServerStorage {
         guard text == markerText(configuration, index) else {
             throw FSError(.invalidArgument, "\(folder) holds '\(text.trimmingCharacters(in: .whitespacesAndNewlines))', not file system \(configuration.name) server \(index)")
         }
+        let group = group ?? index
+        let copy = Self.folder(configuration, server: index, group: group)
+        guard FileManager.default.fileExists(atPath: copy + "/metadata.sqlite") else {
+            throw FSError(.notFound, "server \(index) has no copy of replica group \(group) in \(copy): the file system was made with other replicas")
+        }
         return (
-            try SQLiteMetadataStore(path: folder + "/metadata.sqlite", serverIndex: index, reservePath: folder + "/metadata.reserve"),
-            try BstreamStore(folder: folder + "/bstreams")
+            try SQLiteMetadataStore(
+                path: copy + "/metadata.sqlite", serverIndex: group, reservePath: copy + "/metadata.reserve",
+                syncsEveryCommit: configuration.durability == .fsync, committed: committed),
+            try BstreamStore(folder: copy + "/bstreams")
         )
     }
 }

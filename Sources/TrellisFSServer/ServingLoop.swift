@@ -179,14 +179,7 @@ final class ServingLoop: @unchecked Sendable {
 
     private func carryOut(_ followUp: FollowUp) {
         switch followUp {
-        case .removeBstreams(let datafiles):
-            for datafile in datafiles {
-                do {
-                    try handler.context.bstreams.remove(datafile: datafile)
-                } catch {
-                    logger.warning("\(label): removing the bstream of datafile \(datafile): \(error)")
-                }
-            }
+        case .removeBstreams(let datafiles): handler.removeBstreams(datafiles)
         }
     }
 }

@@ -88,6 +88,14 @@ public protocol MetadataStore: Sendable {
     /// recent replies are kept (see `RecordedReplies`).
     func recordReply(_ reply: [UInt8], client: UInt64, request: UInt64, at time: Timestamp) throws
 
+    /// Applies a primary's changeset to this copy; returns the rows that were
+    /// not as it expected (0 for a copy in step with its primary).
+    @discardableResult
+    func apply(_ changeset: Changeset) throws -> Int
+
+    /// Every row a changeset carries, as text, to compare copies.
+    func replicatedRows() throws -> String
+
     /// Runs `body` so that the changes it makes through this store on this
     /// thread commit together, with one sync to disk (group commit). A call
     /// inside that throws undoes only its own changes. Nothing is durable

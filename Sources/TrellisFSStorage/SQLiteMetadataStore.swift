@@ -28,14 +28,17 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
     /// disk fills, metadata changes (removing files first of all) can still
     /// commit: it is given up on a full disk and made again when there is room.
     /// `committed`, when given, receives the changes of every commit.
+    /// `syncsEveryCommit` false leaves commits in the WAL until SQLite's
+    /// checkpoint syncs them (`synchronous = NORMAL`): for replicas that
+    /// count on each other, not on their disks, to keep a change.
     public init(
-        path: String, serverIndex: Int, reservePath: String? = nil, reserveBytes: Int = 1 << 20,
+        path: String, serverIndex: Int, reservePath: String? = nil, reserveBytes: Int = 1 << 20, syncsEveryCommit: Bool = true,
         committed: (@Sendable (Changeset) throws -> Void)? = nil
     ) throws {
         let applying = ApplyingFlag()
         var configuration = Configuration()
         configuration.prepareDatabase { db in
-            try db.execute(sql: "PRAGMA synchronous = FULL")
+            try db.execute(sql: "PRAGMA synchronous = \(syncsEveryCommit ? "FULL" : "NORMAL")")
             db.add(function: DatabaseFunction(Self.applyingFunction, argumentCount: 0) { _ in applying.isSet })
         }
         configuration.busyMode = .timeout(10)
@@ -641,41 +644,36 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
     }
 
     /// Runs `body` in a transaction of its own, and hands what it changed to
-    /// `committed` once it is committed (and before the caller hears of it).
+    /// `committed` once it is committed (and before the caller hears of it,
+    /// and before any other commit).
     private func recordingCommit<T>(_ body: (Database) throws -> T) throws -> T {
         guard let committed else { return try database.write(body) }
-        var changes = Changeset(bytes: Data())
-        let result = try database.writeWithoutTransaction { db in
+        return try database.writeWithoutTransaction { db in
             let recording = try ChangeRecording(db)
             defer { recording.end() }
             var result: T?
+            var changes = Changeset(bytes: Data())
             try db.inTransaction(.immediate) {
                 result = try body(db)
                 changes = try recording.changes()
                 return .commit
             }
+            // Still holding the connection, so commits reach `committed` in the order they were made.
+            if !changes.isEmpty { try committed(changes) }
             return result!
         }
-        if !changes.isEmpty { try committed(changes) }
-        return result
     }
 
-    /// Applies a primary's changeset in one commit (itself recorded, when this
-    /// store records changes, so a replica can pass it on); returns how many
-    /// rows were not as the changeset expected, which a replica in step with
-    /// its primary never has.
+    /// Applies a primary's changeset (in the open group commit, when this
+    /// thread has one); returns how many rows were not as the changeset
+    /// expected, which a replica in step with its primary never has. When
+    /// this store records changes too, the applied rows are recorded.
     @discardableResult
     public func apply(_ changeset: Changeset) throws -> Int {
-        do {
-            return try recordingCommit { db in
-                applying.set(true)
-                defer { applying.set(false) }
-                return try ChangeRecording.apply(changeset, to: db)
-            }
-        } catch let error as FSError {
-            throw error
-        } catch {
-            throw Self.storageError(error, doing: "applying a changeset of \(changeset.bytes.count) bytes")
+        try write("applying a changeset of \(changeset.bytes.count) bytes") { db in
+            applying.set(true)
+            defer { applying.set(false) }
+            return try ChangeRecording.apply(changeset, to: db)
         }
     }
 

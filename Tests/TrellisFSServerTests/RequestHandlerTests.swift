@@ -16,15 +16,16 @@ private final class HandlerFixture {
     static let alice = Credentials(uid: 1000, gid: 100)
     static let bob = Credentials(uid: 1001, gid: 101)
 
-    init() throws {
+    init(primary: Bool = true) throws {
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         let store = try SQLiteMetadataStore(path: folder + "/metadata.sqlite", serverIndex: 0)
         _ = try store.createObject(NewObject(kind: .directory, mode: 0o1777, uid: 0, gid: 0, time: Timestamp(seconds: 1)), handle: .root)
         let configuration = FSConfiguration(
             name: "test", servers: (0..<4).map { ServerDescription(index: UInt32($0), serviceName: "trellis-fs/test/\($0)", portName: "") },
             defaultDistribution: try .simpleStripe(stripSizeBytes: 65_536, datafileCount: 4))
-        handler = RequestHandler(context: ServerContext(
-            serverIndex: 0, configuration: configuration, metadata: store, bstreams: try BstreamStore(folder: folder + "/bstreams")))
+        var context = ServerContext(serverIndex: 0, configuration: configuration, metadata: store, bstreams: try BstreamStore(folder: folder + "/bstreams"))
+        context.role = ReplicaRole(primary: primary)
+        handler = RequestHandler(context: context)
     }
 
     deinit { try? FileManager.default.removeItem(atPath: folder) }
@@ -89,6 +90,23 @@ private final class HandlerFixture {
         // Without a client id, a resend is done again.
         _ = try send(MakeDirectory(parent: .root, name: "anonymous", mode: 0o755), client: 0, request: 3)
         #expect(throws: FSError.self) { try send(MakeDirectory(parent: .root, name: "anonymous", mode: 0o755), client: 0, request: 3).reply(to: MakeDirectory.self) }
+    }
+
+    /// A secondary copy answers clients with `notPrimary` and takes a
+    /// primary's changes; a primary takes no changeset from anyone.
+    @Test func aSecondaryTakesOnlyWhatAPrimarySends() throws {
+        let primary = try HandlerFixture()
+        #expect(primary.error(ApplyChanges(group: 0, changeset: ByteBuffer())) == .notPermitted)
+        #expect(primary.error(DropBstreams([])) == .notPermitted)
+        let secondary = try HandlerFixture(primary: false)
+        #expect(secondary.error(Lookup(parent: .root, name: "x")) == .notPrimary)
+        #expect(secondary.error(MakeDirectory(parent: .root, name: "x", mode: 0o755)) == .notPrimary)
+        #expect(secondary.error(ApplyChanges(group: 1, changeset: ByteBuffer())) == .invalidArgument)
+        #expect(secondary.error(ApplyChanges(group: 0, changeset: ByteBuffer(bytes: [0x54, 0xff]))) == .protocolViolation)
+        try secondary.call(ApplyChanges(group: 0, changeset: ByteBuffer()))
+        try secondary.call(DropBstreams([ObjectHandle(server: 0, serial: 77)]))
+        // A write passed on for a datafile the copy does not have is refused, as on a primary.
+        #expect(secondary.error(WriteData(datafile: ObjectHandle(server: 0, serial: 77), regions: [.init(offset: 0, length: 1)], data: ByteBuffer(bytes: [1]))) == .staleHandle)
     }
 
     @Test func everyOperationOfTheRegistryHasAHandler() {

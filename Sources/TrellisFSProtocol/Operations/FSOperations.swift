@@ -14,7 +14,7 @@ public enum FSOperations {
         RemoveObject.self, ReadDirectoryWithAttributes.self, ReplaceEntry.self, SpreadFile.self, CreateDatafiles.self,
         CreateFileWithDatafiles.self, FanOut.self, Stat.self, RemoveFile.self, GetExtendedAttribute.self, SetExtendedAttribute.self,
         ListExtendedAttributes.self, RemoveExtendedAttribute.self, HardLink.self, ScanObjects.self, ScanEntries.self, OrphanBstreams.self,
-        SetLinkCount.self, RestoreDatafiles.self, PooledDatafiles.self, MakeNode.self,
+        SetLinkCount.self, RestoreDatafiles.self, PooledDatafiles.self, MakeNode.self, ApplyChanges.self, DropBstreams.self,
     ]
 
     /// The operation with wire code `code`, if there is one.
@@ -73,5 +73,7 @@ public enum FSOperations {
         PooledDatafiles(),
         MakeNode(parent: .root, name: "fifo", kind: .fifo, mode: 0o644, rdev: 0),
         MakeNode(parent: ObjectHandle(server: 2, serial: 5), name: "null", kind: .characterDevice, mode: 0o666, rdev: 0x0103),
+        ApplyChanges(group: 3, changeset: ByteBuffer(bytes: [0x54, 2, 1, 0, 0x78, 0])),
+        DropBstreams([ObjectHandle(server: 1, serial: 40)]),
     ]
 }

@@ -6,6 +6,7 @@ extension WriteData: ServedOperation {
             throw FSError(.invalidArgument, "a write of \(data.readableBytes) bytes is above the \(handler.context.maximumTransferBytes)-byte limit of one request")
         }
         let written = try handler.context.bstreams.write(datafile: try handler.checkDatafile(datafile), regions: regions, data: data)
+        try handler.replicate(self)
         handler.metrics.bytesWritten.increment(by: Int(written))
         return Written(bytes: written)
     }

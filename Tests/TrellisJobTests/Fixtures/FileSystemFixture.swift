@@ -23,7 +23,10 @@ final class FileSystemFixture: @unchecked Sendable {
     private var mounts: [String] = []
 
     /// `storageBytes` puts each server's storage on a tmpfs of that size (root only).
-    init(servers: Int = 4, stripSizeBytes: Int = 4096, storageBytes: Int? = nil, precreateBatch: Int = FileSystemConfiguration.defaultPrecreateBatch) throws {
+    init(
+        servers: Int = 4, stripSizeBytes: Int = 4096, storageBytes: Int? = nil, precreateBatch: Int = FileSystemConfiguration.defaultPrecreateBatch,
+        replicas: Int = 1
+    ) throws {
         names = try NameServiceFixture()
         name = "test\(getpid())x\(Int.random(in: 0..<1_000_000))"
         serverCount = servers
@@ -38,12 +41,14 @@ final class FileSystemFixture: @unchecked Sendable {
             }
         }
         let configuration = try LocalFileSystem.prepare(
-            name: name, servers: servers, folder: folder, stripSizeBytes: UInt64(stripSizeBytes), precreateBatch: precreateBatch)
+            name: name, servers: servers, folder: folder, stripSizeBytes: UInt64(stripSizeBytes), precreateBatch: precreateBatch, replicas: replicas)
+        self.configuration = configuration
         var environment = ProcessEnvironment.current()
         environment.merge(names.environment) { _, new in new }
         system = try LocalFileSystem(configuration: configuration, folder: folder, executable: JobHarness.trellis, environment: environment)
     }
 
+    let configuration: FileSystemConfiguration
     var configPath: String { LocalFileSystem.configPath(in: folder) }
     var environment: [String: String] { names.environment }
 

@@ -1,0 +1,65 @@
+import Foundation
+import NIOCore
+import Testing
+import TrellisFSClient
+import TrellisFSProtocol
+import TrellisFSServer
+import TrellisFSStorage
+
+/// Real servers with replicas: every change a primary makes reaches the
+/// other copies of its group before the client hears of it, so after a
+/// workload each copy holds the same rows and the same bytes.
+@Suite(.serialized) struct ReplicationJobTests {
+    /// Each group's copies, compared once the servers have stopped: the
+    /// metadata rows a changeset carries, and every bstream's bytes.
+    static func differences(_ configuration: FileSystemConfiguration) throws -> [String] {
+        let placement = try configuration.placement()
+        var found: [String] = []
+        for (group, members) in placement.members.enumerated() {
+            func open(_ server: Int) throws -> (rows: String, bstreams: [String: Data]) {
+                let folder = ServerStorage.folder(configuration, server: server, group: group)
+                let store = try SQLiteMetadataStore(path: folder + "/metadata.sqlite", serverIndex: group)
+                let names = try FileManager.default.contentsOfDirectory(atPath: folder + "/bstreams")
+                let bstreams = Dictionary(uniqueKeysWithValues: try names.map { ($0, try Data(contentsOf: URL(fileURLWithPath: folder + "/bstreams/" + $0))) })
+                return (try store.replicatedRows(), bstreams)
+            }
+            let primary = try open(members[0])
+            for secondary in members.dropFirst() {
+                let copy = try open(secondary)
+                if copy.rows != primary.rows {
+                    let theirs = Set(copy.rows.split(separator: "\n")), ours = Set(primary.rows.split(separator: "\n"))
+                    found.append("group \(group): server \(secondary)'s copy lacks \(ours.subtracting(theirs).sorted()) and has \(theirs.subtracting(ours).sorted())")
+                }
+                if copy.bstreams != primary.bstreams {
+                    found.append("group \(group): server \(secondary)'s bstreams \(copy.bstreams.keys.sorted()) differ from \(primary.bstreams.keys.sorted())")
+                }
+            }
+        }
+        return found
+    }
+
+    @Test func everyCopyOfEveryGroupEndsTheSame() throws {
+        let fixture = try FileSystemFixture(servers: 3, stripSizeBytes: 1024, replicas: 2)
+        do {
+            let fs = try fixture.client()
+            defer { fs.close() }
+            try fs.makeDirectories("/a/b/c")
+            for index in 0..<20 {
+                try fs.createFile("/a/b/f\(index)", stuffed: index % 2 == 0)
+                let bytes = (0..<(index * 700)).map { UInt8(truncatingIfNeeded: $0 &+ index) }
+                if !bytes.isEmpty { _ = try fs.write("/a/b/f\(index)", ByteBuffer(bytes: bytes), at: 0) }
+            }
+            try fs.rename("/a/b/f3", to: "/a/c3")
+            try fs.removeFile("/a/b/f5")
+            try fs.removeFile("/a/b/f6")
+            try fs.setExtendedAttribute("/a", named: "user.note", to: ByteBuffer(bytes: [1, 2, 3]))
+            try fs.truncate("/a/b/f9", to: 100)
+            try fs.makeDirectory("/a/b/c/d")
+            try fs.removeDirectory("/a/b/c/d")
+            #expect(try fs.read("/a/c3", at: 0, length: 3000).readableBytes == 2100)
+        }
+        for server in 0..<fixture.serverCount { #expect(fixture.stopServer(server) == 0, "\(fixture.logTails())") }
+        let differences = try Self.differences(fixture.configuration)
+        #expect(differences.isEmpty, "\(differences.joined(separator: "\n"))")
+    }
+}
