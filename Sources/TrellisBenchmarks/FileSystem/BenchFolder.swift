@@ -45,10 +45,11 @@ final class BenchSite {
 
     /// A file system in `subfolder` (see `TemporaryFileSystem`), stopped at close.
     func startFileSystem(
-        name: String, servers: Int, subfolder: String, executable: String, mountPoint: String? = nil, mountOptions: [String] = []
+        name: String, servers: Int, subfolder: String, executable: String, replicas: Int = 1, mountPoint: String? = nil, mountOptions: [String] = []
     ) throws -> TemporaryFileSystem {
         let system = try TemporaryFileSystem(
-            name: name, servers: servers, folder: folder + "/" + subfolder, executable: executable, mountPoint: mountPoint, mountOptions: mountOptions)
+            name: name, servers: servers, folder: folder + "/" + subfolder, executable: executable, replicas: replicas, mountPoint: mountPoint,
+            mountOptions: mountOptions)
         stops.append(system.stop)
         return system
     }

@@ -18,12 +18,20 @@ public struct MetadataBenchmark: ProgramBenchmark {
     @Option(parsing: .upToNextOption, help: "File sizes in bytes; the read phase runs for sizes above 0.") var bytes: [Int] = [0, 3901]
     @Option(parsing: .upToNextOption, help: "Directory layouts: shared (one for all clients), unique (one per client).")
     var layouts: [String] = ["shared", "unique"]
+    @Option(
+        parsing: .upToNextOption,
+        help: "Replica counts: each starts a file system of its own, run one after another (2 or 3 acknowledge once every copy holds a change; 1 syncs to disk).")
+    var replicas: [Int] = [1]
     @Option(help: "Use this running file system instead of starting one.") var name: String?
     @OptionGroup var data: BenchFolder
 
-    /// Refuses client counts outside 1 to 256, no files or servers, and layouts other than shared and unique.
+    /// Refuses client counts outside 1 to 256, no files or servers, replica counts outside 1 to 3 or above the servers, and layouts other than shared and unique.
     public func validate() throws {
         guard clients >= 1, clients <= 256, files >= 1, servers >= 1 else { throw ValidationError("--clients 1...256, --files and --servers positive") }
+        guard !replicas.isEmpty, replicas.allSatisfy({ (1...min(3, servers)).contains($0) }) else {
+            throw ValidationError("--replicas takes counts from 1 to 3, and no more than --servers")
+        }
+        guard name == nil || replicas == [1] else { throw ValidationError("--replicas starts file systems of its own, so it does not go with --name") }
         guard !layouts.isEmpty, layouts.allSatisfy(["shared", "unique"].contains) else { throw ValidationError("--layouts takes shared and unique") }
     }
 
@@ -35,6 +43,10 @@ public struct MetadataBenchmark: ProgramBenchmark {
         /// `shared` (one directory) or `unique` (one per client).
         var layout: String
         var bytes: Int
+        /// Copies of every object in the file system measured.
+        var replicas: Int
+        /// `fsync` (1 copy) or `replicated`.
+        var durability: String
         var clients: Int
         /// Files (entries, for list) the phase handled, all clients together.
         var files: Int
@@ -51,19 +63,31 @@ public struct MetadataBenchmark: ProgramBenchmark {
         // A running file system (--name) needs no folder of the benchmark's own.
         let site = name == nil ? try data.open("meta") : nil
         defer { site?.close() }
-        var fileSystem = name ?? "meta"
-        if let site {
-            try site.startNameService(executable: executable)
-            let system = try site.startFileSystem(name: "meta", servers: servers, subfolder: "fs", executable: executable)
-            fileSystem = system.name
+        var records: [Record] = []
+        guard let site else {
+            try measure(fileSystem: name!, replicas: 1, executable: executable, into: &records)
+            if isatty(STDOUT_FILENO) == 1 { printTable(records) }
+            return
         }
+        try site.startNameService(executable: executable)
+        for count in replicas {
+            // One file system at a time, so each has the machine to itself.
+            let system = try site.startFileSystem(name: "meta\(count)", servers: servers, subfolder: "fs\(count)", executable: executable, replicas: count)
+            try measure(fileSystem: system.name, replicas: count, executable: executable, into: &records)
+            system.stop()
+        }
+        if isatty(STDOUT_FILENO) == 1 { printTable(records) }
+    }
+
+    /// Every phase, size and layout against `fileSystem`.
+    private func measure(fileSystem: String, replicas: Int, executable: String, into records: inout [Record]) throws {
         let fs = try FileSystemClient.connect(name: fileSystem)
         defer { fs.close() }
         let root = "/mdtest-\(getpid())"
         try fs.makeDirectory(root)
         let workers = try (0..<clients).map { try MetadataBenchWorkerProcess(executable: executable, fileSystem: fileSystem, client: $0, of: clients) }
         defer { for worker in workers { worker.finish() } }
-        var records: [Record] = []
+        let durability = replicas > 1 ? "replicated" : "fsync"
         for size in bytes {
             for layout in layouts {
                 let base = "\(root)/\(layout)-\(size)"
@@ -72,17 +96,16 @@ public struct MetadataBenchmark: ProgramBenchmark {
                 for op in Self.phases where op != "read" || size > 0 {
                     let command = "\(op) \(layout) \(size) \(files) \(base)"
                     let total = op == "list" && layout == "shared" ? files * clients * clients : files * clients
-                    progress("\(op), \(layout) directory, \(size)-byte files: \(total) \(op == "list" ? "entries" : "files") from \(clients) clients")
+                    progress("\(op), \(layout) directory, \(size)-byte files, \(replicas) replicas: \(total) \(op == "list" ? "entries" : "files") from \(clients) clients")
                     let seconds = try timedSeconds { try MetadataBenchWorkerProcess.runPhase(command, on: workers) }
                     let record = Record(
-                        op: op, layout: layout, bytes: size, clients: clients, files: total, seconds: rounded(seconds, 4),
-                        operationsPerSecond: rounded(Double(total) / seconds, 1))
+                        op: op, layout: layout, bytes: size, replicas: replicas, durability: durability, clients: clients, files: total,
+                        seconds: rounded(seconds, 4), operationsPerSecond: rounded(Double(total) / seconds, 1))
                     record.printLine()
                     records.append(record)
                 }
             }
         }
-        if isatty(STDOUT_FILENO) == 1 { printTable(records) }
     }
 
     static let phases = ["create", "stat", "list", "read", "remove"]
@@ -93,12 +116,15 @@ public struct MetadataBenchmark: ProgramBenchmark {
 
     private func printTable(_ records: [Record]) {
         print("\nops/s with \(clients) client processes, \(files) files each (\(name ?? "\(servers) servers"))")
-        var table = TextTable(["layout", "bytes"] + Self.phases)
-        for size in bytes {
-            for layout in layouts {
-                table.append([layout, String(size)] + Self.phases.map { op in
-                    records.first { $0.op == op && $0.layout == layout && $0.bytes == size }.map { String(Int($0.operationsPerSecond)) } ?? "-"
-                })
+        var table = TextTable(["replicas", "durability", "layout", "bytes"] + Self.phases)
+        for count in Set(records.map(\.replicas)).sorted() {
+            for size in bytes {
+                for layout in layouts {
+                    let row = records.filter { $0.replicas == count && $0.layout == layout && $0.bytes == size }
+                    table.append([String(count), row.first?.durability ?? "-", layout, String(size)] + Self.phases.map { op in
+                        row.first { $0.op == op }.map { String(Int($0.operationsPerSecond)) } ?? "-"
+                    })
+                }
             }
         }
         print(table.text)

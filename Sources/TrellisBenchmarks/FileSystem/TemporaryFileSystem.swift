@@ -21,12 +21,12 @@ public final class TemporaryFileSystem {
     /// `executable` is the `trellis` program that runs the servers and the mount.
     public init(
         name: String, servers: Int, folder: String, executable: String, precreateBatch: Int = FileSystemConfiguration.defaultPrecreateBatch,
-        mountPoint: String? = nil, mountOptions: [String] = []
+        replicas: Int = 1, mountPoint: String? = nil, mountOptions: [String] = []
     ) throws {
         self.name = name
         self.folder = folder
         let data = folder + "/fs"
-        let configuration = try LocalFileSystem.prepare(name: name, servers: servers, folder: data, precreateBatch: precreateBatch)
+        let configuration = try LocalFileSystem.prepare(name: name, servers: servers, folder: data, precreateBatch: precreateBatch, replicas: replicas)
         system = try LocalFileSystem(configuration: configuration, folder: data, executable: executable)
         guard let mountPoint else { return }
         try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: true)
