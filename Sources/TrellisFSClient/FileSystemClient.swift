@@ -74,7 +74,8 @@ public final class FileSystemClient: @unchecked Sendable {
         self.runtime = runtime
         self.requestIDs = requestIDs
         self.servers = configuration.servers.enumerated().map { position, server in
-            ServerConnection(index: position, serviceName: server.serviceName, runtime: runtime, requestIDs: requestIDs, portName: server.portName)
+            ServerConnection(
+                index: position, serviceName: server.serviceName, runtime: runtime, requestIDs: requestIDs, portName: server.portName, alternates: server.copies)
         }
         self.ownsRuntime = ownsRuntime
         self.timeoutSeconds = timeoutSeconds

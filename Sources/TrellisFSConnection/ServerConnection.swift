@@ -13,20 +13,27 @@ import TrellisRuntime
 /// Thakur, "Can MPI Be Used for Persistent Parallel Services?"). One thread
 /// at a time.
 public final class ServerConnection: @unchecked Sendable {
-    /// The server's index in the file system's configuration.
+    /// The server's index in the configuration (with replicas, its replica group).
     public let index: Int
-    /// The name it publishes its port under (`trellis-fs/NAME/INDEX`).
-    public let serviceName: String
+    /// The name of the copy it talks to now: the server's own
+    /// (`trellis-fs/NAME/INDEX`), or, after a failover, another copy's.
+    public private(set) var serviceName: String
+    /// Every name that may answer for the group, in failover order.
+    private let candidates: [String]
+    private var candidate = 0
     private let runtime: Runtime
     private let requestIDs: RequestIDSource
     private var communicator: Communicator?
     /// A port to try before looking the service name up (the one a client was given).
     private var pendingPort: String?
 
-    /// A line that connects on first use: to `portName` when given, else to what the name service says `serviceName` is.
-    public init(index: Int, serviceName: String, runtime: Runtime, requestIDs: RequestIDSource, portName: String? = nil) {
+    /// A line that connects on first use: to `portName` when given, else to
+    /// what the name service says `serviceName` is; when that copy is lost or
+    /// says it is not the primary, to each of `alternates` in turn.
+    public init(index: Int, serviceName: String, runtime: Runtime, requestIDs: RequestIDSource, portName: String? = nil, alternates: [String] = []) {
         self.index = index
         self.serviceName = serviceName
+        candidates = [serviceName] + alternates
         self.runtime = runtime
         self.requestIDs = requestIDs
         if let portName, !portName.isEmpty { pendingPort = portName }
@@ -44,6 +51,11 @@ public final class ServerConnection: @unchecked Sendable {
         public var reply: Reply
         /// Time steps the server reported for it.
         public var steps: Int
+        /// An answer as a server gave it.
+        public init(reply: Reply, steps: Int) {
+            self.reply = reply
+            self.steps = steps
+        }
     }
 
     /// A request on its way (or, when it could not be sent, waiting to be),
@@ -76,7 +88,10 @@ public final class ServerConnection: @unchecked Sendable {
     /// is safe whether or not it was carried out: an idempotent request does
     /// no harm twice, and the server records the reply of every other one
     /// with its change and answers a resend from that record (Lustre's reply
-    /// reconstruction, the client table of Viewstamped Replication).
+    /// reconstruction, the client table of Viewstamped Replication). With replicas,
+    /// a server that answers `serverUnavailable` (a copy it passes changes to
+    /// was lost) is asked again until its group goes on without that copy; a copy that answers `notPrimary` sends the request on to the
+    /// group's next copy.
     public func finish<Operation: FSOperation>(_ flight: InFlight<Operation>, deadline: Deadline) throws -> Answer<Operation.Reply> {
         var sent = flight.sent
         var lastError: FSError?
@@ -95,9 +110,23 @@ public final class ServerConnection: @unchecked Sendable {
                 drop()
                 sent = nil
                 lastError = FSError(.serverUnavailable, "server \(index) (\(serviceName)): \(error.message)")
+                moveToNextCandidate()
                 // Until the name service notices the dead server, a lookup still gives its old port:
                 // pause between tries rather than spin on it (the lookup itself waits for a new one).
                 usleep(100_000)
+            } catch let error as FSError where error.code == .serverUnavailable && candidates.count > 1 {
+                // The server is up but a server it needs is not (a replica being replaced): the
+                // same request again, on the same connection, once the group has gone on without it.
+                sent = nil
+                lastError = error
+                usleep(200_000)
+            } catch let error as FSError where error.code == .notPrimary && candidates.count > 1 {
+                // Another copy of the group is (or is about to be) its primary.
+                drop()
+                sent = nil
+                lastError = error
+                moveToNextCandidate()
+                usleep(50_000)
             } catch let error as TrellisError where error.code == .timedOut {
                 throw FSError(.timedOut, "server \(index) (\(serviceName)) did not answer \(Operation.name) before the deadline")
             }
@@ -139,11 +168,31 @@ public final class ServerConnection: @unchecked Sendable {
 
     private func connected(deadline: Deadline) throws -> Communicator {
         if let communicator { return communicator }
-        let port = try pendingPort ?? runtime.lookup(name: serviceName, deadline: deadline)
+        let port: String
+        if let pendingPort {
+            port = pendingPort
+        } else if candidates.count > 1 {
+            // A copy whose name is gone may be gone for good: look for it a moment, then try the next copy.
+            do {
+                port = try runtime.lookup(name: serviceName, deadline: min(deadline, .after(seconds: 1)))
+            } catch let error as TrellisError where error.code == .timedOut && !deadline.hasPassed {
+                throw TrellisError(.nameNotFound, "no copy is published as \(serviceName)")
+            }
+        } else {
+            port = try runtime.lookup(name: serviceName, deadline: deadline)
+        }
         pendingPort = nil
         let made = try runtime.selfCommunicator.connect(to: port, deadline: deadline)
         communicator = made
         return made
+    }
+
+    /// The next copy of the group, for the next try.
+    private func moveToNextCandidate() {
+        guard candidates.count > 1 else { return }
+        candidate = (candidate + 1) % candidates.count
+        serviceName = candidates[candidate]
+        pendingPort = nil
     }
 
     /// Ends the session (the server is told, so it drops its side) and forgets the connection; the next call connects anew.

@@ -12,17 +12,25 @@ public struct ServerDescription: Sendable, Hashable, WireRecord {
     /// The host its configuration places it on (empty when unknown), so a
     /// server that does not answer can be named with its host.
     public var host: String
+    /// With replicas: the service names of the other copies of the replica
+    /// group this server is primary of, in failover order; a client that
+    /// loses the primary, or is told `notPrimary`, tries these next.
+    public var copies: [String]
 
     /// A server as the configuration lists it.
-    public init(index: UInt32, serviceName: String, portName: String, host: String = "") {
+    public init(index: UInt32, serviceName: String, portName: String, host: String = "", copies: [String] = []) {
         self.index = index
         self.serviceName = serviceName
         self.portName = portName
         self.host = host
+        self.copies = copies
     }
 
+    /// Every service name that may answer for this server's group: its own first.
+    public var candidates: [String] { [serviceName] + copies }
+
     /// How it is written on the wire: its fields in order.
-    public static let wireForm = WireForm<Self>(\.index, \.serviceName, \.portName, \.host, make: Self.init)
+    public static let wireForm = WireForm<Self>(\.index, \.serviceName, \.portName, \.host, \.copies, make: Self.init)
 }
 
 /// What a client learns from any one server: enough to reach all of them.

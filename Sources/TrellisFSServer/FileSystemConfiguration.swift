@@ -16,6 +16,7 @@ import TrellisSystem
 /// precreate_batch = 64         # datafiles each server keeps made ahead on every other; 0: none
 /// replicas = 1                 # copies of every object, on different servers (1 to 3)
 /// durability = "fsync"         # or "replicated": acknowledged once every replica holds it (the default with replicas >= 2)
+/// failover_seconds = 2         # with replicas: how long a copy goes unanswered before its group goes on without it
 ///
 /// [[server]]
 /// host = "127.0.0.1"
@@ -55,6 +56,9 @@ public struct FileSystemConfiguration: Sendable, Equatable {
     public var replicas: Int
     /// When a change is acknowledged.
     public var durability: Durability
+    /// With replicas: how long a group's copy may go unanswered before the
+    /// group goes on without it (a secondary taking over from a primary).
+    public var failoverSeconds: Double
 
     /// When a server acknowledges a change.
     public enum Durability: String, Sendable, Equatable, Codable, CaseIterable {
@@ -73,7 +77,7 @@ public struct FileSystemConfiguration: Sendable, Equatable {
     /// Checks the name, the server list and the striping; throws `invalidArgument` naming what is wrong.
     public init(
         name: String, servers: [Server], stripSizeBytes: UInt64 = 65_536, datafilesPerFile: Int = 0, precreateBatch: Int = defaultPrecreateBatch,
-        replicas: Int = 1, durability: Durability? = nil
+        replicas: Int = 1, durability: Durability? = nil, failoverSeconds: Double = 2
     ) throws {
         guard !name.isEmpty, name.utf8.count <= 64, !name.contains("/"), !name.contains(where: \.isWhitespace) else {
             throw FSError(.invalidArgument, "a file-system name must be 1 to 64 bytes without '/' or spaces, not '\(name)'")
@@ -94,6 +98,10 @@ public struct FileSystemConfiguration: Sendable, Equatable {
         self.precreateBatch = precreateBatch
         self.replicas = replicas
         self.durability = durability ?? (replicas >= 2 ? .replicated : .fsync)
+        guard (0.5 ... 600).contains(failoverSeconds) else {
+            throw FSError(.invalidArgument, "failover_seconds = \(failoverSeconds) is outside 0.5 ... 600")
+        }
+        self.failoverSeconds = failoverSeconds
         if self.durability == .replicated, replicas < 2 {
             throw FSError(.invalidArgument, "durability = \"replicated\" needs replicas >= 2: with one copy, only fsync keeps an acknowledged change through a crash")
         }
@@ -127,6 +135,12 @@ public struct FileSystemConfiguration: Sendable, Equatable {
     /// replica group `group`'s primary to its copy of the group.
     public func replicaServiceName(group: Int, server: Int) -> String { "trellis-fs/\(name)/\(group)/replica/\(server)" }
 
+    /// Where server `server` serves its copy of replica group `group`: its
+    /// own service name for its own group, `replicaServiceName` for another's.
+    public func copyServiceName(group: Int, server: Int) -> String {
+        group == server ? serviceName(ofServer: server) : replicaServiceName(group: group, server: server)
+    }
+
     /// The name under which server `index` publishes where its `/metrics` is served (host:port).
     public func metricsServiceName(ofServer index: Int) -> String { serviceName(ofServer: index) + "/metrics" }
 
@@ -140,6 +154,7 @@ public struct FileSystemConfiguration: Sendable, Equatable {
             var precreate_batch: Int?
             var replicas: Int?
             var durability: String?
+            var failover_seconds: Double?
         }
         var filesystem: FileSystem
         var server: [Server]
@@ -166,7 +181,7 @@ public struct FileSystemConfiguration: Sendable, Equatable {
             return try FileSystemConfiguration(
                 name: file.filesystem.name, servers: file.server, stripSizeBytes: UInt64(file.filesystem.strip_size_bytes ?? 65_536),
                 datafilesPerFile: file.filesystem.datafiles ?? 0, precreateBatch: file.filesystem.precreate_batch ?? defaultPrecreateBatch,
-                replicas: file.filesystem.replicas ?? 1, durability: durability)
+                replicas: file.filesystem.replicas ?? 1, durability: durability, failoverSeconds: file.filesystem.failover_seconds ?? 2)
         } catch let error as FSError {
             throw FSError(error.code, "\(source): \(error.message)")
         }
@@ -185,7 +200,7 @@ public struct FileSystemConfiguration: Sendable, Equatable {
     public func toml() -> String {
         var lines = [
             "[filesystem]", "name = \"\(name)\"", "strip_size_bytes = \(stripSizeBytes)", "datafiles = \(datafilesPerFile)",
-            "precreate_batch = \(precreateBatch)", "replicas = \(replicas)", "durability = \"\(durability.rawValue)\"",
+            "precreate_batch = \(precreateBatch)", "replicas = \(replicas)", "durability = \"\(durability.rawValue)\"", "failover_seconds = \(failoverSeconds)",
         ]
         for server in servers {
             lines += ["", "[[server]]", "host = \"\(server.host)\"", "storage = \"\(server.storage)\""]

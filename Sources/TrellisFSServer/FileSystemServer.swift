@@ -24,6 +24,8 @@ public final class FileSystemServer: @unchecked Sendable {
     private let loop: ServingLoop
     /// The loops of the other groups it keeps copies of.
     private let copies: [ServingLoop]
+    /// With replicas: a watch over each group it has a copy of.
+    private let watches: [FailoverWatch]
     private var handler: RequestHandler { loop.handler }
 
     /// Opens server `index`'s storage (prepared by `trellis mkfs`) and joins the runtime as a singleton on its configured address; serving starts with `run`.
@@ -39,43 +41,63 @@ public final class FileSystemServer: @unchecked Sendable {
         _ = try ServerStorage.open(configuration, server: index)
         // A server listens on its configured address (TRELLIS_HOST, when set, overrides it).
         runtime = try Runtime.initialize(asSingleton: true, host: ProcessEnvironment.value("TRELLIS_HOST") ?? (try configuration.listenAddress(ofServer: index)))
-        let servers = configuration.servers.indices.map {
-            ServerDescription(index: UInt32($0), serviceName: configuration.serviceName(ofServer: $0), portName: "", host: configuration.servers[$0].host)
+        let servers = configuration.servers.indices.map { group in
+            ServerDescription(
+                index: UInt32(group), serviceName: configuration.serviceName(ofServer: group), portName: "", host: configuration.servers[group].host,
+                copies: placement.members[group].dropFirst().map { configuration.replicaServiceName(group: group, server: $0) })
         }
         let fileSystem = FSConfiguration(name: configuration.name, servers: servers, defaultDistribution: try configuration.defaultDistribution())
-        let peers = PeerLinks(runtime: runtime, serviceNames: servers.map(\.serviceName))
+        let peers = PeerLinks(runtime: runtime, serviceNames: servers.map(\.candidates))
         var loops: [ServingLoop] = []
+        var watches: [FailoverWatch] = []
         do {
+            let replication: ReplicationContext? = placement.replicas > 1
+                ? ReplicationContext(
+                    server: index, serverCount: configuration.servers.count,
+                    epochs: try GroupEpochs(path: configuration.servers[index].storage + "/group-epochs.json", placement: placement), runtime: runtime,
+                    copyServiceName: { group, server in configuration.copyServiceName(group: group, server: server) },
+                    serverServiceName: { configuration.serviceName(ofServer: $0) })
+                : nil
             for (group, place) in placement.groups(of: index) {
-                var replicator: Replicator?
-                var committed: (@Sendable (Changeset) throws -> Void)?
-                if place == 0, placement.replicas > 1 {
-                    let secondaries = placement.members[group].dropFirst().map { (server: $0, serviceName: configuration.replicaServiceName(group: group, server: $0)) }
-                    let lines = Replicator(group: group, secondaries: Array(secondaries), runtime: runtime, timeoutSeconds: 30)
-                    replicator = lines
-                    committed = { changes in try lines.ship(changes) }
+                let runtime = runtime
+                // Lines to a list of secondaries of this group, made when this copy is (or becomes) its primary.
+                let linesTo: @Sendable ([Int]) -> Replicator? = { members in
+                    members.isEmpty ? nil : Replicator(
+                        group: group, secondaries: members.map { (server: $0, serviceName: configuration.copyServiceName(group: group, server: $0)) },
+                        runtime: runtime, timeoutSeconds: configuration.failoverSeconds)
                 }
+                let secondaries = Secondaries(place == 0 ? linesTo(Array(placement.members[group].dropFirst())) : nil)
+                let committed: (@Sendable (Changeset) throws -> Void)? = replication == nil ? nil : { @Sendable changes in try secondaries.ship(changes) }
                 let stores = try ServerStorage.open(configuration, server: index, group: group, committed: committed)
                 let label = place == 0 ? "server \(index) of \(configuration.name)" : "group \(group)'s copy on server \(index) of \(configuration.name)"
                 var context = ServerContext(serverIndex: group, configuration: fileSystem, metadata: stores.metadata, bstreams: stores.bstreams)
                 context.peers = peers
                 context.role = ReplicaRole(primary: place == 0)
-                context.replicator = replicator
+                context.secondaries = replication == nil ? nil : secondaries
+                context.replication = replication
                 context.log = { [logger] (message: String) in logger.warning("\(label): \(message)") }
                 if place == 0, configuration.precreateBatch > 0, configuration.servers.count > 1 {
                     context.pool = try DatafilePool(
                         store: stores.metadata, peers: peers, serverIndex: index, serverCount: configuration.servers.count,
                         batch: configuration.precreateBatch, log: context.log)
                 }
+                let handler = RequestHandler(context: context)
+                if place == 0 { peers.serveLocally(group, by: handler) }
                 loops.append(ServingLoop(
-                    handler: RequestHandler(context: context), runtime: runtime,
-                    serviceName: place == 0 ? configuration.serviceName(ofServer: group) : configuration.replicaServiceName(group: group, server: index),
-                    label: label, logger: logger))
+                    handler: handler, runtime: runtime,
+                    serviceName: configuration.copyServiceName(group: group, server: index), label: label, logger: logger))
+                if let replication {
+                    watches.append(FailoverWatch(
+                        group: group, role: context.role, secondaries: secondaries, replication: replication,
+                        failoverSeconds: configuration.failoverSeconds, linesTo: linesTo,
+                        serving: { primary in peers.serveLocally(group, by: primary ? handler : nil) }, log: context.log))
+                }
             }
         } catch {
             try? runtime.finalize()
             throw error
         }
+        self.watches = watches
         loop = loops[0]
         copies = Array(loops.dropFirst())
     }
@@ -84,6 +106,7 @@ public final class FileSystemServer: @unchecked Sendable {
     public func stop() {
         loop.stop()
         for copy in copies { copy.stop() }
+        for watch in watches { watch.stop() }
     }
 
     /// Serves until `stop`; `ready` is called with the port name once clients can connect.
@@ -96,12 +119,16 @@ public final class FileSystemServer: @unchecked Sendable {
                 do { try copy.run() } catch { logger.error("\(copy.serviceName) stopped: \(error)") }
             }
         }
+        // A copy whose group went on without it while this server was away does not serve as before.
+        for watch in watches { watch.catchUp() }
+        let watchThreads = watches.compactMap { watch in startThread { watch.run() } }
         handler.context.pool?.start()
         let served = Result { try loop.run(ready: ready) }
         handler.context.pool?.stop()
         for copy in copies { copy.stop() }
-        for thread in copyThreads { pthread_join(thread, nil) }
-        handler.context.replicator?.close()
+        for watch in watches { watch.stop() }
+        for thread in copyThreads + watchThreads { pthread_join(thread, nil) }
+        handler.context.secondaries?.replace(with: nil)
         handler.context.peers?.close()
         if metricsAddress != nil { try? runtime.unpublish(name: configuration.metricsServiceName(ofServer: index)) }
         try runtime.finalize()

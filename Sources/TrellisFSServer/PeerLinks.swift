@@ -10,22 +10,33 @@ import TrellisRuntime
 /// one out per request), so concurrent fan-outs never share one.
 public final class PeerLinks: Sendable {
     private let runtime: Runtime
-    private let serviceNames: [String]
+    private let serviceNames: [[String]]
     private let requestIDs = RequestIDSource()
     private let idle: Mutex<[Int: [ServerConnection]]> = Mutex([:])
+    /// Groups this process serves as primary: a request to one of them is
+    /// answered here, not through a connection to this process's own port.
+    private let local: Mutex<[Int: RequestHandler]> = Mutex([:])
     /// Peers act for the file system, not for a user.
     private let credentials = Credentials(uid: 0, gid: 0)
 
-    /// Lines to the servers `serviceNames` lists (by index), made on first use.
-    public init(runtime: Runtime, serviceNames: [String]) {
+    /// Lines to the servers `serviceNames` lists (by index: each server's
+    /// own name, then the other copies of its group), made on first use.
+    public init(runtime: Runtime, serviceNames: [[String]]) {
         self.runtime = runtime
         self.serviceNames = serviceNames
     }
 
-    /// A request on its way to a peer, with the connection it holds.
+    /// A request on its way to a peer, with the connection it holds (or,
+    /// for a group this process serves, its answer already).
     public struct Flight<Operation: FSOperation> {
-        let connection: ServerConnection
-        let inFlight: ServerConnection.InFlight<Operation>
+        let connection: ServerConnection?
+        let inFlight: ServerConnection.InFlight<Operation>?
+        let answered: Result<ServerConnection.Answer<Operation.Reply>, FSError>?
+    }
+
+    /// Serves `group`'s requests through `handler` in this process (nil: through its port again).
+    func serveLocally(_ group: Int, by handler: RequestHandler?) {
+        local.withLock { $0[group] = handler }
     }
 
     /// Sends `operation` to peer `server` on an idle line (or a new one) without
@@ -35,15 +46,31 @@ public final class PeerLinks: Sendable {
         guard serviceNames.indices.contains(server) else {
             throw FSError(.staleHandle, "there is no server \(server) in this file system of \(serviceNames.count)")
         }
+        if let handler = local.withLock({ $0[server] }) {
+            let envelope = FSRequestEnvelope(requestID: requestIDs.next(), clientID: requestIDs.clientID, credentials: credentials, operation: operation)
+            let reply = handler.handle(envelope).reply
+            let answered: Result<ServerConnection.Answer<Operation.Reply>, FSError>
+            do {
+                answered = .success(ServerConnection.Answer(reply: try reply.reply(to: Operation.self), steps: Int(reply.steps)))
+            } catch let error as FSError {
+                answered = .failure(error)
+            } catch {
+                answered = .failure(FSError(.ioError, "\(error)"))
+            }
+            return Flight(connection: nil, inFlight: nil, answered: answered)
+        }
         let connection = idle.withLock { $0[server]?.popLast() }
-            ?? ServerConnection(index: server, serviceName: serviceNames[server], runtime: runtime, requestIDs: requestIDs)
-        return Flight(connection: connection, inFlight: connection.start(operation, credentials: credentials, deadline: deadline))
+            ?? ServerConnection(
+                index: server, serviceName: serviceNames[server][0], runtime: runtime, requestIDs: requestIDs, alternates: Array(serviceNames[server].dropFirst()))
+        return Flight(connection: connection, inFlight: connection.start(operation, credentials: credentials, deadline: deadline), answered: nil)
     }
 
     /// The peer's answer, retried on a new connection as the connection's one policy allows.
     public func finish<Operation: FSOperation>(_ flight: Flight<Operation>, deadline: Deadline) throws -> ServerConnection.Answer<Operation.Reply> {
-        defer { idle.withLock { $0[flight.connection.index, default: []].append(flight.connection) } }
-        return try flight.connection.finish(flight.inFlight, deadline: deadline)
+        if let answered = flight.answered { return try answered.get() }
+        guard let connection = flight.connection, let inFlight = flight.inFlight else { throw FSError(.ioError, "a flight without a line") }
+        defer { idle.withLock { $0[connection.index, default: []].append(connection) } }
+        return try connection.finish(inFlight, deadline: deadline)
     }
 
     /// Sends `operation` to peer `server` and waits for its answer.

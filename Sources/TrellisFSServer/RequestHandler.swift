@@ -95,8 +95,8 @@ public struct RequestHandler: Sendable {
 
     /// Passes a change of data on to the group's secondaries, when it has any.
     func replicate<Operation: FSOperation>(_ operation: Operation) throws {
-        guard let replicator = context.replicator, context.role.isPrimary else { return }
-        try replicator.ship(operation)
+        guard let secondaries = context.secondaries, context.role.isPrimary else { return }
+        try secondaries.ship(operation)
     }
 
     /// Removes the bstreams of deleted datafiles, here and on the group's secondaries.

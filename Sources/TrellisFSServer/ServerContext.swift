@@ -26,8 +26,10 @@ public struct ServerContext: Sendable {
     public var peerTimeoutSeconds: Double = 30
     /// Whether this copy of its group is the primary (the one copy of a group without replicas always is).
     public var role = ReplicaRole(primary: true)
-    /// The lines to the group's secondaries, on a primary with replicas (nil: none).
-    public var replicator: Replicator?
+    /// The lines to the group's secondaries while this copy is its primary (nil: a file system without replicas).
+    public var secondaries: Secondaries?
+    /// Epochs, votes and probes, in a file system with replicas (nil: without).
+    public var replication: ReplicationContext?
     /// Where handlers report what the client does not hear (work left for fsck).
     public var log: @Sendable (String) -> Void = { _ in }
 

@@ -17,7 +17,10 @@ import TrellisFSProtocol
     static let sampleReplies: [ObjectIdentifier: [any WireCodable & Sendable]] = [
         ObjectIdentifier(Done.self): [Done()],
         ObjectIdentifier(FSConfiguration.self): [FSConfiguration(
-            name: "scratch", servers: [ServerDescription(index: 0, serviceName: "trellis-fs/scratch/0", portName: "trellis-port://127.0.0.1:1/2/3", host: "node7")],
+            name: "scratch",
+            servers: [ServerDescription(
+                index: 0, serviceName: "trellis-fs/scratch/0", portName: "trellis-port://127.0.0.1:1/2/3", host: "node7",
+                copies: ["trellis-fs/scratch/0/replica/1"])],
             defaultDistribution: try! .simpleStripe(stripSizeBytes: 65_536, datafileCount: 1))],
         ObjectIdentifier(ObjectAttributes.self): [someAttributes],
         ObjectIdentifier(String.self): ["../target", ""],
@@ -34,6 +37,7 @@ import TrellisFSProtocol
         ObjectIdentifier([ObjectHandle].self): [[ObjectHandle(server: 2, serial: 8)], [ObjectHandle]()],
         ObjectIdentifier([String].self): [["user.a", "user.ü"]],
         ObjectIdentifier(FanOutResult.self): [FanOutResult(made: [.root], sized: [ObjectHandle(server: 1, serial: 2)], sizes: [77], failures: ["server 3: gone"])],
+        ObjectIdentifier(GroupView.self): [GroupView(epoch: 3, members: [2, 0], granted: true), GroupView(epoch: 0, members: [])],
         ObjectIdentifier(RemoveFile.Outcome.self): [RemoveFile.Outcome.removed(linksLeft: 0), RemoveFile.Outcome.objectOnServer(3)],
     ]
 

@@ -13,7 +13,7 @@ import TrellisRuntime
     @Test func aServerOutsideTheFileSystemIsAStaleHandleNotACrash() throws {
         let runtime = try Runtime.initialize(asSingleton: true)
         defer { try? runtime.finalize() }
-        let peers = PeerLinks(runtime: runtime, serviceNames: ["fs-test-server-0", "fs-test-server-1"])
+        let peers = PeerLinks(runtime: runtime, serviceNames: [["fs-test-server-0"], ["fs-test-server-1"]])
         defer { peers.close() }
         for server in [2, 7, ObjectHandle.maximumServers - 1] {
             #expect {

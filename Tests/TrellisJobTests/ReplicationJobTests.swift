@@ -62,4 +62,38 @@ import TrellisFSStorage
         let differences = try Self.differences(fixture.configuration)
         #expect(differences.isEmpty, "\(differences.joined(separator: "\n"))")
     }
+
+    /// The server that is primary of a directory's group, and of a share of
+    /// every file's data, is SIGKILLed: a secondary takes over once more than
+    /// half of the servers agree, the client finds it, and every byte written
+    /// before and after reads back.
+    @Test func aKilledPrimaryIsReplacedAndEveryAcknowledgedByteReadsBack() throws {
+        let fixture = try FileSystemFixture(servers: 3, stripSizeBytes: 1024, replicas: 2)
+        let fs = try fixture.client()
+        defer { fs.close() }
+        try fs.makeDirectory("/work")
+        var reference: [String: [UInt8]] = [:]
+        func write(_ name: String, _ seed: Int) throws {
+            let bytes = (0..<(5000 + seed * 37)).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ seed) }
+            try fs.createFile("/work/" + name, stuffed: false)
+            #expect(try fs.write("/work/" + name, ByteBuffer(bytes: bytes), at: 0) == UInt64(bytes.count))
+            reference[name] = bytes
+        }
+        for index in 0..<10 { try write("before\(index)", index) }
+        let victim = try #require(try fs.stat("/work").handle.server)
+        fixture.killServer(victim)
+        let killed = DispatchTime.now().uptimeNanoseconds
+        do {
+            try write("after0", 100)
+        } catch {
+            Issue.record("\(error)\n\(fixture.logTails(lines: 40))")
+            return
+        }
+        print("failover: the first create and write after server \(victim) was killed took \(Double(DispatchTime.now().uptimeNanoseconds - killed) / 1e9) s")
+        for index in 1..<10 { try write("after\(index)", 100 + index) }
+        for (name, bytes) in reference {
+            #expect(Array(try fs.read("/work/" + name, at: 0, length: UInt64(bytes.count + 10)).readableBytesView) == bytes, "\(name)")
+        }
+        #expect(Set(try fs.list("/work").map(\.name)) == Set(reference.keys), "\(fixture.logTails())")
+    }
 }

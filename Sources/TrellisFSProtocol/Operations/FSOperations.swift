@@ -15,6 +15,7 @@ public enum FSOperations {
         CreateFileWithDatafiles.self, FanOut.self, Stat.self, RemoveFile.self, GetExtendedAttribute.self, SetExtendedAttribute.self,
         ListExtendedAttributes.self, RemoveExtendedAttribute.self, HardLink.self, ScanObjects.self, ScanEntries.self, OrphanBstreams.self,
         SetLinkCount.self, RestoreDatafiles.self, PooledDatafiles.self, MakeNode.self, ApplyChanges.self, DropBstreams.self,
+        VoteForMembers.self, GetGroupView.self,
     ]
 
     /// The operation with wire code `code`, if there is one.
@@ -75,5 +76,7 @@ public enum FSOperations {
         MakeNode(parent: ObjectHandle(server: 2, serial: 5), name: "null", kind: .characterDevice, mode: 0o666, rdev: 0x0103),
         ApplyChanges(group: 3, changeset: ByteBuffer(bytes: [0x54, 2, 1, 0, 0x78, 0])),
         DropBstreams([ObjectHandle(server: 1, serial: 40)]),
+        VoteForMembers(group: 2, epoch: 7, members: [3, 1], dropped: [2]),
+        GetGroupView(group: 1),
     ]
 }

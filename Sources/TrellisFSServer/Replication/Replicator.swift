@@ -17,10 +17,22 @@ import TrellisRuntime
 public final class Replicator: Sendable {
     /// The replica group it serves as primary.
     public let group: Int
-    private let lines: Mutex<[ServerConnection]>
+    private let lines: Mutex<[Line]>
     private let timeoutSeconds: Double
     /// A primary acts for the file system, not for a user.
     private static let credentials = Credentials(uid: 0, gid: 0)
+    /// Changes a line keeps for a secondary that stopped answering, to send
+    /// once it answers again; past this many it is out of step for good.
+    public static let backlogLimit = 4096
+
+    /// One secondary: its connection and, once it has missed a change, the
+    /// changes it is owed, in order (each resent as it was: applying one
+    /// twice leaves the same rows and bytes).
+    private struct Line {
+        let connection: ServerConnection
+        var backlog: [@Sendable (ServerConnection, Deadline) throws -> Void] = []
+        var lastTry: UInt64 = 0
+    }
 
     /// Lines to the copies of `group` on `secondaries` (their service
     /// names), made on first use.
@@ -28,22 +40,55 @@ public final class Replicator: Sendable {
         self.group = group
         self.timeoutSeconds = timeoutSeconds
         let requestIDs = RequestIDSource()
-        lines = Mutex(secondaries.map { ServerConnection(index: $0.server, serviceName: $0.serviceName, runtime: runtime, requestIDs: requestIDs) })
+        lines = Mutex(secondaries.map { Line(connection: ServerConnection(index: $0.server, serviceName: $0.serviceName, runtime: runtime, requestIDs: requestIDs)) })
     }
 
-    /// Sends `operation` to every secondary at once and returns when each has
-    /// done it; the error names the first secondary that failed.
+    /// Sends `operation` to every secondary at once and returns when each
+    /// has done it. A secondary that fails (or owes changes from before) is
+    /// not waited on again for every change: the change joins its backlog,
+    /// tried at most once a second, and this throws `serverUnavailable`
+    /// naming it, until it takes its backlog or the group goes on without it.
     public func ship<Operation: FSOperation>(_ operation: Operation) throws {
+        let send: @Sendable (ServerConnection, Deadline) throws -> Void = { line, deadline in
+            _ = try line.call(operation, credentials: Self.credentials, deadline: deadline)
+        }
         try lines.withLock { lines in
             let deadline = Deadline.after(seconds: timeoutSeconds)
-            let flights = lines.map { $0.start(operation, credentials: Self.credentials, deadline: deadline) }
+            let healthy = lines.indices.filter { lines[$0].backlog.isEmpty }
+            let flights = healthy.map { lines[$0].connection.start(operation, credentials: Self.credentials, deadline: deadline) }
             var failure: FSError?
-            for (line, flight) in zip(lines, flights) {
+            func failed(_ position: Int, _ error: any Error) {
+                let reason = (error as? FSError)?.message ?? "\(error)"
+                failure = failure ?? FSError(
+                    .serverUnavailable, "group \(group)'s copy on server \(lines[position].connection.index) did not take \(Operation.name): \(reason)")
+            }
+            for (position, flight) in zip(healthy, flights) {
                 do {
-                    _ = try line.finish(flight, deadline: deadline)
+                    _ = try lines[position].connection.finish(flight, deadline: deadline)
                 } catch {
-                    let reason = (error as? FSError)?.message ?? "\(error)"
-                    failure = failure ?? FSError(.serverUnavailable, "group \(group)'s copy on server \(line.index) did not take \(Operation.name): \(reason)")
+                    lines[position].backlog = [send]
+                    lines[position].lastTry = MonotonicClock.nanoseconds()
+                    failed(position, error)
+                }
+            }
+            for position in lines.indices where !healthy.contains(position) {
+                lines[position].backlog.append(send)
+                guard lines[position].backlog.count <= Self.backlogLimit else {
+                    failed(position, FSError(.serverUnavailable, "it owes more than \(Self.backlogLimit) changes"))
+                    continue
+                }
+                guard MonotonicClock.nanoseconds() &- lines[position].lastTry >= 1_000_000_000 else {
+                    failed(position, FSError(.serverUnavailable, "it did not answer a moment ago"))
+                    continue
+                }
+                lines[position].lastTry = MonotonicClock.nanoseconds()
+                do {
+                    while let next = lines[position].backlog.first {
+                        try next(lines[position].connection, deadline)
+                        lines[position].backlog.removeFirst()
+                    }
+                } catch {
+                    failed(position, error)
                 }
             }
             if let failure { throw failure }
@@ -55,8 +100,11 @@ public final class Replicator: Sendable {
         try ship(ApplyChanges(group: UInt32(group), changeset: ByteBuffer(bytes: changes.bytes)))
     }
 
+    /// The servers it ships to.
+    public var servers: [Int] { lines.withLock { $0.map(\.connection.index) } }
+
     /// Ends the lines.
     public func close() {
-        lines.withLock { lines in for line in lines { line.drop() } }
+        lines.withLock { lines in for line in lines { line.connection.drop() } }
     }
 }
