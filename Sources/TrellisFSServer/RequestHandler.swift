@@ -29,6 +29,16 @@ public struct RequestHandler: Sendable {
         }
         let recorded = kind.isRecorded && envelope.clientID != 0
         if recorded, let earlier = recordedReply(to: envelope) {
+            // The change it answers may not have reached every copy (its shipping failed): not before they all have it.
+            if let secondaries = context.secondaries, context.role.isPrimary {
+                do {
+                    try secondaries.catchUp()
+                } catch let error as FSError {
+                    return (FSReplyEnvelope(requestID: envelope.requestID, result: .failure(error)), [])
+                } catch {
+                    return (FSReplyEnvelope(requestID: envelope.requestID, result: .failure(FSError(.ioError, "\(error)"))), [])
+                }
+            }
             metrics.repliesFromRecord.increment()
             return (earlier, [])
         }

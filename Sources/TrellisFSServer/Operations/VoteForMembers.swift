@@ -16,7 +16,11 @@ extension VoteForMembers: ServedOperation {
             throw FSError(.invalidArgument, "there is no replica group \(group) in this file system")
         }
         let proposed = members.map(Int.init), left = dropped.map(Int.init)
-        guard !proposed.isEmpty, Set(proposed).isDisjoint(with: left), Set(proposed + left).isSubset(of: Set(known.members)) else {
+        // A vote changes members by dropping some, and asks for an epoch near the ones this server knows:
+        // anything else (an empty change, or an epoch far ahead that would block every real vote) is refused.
+        guard !proposed.isEmpty, !left.isEmpty, Set(proposed).isDisjoint(with: left), Set(proposed + left).isSubset(of: Set(known.members)),
+              epoch <= max(known.epoch, known.promised) + GroupEpochs.largestStep
+        else {
             return replication.epochs.view(group)
         }
         for member in left {

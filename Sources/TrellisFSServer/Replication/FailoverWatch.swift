@@ -107,7 +107,8 @@ final class FailoverWatch: @unchecked Sendable {
 
     /// Asks every server for `epoch + 1` with `members`; takes it with more than half.
     private func elect(_ members: [Int], dropping dropped: [Int], after entry: GroupEpochs.Entry) {
-        let epoch = max(entry.epoch, entry.promised) + 1
+        let (epoch, overflow) = max(entry.epoch, entry.promised).addingReportingOverflow(1)
+        guard !overflow else { return log("group \(group): its epoch cannot rise any further") }
         guard (try? replication.epochs.promise(group, epoch: epoch)) == true else { return }
         let vote = VoteForMembers(group: UInt32(group), epoch: epoch, members: members.map { UInt32($0) }, dropped: dropped.map { UInt32($0) })
         var granted = 1

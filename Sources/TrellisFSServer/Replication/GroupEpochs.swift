@@ -17,7 +17,18 @@ public final class GroupEpochs: Sendable {
         public var members: [Int]
         /// The highest epoch this server has voted for.
         public var promised: UInt64
+
+        /// A group at `epoch` with `members`, votes promised up to `promised`.
+        public init(epoch: UInt64, members: [Int], promised: UInt64) {
+            self.epoch = epoch
+            self.members = members
+            self.promised = promised
+        }
     }
+
+    /// The most a vote may move a group's epoch past what a server knows
+    /// (a few failed elections), so that no request can push it out of reach.
+    public static let largestStep: UInt64 = 64
 
     private let path: String
     private let entries: Mutex<[Int: Entry]>

@@ -72,26 +72,47 @@ public final class Replicator: Sendable {
                 }
             }
             for position in lines.indices where !healthy.contains(position) {
+                guard lines[position].backlog.count < Self.backlogLimit else {
+                    failed(position, FSError(.serverUnavailable, "it owes \(Self.backlogLimit) changes already"))
+                    continue
+                }
                 lines[position].backlog.append(send)
-                guard lines[position].backlog.count <= Self.backlogLimit else {
-                    failed(position, FSError(.serverUnavailable, "it owes more than \(Self.backlogLimit) changes"))
-                    continue
-                }
-                guard MonotonicClock.nanoseconds() &- lines[position].lastTry >= 1_000_000_000 else {
-                    failed(position, FSError(.serverUnavailable, "it did not answer a moment ago"))
-                    continue
-                }
-                lines[position].lastTry = MonotonicClock.nanoseconds()
                 do {
-                    while let next = lines[position].backlog.first {
-                        try next(lines[position].connection, deadline)
-                        lines[position].backlog.removeFirst()
-                    }
+                    try Self.sendBacklog(of: &lines[position], deadline: deadline)
                 } catch {
                     failed(position, error)
                 }
             }
             if let failure { throw failure }
+        }
+    }
+
+    /// Sends what each secondary is owed, and throws unless every one has
+    /// all of it: a reply recorded before a failure goes out only once every
+    /// copy holds the change it answers.
+    public func catchUp() throws {
+        try lines.withLock { lines in
+            let deadline = Deadline.after(seconds: timeoutSeconds)
+            for position in lines.indices where !lines[position].backlog.isEmpty {
+                do {
+                    try Self.sendBacklog(of: &lines[position], deadline: deadline)
+                } catch {
+                    let reason = (error as? FSError)?.message ?? "\(error)"
+                    throw FSError(.serverUnavailable, "group \(group)'s copy on server \(lines[position].connection.index) is behind: \(reason)")
+                }
+            }
+        }
+    }
+
+    /// Sends a line's backlog in order, at most once a second.
+    private static func sendBacklog(of line: inout Line, deadline: Deadline) throws {
+        guard MonotonicClock.nanoseconds() &- line.lastTry >= 1_000_000_000 else {
+            throw FSError(.serverUnavailable, "it did not answer a moment ago")
+        }
+        line.lastTry = MonotonicClock.nanoseconds()
+        while let next = line.backlog.first {
+            try next(line.connection, deadline)
+            line.backlog.removeFirst()
         }
     }
 

@@ -23,6 +23,12 @@ public final class Secondaries: Sendable {
         try replicator.ship(changes)
     }
 
+    /// Throws unless every secondary holds every change passed on so far.
+    public func catchUp() throws {
+        guard let replicator = replicator.withLock({ $0 }) else { return }
+        try replicator.catchUp()
+    }
+
     /// Uses `next` from now on, ending the lines it replaces.
     public func replace(with next: Replicator?) {
         let previous = replicator.withLock { current in
