@@ -48,7 +48,8 @@ public final class PeerLinks: Sendable {
         }
         if let handler = local.withLock({ $0[server] }) {
             let envelope = FSRequestEnvelope(requestID: requestIDs.next(), clientID: requestIDs.clientID, credentials: credentials, operation: operation)
-            let reply = handler.handle(envelope).reply
+            let (reply, followUps) = handler.handle(envelope)
+            for followUp in followUps { handler.carryOut(followUp) }
             let answered: Result<ServerConnection.Answer<Operation.Reply>, FSError>
             do {
                 answered = .success(ServerConnection.Answer(reply: try reply.reply(to: Operation.self), steps: Int(reply.steps)))

@@ -116,6 +116,13 @@ public struct RequestHandler: Sendable {
         try replicate(DropBstreams(datafiles))
     }
 
+    /// Does the work a request left for after its reply.
+    func carryOut(_ followUp: FollowUp) {
+        switch followUp {
+        case .removeBstreams(let datafiles): removeBstreams(datafiles)
+        }
+    }
+
     /// `dropBstreams` after a reply was sent: what fails is logged (fsck finds orphaned bstreams).
     func removeBstreams(_ datafiles: [ObjectHandle]) {
         do {

@@ -126,7 +126,7 @@ final class ServingLoop: @unchecked Sendable {
         }
         for ((envelope, client), answer) in zip(local, answers) {
             send(answer.reply, for: envelope, to: client, waitForSend: false)
-            for followUp in answer.followUps { carryOut(followUp) }
+            for followUp in answer.followUps { handler.carryOut(followUp) }
         }
     }
 
@@ -165,7 +165,7 @@ final class ServingLoop: @unchecked Sendable {
     private func answer(_ envelope: FSRequestEnvelope, to client: Communicator, waitForSend: Bool) {
         let (reply, followUps) = handler.handle(envelope)
         send(reply, for: envelope, to: client, waitForSend: waitForSend)
-        for followUp in followUps { carryOut(followUp) }
+        for followUp in followUps { handler.carryOut(followUp) }
     }
 
     private func send(_ reply: FSReplyEnvelope, for envelope: FSRequestEnvelope, to client: Communicator, waitForSend: Bool) {
@@ -174,12 +174,6 @@ final class ServingLoop: @unchecked Sendable {
             if waitForSend { try send.wait(deadline: .after(seconds: handler.context.peerTimeoutSeconds)) } else { replies.append(send) }
         } catch {
             logger.info("\(label) could not answer request \(envelope.requestID): \(error)")
-        }
-    }
-
-    private func carryOut(_ followUp: FollowUp) {
-        switch followUp {
-        case .removeBstreams(let datafiles): handler.removeBstreams(datafiles)
         }
     }
 }
