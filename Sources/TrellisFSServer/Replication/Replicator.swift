@@ -121,9 +121,6 @@ public final class Replicator: Sendable {
         try ship(ApplyChanges(group: UInt32(group), changeset: ByteBuffer(bytes: changes.bytes)))
     }
 
-    /// The servers it ships to.
-    public var servers: [Int] { lines.withLock { $0.map(\.connection.index) } }
-
     /// Ends the lines.
     public func close() {
         lines.withLock { lines in for line in lines { line.connection.drop() } }

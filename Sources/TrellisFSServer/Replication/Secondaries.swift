@@ -37,7 +37,4 @@ public final class Secondaries: Sendable {
         }
         previous?.close()
     }
-
-    /// The group's secondaries now.
-    public var servers: [Int] { replicator.withLock { $0?.servers ?? [] } }
 }
