@@ -13,10 +13,10 @@ import TrellisNames
 struct FileSystemCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fs",
-        abstract: "Use a Trellis file system: ls, cp, rm, mkdir, mv, ln, stat, layout, df, ping, xattr, top.",
+        abstract: "Use a Trellis file system: ls, cp, rm, mkdir, mv, ln, stat, layout, df, ping, xattr, top, replicas.",
         subcommands: [
             List.self, Copy.self, Remove.self, MakeDirectory.self, Move.self, Link.self, Status.self, Layout.self, DiskFree.self, Ping.self,
-            ExtendedAttributes.self, Top.self,
+            ExtendedAttributes.self, Top.self, Replicas.self,
         ])
 }
 

@@ -18,6 +18,8 @@ public final class DatafilePool: @unchecked Sendable {
     private let serverIndex: Int
     private let batch: Int
     private let log: @Sendable (String) -> Void
+    /// Whether this server's copy of its group serves as the primary: only then does the pool refill (a copy out of service must not change its rows).
+    private let isServing: @Sendable () -> Bool
     /// Pooled datafiles per server, as the database holds them.
     private let counts: Mutex<[Int]>
     /// Signalled once when a take runs a share low (the flag keeps a burst of takes to one signal).
@@ -27,8 +29,12 @@ public final class DatafilePool: @unchecked Sendable {
     private var thread: pthread_t?
 
     /// A pool that keeps `batch` datafiles of every other server in `store`, refilled through `peers` once `start` runs; counts what the store already holds.
-    public init(store: any MetadataStore, peers: PeerLinks, serverIndex: Int, serverCount: Int, batch: Int, log: @escaping @Sendable (String) -> Void) throws {
+    public init(
+        store: any MetadataStore, peers: PeerLinks, serverIndex: Int, serverCount: Int, batch: Int,
+        isServing: @escaping @Sendable () -> Bool = { true }, log: @escaping @Sendable (String) -> Void
+    ) throws {
         self.store = store
+        self.isServing = isServing
         self.peers = peers
         self.serverIndex = serverIndex
         self.batch = min(batch, SQLiteMetadataStore.maximumDatafilesAtOnce)
@@ -89,6 +95,10 @@ public final class DatafilePool: @unchecked Sendable {
         let quietUntil = MonotonicClock.nanoseconds() + 10_000_000_000
         while !stopRequested.load(ordering: .acquiring) {
             let now = MonotonicClock.nanoseconds()
+            guard isServing() else {
+                sleepUntilWokenOrTimeout()
+                continue
+            }
             let wanted = counts.withLock { counts in
                 counts.indices.filter { $0 != serverIndex && counts[$0] <= batch / 2 && retryAt[$0] <= now }.map { ($0, batch - counts[$0]) }
             }

@@ -17,6 +17,7 @@ import TrellisSystem
 /// replicas = 1                 # copies of every object, on different servers (1 to 3)
 /// durability = "fsync"         # or "replicated": acknowledged once every replica holds it (the default with replicas >= 2)
 /// failover_seconds = 2         # with replicas: how long a copy goes unanswered before its group goes on without it
+/// resync_mib_per_second = 0    # with replicas: the most a resync sends per second; 0: as fast as it can
 ///
 /// [[server]]
 /// host = "127.0.0.1"
@@ -59,6 +60,8 @@ public struct FileSystemConfiguration: Sendable, Equatable {
     /// With replicas: how long a group's copy may go unanswered before the
     /// group goes on without it (a secondary taking over from a primary).
     public var failoverSeconds: Double
+    /// With replicas: the most a resync sends per second, in MiB (nil: as fast as it can).
+    public var resyncMiBPerSecond: Double?
 
     /// When a server acknowledges a change.
     public enum Durability: String, Sendable, Equatable, Codable, CaseIterable {
@@ -77,7 +80,7 @@ public struct FileSystemConfiguration: Sendable, Equatable {
     /// Checks the name, the server list and the striping; throws `invalidArgument` naming what is wrong.
     public init(
         name: String, servers: [Server], stripSizeBytes: UInt64 = 65_536, datafilesPerFile: Int = 0, precreateBatch: Int = defaultPrecreateBatch,
-        replicas: Int = 1, durability: Durability? = nil, failoverSeconds: Double = 2
+        replicas: Int = 1, durability: Durability? = nil, failoverSeconds: Double = 2, resyncMiBPerSecond: Double? = nil
     ) throws {
         guard !name.isEmpty, name.utf8.count <= 64, !name.contains("/"), !name.contains(where: \.isWhitespace) else {
             throw FSError(.invalidArgument, "a file-system name must be 1 to 64 bytes without '/' or spaces, not '\(name)'")
@@ -102,6 +105,10 @@ public struct FileSystemConfiguration: Sendable, Equatable {
             throw FSError(.invalidArgument, "failover_seconds = \(failoverSeconds) is outside 0.5 ... 600")
         }
         self.failoverSeconds = failoverSeconds
+        guard (resyncMiBPerSecond ?? 1) >= 0, (resyncMiBPerSecond ?? 1).isFinite else {
+            throw FSError(.invalidArgument, "resync_mib_per_second = \(resyncMiBPerSecond ?? 0) is negative")
+        }
+        self.resyncMiBPerSecond = resyncMiBPerSecond == 0 ? nil : resyncMiBPerSecond
         if self.durability == .replicated, replicas < 2 {
             throw FSError(.invalidArgument, "durability = \"replicated\" needs replicas >= 2: with one copy, only fsync keeps an acknowledged change through a crash")
         }
@@ -155,6 +162,7 @@ public struct FileSystemConfiguration: Sendable, Equatable {
             var replicas: Int?
             var durability: String?
             var failover_seconds: Double?
+            var resync_mib_per_second: Double?
         }
         var filesystem: FileSystem
         var server: [Server]
@@ -181,7 +189,8 @@ public struct FileSystemConfiguration: Sendable, Equatable {
             return try FileSystemConfiguration(
                 name: file.filesystem.name, servers: file.server, stripSizeBytes: UInt64(file.filesystem.strip_size_bytes ?? 65_536),
                 datafilesPerFile: file.filesystem.datafiles ?? 0, precreateBatch: file.filesystem.precreate_batch ?? defaultPrecreateBatch,
-                replicas: file.filesystem.replicas ?? 1, durability: durability, failoverSeconds: file.filesystem.failover_seconds ?? 2)
+                replicas: file.filesystem.replicas ?? 1, durability: durability, failoverSeconds: file.filesystem.failover_seconds ?? 2,
+                resyncMiBPerSecond: file.filesystem.resync_mib_per_second)
         } catch let error as FSError {
             throw FSError(error.code, "\(source): \(error.message)")
         }
@@ -201,6 +210,7 @@ public struct FileSystemConfiguration: Sendable, Equatable {
         var lines = [
             "[filesystem]", "name = \"\(name)\"", "strip_size_bytes = \(stripSizeBytes)", "datafiles = \(datafilesPerFile)",
             "precreate_batch = \(precreateBatch)", "replicas = \(replicas)", "durability = \"\(durability.rawValue)\"", "failover_seconds = \(failoverSeconds)",
+            "resync_mib_per_second = \(resyncMiBPerSecond ?? 0)",
         ]
         for server in servers {
             lines += ["", "[[server]]", "host = \"\(server.host)\"", "storage = \"\(server.storage)\""]

@@ -2,6 +2,7 @@ import Glibc
 import Logging
 import NIOCore
 import TrellisCore
+import TrellisFSConnection
 import TrellisFSDistribution
 import TrellisFSProtocol
 import TrellisFSStorage
@@ -53,36 +54,42 @@ public final class FileSystemServer: @unchecked Sendable {
         do {
             let replication: ReplicationContext? = placement.replicas > 1
                 ? ReplicationContext(
-                    server: index, serverCount: configuration.servers.count,
+                    server: index, placement: placement,
                     epochs: try GroupEpochs(path: configuration.servers[index].storage + "/group-epochs.json", placement: placement), runtime: runtime,
+                    changeSeconds: configuration.failoverSeconds, resyncBytesPerSecond: configuration.resyncMiBPerSecond.map { $0 * 1_048_576 },
                     copyServiceName: { group, server in configuration.copyServiceName(group: group, server: server) },
                     serverServiceName: { configuration.serviceName(ofServer: $0) })
                 : nil
             for (group, place) in placement.groups(of: index) {
-                let runtime = runtime
                 // Lines to a list of secondaries of this group, made when this copy is (or becomes) its primary.
                 let linesTo: @Sendable ([Int]) -> Replicator? = { members in
-                    members.isEmpty ? nil : Replicator(
-                        group: group, secondaries: members.map { (server: $0, serviceName: configuration.copyServiceName(group: group, server: $0)) },
-                        runtime: runtime, timeoutSeconds: configuration.failoverSeconds)
+                    replication.map { replication in
+                        let requestIDs = RequestIDSource()
+                        return Replicator(group: group, secondaries: members, timeoutSeconds: configuration.failoverSeconds) { member in
+                            replication.line(toCopyOf: group, on: member, requestIDs: requestIDs)
+                        }
+                    }
                 }
-                let secondaries = Secondaries(place == 0 ? linesTo(Array(placement.members[group].dropFirst())) : nil)
+                // A group that failed over has the members its newest epoch names, as this server last knew them.
+                let members = replication?.epochs.entry(group)?.members ?? placement.members[group]
+                let isPrimary = members.first == index, isMember = members.contains(index)
+                let secondaries = Secondaries(isPrimary ? linesTo(Array(members.dropFirst())) : nil)
                 let committed: (@Sendable (Changeset) throws -> Void)? = replication == nil ? nil : { @Sendable changes in try secondaries.ship(changes) }
                 let stores = try ServerStorage.open(configuration, server: index, group: group, committed: committed)
                 let label = place == 0 ? "server \(index) of \(configuration.name)" : "group \(group)'s copy on server \(index) of \(configuration.name)"
                 var context = ServerContext(serverIndex: group, configuration: fileSystem, metadata: stores.metadata, bstreams: stores.bstreams)
                 context.peers = peers
-                context.role = ReplicaRole(primary: place == 0)
+                context.role = ReplicaRole(primary: isPrimary, member: isMember)
                 context.secondaries = replication == nil ? nil : secondaries
                 context.replication = replication
                 context.log = { [logger] (message: String) in logger.warning("\(label): \(message)") }
                 if place == 0, configuration.precreateBatch > 0, configuration.servers.count > 1 {
                     context.pool = try DatafilePool(
                         store: stores.metadata, peers: peers, serverIndex: index, serverCount: configuration.servers.count,
-                        batch: configuration.precreateBatch, log: context.log)
+                        batch: configuration.precreateBatch, isServing: { [role = context.role] in role.isPrimary }, log: context.log)
                 }
                 let handler = RequestHandler(context: context)
-                if place == 0 { peers.serveLocally(group, by: handler) }
+                if isPrimary { peers.serveLocally(group, by: handler) }
                 loops.append(ServingLoop(
                     handler: handler, runtime: runtime,
                     serviceName: configuration.copyServiceName(group: group, server: index), label: label, logger: logger))
@@ -120,7 +127,7 @@ public final class FileSystemServer: @unchecked Sendable {
             }
         }
         // A copy whose group went on without it while this server was away does not serve as before.
-        for watch in watches { watch.catchUp() }
+        for watch in watches { watch.learnNewestEpoch() }
         let watchThreads = watches.compactMap { watch in startThread { watch.run() } }
         handler.context.pool?.start()
         let served = Result { try loop.run(ready: ready) }
@@ -128,7 +135,7 @@ public final class FileSystemServer: @unchecked Sendable {
         for copy in copies { copy.stop() }
         for watch in watches { watch.stop() }
         for thread in copyThreads + watchThreads { pthread_join(thread, nil) }
-        handler.context.secondaries?.replace(with: nil)
+        for served in [loop] + copies { served.handler.context.secondaries?.replace(with: nil) }
         handler.context.peers?.close()
         if metricsAddress != nil { try? runtime.unpublish(name: configuration.metricsServiceName(ofServer: index)) }
         try runtime.finalize()

@@ -104,7 +104,7 @@ public struct RequestHandler: Sendable {
     }
 
     /// Passes a change of data on to the group's secondaries, when it has any.
-    func replicate<Operation: FSOperation>(_ operation: Operation) throws {
+    func replicate<Operation: SentByPrimary>(_ operation: Operation) throws {
         guard let secondaries = context.secondaries, context.role.isPrimary else { return }
         try secondaries.ship(operation)
     }
@@ -214,5 +214,18 @@ public struct RequestHandler: Sendable {
     func checkSticky(_ directory: ObjectAttributes, entryOwner: UInt32, _ credentials: Credentials) throws {
         guard directory.mode & 0o1000 != 0, !credentials.isSuperuser, credentials.uid != entryOwner, credentials.uid != directory.uid else { return }
         throw FSError(.notPermitted, "directory \(directory.handle) is sticky: uid \(credentials.uid) may not remove another's entry")
+    }
+}
+
+extension RequestHandler {
+    /// The replication of `group`, which this copy must be of.
+    func replicaGroup(_ group: Int) throws -> (ReplicationContext, Secondaries) {
+        guard let replication = context.replication, let secondaries = context.secondaries else {
+            throw FSError(.notSupported, "this file system keeps one copy of each object: it has no replica groups")
+        }
+        guard group == context.serverIndex else {
+            throw FSError(.invalidArgument, "a request for group \(group) sent to the copy of group \(context.serverIndex)")
+        }
+        return (replication, secondaries)
     }
 }

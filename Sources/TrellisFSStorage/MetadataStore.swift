@@ -96,6 +96,16 @@ public protocol MetadataStore: Sendable {
     /// Every row a changeset carries, as text, to compare copies.
     func replicatedRows() throws -> String
 
+    /// Writes a consistent copy of every row to `path`, calling `atSnapshot`
+    /// while no commit can run (for a primary resyncing a copy in full).
+    func snapshot(to path: String, atSnapshot: () -> Void) throws
+
+    /// Replaces every replicated row with the snapshot's at `path` (on the copy).
+    func replaceReplicatedRows(from path: String) throws
+
+    /// Where the store's database is (snapshots go beside it).
+    var path: String { get }
+
     /// Runs `body` so that the changes it makes through this store on this
     /// thread commit together, with one sync to disk (group commit). A call
     /// inside that throws undoes only its own changes. Nothing is durable

@@ -10,14 +10,16 @@ import TrellisFSProtocol
 /// every commit's rows go to `committed` as a changeset before the change
 /// returns, for a replica to apply (`apply`).
 public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
-    private let database: DatabaseQueue
+    let database: DatabaseQueue
     /// Called with each commit's changes, after the commit and before the change returns; nil when changes are not recorded.
     private let committed: (@Sendable (Changeset) throws -> Void)?
     /// Set while a changeset is applied, so the triggers that keep counts leave
     /// the counts to the changeset, which already holds the primary's.
-    private let applying: ApplyingFlag
+    let applying: ApplyingFlag
     /// The server whose handles this store makes.
     public let serverIndex: Int
+    /// The database file.
+    public let path: String
     private let reserve: SpaceReserve?
     /// The connection of an open group commit and the thread that opened it:
     /// other threads' changes wait for the group to end, in their own commits.
@@ -50,6 +52,7 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
             throw Self.storageError(error, doing: "opening metadata database \(path)")
         }
         self.serverIndex = serverIndex
+        self.path = path
         self.committed = committed
         self.applying = applying
         reserve = reservePath.map { SpaceReserve(path: $0, bytes: reserveBytes) }
@@ -671,9 +674,25 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
     @discardableResult
     public func apply(_ changeset: Changeset) throws -> Int {
         try write("applying a changeset of \(changeset.bytes.count) bytes") { db in
-            applying.set(true)
-            defer { applying.set(false) }
-            return try ChangeRecording.apply(changeset, to: db)
+            try whileApplying { try ChangeRecording.apply(changeset, to: db) }
+        }
+    }
+
+    /// Runs `body` with the count triggers standing aside (the rows it writes bring their counts).
+    func whileApplying<T>(_ body: () throws -> T) rethrows -> T {
+        applying.set(true)
+        defer { applying.set(false) }
+        return try body()
+    }
+
+    /// Runs `body` on the connection outside any transaction, when no group commit is open.
+    func withConnection<T>(_ what: String, _ body: (Database) throws -> T) throws -> T {
+        do {
+            return try database.writeWithoutTransaction(body)
+        } catch let error as FSError {
+            throw error
+        } catch {
+            throw Self.storageError(error, doing: what)
         }
     }
 
@@ -682,10 +701,7 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
     /// replicas compares).
     public func replicatedRows() throws -> String {
         try read("listing the replicated rows") { db in
-            let tables = try String.fetchAll(db, sql: """
-                SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite%' AND name NOT LIKE 'grdb%'
-                    AND name NOT LIKE '\(ChangeRecording.localTablePrefix)%' ORDER BY name
-                """)
+            let tables = try Self.replicatedTables(db)
             var text = ""
             for table in tables {
                 let key = try db.primaryKey(table).columns.map { "\"\($0)\"" }.joined(separator: ", ")
@@ -745,7 +761,7 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
     }
 
     /// Whether a changeset is being applied, asked by the triggers from SQLite.
-    private final class ApplyingFlag: Sendable {
+    final class ApplyingFlag: Sendable {
         private let value = Atomic<Bool>(false)
         var isSet: Bool { value.load(ordering: .relaxed) }
         func set(_ applying: Bool) { value.store(applying, ordering: .relaxed) }

@@ -38,6 +38,12 @@ import TrellisFSProtocol
         ObjectIdentifier([String].self): [["user.a", "user.ü"]],
         ObjectIdentifier(FanOutResult.self): [FanOutResult(made: [.root], sized: [ObjectHandle(server: 1, serial: 2)], sizes: [77], failures: ["server 3: gone"])],
         ObjectIdentifier(GroupView.self): [GroupView(epoch: 3, members: [2, 0], granted: true), GroupView(epoch: 0, members: [])],
+        ObjectIdentifier(CopyStatus.self): [
+            CopyStatus(group: 1, server: 2, role: .secondary, epoch: 3, members: [1, 2]),
+            CopyStatus(group: 0, server: 0, role: .primary, epoch: 5, members: [0], memberStates: [
+                MemberState(server: 1, state: .resyncing, owed: 12, full: true, sentBytes: 1 << 20, totalBytes: 1 << 22, sentObjects: 3, totalObjects: 9, milliseconds: 1500),
+            ]),
+        ],
         ObjectIdentifier(RemoveFile.Outcome.self): [RemoveFile.Outcome.removed(linksLeft: 0), RemoveFile.Outcome.objectOnServer(3)],
     ]
 

@@ -96,4 +96,78 @@ import TrellisFSStorage
         }
         #expect(Set(try fs.list("/work").map(\.name)) == Set(reference.keys), "\(fixture.logTails())")
     }
+
+    /// Waits (up to `seconds`) until every replica group is healthy; the reports last seen.
+    static func awaitHealthy(_ fs: FileSystemClient, seconds: Double) -> [ReplicaGroupReport] {
+        let until = DispatchTime.now().uptimeNanoseconds + UInt64(seconds * 1e9)
+        var reports = fs.replicaStatus()
+        while reports.contains(where: { $0.health != "healthy" }), DispatchTime.now().uptimeNanoseconds < until {
+            usleep(250_000)
+            reports = fs.replicaStatus()
+        }
+        return reports
+    }
+
+    /// The killed primary comes back: the group it led failed over, so its
+    /// copy there may hold changes the others never had and is resynced in
+    /// full; its copy of the group it was a secondary of is sent only the
+    /// log of what it missed. Both are taken back, take the changes made
+    /// after, and end with the same rows and bytes as their primaries.
+    @Test func aKilledServerComesBackResyncedInFullAndFromItsLog() throws {
+        let fixture = try FileSystemFixture(servers: 3, stripSizeBytes: 1024, replicas: 2)
+        let fs = try fixture.client()
+        defer { fs.close() }
+        try fs.makeDirectory("/work")
+        var reference: [String: [UInt8]] = [:]
+        func write(_ name: String, _ seed: Int) throws {
+            let bytes = (0..<(3000 + seed * 53)).map { UInt8(truncatingIfNeeded: $0 &* 5 &+ seed) }
+            try fs.createFile("/work/" + name, stuffed: seed % 3 == 0)
+            #expect(try fs.write("/work/" + name, ByteBuffer(bytes: bytes), at: 0) == UInt64(bytes.count))
+            reference[name] = bytes
+        }
+        for index in 0..<12 { try write("before\(index)", index) }
+        let victim = try #require(try fs.stat("/work").handle.server)
+        let placement = try fixture.configuration.placement()
+        let secondaryOf = try #require(placement.members.indices.first { placement.members[$0].dropFirst().contains(victim) })
+        fixture.killServer(victim)
+        do {
+            for index in 0..<12 { try write("away\(index)", 40 + index) }
+            for index in 0..<4 {
+                try fs.removeFile("/work/before\(index)")
+                reference["before\(index)"] = nil
+            }
+            try fs.truncate("/work/before5", to: 100)
+            reference["before5"] = Array(reference["before5"]!.prefix(100))
+        } catch {
+            Issue.record("\(error)\n\(fixture.logTails(lines: 40))")
+            return
+        }
+        try fixture.startServer(victim)
+        let reports = Self.awaitHealthy(fs, seconds: 120)
+        let printed = reports.map { report in
+            "group \(report.group) \(report.health): " + report.copies.map { "\($0.status.map { "\($0.server) \($0.role.name) \($0.memberStates.map { "\($0.server) \($0.state.name) full \($0.full) \($0.sentObjects)/\($0.totalObjects) objects \($0.sentBytes) bytes" })" } ?? "\($0.error ?? "?")")" }.joined(separator: "; ")
+        }
+        print(printed.joined(separator: "\n"))
+        guard reports.allSatisfy({ $0.health == "healthy" }) else {
+            Issue.record("not every group is healthy:\n\(printed.joined(separator: "\n"))\n\(fixture.logTails(lines: 40))")
+            return
+        }
+        // The group it led went on without it: resynced in full. The group it followed kept a log for it.
+        let ledState = reports[victim].primary?.memberStates.first { $0.server == UInt32(victim) }
+        let followedState = reports[secondaryOf].primary?.memberStates.first { $0.server == UInt32(victim) }
+        #expect(ledState?.full == true && ledState?.state == .good, "\(printed)")
+        #expect(followedState?.full == false && followedState?.state == .good, "\(printed)")
+        #expect(reports[victim].primary?.server != UInt32(victim))
+        // Back as a secondary, it takes the changes made from now on.
+        for index in 0..<6 { try write("back\(index)", 80 + index) }
+        try fs.removeFile("/work/away0")
+        reference["away0"] = nil
+        for (name, bytes) in reference {
+            #expect(Array(try fs.read("/work/" + name, at: 0, length: UInt64(bytes.count + 10)).readableBytesView) == bytes, "\(name)")
+        }
+        #expect(Set(try fs.list("/work").map(\.name)) == Set(reference.keys))
+        for server in 0..<fixture.serverCount { #expect(fixture.stopServer(server) == 0, "\(fixture.logTails())") }
+        let differences = try Self.differences(fixture.configuration)
+        #expect(differences.isEmpty, "\(differences.joined(separator: "\n"))")
+    }
 }

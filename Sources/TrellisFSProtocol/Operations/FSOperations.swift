@@ -15,7 +15,8 @@ public enum FSOperations {
         CreateFileWithDatafiles.self, FanOut.self, Stat.self, RemoveFile.self, GetExtendedAttribute.self, SetExtendedAttribute.self,
         ListExtendedAttributes.self, RemoveExtendedAttribute.self, HardLink.self, ScanObjects.self, ScanEntries.self, OrphanBstreams.self,
         SetLinkCount.self, RestoreDatafiles.self, PooledDatafiles.self, MakeNode.self, ApplyChanges.self, DropBstreams.self,
-        VoteForMembers.self, GetGroupView.self,
+        VoteForMembers.self, GetGroupView.self, RequestResync.self, BeginResync.self, ResyncMetadata.self, RecordGroupView.self,
+        GetReplicaStatus.self,
     ]
 
     /// The operation with wire code `code`, if there is one.
@@ -78,5 +79,11 @@ public enum FSOperations {
         DropBstreams([ObjectHandle(server: 1, serial: 40)]),
         VoteForMembers(group: 2, epoch: 7, members: [3, 1], dropped: [2]),
         GetGroupView(group: 1),
+        VoteForMembers(group: 0, epoch: 9, members: [0, 2], dropped: []),
+        RequestResync(group: 1, member: 2),
+        BeginResync(group: 2, epoch: 4, full: true),
+        ResyncMetadata(group: 0, offset: 4096, total: 8192, bytes: ByteBuffer(repeating: 7, count: 4096)),
+        RecordGroupView(group: 3, epoch: 12, members: [1, 3]),
+        GetReplicaStatus(group: 2),
     ]
 }

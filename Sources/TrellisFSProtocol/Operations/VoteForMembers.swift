@@ -1,6 +1,7 @@
 /// Asks a server to agree that a replica group goes on, from `epoch`, with
 /// `members` (the primary first), without the members `dropped` that it can
-/// no longer reach. A change of members needs the votes of a majority of
+/// no longer reach, or (with none dropped) with members its primary has
+/// just resynced added at the end. A change of members needs the votes of a majority of
 /// the file system's servers, and a server votes at most once per epoch, so
 /// two sides of a cut network can never both change a group.
 public struct VoteForMembers: FSOperation {
@@ -12,7 +13,7 @@ public struct VoteForMembers: FSOperation {
     public var epoch: UInt64
     /// Its members from then on, the primary first.
     public var members: [UInt32]
-    /// Members left out because the asker cannot reach them.
+    /// Members left out because the asker cannot reach them (none: members are added).
     public var dropped: [UInt32]
     /// The request as a member of the group sends it.
     public init(group: UInt32, epoch: UInt64, members: [UInt32], dropped: [UInt32]) {

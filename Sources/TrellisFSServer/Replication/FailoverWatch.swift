@@ -12,7 +12,8 @@ import TrellisFSProtocol
 /// itself, so two sides of a cut network never both change a group (the
 /// rule BeeGFS keeps with one management daemon, Ceph with its monitors'
 /// Paxos; here the servers themselves are the majority). A copy that finds
-/// its group went on without it leaves the group's service.
+/// its group went on without it leaves the group's service and asks the
+/// primary for a resync, which ends with the group taking it back.
 final class FailoverWatch: @unchecked Sendable {
     let group: Int
     private let role: ReplicaRole
@@ -26,9 +27,13 @@ final class FailoverWatch: @unchecked Sendable {
     private let stopped = Atomic<Bool>(false)
     /// When each member was first found not answering (monotonic seconds).
     private var silentSince: [Int: Double] = [:]
+    /// The epoch whose members this copy acts on.
+    private var actedEpoch: UInt64
+    /// When this copy last asked for a resync (monotonic seconds).
+    private var askedForResync = 0.0
 
     /// A watch of `group`'s copy with `role`; `linesTo` makes the lines to a
-    /// list of secondaries, for when this copy becomes (or stays) primary with them.
+    /// list of secondaries, for when this copy becomes primary with them.
     init(
         group: Int, role: ReplicaRole, secondaries: Secondaries, replication: ReplicationContext, failoverSeconds: Double,
         linesTo: @escaping @Sendable ([Int]) -> Replicator?, serving: @escaping @Sendable (Bool) -> Void, log: @escaping @Sendable (String) -> Void
@@ -41,6 +46,7 @@ final class FailoverWatch: @unchecked Sendable {
         self.failoverSeconds = failoverSeconds
         self.linesTo = linesTo
         self.log = log
+        actedEpoch = replication.epochs.entry(group)?.epoch ?? 0
     }
 
     /// Watches until `stop`, every half second.
@@ -55,11 +61,11 @@ final class FailoverWatch: @unchecked Sendable {
 
     /// Before serving: asks the group's other members whether the group went
     /// on without this copy while it was away.
-    func catchUp() {
+    func learnNewestEpoch() {
         guard let entry = replication.epochs.entry(group) else { return }
-        for member in entry.members where member != replication.server {
+        for member in replication.placement.members[group] where member != replication.server {
             if let view = replication.probe(group: group, member: member), view.epoch > entry.epoch {
-                learn(view, after: entry)
+                learn(view)
                 return
             }
         }
@@ -67,95 +73,109 @@ final class FailoverWatch: @unchecked Sendable {
 
     /// One look at the group.
     func check() {
-        guard !role.isStale, let entry = replication.epochs.entry(group) else { return }
+        guard let entry = replication.epochs.entry(group) else { return }
+        // A vote's outcome another server announced.
+        if entry.epoch > actedEpoch { adopt(entry) }
         let me = replication.server
-        guard let place = entry.members.firstIndex(of: me) else {
-            role.leaveGroup()
-            serving(false)
-            return
-        }
+        guard !role.isOutOfGroup, let place = entry.members.firstIndex(of: me) else { return askForResync() }
         if place == 0 {
             var gone: [Int] = []
             for member in entry.members.dropFirst() {
                 if let view = answer(of: member) {
-                    if view.epoch > entry.epoch { return learn(view, after: entry) }
+                    if view.epoch > entry.epoch { return learn(view) }
                 } else if silence(of: member) >= failoverSeconds {
                     gone.append(member)
                 }
             }
-            if !gone.isEmpty { elect(entry.members.filter { !gone.contains($0) }, dropping: gone, after: entry) }
+            if !gone.isEmpty { elect(entry.members.filter { !gone.contains($0) }, dropping: gone) }
         } else {
             let primary = entry.members[0]
             if let view = answer(of: primary) {
-                if view.epoch > entry.epoch { learn(view, after: entry) }
+                if view.epoch > entry.epoch { learn(view) }
             } else if silence(of: primary) >= failoverSeconds * Double(place) {
                 // The first secondary in failover order tries first; the next only if it could not.
-                elect([me] + entry.members.filter { $0 != me && $0 != primary }, dropping: [primary], after: entry)
+                elect([me] + entry.members.filter { $0 != me && $0 != primary }, dropping: [primary])
             }
         }
     }
 
     private func answer(of member: Int) -> GroupView? {
         let view = replication.probe(group: group, member: member)
-        if view != nil { silentSince[member] = nil } else if silentSince[member] == nil { silentSince[member] = (Double(MonotonicClock.nanoseconds()) / 1e9) }
+        if view != nil { silentSince[member] = nil } else if silentSince[member] == nil { silentSince[member] = Self.now() }
         return view
     }
 
     private func silence(of member: Int) -> Double {
-        silentSince[member].map { (Double(MonotonicClock.nanoseconds()) / 1e9) - $0 } ?? 0
+        silentSince[member].map { Self.now() - $0 } ?? 0
     }
 
-    /// Asks every server for `epoch + 1` with `members`; takes it with more than half.
-    private func elect(_ members: [Int], dropping dropped: [Int], after entry: GroupEpochs.Entry) {
-        let (epoch, overflow) = max(entry.epoch, entry.promised).addingReportingOverflow(1)
-        guard !overflow else { return log("group \(group): its epoch cannot rise any further") }
-        guard (try? replication.epochs.promise(group, epoch: epoch)) == true else { return }
-        let vote = VoteForMembers(group: UInt32(group), epoch: epoch, members: members.map { UInt32($0) }, dropped: dropped.map { UInt32($0) })
-        var granted = 1
-        for voter in 0..<replication.serverCount where voter != replication.server {
-            // A voter probes the members to drop itself, so it gets longer than one probe.
-            guard let view = replication.ask(vote, of: replication.serverServiceName(voter), server: voter, seconds: 3 * replication.probeSeconds) else { continue }
-            if view.granted {
-                granted += 1
-            } else if view.epoch > entry.epoch {
-                return learn(view, after: entry)
-            }
+    private static func now() -> Double { Double(MonotonicClock.nanoseconds()) / 1e9 }
+
+    /// Asks the group's members for a new epoch with `members`, without `dropped`.
+    private func elect(_ members: [Int], dropping dropped: [Int]) {
+        switch replication.elect(group, members: members, dropping: dropped) {
+        case .won(let epoch, let votes):
+            log("group \(group): epoch \(epoch), members \(members) (primary \(members[0])), without \(dropped); \(votes) of \(replication.serverCount) servers agreed")
+            if let entry = replication.epochs.entry(group) { adopt(entry) }
+        case .lost(let reason):
+            log("group \(group): no new epoch without \(dropped): \(reason)")
+        case .superseded(let view):
+            learn(view)
         }
-        guard granted * 2 > replication.serverCount else {
-            log("group \(group): \(granted) of \(replication.serverCount) servers agreed to go on without \(dropped) at epoch \(epoch); more than half must")
-            return
-        }
-        do {
-            try replication.epochs.record(group, epoch: epoch, members: members)
-        } catch {
-            log("group \(group): could not record epoch \(epoch): \(error)")
-            return
-        }
-        log("group \(group): epoch \(epoch), members \(members) (primary \(members[0])), without \(dropped); \(granted) of \(replication.serverCount) servers agreed")
-        take(members)
     }
 
-    private func learn(_ view: GroupView, after entry: GroupEpochs.Entry) {
+    /// Records a newer epoch a member told of, and acts on it.
+    private func learn(_ view: GroupView) {
         let members = view.members.map(Int.init)
-        guard (try? replication.epochs.record(group, epoch: view.epoch, members: members)) == true else { return }
+        guard (try? replication.epochs.record(group, epoch: view.epoch, members: members)) == true, let entry = replication.epochs.entry(group) else { return }
         log("group \(group): learned epoch \(view.epoch), members \(members)")
-        // A copy that was primary, or away, may hold changes the others never
-        // had, or lack some they have: it stays out until it is resynced.
-        if members.first != replication.server, role.isPrimary || !members.contains(replication.server) {
+        adopt(entry)
+    }
+
+    /// Serves the group as its members in `entry` say: primary with lines to
+    /// the others, secondary, or out of the group until resynced.
+    private func adopt(_ entry: GroupEpochs.Entry) {
+        actedEpoch = entry.epoch
+        let me = replication.server
+        let others = Array(entry.members.dropFirst())
+        if entry.members.first == me {
+            guard !role.isOutOfGroup else { return }
+            if role.isPrimary, let replicator = secondaries.current {
+                replicator.change(to: others)
+            } else {
+                secondaries.replace(with: linesTo(others))
+                role.promote()
+                serving(true)
+            }
+        } else if entry.members.contains(me), !role.isPrimary {
+            // Back in the group: only a resync that sent everything is taken back.
+            if role.isOutOfGroup {
+                role.rejoin()
+                log("group \(group): this copy is a secondary again at epoch \(entry.epoch)")
+            }
+        } else if !role.isOutOfGroup {
+            // A copy that was primary, or away, may hold changes the others never had, or lack some they have.
             role.leaveGroup()
             serving(false)
             secondaries.replace(with: nil)
-            log("group \(group): this copy left the group's service; it needs a resync")
-            return
+            log("group \(group): this copy left the group's service at epoch \(entry.epoch); it needs a resync")
         }
-        take(members)
     }
 
-    /// Serves the group as its members say: primary with lines to the others, or secondary.
-    private func take(_ members: [Int]) {
-        guard members.first == replication.server else { return }
-        secondaries.replace(with: linesTo(Array(members.dropFirst())))
-        role.promote()
-        serving(true)
+    /// Asks the group's primary, as the newest epoch names it, to resync this copy (every few seconds, while out of the group).
+    private func askForResync() {
+        guard Self.now() - askedForResync >= 2 else { return }
+        askedForResync = Self.now()
+        var newest: GroupView?
+        for member in replication.placement.members[group] where member != replication.server {
+            if let view = replication.probe(group: group, member: member), view.epoch > (newest?.epoch ?? 0) { newest = view }
+        }
+        guard let newest else { return }
+        if let entry = replication.epochs.entry(group), newest.epoch > entry.epoch {
+            learn(newest)
+            guard role.isOutOfGroup else { return }
+        }
+        guard let primary = newest.members.first.map(Int.init), primary != replication.server else { return }
+        _ = replication.ask(RequestResync(group: UInt32(group), member: UInt32(replication.server)), of: replication.copyServiceName(group, primary), server: primary)
     }
 }

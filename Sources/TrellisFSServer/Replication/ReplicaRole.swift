@@ -1,15 +1,22 @@
+import Foundation
 import Synchronization
 import TrellisFSProtocol
+import TrellisFSStorage
 
 /// What a copy of a replica group does now: the primary answers clients
 /// and sends every change to the secondaries; a secondary takes only what
-/// its primary sends. A secondary becomes primary when its group fails over.
+/// its primary sends. A secondary becomes primary when its group fails
+/// over. A copy the group went on without needs a resync, and while its
+/// primary resyncs it, it takes what the primary sends but is not yet a member.
 public final class ReplicaRole: Sendable {
-    private static let secondary: UInt8 = 0, primary: UInt8 = 1, stale: UInt8 = 2
+    private static let secondary: UInt8 = 0, primary: UInt8 = 1, stale: UInt8 = 2, resyncing: UInt8 = 3
     private let state: Atomic<UInt8>
 
-    /// A copy that starts as its group's primary, or as a secondary.
-    public init(primary: Bool) { state = Atomic(primary ? Self.primary : Self.secondary) }
+    /// A copy that starts as its group's primary, as a secondary, or (not a
+    /// member of its group) needing a resync.
+    public init(primary: Bool, member: Bool = true) {
+        state = Atomic(!member ? Self.stale : primary ? Self.primary : Self.secondary)
+    }
 
     /// Whether this copy is its group's primary.
     public var isPrimary: Bool { state.load(ordering: .acquiring) == Self.primary }
@@ -18,24 +25,47 @@ public final class ReplicaRole: Sendable {
     /// group's other members have, and serves nothing until resynced).
     public var isStale: Bool { state.load(ordering: .acquiring) == Self.stale }
 
+    /// Whether its primary is resyncing this copy.
+    public var isResyncing: Bool { state.load(ordering: .acquiring) == Self.resyncing }
+
+    /// Whether this copy is out of its group (needing, or under, a resync).
+    public var isOutOfGroup: Bool { isStale || isResyncing }
+
+    /// The role as `trellis fs replicas` shows it.
+    public var status: CopyStatus.Role {
+        switch state.load(ordering: .acquiring) {
+        case Self.primary: .primary
+        case Self.stale: .needsResync
+        case Self.resyncing: .resyncing
+        default: .secondary
+        }
+    }
+
     /// Makes this copy its group's primary.
     public func promote() { state.store(Self.primary, ordering: .releasing) }
 
     /// Takes this copy out of its group's service: the group went on without it.
     public func leaveGroup() { state.store(Self.stale, ordering: .releasing) }
 
+    /// Its primary starts sending what it missed.
+    public func beginResync() { state.store(Self.resyncing, ordering: .releasing) }
+
+    /// The group took this copy back as a secondary.
+    public func rejoin() { state.store(Self.secondary, ordering: .releasing) }
+
     /// Why this copy of `group` refuses `kind`, or nil when it takes it:
     /// a secondary takes only what a primary sends it (`notPrimary` tells a
     /// client to find the group's primary); a primary never takes a
-    /// changeset or a drop of bstreams, which only a primary sends.
+    /// changeset or a drop of bstreams, which only a primary sends; a copy
+    /// out of its group takes only a resync.
     func refusal(of kind: any FSOperation.Type, group: Int) -> FSError? {
-        if kind == GetGroupView.self || kind == VoteForMembers.self { return nil }
-        if isStale {
+        if kind is any AnyRoleTakes.Type { return nil }
+        let fromPrimary = kind is any SentByPrimary.Type
+        if isStale || (isResyncing && !fromPrimary) {
             return FSError(.notPrimary, "this copy of group \(group) was left out of the group while it was away: \(kind.name) goes to the group's primary")
         }
-        let fromPrimary = kind is any SentByPrimary.Type
         if isPrimary {
-            guard kind == ApplyChanges.self || kind == DropBstreams.self else { return nil }
+            guard kind == ApplyChanges.self || kind == DropBstreams.self || kind == BeginResync.self || kind == ResyncMetadata.self else { return nil }
             return FSError(.notPermitted, "group \(group)'s primary takes no \(kind.name): only a secondary applies its primary's changes")
         }
         guard fromPrimary else {
@@ -47,11 +77,37 @@ public final class ReplicaRole: Sendable {
 
 /// An operation a primary sends to its group's secondaries (its own
 /// changes, or a client's data write passed on), which a secondary carries
-/// out on its copy.
-protocol SentByPrimary: FSOperation {}
+/// out on its copy; `missed` is what a copy that did not take it lacks.
+protocol SentByPrimary: FSOperation {
+    var missed: MissedChange { get }
+}
 
-extension ApplyChanges: SentByPrimary {}
-extension DropBstreams: SentByPrimary {}
-extension WriteData: SentByPrimary {}
-extension TruncateDatafile: SentByPrimary {}
-extension SyncDatafiles: SentByPrimary {}
+/// An operation every copy answers, whatever its role: the group's
+/// bookkeeping (views, votes, status), and the start of a resync.
+protocol AnyRoleTakes: FSOperation {}
+
+extension GetGroupView: AnyRoleTakes {}
+extension VoteForMembers: AnyRoleTakes {}
+extension RecordGroupView: AnyRoleTakes {}
+extension GetReplicaStatus: AnyRoleTakes {}
+extension RequestResync: AnyRoleTakes {}
+extension BeginResync: AnyRoleTakes {}
+
+extension ApplyChanges: SentByPrimary {
+    var missed: MissedChange { .rows(Changeset(bytes: Data(changeset.readableBytesView))) }
+}
+extension DropBstreams: SentByPrimary {
+    var missed: MissedChange { .bstreams(datafiles) }
+}
+extension WriteData: SentByPrimary {
+    var missed: MissedChange { .bstreams([datafile]) }
+}
+extension TruncateDatafile: SentByPrimary {
+    var missed: MissedChange { .bstreams([datafile]) }
+}
+extension SyncDatafiles: SentByPrimary {
+    var missed: MissedChange { .bstreams([]) }
+}
+extension ResyncMetadata: SentByPrimary {
+    var missed: MissedChange { .bstreams([]) }
+}

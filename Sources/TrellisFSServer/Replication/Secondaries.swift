@@ -1,40 +1,97 @@
 import Synchronization
+import TrellisCore
 import TrellisFSProtocol
 import TrellisFSStorage
+import TrellisSystem
 
 /// The lines a copy of a replica group passes its changes on by while it is
 /// the group's primary: none on a secondary, and new ones when the group's
-/// members change (a failover, or a secondary dropped).
+/// members change (a failover, a secondary dropped, a copy resynced and
+/// taken back); and the resyncs it runs.
 public final class Secondaries: Sendable {
     private let replicator: Mutex<Replicator?>
+    /// The resync of each copy under way, or the last one, by server.
+    private let resyncs = Mutex<[Int: ResyncProgress]>([:])
 
     /// Lines through `replicator` (nil: none yet).
-    public init(_ replicator: Replicator? = nil) { self.replicator = Mutex(replicator) }
+    init(_ replicator: Replicator? = nil) { self.replicator = Mutex(replicator) }
+
+    /// The lines in use (nil on a secondary).
+    var current: Replicator? { replicator.withLock { $0 } }
 
     /// Passes `operation` on to every secondary; nothing to do without any.
-    public func ship<Operation: FSOperation>(_ operation: Operation) throws {
-        guard let replicator = replicator.withLock({ $0 }) else { return }
-        try replicator.ship(operation)
+    func ship<Operation: SentByPrimary>(_ operation: Operation) throws {
+        try current?.ship(operation)
     }
 
     /// Passes a commit's rows on.
-    public func ship(_ changes: Changeset) throws {
-        guard let replicator = replicator.withLock({ $0 }) else { return }
-        try replicator.ship(changes)
+    func ship(_ changes: Changeset) throws {
+        try current?.ship(changes)
     }
 
     /// Throws unless every secondary holds every change passed on so far.
-    public func catchUp() throws {
-        guard let replicator = replicator.withLock({ $0 }) else { return }
-        try replicator.catchUp()
+    func catchUp() throws {
+        try current?.catchUp()
     }
 
     /// Uses `next` from now on, ending the lines it replaces.
-    public func replace(with next: Replicator?) {
+    func replace(with next: Replicator?) {
         let previous = replicator.withLock { current in
             defer { current = next }
             return current
         }
         previous?.close()
+    }
+
+    /// Starts `work` (a resync of `member`) on a thread of its own, unless
+    /// one is under way; `work` reports its progress through `update`.
+    func startResync(of member: Int, _ work: @escaping @Sendable (_ update: @escaping ResyncUpdate) -> Void) {
+        let started = resyncs.withLock { resyncs in
+            if resyncs[member]?.running == true { return false }
+            resyncs[member] = ResyncProgress()
+            return true
+        }
+        guard started else { return }
+        let update: ResyncUpdate = { [self] change in
+            self.resyncs.withLock { resyncs in if resyncs[member] != nil { change(&resyncs[member]!) } }
+        }
+        let thread = startThread {
+            work(update)
+            update { $0.finish() }
+        }
+        if thread == nil { update { $0.finish() } }
+    }
+
+    /// Each placed member's state with the progress of its resync.
+    func memberStates() -> [MemberState] {
+        let progress = resyncs.withLock { $0 }
+        return (current?.memberStates() ?? []).map { state in
+            guard let resync = progress[Int(state.server)] else { return state }
+            var shown = resync.state(of: state.server, owed: state.owed)
+            if state.state != .needsResync { shown.state = state.state }
+            return shown
+        }
+    }
+}
+
+/// Changes a resync's progress (under the lock that keeps it).
+typealias ResyncUpdate = @Sendable ((inout ResyncProgress) -> Void) -> Void
+
+/// How far a resync of one copy has come.
+struct ResyncProgress: Sendable {
+    var full = false
+    var sentBytes: UInt64 = 0, totalBytes: UInt64 = 0
+    var sentObjects: UInt64 = 0, totalObjects: UInt64 = 0
+    let started = MonotonicClock.nanoseconds()
+    private(set) var finished: UInt64?
+    var running: Bool { finished == nil }
+
+    mutating func finish() { finished = finished ?? MonotonicClock.nanoseconds() }
+
+    /// The member's state as it shows: resyncing while this runs.
+    func state(of server: UInt32, owed: UInt64) -> MemberState {
+        MemberState(
+            server: server, state: running ? .resyncing : .needsResync, owed: owed, full: full, sentBytes: sentBytes, totalBytes: totalBytes,
+            sentObjects: sentObjects, totalObjects: totalObjects, milliseconds: ((finished ?? MonotonicClock.nanoseconds()) &- started) / 1_000_000)
     }
 }

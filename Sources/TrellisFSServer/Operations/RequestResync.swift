@@ -1,0 +1,22 @@
+import TrellisFSProtocol
+
+extension RequestResync: ServedOperation {
+    /// Starts a resync of the copy on `member` (unless one is under way or
+    /// the copy is a member already); the resync runs on a thread of its own.
+    func serve(_ handler: RequestHandler, _ call: inout ServerCall) throws -> Done {
+        let (replication, secondaries) = try handler.replicaGroup(Int(group))
+        guard handler.context.role.isPrimary, let replicator = secondaries.current else {
+            throw FSError(.notPrimary, "this copy of group \(group) is not its primary: a resync comes from the primary")
+        }
+        let member = Int(member)
+        guard replication.placement.members[Int(group)].contains(member), member != replication.server else {
+            throw FSError(.invalidArgument, "server \(member) keeps no copy of group \(group)")
+        }
+        if replication.epochs.entry(Int(group))?.members.contains(member) == true { return Done() }
+        let group = Int(group)
+        secondaries.startResync(of: member) { update in
+            Resync(group: group, member: member, handler: handler, replicator: replicator, replication: replication, update: update).run()
+        }
+        return Done()
+    }
+}
