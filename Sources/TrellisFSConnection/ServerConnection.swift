@@ -26,12 +26,19 @@ public final class ServerConnection: @unchecked Sendable {
     private var communicator: Communicator?
     /// A port to try before looking the service name up (the one a client was given).
     private var pendingPort: String?
+    /// Whether a request is sent again when its server is lost (not for a probe, which asks whether it is).
+    private let resendsAfterLoss: Bool
 
     /// A line that connects on first use: to `portName` when given, else to
     /// what the name service says `serviceName` is; when that copy is lost or
     /// says it is not the primary, to each of `alternates` in turn.
-    public init(index: Int, serviceName: String, runtime: Runtime, requestIDs: RequestIDSource, portName: String? = nil, alternates: [String] = []) {
+    /// With `resendsAfterLoss` false, a lost server fails the request at once.
+    public init(
+        index: Int, serviceName: String, runtime: Runtime, requestIDs: RequestIDSource, portName: String? = nil, alternates: [String] = [],
+        resendsAfterLoss: Bool = true
+    ) {
         self.index = index
+        self.resendsAfterLoss = resendsAfterLoss
         self.serviceName = serviceName
         candidates = [serviceName] + alternates
         self.runtime = runtime
@@ -110,6 +117,7 @@ public final class ServerConnection: @unchecked Sendable {
                 drop()
                 sent = nil
                 lastError = FSError(.serverUnavailable, "server \(index) (\(serviceName)): \(error.message)")
+                guard resendsAfterLoss else { break }
                 moveToNextCandidate()
                 // Until the name service notices the dead server, a lookup still gives its old port:
                 // pause between tries rather than spin on it (the lookup itself waits for a new one).
@@ -171,6 +179,9 @@ public final class ServerConnection: @unchecked Sendable {
         let port: String
         if let pendingPort {
             port = pendingPort
+        } else if !resendsAfterLoss {
+            // A probe: a name not published now (its server's lease ended with it) is the news.
+            port = try runtime.lookup(name: serviceName)
         } else if candidates.count > 1 {
             // A copy whose name is gone may be gone for good: look for it a moment, then try the next copy.
             do {

@@ -44,6 +44,15 @@ public final class TemporaryFileSystem {
         }
     }
 
+    /// How it was made.
+    public var configuration: FileSystemConfiguration { system.configuration }
+
+    /// SIGKILL to server `index`, as a crash would.
+    public func killServer(_ index: Int) { system.killServer(index) }
+
+    /// Starts server `index` again after `killServer`.
+    public func startServer(_ index: Int) throws { try system.startServer(index) }
+
     /// Unmounts it (when mounted) and stops its servers; blocks until they have exited.
     public func stop() {
         if let mount {

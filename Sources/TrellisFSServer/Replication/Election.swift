@@ -1,3 +1,5 @@
+import Dispatch
+import Synchronization
 import TrellisFSProtocol
 
 /// How a vote on a replica group's members ended.
@@ -26,10 +28,16 @@ extension ReplicationContext {
             return .lost("could not promise epoch \(epoch): \(error)")
         }
         let vote = VoteForMembers(group: UInt32(group), epoch: epoch, members: members.map { UInt32($0) }, dropped: dropped.map { UInt32($0) })
-        var votes = 1
-        for voter in 0..<serverCount where voter != server {
+        // Every server at once (a member to drop would refuse to vote itself out, so it is not asked).
+        let voters = (0..<serverCount).filter { $0 != server && !dropped.contains($0) }
+        let answers = Mutex<[GroupView?]>(Array(repeating: nil, count: voters.count))
+        DispatchQueue.concurrentPerform(iterations: voters.count) { position in
             // A voter probes the members to drop itself, so it gets longer than one probe.
-            guard let view = ask(vote, of: serverServiceName(voter), server: voter, seconds: 3 * probeSeconds) else { continue }
+            let view = ask(vote, of: serverServiceName(voters[position]), server: voters[position], seconds: 3 * probeSeconds)
+            answers.withLock { $0[position] = view }
+        }
+        var votes = 1
+        for view in answers.withLock({ $0 }).compactMap({ $0 }) {
             if view.granted {
                 votes += 1
             } else if view.epoch > entry.epoch {

@@ -100,8 +100,10 @@ final class FailoverWatch: @unchecked Sendable {
     }
 
     private func answer(of member: Int) -> GroupView? {
+        // Silence counts from when the probe that found it began.
+        let asked = Self.now()
         let view = replication.probe(group: group, member: member)
-        if view != nil { silentSince[member] = nil } else if silentSince[member] == nil { silentSince[member] = Self.now() }
+        if view != nil { silentSince[member] = nil } else if silentSince[member] == nil { silentSince[member] = asked }
         return view
     }
 

@@ -52,9 +52,10 @@ public struct ReplicationContext: Sendable {
 
     /// Asks the loop published as `serviceName` (a server's index `index`,
     /// for messages) for `operation`'s answer within `seconds` (default
-    /// `probeSeconds`); nil when it does not answer.
+    /// `probeSeconds`); nil when it does not answer. A server whose process
+    /// is gone (its port refuses) fails at once: that is the news a probe is for.
     public func ask<Operation: FSOperation>(_ operation: Operation, of serviceName: String, server index: Int, seconds: Double? = nil) -> Operation.Reply? {
-        let line = ServerConnection(index: index, serviceName: serviceName, runtime: runtime, requestIDs: RequestIDSource())
+        let line = ServerConnection(index: index, serviceName: serviceName, runtime: runtime, requestIDs: RequestIDSource(), resendsAfterLoss: false)
         defer { line.drop() }
         return try? line.call(operation, credentials: Credentials(uid: 0, gid: 0), deadline: .after(seconds: seconds ?? probeSeconds)).reply
     }

@@ -157,6 +157,12 @@ extension ProgressEngine {
 
     /// Posts the root's part of a connect. Lock held.
     func startConnect(to port: PortName, localMembers: [IntercommunicatorPlan.Member], localContext: ContextID, request: RequestCore) {
+        // A process seen to fail stays failed (fail-stop), and a restarted one publishes a port of a new
+        // process: a port of a failed process, as a name service still gives it until its lease ends, fails at once.
+        if let failure = failedPeers[port.process], !isOrderlyDeparture(failure) {
+            request.fail(TrellisError(.peerFailed, "the process of port \(port) has failed", underlying: failure))
+            return
+        }
         let attempt = dynamic.nextAttemptID
         dynamic.nextAttemptID += 1
         introduce(port.process, at: port.address)
