@@ -28,17 +28,21 @@ public final class ServerConnection: @unchecked Sendable {
     private var pendingPort: String?
     /// Whether a request is sent again when its server is lost (not for a probe, which asks whether it is).
     private let resendsAfterLoss: Bool
+    /// On a primary's line to a copy of its group: the group's epoch, sent with every request.
+    private let relayEpoch: @Sendable () -> UInt64?
 
     /// A line that connects on first use: to `portName` when given, else to
     /// what the name service says `serviceName` is; when that copy is lost or
     /// says it is not the primary, to each of `alternates` in turn.
-    /// With `resendsAfterLoss` false, a lost server fails the request at once.
+    /// With `resendsAfterLoss` false, a lost server fails the request at once;
+    /// `relayEpoch` marks a primary's line to a copy of its group.
     public init(
         index: Int, serviceName: String, runtime: Runtime, requestIDs: RequestIDSource, portName: String? = nil, alternates: [String] = [],
-        resendsAfterLoss: Bool = true
+        resendsAfterLoss: Bool = true, relayEpoch: @escaping @Sendable () -> UInt64? = { nil }
     ) {
         self.index = index
         self.resendsAfterLoss = resendsAfterLoss
+        self.relayEpoch = relayEpoch
         self.serviceName = serviceName
         candidates = [serviceName] + alternates
         self.runtime = runtime
@@ -150,7 +154,7 @@ public final class ServerConnection: @unchecked Sendable {
     private func send(_ operation: some FSOperation, id: UInt64, credentials: Credentials, deadline: Deadline) throws -> Sent {
         let server = try connected(deadline: deadline)
         let incoming = try server.ireceive(from: .rank(0), tag: .tag(MessageTags.reply(to: id)))
-        let envelope = FSRequestEnvelope(requestID: id, clientID: requestIDs.clientID, credentials: credentials, operation: operation)
+        let envelope = FSRequestEnvelope(requestID: id, clientID: requestIDs.clientID, credentials: credentials, operation: operation, relayEpoch: relayEpoch())
         do {
             return Sent(id: id, reply: incoming, send: try server.isend(envelope.encoded(), to: 0, tag: MessageTags.request), server: server)
         } catch {

@@ -1,12 +1,13 @@
 import NIOCore
 
 /// A request with what every request carries: a per-client unique id, the
-/// client's own id, and the caller's credentials. On the wire: the protocol
-/// version, the operation's code, the request id, the client id, the
-/// credentials, then the operation's fields.
+/// client's own id, the caller's credentials and, for a change a primary
+/// relays to its replica group's copies, the group's epoch. On the wire: the
+/// protocol version, the operation's code, the request id, the client id,
+/// the credentials, the relay epoch, then the operation's fields.
 public struct FSRequestEnvelope: Sendable {
     /// Sent with every request; a server refuses other versions with `protocolViolation`.
-    public static let protocolVersion: UInt16 = 6
+    public static let protocolVersion: UInt16 = 7
 
     /// Unique within its client; its reply comes back on a tag derived from it.
     public var requestID: UInt64
@@ -20,13 +21,19 @@ public struct FSRequestEnvelope: Sendable {
     public var credentials: Credentials
     /// What is asked.
     public var operation: any FSOperation
+    /// For a change a primary relays to a copy of its group: the group's
+    /// epoch as the primary knows it. A copy takes relayed changes only,
+    /// and none from an epoch older than its own (a deposed primary's); nil
+    /// for a client's request.
+    public var relayEpoch: UInt64?
 
     /// A request ready to send.
-    public init(requestID: UInt64, clientID: UInt64 = 0, credentials: Credentials, operation: any FSOperation) {
+    public init(requestID: UInt64, clientID: UInt64 = 0, credentials: Credentials, operation: any FSOperation, relayEpoch: UInt64? = nil) {
         self.requestID = requestID
         self.clientID = clientID
         self.credentials = credentials
         self.operation = operation
+        self.relayEpoch = relayEpoch
     }
 
     /// The request as it goes on the wire: version, code, ids, credentials, fields.
@@ -37,6 +44,7 @@ public struct FSRequestEnvelope: Sendable {
         writer.write(requestID)
         writer.write(clientID)
         writer.write(credentials)
+        writer.write(relayEpoch)
         writer.write(operation)
         return writer.buffer
     }
@@ -53,6 +61,7 @@ public struct FSRequestEnvelope: Sendable {
         let requestID: UInt64 = try reader.read()
         let clientID: UInt64 = try reader.read()
         let credentials: Credentials = try reader.read()
+        let relayEpoch: UInt64? = try reader.read()
         guard let kind = FSOperations.operation(code: code) else {
             throw FSError(.protocolViolation, "request \(requestID) has unknown operation \(code)")
         }
@@ -60,13 +69,14 @@ public struct FSRequestEnvelope: Sendable {
         guard reader.isAtEnd else {
             throw FSError(.protocolViolation, "request \(requestID) (\(kind.name)) has \(reader.buffer.readableBytes) bytes left over")
         }
-        return FSRequestEnvelope(requestID: requestID, clientID: clientID, credentials: credentials, operation: operation)
+        return FSRequestEnvelope(requestID: requestID, clientID: clientID, credentials: credentials, operation: operation, relayEpoch: relayEpoch)
     }
 }
 
 extension FSRequestEnvelope: Equatable {
     /// The same ids, credentials and operation.
     public static func == (left: FSRequestEnvelope, right: FSRequestEnvelope) -> Bool {
-        left.requestID == right.requestID && left.clientID == right.clientID && left.credentials == right.credentials && left.operation.isEqual(to: right.operation)
+        left.requestID == right.requestID && left.clientID == right.clientID && left.credentials == right.credentials && left.relayEpoch == right.relayEpoch
+            && left.operation.isEqual(to: right.operation)
     }
 }

@@ -148,6 +148,11 @@ public struct FileSystemConfiguration: Sendable, Equatable {
         group == server ? serviceName(ofServer: server) : replicaServiceName(group: group, server: server)
     }
 
+    /// Where server `server` answers for its replica groups' epochs (probes,
+    /// votes, their outcomes), on a thread of its own, so a busy serving
+    /// loop is never taken for a dead server.
+    public func watchServiceName(ofServer server: Int) -> String { serviceName(ofServer: server) + "/watch" }
+
     /// The name under which server `index` publishes where its `/metrics` is served (host:port).
     public func metricsServiceName(ofServer index: Int) -> String { serviceName(ofServer: index) + "/metrics" }
 

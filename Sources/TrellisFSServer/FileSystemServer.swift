@@ -27,6 +27,8 @@ public final class FileSystemServer: @unchecked Sendable {
     private let copies: [ServingLoop]
     /// With replicas: a watch over each group it has a copy of.
     private let watches: [FailoverWatch]
+    /// With replicas: the loop that answers other servers' probes and votes.
+    private let watchLoop: ServingLoop?
     private var handler: RequestHandler { loop.handler }
 
     /// Opens server `index`'s storage (prepared by `trellis mkfs`) and joins the runtime as a singleton on its configured address; serving starts with `run`.
@@ -51,6 +53,7 @@ public final class FileSystemServer: @unchecked Sendable {
         let peers = PeerLinks(runtime: runtime, serviceNames: servers.map(\.candidates))
         var loops: [ServingLoop] = []
         var watches: [FailoverWatch] = []
+        let stoppedCleanly = ServerStorage.takeCleanStopMark(configuration, server: index)
         do {
             let replication: ReplicationContext? = placement.replicas > 1
                 ? ReplicationContext(
@@ -58,7 +61,7 @@ public final class FileSystemServer: @unchecked Sendable {
                     epochs: try GroupEpochs(path: configuration.servers[index].storage + "/group-epochs.json", placement: placement), runtime: runtime,
                     changeSeconds: configuration.failoverSeconds, resyncBytesPerSecond: configuration.resyncMiBPerSecond.map { $0 * 1_048_576 },
                     copyServiceName: { group, server in configuration.copyServiceName(group: group, server: server) },
-                    serverServiceName: { configuration.serviceName(ofServer: $0) })
+                    watchServiceName: { configuration.watchServiceName(ofServer: $0) })
                 : nil
             for (group, place) in placement.groups(of: index) {
                 // Lines to a list of secondaries of this group, made when this copy is (or becomes) its primary.
@@ -72,7 +75,9 @@ public final class FileSystemServer: @unchecked Sendable {
                 }
                 // A group that failed over has the members its newest epoch names, as this server last knew them.
                 let members = replication?.epochs.entry(group)?.members ?? placement.members[group]
-                let isPrimary = members.first == index, isMember = members.contains(index)
+                // A primary that crashed may hold changes it never passed on: it hands its group over (`FailoverWatch`).
+                let handsOver = replication != nil && members.first == index && members.count > 1 && !stoppedCleanly
+                let isPrimary = members.first == index && !handsOver, isMember = members.contains(index) && !handsOver
                 let secondaries = Secondaries(isPrimary ? linesTo(Array(members.dropFirst())) : nil)
                 let committed: (@Sendable (Changeset) throws -> Void)? = replication == nil ? nil : { @Sendable changes in try secondaries.ship(changes) }
                 let stores = try ServerStorage.open(configuration, server: index, group: group, committed: committed)
@@ -107,12 +112,23 @@ public final class FileSystemServer: @unchecked Sendable {
         self.watches = watches
         loop = loops[0]
         copies = Array(loops.dropFirst())
+        // The epochs are answered for on a loop of their own, which serves no objects (a copy out of its group serves none).
+        watchLoop = placement.replicas > 1 ? { [runtime, logger] in
+            var context = loops[0].handler.context
+            context.role = ReplicaRole(primary: false, member: false)
+            context.secondaries = nil
+            context.pool = nil
+            return ServingLoop(
+                handler: RequestHandler(context: context), runtime: runtime, serviceName: configuration.watchServiceName(ofServer: index),
+                label: "the replica-group watch of server \(index) of \(configuration.name)", logger: logger)
+        }() : nil
     }
 
     /// Asks `run` to return after the requests in hand (safe from any thread).
     public func stop() {
         loop.stop()
         for copy in copies { copy.stop() }
+        watchLoop?.stop()
         for watch in watches { watch.stop() }
     }
 
@@ -121,7 +137,7 @@ public final class FileSystemServer: @unchecked Sendable {
     public func run(metricsAddress: String? = nil, ready: (String) -> Void = { _ in }) throws {
         if let metricsAddress { try runtime.publish(name: configuration.metricsServiceName(ofServer: index), port: metricsAddress) }
         // The copies serve first, so that this server's own changes, and its peers', find them.
-        let copyThreads = copies.compactMap { copy in
+        let copyThreads = (copies + [watchLoop].compactMap { $0 }).compactMap { copy in
             startThread { [logger] in
                 do { try copy.run() } catch { logger.error("\(copy.serviceName) stopped: \(error)") }
             }
@@ -133,9 +149,15 @@ public final class FileSystemServer: @unchecked Sendable {
         let served = Result { try loop.run(ready: ready) }
         handler.context.pool?.stop()
         for copy in copies { copy.stop() }
+        watchLoop?.stop()
         for watch in watches { watch.stop() }
         for thread in copyThreads + watchThreads { pthread_join(thread, nil) }
+        // Every change passed on to every secondary: the next start may serve at the same epochs.
+        let passedOn = ([loop] + copies).allSatisfy { served in
+            !served.handler.context.role.isPrimary || served.handler.context.secondaries.map { (try? $0.catchUp()) != nil } ?? true
+        }
         for served in [loop] + copies { served.handler.context.secondaries?.replace(with: nil) }
+        if passedOn { ServerStorage.markCleanStop(configuration, server: index) }
         handler.context.peers?.close()
         if metricsAddress != nil { try? runtime.unpublish(name: configuration.metricsServiceName(ofServer: index)) }
         try runtime.finalize()

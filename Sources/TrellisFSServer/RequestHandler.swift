@@ -24,7 +24,8 @@ public struct RequestHandler: Sendable {
     /// caller's group commit, when there is one, so with its change).
     public func handle(_ envelope: FSRequestEnvelope) -> (reply: FSReplyEnvelope, followUps: [FollowUp]) {
         let kind = type(of: envelope.operation)
-        if let refusal = context.role.refusal(of: kind, group: context.serverIndex) {
+        let knownEpoch = context.replication?.epochs.entry(context.serverIndex)?.epoch
+        if let refusal = context.role.refusal(of: kind, group: context.serverIndex, relayEpoch: envelope.relayEpoch, knownEpoch: knownEpoch) {
             return (FSReplyEnvelope(requestID: envelope.requestID, result: .failure(refusal)), [])
         }
         let recorded = kind.isRecorded && envelope.clientID != 0
@@ -52,9 +53,13 @@ public struct RequestHandler: Sendable {
         }
         let failure: FSError.Code?
         if case .failure(let error) = result { failure = error.code } else { failure = nil }
+        // Committed here but not yet on every replica: recorded as done, answered once every copy has it (the resend).
+        let unpassed = context.metadata.takeUnpassedCommit()
         metrics.record(kind, nanoseconds: MonotonicClock.nanoseconds() &- started, error: failure)
         let reply = FSReplyEnvelope(requestID: envelope.requestID, result: result, steps: UInt32(call.steps))
-        if recorded {
+        // Only a change that was made is recorded: a request that failed changed nothing here, and a
+        // failure such as a replica being replaced must not be the answer to every resend.
+        if recorded, failure == nil {
             do {
                 try context.metadata.recordReply(
                     Array(reply.encoded().readableBytesView), client: envelope.clientID, request: envelope.requestID, at: context.now())
@@ -62,6 +67,9 @@ public struct RequestHandler: Sendable {
                 // The change stands; only a resend of this request would be done again.
                 context.log("could not record the reply to request \(envelope.requestID) of client \(envelope.clientID): \(error)")
             }
+        }
+        if let unpassed, failure == nil {
+            return (FSReplyEnvelope(requestID: envelope.requestID, result: .failure(unpassed), steps: UInt32(call.steps)), call.followUps)
         }
         return (reply, call.followUps)
     }

@@ -1,3 +1,4 @@
+import Glibc
 import Foundation
 import TrellisFSProtocol
 import TrellisFSStorage
@@ -9,6 +10,32 @@ import TrellisFSStorage
 /// index.
 public enum ServerStorage {
     static let markerName = "trellis-fs-server"
+    /// Present while a server is stopped after passing every change on to
+    /// its secondaries (and after `mkfs`): a primary that starts without it
+    /// crashed, and hands its groups over rather than serve at its old epoch.
+    static let stoppedCleanlyName = "stopped-cleanly"
+
+    /// Takes away the mark of a clean stop, durably, before anything is served; whether it was there.
+    static func takeCleanStopMark(_ configuration: FileSystemConfiguration, server index: Int) -> Bool {
+        let folder = configuration.servers[index].storage
+        guard unlink(folder + "/" + stoppedCleanlyName) == 0 else { return false }
+        syncFolder(folder)
+        return true
+    }
+
+    /// Marks a clean stop (every change passed on).
+    static func markCleanStop(_ configuration: FileSystemConfiguration, server index: Int) {
+        let folder = configuration.servers[index].storage
+        if FileManager.default.createFile(atPath: folder + "/" + stoppedCleanlyName, contents: nil) { syncFolder(folder) }
+    }
+
+    /// fsync of a folder, so a file made or removed in it stays so through a crash.
+    static func syncFolder(_ folder: String) {
+        let descriptor = Glibc.open(folder, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard descriptor >= 0 else { return }
+        fsync(descriptor)
+        close(descriptor)
+    }
     /// 2: datafiles are objects with handles (decision 0003).
     static let storageFormat = 2
 
@@ -51,6 +78,7 @@ public enum ServerStorage {
         } catch {
             throw FSError(.ioError, "cannot write \(marker): \(error.localizedDescription)")
         }
+        markCleanStop(configuration, server: index)
     }
 
     /// Opens server `index`'s stores of replica group `group` (its own

@@ -124,8 +124,15 @@ final class ServingLoop: @unchecked Sendable {
             for (envelope, client) in local { answer(envelope, to: client, waitForSend: false) }
             return
         }
+        // Committed, but not on every replica yet: each change is recorded as done, and its resend is
+        // answered from the record once every copy has it; until then the clients hear the failure.
+        let unpassed = handler.context.metadata.takeUnpassedCommit()
         for ((envelope, client), answer) in zip(local, answers) {
-            send(answer.reply, for: envelope, to: client, waitForSend: false)
+            var reply = answer.reply
+            if let unpassed, case .success = reply.result, type(of: envelope.operation).commits {
+                reply = FSReplyEnvelope(requestID: envelope.requestID, result: .failure(unpassed), steps: reply.steps)
+            }
+            send(reply, for: envelope, to: client, waitForSend: false)
             for followUp in answer.followUps { handler.carryOut(followUp) }
         }
     }

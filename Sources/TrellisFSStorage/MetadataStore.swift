@@ -106,6 +106,10 @@ public protocol MetadataStore: Sendable {
     /// Where the store's database is (snapshots go beside it).
     var path: String { get }
 
+    /// Why the last commit this thread made was committed but not passed on
+    /// to the replicas (nil: it was passed on, or there was none); asked once per request.
+    func takeUnpassedCommit() -> FSError?
+
     /// Runs `body` so that the changes it makes through this store on this
     /// thread commit together, with one sync to disk (group commit). A call
     /// inside that throws undoes only its own changes. Nothing is durable

@@ -18,6 +18,8 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
     let applying: ApplyingFlag
     /// The server whose handles this store makes.
     public let serverIndex: Int
+    /// Why the last commit of each thread was not passed on to `committed`, until taken.
+    private let unpassed = Mutex<[UInt: FSError]>([:])
     /// The database file.
     public let path: String
     private let reserve: SpaceReserve?
@@ -662,7 +664,15 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
                 return .commit
             }
             // Still holding the connection, so commits reach `committed` in the order they were made.
-            if !changes.isEmpty { try committed(changes) }
+            // The change stands once committed: a failure to pass it on is the caller's to report, not a failure of the change.
+            if !changes.isEmpty {
+                do {
+                    try committed(changes)
+                } catch {
+                    let failure = error as? FSError ?? FSError(.serverUnavailable, "\(error)")
+                    unpassed.withLock { $0[UInt(bitPattern: Int(bitPattern: pthread_self()))] = failure }
+                }
+            }
             return result!
         }
     }
@@ -676,6 +686,11 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
         try write("applying a changeset of \(changeset.bytes.count) bytes") { db in
             try whileApplying { try ChangeRecording.apply(changeset, to: db) }
         }
+    }
+
+    /// Why the last commit this thread made was not passed on (nil: it was, or none was made), once.
+    public func takeUnpassedCommit() -> FSError? {
+        unpassed.withLock { $0.removeValue(forKey: UInt(bitPattern: Int(bitPattern: pthread_self()))) }
     }
 
     /// Runs `body` with the count triggers standing aside (the rows it writes bring their counts).

@@ -33,9 +33,12 @@ private final class HandlerFixture {
     /// Sends the operation through its wire form, as a client would, and
     /// decodes its typed reply.
     @discardableResult
-    func call<Operation: FSOperation>(_ operation: Operation, as credentials: Credentials = HandlerFixture.alice) throws -> (Operation.Reply, [FollowUp]) {
+    func call<Operation: FSOperation>(
+        _ operation: Operation, as credentials: Credentials = HandlerFixture.alice, relayEpoch: UInt64? = nil
+    ) throws -> (Operation.Reply, [FollowUp]) {
         nextID += 1
-        let decoded = try FSRequestEnvelope.decode(FSRequestEnvelope(requestID: nextID, credentials: credentials, operation: operation).encoded())
+        let request = FSRequestEnvelope(requestID: nextID, credentials: credentials, operation: operation, relayEpoch: relayEpoch)
+        let decoded = try FSRequestEnvelope.decode(request.encoded())
         let (reply, followUps) = handler.handle(decoded)
         let back = try FSReplyEnvelope.decode(reply.encoded())
         #expect(back.requestID == nextID)
@@ -47,9 +50,9 @@ private final class HandlerFixture {
         try call(operation, as: credentials).0
     }
 
-    func error(_ operation: some FSOperation, as credentials: Credentials = HandlerFixture.alice) -> FSError.Code? {
+    func error(_ operation: some FSOperation, as credentials: Credentials = HandlerFixture.alice, relayEpoch: UInt64? = nil) -> FSError.Code? {
         do {
-            _ = try call(operation, as: credentials)
+            _ = try call(operation, as: credentials, relayEpoch: relayEpoch)
             return nil
         } catch let error as FSError {
             return error.code
@@ -92,21 +95,26 @@ private final class HandlerFixture {
         #expect(throws: FSError.self) { try send(MakeDirectory(parent: .root, name: "anonymous", mode: 0o755), client: 0, request: 3).reply(to: MakeDirectory.self) }
     }
 
-    /// A secondary copy answers clients with `notPrimary` and takes a
-    /// primary's changes; a primary takes no changeset from anyone.
+    /// A secondary copy answers clients with `notPrimary` and takes what a
+    /// primary relays; a primary takes no changeset from anyone, nor any
+    /// relayed change.
     @Test func aSecondaryTakesOnlyWhatAPrimarySends() throws {
         let primary = try HandlerFixture()
         #expect(primary.error(ApplyChanges(group: 0, changeset: ByteBuffer())) == .notPermitted)
         #expect(primary.error(DropBstreams([])) == .notPermitted)
+        #expect(primary.error(MakeDirectory(parent: .root, name: "relayed", mode: 0o755), relayEpoch: 0) == .notPermitted)
         let secondary = try HandlerFixture(primary: false)
         #expect(secondary.error(Lookup(parent: .root, name: "x")) == .notPrimary)
         #expect(secondary.error(MakeDirectory(parent: .root, name: "x", mode: 0o755)) == .notPrimary)
-        #expect(secondary.error(ApplyChanges(group: 1, changeset: ByteBuffer())) == .invalidArgument)
-        #expect(secondary.error(ApplyChanges(group: 0, changeset: ByteBuffer(bytes: [0x54, 0xff]))) == .protocolViolation)
-        try secondary.call(ApplyChanges(group: 0, changeset: ByteBuffer()))
-        try secondary.call(DropBstreams([ObjectHandle(server: 0, serial: 77)]))
+        // A client's change is not a primary's, even of a kind a primary relays.
+        #expect(secondary.error(ApplyChanges(group: 0, changeset: ByteBuffer())) == .notPrimary)
+        #expect(secondary.error(WriteData(datafile: ObjectHandle(server: 0, serial: 77), regions: [.init(offset: 0, length: 1)], data: ByteBuffer(bytes: [1]))) == .notPrimary)
+        #expect(secondary.error(ApplyChanges(group: 1, changeset: ByteBuffer()), relayEpoch: 0) == .invalidArgument)
+        #expect(secondary.error(ApplyChanges(group: 0, changeset: ByteBuffer(bytes: [0x54, 0xff])), relayEpoch: 0) == .protocolViolation)
+        try secondary.call(ApplyChanges(group: 0, changeset: ByteBuffer()), relayEpoch: 0)
+        try secondary.call(DropBstreams([ObjectHandle(server: 0, serial: 77)]), relayEpoch: 3)
         // A write passed on for a datafile the copy does not have is refused, as on a primary.
-        #expect(secondary.error(WriteData(datafile: ObjectHandle(server: 0, serial: 77), regions: [.init(offset: 0, length: 1)], data: ByteBuffer(bytes: [1]))) == .staleHandle)
+        #expect(secondary.error(WriteData(datafile: ObjectHandle(server: 0, serial: 77), regions: [.init(offset: 0, length: 1)], data: ByteBuffer(bytes: [1])), relayEpoch: 0) == .staleHandle)
     }
 
     @Test func everyOperationOfTheRegistryHasAHandler() {

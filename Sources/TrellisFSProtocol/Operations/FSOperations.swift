@@ -80,6 +80,7 @@ public enum FSOperations {
         VoteForMembers(group: 2, epoch: 7, members: [3, 1], dropped: [2]),
         GetGroupView(group: 1),
         VoteForMembers(group: 0, epoch: 9, members: [0, 2], dropped: []),
+        VoteForMembers(group: 1, epoch: 4, members: [2], dropped: [1], stepsDown: true),
         RequestResync(group: 1, member: 2),
         BeginResync(group: 2, epoch: 4, full: true),
         ResyncMetadata(group: 0, offset: 4096, total: 8192, bytes: ByteBuffer(repeating: 7, count: 4096)),

@@ -6,7 +6,8 @@
 /// two sides of a cut network can never both change a group.
 public struct VoteForMembers: FSOperation {
     /// Code 45 on the wire, answered with ``GroupView``; resent after a lost connection (a server answers the same epoch the same way); records the promise.
-    public static let form = OperationForm<Self, GroupView>(code: 45, idempotent: true, commits: false, \.group, \.epoch, \.members, \.dropped, make: Self.init)
+    public static let form = OperationForm<Self, GroupView>(
+        code: 45, idempotent: true, commits: false, \.group, \.epoch, \.members, \.dropped, \.stepsDown, make: Self.init)
     /// The replica group.
     public var group: UInt32
     /// The epoch it would start.
@@ -15,8 +16,12 @@ public struct VoteForMembers: FSOperation {
     public var members: [UInt32]
     /// Members left out because the asker cannot reach them (none: members are added).
     public var dropped: [UInt32]
+    /// Whether the one member dropped is the asker, stepping down: a primary
+    /// that restarted may hold changes it never passed on, so it hands the
+    /// group to a secondary and is resynced.
+    public var stepsDown: Bool
     /// The request as a member of the group sends it.
-    public init(group: UInt32, epoch: UInt64, members: [UInt32], dropped: [UInt32]) {
-        (self.group, self.epoch, self.members, self.dropped) = (group, epoch, members, dropped)
+    public init(group: UInt32, epoch: UInt64, members: [UInt32], dropped: [UInt32], stepsDown: Bool = false) {
+        (self.group, self.epoch, self.members, self.dropped, self.stepsDown) = (group, epoch, members, dropped, stepsDown)
     }
 }

@@ -6,7 +6,8 @@ extension VoteForMembers: ServedOperation {
 
     /// Granted only when this server knows the group, has promised no epoch
     /// as high, and either can reach none of the members to drop (itself
-    /// included) or is asked by the primary it knows to add members;
+    /// included), or is asked by the one member to drop, stepping down, or
+    /// is asked by the primary it knows to add members;
     /// the promise is on disk before the answer leaves.
     func serve(_ handler: RequestHandler, _ call: inout ServerCall) throws -> GroupView {
         guard let replication = handler.context.replication else {
@@ -32,7 +33,8 @@ extension VoteForMembers: ServedOperation {
             }
         } else {
             guard Set(proposed + left).isSubset(of: known.members) else { return replication.epochs.view(group) }
-            for member in left {
+            // A primary stepping down after a restart asks for itself: the member to drop is the one asking.
+            for member in left where !(stepsDown && left.count == 1) {
                 // A member this server can still reach is not gone: no vote to drop it.
                 if member == replication.server || replication.probe(group: group, member: member) != nil { return replication.epochs.view(group) }
             }

@@ -15,10 +15,11 @@ enum Election: Sendable {
 extension ReplicationContext {
     /// Asks every server to let `group` go on, from the epoch after the
     /// newest this server knows or promised, with `members`, without
-    /// `dropped` (none: `members` adds copies its primary resynced), and
-    /// records the new epoch when more than half agree; then tells every
-    /// server, so later votes and probes start from it.
-    func elect(_ group: Int, members: [Int], dropping dropped: [Int]) -> Election {
+    /// `dropped` (none: `members` adds copies its primary resynced; with
+    /// `stepsDown`, the one dropped is this server's copy), and
+    /// records the new epoch when more than half agree. The caller then
+    /// `announce`s it, so later votes and probes start from it.
+    func elect(_ group: Int, members: [Int], dropping dropped: [Int], stepsDown: Bool = false) -> Election {
         guard let entry = epochs.entry(group) else { return .lost("there is no replica group \(group)") }
         let (epoch, overflow) = max(entry.epoch, entry.promised).addingReportingOverflow(1)
         guard !overflow else { return .lost("its epoch cannot rise any further") }
@@ -27,13 +28,13 @@ extension ReplicationContext {
         } catch {
             return .lost("could not promise epoch \(epoch): \(error)")
         }
-        let vote = VoteForMembers(group: UInt32(group), epoch: epoch, members: members.map { UInt32($0) }, dropped: dropped.map { UInt32($0) })
+        let vote = VoteForMembers(group: UInt32(group), epoch: epoch, members: members.map { UInt32($0) }, dropped: dropped.map { UInt32($0) }, stepsDown: stepsDown)
         // Every server at once (a member to drop would refuse to vote itself out, so it is not asked).
         let voters = (0..<serverCount).filter { $0 != server && !dropped.contains($0) }
         let answers = Mutex<[GroupView?]>(Array(repeating: nil, count: voters.count))
         DispatchQueue.concurrentPerform(iterations: voters.count) { position in
             // A voter probes the members to drop itself, so it gets longer than one probe.
-            let view = ask(vote, of: serverServiceName(voters[position]), server: voters[position], seconds: 3 * probeSeconds)
+            let view = askWatch(vote, of: voters[position], seconds: 3 * probeSeconds)
             answers.withLock { $0[position] = view }
         }
         var votes = 1
@@ -52,7 +53,6 @@ extension ReplicationContext {
         } catch {
             return .lost("could not record epoch \(epoch): \(error)")
         }
-        announce(group, epoch: epoch, members: members)
         return .won(epoch: epoch, votes: votes)
     }
 
@@ -60,7 +60,7 @@ extension ReplicationContext {
     func announce(_ group: Int, epoch: UInt64, members: [Int]) {
         let view = RecordGroupView(group: UInt32(group), epoch: epoch, members: members.map { UInt32($0) })
         for other in 0..<serverCount where other != server {
-            _ = ask(view, of: serverServiceName(other), server: other)
+            _ = askWatch(view, of: other)
         }
     }
 }

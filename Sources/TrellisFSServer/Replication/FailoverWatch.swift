@@ -31,6 +31,12 @@ final class FailoverWatch: @unchecked Sendable {
     private var actedEpoch: UInt64
     /// When this copy last asked for a resync (monotonic seconds).
     private var askedForResync = 0.0
+    /// When the watch began: a member not heard from since is not counted
+    /// silent before `startupSeconds` more (the servers of a file system
+    /// start one after another).
+    private let startedAt = FailoverWatch.now()
+    private var heardFrom: Set<Int> = []
+    static let startupSeconds = 10.0
 
     /// A watch of `group`'s copy with `role`; `linesTo` makes the lines to a
     /// list of secondaries, for when this copy becomes primary with them.
@@ -77,6 +83,7 @@ final class FailoverWatch: @unchecked Sendable {
         // A vote's outcome another server announced.
         if entry.epoch > actedEpoch { adopt(entry) }
         let me = replication.server
+        if role.isOutOfGroup, entry.members.first == me { return handOver(entry) }
         guard !role.isOutOfGroup, let place = entry.members.firstIndex(of: me) else { return askForResync() }
         if place == 0 {
             var gone: [Int] = []
@@ -87,7 +94,9 @@ final class FailoverWatch: @unchecked Sendable {
                     gone.append(member)
                 }
             }
-            if !gone.isEmpty { elect(entry.members.filter { !gone.contains($0) }, dropping: gone) }
+            if !gone.isEmpty { return elect(entry.members.filter { !gone.contains($0) }, dropping: gone) }
+            // A secondary that missed changes while it did not answer is sent them, even when no new change comes to carry them.
+            try? secondaries.catchUp()
         } else {
             let primary = entry.members[0]
             if let view = answer(of: primary) {
@@ -103,20 +112,42 @@ final class FailoverWatch: @unchecked Sendable {
         // Silence counts from when the probe that found it began.
         let asked = Self.now()
         let view = replication.probe(group: group, member: member)
-        if view != nil { silentSince[member] = nil } else if silentSince[member] == nil { silentSince[member] = asked }
+        if view != nil {
+            silentSince[member] = nil
+            heardFrom.insert(member)
+        } else if silentSince[member] == nil {
+            silentSince[member] = heardFrom.contains(member) ? asked : max(asked, startedAt + Self.startupSeconds)
+        }
         return view
     }
 
     private func silence(of member: Int) -> Double {
-        silentSince[member].map { Self.now() - $0 } ?? 0
+        silentSince[member].map { max(Self.now() - $0, 0) } ?? 0
     }
 
     private static func now() -> Double { Double(MonotonicClock.nanoseconds()) / 1e9 }
 
+    /// A primary that did not stop cleanly may hold changes it never passed
+    /// on (or owed a secondary changes it no longer knows): it does not serve
+    /// again at its old epoch. It hands the group to a secondary that
+    /// answers, and is resynced from it; when none answers, it serves alone
+    /// once more than half of the servers agree the others are gone (they
+    /// are resynced when they return).
+    private func handOver(_ entry: GroupEpochs.Entry) {
+        let me = replication.server
+        let others = Array(entry.members.dropFirst())
+        if others.contains(where: { answer(of: $0) != nil }) {
+            elect(others, dropping: [me], stepsDown: true)
+        } else if others.allSatisfy({ silence(of: $0) >= failoverSeconds }) {
+            elect([me], dropping: others)
+        }
+    }
+
     /// Asks the group's members for a new epoch with `members`, without `dropped`.
-    private func elect(_ members: [Int], dropping dropped: [Int]) {
-        switch replication.elect(group, members: members, dropping: dropped) {
+    private func elect(_ members: [Int], dropping dropped: [Int], stepsDown: Bool = false) {
+        switch replication.elect(group, members: members, dropping: dropped, stepsDown: stepsDown) {
         case .won(let epoch, let votes):
+            replication.announce(group, epoch: epoch, members: members)
             log("group \(group): epoch \(epoch), members \(members) (primary \(members[0])), without \(dropped); \(votes) of \(replication.serverCount) servers agreed")
             if let entry = replication.epochs.entry(group) { adopt(entry) }
         case .lost(let reason):
@@ -141,7 +172,8 @@ final class FailoverWatch: @unchecked Sendable {
         let me = replication.server
         let others = Array(entry.members.dropFirst())
         if entry.members.first == me {
-            guard !role.isOutOfGroup else { return }
+            // Out of the group, it leads only a group of its own (a primary that restarted alone).
+            guard !role.isOutOfGroup || entry.members == [me] else { return }
             if role.isPrimary, let replicator = secondaries.current {
                 replicator.change(to: others)
             } else {

@@ -53,26 +53,32 @@ public final class ReplicaRole: Sendable {
     /// The group took this copy back as a secondary.
     public func rejoin() { state.store(Self.secondary, ordering: .releasing) }
 
-    /// Why this copy of `group` refuses `kind`, or nil when it takes it:
-    /// a secondary takes only what a primary sends it (`notPrimary` tells a
-    /// client to find the group's primary); a primary never takes a
-    /// changeset or a drop of bstreams, which only a primary sends; a copy
-    /// out of its group takes only a resync.
-    func refusal(of kind: any FSOperation.Type, group: Int) -> FSError? {
-        if kind is any AnyRoleTakes.Type { return nil }
-        let fromPrimary = kind is any SentByPrimary.Type
-        if isStale || (isResyncing && !fromPrimary) {
-            return FSError(.notPrimary, "this copy of group \(group) was left out of the group while it was away: \(kind.name) goes to the group's primary")
+    /// Why this copy of `group` refuses `kind`, or nil when it takes it. A
+    /// secondary takes only what a primary relays (`notPrimary` tells a
+    /// client to find the group's primary), and nothing relayed from an
+    /// epoch older than `knownEpoch` (a deposed primary's); a copy out of
+    /// its group takes only a resync; a primary takes no relayed change.
+    func refusal(of kind: any FSOperation.Type, group: Int, relayEpoch: UInt64?, knownEpoch: UInt64?) -> FSError? {
+        let relayed = relayEpoch != nil && kind is any SentByPrimary.Type
+        if kind is any AnyRoleTakes.Type, !(kind is any SentByPrimary.Type) { return nil }
+        if let relayEpoch, let knownEpoch, relayEpoch < knownEpoch {
+            return FSError(.notPrimary, "group \(group) is at epoch \(knownEpoch): a change relayed at epoch \(relayEpoch) comes from a primary it went on without")
         }
         if isPrimary {
-            guard kind == ApplyChanges.self || kind == DropBstreams.self || kind == BeginResync.self || kind == ResyncMetadata.self else { return nil }
-            return FSError(.notPermitted, "group \(group)'s primary takes no \(kind.name): only a secondary applies its primary's changes")
+            guard relayEpoch != nil || Self.onlyRelayed.contains(where: { $0 == kind }) else { return nil }
+            return FSError(.notPermitted, "group \(group)'s primary takes no \(kind.name) from another: only a copy takes its primary's changes")
         }
-        guard fromPrimary else {
+        if isStale && !(relayed && kind == BeginResync.self) || isResyncing && !relayed {
+            return FSError(.notPrimary, "this copy of group \(group) was left out of the group while it was away: \(kind.name) goes to the group's primary")
+        }
+        guard relayed else {
             return FSError(.notPrimary, "this copy of group \(group) is a secondary: \(kind.name) goes to the group's primary")
         }
         return nil
     }
+
+    /// What only a primary sends, never a client.
+    private static let onlyRelayed: [any FSOperation.Type] = [ApplyChanges.self, DropBstreams.self, BeginResync.self, ResyncMetadata.self]
 }
 
 /// An operation a primary sends to its group's secondaries (its own
@@ -92,6 +98,9 @@ extension RecordGroupView: AnyRoleTakes {}
 extension GetReplicaStatus: AnyRoleTakes {}
 extension RequestResync: AnyRoleTakes {}
 extension BeginResync: AnyRoleTakes {}
+extension BeginResync: SentByPrimary {
+    var missed: MissedChange { .bstreams([]) }
+}
 
 extension ApplyChanges: SentByPrimary {
     var missed: MissedChange { .rows(Changeset(bytes: Data(changeset.readableBytesView))) }

@@ -1,3 +1,4 @@
+import Synchronization
 import TrellisCore
 import TrellisFSConnection
 import TrellisFSProtocol
@@ -17,8 +18,8 @@ public struct ReplicationContext: Sendable {
     public let epochs: GroupEpochs
     /// The service name of server `server`'s copy of group `group`.
     public let copyServiceName: @Sendable (_ group: Int, _ server: Int) -> String
-    /// The service name of server `server`'s own loop (where it votes).
-    public let serverServiceName: @Sendable (_ server: Int) -> String
+    /// The service name of server `server`'s watch (where it answers probes and votes).
+    public let watchServiceName: @Sendable (_ server: Int) -> String
     /// How long a peer may take to answer a probe or a vote.
     public let probeSeconds: Double
     /// How long a copy may take to take one change.
@@ -26,12 +27,16 @@ public struct ReplicationContext: Sendable {
     /// The most a resync sends per second (nil: as fast as it can).
     public let resyncBytesPerSecond: Double?
     private let runtime: Runtime
+    /// Lines to the other servers' watches, kept between probes: a live
+    /// server answers on its line without the name service, a dead one's
+    /// line fails at once.
+    private let watchLines = WatchLines()
 
     /// A context over `runtime`'s name service.
     public init(
         server: Int, placement: ReplicaPlacement, epochs: GroupEpochs, runtime: Runtime, probeSeconds: Double = 1, changeSeconds: Double = 2,
         resyncBytesPerSecond: Double? = nil,
-        copyServiceName: @escaping @Sendable (Int, Int) -> String, serverServiceName: @escaping @Sendable (Int) -> String
+        copyServiceName: @escaping @Sendable (Int, Int) -> String, watchServiceName: @escaping @Sendable (Int) -> String
     ) {
         self.server = server
         self.serverCount = placement.members.count
@@ -42,12 +47,15 @@ public struct ReplicationContext: Sendable {
         self.changeSeconds = changeSeconds
         self.resyncBytesPerSecond = resyncBytesPerSecond
         self.copyServiceName = copyServiceName
-        self.serverServiceName = serverServiceName
+        self.watchServiceName = watchServiceName
     }
 
-    /// A line to server `member`'s copy of `group`, connected on first use.
+    /// A primary's line to server `member`'s copy of `group`, connected on
+    /// first use; every request on it carries the group's epoch.
     public func line(toCopyOf group: Int, on member: Int, requestIDs: RequestIDSource = RequestIDSource()) -> ServerConnection {
-        ServerConnection(index: member, serviceName: copyServiceName(group, member), runtime: runtime, requestIDs: requestIDs)
+        ServerConnection(
+            index: member, serviceName: copyServiceName(group, member), runtime: runtime, requestIDs: requestIDs,
+            relayEpoch: { [epochs] in epochs.entry(group)?.epoch ?? 0 })
     }
 
     /// Asks the loop published as `serviceName` (a server's index `index`,
@@ -60,8 +68,37 @@ public struct ReplicationContext: Sendable {
         return try? line.call(operation, credentials: Credentials(uid: 0, gid: 0), deadline: .after(seconds: seconds ?? probeSeconds)).reply
     }
 
-    /// What server `member`'s copy of `group` says of the group; nil when it does not answer.
+    /// What server `member` says of `group`; nil when it does not answer.
     public func probe(group: Int, member: Int) -> GroupView? {
-        ask(GetGroupView(group: UInt32(group)), of: copyServiceName(group, member), server: member)
+        askWatch(GetGroupView(group: UInt32(group)), of: member)
+    }
+
+    /// Asks server `server`'s watch for `operation`'s answer within `seconds`
+    /// (default `probeSeconds`), on the line kept to it; nil when it does not answer.
+    public func askWatch<Operation: FSOperation>(_ operation: Operation, of server: Int, seconds: Double? = nil) -> Operation.Reply? {
+        let line = watchLines.take(server) ?? ServerConnection(
+            index: server, serviceName: watchServiceName(server), runtime: runtime, requestIDs: RequestIDSource(), resendsAfterLoss: false)
+        guard let reply = try? line.call(operation, credentials: Credentials(uid: 0, gid: 0), deadline: .after(seconds: seconds ?? probeSeconds)).reply else {
+            line.drop()
+            return nil
+        }
+        watchLines.put(line, for: server)
+        return reply
+    }
+}
+
+/// The lines a server keeps to the others' watches, one per server at
+/// rest; a line in use is taken out, so no two threads share one.
+final class WatchLines: Sendable {
+    private let lines = Mutex<[Int: ServerConnection]>([:])
+
+    func take(_ server: Int) -> ServerConnection? { lines.withLock { $0.removeValue(forKey: server) } }
+
+    func put(_ line: ServerConnection, for server: Int) {
+        let extra = lines.withLock { lines in
+            defer { if lines[server] == nil { lines[server] = line } }
+            return lines[server] == nil ? nil : line
+        }
+        extra?.drop()
     }
 }

@@ -53,11 +53,13 @@ struct Resync {
                 }
                 if missed.count <= Self.shortLog { break }
             }
+            var admitted: (epoch: UInt64, members: [Int])?
             try replicator.admit(member) { rest in
                 try send(rest, on: line)
                 let members = (replication.epochs.entry(group)?.members ?? [replication.server]) + [member]
                 switch replication.elect(group, members: members, dropping: []) {
                 case .won(let epoch, let votes):
+                    admitted = (epoch, members)
                     handler.context.log("group \(group): epoch \(epoch), members \(members): server \(member)'s copy is resynced and back (\(votes) of \(replication.serverCount) servers agreed)")
                 case .lost(let reason):
                     throw FSError(.serverUnavailable, "server \(member)'s copy is resynced but not taken back: \(reason)")
@@ -65,6 +67,8 @@ struct Resync {
                     throw FSError(.notPrimary, "server \(member)'s copy is resynced but group \(group) is at epoch \(view.epoch) already")
                 }
             }
+            // Told once commits go on again: a server may be waiting on this one to answer it.
+            if let admitted { replication.announce(group, epoch: admitted.epoch, members: admitted.members) }
             let seconds = Double(MonotonicClock.nanoseconds() &- started) / 1e9
             update { progress in
                 handler.context.log(
@@ -108,8 +112,9 @@ struct Resync {
             try send(ApplyChanges(group: UInt32(group), changeset: ByteBuffer(bytes: changes.bytes)), on: line)
             sent(bytes: changes.bytes.count, objects: 1)
         }
+        // No metadata is read here: the last of the log goes out while commits wait, holding the database.
         for datafile in missed.bstreams.sorted(by: { $0.rawValue < $1.rawValue }) {
-            if bstreams.lastChange(datafile: datafile) != nil, try metadata.isDatafile(datafile) {
+            if bstreams.lastChange(datafile: datafile) != nil {
                 let size = try bstreams.size(datafile: datafile)
                 update { $0.totalBytes += size }
                 try sendBstream(datafile, on: line)

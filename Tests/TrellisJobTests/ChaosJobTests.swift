@@ -1,0 +1,172 @@
+import Foundation
+import NIOCore
+import Synchronization
+import Testing
+import TrellisCore
+import TrellisFSClient
+import TrellisFSProtocol
+import TrellisFSServer
+
+/// Replicated file systems under failures chosen by a seeded random
+/// generator (the seed is printed; TRELLIS_CHAOS_SEED replays a run): the
+/// workload goes on through every failure, and at the end every file holds
+/// what its writer was told it holds, fsck finds nothing, and every copy of
+/// every replica group holds the same rows and bytes.
+@Suite(.serialized) struct ChaosJobTests {
+    static func seed() -> UInt64 {
+        let seed = ProcessInfo.processInfo.environment["TRELLIS_CHAOS_SEED"].flatMap { UInt64($0) } ?? UInt64.random(in: 1...UInt64.max / 2)
+        print("chaos seed \(seed) (TRELLIS_CHAOS_SEED=\(seed) replays this run)")
+        return seed
+    }
+
+    /// Writers that create, overwrite, extend, read back and remove files of
+    /// their own, each on a client of its own, until told to stop; what each
+    /// file holds, as acknowledged.
+    final class Workload: @unchecked Sendable {
+        private let stopped = Atomic<Bool>(false)
+        private let files = Mutex<[String: [UInt8]]>([:])
+        private let failures = Mutex<[String]>([])
+        private let done = Mutex<Int>(0)
+        private var threads: [Thread] = []
+        let operations = Atomic<Int>(0)
+
+        init(fixture: FileSystemFixture, writers: Int, seed: UInt64, directory: String) throws {
+            for writer in 0..<writers {
+                let fs = try fixture.client()
+                let thread = Thread { [self] in
+                    defer {
+                        fs.close()
+                        done.withLock { $0 += 1 }
+                    }
+                    var random = SeededGenerator(seed: seed &+ UInt64(writer) &* 7919)
+                    var mine: [String: [UInt8]] = [:]
+                    var next = 0
+                    while !stopped.load(ordering: .relaxed) {
+                        let choice = Int.random(in: 0..<10, using: &random)
+                        let existing = mine.keys.sorted()
+                        let kind = choice < 4 || existing.isEmpty ? "create" : choice < 6 ? "overwrite" : choice < 8 ? "read" : "remove"
+                        do {
+                            if choice < 4 || existing.isEmpty {
+                                let name = "\(directory)/w\(writer)-\(next)"
+                                next += 1
+                                let bytes = (0..<Int.random(in: 0..<6000, using: &random)).map { _ in UInt8.random(in: 0...255, using: &random) }
+                                try fs.createFile(name, stuffed: Bool.random(using: &random))
+                                if !bytes.isEmpty { _ = try fs.write(name, ByteBuffer(bytes: bytes), at: 0) }
+                                mine[name] = bytes
+                            } else if choice < 6 {
+                                let name = existing.randomElement(using: &random)!
+                                var bytes = mine[name]!
+                                let offset = Int.random(in: 0...bytes.count, using: &random)
+                                let patch = (0..<Int.random(in: 1..<3000, using: &random)).map { _ in UInt8.random(in: 0...255, using: &random) }
+                                _ = try fs.write(name, ByteBuffer(bytes: patch), at: UInt64(offset))
+                                if offset + patch.count > bytes.count { bytes += [UInt8](repeating: 0, count: offset + patch.count - bytes.count) }
+                                bytes.replaceSubrange(offset..<(offset + patch.count), with: patch)
+                                mine[name] = bytes
+                            } else if choice < 8 {
+                                let name = existing.randomElement(using: &random)!
+                                let read = Array(try fs.read(name, at: 0, length: UInt64(mine[name]!.count + 100)).readableBytesView)
+                                if read != mine[name]! { failures.withLock { $0.append("\(name) read back \(read.count) bytes that differ from the \(mine[name]!.count) written") } }
+                            } else {
+                                let name = existing.randomElement(using: &random)!
+                                try fs.removeFile(name)
+                                mine[name] = nil
+                            }
+                            operations.add(1, ordering: .relaxed)
+                        } catch {
+                            failures.withLock { $0.append("writer \(writer), \(kind) at \(Date()): \(error)") }
+                            return
+                        }
+                    }
+                    files.withLock { $0.merge(mine) { _, new in new } }
+                }
+                threads.append(thread)
+            }
+            for thread in threads { thread.start() }
+        }
+
+        /// Stops the writers and waits for them; what every file holds, and what failed.
+        func finish() -> (files: [String: [UInt8]], failures: [String]) {
+            stopped.store(true, ordering: .relaxed)
+            while done.withLock({ $0 }) < threads.count { usleep(50_000) }
+            return (files.withLock { $0 }, failures.withLock { $0 })
+        }
+    }
+
+    /// After the failures: every file reads back as acknowledged, the listing
+    /// holds exactly them, fsck finds nothing, and (servers stopped) every
+    /// copy of every group is the same.
+    static func checkEverything(_ fixture: FileSystemFixture, _ fs: FileSystemClient, directory: String, files: [String: [UInt8]]) throws {
+        let reports = ReplicationJobTests.awaitHealthy(fs, seconds: 120)
+        #expect(reports.allSatisfy { $0.health == "healthy" }, "\(reports.map { "group \($0.group): \($0.health)" })\n\(fixture.logTails(lines: 30))")
+        let wrong = try files.keys.sorted().filter { name in
+            Array(try fs.read(name, at: 0, length: UInt64(files[name]!.count + 100)).readableBytesView) != files[name]!
+        }
+        #expect(wrong.isEmpty, "these read back other bytes than were written: \(wrong)\n\(fixture.logTails(lines: 40))")
+        #expect(Set(try fs.list(directory).map { directory + "/" + $0.name }) == Set(files.keys))
+        let report = try FileSystemChecker(fs: fs).run()
+        #expect(report.findings.isEmpty && report.unreachableServers.isEmpty, "fsck: \(report.findings.map { "\($0.kind) \($0.handle) \($0.detail)" })")
+        for server in 0..<fixture.serverCount { #expect(fixture.stopServer(server) == 0, "\(fixture.logTails())") }
+        let differences = try ReplicationJobTests.differences(fixture.configuration)
+        #expect(differences.isEmpty, "\(differences.joined(separator: "\n"))")
+    }
+
+    /// A killer SIGKILLs a random server every few seconds, once the file
+    /// system is healthy again, and starts it again a few seconds later,
+    /// while writers work.
+    @Test func randomKillsAndRestartsLoseNoAcknowledgedByte() throws {
+        let seed = Self.seed()
+        var random = SeededGenerator(seed: seed)
+        let fixture = try FileSystemFixture(servers: 3, stripSizeBytes: 1024, replicas: 2)
+        let fs = try fixture.client()
+        defer { fs.close() }
+        try fs.makeDirectory("/chaos")
+        let workload = try Workload(fixture: fixture, writers: 2, seed: seed, directory: "/chaos")
+        for round in 1...4 {
+            let reports = ReplicationJobTests.awaitHealthy(fs, seconds: 120)
+            guard reports.allSatisfy({ $0.health == "healthy" }) else {
+                Issue.record("round \(round): not healthy: \(reports.map { "group \($0.group): \($0.health)" })\n\(fixture.logTails(lines: 30))")
+                break
+            }
+            usleep(UInt32.random(in: 500_000...2_000_000, using: &random))
+            let victim = Int.random(in: 0..<fixture.serverCount, using: &random)
+            print("chaos round \(round): killing server \(victim) after \(workload.operations.load(ordering: .relaxed)) operations")
+            fixture.killServer(victim)
+            usleep(UInt32.random(in: 1_000_000...4_000_000, using: &random))
+            try fixture.startServer(victim)
+        }
+        let (files, failures) = workload.finish()
+        #expect(failures.isEmpty, "\(failures.joined(separator: "\n"))\n\(fixture.logTails(lines: 30))")
+        print("chaos: \(workload.operations.load(ordering: .relaxed)) operations, \(files.count) files at the end")
+        try Self.checkEverything(fixture, fs, directory: "/chaos", files: files)
+    }
+
+    /// Two servers of five, of different replica groups, die at once: the
+    /// three left are a majority, every group keeps a copy, and the work goes on.
+    @Test func twoServersKilledAtOnceLoseNoAcknowledgedByte() throws {
+        let seed = Self.seed()
+        var random = SeededGenerator(seed: seed)
+        let fixture = try FileSystemFixture(servers: 5, stripSizeBytes: 1024, replicas: 2)
+        let placement = try fixture.configuration.placement()
+        let fs = try fixture.client()
+        defer { fs.close() }
+        try fs.makeDirectory("/chaos")
+        let workload = try Workload(fixture: fixture, writers: 2, seed: seed, directory: "/chaos")
+        usleep(UInt32.random(in: 500_000...2_000_000, using: &random))
+        // Two servers that share no group, so that every group keeps a copy.
+        let pairs = (0..<5).flatMap { first in ((first + 1)..<5).map { (first, $0) } }.filter { pair in
+            !placement.members.contains { $0.contains(pair.0) && $0.contains(pair.1) }
+        }
+        let (first, second) = try #require(pairs.randomElement(using: &random))
+        print("chaos: killing servers \(first) and \(second) at once after \(workload.operations.load(ordering: .relaxed)) operations")
+        fixture.killServer(first)
+        fixture.killServer(second)
+        usleep(UInt32.random(in: 3_000_000...5_000_000, using: &random))
+        try fixture.startServer(first)
+        try fixture.startServer(second)
+        usleep(2_000_000)
+        let (files, failures) = workload.finish()
+        #expect(failures.isEmpty, "\(failures.joined(separator: "\n"))\n\(fixture.logTails(lines: 30))")
+        print("chaos: \(workload.operations.load(ordering: .relaxed)) operations, \(files.count) files at the end")
+        try Self.checkEverything(fixture, fs, directory: "/chaos", files: files)
+    }
+}
