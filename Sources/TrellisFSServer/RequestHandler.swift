@@ -47,6 +47,10 @@ public struct RequestHandler: Sendable {
         var call = ServerCall(credentials: envelope.credentials)
         let result: Result<ByteBuffer, FSError>
         if let served = envelope.operation as? any ServedOperation {
+            if recorded, context.replication != nil, !context.metadata.holdsOpenGroup, type(of: served).peersNeverCallBack {
+                // Outside a group commit (on a thread of its own): the change and the record of its reply in one commit.
+                return handleInOneCommit(envelope, served)
+            }
             result = served.answer(self, &call)
         } else {
             result = .failure(FSError(.notSupported, "server \(context.serverIndex) does not serve \(kind.name)"))
@@ -72,6 +76,20 @@ public struct RequestHandler: Sendable {
             return (FSReplyEnvelope(requestID: envelope.requestID, result: .failure(unpassed), steps: UInt32(call.steps)), call.followUps)
         }
         return (reply, call.followUps)
+    }
+
+    /// `handle` inside one commit of its own, whose failure to reach the replicas is answered as the failure.
+    private func handleInOneCommit(_ envelope: FSRequestEnvelope, _ served: any ServedOperation) -> (reply: FSReplyEnvelope, followUps: [FollowUp]) {
+        do {
+            let answer = try context.metadata.sharingOneCommit { handle(envelope) }
+            if let unpassed = context.metadata.takeUnpassedCommit(), case .success = answer.reply.result {
+                return (FSReplyEnvelope(requestID: envelope.requestID, result: .failure(unpassed), steps: answer.reply.steps), answer.followUps)
+            }
+            return answer
+        } catch {
+            let failure = error as? FSError ?? FSError(.ioError, "\(error)")
+            return (FSReplyEnvelope(requestID: envelope.requestID, result: .failure(failure)), [])
+        }
     }
 
     private func recordedReply(to envelope: FSRequestEnvelope) -> FSReplyEnvelope? {

@@ -11,10 +11,16 @@ protocol ServedOperation: FSOperation {
     /// Whether answering may wait on other servers: the serving loop hands
     /// these to a thread of their own so it never blocks on a peer.
     func mayWaitOnPeers(_ handler: RequestHandler) -> Bool
+
+    /// Whether the peers it waits on never call this server back, so that
+    /// its change and the record of its reply may share one commit while it
+    /// waits (with replicas, a copy that takes over then has both or neither).
+    static var peersNeverCallBack: Bool { get }
 }
 
 extension ServedOperation {
     func mayWaitOnPeers(_ handler: RequestHandler) -> Bool { false }
+    static var peersNeverCallBack: Bool { false }
 
     /// The answer, as it goes on the wire.
     func answer(_ handler: RequestHandler, _ call: inout ServerCall) -> Result<ByteBuffer, FSError> {

@@ -110,6 +110,9 @@ public protocol MetadataStore: Sendable {
     /// to the replicas (nil: it was passed on, or there was none); asked once per request.
     func takeUnpassedCommit() -> FSError?
 
+    /// Whether this thread has a group commit open (`sharingOneCommit`).
+    var holdsOpenGroup: Bool { get }
+
     /// Runs `body` so that the changes it makes through this store on this
     /// thread commit together, with one sync to disk (group commit). A call
     /// inside that throws undoes only its own changes. Nothing is durable

@@ -688,6 +688,9 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
         }
     }
 
+    /// Whether this thread has a group commit open.
+    public var holdsOpenGroup: Bool { groupDatabase() != nil }
+
     /// Why the last commit this thread made was not passed on (nil: it was, or none was made), once.
     public func takeUnpassedCommit() -> FSError? {
         unpassed.withLock { $0.removeValue(forKey: UInt(bitPattern: Int(bitPattern: pthread_self()))) }

@@ -45,6 +45,11 @@ import TrellisFSServer
                         let choice = Int.random(in: 0..<10, using: &random)
                         let existing = mine.keys.sorted()
                         let kind = choice < 4 || existing.isEmpty ? "create" : choice < 6 ? "overwrite" : choice < 8 ? "read" : "remove"
+                        let began = Date()
+                        defer {
+                            // Slow operations are worth seeing beside the failures that caused them.
+                            if Date().timeIntervalSince(began) > 2 { print("chaos: writer \(writer)'s \(kind) took \(String(format: "%.1f", Date().timeIntervalSince(began))) s, until \(Date())") }
+                        }
                         do {
                             if choice < 4 || existing.isEmpty {
                                 let name = "\(directory)/w\(writer)-\(next)"
@@ -151,7 +156,7 @@ import TrellisFSServer
         defer { fs.close() }
         try fs.makeDirectory("/chaos")
         let workload = try Workload(fixture: fixture, writers: 2, seed: seed, directory: "/chaos")
-        usleep(UInt32.random(in: 500_000...2_000_000, using: &random))
+        usleep(UInt32.random(in: 2_000_000...4_000_000, using: &random))
         // Two servers that share no group, so that every group keeps a copy.
         let pairs = (0..<5).flatMap { first in ((first + 1)..<5).map { (first, $0) } }.filter { pair in
             !placement.members.contains { $0.contains(pair.0) && $0.contains(pair.1) }
@@ -163,7 +168,8 @@ import TrellisFSServer
         usleep(UInt32.random(in: 3_000_000...5_000_000, using: &random))
         try fixture.startServer(first)
         try fixture.startServer(second)
-        usleep(2_000_000)
+        // The writers go on while both are resynced.
+        usleep(UInt32.random(in: 3_000_000...6_000_000, using: &random))
         let (files, failures) = workload.finish()
         #expect(failures.isEmpty, "\(failures.joined(separator: "\n"))\n\(fixture.logTails(lines: 30))")
         print("chaos: \(workload.operations.load(ordering: .relaxed)) operations, \(files.count) files at the end")

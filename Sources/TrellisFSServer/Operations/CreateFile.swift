@@ -1,6 +1,9 @@
 import TrellisFSProtocol
 
 extension CreateFile: ServedOperation {
+    /// Its peers only make datafiles.
+    static var peersNeverCallBack: Bool { true }
+
     func serve(_ handler: RequestHandler, _ call: inout ServerCall) throws -> ObjectAttributes {
         if !stuffed, handler.context.peers != nil {
             return try handler.createSpreadFile(parent, name, mode, distribution, call.credentials, steps: &call.steps)

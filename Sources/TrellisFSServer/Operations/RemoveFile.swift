@@ -1,6 +1,9 @@
 import TrellisFSProtocol
 
 extension RemoveFile: ServedOperation {
+    /// Its peers only remove datafiles.
+    static var peersNeverCallBack: Bool { true }
+
     func serve(_ handler: RequestHandler, _ call: inout ServerCall) throws -> RemoveFile.Outcome {
         try handler.removeFile(parent, name, call.credentials, steps: &call.steps)
     }
