@@ -1,4 +1,5 @@
 import Glibc
+import Synchronization
 import Logging
 import NIOCore
 import TrellisCore
@@ -27,6 +28,8 @@ public final class FileSystemServer: @unchecked Sendable {
     private let copies: [ServingLoop]
     /// With replicas: a watch over each group it has a copy of.
     private let watches: [FailoverWatch]
+    /// Set when `run` ends, for its helper threads.
+    private let stopping = Atomic<Bool>(false)
     /// With replicas: the loop that answers other servers' probes and votes.
     private let watchLoop: ServingLoop?
     private var handler: RequestHandler { loop.handler }
@@ -50,7 +53,13 @@ public final class FileSystemServer: @unchecked Sendable {
                 copies: placement.members[group].dropFirst().map { configuration.replicaServiceName(group: group, server: $0) })
         }
         let fileSystem = FSConfiguration(name: configuration.name, servers: servers, defaultDistribution: try configuration.defaultDistribution())
-        let peers = PeerLinks(runtime: runtime, serviceNames: servers.map(\.candidates))
+        // A process cannot connect to its own ports: a group this server holds a copy of is reached at its
+        // other copies (or, while this copy is its primary, served here: `serveLocally`).
+        let ownNames = Set(placement.groups(of: index).map { configuration.copyServiceName(group: $0.group, server: index) })
+        let peers = PeerLinks(runtime: runtime, serviceNames: servers.map { server in
+            let others = server.candidates.filter { !ownNames.contains($0) }
+            return others.isEmpty ? server.candidates : others
+        })
         var loops: [ServingLoop] = []
         var watches: [FailoverWatch] = []
         let stoppedCleanly = ServerStorage.takeCleanStopMark(configuration, server: index)
@@ -102,7 +111,8 @@ public final class FileSystemServer: @unchecked Sendable {
                     watches.append(FailoverWatch(
                         group: group, role: context.role, secondaries: secondaries, replication: replication,
                         failoverSeconds: configuration.failoverSeconds, linesTo: linesTo,
-                        serving: { primary in peers.serveLocally(group, by: primary ? handler : nil) }, log: context.log))
+                        serving: { primary in peers.serveLocally(group, by: primary ? handler : nil) }, log: context.log,
+                        madeAnew: { ServerStorage.isMadeAnew(configuration, server: index) }))
                 }
             }
         } catch {
@@ -145,13 +155,25 @@ public final class FileSystemServer: @unchecked Sendable {
         // A copy whose group went on without it while this server was away does not serve as before.
         for watch in watches { watch.learnNewestEpoch() }
         let watchThreads = watches.compactMap { watch in startThread { watch.run() } }
+        // Storage made anew stops being new once every copy here serves in its group.
+        let configuration = configuration, index = index, watches = watches
+        let newness = ServerStorage.isMadeAnew(configuration, server: index) ? startThread { [self] in
+            while !stopping.load(ordering: .relaxed) {
+                if watches.allSatisfy(\.servesInGroup) {
+                    ServerStorage.clearMadeAnew(configuration, server: index)
+                    return
+                }
+                usleep(200_000)
+            }
+        } : nil
         handler.context.pool?.start()
         let served = Result { try loop.run(ready: ready) }
         handler.context.pool?.stop()
         for copy in copies { copy.stop() }
         watchLoop?.stop()
         for watch in watches { watch.stop() }
-        for thread in copyThreads + watchThreads { pthread_join(thread, nil) }
+        stopping.store(true, ordering: .relaxed)
+        for thread in copyThreads + watchThreads + [newness].compactMap({ $0 }) { pthread_join(thread, nil) }
         // Every change passed on to every secondary: the next start may serve at the same epochs.
         let passedOn = ([loop] + copies).allSatisfy { served in
             !served.handler.context.role.isPrimary || served.handler.context.secondaries.map { (try? $0.catchUp()) != nil } ?? true

@@ -15,6 +15,21 @@ public enum ServerStorage {
     /// crashed, and hands its groups over rather than serve at its old epoch.
     static let stoppedCleanlyName = "stopped-cleanly"
 
+    /// Present from `mkfs` until every copy of the server has served in its
+    /// group: a copy of a server whose storage was made anew (a disk
+    /// replaced) asks for a full resync, whatever its primary logged.
+    static let madeAnewName = "made-anew"
+
+    /// Whether server `index`'s storage was made anew and has not served in every group since.
+    static func isMadeAnew(_ configuration: FileSystemConfiguration, server index: Int) -> Bool {
+        FileManager.default.fileExists(atPath: configuration.servers[index].storage + "/" + madeAnewName)
+    }
+
+    /// Every copy serves in its group: the storage is no longer new.
+    static func clearMadeAnew(_ configuration: FileSystemConfiguration, server index: Int) {
+        try? FileManager.default.removeItem(atPath: configuration.servers[index].storage + "/" + madeAnewName)
+    }
+
     /// Takes away the mark of a clean stop, durably, before anything is served; whether it was there.
     static func takeCleanStopMark(_ configuration: FileSystemConfiguration, server index: Int) -> Bool {
         let folder = configuration.servers[index].storage
@@ -79,6 +94,7 @@ public enum ServerStorage {
             throw FSError(.ioError, "cannot write \(marker): \(error.localizedDescription)")
         }
         markCleanStop(configuration, server: index)
+        FileManager.default.createFile(atPath: folder + "/" + madeAnewName, contents: nil)
     }
 
     /// Opens server `index`'s stores of replica group `group` (its own

@@ -175,4 +175,39 @@ import TrellisFSServer
         print("chaos: \(workload.operations.load(ordering: .relaxed)) operations, \(files.count) files at the end")
         try Self.checkEverything(fixture, fs, directory: "/chaos", files: files)
     }
+
+    /// A server's disk dies: the server is stopped, its groups fail over, its
+    /// storage is made again empty (`mkfs` for its index), and it starts:
+    /// every copy it keeps is resynced in full while the writers go on.
+    @Test func aServerReplacedByAnEmptyOneIsResyncedInFull() throws {
+        let seed = Self.seed()
+        var random = SeededGenerator(seed: seed)
+        let fixture = try FileSystemFixture(servers: 3, stripSizeBytes: 1024, replicas: 2)
+        let fs = try fixture.client()
+        defer { fs.close() }
+        try fs.makeDirectory("/chaos")
+        let workload = try Workload(fixture: fixture, writers: 2, seed: seed, directory: "/chaos")
+        usleep(UInt32.random(in: 2_000_000...4_000_000, using: &random))
+        let victim = Int.random(in: 0..<fixture.serverCount, using: &random)
+        print("chaos: server \(victim)'s disk dies after \(workload.operations.load(ordering: .relaxed)) operations")
+        fixture.killServer(victim)
+        // Its groups go on without it before the empty server comes back.
+        let until = Date().addingTimeInterval(60)
+        var reports = fs.replicaStatus()
+        while Date() < until, !reports.allSatisfy({ $0.primary.map { !$0.members.contains(UInt32(victim)) } ?? false }) {
+            usleep(200_000)
+            reports = fs.replicaStatus()
+        }
+        try FileManager.default.removeItem(atPath: fixture.configuration.servers[victim].storage)
+        try ServerStorage.make(fixture.configuration, server: victim)
+        try fixture.startServer(victim)
+        usleep(UInt32.random(in: 3_000_000...5_000_000, using: &random))
+        let (files, failures) = workload.finish()
+        #expect(failures.isEmpty, "\(failures.joined(separator: "\n"))\n\(fixture.logTails(lines: 30))")
+        let healthy = ReplicationJobTests.awaitHealthy(fs, seconds: 120)
+        let fullResyncs = healthy.compactMap { $0.primary?.memberStates.first { $0.server == UInt32(victim) } }.filter(\.full)
+        #expect(fullResyncs.count == 2, "server \(victim)'s two copies are resynced in full: \(healthy.map { "group \($0.group) \($0.health) \($0.primary?.memberStates ?? [])" })")
+        print("chaos: \(workload.operations.load(ordering: .relaxed)) operations, \(files.count) files at the end")
+        try Self.checkEverything(fixture, fs, directory: "/chaos", files: files)
+    }
 }

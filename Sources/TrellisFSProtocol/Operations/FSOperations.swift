@@ -82,6 +82,7 @@ public enum FSOperations {
         VoteForMembers(group: 0, epoch: 9, members: [0, 2], dropped: []),
         VoteForMembers(group: 1, epoch: 4, members: [2], dropped: [1], stepsDown: true),
         RequestResync(group: 1, member: 2),
+        RequestResync(group: 0, member: 1, full: true),
         BeginResync(group: 2, epoch: 4, full: true),
         ResyncMetadata(group: 0, offset: 4096, total: 8192, bytes: ByteBuffer(repeating: 7, count: 4096)),
         RecordGroupView(group: 3, epoch: 12, members: [1, 3]),

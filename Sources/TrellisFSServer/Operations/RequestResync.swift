@@ -14,6 +14,8 @@ extension RequestResync: ServedOperation {
         }
         if replication.epochs.entry(Int(group))?.members.contains(member) == true { return Done() }
         let group = Int(group)
+        // A copy made anew has none of what the log assumes it has.
+        if full { replicator.giveUpLog(of: member) }
         secondaries.startResync(of: member) { update in
             Resync(group: group, member: member, handler: handler, replicator: replicator, replication: replication, update: update).run()
         }

@@ -22,6 +22,8 @@ final class FailoverWatch: @unchecked Sendable {
     private let linesTo: @Sendable ([Int]) -> Replicator?
     private let failoverSeconds: Double
     private let log: @Sendable (String) -> Void
+    /// Whether this server's storage was made anew (a copy then asks for everything).
+    private let madeAnew: @Sendable () -> Bool
     /// Told whether this copy now serves as its group's primary.
     private let serving: @Sendable (Bool) -> Void
     private let stopped = Atomic<Bool>(false)
@@ -42,8 +44,10 @@ final class FailoverWatch: @unchecked Sendable {
     /// list of secondaries, for when this copy becomes primary with them.
     init(
         group: Int, role: ReplicaRole, secondaries: Secondaries, replication: ReplicationContext, failoverSeconds: Double,
-        linesTo: @escaping @Sendable ([Int]) -> Replicator?, serving: @escaping @Sendable (Bool) -> Void, log: @escaping @Sendable (String) -> Void
+        linesTo: @escaping @Sendable ([Int]) -> Replicator?, serving: @escaping @Sendable (Bool) -> Void, log: @escaping @Sendable (String) -> Void,
+        madeAnew: @escaping @Sendable () -> Bool = { false }
     ) {
+        self.madeAnew = madeAnew
         self.serving = serving
         self.group = group
         self.role = role
@@ -64,6 +68,9 @@ final class FailoverWatch: @unchecked Sendable {
     }
 
     func stop() { stopped.store(true, ordering: .relaxed) }
+
+    /// Whether this copy serves in its group now (as primary or secondary).
+    var servesInGroup: Bool { !role.isOutOfGroup }
 
     /// Before serving: asks the group's other members whether the group went
     /// on without this copy while it was away.
@@ -210,6 +217,6 @@ final class FailoverWatch: @unchecked Sendable {
             guard role.isOutOfGroup else { return }
         }
         guard let primary = newest.members.first.map(Int.init), primary != replication.server else { return }
-        _ = replication.ask(RequestResync(group: UInt32(group), member: UInt32(replication.server)), of: replication.copyServiceName(group, primary), server: primary)
+        _ = replication.ask(RequestResync(group: UInt32(group), member: UInt32(replication.server), full: madeAnew()), of: replication.copyServiceName(group, primary), server: primary)
     }
 }
