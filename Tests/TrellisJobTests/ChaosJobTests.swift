@@ -97,6 +97,14 @@ import TrellisFSServer
         }
     }
 
+    /// Stops the writers, expecting none failed; what every file holds.
+    static func stopWriters(_ workload: Workload, _ fixture: FileSystemFixture) -> [String: [UInt8]] {
+        let (files, failures) = workload.finish()
+        #expect(failures.isEmpty, "\(failures.joined(separator: "\n"))\n\(fixture.logTails(lines: 30))")
+        print("chaos: \(workload.operations.load(ordering: .relaxed)) operations, \(files.count) files at the end")
+        return files
+    }
+
     /// After the failures: every file reads back as acknowledged, the listing
     /// holds exactly them, fsck finds nothing, and (servers stopped) every
     /// copy of every group is the same.
@@ -139,9 +147,7 @@ import TrellisFSServer
             usleep(UInt32.random(in: 1_000_000...4_000_000, using: &random))
             try fixture.startServer(victim)
         }
-        let (files, failures) = workload.finish()
-        #expect(failures.isEmpty, "\(failures.joined(separator: "\n"))\n\(fixture.logTails(lines: 30))")
-        print("chaos: \(workload.operations.load(ordering: .relaxed)) operations, \(files.count) files at the end")
+        let files = Self.stopWriters(workload, fixture)
         try Self.checkEverything(fixture, fs, directory: "/chaos", files: files)
     }
 
@@ -170,9 +176,7 @@ import TrellisFSServer
         try fixture.startServer(second)
         // The writers go on while both are resynced.
         usleep(UInt32.random(in: 3_000_000...6_000_000, using: &random))
-        let (files, failures) = workload.finish()
-        #expect(failures.isEmpty, "\(failures.joined(separator: "\n"))\n\(fixture.logTails(lines: 30))")
-        print("chaos: \(workload.operations.load(ordering: .relaxed)) operations, \(files.count) files at the end")
+        let files = Self.stopWriters(workload, fixture)
         try Self.checkEverything(fixture, fs, directory: "/chaos", files: files)
     }
 
@@ -202,12 +206,10 @@ import TrellisFSServer
         try ServerStorage.make(fixture.configuration, server: victim)
         try fixture.startServer(victim)
         usleep(UInt32.random(in: 3_000_000...5_000_000, using: &random))
-        let (files, failures) = workload.finish()
-        #expect(failures.isEmpty, "\(failures.joined(separator: "\n"))\n\(fixture.logTails(lines: 30))")
+        let files = Self.stopWriters(workload, fixture)
         let healthy = ReplicationJobTests.awaitHealthy(fs, seconds: 120)
         let fullResyncs = healthy.compactMap { $0.primary?.memberStates.first { $0.server == UInt32(victim) } }.filter(\.full)
         #expect(fullResyncs.count == 2, "server \(victim)'s two copies are resynced in full: \(healthy.map { "group \($0.group) \($0.health) \($0.primary?.memberStates ?? [])" })")
-        print("chaos: \(workload.operations.load(ordering: .relaxed)) operations, \(files.count) files at the end")
         try Self.checkEverything(fixture, fs, directory: "/chaos", files: files)
     }
 }
