@@ -67,7 +67,7 @@ let package = Package(
             name: "TrellisFSServer",
             dependencies: [
                 "TrellisSystem", "TrellisNames", "TrellisFSConnection", "TrellisFSStorage", "TrellisFSProtocol", "TrellisFSDistribution", "TrellisRuntime", "TrellisCore",
-                nioCore, .product(name: "TOMLKit", package: "TOMLKit"),
+                nioCore, .product(name: "TOMLKit", package: "TOMLKit"), .product(name: "DequeModule", package: "swift-collections"),
                 logging, metrics,
             ]),
         .target(

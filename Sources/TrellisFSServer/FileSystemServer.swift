@@ -74,10 +74,13 @@ public final class FileSystemServer: @unchecked Sendable {
                 : nil
             for (group, place) in placement.groups(of: index) {
                 // Lines to a list of secondaries of this group, made when this copy is (or becomes) its primary.
-                let linesTo: @Sendable ([Int]) -> Replicator? = { members in
+                let linesTo: @Sendable ([Int]) -> Replicator? = { [runtime] members in
                     replication.map { replication in
                         let requestIDs = RequestIDSource()
-                        return Replicator(group: group, secondaries: members, timeoutSeconds: configuration.failoverSeconds) { member in
+                        return Replicator(
+                            group: group, secondaries: members, timeoutSeconds: configuration.failoverSeconds,
+                            startCompletion: { runtime.startGeneralizedRequest("group \(group)'s change on its way to the secondaries") }
+                        ) { member in
                             replication.line(toCopyOf: group, on: member, requestIDs: requestIDs)
                         }
                     }
@@ -88,8 +91,10 @@ public final class FileSystemServer: @unchecked Sendable {
                 let handsOver = replication != nil && members.first == index && members.count > 1 && !stoppedCleanly
                 let isPrimary = members.first == index && !handsOver, isMember = members.contains(index) && !handsOver
                 let secondaries = Secondaries(isPrimary ? linesTo(Array(members.dropFirst())) : nil)
-                let committed: (@Sendable (Changeset) throws -> Void)? = replication == nil ? nil : { @Sendable changes in try secondaries.ship(changes) }
-                let stores = try ServerStorage.open(configuration, server: index, group: group, committed: committed)
+                let committed: (@Sendable (Changeset) -> Void)? = replication == nil ? nil : { @Sendable changes in secondaries.startCommit(changes) }
+                // Only a primary passes its changes on; a secondary's commits (its primary's changes) are not recorded.
+                let stores = try ServerStorage.open(
+                    configuration, server: index, group: group, committed: committed, recordsChanges: { secondaries.current != nil })
                 let label = place == 0 ? "server \(index) of \(configuration.name)" : "group \(group)'s copy on server \(index) of \(configuration.name)"
                 var context = ServerContext(serverIndex: group, configuration: fileSystem, metadata: stores.metadata, bstreams: stores.bstreams)
                 context.peers = peers

@@ -57,9 +57,6 @@ public struct RequestHandler: Sendable {
         }
         let failure: FSError.Code?
         if case .failure(let error) = result { failure = error.code } else { failure = nil }
-        // Committed here but not yet on every replica: recorded as done, answered once every copy has it (the resend).
-        let unpassed = context.metadata.takeUnpassedCommit()
-        metrics.record(kind, nanoseconds: MonotonicClock.nanoseconds() &- started, error: failure)
         let reply = FSReplyEnvelope(requestID: envelope.requestID, result: result, steps: UInt32(call.steps))
         // Only a change that was made is recorded: a request that failed changed nothing here, and a
         // failure such as a replica being replaced must not be the answer to every resend.
@@ -72,6 +69,10 @@ public struct RequestHandler: Sendable {
                 context.log("could not record the reply to request \(envelope.requestID) of client \(envelope.clientID): \(error)")
             }
         }
+        // Committed here (in commits of its own, outside a group) but not on every replica: recorded as done,
+        // answered once every copy has it (the resend). In a group nothing is committed yet: the loop waits.
+        let unpassed = context.metadata.holdsOpenGroup ? nil : context.secondaries?.waitForCommits()
+        metrics.record(kind, nanoseconds: MonotonicClock.nanoseconds() &- started, error: failure)
         if let unpassed, failure == nil {
             return (FSReplyEnvelope(requestID: envelope.requestID, result: .failure(unpassed), steps: UInt32(call.steps)), call.followUps)
         }
@@ -82,7 +83,7 @@ public struct RequestHandler: Sendable {
     private func handleInOneCommit(_ envelope: FSRequestEnvelope, _ served: any ServedOperation) -> (reply: FSReplyEnvelope, followUps: [FollowUp]) {
         do {
             let answer = try context.metadata.sharingOneCommit { handle(envelope) }
-            if let unpassed = context.metadata.takeUnpassedCommit(), case .success = answer.reply.result {
+            if let unpassed = context.secondaries?.waitForCommits(), case .success = answer.reply.result {
                 return (FSReplyEnvelope(requestID: envelope.requestID, result: .failure(unpassed), steps: answer.reply.steps), answer.followUps)
             }
             return answer

@@ -103,7 +103,7 @@ public enum ServerStorage {
     /// replicas, and hands its changes to `committed` when given.
     public static func open(
         _ configuration: FileSystemConfiguration, server index: Int, group: Int? = nil,
-        committed: (@Sendable (Changeset) throws -> Void)? = nil
+        committed: (@Sendable (Changeset) -> Void)? = nil, recordsChanges: @escaping @Sendable () -> Bool = { true }
     ) throws -> (metadata: SQLiteMetadataStore, bstreams: BstreamStore) {
         let folder = configuration.servers[index].storage
         let marker = folder + "/" + markerName
@@ -124,7 +124,8 @@ public enum ServerStorage {
         return (
             try SQLiteMetadataStore(
                 path: copy + "/metadata.sqlite", serverIndex: group, reservePath: copy + "/metadata.reserve",
-                syncsEveryCommit: configuration.durability == .fsync, committed: committed),
+                syncsEveryCommit: configuration.durability == .fsync, committed: committed,
+                recordsChanges: recordsChanges),
             try BstreamStore(folder: copy + "/bstreams")
         )
     }

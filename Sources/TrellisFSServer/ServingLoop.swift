@@ -1,3 +1,4 @@
+import DequeModule
 import Glibc
 import Logging
 import NIOCore
@@ -30,6 +31,26 @@ final class ServingLoop: @unchecked Sendable {
     private let stopRequest: GeneralizedRequest
     private var sessions: [Session] = []
     private var replies: [Request<Void>] = []
+    /// Replies held until the changes before them are on every secondary, oldest first.
+    private var held = Deque<HeldReplies>()
+
+    /// Answers that go out once `passage` is done: those of the commit it
+    /// carries, and any answer made after it while it was on its way, so
+    /// that no client hears of a change, or reads one, that a failover could lose.
+    private struct HeldReplies {
+        let passage: Passage
+        var answers: [Answer]
+    }
+
+    /// A reply ready to go, with the request it answers, its client, and the work to do once it is sent.
+    private struct Answer {
+        let envelope: FSRequestEnvelope
+        let client: Communicator
+        let reply: FSReplyEnvelope
+        let followUps: [FollowUp]
+        /// Whether it answers a change in the commit of the passage it waits for (which fails it when that fails).
+        var inCommit = false
+    }
 
     init(handler: RequestHandler, runtime: Runtime, serviceName: String, label: String, logger: Logger) {
         self.handler = handler
@@ -54,8 +75,11 @@ final class ServingLoop: @unchecked Sendable {
         var accept = try runtime.selfCommunicator.iaccept(port)
         while true {
             replies.removeAll { $0.isComplete }
-            let ready = try waitAny([stopRequest, accept] + sessions.map(\.pending))
+            releaseHeldReplies()
+            let passing = held.first.map { [$0.passage.completion] } ?? []
+            let ready = try waitAny([stopRequest, accept] + sessions.map(\.pending) + passing)
             if ready == 0 { break }
+            if ready == 2 + sessions.count { continue }
             if ready == 1 {
                 do {
                     let client = try accept.wait()
@@ -70,12 +94,19 @@ final class ServingLoop: @unchecked Sendable {
             serveReadySessions(first: ready - 2)
         }
         accept.cancel()
+        while let next = held.first {
+            _ = next.passage.outcome()
+            releaseHeldReplies()
+        }
         for session in sessions {
             session.pending.cancel()
             _ = session.client.idisconnect()
         }
         sessions = []
     }
+
+    /// The most requests one session has served in one turn, so a busy client cannot starve the others.
+    static let mostPerSessionAndTurn = 64
 
     /// Whatever a client sends next, on any tag: messages on other tags
     /// than requests are taken and dropped, so none can pile up here (or
@@ -91,8 +122,19 @@ final class ServingLoop: @unchecked Sendable {
     /// creates costs one sync to disk and a reply is kept with its change.
     private func serveReadySessions(first: Int) {
         let ready = sessions.indices.filter { $0 == first || sessions[$0].pending.isComplete }
-        // From the back, so removing a departed session leaves the other positions valid.
-        let requests = ready.reversed().compactMap(takeRequest(sessionAt:)).reversed()
+        // From the back, so removing a departed session leaves the other positions valid. A session
+        // gives every request that has arrived (a primary sends its changes without waiting for each answer).
+        var arrived: [Int: [(FSRequestEnvelope, Communicator)]] = [:]
+        for position in ready.reversed() {
+            var taken: [(FSRequestEnvelope, Communicator)] = []
+            while taken.count < Self.mostPerSessionAndTurn {
+                let count = sessions.count
+                if let request = takeRequest(sessionAt: position) { taken.append(request) }
+                guard sessions.count == count, sessions[position].pending.isComplete else { break }
+            }
+            arrived[position] = taken
+        }
+        let requests = ready.flatMap { arrived[$0] ?? [] }
         handler.metrics.readyRequests.record(requests.count)
         var local: [(envelope: FSRequestEnvelope, client: Communicator)] = []
         for (envelope, client) in requests {
@@ -112,7 +154,7 @@ final class ServingLoop: @unchecked Sendable {
         }
         // Even one request that commits shares a commit with its recorded reply.
         guard local.contains(where: { type(of: $0.envelope.operation).commits }) else {
-            for (envelope, client) in local { answer(envelope, to: client, waitForSend: false) }
+            deliver(local.map { envelope, client in answering(envelope, client) }, passage: nil)
             return
         }
         let answers: [(reply: FSReplyEnvelope, followUps: [FollowUp])]
@@ -121,18 +163,46 @@ final class ServingLoop: @unchecked Sendable {
         } catch {
             // Nothing of the group was kept: each request runs again in a commit of its own.
             logger.warning("\(label): a group commit failed (\(error)); answering its \(local.count) requests one by one")
-            for (envelope, client) in local { answer(envelope, to: client, waitForSend: false) }
+            deliver(local.map { envelope, client in answering(envelope, client) }, passage: nil)
             return
         }
-        // Committed, but not on every replica yet: each change is recorded as done, and its resend is
-        // answered from the record once every copy has it; until then the clients hear the failure.
-        let unpassed = handler.context.metadata.takeUnpassedCommit()
-        for ((envelope, client), answer) in zip(local, answers) {
+        // The commit is on its way to the secondaries: the loop serves the next requests meanwhile.
+        let passage = handler.context.secondaries?.takePassage()
+        deliver(zip(local, answers).map { request, answer in
+            Answer(envelope: request.envelope, client: request.client, reply: answer.reply, followUps: answer.followUps, inCommit: true)
+        }, passage: passage)
+    }
+
+    /// Sends `answers` now, or holds them until `passage` (their commit on
+    /// its way to the secondaries) and every change before it are done.
+    private func deliver(_ answers: [Answer], passage: Passage?) {
+        if let passage, !passage.isComplete || !held.isEmpty {
+            held.append(HeldReplies(passage: passage, answers: answers))
+        } else if passage == nil, !held.isEmpty {
+            held[held.count - 1].answers += answers
+        } else {
+            send(answers, failure: passage?.outcome())
+        }
+    }
+
+    /// Sends the held replies whose changes are done, oldest first.
+    private func releaseHeldReplies() {
+        while let next = held.first, next.passage.isComplete {
+            held.removeFirst()
+            send(next.answers, failure: next.passage.outcome())
+        }
+    }
+
+    /// Sends each answer; `failure` (a commit that did not reach every copy)
+    /// replaces the success of every change: it is recorded as done, and its
+    /// resend is answered from the record once every copy has it.
+    private func send(_ answers: [Answer], failure: FSError?) {
+        for answer in answers {
             var reply = answer.reply
-            if let unpassed, case .success = reply.result, type(of: envelope.operation).commits {
-                reply = FSReplyEnvelope(requestID: envelope.requestID, result: .failure(unpassed), steps: reply.steps)
+            if let failure, answer.inCommit, case .success = reply.result, type(of: answer.envelope.operation).commits {
+                reply = FSReplyEnvelope(requestID: answer.envelope.requestID, result: .failure(failure), steps: reply.steps)
             }
-            send(reply, for: envelope, to: client, waitForSend: false)
+            send(reply, for: answer.envelope, to: answer.client, waitForSend: false)
             for followUp in answer.followUps { handler.carryOut(followUp) }
         }
     }
@@ -173,6 +243,11 @@ final class ServingLoop: @unchecked Sendable {
         let (reply, followUps) = handler.handle(envelope)
         send(reply, for: envelope, to: client, waitForSend: waitForSend)
         for followUp in followUps { handler.carryOut(followUp) }
+    }
+
+    private func answering(_ envelope: FSRequestEnvelope, _ client: Communicator) -> Answer {
+        let (reply, followUps) = handler.handle(envelope)
+        return Answer(envelope: envelope, client: client, reply: reply, followUps: followUps)
     }
 
     private func send(_ reply: FSReplyEnvelope, for envelope: FSRequestEnvelope, to client: Communicator, waitForSend: Bool) {

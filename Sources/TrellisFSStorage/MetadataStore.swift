@@ -106,10 +106,6 @@ public protocol MetadataStore: Sendable {
     /// Where the store's database is (snapshots go beside it).
     var path: String { get }
 
-    /// Why the last commit this thread made was committed but not passed on
-    /// to the replicas (nil: it was passed on, or there was none); asked once per request.
-    func takeUnpassedCommit() -> FSError?
-
     /// Whether this thread has a group commit open (`sharingOneCommit`).
     var holdsOpenGroup: Bool { get }
 

@@ -11,15 +11,15 @@ import TrellisFSProtocol
 /// returns, for a replica to apply (`apply`).
 public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
     let database: DatabaseQueue
-    /// Called with each commit's changes, after the commit and before the change returns; nil when changes are not recorded.
-    private let committed: (@Sendable (Changeset) throws -> Void)?
+    /// Called with each commit's changes, after the commit and while the database is still held; nil when changes are not recorded.
+    private let committed: (@Sendable (Changeset) -> Void)?
+    /// Whether a commit starting now records its changes for `committed` (a copy that only applies its primary's need not).
+    private let recordsChanges: @Sendable () -> Bool
     /// Set while a changeset is applied, so the triggers that keep counts leave
     /// the counts to the changeset, which already holds the primary's.
     let applying: ApplyingFlag
     /// The server whose handles this store makes.
     public let serverIndex: Int
-    /// Why the last commit of each thread was not passed on to `committed`, until taken.
-    private let unpassed = Mutex<[UInt: FSError]>([:])
     /// The database file.
     public let path: String
     private let reserve: SpaceReserve?
@@ -31,13 +31,14 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
     /// `reservePath` names a file of `reserveBytes` kept so that, when the
     /// disk fills, metadata changes (removing files first of all) can still
     /// commit: it is given up on a full disk and made again when there is room.
-    /// `committed`, when given, receives the changes of every commit.
+    /// `committed`, when given, receives the changes of every commit made
+    /// while `recordsChanges` says so.
     /// `syncsEveryCommit` false leaves commits in the WAL until SQLite's
     /// checkpoint syncs them (`synchronous = NORMAL`): for replicas that
     /// count on each other, not on their disks, to keep a change.
     public init(
         path: String, serverIndex: Int, reservePath: String? = nil, reserveBytes: Int = 1 << 20, syncsEveryCommit: Bool = true,
-        committed: (@Sendable (Changeset) throws -> Void)? = nil
+        committed: (@Sendable (Changeset) -> Void)? = nil, recordsChanges: @escaping @Sendable () -> Bool = { true }
     ) throws {
         let applying = ApplyingFlag()
         var configuration = Configuration()
@@ -56,6 +57,7 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
         self.serverIndex = serverIndex
         self.path = path
         self.committed = committed
+        self.recordsChanges = recordsChanges
         self.applying = applying
         reserve = reservePath.map { SpaceReserve(path: $0, bytes: reserveBytes) }
         reserve?.refill()
@@ -649,10 +651,10 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
     }
 
     /// Runs `body` in a transaction of its own, and hands what it changed to
-    /// `committed` once it is committed (and before the caller hears of it,
-    /// and before any other commit).
+    /// `committed` once it is committed (before the caller hears of it, and
+    /// before any other commit).
     private func recordingCommit<T>(_ body: (Database) throws -> T) throws -> T {
-        guard let committed else { return try database.write(body) }
+        guard let committed, recordsChanges() else { return try database.write(body) }
         return try database.writeWithoutTransaction { db in
             let recording = try ChangeRecording(db)
             defer { recording.end() }
@@ -664,15 +666,7 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
                 return .commit
             }
             // Still holding the connection, so commits reach `committed` in the order they were made.
-            // The change stands once committed: a failure to pass it on is the caller's to report, not a failure of the change.
-            if !changes.isEmpty {
-                do {
-                    try committed(changes)
-                } catch {
-                    let failure = error as? FSError ?? FSError(.serverUnavailable, "\(error)")
-                    unpassed.withLock { $0[UInt(bitPattern: Int(bitPattern: pthread_self()))] = failure }
-                }
-            }
+            if !changes.isEmpty { committed(changes) }
             return result!
         }
     }
@@ -690,11 +684,6 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
 
     /// Whether this thread has a group commit open.
     public var holdsOpenGroup: Bool { groupDatabase() != nil }
-
-    /// Why the last commit this thread made was not passed on (nil: it was, or none was made), once.
-    public func takeUnpassedCommit() -> FSError? {
-        unpassed.withLock { $0.removeValue(forKey: UInt(bitPattern: Int(bitPattern: pthread_self()))) }
-    }
 
     /// Runs `body` with the count triggers standing aside (the rows it writes bring their counts).
     func whileApplying<T>(_ body: () throws -> T) rethrows -> T {

@@ -102,8 +102,6 @@ final class FailoverWatch: @unchecked Sendable {
                 }
             }
             if !gone.isEmpty { return elect(entry.members.filter { !gone.contains($0) }, dropping: gone) }
-            // A secondary that missed changes while it did not answer is sent them, even when no new change comes to carry them.
-            try? secondaries.catchUp()
         } else {
             let primary = entry.members[0]
             if let view = answer(of: primary) {

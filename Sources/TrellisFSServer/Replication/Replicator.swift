@@ -21,6 +21,8 @@ public final class Replicator: Sendable {
     private let state: Mutex<State>
     private let timeoutSeconds: Double
     private let connect: @Sendable (Int) -> ServerConnection
+    /// Makes the request a passage completes, for a serving loop to wait on.
+    private let startCompletion: @Sendable () -> GeneralizedRequest
     /// A primary acts for the file system, not for a user.
     static let credentials = Credentials(uid: 0, gid: 0)
     /// Changes a line keeps for a secondary that stopped answering, to send
@@ -29,117 +31,61 @@ public final class Replicator: Sendable {
     public static let backlogLimit = 4096
 
     private struct State {
-        var lines: [Line]
+        var lines: [SecondaryLine]
         /// What each copy out of the group has missed, by server.
         var missed: [Int: MissedChanges] = [:]
     }
 
-    /// One secondary: its connection and, once it has missed a change, the
-    /// changes it is owed, in order (each resent as it was: applying one
-    /// twice leaves the same rows and bytes).
-    private struct Line {
-        let server: Int
-        let connection: ServerConnection
-        var backlog: [Owed] = []
-        var lastTry: UInt64 = 0
-        /// Whether it fell so far behind that its backlog no longer holds all it lacks.
-        var overflowed = false
-    }
-
-    /// A change a secondary is owed: how to send it, and what it lacks without it.
-    private struct Owed {
-        let send: @Sendable (ServerConnection, Deadline) throws -> Void
-        let missed: MissedChange
-    }
-
-    /// Lines to the copies of `group` on `secondaries`, made by `connect`.
-    init(group: Int, secondaries: [Int], timeoutSeconds: Double, connect: @escaping @Sendable (Int) -> ServerConnection) {
+    /// Lines to the copies of `group` on `secondaries`, made by `connect`;
+    /// `startCompletion` makes the request each change's passage completes.
+    init(
+        group: Int, secondaries: [Int], timeoutSeconds: Double, startCompletion: @escaping @Sendable () -> GeneralizedRequest,
+        connect: @escaping @Sendable (Int) -> ServerConnection
+    ) {
         self.group = group
         self.timeoutSeconds = timeoutSeconds
         self.connect = connect
-        state = Mutex(State(lines: secondaries.map { Line(server: $0, connection: connect($0)) }))
+        self.startCompletion = startCompletion
+        state = Mutex(State(lines: []))
+        state.withLock { state in state.lines = secondaries.map(line(to:)) }
+    }
+
+    private func line(to server: Int) -> SecondaryLine {
+        SecondaryLine(server: server, group: group, connection: connect(server), timeoutSeconds: timeoutSeconds)
     }
 
     /// The secondaries it sends to.
     var secondaries: [Int] { state.withLock { $0.lines.map(\.server) } }
 
-    /// Sends `operation` to every secondary at once and returns when each
-    /// has done it. A secondary that fails (or owes changes from before) is
-    /// not waited on again for every change: the change joins its backlog,
-    /// tried at most once a second, and this throws `serverUnavailable`
-    /// naming it, until it takes its backlog or the group goes on without it.
-    func ship<Operation: SentByPrimary>(_ operation: Operation) throws {
-        let owed = Owed(send: { line, deadline in _ = try line.call(operation, credentials: Self.credentials, deadline: deadline) }, missed: operation.missed)
-        try state.withLock { state in
+    /// Starts `operation` on its way to every secondary, after every change
+    /// started before it, and returns at once; its passage says when each has
+    /// it. A secondary that failed (or owes changes from before) is not waited
+    /// on again for every change: it is sent the change with the rest it owes,
+    /// at most once a second, and the passage fails at once naming it, until
+    /// it takes what it owes or the group goes on without it.
+    func ship<Operation: SentByPrimary>(_ operation: Operation) -> Passage {
+        let owed = Owed(operation)
+        return state.withLock { state in
             for server in state.missed.keys { state.missed[server]!.add(owed.missed) }
-            let deadline = Deadline.after(seconds: timeoutSeconds)
-            let healthy = state.lines.indices.filter { state.lines[$0].backlog.isEmpty && !state.lines[$0].overflowed }
-            let flights = healthy.map { state.lines[$0].connection.start(operation, credentials: Self.credentials, deadline: deadline) }
-            var failure: FSError?
-            func failed(_ position: Int, _ error: any Error) {
-                let reason = (error as? FSError)?.message ?? "\(error)"
-                failure = failure ?? FSError(
-                    .serverUnavailable, "group \(group)'s copy on server \(state.lines[position].server) did not take \(Operation.name): \(reason)")
-            }
-            for (position, flight) in zip(healthy, flights) {
-                do {
-                    _ = try state.lines[position].connection.finish(flight, deadline: deadline)
-                } catch {
-                    state.lines[position].backlog = [owed]
-                    state.lines[position].lastTry = MonotonicClock.nanoseconds()
-                    failed(position, error)
-                }
-            }
-            for position in state.lines.indices where !healthy.contains(position) {
-                guard state.lines[position].backlog.count < Self.backlogLimit, !state.lines[position].overflowed else {
-                    state.lines[position].overflowed = true
-                    failed(position, FSError(.serverUnavailable, "it owes \(Self.backlogLimit) changes already"))
-                    continue
-                }
-                state.lines[position].backlog.append(owed)
-                do {
-                    try Self.sendBacklog(of: &state.lines[position], deadline: deadline)
-                } catch {
-                    failed(position, error)
-                }
-            }
-            if let failure { throw failure }
+            let passage = Passage(lines: state.lines.count, completion: startCompletion(), waitSeconds: 3 * timeoutSeconds + 1)
+            for line in state.lines { line.send(owed, passage) }
+            return passage
         }
     }
 
-    /// Sends what each secondary is owed, and throws unless every one has
-    /// all of it: a reply recorded before a failure goes out only once every
-    /// copy holds the change it answers.
+    /// Starts a commit's rows on their way.
+    func ship(_ changes: Changeset) -> Passage {
+        ship(ApplyChanges(group: UInt32(group), changeset: ByteBuffer(bytes: changes.bytes)))
+    }
+
+    /// Returns once every secondary holds every change started before the
+    /// call, and throws when one does not (it failed, or is slow to answer):
+    /// a reply recorded before a failure goes out only once every copy holds
+    /// the change it answers.
     func catchUp() throws {
-        try state.withLock { state in
-            let deadline = Deadline.after(seconds: timeoutSeconds)
-            for position in state.lines.indices where !state.lines[position].backlog.isEmpty || state.lines[position].overflowed {
-                do {
-                    guard !state.lines[position].overflowed else { throw FSError(.serverUnavailable, "it fell too far behind to catch up") }
-                    try Self.sendBacklog(of: &state.lines[position], deadline: deadline)
-                } catch {
-                    let reason = (error as? FSError)?.message ?? "\(error)"
-                    throw FSError(.serverUnavailable, "group \(group)'s copy on server \(state.lines[position].server) is behind: \(reason)")
-                }
-            }
-        }
-    }
-
-    /// Sends a line's backlog in order, at most once a second.
-    private static func sendBacklog(of line: inout Line, deadline: Deadline) throws {
-        guard MonotonicClock.nanoseconds() &- line.lastTry >= 1_000_000_000 else {
-            throw FSError(.serverUnavailable, "it did not answer a moment ago")
-        }
-        line.lastTry = MonotonicClock.nanoseconds()
-        while let next = line.backlog.first {
-            try next.send(line.connection, deadline)
-            line.backlog.removeFirst()
-        }
-    }
-
-    /// Sends a commit's rows.
-    func ship(_ changes: Changeset) throws {
-        try ship(ApplyChanges(group: UInt32(group), changeset: ByteBuffer(bytes: changes.bytes)))
+        let lines = state.withLock { $0.lines }
+        let deadline = Deadline.after(seconds: timeoutSeconds)
+        for line in lines { try line.catchUp(deadline: deadline) }
     }
 
     /// Sends to `secondaries` from now on: a copy left out keeps a log of
@@ -147,16 +93,17 @@ public final class Replicator: Sendable {
     func change(to secondaries: [Int]) {
         state.withLock { state in
             for line in state.lines where !secondaries.contains(line.server) {
-                var missed = MissedChanges(coversEverythingBefore: !line.overflowed)
-                for owed in line.backlog { missed.add(owed.missed) }
+                // The group goes on without it: what it was sent last counts as passed, and goes in its log.
+                let owed = line.retire(resolution: nil)
+                var missed = MissedChanges(coversEverythingBefore: owed != nil)
+                for change in owed ?? [] { missed.add(change) }
                 state.missed[line.server] = missed
-                line.connection.drop()
             }
             let kept = Dictionary(uniqueKeysWithValues: state.lines.map { ($0.server, $0) })
             state.lines = secondaries.map { server in
                 if let line = kept[server] { return line }
                 state.missed[server] = nil
-                return Line(server: server, connection: connect(server))
+                return line(to: server)
             }
         }
     }
@@ -190,7 +137,7 @@ public final class Replicator: Sendable {
             let rest = missed.take()
             try finish(rest)
             state.missed[member] = nil
-            state.lines.append(Line(server: member, connection: connect(member)))
+            state.lines.append(line(to: member))
         }
     }
 
@@ -198,16 +145,19 @@ public final class Replicator: Sendable {
     /// a copy out of the group needs a resync (owing its log).
     func memberStates() -> [MemberState] {
         state.withLock { state in
-            state.lines.map { line in
-                MemberState(server: UInt32(line.server), state: line.backlog.isEmpty && !line.overflowed ? .good : .behind, owed: UInt64(line.backlog.count))
-            } + state.missed.keys.sorted().map { server in
+            state.lines.map(\.state) + state.missed.keys.sorted().map { server in
                 MemberState(server: UInt32(server), state: .needsResync, owed: UInt64(state.missed[server]!.count))
             }
         }
     }
 
-    /// Ends the lines.
+    /// Ends the lines: this copy stops being the group's primary, so a
+    /// change still on its way fails (its client asks the next primary).
     func close() {
-        state.withLock { state in for line in state.lines { line.connection.drop() } }
+        state.withLock { state in
+            for line in state.lines {
+                _ = line.retire(resolution: FSError(.notPrimary, "group \(group)'s primary stepped down before its secondaries took the change"))
+            }
+        }
     }
 }

@@ -1,3 +1,4 @@
+import Glibc
 import Synchronization
 import TrellisCore
 import TrellisFSProtocol
@@ -10,6 +11,10 @@ import TrellisSystem
 /// taken back); and the resyncs it runs.
 public final class Secondaries: Sendable {
     private let replicator: Mutex<Replicator?>
+    /// The newest commit each thread made, on its way to the secondaries,
+    /// until the thread takes it (by thread). The newest is enough: each line
+    /// delivers in order, so a secondary that has it has every earlier one.
+    private let commitPassages = Mutex<[UInt: Passage]>([:])
     /// The resync of each copy under way, or the last one, by server.
     private let resyncs = Mutex<[Int: ResyncProgress]>([:])
 
@@ -19,15 +24,32 @@ public final class Secondaries: Sendable {
     /// The lines in use (nil on a secondary).
     var current: Replicator? { replicator.withLock { $0 } }
 
-    /// Passes `operation` on to every secondary; nothing to do without any.
+    /// Passes `operation` on to every secondary and returns once each has
+    /// it; nothing to do without any.
     func ship<Operation: SentByPrimary>(_ operation: Operation) throws {
-        try current?.ship(operation)
+        if let failure = current?.ship(operation).outcome() { throw failure }
     }
 
-    /// Passes a commit's rows on.
-    func ship(_ changes: Changeset) throws {
-        try current?.ship(changes)
+    /// Starts a commit's rows on their way (called as the commit ends, while
+    /// the database is still held, so commits leave in the order made); the
+    /// committing thread takes the passage with `takePassage`.
+    func startCommit(_ changes: Changeset) {
+        guard let passage = current?.ship(changes) else { return }
+        commitPassages.withLock { $0[Self.thisThread] = passage }
     }
+
+    /// The passage of the newest commit this thread made and has not taken (nil: none).
+    func takePassage() -> Passage? {
+        commitPassages.withLock { $0.removeValue(forKey: Self.thisThread) }
+    }
+
+    /// Waits until the newest commit this thread made is on every secondary;
+    /// why it is not (nil: it is, or the thread made none since it last asked).
+    func waitForCommits() -> FSError? {
+        takePassage()?.outcome()
+    }
+
+    private static var thisThread: UInt { UInt(bitPattern: Int(bitPattern: pthread_self())) }
 
     /// Throws unless every secondary holds every change passed on so far.
     func catchUp() throws {

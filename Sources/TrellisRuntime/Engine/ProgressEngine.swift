@@ -76,6 +76,10 @@ public final class ProgressEngine: @unchecked Sendable {
 
     // MARK: Waiting
 
+    /// The longest a thread that waits while another polls sleeps before it
+    /// looks again (it is woken sooner whenever a request completes).
+    static let sleeperNapNanoseconds: UInt64 = 10_000_000
+
     /// Makes progress until `isDone` (evaluated with the lock held) or the
     /// deadline. Throws `timedOut` naming `label` when the deadline wins.
     func wait(deadline: Deadline?, label: @autoclosure () -> String, until isDone: () -> Bool) throws {
@@ -85,17 +89,24 @@ public final class ProgressEngine: @unchecked Sendable {
         defer {
             applicationWaiters -= 1
             lastApplicationWaitEnd = MonotonicClock.nanoseconds()
+            if applicationWaiters == 0 { backgroundCondition.signal() }
         }
+        var wokePoller = false
         while !isDone() {
             if let deadline, deadline.hasPassed {
                 throw TrellisError(.timedOut, "\(label()) did not finish before its deadline")
             }
             if pollerBusy {
-                // Another thread polls. Pull it out of the kernel if it sleeps
-                // there, then wait for it to hand the role over.
-                if pollerInKernel { transport.wake() }
+                // Another thread polls: it wakes the sleepers whenever a request completes
+                // or it gives the role up. Pulled out of the kernel once, so it looks at
+                // what this thread started; not again at every look, or two waiting
+                // threads wake each other for ever (a serving loop and a copy's loop did).
+                if pollerInKernel, !wokePoller {
+                    transport.wake()
+                    wokePoller = true
+                }
                 sleepingWaiters += 1
-                waiterCondition.wait(nanoseconds: 1_000_000)
+                waiterCondition.wait(nanoseconds: min(Self.sleeperNapNanoseconds, deadline?.remainingNanoseconds ?? .max))
                 sleepingWaiters -= 1
                 continue
             }
@@ -183,7 +194,12 @@ public final class ProgressEngine: @unchecked Sendable {
             // Stay out of the way of application threads that wait (they poll
             // themselves) and of the short gaps between their waits.
             let now = MonotonicClock.nanoseconds()
-            if applicationWaiters > 0 || pollerBusy || now &- lastApplicationWaitEnd < 1_000_000 {
+            if applicationWaiters > 0 || pollerBusy {
+                // Told when the last application waiter leaves.
+                backgroundCondition.wait(nanoseconds: Self.sleeperNapNanoseconds)
+                continue
+            }
+            if now &- lastApplicationWaitEnd < 1_000_000 {
                 backgroundCondition.wait(nanoseconds: 1_000_000)
                 continue
             }
