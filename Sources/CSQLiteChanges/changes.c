@@ -46,24 +46,3 @@ void trellis_changes_end(void *recording) {
 }
 
 void trellis_changes_free(void *changeset) { sqlite3_free(changeset); }
-
-static int resolve(void *context, int conflict, sqlite3_changeset_iter *change) {
-    (void)change;
-    int *conflicts = context;
-    *conflicts += 1;
-    switch (conflict) {
-    case SQLITE_CHANGESET_DATA:
-    case SQLITE_CHANGESET_CONFLICT:
-        return SQLITE_CHANGESET_REPLACE;
-    case SQLITE_CHANGESET_NOTFOUND:
-    case SQLITE_CHANGESET_FOREIGN_KEY:
-        return SQLITE_CHANGESET_OMIT;
-    default:
-        return SQLITE_CHANGESET_ABORT;
-    }
-}
-
-int trellis_changes_apply(void *database, const void *changeset, int size, int *conflicts) {
-    *conflicts = 0;
-    return sqlite3changeset_apply(database, size, (void *)changeset, NULL, resolve, conflicts);
-}

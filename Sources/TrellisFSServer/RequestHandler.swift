@@ -132,8 +132,14 @@ public struct RequestHandler: Sendable {
 
     /// Passes a change of data on to the group's secondaries, when it has any.
     func replicate<Operation: SentByPrimary>(_ operation: Operation) throws {
-        guard let secondaries = context.secondaries, context.role.isPrimary else { return }
-        try secondaries.ship(operation)
+        if let failure = startReplicating(operation)?.outcome() { throw failure }
+    }
+
+    /// Starts a change of data on its way to the group's secondaries, so they
+    /// write while this copy does (nil: there are none).
+    func startReplicating<Operation: SentByPrimary>(_ operation: Operation) -> Passage? {
+        guard let secondaries = context.secondaries, context.role.isPrimary else { return nil }
+        return secondaries.start(operation)
     }
 
     /// Removes the bstreams of deleted datafiles, here and on the group's secondaries.

@@ -58,52 +58,71 @@ struct ChangeRecording {
     /// Applies `changeset` in the connection's open transaction; returns
     /// how many rows were not as the changeset expected (they now are).
     static func apply(_ changeset: Changeset, to db: Database) throws -> Int {
-        try changeset.validate()
-        var conflicts: Int32 = 0
-        let code = changeset.bytes.withUnsafeBytes { bytes in
-            trellis_changes_apply(UnsafeMutableRawPointer(db.sqliteConnection), bytes.baseAddress, Int32(bytes.count), &conflicts)
-        }
-        guard code == ResultCode.SQLITE_OK.rawValue else {
-            throw FSError(.ioError, "applying a metadata changeset of \(changeset.bytes.count) bytes: \(describe(code))")
-        }
-        return Int(conflicts)
+        try ChangesetApplier.apply(changeset.decoded(), to: db)
     }
 }
 
 extension Changeset {
-    /// Checks that the bytes have the changeset format's structure (tables,
-    /// then changes whose values fit inside the bytes) before SQLite reads
-    /// them: SQLite 3.40's reader can loop forever on some malformed ones,
-    /// and a replica must refuse bytes that a broken or hostile sender made.
-    /// The format is the session extension's ("changeset format" in
-    /// sqlite3session.h): a table header `T`, the column count, a primary-key
-    /// flag per column and the table's name; then its changes, each an
-    /// operation, an indirect flag and one record (insert, delete) or two
-    /// (update) of typed values.
-    func validate() throws {
+    /// One table's part of a changeset: its name, how many columns it has,
+    /// each column's place in the primary key (from 1; 0 when not in it),
+    /// and its changes in order.
+    struct TableChanges {
+        let name: String
+        let primaryKey: [Int]
+        var changes: [Change] = []
+    }
+
+    /// One row's change: an insert carries the new row, a delete the old
+    /// one, an update the old key (and old values) and the new values of
+    /// the columns it changed; nil marks a value the change does not carry.
+    enum Change {
+        case insert([DatabaseValue?])
+        case delete([DatabaseValue?])
+        case update(old: [DatabaseValue?], new: [DatabaseValue?])
+    }
+
+    /// The changes the bytes hold, after checking their structure (tables,
+    /// then changes whose values fit inside the bytes): SQLite 3.40's own
+    /// reader can loop forever on some malformed changesets, and a replica
+    /// must refuse bytes that a broken or hostile sender made. The format is
+    /// the session extension's ("changeset format" in sqlite3session.h): a
+    /// table header `T`, the column count, a primary-key flag per column and
+    /// the table's name; then its changes, each an operation, an indirect
+    /// flag and one record (insert, delete) or two (update) of typed values.
+    func decoded() throws -> [TableChanges] {
         var reader = ChangesetReader(bytes: bytes)
-        var columns = 0
+        var tables: [TableChanges] = []
         while !reader.isAtEnd {
             let marker = try reader.byte()
             switch marker {
             case 0x54:
-                columns = try reader.varint()
+                let columns = try reader.varint()
                 guard (1 ... 256).contains(columns) else { throw reader.malformed("a table of \(columns) columns") }
-                // Each column's place in the primary key (from 1), or 0.
-                for _ in 0 ..< columns { guard try reader.byte() <= columns else { throw reader.malformed("a primary-key place past the columns") } }
-                try reader.skipName()
+                let primaryKey = try (0 ..< columns).map { _ in
+                    let place = Int(try reader.byte())
+                    guard place <= columns else { throw reader.malformed("a primary-key place past the columns") }
+                    return place
+                }
+                guard primaryKey.contains(where: { $0 > 0 }) else { throw reader.malformed("a table without a primary key") }
+                tables.append(TableChanges(name: try reader.name(), primaryKey: primaryKey))
             case 18, 9, 23:
-                guard columns > 0 else { throw reader.malformed("a change before any table") }
+                guard let columns = tables.last?.primaryKey.count else { throw reader.malformed("a change before any table") }
                 guard try reader.byte() <= 1 else { throw reader.malformed("an indirect flag other than 0 or 1") }
-                for _ in 0 ..< (marker == 23 ? 2 : 1) { try reader.skipRecord(columns: columns) }
+                let first = try reader.record(columns: columns)
+                switch marker {
+                case 18: tables[tables.count - 1].changes.append(.insert(first))
+                case 9: tables[tables.count - 1].changes.append(.delete(first))
+                default: tables[tables.count - 1].changes.append(.update(old: first, new: try reader.record(columns: columns)))
+                }
             default:
                 throw reader.malformed("unknown marker \(marker)")
             }
         }
+        return tables
     }
 }
 
-/// Reads a changeset's bytes for `Changeset.validate`, never past their end.
+/// Reads a changeset's bytes for `Changeset.decoded`, never past their end.
 private struct ChangesetReader {
     let bytes: Data
     var position: Int
@@ -138,25 +157,37 @@ private struct ChangesetReader {
         return Int(value)
     }
 
-    mutating func skip(_ count: Int) throws {
-        guard count >= 0, bytes.endIndex - position >= count else { throw malformed("a value of \(count) bytes runs past the end") }
-        position += count
-    }
-
-    mutating func skipName() throws {
+    mutating func name() throws -> String {
         guard let end = bytes[position...].firstIndex(of: 0) else { throw malformed("a table name without its end") }
         guard end > position else { throw malformed("an empty table name") }
-        position = end + 1
+        defer { position = end + 1 }
+        return String(decoding: bytes[position ..< end], as: UTF8.self)
     }
 
-    mutating func skipRecord(columns: Int) throws {
-        for _ in 0 ..< columns {
+    /// One record's values: SQLite's serial types 0 (not carried), 1
+    /// (64-bit integer), 2 (double), 3 (text), 4 (blob) and 5 (null), the
+    /// numbers big-endian.
+    mutating func record(columns: Int) throws -> [DatabaseValue?] {
+        try (0 ..< columns).map { _ in
             switch try byte() {
-            case 0, 5: break
-            case 1, 2: try skip(8)
-            case 3, 4: try skip(try varint())
+            case 0: return nil
+            case 5: return DatabaseValue.null
+            case 1: return Int64(bitPattern: try bigEndian()).databaseValue
+            case 2: return Double(bitPattern: try bigEndian()).databaseValue
+            case 3: return String(decoding: try take(try varint()), as: UTF8.self).databaseValue
+            case 4: return Data(try take(try varint())).databaseValue
             case let type: throw malformed("a value of unknown type \(type)")
             }
         }
+    }
+
+    private mutating func bigEndian() throws -> UInt64 {
+        try take(8).reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+    }
+
+    private mutating func take(_ count: Int) throws -> Data {
+        guard count >= 0, bytes.endIndex - position >= count else { throw malformed("a value of \(count) bytes runs past the end") }
+        defer { position += count }
+        return bytes[position ..< position + count]
     }
 }

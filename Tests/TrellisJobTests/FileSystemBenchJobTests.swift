@@ -2,7 +2,7 @@ import Foundation
 import Testing
 
 /// `trellis bench fs` and `trellis bench fuse` end to end, small: each starts
-/// its own name service and file system, measures, reports its baselines,
+/// its own name service and file systems, measures, reports its baselines,
 /// and leaves nothing behind.
 @Suite(.serialized) struct FileSystemBenchJobTests {
     /// The keys as users read them: `bench fs`'s lines and `bench fuse`'s.
@@ -11,6 +11,8 @@ import Testing
         var mibPerSecond: Double?
         var localFileMibPerSecond: Double?
         var ratioVsLocalFile: Double?
+        var replicas: Int?
+        var ratioVsOneReplica: Double?
         var operationsPerSecondByPlace: [String: Double]?
         var ratioVs: [String: Double]?
         var writeRatioVsNative: Double?
@@ -24,11 +26,15 @@ import Testing
     }
 
     @Test func benchFsMeasuresTheFileSystemAndTheLocalFileInOneRun() throws {
-        let outcome = try JobHarness.run([JobHarness.trellis, "bench", "fs", "--servers", "2", "--mib", "4", "--chunk-mib", "1"], timeoutSeconds: 300)
+        let outcome = try JobHarness.run(
+            [JobHarness.trellis, "bench", "fs", "--servers", "2", "--mib", "4", "--chunk-mib", "1", "--replicas", "1", "2"], timeoutSeconds: 300)
         #expect(outcome.status == 0, "\(outcome.combined)")
         let lines = records(outcome.output)
-        #expect(lines.map(\.bench) == ["fs-write", "fs-read"], "\(outcome.combined)")
+        #expect(lines.map(\.bench) == ["fs-write", "fs-read", "fs-write", "fs-read"], "\(outcome.combined)")
+        #expect(lines.map(\.replicas) == [1, 1, 2, 2], "\(outcome.output)")
         #expect(lines.allSatisfy { ($0.mibPerSecond ?? 0) > 0 && ($0.localFileMibPerSecond ?? 0) > 0 && ($0.ratioVsLocalFile ?? 0) > 0 }, "\(outcome.output)")
+        // Two copies are compared with one, measured in the same run.
+        #expect(lines.allSatisfy { ($0.ratioVsOneReplica ?? 0) > 0 }, "\(outcome.output)")
     }
 
     @Test func benchFuseMeasuresTheMountTheNativeClientAndLocalDisk() throws {

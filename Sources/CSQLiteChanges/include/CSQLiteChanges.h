@@ -21,10 +21,4 @@ void trellis_changes_end(void *recording);
 
 void trellis_changes_free(void *changeset);
 
-/* Applies a changeset to `database`'s main schema in one savepoint: a row
- * that differs or is missing takes the changeset's values (the changeset is
- * the truth), a row to delete that is already gone is skipped. `conflicts`
- * counts the rows that did not match what the changeset expected. */
-int trellis_changes_apply(void *database, const void *changeset, int size, int *conflicts);
-
 #endif

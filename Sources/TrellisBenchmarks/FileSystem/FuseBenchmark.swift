@@ -21,6 +21,8 @@ public struct FuseBenchmark: ProgramBenchmark {
     @Option(help: "Threads that share the create, stat and remove phases (mdtest's tasks), in every place.") var threads = 4
     @Option(help: "A Trellis mount to measure instead of starting a file system.") var mount: String?
     @Option(name: .customLong("mount-option"), help: "A -o option for the mount it starts (repeatable), e.g. page_cache.") var mountOptions: [String] = []
+    @Option(help: "Also a file system with this many copies of everything (2 or 3), mounted and measured beside the first (places fuse-replicas, native-replicas).")
+    var replicas = 1
     @OptionGroup var data: BenchFolder
 
     static let createsTarget = 1_500.0
@@ -32,6 +34,8 @@ public struct FuseBenchmark: ProgramBenchmark {
             throw ValidationError("--mib, --block-kib, --files, --trials, --threads and --servers must be positive")
         }
         guard (mib << 20) % (blockKib << 10) == 0 else { throw ValidationError("--mib must be a whole number of --block-kib blocks") }
+        guard (1...min(3, servers)).contains(replicas) else { throw ValidationError("--replicas takes 1 to 3, and no more than --servers") }
+        guard replicas == 1 || mount == nil else { throw ValidationError("--replicas starts file systems of its own, so it does not go with --mount") }
     }
 
     /// Runs every phase through the mount, the native client and local disk,
@@ -67,11 +71,29 @@ public struct FuseBenchmark: ProgramBenchmark {
         // A native client serves one thread at a time: each metadata worker gets its own, on one runtime.
         let siblings = (1..<threads).map { _ in client.sibling(credentials: client.credentials) }
         defer { siblings.forEach { $0.close() } }
-        let places = [
+        var places = [
             BenchPlace(name: "fuse", workers: Array(repeating: PosixFileWorkloads(folder: point + "/" + run), count: threads)),
             BenchPlace(name: "native", workers: ([client] + siblings).map { NativeFileWorkloads(client: $0, folder: "/" + run + "/native") }),
             BenchPlace(name: "local", workers: Array(repeating: PosixFileWorkloads(folder: local), count: threads)),
         ]
+        var replicated: [FileSystemClient] = []
+        defer { replicated.forEach { $0.close() } }
+        if replicas > 1 {
+            // The same workloads on a file system that keeps every object on `replicas` servers, in the same run.
+            let copiesPoint = site.folder + "/mnt-replicas"
+            progress("starting a file system of \(servers) servers with \(replicas) replicas, mounted on \(copiesPoint)")
+            let system = try site.startFileSystem(
+                name: "fusebench\(replicas)", servers: servers, subfolder: "up\(replicas)", executable: executable, replicas: replicas,
+                mountPoint: copiesPoint, mountOptions: mountOptions)
+            let copiesClient = try FileSystemClient.connect(name: system.name)
+            replicated = [copiesClient] + (1..<threads).map { _ in copiesClient.sibling(credentials: copiesClient.credentials) }
+            try FileManager.default.createDirectory(atPath: copiesPoint + "/" + run, withIntermediateDirectories: false)
+            try copiesClient.makeDirectory("/" + run + "/native")
+            places += [
+                BenchPlace(name: "fuse-replicas", workers: Array(repeating: PosixFileWorkloads(folder: copiesPoint + "/" + run), count: threads)),
+                BenchPlace(name: "native-replicas", workers: replicated.map { NativeFileWorkloads(client: $0, folder: "/" + run + "/native") }),
+            ]
+        }
         targets(try measure(places)).printLine()
     }
 
@@ -185,6 +207,8 @@ struct FuseBenchRecord: BenchmarkRecord {
     var operationsPerSecondByPlace: [String: Double]?
     /// Baseline place (`native`, `local`) → the mount's rate over its rate.
     var ratioVs: [String: Double]
+    /// With `--replicas`: `fuse`, `native` → that place's rate with replicas over its rate with one copy.
+    var replicasRatioVsOne: [String: Double]?
 
     /// `rates` are in bytes or operations per second.
     init(phase: String, count: Int, unit: Unit, trials: Int, threads: Int, rates: [String: Double]) {
@@ -204,6 +228,11 @@ struct FuseBenchRecord: BenchmarkRecord {
             if let rate = rates["fuse"], let base = rates[baseline], base > 0 { ratios[baseline] = rounded(rate / base, 3) }
         }
         ratioVs = ratios
+        var replicaRatios: [String: Double] = [:]
+        for place in ["fuse", "native"] {
+            if let rate = rates[place + "-replicas"], let base = rates[place], base > 0 { replicaRatios[place] = rounded(rate / base, 3) }
+        }
+        replicasRatioVsOne = replicaRatios.isEmpty ? nil : replicaRatios
     }
 
     /// Each place's rate, in this record's unit.
