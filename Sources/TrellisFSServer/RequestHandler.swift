@@ -57,6 +57,11 @@ public struct RequestHandler: Sendable {
         }
         let failure: FSError.Code?
         if case .failure(let error) = result { failure = error.code } else { failure = nil }
+        if case .failure(let error) = result, envelope.relayEpoch != nil, [.noSpace, .ioError].contains(error.code) {
+            // A copy that cannot store its primary's changes steps down (the primary's own
+            // refusal is the client's answer, as with one copy); it is resynced once it can.
+            context.role.noteStorageFailure("\(kind.name): \(error.message)")
+        }
         let reply = FSReplyEnvelope(requestID: envelope.requestID, result: result, steps: UInt32(call.steps))
         // Only a change that was made is recorded: a request that failed changed nothing here, and a
         // failure such as a replica being replaced must not be the answer to every resend.
@@ -132,14 +137,8 @@ public struct RequestHandler: Sendable {
 
     /// Passes a change of data on to the group's secondaries, when it has any.
     func replicate<Operation: SentByPrimary>(_ operation: Operation) throws {
-        if let failure = startReplicating(operation)?.outcome() { throw failure }
-    }
-
-    /// Starts a change of data on its way to the group's secondaries, so they
-    /// write while this copy does (nil: there are none).
-    func startReplicating<Operation: SentByPrimary>(_ operation: Operation) -> Passage? {
-        guard let secondaries = context.secondaries, context.role.isPrimary else { return nil }
-        return secondaries.start(operation)
+        guard let secondaries = context.secondaries, context.role.isPrimary else { return }
+        try secondaries.ship(operation)
     }
 
     /// Removes the bstreams of deleted datafiles, here and on the group's secondaries.

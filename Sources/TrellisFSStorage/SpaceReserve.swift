@@ -1,21 +1,26 @@
 import Glibc
 
-/// A file that holds back some disk space for the metadata database, so a
-/// server whose disk filled up can still commit the removals that free it.
-final class SpaceReserve: @unchecked Sendable {
-    let path: String
-    let bytes: Int
+/// A file that holds back some disk space, so a server whose disk filled
+/// up can still commit the removals that free it (the metadata database),
+/// or the promise of a vote (a replica-group epoch). Not thread-safe: its
+/// owner's lock guards it.
+public final class SpaceReserve: @unchecked Sendable {
+    /// The reserve file.
+    public let path: String
+    /// The space it holds back.
+    public let bytes: Int
     private var present = false
     private var attemptsSinceRelease = 0
 
-    init(path: String, bytes: Int) {
+    /// A reserve of `bytes` at `path`, not made yet (`refill` makes it).
+    public init(path: String, bytes: Int) {
         self.path = path
         self.bytes = bytes
     }
 
     /// Makes the reserve when there is room for it; true when it exists.
     @discardableResult
-    func refill() -> Bool {
+    public func refill() -> Bool {
         let descriptor = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0o600)
         guard descriptor >= 0 else { return false }
         defer { close(descriptor) }
@@ -25,14 +30,14 @@ final class SpaceReserve: @unchecked Sendable {
     }
 
     /// After a release, tries again now and then (each try is a syscall or two).
-    func refillIfMissing() {
+    public func refillIfMissing() {
         guard !present else { return }
         attemptsSinceRelease += 1
         if attemptsSinceRelease % 16 == 1 { refill() }
     }
 
     /// Frees the reserve; false when there was none to free.
-    func release() -> Bool {
+    public func release() -> Bool {
         guard present else { return false }
         present = false
         attemptsSinceRelease = 0

@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import NIOCore
 import Testing
 import TrellisFSClient
@@ -166,6 +167,48 @@ import TrellisFSStorage
             #expect(Array(try fs.read("/work/" + name, at: 0, length: UInt64(bytes.count + 10)).readableBytesView) == bytes, "\(name)")
         }
         #expect(Set(try fs.list("/work").map(\.name)) == Set(reference.keys))
+        for server in 0..<fixture.serverCount { #expect(fixture.stopServer(server) == 0, "\(fixture.logTails())") }
+        let differences = try Self.differences(fixture.configuration)
+        #expect(differences.isEmpty, "\(differences.joined(separator: "\n"))")
+    }
+
+    /// A secondary whose disk fills cannot take its primary's writes: it
+    /// leaves its group (a vote it asks for itself), every write the client
+    /// makes is acknowledged and reads back, and once there is room again the
+    /// copy is resynced and taken back, with its primary's rows and bytes.
+    @Test(.enabled(if: geteuid() == 0, "a small disk is a tmpfs, which only root can mount"))
+    func aSecondaryWhoseDiskFillsLeavesItsGroupAndComesBackOnceThereIsRoom() throws {
+        let placement = try ReplicaPlacement(hosts: Array(repeating: "127.0.0.1", count: 4), replicas: 2)
+        // Group 0 keeps its second copy on `small`, whose storage holds 12 MiB.
+        let small = placement.members[0][1]
+        let fixture = try FileSystemFixture(servers: 4, stripSizeBytes: 65_536, storageBytesOfServer: [small: 12 << 20], replicas: 2)
+        #expect(try fixture.configuration.placement() == placement)
+        do {
+            let fs = try fixture.client()
+            defer { fs.close() }
+            // A file whose one datafile is in group 0: its bytes go to server 0 and to `small`.
+            var target: String?
+            for index in 0..<32 where target == nil {
+                let made = try fs.createFile("/f\(index)", distribution: try .simpleStripe(stripSizeBytes: 65_536, datafileCount: 1), stuffed: false)
+                if made.datafiles.first?.server == 0 { target = "/f\(index)" }
+            }
+            let file = try #require(target)
+            let chunk = ByteBuffer(bytes: (0..<(1 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 31) })
+            do {
+                for index in 0..<24 { #expect(try fs.write(file, chunk, at: UInt64(index << 20)) == 1 << 20, "chunk \(index)") }
+            } catch {
+                Issue.record("\(error)\n\(fixture.logTails(lines: 30))")
+                throw error
+            }
+            for index in 0..<24 { #expect(try fs.read(file, at: UInt64(index << 20), length: 1 << 20) == chunk, "chunk \(index)") }
+            let report = fs.replicaStatus()[0]
+            #expect(report.health == "degraded", "\(report.primary?.memberStates ?? [])")
+            #expect(report.primary?.members.contains(UInt32(small)) == false, "\(fixture.logTails())")
+            // Room again: the copy is resynced and taken back.
+            try fs.removeFile(file)
+            let healthy = Self.awaitHealthy(fs, seconds: 90)
+            #expect(healthy.allSatisfy { $0.health == "healthy" }, "\(healthy.map { "group \($0.group) \($0.health) \($0.primary?.memberStates ?? [])" })\n\(fixture.logTails())")
+        }
         for server in 0..<fixture.serverCount { #expect(fixture.stopServer(server) == 0, "\(fixture.logTails())") }
         let differences = try Self.differences(fixture.configuration)
         #expect(differences.isEmpty, "\(differences.joined(separator: "\n"))")

@@ -5,11 +5,9 @@ extension WriteData: ServedOperation {
         guard data.readableBytes <= handler.context.maximumTransferBytes else {
             throw FSError(.invalidArgument, "a write of \(data.readableBytes) bytes is above the \(handler.context.maximumTransferBytes)-byte limit of one request")
         }
-        let checked = try handler.checkDatafile(datafile)
-        // The secondaries write while this copy does: the bytes cross the wire once either way.
-        let passage = handler.startReplicating(self)
-        let written = try handler.context.bstreams.write(datafile: checked, regions: regions, data: data)
-        if let failure = passage?.outcome() { throw failure }
+        let written = try handler.context.bstreams.write(datafile: try handler.checkDatafile(datafile), regions: regions, data: data)
+        // After this copy's write, so a secondary never holds bytes its primary refused (a full disk).
+        try handler.replicate(self)
         handler.metrics.bytesWritten.increment(by: Int(written))
         return Written(bytes: written)
     }

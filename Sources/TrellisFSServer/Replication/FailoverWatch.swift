@@ -102,6 +102,10 @@ final class FailoverWatch: @unchecked Sendable {
                 }
             }
             if !gone.isEmpty { return elect(entry.members.filter { !gone.contains($0) }, dropping: gone) }
+        } else if let reason = role.failedStorage {
+            // Its primary's changes do not fit here: the group goes on without this copy, which is resynced later.
+            log("group \(group): this copy's storage failed (\(reason)); it asks to leave the group")
+            elect(entry.members.filter { $0 != me }, dropping: [me], stepsDown: true)
         } else {
             let primary = entry.members[0]
             if let view = answer(of: primary) {

@@ -1,6 +1,7 @@
 import Foundation
 import Synchronization
 import TrellisFSProtocol
+import TrellisFSStorage
 
 /// What one server knows of every replica group it takes part in: each
 /// group's epoch and its members then (the primary first), and the highest
@@ -32,6 +33,10 @@ public final class GroupEpochs: Sendable {
 
     private let path: String
     private let entries: Mutex<[Int: Entry]>
+    /// Space held back so that a server whose disk is full can still promise
+    /// a vote (a secondary that cannot store its primary's changes asks for
+    /// one to leave its group). Guarded by `entries`' lock.
+    private let reserve: SpaceReserve
 
     /// The epochs kept at `path`; a group not there is at epoch 0 with its placed members.
     public init(path: String, placement: ReplicaPlacement) throws {
@@ -47,6 +52,8 @@ public final class GroupEpochs: Sendable {
             }
         }
         entries = Mutex(known)
+        reserve = SpaceReserve(path: path + ".reserve", bytes: 256 << 10)
+        reserve.refill()
     }
 
     /// Group `group` as this server knows it.
@@ -87,7 +94,13 @@ public final class GroupEpochs: Sendable {
         try entries.withLock { entries in
             var next = entries
             guard change(&next) else { return false }
-            try Self.write(next, to: path)
+            do {
+                try Self.write(next, to: path)
+            } catch where reserve.release() {
+                // The disk is full: the reserve makes room for this one change.
+                try Self.write(next, to: path)
+            }
+            reserve.refillIfMissing()
             entries = next
             return true
         }

@@ -11,6 +11,9 @@ import TrellisFSStorage
 public final class ReplicaRole: Sendable {
     private static let secondary: UInt8 = 0, primary: UInt8 = 1, stale: UInt8 = 2, resyncing: UInt8 = 3
     private let state: Atomic<UInt8>
+    /// Why this copy's storage failed a change its primary relayed (a full
+    /// disk, an I/O error), until it leaves its group.
+    private let storageFailure = Mutex<String?>(nil)
 
     /// A copy that starts as its group's primary, as a secondary, or (not a
     /// member of its group) needing a resync.
@@ -45,7 +48,19 @@ public final class ReplicaRole: Sendable {
     public func promote() { state.store(Self.primary, ordering: .releasing) }
 
     /// Takes this copy out of its group's service: the group went on without it.
-    public func leaveGroup() { state.store(Self.stale, ordering: .releasing) }
+    public func leaveGroup() {
+        state.store(Self.stale, ordering: .releasing)
+        storageFailure.withLock { $0 = nil }
+    }
+
+    /// A secondary's storage failed a relayed change: the copy asks its group to go on without it.
+    func noteStorageFailure(_ reason: String) {
+        guard state.load(ordering: .acquiring) == Self.secondary else { return }
+        storageFailure.withLock { $0 = $0 ?? reason }
+    }
+
+    /// Why this copy's storage failed a relayed change (nil: it did not).
+    var failedStorage: String? { storageFailure.withLock { $0 } }
 
     /// Its primary starts sending what it missed.
     public func beginResync() { state.store(Self.resyncing, ordering: .releasing) }

@@ -27,12 +27,7 @@ public final class Secondaries: Sendable {
     /// Passes `operation` on to every secondary and returns once each has
     /// it; nothing to do without any.
     func ship<Operation: SentByPrimary>(_ operation: Operation) throws {
-        if let failure = start(operation)?.outcome() { throw failure }
-    }
-
-    /// Starts `operation` on its way to every secondary (nil: there are none to send to).
-    func start<Operation: SentByPrimary>(_ operation: Operation) -> Passage? {
-        current?.ship(operation)
+        if let failure = current?.ship(operation).outcome() { throw failure }
     }
 
     /// Starts a commit's rows on their way (called as the commit ends, while

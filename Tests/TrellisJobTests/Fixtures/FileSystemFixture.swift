@@ -22,23 +22,23 @@ final class FileSystemFixture: @unchecked Sendable {
 
     private var mounts: [String] = []
 
-    /// `storageBytes` puts each server's storage on a tmpfs of that size (root only).
+    /// `storageBytes` puts each server's storage on a tmpfs of that size,
+    /// `storageBytesOfServer` some servers' storage only (root only).
     init(
-        servers: Int = 4, stripSizeBytes: Int = 4096, storageBytes: Int? = nil, precreateBatch: Int = FileSystemConfiguration.defaultPrecreateBatch,
-        replicas: Int = 1
+        servers: Int = 4, stripSizeBytes: Int = 4096, storageBytes: Int? = nil, storageBytesOfServer: [Int: Int] = [:],
+        precreateBatch: Int = FileSystemConfiguration.defaultPrecreateBatch, replicas: Int = 1
     ) throws {
         names = try NameServiceFixture()
         name = "test\(getpid())x\(Int.random(in: 0..<1_000_000))"
         serverCount = servers
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        if let storageBytes {
-            for index in 0..<servers {
-                let storage = "\(folder)/server\(index)"
-                try FileManager.default.createDirectory(atPath: storage, withIntermediateDirectories: true)
-                let mount = try JobHarness.run(["/bin/mount", "-t", "tmpfs", "-o", "size=\(storageBytes)", "tmpfs", storage], timeoutSeconds: 30)
-                guard mount.status == 0 else { throw FixtureFailure(description: "mounting a tmpfs needs root: \(mount.combined)") }
-                mounts.append(storage)
-            }
+        let tmpfsBytes = storageBytes.map { bytes in Dictionary(uniqueKeysWithValues: (0..<servers).map { ($0, bytes) }) } ?? storageBytesOfServer
+        for (index, bytes) in tmpfsBytes.sorted(by: { $0.key < $1.key }) {
+            let storage = "\(folder)/server\(index)"
+            try FileManager.default.createDirectory(atPath: storage, withIntermediateDirectories: true)
+            let mount = try JobHarness.run(["/bin/mount", "-t", "tmpfs", "-o", "size=\(bytes)", "tmpfs", storage], timeoutSeconds: 30)
+            guard mount.status == 0 else { throw FixtureFailure(description: "mounting a tmpfs needs root: \(mount.combined)") }
+            mounts.append(storage)
         }
         let configuration = try LocalFileSystem.prepare(
             name: name, servers: servers, folder: folder, stripSizeBytes: UInt64(stripSizeBytes), precreateBatch: precreateBatch, replicas: replicas)
