@@ -81,7 +81,7 @@ public final class FileSystemServer: @unchecked Sendable {
                             group: group, secondaries: members, timeoutSeconds: configuration.failoverSeconds,
                             startCompletion: { runtime.startGeneralizedRequest("group \(group)'s change on its way to the secondaries") }
                         ) { member in
-                            replication.line(toCopyOf: group, on: member, requestIDs: requestIDs)
+                            replication.line(toCopyOf: group, on: member, requestIDs: requestIDs, resendsAfterLoss: false)
                         }
                     }
                 }

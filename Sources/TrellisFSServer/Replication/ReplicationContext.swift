@@ -51,11 +51,15 @@ public struct ReplicationContext: Sendable {
     }
 
     /// A primary's line to server `member`'s copy of `group`, connected on
-    /// first use; every request on it carries the group's epoch.
-    public func line(toCopyOf group: Int, on member: Int, requestIDs: RequestIDSource = RequestIDSource()) -> ServerConnection {
+    /// first use; every request on it carries the group's epoch. With
+    /// `resendsAfterLoss` false a lost copy fails the request at once (a
+    /// `SecondaryLine` sends again itself, everything it owes, in order).
+    public func line(
+        toCopyOf group: Int, on member: Int, requestIDs: RequestIDSource = RequestIDSource(), resendsAfterLoss: Bool = true
+    ) -> ServerConnection {
         ServerConnection(
             index: member, serviceName: copyServiceName(group, member), runtime: runtime, requestIDs: requestIDs,
-            relayEpoch: { [epochs] in epochs.entry(group)?.epoch ?? 0 })
+            resendsAfterLoss: resendsAfterLoss, relayEpoch: { [epochs] in epochs.entry(group)?.epoch ?? 0 })
     }
 
     /// Asks the loop published as `serviceName` (a server's index `index`,
