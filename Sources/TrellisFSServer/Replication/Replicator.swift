@@ -8,8 +8,9 @@ import TrellisFSStorage
 import TrellisRuntime
 
 /// A primary's lines to the secondaries of its replica group. Every change
-/// goes to each of them, one change at a time and in the order made, and a
-/// change is done once each has it (the primary-copy write path of the
+/// goes to each of them in the order made, several on their way at once
+/// (`SecondaryLine`), and a change is done once each has it, as its
+/// `Passage` tells (the primary-copy write path of the
 /// paper on MPI as the transport of a replicated, striped storage service:
 /// the primary relays each request to the secondaries and answers the client
 /// once). Metadata goes as the rows a commit changed (`ApplyChanges`), data
