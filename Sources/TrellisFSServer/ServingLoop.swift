@@ -142,7 +142,7 @@ final class ServingLoop: @unchecked Sendable {
                 // It may wait on other servers, which may be waiting on this one: never in this loop.
                 handler.metrics.requestsOnThreads.increment()
                 if let thread = startThread({ [self] in
-                    answer(envelope, to: client, waitForSend: true)
+                    answerOnThisThread(envelope, to: client)
                     handler.metrics.requestsOnThreads.decrement()
                 }) {
                     pthread_detach(thread)
@@ -239,10 +239,11 @@ final class ServingLoop: @unchecked Sendable {
         }
     }
 
-    private func answer(_ envelope: FSRequestEnvelope, to client: Communicator, waitForSend: Bool) {
-        let (reply, followUps) = handler.handle(envelope)
-        send(reply, for: envelope, to: client, waitForSend: waitForSend)
-        for followUp in followUps { handler.carryOut(followUp) }
+    /// Answers on a thread of its own (never the loop's: `replies` is the loop's), waiting for the send.
+    private func answerOnThisThread(_ envelope: FSRequestEnvelope, to client: Communicator) {
+        let made = answering(envelope, client)
+        send(made.reply, for: envelope, to: client, waitForSend: true)
+        for followUp in made.followUps { handler.carryOut(followUp) }
     }
 
     private func answering(_ envelope: FSRequestEnvelope, _ client: Communicator) -> Answer {
