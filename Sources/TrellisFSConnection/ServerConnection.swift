@@ -140,6 +140,9 @@ public final class ServerConnection: @unchecked Sendable {
                 moveToNextCandidate()
                 usleep(50_000)
             } catch let error as TrellisError where error.code == .timedOut {
+                // The connection may be one only this side still believes in (the server dropped it while a
+                // link was cut): the next request connects anew rather than wait on it again.
+                drop()
                 throw FSError(.timedOut, "server \(index) (\(serviceName)) did not answer \(Operation.name) before the deadline")
             }
         }

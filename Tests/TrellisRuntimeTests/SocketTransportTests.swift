@@ -17,9 +17,7 @@ import TrellisSystem
     /// close is no loss. A later hello that counts the first connection is
     /// a real reopen and is taken.
     @Test func aCrossedHandshakesLeftoverHelloIsRefusedAfterTheWinnerIsGone() throws {
-        let recorder = RecordingDelegate()
-        let transport = try SocketTransport(localID: ProcessID(rawValue: 1), host: "127.0.0.1", maximumMessageBytes: 1 << 20, logger: Logger(label: "test"))
-        transport.delegate = recorder
+        let (transport, recorder) = try Self.transportOfProcess1()
         defer { transport.shutdown() }
         let peer = ProcessID(rawValue: 2)
         let listener = try Sockets.listen(host: "127.0.0.1")
@@ -53,7 +51,7 @@ import TrellisSystem
         RawPeer.blocking(leftover)
         pump(transport, turns: 20) { false }
         let answer = try RawPeer.read(leftover)
-        #expect(answer.kind == .helloAcknowledge && answer.tag == 0, "the leftover hello must be refused")
+        #expect(answer.kind == .helloAcknowledge && answer.tag == 2 && answer.aux == 1, "the leftover hello must be refused, with the count it is behind")
         close(leftover)
         pump(transport, turns: 20) { false }
         #expect(recorder.lost.isEmpty, "a refused leftover is no loss: \(recorder.lost)")
@@ -70,6 +68,82 @@ import TrellisSystem
         #expect(recorder.lost.isEmpty)
     }
 
+    /// A peer that lost its connection to this process while this side did
+    /// not notice (a cut link: this side's retransmissions went nowhere yet)
+    /// connects again, counting every connection this side counted: the new
+    /// connection replaces the old one, whose loss is reported as one to the
+    /// network (the peer may be reached again), and frames take the new one.
+    @Test func aPeerThatConnectsAgainReplacesAConnectionThisSideStillHolds() throws {
+        let (transport, recorder) = try Self.transportOfProcess1()
+        defer { transport.shutdown() }
+        let peer = ProcessID(rawValue: 2)
+
+        let first = try RawPeer.connect(to: transport.localAddress)
+        defer { close(first) }
+        RawPeer.write(first, FrameHeader(kind: .hello, exchange: 2, aux: 0))
+        RawPeer.blocking(first)
+        pump(transport, turns: 20) { false }
+        #expect(try RawPeer.read(first).tag == 1)
+        RawPeer.write(first, FrameHeader(kind: .eager, tag: 5))
+        pump(transport) { recorder.receivedTags.contains(5) }
+
+        let second = try RawPeer.connect(to: transport.localAddress)
+        defer { close(second) }
+        RawPeer.write(second, FrameHeader(kind: .hello, exchange: 2, aux: 1))
+        RawPeer.blocking(second)
+        pump(transport, turns: 20) { false }
+        let answer = try RawPeer.read(second)
+        #expect(answer.kind == .helloAcknowledge && answer.tag == 1, "the peer's new connection is taken")
+        #expect(recorder.lost == [peer], "the connection it gave up is lost")
+        #expect((recorder.lostErrors.first?.underlying as? SystemCallError)?.errno == ETIMEDOUT, "\(recorder.lostErrors)")
+        try transport.send(OutgoingFrame(header: FrameHeader(kind: .eager, tag: 7)), to: peer)
+        pump(transport) { !transport.hasUnsentFrames }
+        #expect(try RawPeer.read(second).tag == 7)
+    }
+
+    /// The peer established a connection whose acknowledgement never reached
+    /// this side (a link cut mid-handshake), so it counts one connection
+    /// more. It refuses this side's next hello as stale and says how many it
+    /// counts: this side catches up and connects again, and its frames go.
+    @Test func aHelloRefusedForALostAcknowledgementIsSentAgainCaughtUp() throws {
+        let (transport, recorder) = try Self.transportOfProcess1()
+        defer { transport.shutdown() }
+        let peer = ProcessID(rawValue: 2)
+        let listener = try Sockets.listen(host: "127.0.0.1")
+        defer { close(listener.fd) }
+        transport.setAddress(listener.address, for: peer)
+
+        try transport.send(OutgoingFrame(header: FrameHeader(kind: .eager, tag: 5)), to: peer)
+        var refused: Int32 = -1
+        pump(transport) { refused = accept(listener.fd, nil, nil); return refused >= 0 }
+        defer { close(refused) }
+        RawPeer.blocking(refused)
+        pump(transport, turns: 20) { false }
+        #expect(try RawPeer.read(refused).aux == 0)
+        RawPeer.write(refused, FrameHeader(kind: .helloAcknowledge, tag: 2, exchange: 2, aux: 3))
+        pump(transport, turns: 20) { false }
+
+        var again: Int32 = -1
+        pump(transport) { again = accept(listener.fd, nil, nil); return again >= 0 }
+        defer { close(again) }
+        RawPeer.blocking(again)
+        pump(transport, turns: 20) { false }
+        let hello = try RawPeer.read(again)
+        #expect(hello.kind == .hello && hello.aux == 3, "the new hello counts what the peer counted")
+        RawPeer.write(again, FrameHeader(kind: .helloAcknowledge, tag: 1, exchange: 2))
+        pump(transport) { !transport.hasUnsentFrames }
+        #expect(try RawPeer.read(again).tag == 5)
+        #expect(recorder.lost.isEmpty, "\(recorder.lostErrors)")
+    }
+
+    /// The transport under test, as process 1, with a delegate that records what it is told.
+    private static func transportOfProcess1() throws -> (SocketTransport, RecordingDelegate) {
+        let recorder = RecordingDelegate()
+        let transport = try SocketTransport(localID: ProcessID(rawValue: 1), host: "127.0.0.1", maximumMessageBytes: 1 << 20, logger: Logger(label: "test"))
+        transport.delegate = recorder
+        return (transport, recorder)
+    }
+
     /// Turns the transport's event loop until `done` holds or about ten seconds pass.
     private func pump(_ transport: SocketTransport, turns: Int = 1000, until done: () -> Bool) {
         for _ in 0..<turns {
@@ -81,6 +155,7 @@ import TrellisSystem
 
 private final class RecordingDelegate: TransportDelegate {
     var lost: [ProcessID] = []
+    var lostErrors: [TrellisError] = []
     var releasedClosed: [ProcessID] = []
     var receivedTags: [Int32] = []
 
@@ -88,7 +163,10 @@ private final class RecordingDelegate: TransportDelegate {
     func transport(received header: FrameHeader, payload: ByteBuffer, from peer: ProcessID) { receivedTags.append(header.tag) }
     func transport(wrote frame: OutgoingFrame) {}
     func transport(releasedConnectionClosed peer: ProcessID) { releasedClosed.append(peer) }
-    func transport(lost peer: ProcessID, error: TrellisError, unsent: [OutgoingFrame], orderly: Bool) { lost.append(peer) }
+    func transport(lost peer: ProcessID, error: TrellisError, unsent: [OutgoingFrame], orderly: Bool) {
+        lost.append(peer)
+        lostErrors.append(error)
+    }
 }
 
 /// The peer's side: blocking sockets and whole frame headers.

@@ -66,7 +66,8 @@ final class Link {
             let written = output.withUnsafeReadableBytes { Glibc.send(fd, $0.baseAddress!, $0.count, Int32(MSG_NOSIGNAL)) }
             if written < 0 {
                 if errno == EINTR { continue }
-                if errno == EAGAIN || errno == EWOULDBLOCK { return }
+                // A link down on this host fails sends at once; whether the link is lost is the keep-alive's to say.
+                if errno == EAGAIN || errno == EWOULDBLOCK || Self.isPassing(errno) { return }
                 shut("writing failed: \(String(cString: strerror(errno)))")
                 return
             }
@@ -83,7 +84,7 @@ final class Link {
             let count = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress!, $0.count, 0) }
             if count < 0 {
                 if errno == EINTR { continue }
-                if errno != EAGAIN && errno != EWOULDBLOCK { shut("reading failed: \(String(cString: strerror(errno)))") }
+                if errno != EAGAIN && errno != EWOULDBLOCK && !Self.isPassing(errno) { shut("reading failed: \(String(cString: strerror(errno)))") }
                 break
             }
             if count == 0 {
@@ -109,6 +110,9 @@ final class Link {
 
     /// Sends a heartbeat when nothing went out for a while; false once the
     /// other end has been silent past `timeout` (the link is then closed).
+    /// Errors of a network that may come back (a cut link, no route for now), as opposed to a peer that closed or reset.
+    static func isPassing(_ code: Int32) -> Bool { [EHOSTUNREACH, ENETUNREACH, ENETDOWN, EHOSTDOWN].contains(code) }
+
     func keepAlive(timeout: Double) -> Bool {
         guard isOpen else { return false }
         let silent = Double(MonotonicClock.nanoseconds() &- lastHeard.uptimeNanoseconds) / 1e9

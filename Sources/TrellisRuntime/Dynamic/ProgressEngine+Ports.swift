@@ -120,6 +120,8 @@ extension ProgressEngine {
         }
         do {
             let plan = try IntercommunicatorPlan.decode(payload)
+            // It reached this process again after a cut link: its new communicator is not born failed.
+            forgetFailureIfPassing(of: peer)
             port.queuedRequests.append(QueuedConnect(client: peer, attempt: header.exchange, plan: plan))
             serve(header.aux)
         } catch {
@@ -158,8 +160,9 @@ extension ProgressEngine {
     /// Posts the root's part of a connect. Lock held.
     func startConnect(to port: PortName, localMembers: [IntercommunicatorPlan.Member], localContext: ContextID, request: RequestCore) {
         // A process seen to fail stays failed (fail-stop), and a restarted one publishes a port of a new
-        // process: a port of a failed process, as a name service still gives it until its lease ends, fails at once.
-        if let failure = failedPeers[port.process], !isOrderlyDeparture(failure) {
+        // process: a port of a failed process, as a name service still gives it until its lease ends, fails at
+        // once. One lost to the network is tried again: a cut link may have been mended.
+        if let failure = failedPeers[port.process], !isOrderlyDeparture(failure), !isUnreachable(failure) {
             request.fail(TrellisError(.peerFailed, "the process of port \(port) has failed", underlying: failure))
             return
         }
@@ -201,11 +204,12 @@ extension ProgressEngine {
     }
 
     /// Learns where a process listens, for a new communicator with it. An
-    /// orderly departure recorded earlier (it disconnected from this one) no
-    /// longer stands; a failure does (fail-stop: a process seen dead stays dead). Lock held.
+    /// orderly departure recorded earlier (it disconnected from this one) or
+    /// a loss to the network no longer stands; a death does (fail-stop: a
+    /// process seen dead stays dead). Lock held.
     func introduce(_ peer: ProcessID, at address: String) {
         transport.setAddress(address, for: peer)
-        if let error = failedPeers[peer], isOrderlyDeparture(error) { failedPeers[peer] = nil }
+        forgetFailureIfPassing(of: peer)
     }
 
     // MARK: Control frames and failures

@@ -1,3 +1,4 @@
+import Glibc
 import DequeModule
 import NIOCore
 import TrellisCore
@@ -89,6 +90,22 @@ extension ProgressEngine {
 
     func isOrderlyDeparture(_ error: TrellisError) -> Bool { error.code == .peerFinalized }
 
+    /// A peer lost to the network (a cut link, a host that stopped
+    /// answering) may still run: a later connect may reach it again. A peer
+    /// whose kernel reset or refused the connection, or that closed it
+    /// without a goodbye, died.
+    func isUnreachable(_ error: TrellisError) -> Bool {
+        guard let call = error.underlying as? SystemCallError else { return false }
+        return [ETIMEDOUT, EHOSTUNREACH, ENETUNREACH, ENETDOWN, EHOSTDOWN].contains(call.errno)
+    }
+
+    /// Whether a failure of a peer still stands once the peer is introduced
+    /// again (a new connect to it, or from it): a death does (fail-stop), a
+    /// departure in good order or a loss to the network does not. Lock held.
+    func forgetFailureIfPassing(of peer: ProcessID) {
+        if let error = failedPeers[peer], isOrderlyDeparture(error) || isUnreachable(error) { failedPeers[peer] = nil }
+    }
+
     /// A member of some communicators died: their pending collectives and
     /// any-source receives fail, and later collectives on them fail at once.
     /// The process that saw the death tells everyone who shares a
@@ -104,15 +121,20 @@ extension ProgressEngine {
         }
         toNotify.remove(processID)
         toNotify.remove(peer)
+        // Exchange 1 tells that the peer was lost to the network, so that the others too may reach it again.
+        let lostToNetwork: UInt64 = isUnreachable(error) ? 1 : 0
         for process in toNotify where failedPeers[process] == nil {
-            try? sendControl(.failureNotice, to: process, aux: peer.rawValue)
+            try? sendControl(.failureNotice, to: process, exchange: lostToNetwork, aux: peer.rawValue)
         }
     }
 
     func receiveFailureNotice(_ header: FrameHeader, from reporter: ProcessID) {
         let dead = ProcessID(rawValue: header.aux)
         guard dead != processID, failedPeers[dead] == nil else { return }
-        let error = TrellisError(.peerFailed, "process \(dead) failed (reported by process \(reporter))")
+        let error = header.exchange == 1
+            ? TrellisError(
+                .peerFailed, "process \(dead) could not be reached (reported by process \(reporter))", underlying: SystemCallError("connect", errno: ETIMEDOUT))
+            : TrellisError(.peerFailed, "process \(dead) failed (reported by process \(reporter))")
         failPeer(dead, error: error, unsent: [], notifyOthers: false)
     }
 

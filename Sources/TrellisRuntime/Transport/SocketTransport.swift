@@ -368,11 +368,25 @@ final class SocketTransport: Transport {
         }
         connection.peer = peer
         guard header.aux >= connectionsEstablished[peer, default: 0] else {
-            _ = connection.writeImmediately(OutgoingFrame(header: FrameHeader(kind: .helloAcknowledge, tag: 0, exchange: localID.rawValue)))
+            // Tag 2 carries this side's count: a peer whose count fell behind because an acknowledgement was
+            // lost (a link cut mid-handshake) catches up and connects again, rather than wait for a hello.
+            let behind = FrameHeader(kind: .helloAcknowledge, tag: 2, exchange: localID.rawValue, aux: connectionsEstablished[peer, default: 0])
+            _ = connection.writeImmediately(OutgoingFrame(header: behind))
             closeQuietly(connection)
             return
         }
         var keep = true
+        if let existing = connectionsByPeer[peer], existing !== connection, existing.state == .established, !existing.released,
+            header.aux >= connectionsEstablished[peer, default: 0]
+        {
+            // The peer connects again though this side still holds an established connection: it counted every
+            // connection this side did, so it is not the loser of a race, and it gave the old one up as lost (a cut
+            // link this side has not noticed yet: its retransmissions went nowhere). What was on the old one is lost.
+            fail(existing, error: TrellisError(
+                .peerFailed, "process \(peer) connected again after losing its connection to this one (a cut link?)",
+                underlying: SystemCallError("read", errno: ETIMEDOUT)))
+            connectionsByPeer[peer] = nil
+        }
         if let existing = connectionsByPeer[peer], existing !== connection {
             let existingIsLosingOutgoing = existing.isOutgoing && existing.state != .established && peer < localID
             if existing.released {
@@ -410,6 +424,20 @@ final class SocketTransport: Transport {
             connectionsEstablished[connection.peer!, default: 0] += 1
             if !connection.sendQueue.isEmpty { flush(connection) }
             if saidGoodbye { closeAfterFlush(connection) }
+        } else if header.tag == 2, let peer = connection.peer {
+            // Refused as stale: the peer counted a connection this side never saw established. A late
+            // hello of a lost race is refused so too, and then another connection already carries the frames.
+            connectionsEstablished[peer] = max(connectionsEstablished[peer, default: 0], header.aux)
+            let frames = connection.sendQueue
+            connection.sendQueue.removeAll()
+            let current = connectionsByPeer[peer] === connection
+            closeQuietly(connection)
+            guard current, !frames.isEmpty, !isShutDown else { return }
+            do {
+                try openConnection(to: peer).sendQueue.append(contentsOf: frames)
+            } catch let error as TrellisError {
+                delegate?.transport(lost: peer, error: error, unsent: Array(frames), orderly: false)
+            } catch {}
         } else {
             // The peer keeps the connection it opened to us; our queue waits for its hello.
             closeDescriptor(connection)
