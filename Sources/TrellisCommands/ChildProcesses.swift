@@ -22,15 +22,22 @@ final class ChildProcesses {
     /// Shared with the watcher threads and the signal sources, which must not keep the command's object alive.
     private let mailbox = Mailbox()
     private let signals: [any DispatchSourceSignal]
+    /// The process group the children join (0: each leads a group of its own).
+    private let processGroup: pid_t
 
-    init() {
+    /// `joinsProcessGroup`: the children join this command's process group,
+    /// so that whoever ends the group (a launcher's proxy that lost its
+    /// link, and kills what it started) ends them too, even when this
+    /// command is killed before it can stop them.
+    init(joinsProcessGroup: Bool = false) {
+        processGroup = joinsProcessGroup ? getpgrp() : 0
         let mailbox = mailbox
         signals = stopOnSignals { mailbox.post(.stopRequested) }
     }
 
     @discardableResult
     func start(_ what: String, _ arguments: [String], environment: [String: String], log: String) throws -> pid_t {
-        let pid = try ProcessSpawner.spawn(arguments: arguments, environment: environment, logPath: log)
+        let pid = try ProcessSpawner.spawn(arguments: arguments, environment: environment, logPath: log, processGroup: processGroup)
         children.append(Child(what: what, pid: pid, log: log))
         let mailbox = mailbox
         let watcher = startThread {

@@ -17,16 +17,19 @@ struct MakeFileSystemCommand: ParsableCommand {
 
     @Option(help: "The file system's TOML configuration.") var config: String
     @Option(help: "Prepare only this server's folder (default: every server's).") var server: Int?
+    @Option(help: "The root directory's times, in Unix seconds (default: now). With replicas, give every host the same when preparing servers one by one, so that every copy of the root agrees.")
+    var rootTime: Int64?
 
     func run() throws {
         TrellisCommand.bootstrapLogging()
         let configuration = try FileSystemConfiguration.load(path: config)
         let indices = server.map { [$0] } ?? Array(configuration.servers.indices)
+        let rootTime = rootTime.map { Timestamp(seconds: $0) } ?? Timestamp.now()
         for index in indices {
             guard configuration.servers.indices.contains(index) else {
                 throw CommandFailure("\(config) has no server \(index) (it lists \(configuration.servers.count))")
             }
-            try ServerStorage.make(configuration, server: index)
+            try ServerStorage.make(configuration, server: index, rootTime: rootTime)
             print("prepared server \(index) of \(configuration.name) in \(configuration.servers[index].storage)")
         }
     }

@@ -45,7 +45,11 @@ extension UpCommand {
         options.tagOutput = true
         options.report = true
         options.graceSeconds = 10
-        options.environment = [UpHostCommand.configurationKey: configuration.toml()]
+        // A server host whose link is cut for a while stays in the file system: its groups fail over after
+        // failover_seconds and it is resynced when the link returns, rather than stopped after a job's 30 s
+        // (TCP's retransmissions back off, so a 20 s cut can keep a link silent for 35 s).
+        options.linkTimeoutSeconds = 90
+        options.environment = [UpHostCommand.configurationKey: configuration.toml(), UpHostCommand.rootTimeKey: String(Int64(Date().timeIntervalSince1970))]
         options.bootstrap = proxyBootstrap(kind, command: kind == .slurm ? "srun" : ssh)
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         let clientFile = folder + "/client.toml"

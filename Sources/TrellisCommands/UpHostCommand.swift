@@ -21,6 +21,8 @@ struct UpHostCommand: ParsableCommand {
         commandName: "up-host", abstract: "Serve one host's part of a file system over hosts (started by trellis up --hosts).", shouldDisplay: false)
 
     static let configurationKey = "TRELLIS_UP_CONFIGURATION"
+    /// When the file system was made (Unix seconds): every host's copy of the root directory gets these times.
+    static let rootTimeKey = "TRELLIS_UP_ROOT_TIME"
 
     @Option(help: "This host's data folder.") var data: String
     @Option(help: "The name service's address.") var names: String
@@ -45,14 +47,16 @@ struct UpHostCommand: ParsableCommand {
         }
         try text.write(toFile: configPath, atomically: true, encoding: .utf8)
         if !FileManager.default.fileExists(atPath: configuration.servers[index].storage) {
-            try ServerStorage.make(configuration, server: index, rootOwner: Credentials(uid: getuid(), gid: getgid()))
+            let rootTime = environment[Self.rootTimeKey].flatMap(Int64.init).map { Timestamp(seconds: $0) } ?? Timestamp.now()
+            try ServerStorage.make(configuration, server: index, rootOwner: Credentials(uid: getuid(), gid: getgid()), rootTime: rootTime)
         }
         let me = currentExecutablePath()
         var childEnvironment = environment
         childEnvironment["TRELLIS_NAME_SERVICE"] = names
         childEnvironment["TRELLIS_NAMES_AUTOSTART"] = "0"
         childEnvironment["TRELLIS_HOST"] = nil
-        let children = ChildProcesses()
+        // A proxy that loses its launcher ends this rank's process group: the server and name service go with it.
+        let children = ChildProcesses(joinsProcessGroup: true)
         func answers() -> Bool { (try? NameServiceClient(address: names, timeoutSeconds: 1).call(NameRequest(.status))) != nil }
         if index == 0 {
             let log = folder + "/names.log"

@@ -68,7 +68,7 @@ public final class FileSystemServer: @unchecked Sendable {
                 ? ReplicationContext(
                     server: index, placement: placement,
                     epochs: try GroupEpochs(path: configuration.servers[index].storage + "/group-epochs.json", placement: placement), runtime: runtime,
-                    changeSeconds: configuration.failoverSeconds, resyncBytesPerSecond: configuration.resyncMiBPerSecond.map { $0 * 1_048_576 },
+                    probeSeconds: min(1, configuration.failoverSeconds / 2), changeSeconds: configuration.failoverSeconds, resyncBytesPerSecond: configuration.resyncMiBPerSecond.map { $0 * 1_048_576 },
                     copyServiceName: { group, server in configuration.copyServiceName(group: group, server: server) },
                     watchServiceName: { configuration.watchServiceName(ofServer: $0) })
                 : nil

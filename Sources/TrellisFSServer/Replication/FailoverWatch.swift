@@ -94,13 +94,17 @@ final class FailoverWatch: @unchecked Sendable {
         guard !role.isOutOfGroup, let place = entry.members.firstIndex(of: me) else { return askForResync() }
         if place == 0 {
             var gone: [Int] = []
+            let asked = MonotonicClock.nanoseconds()
+            var everyMemberAnswered = true
             for member in entry.members.dropFirst() {
                 if let view = answer(of: member) {
                     if view.epoch > entry.epoch { return learn(view) }
-                } else if silence(of: member) >= failoverSeconds {
-                    gone.append(member)
+                } else {
+                    everyMemberAnswered = false
+                    if silence(of: member) >= failoverSeconds { gone.append(member) }
                 }
             }
+            if everyMemberAnswered { renewLease(asked: asked, alone: entry.members.count == 1) }
             if !gone.isEmpty { return elect(entry.members.filter { !gone.contains($0) }, dropping: gone) }
         } else if let reason = role.failedStorage {
             // Its primary's changes do not fit here: the group goes on without this copy, which is resynced later.
@@ -115,6 +119,19 @@ final class FailoverWatch: @unchecked Sendable {
                 elect([me] + entry.members.filter { $0 != me && $0 != primary }, dropping: [primary])
             }
         }
+    }
+
+    /// A primary that heard from every other member (each probe asked at
+    /// `asked` or later) serves for `failoverSeconds - probeSeconds` more:
+    /// a member that stops hearing from it counts its silence from the start
+    /// of its first unanswered probe, at most `probeSeconds` before this
+    /// primary's last answered one began, and waits `failoverSeconds` before
+    /// it asks to take over, so the lease ends before any other copy can
+    /// serve (as a leader lease in Chubby or Raft), clocks running at
+    /// the same rate. A group of one needs no lease: no copy can take over.
+    private func renewLease(asked: UInt64, alone: Bool) {
+        let seconds = failoverSeconds - replication.probeSeconds
+        role.holdLease(until: alone ? UInt64.max : asked + UInt64(max(seconds, 0) * 1e9))
     }
 
     private func answer(of member: Int) -> GroupView? {
@@ -187,6 +204,11 @@ final class FailoverWatch: @unchecked Sendable {
                 replicator.change(to: others)
             } else {
                 secondaries.replace(with: linesTo(others))
+                // It serves once every other member has answered it (at once, for a group of one).
+                let asked = MonotonicClock.nanoseconds()
+                let answered = others.allSatisfy { answer(of: $0) != nil }
+                role.holdLease(until: 0)
+                if answered { renewLease(asked: asked, alone: others.isEmpty) }
                 role.promote()
                 serving(true)
             }

@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import TrellisCore
 import TrellisFSProtocol
 import TrellisFSStorage
 
@@ -14,6 +15,10 @@ public final class ReplicaRole: Sendable {
     /// Why this copy's storage failed a change its primary relayed (a full
     /// disk, an I/O error), until it leaves its group.
     private let storageFailure = Mutex<String?>(nil)
+    /// Until when (monotonic nanoseconds) a primary may serve: it heard from
+    /// every other member of its group recently enough that none of them
+    /// can have taken over yet (`FailoverWatch` renews it).
+    private let leaseEnds = Atomic<UInt64>(UInt64.max)
 
     /// A copy that starts as its group's primary, as a secondary, or (not a
     /// member of its group) needing a resync.
@@ -46,6 +51,14 @@ public final class ReplicaRole: Sendable {
 
     /// Makes this copy its group's primary.
     public func promote() { state.store(Self.primary, ordering: .releasing) }
+
+    /// A primary may serve until `nanoseconds` (monotonic); `UInt64.max`
+    /// when no other copy could take over (a group of one).
+    func holdLease(until nanoseconds: UInt64) { leaseEnds.store(nanoseconds, ordering: .releasing) }
+
+    /// Whether a primary's lease has run out: it did not hear from every
+    /// other member in time, and one of them may be taking over.
+    var leaseLapsed: Bool { MonotonicClock.nanoseconds() > leaseEnds.load(ordering: .acquiring) }
 
     /// Takes this copy out of its group's service: the group went on without it.
     public func leaveGroup() {
@@ -80,7 +93,15 @@ public final class ReplicaRole: Sendable {
             return FSError(.notPrimary, "group \(group) is at epoch \(knownEpoch): a change relayed at epoch \(relayEpoch) comes from a primary it went on without")
         }
         if isPrimary {
-            guard relayEpoch != nil || Self.onlyRelayed.contains(where: { $0 == kind }) else { return nil }
+            guard relayEpoch != nil || Self.onlyRelayed.contains(where: { $0 == kind }) else {
+                // Cut off from its group's other copies, it serves nothing they might already have changed (no split brain).
+                guard !leaseLapsed else {
+                    return FSError(
+                        .serverUnavailable, "group \(group)'s primary has not heard from every other copy of the group lately: "
+                            + "it serves again once it does, or another copy takes over")
+                }
+                return nil
+            }
             return FSError(.notPermitted, "group \(group)'s primary takes no \(kind.name) from another: only a copy takes its primary's changes")
         }
         if isStale && !(relayed && kind == BeginResync.self) || isResyncing && !relayed {
