@@ -120,6 +120,11 @@ public struct SystemCallError: Error, CustomStringConvertible, Sendable {
 
     /// `"call: "` followed by the system's text for `errno` (`strerror`).
     public var description: String { "\(call): \(String(cString: strerror(errno)))" }
+
+    /// Whether `code` tells of a network that may come back (a cut link, no
+    /// route for now, a peer that stopped answering) rather than of a peer
+    /// that reset, refused or closed the connection.
+    public static func isNetworkLoss(_ code: Int32) -> Bool { [ETIMEDOUT, EHOSTUNREACH, ENETUNREACH, ENETDOWN, EHOSTDOWN].contains(code) }
 }
 
 #if canImport(Glibc)

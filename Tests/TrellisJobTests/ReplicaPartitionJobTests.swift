@@ -142,9 +142,11 @@ struct ReplicaPartitionJobTests {
             _ = try? CommandRunner.run(["ip", "-n", cluster.hosts[cut].name, "link", "set", "eth0", "up"], timeoutSeconds: 30)
             // Healthy again: the cut-off server took its group's changes back as a secondary.
             _ = poll(until: .after(seconds: 120), intervalMicroseconds: 500_000) {
-                (try? run(on: client, "$T fs replicas --name partition", seconds: 30))?.status == 0
+                // The report that found every group healthy (or the last one, if none did).
+                let report = try? run(on: client, "$T fs replicas --name partition", seconds: 30)
+                note("replicas-after", report)
+                return report?.status == 0
             }
-            note("replicas-after", try? run(on: client, "$T fs replicas --name partition", seconds: 30))
             // Both writers go on a while after the link returns.
             let acknowledgedBefore = [cut, client].map { Self.acknowledged(cluster.folder + "/writer-h\($0).acked").count }
             _ = poll(until: .after(seconds: 60), intervalMicroseconds: 200_000) {

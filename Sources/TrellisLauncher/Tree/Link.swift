@@ -67,7 +67,7 @@ final class Link {
             if written < 0 {
                 if errno == EINTR { continue }
                 // A link down on this host fails sends at once; whether the link is lost is the keep-alive's to say.
-                if errno == EAGAIN || errno == EWOULDBLOCK || Self.isPassing(errno) { return }
+                if errno == EAGAIN || errno == EWOULDBLOCK || SystemCallError.isNetworkLoss(errno) { return }
                 shut("writing failed: \(String(cString: strerror(errno)))")
                 return
             }
@@ -84,7 +84,7 @@ final class Link {
             let count = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress!, $0.count, 0) }
             if count < 0 {
                 if errno == EINTR { continue }
-                if errno != EAGAIN && errno != EWOULDBLOCK && !Self.isPassing(errno) { shut("reading failed: \(String(cString: strerror(errno)))") }
+                if errno != EAGAIN && errno != EWOULDBLOCK && !SystemCallError.isNetworkLoss(errno) { shut("reading failed: \(String(cString: strerror(errno)))") }
                 break
             }
             if count == 0 {
@@ -110,9 +110,6 @@ final class Link {
 
     /// Sends a heartbeat when nothing went out for a while; false once the
     /// other end has been silent past `timeout` (the link is then closed).
-    /// Errors of a network that may come back (a cut link, no route for now), as opposed to a peer that closed or reset.
-    static func isPassing(_ code: Int32) -> Bool { [EHOSTUNREACH, ENETUNREACH, ENETDOWN, EHOSTDOWN].contains(code) }
-
     func keepAlive(timeout: Double) -> Bool {
         guard isOpen else { return false }
         let silent = Double(MonotonicClock.nanoseconds() &- lastHeard.uptimeNanoseconds) / 1e9

@@ -96,7 +96,7 @@ extension ProgressEngine {
     /// without a goodbye, died.
     func isUnreachable(_ error: TrellisError) -> Bool {
         guard let call = error.underlying as? SystemCallError else { return false }
-        return [ETIMEDOUT, EHOSTUNREACH, ENETUNREACH, ENETDOWN, EHOSTDOWN].contains(call.errno)
+        return SystemCallError.isNetworkLoss(call.errno)
     }
 
     /// Whether a failure of a peer still stands once the peer is introduced

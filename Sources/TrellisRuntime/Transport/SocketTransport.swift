@@ -385,7 +385,6 @@ final class SocketTransport: Transport {
             fail(existing, error: TrellisError(
                 .peerFailed, "process \(peer) connected again after losing its connection to this one (a cut link?)",
                 underlying: SystemCallError("read", errno: ETIMEDOUT)))
-            connectionsByPeer[peer] = nil
         }
         if let existing = connectionsByPeer[peer], existing !== connection {
             let existingIsLosingOutgoing = existing.isOutgoing && existing.state != .established && peer < localID
