@@ -9,7 +9,7 @@ import TrellisFSProtocol
 /// replica byte-for-byte equal to its primary even where an operation's
 /// outcome depended on the clock, on handles it made, or on other servers.
 public struct Changeset: Sendable, Equatable {
-    /// The changeset's bytes, as `sqlite3session_changeset` made them.
+    /// The changeset's bytes, in the session extension's format.
     public var bytes: Data
 
     /// A changeset as recorded, or as received from a primary.
@@ -19,37 +19,65 @@ public struct Changeset: Sendable, Equatable {
     public var isEmpty: Bool { bytes.isEmpty }
 }
 
-/// Records the changes made to a database's tables through one connection
-/// (all tables but the store's own bookkeeping, whose names start with
-/// `localTablePrefix`), from `init` until `changes()`.
-struct ChangeRecording {
+/// Records the rows a connection changes (in every table but the store's own
+/// bookkeeping, whose names start with `localTablePrefix`), from `begin`
+/// until `changes()`, as a changeset. It is installed once on the
+/// connection (SQLite's pre-update hook hands it each row's old and new
+/// values); the session extension, which read each table's columns and
+/// prepared a statement per table on every commit, cost more than the rows.
+/// Used only on the connection's own queue.
+final class ChangeRecording: @unchecked Sendable {
     /// Tables whose rows stay with the database that holds them (a replica
     /// keeps its own record of what it applied).
     static let localTablePrefix = "local"
 
-    private let recording: UnsafeMutableRawPointer
+    private let log: UnsafeMutableRawPointer
 
+    /// Installs the recording on `db`, for the replicated tables as they are now.
     init(_ db: Database) throws {
-        var recording: UnsafeMutableRawPointer?
-        let code = trellis_changes_begin(UnsafeMutableRawPointer(db.sqliteConnection), Self.localTablePrefix, &recording)
-        guard code == ResultCode.SQLITE_OK.rawValue, let recording else {
+        var log: UnsafeMutableRawPointer?
+        let code = trellis_log_open(UnsafeMutableRawPointer(db.sqliteConnection), Self.localTablePrefix, &log)
+        guard code == ResultCode.SQLITE_OK.rawValue, let log else {
             throw FSError(.ioError, "recording metadata changes: \(Self.describe(code))")
         }
-        self.recording = recording
+        self.log = log
+        for table in try SQLiteMetadataStore.replicatedTables(db) {
+            let places = try Int.fetchAll(db, sql: "SELECT pk FROM pragma_table_info(?) ORDER BY cid", arguments: [table])
+            let added = trellis_log_add_table(log, table, Int32(places.count), places.map { UInt8(clamping: $0) })
+            guard added == ResultCode.SQLITE_OK.rawValue else {
+                throw FSError(.ioError, "recording metadata changes of table \(table): \(Self.describe(added))")
+            }
+        }
     }
 
-    /// The net changes since recording began (a change undone by a rolled-back savepoint is not among them).
+    /// Empties the record and records every change from now on.
+    func begin() { trellis_log_begin(log) }
+
+    /// Where the record ends now, to go back to when a savepoint rolls back.
+    var mark: Int { trellis_log_mark(log) }
+
+    /// Forgets what was recorded after `mark` (its savepoint was rolled back).
+    func rollBack(to mark: Int) { trellis_log_truncate(log, mark) }
+
+    /// The changes since `begin`, in the order made; recording stops.
     func changes() throws -> Changeset {
-        var size: Int32 = 0
-        var bytes: UnsafeMutableRawPointer?
-        let code = trellis_changes_take(recording, &size, &bytes)
-        defer { trellis_changes_free(bytes) }
-        guard code == ResultCode.SQLITE_OK.rawValue else { throw FSError(.ioError, "taking recorded metadata changes: \(Self.describe(code))") }
+        var size = 0
+        var bytes: UnsafeRawPointer?
+        let code = trellis_log_take(log, &size, &bytes)
+        guard code == ResultCode.SQLITE_OK.rawValue else { throw FSError(.ioError, "recording metadata changes: \(Self.describe(code))") }
         guard let bytes, size > 0 else { return Changeset(bytes: Data()) }
-        return Changeset(bytes: Data(bytes: bytes, count: Int(size)))
+        return Changeset(bytes: Data(bytes: bytes, count: size))
     }
 
-    func end() { trellis_changes_end(recording) }
+    /// Stops recording, keeping nothing.
+    func stop() {
+        var size = 0
+        var bytes: UnsafeRawPointer?
+        _ = trellis_log_take(log, &size, &bytes)
+    }
+
+    /// Removes the recording from its connection (on the connection's queue, while it is open).
+    func close() { trellis_log_close(log) }
 
     private static func describe(_ code: Int32) -> String {
         "SQLite error \(ResultCode(rawValue: code))"
@@ -57,8 +85,8 @@ struct ChangeRecording {
 
     /// Applies `changeset` in the connection's open transaction; returns
     /// how many rows were not as the changeset expected (they now are).
-    static func apply(_ changeset: Changeset, to db: Database) throws -> Int {
-        try ChangesetApplier.apply(changeset.decoded(), to: db)
+    static func apply(_ changeset: Changeset, to db: Database, schemas: inout [String: ChangesetApplier.TableSchema]) throws -> Int {
+        try ChangesetApplier.apply(changeset.decoded(), to: db, schemas: &schemas)
     }
 }
 

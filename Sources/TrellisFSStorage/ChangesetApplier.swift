@@ -16,10 +16,12 @@ enum ChangesetApplier {
     /// many rows were not as the changeset expected. Throws for a table that
     /// is not one of the replicated ones, or that does not have the columns
     /// and key the changeset says; the caller's savepoint then undoes it all.
-    static func apply(_ tables: [Changeset.TableChanges], to db: Database) throws -> Int {
+    /// `schemas` keeps each table's columns as read from the database, so
+    /// that they are read once per connection, not once per changeset.
+    static func apply(_ tables: [Changeset.TableChanges], to db: Database, schemas: inout [String: TableSchema]) throws -> Int {
         var conflicts = 0
         for table in tables {
-            let columns = try columnNames(of: table, in: db)
+            let columns = try columnNames(of: table, in: db, schemas: &schemas)
             let name = quoted(table.name)
             let key = table.primaryKey.indices.filter { table.primaryKey[$0] > 0 }.sorted { table.primaryKey[$0] < table.primaryKey[$1] }
             let keyMatch = key.map { "\(quoted(columns[$0])) = ?" }.joined(separator: " AND ")
@@ -54,16 +56,29 @@ enum ChangesetApplier {
 
     /// The table's column names, in order, once it is known to be a
     /// replicated table with the changeset's columns and primary key.
-    private static func columnNames(of table: Changeset.TableChanges, in db: Database) throws -> [String] {
+    private static func columnNames(of table: Changeset.TableChanges, in db: Database, schemas: inout [String: TableSchema]) throws -> [String] {
         guard !table.name.hasPrefix("sqlite_"), !table.name.hasPrefix(ChangeRecording.localTablePrefix) else {
             throw malformed(table, "it is not a replicated table")
         }
-        let rows = try Row.fetchAll(db.cachedStatement(sql: "SELECT name, pk FROM pragma_table_info(?) ORDER BY cid"), arguments: [table.name])
-        guard !rows.isEmpty else { throw malformed(table, "no such table") }
-        guard rows.count == table.primaryKey.count, rows.map({ $0[1] as Int }) == table.primaryKey else {
+        let schema: TableSchema
+        if let known = schemas[table.name] {
+            schema = known
+        } else {
+            let rows = try Row.fetchAll(db.cachedStatement(sql: "SELECT name, pk FROM pragma_table_info(?) ORDER BY cid"), arguments: [table.name])
+            guard !rows.isEmpty else { throw malformed(table, "no such table") }
+            schema = TableSchema(columns: rows.map { $0[0] as String }, primaryKey: rows.map { $0[1] as Int })
+            schemas[table.name] = schema
+        }
+        guard schema.primaryKey == table.primaryKey else {
             throw malformed(table, "the table has other columns or another primary key")
         }
-        return rows.map { $0[0] as String }
+        return schema.columns
+    }
+
+    /// A table's column names in order, and each one's place in its primary key (0: not in it).
+    struct TableSchema: Sendable {
+        let columns: [String]
+        let primaryKey: [Int]
     }
 
     private static func keyValues(_ key: [Int], of row: [DatabaseValue?], _ table: Changeset.TableChanges) throws -> [DatabaseValue] {

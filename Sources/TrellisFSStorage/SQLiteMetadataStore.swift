@@ -23,6 +23,10 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
     /// The database file.
     public let path: String
     private let reserve: SpaceReserve?
+    /// The record of each commit's rows, on the connection for as long as it is open; nil when changes are not recorded.
+    private let recording: ChangeRecording?
+    /// The columns of each table a changeset applied here touched, read once.
+    private let appliedSchemas = Mutex<[String: ChangesetApplier.TableSchema]>([:])
     /// The connection of an open group commit and the thread that opened it:
     /// other threads' changes wait for the group to end, in their own commits.
     private let group = Mutex<(owner: pthread_t, database: UncheckedDatabase)?>(nil)
@@ -51,6 +55,7 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
             database = try DatabaseQueue(path: path, configuration: configuration)
             try database.writeWithoutTransaction { db in _ = try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL") }
             try Self.migrator.migrate(database)
+            recording = committed == nil ? nil : try database.writeWithoutTransaction { db in try ChangeRecording(db) }
         } catch {
             throw Self.storageError(error, doing: "opening metadata database \(path)")
         }
@@ -61,6 +66,10 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
         self.applying = applying
         reserve = reservePath.map { SpaceReserve(path: $0, bytes: reserveBytes) }
         reserve?.refill()
+    }
+
+    deinit {
+        if let recording { try? database.writeWithoutTransaction { _ in recording.close() } }
     }
 
     private static var migrator: DatabaseMigrator {
@@ -306,7 +315,7 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
     /// Serials are never reused, so a stale handle can never name a new
     /// object; serial 1 is kept for the root.
     private func nextSerial(_ db: Database) throws -> Int64 {
-        guard let next = try Int64.fetchOne(db, sql: "SELECT next FROM serialCounter"), next < Int64(1) << 48 else {
+        guard let next = try Int64.fetchOne(db.cachedStatement(sql: "SELECT next FROM serialCounter")), next < Int64(1) << 48 else {
             throw FSError(.noSpace, "server \(serverIndex) has used up its handle range")
         }
         try db.cachedStatement(sql: "UPDATE serialCounter SET next = ?").execute(arguments: [next + 1])
@@ -654,10 +663,10 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
     /// `committed` once it is committed (before the caller hears of it, and
     /// before any other commit).
     private func recordingCommit<T>(_ body: (Database) throws -> T) throws -> T {
-        guard let committed, recordsChanges() else { return try database.write(body) }
+        guard let committed, let recording, recordsChanges() else { return try database.write(body) }
         return try database.writeWithoutTransaction { db in
-            let recording = try ChangeRecording(db)
-            defer { recording.end() }
+            recording.begin()
+            defer { recording.stop() }
             var result: T?
             var changes = Changeset(bytes: Data())
             try db.inTransaction(.immediate) {
@@ -678,7 +687,9 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
     @discardableResult
     public func apply(_ changeset: Changeset) throws -> Int {
         try write("applying a changeset of \(changeset.bytes.count) bytes") { db in
-            try whileApplying { try ChangeRecording.apply(changeset, to: db) }
+            try appliedSchemas.withLock { schemas in
+                try whileApplying { try ChangeRecording.apply(changeset, to: db, schemas: &schemas) }
+            }
         }
     }
 
@@ -727,14 +738,21 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
         }
     }
 
-    func write<T>(_ what: String, _ body: (Database) throws -> T) throws -> T {
+    func write<T>(_ what: @autoclosure () -> String, _ body: (Database) throws -> T) throws -> T {
         let group = groupDatabase()
         func attempt() throws -> T {
             guard let group else { return try recordingCommit(body) }
             var result: T?
-            try group.inSavepoint {
-                result = try body(group)
-                return .commit
+            let mark = recording?.mark
+            do {
+                try group.inSavepoint {
+                    result = try body(group)
+                    return .commit
+                }
+            } catch {
+                // The savepoint's rows are undone: so is their record.
+                if let mark { recording?.rollBack(to: mark) }
+                throw error
             }
             return result!
         }
@@ -751,11 +769,11 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
         } catch let error as FSError {
             throw error
         } catch {
-            throw Self.storageError(error, doing: what)
+            throw Self.storageError(error, doing: what())
         }
     }
 
-    func read<T>(_ what: String, _ body: (Database) throws -> T) throws -> T {
+    func read<T>(_ what: @autoclosure () -> String, _ body: (Database) throws -> T) throws -> T {
         do {
             // One connection serializes every closure, so a read needs no transaction of its own.
             if let db = groupDatabase() { return try body(db) }
@@ -763,7 +781,7 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
         } catch let error as FSError {
             throw error
         } catch {
-            throw Self.storageError(error, doing: what)
+            throw Self.storageError(error, doing: what())
         }
     }
 

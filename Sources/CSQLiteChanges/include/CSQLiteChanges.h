@@ -1,24 +1,39 @@
 #ifndef C_SQLITE_CHANGES_H
 #define C_SQLITE_CHANGES_H
 
+#include <stddef.h>
+
 /*
- * The SQLite session extension (changesets), which Debian's libsqlite3 is
- * built with but whose declarations sqlite3.h shows only when
- * SQLITE_ENABLE_SESSION is defined. Declared here over opaque pointers so
+ * A log of the rows a connection changes, in the SQLite session extension's
+ * changeset format, written from SQLite's pre-update hook (which Debian's
+ * libsqlite3 is built with, but whose declarations sqlite3.h shows only when
+ * SQLITE_ENABLE_PREUPDATE_HOOK is defined). Declared over opaque pointers so
  * that Swift can use it beside GRDB's own import of sqlite3.h.
  */
 
-/* Starts recording every change to the tables of `database`'s main schema
- * whose names do not begin with `skipPrefix`. Returns an SQLite result code. */
-int trellis_changes_begin(void *database, const char *skipPrefix, void **recording);
+/* Installs the log on `database` (the connection's one pre-update hook); it
+ * records nothing until trellis_log_begin. Changes to tables whose names
+ * begin with `skipPrefix` or "sqlite_" are never recorded. */
+int trellis_log_open(void *database, const char *skipPrefix, void **log);
 
-/* The net changes recorded so far, as a changeset of `*size` bytes, which the
- * caller frees with trellis_changes_free (NULL and 0 when nothing changed). */
-int trellis_changes_take(void *recording, int *size, void **changeset);
+/* Tells the log of a table it records: its column count and each column's
+ * place in the primary key (from 1; 0 when not in it). A change to a table it
+ * was not told of fails the recording (trellis_log_take says so). */
+int trellis_log_add_table(void *log, const char *name, int columns, const unsigned char *primaryKey);
 
-/* Stops recording. */
-void trellis_changes_end(void *recording);
+/* Empties the log and records every change from now on. */
+void trellis_log_begin(void *log);
 
-void trellis_changes_free(void *changeset);
+/* The log's length, to truncate back to when a savepoint rolls back. */
+size_t trellis_log_mark(void *log);
+void trellis_log_truncate(void *log, size_t mark);
+
+/* Stops recording; `*bytes` (owned by the log, valid until the next begin)
+ * holds the `*size` bytes recorded. Returns SQLITE_OK, or the error that
+ * made the recording incomplete. */
+int trellis_log_take(void *log, size_t *size, const void **bytes);
+
+/* Removes the hook and frees the log. */
+void trellis_log_close(void *log);
 
 #endif
