@@ -23,7 +23,6 @@ public final class ProgressEngine: @unchecked Sendable {
     /// The launcher's PMI service this process joined through, which starts
     /// spawned jobs on the job's hosts (nil for a singleton). Not under `lock`: it has its own.
     let launcher: PMIClient?
-    private var waiterCondition: ConditionLock.Condition!
     private var backgroundCondition: ConditionLock.Condition!
     var transport: Transport
 
@@ -51,7 +50,9 @@ public final class ProgressEngine: @unchecked Sendable {
     private var pollerBusy = false
     private var pollerInKernel = false
     private var applicationWaiters = 0
-    private var sleepingWaiters = 0
+    /// Threads asleep in `wait` while another polls, oldest first.
+    private var sleepers: [Sleeper] = []
+    private var spareSleepers: [Sleeper] = []
     private var lastActivityNanoseconds: UInt64 = 0
     private var lastApplicationWaitEnd: UInt64 = 0
     private var shuttingDown = false
@@ -63,7 +64,6 @@ public final class ProgressEngine: @unchecked Sendable {
         self.limits = limits
         self.transport = transport
         self.logger = logger
-        waiterCondition = ConditionLock.Condition(lock)
         backgroundCondition = ConditionLock.Condition(lock)
         self.transport.delegate = self
     }
@@ -90,28 +90,62 @@ public final class ProgressEngine: @unchecked Sendable {
             applicationWaiters -= 1
             lastApplicationWaitEnd = MonotonicClock.nanoseconds()
             if applicationWaiters == 0 { backgroundCondition.signal() }
+            // Whoever leaves may leave the poller role free: one sleeper takes it.
+            if !pollerBusy { wakeOneSleeperToPoll() }
         }
         var wokePoller = false
-        while !isDone() {
-            if let deadline, deadline.hasPassed {
-                throw TrellisError(.timedOut, "\(label()) did not finish before its deadline")
-            }
-            if pollerBusy {
-                // Another thread polls: it wakes the sleepers whenever a request completes
-                // or it gives the role up. Pulled out of the kernel once, so it looks at
-                // what this thread started; not again at every look, or two waiting
-                // threads wake each other for ever (a serving loop and a copy's loop did).
-                if pollerInKernel, !wokePoller {
-                    transport.wake()
-                    wokePoller = true
+        try withoutActuallyEscaping(isDone) { isDone in
+            while !isDone() {
+                if let deadline, deadline.hasPassed {
+                    throw TrellisError(.timedOut, "\(label()) did not finish before its deadline")
                 }
-                sleepingWaiters += 1
-                waiterCondition.wait(nanoseconds: min(Self.sleeperNapNanoseconds, deadline?.remainingNanoseconds ?? .max))
-                sleepingWaiters -= 1
-                continue
+                if pollerBusy {
+                    // Another thread polls. Pulled out of the kernel once, so it looks at
+                    // what this thread started; not again at every look, or two waiting
+                    // threads wake each other for ever (a serving loop and a copy's loop did).
+                    if pollerInKernel, !wokePoller {
+                        transport.wake()
+                        wokePoller = true
+                    }
+                    sleep(until: isDone, nanoseconds: min(Self.sleeperNapNanoseconds, deadline?.remainingNanoseconds ?? .max))
+                    continue
+                }
+                pollOnce(deadline: deadline, mayBlock: true)
             }
-            pollOnce(deadline: deadline, mayBlock: true)
         }
+    }
+
+    /// A thread asleep in `wait` while another polls. It is woken only when
+    /// what it waits for is done, or to take the poller role over: waking
+    /// every sleeper at every turn of the poller cost the file-system servers
+    /// (a serving loop per replica group, a thread per line to a copy) most
+    /// of their context switches.
+    private final class Sleeper {
+        let condition: ConditionLock.Condition
+        /// What it waits for; evaluated with the lock held by whoever completes a request.
+        var isDone: () -> Bool = { false }
+        var woken = false
+
+        init(_ lock: ConditionLock) { condition = ConditionLock.Condition(lock) }
+    }
+
+    /// Sleeps (lock held) until `isDone` may hold, the poller role is free, or `nanoseconds` pass.
+    private func sleep(until isDone: @escaping () -> Bool, nanoseconds: UInt64) {
+        let sleeper = spareSleepers.popLast() ?? Sleeper(lock)
+        sleeper.isDone = isDone
+        sleeper.woken = false
+        sleepers.append(sleeper)
+        sleeper.condition.wait(nanoseconds: nanoseconds)
+        sleepers.removeAll { $0 === sleeper }
+        sleeper.isDone = { false }
+        spareSleepers.append(sleeper)
+    }
+
+    /// Wakes the longest asleep of the sleepers not yet woken, to poll. Lock held.
+    private func wakeOneSleeperToPoll() {
+        guard let next = sleepers.first(where: { !$0.woken }) else { return }
+        next.woken = true
+        next.condition.signal()
     }
 
     func wait(for core: RequestCore, deadline: Deadline?) throws {
@@ -147,9 +181,13 @@ public final class ProgressEngine: @unchecked Sendable {
         }
     }
 
-    /// Called under the lock whenever a request completes.
+    /// Called under the lock whenever a request completes: wakes the
+    /// sleepers whose wait it ends.
     func requestCompleted() {
-        if sleepingWaiters > 0 { waiterCondition.broadcast() }
+        for sleeper in sleepers where !sleeper.woken && sleeper.isDone() {
+            sleeper.woken = true
+            sleeper.condition.signal()
+        }
     }
 
     func noteActivity() {
@@ -182,7 +220,6 @@ public final class ProgressEngine: @unchecked Sendable {
             checkPendingConditions()
         }
         pollerBusy = false
-        if sleepingWaiters > 0 { waiterCondition.broadcast() }
     }
 
     // MARK: Background progress
@@ -204,6 +241,8 @@ public final class ProgressEngine: @unchecked Sendable {
                 continue
             }
             pollOnce(deadline: nil, mayBlock: true)
+            // An application thread that came meanwhile sleeps until the role is free.
+            if applicationWaiters > 0 { wakeOneSleeperToPoll() }
         }
     }
 
