@@ -16,16 +16,13 @@ enum ChangesetApplier {
     /// many rows were not as the changeset expected. Throws for a table that
     /// is not one of the replicated ones, or that does not have the columns
     /// and key the changeset says; the caller's savepoint then undoes it all.
-    /// `schemas` keeps each table's columns as read from the database, so
-    /// that they are read once per connection, not once per changeset.
+    /// `schemas` keeps each table's columns and statements' text as read
+    /// from the database, so that they are made once per connection, not
+    /// once per changeset.
     static func apply(_ tables: [Changeset.TableChanges], to db: Database, schemas: inout [String: TableSchema]) throws -> Int {
         var conflicts = 0
         for table in tables {
-            let columns = try columnNames(of: table, in: db, schemas: &schemas)
-            let name = quoted(table.name)
-            let key = table.primaryKey.indices.filter { table.primaryKey[$0] > 0 }.sorted { table.primaryKey[$0] < table.primaryKey[$1] }
-            let keyMatch = key.map { "\(quoted(columns[$0])) = ?" }.joined(separator: " AND ")
-            let placeholders = Array(repeating: "?", count: columns.count).joined(separator: ", ")
+            let schema = try self.schema(of: table, in: db, schemas: &schemas)
             for change in table.changes {
                 switch change {
                 case .insert(let row):
@@ -33,20 +30,19 @@ enum ChangesetApplier {
                         guard let value else { throw malformed(table, "an insert without every value") }
                         return value
                     }
-                    try db.cachedStatement(sql: "INSERT INTO \(name) VALUES (\(placeholders)) ON CONFLICT DO NOTHING").execute(arguments: StatementArguments(values))
+                    try db.cachedStatement(sql: schema.insert).execute(arguments: StatementArguments(values))
                     if db.changesCount == 0 {
                         conflicts += 1
-                        try db.cachedStatement(sql: "INSERT OR REPLACE INTO \(name) VALUES (\(placeholders))").execute(arguments: StatementArguments(values))
+                        try db.cachedStatement(sql: schema.replace).execute(arguments: StatementArguments(values))
                     }
                 case .delete(let row):
-                    try db.cachedStatement(sql: "DELETE FROM \(name) WHERE \(keyMatch)").execute(arguments: StatementArguments(try keyValues(key, of: row, table)))
+                    try db.cachedStatement(sql: schema.delete).execute(arguments: StatementArguments(try keyValues(schema.key, of: row, table)))
                     if db.changesCount == 0 { conflicts += 1 }
                 case .update(let old, let new):
                     let changed = new.indices.filter { new[$0] != nil && table.primaryKey[$0] == 0 }
                     guard !changed.isEmpty else { continue }
-                    let assignments = changed.map { "\(quoted(columns[$0])) = ?" }.joined(separator: ", ")
-                    let values = changed.map { new[$0]! } + (try keyValues(key, of: old, table))
-                    try db.cachedStatement(sql: "UPDATE \(name) SET \(assignments) WHERE \(keyMatch)").execute(arguments: StatementArguments(values))
+                    let values = changed.map { new[$0]! } + (try keyValues(schema.key, of: old, table))
+                    try db.cachedStatement(sql: schema.update(of: changed)).execute(arguments: StatementArguments(values))
                     if db.changesCount == 0 { conflicts += 1 }
                 }
             }
@@ -54,9 +50,9 @@ enum ChangesetApplier {
         return conflicts
     }
 
-    /// The table's column names, in order, once it is known to be a
-    /// replicated table with the changeset's columns and primary key.
-    private static func columnNames(of table: Changeset.TableChanges, in db: Database, schemas: inout [String: TableSchema]) throws -> [String] {
+    /// The table's schema, once it is known to be a replicated table with
+    /// the changeset's columns and primary key.
+    private static func schema(of table: Changeset.TableChanges, in db: Database, schemas: inout [String: TableSchema]) throws -> TableSchema {
         guard !table.name.hasPrefix("sqlite_"), !table.name.hasPrefix(ChangeRecording.localTablePrefix) else {
             throw malformed(table, "it is not a replicated table")
         }
@@ -66,19 +62,50 @@ enum ChangesetApplier {
         } else {
             let rows = try Row.fetchAll(db.cachedStatement(sql: "SELECT name, pk FROM pragma_table_info(?) ORDER BY cid"), arguments: [table.name])
             guard !rows.isEmpty else { throw malformed(table, "no such table") }
-            schema = TableSchema(columns: rows.map { $0[0] as String }, primaryKey: rows.map { $0[1] as Int })
+            schema = TableSchema(name: table.name, columns: rows.map { $0[0] as String }, primaryKey: rows.map { $0[1] as Int })
             schemas[table.name] = schema
         }
         guard schema.primaryKey == table.primaryKey else {
             throw malformed(table, "the table has other columns or another primary key")
         }
-        return schema.columns
+        return schema
     }
 
-    /// A table's column names in order, and each one's place in its primary key (0: not in it).
-    struct TableSchema: Sendable {
-        let columns: [String]
+    /// A table's columns in order, each one's place in its primary key (0:
+    /// not in it), and the text of the statements that apply its changes.
+    final class TableSchema: @unchecked Sendable {
         let primaryKey: [Int]
+        /// The key's columns, in key order.
+        let key: [Int]
+        let insert: String
+        let replace: String
+        let delete: String
+        private let name: String
+        private let columns: [String]
+        private let keyMatch: String
+        /// Updates by the columns they set.
+        private var updates: [[Int]: String] = [:]
+
+        init(name: String, columns: [String], primaryKey: [Int]) {
+            self.primaryKey = primaryKey
+            self.columns = columns
+            self.name = ChangesetApplier.quoted(name)
+            key = primaryKey.indices.filter { primaryKey[$0] > 0 }.sorted { primaryKey[$0] < primaryKey[$1] }
+            keyMatch = key.map { "\(ChangesetApplier.quoted(columns[$0])) = ?" }.joined(separator: " AND ")
+            let placeholders = Array(repeating: "?", count: columns.count).joined(separator: ", ")
+            insert = "INSERT INTO \(self.name) VALUES (\(placeholders)) ON CONFLICT DO NOTHING"
+            replace = "INSERT OR REPLACE INTO \(self.name) VALUES (\(placeholders))"
+            delete = "DELETE FROM \(self.name) WHERE \(keyMatch)"
+        }
+
+        /// The update that sets `changed` (column positions) of the row with a given key.
+        func update(of changed: [Int]) -> String {
+            if let known = updates[changed] { return known }
+            let assignments = changed.map { "\(ChangesetApplier.quoted(columns[$0])) = ?" }.joined(separator: ", ")
+            let made = "UPDATE \(name) SET \(assignments) WHERE \(keyMatch)"
+            updates[changed] = made
+            return made
+        }
     }
 
     private static func keyValues(_ key: [Int], of row: [DatabaseValue?], _ table: Changeset.TableChanges) throws -> [DatabaseValue] {
@@ -88,7 +115,7 @@ enum ChangesetApplier {
         }
     }
 
-    private static func quoted(_ identifier: String) -> String {
+    fileprivate static func quoted(_ identifier: String) -> String {
         "\"" + identifier.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
 

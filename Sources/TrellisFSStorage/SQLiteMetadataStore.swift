@@ -663,20 +663,29 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
     /// `committed` once it is committed (before the caller hears of it, and
     /// before any other commit).
     private func recordingCommit<T>(_ body: (Database) throws -> T) throws -> T {
-        guard let committed, let recording, recordsChanges() else { return try database.write(body) }
-        return try database.writeWithoutTransaction { db in
+        try database.writeWithoutTransaction { db in
+            guard let committed, let recording, recordsChanges() else { return try Self.inTransaction(db) { try body(db) } }
             recording.begin()
             defer { recording.stop() }
-            var result: T?
-            var changes = Changeset(bytes: Data())
-            try db.inTransaction(.immediate) {
-                result = try body(db)
-                changes = try recording.changes()
-                return .commit
-            }
+            let (result, changes) = try Self.inTransaction(db) { (try body(db), try recording.changes()) }
             // Still holding the connection, so commits reach `committed` in the order they were made.
             if !changes.isEmpty { committed(changes) }
-            return result!
+            return result
+        }
+    }
+
+    /// Runs `body` in an immediate transaction, committed when it returns and
+    /// rolled back when it throws. GRDB's own prepares its BEGIN anew every
+    /// time, which a server committing for every request felt.
+    private static func inTransaction<T>(_ db: Database, _ body: () throws -> T) throws -> T {
+        try db.cachedStatement(sql: "BEGIN IMMEDIATE").execute()
+        do {
+            let result = try body()
+            try db.cachedStatement(sql: "COMMIT").execute()
+            return result
+        } catch {
+            if db.isInsideTransaction { try? db.cachedStatement(sql: "ROLLBACK").execute() }
+            throw error
         }
     }
 
