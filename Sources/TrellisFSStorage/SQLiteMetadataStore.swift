@@ -69,7 +69,9 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
     }
 
     deinit {
-        if let recording { try? database.writeWithoutTransaction { _ in recording.close() } }
+        // Nothing else holds the store now, so its connection is free: no
+        // going through the database's queue, which may be this thread's.
+        recording?.close()
     }
 
     private static var migrator: DatabaseMigrator {
@@ -663,29 +665,20 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
     /// `committed` once it is committed (before the caller hears of it, and
     /// before any other commit).
     private func recordingCommit<T>(_ body: (Database) throws -> T) throws -> T {
-        try database.writeWithoutTransaction { db in
-            guard let committed, let recording, recordsChanges() else { return try Self.inTransaction(db) { try body(db) } }
+        guard let committed, let recording, recordsChanges() else { return try database.write(body) }
+        return try database.writeWithoutTransaction { db in
             recording.begin()
             defer { recording.stop() }
-            let (result, changes) = try Self.inTransaction(db) { (try body(db), try recording.changes()) }
+            var result: T?
+            var changes = Changeset(bytes: Data())
+            try db.inTransaction(.immediate) {
+                result = try body(db)
+                changes = try recording.changes()
+                return .commit
+            }
             // Still holding the connection, so commits reach `committed` in the order they were made.
             if !changes.isEmpty { committed(changes) }
-            return result
-        }
-    }
-
-    /// Runs `body` in an immediate transaction, committed when it returns and
-    /// rolled back when it throws. GRDB's own prepares its BEGIN anew every
-    /// time, which a server committing for every request felt.
-    private static func inTransaction<T>(_ db: Database, _ body: () throws -> T) throws -> T {
-        try db.cachedStatement(sql: "BEGIN IMMEDIATE").execute()
-        do {
-            let result = try body()
-            try db.cachedStatement(sql: "COMMIT").execute()
-            return result
-        } catch {
-            if db.isInsideTransaction { try? db.cachedStatement(sql: "ROLLBACK").execute() }
-            throw error
+            return result!
         }
     }
 

@@ -61,7 +61,7 @@ extension Communicator {
     public func probe(from source: SourceSelector = .any, tag: TagSelector = .any, deadline: Deadline? = nil) throws -> MessageStatus {
         let (sourceRank, tagValue) = try matchingKeys(source, tag)
         var found: MessageStatus?
-        try engine.wait(deadline: deadline, label: "probe for \(source), \(tag)") {
+        try engine.wait(deadline: deadline, label: "probe for \(source), \(tag)") { [self] in
             found = engine.peekUnexpected(space: pointToPointSpace, source: sourceRank, tag: tagValue)
             return found != nil || isFreed
         }

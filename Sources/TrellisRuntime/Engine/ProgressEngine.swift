@@ -82,7 +82,7 @@ public final class ProgressEngine: @unchecked Sendable {
 
     /// Makes progress until `isDone` (evaluated with the lock held) or the
     /// deadline. Throws `timedOut` naming `label` when the deadline wins.
-    func wait(deadline: Deadline?, label: @autoclosure () -> String, until isDone: () -> Bool) throws {
+    func wait(deadline: Deadline?, label: @autoclosure () -> String, until isDone: @escaping () -> Bool) throws {
         lock.lock()
         defer { lock.unlock() }
         applicationWaiters += 1
@@ -94,24 +94,22 @@ public final class ProgressEngine: @unchecked Sendable {
             if !pollerBusy { wakeOneSleeperToPoll() }
         }
         var wokePoller = false
-        try withoutActuallyEscaping(isDone) { isDone in
-            while !isDone() {
-                if let deadline, deadline.hasPassed {
-                    throw TrellisError(.timedOut, "\(label()) did not finish before its deadline")
-                }
-                if pollerBusy {
-                    // Another thread polls. Pulled out of the kernel once, so it looks at
-                    // what this thread started; not again at every look, or two waiting
-                    // threads wake each other for ever (a serving loop and a copy's loop did).
-                    if pollerInKernel, !wokePoller {
-                        transport.wake()
-                        wokePoller = true
-                    }
-                    sleep(until: isDone, nanoseconds: min(Self.sleeperNapNanoseconds, deadline?.remainingNanoseconds ?? .max))
-                    continue
-                }
-                pollOnce(deadline: deadline, mayBlock: true)
+        while !isDone() {
+            if let deadline, deadline.hasPassed {
+                throw TrellisError(.timedOut, "\(label()) did not finish before its deadline")
             }
+            if pollerBusy {
+                // Another thread polls. Pulled out of the kernel once, so it looks at
+                // what this thread started; not again at every look, or two waiting
+                // threads wake each other for ever (a serving loop and a copy's loop did).
+                if pollerInKernel, !wokePoller {
+                    transport.wake()
+                    wokePoller = true
+                }
+                sleep(until: isDone, nanoseconds: min(Self.sleeperNapNanoseconds, deadline?.remainingNanoseconds ?? .max))
+                continue
+            }
+            pollOnce(deadline: deadline, mayBlock: true)
         }
     }
 
@@ -250,9 +248,9 @@ public final class ProgressEngine: @unchecked Sendable {
     /// thread and closes the transport.
     func shutdown(deadline: Deadline) {
         do {
-            try wait(deadline: deadline, label: "flushing queued sends") { !transport.hasUnsentFrames }
+            try wait(deadline: deadline, label: "flushing queued sends") { [self] in !transport.hasUnsentFrames }
             lock.withLock { transport.sayGoodbye() }
-            try wait(deadline: deadline, label: "waiting for peers to close") { !transport.hasOpenConnections }
+            try wait(deadline: deadline, label: "waiting for peers to close") { [self] in !transport.hasOpenConnections }
         } catch {
             logger.warning("finalize: \(error); closing anyway")
         }
