@@ -74,11 +74,11 @@ public final class FileSystemServer: @unchecked Sendable {
                 : nil
             for (group, place) in placement.groups(of: index) {
                 // Lines to a list of secondaries of this group, made when this copy is (or becomes) its primary.
-                let linesTo: @Sendable ([Int]) -> Replicator? = { [runtime] members in
+                let linesTo: @Sendable ([Int], Bool) -> Replicator? = { [runtime] members, inStep in
                     replication.map { replication in
                         let requestIDs = RequestIDSource()
                         return Replicator(
-                            group: group, secondaries: members, timeoutSeconds: configuration.failoverSeconds,
+                            group: group, secondaries: members, inStep: inStep, timeoutSeconds: configuration.failoverSeconds,
                             startCompletion: { runtime.startGeneralizedRequest("group \(group)'s change on its way to the secondaries") }
                         ) { member in
                             replication.line(toCopyOf: group, on: member, requestIDs: requestIDs, resendsAfterLoss: false)
@@ -90,7 +90,7 @@ public final class FileSystemServer: @unchecked Sendable {
                 // A primary that crashed may hold changes it never passed on: it hands its group over (`FailoverWatch`).
                 let handsOver = replication != nil && members.first == index && members.count > 1 && !stoppedCleanly
                 let isPrimary = members.first == index && !handsOver, isMember = members.contains(index) && !handsOver
-                let secondaries = Secondaries(isPrimary ? linesTo(Array(members.dropFirst())) : nil)
+                let secondaries = Secondaries(isPrimary ? linesTo(Array(members.dropFirst()), true) : nil)
                 let committed: (@Sendable (Changeset) -> Void)? = replication == nil ? nil : { @Sendable changes in secondaries.startCommit(changes) }
                 // Only a primary passes its changes on; a secondary's commits (its primary's changes) are not recorded.
                 let stores = try ServerStorage.open(

@@ -212,4 +212,39 @@ import TrellisFSServer
         #expect(fullResyncs.count == 2, "server \(victim)'s two copies are resynced in full: \(healthy.map { "group \($0.group) \($0.health) \($0.primary?.memberStates ?? [])" })")
         try Self.checkEverything(fixture, fs, directory: "/chaos", files: files)
     }
+
+    /// Three copies of everything: a primary dies while its changes are on
+    /// their way to both secondaries, so the copy that takes over and the
+    /// third may each hold a change the other lacks. The third leaves the
+    /// group and is resynced in full from the new primary; in the end every
+    /// copy of every group holds the same rows and bytes.
+    @Test func aPrimaryOfThreeCopiesKilledLeavesNoCopyDifferent() throws {
+        let seed = Self.seed()
+        var random = SeededGenerator(seed: seed)
+        let fixture = try FileSystemFixture(servers: 4, stripSizeBytes: 1024, replicas: 3)
+        let fs = try fixture.client()
+        defer { fs.close() }
+        try fs.makeDirectory("/chaos")
+        let workload = try Workload(fixture: fixture, writers: 2, seed: seed, directory: "/chaos")
+        usleep(UInt32.random(in: 2_000_000...4_000_000, using: &random))
+        let victim = Int.random(in: 0..<fixture.serverCount, using: &random)
+        print("chaos: killing server \(victim), primary of group \(victim), after \(workload.operations.load(ordering: .relaxed)) operations")
+        fixture.killServer(victim)
+        let until = Date().addingTimeInterval(60)
+        var newPrimary: Int?
+        while Date() < until, newPrimary == nil {
+            usleep(200_000)
+            let members = fs.replicaStatus().first { $0.group == victim }?.primary?.members.map(Int.init) ?? []
+            if let first = members.first, first != victim { newPrimary = first }
+        }
+        let taker = try #require(newPrimary, "group \(victim) found no new primary\n\(fixture.logTails(lines: 30))")
+        try fixture.startServer(victim)
+        usleep(UInt32.random(in: 3_000_000...5_000_000, using: &random))
+        let files = Self.stopWriters(workload, fixture)
+        let healthy = ReplicationJobTests.awaitHealthy(fs, seconds: 120)
+        let third = try fixture.configuration.placement().members[victim].first { $0 != victim && $0 != taker }!
+        let states = healthy.first { $0.group == victim }?.primary?.memberStates ?? []
+        #expect(states.first { $0.server == UInt32(third) }?.full == true, "server \(third), the third copy of group \(victim), is resynced in full from server \(taker): \(states)\n\(fixture.logTails(lines: 30))")
+        try Self.checkEverything(fixture, fs, directory: "/chaos", files: files)
+    }
 }

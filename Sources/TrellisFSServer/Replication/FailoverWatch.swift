@@ -19,7 +19,8 @@ final class FailoverWatch: @unchecked Sendable {
     private let role: ReplicaRole
     private let secondaries: Secondaries
     private let replication: ReplicationContext
-    private let linesTo: @Sendable ([Int]) -> Replicator?
+    /// Lines to secondaries, and whether they are known to hold every change made so far.
+    private let linesTo: @Sendable ([Int], Bool) -> Replicator?
     private let failoverSeconds: Double
     private let log: @Sendable (String) -> Void
     /// Whether this server's storage was made anew (a copy then asks for everything).
@@ -29,8 +30,13 @@ final class FailoverWatch: @unchecked Sendable {
     private let stopped = Atomic<Bool>(false)
     /// When each member was first found not answering (monotonic seconds).
     private var silentSince: [Int: Double] = [:]
-    /// The epoch whose members this copy acts on.
+    /// The epoch whose members this copy acts on, and its primary.
     private var actedEpoch: UInt64
+    private var actedPrimary: Int?
+    /// This copy was a secondary when another copy took its group over: the
+    /// changes on their way when the old primary went may have reached one
+    /// of them and not the other, so it leaves the group to be resynced in full.
+    private var leavesForResync = false
     /// When this copy last asked for a resync (monotonic seconds).
     private var askedForResync = 0.0
     /// When the watch began: a member not heard from since is not counted
@@ -44,7 +50,7 @@ final class FailoverWatch: @unchecked Sendable {
     /// list of secondaries, for when this copy becomes primary with them.
     init(
         group: Int, role: ReplicaRole, secondaries: Secondaries, replication: ReplicationContext, failoverSeconds: Double,
-        linesTo: @escaping @Sendable ([Int]) -> Replicator?, serving: @escaping @Sendable (Bool) -> Void, log: @escaping @Sendable (String) -> Void,
+        linesTo: @escaping @Sendable ([Int], Bool) -> Replicator?, serving: @escaping @Sendable (Bool) -> Void, log: @escaping @Sendable (String) -> Void,
         madeAnew: @escaping @Sendable () -> Bool = { false }
     ) {
         self.madeAnew = madeAnew
@@ -57,6 +63,7 @@ final class FailoverWatch: @unchecked Sendable {
         self.linesTo = linesTo
         self.log = log
         actedEpoch = replication.epochs.entry(group)?.epoch ?? 0
+        actedPrimary = replication.epochs.entry(group)?.members.first
     }
 
     /// Watches until `stop`, every half second.
@@ -109,6 +116,10 @@ final class FailoverWatch: @unchecked Sendable {
         } else if let reason = role.failedStorage {
             // Its primary's changes do not fit here: the group goes on without this copy, which is resynced later.
             log("group \(group): this copy's storage failed (\(reason)); it asks to leave the group")
+            elect(entry.members.filter { $0 != me }, dropping: [me], stepsDown: true)
+        } else if leavesForResync, answer(of: entry.members[0]) != nil {
+            // Only once the new primary answers: a group left to a silent primary would stop.
+            log("group \(group): server \(entry.members[0]) took the group over; this copy may lack changes it has, or hold some it lacks, so it asks to leave the group and be resynced")
             elect(entry.members.filter { $0 != me }, dropping: [me], stepsDown: true)
         } else {
             let primary = entry.members[0]
@@ -194,7 +205,9 @@ final class FailoverWatch: @unchecked Sendable {
     /// Serves the group as its members in `entry` say: primary with lines to
     /// the others, secondary, or out of the group until resynced.
     private func adopt(_ entry: GroupEpochs.Entry) {
+        let primaryChanged = actedPrimary.map { $0 != entry.members.first } ?? false
         actedEpoch = entry.epoch
+        actedPrimary = entry.members.first
         let me = replication.server
         let others = Array(entry.members.dropFirst())
         if entry.members.first == me {
@@ -203,7 +216,9 @@ final class FailoverWatch: @unchecked Sendable {
             if role.isPrimary, let replicator = secondaries.current {
                 replicator.change(to: others)
             } else {
-                secondaries.replace(with: linesTo(others))
+                // Which of the old primary's last changes the others took is not known: a copy that leaves is resynced in full.
+                leavesForResync = false
+                secondaries.replace(with: linesTo(others, false))
                 // It serves once every other member has answered it (at once, for a group of one).
                 let asked = MonotonicClock.nanoseconds()
                 let answered = others.allSatisfy { answer(of: $0) != nil }
@@ -217,10 +232,13 @@ final class FailoverWatch: @unchecked Sendable {
             if role.isOutOfGroup {
                 role.rejoin()
                 log("group \(group): this copy is a secondary again at epoch \(entry.epoch)")
+            } else if primaryChanged {
+                leavesForResync = true
             }
         } else if !role.isOutOfGroup {
             // A copy that was primary, or away, may hold changes the others never had, or lack some they have.
             role.leaveGroup()
+            leavesForResync = false
             serving(false)
             secondaries.replace(with: nil)
             log("group \(group): this copy left the group's service at epoch \(entry.epoch); it needs a resync")

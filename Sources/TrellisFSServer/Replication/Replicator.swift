@@ -35,12 +35,18 @@ public final class Replicator: Sendable {
         var lines: [SecondaryLine]
         /// What each copy out of the group has missed, by server.
         var missed: [Int: MissedChanges] = [:]
+        /// Secondaries not known to have had every change before their line
+        /// began (a copy that took the group over does not know which of
+        /// its old primary's last changes the others took): a log of what
+        /// such a copy misses never covers everything.
+        var notKnownInStep: Set<Int> = []
     }
 
-    /// Lines to the copies of `group` on `secondaries`, made by `connect`;
-    /// `startCompletion` makes the request each change's passage completes.
+    /// Lines to the copies of `group` on `secondaries`, made by `connect`,
+    /// which hold every change made so far when `inStep`; `startCompletion`
+    /// makes the request each change's passage completes.
     init(
-        group: Int, secondaries: [Int], timeoutSeconds: Double, startCompletion: @escaping @Sendable () -> GeneralizedRequest,
+        group: Int, secondaries: [Int], inStep: Bool = true, timeoutSeconds: Double, startCompletion: @escaping @Sendable () -> GeneralizedRequest,
         connect: @escaping @Sendable (Int) -> ServerConnection
     ) {
         self.group = group
@@ -48,7 +54,10 @@ public final class Replicator: Sendable {
         self.connect = connect
         self.startCompletion = startCompletion
         state = Mutex(State(lines: []))
-        state.withLock { state in state.lines = secondaries.map(line(to:)) }
+        state.withLock { state in
+            state.lines = secondaries.map(line(to:))
+            if !inStep { state.notKnownInStep = Set(secondaries) }
+        }
     }
 
     private func line(to server: Int) -> SecondaryLine {
@@ -96,7 +105,8 @@ public final class Replicator: Sendable {
             for line in state.lines where !secondaries.contains(line.server) {
                 // The group goes on without it: what it was sent last counts as passed, and goes in its log.
                 let owed = line.retire(resolution: nil)
-                var missed = MissedChanges(coversEverythingBefore: owed != nil)
+                var missed = MissedChanges(coversEverythingBefore: owed != nil && !state.notKnownInStep.contains(line.server))
+                state.notKnownInStep.remove(line.server)
                 for change in owed ?? [] { missed.add(change) }
                 state.missed[line.server] = missed
             }
