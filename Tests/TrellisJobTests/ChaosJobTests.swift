@@ -97,6 +97,18 @@ import TrellisFSServer
         }
     }
 
+    /// A replicated file system with two writers at work in /chaos, a few seconds in.
+    static func startWriters(
+        servers: Int, replicas: Int, seed: UInt64, random: inout SeededGenerator
+    ) throws -> (FileSystemFixture, FileSystemClient, Workload) {
+        let fixture = try FileSystemFixture(servers: servers, stripSizeBytes: 1024, replicas: replicas)
+        let fs = try fixture.client()
+        try fs.makeDirectory("/chaos")
+        let workload = try Workload(fixture: fixture, writers: 2, seed: seed, directory: "/chaos")
+        usleep(UInt32.random(in: 2_000_000...4_000_000, using: &random))
+        return (fixture, fs, workload)
+    }
+
     /// Stops the writers, expecting none failed; what every file holds.
     static func stopWriters(_ workload: Workload, _ fixture: FileSystemFixture) -> [String: [UInt8]] {
         let (files, failures) = workload.finish()
@@ -156,13 +168,9 @@ import TrellisFSServer
     @Test func twoServersKilledAtOnceLoseNoAcknowledgedByte() throws {
         let seed = Self.seed()
         var random = SeededGenerator(seed: seed)
-        let fixture = try FileSystemFixture(servers: 5, stripSizeBytes: 1024, replicas: 2)
-        let placement = try fixture.configuration.placement()
-        let fs = try fixture.client()
+        let (fixture, fs, workload) = try Self.startWriters(servers: 5, replicas: 2, seed: seed, random: &random)
         defer { fs.close() }
-        try fs.makeDirectory("/chaos")
-        let workload = try Workload(fixture: fixture, writers: 2, seed: seed, directory: "/chaos")
-        usleep(UInt32.random(in: 2_000_000...4_000_000, using: &random))
+        let placement = try fixture.configuration.placement()
         // Two servers that share no group, so that every group keeps a copy.
         let pairs = (0..<5).flatMap { first in ((first + 1)..<5).map { (first, $0) } }.filter { pair in
             !placement.members.contains { $0.contains(pair.0) && $0.contains(pair.1) }
@@ -186,12 +194,8 @@ import TrellisFSServer
     @Test func aServerReplacedByAnEmptyOneIsResyncedInFull() throws {
         let seed = Self.seed()
         var random = SeededGenerator(seed: seed)
-        let fixture = try FileSystemFixture(servers: 3, stripSizeBytes: 1024, replicas: 2)
-        let fs = try fixture.client()
+        let (fixture, fs, workload) = try Self.startWriters(servers: 3, replicas: 2, seed: seed, random: &random)
         defer { fs.close() }
-        try fs.makeDirectory("/chaos")
-        let workload = try Workload(fixture: fixture, writers: 2, seed: seed, directory: "/chaos")
-        usleep(UInt32.random(in: 2_000_000...4_000_000, using: &random))
         let victim = Int.random(in: 0..<fixture.serverCount, using: &random)
         print("chaos: server \(victim)'s disk dies after \(workload.operations.load(ordering: .relaxed)) operations")
         fixture.killServer(victim)
@@ -221,12 +225,8 @@ import TrellisFSServer
     @Test func aPrimaryOfThreeCopiesKilledLeavesNoCopyDifferent() throws {
         let seed = Self.seed()
         var random = SeededGenerator(seed: seed)
-        let fixture = try FileSystemFixture(servers: 4, stripSizeBytes: 1024, replicas: 3)
-        let fs = try fixture.client()
+        let (fixture, fs, workload) = try Self.startWriters(servers: 4, replicas: 3, seed: seed, random: &random)
         defer { fs.close() }
-        try fs.makeDirectory("/chaos")
-        let workload = try Workload(fixture: fixture, writers: 2, seed: seed, directory: "/chaos")
-        usleep(UInt32.random(in: 2_000_000...4_000_000, using: &random))
         let victim = Int.random(in: 0..<fixture.serverCount, using: &random)
         print("chaos: killing server \(victim), primary of group \(victim), after \(workload.operations.load(ordering: .relaxed)) operations")
         fixture.killServer(victim)
