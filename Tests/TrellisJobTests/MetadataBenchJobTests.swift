@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TrellisSystem
 
 /// `trellis bench meta` end to end, small: every phase runs and reports.
 @Suite struct MetadataBenchJobTests {
@@ -26,5 +27,39 @@ import Testing
         #expect(records.map(\.op) == ["create", "stat", "list", "remove"] && records.allSatisfy { $0.layout == "shared" }, "\(records)")
         let refused = try JobHarness.run([JobHarness.trellis, "bench", "meta", "--layouts", "sideways"], timeoutSeconds: 60)
         #expect(refused.status != 0 && refused.combined.contains("--layouts"), "\(refused.combined)")
+    }
+
+    /// SIGTERM in the middle of a run stops the bench and all it started:
+    /// its name service, servers and client processes end, and its folder goes.
+    @Test func aBenchStoppedBySIGTERMLeavesNothingRunning() throws {
+        var benchPID: pid_t = 0
+        var started: [pid_t] = []
+        let outcome = try JobHarness.run(
+            [JobHarness.trellis, "bench", "meta", "--servers", "2", "--clients", "2", "--files", "1000000", "--bytes", "0", "--layouts", "shared"],
+            timeoutSeconds: 180
+        ) { child in
+            benchPID = child.pid
+            _ = poll(until: .after(seconds: 120)) { child.errors.contains("bench meta: create") }
+            started = Self.descendants(of: child.pid)
+            kill(child.pid, SIGTERM)
+        }
+        #expect(outcome.status == 128 + SIGTERM, "\(outcome.combined)")
+        // The name service, two servers and two clients at least.
+        #expect(started.count >= 5, "the bench had started \(started)")
+        _ = poll(until: .after(seconds: 30)) { !started.contains(where: JobHarness.isAlive) }
+        for pid in started {
+            #expect(!JobHarness.isAlive(pid), "process \(pid) that the bench started outlived it: \((try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8)) ?? "")")
+            if JobHarness.isAlive(pid) { kill(pid, SIGKILL) }
+        }
+        #expect(!FileManager.default.fileExists(atPath: NSTemporaryDirectory() + "trellis-bench-meta-\(benchPID)"))
+    }
+
+    /// Every process below `pid`, from the kernel's lists of each thread's children.
+    static func descendants(of pid: pid_t) -> [pid_t] {
+        let threads = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []
+        let children = threads.flatMap { thread in
+            ((try? String(contentsOfFile: "/proc/\(pid)/task/\(thread)/children", encoding: .utf8)) ?? "").split(separator: " ").compactMap { pid_t($0) }
+        }
+        return children + children.flatMap { descendants(of: $0) }
     }
 }

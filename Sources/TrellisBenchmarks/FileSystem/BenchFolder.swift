@@ -1,4 +1,5 @@
 import ArgumentParser
+import Dispatch
 import Foundation
 import Glibc
 
@@ -16,16 +17,26 @@ public struct BenchFolder: ParsableArguments {
     func open(_ bench: String) throws -> BenchSite {
         let folder = path ?? (NSTemporaryDirectory() + "trellis-bench-\(bench)-\(getpid())")
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        return BenchSite(folder: folder, removeAtClose: path == nil)
+        let site = BenchSite(folder: folder, removeAtClose: path == nil)
+        site.closeOnSignals()
+        return site
     }
 }
 
 /// One run's folder and what the run started there, stopped in reverse
-/// order at `close()`; a folder the run made is removed then too.
-final class BenchSite {
+/// order at `close()`; a folder the run made is removed then too. SIGINT or
+/// SIGTERM closes it too (the run's servers, mounts and name service stop)
+/// and ends the process, so a bench stopped early leaves nothing running.
+final class BenchSite: @unchecked Sendable {
     let folder: String
     private let removeAtClose: Bool
+    /// Under `lock`: the signal handlers' thread takes them too.
     private var stops: [() -> Void] = []
+    private let lock = NSLock()
+    /// Held through a close, so that a second one (the run ending while a
+    /// signal closes the site) waits for the first to finish.
+    private let closing = NSLock()
+    private var signalSources: [any DispatchSourceSignal] = []
 
     init(folder: String, removeAtClose: Bool) {
         self.folder = folder
@@ -34,13 +45,13 @@ final class BenchSite {
 
     /// Something to undo at close, before what was started earlier is stopped.
     func onClose(_ stop: @escaping () -> Void) {
-        stops.append(stop)
+        lock.withLock { stops.append(stop) }
     }
 
     /// A name service of the run's own (this process is pointed at it), stopped at close.
     func startNameService(executable: String) throws {
         let names = try BenchNameService(folder: folder, executable: executable)
-        stops.append(names.stop)
+        onClose { names.stop() }
     }
 
     /// A file system in `subfolder` (see `TemporaryFileSystem`), stopped at close.
@@ -50,14 +61,35 @@ final class BenchSite {
         let system = try TemporaryFileSystem(
             name: name, servers: servers, folder: folder + "/" + subfolder, executable: executable, replicas: replicas, mountPoint: mountPoint,
             mountOptions: mountOptions)
-        stops.append(system.stop)
+        onClose { system.stop() }
         return system
     }
 
     /// Stops what the run started, newest first, and removes a folder it made.
     func close() {
-        for stop in stops.reversed() { stop() }
-        stops = []
+        closing.lock()
+        defer { closing.unlock() }
+        let taken = lock.withLock {
+            defer { stops = [] }
+            return stops
+        }
+        for stop in taken.reversed() { stop() }
         if removeAtClose { try? FileManager.default.removeItem(atPath: folder) }
+    }
+
+    /// From now on SIGINT and SIGTERM close the site and end the process
+    /// (with 128 plus the signal's number, as a shell reports it).
+    func closeOnSignals() {
+        signalSources = [SIGINT, SIGTERM].map { number in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler { [self] in
+                FileHandle.standardError.write(Data("bench: stopped by signal \(number); stopping what it started\n".utf8))
+                close()
+                exit(128 + number)
+            }
+            source.resume()
+            return source
+        }
     }
 }

@@ -73,20 +73,22 @@ public struct MetadataBenchmark: ProgramBenchmark {
         for count in replicas {
             // One file system at a time, so each has the machine to itself.
             let system = try site.startFileSystem(name: "meta\(count)", servers: servers, subfolder: "fs\(count)", executable: executable, replicas: count)
-            try measure(fileSystem: system.name, replicas: count, executable: executable, into: &records)
+            try measure(fileSystem: system.name, replicas: count, executable: executable, site: site, into: &records)
             system.stop()
         }
         if isatty(STDOUT_FILENO) == 1 { printTable(records) }
     }
 
     /// Every phase, size and layout against `fileSystem`.
-    private func measure(fileSystem: String, replicas: Int, executable: String, into records: inout [Record]) throws {
+    private func measure(fileSystem: String, replicas: Int, executable: String, site: BenchSite? = nil, into records: inout [Record]) throws {
         let fs = try FileSystemClient.connect(name: fileSystem)
         defer { fs.close() }
         let root = "/mdtest-\(getpid())"
         try fs.makeDirectory(root)
         let workers = try (0..<clients).map { try MetadataBenchWorkerProcess(executable: executable, fileSystem: fileSystem, client: $0, of: clients) }
         defer { for worker in workers { worker.finish() } }
+        // A bench stopped by a signal ends its clients first, in the middle of their phase.
+        site?.onClose { for worker in workers { worker.terminate() } }
         let durability = replicas > 1 ? "replicated" : "fsync"
         for size in bytes {
             for layout in layouts {
@@ -175,6 +177,11 @@ final class MetadataBenchWorkerProcess {
     func finish() {
         try? input.fileHandleForWriting.close()
         process.waitUntilExit()
+    }
+
+    /// Ends it in the middle of a phase (the bench was stopped).
+    func terminate() {
+        if process.isRunning { process.terminate() }
     }
 }
 
