@@ -200,11 +200,8 @@ import TrellisFSServer
         print("chaos: server \(victim)'s disk dies after \(workload.operations.load(ordering: .relaxed)) operations")
         fixture.killServer(victim)
         // Its groups go on without it before the empty server comes back.
-        let until = Date().addingTimeInterval(60)
-        var reports = fs.replicaStatus()
-        while Date() < until, !reports.allSatisfy({ $0.primary.map { !$0.members.contains(UInt32(victim)) } ?? false }) {
-            usleep(200_000)
-            reports = fs.replicaStatus()
+        _ = ReplicationJobTests.awaitReports(fs, seconds: 60) { reports in
+            reports.allSatisfy { $0.primary.map { !$0.members.contains(UInt32(victim)) } ?? false }
         }
         try FileManager.default.removeItem(atPath: fixture.configuration.servers[victim].storage)
         try ServerStorage.make(fixture.configuration, server: victim)
@@ -230,14 +227,11 @@ import TrellisFSServer
         let victim = Int.random(in: 0..<fixture.serverCount, using: &random)
         print("chaos: killing server \(victim), primary of group \(victim), after \(workload.operations.load(ordering: .relaxed)) operations")
         fixture.killServer(victim)
-        let until = Date().addingTimeInterval(60)
-        var newPrimary: Int?
-        while Date() < until, newPrimary == nil {
-            usleep(200_000)
-            let members = fs.replicaStatus().first { $0.group == victim }?.primary?.members.map(Int.init) ?? []
-            if let first = members.first, first != victim { newPrimary = first }
+        func primary(_ reports: [ReplicaGroupReport]) -> Int? {
+            reports.first { $0.group == victim }?.primary?.members.first.map(Int.init)
         }
-        let taker = try #require(newPrimary, "group \(victim) found no new primary\n\(fixture.logTails(lines: 30))")
+        let newPrimary = primary(ReplicationJobTests.awaitReports(fs, seconds: 60) { reports in primary(reports).map { $0 != victim } ?? false })
+        let taker = try #require(newPrimary.flatMap { $0 == victim ? nil : $0 }, "group \(victim) found no new primary\n\(fixture.logTails(lines: 30))")
         try fixture.startServer(victim)
         usleep(UInt32.random(in: 3_000_000...5_000_000, using: &random))
         let files = Self.stopWriters(workload, fixture)

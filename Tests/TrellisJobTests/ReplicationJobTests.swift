@@ -100,10 +100,16 @@ import TrellisFSStorage
 
     /// Waits (up to `seconds`) until every replica group is healthy; the reports last seen.
     static func awaitHealthy(_ fs: FileSystemClient, seconds: Double) -> [ReplicaGroupReport] {
+        awaitReports(fs, seconds: seconds) { reports in reports.allSatisfy { $0.health == "healthy" } }
+    }
+
+    /// Asks for the replica groups' reports until `done` holds for them or
+    /// `seconds` pass; the reports last seen.
+    static func awaitReports(_ fs: FileSystemClient, seconds: Double, until done: ([ReplicaGroupReport]) -> Bool) -> [ReplicaGroupReport] {
         let until = DispatchTime.now().uptimeNanoseconds + UInt64(seconds * 1e9)
         var reports = fs.replicaStatus()
-        while reports.contains(where: { $0.health != "healthy" }), DispatchTime.now().uptimeNanoseconds < until {
-            usleep(250_000)
+        while !done(reports), DispatchTime.now().uptimeNanoseconds < until {
+            usleep(200_000)
             reports = fs.replicaStatus()
         }
         return reports
