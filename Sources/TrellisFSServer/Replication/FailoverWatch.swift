@@ -39,9 +39,9 @@ final class FailoverWatch: @unchecked Sendable {
     private var leavesForResync = false
     /// When this copy last asked for a resync (monotonic seconds).
     private var askedForResync = 0.0
-    /// When the watch began: a member not heard from since is not counted
-    /// silent before `startupSeconds` more (the servers of a file system
-    /// start one after another).
+    /// When the watch began: a member not heard from since, and whose watch
+    /// is not published, is not counted silent before `startupSeconds` more
+    /// (the servers of a file system start one after another).
     private let startedAt = FailoverWatch.now()
     private var heardFrom: Set<Int> = []
     static let startupSeconds = 10.0
@@ -152,8 +152,11 @@ final class FailoverWatch: @unchecked Sendable {
         if view != nil {
             silentSince[member] = nil
             heardFrom.insert(member)
-        } else if silentSince[member] == nil {
-            silentSince[member] = heardFrom.contains(member) ? asked : max(asked, startedAt + Self.startupSeconds)
+        } else if silentSince[member].map({ $0 > asked }) ?? true {
+            // The startup grace is for a member that has not started yet; one that answered a change
+            // or published its watch did, even if it died before a probe reached it (a server killed as it began).
+            let started = heardFrom.contains(member) || secondaries.current?.hasAnswered(member) == true || replication.hasStarted(member)
+            silentSince[member] = started ? asked : max(asked, startedAt + Self.startupSeconds)
         }
         return view
     }

@@ -72,6 +72,12 @@ public struct ReplicationContext: Sendable {
         return try? line.call(operation, credentials: Credentials(uid: 0, gid: 0), deadline: .after(seconds: seconds ?? probeSeconds)).reply
     }
 
+    /// Whether server `server` has started: its watch is published (or was,
+    /// and its lease has not run out yet).
+    func hasStarted(_ server: Int) -> Bool {
+        (try? runtime.lookup(name: watchServiceName(server))) != nil
+    }
+
     /// What server `member` says of `group`; nil when it does not answer.
     public func probe(group: Int, member: Int) -> GroupView? {
         askWatch(GetGroupView(group: UInt32(group)), of: member)

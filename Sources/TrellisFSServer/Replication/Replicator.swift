@@ -67,6 +67,9 @@ public final class Replicator: Sendable {
     /// The secondaries it sends to.
     var secondaries: [Int] { state.withLock { $0.lines.map(\.server) } }
 
+    /// Whether `server`'s copy has answered a change on its line.
+    func hasAnswered(_ server: Int) -> Bool { state.withLock { $0.lines.first { $0.server == server } }?.hasAnswered ?? false }
+
     /// Starts `operation` on its way to every secondary, after every change
     /// started before it, and returns at once; its passage says when each has
     /// it. A secondary that failed (or owes changes from before) is not waited

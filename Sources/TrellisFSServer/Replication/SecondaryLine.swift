@@ -61,6 +61,8 @@ final class SecondaryLine: @unchecked Sendable {
     private var lastFailure = ""
     /// It fell so far behind that the queue no longer holds all it lacks.
     private var overflowed = false
+    /// The secondary has answered a change on this line: its server started.
+    private var answered = false
     private var retired = false
 
     /// Changes sent before the first answer is waited for.
@@ -116,6 +118,13 @@ final class SecondaryLine: @unchecked Sendable {
             _ = condition.wait(until: Date(timeIntervalSinceNow: min(0.1, max(0.001, Double(deadline.remainingNanoseconds) / 1e9))))
         }
         if overflowed { throw behind("it fell too far behind to catch up") }
+    }
+
+    /// Whether the secondary has answered a change on this line.
+    var hasAnswered: Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return answered
     }
 
     /// The line's state for `trellis fs replicas`: good, or behind by what it owes.
@@ -206,6 +215,7 @@ final class SecondaryLine: @unchecked Sendable {
         condition.lock()
         defer { condition.unlock() }
         failing = false
+        answered = true
         while let first = queue.first, first.sequence <= sequence {
             if !first.resolved { first.passage.resolve(nil) }
             queue.removeFirst()
