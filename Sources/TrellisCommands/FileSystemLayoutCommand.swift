@@ -23,6 +23,9 @@ extension FileSystemCommand.Layout {
             /// nil while a stuffed file has not made it yet.
             var handle: String?
             var bytes: UInt64
+            /// With replicas: the servers holding a copy of its bytes, the
+            /// group's current primary first (empty: no copy answered).
+            var copies: [Int]?
         }
         struct Strip: Codable {
             var offset: UInt64
@@ -33,6 +36,8 @@ extension FileSystemCommand.Layout {
         var path: String
         var kind: String
         var distribution: String?
+        /// Copies of every object of the file system.
+        var replicas: Int
         var stuffed: Bool
         var size: UInt64?
         var datafiles: [Datafile]
@@ -65,21 +70,32 @@ extension FileSystemCommand.Layout {
             let servers = fs.configuration.servers
             guard object.kind == .file, let distribution = object.distribution else {
                 let own = object.distribution ?? (object.kind == .directory ? fs.configuration.defaultDistribution : nil)
-                return Record(path: path, kind: "\(object.kind)", distribution: own?.description, stuffed: false, size: nil, datafiles: [], strips: [], moreStrips: false)
+                return Record(
+                    path: path, kind: "\(object.kind)", distribution: own?.description, replicas: fs.configuration.replicas, stuffed: false, size: nil,
+                    datafiles: [], strips: [], moreStrips: false)
             }
             let sizes = try fs.datafileSizes(of: object)
+            let members = fs.configuration.replicas > 1 ? Self.currentMembers(fs) : [:]
             let datafiles = (0..<distribution.datafileCount).map { index in
                 let server = distribution.server(ofDatafile: index, serverCount: servers.count)
                 return Record.Datafile(
                     index: index, server: server, service: servers[server].serviceName,
-                    handle: index < object.datafiles.count ? object.datafiles[index].description : nil, bytes: sizes[index])
+                    handle: index < object.datafiles.count ? object.datafiles[index].description : nil, bytes: sizes[index],
+                    copies: fs.configuration.replicas > 1 ? members[server] ?? [] : nil)
             }
             let shown = try distribution.pieces(offset: 0, length: min(object.size, Self.span(of: distribution, strips: maxStrips)))
             let strips = shown.map { Record.Strip(offset: $0.logicalOffset, length: $0.length, datafile: $0.datafile, server: datafiles[$0.datafile].server) }
             let covered = strips.last.map { $0.offset + $0.length } ?? 0
             return Record(
-                path: path, kind: "file", distribution: distribution.description, stuffed: object.isStuffed, size: object.size,
-                datafiles: datafiles, strips: strips, moreStrips: covered < object.size)
+                path: path, kind: "file", distribution: distribution.description, replicas: fs.configuration.replicas, stuffed: object.isStuffed,
+                size: object.size, datafiles: datafiles, strips: strips, moreStrips: covered < object.size)
+        }
+
+        /// Each replica group's members as its current primary tells them, its primary first.
+        static func currentMembers(_ fs: FileSystemClient) -> [Int: [Int]] {
+            Dictionary(uniqueKeysWithValues: fs.replicaStatus().compactMap { report in
+                report.primary.map { (report.group, $0.members.map { Int($0) }) }
+            })
         }
 
         /// Bytes that `strips` strips of the distribution cover from offset 0.
@@ -91,9 +107,13 @@ extension FileSystemCommand.Layout {
 
         func printTable(_ record: Record) {
             print("\(record.path): \(record.kind), \(record.distribution ?? "no distribution")"
-                + (record.size.map { ", \($0) bytes" } ?? "") + (record.stuffed ? ", stuffed" : ""))
+                + (record.size.map { ", \($0) bytes" } ?? "") + (record.stuffed ? ", stuffed" : "")
+                + (record.replicas > 1 ? ", \(record.replicas) copies" : ""))
             for datafile in record.datafiles {
-                print("  datafile \(datafile.index): server \(datafile.server) (\(datafile.service)), handle \(datafile.handle ?? "not made yet"), \(datafile.bytes) bytes")
+                let copies = datafile.copies.map { servers in
+                    servers.isEmpty ? ", copies: no primary answers" : ", copies on servers \(servers.map(String.init).joined(separator: ", ")) (primary first)"
+                } ?? ""
+                print("  datafile \(datafile.index): server \(datafile.server) (\(datafile.service)), handle \(datafile.handle ?? "not made yet"), \(datafile.bytes) bytes\(copies)")
             }
             for strip in record.strips {
                 print("  bytes \(strip.offset)..<\(strip.offset + strip.length): datafile \(strip.datafile) on server \(strip.server)")
@@ -109,15 +129,24 @@ extension FileSystemCommand.Layout {
         @Option(help: "Strip size in bytes (a simple stripe).") var stripSizeBytes: UInt64?
         @Option(help: "Datafiles per file, at most the server count (default: every server).") var datafiles: Int?
         @Option(help: "Strip sizes in bytes, comma-separated: a variable strip, one datafile per size.") var variableStripBytes: String?
+        @Option(help: "Copies of new files: only the file system's own count (its TOML's replicas) is possible.") var replicas: Int?
         @Argument(help: "Directories in the file system.") var paths: [String]
 
         func validate() throws {
-            guard (stripSizeBytes == nil) != (variableStripBytes == nil) else {
+            guard (stripSizeBytes == nil) != (variableStripBytes == nil) || (replicas != nil && stripSizeBytes == nil && variableStripBytes == nil) else {
                 throw ValidationError("give either --strip-size-bytes or --variable-strip-bytes")
             }
         }
 
         func run(_ fs: FileSystemClient) throws {
+            if let replicas, replicas != fs.configuration.replicas {
+                // Replica groups copy whole servers' objects (decision 0009), so a copy count is the file system's, not a directory's.
+                throw FSError(
+                    .notSupported,
+                    "per-directory copy counts are not built: every object of file system \(fs.configuration.name) has \(fs.configuration.replicas) "
+                        + "copies (replicas in its TOML), kept by replica groups that copy each server's objects as a whole")
+            }
+            guard stripSizeBytes != nil || variableStripBytes != nil else { return }
             let distribution: Distribution
             if let variableStripBytes {
                 let sizes = try variableStripBytes.split(separator: ",").map { part in

@@ -116,7 +116,7 @@ public final class ServerConnection: @unchecked Sendable {
                     current.reply.cancel()
                     throw error
                 }
-                return try wait(for: current, as: Operation.self, deadline: deadline)
+                return try answer(to: flight, sent: current, deadline: deadline)
             } catch let error as TrellisError where Self.meansServerLost(error.code) {
                 drop()
                 sent = nil
@@ -166,17 +166,84 @@ public final class ServerConnection: @unchecked Sendable {
         }
     }
 
-    private func wait<Operation: FSOperation>(for sent: Sent, as _: Operation.Type, deadline: Deadline) throws -> Answer<Operation.Reply> {
-        var incoming = sent.reply
+    /// How long a reply is waited for, when the group has other copies,
+    /// before they are asked: a primary cut off from the network (or
+    /// stopped) answers nothing while its connection stays open, and only
+    /// the copy that took over its group can end the wait.
+    public static let patienceSeconds = 2.0
+
+    /// The reply to `sent`. With other copies to ask, the wait goes in
+    /// slices of `patienceSeconds`, and after each the same request (the
+    /// same ids) goes to the other copies: one that is not the primary
+    /// refuses it at once, the one that took over answers it (from its
+    /// record when the lost primary had done it and passed it on), and the
+    /// line moves to that copy.
+    private func answer<Operation: FSOperation>(to flight: InFlight<Operation>, sent: Sent, deadline: Deadline) throws -> Answer<Operation.Reply> {
+        var sent = sent
+        guard candidates.count > 1, resendsAfterLoss else { return try wait(for: &sent, as: Operation.self, deadline: deadline) }
+        while true {
+            do {
+                return try wait(for: &sent, as: Operation.self, deadline: min(deadline, .after(seconds: Self.patienceSeconds)), keepingOnTimeout: true)
+            } catch let error as TrellisError where error.code == .timedOut && !deadline.hasPassed {
+                guard let (position, line, answer) = askOtherCopies(flight, deadline: deadline) else { continue }
+                sent.reply.cancel()
+                drop()
+                candidate = position
+                serviceName = candidates[position]
+                communicator = line
+                return try answer.get()
+            } catch let error as TrellisError where error.code == .timedOut {
+                sent.reply.cancel()
+                throw error
+            }
+        }
+    }
+
+    /// Sends `flight` (same ids) to each copy but the current one, waiting a
+    /// moment for each; the first that answers it (its place among the
+    /// candidates, the connection, the answer), or nil when none did.
+    private func askOtherCopies<Operation: FSOperation>(
+        _ flight: InFlight<Operation>, deadline: Deadline
+    ) -> (Int, Communicator, Result<Answer<Operation.Reply>, FSError>)? {
+        for position in candidates.indices where position != candidate && !deadline.hasPassed {
+            let copy = ServerConnection(index: index, serviceName: candidates[position], runtime: runtime, requestIDs: requestIDs, resendsAfterLoss: false)
+            let brief = min(deadline, .after(seconds: 1))
+            var answer: Result<Answer<Operation.Reply>, FSError>?
+            do {
+                var sent = try copy.send(flight.operation, id: flight.id, credentials: flight.credentials, deadline: brief)
+                try sent.send.wait(deadline: brief)
+                answer = .success(try copy.wait(for: &sent, as: Operation.self, deadline: brief))
+            } catch let error as FSError where error.code != .notPrimary && error.code != .serverUnavailable {
+                // The primary answered, with a failure of the request itself.
+                answer = .failure(error)
+            } catch {
+                // Not the primary (or not reachable either): the wait goes on.
+            }
+            if let answer, let line = copy.communicator {
+                copy.communicator = nil
+                return (position, line, answer)
+            }
+            copy.drop()
+        }
+        return nil
+    }
+
+    /// Waits for the reply to `sent`; with `keepingOnTimeout`, a deadline
+    /// that passes leaves its receive posted for another wait.
+    private func wait<Operation: FSOperation>(
+        for sent: inout Sent, as _: Operation.Type, deadline: Deadline, keepingOnTimeout: Bool = false
+    ) throws -> Answer<Operation.Reply> {
         do {
             while true {
-                let reply = try FSReplyEnvelope.decode(try incoming.wait(deadline: deadline).payload)
+                let reply = try FSReplyEnvelope.decode(try sent.reply.wait(deadline: deadline).payload)
                 // A late reply to an earlier request on the same tag is not ours.
                 if reply.requestID == sent.id { return Answer(reply: try reply.reply(to: Operation.self), steps: Int(reply.steps)) }
-                incoming = try sent.server.ireceive(from: .rank(0), tag: .tag(MessageTags.reply(to: sent.id)))
+                sent.reply = try sent.server.ireceive(from: .rank(0), tag: .tag(MessageTags.reply(to: sent.id)))
             }
+        } catch let error as TrellisError where keepingOnTimeout && error.code == .timedOut {
+            throw error
         } catch {
-            incoming.cancel()
+            sent.reply.cancel()
             throw error
         }
     }

@@ -43,15 +43,21 @@ public struct FSConfiguration: Sendable, Hashable, WireRecord {
     public var defaultDistribution: Distribution
     /// The root directory (on server 0).
     public var rootHandle: ObjectHandle
+    /// When a change is acknowledged: "fsync" or "replicated" (the `durability` of the file system's TOML).
+    public var durability: String
 
     /// The file system as its servers describe it to clients.
-    public init(name: String, servers: [ServerDescription], defaultDistribution: Distribution, rootHandle: ObjectHandle = .root) {
+    public init(name: String, servers: [ServerDescription], defaultDistribution: Distribution, rootHandle: ObjectHandle = .root, durability: String = "fsync") {
         self.name = name
         self.servers = servers
         self.defaultDistribution = defaultDistribution
         self.rootHandle = rootHandle
+        self.durability = durability
     }
 
+    /// Copies of every object: the first server's group and its other copies.
+    public var replicas: Int { (servers.first?.copies.count ?? 0) + 1 }
+
     /// How it is written on the wire: its fields in order.
-    public static let wireForm = WireForm<Self>(\.name, \.servers, \.defaultDistribution, \.rootHandle, make: Self.init)
+    public static let wireForm = WireForm<Self>(\.name, \.servers, \.defaultDistribution, \.rootHandle, \.durability, make: Self.init)
 }

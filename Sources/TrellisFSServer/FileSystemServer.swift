@@ -52,7 +52,8 @@ public final class FileSystemServer: @unchecked Sendable {
                 index: UInt32(group), serviceName: configuration.serviceName(ofServer: group), portName: "", host: configuration.servers[group].host,
                 copies: placement.members[group].dropFirst().map { configuration.replicaServiceName(group: group, server: $0) })
         }
-        let fileSystem = FSConfiguration(name: configuration.name, servers: servers, defaultDistribution: try configuration.defaultDistribution())
+        let fileSystem = FSConfiguration(name: configuration.name, servers: servers, defaultDistribution: try configuration.defaultDistribution(),
+            durability: configuration.durability.rawValue)
         // A process cannot connect to its own ports: a group this server holds a copy of is reached at its
         // other copies (or, while this copy is its primary, served here: `serveLocally`).
         let ownNames = Set(placement.groups(of: index).map { configuration.copyServiceName(group: $0.group, server: index) })

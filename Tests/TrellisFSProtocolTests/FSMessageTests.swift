@@ -21,7 +21,7 @@ import TrellisFSProtocol
             servers: [ServerDescription(
                 index: 0, serviceName: "trellis-fs/scratch/0", portName: "trellis-port://127.0.0.1:1/2/3", host: "node7",
                 copies: ["trellis-fs/scratch/0/replica/1"])],
-            defaultDistribution: try! .simpleStripe(stripSizeBytes: 65_536, datafileCount: 1))],
+            defaultDistribution: try! .simpleStripe(stripSizeBytes: 65_536, datafileCount: 1), durability: "replicated")],
         ObjectIdentifier(ObjectAttributes.self): [someAttributes],
         ObjectIdentifier(String.self): ["../target", ""],
         ObjectIdentifier(LinksLeft.self): [LinksLeft(0), LinksLeft(2)],

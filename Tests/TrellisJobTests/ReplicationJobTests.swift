@@ -72,14 +72,8 @@ import TrellisFSStorage
         let fixture = try FileSystemFixture(servers: 3, stripSizeBytes: 1024, replicas: 2)
         let fs = try fixture.client()
         defer { fs.close() }
-        try fs.makeDirectory("/work")
-        var reference: [String: [UInt8]] = [:]
-        func write(_ name: String, _ seed: Int) throws {
-            let bytes = (0..<(5000 + seed * 37)).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ seed) }
-            try fs.createFile("/work/" + name, stuffed: false)
-            #expect(try fs.write("/work/" + name, ByteBuffer(bytes: bytes), at: 0) == UInt64(bytes.count))
-            reference[name] = bytes
-        }
+        let files = try WrittenFiles(fs, stuffed: { _ in false })
+        func write(_ name: String, _ seed: Int) throws { try files.write(name, seed: seed) }
         for index in 0..<10 { try write("before\(index)", index) }
         let victim = try #require(try fs.stat("/work").handle.server)
         fixture.killServer(victim)
@@ -92,10 +86,71 @@ import TrellisFSStorage
         }
         print("failover: the first create and write after server \(victim) was killed took \(Double(DispatchTime.now().uptimeNanoseconds - killed) / 1e9) s")
         for index in 1..<10 { try write("after\(index)", 100 + index) }
-        for (name, bytes) in reference {
-            #expect(Array(try fs.read("/work/" + name, at: 0, length: UInt64(bytes.count + 10)).readableBytesView) == bytes, "\(name)")
+        try files.expectEveryFileReadsBack("\(fixture.logTails())")
+    }
+
+    /// A primary that stops answering while its connections stay open (a
+    /// stopped process; a cut link looks the same to its clients until TCP
+    /// gives up): a client's request waits its patience, finds the copy that
+    /// took over the group, and completes while the old primary is still
+    /// stopped, well within a client deadline that waiting on the old
+    /// connection would have used up. Once it runs again the old primary is
+    /// resynced and every byte reads back.
+    @Test func aPrimaryThatStopsAnsweringIsPassedByWhileItsConnectionStaysOpen() throws {
+        let fixture = try FileSystemFixture(servers: 3, stripSizeBytes: 1024, replicas: 2)
+        let fs = try fixture.client(timeoutSeconds: 20)
+        defer { fs.close() }
+        let files = try WrittenFiles(fs)
+        func write(_ name: String, _ seed: Int) throws { try files.write(name, seed: seed) }
+        for index in 0..<5 { try write("before\(index)", index) }
+        let victim = try #require(try fs.stat("/work").handle.server)
+        let pid = fixture.serverPIDs[victim]
+        #expect(kill(pid, SIGSTOP) == 0)
+        var continued = false
+        defer { if !continued { kill(pid, SIGCONT) } }
+        let stopped = DispatchTime.now().uptimeNanoseconds
+        do {
+            try write("while-stopped", 50)
+        } catch {
+            Issue.record("a write to the group of stopped server \(victim) failed: \(error)\n\(fixture.logTails(lines: 40))")
+            return
         }
-        #expect(Set(try fs.list("/work").map(\.name)) == Set(reference.keys), "\(fixture.logTails())")
+        print("a write while server \(victim) was stopped took \(Double(DispatchTime.now().uptimeNanoseconds - stopped) / 1e9) s")
+        kill(pid, SIGCONT)
+        continued = true
+        for index in 1..<5 { try write("after\(index)", 100 + index) }
+        let reports = Self.awaitHealthy(fs, seconds: 60)
+        #expect(reports.allSatisfy { $0.health == "healthy" }, "\(reports)\n\(fixture.logTails(lines: 40))")
+        try files.expectEveryFileReadsBack()
+    }
+
+    /// `trellis fs layout get` names the servers holding each datafile's
+    /// copies (the group's primary first); `layout set --replicas` takes
+    /// only the file system's own count, and says why it refuses another.
+    @Test func layoutNamesEachDatafilesCopiesAndRefusesAnotherCopyCount() throws {
+        let fixture = try FileSystemFixture(servers: 3, stripSizeBytes: 1024, replicas: 2)
+        let fs = try fixture.client()
+        defer { fs.close() }
+        try fs.makeDirectory("/l")
+        try fs.createFile("/l/wide", stuffed: false)
+        _ = try fs.write("/l/wide", ByteBuffer(repeating: 5, count: 5000), at: 0)
+        let name = ["--name", fixture.name]
+        struct Record: Decodable {
+            struct Datafile: Decodable { var server: Int; var copies: [Int]? }
+            var replicas: Int; var datafiles: [Datafile]
+        }
+        let get = try JobHarness.run([JobHarness.trellis, "fs", "layout", "get", "--json"] + name + ["/l/wide"], environment: fixture.environment)
+        #expect(get.status == 0, "\(get.combined)")
+        let record = try JSONDecoder().decode(Record.self, from: Data(get.output.utf8))
+        #expect(record.replicas == 2 && record.datafiles.count == 3)
+        let placement = try fixture.configuration.placement()
+        for datafile in record.datafiles {
+            #expect(datafile.copies == placement.members[datafile.server], "\(get.output)")
+        }
+        let other = try JobHarness.run([JobHarness.trellis, "fs", "layout", "set", "--replicas", "3"] + name + ["/l"], environment: fixture.environment)
+        #expect(other.status != 0 && other.combined.contains("per-directory copy counts are not built"), "\(other.combined)")
+        let same = try JobHarness.run([JobHarness.trellis, "fs", "layout", "set", "--replicas", "2"] + name + ["/l"], environment: fixture.environment)
+        #expect(same.status == 0, "\(same.combined)")
     }
 
     /// Waits (up to `seconds`) until every replica group is healthy; the reports last seen.
@@ -124,14 +179,8 @@ import TrellisFSStorage
         let fixture = try FileSystemFixture(servers: 3, stripSizeBytes: 1024, replicas: 2)
         let fs = try fixture.client()
         defer { fs.close() }
-        try fs.makeDirectory("/work")
-        var reference: [String: [UInt8]] = [:]
-        func write(_ name: String, _ seed: Int) throws {
-            let bytes = (0..<(3000 + seed * 53)).map { UInt8(truncatingIfNeeded: $0 &* 5 &+ seed) }
-            try fs.createFile("/work/" + name, stuffed: seed % 3 == 0)
-            #expect(try fs.write("/work/" + name, ByteBuffer(bytes: bytes), at: 0) == UInt64(bytes.count))
-            reference[name] = bytes
-        }
+        let files = try WrittenFiles(fs, stuffed: { $0 % 3 == 0 })
+        func write(_ name: String, _ seed: Int) throws { try files.write(name, seed: seed) }
         for index in 0..<12 { try write("before\(index)", index) }
         let victim = try #require(try fs.stat("/work").handle.server)
         let placement = try fixture.configuration.placement()
@@ -139,12 +188,8 @@ import TrellisFSStorage
         fixture.killServer(victim)
         do {
             for index in 0..<12 { try write("away\(index)", 40 + index) }
-            for index in 0..<4 {
-                try fs.removeFile("/work/before\(index)")
-                reference["before\(index)"] = nil
-            }
-            try fs.truncate("/work/before5", to: 100)
-            reference["before5"] = Array(reference["before5"]!.prefix(100))
+            for index in 0..<4 { try files.remove("before\(index)") }
+            try files.truncate("before5", to: 100)
         } catch {
             Issue.record("\(error)\n\(fixture.logTails(lines: 40))")
             return
@@ -167,12 +212,8 @@ import TrellisFSStorage
         #expect(reports[victim].primary?.server != UInt32(victim))
         // Back as a secondary, it takes the changes made from now on.
         for index in 0..<6 { try write("back\(index)", 80 + index) }
-        try fs.removeFile("/work/away0")
-        reference["away0"] = nil
-        for (name, bytes) in reference {
-            #expect(Array(try fs.read("/work/" + name, at: 0, length: UInt64(bytes.count + 10)).readableBytesView) == bytes, "\(name)")
-        }
-        #expect(Set(try fs.list("/work").map(\.name)) == Set(reference.keys))
+        try files.remove("away0")
+        try files.expectEveryFileReadsBack()
         for server in 0..<fixture.serverCount { #expect(fixture.stopServer(server) == 0, "\(fixture.logTails())") }
         let differences = try Self.differences(fixture.configuration)
         #expect(differences.isEmpty, "\(differences.joined(separator: "\n"))")
@@ -218,5 +259,46 @@ import TrellisFSStorage
         for server in 0..<fixture.serverCount { #expect(fixture.stopServer(server) == 0, "\(fixture.logTails())") }
         let differences = try Self.differences(fixture.configuration)
         #expect(differences.isEmpty, "\(differences.joined(separator: "\n"))")
+    }
+}
+
+/// Files written in `/work` and the bytes each must read back: a workload
+/// whose every acknowledged byte a replication test checks.
+final class WrittenFiles {
+    private let fs: FileSystemClient
+    private let stuffed: (Int) -> Bool
+    private(set) var bytes: [String: [UInt8]] = [:]
+
+    /// Makes `/work`; a file written with seed `s` is stuffed when `stuffed(s)` says so.
+    init(_ fs: FileSystemClient, stuffed: @escaping (Int) -> Bool = { _ in true }) throws {
+        self.fs = fs
+        self.stuffed = stuffed
+        try fs.makeDirectory("/work")
+    }
+
+    /// Creates `/work/name` with a few KiB made from `seed`, and keeps them.
+    func write(_ name: String, seed: Int) throws {
+        let data = (0..<(3000 + seed * 53)).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ seed) }
+        try fs.createFile("/work/" + name, stuffed: stuffed(seed))
+        #expect(try fs.write("/work/" + name, ByteBuffer(bytes: data), at: 0) == UInt64(data.count))
+        bytes[name] = data
+    }
+
+    func remove(_ name: String) throws {
+        try fs.removeFile("/work/" + name)
+        bytes[name] = nil
+    }
+
+    func truncate(_ name: String, to size: Int) throws {
+        try fs.truncate("/work/" + name, to: UInt64(size))
+        bytes[name] = bytes[name].map { Array($0.prefix(size)) }
+    }
+
+    /// Every file kept reads back its bytes, and `/work` holds those files alone.
+    func expectEveryFileReadsBack(_ context: @autoclosure () -> String = "") throws {
+        for (name, data) in bytes {
+            #expect(Array(try fs.read("/work/" + name, at: 0, length: UInt64(data.count + 10)).readableBytesView) == data, "\(name)")
+        }
+        #expect(Set(try fs.list("/work").map(\.name)) == Set(bytes.keys), "\(context())")
     }
 }

@@ -65,7 +65,7 @@ public struct MetadataBenchmark: ProgramBenchmark {
         defer { site?.close() }
         var records: [Record] = []
         guard let site else {
-            try measure(fileSystem: name!, replicas: 1, executable: executable, into: &records)
+            try measure(fileSystem: name!, executable: executable, into: &records)
             if isatty(STDOUT_FILENO) == 1 { printTable(records) }
             return
         }
@@ -73,23 +73,24 @@ public struct MetadataBenchmark: ProgramBenchmark {
         for count in replicas {
             // One file system at a time, so each has the machine to itself.
             let system = try site.startFileSystem(name: "meta\(count)", servers: servers, subfolder: "fs\(count)", executable: executable, replicas: count)
-            try measure(fileSystem: system.name, replicas: count, executable: executable, site: site, into: &records)
+            try measure(fileSystem: system.name, executable: executable, site: site, into: &records)
             system.stop()
         }
         if isatty(STDOUT_FILENO) == 1 { printTable(records) }
     }
 
     /// Every phase, size and layout against `fileSystem`.
-    private func measure(fileSystem: String, replicas: Int, executable: String, site: BenchSite? = nil, into records: inout [Record]) throws {
+    /// The copies and durability each record names are the file system's own, as its servers tell them.
+    private func measure(fileSystem: String, executable: String, site: BenchSite? = nil, into records: inout [Record]) throws {
         let fs = try FileSystemClient.connect(name: fileSystem)
         defer { fs.close() }
+        let replicas = fs.configuration.replicas, durability = fs.configuration.durability
         let root = "/mdtest-\(getpid())"
         try fs.makeDirectory(root)
         let workers = try (0..<clients).map { try MetadataBenchWorkerProcess(executable: executable, fileSystem: fileSystem, client: $0, of: clients) }
         defer { for worker in workers { worker.finish() } }
         // A bench stopped by a signal ends its clients first, in the middle of their phase.
         site?.onClose { for worker in workers { worker.terminate() } }
-        let durability = replicas > 1 ? "replicated" : "fsync"
         for size in bytes {
             for layout in layouts {
                 let base = "\(root)/\(layout)-\(size)"

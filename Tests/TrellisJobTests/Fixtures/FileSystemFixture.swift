@@ -68,9 +68,9 @@ final class FileSystemFixture: @unchecked Sendable {
     }
 
     /// A client in this process, reaching the servers through the fixture's name service.
-    func client() throws -> FileSystemClient {
+    func client(timeoutSeconds: Double = 60) throws -> FileSystemClient {
         for (key, value) in names.environment { setenv(key, value, 1) }
-        return try FileSystemClient.connect(name: name, timeoutSeconds: 60)
+        return try FileSystemClient.connect(name: name, timeoutSeconds: timeoutSeconds)
     }
 
     deinit {
