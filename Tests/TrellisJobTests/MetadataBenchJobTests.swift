@@ -4,7 +4,10 @@ import TrellisSystem
 
 /// `trellis bench meta` end to end, small: every phase runs and reports.
 @Suite struct MetadataBenchJobTests {
-    struct Record: Decodable { var bench: String; var op: String; var layout: String; var bytes: Int; var clients: Int; var files: Int; var operations_per_second: Double }
+    struct Record: Decodable {
+        var bench: String; var op: String; var layout: String; var bytes: Int; var clients: Int; var files: Int; var operations_per_second: Double
+        var server_cpu_microseconds_per_operation: Double?
+    }
 
     private func bench(_ arguments: [String]) throws -> [Record] {
         let outcome = try JobHarness.run([JobHarness.trellis, "bench", "meta"] + arguments, timeoutSeconds: 300)
@@ -20,6 +23,9 @@ import TrellisSystem
         #expect(records.allSatisfy { $0.clients == 2 && $0.operations_per_second > 0 && $0.bench == "meta" }, "\(records)")
         // A shared listing is every client reading all 40 entries.
         #expect(records.allSatisfy { $0.files == ($0.op == "list" && $0.layout == "shared" ? 80 : 40) }, "\(records)")
+        // The servers' CPU per operation, read from /proc: every create costs some.
+        #expect(records.allSatisfy { ($0.server_cpu_microseconds_per_operation ?? -1) >= 0 }, "\(records)")
+        #expect(records.filter { $0.op == "create" }.allSatisfy { ($0.server_cpu_microseconds_per_operation ?? 0) > 0 }, "\(records)")
     }
 
     @Test func layoutsCanBeChosenAndABadOneIsRefused() throws {

@@ -52,6 +52,8 @@ public struct MetadataBenchmark: ProgramBenchmark {
         var files: Int
         var seconds: Double
         var operationsPerSecond: Double
+        /// CPU the servers spent per operation, in µs (only for a file system the bench started).
+        var serverCPUMicrosecondsPerOperation: Double?
     }
 
     /// Runs the create, stat, list, read and remove phases for every size and
@@ -73,7 +75,7 @@ public struct MetadataBenchmark: ProgramBenchmark {
         for count in replicas {
             // One file system at a time, so each has the machine to itself.
             let system = try site.startFileSystem(name: "meta\(count)", servers: servers, subfolder: "fs\(count)", executable: executable, replicas: count)
-            try measure(fileSystem: system.name, executable: executable, site: site, into: &records)
+            try measure(fileSystem: system.name, executable: executable, site: site, servers: system.serverPIDs, into: &records)
             system.stop()
         }
         if isatty(STDOUT_FILENO) == 1 { printTable(records) }
@@ -81,7 +83,7 @@ public struct MetadataBenchmark: ProgramBenchmark {
 
     /// Every phase, size and layout against `fileSystem`.
     /// The copies and durability each record names are the file system's own, as its servers tell them.
-    private func measure(fileSystem: String, executable: String, site: BenchSite? = nil, into records: inout [Record]) throws {
+    private func measure(fileSystem: String, executable: String, site: BenchSite? = nil, servers: [pid_t] = [], into records: inout [Record]) throws {
         let fs = try FileSystemClient.connect(name: fileSystem)
         defer { fs.close() }
         let replicas = fs.configuration.replicas, durability = fs.configuration.durability
@@ -100,10 +102,13 @@ public struct MetadataBenchmark: ProgramBenchmark {
                     let command = "\(op) \(layout) \(size) \(files) \(base)"
                     let total = op == "list" && layout == "shared" ? files * clients * clients : files * clients
                     progress("\(op), \(layout) directory, \(size)-byte files, \(replicas) replicas: \(total) \(op == "list" ? "entries" : "files") from \(clients) clients")
+                    let cpuBefore = servers.isEmpty ? nil : ProcessCPUTime.seconds(of: servers)
                     let seconds = try timedSeconds { try MetadataBenchWorkerProcess.runPhase(command, on: workers) }
+                    let cpu = cpuBefore.flatMap { before in ProcessCPUTime.seconds(of: servers).map { $0 - before } }
                     let record = Record(
                         op: op, layout: layout, bytes: size, replicas: replicas, durability: durability, clients: clients, files: total,
-                        seconds: rounded(seconds, 4), operationsPerSecond: rounded(Double(total) / seconds, 1))
+                        seconds: rounded(seconds, 4), operationsPerSecond: rounded(Double(total) / seconds, 1),
+                        serverCPUMicrosecondsPerOperation: cpu.map { rounded($0 / Double(total) * 1e6, 1) })
                     record.printLine()
                     records.append(record)
                 }

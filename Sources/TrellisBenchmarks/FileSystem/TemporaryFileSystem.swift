@@ -18,6 +18,9 @@ public final class TemporaryFileSystem {
     private let system: LocalFileSystem
     private var mount: pid_t?
 
+    /// Its servers' processes.
+    public var serverPIDs: [pid_t] { system.serverPIDs }
+
     /// `executable` is the `trellis` program that runs the servers and the mount.
     public init(
         name: String, servers: Int, folder: String, executable: String, precreateBatch: Int = FileSystemConfiguration.defaultPrecreateBatch,
