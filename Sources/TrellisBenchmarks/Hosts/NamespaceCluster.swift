@@ -128,7 +128,9 @@ public final class NamespaceCluster: @unchecked Sendable {
         hosts.indices.map { index in
             let listing = (try? run(on: index, ["sh", "-c", "ip netns pids \(hosts[index].name) | xargs -r ps -o pid=,args= -p || true"]).output) ?? ""
             let ours = listing.split(separator: "\n").filter { line in
+                // The listing's own pipeline, including its `ip`, which may have ended and not yet been reaped as `ps` runs.
                 !daemons.contains { line.contains($0) } && !line.contains("ps -o") && !line.contains("xargs") && !line.contains("ip netns pids")
+                    && !line.hasSuffix("[ip] <defunct>")
             }
             return ours.isEmpty ? "" : "\(hosts[index].name): \(ours.joined(separator: " | "))\n"
         }.joined()
