@@ -52,7 +52,7 @@ let package = Package(
             name: "TrellisFSStorage",
             dependencies: [
                 "TrellisFSProtocol", "TrellisFSDistribution", "CSQLiteChanges", .product(name: "GRDB", package: "GRDB.swift"),
-                nioCore,
+                .product(name: "GRDBSQLite", package: "GRDB.swift"), nioCore,
             ]),
         .target(
             name: "TrellisFSConnection",

@@ -151,23 +151,22 @@ extension Changeset {
 }
 
 /// Reads a changeset's bytes for `Changeset.decoded`, never past their end.
+/// It works on a copy in an array, indexed directly: reading through `Data`
+/// and its slices was a third of what a replica spent applying a changeset.
 private struct ChangesetReader {
-    let bytes: Data
-    var position: Int
+    let bytes: [UInt8]
+    var position = 0
 
-    init(bytes: Data) {
-        self.bytes = bytes
-        position = bytes.startIndex
-    }
+    init(bytes: Data) { self.bytes = [UInt8](bytes) }
 
-    var isAtEnd: Bool { position >= bytes.endIndex }
+    var isAtEnd: Bool { position >= bytes.count }
 
     func malformed(_ what: String) -> FSError {
-        FSError(.protocolViolation, "a changeset of \(bytes.count) bytes is malformed at byte \(position - bytes.startIndex): \(what)")
+        FSError(.protocolViolation, "a changeset of \(bytes.count) bytes is malformed at byte \(position): \(what)")
     }
 
     mutating func byte() throws -> UInt8 {
-        guard position < bytes.endIndex else { throw malformed("it ends early") }
+        guard position < bytes.count else { throw malformed("it ends early") }
         defer { position += 1 }
         return bytes[position]
     }
@@ -196,26 +195,34 @@ private struct ChangesetReader {
     /// (64-bit integer), 2 (double), 3 (text), 4 (blob) and 5 (null), the
     /// numbers big-endian.
     mutating func record(columns: Int) throws -> [DatabaseValue?] {
-        try (0 ..< columns).map { _ in
+        var values: [DatabaseValue?] = []
+        values.reserveCapacity(columns)
+        for _ in 0 ..< columns {
             switch try byte() {
-            case 0: return nil
-            case 5: return DatabaseValue.null
-            case 1: return Int64(bitPattern: try bigEndian()).databaseValue
-            case 2: return Double(bitPattern: try bigEndian()).databaseValue
-            case 3: return String(decoding: try take(try varint()), as: UTF8.self).databaseValue
-            case 4: return Data(try take(try varint())).databaseValue
+            case 0: values.append(nil)
+            case 5: values.append(DatabaseValue.null)
+            case 1: values.append(Int64(bitPattern: try bigEndian()).databaseValue)
+            case 2: values.append(Double(bitPattern: try bigEndian()).databaseValue)
+            case 3:
+                let range = try take(try varint())
+                values.append(String(decoding: bytes[range], as: UTF8.self).databaseValue)
+            case 4: values.append(Data(bytes[try take(try varint())]).databaseValue)
             case let type: throw malformed("a value of unknown type \(type)")
             }
         }
+        return values
     }
 
     private mutating func bigEndian() throws -> UInt64 {
-        try take(8).reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+        var value: UInt64 = 0
+        for index in try take(8) { value = value << 8 | UInt64(bytes[index]) }
+        return value
     }
 
-    private mutating func take(_ count: Int) throws -> Data {
-        guard count >= 0, bytes.endIndex - position >= count else { throw malformed("a value of \(count) bytes runs past the end") }
+    /// The positions of the next `count` bytes, which the reader moves past.
+    private mutating func take(_ count: Int) throws -> Range<Int> {
+        guard count >= 0, bytes.count - position >= count else { throw malformed("a value of \(count) bytes runs past the end") }
         defer { position += count }
-        return bytes[position ..< position + count]
+        return position ..< position + count
     }
 }

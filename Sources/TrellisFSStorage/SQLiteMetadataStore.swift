@@ -744,19 +744,20 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
         let group = groupDatabase()
         func attempt() throws -> T {
             guard let group else { return try recordingCommit(body) }
-            var result: T?
             let mark = recording?.mark
+            // Statements kept prepared: GRDB's inSavepoint prepares its two anew for every request of a group.
+            try group.cachedStatement(sql: "SAVEPOINT request").execute()
             do {
-                try group.inSavepoint {
-                    result = try body(group)
-                    return .commit
-                }
+                let result = try body(group)
+                try group.cachedStatement(sql: "RELEASE SAVEPOINT request").execute()
+                return result
             } catch {
                 // The savepoint's rows are undone: so is their record.
+                try? group.cachedStatement(sql: "ROLLBACK TO SAVEPOINT request").execute()
+                try? group.cachedStatement(sql: "RELEASE SAVEPOINT request").execute()
                 if let mark { recording?.rollBack(to: mark) }
                 throw error
             }
-            return result!
         }
         do {
             let result: T

@@ -128,6 +128,23 @@ private let now = Timestamp(seconds: 1_700_000_000, nanoseconds: 5)
         #expect(try pair.replica.entryCount(in: .root) == 1)
     }
 
+    /// Text beyond ASCII, empty text, empty and binary blobs, and changed
+    /// values reach the replica as the primary holds them (an empty value
+    /// stays empty, not NULL).
+    @Test func valuesOfEveryKindArriveIntact() throws {
+        let pair = try Pair()
+        let root = try pair.primary.createObject(NewObject(kind: .directory, mode: 0o755, uid: 0, gid: 0, time: now), handle: .root)
+        let file = try pair.primary.create(NewObject(kind: .file, mode: 0o644, uid: 7, gid: 8, time: now), named: "é ü 漢字 \u{1F600}", in: root.handle)
+        try pair.primary.setExtendedAttribute(of: file.handle, named: "user.empty", value: [], mode: .createOrReplace, at: now)
+        try pair.primary.setExtendedAttribute(of: file.handle, named: "user.bytes", value: [0, 255, 0, 1], mode: .createOrReplace, at: now)
+        try pair.primary.setExtendedAttribute(of: file.handle, named: "user.bytes", value: [9], mode: .createOrReplace, at: now)
+        for changeset in pair.take() { #expect(try pair.replica.apply(changeset) == 0) }
+        #expect(try pair.replica.replicatedRows() == pair.primary.replicatedRows())
+        #expect(try pair.replica.entry(in: root.handle, named: "é ü 漢字 \u{1F600}")?.handle == file.handle)
+        #expect(try pair.replica.extendedAttribute(of: file.handle, named: "user.empty") == [])
+        #expect(try pair.replica.extendedAttribute(of: file.handle, named: "user.bytes") == [9])
+    }
+
     /// Bytes that are no changeset are refused, and the replica keeps its rows.
     @Test func garbageIsRefusedWithoutChangingTheReplica() throws {
         let pair = try Pair()
