@@ -132,12 +132,12 @@ enum ChangesetApplier {
                 code = sqlite3_bind_int64(handle, index, number)
             case .double(let number):
                 code = sqlite3_bind_double(handle, index, number)
-            case .string(let text):
-                // An empty buffer may have no address, which SQLite would take for NULL.
-                let utf8 = Array(text.utf8)
-                code = utf8.isEmpty
+            case .string(var text):
+                // An empty buffer may have no address, which SQLite would take for NULL. The string's own
+                // UTF-8 is bound, without a copy into an array of its own for every value.
+                code = text.utf8.isEmpty
                     ? sqlite3_bind_text(handle, index, "", 0, transient)
-                    : utf8.withUnsafeBufferPointer { sqlite3_bind_text(handle, index, UnsafeRawPointer($0.baseAddress!).assumingMemoryBound(to: CChar.self), Int32($0.count), transient) }
+                    : text.withUTF8 { sqlite3_bind_text(handle, index, UnsafeRawPointer($0.baseAddress!).assumingMemoryBound(to: CChar.self), Int32($0.count), transient) }
             case .blob(let data):
                 code = data.isEmpty
                     ? sqlite3_bind_zeroblob(handle, index, 0)
