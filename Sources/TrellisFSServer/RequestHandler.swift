@@ -143,9 +143,11 @@ public struct RequestHandler: Sendable {
 
     /// Removes the bstreams of deleted datafiles, here and on the group's secondaries.
     func dropBstreams(_ datafiles: [ObjectHandle]) throws {
-        guard !datafiles.isEmpty else { return }
-        for datafile in datafiles { try context.bstreams.remove(datafile: datafile) }
-        try replicate(DropBstreams(datafiles))
+        let removed = try datafiles.filter { try context.bstreams.remove(datafile: $0) }
+        // A bstream the primary never had, no copy has: copies write only what their primary wrote first
+        // (and a full resync starts a copy's bstreams afresh). Files never written cost no message.
+        guard !removed.isEmpty else { return }
+        try replicate(DropBstreams(removed))
     }
 
     /// Does the work a request left for after its reply.

@@ -139,10 +139,13 @@ public final class BstreamStore: @unchecked Sendable {
         guard fsync(descriptor) == 0 else { throw Self.error("syncing \(name)", errno) }
     }
 
-    /// Deletes the bstream (a missing one is not an error).
-    public func remove(datafile: ObjectHandle) throws {
+    /// Deletes the bstream (a missing one is not an error); returns whether there was one.
+    @discardableResult
+    public func remove(datafile: ObjectHandle) throws -> Bool {
         let name = path(of: datafile)
-        guard unlink(name) == 0 || errno == ENOENT else { throw Self.error("removing \(name)", errno) }
+        if unlink(name) == 0 { return true }
+        guard errno == ENOENT else { throw Self.error("removing \(name)", errno) }
+        return false
     }
 
     /// Space of the file system under the folder.

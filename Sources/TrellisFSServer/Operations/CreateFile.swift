@@ -8,7 +8,11 @@ extension CreateFile: ServedOperation {
         if !stuffed, handler.context.peers != nil {
             return try handler.createSpreadFile(parent, name, mode, distribution, call.credentials, steps: &call.steps)
         }
-        return try handler.withLocalSize(try handler.createFile(parent, name, mode, distribution, stuffed: stuffed, call.credentials))
+        var created = try handler.createFile(parent, name, mode, distribution, stuffed: stuffed, call.credentials)
+        // Its datafiles were made in this request and hold nothing yet: no bstream to look at.
+        created.size = 0
+        created.sizeIsKnown = true
+        return created
     }
 
     func mayWaitOnPeers(_ handler: RequestHandler) -> Bool {
