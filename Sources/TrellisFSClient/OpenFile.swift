@@ -161,11 +161,21 @@ public final class OpenFile: @unchecked Sendable {
         try flush(always: always, other ?? client)
     }
 
-    /// Syncs (when something was written) and closes; any later use is `badDescriptor`.
+    /// What close(2) of a descriptor owes: the modification time, and (with
+    /// `durability = "fsync"`) a sync of what this open wrote. With
+    /// `durability = "replicated"` every write was on each copy of its data
+    /// when it returned, which is the promise, so close costs no trip to
+    /// the disks (as on Lustre and BeeGFS; an explicit fsync still syncs).
+    public func flushForClose(using other: FileSystemClient? = nil) throws {
+        try check(nil)
+        try flush(always: false, closing: true, other ?? client)
+    }
+
+    /// `flushForClose`, then closes; any later use is `badDescriptor`.
     public func close(using other: FileSystemClient? = nil) throws {
         try check(nil)
         state.withLock { $0.isClosed = true }
-        try flush(always: false, other ?? client)
+        try flush(always: false, closing: true, other ?? client)
     }
 
     /// An O_TRUNC of an empty file changes no byte but still moves its modification time.
@@ -182,14 +192,18 @@ public final class OpenFile: @unchecked Sendable {
         state.withLock { $0.modifiedAt = nil }
     }
 
-    private func flush(always: Bool, _ fs: FileSystemClient) throws {
+    private func flush(always: Bool, closing: Bool = false, _ fs: FileSystemClient) throws {
         let (seen, unsynced, modifiedAt) = state.withLock { ($0.attributes, $0.unsynced, $0.modifiedAt) }
-        if unsynced || always { try fs.sync(try fs.current(seen)) }
+        let syncs = always || (unsynced && !(closing && fs.configuration.acknowledgesOnEveryCopy))
+        if syncs { try fs.sync(try fs.current(seen)) }
         // Stamped with the server's clock: only a file's owner may set an explicit time.
         if stampsModifyTime, modifiedAt != nil { try fs.setAttributes(handle: handle, AttributeChanges(modifyTime: .now)) }
         state.withLock { state in
-            // A write that came meanwhile still owes its own sync and time.
-            if state.modifiedAt == modifiedAt { (state.unsynced, state.modifiedAt) = (false, nil) }
+            // A write that came meanwhile still owes its own sync and time; an unsynced close leaves a later fsync its work.
+            if state.modifiedAt == modifiedAt {
+                state.modifiedAt = nil
+                if syncs { state.unsynced = false }
+            }
         }
     }
 

@@ -58,6 +58,10 @@ public struct FSConfiguration: Sendable, Hashable, WireRecord {
     /// Copies of every object: the first server's group and its other copies.
     public var replicas: Int { (servers.first?.copies.count ?? 0) + 1 }
 
+    /// Whether a change is done once every copy holds it, on disk or not
+    /// (`durability = "replicated"`): then a close owes no sync.
+    public var acknowledgesOnEveryCopy: Bool { durability == "replicated" && replicas > 1 }
+
     /// How it is written on the wire: its fields in order.
     public static let wireForm = WireForm<Self>(\.name, \.servers, \.defaultDistribution, \.rootHandle, \.durability, make: Self.init)
 }

@@ -116,7 +116,7 @@ extension MountedFileSystem {
     /// close(2) of one descriptor: its errors are close's.
     func flush(_ request: fuse_req_t, inode: UInt64, fileNumber: UInt64) {
         perform(request, "flush", inode: inode) { fs in
-            try opened(fileNumber).file.sync(using: fs)
+            try opened(fileNumber).file.flushForClose(using: fs)
             fuse_reply_err(request, 0)
         }
     }

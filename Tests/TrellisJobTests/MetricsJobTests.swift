@@ -51,6 +51,31 @@ struct MetricsJobTests {
         #expect(sessionsAfter <= sessionsBefore - 2, "\(fixture.logTails())")
     }
 
+    /// With one copy a close makes what it wrote durable (a sync on its
+    /// data server); with two and `durability = "replicated"` each write was
+    /// on both copies when it returned, so only an explicit fsync syncs.
+    @Test(arguments: [1, 2]) func aCloseSyncsOnlyWhereAWriteIsNotDoneOnEveryCopy(replicas: Int) throws {
+        let fixture = try FileSystemFixture(servers: 2, stripSizeBytes: 4096, replicas: replicas)
+        let fs = try fixture.client()
+        defer { fs.close() }
+        func syncs() throws -> Double {
+            try (0..<2).map { total(try scrape(fixture, server: $0), "trellis_fs_requests_total", operation: "SyncDatafiles") }.reduce(0, +)
+        }
+        let file = try fs.open("/closed", access: .write, create: true)
+        try file.write(ByteBuffer(repeating: 3, count: 3901), at: 0)
+        try file.close()
+        let afterClose = try syncs()
+        #expect(afterClose == (replicas == 1 ? 1 : 0), "\(afterClose) syncs after a close with \(replicas) copies")
+        let synced = try fs.open("/closed", access: .write)
+        try synced.write(ByteBuffer(repeating: 4, count: 10), at: 0)
+        try synced.sync(always: true)
+        try synced.close()
+        #expect(try syncs() > afterClose, "an explicit sync reaches the data servers")
+        var expected = ByteBuffer(repeating: 4, count: 10)
+        expected.writeRepeatingByte(3, count: 3891)
+        #expect(try fs.open("/closed").read(at: 0, length: 3901) == expected)
+    }
+
     @Test func fsTopReportsEveryServer() throws {
         let fixture = try FileSystemFixture(servers: 2)
         let top = try JobHarness.run(
