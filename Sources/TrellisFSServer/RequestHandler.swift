@@ -22,7 +22,9 @@ public struct RequestHandler: Sendable {
     /// A request that must not be done twice is answered from the record
     /// when it was done before, and its reply recorded when not (in the
     /// caller's group commit, when there is one, so with its change).
-    public func handle(_ envelope: FSRequestEnvelope) -> (reply: FSReplyEnvelope, followUps: [FollowUp]) {
+    /// With `callerTakesPassage` (a serving loop that holds the reply) it
+    /// does not wait for its change to reach the secondaries.
+    public func handle(_ envelope: FSRequestEnvelope, callerTakesPassage: Bool = false) -> (reply: FSReplyEnvelope, followUps: [FollowUp]) {
         let kind = type(of: envelope.operation)
         let knownEpoch = context.replication?.epochs.entry(context.serverIndex)?.epoch
         if let refusal = context.role.refusal(of: kind, group: context.serverIndex, relayEpoch: envelope.relayEpoch, knownEpoch: knownEpoch) {
@@ -76,7 +78,7 @@ public struct RequestHandler: Sendable {
         }
         // Committed here (in commits of its own, outside a group) but not on every replica: recorded as done,
         // answered once every copy has it (the resend). In a group nothing is committed yet: the loop waits.
-        let unpassed = context.metadata.holdsOpenGroup ? nil : context.secondaries?.waitForCommits()
+        let unpassed = context.metadata.holdsOpenGroup || callerTakesPassage ? nil : context.secondaries?.waitForCommits()
         metrics.record(kind, nanoseconds: MonotonicClock.nanoseconds() &- started, error: failure)
         if let unpassed, failure == nil {
             return (FSReplyEnvelope(requestID: envelope.requestID, result: .failure(unpassed), steps: UInt32(call.steps)), call.followUps)
@@ -135,8 +137,16 @@ public struct RequestHandler: Sendable {
         return LinksLeft(unlinked.remainingLinks)
     }
 
-    /// Passes a change of data on to the group's secondaries, when it has any.
-    func replicate<Operation: SentByPrimary>(_ operation: Operation) throws {
+    /// Starts a change of data on its way to the group's secondaries, when
+    /// it has any: its reply waits for it as for a commit (`handle` waits,
+    /// or the serving loop holds the reply while it serves the next requests).
+    func replicate<Operation: SentByPrimary>(_ operation: Operation) {
+        guard let secondaries = context.secondaries, context.role.isPrimary else { return }
+        secondaries.start(operation)
+    }
+
+    /// Passes a change of data on to the group's secondaries and returns once each has it.
+    func replicateAndWait<Operation: SentByPrimary>(_ operation: Operation) throws {
         guard let secondaries = context.secondaries, context.role.isPrimary else { return }
         try secondaries.ship(operation)
     }
@@ -147,7 +157,7 @@ public struct RequestHandler: Sendable {
         // A bstream the primary never had, no copy has: copies write only what their primary wrote first
         // (and a full resync starts a copy's bstreams afresh). Files never written cost no message.
         guard !removed.isEmpty else { return }
-        try replicate(DropBstreams(removed))
+        try replicateAndWait(DropBstreams(removed))
     }
 
     /// Does the work a request left for after its reply.

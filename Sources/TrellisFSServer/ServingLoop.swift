@@ -48,8 +48,9 @@ final class ServingLoop: @unchecked Sendable {
         let client: Communicator
         let reply: FSReplyEnvelope
         let followUps: [FollowUp]
-        /// Whether it answers a change in the commit of the passage it waits for (which fails it when that fails).
-        var inCommit = false
+        /// Whether it was made in the turn whose changes the passage it waits
+        /// for carries: a change it answers fails when that passage fails.
+        var inPassage = false
     }
 
     init(handler: RequestHandler, runtime: Runtime, serviceName: String, label: String, logger: Logger) {
@@ -154,7 +155,14 @@ final class ServingLoop: @unchecked Sendable {
         }
         // Even one request that commits shares a commit with its recorded reply.
         guard local.contains(where: { type(of: $0.envelope.operation).commits }) else {
-            deliver(local.map { envelope, client in answering(envelope, client) }, passage: nil)
+            // A write on its way to the secondaries holds its reply, not the loop.
+            let answers = local.map { envelope, client in answering(envelope, client, callerTakesPassage: true) }
+            let passage = handler.context.secondaries?.takePassage()
+            deliver(answers.map { answer in
+                var answer = answer
+                answer.inPassage = passage != nil
+                return answer
+            }, passage: passage)
             return
         }
         let answers: [(reply: FSReplyEnvelope, followUps: [FollowUp])]
@@ -169,7 +177,7 @@ final class ServingLoop: @unchecked Sendable {
         // The commit is on its way to the secondaries: the loop serves the next requests meanwhile.
         let passage = handler.context.secondaries?.takePassage()
         deliver(zip(local, answers).map { request, answer in
-            Answer(envelope: request.envelope, client: request.client, reply: answer.reply, followUps: answer.followUps, inCommit: true)
+            Answer(envelope: request.envelope, client: request.client, reply: answer.reply, followUps: answer.followUps, inPassage: true)
         }, passage: passage)
     }
 
@@ -193,13 +201,15 @@ final class ServingLoop: @unchecked Sendable {
         }
     }
 
-    /// Sends each answer; `failure` (a commit that did not reach every copy)
-    /// replaces the success of every change: it is recorded as done, and its
-    /// resend is answered from the record once every copy has it.
+    /// Sends each answer; `failure` (a commit or a write that did not reach
+    /// every copy) replaces the success of every change: a commit is recorded
+    /// as done, and its resend is answered from the record once every copy
+    /// has it; a write is done again.
     private func send(_ answers: [Answer], failure: FSError?) {
         for answer in answers {
             var reply = answer.reply
-            if let failure, answer.inCommit, case .success = reply.result, type(of: answer.envelope.operation).commits {
+            let kind = type(of: answer.envelope.operation)
+            if let failure, answer.inPassage, case .success = reply.result, kind.commits || kind is any SentByPrimary.Type {
                 reply = FSReplyEnvelope(requestID: answer.envelope.requestID, result: .failure(failure), steps: reply.steps)
             }
             send(reply, for: answer.envelope, to: answer.client, waitForSend: false)
@@ -246,8 +256,8 @@ final class ServingLoop: @unchecked Sendable {
         for followUp in made.followUps { handler.carryOut(followUp) }
     }
 
-    private func answering(_ envelope: FSRequestEnvelope, _ client: Communicator) -> Answer {
-        let (reply, followUps) = handler.handle(envelope)
+    private func answering(_ envelope: FSRequestEnvelope, _ client: Communicator, callerTakesPassage: Bool = false) -> Answer {
+        let (reply, followUps) = handler.handle(envelope, callerTakesPassage: callerTakesPassage)
         return Answer(envelope: envelope, client: client, reply: reply, followUps: followUps)
     }
 

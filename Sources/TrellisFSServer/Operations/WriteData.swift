@@ -7,7 +7,7 @@ extension WriteData: ServedOperation {
         }
         let written = try handler.context.bstreams.write(datafile: try handler.checkDatafile(datafile), regions: regions, data: data)
         // After this copy's write, so a secondary never holds bytes its primary refused (a full disk).
-        try handler.replicate(self)
+        handler.replicate(self)
         handler.metrics.bytesWritten.increment(by: Int(written))
         return Written(bytes: written)
     }

@@ -11,9 +11,10 @@ import TrellisSystem
 /// taken back); and the resyncs it runs.
 public final class Secondaries: Sendable {
     private let replicator: Mutex<Replicator?>
-    /// The newest commit each thread made, on its way to the secondaries,
-    /// until the thread takes it (by thread). The newest is enough: each line
-    /// delivers in order, so a secondary that has it has every earlier one.
+    /// The newest change each thread started (a commit, a write), on its
+    /// way to the secondaries, until the thread takes it (by thread). The
+    /// newest is enough: each line delivers in order, so a secondary that
+    /// has it has every earlier one.
     private let commitPassages = Mutex<[UInt: Passage]>([:])
     /// The resync of each copy under way, or the last one, by server.
     private let resyncs = Mutex<[Int: ResyncProgress]>([:])
@@ -30,6 +31,14 @@ public final class Secondaries: Sendable {
         if let failure = current?.ship(operation).outcome() { throw failure }
     }
 
+    /// Starts `operation` on its way to every secondary and returns at once;
+    /// the thread takes its passage with `takePassage` (or waits for it
+    /// with `waitForCommits`), as for a commit.
+    func start<Operation: SentByPrimary>(_ operation: Operation) {
+        guard let passage = current?.ship(operation) else { return }
+        commitPassages.withLock { $0[Self.thisThread] = passage }
+    }
+
     /// Starts a commit's rows on their way (called as the commit ends, while
     /// the database is still held, so commits leave in the order made); the
     /// committing thread takes the passage with `takePassage`.
@@ -38,13 +47,13 @@ public final class Secondaries: Sendable {
         commitPassages.withLock { $0[Self.thisThread] = passage }
     }
 
-    /// The passage of the newest commit this thread made and has not taken (nil: none).
+    /// The passage of the newest change this thread started and has not taken (nil: none).
     func takePassage() -> Passage? {
         commitPassages.withLock { $0.removeValue(forKey: Self.thisThread) }
     }
 
-    /// Waits until the newest commit this thread made is on every secondary;
-    /// why it is not (nil: it is, or the thread made none since it last asked).
+    /// Waits until the newest change this thread started is on every secondary;
+    /// why it is not (nil: it is, or the thread started none since it last asked).
     func waitForCommits() -> FSError? {
         takePassage()?.outcome()
     }
