@@ -51,7 +51,7 @@ let package = Package(
         .target(
             name: "TrellisFSStorage",
             dependencies: [
-                "TrellisFSProtocol", "TrellisFSDistribution", "CSQLiteChanges", .product(name: "GRDB", package: "GRDB.swift"),
+                "TrellisFSProtocol", "TrellisFSDistribution", "TrellisSystem", "CSQLiteChanges", .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"), nioCore,
             ]),
         .target(

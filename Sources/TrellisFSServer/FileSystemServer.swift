@@ -96,6 +96,7 @@ public final class FileSystemServer: @unchecked Sendable {
                 // Only a primary passes its changes on; a secondary's commits (its primary's changes) are not recorded.
                 let stores = try ServerStorage.open(
                     configuration, server: index, group: group, committed: committed, recordsChanges: { secondaries.current != nil })
+                stores.bstreams.startMakingSpares()
                 let label = place == 0 ? "server \(index) of \(configuration.name)" : "group \(group)'s copy on server \(index) of \(configuration.name)"
                 var context = ServerContext(serverIndex: group, configuration: fileSystem, metadata: stores.metadata, bstreams: stores.bstreams)
                 context.peers = peers

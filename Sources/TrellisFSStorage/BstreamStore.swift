@@ -2,13 +2,18 @@ import Glibc
 import NIOCore
 import TrellisFSDistribution
 import TrellisFSProtocol
+import TrellisSystem
 
 /// File data of one server: each datafile object's bytes are a local file
 /// ("bstream") named after the datafile's handle, made by its first write. Reads past a bstream's end (or of one never written) return
 /// zeros: the logical size, not the bstream, says where the file ends.
+/// A removed bstream's file is emptied and kept (in `.recycled`) to become
+/// a later datafile's (`RecycledBstreams`).
 public final class BstreamStore: @unchecked Sendable {
     /// The folder holding one bstream file per datafile of this server.
     public let folder: String
+    private let recycled: RecycledBstreams
+    private let locks = DatafileLocks()
 
     /// The store in `folder`, made (mode 0700) when missing.
     public init(folder: String) throws {
@@ -16,6 +21,23 @@ public final class BstreamStore: @unchecked Sendable {
         guard mkdir(folder, 0o700) == 0 || errno == EEXIST else {
             throw Self.error("making bstream folder \(folder)", errno)
         }
+        recycled = try RecycledBstreams(folder: folder + "/.recycled")
+    }
+
+    /// How many emptied files are kept for new bstreams.
+    public var recycledCount: Int { recycled.count }
+
+    /// Keeps empty files ready for new bstreams, made on a thread of its own
+    /// (which ends with the store) while few are kept, so a create seldom
+    /// makes an inode while its client waits (as OrangeFS precreates datafiles).
+    public func startMakingSpares() {
+        let thread = startThread { [weak recycled] in
+            while true {
+                guard let made = recycled?.makeSpares() else { return }
+                if made == 0 { usleep(200_000) }
+            }
+        }
+        if let thread { pthread_detach(thread) }
     }
 
     /// The bstream file of `datafile` (named by its handle in hexadecimal).
@@ -49,17 +71,40 @@ public final class BstreamStore: @unchecked Sendable {
             throw FSError(.invalidArgument, "a write of \(data.readableBytes) bytes names regions of \(total)")
         }
         let name = path(of: datafile)
-        let descriptor = open(name, O_WRONLY | O_CREAT | O_CLOEXEC, 0o600)
-        guard descriptor >= 0 else { throw Self.error("opening \(name)", errno) }
-        defer { close(descriptor) }
-        try data.withUnsafeReadableBytes { bytes in
-            var consumed = 0
-            for region in regions {
-                try Self.writeFully(descriptor, bytes.baseAddress! + consumed, Int(region.length), at: region.offset, name: name)
-                consumed += Int(region.length)
+        try locks.withLock(datafile) {
+            let descriptor = try openForWriting(name)
+            defer { close(descriptor) }
+            try data.withUnsafeReadableBytes { bytes in
+                var consumed = 0
+                for region in regions {
+                    try Self.writeFully(descriptor, bytes.baseAddress! + consumed, Int(region.length), at: region.offset, name: name)
+                    consumed += Int(region.length)
+                }
             }
         }
         return total
+    }
+
+    /// The bstream `name` open for writing, made from a kept file when it is
+    /// new and one is kept (linked, so a bstream made meanwhile is never
+    /// replaced), otherwise made anew. The caller holds its datafile's lock.
+    private func openForWriting(_ name: String) throws -> Int32 {
+        let existing = open(name, O_WRONLY | O_CLOEXEC)
+        if existing >= 0 { return existing }
+        guard errno == ENOENT else { throw Self.error("opening \(name)", errno) }
+        if let kept = recycled.take() {
+            if link(kept, name) == 0 {
+                unlink(kept)
+                // Emptied when it was kept; a crash between the two leaves bytes that go now.
+                let descriptor = open(name, O_WRONLY | O_TRUNC | O_CLOEXEC)
+                guard descriptor >= 0 else { throw Self.error("opening \(name)", errno) }
+                return descriptor
+            }
+            recycled.giveBack(kept)
+        }
+        let descriptor = open(name, O_WRONLY | O_CREAT | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else { throw Self.error("opening \(name)", errno) }
+        return descriptor
     }
 
     /// Reads the regions' bytes, packed in order, zeros where nothing was written.
@@ -71,12 +116,19 @@ public final class BstreamStore: @unchecked Sendable {
         var buffer = ByteBufferAllocator().buffer(capacity: Int(total))
         buffer.writeRepeatingByte(0, count: Int(total))
         let name = path(of: datafile)
-        let descriptor = open(name, O_RDONLY | O_CLOEXEC)
-        if descriptor < 0 {
-            if errno == ENOENT { return buffer }
-            throw Self.error("opening \(name)", errno)
+        try locks.withLock(datafile) {
+            let descriptor = open(name, O_RDONLY | O_CLOEXEC)
+            if descriptor < 0 {
+                if errno == ENOENT { return }
+                throw Self.error("opening \(name)", errno)
+            }
+            defer { close(descriptor) }
+            try Self.readFully(descriptor, into: &buffer, regions: regions, name: name)
         }
-        defer { close(descriptor) }
+        return buffer
+    }
+
+    private static func readFully(_ descriptor: Int32, into buffer: inout ByteBuffer, regions: [AccessPattern.Region], name: String) throws {
         try buffer.withUnsafeMutableReadableBytes { bytes in
             var filled = 0
             for region in regions {
@@ -93,7 +145,6 @@ public final class BstreamStore: @unchecked Sendable {
                 filled += Int(region.length)
             }
         }
-        return buffer
     }
 
     /// The regions' bytes, once they are known to lie within the largest
@@ -121,10 +172,11 @@ public final class BstreamStore: @unchecked Sendable {
     public func truncate(datafile: ObjectHandle, size: UInt64) throws {
         let name = path(of: datafile)
         if size == 0, access(name, F_OK) != 0 { return }
-        let descriptor = open(name, O_WRONLY | O_CREAT | O_CLOEXEC, 0o600)
-        guard descriptor >= 0 else { throw Self.error("opening \(name)", errno) }
-        defer { close(descriptor) }
-        guard ftruncate(descriptor, off_t(size)) == 0 else { throw Self.error("truncating \(name)", errno) }
+        try locks.withLock(datafile) {
+            let descriptor = try openForWriting(name)
+            defer { close(descriptor) }
+            guard ftruncate(descriptor, off_t(size)) == 0 else { throw Self.error("truncating \(name)", errno) }
+        }
     }
 
     /// fsync of the bstream, so what was written survives a crash (a missing one has nothing to sync).
@@ -139,13 +191,29 @@ public final class BstreamStore: @unchecked Sendable {
         guard fsync(descriptor) == 0 else { throw Self.error("syncing \(name)", errno) }
     }
 
-    /// Deletes the bstream (a missing one is not an error); returns whether there was one.
+    /// Deletes the bstream (a missing one is not an error); returns whether
+    /// there was one. Its file is emptied and kept for a new bstream while
+    /// fewer than `RecycledBstreams.limit` are.
     @discardableResult
     public func remove(datafile: ObjectHandle) throws -> Bool {
         let name = path(of: datafile)
-        if unlink(name) == 0 { return true }
-        guard errno == ENOENT else { throw Self.error("removing \(name)", errno) }
-        return false
+        return try locks.withLock(datafile) {
+            if let kept = recycled.reserve() {
+                if rename(name, kept) == 0 {
+                    // Its bytes go now; should this fail, its next use's O_TRUNC drops them.
+                    _ = Glibc.truncate(kept, 0)
+                    recycled.keep(kept)
+                    return true
+                }
+                let failure = errno
+                recycled.release()
+                guard failure == ENOENT else { throw Self.error("removing \(name)", failure) }
+                return false
+            }
+            if unlink(name) == 0 { return true }
+            guard errno == ENOENT else { throw Self.error("removing \(name)", errno) }
+            return false
+        }
     }
 
     /// Space of the file system under the folder.

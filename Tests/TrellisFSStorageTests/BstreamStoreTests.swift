@@ -31,6 +31,54 @@ import TrellisFSStorage
         }
     }
 
+    /// A removed bstream's file is emptied and kept, and the next new
+    /// bstream is that file (same inode) holding only its own bytes; the
+    /// kept files are no datafile's, and spares are made ahead of need.
+    @Test func aRemovedBstreamBecomesTheNextNewOneWithNothingOfItsOldBytes() throws {
+        try withStore { store in
+            func inode(_ datafile: ObjectHandle) -> UInt64 {
+                var status = stat()
+                return stat(store.path(of: datafile), &status) == 0 ? UInt64(status.st_ino) : 0
+            }
+            _ = try store.write(datafile: datafile0, regions: [.init(offset: 0, length: 100)], data: ByteBuffer(repeating: 9, count: 100))
+            let old = inode(datafile0)
+            #expect(try store.remove(datafile: datafile0))
+            #expect(store.recycledCount == 1)
+            #expect(try store.size(datafile: datafile0) == 0)
+            _ = try store.write(datafile: datafile1, regions: [.init(offset: 10, length: 2)], data: ByteBuffer(bytes: [1, 2]))
+            #expect(inode(datafile1) == old, "the kept file became the new bstream")
+            #expect(store.recycledCount == 0)
+            #expect(try store.size(datafile: datafile1) == 12)
+            let back = try store.read(datafile: datafile1, regions: [.init(offset: 0, length: 100)], maximumBytes: 1 << 20)
+            #expect(Array(back.readableBytesView) == Array(repeating: 0, count: 10) + [1, 2] + Array(repeating: 0, count: 88))
+            #expect(try store.storedDatafiles() == [datafile1])
+            // A truncate that makes a bstream takes a kept file too.
+            #expect(try store.remove(datafile: datafile1))
+            try store.truncate(datafile: datafile2, size: 5)
+            #expect(inode(datafile2) == old)
+            #expect(Array(try store.read(datafile: datafile2, regions: [.init(offset: 0, length: 5)], maximumBytes: 64).readableBytesView) == [0, 0, 0, 0, 0])
+
+            store.startMakingSpares()
+            var waited = 0
+            while store.recycledCount < 1024, waited < 600 {
+                usleep(50_000)
+                waited += 1
+            }
+            #expect(store.recycledCount == 1024, "spares are made up to their target")
+            #expect(try store.storedDatafiles() == [datafile2])
+        }
+        // A store opened on the folder again finds the kept files.
+        let folder = NSTemporaryDirectory() + "trellis-bstreams-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        _ = try BstreamStore(folder: folder).write(datafile: datafile5, regions: [.init(offset: 0, length: 1)], data: ByteBuffer(bytes: [5]))
+        #expect(try BstreamStore(folder: folder).remove(datafile: datafile5))
+        let reopened = try BstreamStore(folder: folder)
+        #expect(reopened.recycledCount == 1)
+        _ = try reopened.write(datafile: datafile7, regions: [.init(offset: 0, length: 1)], data: ByteBuffer(bytes: [7]))
+        #expect(reopened.recycledCount == 0)
+        #expect(try reopened.size(datafile: datafile7) == 1)
+    }
+
     @Test func truncateSyncAndRemove() throws {
         try withStore { store in
             _ = try store.write(datafile: datafile0, regions: [.init(offset: 0, length: 8)], data: ByteBuffer(repeating: 9, count: 8))

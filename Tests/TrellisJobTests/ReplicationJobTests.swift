@@ -20,7 +20,8 @@ import TrellisFSStorage
             func open(_ server: Int) throws -> (rows: String, bstreams: [String: Data]) {
                 let folder = ServerStorage.folder(configuration, server: server, group: group)
                 let store = try SQLiteMetadataStore(path: folder + "/metadata.sqlite", serverIndex: group)
-                let names = try FileManager.default.contentsOfDirectory(atPath: folder + "/bstreams")
+                // Kept empty files (.recycled) are no datafile's: each copy keeps its own.
+                let names = try FileManager.default.contentsOfDirectory(atPath: folder + "/bstreams").filter { !$0.hasPrefix(".") }
                 let bstreams = Dictionary(uniqueKeysWithValues: try names.map { ($0, try Data(contentsOf: URL(fileURLWithPath: folder + "/bstreams/" + $0))) })
                 return (try store.replicatedRows(), bstreams)
             }
