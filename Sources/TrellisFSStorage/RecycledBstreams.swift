@@ -36,7 +36,14 @@ final class RecycledBstreams: Sendable {
         var numbers: [UInt64] = []
         while let entry = readdir(directory) {
             let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
-            if let number = UInt64(name) { numbers.append(number) }
+            guard let number = UInt64(name) else { continue }
+            // Linked into place as a bstream when the process died before it let go of it: that bstream's now.
+            var status = stat()
+            if stat(folder + "/\(number)", &status) == 0, status.st_nlink > 1 {
+                unlink(folder + "/\(number)")
+                continue
+            }
+            numbers.append(number)
         }
         state = Mutex(State(paths: numbers.map { folder + "/\($0)" }, next: (numbers.max() ?? 0) + 1))
     }

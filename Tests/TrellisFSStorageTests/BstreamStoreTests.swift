@@ -70,10 +70,17 @@ import TrellisFSStorage
         // A store opened on the folder again finds the kept files.
         let folder = NSTemporaryDirectory() + "trellis-bstreams-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        _ = try BstreamStore(folder: folder).write(datafile: datafile5, regions: [.init(offset: 0, length: 1)], data: ByteBuffer(bytes: [5]))
-        #expect(try BstreamStore(folder: folder).remove(datafile: datafile5))
+        let first = try BstreamStore(folder: folder)
+        _ = try first.write(datafile: datafile5, regions: [.init(offset: 0, length: 1)], data: ByteBuffer(bytes: [5]))
+        _ = try first.write(datafile: datafile1, regions: [.init(offset: 0, length: 1)], data: ByteBuffer(bytes: [1]))
+        #expect(try first.remove(datafile: datafile5))
+        // A kept file that was linked into place when the process died is that bstream's, not kept.
+        let linkedName = folder + "/.recycled/999"
+        #expect(link(first.path(of: datafile1), linkedName) == 0)
         let reopened = try BstreamStore(folder: folder)
         #expect(reopened.recycledCount == 1)
+        #expect(access(linkedName, F_OK) != 0)
+        #expect(try reopened.size(datafile: datafile1) == 1, "the bstream itself stays")
         _ = try reopened.write(datafile: datafile7, regions: [.init(offset: 0, length: 1)], data: ByteBuffer(bytes: [7]))
         #expect(reopened.recycledCount == 0)
         #expect(try reopened.size(datafile: datafile7) == 1)
