@@ -7,7 +7,7 @@ import TrellisSystem
 /// File data of one server: each datafile object's bytes are a local file
 /// ("bstream") named after the datafile's handle, made by its first write. Reads past a bstream's end (or of one never written) return
 /// zeros: the logical size, not the bstream, says where the file ends.
-/// A removed bstream's file is emptied and kept (in `.recycled`) to become
+/// A removed bstream's file is kept (in `.recycled`, and emptied) to become
 /// a later datafile's (`RecycledBstreams`).
 public final class BstreamStore: @unchecked Sendable {
     /// The folder holding one bstream file per datafile of this server.
@@ -27,15 +27,15 @@ public final class BstreamStore: @unchecked Sendable {
     /// How many emptied files are kept for new bstreams.
     public var recycledCount: Int { recycled.count }
 
-    /// Keeps empty files ready for new bstreams, made on a thread of its own
-    /// (which ends with the store) while few are kept, so a create seldom
-    /// makes an inode while its client waits (as OrangeFS precreates datafiles).
+    /// Keeps empty files ready for new bstreams, on a thread of its own
+    /// (which ends with the store): it empties removed ones and makes new
+    /// ones while few are kept, so a create seldom makes an inode, and a
+    /// removal seldom empties a file, while its client waits (as OrangeFS
+    /// precreates datafiles).
     public func startMakingSpares() {
-        let thread = startThread { [weak recycled] in
-            while true {
-                guard let made = recycled?.makeSpares() else { return }
-                if made == 0 { usleep(200_000) }
-            }
+        let recycled = self.recycled
+        let thread = startThread { [weak self] in
+            recycled.tidyWhile { self != nil }
         }
         if let thread { pthread_detach(thread) }
     }
@@ -192,7 +192,7 @@ public final class BstreamStore: @unchecked Sendable {
     }
 
     /// Deletes the bstream (a missing one is not an error); returns whether
-    /// there was one. Its file is emptied and kept for a new bstream while
+    /// there was one. Its file is kept for a new bstream (and emptied) while
     /// fewer than `RecycledBstreams.limit` are.
     @discardableResult
     public func remove(datafile: ObjectHandle) throws -> Bool {
@@ -200,8 +200,6 @@ public final class BstreamStore: @unchecked Sendable {
         return try locks.withLock(datafile) {
             if let kept = recycled.reserve() {
                 if rename(name, kept) == 0 {
-                    // Its bytes go now; should this fail, its next use's O_TRUNC drops them.
-                    _ = Glibc.truncate(kept, 0)
                     recycled.keep(kept)
                     return true
                 }

@@ -1,7 +1,8 @@
+import Dispatch
 import Glibc
 import Synchronization
 
-/// Emptied bstream files a store keeps to become its next new bstreams.
+/// Removed bstream files a store keeps to become its next new bstreams.
 ///
 /// ext4 makes a new inode slowly while files were deleted moments before
 /// (it passes over recently freed inodes): on this kind of machine a create
@@ -9,22 +10,35 @@ import Synchronization
 /// a second against 14,500 on a quiet disk, and every create after a remove
 /// pays it, on every copy. A kept file is linked into place instead, with
 /// no inode to find (OrangeFS precreates its datafiles for a like reason).
-/// A removal empties the file and keeps it, up to `limit`; while fewer than
-/// `spareTarget` are kept, `makeSpares` makes empty ones ahead of need.
+///
+/// A removal moves the file here, up to `limit`; the store's helper thread
+/// (`tidy`) empties the files removed since it last looked (emptying costs
+/// more than the move, and need not hold up the removal) and makes empty
+/// ones while fewer than `spareTarget` are kept. Without the thread a
+/// removal empties the file itself. A file is handed out emptied or not:
+/// it is opened with O_TRUNC.
 final class RecycledBstreams: Sendable {
     /// The folder the kept files live in, beside the bstreams.
     let folder: String
     /// The most files kept; past it a removed bstream is unlinked.
     static let limit = 4096
-    /// How many `makeSpares` keeps ready.
+    /// How many `tidy` keeps ready.
     static let spareTarget = 1024
     private let state: Mutex<State>
+    /// Told of each removal, so the thread empties it soon.
+    private let removals = DispatchSemaphore(value: 0)
 
     private struct State {
-        var paths: [String]
+        /// Emptied files.
+        var empty: [String] = []
+        /// Files moved here by removals and not yet emptied.
+        var full: [String] = []
         /// Names handed out for files on their way in.
         var reserved = 0
         var next: UInt64
+        /// Whether a thread runs `tidy`.
+        var tidied = false
+        var count: Int { empty.count + full.count }
     }
 
     /// The kept files in `folder` (made, mode 0700, when missing).
@@ -45,47 +59,73 @@ final class RecycledBstreams: Sendable {
             }
             numbers.append(number)
         }
-        state = Mutex(State(paths: numbers.map { folder + "/\($0)" }, next: (numbers.max() ?? 0) + 1))
+        state = Mutex(State(full: numbers.map { folder + "/\($0)" }, next: (numbers.max() ?? 0) + 1))
     }
 
     /// How many files are kept.
-    var count: Int { state.withLock { $0.paths.count } }
+    var count: Int { state.withLock { $0.count } }
 
     /// A name to move a removed bstream to while there is room; the caller
     /// then `keep`s it, or `release`s the name when the move failed.
     func reserve() -> String? {
         state.withLock { state in
-            guard state.paths.count + state.reserved < Self.limit else { return nil }
-            state.reserved += 1
-            defer { state.next += 1 }
-            return folder + "/\(state.next)"
+            guard state.count + state.reserved < Self.limit else { return nil }
+            return Self.newName(&state, folder)
         }
     }
 
-    /// The file moved to a reserved name is kept.
+    private static func newName(_ state: inout State, _ folder: String) -> String {
+        state.reserved += 1
+        defer { state.next += 1 }
+        return folder + "/\(state.next)"
+    }
+
+    /// The file a removal moved to a reserved name is kept (emptied here
+    /// unless a thread runs `tidy`).
     func keep(_ path: String) {
+        let tidied = state.withLock { $0.tidied }
+        if !tidied { _ = truncate(path, 0) }
         state.withLock { state in
             state.reserved -= 1
-            state.paths.append(path)
+            if tidied { state.full.append(path) } else { state.empty.append(path) }
         }
+        if tidied { removals.signal() }
     }
 
     /// A reserved name was not used.
     func release() { state.withLock { $0.reserved -= 1 } }
 
-    /// A kept file to become a new bstream (nil: none kept); `giveBack` it when it could not.
-    func take() -> String? { state.withLock { $0.paths.popLast() } }
+    /// A kept file to become a new bstream, emptied if one is (nil: none
+    /// kept); `giveBack` it when it could not.
+    func take() -> String? { state.withLock { $0.empty.popLast() ?? $0.full.popLast() } }
 
-    /// Makes up to `batch` empty files while fewer than `spareTarget` are
-    /// kept (none once one cannot be made: a full disk); returns how many.
-    func makeSpares(batch: Int = 64) -> Int {
+    /// A taken file stays kept (to be emptied again).
+    func giveBack(_ path: String) { state.withLock { $0.full.append(path) } }
+
+    /// Runs `tidy` until `keepsGoing` says stop, waiting for removals (or a
+    /// second) when there is nothing to do.
+    func tidyWhile(_ keepsGoing: () -> Bool) {
+        state.withLock { $0.tidied = true }
+        while keepsGoing() {
+            if tidy() == 0 { _ = removals.wait(timeout: .now() + .seconds(1)) }
+        }
+    }
+
+    /// Empties up to `batch` removed files, then makes empty ones up to
+    /// `batch` while fewer than `spareTarget` are kept (none once one
+    /// cannot be made: a full disk); returns how many files it handled.
+    @discardableResult
+    func tidy(batch: Int = 64) -> Int {
+        var handled = 0
+        while handled < batch, let path = state.withLock({ $0.full.popLast() }) {
+            _ = truncate(path, 0)
+            state.withLock { $0.empty.append(path) }
+            handled += 1
+        }
         var made = 0
         while made < batch {
             let name: String? = state.withLock { state in
-                guard state.paths.count + state.reserved < Self.spareTarget else { return nil }
-                state.reserved += 1
-                defer { state.next += 1 }
-                return folder + "/\(state.next)"
+                state.count + state.reserved < Self.spareTarget ? Self.newName(&state, folder) : nil
             }
             guard let name else { break }
             let descriptor = open(name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
@@ -94,12 +134,12 @@ final class RecycledBstreams: Sendable {
                 break
             }
             close(descriptor)
-            keep(name)
+            state.withLock { state in
+                state.reserved -= 1
+                state.empty.append(name)
+            }
             made += 1
         }
-        return made
+        return handled + made
     }
-
-    /// A taken file stays kept.
-    func giveBack(_ path: String) { state.withLock { $0.paths.append(path) } }
 }

@@ -66,6 +66,20 @@ import TrellisFSStorage
             }
             #expect(store.recycledCount == 1024, "spares are made up to their target")
             #expect(try store.storedDatafiles() == [datafile2])
+            // With the thread running a removal only moves the file; the thread empties it soon after.
+            _ = try store.write(datafile: datafile7, regions: [.init(offset: 0, length: 5000)], data: ByteBuffer(repeating: 7, count: 5000))
+            #expect(try store.remove(datafile: datafile7))
+            func keptBytes() throws -> Int {
+                try FileManager.default.contentsOfDirectory(atPath: store.folder + "/.recycled").reduce(0) { total, name in
+                    total + ((try FileManager.default.attributesOfItem(atPath: store.folder + "/.recycled/" + name)[.size] as? Int) ?? 0)
+                }
+            }
+            waited = 0
+            while try keptBytes() > 0, waited < 200 {
+                usleep(50_000)
+                waited += 1
+            }
+            #expect(try keptBytes() == 0, "the removed bstream's bytes are freed")
         }
         // A store opened on the folder again finds the kept files.
         let folder = NSTemporaryDirectory() + "trellis-bstreams-\(UUID().uuidString)"
