@@ -151,13 +151,19 @@ public struct RequestHandler: Sendable {
         try secondaries.ship(operation)
     }
 
-    /// Removes the bstreams of deleted datafiles, here and on the group's secondaries.
-    func dropBstreams(_ datafiles: [ObjectHandle]) throws {
+    /// Removes the bstreams of deleted datafiles, here and on the group's
+    /// secondaries (without waiting for them unless `waitsForCopies`: a copy
+    /// that fails to drop one keeps an orphan bstream, which fsck finds).
+    func dropBstreams(_ datafiles: [ObjectHandle], waitsForCopies: Bool = true) throws {
         let removed = try datafiles.filter { try context.bstreams.remove(datafile: $0) }
         // A bstream the primary never had, no copy has: copies write only what their primary wrote first
         // (and a full resync starts a copy's bstreams afresh). Files never written cost no message.
         guard !removed.isEmpty else { return }
-        try replicateAndWait(DropBstreams(removed))
+        if waitsForCopies {
+            try replicateAndWait(DropBstreams(removed))
+        } else if let secondaries = context.secondaries, context.role.isPrimary {
+            _ = secondaries.current?.ship(DropBstreams(removed))
+        }
     }
 
     /// Does the work a request left for after its reply.
@@ -170,7 +176,7 @@ public struct RequestHandler: Sendable {
     /// `dropBstreams` after a reply was sent: what fails is logged (fsck finds orphaned bstreams).
     func removeBstreams(_ datafiles: [ObjectHandle]) {
         do {
-            try dropBstreams(datafiles)
+            try dropBstreams(datafiles, waitsForCopies: false)
         } catch {
             context.log("removing the bstreams of \(datafiles.count) deleted datafiles: \(error)")
         }

@@ -99,6 +99,8 @@ final class ServingLoop: @unchecked Sendable {
             _ = next.passage.outcome()
             releaseHeldReplies()
         }
+        // What no reply waits for (a removed file's bstreams) reaches the copies too before the loop ends.
+        try? handler.context.secondaries?.catchUp()
         for session in sessions {
             session.pending.cancel()
             _ = session.client.idisconnect()
