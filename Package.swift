@@ -190,7 +190,7 @@ let package = Package(
             name: "TrellisFSClientTests",
             dependencies: ["TrellisFSClient", "TrellisFSServer", "TrellisFSProtocol", "TrellisNameService", "TrellisSystem", nioCore]),
         .testTarget(name: "TrellisFUSETests", dependencies: ["TrellisFUSE", nioCore]),
-        .testTarget(name: "TrellisFSStorageTests", dependencies: ["TrellisFSStorage", "TrellisFSProtocol", "TrellisFSDistribution", "TrellisSystem", "TrellisCore"]),
+        .testTarget(name: "TrellisFSStorageTests", dependencies: ["TrellisFSStorage", "TrellisFSProtocol", "TrellisFSDistribution"]),
         .testTarget(
             name: "TrellisFSProtocolTests",
             dependencies: [

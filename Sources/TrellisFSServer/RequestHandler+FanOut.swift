@@ -53,7 +53,8 @@ extension RequestHandler {
             case .removeDatafiles(let handles):
                 let here = handles.filter { $0.server == context.serverIndex }
                 try context.metadata.deleteDatafiles(here)
-                try dropBstreams(here)
+                // The copies take the drop before the commit that deletes the datafiles, which the reply waits for.
+                try dropBstreams(here, waitsForCopies: false)
             case .datafileSizes(let handles):
                 result.sized = handles.filter { $0.server == context.serverIndex }
                 result.sizes = try result.sized.map { try context.bstreams.size(datafile: try checkDatafile($0)) }

@@ -141,22 +141,29 @@ public struct RequestHandler: Sendable {
     /// it has any: its reply waits for it as for a commit (`handle` waits,
     /// or the serving loop holds the reply while it serves the next requests).
     func replicate<Operation: SentByPrimary>(_ operation: Operation) {
-        linesToCopies?.start(operation)
+        guard let secondaries = context.secondaries, context.role.isPrimary else { return }
+        secondaries.start(operation)
     }
 
-    /// The group's secondaries while this copy is its primary.
-    private var linesToCopies: Secondaries? { context.role.isPrimary ? context.secondaries : nil }
+    /// Passes a change of data on to the group's secondaries and returns once each has it.
+    func replicateAndWait<Operation: SentByPrimary>(_ operation: Operation) throws {
+        guard let secondaries = context.secondaries, context.role.isPrimary else { return }
+        try secondaries.ship(operation)
+    }
 
     /// Removes the bstreams of deleted datafiles, here and on the group's
-    /// secondaries, which no reply waits for: the commit that deleted the
-    /// datafiles, or the next change, follows them down the same lines, and
-    /// a copy that fails to drop one keeps an orphan bstream, which fsck finds.
-    func dropBstreams(_ datafiles: [ObjectHandle]) throws {
+    /// secondaries (without waiting for them unless `waitsForCopies`: a copy
+    /// that fails to drop one keeps an orphan bstream, which fsck finds).
+    func dropBstreams(_ datafiles: [ObjectHandle], waitsForCopies: Bool = true) throws {
         let removed = try datafiles.filter { try context.bstreams.remove(datafile: $0) }
         // A bstream the primary never had, no copy has: copies write only what their primary wrote first
         // (and a full resync starts a copy's bstreams afresh). Files never written cost no message.
         guard !removed.isEmpty else { return }
-        linesToCopies?.send(DropBstreams(removed))
+        if waitsForCopies {
+            try replicateAndWait(DropBstreams(removed))
+        } else if let secondaries = context.secondaries, context.role.isPrimary {
+            _ = secondaries.current?.ship(DropBstreams(removed))
+        }
     }
 
     /// Does the work a request left for after its reply.
@@ -169,7 +176,7 @@ public struct RequestHandler: Sendable {
     /// `dropBstreams` after a reply was sent: what fails is logged (fsck finds orphaned bstreams).
     func removeBstreams(_ datafiles: [ObjectHandle]) {
         do {
-            try dropBstreams(datafiles)
+            try dropBstreams(datafiles, waitsForCopies: false)
         } catch {
             context.log("removing the bstreams of \(datafiles.count) deleted datafiles: \(error)")
         }

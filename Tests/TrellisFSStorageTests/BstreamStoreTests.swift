@@ -4,7 +4,6 @@ import Testing
 import TrellisFSDistribution
 import TrellisFSProtocol
 import TrellisFSStorage
-import TrellisSystem
 
 @Suite struct BstreamStoreTests {
     private func withStore(_ body: (BstreamStore) throws -> Void) throws {
@@ -60,7 +59,11 @@ import TrellisSystem
             #expect(Array(try store.read(datafile: datafile2, regions: [.init(offset: 0, length: 5)], maximumBytes: 64).readableBytesView) == [0, 0, 0, 0, 0])
 
             store.startMakingSpares()
-            _ = poll(until: .after(seconds: 30)) { store.recycledCount >= 1024 }
+            var waited = 0
+            while store.recycledCount < 1024, waited < 600 {
+                usleep(50_000)
+                waited += 1
+            }
             #expect(store.recycledCount == 1024, "spares are made up to their target")
             #expect(try store.storedDatafiles() == [datafile2])
             // With the thread running a removal only moves the file; the thread empties it soon after.
@@ -71,7 +74,11 @@ import TrellisSystem
                     total + ((try FileManager.default.attributesOfItem(atPath: store.folder + "/.recycled/" + name)[.size] as? Int) ?? 0)
                 }
             }
-            _ = try poll(until: .after(seconds: 10)) { try keptBytes() == 0 }
+            waited = 0
+            while try keptBytes() > 0, waited < 200 {
+                usleep(50_000)
+                waited += 1
+            }
             #expect(try keptBytes() == 0, "the removed bstream's bytes are freed")
         }
         // A store opened on the folder again finds the kept files.

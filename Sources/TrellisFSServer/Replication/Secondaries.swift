@@ -25,28 +25,25 @@ public final class Secondaries: Sendable {
     /// The lines in use (nil on a secondary).
     var current: Replicator? { replicator.withLock { $0 } }
 
+    /// Passes `operation` on to every secondary and returns once each has
+    /// it; nothing to do without any.
+    func ship<Operation: SentByPrimary>(_ operation: Operation) throws {
+        if let failure = current?.ship(operation).outcome() { throw failure }
+    }
+
     /// Starts `operation` on its way to every secondary and returns at once;
     /// the thread takes its passage with `takePassage` (or waits for it
     /// with `waitForCommits`), as for a commit.
     func start<Operation: SentByPrimary>(_ operation: Operation) {
-        holdForThisThread(current?.ship(operation))
+        guard let passage = current?.ship(operation) else { return }
+        commitPassages.withLock { $0[Self.thisThread] = passage }
     }
 
     /// Starts a commit's rows on their way (called as the commit ends, while
     /// the database is still held, so commits leave in the order made); the
     /// committing thread takes the passage with `takePassage`.
     func startCommit(_ changes: Changeset) {
-        holdForThisThread(current?.ship(changes))
-    }
-
-    /// Sends `operation` to every secondary with no reply waiting for it
-    /// (a change after it on the same lines covers it).
-    func send<Operation: SentByPrimary>(_ operation: Operation) {
-        _ = current?.ship(operation)
-    }
-
-    private func holdForThisThread(_ passage: Passage?) {
-        guard let passage else { return }
+        guard let passage = current?.ship(changes) else { return }
         commitPassages.withLock { $0[Self.thisThread] = passage }
     }
 
