@@ -161,7 +161,7 @@ extension FileSystemCommand {
         func run(_ fs: FileSystemClient) throws {
             var layout: Distribution?
             if let stripSizeBytes {
-                layout = try .simpleStripe(stripSizeBytes: stripSizeBytes, datafileCount: datafiles ?? fs.configuration.servers.count)
+                layout = try .simpleStripe(stripSizeBytes: stripSizeBytes, datafileCount: datafiles ?? fs.configuration.serverCount)
             }
             for path in paths {
                 if parents { try fs.makeDirectories(path) } else { try fs.makeDirectory(path) }
@@ -209,7 +209,7 @@ extension FileSystemCommand {
 
         func run(_ fs: FileSystemClient) throws {
             let statistics = try fs.statistics()
-            let record = Record(totalBytes: statistics.totalBytes, freeBytes: statistics.freeBytes, objects: statistics.objectCount, servers: fs.configuration.servers.count)
+            let record = Record(totalBytes: statistics.totalBytes, freeBytes: statistics.freeBytes, objects: statistics.objectCount, servers: fs.configuration.serverCount)
             if json {
                 try printJSON(record)
             } else {
@@ -232,7 +232,7 @@ extension FileSystemCommand {
             defer { fs.close() }
             var failed: [String] = []
             let names = try? NameServiceClient(address: NameServiceLocation.resolve().address, timeoutSeconds: 2)
-            for index in fs.configuration.servers.indices {
+            for index in fs.configuration.metadataGroups {
                 let start = MonotonicClock.nanoseconds()
                 let service = fs.configuration.servers[index].serviceName
                 // Where it listens, as published; else the host its configuration places it on.

@@ -18,7 +18,10 @@ extension FileSystemCommand.Layout {
     struct Record: Codable {
         struct Datafile: Codable {
             var index: Int
+            /// The server that first leads its replica group.
             var server: Int
+            /// Its replica group (the server's own, or one kept for a directory's copy count).
+            var group: Int
             var service: String
             /// nil while a stuffed file has not made it yet.
             var handle: String?
@@ -36,7 +39,7 @@ extension FileSystemCommand.Layout {
         var path: String
         var kind: String
         var distribution: String?
-        /// Copies of every object of the file system.
+        /// Copies of the file's bytes (a directory: of its new files' bytes).
         var replicas: Int
         var stuffed: Bool
         var size: UInt64?
@@ -71,23 +74,24 @@ extension FileSystemCommand.Layout {
             guard object.kind == .file, let distribution = object.distribution else {
                 let own = object.distribution ?? (object.kind == .directory ? fs.configuration.defaultDistribution : nil)
                 return Record(
-                    path: path, kind: "\(object.kind)", distribution: own?.description, replicas: fs.configuration.replicas, stuffed: false, size: nil,
-                    datafiles: [], strips: [], moreStrips: false)
+                    path: path, kind: "\(object.kind)", distribution: own?.description, replicas: own?.copies ?? fs.configuration.replicas, stuffed: false,
+                    size: nil, datafiles: [], strips: [], moreStrips: false)
             }
             let sizes = try fs.datafileSizes(of: object)
-            let members = fs.configuration.replicas > 1 ? Self.currentMembers(fs) : [:]
-            let datafiles = (0..<distribution.datafileCount).map { index in
-                let server = distribution.server(ofDatafile: index, serverCount: servers.count)
+            let copies = distribution.copies ?? fs.configuration.replicas
+            let members = copies > 1 ? Self.currentMembers(fs) : [:]
+            let datafiles = try (0..<distribution.datafileCount).map { index in
+                let group = try fs.configuration.group(ofDatafile: index, of: distribution)
                 return Record.Datafile(
-                    index: index, server: server, service: servers[server].serviceName,
+                    index: index, server: group % fs.configuration.serverCount, group: group, service: servers[group].serviceName,
                     handle: index < object.datafiles.count ? object.datafiles[index].description : nil, bytes: sizes[index],
-                    copies: fs.configuration.replicas > 1 ? members[server] ?? [] : nil)
+                    copies: copies > 1 ? members[group] ?? [] : nil)
             }
             let shown = try distribution.pieces(offset: 0, length: min(object.size, Self.span(of: distribution, strips: maxStrips)))
             let strips = shown.map { Record.Strip(offset: $0.logicalOffset, length: $0.length, datafile: $0.datafile, server: datafiles[$0.datafile].server) }
             let covered = strips.last.map { $0.offset + $0.length } ?? 0
             return Record(
-                path: path, kind: "file", distribution: distribution.description, replicas: fs.configuration.replicas, stuffed: object.isStuffed,
+                path: path, kind: "file", distribution: distribution.description, replicas: copies, stuffed: object.isStuffed,
                 size: object.size, datafiles: datafiles, strips: strips, moreStrips: covered < object.size)
         }
 
@@ -113,7 +117,7 @@ extension FileSystemCommand.Layout {
                 let copies = datafile.copies.map { servers in
                     servers.isEmpty ? ", copies: no primary answers" : ", copies on servers \(servers.map(String.init).joined(separator: ", ")) (primary first)"
                 } ?? ""
-                print("  datafile \(datafile.index): server \(datafile.server) (\(datafile.service)), handle \(datafile.handle ?? "not made yet"), \(datafile.bytes) bytes\(copies)")
+                print("  datafile \(datafile.index): group \(datafile.group) (\(datafile.service)), handle \(datafile.handle ?? "not made yet"), \(datafile.bytes) bytes\(copies)")
             }
             for strip in record.strips {
                 print("  bytes \(strip.offset)..<\(strip.offset + strip.length): datafile \(strip.datafile) on server \(strip.server)")
@@ -129,7 +133,7 @@ extension FileSystemCommand.Layout {
         @Option(help: "Strip size in bytes (a simple stripe).") var stripSizeBytes: UInt64?
         @Option(help: "Datafiles per file, at most the server count (default: every server).") var datafiles: Int?
         @Option(help: "Strip sizes in bytes, comma-separated: a variable strip, one datafile per size.") var variableStripBytes: String?
-        @Option(help: "Copies of new files: only the file system's own count (its TOML's replicas) is possible.") var replicas: Int?
+        @Option(help: "Copies of new files' bytes: the file system's replicas or one of its data_replicas (metadata keeps the file system's count).") var replicas: Int?
         @Argument(help: "Directories in the file system.") var paths: [String]
 
         func validate() throws {
@@ -139,26 +143,28 @@ extension FileSystemCommand.Layout {
         }
 
         func run(_ fs: FileSystemClient) throws {
-            if let replicas, replicas != fs.configuration.replicas {
-                // Replica groups copy whole servers' objects (decision 0009), so a copy count is the file system's, not a directory's.
-                throw FSError(
-                    .notSupported,
-                    "per-directory copy counts are not built: every object of file system \(fs.configuration.name) has \(fs.configuration.replicas) "
-                        + "copies (replicas in its TOML), kept by replica groups that copy each server's objects as a whole")
-            }
-            guard stripSizeBytes != nil || variableStripBytes != nil else { return }
-            let distribution: Distribution
+            var strips: Distribution?
             if let variableStripBytes {
                 let sizes = try variableStripBytes.split(separator: ",").map { part in
                     guard let size = UInt64(part.trimmingCharacters(in: .whitespaces)) else { throw ValidationError("\(part) is not a strip size in bytes") }
                     return size
                 }
-                distribution = try .variableStrip(stripSizesBytes: sizes)
-            } else {
-                distribution = try .simpleStripe(stripSizeBytes: stripSizeBytes ?? 0, datafileCount: datafiles ?? fs.configuration.servers.count)
+                strips = try .variableStrip(stripSizesBytes: sizes)
+            } else if let stripSizeBytes {
+                strips = try .simpleStripe(stripSizeBytes: stripSizeBytes, datafileCount: datafiles ?? fs.configuration.serverCount)
             }
             for path in paths {
-                guard try fs.lookup(path).kind == .directory else { throw FSError(.notDirectory, "\(path) is not a directory: a file's layout is fixed when it is made") }
+                let directory = try fs.lookup(path)
+                guard directory.kind == .directory else { throw FSError(.notDirectory, "\(path) is not a directory: a file's layout is fixed when it is made") }
+                // What is not given stays as the directory has it: new strips keep its copies, new copies its strips.
+                let current = directory.distribution ?? fs.configuration.defaultDistribution
+                let copies = replicas.map { $0 == fs.configuration.replicas ? nil : $0 } ?? current.copies
+                let distribution = try (strips ?? current).keeping(copies: copies)
+                do {
+                    try fs.configuration.check(distribution)
+                } catch let error as FSError {
+                    throw FSError(error.code, "\(path): \(error.message)")
+                }
                 try fs.setAttributes(path, AttributeChanges(distribution: distribution))
             }
         }

@@ -38,6 +38,8 @@ extension FileSystemCommand {
             }
 
             var group: Int
+            /// "metadata and data" (one group per server) or "data" (a set kept for a directory's copy count).
+            var keeps: String
             var health: String
             var epoch: UInt64?
             var members: [Int]
@@ -47,11 +49,11 @@ extension FileSystemCommand {
         func run(_ fs: FileSystemClient) throws {
             let reports = fs.replicaStatus()
             for report in reports {
-                let record = Self.record(report)
+                let record = Self.record(report, keeps: fs.configuration.metadataGroups.contains(report.group) ? "metadata and data" : "data")
                 if json {
                     try printJSON(record)
                 } else {
-                    print("group \(record.group): \(record.health), epoch \(record.epoch.map(String.init) ?? "?"), members \(record.members)")
+                    print("group \(record.group) (\(record.keeps), \(record.copies.count) \(record.copies.count == 1 ? "copy" : "copies")): \(record.health), epoch \(record.epoch.map(String.init) ?? "?"), members \(record.members)")
                     for copy in record.copies {
                         var line = "  " + (copy.server.map { "server \($0)" } ?? copy.service) + ": \(copy.role)"
                         if let state = copy.state, state != copy.role { line += ", \(state)" }
@@ -72,7 +74,7 @@ extension FileSystemCommand {
         }
 
         /// A report as printed: each copy with its own role and the state its primary sees.
-        static func record(_ report: ReplicaGroupReport) -> Record {
+        static func record(_ report: ReplicaGroupReport, keeps: String) -> Record {
             let primary = report.primary
             let copies = report.copies.map { copy -> Record.Copy in
                 guard let status = copy.status else {
@@ -88,7 +90,7 @@ extension FileSystemCommand {
                     server: Int(status.server), service: copy.serviceName, role: status.role.name, epoch: status.epoch,
                     state: status.role == .primary ? "good" : seen?.state.name, owed: seen?.owed, resync: resync)
             }
-            return Record(group: report.group, health: report.health, epoch: primary?.epoch, members: primary?.members.map(Int.init) ?? [], copies: copies)
+            return Record(group: report.group, keeps: keeps, health: report.health, epoch: primary?.epoch, members: primary?.members.map(Int.init) ?? [], copies: copies)
         }
     }
 }

@@ -43,7 +43,7 @@ extension FileSystemCommand {
 
         func run(_ fs: FileSystemClient) throws {
             let names = NameServiceClient(address: try NameServiceLocation.resolve().address, timeoutSeconds: 2)
-            let endpoints: [String?] = fs.configuration.servers.map { server in
+            let endpoints: [String?] = fs.configuration.servers[fs.configuration.metadataGroups].map { server in
                 (try? names.call(NameRequest(.lookup, service: server.serviceName + "/metrics")))?.port
             }
             var previous = endpoints.map { $0.flatMap { try? MetricsScrape.fetch($0) } }

@@ -35,7 +35,7 @@ extension UpCommand {
         let namesAddress = "\(addresses[0]):\(namesPort)"
         let configuration = try FileSystemConfiguration(
             name: name, servers: addresses.enumerated().map { .init(host: $1, storage: "\(folder)/server\($0)") }, stripSizeBytes: stripSizeBytes,
-            precreateBatch: precreateBatch, replicas: replicas)
+            precreateBatch: precreateBatch, replicas: replicas, dataReplicas: try dataReplicas.map(Self.counts) ?? [])
         let me = currentExecutablePath()
         var options = LaunchOptions(rankCount: names.count, program: [me, "up-host", "--data", folder, "--names", namesAddress])
         options.hosts = HostList(names.map { HostList.Host(name: $0, slots: 1) })

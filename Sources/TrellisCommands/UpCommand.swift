@@ -30,6 +30,10 @@ struct UpCommand: ParsableCommand {
     var precreateBatch = FileSystemConfiguration.defaultPrecreateBatch
     @Option(help: "Copies of every object, each on another server (1 to 3), on the first run; 2 or more acknowledge a change once every copy holds it.")
     var replicas = 1
+    @Option(
+        name: .customLong("data-replicas"),
+        help: "Other copy counts a directory may choose for its files' bytes (trellis fs layout set --replicas N), comma-separated, on the first run.")
+    var dataReplicas: String?
     @Option(help: "Also mount the file system on this directory through FUSE (made if missing), until it stops.") var mount: String?
     @Option(name: .customLong("mount-option"), help: "A -o option for --mount (repeatable).") var mountOptions: [String] = []
     @Option(help: "Run one server per host on these hosts (node set: node[01-16], a,b,c) instead of --servers on this one; DATA is on each host's own disk.")
@@ -41,6 +45,14 @@ struct UpCommand: ParsableCommand {
     var readyFile: String?
 
     static let pidFile = "up.pid"
+
+    /// "1,3" as copy counts.
+    static func counts(_ list: String) throws -> [Int] {
+        try list.split(separator: ",").map { part in
+            guard let count = Int(part.trimmingCharacters(in: .whitespaces)) else { throw ValidationError("--data-replicas: \(part) is not a copy count") }
+            return count
+        }
+    }
 
     /// Records this `up` in its data folder, for `trellis down`.
     static func writePID(in folder: String) throws {
@@ -59,9 +71,10 @@ struct UpCommand: ParsableCommand {
         let configuration: FileSystemConfiguration
         do {
             configuration = try LocalFileSystem.prepare(
-                name: name, servers: servers, folder: folder, stripSizeBytes: stripSizeBytes, precreateBatch: precreateBatch, replicas: replicas)
+                name: name, servers: servers, folder: folder, stripSizeBytes: stripSizeBytes, precreateBatch: precreateBatch, replicas: replicas,
+                dataReplicas: try dataReplicas.map(Self.counts) ?? [])
         } catch let error as FSError where error.code == .invalidArgument {
-            throw CommandFailure("\(error.message); use its --servers, --name and --replicas, or another --data")
+            throw CommandFailure("\(error.message); use its --servers, --name, --replicas and --data-replicas, or another --data")
         }
         try Self.writePID(in: folder)
         defer { unlink(folder + "/" + Self.pidFile) }

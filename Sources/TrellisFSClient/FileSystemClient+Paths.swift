@@ -122,7 +122,7 @@ extension FileSystemClient {
         for byte in "\(parent.rawValue)/\(name)".utf8 {
             hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3
         }
-        return Int(hash % UInt64(servers.count))
+        return Int(hash % UInt64(configuration.serverCount))
     }
 
     /// mkdir -p: every missing directory on the way; existing ones are fine.
@@ -434,10 +434,11 @@ extension FileSystemClient {
         try call(owner: handle, SetAttributes(handle, changes))
     }
 
-    /// Space and objects summed over every server.
+    /// Space and objects summed over every server (each one's disk once: a
+    /// data group's primary shares its disk with a metadata group's).
     public func statistics() throws -> FSStatistics {
         var total = FSStatistics(totalBytes: 0, freeBytes: 0, objectCount: 0)
-        for one in try callAll(servers.indices.map { ($0, StatFileSystem()) }) {
+        for one in try callAll(configuration.metadataGroups.map { ($0, StatFileSystem()) }) {
             total.totalBytes += one.totalBytes
             total.freeBytes += one.freeBytes
             total.objectCount += one.objectCount

@@ -194,7 +194,7 @@ public final class OpenFile: @unchecked Sendable {
 
     private func flush(always: Bool, closing: Bool = false, _ fs: FileSystemClient) throws {
         let (seen, unsynced, modifiedAt) = state.withLock { ($0.attributes, $0.unsynced, $0.modifiedAt) }
-        let syncs = always || (unsynced && !(closing && fs.configuration.acknowledgesOnEveryCopy))
+        let syncs = always || (unsynced && !(closing && fs.configuration.acknowledgesOnEveryCopy(of: seen.distribution)))
         if syncs { try fs.sync(try fs.current(seen)) }
         // Stamped with the server's clock: only a file's owner may set an explicit time.
         if stampsModifyTime, modifiedAt != nil { try fs.setAttributes(handle: handle, AttributeChanges(modifyTime: .now)) }

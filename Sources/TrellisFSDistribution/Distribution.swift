@@ -30,8 +30,16 @@ public struct Distribution: Sendable, Hashable, Codable, CustomStringConvertible
     public let firstServer: Int
     /// Bytes in one cycle (one strip on every datafile).
     public let cycleBytes: UInt64
+    /// How many copies of the file's bytes are kept, when a directory chose
+    /// it (`trellis fs layout set --replicas N`); nil: the file system's own
+    /// `replicas`. A file's bytes then live in the replica groups kept for
+    /// that count, as a CephFS directory's layout names a data pool.
+    public let copies: Int?
     /// Where each strip starts within a cycle.
     let stripStarts: [UInt64]
+
+    /// The most copies a directory may ask for.
+    public static let maximumCopies = 3
 
     /// The largest strip and cycle accepted, so that offset arithmetic
     /// stays far from overflow.
@@ -52,7 +60,7 @@ public struct Distribution: Sendable, Hashable, Codable, CustomStringConvertible
         try Distribution(kind: .variableStrip, stripSizesBytes: stripSizesBytes, firstServer: firstServer)
     }
 
-    private init(kind: Kind, stripSizesBytes: [UInt64], firstServer: Int) throws {
+    private init(kind: Kind, stripSizesBytes: [UInt64], firstServer: Int, copies: Int? = nil) throws {
         guard !stripSizesBytes.isEmpty, stripSizesBytes.count <= Self.maximumDatafiles else {
             throw DistributionError("a distribution needs 1 to \(Self.maximumDatafiles) strips, not \(stripSizesBytes.count)")
         }
@@ -60,6 +68,9 @@ public struct Distribution: Sendable, Hashable, Codable, CustomStringConvertible
             throw DistributionError("a strip of \(bad) bytes is outside 1 ... \(Self.maximumStripBytes)")
         }
         guard firstServer >= 0 else { throw DistributionError("the first server cannot be \(firstServer)") }
+        if let copies, !(1 ... Self.maximumCopies).contains(copies) {
+            throw DistributionError("\(copies) copies is outside 1 ... \(Self.maximumCopies)")
+        }
         var starts: [UInt64] = []
         var total: UInt64 = 0
         for size in stripSizesBytes {
@@ -69,6 +80,7 @@ public struct Distribution: Sendable, Hashable, Codable, CustomStringConvertible
         self.kind = kind
         self.stripSizesBytes = stripSizesBytes
         self.firstServer = firstServer
+        self.copies = copies
         self.stripStarts = starts
         self.cycleBytes = total
     }
@@ -78,16 +90,22 @@ public struct Distribution: Sendable, Hashable, Codable, CustomStringConvertible
 
     /// The distribution as `trellis fs layout` prints it.
     public var description: String {
+        let copied = copies.map { ", \($0) \($0 == 1 ? "copy" : "copies")" } ?? ""
         switch kind {
-        case .simpleStripe: return "simple_stripe(strip \(stripSizesBytes[0]) B, \(datafileCount) datafiles, first server \(firstServer))"
-        case .variableStrip: return "varstrip(\(stripSizesBytes.map(String.init).joined(separator: ",")) B, first server \(firstServer))"
+        case .simpleStripe: return "simple_stripe(strip \(stripSizesBytes[0]) B, \(datafileCount) datafiles, first server \(firstServer)\(copied))"
+        case .variableStrip: return "varstrip(\(stripSizesBytes.map(String.init).joined(separator: ",")) B, first server \(firstServer)\(copied))"
         }
     }
 
     /// The same strips with datafile 0 on `server` (the server that keeps
     /// the file's metadata, so a stuffed file's one datafile lives with it).
     public func placed(onServer server: Int) throws -> Distribution {
-        try Distribution(kind: kind, stripSizesBytes: stripSizesBytes, firstServer: server)
+        try Distribution(kind: kind, stripSizesBytes: stripSizesBytes, firstServer: server, copies: copies)
+    }
+
+    /// The same strips with `copies` copies of the bytes (nil: the file system's own count).
+    public func keeping(copies: Int?) throws -> Distribution {
+        try Distribution(kind: kind, stripSizesBytes: stripSizesBytes, firstServer: firstServer, copies: copies)
     }
 
     /// The server of datafile `index` among `serverCount` servers.
@@ -97,7 +115,7 @@ public struct Distribution: Sendable, Hashable, Codable, CustomStringConvertible
 
     // MARK: Codable
 
-    private enum CodingKeys: String, CodingKey { case kind, stripSizesBytes, firstServer }
+    private enum CodingKeys: String, CodingKey { case kind, stripSizesBytes, firstServer, copies }
 
     /// Decodes and checks, as the factories do.
     public init(from decoder: any Decoder) throws {
@@ -105,7 +123,8 @@ public struct Distribution: Sendable, Hashable, Codable, CustomStringConvertible
         try self.init(
             kind: try container.decode(Kind.self, forKey: .kind),
             stripSizesBytes: try container.decode([UInt64].self, forKey: .stripSizesBytes),
-            firstServer: try container.decode(Int.self, forKey: .firstServer))
+            firstServer: try container.decode(Int.self, forKey: .firstServer),
+            copies: try container.decodeIfPresent(Int.self, forKey: .copies))
     }
 
     /// Encodes kind, strip sizes and first server.
@@ -114,11 +133,12 @@ public struct Distribution: Sendable, Hashable, Codable, CustomStringConvertible
         try container.encode(kind, forKey: .kind)
         try container.encode(stripSizesBytes, forKey: .stripSizesBytes)
         try container.encode(firstServer, forKey: .firstServer)
+        try container.encodeIfPresent(copies, forKey: .copies)
     }
 
-    /// The same kind, strips and first server.
+    /// The same kind, strips, first server and copies.
     public static func == (lhs: Distribution, rhs: Distribution) -> Bool {
-        lhs.kind == rhs.kind && lhs.stripSizesBytes == rhs.stripSizesBytes && lhs.firstServer == rhs.firstServer
+        lhs.kind == rhs.kind && lhs.stripSizesBytes == rhs.stripSizesBytes && lhs.firstServer == rhs.firstServer && lhs.copies == rhs.copies
     }
 
     /// Hashes what `==` compares.
@@ -126,6 +146,7 @@ public struct Distribution: Sendable, Hashable, Codable, CustomStringConvertible
         hasher.combine(kind)
         hasher.combine(stripSizesBytes)
         hasher.combine(firstServer)
+        hasher.combine(copies)
     }
 }
 

@@ -207,13 +207,15 @@ extension Credentials: WireRecord {
 
 extension Distribution: WireCodable {
     public func encode(into writer: inout WireWriter) {
-        writer.write(UInt8(kind == .simpleStripe ? 1 : 2))
+        // The kind in the low four bits, a directory's chosen copies (0: the file system's own) in the high four.
+        writer.write(UInt8(kind == .simpleStripe ? 1 : 2) | UInt8(copies ?? 0) << 4)
         writer.write(UInt32(firstServer))
         writer.write(UInt32(stripSizesBytes.count))
         for size in stripSizesBytes { writer.write(size) }
     }
     public init(from reader: inout WireReader) throws {
-        let kind: UInt8 = try reader.read()
+        let byte: UInt8 = try reader.read()
+        let kind = byte & 0x0F, copies = byte >> 4 == 0 ? nil : Int(byte >> 4)
         let first = Int(try reader.read(UInt32.self))
         let count = Int(try reader.read(UInt32.self))
         guard count <= Distribution.maximumDatafiles else { throw FSError(.protocolViolation, "a distribution of \(count) strips") }
@@ -224,8 +226,8 @@ extension Distribution: WireCodable {
                 guard let strip = sizes.first, sizes.allSatisfy({ $0 == strip }) else {
                     throw FSError(.protocolViolation, "a simple stripe with unequal strips")
                 }
-                self = try .simpleStripe(stripSizeBytes: strip, datafileCount: count, firstServer: first)
-            case 2: self = try .variableStrip(stripSizesBytes: sizes, firstServer: first)
+                self = try Distribution.simpleStripe(stripSizeBytes: strip, datafileCount: count, firstServer: first).keeping(copies: copies)
+            case 2: self = try Distribution.variableStrip(stripSizesBytes: sizes, firstServer: first).keeping(copies: copies)
             default: throw FSError(.protocolViolation, "unknown distribution kind \(kind)")
             }
         } catch let error as DistributionError {

@@ -15,6 +15,7 @@ import TrellisSystem
 /// datafiles = 0                # default datafiles per file; 0 means every server
 /// precreate_batch = 64         # datafiles each server keeps made ahead on every other; 0: none
 /// replicas = 1                 # copies of every object, on different servers (1 to 3)
+/// data_replicas = []           # other copy counts a directory may choose for its files' bytes (trellis fs layout set --replicas N)
 /// durability = "fsync"         # or "replicated": acknowledged once every replica holds it (the default with replicas >= 2)
 /// failover_seconds = 2         # with replicas: how long a copy goes unanswered before its group goes on without it
 /// resync_mib_per_second = 0    # with replicas: the most a resync sends per second; 0: as fast as it can
@@ -55,6 +56,10 @@ public struct FileSystemConfiguration: Sendable, Equatable {
 
     /// Copies of every object (metadata and data), each on another server (`ReplicaPlacement`).
     public var replicas: Int
+    /// Other copy counts a directory may choose for the bytes of the files
+    /// made in it (`trellis fs layout set --replicas N DIR`); each is kept
+    /// by a set of replica groups of its own, beside the file system's.
+    public var dataReplicas: [Int]
     /// When a change is acknowledged.
     public var durability: Durability
     /// With replicas: how long a group's copy may go unanswered before the
@@ -80,7 +85,7 @@ public struct FileSystemConfiguration: Sendable, Equatable {
     /// Checks the name, the server list and the striping; throws `invalidArgument` naming what is wrong.
     public init(
         name: String, servers: [Server], stripSizeBytes: UInt64 = 65_536, datafilesPerFile: Int = 0, precreateBatch: Int = defaultPrecreateBatch,
-        replicas: Int = 1, durability: Durability? = nil, failoverSeconds: Double = 2, resyncMiBPerSecond: Double? = nil
+        replicas: Int = 1, dataReplicas: [Int] = [], durability: Durability? = nil, failoverSeconds: Double = 2, resyncMiBPerSecond: Double? = nil
     ) throws {
         guard !name.isEmpty, name.utf8.count <= 64, !name.contains("/"), !name.contains(where: \.isWhitespace) else {
             throw FSError(.invalidArgument, "a file-system name must be 1 to 64 bytes without '/' or spaces, not '\(name)'")
@@ -100,6 +105,7 @@ public struct FileSystemConfiguration: Sendable, Equatable {
         self.datafilesPerFile = datafilesPerFile
         self.precreateBatch = precreateBatch
         self.replicas = replicas
+        self.dataReplicas = dataReplicas
         self.durability = durability ?? (replicas >= 2 ? .replicated : .fsync)
         guard (0.5 ... 600).contains(failoverSeconds) else {
             throw FSError(.invalidArgument, "failover_seconds = \(failoverSeconds) is outside 0.5 ... 600")
@@ -118,7 +124,7 @@ public struct FileSystemConfiguration: Sendable, Equatable {
 
     /// Which servers hold each replica group (its primary first).
     public func placement() throws -> ReplicaPlacement {
-        try ReplicaPlacement(hosts: servers.map(\.host), replicas: replicas)
+        try ReplicaPlacement(hosts: servers.map(\.host), replicas: replicas, dataReplicas: dataReplicas)
     }
 
     /// The distribution new files get unless their directory or creator says otherwise.
@@ -165,6 +171,7 @@ public struct FileSystemConfiguration: Sendable, Equatable {
             var datafiles: Int?
             var precreate_batch: Int?
             var replicas: Int?
+            var data_replicas: [Int]?
             var durability: String?
             var failover_seconds: Double?
             var resync_mib_per_second: Double?
@@ -194,7 +201,7 @@ public struct FileSystemConfiguration: Sendable, Equatable {
             return try FileSystemConfiguration(
                 name: file.filesystem.name, servers: file.server, stripSizeBytes: UInt64(file.filesystem.strip_size_bytes ?? 65_536),
                 datafilesPerFile: file.filesystem.datafiles ?? 0, precreateBatch: file.filesystem.precreate_batch ?? defaultPrecreateBatch,
-                replicas: file.filesystem.replicas ?? 1, durability: durability, failoverSeconds: file.filesystem.failover_seconds ?? 2,
+                replicas: file.filesystem.replicas ?? 1, dataReplicas: file.filesystem.data_replicas ?? [], durability: durability, failoverSeconds: file.filesystem.failover_seconds ?? 2,
                 resyncMiBPerSecond: file.filesystem.resync_mib_per_second)
         } catch let error as FSError {
             throw FSError(error.code, "\(source): \(error.message)")
@@ -214,7 +221,7 @@ public struct FileSystemConfiguration: Sendable, Equatable {
     public func toml() -> String {
         var lines = [
             "[filesystem]", "name = \"\(name)\"", "strip_size_bytes = \(stripSizeBytes)", "datafiles = \(datafilesPerFile)",
-            "precreate_batch = \(precreateBatch)", "replicas = \(replicas)", "durability = \"\(durability.rawValue)\"", "failover_seconds = \(failoverSeconds)",
+            "precreate_batch = \(precreateBatch)", "replicas = \(replicas)", "data_replicas = \(dataReplicas)", "durability = \"\(durability.rawValue)\"", "failover_seconds = \(failoverSeconds)",
             "resync_mib_per_second = \(resyncMiBPerSecond ?? 0)",
         ]
         for server in servers {

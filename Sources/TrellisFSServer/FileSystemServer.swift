@@ -47,13 +47,14 @@ public final class FileSystemServer: @unchecked Sendable {
         _ = try ServerStorage.open(configuration, server: index)
         // A server listens on its configured address (TRELLIS_HOST, when set, overrides it).
         runtime = try Runtime.initialize(asSingleton: true, host: ProcessEnvironment.value("TRELLIS_HOST") ?? (try configuration.listenAddress(ofServer: index)))
-        let servers = configuration.servers.indices.map { group in
+        let servers = placement.members.enumerated().map { group, members in
             ServerDescription(
-                index: UInt32(group), serviceName: configuration.serviceName(ofServer: group), portName: "", host: configuration.servers[group].host,
-                copies: placement.members[group].dropFirst().map { configuration.replicaServiceName(group: group, server: $0) })
+                index: UInt32(group), serviceName: configuration.copyServiceName(group: group, server: members[0]), portName: "",
+                host: configuration.servers[members[0]].host,
+                copies: members.dropFirst().map { configuration.replicaServiceName(group: group, server: $0) })
         }
-        let fileSystem = FSConfiguration(name: configuration.name, servers: servers, defaultDistribution: try configuration.defaultDistribution(),
-            durability: configuration.durability.rawValue)
+        let fileSystem = try FSConfiguration(name: configuration.name, servers: servers, defaultDistribution: try configuration.defaultDistribution(),
+            durability: configuration.durability.rawValue, dataReplicas: configuration.dataReplicas.map(UInt32.init))
         // A process cannot connect to its own ports: a group this server holds a copy of is reached at its
         // other copies (or, while this copy is its primary, served here: `serveLocally`).
         let ownNames = Set(placement.groups(of: index).map { configuration.copyServiceName(group: $0.group, server: index) })
@@ -65,7 +66,7 @@ public final class FileSystemServer: @unchecked Sendable {
         var watches: [FailoverWatch] = []
         let stoppedCleanly = ServerStorage.takeCleanStopMark(configuration, server: index)
         do {
-            let replication: ReplicationContext? = placement.replicas > 1
+            let replication: ReplicationContext? = placement.isReplicated
                 ? ReplicationContext(
                     server: index, placement: placement,
                     epochs: try GroupEpochs(path: configuration.servers[index].storage + "/group-epochs.json", placement: placement), runtime: runtime,
@@ -91,7 +92,7 @@ public final class FileSystemServer: @unchecked Sendable {
                 // A primary that crashed may hold changes it never passed on: it hands its group over (`FailoverWatch`).
                 let handsOver = replication != nil && members.first == index && members.count > 1 && !stoppedCleanly
                 let isPrimary = members.first == index && !handsOver, isMember = members.contains(index) && !handsOver
-                let secondaries = Secondaries(isPrimary ? linesTo(Array(members.dropFirst()), true) : nil)
+                let secondaries = Secondaries(isPrimary && members.count > 1 ? linesTo(Array(members.dropFirst()), true) : nil)
                 let committed: (@Sendable (Changeset) -> Void)? = replication == nil ? nil : { @Sendable changes in secondaries.startCommit(changes) }
                 // Only a primary passes its changes on; a secondary's commits (its primary's changes) are not recorded.
                 let stores = try ServerStorage.open(
@@ -114,7 +115,8 @@ public final class FileSystemServer: @unchecked Sendable {
                 loops.append(ServingLoop(
                     handler: handler, runtime: runtime,
                     serviceName: configuration.copyServiceName(group: group, server: index), label: label, logger: logger))
-                if let replication {
+                // A group of one copy has no one to fail over to.
+                if let replication, placement.copies(ofGroup: group) > 1 {
                     watches.append(FailoverWatch(
                         group: group, role: context.role, secondaries: secondaries, replication: replication,
                         failoverSeconds: configuration.failoverSeconds, linesTo: linesTo,
@@ -130,7 +132,7 @@ public final class FileSystemServer: @unchecked Sendable {
         loop = loops[0]
         copies = Array(loops.dropFirst())
         // The epochs are answered for on a loop of their own, which serves no objects (a copy out of its group serves none).
-        watchLoop = placement.replicas > 1 ? { [runtime, logger] in
+        watchLoop = placement.isReplicated ? { [runtime, logger] in
             var context = loops[0].handler.context
             context.role = ReplicaRole(primary: false, member: false)
             context.secondaries = nil

@@ -10,12 +10,16 @@ extension RequestHandler {
     /// A file with every datafile made now: this server's in the commit
     /// that makes the file, the others' first, through one fan-out. If the
     /// commit fails, the others are removed again.
+    /// A file stuffed where its bytes may live with its metadata (their
+    /// copies are the file system's own) is made with one datafile, here.
     func createSpreadFile(
-        _ parent: ObjectHandle, _ name: String, _ mode: UInt32, _ requested: Distribution?, _ credentials: Credentials, steps: inout Int
+        _ parent: ObjectHandle, _ name: String, _ mode: UInt32, _ requested: Distribution?, stuffed: Bool = false, _ credentials: Credentials,
+        steps: inout Int
     ) throws -> ObjectAttributes {
         var slots = DatafileSlots()
         do {
             return try makeFile(parent, name, mode, requested, credentials) { distribution in
+                if stuffed, context.configuration.firstGroup(copies: distribution.copies) == 0 { return [nil] }
                 slots = try datafileSlots(distribution, from: 0, steps: &steps)
                 return slots.handles
             }
@@ -43,10 +47,13 @@ extension RequestHandler {
     /// for those that live here (made in the caller's commit), the others
     /// from the pool or, where it has none, made through one fan-out.
     private func datafileSlots(_ distribution: Distribution, from first: Int, steps: inout Int) throws -> DatafileSlots {
-        let placement = (first..<distribution.datafileCount).map { distribution.server(ofDatafile: $0, serverCount: context.configuration.servers.count) }
+        let placement = try (first..<distribution.datafileCount).map { try context.configuration.group(ofDatafile: $0, of: distribution) }
         let remote = placement.filter { $0 != context.serverIndex }
         var slots = DatafileSlots()
-        var pooled = try context.pool?.take(servers: remote) ?? remote.map { _ in nil }
+        // The pools hold datafiles of the metadata groups only; a data group's are made when asked for.
+        let poolable = remote.filter { context.configuration.metadataGroups.contains($0) }
+        var fromPool = Array((try context.pool?.take(servers: poolable) ?? poolable.map { _ in nil }).reversed())
+        var pooled = remote.map { context.configuration.metadataGroups.contains($0) ? fromPool.popLast()! : nil }
         slots.pooled = pooled.compactMap { $0 }
         let missing = zip(remote, pooled).filter { $0.1 == nil }.map(\.0)
         do {

@@ -27,10 +27,7 @@ extension RequestHandler {
             guard credentials.isSuperuser || credentials.uid == current.uid else {
                 throw FSError(.notPermitted, "uid \(credentials.uid) does not own directory \(handle)")
             }
-            let servers = context.configuration.servers.count
-            guard distribution.datafileCount <= servers, distribution.firstServer < servers else {
-                throw FSError(.invalidArgument, "\(distribution) needs more than the \(servers) servers of this file system")
-            }
+            try context.configuration.check(distribution)
         }
         try checkTimes(changes, of: current, credentials)
         return try context.metadata.update(handle, changes, at: context.now())

@@ -26,7 +26,7 @@ extension RequestHandler {
     ) throws -> ObjectAttributes {
         try makeFile(parent, name, mode, requested, credentials) { distribution in
             let count = stuffed ? 1 : distribution.datafileCount
-            guard (0..<count).allSatisfy({ distribution.server(ofDatafile: $0, serverCount: context.configuration.servers.count) == context.serverIndex }) else {
+            guard try (0..<count).allSatisfy({ try context.configuration.group(ofDatafile: $0, of: distribution) == context.serverIndex }) else {
                 throw FSError(.notSupported, "server \(context.serverIndex) makes only datafiles of its own; make the others with createDatafiles")
             }
             return Array(repeating: nil, count: count)
@@ -78,10 +78,7 @@ extension RequestHandler {
     /// server count and placed so that datafile 0 lives here.
     private func placedDistribution(_ requested: Distribution?) throws -> Distribution {
         let distribution = requested ?? context.configuration.defaultDistribution
-        let servers = context.configuration.servers.count
-        guard distribution.datafileCount <= servers else {
-            throw FSError(.invalidArgument, "\(distribution) needs more than the \(servers) servers of this file system")
-        }
+        try context.configuration.check(distribution)
         return try distribution.placed(onServer: context.serverIndex)
     }
 
@@ -91,9 +88,9 @@ extension RequestHandler {
             throw FSError(.invalidArgument, "\(distribution) needs \(distribution.datafileCount - first) datafiles, not \(datafiles.count)")
         }
         for (offset, datafile) in datafiles.enumerated() {
-            let expected = distribution.server(ofDatafile: first + offset, serverCount: context.configuration.servers.count)
+            let expected = try context.configuration.group(ofDatafile: first + offset, of: distribution)
             guard datafile.server == expected else {
-                throw FSError(.invalidArgument, "datafile \(first + offset) must live on server \(expected), not at \(datafile)")
+                throw FSError(.invalidArgument, "datafile \(first + offset) must live in group \(expected), not at \(datafile)")
             }
         }
     }

@@ -124,7 +124,8 @@ public enum ServerStorage {
         return (
             try SQLiteMetadataStore(
                 path: copy + "/metadata.sqlite", serverIndex: group, reservePath: copy + "/metadata.reserve",
-                syncsEveryCommit: configuration.durability == .fsync, committed: committed,
+                // A group of one copy has only its disk to keep a change through a crash.
+                syncsEveryCommit: configuration.durability == .fsync || (try configuration.placement()).copies(ofGroup: group) == 1, committed: committed,
                 recordsChanges: recordsChanges),
             try BstreamStore(folder: copy + "/bstreams")
         )

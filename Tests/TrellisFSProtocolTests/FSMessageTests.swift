@@ -8,7 +8,7 @@ import TrellisFSProtocol
     static let someAttributes = ObjectAttributes(
         handle: ObjectHandle(server: 3, serial: 77), kind: .file, mode: 0o640, uid: 1000, gid: 100,
         accessTime: Timestamp(seconds: 1, nanoseconds: 2), modifyTime: Timestamp(seconds: 3), changeTime: Timestamp(seconds: -4, nanoseconds: 999),
-        linkCount: 1, size: 12345, distribution: try! .simpleStripe(stripSizeBytes: 65_536, datafileCount: 4, firstServer: 2),
+        linkCount: 1, size: 12345, distribution: try! Distribution.simpleStripe(stripSizeBytes: 65_536, datafileCount: 4, firstServer: 2).keeping(copies: 2),
         datafiles: [ObjectHandle(server: 2, serial: 5), ObjectHandle(server: 3, serial: 6)], sizeIsKnown: false)
 
     static let everyRequest = FSOperations.examples
@@ -16,12 +16,13 @@ import TrellisFSProtocol
     /// Replies of every shape, by reply type; every operation's reply type must be here.
     static let sampleReplies: [ObjectIdentifier: [any WireCodable & Sendable]] = [
         ObjectIdentifier(Done.self): [Done()],
-        ObjectIdentifier(FSConfiguration.self): [FSConfiguration(
+        ObjectIdentifier(FSConfiguration.self): [try! FSConfiguration(
             name: "scratch",
             servers: [ServerDescription(
                 index: 0, serviceName: "trellis-fs/scratch/0", portName: "trellis-port://127.0.0.1:1/2/3", host: "node7",
-                copies: ["trellis-fs/scratch/0/replica/1"])],
-            defaultDistribution: try! .simpleStripe(stripSizeBytes: 65_536, datafileCount: 1), durability: "replicated")],
+                copies: ["trellis-fs/scratch/0/replica/1"]),
+                ServerDescription(index: 1, serviceName: "trellis-fs/scratch/1/replica/0", portName: "", host: "node7")],
+            defaultDistribution: try! .simpleStripe(stripSizeBytes: 65_536, datafileCount: 1), durability: "replicated", dataReplicas: [1])],
         ObjectIdentifier(ObjectAttributes.self): [someAttributes],
         ObjectIdentifier(String.self): ["../target", ""],
         ObjectIdentifier(LinksLeft.self): [LinksLeft(0), LinksLeft(2)],

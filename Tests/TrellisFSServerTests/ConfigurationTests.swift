@@ -40,6 +40,10 @@ import TrellisFSServer
         #expect(try FileSystemConfiguration.parse(toml: replicated.toml()) == replicated)
         let synced = try FileSystemConfiguration.parse(toml: sample.replacingOccurrences(of: "datafiles = 2", with: "datafiles = 2\nreplicas = 3\ndurability = \"fsync\""))
         #expect(synced.replicas == 3 && synced.durability == .fsync)
+        // Other copy counts for directories: one more set of groups per count, written back as read.
+        let sets = try FileSystemConfiguration.parse(toml: sample.replacingOccurrences(of: "datafiles = 2", with: "datafiles = 2\nreplicas = 2\ndata_replicas = [1, 3]"))
+        #expect(try sets.dataReplicas == [1, 3] && sets.placement().members.map(\.count) == [2, 2, 2, 1, 1, 1, 3, 3, 3])
+        #expect(try FileSystemConfiguration.parse(toml: sets.toml()) == sets)
     }
 
     @Test func badConfigurationsSayWhatIsWrong() {
@@ -54,6 +58,8 @@ import TrellisFSServer
             (sample.replacingOccurrences(of: "datafiles = 2", with: "datafiles = 2\nreplicas = 0"), "replicas = 0"),
             (sample.replacingOccurrences(of: "datafiles = 2", with: "datafiles = 2\ndurability = \"replicated\""), "needs replicas >= 2"),
             (sample.replacingOccurrences(of: "datafiles = 2", with: "datafiles = 2\nreplicas = 2\ndurability = \"maybe\""), "\"maybe\" is not one of"),
+            (sample.replacingOccurrences(of: "datafiles = 2", with: "datafiles = 2\nreplicas = 2\ndata_replicas = [2]"), "repeats a count"),
+            (sample.replacingOccurrences(of: "datafiles = 2", with: "datafiles = 2\ndata_replicas = [4]"), "replicas = 4"),
         ] {
             do {
                 _ = try FileSystemConfiguration.parse(toml: text, source: "test.toml")

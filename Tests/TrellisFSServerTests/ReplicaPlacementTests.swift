@@ -42,7 +42,37 @@ import TrellisFSServer
         #expect(placement?.members == [[0, 2], [1, 3], [2, 0], [3, 1]])
     }
 
+    /// Each count of `dataReplicas` adds a set of one group per server, led
+    /// by that server, with that many members; the first set is the file
+    /// system's own, unchanged by the others; a server's own group stays first.
+    @Test func dataReplicasAddOneSetOfGroupsPerCount() async {
+        await propertyCheck(count: 300, input: Self.layouts, Gen.int(in: 1...3).array(of: 0...2)) { hosts, wanted in
+            let counts = wanted.map { min($0, hosts.count) }.reduce(into: [Int]()) { if !$0.contains($1) { $0.append($1) } }
+            guard let own = counts.first else { return }
+            let extra = Array(counts.dropFirst())
+            let placement = try ReplicaPlacement(hosts: hosts, replicas: own, dataReplicas: extra)
+            let n = hosts.count
+            #expect(placement.members.count == n * counts.count && placement.serverCount == n && placement.counts == counts)
+            #expect(Array(placement.members.prefix(n)) == (try ReplicaPlacement(hosts: hosts, replicas: own)).members)
+            for (set, count) in counts.enumerated() {
+                #expect(placement.firstGroup(copies: count) == set * n)
+                for slot in 0..<n {
+                    let members = placement.members[set * n + slot]
+                    #expect(members.first == slot && Set(members).count == count && placement.copies(ofGroup: set * n + slot) == count, "\(hosts) set \(set): \(members)")
+                    #expect(placement.isOwnSet(set * n + slot) == (set == 0))
+                }
+            }
+            #expect(placement.firstGroup(copies: nil) == 0)
+            #expect(placement.isReplicated == counts.contains { $0 > 1 })
+            for server in hosts.indices { #expect(placement.groups(of: server).first?.group == server) }
+        }
+        #expect(try! ReplicaPlacement(hosts: ["a", "b", "c"], replicas: 2).firstGroup(copies: 3) == nil)
+    }
+
     @Test func impossibleCountsAreRefused() {
+        #expect(throws: FSError.self) { try ReplicaPlacement(hosts: ["a", "b", "c"], replicas: 2, dataReplicas: [2]) }
+        #expect(throws: FSError.self) { try ReplicaPlacement(hosts: ["a", "b", "c"], replicas: 2, dataReplicas: [1, 1]) }
+        #expect(throws: FSError.self) { try ReplicaPlacement(hosts: ["a", "b"], replicas: 1, dataReplicas: [3]) }
         #expect(throws: FSError.self) { try ReplicaPlacement(hosts: ["a"], replicas: 2) }
         #expect(throws: FSError.self) { try ReplicaPlacement(hosts: ["a", "b", "c", "d"], replicas: 4) }
         #expect(throws: FSError.self) { try ReplicaPlacement(hosts: ["a", "b"], replicas: 0) }

@@ -20,7 +20,7 @@ private final class HandlerFixture {
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         let store = try SQLiteMetadataStore(path: folder + "/metadata.sqlite", serverIndex: 0)
         _ = try store.createObject(NewObject(kind: .directory, mode: 0o1777, uid: 0, gid: 0, time: Timestamp(seconds: 1)), handle: .root)
-        let configuration = FSConfiguration(
+        let configuration = try FSConfiguration(
             name: "test", servers: (0..<4).map { ServerDescription(index: UInt32($0), serviceName: "trellis-fs/test/\($0)", portName: "") },
             defaultDistribution: try .simpleStripe(stripSizeBytes: 65_536, datafileCount: 4))
         var context = ServerContext(serverIndex: 0, configuration: configuration, metadata: store, bstreams: try BstreamStore(folder: folder + "/bstreams"))

@@ -53,27 +53,43 @@ struct MetricsJobTests {
 
     /// With one copy a close makes what it wrote durable (a sync on its
     /// data server); with two and `durability = "replicated"` each write was
-    /// on both copies when it returned, so only an explicit fsync syncs.
-    @Test(arguments: [1, 2]) func aCloseSyncsOnlyWhereAWriteIsNotDoneOnEveryCopy(replicas: Int) throws {
-        let fixture = try FileSystemFixture(servers: 2, stripSizeBytes: 4096, replicas: replicas)
+    /// on both copies when it returned, so only an explicit fsync syncs. A
+    /// directory that keeps one copy of its files' bytes in a file system of
+    /// two gets the sync of one copy.
+    @Test(arguments: [(1, nil), (2, nil), (2, 1)] as [(Int, Int?)])
+    func aCloseSyncsOnlyWhereAWriteIsNotDoneOnEveryCopy(replicas: Int, directoryCopies: Int?) throws {
+        let fixture = try FileSystemFixture(servers: 2, stripSizeBytes: 4096, replicas: replicas, dataReplicas: directoryCopies.map { [$0] } ?? [])
         let fs = try fixture.client()
         defer { fs.close() }
         func syncs() throws -> Double {
             try (0..<2).map { total(try scrape(fixture, server: $0), "trellis_fs_requests_total", operation: "SyncDatafiles") }.reduce(0, +)
         }
-        let file = try fs.open("/closed", access: .write, create: true)
+        let copies = directoryCopies ?? replicas
+        let folder = directoryCopies == nil ? "" : "/scratch"
+        if let directoryCopies {
+            try fs.makeDirectory(folder)
+            let current = try #require(fs.stat(folder).distribution ?? fs.configuration.defaultDistribution)
+            try fs.setAttributes(folder, AttributeChanges(distribution: try current.keeping(copies: directoryCopies)))
+        }
+        let file = try fs.open(folder + "/closed", access: .write, create: true)
         try file.write(ByteBuffer(repeating: 3, count: 3901), at: 0)
         try file.close()
         let afterClose = try syncs()
-        #expect(afterClose == (replicas == 1 ? 1 : 0), "\(afterClose) syncs after a close with \(replicas) copies")
-        let synced = try fs.open("/closed", access: .write)
+        // One per datafile: a stuffed file has one; a file whose bytes live in a directory's groups is never stuffed.
+        let datafiles = try fs.stat(folder + "/closed").datafiles.count
+        #expect(afterClose == (copies == 1 ? Double(datafiles) : 0), "\(afterClose) syncs after a close with \(copies) copies")
+        let synced = try fs.open(folder + "/closed", access: .write)
         try synced.write(ByteBuffer(repeating: 4, count: 10), at: 0)
         try synced.sync(always: true)
         try synced.close()
         #expect(try syncs() > afterClose, "an explicit sync reaches the data servers")
         var expected = ByteBuffer(repeating: 4, count: 10)
         expected.writeRepeatingByte(3, count: 3891)
-        #expect(try fs.open("/closed").read(at: 0, length: 3901) == expected)
+        #expect(try fs.open(folder + "/closed").read(at: 0, length: 3901) == expected)
+        if directoryCopies != nil {
+            let groups = try fs.stat(folder + "/closed").datafiles.compactMap(\.server)
+            #expect(!groups.isEmpty && groups.allSatisfy { $0 >= fixture.serverCount }, "the bytes live in the one-copy groups: \(groups)")
+        }
     }
 
     @Test func fsTopReportsEveryServer() throws {

@@ -20,9 +20,8 @@ public struct StepwiseOperations {
     /// metadata and entry on the parent's server; a failed last step takes
     /// the datafiles back.
     public func createFile(in directory: ObjectAttributes, named name: String, mode: UInt32 = 0o644, distribution requested: Distribution? = nil) throws -> ObjectAttributes {
-        let serverCount = fs.configuration.servers.count
         let distribution = try (requested ?? directory.distribution ?? fs.configuration.defaultDistribution).placed(onServer: directory.handle.server ?? 0)
-        let made = try makeDatafiles(on: (0..<distribution.datafileCount).map { distribution.server(ofDatafile: $0, serverCount: serverCount) })
+        let made = try makeDatafiles(on: (0..<distribution.datafileCount).map { try fs.configuration.group(ofDatafile: $0, of: distribution) })
         do {
             return try fs.call(owner: directory.handle, CreateFileWithDatafiles(
                 parent: directory.handle, name: name, mode: mode, distribution: distribution, datafiles: made))

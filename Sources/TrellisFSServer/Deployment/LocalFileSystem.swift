@@ -40,23 +40,24 @@ public final class LocalFileSystem: @unchecked Sendable {
     /// the file system asked for and reuses it, so its files survive.
     public static func prepare(
         name: String, servers: Int, folder: String, stripSizeBytes: UInt64 = 65_536,
-        precreateBatch: Int = FileSystemConfiguration.defaultPrecreateBatch, replicas: Int = 1,
+        precreateBatch: Int = FileSystemConfiguration.defaultPrecreateBatch, replicas: Int = 1, dataReplicas: [Int] = [],
         rootOwner: Credentials = Credentials(uid: getuid(), gid: getgid())
     ) throws -> FileSystemConfiguration {
         let path = configPath(in: folder)
         if FileManager.default.fileExists(atPath: path) {
             let existing = try FileSystemConfiguration.load(path: path)
-            guard existing.servers.count == servers, existing.name == name, existing.replicas == replicas else {
+            guard existing.servers.count == servers, existing.name == name, existing.replicas == replicas, existing.dataReplicas == dataReplicas else {
                 throw FSError(
                     .invalidArgument,
-                    "\(folder) holds file system '\(existing.name)' with \(existing.servers.count) servers and \(existing.replicas) replicas, not '\(name)' with \(servers) and \(replicas)")
+                    "\(folder) holds file system '\(existing.name)' with \(existing.servers.count) servers, \(existing.replicas) replicas and data replicas \(existing.dataReplicas), "
+                        + "not '\(name)' with \(servers), \(replicas) and \(dataReplicas)")
             }
             return existing
         }
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         let configuration = try FileSystemConfiguration(
             name: name, servers: (0..<servers).map { .init(host: "127.0.0.1", storage: "\(folder)/server\($0)") }, stripSizeBytes: stripSizeBytes,
-            precreateBatch: precreateBatch, replicas: replicas)
+            precreateBatch: precreateBatch, replicas: replicas, dataReplicas: dataReplicas)
         let now = Timestamp.now()
         for index in 0..<servers { try ServerStorage.make(configuration, server: index, rootOwner: rootOwner, rootTime: now) }
         try configuration.toml().write(toFile: path, atomically: true, encoding: .utf8)

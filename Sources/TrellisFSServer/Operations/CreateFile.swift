@@ -5,10 +5,9 @@ extension CreateFile: ServedOperation {
     static var peersNeverCallBack: Bool { true }
 
     func serve(_ handler: RequestHandler, _ call: inout ServerCall) throws -> ObjectAttributes {
-        if !stuffed, handler.context.peers != nil {
-            return try handler.createSpreadFile(parent, name, mode, distribution, call.credentials, steps: &call.steps)
-        }
-        var created = try handler.createFile(parent, name, mode, distribution, stuffed: stuffed, call.credentials)
+        var created = handler.context.peers != nil && (!stuffed || !handler.context.configuration.dataReplicas.isEmpty)
+            ? try handler.createSpreadFile(parent, name, mode, distribution, stuffed: stuffed, call.credentials, steps: &call.steps)
+            : try handler.createFile(parent, name, mode, distribution, stuffed: stuffed, call.credentials)
         // Its datafiles were made in this request and hold nothing yet: no bstream to look at.
         created.size = 0
         created.sizeIsKnown = true
@@ -16,7 +15,13 @@ extension CreateFile: ServedOperation {
     }
 
     func mayWaitOnPeers(_ handler: RequestHandler) -> Bool {
+        // A file whose bytes a directory keeps in other groups is made with their datafiles.
+        let configuration = handler.context.configuration
+        if !configuration.dataReplicas.isEmpty,
+           configuration.firstGroup(copies: (distribution ?? (try? handler.context.metadata.attributes(of: parent))?.distribution)?.copies) != 0 {
+            return true
+        }
         // With a datafile of every other server in the pool, it waits on no peer.
-        !stuffed && !(handler.context.pool?.holdsEveryServer ?? false)
+        return !stuffed && !(handler.context.pool?.holdsEveryServer ?? false)
     }
 }

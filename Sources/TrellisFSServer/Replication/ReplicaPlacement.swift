@@ -1,3 +1,4 @@
+import TrellisFSDistribution
 import TrellisFSProtocol
 
 /// Which servers hold each replica group. A handle's top bits name its
@@ -9,23 +10,49 @@ import TrellisFSProtocol
 /// (a failed server's groups fail over to different servers, as 3FS's chain
 /// tables and Ceph's placement spread them). The order of the members is the
 /// order of failover.
+///
+/// Groups come in sets, one per copy count: the first set (groups `0 ..< n`
+/// over `n` servers) keeps every object with the file system's own
+/// `replicas`; each count of `dataReplicas` adds a set of `n` groups that
+/// keep only the bytes (datafiles) of files whose directory chose that
+/// count, as a CephFS directory's layout names a data pool of another size
+/// while its metadata stays in the metadata pool. Group `k · n + s` of set
+/// `k` starts with server `s` as its primary.
 public struct ReplicaPlacement: Sendable, Equatable {
-    /// Each group's members, its primary first.
+    /// Each group's members, its primary first, set after set.
     public let members: [[Int]]
+    /// The servers the groups are placed over.
+    public let serverCount: Int
+    /// The copy count of each set: the file system's own first.
+    public let counts: [Int]
 
     /// The placement of `replicas` copies over servers on `hosts` (one entry
-    /// per server, its host); `invalidArgument` when there are fewer servers
-    /// than replicas.
-    public init(hosts: [String], replicas: Int) throws {
-        guard (1 ... 3).contains(replicas) else {
-            throw FSError(.invalidArgument, "replicas = \(replicas) is outside 1 ... 3")
+    /// per server, its host), and of a set of data groups for each count of
+    /// `dataReplicas`; `invalidArgument` when there are fewer servers than
+    /// a count, or a count is outside 1 ... 3 or given twice.
+    public init(hosts: [String], replicas: Int, dataReplicas: [Int] = []) throws {
+        let counts = [replicas] + dataReplicas
+        for count in counts {
+            guard (1 ... Distribution.maximumCopies).contains(count) else {
+                throw FSError(.invalidArgument, "replicas = \(count) is outside 1 ... \(Distribution.maximumCopies)")
+            }
+            guard count <= hosts.count else {
+                throw FSError(.invalidArgument, "replicas = \(count) needs at least \(count) servers, and the file system has \(hosts.count)")
+            }
         }
-        guard replicas <= hosts.count else {
-            throw FSError(.invalidArgument, "replicas = \(replicas) needs at least \(replicas) servers, and the file system has \(hosts.count)")
+        guard Set(counts).count == counts.count else {
+            throw FSError(.invalidArgument, "data_replicas = \(dataReplicas) repeats a count or names replicas = \(replicas), which every file system keeps")
         }
+        serverCount = hosts.count
+        self.counts = counts
+        members = counts.flatMap { Self.groups(hosts: hosts, replicas: $0) }
+    }
+
+    /// One set of groups: group `s` led by server `s`, with `replicas` members.
+    private static func groups(hosts: [String], replicas: Int) -> [[Int]] {
         let count = hosts.count
         var load = [Int](repeating: 0, count: count)
-        members = (0 ..< count).map { group in
+        return (0 ..< count).map { group in
             var chosen = [group]
             while chosen.count < replicas {
                 let free = (1 ..< count).map { (group + $0) % count }.filter { !chosen.contains($0) }
@@ -40,8 +67,25 @@ public struct ReplicaPlacement: Sendable, Equatable {
         }
     }
 
-    /// How many copies of each object there are.
-    public var replicas: Int { members.first?.count ?? 1 }
+    /// How many copies of each object of the file system's own groups there are.
+    public var replicas: Int { counts[0] }
+
+    /// Whether any group has more than one copy (so servers watch and replicate).
+    public var isReplicated: Bool { counts.contains { $0 > 1 } }
+
+    /// The first group of the set kept for `copies` copies (nil or the file
+    /// system's own count: 0); nil when no set keeps that many.
+    public func firstGroup(copies: Int?) -> Int? {
+        guard let copies, copies != replicas else { return 0 }
+        return counts.firstIndex(of: copies).map { $0 * serverCount }
+    }
+
+    /// The copies group `group` keeps.
+    public func copies(ofGroup group: Int) -> Int { members[group].count }
+
+    /// Whether `group` belongs to the file system's own set (it keeps
+    /// metadata; the other sets keep only datafiles).
+    public func isOwnSet(_ group: Int) -> Bool { group < serverCount }
 
     /// The groups server `server` is a member of (its own first), and its place in each.
     public func groups(of server: Int) -> [(group: Int, place: Int)] {

@@ -39,7 +39,7 @@ public struct ReplicationContext: Sendable {
         copyServiceName: @escaping @Sendable (Int, Int) -> String, watchServiceName: @escaping @Sendable (Int) -> String
     ) {
         self.server = server
-        self.serverCount = placement.members.count
+        self.serverCount = placement.serverCount
         self.placement = placement
         self.epochs = epochs
         self.runtime = runtime

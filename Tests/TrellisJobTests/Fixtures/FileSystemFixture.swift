@@ -26,7 +26,7 @@ final class FileSystemFixture: @unchecked Sendable {
     /// `storageBytesOfServer` some servers' storage only (root only).
     init(
         servers: Int = 4, stripSizeBytes: Int = 4096, storageBytes: Int? = nil, storageBytesOfServer: [Int: Int] = [:],
-        precreateBatch: Int = FileSystemConfiguration.defaultPrecreateBatch, replicas: Int = 1
+        precreateBatch: Int = FileSystemConfiguration.defaultPrecreateBatch, replicas: Int = 1, dataReplicas: [Int] = []
     ) throws {
         names = try NameServiceFixture()
         name = "test\(getpid())x\(Int.random(in: 0..<1_000_000))"
@@ -41,7 +41,7 @@ final class FileSystemFixture: @unchecked Sendable {
             mounts.append(storage)
         }
         let configuration = try LocalFileSystem.prepare(
-            name: name, servers: servers, folder: folder, stripSizeBytes: UInt64(stripSizeBytes), precreateBatch: precreateBatch, replicas: replicas)
+            name: name, servers: servers, folder: folder, stripSizeBytes: UInt64(stripSizeBytes), precreateBatch: precreateBatch, replicas: replicas, dataReplicas: dataReplicas)
         self.configuration = configuration
         var environment = ProcessEnvironment.current()
         environment.merge(names.environment) { _, new in new }
