@@ -51,9 +51,11 @@ struct CheckCommand: ClientCommand {
         if json {
             try printJSON(summary)
         } else {
-            for server in report.unreachableServers { print("server \(server) (\(fs.configuration.servers[server].serviceName)) did not answer") }
+            // With data_replicas there are more replica groups than servers; fsck asks each group.
+            let unit = fs.configuration.servers.count == fs.configuration.serverCount ? "server" : "replica group"
+            for server in report.unreachableServers { print("\(unit) \(server) (\(fs.configuration.servers[server].serviceName)) did not answer") }
             for skipped in report.skippedChecks { print("skipped: \(skipped)") }
-            print("\(fs.configuration.name): \(summary.objects) objects and \(summary.entries) entries on \(report.servers - report.unreachableServers.count) of \(report.servers) servers; "
+            print("\(fs.configuration.name): \(summary.objects) objects and \(summary.entries) entries on \(report.servers - report.unreachableServers.count) of \(report.servers) \(unit)s; "
                 + "\(report.findings.count) problems, \(summary.repaired) repaired, \(summary.left) left")
         }
         if report.exitCode != 0 { throw ExitCode(report.exitCode) }
