@@ -164,8 +164,10 @@ extension FileSystemCommand {
                 layout = try .simpleStripe(stripSizeBytes: stripSizeBytes, datafileCount: datafiles ?? fs.configuration.serverCount)
             }
             for path in paths {
-                if parents { try fs.makeDirectories(path) } else { try fs.makeDirectory(path) }
-                if let layout { try fs.setAttributes(path, AttributeChanges(distribution: layout)) }
+                let made = parents ? try fs.makeDirectories(path) : try fs.makeDirectory(path)
+                // New strips keep the copy count the directory inherited.
+                let inherited = (made.distribution ?? fs.configuration.defaultDistribution).copies
+                if let layout { try fs.setAttributes(path, AttributeChanges(distribution: try layout.keeping(copies: inherited))) }
             }
         }
     }

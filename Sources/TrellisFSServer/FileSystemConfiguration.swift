@@ -106,6 +106,9 @@ public struct FileSystemConfiguration: Sendable, Equatable {
         self.precreateBatch = precreateBatch
         self.replicas = replicas
         self.dataReplicas = dataReplicas
+        guard servers.count * (dataReplicas.count + 1) < ObjectHandle.maximumServers else {
+            throw FSError(.invalidArgument, "\(servers.count) servers with \(dataReplicas.count + 1) copy counts make more replica groups than handles can name (\(ObjectHandle.maximumServers - 1))")
+        }
         self.durability = durability ?? (replicas >= 2 ? .replicated : .fsync)
         guard (0.5 ... 600).contains(failoverSeconds) else {
             throw FSError(.invalidArgument, "failover_seconds = \(failoverSeconds) is outside 0.5 ... 600")

@@ -92,7 +92,8 @@ public final class FileSystemServer: @unchecked Sendable {
                 // A primary that crashed may hold changes it never passed on: it hands its group over (`FailoverWatch`).
                 let handsOver = replication != nil && members.first == index && members.count > 1 && !stoppedCleanly
                 let isPrimary = members.first == index && !handsOver, isMember = members.contains(index) && !handsOver
-                let secondaries = Secondaries(isPrimary && members.count > 1 ? linesTo(Array(members.dropFirst()), true) : nil)
+                // By placement, not the current members: a primary left alone keeps a replicator, which its copies' resyncs need.
+                let secondaries = Secondaries(isPrimary && placement.copies(ofGroup: group) > 1 ? linesTo(Array(members.dropFirst()), true) : nil)
                 let committed: (@Sendable (Changeset) -> Void)? = replication == nil ? nil : { @Sendable changes in secondaries.startCommit(changes) }
                 // Only a primary passes its changes on; a secondary's commits (its primary's changes) are not recorded.
                 let stores = try ServerStorage.open(
@@ -105,7 +106,7 @@ public final class FileSystemServer: @unchecked Sendable {
                 context.secondaries = replication == nil ? nil : secondaries
                 context.replication = replication
                 context.log = { [logger] (message: String) in logger.warning("\(label): \(message)") }
-                if place == 0, configuration.precreateBatch > 0, configuration.servers.count > 1 {
+                if place == 0, placement.isOwnSet(group), configuration.precreateBatch > 0, configuration.servers.count > 1 {
                     context.pool = try DatafilePool(
                         store: stores.metadata, peers: peers, serverIndex: index, serverCount: configuration.servers.count,
                         batch: configuration.precreateBatch, isServing: { [role = context.role] in role.isPrimary }, log: context.log)

@@ -52,7 +52,9 @@ extension RequestHandler {
     ) throws -> ObjectAttributes {
         let directory = try directory(parent, credentials, write: true)
         try EntryName.validate(name)
-        let distribution = try placedDistribution(requested ?? directory.distribution)
+        // A creator's own strips keep the directory's copy count unless they name one.
+        let inherited = try requested.map { $0.copies == nil ? try $0.keeping(copies: directory.distribution?.copies) : $0 }
+        let distribution = try placedDistribution(inherited ?? directory.distribution)
         return try makeObject(in: directory, name: name, NewObject(
             kind: .file, mode: mode & 0o7777, uid: credentials.uid, gid: newGroup(directory, credentials), time: context.now(),
             distribution: distribution, datafiles: try datafiles(distribution)))

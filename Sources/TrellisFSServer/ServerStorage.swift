@@ -55,7 +55,9 @@ public enum ServerStorage {
     static let storageFormat = 2
 
     static func markerText(_ configuration: FileSystemConfiguration, _ index: Int) -> String {
-        "\(configuration.name) \(index) format \(storageFormat)\n"
+        // The data groups are named too: a server must not start on storage made without them, nor with more.
+        let dataGroups = configuration.dataReplicas.isEmpty ? "" : " data_replicas \(configuration.dataReplicas.map(String.init).joined(separator: ","))"
+        return "\(configuration.name) \(index) format \(storageFormat)\(dataGroups)\n"
     }
 
     /// The folder of server `index`'s copy of replica group `group`.

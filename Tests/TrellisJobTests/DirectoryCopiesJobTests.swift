@@ -31,8 +31,15 @@ import TrellisFSServer
         let refused = try JobHarness.run([JobHarness.trellis, "fs", "layout", "set", "--replicas", "3"] + name + ["/plain"], environment: fixture.environment)
         #expect(refused.status != 0 && refused.combined.contains("keeps no data with 3 copies"), "\(refused.combined)")
         #expect(try fs.stat("/safe").distribution?.copies == 2)
-        // Inherited like the stripe: a new subdirectory gives its files two copies too.
+        // Inherited like the stripe: a new subdirectory gives its files two copies too, and so do new strips set
+        // on it, or a creator's own strips that name no count.
         try fs.makeDirectory("/safe/deeper")
+        let striped = try JobHarness.run(
+            [JobHarness.trellis, "fs", "mkdir", "--strip-size-bytes", "2048"] + name + ["/safe/striped"], environment: fixture.environment)
+        let stripedLayout = try fs.stat("/safe/striped").distribution
+        #expect(striped.status == 0 && stripedLayout?.copies == 2 && stripedLayout?.stripSizesBytes.first == 2048, "\(striped.combined)")
+        let own = try fs.createFile("/safe/own", distribution: try .simpleStripe(stripSizeBytes: 1024, datafileCount: 2), stuffed: false)
+        #expect(own.distribution?.copies == 2 && own.datafiles.allSatisfy { ($0.server ?? 0) >= fixture.serverCount }, "\(own.datafiles)")
         var written: [String: [UInt8]] = [:]
         for (index, path) in ["/safe/a", "/safe/b", "/safe/deeper/c", "/plain/a", "/plain/b"].enumerated() {
             let bytes = (0..<(5000 + index * 333)).map { UInt8(truncatingIfNeeded: $0 &* 13 &+ index) }

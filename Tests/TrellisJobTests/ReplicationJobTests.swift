@@ -220,6 +220,31 @@ import TrellisFSStorage
         #expect(differences.isEmpty, "\(differences.joined(separator: "\n"))")
     }
 
+    /// A group goes on with its primary alone after its secondary dies; the
+    /// primary is then restarted (cleanly) while the secondary is still
+    /// away. When the secondary returns, the primary, which leads a group of
+    /// one, still resyncs it and takes it back.
+    @Test func aPrimaryRestartedAloneStillTakesItsCopyBack() throws {
+        let fixture = try FileSystemFixture(servers: 3, stripSizeBytes: 1024, replicas: 2)
+        let fs = try fixture.client(timeoutSeconds: 20)
+        defer { fs.close() }
+        let files = try WrittenFiles(fs)
+        for index in 0..<6 { try files.write("before\(index)", seed: index) }
+        let placement = try fixture.configuration.placement()
+        let secondary = try #require(try fs.stat("/work").handle.server)
+        // The group the dead server follows, and that group's primary.
+        let group = try #require(placement.members.indices.first { placement.members[$0].dropFirst().contains(secondary) })
+        fixture.killServer(secondary)
+        _ = Self.awaitReports(fs, seconds: 60) { reports in reports[group].primary?.members == [UInt32(group)] }
+        #expect(fixture.stopServer(group) == 0, "\(fixture.logTails())")
+        try fixture.startServer(group)
+        try fixture.startServer(secondary)
+        let reports = Self.awaitHealthy(fs, seconds: 120)
+        #expect(reports[group].health == "healthy" && reports[group].primary?.members.count == 2,
+                "group \(group): \(reports[group].health), members \(reports[group].primary?.members ?? [])\n\(fixture.logTails(lines: 30))")
+        try files.expectEveryFileReadsBack()
+    }
+
     /// A secondary whose disk fills cannot take its primary's writes: it
     /// leaves its group (a vote it asks for itself), every write the client
     /// makes is acknowledged and reads back, and once there is room again the
