@@ -69,6 +69,10 @@ final class BenchSite: @unchecked Sendable {
     func close() {
         closing.lock()
         defer { closing.unlock() }
+        stopEverything()
+    }
+
+    private func stopEverything() {
         let taken = lock.withLock {
             defer { stops = [] }
             return stops
@@ -85,7 +89,10 @@ final class BenchSite: @unchecked Sendable {
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
             source.setEventHandler { [self] in
                 FileHandle.standardError.write(Data("bench: stopped by signal \(number); stopping what it started\n".utf8))
-                close()
+                // The close lock is kept until the exit: a run that fails meanwhile (its clients stopped
+                // under it) waits in its own close() instead of ending the process with its error first.
+                closing.lock()
+                stopEverything()
                 exit(128 + number)
             }
             source.resume()
