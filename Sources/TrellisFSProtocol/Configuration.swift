@@ -86,10 +86,16 @@ public struct FSConfiguration: Sendable, Hashable, WireRecord {
     /// The group of datafile `index` of a file laid out by `distribution`
     /// (its set chosen by the distribution's copies).
     public func group(ofDatafile index: Int, of distribution: Distribution) throws -> Int {
+        try firstGroup(of: distribution) + distribution.server(ofDatafile: index, serverCount: serverCount)
+    }
+
+    /// The first group of the set that keeps the distribution's copies; refused when there is none.
+    private func firstGroup(of distribution: Distribution) throws -> Int {
         guard let first = firstGroup(copies: distribution.copies) else {
-            throw FSError(.invalidArgument, "file system \(name) keeps no data with \(distribution.copies ?? replicas) copies: it keeps \(copyCounts.map(String.init).joined(separator: " or ")) (replicas and data_replicas in its TOML)")
+            let kept = ([replicas] + dataReplicas.map(Int.init)).map(String.init).joined(separator: " or ")
+            throw FSError(.invalidArgument, "file system \(name) keeps no data with \(distribution.copies ?? replicas) copies: it keeps \(kept) (replicas and data_replicas in its TOML)")
         }
-        return first + distribution.server(ofDatafile: index, serverCount: serverCount)
+        return first
     }
 
     /// Refuses a distribution with more datafiles than servers, a first
@@ -98,16 +104,8 @@ public struct FSConfiguration: Sendable, Hashable, WireRecord {
         guard distribution.datafileCount <= serverCount, distribution.firstServer < serverCount else {
             throw FSError(.invalidArgument, "\(distribution) needs more than the \(serverCount) servers of file system \(name)")
         }
-        guard firstGroup(copies: distribution.copies) != nil else {
-            throw FSError(.invalidArgument, "file system \(name) keeps no data with \(distribution.copies ?? replicas) copies: it keeps \(copyCounts.map(String.init).joined(separator: " or ")) (replicas and data_replicas in its TOML)")
-        }
+        _ = try firstGroup(of: distribution)
     }
-
-    /// Every copy count a file's bytes may have: the file system's own first.
-    public var copyCounts: [Int] { [replicas] + dataReplicas.map(Int.init) }
-
-    /// How many copies group `group` keeps.
-    public func copies(ofGroup group: Int) -> Int { servers.indices.contains(group) ? servers[group].copies.count + 1 : 0 }
 
     /// Whether a change to a file laid out by `distribution` is done once
     /// every copy of its bytes holds it (a directory that keeps one copy

@@ -55,18 +55,17 @@ import TrellisFSServer
             #expect(placement.members.count == n * counts.count && placement.serverCount == n && placement.counts == counts)
             #expect(Array(placement.members.prefix(n)) == (try ReplicaPlacement(hosts: hosts, replicas: own)).members)
             for (set, count) in counts.enumerated() {
-                #expect(placement.firstGroup(copies: count) == set * n)
+                #expect(placement.counts.firstIndex(of: count) == set)
                 for slot in 0..<n {
                     let members = placement.members[set * n + slot]
                     #expect(members.first == slot && Set(members).count == count && placement.copies(ofGroup: set * n + slot) == count, "\(hosts) set \(set): \(members)")
                     #expect(placement.isOwnSet(set * n + slot) == (set == 0))
                 }
             }
-            #expect(placement.firstGroup(copies: nil) == 0)
             #expect(placement.isReplicated == counts.contains { $0 > 1 })
             for server in hosts.indices { #expect(placement.groups(of: server).first?.group == server) }
         }
-        #expect(try! ReplicaPlacement(hosts: ["a", "b", "c"], replicas: 2).firstGroup(copies: 3) == nil)
+        #expect(try! ReplicaPlacement(hosts: ["a", "b", "c"], replicas: 2).counts == [2])
     }
 
     @Test func impossibleCountsAreRefused() {

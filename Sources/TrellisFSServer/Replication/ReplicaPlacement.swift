@@ -73,13 +73,6 @@ public struct ReplicaPlacement: Sendable, Equatable {
     /// Whether any group has more than one copy (so servers watch and replicate).
     public var isReplicated: Bool { counts.contains { $0 > 1 } }
 
-    /// The first group of the set kept for `copies` copies (nil or the file
-    /// system's own count: 0); nil when no set keeps that many.
-    public func firstGroup(copies: Int?) -> Int? {
-        guard let copies, copies != replicas else { return 0 }
-        return counts.firstIndex(of: copies).map { $0 * serverCount }
-    }
-
     /// The copies group `group` keeps.
     public func copies(ofGroup group: Int) -> Int { members[group].count }
 
