@@ -13,15 +13,15 @@ import TrellisFSProtocol
 /// update is left out, and either counts as a conflict. (An update whose old
 /// values differ is applied without being counted.)
 enum ChangesetApplier {
-    /// Applies `tables` in the connection's open transaction; returns how
-    /// many rows were not as the changeset expected. Throws for a table that
+    /// Applies `tables` in the connection's open transaction; returns the
+    /// rows that were not as the changeset expected. Throws for a table that
     /// is not one of the replicated ones, or that does not have the columns
     /// and key the changeset says; the caller's savepoint then undoes it all.
     /// `schemas` keeps each table's columns and statements' text as read
     /// from the database, so that they are made once per connection, not
     /// once per changeset.
-    static func apply(_ tables: [Changeset.TableChanges], to db: Database, schemas: inout [String: TableSchema]) throws -> Int {
-        var conflicts = 0
+    static func apply(_ tables: [Changeset.TableChanges], to db: Database, schemas: inout [String: TableSchema]) throws -> [RowConflict] {
+        var conflicts: [RowConflict] = []
         for table in tables {
             let schema = try self.schema(of: table, in: db, schemas: &schemas)
             for change in table.changes {
@@ -33,18 +33,19 @@ enum ChangesetApplier {
                     }
                     try execute(db.cachedStatement(sql: schema.insert), values, in: db)
                     if db.changesCount == 0 {
-                        conflicts += 1
+                        conflicts.append(RowConflict(table: table.name, change: .insert, key: schema.key.map { values[$0] }))
                         try execute(db.cachedStatement(sql: schema.replace), values, in: db)
                     }
                 case .delete(let row):
-                    try execute(db.cachedStatement(sql: schema.delete), try keyValues(schema.key, of: row, table), in: db)
-                    if db.changesCount == 0 { conflicts += 1 }
+                    let key = try keyValues(schema.key, of: row, table)
+                    try execute(db.cachedStatement(sql: schema.delete), key, in: db)
+                    if db.changesCount == 0 { conflicts.append(RowConflict(table: table.name, change: .delete, key: key)) }
                 case .update(let old, let new):
                     let changed = new.indices.filter { new[$0] != nil && table.primaryKey[$0] == 0 }
                     guard !changed.isEmpty else { continue }
-                    let values = changed.map { new[$0]! } + (try keyValues(schema.key, of: old, table))
-                    try execute(db.cachedStatement(sql: schema.update(of: changed)), values, in: db)
-                    if db.changesCount == 0 { conflicts += 1 }
+                    let key = try keyValues(schema.key, of: old, table)
+                    try execute(db.cachedStatement(sql: schema.update(of: changed)), changed.map { new[$0]! } + key, in: db)
+                    if db.changesCount == 0 { conflicts.append(RowConflict(table: table.name, change: .update, key: key)) }
                 }
             }
         }

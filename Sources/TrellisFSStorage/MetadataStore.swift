@@ -89,9 +89,9 @@ public protocol MetadataStore: Sendable {
     func recordReply(_ reply: [UInt8], client: UInt64, request: UInt64, at time: Timestamp) throws
 
     /// Applies a primary's changeset to this copy; returns the rows that were
-    /// not as it expected (0 for a copy in step with its primary).
+    /// not as it expected (none for a copy in step with its primary).
     @discardableResult
-    func apply(_ changeset: Changeset) throws -> Int
+    func apply(_ changeset: Changeset) throws -> [RowConflict]
 
     /// Every row a changeset carries, as text, to compare copies.
     func replicatedRows() throws -> String

@@ -687,7 +687,7 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
     /// expected, which a replica in step with its primary never has. When
     /// this store records changes too, the applied rows are recorded.
     @discardableResult
-    public func apply(_ changeset: Changeset) throws -> Int {
+    public func apply(_ changeset: Changeset) throws -> [RowConflict] {
         try write("applying a changeset of \(changeset.bytes.count) bytes") { db in
             try appliedSchemas.withLock { schemas in
                 try whileApplying { try ChangeRecording.apply(changeset, to: db, schemas: &schemas) }

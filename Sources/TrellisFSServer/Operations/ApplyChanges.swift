@@ -8,9 +8,10 @@ extension ApplyChanges: ServedOperation {
             throw FSError(.invalidArgument, "a changeset for group \(group) sent to the copy of group \(handler.context.serverIndex)")
         }
         let conflicts = try handler.context.metadata.apply(Changeset(bytes: Data(changeset.readableBytesView)))
-        if conflicts > 0 {
+        if !conflicts.isEmpty {
             // The copy had drifted from its primary; the changeset's rows now stand.
-            handler.context.log("group \(group): \(conflicts) rows of a changeset were not as the primary had them")
+            let named = conflicts.prefix(4).map(\.description).joined(separator: "; ")
+            handler.context.log("group \(group): \(conflicts.count) rows of a changeset were not as the primary had them: \(named)")
         }
         return Done()
     }

@@ -14,11 +14,15 @@ extension RequestResync: ServedOperation {
         }
         if replication.epochs.entry(Int(group))?.members.contains(member) == true { return Done() }
         let group = Int(group)
-        // A copy made anew has none of what the log assumes it has.
-        if full { replicator.giveUpLog(of: member) }
-        secondaries.startResync(of: member) { update in
+        let started = secondaries.startResync(of: member) { update in
+            // A copy made anew has none of what the log assumes it has.
+            if full { replicator.giveUpLog(of: member) }
             Resync(group: group, member: member, handler: handler, replicator: replicator, replication: replication, update: update).run()
         }
+        // A copy out of its group asks again every few seconds while it is resynced; only a copy made anew
+        // since its resync from the log began stops that resync (which then cannot take it back) for a full one.
+        // Giving up the log of a full resync under way would lose the changes made since its snapshot.
+        if !started, full, secondaries.resync(of: member)?.full == false { replicator.giveUpLog(of: member) }
         return Done()
     }
 }

@@ -132,9 +132,18 @@ public final class Replicator: Sendable {
     /// A full resync of `member` sent everything from before its log began.
     func markCoversEverythingBefore(of member: Int) { state.withLock { $0.missed[member]?.markCoversEverythingBefore() } }
 
-    /// Takes what `member` has missed so far (nil: it keeps no log).
-    func takeMissed(of member: Int) -> MissedChanges? {
-        state.withLock { state in state.missed[member] == nil ? nil : state.missed[member]!.take() }
+    /// Takes what `member` has missed so far; throws when no log, or no
+    /// complete one, is kept (it was given up: sending it would leave the
+    /// copy without changes it lacks).
+    func takeMissed(of member: Int) throws -> MissedChanges {
+        try state.withLock { state in
+            guard state.missed[member]?.isComplete == true else { throw Self.noCompleteLog(of: member, group) }
+            return state.missed[member]!.take()
+        }
+    }
+
+    private static func noCompleteLog(of member: Int, _ group: Int) -> FSError {
+        FSError(.invalidArgument, "group \(group) keeps no complete log of what server \(member) missed (it was given up, or the copy is a member)")
     }
 
     /// Gives up `member`'s log: what it missed is no longer all known.
@@ -145,9 +154,7 @@ public final class Replicator: Sendable {
     /// like any secondary. When `finish` throws, the log stays as it was.
     func admit(_ member: Int, finish: (MissedChanges) throws -> Void) throws {
         try state.withLock { state in
-            guard var missed = state.missed[member] else {
-                throw FSError(.invalidArgument, "group \(group) keeps no log of server \(member): it is a member, or was not resynced")
-            }
+            guard var missed = state.missed[member], missed.isComplete else { throw Self.noCompleteLog(of: member, group) }
             let rest = missed.take()
             try finish(rest)
             state.missed[member] = nil

@@ -44,7 +44,7 @@ struct Resync {
             try send(BeginResync(group: UInt32(group), epoch: epoch, full: full), on: line)
             if full { try sendEverything(on: line) }
             for _ in 0..<Self.rounds {
-                guard let missed = replicator.takeMissed(of: member) else { throw FSError(.invalidArgument, "the log of server \(member) is gone") }
+                let missed = try replicator.takeMissed(of: member)
                 do {
                     try send(missed, on: line)
                 } catch {

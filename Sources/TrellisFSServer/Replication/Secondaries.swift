@@ -76,13 +76,15 @@ public final class Secondaries: Sendable {
 
     /// Starts `work` (a resync of `member`) on a thread of its own, unless
     /// one is under way; `work` reports its progress through `update`.
-    func startResync(of member: Int, _ work: @escaping @Sendable (_ update: @escaping ResyncUpdate) -> Void) {
+    /// Whether it started.
+    @discardableResult
+    func startResync(of member: Int, _ work: @escaping @Sendable (_ update: @escaping ResyncUpdate) -> Void) -> Bool {
         let started = resyncs.withLock { resyncs in
             if resyncs[member]?.running == true { return false }
             resyncs[member] = ResyncProgress()
             return true
         }
-        guard started else { return }
+        guard started else { return false }
         let update: ResyncUpdate = { [self] change in
             self.resyncs.withLock { resyncs in if resyncs[member] != nil { change(&resyncs[member]!) } }
         }
@@ -91,6 +93,12 @@ public final class Secondaries: Sendable {
             update { $0.finish() }
         }
         if thread == nil { update { $0.finish() } }
+        return true
+    }
+
+    /// The resync of `member` under way (nil: none).
+    func resync(of member: Int) -> ResyncProgress? {
+        resyncs.withLock { resyncs in resyncs[member].flatMap { $0.running ? $0 : nil } }
     }
 
     /// Each placed member's state with the progress of its resync.

@@ -78,6 +78,18 @@ final class FileSystemFixture: @unchecked Sendable {
         for mount in mounts { _ = try? JobHarness.run(["/bin/umount", mount], timeoutSeconds: 30) }
         // The client() call pointed this process at the fixture's name service; later tests must not inherit that.
         for key in names.environment.keys { unsetenv(key) }
+        keepLogs()
         try? FileManager.default.removeItem(atPath: folder)
+    }
+
+    /// Copies each server's whole log into the folder `TRELLIS_TEST_LOGS`
+    /// names, when it names one: a failure seen once in many runs needs more
+    /// than the tails a test prints.
+    private func keepLogs() {
+        guard let kept = ProcessInfo.processInfo.environment["TRELLIS_TEST_LOGS"], let system else { return }
+        try? FileManager.default.createDirectory(atPath: kept, withIntermediateDirectories: true)
+        for index in 0..<serverCount {
+            try? FileManager.default.copyItem(atPath: system.logPath(ofServer: index), toPath: "\(kept)/\(name)-server-\(index).log")
+        }
     }
 }
