@@ -126,28 +126,14 @@ import TrellisFSStorage
     /// A storage folder on a 64 KiB tmpfs: a write that does not fit is a
     /// `noSpace` error naming the bstream, and what was written before stays.
     @Test func aFullStorageFolderIsANoSpaceError() throws {
-        let folder = NSTemporaryDirectory() + "trellis-full-\(UUID().uuidString)"
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(atPath: folder) }
-        let mount = Process()
-        mount.executableURL = URL(fileURLWithPath: "/bin/mount")
-        mount.arguments = ["-t", "tmpfs", "-o", "size=64k", "tmpfs", folder]
-        try mount.run()
-        mount.waitUntilExit()
-        try #require(mount.terminationStatus == 0, "mounting a tmpfs needs root (CI runs as root)")
-        defer {
-            let unmount = Process()
-            unmount.executableURL = URL(fileURLWithPath: "/bin/umount")
-            unmount.arguments = [folder]
-            try? unmount.run()
-            unmount.waitUntilExit()
+        try withSmallTmpfs(bytes: 64 << 10) { folder in
+            let store = try BstreamStore(folder: folder + "/bstreams")
+            _ = try store.write(datafile: datafile0, regions: [.init(offset: 0, length: 4096)], data: ByteBuffer(repeating: 7, count: 4096))
+            let full = try #require(throws: FSError.self) {
+                try store.write(datafile: datafile1, regions: [.init(offset: 0, length: 1 << 17)], data: ByteBuffer(repeating: 1, count: 1 << 17))
+            }
+            #expect(full.code == .noSpace && full.message.contains(store.path(of: datafile1)), "\(full)")
+            #expect(Array(try store.read(datafile: datafile0, regions: [.init(offset: 0, length: 4096)], maximumBytes: 1 << 20).readableBytesView) == Array(repeating: 7, count: 4096))
         }
-        let store = try BstreamStore(folder: folder + "/bstreams")
-        _ = try store.write(datafile: datafile0, regions: [.init(offset: 0, length: 4096)], data: ByteBuffer(repeating: 7, count: 4096))
-        let full = try #require(throws: FSError.self) {
-            try store.write(datafile: datafile1, regions: [.init(offset: 0, length: 1 << 17)], data: ByteBuffer(repeating: 1, count: 1 << 17))
-        }
-        #expect(full.code == .noSpace && full.message.contains(store.path(of: datafile1)), "\(full)")
-        #expect(Array(try store.read(datafile: datafile0, regions: [.init(offset: 0, length: 4096)], maximumBytes: 1 << 20).readableBytesView) == Array(repeating: 7, count: 4096))
     }
 }

@@ -174,4 +174,25 @@ private let now = Timestamp(seconds: 1_700_000_000, nanoseconds: 5)
             #expect(try store.entry(in: directory.handle, named: "c") == nil)
         }
     }
+
+    /// A store that does not sync every commit checkpoints its log rarely,
+    /// so on a small disk the log fills it first: a change that finds the
+    /// disk full gives up the reserve, empties the log into the database
+    /// and commits, and the reserve is made again in the room the log left.
+    @Test func aLogThatFillsTheDiskIsEmptiedForTheNextChange() throws {
+        try withSmallTmpfs(bytes: 1 << 20) { folder in
+            let reserve = folder + "/reserve"
+            let store = try SQLiteMetadataStore(
+                path: folder + "/metadata.sqlite", serverIndex: 2, reservePath: reserve, reserveBytes: 64 << 10, syncsEveryCommit: false)
+            let file = try store.createObject(NewObject(kind: .file, mode: 0o644, uid: 1, gid: 1, time: now))
+            // Each commit adds at least a page of 4 KiB to the log: 600 of them do not fit in 1 MiB.
+            for step in 1...600 {
+                try store.touch(file.handle, at: Timestamp(seconds: now.seconds + Int64(step)))
+            }
+            #expect(try store.attributes(of: file.handle)?.modifyTime == Timestamp(seconds: now.seconds + 600))
+            let log = try FileManager.default.attributesOfItem(atPath: folder + "/metadata.sqlite-wal")[.size] as? Int ?? 0
+            #expect(log < 1 << 20)
+            #expect(FileManager.default.fileExists(atPath: reserve))
+        }
+    }
 }
