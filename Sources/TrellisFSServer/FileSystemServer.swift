@@ -144,8 +144,27 @@ public final class FileSystemServer: @unchecked Sendable {
         }() : nil
     }
 
+    /// Storage made anew (a disk replaced, or a file system just made) holds
+    /// nothing, while the other members of its groups may still count its
+    /// old copies as members in step, which an empty copy must not pass
+    /// for: it would serve its own group empty, and fail its primaries'
+    /// changes to what it lacks. So it stays silent until its groups can
+    /// have gone on without it (`failover_seconds`, the probes that find the
+    /// silence and the vote), then learns their newest epochs and is
+    /// resynced in full where they did. A file system started for the first
+    /// time waits once, every server at once, and no group goes on without
+    /// anyone.
+    private func waitOutOldCopies() {
+        guard !watches.isEmpty, ServerStorage.isMadeAnew(configuration, server: index) else { return }
+        let seconds = configuration.failoverSeconds + 4 * min(1, configuration.failoverSeconds / 2)
+        logger.info("server \(index) of \(configuration.name): its storage is new; it waits \(seconds) s, so that groups that counted its old copies go on without them")
+        let until = MonotonicClock.nanoseconds() &+ UInt64(seconds * 1e9)
+        while !stopping.load(ordering: .relaxed), MonotonicClock.nanoseconds() < until { usleep(100_000) }
+    }
+
     /// Asks `run` to return after the requests in hand (safe from any thread).
     public func stop() {
+        stopping.store(true, ordering: .relaxed)
         loop.stop()
         for copy in copies { copy.stop() }
         watchLoop?.stop()
@@ -155,6 +174,7 @@ public final class FileSystemServer: @unchecked Sendable {
     /// Serves until `stop`; `ready` is called with the port name once clients can connect.
     /// `metricsAddress`, when given, is published beside the port, for `trellis fs top` to find.
     public func run(metricsAddress: String? = nil, ready: (String) -> Void = { _ in }) throws {
+        waitOutOldCopies()
         if let metricsAddress { try runtime.publish(name: configuration.metricsServiceName(ofServer: index), port: metricsAddress) }
         // The copies serve first, so that this server's own changes, and its peers', find them.
         let copyThreads = (copies + [watchLoop].compactMap { $0 }).compactMap { copy in

@@ -192,6 +192,23 @@ import TrellisFSServer
     /// storage is made again empty (`mkfs` for its index), and it starts:
     /// every copy it keeps is resynced in full while the writers go on.
     @Test func aServerReplacedByAnEmptyOneIsResyncedInFull() throws {
+        try Self.replaceADisk(waitingForFailover: true)
+    }
+
+    /// A server's disk is replaced at once: it is SIGKILLed, its storage made
+    /// again empty and started before its groups could fail over. Its peers
+    /// still count its old copies as members in step, which its empty ones
+    /// must not pass for: it stays silent until its groups go on without
+    /// them, and every copy it keeps is resynced in full while the writers go on.
+    @Test func aDiskReplacedBeforeItsGroupsFailOverIsResyncedInFull() throws {
+        try Self.replaceADisk(waitingForFailover: false)
+    }
+
+    /// Kills a random server of three under two writers, makes its storage
+    /// again empty (after its groups went on without it, or at once), starts
+    /// it, and checks that both its copies were resynced in full and that
+    /// nothing acknowledged was lost.
+    static func replaceADisk(waitingForFailover: Bool) throws {
         let seed = Self.seed()
         var random = SeededGenerator(seed: seed)
         let (fixture, fs, workload) = try Self.startWriters(servers: 3, replicas: 2, seed: seed, random: &random)
@@ -199,9 +216,10 @@ import TrellisFSServer
         let victim = Int.random(in: 0..<fixture.serverCount, using: &random)
         print("chaos: server \(victim)'s disk dies after \(workload.operations.load(ordering: .relaxed)) operations")
         fixture.killServer(victim)
-        // Its groups go on without it before the empty server comes back.
-        _ = ReplicationJobTests.awaitReports(fs, seconds: 60) { reports in
-            reports.allSatisfy { $0.primary.map { !$0.members.contains(UInt32(victim)) } ?? false }
+        if waitingForFailover {
+            _ = ReplicationJobTests.awaitReports(fs, seconds: 60) { reports in
+                reports.allSatisfy { $0.primary.map { !$0.members.contains(UInt32(victim)) } ?? false }
+            }
         }
         try FileManager.default.removeItem(atPath: fixture.configuration.servers[victim].storage)
         try ServerStorage.make(fixture.configuration, server: victim)

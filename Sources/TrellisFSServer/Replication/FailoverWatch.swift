@@ -39,10 +39,11 @@ final class FailoverWatch: @unchecked Sendable {
     private var leavesForResync = false
     /// When this copy last asked for a resync (monotonic seconds).
     private var askedForResync = 0.0
-    /// When the watch began: a member not heard from since, and whose watch
-    /// is not published, is not counted silent before `startupSeconds` more
-    /// (the servers of a file system start one after another).
-    private let startedAt = FailoverWatch.now()
+    /// When the watch began watching: a member not heard from since, and whose
+    /// watch is not published, is not counted silent before `startupSeconds`
+    /// more (the servers of a file system start one after another, and a
+    /// server with new storage waits before it starts).
+    private var startedAt = FailoverWatch.now()
     private var heardFrom: Set<Int> = []
     static let startupSeconds = 10.0
 
@@ -68,6 +69,7 @@ final class FailoverWatch: @unchecked Sendable {
 
     /// Watches until `stop`, every half second.
     func run() {
+        startedAt = Self.now()
         while !stopped.load(ordering: .relaxed) {
             check()
             for _ in 0..<5 where !stopped.load(ordering: .relaxed) { usleep(100_000) }
