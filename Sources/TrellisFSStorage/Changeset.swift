@@ -84,7 +84,7 @@ final class ChangeRecording: @unchecked Sendable {
     }
 
     /// Applies `changeset` in the connection's open transaction; returns
-    /// how many rows were not as the changeset expected (they now are).
+    /// the rows that were not as the changeset expected (they now are).
     static func apply(_ changeset: Changeset, to db: Database, schemas: inout [String: ChangesetApplier.TableSchema]) throws -> [RowConflict] {
         try ChangesetApplier.apply(changeset.decoded(), to: db, schemas: &schemas)
     }

@@ -31,15 +31,6 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
     /// other threads' changes wait for the group to end, in their own commits.
     private let group = Mutex<(owner: pthread_t, database: UncheckedDatabase)?>(nil)
 
-    /// Opens (or makes) the database at `path` for server `serverIndex`.
-    /// `reservePath` names a file of `reserveBytes` kept so that, when the
-    /// disk fills, metadata changes (removing files first of all) can still
-    /// commit: it is given up on a full disk and made again when there is room.
-    /// `committed`, when given, receives the changes of every commit made
-    /// while `recordsChanges` says so.
-    /// `syncsEveryCommit` false leaves commits in the WAL until SQLite's
-    /// checkpoint syncs them (`synchronous = NORMAL`): for replicas that
-    /// count on each other, not on their disks, to keep a change.
     /// WAL pages between checkpoints of a store that does not sync every
     /// commit. SQLite's 1,000 made a replicated create's commits copy the
     /// same hot pages (indexes, the directory's row) back into the database
@@ -50,6 +41,15 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
     /// that syncs every commit gained nothing, so it keeps SQLite's default.
     static let unsyncedCheckpointPages = 20_000
 
+    /// Opens (or makes) the database at `path` for server `serverIndex`.
+    /// `reservePath` names a file of `reserveBytes` kept so that, when the
+    /// disk fills, metadata changes (removing files first of all) can still
+    /// commit: it is given up on a full disk and made again when there is room.
+    /// `committed`, when given, receives the changes of every commit made
+    /// while `recordsChanges` says so.
+    /// `syncsEveryCommit` false leaves commits in the WAL until SQLite's
+    /// checkpoint syncs them (`synchronous = NORMAL`): for replicas that
+    /// count on each other, not on their disks, to keep a change.
     public init(
         path: String, serverIndex: Int, reservePath: String? = nil, reserveBytes: Int = 1 << 20, syncsEveryCommit: Bool = true,
         committed: (@Sendable (Changeset) -> Void)? = nil, recordsChanges: @escaping @Sendable () -> Bool = { true }
