@@ -69,10 +69,16 @@ import TrellisRuntime
         #expect(secondaries.resync(of: 1)?.full == true)
         #expect(!secondaries.startResync(of: 1) { _ in runs.add(1, ordering: .relaxed) })
         release.signal()
-        while secondaries.resync(of: 1) != nil { usleep(1_000) }
+        try Self.awaitEnd(of: 1, secondaries)
         #expect(runs.load(ordering: .relaxed) == 1)
         #expect(secondaries.startResync(of: 1) { _ in runs.add(1, ordering: .relaxed) })
-        while secondaries.resync(of: 1) != nil { usleep(1_000) }
+        try Self.awaitEnd(of: 1, secondaries)
         #expect(runs.load(ordering: .relaxed) == 2)
+    }
+
+    /// Waits for the resync of `member` to end (a minute at most, so a resync that never ends fails the test, not CI).
+    private static func awaitEnd(of member: Int, _ secondaries: Secondaries) throws {
+        for _ in 0..<60_000 where secondaries.resync(of: member) != nil { usleep(1_000) }
+        try #require(secondaries.resync(of: member) == nil, "the resync of server \(member) never ended")
     }
 }
