@@ -16,8 +16,9 @@ public enum ServerStorage {
     static let stoppedCleanlyName = "stopped-cleanly"
 
     /// Present from `mkfs` until every copy of the server has served in its
-    /// group: a copy of a server whose storage was made anew (a disk
-    /// replaced) asks for a full resync, whatever its primary logged.
+    /// group: a server whose storage was made anew (a disk replaced) first
+    /// waits out its old copies' membership (`FileSystemServer`), and its
+    /// copies ask for a full resync, whatever their primaries logged.
     static let madeAnewName = "made-anew"
 
     /// Whether server `index`'s storage was made anew and has not served in every group since.
