@@ -188,3 +188,10 @@ pid_t trellis_spawn_tied(const char *path, char *const argv[], char *const envp[
 int trellis_spawn_add_closefrom(posix_spawn_file_actions_t *actions, int from) {
     return posix_spawn_file_actions_addclosefrom_np(actions, from);
 }
+
+int trellis_name_this_thread(const char *name) {
+    char kept[16];
+    strncpy(kept, name, 15);
+    kept[15] = 0;
+    return pthread_setname_np(pthread_self(), kept);
+}

@@ -77,7 +77,7 @@ public final class DatafilePool: @unchecked Sendable {
 
     /// Starts the refill thread.
     public func start() {
-        thread = startThread { [self] in refillLoop() }
+        thread = startThread(named: "datafile pool") { [self] in refillLoop() }
     }
 
     /// Stops and joins the refill thread (before the peer links close).

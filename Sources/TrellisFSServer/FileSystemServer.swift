@@ -178,13 +178,13 @@ public final class FileSystemServer: @unchecked Sendable {
         if let metricsAddress { try runtime.publish(name: configuration.metricsServiceName(ofServer: index), port: metricsAddress) }
         // The copies serve first, so that this server's own changes, and its peers', find them.
         let copyThreads = (copies + [watchLoop].compactMap { $0 }).compactMap { copy in
-            startThread { [logger] in
+            startThread(named: copy === watchLoop ? "watch service" : "serve copy") { [logger] in
                 do { try copy.run() } catch { logger.error("\(copy.serviceName) stopped: \(error)") }
             }
         }
         // A copy whose group went on without it while this server was away does not serve as before.
         for watch in watches { watch.learnNewestEpoch() }
-        let watchThreads = watches.compactMap { watch in startThread { watch.run() } }
+        let watchThreads = watches.compactMap { watch in startThread(named: "failover watch") { watch.run() } }
         // Storage made anew stops being new once every copy here serves in its group.
         let configuration = configuration, index = index, watches = watches
         let newness = ServerStorage.isMadeAnew(configuration, server: index) ? startThread { [self] in

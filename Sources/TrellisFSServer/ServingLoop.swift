@@ -144,7 +144,7 @@ final class ServingLoop: @unchecked Sendable {
             if handler.mayWaitOnPeers(envelope.operation) {
                 // It may wait on other servers, which may be waiting on this one: never in this loop.
                 handler.metrics.requestsOnThreads.increment()
-                if let thread = startThread({ [self] in
+                if let thread = startThread(named: "fan-out", { [self] in
                     answerOnThisThread(envelope, to: client)
                     handler.metrics.requestsOnThreads.decrement()
                 }) {

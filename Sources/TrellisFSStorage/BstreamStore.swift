@@ -34,7 +34,7 @@ public final class BstreamStore: @unchecked Sendable {
     /// precreates datafiles).
     public func startMakingSpares() {
         let recycled = self.recycled
-        let thread = startThread { [weak self] in
+        let thread = startThread(named: "bstream spares") { [weak self] in
             recycled.tidyWhile { self != nil }
         }
         if let thread { pthread_detach(thread) }

@@ -28,6 +28,8 @@ int trellis_eventfd(void);
 /* accept4 with SOCK_NONBLOCK | SOCK_CLOEXEC; -1 when nothing is pending. */
 int trellis_accept(int listen_fd);
 int trellis_set_nodelay(int fd);
+/* Names the calling thread (at most 15 bytes kept), for top -H, ps -L and perf. */
+int trellis_name_this_thread(const char *name);
 int trellis_set_nonblocking(int fd);
 /* Sets both socket buffers; the kernel caps them at net.core.[rw]mem_max. */
 int trellis_set_buffer_sizes(int fd, int bytes);

@@ -88,7 +88,7 @@ public final class Secondaries: Sendable {
         let update: ResyncUpdate = { [self] change in
             self.resyncs.withLock { resyncs in if resyncs[member] != nil { change(&resyncs[member]!) } }
         }
-        let thread = startThread {
+        let thread = startThread(named: "resync s\(member)") {
             work(update)
             update { $0.finish() }
         }

@@ -74,7 +74,7 @@ final class SecondaryLine: @unchecked Sendable {
         self.group = group
         self.connection = connection
         self.timeoutSeconds = timeoutSeconds
-        if let thread = startThread({ [self] in run() }) { pthread_detach(thread) }
+        if let thread = startThread(named: "line g\(group) s\(server)", { [self] in run() }) { pthread_detach(thread) }
     }
 
     /// Queues `owed`; `passage` hears from this line when the secondary has

@@ -71,7 +71,7 @@ public final class ProgressEngine: @unchecked Sendable {
     /// Starts the background progress thread when the limits ask for it.
     func start() {
         guard limits.asynchronousProgress else { return }
-        backgroundThread = startThread { [self] in backgroundLoop() }
+        backgroundThread = startThread(named: "progress") { [self] in backgroundLoop() }
     }
 
     // MARK: Waiting
