@@ -91,6 +91,7 @@ let package = Package(
                 "TrellisSystem", "TrellisCore", "TrellisWire", "CTrellisSystem", "TrellisNames", "TrellisHosts",
                 nioCore,
                 .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 logging,
                 metrics,
             ]),

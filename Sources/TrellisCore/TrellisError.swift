@@ -33,6 +33,9 @@ public struct TrellisError: Error, CustomStringConvertible, Sendable {
         /// A connection to another process or service could not be made or was
         /// closed before the exchange finished.
         public static let connectionFailed = Code("connection-failed")
+        /// A peer did not prove it holds the cluster key, or this process
+        /// holds one and the peer asks for none.
+        public static let authenticationFailed = Code("authentication-failed")
         /// The other side sent data that does not follow the protocol: a malformed
         /// frame, PMI line or reply.
         public static let protocolViolation = Code("protocol-violation")

@@ -1,9 +1,12 @@
 /// What a frame carries. The numbers are part of the wire protocol.
 public enum FrameKind: UInt8, Sendable, CaseIterable {
-    /// First frame on a new connection: who is calling.
+    /// The opener's answer to `challenge`: who is calling (`exchange`), and
+    /// in its payload its nonce, then its proof of the cluster key when it
+    /// was asked for one.
     case hello = 1
     /// Answer to `hello`: whether this connection is kept (tag 1) or dropped
-    /// in favour of the one the answering side opened at the same time (tag 0).
+    /// in favour of the one the answering side opened at the same time (tag
+    /// 0); its payload is the acceptor's proof of the key when one is used.
     case helloAcknowledge = 2
     /// A whole message, payload included.
     case eager = 3
@@ -21,6 +24,10 @@ public enum FrameKind: UInt8, Sendable, CaseIterable {
     /// One-sided access to a window (frame context = the window's context);
     /// `tag` holds a `OneSidedOperation`.
     case oneSided = 9
+    /// First frame on an accepted connection, from the acceptor (`exchange`
+    /// = its process id): its nonce (payload), and whether the opener must
+    /// prove it holds the cluster key (`aux` = 1).
+    case challenge = 10
 }
 
 /// What a `oneSided` frame asks for or answers. `exchange` is always the

@@ -20,19 +20,17 @@ import TrellisSystem
         let (transport, recorder) = try Self.transportOfProcess1()
         defer { transport.shutdown() }
         let peer = ProcessID(rawValue: 2)
-        let listener = try Sockets.listen(host: "127.0.0.1")
-        defer { close(listener.fd) }
-        transport.setAddress(listener.address, for: peer)
+        let listener = try RawPeer.listenAsProcess2(for: transport)
+        defer { close(listener) }
 
         // The peer's own connection attempt, whose hello the transport reads last.
         let leftover = try RawPeer.connect(to: transport.localAddress)
         defer { close(leftover) }
 
-        try transport.send(OutgoingFrame(header: FrameHeader(kind: .eager, tag: 5)), to: peer)
-        var winner: Int32 = -1
-        pump(transport) { winner = accept(listener.fd, nil, nil); return winner >= 0 }
+        let winner = try RawPeer.acceptConnection(from: transport, on: listener, sendingTag: 5)
         defer { close(winner) }
-        RawPeer.blocking(winner)
+        RawPeer.challenge(winner)
+        pump(transport) { RawPeer.isReadable(winner) }
         let hello = try RawPeer.read(winner)
         #expect(hello.kind == .hello && hello.exchange == 1 && hello.aux == 0)
         RawPeer.write(winner, FrameHeader(kind: .helloAcknowledge, tag: 1, exchange: 2))
@@ -47,9 +45,9 @@ import TrellisSystem
         shutdown(winner, Int32(SHUT_WR))
         pump(transport) { recorder.releasedClosed.contains(peer) }
 
-        RawPeer.write(leftover, FrameHeader(kind: .hello, exchange: 2, aux: 0))
         RawPeer.blocking(leftover)
-        pump(transport, turns: 20) { false }
+        try RawPeer.answerChallenge(leftover, with: FrameHeader(kind: .hello, exchange: 2, aux: 0))
+        pump(transport) { RawPeer.isReadable(leftover) }
         let answer = try RawPeer.read(leftover)
         #expect(answer.kind == .helloAcknowledge && answer.tag == 2 && answer.aux == 1, "the leftover hello must be refused, with the count it is behind")
         close(leftover)
@@ -58,9 +56,10 @@ import TrellisSystem
 
         let reopened = try RawPeer.connect(to: transport.localAddress)
         defer { close(reopened) }
-        RawPeer.write(reopened, FrameHeader(kind: .hello, exchange: 2, aux: 1))
         RawPeer.blocking(reopened)
-        pump(transport, turns: 20) { false }
+        pump(transport) { RawPeer.isReadable(reopened) }
+        try RawPeer.answerChallenge(reopened, with: FrameHeader(kind: .hello, exchange: 2, aux: 1))
+        pump(transport) { RawPeer.isReadable(reopened) }
         let accepted = try RawPeer.read(reopened)
         #expect(accepted.kind == .helloAcknowledge && accepted.tag == 1, "a hello that counts the first connection opens a new one")
         RawPeer.write(reopened, FrameHeader(kind: .eager, tag: 9))
@@ -80,18 +79,20 @@ import TrellisSystem
 
         let first = try RawPeer.connect(to: transport.localAddress)
         defer { close(first) }
-        RawPeer.write(first, FrameHeader(kind: .hello, exchange: 2, aux: 0))
         RawPeer.blocking(first)
-        pump(transport, turns: 20) { false }
+        pump(transport) { RawPeer.isReadable(first) }
+        try RawPeer.answerChallenge(first, with: FrameHeader(kind: .hello, exchange: 2, aux: 0))
+        pump(transport) { RawPeer.isReadable(first) }
         #expect(try RawPeer.read(first).tag == 1)
         RawPeer.write(first, FrameHeader(kind: .eager, tag: 5))
         pump(transport) { recorder.receivedTags.contains(5) }
 
         let second = try RawPeer.connect(to: transport.localAddress)
         defer { close(second) }
-        RawPeer.write(second, FrameHeader(kind: .hello, exchange: 2, aux: 1))
         RawPeer.blocking(second)
-        pump(transport, turns: 20) { false }
+        pump(transport) { RawPeer.isReadable(second) }
+        try RawPeer.answerChallenge(second, with: FrameHeader(kind: .hello, exchange: 2, aux: 1))
+        pump(transport) { RawPeer.isReadable(second) }
         let answer = try RawPeer.read(second)
         #expect(answer.kind == .helloAcknowledge && answer.tag == 1, "the peer's new connection is taken")
         #expect(recorder.lost == [peer], "the connection it gave up is lost")
@@ -108,26 +109,23 @@ import TrellisSystem
     @Test func aHelloRefusedForALostAcknowledgementIsSentAgainCaughtUp() throws {
         let (transport, recorder) = try Self.transportOfProcess1()
         defer { transport.shutdown() }
-        let peer = ProcessID(rawValue: 2)
-        let listener = try Sockets.listen(host: "127.0.0.1")
-        defer { close(listener.fd) }
-        transport.setAddress(listener.address, for: peer)
+        let listener = try RawPeer.listenAsProcess2(for: transport)
+        defer { close(listener) }
 
-        try transport.send(OutgoingFrame(header: FrameHeader(kind: .eager, tag: 5)), to: peer)
-        var refused: Int32 = -1
-        pump(transport) { refused = accept(listener.fd, nil, nil); return refused >= 0 }
+        let refused = try RawPeer.acceptConnection(from: transport, on: listener, sendingTag: 5)
         defer { close(refused) }
-        RawPeer.blocking(refused)
-        pump(transport, turns: 20) { false }
+        RawPeer.challenge(refused)
+        pump(transport) { RawPeer.isReadable(refused) }
         #expect(try RawPeer.read(refused).aux == 0)
         RawPeer.write(refused, FrameHeader(kind: .helloAcknowledge, tag: 2, exchange: 2, aux: 3))
         pump(transport, turns: 20) { false }
 
         var again: Int32 = -1
-        pump(transport) { again = accept(listener.fd, nil, nil); return again >= 0 }
+        pump(transport) { again = accept(listener, nil, nil); return again >= 0 }
         defer { close(again) }
         RawPeer.blocking(again)
-        pump(transport, turns: 20) { false }
+        RawPeer.challenge(again)
+        pump(transport) { RawPeer.isReadable(again) }
         let hello = try RawPeer.read(again)
         #expect(hello.kind == .hello && hello.aux == 3, "the new hello counts what the peer counted")
         RawPeer.write(again, FrameHeader(kind: .helloAcknowledge, tag: 1, exchange: 2))
@@ -137,23 +135,24 @@ import TrellisSystem
     }
 
     /// The transport under test, as process 1, with a delegate that records what it is told.
-    private static func transportOfProcess1() throws -> (SocketTransport, RecordingDelegate) {
+    static func transportOfProcess1(key: ClusterKey? = nil) throws -> (SocketTransport, RecordingDelegate) {
         let recorder = RecordingDelegate()
-        let transport = try SocketTransport(localID: ProcessID(rawValue: 1), host: "127.0.0.1", maximumMessageBytes: 1 << 20, logger: Logger(label: "test"))
+        let transport = try SocketTransport(
+            localID: ProcessID(rawValue: 1), host: "127.0.0.1", maximumMessageBytes: 1 << 20, key: key, logger: Logger(label: "test"))
         transport.delegate = recorder
         return (transport, recorder)
     }
+}
 
-    /// Turns the transport's event loop until `done` holds or about ten seconds pass.
-    private func pump(_ transport: SocketTransport, turns: Int = 1000, until done: () -> Bool) {
-        for _ in 0..<turns {
-            transport.handleEvents(transport.waitForEvents(timeoutMilliseconds: 10))
-            if done() { return }
-        }
+/// Turns the transport's event loop until `done` holds or about ten seconds pass.
+func pump(_ transport: SocketTransport, turns: Int = 1000, until done: () -> Bool) {
+    for _ in 0..<turns {
+        transport.handleEvents(transport.waitForEvents(timeoutMilliseconds: 10))
+        if done() { return }
     }
 }
 
-private final class RecordingDelegate: TransportDelegate {
+final class RecordingDelegate: TransportDelegate {
     var lost: [ProcessID] = []
     var lostErrors: [TrellisError] = []
     var releasedClosed: [ProcessID] = []
@@ -169,8 +168,8 @@ private final class RecordingDelegate: TransportDelegate {
     }
 }
 
-/// The peer's side: blocking sockets and whole frame headers.
-private enum RawPeer {
+/// The peer's side: blocking sockets and whole frames.
+enum RawPeer {
     static func connect(to address: String) throws -> Int32 {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard IPv4Address.connect(fd, to: try IPv4Address.parse(address)) == 0 else {
@@ -180,25 +179,77 @@ private enum RawPeer {
         return fd
     }
 
+    /// A listening socket the transport knows as process 2's address.
+    static func listenAsProcess2(for transport: SocketTransport) throws -> Int32 {
+        let listener = try Sockets.listen(host: "127.0.0.1")
+        transport.setAddress(listener.address, for: ProcessID(rawValue: 2))
+        return listener.fd
+    }
+
+    /// Gives the transport a message (tag `tag`) for process 2 and accepts,
+    /// blocking, the connection it opens to send it.
+    static func acceptConnection(from transport: SocketTransport, on listener: Int32, sendingTag tag: Int32) throws -> Int32 {
+        try transport.send(OutgoingFrame(header: FrameHeader(kind: .eager, tag: tag)), to: ProcessID(rawValue: 2))
+        var accepted: Int32 = -1
+        pump(transport) { accepted = accept(listener, nil, nil); return accepted >= 0 }
+        guard accepted >= 0 else { throw TrellisError(.connectionFailed, "the transport did not connect to process 2") }
+        blocking(accepted)
+        return accepted
+    }
+
+    /// Whether a read of `fd` would not block (bytes, end of stream or an error wait).
+    static func isReadable(_ fd: Int32) -> Bool {
+        var entry = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+        return poll(&entry, 1, 0) > 0
+    }
+
     static func blocking(_ fd: Int32) {
         _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
         var timeout = timeval(tv_sec: 10, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
     }
 
-    static func write(_ fd: Int32, _ header: FrameHeader) {
-        let bytes = header.encoded()
+    static func write(_ fd: Int32, _ header: FrameHeader, payload: [UInt8] = []) {
+        var header = header
+        header.payloadLength = UInt64(payload.count)
+        let bytes = header.encoded() + payload
         _ = bytes.withUnsafeBytes { send(fd, $0.baseAddress!, $0.count, Int32(MSG_NOSIGNAL)) }
     }
 
-    static func read(_ fd: Int32) throws -> FrameHeader {
-        var bytes = [UInt8](repeating: 0, count: FrameHeader.byteCount)
+    /// Speaks first, as an acceptor does: a nonce, and whether a key is asked for.
+    @discardableResult
+    static func challenge(_ fd: Int32, asksForKey: Bool = false) -> [UInt8] {
+        let nonce = HandshakeProof.newNonce()
+        write(fd, FrameHeader(kind: .challenge, exchange: 2, aux: asksForKey ? 1 : 0), payload: nonce)
+        return nonce
+    }
+
+    /// Reads the acceptor's challenge and sends `hello` with a nonce (and
+    /// `proof`'s code when given one); gives back the challenge.
+    @discardableResult
+    static func answerChallenge(_ fd: Int32, with hello: FrameHeader, extra: [UInt8] = []) throws -> (header: FrameHeader, nonce: [UInt8]) {
+        let (challenge, nonce) = try readFrame(fd)
+        guard challenge.kind == .challenge else { throw TrellisError(.protocolViolation, "expected a challenge, got \(challenge.kind)") }
+        write(fd, hello, payload: HandshakeProof.newNonce() + extra)
+        return (challenge, nonce)
+    }
+
+    /// The next frame's header, its payload read and dropped.
+    static func read(_ fd: Int32) throws -> FrameHeader { try readFrame(fd).header }
+
+    static func readFrame(_ fd: Int32) throws -> (header: FrameHeader, payload: [UInt8]) {
+        let header = try FrameHeader.decode(readBytes(fd, FrameHeader.byteCount))
+        return (header, try readBytes(fd, Int(header.payloadLength)))
+    }
+
+    static func readBytes(_ fd: Int32, _ count: Int) throws -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: count)
         var offset = 0
         while offset < bytes.count {
             let count = bytes.withUnsafeMutableBytes { recv(fd, $0.baseAddress! + offset, $0.count - offset, 0) }
             guard count > 0 else { throw TrellisError(.peerFailed, "the transport closed or went silent after \(offset) bytes") }
             offset += count
         }
-        return try FrameHeader.decode(bytes)
+        return bytes
     }
 }

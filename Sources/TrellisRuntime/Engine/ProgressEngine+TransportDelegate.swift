@@ -48,7 +48,7 @@ extension ProgressEngine: TransportDelegate {
             receiveControl(header, payload: payload, from: peer)
         case .oneSided:
             receiveOneSided(header, payload: payload, from: peer)
-        case .hello, .helloAcknowledge, .goodbye:
+        case .challenge, .hello, .helloAcknowledge, .goodbye:
             break
         }
     }

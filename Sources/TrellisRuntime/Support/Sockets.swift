@@ -86,6 +86,16 @@ enum Sockets {
         setsockopt(fd, Int32(IPPROTO_TCP), TCP_USER_TIMEOUT, &userTimeout, socklen_t(MemoryLayout<UInt32>.size))
     }
 
+    /// "host:port" of the other end of `fd` ("?" when it cannot be told).
+    static func remoteAddress(_ fd: Int32) -> String {
+        var address = sockaddr_in()
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let ok = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getpeername(fd, $0, &length) == 0 }
+        }
+        return ok ? IPv4Address.describe(address) : "?"
+    }
+
     static func acceptConnection(_ listenFD: Int32) -> Int32? {
         let fd = trellis_accept(listenFD)
         guard fd >= 0 else { return nil }

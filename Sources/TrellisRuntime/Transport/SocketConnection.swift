@@ -9,6 +9,8 @@ import TrellisWire
 final class SocketConnection {
     enum State: Equatable {
         case connecting
+        /// Connected; the acceptor's nonce has not come yet.
+        case awaitingChallenge
         case awaitingAcknowledge
         case awaitingHello
         case established
@@ -35,6 +37,11 @@ final class SocketConnection {
     /// Closed by this side because no communicator needs the peer any more
     /// (not because this process finalizes): not a loss to report.
     var released = false
+    /// The acceptor's and the opener's nonces of the handshake (`HandshakeProof`).
+    var acceptorNonce: [UInt8] = []
+    var openerNonce: [UInt8] = []
+    /// Where an accepted connection comes from, for the log of a refusal.
+    var remoteAddress = "?"
 
     // Reading: a staging area for headers and small payloads; large payloads
     // are read straight into their destination buffer.

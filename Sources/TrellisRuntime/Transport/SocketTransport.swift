@@ -13,6 +13,8 @@ final class SocketTransport: Transport {
     let localID: ProcessID
     let localAddress: String
     let maximumMessageBytes: Int
+    /// The secret a peer must prove it holds; nil: none is asked, and a peer that asks for one is refused.
+    private let key: ClusterKey?
     private let logger: Logger
     private let epollFD: Int32
     private let wakeFD: Int32
@@ -57,8 +59,12 @@ final class SocketTransport: Transport {
     /// Payloads at least this large bypass the staging area.
     private static let directReadBytes = 32 * 1024
 
-    init(localID: ProcessID, host: String, maximumMessageBytes: Int, logger: Logger) throws {
+    /// Payloads of handshake frames are at most this long; any longer is refused before it is read.
+    private static let handshakeBytes = HandshakeProof.nonceBytes + HandshakeProof.codeBytes
+
+    init(localID: ProcessID, host: String, maximumMessageBytes: Int, key: ClusterKey?, logger: Logger) throws {
         self.localID = localID
+        self.key = key
         self.maximumMessageBytes = maximumMessageBytes
         self.logger = logger
         epollFD = trellis_epoll_create()
@@ -187,8 +193,16 @@ final class SocketTransport: Transport {
     private func acceptConnections() {
         while let fd = Sockets.acceptConnection(listenFD) {
             let connection = SocketConnection(fd: fd, isOutgoing: false, peer: nil, state: .awaitingHello)
+            connection.remoteAddress = Sockets.remoteAddress(fd)
+            connection.acceptorNonce = HandshakeProof.newNonce()
             connectionsByFD[fd] = connection
             trellis_epoll_add(epollFD, fd, TRELLIS_EPOLLIN | TRELLIS_EPOLLRDHUP)
+            // The acceptor speaks first: nothing the opener sends counts until it answers this.
+            let challenge = OutgoingFrame(
+                header: FrameHeader(
+                    kind: .challenge, payloadLength: UInt64(HandshakeProof.nonceBytes), exchange: localID.rawValue, aux: key == nil ? 0 : 1),
+                payload: ByteBuffer(bytes: connection.acceptorNonce))
+            if !connection.writeImmediately(challenge) { closeQuietly(connection) }
         }
     }
 
@@ -203,13 +217,8 @@ final class SocketTransport: Transport {
                     underlying: SystemCallError("connect", errno: code)))
                 return
             }
-            let established = connectionsEstablished[connection.peer!, default: 0]
-            let hello = OutgoingFrame(header: FrameHeader(kind: .hello, exchange: localID.rawValue, aux: established))
-            guard connection.writeImmediately(hello) else {
-                fail(connection, error: TrellisError(.connectionFailed, "handshake with process \(connection.peer!) failed"))
-                return
-            }
-            connection.state = .awaitingAcknowledge
+            // The hello answers the acceptor's challenge.
+            connection.state = .awaitingChallenge
             setWantsWritable(connection, false)
         case .established:
             flush(connection)
@@ -303,6 +312,16 @@ final class SocketTransport: Transport {
         guard header.payloadLength <= UInt64(maximumMessageBytes) else {
             throw TrellisError(.protocolViolation, "a frame announced \(header.payloadLength) bytes, above the \(maximumMessageBytes)-byte limit")
         }
+        if connection.state != .established {
+            // Before the handshake ends only its own small frames are read, so a peer that has proven
+            // nothing makes this process neither keep its bytes nor deliver them.
+            guard [.challenge, .hello, .helloAcknowledge].contains(header.kind) else {
+                throw TrellisError(.protocolViolation, "a \(header.kind) frame came before the handshake from \(describe(connection))")
+            }
+            guard header.payloadLength <= UInt64(Self.handshakeBytes) else {
+                throw TrellisError(.protocolViolation, "a handshake frame of \(header.payloadLength) bytes came from \(describe(connection))")
+            }
+        }
         let length = Int(header.payloadLength)
         connection.inboundHeader = header
         connection.inboundRemaining = length
@@ -329,10 +348,12 @@ final class SocketTransport: Transport {
         connection.inboundPayload = nil
         connection.discardingPayload = false
         switch header.kind {
+        case .challenge:
+            try receiveChallenge(header, payload: payload, on: connection)
         case .hello:
-            try receiveHello(header, on: connection)
+            try receiveHello(header, payload: payload, on: connection)
         case .helloAcknowledge:
-            try receiveAcknowledge(header, on: connection)
+            try receiveAcknowledge(header, payload: payload, on: connection)
         case .goodbye where header.tag == 1:
             // The peer let this connection go; answer in kind once what is
             // queued here is out, and send anything later on a new one.
@@ -357,11 +378,24 @@ final class SocketTransport: Transport {
     /// The loser's hello can be read long after (on a loaded host, after the
     /// winner was used and released): its count of established connections
     /// is then behind this side's, and it is refused.
-    private func receiveHello(_ header: FrameHeader, on connection: SocketConnection) throws {
+    private func receiveHello(_ header: FrameHeader, payload: ByteBuffer?, on connection: SocketConnection) throws {
         guard connection.state == .awaitingHello else {
-            throw TrellisError(.protocolViolation, "unexpected hello")
+            throw TrellisError(.protocolViolation, "unexpected hello from \(describe(connection))")
         }
         let peer = ProcessID(rawValue: header.exchange)
+        var bytes = payload.map { Array($0.readableBytesView) } ?? []
+        guard bytes.count >= HandshakeProof.nonceBytes else {
+            throw TrellisError(.protocolViolation, "a hello without a nonce came from \(describe(connection))")
+        }
+        connection.openerNonce = Array(bytes.prefix(HandshakeProof.nonceBytes))
+        bytes.removeFirst(HandshakeProof.nonceBytes)
+        let proof = HandshakeProof(acceptorNonce: connection.acceptorNonce, openerNonce: connection.openerNonce, opener: peer, acceptor: localID)
+        if let key, !proof.isOpenerCode(bytes, key) {
+            // Refused before anything it sends is read; nothing here learns of it but the log.
+            logger.warning("refused a connection from \(connection.remoteAddress) (calling itself process \(peer)): it did not prove it holds the cluster key")
+            closeQuietly(connection)
+            return
+        }
         guard !finalizedPeers.contains(peer) else {
             closeQuietly(connection)
             return
@@ -371,7 +405,7 @@ final class SocketTransport: Transport {
             // Tag 2 carries this side's count: a peer whose count fell behind because an acknowledgement was
             // lost (a link cut mid-handshake) catches up and connects again, rather than wait for a hello.
             let behind = FrameHeader(kind: .helloAcknowledge, tag: 2, exchange: localID.rawValue, aux: connectionsEstablished[peer, default: 0])
-            _ = connection.writeImmediately(OutgoingFrame(header: behind))
+            _ = connection.writeImmediately(acknowledgement(behind, proof))
             closeQuietly(connection)
             return
         }
@@ -402,7 +436,7 @@ final class SocketTransport: Transport {
                 keep = false
             }
         }
-        let answer = OutgoingFrame(header: FrameHeader(kind: .helloAcknowledge, tag: keep ? 1 : 0, exchange: localID.rawValue))
+        let answer = acknowledgement(FrameHeader(kind: .helloAcknowledge, tag: keep ? 1 : 0, exchange: localID.rawValue), proof)
         guard connection.writeImmediately(answer), keep else {
             closeQuietly(connection)
             return
@@ -414,9 +448,67 @@ final class SocketTransport: Transport {
         if saidGoodbye { closeAfterFlush(connection) }
     }
 
-    private func receiveAcknowledge(_ header: FrameHeader, on connection: SocketConnection) throws {
-        guard connection.state == .awaitingAcknowledge else {
-            throw TrellisError(.protocolViolation, "unexpected hello acknowledgement")
+    /// `header` with the acceptor's proof of the key, when one is used.
+    private func acknowledgement(_ header: FrameHeader, _ proof: HandshakeProof) -> OutgoingFrame {
+        guard let key else { return OutgoingFrame(header: header) }
+        var header = header
+        let code = proof.acceptorCode(key)
+        header.payloadLength = UInt64(code.count)
+        return OutgoingFrame(header: header, payload: ByteBuffer(bytes: code))
+    }
+
+    /// The opener's turn: its nonce and, when the acceptor asks for it, its
+    /// proof of the key. A process that holds a key never talks to one that
+    /// asks for none (it could be anyone), nor the other way round.
+    private func receiveChallenge(_ header: FrameHeader, payload: ByteBuffer?, on connection: SocketConnection) throws {
+        guard connection.state == .awaitingChallenge, let peer = connection.peer else {
+            throw TrellisError(.protocolViolation, "unexpected challenge from \(describe(connection))")
+        }
+        let nonce = payload.map { Array($0.readableBytesView) } ?? []
+        guard nonce.count == HandshakeProof.nonceBytes else {
+            throw TrellisError(.protocolViolation, "a challenge of \(nonce.count) bytes came from \(describe(connection))")
+        }
+        let asksForKey = header.aux == 1
+        if asksForKey != (key != nil) {
+            let reason = asksForKey
+                ? "it asks for the cluster key, and this process holds none (TRELLIS_KEY_FILE names one)"
+                : "it asks for no key, and this process holds one: it talks only to processes that prove they hold it too"
+            fail(connection, error: TrellisError(.authenticationFailed, "refused to connect to \(describe(connection)): \(reason)"))
+            return
+        }
+        connection.acceptorNonce = nonce
+        connection.openerNonce = HandshakeProof.newNonce()
+        var body = connection.openerNonce
+        if let key {
+            body += HandshakeProof(acceptorNonce: nonce, openerNonce: connection.openerNonce, opener: localID, acceptor: peer).openerCode(key)
+        }
+        let established = connectionsEstablished[peer, default: 0]
+        let hello = OutgoingFrame(
+            header: FrameHeader(kind: .hello, payloadLength: UInt64(body.count), exchange: localID.rawValue, aux: established),
+            payload: ByteBuffer(bytes: body))
+        guard connection.writeImmediately(hello) else {
+            fail(connection, error: TrellisError(.connectionFailed, "handshake with \(describe(connection)) failed"))
+            return
+        }
+        connection.state = .awaitingAcknowledge
+    }
+
+    /// "process P at ADDRESS", or the address an accepted connection came from.
+    private func describe(_ connection: SocketConnection) -> String {
+        guard let peer = connection.peer else { return connection.remoteAddress }
+        return "process \(peer) at \(addresses[peer] ?? connection.remoteAddress)"
+    }
+
+    private func receiveAcknowledge(_ header: FrameHeader, payload: ByteBuffer?, on connection: SocketConnection) throws {
+        guard connection.state == .awaitingAcknowledge, let peer = connection.peer else {
+            throw TrellisError(.protocolViolation, "unexpected hello acknowledgement from \(describe(connection))")
+        }
+        if let key {
+            let proof = HandshakeProof(acceptorNonce: connection.acceptorNonce, openerNonce: connection.openerNonce, opener: localID, acceptor: peer)
+            guard proof.isAcceptorCode(payload.map { Array($0.readableBytesView) } ?? [], key) else {
+                fail(connection, error: TrellisError(.authenticationFailed, "\(describe(connection)) did not prove it holds the cluster key"))
+                return
+            }
         }
         if header.tag == 1 {
             connection.state = .established
@@ -557,7 +649,7 @@ final class SocketTransport: Transport {
         connectionsByFD.values.contains { connection in
             guard connection.descriptorOpen else { return false }
             switch connection.state {
-            case .established, .connecting, .awaitingAcknowledge, .awaitingHello: return true
+            case .established, .connecting, .awaitingChallenge, .awaitingAcknowledge, .awaitingHello: return true
             case .rejected, .closed: return false
             }
         }

@@ -1,0 +1,187 @@
+import Glibc
+import Testing
+import TrellisCore
+@testable import TrellisRuntime
+import TrellisSystem
+import TrellisWire
+
+/// Connections between processes that hold a cluster key: the transport
+/// under test (process 1) against a peer played over raw TCP, which proves
+/// the key, proves a wrong one, proves none, or replays a handshake it saw;
+/// and two runtimes that connect through a port, with the same key and with
+/// different ones.
+@Suite struct PeerAuthenticationTests {
+    private static let key = try! ClusterKey(bytes: Array("the key both sides of this test hold".utf8))
+    private static let otherKey = try! ClusterKey(bytes: Array("a key the transport under test does not".utf8))
+
+    /// Connects to `transport`, reads its challenge and answers as process 2
+    /// proving `key` (or nothing); gives back the socket, the acceptor's
+    /// nonce, the opener's nonce and the hello's whole payload.
+    private func open(
+        to transport: SocketTransport, proving key: ClusterKey?
+    ) throws -> (fd: Int32, acceptorNonce: [UInt8], openerNonce: [UInt8], hello: [UInt8]) {
+        let fd = try RawPeer.connect(to: transport.localAddress)
+        RawPeer.blocking(fd)
+        pump(transport) { RawPeer.isReadable(fd) }
+        let (challenge, acceptorNonce) = try RawPeer.readFrame(fd)
+        #expect(challenge.kind == .challenge && challenge.aux == 1, "a transport with a key asks for one")
+        let openerNonce = HandshakeProof.newNonce()
+        let proof = HandshakeProof(acceptorNonce: acceptorNonce, openerNonce: openerNonce, opener: ProcessID(rawValue: 2), acceptor: ProcessID(rawValue: 1))
+        let hello = openerNonce + (key.map(proof.openerCode) ?? [])
+        RawPeer.write(fd, FrameHeader(kind: .hello, exchange: 2), payload: hello)
+        return (fd, acceptorNonce, openerNonce, hello)
+    }
+
+    /// `open`, proving the key, and the transport's acknowledgement read: a connection in use.
+    private func openProven(to transport: SocketTransport) throws -> (fd: Int32, acceptorNonce: [UInt8], openerNonce: [UInt8], hello: [UInt8]) {
+        let peer = try open(to: transport, proving: Self.key)
+        pump(transport) { RawPeer.isReadable(peer.fd) }
+        let answer = try RawPeer.read(peer.fd)
+        #expect(answer.kind == .helloAcknowledge && answer.tag == 1)
+        return peer
+    }
+
+    /// Whether the transport closed `fd` without a word (end of stream, or a
+    /// reset), rather than answer or wait.
+    private func closedWithoutAnswer(_ fd: Int32, _ transport: SocketTransport) -> Bool {
+        pump(transport) { RawPeer.isReadable(fd) }
+        var byte: UInt8 = 0
+        let count = recv(fd, &byte, 1, Int32(MSG_DONTWAIT))
+        return count == 0 || (count < 0 && errno == ECONNRESET)
+    }
+
+    @Test func aPeerThatProvesTheKeyIsTakenAndTheTransportProvesItBack() throws {
+        let (transport, recorder) = try SocketTransportTests.transportOfProcess1(key: Self.key)
+        defer { transport.shutdown() }
+        let peer = try open(to: transport, proving: Self.key)
+        defer { close(peer.fd) }
+        pump(transport) { RawPeer.isReadable(peer.fd) }
+        let (answer, code) = try RawPeer.readFrame(peer.fd)
+        #expect(answer.kind == .helloAcknowledge && answer.tag == 1)
+        let proof = HandshakeProof(
+            acceptorNonce: peer.acceptorNonce, openerNonce: peer.openerNonce, opener: ProcessID(rawValue: 2), acceptor: ProcessID(rawValue: 1))
+        #expect(proof.isAcceptorCode(code, Self.key), "the acknowledgement proves the transport holds the key")
+        #expect(!proof.isAcceptorCode(code, Self.otherKey))
+        #expect(!proof.isOpenerCode(code, Self.key), "an acceptor's proof is no opener's")
+        RawPeer.write(peer.fd, FrameHeader(kind: .eager, tag: 4))
+        pump(transport) { recorder.receivedTags.contains(4) }
+        #expect(recorder.receivedTags == [4])
+    }
+
+    @Test func aPeerWithoutTheKeyOrWithAnotherIsRefusedAndOthersAreStillServed() throws {
+        let (transport, recorder) = try SocketTransportTests.transportOfProcess1(key: Self.key)
+        defer { transport.shutdown() }
+        for key in [nil, Self.otherKey] {
+            let intruder = try open(to: transport, proving: key)
+            defer { close(intruder.fd) }
+            RawPeer.write(intruder.fd, FrameHeader(kind: .eager, tag: 13))
+            #expect(closedWithoutAnswer(intruder.fd, transport), "refused with \(key == nil ? "no key" : "another key")")
+        }
+        #expect(recorder.receivedTags.isEmpty, "nothing an intruder sent was delivered: \(recorder.receivedTags)")
+        #expect(recorder.lost.isEmpty, "a refused intruder is nobody's loss: \(recorder.lost)")
+
+        let peer = try openProven(to: transport)
+        defer { close(peer.fd) }
+        RawPeer.write(peer.fd, FrameHeader(kind: .eager, tag: 5))
+        pump(transport) { recorder.receivedTags.contains(5) }
+        #expect(recorder.receivedTags == [5])
+    }
+
+    /// A recorded hello is bound to the nonce of the connection it answered:
+    /// sent again on a new connection, it proves nothing.
+    @Test func aReplayedHandshakeIsRefused() throws {
+        let (transport, recorder) = try SocketTransportTests.transportOfProcess1(key: Self.key)
+        defer { transport.shutdown() }
+        let recorded = try openProven(to: transport)
+        close(recorded.fd)
+        pump(transport, turns: 20) { false }
+
+        let replay = try RawPeer.connect(to: transport.localAddress)
+        defer { close(replay) }
+        RawPeer.blocking(replay)
+        pump(transport) { RawPeer.isReadable(replay) }
+        let (_, nonce) = try RawPeer.readFrame(replay)
+        #expect(nonce != recorded.acceptorNonce, "every connection gets a fresh nonce")
+        RawPeer.write(replay, FrameHeader(kind: .hello, exchange: 2), payload: recorded.hello)
+        RawPeer.write(replay, FrameHeader(kind: .eager, tag: 21))
+        #expect(closedWithoutAnswer(replay, transport))
+        #expect(!recorder.receivedTags.contains(21))
+    }
+
+    /// Before its hello is proven a peer may send only handshake frames,
+    /// and small ones: a message, or a huge announced length, ends the connection unread.
+    @Test func framesBeforeTheHandshakeAreRefusedUnread() throws {
+        let (transport, recorder) = try SocketTransportTests.transportOfProcess1(key: Self.key)
+        defer { transport.shutdown() }
+        for header in [FrameHeader(kind: .eager, tag: 8), FrameHeader(kind: .hello, payloadLength: 1 << 30, exchange: 2)] {
+            let fd = try RawPeer.connect(to: transport.localAddress)
+            defer { close(fd) }
+            RawPeer.blocking(fd)
+            pump(transport) { RawPeer.isReadable(fd) }
+            _ = try RawPeer.readFrame(fd)
+            let bytes = header.encoded()
+            _ = bytes.withUnsafeBytes { send(fd, $0.baseAddress!, $0.count, Int32(MSG_NOSIGNAL)) }
+            #expect(closedWithoutAnswer(fd, transport), "\(header.kind) of \(header.payloadLength) bytes")
+        }
+        #expect(recorder.receivedTags.isEmpty && recorder.lost.isEmpty)
+    }
+
+    /// As opener, the transport sends nothing to an acceptor that asks for
+    /// no key (it could be anyone) or that fails to prove the key, and
+    /// reports the peer lost with the reason.
+    @Test func theTransportTalksOnlyToAcceptorsThatProveTheKey() throws {
+        for asksForKey in [false, true] {
+            let (transport, recorder) = try SocketTransportTests.transportOfProcess1(key: Self.key)
+            defer { transport.shutdown() }
+            let peer = ProcessID(rawValue: 2)
+            let listener = try RawPeer.listenAsProcess2(for: transport)
+            defer { close(listener) }
+            let accepted = try RawPeer.acceptConnection(from: transport, on: listener, sendingTag: 5)
+            defer { close(accepted) }
+            RawPeer.challenge(accepted, asksForKey: asksForKey)
+            pump(transport) { !recorder.lost.isEmpty || RawPeer.isReadable(accepted) }
+            if asksForKey {
+                let (hello, _) = try RawPeer.readFrame(accepted)
+                #expect(hello.kind == .hello && hello.payloadLength == UInt64(HandshakeProof.nonceBytes + HandshakeProof.codeBytes))
+                // An acknowledgement whose proof is made with another key.
+                RawPeer.write(accepted, FrameHeader(kind: .helloAcknowledge, tag: 1, exchange: 2), payload: HandshakeProof.newNonce())
+                pump(transport) { !recorder.lost.isEmpty }
+            }
+            #expect(recorder.lost == [peer], "asks for a key: \(asksForKey)")
+            #expect(recorder.lostErrors.first?.code == .authenticationFailed, "\(recorder.lostErrors)")
+            var sawMessage = false
+            while let (header, _) = try? RawPeer.readFrame(accepted) { sawMessage = sawMessage || header.kind == .eager }
+            #expect(!sawMessage, "no message went to an acceptor that proved nothing")
+        }
+    }
+
+    /// Two runtimes (real TCP, each with its progress engine) connect through
+    /// a port when they hold the same key, and not when they hold different ones
+    /// or only one holds a key.
+    @Test func runtimesConnectOnlyWhenTheyHoldTheSameKey() throws {
+        let cases: [(ClusterKey?, ClusterKey?, Bool)] = [(Self.key, Self.key, true), (Self.key, Self.otherKey, false), (Self.key, nil, false), (nil, Self.key, false)]
+        for (serverKey, clientKey, connects) in cases {
+            let server = try Runtime.initialize(asSingleton: true, key: serverKey)
+            defer { try? server.finalize() }
+            let client = try Runtime.initialize(asSingleton: true, key: clientKey)
+            defer { try? client.finalize() }
+            let port = server.openPort()
+            defer { port.close() }
+            let accepting = try server.selfCommunicator.iaccept(port)
+            let connecting = Result { try client.selfCommunicator.connect(to: port.name.description, deadline: .after(seconds: connects ? 30 : 3)) }
+            if connects {
+                let toServer = try connecting.get()
+                let toClient = try accepting.wait(deadline: .after(seconds: 30))
+                try toServer.send([UInt64(42)], to: 0, tag: 1)
+                let message = try toClient.receive(from: .rank(0), tag: .tag(1), deadline: .after(seconds: 30))
+                #expect(message.payload.readableBytes == 8)
+                _ = toServer.idisconnect()
+                _ = toClient.idisconnect()
+            } else {
+                #expect(throws: TrellisError.self, "server key \(serverKey != nil), client key \(clientKey != nil)") { try connecting.get() }
+                #expect(!accepting.isComplete, "the server accepted no one")
+                accepting.cancel()
+            }
+        }
+    }
+}
