@@ -93,7 +93,8 @@ import TrellisWire
         let (transport, recorder) = try SocketTransportTests.transportOfProcess1(key: Self.key)
         defer { transport.shutdown() }
         let recorded = try openProven(to: transport)
-        close(recorded.fd)
+        defer { close(recorded.fd) }
+        shutdown(recorded.fd, Int32(SHUT_RDWR))
         pump(transport, turns: 20) { false }
 
         let replay = try RawPeer.connect(to: transport.localAddress)

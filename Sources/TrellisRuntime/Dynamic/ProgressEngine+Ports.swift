@@ -163,7 +163,10 @@ extension ProgressEngine {
         // process: a port of a failed process, as a name service still gives it until its lease ends, fails at
         // once. One lost to the network is tried again: a cut link may have been mended.
         if let failure = failedPeers[port.process], !isOrderlyDeparture(failure), !isUnreachable(failure) {
-            request.fail(TrellisError(.peerFailed, "the process of port \(port) has failed", underlying: failure))
+            // A refused handshake is no failure of the peer, and trying again will not mend it: it says so, every time.
+            request.fail(
+                failure.code == .authenticationFailed
+                    ? failure : TrellisError(.peerFailed, "the process of port \(port) has failed", underlying: failure))
             return
         }
         let attempt = dynamic.nextAttemptID

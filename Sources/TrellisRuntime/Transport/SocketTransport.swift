@@ -469,10 +469,8 @@ final class SocketTransport: Transport {
             throw TrellisError(.protocolViolation, "a challenge of \(nonce.count) bytes came from \(describe(connection))")
         }
         let asksForKey = header.aux == 1
-        if asksForKey != (key != nil) {
-            let reason = asksForKey
-                ? "it asks for the cluster key, and this process holds none (TRELLIS_KEY_FILE names one)"
-                : "it asks for no key, and this process holds one: it talks only to processes that prove they hold it too"
+        if !asksForKey, key != nil {
+            let reason = "it asks for no key, and this process holds one: it talks only to processes that prove they hold it too"
             fail(connection, error: TrellisError(.authenticationFailed, "refused to connect to \(describe(connection)): \(reason)"))
             return
         }
@@ -486,7 +484,14 @@ final class SocketTransport: Transport {
         let hello = OutgoingFrame(
             header: FrameHeader(kind: .hello, payloadLength: UInt64(body.count), exchange: localID.rawValue, aux: established),
             payload: ByteBuffer(bytes: body))
-        guard connection.writeImmediately(hello) else {
+        let sent = connection.writeImmediately(hello)
+        if asksForKey, key == nil {
+            // The hello went without a proof, so that the acceptor logs whom it refuses; this side knows the outcome already.
+            let reason = "it asks for the cluster key, and this process holds none (TRELLIS_KEY_FILE names one)"
+            fail(connection, error: TrellisError(.authenticationFailed, "refused to connect to \(describe(connection)): \(reason)"))
+            return
+        }
+        guard sent else {
             fail(connection, error: TrellisError(.connectionFailed, "handshake with \(describe(connection)) failed"))
             return
         }

@@ -23,10 +23,11 @@ final class FileSystemFixture: @unchecked Sendable {
     private var mounts: [String] = []
 
     /// `storageBytes` puts each server's storage on a tmpfs of that size,
-    /// `storageBytesOfServer` some servers' storage only (root only).
+    /// `storageBytesOfServer` some servers' storage only (root only);
+    /// `keyFile` is the cluster key the servers hold (`TRELLIS_KEY_FILE`).
     init(
         servers: Int = 4, stripSizeBytes: Int = 4096, storageBytes: Int? = nil, storageBytesOfServer: [Int: Int] = [:],
-        precreateBatch: Int = FileSystemConfiguration.defaultPrecreateBatch, replicas: Int = 1, dataReplicas: [Int] = []
+        precreateBatch: Int = FileSystemConfiguration.defaultPrecreateBatch, replicas: Int = 1, dataReplicas: [Int] = [], keyFile: String? = nil
     ) throws {
         names = try NameServiceFixture()
         name = "test\(getpid())x\(Int.random(in: 0..<1_000_000))"
@@ -45,6 +46,7 @@ final class FileSystemFixture: @unchecked Sendable {
         self.configuration = configuration
         var environment = ProcessEnvironment.current()
         environment.merge(names.environment) { _, new in new }
+        environment["TRELLIS_KEY_FILE"] = keyFile
         system = try LocalFileSystem(configuration: configuration, folder: folder, executable: JobHarness.trellis, environment: environment)
     }
 
