@@ -48,15 +48,23 @@ struct FileSystemServerCommand: ParsableCommand {
 
     @Option(help: "The file system's TOML configuration.") var config: String
     @Option(help: "Which server of the configuration this is.") var index: Int
+    @Flag(help: "Serve without authentication, as auth = \"none\" in the configuration: without it the server will not start without a cluster key.")
+    var insecure = false
     @OptionGroup var metrics: MetricsOptions
 
     func run() throws {
         TrellisCommand.bootstrapLogging()
-        let configuration = try FileSystemConfiguration.load(path: config)
+        var configuration = try FileSystemConfiguration.load(path: config)
+        if insecure { configuration.authentication = .none }
         let ownHost = try ProcessEnvironment.value("TRELLIS_HOST") ?? configuration.listenAddress(ofServer: index)
         // Before the server: metrics made before the backend's bootstrap would report nowhere.
         let endpoint = try metrics.endpoint(ownHost: ownHost)
-        let server = try FileSystemServer(configuration: configuration, index: index)
+        let server: FileSystemServer
+        do {
+            server = try FileSystemServer(configuration: configuration, index: index)
+        } catch let error as FSError where error.code == .invalidArgument {
+            throw CommandFailure(error.message)
+        }
         let (index, name) = (index, configuration.name)
         var services: [any Service] = [
             BlockingService("server \(index) of \(name)", run: {

@@ -7,6 +7,7 @@ import TrellisHosts
 import TrellisLauncher
 import TrellisNames
 import TrellisRunCommand
+import TrellisRuntime
 import TrellisSystem
 
 /// `trellis up --hosts`: a file system for a job over hosts, as BeeOND's
@@ -33,9 +34,15 @@ extension UpCommand {
         // Every address as the hosts see one another (names resolve alike across a cluster).
         let addresses = try names.map { kind == .fork ? "127.0.0.1" : try Self.address(ofHost: $0) }
         let namesAddress = "\(addresses[0]):\(namesPort)"
-        let configuration = try FileSystemConfiguration(
+        var configuration = try FileSystemConfiguration(
             name: name, servers: addresses.enumerated().map { .init(host: $1, storage: "\(folder)/server\($0)") }, stripSizeBytes: stripSizeBytes,
             precreateBatch: precreateBatch, replicas: replicas, dataReplicas: try dataReplicas.map(Self.counts) ?? [])
+        configuration.authentication = insecure ? .none : .key
+        if !insecure {
+            // Each host's server looks for the key in its own standard places (a home shared over the hosts holds this one).
+            let (path, made) = try ClusterKey.locateOrMake(environment: ProcessEnvironment.current())
+            if made { print("made a cluster key at \(path) (mode 0400): every host of the file system and its clients needs it") }
+        }
         let me = currentExecutablePath()
         var options = LaunchOptions(rankCount: names.count, program: [me, "up-host", "--data", folder, "--names", namesAddress])
         options.hosts = HostList(names.map { HostList.Host(name: $0, slots: 1) })
@@ -50,6 +57,7 @@ extension UpCommand {
         // (TCP's retransmissions back off, so a 20 s cut can keep a link silent for 35 s).
         options.linkTimeoutSeconds = 90
         options.environment = [UpHostCommand.configurationKey: configuration.toml(), UpHostCommand.rootTimeKey: String(Int64(Date().timeIntervalSince1970))]
+        if insecure { options.environment["TRELLIS_AUTH"] = "none" }
         options.bootstrap = proxyBootstrap(kind, command: kind == .slurm ? "srun" : ssh)
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         let clientFile = folder + "/client.toml"

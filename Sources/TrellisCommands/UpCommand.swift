@@ -8,6 +8,7 @@ import TrellisFSServer
 import TrellisFUSE
 import TrellisNames
 import TrellisRunCommand
+import TrellisRuntime
 import TrellisSystem
 
 /// `trellis up`: a whole local file system in one command — the name
@@ -19,7 +20,10 @@ struct UpCommand: ParsableCommand {
         abstract: "Start a local file system: the name service and N servers, with all data under one folder.",
         discussion: """
             The first run writes DATA/fs.toml and prepares each server's folder; later runs reuse them, so files \
-            survive. Clients on this host reach the file system by its name. Ctrl-C stops everything.
+            survive. Clients on this host reach the file system by its name. Ctrl-C stops everything. \
+            Its processes prove a cluster key to each other: the one TRELLIS_KEY_FILE names, else \
+            ~/.config/trellis/cluster.key (made on the first run when there is none) or /etc/trellis/cluster.key; \
+            clients of this user find it there too. --insecure runs without one.
             """)
 
     @Option(help: "Servers to run (each holds metadata and data).") var servers = 4
@@ -43,6 +47,8 @@ struct UpCommand: ParsableCommand {
     @Option(help: "With --hosts: the name service's port on the first host.") var namesPort = NameServiceLocation.defaultPort
     @Option(help: "Write this file (JSON: name, servers, data, mount, pid) once everything serves, and remove it when stopping: the readiness signal for scripts.")
     var readyFile: String?
+    @Flag(help: "On the first run: serve without authentication (auth = \"none\"), anyone who reaches a port; clients must run with TRELLIS_AUTH=none.")
+    var insecure = false
 
     static let pidFile = "up.pid"
 
@@ -69,12 +75,16 @@ struct UpCommand: ParsableCommand {
         let folder = URL(fileURLWithPath: data).standardizedFileURL.path
         let configPath = LocalFileSystem.configPath(in: folder)
         let configuration: FileSystemConfiguration
+        let keyBefore = ClusterKey.locate(environment: ProcessEnvironment.current())
         do {
             configuration = try LocalFileSystem.prepare(
                 name: name, servers: servers, folder: folder, stripSizeBytes: stripSizeBytes, precreateBatch: precreateBatch, replicas: replicas,
-                dataReplicas: try dataReplicas.map(Self.counts) ?? [])
+                dataReplicas: try dataReplicas.map(Self.counts) ?? [], authentication: insecure ? .none : .key)
         } catch let error as FSError where error.code == .invalidArgument {
             throw CommandFailure("\(error.message); use its --servers, --name, --replicas and --data-replicas, or another --data")
+        }
+        if keyBefore == nil, configuration.authentication == .key, let made = ClusterKey.locate(environment: ProcessEnvironment.current()) {
+            print("made a cluster key at \(made) (mode 0400): copy it to the hosts of this file system's clients, or name another with TRELLIS_KEY_FILE")
         }
         try Self.writePID(in: folder)
         defer { unlink(folder + "/" + Self.pidFile) }
@@ -83,6 +93,7 @@ struct UpCommand: ParsableCommand {
         let address = try NameServiceLocation.resolve(environment: environment).address
         environment["TRELLIS_NAME_SERVICE"] = address
         environment["TRELLIS_NAMES_AUTOSTART"] = "0"
+        if configuration.authentication == .none { environment["TRELLIS_AUTH"] = "none" }
 
         let children = ChildProcesses()
         var mountProcess: pid_t?

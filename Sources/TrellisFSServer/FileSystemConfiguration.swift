@@ -19,6 +19,8 @@ import TrellisSystem
 /// durability = "fsync"         # or "replicated": acknowledged once every replica holds it (the default with replicas >= 2)
 /// failover_seconds = 2         # with replicas: how long a copy goes unanswered before its group goes on without it
 /// resync_mib_per_second = 0    # with replicas: the most a resync sends per second; 0: as fast as it can
+/// auth = "key"                 # peers prove the cluster key; "none": servers start without one (unauthenticated)
+/// key_file = "/etc/trellis/cluster.key"  # where servers find it, after TRELLIS_KEY_FILE (default: ~/.config/trellis, /etc/trellis)
 ///
 /// [[server]]
 /// host = "127.0.0.1"
@@ -67,6 +69,28 @@ public struct FileSystemConfiguration: Sendable, Equatable {
     public var failoverSeconds: Double
     /// With replicas: the most a resync sends per second, in MiB (nil: as fast as it can).
     public var resyncMiBPerSecond: Double?
+    /// Whether its servers and clients prove a cluster key to each other.
+    public var authentication: Authentication = .key
+    /// Where its servers find the key when `TRELLIS_KEY_FILE` names none
+    /// (nil: the standard places, `ClusterKey.standardPaths`).
+    public var keyFile: String?
+
+    /// `environment` as its servers search it for their key: `key_file`
+    /// stands in for `TRELLIS_KEY_FILE` where that names none (`ClusterKey.locate`).
+    public func keySearchEnvironment(_ environment: [String: String]) -> [String: String] {
+        var environment = environment
+        if environment["TRELLIS_KEY_FILE"] == nil, let keyFile { environment["TRELLIS_KEY_FILE"] = keyFile }
+        return environment
+    }
+
+    /// Whether a file system's processes authenticate one another.
+    public enum Authentication: String, Sendable, Equatable, Codable, CaseIterable {
+        /// Every connection proves the cluster key; a server will not start without one.
+        case key
+        /// Nothing is authenticated: anyone who reaches a port is served (as
+        /// BeeGFS with `connDisableAuthentication`). Clients must not hold a key either (`TRELLIS_AUTH=none`).
+        case none
+    }
 
     /// When a server acknowledges a change.
     public enum Durability: String, Sendable, Equatable, Codable, CaseIterable {
@@ -178,6 +202,8 @@ public struct FileSystemConfiguration: Sendable, Equatable {
             var durability: String?
             var failover_seconds: Double?
             var resync_mib_per_second: Double?
+            var auth: String?
+            var key_file: String?
         }
         var filesystem: FileSystem
         var server: [Server]
@@ -200,12 +226,21 @@ public struct FileSystemConfiguration: Sendable, Equatable {
             }
             return durability
         }
+        let authentication = try file.filesystem.auth.map { name in
+            guard let authentication = Authentication(rawValue: name) else {
+                throw FSError(.invalidArgument, "\(source): auth = \"\(name)\" is not one of \(Authentication.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", "))")
+            }
+            return authentication
+        } ?? .key
         do {
-            return try FileSystemConfiguration(
+            var configuration = try FileSystemConfiguration(
                 name: file.filesystem.name, servers: file.server, stripSizeBytes: UInt64(file.filesystem.strip_size_bytes ?? 65_536),
                 datafilesPerFile: file.filesystem.datafiles ?? 0, precreateBatch: file.filesystem.precreate_batch ?? defaultPrecreateBatch,
                 replicas: file.filesystem.replicas ?? 1, dataReplicas: file.filesystem.data_replicas ?? [], durability: durability, failoverSeconds: file.filesystem.failover_seconds ?? 2,
                 resyncMiBPerSecond: file.filesystem.resync_mib_per_second)
+            configuration.authentication = authentication
+            configuration.keyFile = file.filesystem.key_file.flatMap { $0.isEmpty ? nil : $0 }
+            return configuration
         } catch let error as FSError {
             throw FSError(error.code, "\(source): \(error.message)")
         }
@@ -225,8 +260,8 @@ public struct FileSystemConfiguration: Sendable, Equatable {
         var lines = [
             "[filesystem]", "name = \"\(name)\"", "strip_size_bytes = \(stripSizeBytes)", "datafiles = \(datafilesPerFile)",
             "precreate_batch = \(precreateBatch)", "replicas = \(replicas)", "data_replicas = \(dataReplicas)", "durability = \"\(durability.rawValue)\"", "failover_seconds = \(failoverSeconds)",
-            "resync_mib_per_second = \(resyncMiBPerSecond ?? 0)",
-        ]
+            "resync_mib_per_second = \(resyncMiBPerSecond ?? 0)", "auth = \"\(authentication.rawValue)\"",
+        ] + (keyFile.map { ["key_file = \"\($0)\""] } ?? [])
         for server in servers {
             lines += ["", "[[server]]", "host = \"\(server.host)\"", "storage = \"\(server.storage)\""]
         }

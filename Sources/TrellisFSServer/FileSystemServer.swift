@@ -46,7 +46,9 @@ public final class FileSystemServer: @unchecked Sendable {
         // Checked before the runtime starts, so a folder that is not ready costs nothing.
         _ = try ServerStorage.open(configuration, server: index)
         // A server listens on its configured address (TRELLIS_HOST, when set, overrides it).
-        runtime = try Runtime.initialize(asSingleton: true, host: ProcessEnvironment.value("TRELLIS_HOST") ?? (try configuration.listenAddress(ofServer: index)))
+        runtime = try Runtime.initialize(
+            asSingleton: true, host: ProcessEnvironment.value("TRELLIS_HOST") ?? (try configuration.listenAddress(ofServer: index)),
+            authentication: try Self.authentication(of: configuration, server: index, logger: logger))
         let servers = placement.members.enumerated().map { group, members in
             ServerDescription(
                 index: UInt32(group), serviceName: configuration.copyServiceName(group: group, server: members[0]), portName: "",
@@ -142,6 +144,32 @@ public final class FileSystemServer: @unchecked Sendable {
                 handler: RequestHandler(context: context), runtime: runtime, serviceName: configuration.watchServiceName(ofServer: index),
                 label: "the replica-group watch of server \(index) of \(configuration.name)", logger: logger)
         }() : nil
+    }
+
+    /// The key a server proves and asks for: `TRELLIS_KEY_FILE`, else the
+    /// configuration's `key_file`, else the standard places. Without one it
+    /// refuses to start, unless the configuration says `auth = "none"`
+    /// (servers that anyone can reach serve anyone; BeeGFS refuses the same
+    /// way without its connAuthFile).
+    static func authentication(of configuration: FileSystemConfiguration, server index: Int, logger: Logger) throws -> PeerAuthentication {
+        guard configuration.authentication == .key else {
+            logger.warning("server \(index) of \(configuration.name) runs without authentication (auth = \"none\"): whoever reaches its port is served")
+            return .none
+        }
+        let environment = configuration.keySearchEnvironment(ProcessEnvironment.current())
+        guard let path = ClusterKey.locate(environment: environment) else {
+            let places = ClusterKey.standardPaths(environment: environment).joined(separator: " or ")
+            throw FSError(
+                .invalidArgument,
+                "server \(index) of \(configuration.name) will not start without a cluster key: none at \(places), and neither TRELLIS_KEY_FILE nor key_file names one. "
+                    + "Make one with `trellis keygen \(ClusterKey.standardPaths(environment: environment)[0])` (trellis up makes it on its first run), "
+                    + "or set auth = \"none\" in the configuration to serve without authentication")
+        }
+        do {
+            return .key(try ClusterKey.load(from: path))
+        } catch let error as TrellisError {
+            throw FSError(.invalidArgument, "server \(index) of \(configuration.name): \(error.message)")
+        }
     }
 
     /// Storage made anew (a disk replaced, or a file system just made) holds

@@ -59,12 +59,12 @@ public final class Runtime: Sendable {
     /// `asSingleton` ignores a launcher and starts a world of one; a process
     /// may hold several runtimes that way (load generators, tests).
     /// `host`: the address to listen on, over `TRELLIS_HOST` and the launcher's choice.
-    /// `key`: the secret every peer must prove it holds (and this process
-    /// proves to them), over the file `TRELLIS_KEY_FILE` names; with
-    /// neither, peers are not authenticated, and a peer that holds a key refuses this process.
+    /// `authentication`: the cluster key every peer must prove it holds
+    /// (and this process proves to them); by default the one the
+    /// environment names or the standard place holds (`PeerAuthentication`).
     public static func initialize(
-        limits: RuntimeLimits? = nil, asSingleton: Bool = false, host listenHost: String? = nil, key: ClusterKey? = nil,
-        logger: Logger = Logger(label: "trellis.runtime")
+        limits: RuntimeLimits? = nil, asSingleton: Bool = false, host listenHost: String? = nil,
+        authentication: PeerAuthentication = .fromEnvironment, logger: Logger = Logger(label: "trellis.runtime")
     ) throws -> Runtime {
         var environment = ProcessEnvironment.current()
         if asSingleton {
@@ -98,7 +98,7 @@ public final class Runtime: Sendable {
         if let text = environment["TRELLIS_SOCKET_BUFFER_BYTES"], let bytes = Int(text) { Sockets.bufferBytes = bytes }
         if let text = environment["TRELLIS_FAILURE_DETECTION_SECONDS"], let seconds = Double(text) { Sockets.failureDetectionSeconds = seconds }
         if environment["TRELLIS_MALLOC_TUNING"] != "0" { trellis_keep_large_allocations(1 << 30) }
-        let key = try key ?? environment["TRELLIS_KEY_FILE"].map(ClusterKey.load(from:))
+        let key = try authentication.key(environment: environment)
         let transport = try SocketTransport(
             localID: processID, host: host, maximumMessageBytes: limits.maximumMessageBytes, key: key, logger: logger)
         let engine = ProgressEngine(processID: processID, limits: limits, transport: transport, launcher: launched?.client, logger: logger)

@@ -6,7 +6,9 @@ public enum FrameKind: UInt8, Sendable, CaseIterable {
     case hello = 1
     /// Answer to `hello`: whether this connection is kept (tag 1) or dropped
     /// in favour of the one the answering side opened at the same time (tag
-    /// 0); its payload is the acceptor's proof of the key when one is used.
+    /// 0), refused as behind this side's count (tag 2, `aux` = the count) or
+    /// for a hello that proved no key (tag 3); its payload is the
+    /// acceptor's proof of the key when one is used.
     case helloAcknowledge = 2
     /// A whole message, payload included.
     case eager = 3

@@ -44,6 +44,12 @@ import TrellisFSServer
         let sets = try FileSystemConfiguration.parse(toml: sample.replacingOccurrences(of: "datafiles = 2", with: "datafiles = 2\nreplicas = 2\ndata_replicas = [1, 3]"))
         #expect(try sets.dataReplicas == [1, 3] && sets.placement().members.map(\.count) == [2, 2, 2, 1, 1, 1, 3, 3, 3])
         #expect(try FileSystemConfiguration.parse(toml: sets.toml()) == sets)
+        // Servers authenticate unless told not to; where they find the key is written back too.
+        #expect(configuration.authentication == .key && configuration.keyFile == nil)
+        let open = try FileSystemConfiguration.parse(toml: sample.replacingOccurrences(of: "datafiles = 2", with: "datafiles = 2\nauth = \"none\""))
+        #expect(try open.authentication == .none && FileSystemConfiguration.parse(toml: open.toml()) == open)
+        let named = try FileSystemConfiguration.parse(toml: sample.replacingOccurrences(of: "datafiles = 2", with: "datafiles = 2\nkey_file = \"/etc/k\""))
+        #expect(try named.keyFile == "/etc/k" && FileSystemConfiguration.parse(toml: named.toml()) == named)
     }
 
     @Test func badConfigurationsSayWhatIsWrong() {
@@ -60,6 +66,7 @@ import TrellisFSServer
             (sample.replacingOccurrences(of: "datafiles = 2", with: "datafiles = 2\nreplicas = 2\ndurability = \"maybe\""), "\"maybe\" is not one of"),
             (sample.replacingOccurrences(of: "datafiles = 2", with: "datafiles = 2\nreplicas = 2\ndata_replicas = [2]"), "repeats a count"),
             (sample.replacingOccurrences(of: "datafiles = 2", with: "datafiles = 2\ndata_replicas = [4]"), "replicas = 4"),
+            (sample.replacingOccurrences(of: "datafiles = 2", with: "datafiles = 2\nauth = \"maybe\""), "auth = \"maybe\" is not one of"),
         ] {
             do {
                 _ = try FileSystemConfiguration.parse(toml: text, source: "test.toml")

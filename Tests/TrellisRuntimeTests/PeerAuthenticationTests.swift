@@ -41,6 +41,14 @@ import TrellisWire
         return peer
     }
 
+    /// Whether the transport refused the hello on `fd`: an acknowledgement
+    /// that says so (tag 3) and proves nothing, then the end of the stream.
+    private func refused(_ fd: Int32, _ transport: SocketTransport) throws -> Bool {
+        pump(transport) { RawPeer.isReadable(fd) }
+        let (answer, payload) = try RawPeer.readFrame(fd)
+        return answer.kind == .helloAcknowledge && answer.tag == 3 && payload.isEmpty && closedWithoutAnswer(fd, transport)
+    }
+
     /// Whether the transport closed `fd` without a word (end of stream, or a
     /// reset), rather than answer or wait.
     private func closedWithoutAnswer(_ fd: Int32, _ transport: SocketTransport) -> Bool {
@@ -74,8 +82,9 @@ import TrellisWire
         for key in [nil, Self.otherKey] {
             let intruder = try open(to: transport, proving: key)
             defer { close(intruder.fd) }
+            #expect(try refused(intruder.fd, transport), "refused with \(key == nil ? "no key" : "another key")")
             RawPeer.write(intruder.fd, FrameHeader(kind: .eager, tag: 13))
-            #expect(closedWithoutAnswer(intruder.fd, transport), "refused with \(key == nil ? "no key" : "another key")")
+            pump(transport, turns: 20) { false }
         }
         #expect(recorder.receivedTags.isEmpty, "nothing an intruder sent was delivered: \(recorder.receivedTags)")
         #expect(recorder.lost.isEmpty, "a refused intruder is nobody's loss: \(recorder.lost)")
@@ -104,8 +113,9 @@ import TrellisWire
         let (_, nonce) = try RawPeer.readFrame(replay)
         #expect(nonce != recorded.acceptorNonce, "every connection gets a fresh nonce")
         RawPeer.write(replay, FrameHeader(kind: .hello, exchange: 2), payload: recorded.hello)
+        #expect(try refused(replay, transport))
         RawPeer.write(replay, FrameHeader(kind: .eager, tag: 21))
-        #expect(closedWithoutAnswer(replay, transport))
+        pump(transport, turns: 20) { false }
         #expect(!recorder.receivedTags.contains(21))
     }
 
@@ -162,9 +172,9 @@ import TrellisWire
     @Test func runtimesConnectOnlyWhenTheyHoldTheSameKey() throws {
         let cases: [(ClusterKey?, ClusterKey?, Bool)] = [(Self.key, Self.key, true), (Self.key, Self.otherKey, false), (Self.key, nil, false), (nil, Self.key, false)]
         for (serverKey, clientKey, connects) in cases {
-            let server = try Runtime.initialize(asSingleton: true, key: serverKey)
+            let server = try Runtime.initialize(asSingleton: true, authentication: serverKey.map { .key($0) } ?? .none)
             defer { try? server.finalize() }
-            let client = try Runtime.initialize(asSingleton: true, key: clientKey)
+            let client = try Runtime.initialize(asSingleton: true, authentication: clientKey.map { .key($0) } ?? .none)
             defer { try? client.finalize() }
             let port = server.openPort()
             defer { port.close() }

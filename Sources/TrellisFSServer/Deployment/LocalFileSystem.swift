@@ -3,6 +3,7 @@ import Foundation
 import TrellisCore
 import TrellisFSProtocol
 import TrellisNames
+import TrellisRuntime
 import TrellisSystem
 
 /// A file system whose servers all run on this host, with their storage
@@ -38,10 +39,29 @@ public final class LocalFileSystem: @unchecked Sendable {
     /// Writes `folder/fs.toml` and makes every server's storage (under
     /// `folder/serverN`) on first use; later, checks that the folder holds
     /// the file system asked for and reuses it, so its files survive.
+    /// A file system whose processes authenticate gets a cluster key at the
+    /// user's standard place when none is found (`ClusterKey.locateOrMake`).
     public static func prepare(
         name: String, servers: Int, folder: String, stripSizeBytes: UInt64 = 65_536,
         precreateBatch: Int = FileSystemConfiguration.defaultPrecreateBatch, replicas: Int = 1, dataReplicas: [Int] = [],
-        rootOwner: Credentials = Credentials(uid: getuid(), gid: getgid())
+        authentication: FileSystemConfiguration.Authentication = .key, rootOwner: Credentials = Credentials(uid: getuid(), gid: getgid())
+    ) throws -> FileSystemConfiguration {
+        let configuration = try prepareFolder(
+            name: name, servers: servers, folder: folder, stripSizeBytes: stripSizeBytes, precreateBatch: precreateBatch, replicas: replicas,
+            dataReplicas: dataReplicas, authentication: authentication, rootOwner: rootOwner)
+        if configuration.authentication == .key {
+            do {
+                _ = try ClusterKey.locateOrMake(environment: configuration.keySearchEnvironment(ProcessEnvironment.current()))
+            } catch let error as TrellisError {
+                throw FSError(.invalidArgument, error.message)
+            }
+        }
+        return configuration
+    }
+
+    private static func prepareFolder(
+        name: String, servers: Int, folder: String, stripSizeBytes: UInt64, precreateBatch: Int, replicas: Int, dataReplicas: [Int],
+        authentication: FileSystemConfiguration.Authentication, rootOwner: Credentials
     ) throws -> FileSystemConfiguration {
         let path = configPath(in: folder)
         if FileManager.default.fileExists(atPath: path) {
@@ -55,9 +75,10 @@ public final class LocalFileSystem: @unchecked Sendable {
             return existing
         }
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        let configuration = try FileSystemConfiguration(
+        var configuration = try FileSystemConfiguration(
             name: name, servers: (0..<servers).map { .init(host: "127.0.0.1", storage: "\(folder)/server\($0)") }, stripSizeBytes: stripSizeBytes,
             precreateBatch: precreateBatch, replicas: replicas, dataReplicas: dataReplicas)
+        configuration.authentication = authentication
         let now = Timestamp.now()
         for index in 0..<servers { try ServerStorage.make(configuration, server: index, rootOwner: rootOwner, rootTime: now) }
         try configuration.toml().write(toFile: path, atomically: true, encoding: .utf8)

@@ -391,8 +391,10 @@ final class SocketTransport: Transport {
         bytes.removeFirst(HandshakeProof.nonceBytes)
         let proof = HandshakeProof(acceptorNonce: connection.acceptorNonce, openerNonce: connection.openerNonce, opener: peer, acceptor: localID)
         if let key, !proof.isOpenerCode(bytes, key) {
-            // Refused before anything it sends is read; nothing here learns of it but the log.
+            // Refused before anything it sends is read; nothing here learns of it but the log. The opener is
+            // told (tag 3), so that it fails at once with the reason rather than take the close for a lost peer.
             logger.warning("refused a connection from \(connection.remoteAddress) (calling itself process \(peer)): it did not prove it holds the cluster key")
+            _ = connection.writeImmediately(OutgoingFrame(header: FrameHeader(kind: .helloAcknowledge, tag: 3, exchange: localID.rawValue)))
             closeQuietly(connection)
             return
         }
@@ -507,6 +509,11 @@ final class SocketTransport: Transport {
     private func receiveAcknowledge(_ header: FrameHeader, payload: ByteBuffer?, on connection: SocketConnection) throws {
         guard connection.state == .awaitingAcknowledge, let peer = connection.peer else {
             throw TrellisError(.protocolViolation, "unexpected hello acknowledgement from \(describe(connection))")
+        }
+        if header.tag == 3 {
+            fail(connection, error: TrellisError(
+                .authenticationFailed, "\(describe(connection)) refused this process: it holds another cluster key, or this process holds none"))
+            return
         }
         if let key {
             let proof = HandshakeProof(acceptorNonce: connection.acceptorNonce, openerNonce: connection.openerNonce, opener: localID, acceptor: peer)
