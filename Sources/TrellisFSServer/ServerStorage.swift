@@ -97,7 +97,10 @@ public enum ServerStorage {
             throw FSError(.ioError, "cannot write \(marker): \(error.localizedDescription)")
         }
         markCleanStop(configuration, server: index)
-        FileManager.default.createFile(atPath: folder + "/" + madeAnewName, contents: nil)
+        // Without the mark a new disk would not wait out its old copies' failover.
+        guard FileManager.default.createFile(atPath: folder + "/" + madeAnewName, contents: nil) else {
+            throw FSError(.ioError, "cannot write \(folder)/\(madeAnewName), which marks server \(index)'s storage as new")
+        }
     }
 
     /// Opens server `index`'s stores of replica group `group` (its own
