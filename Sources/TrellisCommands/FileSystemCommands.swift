@@ -237,20 +237,17 @@ extension FileSystemCommand {
             for index in fs.configuration.metadataGroups {
                 let start = MonotonicClock.nanoseconds()
                 let service = fs.configuration.servers[index].serviceName
-                let outcome = Result { try fs.ping(server: index) }
-                let milliseconds = Double(MonotonicClock.nanoseconds() - start) / 1e6
-                // Where it listens, as published once the ping ended (a dead server's name goes with it);
-                // else the host its configuration places it on.
+                // Where it listens, as published; else the host its configuration places it on.
                 let published = (try? names?.call(NameRequest(.lookup, service: service)))?.flatMap(\.port).flatMap(Self.hostAndPort)
                 let host = fs.configuration.servers[index].host
                 let place = published.map { " at \($0)" } ?? (host.isEmpty ? "" : " on \(host)")
-                var record = Record(
-                    server: index, service: service, address: published ?? (host.isEmpty ? nil : host), ok: true, milliseconds: milliseconds, error: nil)
-                if case .failure(let error) = outcome {
+                var record = Record(server: index, service: service, address: published ?? (host.isEmpty ? nil : host), ok: true, milliseconds: 0, error: nil)
+                do { try fs.ping(server: index) } catch {
                     record.ok = false
                     record.error = "\(error)"
                     failed.append(place.isEmpty ? String(index) : "\(index) (\(place.dropFirst()))")
                 }
+                record.milliseconds = Double(MonotonicClock.nanoseconds() - start) / 1e6
                 if json { try printJSON(record) } else {
                     print("server \(index) (\(record.service)\(place)): " + (record.ok ? "ok in \(String(format: "%.1f", record.milliseconds)) ms" : "FAILED: \(record.error!)"))
                 }

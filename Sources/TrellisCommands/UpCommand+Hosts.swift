@@ -7,6 +7,7 @@ import TrellisHosts
 import TrellisLauncher
 import TrellisNames
 import TrellisRunCommand
+import TrellisRuntime
 import TrellisSystem
 
 /// `trellis up --hosts`: a file system for a job over hosts, as BeeOND's
@@ -37,7 +38,11 @@ extension UpCommand {
             name: name, servers: addresses.enumerated().map { .init(host: $1, storage: "\(folder)/server\($0)") }, stripSizeBytes: stripSizeBytes,
             precreateBatch: precreateBatch, replicas: replicas, dataReplicas: try dataReplicas.map(Self.counts) ?? [])
         configuration.authentication = insecure ? .none : .key
-        if !insecure { try ensureClusterKey() }
+        if !insecure {
+            // Each host's server looks for the key in its own standard places (a home shared over the hosts holds this one).
+            let (path, made) = try ClusterKey.locateOrMake(environment: ProcessEnvironment.current())
+            if made { print("made a cluster key at \(path) (mode 0400): every host of the file system and its clients needs it") }
+        }
         let me = currentExecutablePath()
         var options = LaunchOptions(rankCount: names.count, program: [me, "up-host", "--data", folder, "--names", namesAddress])
         options.hosts = HostList(names.map { HostList.Host(name: $0, slots: 1) })

@@ -60,14 +60,6 @@ struct UpCommand: ParsableCommand {
         }
     }
 
-    /// Finds the cluster key, or makes the user's and says where. Servers
-    /// on other hosts look in their own standard places (a home shared over
-    /// the hosts holds this one).
-    func ensureClusterKey() throws {
-        let (path, made) = try ClusterKey.locateOrMake(environment: ProcessEnvironment.current())
-        if made { print("made a cluster key at \(path) (mode 0400): every host of this file system and of its clients needs it, or name another with TRELLIS_KEY_FILE") }
-    }
-
     /// Records this `up` in its data folder, for `trellis down`.
     static func writePID(in folder: String) throws {
         try "\(getpid())\n".write(toFile: folder + "/" + pidFile, atomically: true, encoding: .utf8)
@@ -83,15 +75,16 @@ struct UpCommand: ParsableCommand {
         let folder = URL(fileURLWithPath: data).standardizedFileURL.path
         let configPath = LocalFileSystem.configPath(in: folder)
         let configuration: FileSystemConfiguration
-        // --insecure counts on the first run; later ones keep what fs.toml says.
-        let authentication = (try? FileSystemConfiguration.load(path: configPath))?.authentication ?? (insecure ? .none : .key)
-        if authentication == .key { try ensureClusterKey() }
+        let keyBefore = ClusterKey.locate(environment: ProcessEnvironment.current())
         do {
             configuration = try LocalFileSystem.prepare(
                 name: name, servers: servers, folder: folder, stripSizeBytes: stripSizeBytes, precreateBatch: precreateBatch, replicas: replicas,
-                dataReplicas: try dataReplicas.map(Self.counts) ?? [], authentication: authentication)
+                dataReplicas: try dataReplicas.map(Self.counts) ?? [], authentication: insecure ? .none : .key)
         } catch let error as FSError where error.code == .invalidArgument {
             throw CommandFailure("\(error.message); use its --servers, --name, --replicas and --data-replicas, or another --data")
+        }
+        if keyBefore == nil, configuration.authentication == .key, let made = ClusterKey.locate(environment: ProcessEnvironment.current()) {
+            print("made a cluster key at \(made) (mode 0400): copy it to the hosts of this file system's clients, or name another with TRELLIS_KEY_FILE")
         }
         try Self.writePID(in: folder)
         defer { unlink(folder + "/" + Self.pidFile) }

@@ -22,19 +22,6 @@ public enum IPv4Address {
         return socketAddress
     }
 
-    /// The address of this end of socket `fd` (`getsockname`) or of the
-    /// other end (`getpeername`); nil when the call fails.
-    public static func ofSocket(
-        _ fd: Int32, _ call: (Int32, UnsafeMutablePointer<sockaddr>, UnsafeMutablePointer<socklen_t>) -> Int32
-    ) -> sockaddr_in? {
-        var address = sockaddr_in()
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let ok = withUnsafeMutablePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { call(fd, $0, &length) == 0 }
-        }
-        return ok ? address : nil
-    }
-
     /// The address as `host:port` text, the inverse of `parse`.
     public static func describe(_ socketAddress: sockaddr_in) -> String {
         "\(host(of: socketAddress)):\(UInt16(bigEndian: socketAddress.sin_port))"

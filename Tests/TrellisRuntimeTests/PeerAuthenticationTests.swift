@@ -33,15 +33,12 @@ import TrellisWire
     }
 
     /// `open`, proving the key, and the transport's acknowledgement read: a connection in use.
-    /// The acknowledgement's payload (the transport's proof) comes back too.
-    private func openProven(
-        to transport: SocketTransport
-    ) throws -> (fd: Int32, acceptorNonce: [UInt8], openerNonce: [UInt8], hello: [UInt8], acknowledgement: [UInt8]) {
+    private func openProven(to transport: SocketTransport) throws -> (fd: Int32, acceptorNonce: [UInt8], openerNonce: [UInt8], hello: [UInt8]) {
         let peer = try open(to: transport, proving: Self.key)
         pump(transport) { RawPeer.isReadable(peer.fd) }
-        let (answer, payload) = try RawPeer.readFrame(peer.fd)
+        let answer = try RawPeer.read(peer.fd)
         #expect(answer.kind == .helloAcknowledge && answer.tag == 1)
-        return (peer.fd, peer.acceptorNonce, peer.openerNonce, peer.hello, payload)
+        return peer
     }
 
     /// Whether the transport refused the hello on `fd`: an acknowledgement
@@ -64,9 +61,11 @@ import TrellisWire
     @Test func aPeerThatProvesTheKeyIsTakenAndTheTransportProvesItBack() throws {
         let (transport, recorder) = try SocketTransportTests.transportOfProcess1(key: Self.key)
         defer { transport.shutdown() }
-        let peer = try openProven(to: transport)
+        let peer = try open(to: transport, proving: Self.key)
         defer { close(peer.fd) }
-        let code = peer.acknowledgement
+        pump(transport) { RawPeer.isReadable(peer.fd) }
+        let (answer, code) = try RawPeer.readFrame(peer.fd)
+        #expect(answer.kind == .helloAcknowledge && answer.tag == 1)
         let proof = HandshakeProof(
             acceptorNonce: peer.acceptorNonce, openerNonce: peer.openerNonce, opener: ProcessID(rawValue: 2), acceptor: ProcessID(rawValue: 1))
         #expect(proof.isAcceptorCode(code, Self.key), "the acknowledgement proves the transport holds the key")

@@ -41,7 +41,12 @@ final class Link {
     var remoteHost: String { host(of: getpeername) }
 
     private func host(of call: (Int32, UnsafeMutablePointer<sockaddr>, UnsafeMutablePointer<socklen_t>) -> Int32) -> String {
-        IPv4Address.ofSocket(fd, call).map(IPv4Address.host(of:)) ?? "127.0.0.1"
+        var address = sockaddr_in()
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let ok = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { call(fd, $0, &length) == 0 }
+        }
+        return ok ? IPv4Address.host(of: address) : "127.0.0.1"
     }
 
     var wantsToWrite: Bool { isOpen && output.readableBytes > 0 }

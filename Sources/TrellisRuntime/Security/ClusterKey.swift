@@ -24,11 +24,10 @@ public struct ClusterKey: @unchecked Sendable {
         symmetricKey = SymmetricKey(data: bytes)
     }
 
-    private init(symmetricKey: SymmetricKey) { self.symmetricKey = symmetricKey }
-
     /// A new random key.
     public static func generate() -> ClusterKey {
-        ClusterKey(symmetricKey: SymmetricKey(size: SymmetricKeySize(bitCount: 8 * generatedBytes)))
+        var generator = SystemRandomNumberGenerator()
+        return try! ClusterKey(bytes: (0..<generatedBytes).map { _ in UInt8.random(in: .min ... .max, using: &generator) })
     }
 
     /// The key held in the file at `path`. Refused when others than its

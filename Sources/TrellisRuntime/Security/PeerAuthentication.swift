@@ -43,7 +43,7 @@ extension ClusterKey {
     /// one that was written first.
     public static func locateOrMake(environment: [String: String]) throws -> (path: String, made: Bool) {
         if let path = locate(environment: environment) { return (path, false) }
-        guard environment["HOME"] != nil, let path = standardPaths(environment: environment).first else {
+        guard let path = standardPaths(environment: environment).first, path.hasPrefix("/"), environment["HOME"] != nil else {
             throw TrellisError(.invalidArgument, "no cluster key was found and none can be made: HOME is not set (make one with trellis keygen and name it with TRELLIS_KEY_FILE)")
         }
         let folder = (path as NSString).deletingLastPathComponent

@@ -88,7 +88,12 @@ enum Sockets {
 
     /// "host:port" of the other end of `fd` ("?" when it cannot be told).
     static func remoteAddress(_ fd: Int32) -> String {
-        IPv4Address.ofSocket(fd, getpeername).map(IPv4Address.describe) ?? "?"
+        var address = sockaddr_in()
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let ok = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getpeername(fd, $0, &length) == 0 }
+        }
+        return ok ? IPv4Address.describe(address) : "?"
     }
 
     static func acceptConnection(_ listenFD: Int32) -> Int32? {
