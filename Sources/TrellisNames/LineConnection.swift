@@ -7,7 +7,8 @@ import TrellisSystem
 /// need an event loop of their own.
 final class LineConnection {
     let address: String
-    private let fd: Int32
+    /// -1 once closed: a throwing init closes it itself, and the deinit that Swift still runs then must not close the number again (another thread may hold it by then).
+    private var fd: Int32
     private var pending: [UInt8] = []
 
     init(address: String, timeoutSeconds: Double) throws {
@@ -22,24 +23,30 @@ final class LineConnection {
         if started != 0 {
             let code = errno
             guard code == EINPROGRESS else {
-                Glibc.close(fd)
+                closeDescriptor()
                 throw Self.failure("connect", address, code)
             }
             guard waitFor(Int16(POLLOUT), deadline: .after(seconds: timeoutSeconds)) else {
-                Glibc.close(fd)
+                closeDescriptor()
                 throw TrellisError(.nameServiceUnavailable, "no name service answered at \(address) within \(timeoutSeconds) s")
             }
             var failure: Int32 = 0
             var length = socklen_t(MemoryLayout<Int32>.size)
             getsockopt(fd, SOL_SOCKET, SO_ERROR, &failure, &length)
             if failure != 0 {
-                Glibc.close(fd)
+                closeDescriptor()
                 throw Self.failure("connect", address, failure)
             }
         }
     }
 
-    deinit { Glibc.close(fd) }
+    deinit { closeDescriptor() }
+
+    private func closeDescriptor() {
+        guard fd >= 0 else { return }
+        Glibc.close(fd)
+        fd = -1
+    }
 
     private static func failure(_ call: String, _ address: String, _ code: Int32) -> TrellisError {
         TrellisError(
