@@ -1,11 +1,15 @@
 import Foundation
 import TrellisCore
 import TrellisLauncher
+import TrellisRuntime
 import TrellisSystem
 
 /// `trellis bench compare`: the Trellis benchmarks and the same measurements
 /// by MPICH (forced over TCP, and on its default shared-memory path), in one
-/// run, side by side with ratios.
+/// run, side by side with ratios. Trellis runs twice: without a key
+/// (`trellis`) and with a cluster key (`trellis-key`: every connection
+/// authenticated, every frame sealed), so the cost of security is measured
+/// in the same run.
 public struct Comparison {
     /// The `trellis` program that runs the Trellis side.
     public let trellisExecutable: String
@@ -34,12 +38,23 @@ public struct Comparison {
     /// `mpicc.mpich` fails.
     public func run(printTable: Bool) throws {
         let mpiProgram = try buildMPIProgram()
+        // A key of this run's own, so that the keyed runs need none set up and leave none behind.
+        let keyFile = NSTemporaryDirectory() + "trellis-bench-compare-\(getpid()).key"
+        _ = try ClusterKey.generate(at: keyFile)
+        defer { unlink(keyFile) }
         var records: [MessagingRecord] = []
         for plan in Self.plans {
-            progress("trellis \(plan.bench) on \(plan.ranks) ranks")
-            records += try measure(
-                [trellisExecutable, "run", "-n", String(plan.ranks), trellisExecutable, "bench", plan.bench],
-                environment: [:], timeoutSeconds: 900, what: "trellis \(plan.bench)")
+            for (impl, environment) in [("trellis", ["TRELLIS_AUTH": "none"]), ("trellis-key", ["TRELLIS_KEY_FILE": keyFile])] {
+                progress("\(impl) \(plan.bench) on \(plan.ranks) ranks")
+                records += try measure(
+                    [trellisExecutable, "run", "-n", String(plan.ranks), trellisExecutable, "bench", plan.bench],
+                    environment: environment, timeoutSeconds: 900, what: "\(impl) \(plan.bench)"
+                ).map { record in
+                    var record = record
+                    record.impl = impl
+                    return record
+                }
+            }
             for (impl, extra) in [("mpich-tcp", ["UCX_TLS": "tcp,self", "UCX_NET_DEVICES": "lo"]), ("mpich-shm", [:])] {
                 progress("\(impl) \(plan.bench) on \(plan.ranks) ranks")
                 var environment = extra
@@ -108,6 +123,8 @@ struct ComparisonRow {
     let bytes: Int
     let ranks: Int
     let trellis: MessagingRecord
+    /// Trellis with a cluster key: authenticated connections, sealed frames.
+    let keyed: MessagingRecord?
     let tcp: MessagingRecord?
     let shm: MessagingRecord?
 
@@ -116,7 +133,9 @@ struct ComparisonRow {
             func other(_ impl: String) -> MessagingRecord? {
                 records.first { $0.impl == impl && $0.bench == mine.bench && $0.bytes == mine.bytes && $0.ranks == mine.ranks }
             }
-            return ComparisonRow(bench: mine.bench, bytes: mine.bytes, ranks: mine.ranks, trellis: mine, tcp: other("mpich-tcp"), shm: other("mpich-shm"))
+            return ComparisonRow(
+                bench: mine.bench, bytes: mine.bytes, ranks: mine.ranks, trellis: mine, keyed: other("trellis-key"), tcp: other("mpich-tcp"),
+                shm: other("mpich-shm"))
         }
     }
 
@@ -135,13 +154,17 @@ struct ComparisonRow {
     /// The row as a line of its own.
     var record: MessagingComparisonRecord {
         var row = MessagingComparisonRecord(bench: bench + "-comparison", bytes: bytes, ranks: ranks)
-        for (impl, figure) in [("trellis", trellis), ("mpich-tcp", tcp), ("mpich-shm", shm)] {
+        for (impl, figure) in [("trellis", trellis), ("trellis-key", keyed), ("mpich-tcp", tcp), ("mpich-shm", shm)] {
             guard let figure else { continue }
             row.latencyMicrosecondsByImpl[impl] = figure.latencyMicroseconds
             row.bandwidthMegabytesPerSecondByImpl[impl] = figure.bandwidthMegabytesPerSecond
-            guard impl != "trellis" else { continue }
+            guard impl.hasPrefix("mpich") else { continue }
             row.latencyRatioVs[impl] = Self.latencyRatio(trellis, figure).map { rounded($0, 3) }
             row.bandwidthRatioVs[impl] = Self.bandwidthRatio(trellis, figure).map { rounded($0, 3) }
+        }
+        if let keyed {
+            row.keyLatencyCost = Self.latencyRatio(keyed, trellis).map { rounded($0, 3) }
+            row.keyBandwidthCost = Self.bandwidthRatio(keyed, trellis).map { rounded($0, 3) }
         }
         return row
     }
@@ -155,13 +178,23 @@ struct ComparisonRow {
             let value = row.bytes <= 65536 ? latencyRatio(row.trellis, other) : bandwidthRatio(row.trellis, other)
             return value.map { format($0, 2) + "x" } ?? "-"
         }
-        var table = TextTable(["bench", "bytes", "ranks", "trellis", "mpich-tcp", "ratio", "mpich-shm", "ratio"])
+        func keyCost(_ row: ComparisonRow) -> String {
+            let value = row.bytes <= 65536 ? latencyRatio(row.keyed ?? row.trellis, row.trellis) : bandwidthRatio(row.keyed ?? row.trellis, row.trellis)
+            return row.keyed == nil ? "-" : value.map { format($0, 2) + "x" } ?? "-"
+        }
+        var table = TextTable(["bench", "bytes", "ranks", "trellis", "with key", "ratio", "mpich-tcp", "ratio", "mpich-shm", "ratio"])
         for row in rows {
             table.append([
-                row.bench, String(row.bytes), String(row.ranks), cell(row.trellis), cell(row.tcp), ratio(row, row.tcp), cell(row.shm), ratio(row, row.shm),
+                row.bench, String(row.bytes), String(row.ranks), cell(row.trellis), cell(row.keyed), keyCost(row), cell(row.tcp), ratio(row, row.tcp),
+                cell(row.shm), ratio(row, row.shm),
             ])
         }
-        return "\n(small sizes compare latency, trellis/mpich; large sizes compare bandwidth, trellis/mpich)\n" + table.text
+        return """
+
+            (small sizes compare latency, trellis/mpich; large sizes compare bandwidth, trellis/mpich; \
+            "with key": every connection authenticated and every frame sealed, over trellis without a key)
+
+            """ + table.text
     }
 }
 
@@ -177,4 +210,7 @@ struct MessagingComparisonRecord: BenchmarkRecord {
     var bandwidthMegabytesPerSecondByImpl: [String: Double] = [:]
     var latencyRatioVs: [String: Double] = [:]
     var bandwidthRatioVs: [String: Double] = [:]
+    /// Trellis with a key over Trellis without: the cost of authentication and sealed frames.
+    var keyLatencyCost: Double?
+    var keyBandwidthCost: Double?
 }

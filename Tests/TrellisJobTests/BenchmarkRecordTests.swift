@@ -59,6 +59,21 @@ import Testing
         #expect(row.bench == "pingpong-comparison" && row.latencyMicrosecondsByImpl == ["trellis": 10, "mpich-tcp": 5])
         #expect(row.latencyRatioVs == ["mpich-tcp": 2] && row.bandwidthRatioVs == ["mpich-tcp": 0.5], "no MPICH shared-memory figure, so no ratio to it")
         #expect(row.jsonLine.contains(#""latency_ratio_vs":{"mpich-tcp":2}"#), "\(row.jsonLine)")
+        #expect(row.keyLatencyCost == nil, "no keyed run, so no cost of the key")
+    }
+
+    @Test func aComparisonRowPricesTheKeyAgainstTrellisWithoutOne() {
+        let records = [
+            MessagingRecord(bench: "pingpong", impl: "trellis", bytes: 1 << 20, ranks: 2, iterations: 1, latencyMicroseconds: 400),
+            MessagingRecord(bench: "pingpong", impl: "trellis-key", bytes: 1 << 20, ranks: 2, iterations: 1, latencyMicroseconds: 500),
+        ]
+        let rows = ComparisonRow.rows(from: records)
+        #expect(rows.count == 1, "the keyed run is a column of the plain run's row, not a row of its own")
+        let row = rows[0].record
+        #expect(row.keyLatencyCost == 1.25 && row.keyBandwidthCost == 0.8)
+        #expect(row.latencyRatioVs.isEmpty, "ratios to MPICH only")
+        #expect(row.jsonLine.contains(#""key_bandwidth_cost":0.8"#), "\(row.jsonLine)")
+        #expect(ComparisonRow.table(rows).contains("0.8x"), "\(ComparisonRow.table(rows))")
     }
 
     @Test func tablesAlignEveryColumnToItsWidestCell() {

@@ -13,6 +13,8 @@ import Testing
         var ratioVsLocalFile: Double?
         var replicas: Int?
         var ratioVsOneReplica: Double?
+        var auth: String?
+        var ratioVsNoKey: Double?
         var operationsPerSecondByPlace: [String: Double]?
         var ratioVs: [String: Double]?
         var writeRatioVsNative: Double?
@@ -30,11 +32,13 @@ import Testing
             [JobHarness.trellis, "bench", "fs", "--servers", "2", "--mib", "4", "--chunk-mib", "1", "--replicas", "1", "2"], timeoutSeconds: 300)
         #expect(outcome.status == 0, "\(outcome.combined)")
         let lines = records(outcome.output)
-        #expect(lines.map(\.bench) == ["fs-write", "fs-read", "fs-write", "fs-read"], "\(outcome.combined)")
-        #expect(lines.map(\.replicas) == [1, 1, 2, 2], "\(outcome.output)")
+        #expect(lines.map(\.bench) == Array(repeating: ["fs-write", "fs-read"], count: 4).flatMap { $0 }, "\(outcome.combined)")
+        #expect(lines.map(\.replicas) == [1, 1, 1, 1, 2, 2, 2, 2], "\(outcome.output)")
+        #expect(lines.map(\.auth) == ["key", "key", "none", "none", "key", "key", "none", "none"], "\(outcome.output)")
         #expect(lines.allSatisfy { ($0.mibPerSecond ?? 0) > 0 && ($0.localFileMibPerSecond ?? 0) > 0 && ($0.ratioVsLocalFile ?? 0) > 0 }, "\(outcome.output)")
-        // Two copies are compared with one, measured in the same run.
+        // Two copies are compared with one, and a key with none, measured in the same run.
         #expect(lines.allSatisfy { ($0.ratioVsOneReplica ?? 0) > 0 }, "\(outcome.output)")
+        #expect(lines.allSatisfy { ($0.ratioVsNoKey != nil) == ($0.auth == "key") }, "\(outcome.output)")
     }
 
     @Test func benchFuseMeasuresTheMountTheNativeClientAndLocalDisk() throws {

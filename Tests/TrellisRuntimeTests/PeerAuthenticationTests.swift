@@ -1,4 +1,5 @@
 import Glibc
+import NIOCore
 import Testing
 import TrellisCore
 @testable import TrellisRuntime
@@ -18,7 +19,7 @@ import TrellisWire
     /// proving `key` (or nothing); gives back the socket, the acceptor's
     /// nonce, the opener's nonce and the hello's whole payload.
     private func open(
-        to transport: SocketTransport, proving key: ClusterKey?
+        to transport: SocketTransport, proving key: ClusterKey?, established: UInt64 = 0
     ) throws -> (fd: Int32, acceptorNonce: [UInt8], openerNonce: [UInt8], hello: [UInt8]) {
         let fd = try RawPeer.connect(to: transport.localAddress)
         RawPeer.blocking(fd)
@@ -28,17 +29,23 @@ import TrellisWire
         let openerNonce = HandshakeProof.newNonce()
         let proof = HandshakeProof(acceptorNonce: acceptorNonce, openerNonce: openerNonce, opener: ProcessID(rawValue: 2), acceptor: ProcessID(rawValue: 1))
         let hello = openerNonce + (key.map(proof.openerCode) ?? [])
-        RawPeer.write(fd, FrameHeader(kind: .hello, exchange: 2), payload: hello)
+        RawPeer.write(fd, FrameHeader(kind: .hello, exchange: 2, aux: established), payload: hello)
         return (fd, acceptorNonce, openerNonce, hello)
     }
 
-    /// `open`, proving the key, and the transport's acknowledgement read: a connection in use.
-    private func openProven(to transport: SocketTransport) throws -> (fd: Int32, acceptorNonce: [UInt8], openerNonce: [UInt8], hello: [UInt8]) {
-        let peer = try open(to: transport, proving: Self.key)
+    /// `open`, proving the key, and the transport's acknowledgement read: a
+    /// connection in use, with the seal of the frames process 2 sends on it.
+    /// `established`: how many connections process 2 had with the transport before.
+    private func openProven(
+        to transport: SocketTransport, established: UInt64 = 0
+    ) throws -> (fd: Int32, acceptorNonce: [UInt8], hello: [UInt8], seal: FrameSeal) {
+        let peer = try open(to: transport, proving: Self.key, established: established)
         pump(transport) { RawPeer.isReadable(peer.fd) }
         let answer = try RawPeer.read(peer.fd)
         #expect(answer.kind == .helloAcknowledge && answer.tag == 1)
-        return peer
+        let proof = HandshakeProof(
+            acceptorNonce: peer.acceptorNonce, openerNonce: peer.openerNonce, opener: ProcessID(rawValue: 2), acceptor: ProcessID(rawValue: 1))
+        return (peer.fd, peer.acceptorNonce, peer.hello, FrameSeal(key: Self.key, proof: proof, direction: .openerToAcceptor))
     }
 
     /// Whether the transport refused the hello on `fd`: an acknowledgement
@@ -71,7 +78,8 @@ import TrellisWire
         #expect(proof.isAcceptorCode(code, Self.key), "the acknowledgement proves the transport holds the key")
         #expect(!proof.isAcceptorCode(code, Self.otherKey))
         #expect(!proof.isOpenerCode(code, Self.key), "an acceptor's proof is no opener's")
-        RawPeer.write(peer.fd, FrameHeader(kind: .eager, tag: 4))
+        var seal = FrameSeal(key: Self.key, proof: proof, direction: .openerToAcceptor)
+        RawPeer.writeSealed(peer.fd, FrameHeader(kind: .eager, tag: 4), seal: &seal)
         pump(transport) { recorder.receivedTags.contains(4) }
         #expect(recorder.receivedTags == [4])
     }
@@ -89,11 +97,69 @@ import TrellisWire
         #expect(recorder.receivedTags.isEmpty, "nothing an intruder sent was delivered: \(recorder.receivedTags)")
         #expect(recorder.lost.isEmpty, "a refused intruder is nobody's loss: \(recorder.lost)")
 
-        let peer = try openProven(to: transport)
+        var peer = try openProven(to: transport)
         defer { close(peer.fd) }
-        RawPeer.write(peer.fd, FrameHeader(kind: .eager, tag: 5))
+        RawPeer.writeSealed(peer.fd, FrameHeader(kind: .eager, tag: 5), seal: &peer.seal)
         pump(transport) { recorder.receivedTags.contains(5) }
         #expect(recorder.receivedTags == [5])
+    }
+
+    /// After the handshake every frame carries the seal its place in the
+    /// stream calls for: one without, one altered, one sent twice, one from
+    /// another direction's counter each end the connection undelivered, and
+    /// the transport goes on serving a peer whose frames hold.
+    @Test func aFrameWhoseSealFailsEndsItsConnectionUndelivered() throws {
+        let (transport, recorder) = try SocketTransportTests.transportOfProcess1(key: Self.key)
+        defer { transport.shutdown() }
+        let payload = Array("a payload the intruder changes".utf8)
+        let forgeries: [(String, (Int32, inout FrameSeal) -> Void)] = [
+            ("no seals", { fd, _ in
+                // The transport takes the second frame's first bytes for the first one's seal.
+                for _ in 0..<2 { RawPeer.write(fd, FrameHeader(kind: .eager, tag: 20), payload: payload) }
+            }),
+            ("an altered payload", { fd, seal in
+                let header = FrameHeader(kind: .eager, tag: 21, payloadLength: UInt64(payload.count))
+                let code = header.encoded().withUnsafeBytes { h in payload.withUnsafeBytes { seal.next(header: h, payload: $0) } }
+                var altered = payload
+                altered[0] ^= 1
+                let bytes = header.encoded() + code + altered
+                _ = bytes.withUnsafeBytes { send(fd, $0.baseAddress!, $0.count, Int32(MSG_NOSIGNAL)) }
+            }),
+            ("an altered header", { fd, seal in
+                let header = FrameHeader(kind: .eager, tag: 22, payloadLength: UInt64(payload.count))
+                let code = header.encoded().withUnsafeBytes { h in payload.withUnsafeBytes { seal.next(header: h, payload: $0) } }
+                var changed = header
+                changed.tag = 23
+                let bytes = changed.encoded() + code + payload
+                _ = bytes.withUnsafeBytes { send(fd, $0.baseAddress!, $0.count, Int32(MSG_NOSIGNAL)) }
+            }),
+            ("a frame sent twice", { fd, seal in
+                var copy = seal
+                RawPeer.writeSealed(fd, FrameHeader(kind: .eager, tag: 24), payload: payload, seal: &seal)
+                RawPeer.writeSealed(fd, FrameHeader(kind: .eager, tag: 25), payload: payload, seal: &copy)
+            }),
+            ("a large frame sealed for the other direction", { fd, _ in
+                var wrong = FrameSeal(key: Self.key, proof: HandshakeProof(
+                    acceptorNonce: [], openerNonce: [], opener: ProcessID(rawValue: 2), acceptor: ProcessID(rawValue: 1)), direction: .acceptorToOpener)
+                RawPeer.writeSealed(fd, FrameHeader(kind: .eager, tag: 26), payload: [UInt8](repeating: 9, count: 70_000), seal: &wrong)
+            }),
+        ]
+        for (index, (forgery, write)) in forgeries.enumerated() {
+            var peer = try openProven(to: transport, established: UInt64(index))
+            defer { close(peer.fd) }
+            write(peer.fd, &peer.seal)
+            #expect(closedWithoutAnswer(peer.fd, transport), "\(forgery): the connection ends")
+            #expect(!recorder.receivedTags.contains { $0 >= 20 && $0 != 24 }, "\(forgery): nothing forged was delivered: \(recorder.receivedTags)")
+        }
+        #expect(recorder.receivedTags == [24], "the first of the frames sent twice held its seal")
+
+        var peer = try openProven(to: transport, established: UInt64(forgeries.count))
+        defer { close(peer.fd) }
+        let large = [UInt8](repeating: 7, count: 70_000)
+        RawPeer.writeSealed(peer.fd, FrameHeader(kind: .eager, tag: 6), payload: large, seal: &peer.seal)
+        RawPeer.writeSealed(peer.fd, FrameHeader(kind: .eager, tag: 7), payload: payload, seal: &peer.seal)
+        pump(transport) { recorder.receivedTags.contains(7) }
+        #expect(recorder.receivedTags == [24, 6, 7], "a large frame (GMAC) and a small one (HMAC) that hold their seals are delivered")
     }
 
     /// A recorded hello is bound to the nonce of the connection it answered:
@@ -186,6 +252,12 @@ import TrellisWire
                 try toServer.send([UInt64(42)], to: 0, tag: 1)
                 let message = try toClient.receive(from: .rank(0), tag: .tag(1), deadline: .after(seconds: 30))
                 #expect(message.payload.readableBytes == 8)
+                // Large enough to go by rendezvous, straight into the receiver's buffer, and to be sealed by GMAC.
+                let large = (0..<300_000).map { UInt64($0) }
+                let sending = try toClient.isend(ByteBuffer(wireValues: large), to: 0, tag: 2)
+                let back = try toServer.receive(from: .rank(0), tag: .tag(2), deadline: .after(seconds: 30))
+                try sending.wait(deadline: .after(seconds: 30))
+                #expect(try back.values(of: UInt64.self) == large)
                 _ = toServer.idisconnect()
                 _ = toClient.idisconnect()
             } else {

@@ -217,6 +217,16 @@ enum RawPeer {
         _ = bytes.withUnsafeBytes { send(fd, $0.baseAddress!, $0.count, Int32(MSG_NOSIGNAL)) }
     }
 
+    /// A frame as a keyed process writes it after the handshake: header, the seal `seal` makes next, payload.
+    static func writeSealed(_ fd: Int32, _ header: FrameHeader, payload: [UInt8] = [], seal: inout FrameSeal) {
+        var header = header
+        header.payloadLength = UInt64(payload.count)
+        let encoded = header.encoded()
+        let code = encoded.withUnsafeBytes { headerBytes in payload.withUnsafeBytes { seal.next(header: headerBytes, payload: $0) } }
+        let bytes = encoded + code + payload
+        _ = bytes.withUnsafeBytes { send(fd, $0.baseAddress!, $0.count, Int32(MSG_NOSIGNAL)) }
+    }
+
     /// Speaks first, as an acceptor does: a nonce, and whether a key is asked for.
     @discardableResult
     static func challenge(_ fd: Int32, asksForKey: Bool = false) -> [UInt8] {

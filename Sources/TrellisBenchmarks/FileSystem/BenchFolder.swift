@@ -2,6 +2,7 @@ import ArgumentParser
 import Dispatch
 import Foundation
 import Glibc
+import TrellisFSServer
 
 /// The `--data` option of the file-system benchmarks: the folder for the
 /// name service, file systems, mounts and local-disk files they start.
@@ -49,18 +50,21 @@ final class BenchSite: @unchecked Sendable {
     }
 
     /// A name service of the run's own (this process is pointed at it), stopped at close.
-    func startNameService(executable: String) throws {
+    @discardableResult
+    func startNameService(executable: String) throws -> BenchNameService {
         let names = try BenchNameService(folder: folder, executable: executable)
         onClose { names.stop() }
+        return names
     }
 
     /// A file system in `subfolder` (see `TemporaryFileSystem`), stopped at close.
     func startFileSystem(
-        name: String, servers: Int, subfolder: String, executable: String, replicas: Int = 1, mountPoint: String? = nil, mountOptions: [String] = []
+        name: String, servers: Int, subfolder: String, executable: String, replicas: Int = 1, mountPoint: String? = nil, mountOptions: [String] = [],
+        authentication: FileSystemConfiguration.Authentication = .key
     ) throws -> TemporaryFileSystem {
         let system = try TemporaryFileSystem(
             name: name, servers: servers, folder: folder + "/" + subfolder, executable: executable, replicas: replicas, mountPoint: mountPoint,
-            mountOptions: mountOptions)
+            mountOptions: mountOptions, authentication: authentication)
         onClose { system.stop() }
         return system
     }

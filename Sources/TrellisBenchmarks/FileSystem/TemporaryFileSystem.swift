@@ -24,12 +24,13 @@ public final class TemporaryFileSystem {
     /// `executable` is the `trellis` program that runs the servers and the mount.
     public init(
         name: String, servers: Int, folder: String, executable: String, precreateBatch: Int = FileSystemConfiguration.defaultPrecreateBatch,
-        replicas: Int = 1, mountPoint: String? = nil, mountOptions: [String] = []
+        replicas: Int = 1, mountPoint: String? = nil, mountOptions: [String] = [], authentication: FileSystemConfiguration.Authentication = .key
     ) throws {
         self.name = name
         self.folder = folder
         let data = folder + "/fs"
-        let configuration = try LocalFileSystem.prepare(name: name, servers: servers, folder: data, precreateBatch: precreateBatch, replicas: replicas)
+        let configuration = try LocalFileSystem.prepare(
+            name: name, servers: servers, folder: data, precreateBatch: precreateBatch, replicas: replicas, authentication: authentication)
         system = try LocalFileSystem(configuration: configuration, folder: data, executable: executable)
         guard let mountPoint else { return }
         try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: true)
@@ -82,7 +83,10 @@ private func isRunning(_ pid: pid_t) -> Bool {
 /// A name service a bench runs for the whole of its run, so that the file
 /// systems it starts and stops one after another all use the same one.
 public final class BenchNameService {
-    private let pid: pid_t
+    /// The name service's process.
+    public let pid: pid_t
+    /// Where it listens (host:port).
+    public let address: String
 
     /// Points this process at a free loopback port (`TRELLIS_NAME_SERVICE`,
     /// autostart off) and starts `trellis names start` there, logging to
@@ -91,6 +95,7 @@ public final class BenchNameService {
     public init(folder: String, executable: String) throws {
         TemporaryFileSystem.useOwnNameService()
         let address = ProcessEnvironment.current()["TRELLIS_NAME_SERVICE"]!
+        self.address = address
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         pid = try ProcessSpawner.spawn(
             arguments: [executable, "names", "start", "--address", address], environment: ProcessEnvironment.current(),

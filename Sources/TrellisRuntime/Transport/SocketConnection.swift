@@ -42,6 +42,12 @@ final class SocketConnection {
     var openerNonce: [UInt8] = []
     /// Where an accepted connection comes from, for the log of a refusal.
     var remoteAddress = "?"
+    /// Set once the handshake with a keyed peer ends: every frame after it carries a seal.
+    var outboundSeal: FrameSeal?
+    var inboundSeal: FrameSeal?
+    /// The seal of the head of the send queue, made when its first byte is
+    /// written (frames are numbered in the order they go out).
+    private var headSeal: [UInt8]?
 
     // Reading: a staging area for headers and small payloads; large payloads
     // are read straight into their destination buffer.
@@ -53,6 +59,11 @@ final class SocketConnection {
     var inboundPayload: ByteBuffer?
     var inboundRemaining = 0
     var discardingPayload = false
+    /// The inbound frame's header as it came and the seal after it, checked once its payload is in.
+    let inboundHeaderBytes = UnsafeMutableRawBufferPointer.allocate(byteCount: FrameHeader.byteCount, alignment: 8)
+    let inboundSealBytes = UnsafeMutableRawBufferPointer.allocate(byteCount: FrameSeal.byteCount, alignment: 8)
+    /// Whether the inbound frame carries a seal.
+    var inboundSealed = false
 
     init(fd: Int32, isOutgoing: Bool, peer: ProcessID?, state: State) {
         self.fd = fd
@@ -61,9 +72,27 @@ final class SocketConnection {
         self.state = state
     }
 
-    deinit { staging.deallocate() }
+    deinit {
+        staging.deallocate()
+        inboundHeaderBytes.deallocate()
+        inboundSealBytes.deallocate()
+    }
 
     var stagedBytes: Int { stagingEnd - stagingStart }
+
+    /// Bytes that follow each inbound header before its payload.
+    var inboundSealLength: Int { inboundSeal == nil ? 0 : FrameSeal.byteCount }
+
+    /// Whether the inbound frame's seal is the one expected next; true when it carries none.
+    func inboundSealHolds() -> Bool {
+        guard inboundSealed else { return true }
+        let header = UnsafeRawBufferPointer(inboundHeaderBytes)
+        let seal = UnsafeRawBufferPointer(inboundSealBytes)
+        guard let payload = inboundPayload else {
+            return inboundSeal!.isNext(seal, header: header, payload: UnsafeRawBufferPointer(start: nil, count: 0))
+        }
+        return payload.withUnsafeReadableBytes { inboundSeal!.isNext(seal, header: header, payload: $0) }
+    }
 
     enum WriteOutcome {
         case drained
@@ -75,7 +104,8 @@ final class SocketConnection {
     /// frame is passed to `written`.
     func flush(_ written: (OutgoingFrame) -> Void) -> WriteOutcome {
         while let head = sendQueue.first {
-            let result = write(head, from: headOffset)
+            if headSeal == nil, outboundSeal != nil { headSeal = seal(head) }
+            let result = write(head, seal: headSeal, from: headOffset)
             if result < 0 {
                 let code = errno
                 if code == EINTR { continue }
@@ -83,21 +113,32 @@ final class SocketConnection {
                 return .failed(code)
             }
             headOffset += result
-            if headOffset == head.byteCount {
+            if headOffset == head.byteCount + (headSeal?.count ?? 0) {
                 sendQueue.removeFirst()
                 headOffset = 0
+                headSeal = nil
                 written(head)
             }
         }
         return .drained
     }
 
+    private func seal(_ frame: OutgoingFrame) -> [UInt8] {
+        frame.encodedHeader.withUnsafeBytes { header in
+            guard let payload = frame.payload else {
+                return outboundSeal!.next(header: header, payload: UnsafeRawBufferPointer(start: nil, count: 0))
+            }
+            return payload.withUnsafeReadableBytes { outboundSeal!.next(header: header, payload: $0) }
+        }
+    }
+
     /// Writes one frame without queueing (handshake frames). Fresh sockets take
     /// 56 bytes at once; anything less is a broken connection.
     func writeImmediately(_ frame: OutgoingFrame) -> Bool {
+        let seal = outboundSeal == nil ? nil : seal(frame)
         var offset = 0
-        while offset < frame.byteCount {
-            let result = write(frame, from: offset)
+        while offset < frame.byteCount + (seal?.count ?? 0) {
+            let result = write(frame, seal: seal, from: offset)
             if result < 0 {
                 if errno == EINTR { continue }
                 return false
@@ -107,26 +148,32 @@ final class SocketConnection {
         return true
     }
 
-    private func write(_ frame: OutgoingFrame, from offset: Int) -> Int {
+    /// Writes what is left of the frame after `offset` bytes: header, seal (when sealed), payload.
+    private func write(_ frame: OutgoingFrame, seal: [UInt8]?, from offset: Int) -> Int {
         frame.encodedHeader.withUnsafeBytes { header -> Int in
-            guard let payload = frame.payload, payload.readableBytes > 0 else {
-                return Glibc.send(fd, header.baseAddress! + offset, header.count - offset, Int32(MSG_NOSIGNAL))
-            }
-            return payload.withUnsafeReadableBytes { body -> Int in
-                var vectors: [iovec] = []
-                if offset < header.count {
-                    vectors.append(iovec(iov_base: UnsafeMutableRawPointer(mutating: header.baseAddress! + offset), iov_len: header.count - offset))
-                    vectors.append(iovec(iov_base: UnsafeMutableRawPointer(mutating: body.baseAddress!), iov_len: body.count))
-                } else {
-                    let bodyOffset = offset - header.count
-                    vectors.append(iovec(iov_base: UnsafeMutableRawPointer(mutating: body.baseAddress! + bodyOffset), iov_len: body.count - bodyOffset))
+            (seal ?? []).withUnsafeBytes { sealBytes -> Int in
+                func send(_ body: UnsafeRawBufferPointer) -> Int {
+                    var vectors: [iovec] = []
+                    var skip = offset
+                    for segment in [header, sealBytes, body] where segment.count > 0 {
+                        if skip >= segment.count {
+                            skip -= segment.count
+                            continue
+                        }
+                        vectors.append(iovec(iov_base: UnsafeMutableRawPointer(mutating: segment.baseAddress! + skip), iov_len: segment.count - skip))
+                        skip = 0
+                    }
+                    var message = msghdr()
+                    return vectors.withUnsafeMutableBufferPointer { pointer in
+                        message.msg_iov = pointer.baseAddress
+                        message.msg_iovlen = pointer.count
+                        return sendmsg(fd, &message, Int32(MSG_NOSIGNAL))
+                    }
                 }
-                var message = msghdr()
-                return vectors.withUnsafeMutableBufferPointer { pointer in
-                    message.msg_iov = pointer.baseAddress
-                    message.msg_iovlen = pointer.count
-                    return sendmsg(fd, &message, Int32(MSG_NOSIGNAL))
+                guard let payload = frame.payload, payload.readableBytes > 0 else {
+                    return send(UnsafeRawBufferPointer(start: nil, count: 0))
                 }
+                return payload.withUnsafeReadableBytes { send($0) }
             }
         }
     }

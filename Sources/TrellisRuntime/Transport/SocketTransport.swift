@@ -252,7 +252,7 @@ final class SocketTransport: Transport {
                 }
                 if connection.stagedBytes > 0 {
                     let take = min(connection.stagedBytes, connection.inboundRemaining)
-                    if !connection.discardingPayload {
+                    if connection.inboundPayload != nil {
                         let start = connection.stagingStart
                         connection.inboundPayload!.writeBytes(UnsafeRawBufferPointer(rebasing: connection.staging[start..<start + take]))
                     }
@@ -262,7 +262,7 @@ final class SocketTransport: Transport {
                 }
                 connection.stagingStart = 0
                 connection.stagingEnd = 0
-                if connection.inboundRemaining >= Self.directReadBytes && !connection.discardingPayload {
+                if connection.inboundRemaining >= Self.directReadBytes && connection.inboundPayload != nil {
                     var result = 0
                     let wanted = connection.inboundRemaining
                     let fd = connection.fd
@@ -274,10 +274,18 @@ final class SocketTransport: Transport {
                     connection.inboundRemaining -= result
                     continue
                 }
-            } else if connection.stagedBytes >= FrameHeader.byteCount {
+            } else if connection.stagedBytes >= FrameHeader.byteCount + connection.inboundSealLength {
                 let start = connection.stagingStart
-                let header = try FrameHeader.decode(from: UnsafeRawBufferPointer(rebasing: connection.staging[start..<start + FrameHeader.byteCount]))
+                let headerBytes = UnsafeRawBufferPointer(rebasing: connection.staging[start..<start + FrameHeader.byteCount])
+                let header = try FrameHeader.decode(from: headerBytes)
                 connection.stagingStart += FrameHeader.byteCount
+                connection.inboundSealed = connection.inboundSeal != nil
+                if connection.inboundSealed {
+                    connection.inboundHeaderBytes.copyMemory(from: headerBytes)
+                    let sealStart = connection.stagingStart
+                    connection.inboundSealBytes.copyMemory(from: UnsafeRawBufferPointer(rebasing: connection.staging[sealStart..<sealStart + FrameSeal.byteCount]))
+                    connection.stagingStart += FrameSeal.byteCount
+                }
                 try beginPayload(of: header, on: connection)
                 continue
             }
@@ -335,6 +343,8 @@ final class SocketTransport: Transport {
                 connection.inboundPayload = destination
             } else {
                 connection.discardingPayload = true
+                // Unwanted bytes are still kept until the seal over them is checked.
+                if connection.inboundSealed { connection.inboundPayload = ByteBufferAllocator().buffer(capacity: length) }
             }
         default:
             connection.inboundPayload = ByteBufferAllocator().buffer(capacity: length)
@@ -342,6 +352,10 @@ final class SocketTransport: Transport {
     }
 
     private func deliver(_ header: FrameHeader, on connection: SocketConnection) throws {
+        guard connection.inboundSealHolds() else {
+            logger.warning("closed the connection with \(describe(connection)): a \(header.kind) frame failed its seal check (altered, replayed or out of order)")
+            throw TrellisError(.authenticationFailed, "a \(header.kind) frame from \(describe(connection)) failed its seal check: the stream was altered")
+        }
         let payload = connection.inboundPayload
         let discarded = connection.discardingPayload
         connection.inboundHeader = nil
@@ -444,10 +458,20 @@ final class SocketTransport: Transport {
             return
         }
         connection.state = .established
+        startSealing(connection, proof)
         connectionsByPeer[peer] = connection
         connectionsEstablished[peer, default: 0] += 1
         if !connection.sendQueue.isEmpty { flush(connection) }
         if saidGoodbye { closeAfterFlush(connection) }
+    }
+
+    /// With a key, every frame after the handshake carries a seal, one counter per direction.
+    private func startSealing(_ connection: SocketConnection, _ proof: HandshakeProof) {
+        guard let key else { return }
+        let outbound: FrameSeal.Direction = connection.isOutgoing ? .openerToAcceptor : .acceptorToOpener
+        let inbound: FrameSeal.Direction = connection.isOutgoing ? .acceptorToOpener : .openerToAcceptor
+        connection.outboundSeal = FrameSeal(key: key, proof: proof, direction: outbound)
+        connection.inboundSeal = FrameSeal(key: key, proof: proof, direction: inbound)
     }
 
     /// `header` with the acceptor's proof of the key, when one is used.
@@ -515,8 +539,8 @@ final class SocketTransport: Transport {
                 .authenticationFailed, "\(describe(connection)) refused this process: it holds another cluster key, or this process holds none"))
             return
         }
+        let proof = HandshakeProof(acceptorNonce: connection.acceptorNonce, openerNonce: connection.openerNonce, opener: localID, acceptor: peer)
         if let key {
-            let proof = HandshakeProof(acceptorNonce: connection.acceptorNonce, openerNonce: connection.openerNonce, opener: localID, acceptor: peer)
             guard proof.isAcceptorCode(payload.map { Array($0.readableBytesView) } ?? [], key) else {
                 fail(connection, error: TrellisError(.authenticationFailed, "\(describe(connection)) did not prove it holds the cluster key"))
                 return
@@ -524,6 +548,7 @@ final class SocketTransport: Transport {
         }
         if header.tag == 1 {
             connection.state = .established
+            startSealing(connection, proof)
             connectionsEstablished[connection.peer!, default: 0] += 1
             if !connection.sendQueue.isEmpty { flush(connection) }
             if saidGoodbye { closeAfterFlush(connection) }
