@@ -5,9 +5,12 @@ import TrellisWire
 import TrellisSystem
 
 /// A blocking client of the PMI-1 wire protocol, over the descriptor the
-/// launcher hands down in `PMI_FD`. Used while bootstrapping, to spawn, and
-/// at finalize, so blocking calls are fine here; one call at a time.
-final class PMIClient: @unchecked Sendable {
+/// launcher hands down in `PMI_FD` or at `PMI_PORT`. Used while
+/// bootstrapping, to spawn, and at finalize, so blocking calls are fine
+/// here; one call at a time. Public for tools that speak to a launcher as
+/// one of its ranks would (`trellis bench hostile` checks that the launcher
+/// still serves its ranks while strangers send it garbage).
+public final class PMIClient: @unchecked Sendable {
     private let fd: Int32
     private var buffered: [UInt8] = []
     /// Spawn answers that a timed-out spawn left on the wire, skipped by the next call.
@@ -19,7 +22,7 @@ final class PMIClient: @unchecked Sendable {
     /// MPICH's port mode (`PMI_PORT` and `PMI_ID`): connects to the PMI
     /// service, says which process this is, and learns its rank and the
     /// job's size from the service's `set` lines.
-    static func connect(port: String, id: String) throws -> (client: PMIClient, rank: Int, size: Int) {
+    public static func connect(port: String, id: String) throws -> (client: PMIClient, rank: Int, size: Int) {
         let address = try IPv4Address.resolve(port)
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0, IPv4Address.connect(fd, to: address) == 0 else {
@@ -43,34 +46,34 @@ final class PMIClient: @unchecked Sendable {
         return (client, rank, size)
     }
 
-    func initialize() throws {
+    public func initialize() throws {
         let reply = try call(PMICommand("init", [("pmi_version", "1"), ("pmi_subversion", "1")]), expecting: "response_to_init")
         guard reply["rc"] == "0" else { throw failure("init refused: \(reply)") }
     }
 
-    func kvsName() throws -> String {
+    public func kvsName() throws -> String {
         let reply = try call(PMICommand("get_my_kvsname"), expecting: "my_kvsname")
         guard let name = reply["kvsname"] else { throw failure("no kvsname in \(reply)") }
         return name
     }
 
-    func put(kvs: String, key: String, value: String) throws {
+    public func put(kvs: String, key: String, value: String) throws {
         let reply = try call(PMICommand("put", [("kvsname", kvs), ("key", key), ("value", value)]), expecting: "put_result")
         guard reply["rc"] == "0" else { throw failure("put \(key) failed: \(reply)") }
     }
 
     /// The fence: every rank's puts are visible to every rank's gets afterwards.
-    func barrier() throws {
+    public func barrier() throws {
         _ = try call(PMICommand("barrier_in"), expecting: "barrier_out")
     }
 
-    func get(kvs: String, key: String) throws -> String {
+    public func get(kvs: String, key: String) throws -> String {
         let reply = try call(PMICommand("get", [("kvsname", kvs), ("key", key)]), expecting: "get_result")
         guard reply["rc"] == "0", let value = reply["value"] else { throw failure("get \(key) failed: \(reply)") }
         return value
     }
 
-    func finalize() throws {
+    public func finalize() throws {
         _ = try call(PMICommand("finalize"), expecting: "finalize_ack")
         Glibc.close(fd)
     }
