@@ -115,6 +115,7 @@ import TrellisWire
         let forgeries: [(String, (Int32, inout FrameSeal) -> Void)] = [
             ("no seals", { fd, _ in
                 // The transport takes the second frame's first bytes for the first one's seal.
+                // A frame as a process without seals writes it: header and payload, nothing after.
                 for _ in 0..<2 { RawPeer.write(fd, FrameHeader(kind: .eager, tag: 20), payload: payload) }
             }),
             ("an altered payload", { fd, seal in
@@ -122,7 +123,7 @@ import TrellisWire
                 let code = header.encoded().withUnsafeBytes { h in payload.withUnsafeBytes { seal.next(header: h, payload: $0) } }
                 var altered = payload
                 altered[0] ^= 1
-                let bytes = header.encoded() + code + altered
+                let bytes = header.encoded() + altered + code
                 _ = bytes.withUnsafeBytes { send(fd, $0.baseAddress!, $0.count, Int32(MSG_NOSIGNAL)) }
             }),
             ("an altered header", { fd, seal in
@@ -130,7 +131,7 @@ import TrellisWire
                 let code = header.encoded().withUnsafeBytes { h in payload.withUnsafeBytes { seal.next(header: h, payload: $0) } }
                 var changed = header
                 changed.tag = 23
-                let bytes = changed.encoded() + code + payload
+                let bytes = changed.encoded() + payload + code
                 _ = bytes.withUnsafeBytes { send(fd, $0.baseAddress!, $0.count, Int32(MSG_NOSIGNAL)) }
             }),
             ("a frame sent twice", { fd, seal in
@@ -142,6 +143,15 @@ import TrellisWire
                 var wrong = FrameSeal(key: Self.key, proof: HandshakeProof(
                     acceptorNonce: [], openerNonce: [], opener: ProcessID(rawValue: 2), acceptor: ProcessID(rawValue: 1)), direction: .acceptorToOpener)
                 RawPeer.writeSealed(fd, FrameHeader(kind: .eager, tag: 26), payload: [UInt8](repeating: 9, count: 70_000), seal: &wrong)
+            }),
+            ("a chunk of a large frame altered", { fd, seal in
+                let large = [UInt8](repeating: 3, count: FrameSeal.chunkBytes + 5_000)
+                let header = FrameHeader(kind: .eager, tag: 27, payloadLength: UInt64(large.count))
+                let code = header.encoded().withUnsafeBytes { h in large.withUnsafeBytes { seal.next(header: h, payload: $0) } }
+                var altered = large
+                altered[FrameSeal.chunkBytes + 10] ^= 4
+                let bytes = header.encoded() + altered + code
+                _ = bytes.withUnsafeBytes { send(fd, $0.baseAddress!, $0.count, Int32(MSG_NOSIGNAL)) }
             }),
         ]
         for (index, (forgery, write)) in forgeries.enumerated() {
@@ -155,11 +165,11 @@ import TrellisWire
 
         var peer = try openProven(to: transport, established: UInt64(forgeries.count))
         defer { close(peer.fd) }
-        let large = [UInt8](repeating: 7, count: 70_000)
+        let large = (0..<(2 * FrameSeal.chunkBytes + 70_000)).map { UInt8(truncatingIfNeeded: $0) }
         RawPeer.writeSealed(peer.fd, FrameHeader(kind: .eager, tag: 6), payload: large, seal: &peer.seal)
         RawPeer.writeSealed(peer.fd, FrameHeader(kind: .eager, tag: 7), payload: payload, seal: &peer.seal)
         pump(transport) { recorder.receivedTags.contains(7) }
-        #expect(recorder.receivedTags == [24, 6, 7], "a large frame (GMAC) and a small one (HMAC) that hold their seals are delivered")
+        #expect(recorder.receivedTags == [24, 6, 7], "a large frame (GMAC chunks) and a small one (HMAC) that hold their seals are delivered")
     }
 
     /// A recorded hello is bound to the nonce of the connection it answered:

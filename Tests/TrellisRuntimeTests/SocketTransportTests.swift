@@ -217,13 +217,13 @@ enum RawPeer {
         _ = bytes.withUnsafeBytes { send(fd, $0.baseAddress!, $0.count, Int32(MSG_NOSIGNAL)) }
     }
 
-    /// A frame as a keyed process writes it after the handshake: header, the seal `seal` makes next, payload.
+    /// A frame as a keyed process writes it after the handshake: header, payload, the seal `seal` makes next.
     static func writeSealed(_ fd: Int32, _ header: FrameHeader, payload: [UInt8] = [], seal: inout FrameSeal) {
         var header = header
         header.payloadLength = UInt64(payload.count)
         let encoded = header.encoded()
         let code = encoded.withUnsafeBytes { headerBytes in payload.withUnsafeBytes { seal.next(header: headerBytes, payload: $0) } }
-        let bytes = encoded + code + payload
+        let bytes = encoded + payload + code
         _ = bytes.withUnsafeBytes { send(fd, $0.baseAddress!, $0.count, Int32(MSG_NOSIGNAL)) }
     }
 

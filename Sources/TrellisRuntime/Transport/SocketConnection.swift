@@ -45,9 +45,11 @@ final class SocketConnection {
     /// Set once the handshake with a keyed peer ends: every frame after it carries a seal.
     var outboundSeal: FrameSeal?
     var inboundSeal: FrameSeal?
-    /// The seal of the head of the send queue, made when its first byte is
-    /// written (frames are numbered in the order they go out).
-    private var headSeal: [UInt8]?
+    /// The seal of the head of the send queue, begun when its first byte is
+    /// written (frames are numbered in the order they go out) and made chunk
+    /// by chunk just ahead of the bytes written; then the seal itself.
+    private var headSeal: FrameSeal.Running?
+    private var headTrailer: [UInt8]?
 
     // Reading: a staging area for headers and small payloads; large payloads
     // are read straight into their destination buffer.
@@ -59,11 +61,11 @@ final class SocketConnection {
     var inboundPayload: ByteBuffer?
     var inboundRemaining = 0
     var discardingPayload = false
-    /// The inbound frame's header as it came and the seal after it, checked once its payload is in.
-    let inboundHeaderBytes = UnsafeMutableRawBufferPointer.allocate(byteCount: FrameHeader.byteCount, alignment: 8)
-    let inboundSealBytes = UnsafeMutableRawBufferPointer.allocate(byteCount: FrameSeal.byteCount, alignment: 8)
-    /// Whether the inbound frame carries a seal.
-    var inboundSealed = false
+    /// The inbound frame's seal, checked chunk by chunk as its payload comes
+    /// in; then the seal that follows the payload, read into `inboundTrailer`.
+    var inboundRunningSeal: FrameSeal.Running?
+    var awaitingTrailer = false
+    let inboundTrailer = UnsafeMutableRawBufferPointer.allocate(byteCount: FrameSeal.byteCount, alignment: 8)
 
     init(fd: Int32, isOutgoing: Bool, peer: ProcessID?, state: State) {
         self.fd = fd
@@ -74,24 +76,29 @@ final class SocketConnection {
 
     deinit {
         staging.deallocate()
-        inboundHeaderBytes.deallocate()
-        inboundSealBytes.deallocate()
+        inboundTrailer.deallocate()
     }
 
     var stagedBytes: Int { stagingEnd - stagingStart }
 
-    /// Bytes that follow each inbound header before its payload.
-    var inboundSealLength: Int { inboundSeal == nil ? 0 : FrameSeal.byteCount }
+    /// Starts checking the seal of the inbound frame whose header was just read, when the connection is sealed.
+    func beginInboundSeal(header: UnsafeRawBufferPointer, payloadLength: Int) {
+        guard inboundSeal != nil else { return }
+        inboundRunningSeal = inboundSeal!.begin(header: header, payloadLength: payloadLength)
+        awaitingTrailer = true
+    }
 
-    /// Whether the inbound frame's seal is the one expected next; true when it carries none.
+    /// Checks the inbound payload's chunks that have arrived whole since the last call.
+    func sealArrivedPayload() {
+        guard inboundRunningSeal != nil, let payload = inboundPayload else { return }
+        payload.withUnsafeReadableBytes { inboundRunningSeal!.take(from: $0, available: $0.count) }
+    }
+
+    /// Whether the inbound frame's seal holds; true when it carries none.
     func inboundSealHolds() -> Bool {
-        guard inboundSealed else { return true }
-        let header = UnsafeRawBufferPointer(inboundHeaderBytes)
-        let seal = UnsafeRawBufferPointer(inboundSealBytes)
-        guard let payload = inboundPayload else {
-            return inboundSeal!.isNext(seal, header: header, payload: UnsafeRawBufferPointer(start: nil, count: 0))
-        }
-        return payload.withUnsafeReadableBytes { inboundSeal!.isNext(seal, header: header, payload: $0) }
+        guard let running = inboundRunningSeal else { return true }
+        inboundRunningSeal = nil
+        return running.isComplete && running.holds(UnsafeRawBufferPointer(inboundTrailer))
     }
 
     enum WriteOutcome {
@@ -104,8 +111,8 @@ final class SocketConnection {
     /// frame is passed to `written`.
     func flush(_ written: (OutgoingFrame) -> Void) -> WriteOutcome {
         while let head = sendQueue.first {
-            if headSeal == nil, outboundSeal != nil { headSeal = seal(head) }
-            let result = write(head, seal: headSeal, from: headOffset)
+            let limit = sealAhead(head)
+            let result = write(head, trailer: headTrailer, from: headOffset, upTo: limit)
             if result < 0 {
                 let code = errno
                 if code == EINTR { continue }
@@ -113,14 +120,40 @@ final class SocketConnection {
                 return .failed(code)
             }
             headOffset += result
-            if headOffset == head.byteCount + (headSeal?.count ?? 0) {
+            if headOffset == head.byteCount + (outboundSeal == nil ? 0 : FrameSeal.byteCount) {
                 sendQueue.removeFirst()
                 headOffset = 0
                 headSeal = nil
+                headTrailer = nil
                 written(head)
             }
         }
         return .drained
+    }
+
+    /// The most one write hands the kernel: a receiver on the same host
+    /// starts copying the first piece out while the next goes in, which
+    /// one large write does not let it do.
+    static let writePieceBytes = FrameSeal.chunkBytes
+
+    /// How far into the head frame may be written now: on a sealed
+    /// connection, the next chunk of its payload is sealed once every byte
+    /// sealed before it is written, and the seal follows the last chunk.
+    private func sealAhead(_ head: OutgoingFrame) -> Int {
+        guard outboundSeal != nil else { return min(head.byteCount, headOffset + Self.writePieceBytes) }
+        let payloadBytes = head.payload?.readableBytes ?? 0
+        if headSeal == nil {
+            headSeal = head.encodedHeader.withUnsafeBytes { outboundSeal!.begin(header: $0, payloadLength: payloadBytes) }
+        }
+        let written = max(headOffset - FrameHeader.byteCount, 0)
+        if !headSeal!.isComplete, headSeal!.through <= written, let payload = head.payload {
+            payload.withUnsafeReadableBytes { bytes in
+                let end = headSeal!.through + headSeal!.nextPieceBytes
+                headSeal!.take(UnsafeRawBufferPointer(rebasing: bytes[headSeal!.through..<end]))
+            }
+        }
+        if headSeal!.isComplete && headTrailer == nil { headTrailer = headSeal!.finish() }
+        return FrameHeader.byteCount + headSeal!.through + (headTrailer == nil ? 0 : FrameSeal.byteCount)
     }
 
     private func seal(_ frame: OutgoingFrame) -> [UInt8] {
@@ -136,9 +169,10 @@ final class SocketConnection {
     /// 56 bytes at once; anything less is a broken connection.
     func writeImmediately(_ frame: OutgoingFrame) -> Bool {
         let seal = outboundSeal == nil ? nil : seal(frame)
+        let total = frame.byteCount + (seal?.count ?? 0)
         var offset = 0
-        while offset < frame.byteCount + (seal?.count ?? 0) {
-            let result = write(frame, seal: seal, from: offset)
+        while offset < total {
+            let result = write(frame, trailer: seal, from: offset, upTo: total)
             if result < 0 {
                 if errno == EINTR { continue }
                 return false
@@ -148,19 +182,23 @@ final class SocketConnection {
         return true
     }
 
-    /// Writes what is left of the frame after `offset` bytes: header, seal (when sealed), payload.
-    private func write(_ frame: OutgoingFrame, seal: [UInt8]?, from offset: Int) -> Int {
+    /// Writes the frame's bytes from `offset` up to `limit`: its header, its
+    /// payload, then its seal (when sealed and made).
+    private func write(_ frame: OutgoingFrame, trailer: [UInt8]?, from offset: Int, upTo limit: Int) -> Int {
         frame.encodedHeader.withUnsafeBytes { header -> Int in
-            (seal ?? []).withUnsafeBytes { sealBytes -> Int in
+            (trailer ?? []).withUnsafeBytes { trailerBytes -> Int in
                 func send(_ body: UnsafeRawBufferPointer) -> Int {
                     var vectors: [iovec] = []
                     var skip = offset
-                    for segment in [header, sealBytes, body] where segment.count > 0 {
+                    var left = limit - offset
+                    for segment in [header, body, trailerBytes] where segment.count > 0 && left > 0 {
                         if skip >= segment.count {
                             skip -= segment.count
                             continue
                         }
-                        vectors.append(iovec(iov_base: UnsafeMutableRawPointer(mutating: segment.baseAddress! + skip), iov_len: segment.count - skip))
+                        let length = min(segment.count - skip, left)
+                        vectors.append(iovec(iov_base: UnsafeMutableRawPointer(mutating: segment.baseAddress! + skip), iov_len: length))
+                        left -= length
                         skip = 0
                     }
                     var message = msghdr()

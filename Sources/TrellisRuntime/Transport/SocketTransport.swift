@@ -246,11 +246,17 @@ final class SocketTransport: Transport {
     private func readFrames(_ connection: SocketConnection) throws -> Bool {
         while connection.state != .closed && connection.state != .rejected {
             if let header = connection.inboundHeader {
-                if connection.inboundRemaining == 0 {
+                if connection.inboundRemaining == 0 && connection.awaitingTrailer && connection.stagedBytes >= FrameSeal.byteCount {
+                    let start = connection.stagingStart
+                    connection.inboundTrailer.copyMemory(from: UnsafeRawBufferPointer(rebasing: connection.staging[start..<start + FrameSeal.byteCount]))
+                    connection.stagingStart += FrameSeal.byteCount
+                    connection.awaitingTrailer = false
+                }
+                if connection.inboundRemaining == 0 && !connection.awaitingTrailer {
                     try deliver(header, on: connection)
                     continue
                 }
-                if connection.stagedBytes > 0 {
+                if connection.stagedBytes > 0 && connection.inboundRemaining > 0 {
                     let take = min(connection.stagedBytes, connection.inboundRemaining)
                     if connection.inboundPayload != nil {
                         let start = connection.stagingStart
@@ -258,10 +264,13 @@ final class SocketTransport: Transport {
                     }
                     connection.stagingStart += take
                     connection.inboundRemaining -= take
+                    connection.sealArrivedPayload()
                     continue
                 }
-                connection.stagingStart = 0
-                connection.stagingEnd = 0
+                if connection.stagedBytes == 0 {
+                    connection.stagingStart = 0
+                    connection.stagingEnd = 0
+                }
                 if connection.inboundRemaining >= Self.directReadBytes && connection.inboundPayload != nil {
                     var result = 0
                     let wanted = connection.inboundRemaining
@@ -272,21 +281,17 @@ final class SocketTransport: Transport {
                     }
                     guard try accept(readResult: result) else { return result != 0 }
                     connection.inboundRemaining -= result
+                    connection.sealArrivedPayload()
                     continue
                 }
-            } else if connection.stagedBytes >= FrameHeader.byteCount + connection.inboundSealLength {
+            } else if connection.stagedBytes >= FrameHeader.byteCount {
                 let start = connection.stagingStart
                 let headerBytes = UnsafeRawBufferPointer(rebasing: connection.staging[start..<start + FrameHeader.byteCount])
                 let header = try FrameHeader.decode(from: headerBytes)
-                connection.stagingStart += FrameHeader.byteCount
-                connection.inboundSealed = connection.inboundSeal != nil
-                if connection.inboundSealed {
-                    connection.inboundHeaderBytes.copyMemory(from: headerBytes)
-                    let sealStart = connection.stagingStart
-                    connection.inboundSealBytes.copyMemory(from: UnsafeRawBufferPointer(rebasing: connection.staging[sealStart..<sealStart + FrameSeal.byteCount]))
-                    connection.stagingStart += FrameSeal.byteCount
-                }
                 try beginPayload(of: header, on: connection)
+                connection.beginInboundSeal(header: headerBytes, payloadLength: Int(header.payloadLength))
+                connection.stagingStart += FrameHeader.byteCount
+                connection.sealArrivedPayload()
                 continue
             }
             // More bytes are needed in the staging area.
@@ -344,7 +349,7 @@ final class SocketTransport: Transport {
             } else {
                 connection.discardingPayload = true
                 // Unwanted bytes are still kept until the seal over them is checked.
-                if connection.inboundSealed { connection.inboundPayload = ByteBufferAllocator().buffer(capacity: length) }
+                if connection.inboundSeal != nil { connection.inboundPayload = ByteBufferAllocator().buffer(capacity: length) }
             }
         default:
             connection.inboundPayload = ByteBufferAllocator().buffer(capacity: length)
