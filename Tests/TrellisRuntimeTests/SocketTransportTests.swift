@@ -135,6 +135,38 @@ import TrellisSystem
         #expect(recorder.lost.isEmpty, "\(recorder.lostErrors)")
     }
 
+    /// The peer turned the connection down for one of its own (a crossed
+    /// handshake), whose hello then never comes (its SYN was lost to a cut
+    /// link, say): after the patience the transport connects again, and
+    /// the frames that waited go out on the new connection.
+    @Test func aConnectionTurnedDownForAHelloThatNeverComesIsOpenedAgain() throws {
+        let (transport, recorder) = try Self.transportOfProcess1()
+        defer { transport.shutdown() }
+        transport.rejectedPatienceNanoseconds = 200_000_000
+        let listener = try RawPeer.listenAsProcess2(for: transport)
+        defer { close(listener) }
+
+        let turnedDown = try RawPeer.acceptConnection(from: transport, on: listener, sendingTag: 5)
+        defer { close(turnedDown) }
+        RawPeer.challenge(turnedDown)
+        pump(transport) { RawPeer.isReadable(turnedDown) }
+        #expect(try RawPeer.read(turnedDown).kind == .hello)
+        RawPeer.write(turnedDown, FrameHeader(kind: .helloAcknowledge, tag: 0, exchange: 2))
+
+        var again: Int32 = -1
+        pump(transport) { again = accept(listener, nil, nil); return again >= 0 }
+        #expect(again >= 0, "the transport connected again")
+        defer { close(again) }
+        RawPeer.blocking(again)
+        RawPeer.challenge(again)
+        pump(transport) { RawPeer.isReadable(again) }
+        #expect(try RawPeer.read(again).kind == .hello)
+        RawPeer.write(again, FrameHeader(kind: .helloAcknowledge, tag: 1, exchange: 2))
+        pump(transport) { !transport.hasUnsentFrames }
+        #expect(try RawPeer.read(again).tag == 5, "the frame that waited went out on the new connection")
+        #expect(recorder.lost.isEmpty, "\(recorder.lostErrors)")
+    }
+
     /// The transport under test, as process 1, with a delegate that records what it is told.
     static func transportOfProcess1(key: ClusterKey? = nil) throws -> (SocketTransport, RecordingDelegate) {
         let recorder = RecordingDelegate()

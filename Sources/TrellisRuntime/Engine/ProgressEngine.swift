@@ -212,8 +212,9 @@ public final class ProgressEngine: @unchecked Sendable {
         if count == 0 && mayBlock && timeout == 0 { sched_yield() }
         lock.lock()
         pollerInKernel = false
+        // Also with no events: the transport keeps a deadline or two of its own.
+        transport.handleEvents(count)
         if count > 0 {
-            transport.handleEvents(count)
             noteActivity()
             checkPendingConditions()
         }

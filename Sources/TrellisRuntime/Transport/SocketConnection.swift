@@ -42,6 +42,8 @@ final class SocketConnection {
     var openerNonce: [UInt8] = []
     /// Where an accepted connection comes from, for the log of a refusal.
     var remoteAddress = "?"
+    /// When the peer answered that it keeps a connection of its own instead (state `rejected`).
+    var rejectedAt: UInt64 = 0
     /// Set once the handshake with a keyed peer ends: every frame after it carries a seal.
     var outboundSeal: FrameSeal?
     var inboundSeal: FrameSeal?

@@ -50,6 +50,12 @@ final class SocketTransport: Transport {
     /// level-triggered, so the new socket's own events come again.
     private var closedSinceLastBatch = Set<Int32>()
     weak var delegate: TransportDelegate?
+    /// How long a connection the peer turned down (it keeps the one it opened
+    /// to this process instead) waits for that one's hello before opening
+    /// again: the peer's own may have failed (a SYN lost to a cut link), and
+    /// nothing else would tell this side, whose frames would wait forever.
+    var rejectedPatienceNanoseconds: UInt64 = 3_000_000_000
+    private var rejectedConnections: [SocketConnection] = []
 
     // Filled by `waitForEvents`, read by `handleEvents`: only the poller touches them.
     private static let eventCapacity = 256
@@ -169,6 +175,7 @@ final class SocketTransport: Transport {
 
     func handleEvents(_ count: Int) {
         defer { closedSinceLastBatch.removeAll(keepingCapacity: true) }
+        if !rejectedConnections.isEmpty { reopenRejectedPastPatience() }
         for index in 0..<count {
             let fd = readyFDs[index]
             let events = readyEvents[index]
@@ -575,6 +582,32 @@ final class SocketTransport: Transport {
             // The peer keeps the connection it opened to us; our queue waits for its hello.
             closeDescriptor(connection)
             connection.state = .rejected
+            connection.rejectedAt = MonotonicClock.nanoseconds()
+            rejectedConnections.append(connection)
+        }
+    }
+
+    /// Opens again, with their frames, the turned-down connections whose peer's hello has not come within the patience.
+    private func reopenRejectedPastPatience() {
+        let now = MonotonicClock.nanoseconds()
+        var due: [(ProcessID, SocketConnection)] = []
+        rejectedConnections.removeAll { connection in
+            guard connection.state == .rejected, let peer = connection.peer, connectionsByPeer[peer] === connection, !isShutDown else { return true }
+            guard now &- connection.rejectedAt >= rejectedPatienceNanoseconds else { return false }
+            due.append((peer, connection))
+            return true
+        }
+        for (peer, connection) in due {
+            let frames = Array(connection.sendQueue)
+            connection.sendQueue.removeAll()
+            connection.state = .closed
+            connectionsByPeer[peer] = nil
+            logger.debug("process \(peer) turned a connection down for its own, whose hello did not come; connecting again")
+            do {
+                try openConnection(to: peer).sendQueue.append(contentsOf: frames)
+            } catch let error as TrellisError {
+                delegate?.transport(lost: peer, error: error, unsent: frames, orderly: false)
+            } catch {}
         }
     }
 

@@ -47,7 +47,7 @@ protocol Transport: AnyObject {
     func send(_ frame: OutgoingFrame, to peer: ProcessID) throws
     /// Blocks for at most `timeoutMilliseconds` (0 polls). Lock not held; one caller at a time.
     func waitForEvents(timeoutMilliseconds: Int32) -> Int
-    /// Handles the events the last wait found. Lock held.
+    /// Handles the events the last wait found, and the transport's own deadlines (also after a wait that found none). Lock held.
     func handleEvents(_ count: Int)
     /// Receives everything the transport reports; set once by the engine.
     var delegate: TransportDelegate? { get set }
