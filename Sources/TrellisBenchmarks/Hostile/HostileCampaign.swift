@@ -88,6 +88,7 @@ struct HostileCampaign {
                     if !served { tallies[index].honestFailures += 1 }
                 }
                 index = (index + 1) % targets.count
+                // Paced like a user's requests: the honest client checks service, it adds no load of its own.
                 usleep(20_000)
             }
             honestDone.signal()
@@ -126,7 +127,8 @@ struct HostileCampaign {
         // An honest request that does not come back within a minute is a hang of the target it went to.
         var hung: Int?
         if honestDone.wait(timeout: .now() + 60) == .timedOut { hung = honestInFlight.withLock { $0 } }
-        // A last honest request to each, after the last message, and the resources once the dust settles.
+        // A last honest request to each, after the last message, and the resources once the dust settles:
+        // a port closes the campaign's last connections after the campaign has stopped waiting for them.
         sleep(1)
         let final = tallies.withLock { $0 }
         return targets.indices.map { index in

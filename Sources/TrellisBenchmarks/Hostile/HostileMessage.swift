@@ -5,7 +5,7 @@ import TrellisWire
 /// of one of four kinds, shaped for the protocol of the port they go to.
 struct HostileMessage {
     /// What is wrong with it.
-    enum Kind: String, CaseIterable, Codable {
+    enum Kind: String, CaseIterable {
         /// Bytes drawn at random.
         case random
         /// A well-formed start (a frame header, a request line) cut short.
@@ -17,7 +17,7 @@ struct HostileMessage {
     }
 
     /// How the port frames what it reads.
-    enum Framing: String, Codable {
+    enum Framing {
         /// The runtime's frames (file-system servers): a 56-byte header, then its payload.
         case frames
         /// One request per line (the name service's JSON, the launcher's PMI).
