@@ -56,7 +56,7 @@ let package = Package(
             ]),
         .target(
             name: "TrellisFSConnection",
-            dependencies: ["TrellisFSProtocol", "TrellisRuntime", "TrellisCore", nioCore]),
+            dependencies: ["TrellisFSProtocol", "TrellisRuntime", "TrellisCore", nioCore, .product(name: "Crypto", package: "swift-crypto")]),
         .target(
             name: "TrellisFSClient",
             dependencies: [
@@ -186,7 +186,9 @@ let package = Package(
             dependencies: ["TrellisFSDistribution", propertyBased]),
         .testTarget(
             name: "TrellisFSServerTests",
-            dependencies: ["TrellisFSServer", "TrellisFSStorage", "TrellisFSProtocol", "TrellisFSDistribution", "TrellisRuntime", nioCore, propertyBased]),
+            dependencies: [
+                "TrellisFSServer", "TrellisFSStorage", "TrellisFSProtocol", "TrellisFSDistribution", "TrellisFSConnection", "TrellisRuntime", nioCore, propertyBased,
+            ]),
         .testTarget(
             name: "TrellisFSClientTests",
             dependencies: ["TrellisFSClient", "TrellisFSServer", "TrellisFSProtocol", "TrellisNameService", "TrellisSystem", nioCore]),

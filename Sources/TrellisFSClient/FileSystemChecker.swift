@@ -144,7 +144,7 @@ public struct FileSystemChecker {
         for object in sorted where object.kind == .datafile && !listed.contains(object.handle) && settled(object) {
             var finding = CheckFinding(kind: .orphanDatafile, handle: object.handle, path: nil, detail: "datafile that no file lists")
             if repair {
-                _ = try fs.call(owner: object.handle, RemoveDatafiles([object.handle]))
+                _ = try fs.call(owner: object.handle, RemoveDatafiles([object.handle]), capability: fs.serversCapability())
                 finding.repaired = true
             }
             report.findings.append(finding)

@@ -122,7 +122,7 @@ extension FileSystemClient {
             requests.append((handle.server ?? 0, WriteData(datafile: handle, regions: regions, data: bytes)))
         }
         var written: UInt64 = 0
-        for reply in try callAll(requests) { written += reply.bytes }
+        for reply in try withCapability(for: file, .write, { try callAll(requests, capability: $0) }) { written += reply.bytes }
         return written
     }
 
@@ -187,7 +187,7 @@ extension FileSystemClient {
              operation: ReadData(datafile: file.datafiles[datafile], regions: transfers.map { .init(offset: $0.physicalOffset, length: $0.length) }))
         }
         var slices: [UInt64: ByteBuffer] = [:]
-        for ((_, transfers), data) in zip(grouped, try callAll(requests)) {
+        for ((_, transfers), data) in zip(grouped, try withCapability(for: file, .read, { try callAll(requests, capability: $0) })) {
             var consumed = 0
             for transfer in transfers {
                 // A reply short of a region leaves the rest of it to read as zeros.
@@ -229,9 +229,10 @@ extension FileSystemClient {
         try dropSetIDBits(&file)
         if size > file.stuffedCapacity { file = try spread(file) }
         let distribution = file.distribution!
-        _ = try callAll(file.datafiles.enumerated().map { index, datafile in
+        let requests = file.datafiles.enumerated().map { index, datafile in
             (datafile.server ?? 0, TruncateDatafile(datafile, size: distribution.datafileSize(forLogicalSize: size, datafile: index)))
-        })
+        }
+        _ = try withCapability(for: file, .write) { try callAll(requests, capability: $0) }
     }
 
     /// A write or truncate by anyone but root drops the file's set-ID bits
@@ -249,22 +250,20 @@ extension FileSystemClient {
 
     /// Makes what was written to `file` durable on every one of its data servers.
     public func sync(_ file: ObjectAttributes) throws {
-        _ = try callAll(byServer(file.datafiles).map { ($0.server, SyncDatafiles($0.datafiles)) })
+        let requests = byServer(file.datafiles).map { ($0.server, SyncDatafiles($0.datafiles)) }
+        _ = try withCapability(for: file, []) { try callAll(requests, capability: $0) }
     }
 
-    /// Deletes datafiles on their servers (one request per server).
-    public func removeDatafiles(_ datafiles: [ObjectHandle]) throws {
-        _ = try callAll(byServer(datafiles).map { ($0.server, RemoveDatafiles($0.datafiles)) })
+    /// Deletes datafiles on their servers (one request per server), with
+    /// `capability` where the servers check them: the one the reply that
+    /// dropped the file's last link carried.
+    public func removeDatafiles(_ datafiles: [ObjectHandle], capability: Capability? = nil) throws {
+        _ = try callAll(byServer(datafiles).map { ($0.server, RemoveDatafiles($0.datafiles)) }, capability: capability)
     }
 
-    /// The datafiles of a removed file that its owner did not delete itself.
-    func removeRemoteDatafiles(of file: ObjectAttributes) throws {
-        try removeDatafiles(file.datafiles.filter { $0.server != file.handle.server })
-    }
-
-    /// removeRemoteDatafiles once an unlink says the file's last link went.
+    /// The datafiles of a removed file that its owner did not delete itself, once an unlink says its last link went.
     func removeRemoteDatafiles(of file: ObjectAttributes, ifGone left: LinksLeft) throws {
         guard file.kind == .file, left.count == 0 else { return }
-        try removeRemoteDatafiles(of: file)
+        try removeDatafiles(file.datafiles.filter { $0.server != file.handle.server }, capability: left.removal)
     }
 }

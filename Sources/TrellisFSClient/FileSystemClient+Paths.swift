@@ -322,7 +322,7 @@ extension FileSystemClient {
             }
             let renamed = try call(owner: source, Rename(fromParent: source, fromName: fromName, toParent: destination, toName: toName))
             guard let replaced else { return }
-            var left = renamed.replacedLinksLeft.map(LinksLeft.init)
+            var left = renamed.replaced
             if replaced.handle.server != destination.server {
                 guard let dropped = try? call(owner: replaced.handle, RemoveObject(replaced.handle)) else { return }
                 left = dropped

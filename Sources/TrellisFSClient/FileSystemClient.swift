@@ -30,6 +30,8 @@ public final class FileSystemClient: @unchecked Sendable {
     let servers: [ServerConnection]
     let ownsRuntime: Bool
     let requestIDs: RequestIDSource
+    /// Capabilities the servers gave this client and its siblings, by file and user.
+    let capabilities: CapabilityCache
     private let meter = Mutex(LinkTraffic())
 
     /// Connects through the name service to file system `name` (as `trellis up` names it).
@@ -65,10 +67,15 @@ public final class FileSystemClient: @unchecked Sendable {
         }
         entry.drop()
         return FileSystemClient(
-            configuration: configuration, credentials: credentials, runtime: runtime, requestIDs: ids, ownsRuntime: given == nil, timeoutSeconds: timeoutSeconds)
+            configuration: configuration, credentials: credentials, runtime: runtime, requestIDs: ids, ownsRuntime: given == nil, timeoutSeconds: timeoutSeconds,
+            capabilities: CapabilityCache())
     }
 
-    private init(configuration: FSConfiguration, credentials: Credentials, runtime: Runtime, requestIDs: RequestIDSource, ownsRuntime: Bool, timeoutSeconds: Double) {
+    private init(
+        configuration: FSConfiguration, credentials: Credentials, runtime: Runtime, requestIDs: RequestIDSource, ownsRuntime: Bool, timeoutSeconds: Double,
+        capabilities: CapabilityCache
+    ) {
+        self.capabilities = capabilities
         self.configuration = configuration
         self.credentials = credentials
         self.runtime = runtime
@@ -87,7 +94,8 @@ public final class FileSystemClient: @unchecked Sendable {
     /// leaves the runtime alone.
     public func sibling(credentials: Credentials) -> FileSystemClient {
         FileSystemClient(
-            configuration: configuration, credentials: credentials, runtime: runtime, requestIDs: requestIDs, ownsRuntime: false, timeoutSeconds: timeoutSeconds)
+            configuration: configuration, credentials: credentials, runtime: runtime, requestIDs: requestIDs, ownsRuntime: false, timeoutSeconds: timeoutSeconds,
+            capabilities: capabilities)
     }
 
     /// Disconnects from every server (and ends the runtime this client started).
@@ -101,25 +109,30 @@ public final class FileSystemClient: @unchecked Sendable {
     /// One request to the server that owns `handle`, with its typed reply
     /// (the methods above are made of these; tools that speak the protocol
     /// itself, as fsck and the benchmarks do, use them directly).
-    public func call<Operation: FSOperation>(owner handle: ObjectHandle, _ operation: Operation) throws -> Operation.Reply {
+    public func call<Operation: FSOperation>(owner handle: ObjectHandle, _ operation: Operation, capability: Capability? = nil) throws -> Operation.Reply {
         guard let index = handle.server, servers.indices.contains(index) else {
             throw FSError(.staleHandle, "handle \(handle) belongs to no server of \(configuration.name)")
         }
-        return try call(server: index, operation)
+        return try call(server: index, operation, capability: capability)
     }
 
     /// Sends one operation to server `index` and returns its typed reply, retried as the operation allows.
-    public func call<Operation: FSOperation>(server index: Int, _ operation: Operation, as asking: Credentials? = nil) throws -> Operation.Reply {
-        try callAll([(index, operation)], as: asking)[0]
+    public func call<Operation: FSOperation>(
+        server index: Int, _ operation: Operation, as asking: Credentials? = nil, capability: Capability? = nil
+    ) throws -> Operation.Reply {
+        try callAll([(index, operation)], as: asking, capability: capability)[0]
     }
 
     /// Many requests at once, each to its server: all are sent before any
     /// reply is awaited, so servers work in parallel. A request whose server
     /// was lost is retried on its own, as its connection's policy allows.
-    public func callAll<Operation: FSOperation>(_ requests: [(server: Int, operation: Operation)], as asking: Credentials? = nil) throws -> [Operation.Reply] {
+    /// `capability` allows requests on datafiles.
+    public func callAll<Operation: FSOperation>(
+        _ requests: [(server: Int, operation: Operation)], as asking: Credentials? = nil, capability: Capability? = nil
+    ) throws -> [Operation.Reply] {
         let deadline = self.deadline
         let credentials = asking ?? self.credentials
-        let flights = requests.map { servers[$0.server].start($0.operation, credentials: credentials, deadline: deadline) }
+        let flights = requests.map { servers[$0.server].start($0.operation, credentials: credentials, capability: capability, deadline: deadline) }
         var answers: [ServerConnection.Answer<Operation.Reply>] = []
         for (request, flight) in zip(requests, flights) {
             answers.append(try servers[request.server].finish(flight, deadline: deadline))

@@ -30,17 +30,22 @@ public final class ServerConnection: @unchecked Sendable {
     private let resendsAfterLoss: Bool
     /// On a primary's line to a copy of its group: the group's epoch, sent with every request.
     private let relayEpoch: @Sendable () -> UInt64?
+    /// On a server's line to another: the servers' own capability, sent with every request that brings none.
+    private let serversCapability: @Sendable () -> Capability?
 
     /// A line that connects on first use: to `portName` when given, else to
     /// what the name service says `serviceName` is; when that copy is lost or
     /// says it is not the primary, to each of `alternates` in turn.
     /// With `resendsAfterLoss` false, a lost server fails the request at once;
-    /// `relayEpoch` marks a primary's line to a copy of its group.
+    /// `relayEpoch` marks a primary's line to a copy of its group;
+    /// `serversCapability` a server's line to another.
     public init(
         index: Int, serviceName: String, runtime: Runtime, requestIDs: RequestIDSource, portName: String? = nil, alternates: [String] = [],
-        resendsAfterLoss: Bool = true, relayEpoch: @escaping @Sendable () -> UInt64? = { nil }
+        resendsAfterLoss: Bool = true, relayEpoch: @escaping @Sendable () -> UInt64? = { nil },
+        serversCapability: @escaping @Sendable () -> Capability? = { nil }
     ) {
         self.index = index
+        self.serversCapability = serversCapability
         self.resendsAfterLoss = resendsAfterLoss
         self.relayEpoch = relayEpoch
         self.serviceName = serviceName
@@ -51,8 +56,11 @@ public final class ServerConnection: @unchecked Sendable {
     }
 
     /// Sends `operation` and waits for its typed reply, retrying as `finish` does.
-    public func call<Operation: FSOperation>(_ operation: Operation, credentials: Credentials, deadline: Deadline) throws -> Answer<Operation.Reply> {
-        try finish(start(operation, credentials: credentials, deadline: deadline), deadline: deadline)
+    /// `capability` allows a request on datafiles.
+    public func call<Operation: FSOperation>(
+        _ operation: Operation, credentials: Credentials, capability: Capability? = nil, deadline: Deadline
+    ) throws -> Answer<Operation.Reply> {
+        try finish(start(operation, credentials: credentials, capability: capability, deadline: deadline), deadline: deadline)
     }
 
     /// A reply and the time steps its server reported (more than 1 when the
@@ -74,6 +82,7 @@ public final class ServerConnection: @unchecked Sendable {
     public struct InFlight<Operation: FSOperation> {
         let operation: Operation
         let credentials: Credentials
+        let capability: Capability?
         let id: UInt64
         var sent: Sent?
     }
@@ -88,9 +97,14 @@ public final class ServerConnection: @unchecked Sendable {
 
     /// Connects if needed, posts the reply's receive and starts the send;
     /// a request that cannot be sent now is sent by `finish`.
-    public func start<Operation: FSOperation>(_ operation: Operation, credentials: Credentials, deadline: Deadline) -> InFlight<Operation> {
+    public func start<Operation: FSOperation>(
+        _ operation: Operation, credentials: Credentials, capability: Capability? = nil, deadline: Deadline
+    ) -> InFlight<Operation> {
         let id = requestIDs.next()
-        return InFlight(operation: operation, credentials: credentials, id: id, sent: try? send(operation, id: id, credentials: credentials, deadline: deadline))
+        let capability = capability ?? serversCapability()
+        return InFlight(
+            operation: operation, credentials: credentials, capability: capability, id: id,
+            sent: try? send(operation, id: id, credentials: credentials, capability: capability, deadline: deadline))
     }
 
     /// Waits for a started request's reply. This is the one retry policy of
@@ -108,7 +122,7 @@ public final class ServerConnection: @unchecked Sendable {
         var lastError: FSError?
         while !deadline.hasPassed {
             do {
-                let current = try sent ?? send(flight.operation, id: flight.id, credentials: flight.credentials, deadline: deadline)
+                let current = try sent ?? send(flight.operation, id: flight.id, credentials: flight.credentials, capability: flight.capability, deadline: deadline)
                 sent = nil
                 do {
                     try current.send.wait(deadline: deadline)
@@ -154,10 +168,10 @@ public final class ServerConnection: @unchecked Sendable {
         return losses.contains(code)
     }
 
-    private func send(_ operation: some FSOperation, id: UInt64, credentials: Credentials, deadline: Deadline) throws -> Sent {
+    private func send(_ operation: some FSOperation, id: UInt64, credentials: Credentials, capability: Capability?, deadline: Deadline) throws -> Sent {
         let server = try connected(deadline: deadline)
         let incoming = try server.ireceive(from: .rank(0), tag: .tag(MessageTags.reply(to: id)))
-        let envelope = FSRequestEnvelope(requestID: id, clientID: requestIDs.clientID, credentials: credentials, operation: operation, relayEpoch: relayEpoch())
+        let envelope = FSRequestEnvelope(requestID: id, clientID: requestIDs.clientID, credentials: credentials, operation: operation, relayEpoch: relayEpoch(), capability: capability)
         do {
             return Sent(id: id, reply: incoming, send: try server.isend(envelope.encoded(), to: 0, tag: MessageTags.request), server: server)
         } catch {
@@ -206,11 +220,13 @@ public final class ServerConnection: @unchecked Sendable {
         _ flight: InFlight<Operation>, deadline: Deadline
     ) -> (Int, Communicator, Result<Answer<Operation.Reply>, FSError>)? {
         for position in candidates.indices where position != candidate && !deadline.hasPassed {
-            let copy = ServerConnection(index: index, serviceName: candidates[position], runtime: runtime, requestIDs: requestIDs, resendsAfterLoss: false)
+            let copy = ServerConnection(
+                index: index, serviceName: candidates[position], runtime: runtime, requestIDs: requestIDs, resendsAfterLoss: false,
+                serversCapability: serversCapability)
             let brief = min(deadline, .after(seconds: 1))
             var answer: Result<Answer<Operation.Reply>, FSError>?
             do {
-                var sent = try copy.send(flight.operation, id: flight.id, credentials: flight.credentials, deadline: brief)
+                var sent = try copy.send(flight.operation, id: flight.id, credentials: flight.credentials, capability: flight.capability, deadline: brief)
                 try sent.send.wait(deadline: brief)
                 answer = .success(try copy.wait(for: &sent, as: Operation.self, deadline: brief))
             } catch let error as FSError where error.code != .notPrimary && error.code != .serverUnavailable {

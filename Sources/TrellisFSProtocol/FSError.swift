@@ -66,11 +66,15 @@ public struct FSError: Error, CustomStringConvertible, Sendable, Equatable {
         public static let badDescriptor = Code("bad-descriptor", errno: EBADF)
         /// Asked of a copy of a replica group that is not the group's primary (now).
         public static let notPrimary = Code("not-primary", errno: EAGAIN)
+        /// A request on datafiles without a capability that allows it: none, a forged,
+        /// altered or expired one, or one for other datafiles or rights (EACCES).
+        public static let capabilityRefused = Code("capability-refused", errno: EACCES)
 
         static let all: [Code] = [
             notFound, exists, notDirectory, isDirectory, notEmpty, permissionDenied, notPermitted, nameTooLong,
             invalidArgument, noSpace, ioError, staleHandle, crossDevice, notSymlink, tooManyLinks, serverUnavailable,
             timedOut, protocolViolation, notSupported, noAttribute, tooBig, linkLimit, badDescriptor, notPrimary,
+            capabilityRefused,
         ]
 
         /// The code a name on the wire stands for; unknown names keep their errno.

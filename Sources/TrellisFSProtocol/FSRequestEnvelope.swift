@@ -1,13 +1,14 @@
 import NIOCore
 
 /// A request with what every request carries: a per-client unique id, the
-/// client's own id, the caller's credentials and, for a change a primary
-/// relays to its replica group's copies, the group's epoch. On the wire: the
+/// client's own id, the caller's credentials, for a change a primary
+/// relays to its replica group's copies the group's epoch, and, for a
+/// request on datafiles, the capability that allows it. On the wire: the
 /// protocol version, the operation's code, the request id, the client id,
-/// the credentials, the relay epoch, then the operation's fields.
+/// the credentials, the relay epoch, the capability, then the operation's fields.
 public struct FSRequestEnvelope: Sendable {
     /// Sent with every request; a server refuses other versions with `protocolViolation`.
-    public static let protocolVersion: UInt16 = 9
+    public static let protocolVersion: UInt16 = 10
 
     /// Unique within its client; its reply comes back on a tag derived from it.
     public var requestID: UInt64
@@ -26,14 +27,20 @@ public struct FSRequestEnvelope: Sendable {
     /// and none from an epoch older than its own (a deposed primary's); nil
     /// for a client's request.
     public var relayEpoch: UInt64?
+    /// What allows a request on datafiles (and every request one server
+    /// sends another) on a file system with a key: nil for the rest.
+    public var capability: Capability?
 
     /// A request ready to send.
-    public init(requestID: UInt64, clientID: UInt64 = 0, credentials: Credentials, operation: any FSOperation, relayEpoch: UInt64? = nil) {
+    public init(
+        requestID: UInt64, clientID: UInt64 = 0, credentials: Credentials, operation: any FSOperation, relayEpoch: UInt64? = nil, capability: Capability? = nil
+    ) {
         self.requestID = requestID
         self.clientID = clientID
         self.credentials = credentials
         self.operation = operation
         self.relayEpoch = relayEpoch
+        self.capability = capability
     }
 
     /// The request as it goes on the wire: version, code, ids, credentials, fields.
@@ -45,6 +52,7 @@ public struct FSRequestEnvelope: Sendable {
         writer.write(clientID)
         writer.write(credentials)
         writer.write(relayEpoch)
+        writer.write(capability)
         writer.write(operation)
         return writer.buffer
     }
@@ -62,6 +70,7 @@ public struct FSRequestEnvelope: Sendable {
         let clientID: UInt64 = try reader.read()
         let credentials: Credentials = try reader.read()
         let relayEpoch: UInt64? = try reader.read()
+        let capability: Capability? = try reader.read()
         guard let kind = FSOperations.operation(code: code) else {
             throw FSError(.protocolViolation, "request \(requestID) has unknown operation \(code)")
         }
@@ -69,7 +78,7 @@ public struct FSRequestEnvelope: Sendable {
         guard reader.isAtEnd else {
             throw FSError(.protocolViolation, "request \(requestID) (\(kind.name)) has \(reader.buffer.readableBytes) bytes left over")
         }
-        return FSRequestEnvelope(requestID: requestID, clientID: clientID, credentials: credentials, operation: operation, relayEpoch: relayEpoch)
+        return FSRequestEnvelope(requestID: requestID, clientID: clientID, credentials: credentials, operation: operation, relayEpoch: relayEpoch, capability: capability)
     }
 }
 
@@ -77,6 +86,7 @@ extension FSRequestEnvelope: Equatable {
     /// The same ids, credentials and operation.
     public static func == (left: FSRequestEnvelope, right: FSRequestEnvelope) -> Bool {
         left.requestID == right.requestID && left.clientID == right.clientID && left.credentials == right.credentials && left.relayEpoch == right.relayEpoch
+            && left.capability == right.capability
             && left.operation.isEqual(to: right.operation)
     }
 }

@@ -74,6 +74,12 @@ public struct FileSystemConfiguration: Sendable, Equatable {
     /// Where its servers find the key when `TRELLIS_KEY_FILE` names none
     /// (nil: the standard places, `ClusterKey.standardPaths`).
     public var keyFile: String?
+    /// The secret its servers sign capabilities with, in a file kept on the
+    /// servers' hosts only (nil: derived from the cluster key, which every
+    /// process holding that key could then derive too).
+    public var capabilityKeyFile: String?
+    /// How long a capability given at open lasts; clients renew at half its life.
+    public var capabilityLifetimeSeconds: Int = 600
 
     /// `environment` as its servers search it for their key: `key_file`
     /// stands in for `TRELLIS_KEY_FILE` where that names none (`ClusterKey.locate`).
@@ -204,6 +210,8 @@ public struct FileSystemConfiguration: Sendable, Equatable {
             var resync_mib_per_second: Double?
             var auth: String?
             var key_file: String?
+            var capability_key_file: String?
+            var capability_lifetime_seconds: Int?
         }
         var filesystem: FileSystem
         var server: [Server]
@@ -240,6 +248,11 @@ public struct FileSystemConfiguration: Sendable, Equatable {
                 resyncMiBPerSecond: file.filesystem.resync_mib_per_second)
             configuration.authentication = authentication
             configuration.keyFile = file.filesystem.key_file.flatMap { $0.isEmpty ? nil : $0 }
+            configuration.capabilityKeyFile = file.filesystem.capability_key_file.flatMap { $0.isEmpty ? nil : $0 }
+            if let lifetime = file.filesystem.capability_lifetime_seconds {
+                guard lifetime >= 2 else { throw FSError(.invalidArgument, "capability_lifetime_seconds must be at least 2, not \(lifetime)") }
+                configuration.capabilityLifetimeSeconds = lifetime
+            }
             return configuration
         } catch let error as FSError {
             throw FSError(error.code, "\(source): \(error.message)")
@@ -261,7 +274,8 @@ public struct FileSystemConfiguration: Sendable, Equatable {
             "[filesystem]", "name = \"\(name)\"", "strip_size_bytes = \(stripSizeBytes)", "datafiles = \(datafilesPerFile)",
             "precreate_batch = \(precreateBatch)", "replicas = \(replicas)", "data_replicas = \(dataReplicas)", "durability = \"\(durability.rawValue)\"", "failover_seconds = \(failoverSeconds)",
             "resync_mib_per_second = \(resyncMiBPerSecond ?? 0)", "auth = \"\(authentication.rawValue)\"",
-        ] + (keyFile.map { ["key_file = \"\($0)\""] } ?? [])
+            "capability_lifetime_seconds = \(capabilityLifetimeSeconds)",
+        ] + (keyFile.map { ["key_file = \"\($0)\""] } ?? []) + (capabilityKeyFile.map { ["capability_key_file = \"\($0)\""] } ?? [])
         for server in servers {
             lines += ["", "[[server]]", "host = \"\(server.host)\"", "storage = \"\(server.storage)\""]
         }

@@ -60,10 +60,14 @@ public final class FileSystemServer: @unchecked Sendable {
         // A process cannot connect to its own ports: a group this server holds a copy of is reached at its
         // other copies (or, while this copy is its primary, served here: `serveLocally`).
         let ownNames = Set(placement.groups(of: index).map { configuration.copyServiceName(group: $0.group, server: index) })
-        let peers = PeerLinks(runtime: runtime, serviceNames: servers.map { server in
-            let others = server.candidates.filter { !ownNames.contains($0) }
-            return others.isEmpty ? server.candidates : others
-        })
+        let signer = try Self.capabilitySigner(of: configuration, server: index, clusterKey: runtime.clusterKey)
+        let serversCapability: @Sendable () -> Capability? = { signer?.serversCapability(issuer: index, now: .now()) }
+        let peers = PeerLinks(
+            runtime: runtime,
+            serviceNames: servers.map { server in
+                let others = server.candidates.filter { !ownNames.contains($0) }
+                return others.isEmpty ? server.candidates : others
+            }, serversCapability: serversCapability)
         var loops: [ServingLoop] = []
         var watches: [FailoverWatch] = []
         let stoppedCleanly = ServerStorage.takeCleanStopMark(configuration, server: index)
@@ -74,7 +78,7 @@ public final class FileSystemServer: @unchecked Sendable {
                     epochs: try GroupEpochs(path: configuration.servers[index].storage + "/group-epochs.json", placement: placement), runtime: runtime,
                     probeSeconds: min(1, configuration.failoverSeconds / 2), changeSeconds: configuration.failoverSeconds, resyncBytesPerSecond: configuration.resyncMiBPerSecond.map { $0 * 1_048_576 },
                     copyServiceName: { group, server in configuration.copyServiceName(group: group, server: server) },
-                    watchServiceName: { configuration.watchServiceName(ofServer: $0) })
+                    watchServiceName: { configuration.watchServiceName(ofServer: $0) }, serversCapability: serversCapability)
                 : nil
             for (group, place) in placement.groups(of: index) {
                 // Lines to a list of secondaries of this group, made when this copy is (or becomes) its primary.
@@ -104,6 +108,8 @@ public final class FileSystemServer: @unchecked Sendable {
                 let label = place == 0 ? "server \(index) of \(configuration.name)" : "group \(group)'s copy on server \(index) of \(configuration.name)"
                 var context = ServerContext(serverIndex: group, configuration: fileSystem, metadata: stores.metadata, bstreams: stores.bstreams)
                 context.peers = peers
+                context.capabilities = signer
+                context.capabilityLifetimeSeconds = Int64(configuration.capabilityLifetimeSeconds)
                 context.role = ReplicaRole(primary: isPrimary, member: isMember)
                 context.secondaries = replication == nil ? nil : secondaries
                 context.replication = replication
@@ -169,6 +175,19 @@ public final class FileSystemServer: @unchecked Sendable {
             return .key(try ClusterKey.load(from: path))
         } catch let error as TrellisError {
             throw FSError(.invalidArgument, "server \(index) of \(configuration.name): \(error.message)")
+        }
+    }
+
+    /// What signs and checks this file system's capabilities: nil without
+    /// a cluster key (a file system with `auth = "none"` checks none), else
+    /// the key in `capability_key_file`, else one derived from the cluster key.
+    static func capabilitySigner(of configuration: FileSystemConfiguration, server index: Int, clusterKey: ClusterKey?) throws -> CapabilitySigner? {
+        guard let clusterKey else { return nil }
+        guard let path = configuration.capabilityKeyFile else { return CapabilitySigner(secret: clusterKey) }
+        do {
+            return CapabilitySigner(secret: try ClusterKey.load(from: path))
+        } catch let error as TrellisError {
+            throw FSError(.invalidArgument, "server \(index) of \(configuration.name): capability_key_file: \(error.message)")
         }
     }
 

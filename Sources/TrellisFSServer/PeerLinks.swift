@@ -18,12 +18,16 @@ public final class PeerLinks: Sendable {
     private let local: Mutex<[Int: RequestHandler]> = Mutex([:])
     /// Peers act for the file system, not for a user.
     private let credentials = Credentials(uid: 0, gid: 0)
+    /// What every request to a peer carries on a file system with a key.
+    private let serversCapability: @Sendable () -> Capability?
 
     /// Lines to the servers `serviceNames` lists (by index: each server's
-    /// own name, then the other copies of its group), made on first use.
-    public init(runtime: Runtime, serviceNames: [[String]]) {
+    /// own name, then the other copies of its group), made on first use;
+    /// every request carries `serversCapability`.
+    public init(runtime: Runtime, serviceNames: [[String]], serversCapability: @escaping @Sendable () -> Capability? = { nil }) {
         self.runtime = runtime
         self.serviceNames = serviceNames
+        self.serversCapability = serversCapability
     }
 
     /// A request on its way to a peer, with the connection it holds (or,
@@ -47,7 +51,8 @@ public final class PeerLinks: Sendable {
             throw FSError(.staleHandle, "there is no server \(server) in this file system of \(serviceNames.count)")
         }
         if let handler = local.withLock({ $0[server] }) {
-            let envelope = FSRequestEnvelope(requestID: requestIDs.next(), clientID: requestIDs.clientID, credentials: credentials, operation: operation)
+            let envelope = FSRequestEnvelope(
+                requestID: requestIDs.next(), clientID: requestIDs.clientID, credentials: credentials, operation: operation, capability: serversCapability())
             let (reply, followUps) = handler.handle(envelope)
             for followUp in followUps { handler.carryOut(followUp) }
             let answered: Result<ServerConnection.Answer<Operation.Reply>, FSError>
@@ -62,7 +67,8 @@ public final class PeerLinks: Sendable {
         }
         let connection = idle.withLock { $0[server]?.popLast() }
             ?? ServerConnection(
-                index: server, serviceName: serviceNames[server][0], runtime: runtime, requestIDs: requestIDs, alternates: Array(serviceNames[server].dropFirst()))
+                index: server, serviceName: serviceNames[server][0], runtime: runtime, requestIDs: requestIDs, alternates: Array(serviceNames[server].dropFirst()),
+                serversCapability: serversCapability)
         return Flight(connection: connection, inFlight: connection.start(operation, credentials: credentials, deadline: deadline), answered: nil)
     }
 

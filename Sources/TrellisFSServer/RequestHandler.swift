@@ -26,6 +26,10 @@ public struct RequestHandler: Sendable {
     /// does not wait for its change to reach the secondaries.
     public func handle(_ envelope: FSRequestEnvelope, callerTakesPassage: Bool = false) -> (reply: FSReplyEnvelope, followUps: [FollowUp]) {
         let kind = type(of: envelope.operation)
+        // Before anything else: who may not ask learns nothing of this copy's role.
+        if let refusal = capabilityRefusal(envelope) {
+            return (FSReplyEnvelope(requestID: envelope.requestID, result: .failure(refusal)), [])
+        }
         let knownEpoch = context.replication?.epochs.entry(context.serverIndex)?.epoch
         if let refusal = context.role.refusal(of: kind, group: context.serverIndex, relayEpoch: envelope.relayEpoch, knownEpoch: knownEpoch) {
             return (FSReplyEnvelope(requestID: envelope.requestID, result: .failure(refusal)), [])
@@ -134,7 +138,11 @@ public struct RequestHandler: Sendable {
     /// The reply to a dropped link, with the removal of a deleted file's bstreams here to follow it.
     func unlinkedReply(_ unlinked: Unlinked, _ followUps: inout [FollowUp]) -> LinksLeft {
         if let followUp = localBstreams(unlinked) { followUps.append(followUp) }
-        return LinksLeft(unlinked.remainingLinks)
+        guard let deleted = unlinked.deleted, deleted.kind == .file, deleted.datafiles.contains(where: { $0.server != context.serverIndex }) else {
+            return LinksLeft(unlinked.remainingLinks)
+        }
+        // The client deletes the datafiles this server does not hold: this much and no more.
+        return LinksLeft(unlinked.remainingLinks, removal: capability(for: deleted, .remove, Credentials(uid: deleted.uid, gid: deleted.gid)))
     }
 
     /// Starts a change of data on its way to the group's secondaries, when

@@ -1,3 +1,4 @@
+import TrellisFSConnection
 import TrellisFSDistribution
 import TrellisFSProtocol
 import TrellisFSStorage
@@ -30,6 +31,10 @@ public struct ServerContext: Sendable {
     public var secondaries: Secondaries?
     /// Epochs, votes and probes, in a file system with replicas (nil: without).
     public var replication: ReplicationContext?
+    /// Signs and checks capabilities, on a file system with a key (nil: none are asked for).
+    public var capabilities: CapabilitySigner?
+    /// How long a capability given at open lasts (OrangeFS's default is 10 minutes); clients renew at half.
+    public var capabilityLifetimeSeconds: Int64 = 600
     /// Where handlers report what the client does not hear (work left for fsck).
     public var log: @Sendable (String) -> Void = { _ in }
 

@@ -25,6 +25,8 @@ struct ServerMetrics: Sendable {
     let requestsOnThreads: Meter
     /// Resent requests answered from the recorded reply instead of done again.
     let repliesFromRecord: Counter
+    /// Requests refused for want of a valid capability (forged, expired, for other datafiles, or none).
+    let capabilitiesRefused: Counter
 
     init(fileSystem: String, server: Int) {
         let dimensions = [("fs", fileSystem), ("server", String(server))]
@@ -43,6 +45,7 @@ struct ServerMetrics: Sendable {
         readyRequests = Recorder(label: "trellis_fs_ready_requests", dimensions: dimensions, aggregate: false)
         requestsOnThreads = Meter(label: "trellis_fs_requests_on_threads", dimensions: dimensions)
         repliesFromRecord = Counter(label: "trellis_fs_replies_from_record_total", dimensions: dimensions)
+        capabilitiesRefused = Counter(label: "trellis_fs_capabilities_refused_total", dimensions: dimensions)
     }
 
     /// Counts one answered request of `kind` that took `nanoseconds`, and its error if it failed.

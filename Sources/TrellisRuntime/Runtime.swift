@@ -33,6 +33,8 @@ public final class Runtime: Sendable {
     public let isSingleton: Bool
     /// The address other processes reach this one at.
     public let address: String
+    /// The key every peer proves it holds (nil: this process authenticates none).
+    public let clusterKey: ClusterKey?
     let engine: ProgressEngine
     private let pmi: PMIClient?
     /// Made on first use of publish / lookup.
@@ -40,8 +42,9 @@ public final class Runtime: Sendable {
 
     private init(
         world: Communicator, processID: ProcessID, isSingleton: Bool, address: String, engine: ProgressEngine, pmi: PMIClient?,
-        parent: Communicator?
+        parent: Communicator?, clusterKey: ClusterKey?
     ) {
+        self.clusterKey = clusterKey
         self.world = world
         self.parent = parent
         selfCommunicator = Communicator(
@@ -149,7 +152,7 @@ public final class Runtime: Sendable {
         }
         return Runtime(
             world: world, processID: processID, isSingleton: pmi == nil, address: transport.localAddress, engine: engine, pmi: pmi,
-            parent: parent)
+            parent: parent, clusterKey: key)
     }
 
     /// Completes queued sends, tells peers this process is leaving, and

@@ -13,6 +13,10 @@ import TrellisFSProtocol
 
     static let everyRequest = FSOperations.examples
 
+    static let someCapability = Capability(
+        object: ObjectHandle(server: 3, serial: 77), datafiles: [ObjectHandle(server: 2, serial: 5), ObjectHandle(server: 3, serial: 6)],
+        rights: [.read, .write], uid: 1000, gid: 100, issued: 1_800_000_000, expires: 1_800_000_600, issuer: 3, signature: Array(repeating: 0xA5, count: 32))
+
     /// Replies of every shape, by reply type; every operation's reply type must be here.
     static let sampleReplies: [ObjectIdentifier: [any WireCodable & Sendable]] = [
         ObjectIdentifier(Done.self): [Done()],
@@ -25,8 +29,9 @@ import TrellisFSProtocol
             defaultDistribution: try! .simpleStripe(stripSizeBytes: 65_536, datafileCount: 1), durability: "replicated", dataReplicas: [1])],
         ObjectIdentifier(ObjectAttributes.self): [someAttributes],
         ObjectIdentifier(String.self): ["../target", ""],
-        ObjectIdentifier(LinksLeft.self): [LinksLeft(0), LinksLeft(2)],
-        ObjectIdentifier(Renamed.self): [Renamed(replacedLinksLeft: nil), Renamed(replacedLinksLeft: 0)],
+        ObjectIdentifier(LinksLeft.self): [LinksLeft(0), LinksLeft(2), LinksLeft(0, removal: someCapability)],
+        ObjectIdentifier(Capability?.self): [Capability?.none as any WireCodable & Sendable, Capability?.some(someCapability) as any WireCodable & Sendable],
+        ObjectIdentifier(Renamed.self): [Renamed(replaced: nil), Renamed(replaced: LinksLeft(0))],
         ObjectIdentifier(Page<DirectoryEntry>.self): [Page(entries: [DirectoryEntry(name: "x", handle: .root, kind: .directory)], more: true)],
         ObjectIdentifier(Page<DetailedEntry>.self): [Page(entries: [DetailedEntry(name: "f", attributes: someAttributes)], more: false)],
         ObjectIdentifier(Page<ObjectAttributes>.self): [Page(entries: [someAttributes], more: true), Page<ObjectAttributes>(entries: [], more: false)],
@@ -65,7 +70,9 @@ import TrellisFSProtocol
 
     @Test func everyRequestRoundTrips() throws {
         for (index, operation) in Self.everyRequest.enumerated() {
-            let envelope = FSRequestEnvelope(requestID: UInt64(index) << 40, clientID: UInt64(index) &* 0x9E37_79B9_7F4A_7C15, credentials: Credentials(uid: 7, gid: 8, groups: [9, 10]), operation: operation)
+            let envelope = FSRequestEnvelope(
+                requestID: UInt64(index) << 40, clientID: UInt64(index) &* 0x9E37_79B9_7F4A_7C15, credentials: Credentials(uid: 7, gid: 8, groups: [9, 10]),
+                operation: operation, capability: index.isMultiple(of: 2) ? Self.someCapability : nil)
             #expect(try FSRequestEnvelope.decode(envelope.encoded()) == envelope, "\(operation)")
         }
     }

@@ -231,7 +231,7 @@ private final class HandlerFixture {
         // A directory that moves to another parent needs write permission on itself; within its parent it does not.
         let roots = try fixture.attributes(MakeDirectory(parent: open.handle, name: "roots", mode: 0o755), as: HandlerFixture.root)
         #expect(fixture.error(Rename(fromParent: open.handle, fromName: "roots", toParent: .root, toName: "moved"), as: HandlerFixture.bob) == .permissionDenied)
-        #expect(try fixture.call(Rename(fromParent: open.handle, fromName: "roots", toParent: open.handle, toName: "renamed"), as: HandlerFixture.bob).0 == Renamed(replacedLinksLeft: nil))
+        #expect(try fixture.call(Rename(fromParent: open.handle, fromName: "roots", toParent: open.handle, toName: "renamed"), as: HandlerFixture.bob).0 == Renamed(replaced: nil))
         #expect(try fixture.attributes(Lookup(parent: open.handle, name: "renamed")).handle == roots.handle)
     }
 
@@ -274,9 +274,9 @@ private final class HandlerFixture {
         let old = try fixture.attributes(CreateFile(parent: .root, name: "old", mode: 0o644, distribution: nil, stuffed: true))
         let new = try fixture.attributes(CreateFile(parent: .root, name: "new", mode: 0o644, distribution: nil, stuffed: true))
         let (reply, followUps) = try fixture.call(Rename(fromParent: .root, fromName: "new", toParent: a.handle, toName: "old-name"))
-        #expect(reply == Renamed(replacedLinksLeft: nil) && followUps.isEmpty)
+        #expect(reply == Renamed(replaced: nil) && followUps.isEmpty)
         let (dropped, replaced) = try fixture.call(Rename(fromParent: a.handle, fromName: "old-name", toParent: .root, toName: "old"))
-        #expect(dropped == Renamed(replacedLinksLeft: 0) && replaced == [.removeBstreams(old.datafiles)] && old.datafiles.count == 1)
+        #expect(dropped == Renamed(replaced: LinksLeft(0)) && replaced == [.removeBstreams(old.datafiles)] && old.datafiles.count == 1)
         #expect(try fixture.attributes(Lookup(parent: .root, name: "old")).handle == new.handle)
         #expect(fixture.error(GetAttributes(old.handle)) == .staleHandle)
         // A directory cannot move into its own subtree.

@@ -54,7 +54,9 @@ public struct StepwiseOperations {
             throw FSError(.invalidArgument, "\(name) lives on another server than its directory: the client's removeFile handles that")
         }
         let left = try fs.call(owner: directory, Remove(parent: directory, name: name, directory: false))
-        if target.kind == .file, left.count == 0 { try fs.removeDatafiles(target.datafiles.filter { $0.server != target.handle.server }) }
+        if target.kind == .file, left.count == 0 {
+            try fs.removeDatafiles(target.datafiles.filter { $0.server != target.handle.server }, capability: left.removal)
+        }
     }
 
     /// One new datafile on each server listed, in that order: one request per server.

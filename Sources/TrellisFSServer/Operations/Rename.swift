@@ -2,8 +2,8 @@ import TrellisFSProtocol
 
 extension Rename: ServedOperation {
     func serve(_ handler: RequestHandler, _ call: inout ServerCall) throws -> Renamed {
-        guard let unlinked = try handler.rename(fromParent, fromName, toParent, toName, call.credentials) else { return Renamed(replacedLinksLeft: nil) }
-        return Renamed(replacedLinksLeft: handler.unlinkedReply(unlinked, &call.followUps).count)
+        guard let unlinked = try handler.rename(fromParent, fromName, toParent, toName, call.credentials) else { return Renamed(replaced: nil) }
+        return Renamed(replaced: handler.unlinkedReply(unlinked, &call.followUps))
     }
 
     func mayWaitOnPeers(_ handler: RequestHandler) -> Bool {

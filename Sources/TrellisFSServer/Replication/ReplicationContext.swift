@@ -27,6 +27,8 @@ public struct ReplicationContext: Sendable {
     /// The most a resync sends per second (nil: as fast as it can).
     public let resyncBytesPerSecond: Double?
     private let runtime: Runtime
+    /// What every request to another server carries on a file system with a key.
+    private let serversCapability: @Sendable () -> Capability?
     /// Lines to the other servers' watches, kept between probes: a live
     /// server answers on its line without the name service, a dead one's
     /// line fails at once.
@@ -36,9 +38,11 @@ public struct ReplicationContext: Sendable {
     public init(
         server: Int, placement: ReplicaPlacement, epochs: GroupEpochs, runtime: Runtime, probeSeconds: Double = 1, changeSeconds: Double = 2,
         resyncBytesPerSecond: Double? = nil,
-        copyServiceName: @escaping @Sendable (Int, Int) -> String, watchServiceName: @escaping @Sendable (Int) -> String
+        copyServiceName: @escaping @Sendable (Int, Int) -> String, watchServiceName: @escaping @Sendable (Int) -> String,
+        serversCapability: @escaping @Sendable () -> Capability? = { nil }
     ) {
         self.server = server
+        self.serversCapability = serversCapability
         self.serverCount = placement.serverCount
         self.placement = placement
         self.epochs = epochs
@@ -59,7 +63,7 @@ public struct ReplicationContext: Sendable {
     ) -> ServerConnection {
         ServerConnection(
             index: member, serviceName: copyServiceName(group, member), runtime: runtime, requestIDs: requestIDs,
-            resendsAfterLoss: resendsAfterLoss, relayEpoch: { [epochs] in epochs.entry(group)?.epoch ?? 0 })
+            resendsAfterLoss: resendsAfterLoss, relayEpoch: { [epochs] in epochs.entry(group)?.epoch ?? 0 }, serversCapability: serversCapability)
     }
 
     /// Asks the loop published as `serviceName` (a server's index `index`,
@@ -67,7 +71,8 @@ public struct ReplicationContext: Sendable {
     /// `probeSeconds`); nil when it does not answer. A server whose process
     /// is gone (its port refuses) fails at once: that is the news a probe is for.
     public func ask<Operation: FSOperation>(_ operation: Operation, of serviceName: String, server index: Int, seconds: Double? = nil) -> Operation.Reply? {
-        let line = ServerConnection(index: index, serviceName: serviceName, runtime: runtime, requestIDs: RequestIDSource(), resendsAfterLoss: false)
+        let line = ServerConnection(
+            index: index, serviceName: serviceName, runtime: runtime, requestIDs: RequestIDSource(), resendsAfterLoss: false, serversCapability: serversCapability)
         defer { line.drop() }
         return try? line.call(operation, credentials: Credentials(uid: 0, gid: 0), deadline: .after(seconds: seconds ?? probeSeconds)).reply
     }
@@ -87,7 +92,8 @@ public struct ReplicationContext: Sendable {
     /// (default `probeSeconds`), on the line kept to it; nil when it does not answer.
     public func askWatch<Operation: FSOperation>(_ operation: Operation, of server: Int, seconds: Double? = nil) -> Operation.Reply? {
         let line = watchLines.take(server) ?? ServerConnection(
-            index: server, serviceName: watchServiceName(server), runtime: runtime, requestIDs: RequestIDSource(), resendsAfterLoss: false)
+            index: server, serviceName: watchServiceName(server), runtime: runtime, requestIDs: RequestIDSource(), resendsAfterLoss: false,
+            serversCapability: serversCapability)
         guard let reply = try? line.call(operation, credentials: Credentials(uid: 0, gid: 0), deadline: .after(seconds: seconds ?? probeSeconds)).reply else {
             line.drop()
             return nil

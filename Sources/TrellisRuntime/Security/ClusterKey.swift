@@ -83,6 +83,13 @@ public struct ClusterKey: @unchecked Sendable {
         symmetricKey.withUnsafeBytes { $0.map { String(format: "%02x", $0) }.joined() }
     }
 
+    /// A key for one purpose (HKDF-SHA256 with `purpose` as its info), so
+    /// that no code made with it can stand for a code made with the cluster
+    /// key itself or for another purpose.
+    public func derivedKey(for purpose: String) -> SymmetricKey {
+        HKDF<SHA256>.deriveKey(inputKeyMaterial: symmetricKey, info: Array(purpose.utf8), outputByteCount: 32)
+    }
+
     /// HMAC-SHA256 of `parts`.
     func authenticationCode(_ parts: [[UInt8]]) -> [UInt8] {
         Array(HMAC<SHA256>.authenticationCode(for: Self.message(parts), using: symmetricKey))

@@ -24,10 +24,12 @@ final class FileSystemFixture: @unchecked Sendable {
 
     /// `storageBytes` puts each server's storage on a tmpfs of that size,
     /// `storageBytesOfServer` some servers' storage only (root only);
-    /// `keyFile` is the cluster key the servers hold (`TRELLIS_KEY_FILE`).
+    /// `keyFile` is the cluster key the servers hold (`TRELLIS_KEY_FILE`);
+    /// `capabilityLifetimeSeconds` how long the capabilities they give last.
     init(
         servers: Int = 4, stripSizeBytes: Int = 4096, storageBytes: Int? = nil, storageBytesOfServer: [Int: Int] = [:],
-        precreateBatch: Int = FileSystemConfiguration.defaultPrecreateBatch, replicas: Int = 1, dataReplicas: [Int] = [], keyFile: String? = nil
+        precreateBatch: Int = FileSystemConfiguration.defaultPrecreateBatch, replicas: Int = 1, dataReplicas: [Int] = [], keyFile: String? = nil,
+        capabilityLifetimeSeconds: Int? = nil
     ) throws {
         names = try NameServiceFixture()
         name = "test\(getpid())x\(Int.random(in: 0..<1_000_000))"
@@ -41,8 +43,12 @@ final class FileSystemFixture: @unchecked Sendable {
             guard mount.status == 0 else { throw FixtureFailure(description: "mounting a tmpfs needs root: \(mount.combined)") }
             mounts.append(storage)
         }
-        let configuration = try LocalFileSystem.prepare(
+        var configuration = try LocalFileSystem.prepare(
             name: name, servers: servers, folder: folder, stripSizeBytes: UInt64(stripSizeBytes), precreateBatch: precreateBatch, replicas: replicas, dataReplicas: dataReplicas)
+        if let capabilityLifetimeSeconds {
+            configuration.capabilityLifetimeSeconds = capabilityLifetimeSeconds
+            try configuration.toml().write(toFile: LocalFileSystem.configPath(in: folder), atomically: true, encoding: .utf8)
+        }
         self.configuration = configuration
         var environment = ProcessEnvironment.current()
         environment.merge(names.environment) { _, new in new }
