@@ -34,6 +34,7 @@ let package = Package(
     targets: [
         .target(name: "CTrellisSystem"),
         .target(name: "CSQLiteChanges", linkerSettings: [.linkedLibrary("sqlite3")]),
+        .target(name: "CMunge", linkerSettings: [.linkedLibrary("munge")]),
         .systemLibrary(name: "CFuse3", pkgConfig: "fuse3", providers: [.apt(["libfuse3-dev"])]),
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         .systemLibrary(name: "CArchive", pkgConfig: "libarchive", providers: [.apt(["libarchive-dev"])]),
@@ -56,7 +57,7 @@ let package = Package(
             ]),
         .target(
             name: "TrellisFSConnection",
-            dependencies: ["TrellisFSProtocol", "TrellisRuntime", "TrellisCore", nioCore, .product(name: "Crypto", package: "swift-crypto")]),
+            dependencies: ["TrellisFSProtocol", "TrellisRuntime", "TrellisCore", "CMunge", nioCore, .product(name: "Crypto", package: "swift-crypto")]),
         .target(
             name: "TrellisFSClient",
             dependencies: [
@@ -88,7 +89,7 @@ let package = Package(
         .target(
             name: "TrellisRuntime",
             dependencies: [
-                "TrellisSystem", "TrellisCore", "TrellisWire", "CTrellisSystem", "TrellisNames", "TrellisHosts",
+                "TrellisSystem", "TrellisCore", "TrellisWire", "CTrellisSystem", "TrellisNames", "TrellisHosts", "TrellisKeys",
                 nioCore,
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -103,11 +104,12 @@ let package = Package(
                 logging,
                 .product(name: "Crypto", package: "swift-crypto"),
             ]),
-        .target(name: "TrellisNames", dependencies: ["TrellisSystem", "TrellisCore", logging]),
+        .target(name: "TrellisKeys", dependencies: ["TrellisCore", .product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "TrellisNames", dependencies: ["TrellisSystem", "TrellisCore", "TrellisKeys", logging, .product(name: "Crypto", package: "swift-crypto")]),
         .target(
             name: "TrellisNameService",
             dependencies: [
-                "TrellisSystem", "TrellisNames", "TrellisCore",
+                "TrellisSystem", "TrellisNames", "TrellisKeys", "TrellisCore",
                 nioCore,
                 .product(name: "NIOPosix", package: "swift-nio"),
                 logging, metrics,
@@ -133,7 +135,7 @@ let package = Package(
         .target(
             name: "TrellisCommands",
             dependencies: [
-                "TrellisSystem", "TrellisRuntime", "TrellisLauncher", "TrellisRunCommand", "TrellisClusterTools", "TrellisBenchmarks", "TrellisNames", "TrellisNameService", "TrellisFSServer", "TrellisFSProtocol", "TrellisFSClient", "TrellisFSDistribution", "TrellisFUSE", "TrellisServices",
+                "TrellisSystem", "TrellisRuntime", "TrellisLauncher", "TrellisRunCommand", "TrellisClusterTools", "TrellisBenchmarks", "TrellisNames", "TrellisNameService", "TrellisKeys", "TrellisFSServer", "TrellisFSProtocol", "TrellisFSClient", "TrellisFSDistribution", "TrellisFUSE", "TrellisServices",
                 argumentParser,
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 logging,
@@ -177,7 +179,7 @@ let package = Package(
             dependencies: [
                 "TrellisServices", "TrellisFSServer", .product(name: "Prometheus", package: "swift-prometheus"), logging,
             ]),
-        .testTarget(name: "TrellisNamesTests", dependencies: ["TrellisNames", "TrellisNameService"]),
+        .testTarget(name: "TrellisNamesTests", dependencies: ["TrellisNames", "TrellisNameService", "TrellisKeys"]),
         .testTarget(name: "TrellisHostsTests", dependencies: ["TrellisHosts", propertyBased]),
         .testTarget(
             name: "TrellisClusterToolsTests", dependencies: ["TrellisClusterTools", "TrellisHosts", "TrellisCore", nioCore]),
@@ -191,7 +193,7 @@ let package = Package(
             ]),
         .testTarget(
             name: "TrellisFSClientTests",
-            dependencies: ["TrellisFSClient", "TrellisFSServer", "TrellisFSProtocol", "TrellisNameService", "TrellisSystem", nioCore]),
+            dependencies: ["TrellisFSClient", "TrellisFSServer", "TrellisFSProtocol", "TrellisNameService", "TrellisSystem", "TrellisKeys", nioCore]),
         .testTarget(name: "TrellisFUSETests", dependencies: ["TrellisFUSE", nioCore]),
         .testTarget(name: "TrellisFSStorageTests", dependencies: ["TrellisFSStorage", "TrellisFSProtocol", "TrellisFSDistribution"]),
         .testTarget(

@@ -7,12 +7,13 @@
 # attr, rsync, fio, bonnie++, sqlite3, git: programs the mount's tests run on it.
 # libpmi2-0-dev: Slurm's PMI-2 client library, a real PMI-2 client the launcher's tests run under it.
 # openssh-server, openssh-client: the sshd of each test host (scripts/namespace-hosts.sh) and the ssh that reaches it.
+# libmunge-dev: MUNGE's library, with which file-system servers learn a client's proven uid and gid.
 # slurm-wlm, munge: a real Slurm (slurmctld, slurmd, srun, sbatch, salloc) the tests start on the test hosts.
 # pdsh, clustershell: the parallel shells `trellis bench exec` and `trellis bench stage` measure against (pdsh, pdcp, clush).
 # libzstd-dev: zstd, which `trellis stage --compress` compresses with.
 # libarchive-dev: libarchive, which `trellis stage tar:ARCHIVE` reads archives with; zstd: the tests make a .tar.zst with it.
 set -euo pipefail
-needed=(mpich libmpich-dev iproute2 libsqlite3-dev fuse3 libfuse3-dev attr rsync fio bonnie++ sqlite3 git openssh-server openssh-client libpmi2-0-dev slurm-wlm munge pdsh clustershell libzstd-dev libarchive-dev zstd)
+needed=(mpich libmpich-dev iproute2 libsqlite3-dev fuse3 libfuse3-dev attr rsync fio bonnie++ sqlite3 git openssh-server openssh-client libpmi2-0-dev slurm-wlm munge libmunge-dev pdsh clustershell libzstd-dev libarchive-dev zstd)
 missing=()
 for package in "${needed[@]}"; do
   dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

@@ -101,7 +101,9 @@ final class CapabilityProbe {
         var address = ""
         for _ in 0..<5 {
             address = "127.0.0.1:\(freeLocalPort() ?? Int.random(in: 20000...30000))"
-            let started = run([trellis, "names", "start", "--daemon", "--address", address, "--lease-seconds", "3", "--log", "/dev/null"], timeout: 30)
+            let started = run(
+                [trellis, "names", "start", "--daemon", "--address", address, "--lease-seconds", "3", "--log", "/dev/null"]
+                    + NameServiceSetup.startFlags(environment: ProcessEnvironment.current()), timeout: 30)
             if started.status == 0 { break }
         }
         defer { _ = run([trellis, "names", "stop", "--address", address], timeout: 30) }

@@ -24,10 +24,24 @@ struct FileSystemCommand: ParsableCommand {
 struct FileSystemOptions: ParsableArguments {
     @Option(help: "The file system's name (as `trellis up --name` gave it).") var name = "trellis"
     @Option(help: "Seconds each operation may take, retries included.") var timeout: Double = 60
+    @Option(
+        name: .customLong("as"),
+        help: ArgumentHelp(
+            "Act as another user, UID:GID (as root does with sudo -u); servers that prove identities with MUNGE take this only from root.",
+            valueName: "uid:gid"))
+    var actingAs: String?
 
     func connect() throws -> FileSystemClient {
         TrellisCommand.bootstrapLogging()
-        return try FileSystemClient.connect(name: name, timeoutSeconds: timeout)
+        var credentials = Credentials.current
+        if let actingAs {
+            let parts = actingAs.split(separator: ":").map { UInt32($0) }
+            guard parts.count == 2, let uid = parts[0], let gid = parts[1] else {
+                throw ValidationError("--as takes UID:GID in numbers (1000:100), not \(actingAs)")
+            }
+            credentials = Credentials(uid: uid, gid: gid)
+        }
+        return try FileSystemClient.connect(name: name, credentials: credentials, timeoutSeconds: timeout)
     }
 }
 

@@ -70,6 +70,7 @@ struct FileSystemServerCommand: ParsableCommand {
             BlockingService("server \(index) of \(name)", run: {
                 try server.run(metricsAddress: endpoint?.published) { port in
                     print("server \(index) of \(name) ready at \(port)\(endpoint.map { ", metrics at http://\($0.published)/metrics" } ?? "")")
+                    print("server \(index) of \(name) \(server.identitySummary)")
                     fflush(nil)
                 }
             }, stop: server.stop),

@@ -4,6 +4,7 @@ import Foundation
 import Logging
 import TrellisBenchmarks
 import TrellisCore
+import TrellisKeys
 import TrellisNameService
 import TrellisNames
 import TrellisRunCommand
@@ -45,7 +46,23 @@ struct NamesStart: ParsableCommand {
     var daemon = false
     @Option(help: "Log file of the daemon (default: /tmp/trellis-names-PORT.log).")
     var log: String?
+    @Flag(help: "Serve without a cluster key: anyone who reaches the port may publish, withdraw and stop (processes that hold a key will not use it).")
+    var insecure = false
     @OptionGroup var metrics: MetricsOptions
+
+    /// The key it proves and asks for: the one the environment names, as every Trellis process finds it.
+    private func key() throws -> ClusterKey? {
+        guard !insecure else { return nil }
+        let environment = ProcessEnvironment.current()
+        guard let key = try PeerAuthentication.fromEnvironment.key(environment: environment) else {
+            let places = ClusterKey.standardPaths(environment: environment).joined(separator: " or ")
+            throw CommandFailure(
+                "the name service will not start without a cluster key: none at \(places), and TRELLIS_KEY_FILE names none. "
+                    + "Make one with `trellis keygen \(ClusterKey.standardPaths(environment: environment)[0])` (trellis up makes it on its first run), "
+                    + "or pass --insecure to serve anyone who reaches its port")
+        }
+        return key
+    }
 
     func run() throws {
         TrellisCommand.bootstrapLogging()
@@ -54,15 +71,19 @@ struct NamesStart: ParsableCommand {
             throw ValidationError("address '\(address)' is not host:port")
         }
         guard leaseSeconds > 0 else { throw ValidationError("--lease-seconds must be positive") }
-        if let answer = try? NameServiceClient(address: address, timeoutSeconds: 1).call(NameRequest(.status)) {
+        let key = try key()
+        if let answer = try? NameServiceClient(address: address, timeoutSeconds: 1, authentication: key.map { .key($0) } ?? .none).call(NameRequest(.status)) {
             throw CommandFailure("a name service already runs at \(address) (pid \(answer.pid.map(String.init) ?? "?"))")
         }
         if daemon {
-            try startDaemon(address: address, port: port)
+            try startDaemon(address: address, port: port, key: key)
             return
         }
         let host = String(address[..<colon])
-        let server = try NameServiceServer.start(host: host, port: port, leaseSeconds: leaseSeconds)
+        let server = try NameServiceServer.start(host: host, port: port, leaseSeconds: leaseSeconds, key: key)
+        if key == nil {
+            Logger(label: "trellis.names").warning("the name service at \(server.address) runs without a cluster key (--insecure): anyone who reaches its port may publish, withdraw names and stop it")
+        }
         let endpoint = try metrics.endpoint(ownHost: host)
         print("name service listening on \(server.address) (lease \(leaseSeconds) s, pid \(getpid()))\(endpoint.map { ", metrics at http://\($0.published)/metrics" } ?? "")")
         fflush(nil)
@@ -70,12 +91,13 @@ struct NamesStart: ParsableCommand {
         try ServiceRunner.runUntilSignalled([service] + (endpoint.map { [$0.endpoint] } ?? []), logger: Logger(label: "trellis.names"))
     }
 
-    private func startDaemon(address: String, port: Int) throws {
+    private func startDaemon(address: String, port: Int, key: ClusterKey?) throws {
         let logPath = log ?? "/tmp/trellis-names-\(port).log"
         let pid = try ProcessSpawner.spawn(
-            arguments: [currentExecutablePath(), "names", "start", "--address", address, "--lease-seconds", String(leaseSeconds)] + metrics.arguments,
+            arguments: [currentExecutablePath(), "names", "start", "--address", address, "--lease-seconds", String(leaseSeconds)] + metrics.arguments
+                + (insecure ? ["--insecure"] : []),
             environment: ProcessEnvironment.current(), logPath: logPath, newSession: true)
-        let client = NameServiceClient(address: address, timeoutSeconds: 1)
+        let client = NameServiceClient(address: address, timeoutSeconds: 1, authentication: key.map { .key($0) } ?? .none)
         let answered = try poll(until: .after(seconds: 15), intervalMicroseconds: 50_000) {
             if (try? client.call(NameRequest(.status))) != nil { return true }
             var status: Int32 = 0

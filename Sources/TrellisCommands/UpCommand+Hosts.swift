@@ -68,7 +68,7 @@ extension UpCommand {
         let serviceNames = (0..<names.count).map(configuration.serviceName(ofServer:))
         let hostList = NodeSet(names).folded
         let announcer = startThread {
-            let client = NameServiceClient(address: namesAddress, timeoutSeconds: 2)
+            let client = NameServiceClient(address: namesAddress, timeoutSeconds: 2, authentication: NameServiceSetup.authentication(environment: options.environment))
             let up = poll(until: .after(seconds: 120), intervalMicroseconds: 200_000) {
                 serviceNames.allSatisfy { (try? client.call(NameRequest(.lookup, service: $0)))?.ok == true }
             }

@@ -97,11 +97,13 @@ struct UpCommand: ParsableCommand {
 
         let children = ChildProcesses()
         var mountProcess: pid_t?
-        if (try? NameServiceClient(address: address, timeoutSeconds: 1).call(NameRequest(.status))) == nil {
+        let namesAuthentication = NameServiceSetup.authentication(environment: environment)
+        if (try? NameServiceClient(address: address, timeoutSeconds: 1, authentication: namesAuthentication).call(NameRequest(.status))) == nil {
             let log = folder + "/names.log"
-            try children.start("name service", [me, "names", "start", "--address", address], environment: environment, log: log)
+            try children.start(
+                "name service", [me, "names", "start", "--address", address] + NameServiceSetup.startFlags(environment: environment), environment: environment, log: log)
             guard poll(until: .after(seconds: 30), intervalMicroseconds: 100_000, {
-                (try? NameServiceClient(address: address, timeoutSeconds: 1).call(NameRequest(.status))) != nil
+                (try? NameServiceClient(address: address, timeoutSeconds: 1, authentication: namesAuthentication).call(NameRequest(.status))) != nil
             }) else { throw CommandFailure("the name service at \(address) did not answer; see \(folder)/names.log") }
         }
         for index in 0..<configuration.servers.count {

@@ -57,10 +57,13 @@ struct UpHostCommand: ParsableCommand {
         childEnvironment["TRELLIS_HOST"] = nil
         // A proxy that loses its launcher ends this rank's process group: the server and name service go with it.
         let children = ChildProcesses(joinsProcessGroup: true)
-        func answers() -> Bool { (try? NameServiceClient(address: names, timeoutSeconds: 1).call(NameRequest(.status))) != nil }
+        let namesAuthentication = NameServiceSetup.authentication(environment: childEnvironment)
+        func answers() -> Bool { (try? NameServiceClient(address: names, timeoutSeconds: 1, authentication: namesAuthentication).call(NameRequest(.status))) != nil }
         if index == 0 {
             let log = folder + "/names.log"
-            try children.start("the name service", [me, "names", "start", "--address", names], environment: childEnvironment, log: log)
+            try children.start(
+                "the name service", [me, "names", "start", "--address", names] + NameServiceSetup.startFlags(environment: childEnvironment),
+                environment: childEnvironment, log: log)
         }
         guard poll(until: .after(seconds: 60), intervalMicroseconds: 100_000, answers) else {
             throw CommandFailure("\(host): the name service at \(names) does not answer")

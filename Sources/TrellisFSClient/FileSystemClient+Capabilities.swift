@@ -33,11 +33,12 @@ extension FileSystemClient {
         }
     }
 
-    /// The servers' own capability, for fsck's repairs, made from the
-    /// cluster key this process holds. Servers that sign with a
-    /// `capability_key_file` of their own refuse it: their repairs are made
-    /// where that key is (docs/17-security.md).
-    func serversCapability() -> Capability? {
+    /// The servers' own capability, for fsck's repairs (and for tests that
+    /// damage a file system on purpose), made from the cluster key this
+    /// process holds. Servers that sign with a `capability_key_file` of
+    /// their own refuse it: their repairs are made where that key is
+    /// (docs/17-security.md).
+    public func serversCapability() -> Capability? {
         runtime.clusterKey.map { CapabilitySigner(secret: $0).serversCapability(issuer: Int(UInt16.max), now: .now()) }
     }
 }

@@ -41,7 +41,8 @@ extension FileSystemClient {
     public func replicaStatus(timeoutSeconds: Double = 2) -> [ReplicaGroupReport] {
         configuration.servers.map { server in
             let copies = server.candidates.map { serviceName in
-                let line = ServerConnection(index: Int(server.index), serviceName: serviceName, runtime: runtime, requestIDs: requestIDs)
+                let line = ServerConnection(
+                    index: Int(server.index), serviceName: serviceName, runtime: runtime, requestIDs: requestIDs, identityProof: identityProof)
                 defer { line.drop() }
                 do {
                     let status = try line.call(GetReplicaStatus(group: server.index), credentials: credentials, deadline: .after(seconds: timeoutSeconds)).reply

@@ -32,6 +32,8 @@ public final class FileSystemClient: @unchecked Sendable {
     let requestIDs: RequestIDSource
     /// Capabilities the servers gave this client and its siblings, by file and user.
     let capabilities: CapabilityCache
+    /// Makes the MUNGE credential each new connection proves this client's identity with (nil: no munged here).
+    let identityProof: (@Sendable () -> String?)?
     private let meter = Mutex(LinkTraffic())
 
     /// Connects through the name service to file system `name` (as `trellis up` names it).
@@ -68,21 +70,23 @@ public final class FileSystemClient: @unchecked Sendable {
         entry.drop()
         return FileSystemClient(
             configuration: configuration, credentials: credentials, runtime: runtime, requestIDs: ids, ownsRuntime: given == nil, timeoutSeconds: timeoutSeconds,
-            capabilities: CapabilityCache())
+            capabilities: CapabilityCache(), identityProof: Munge.prover(fileSystem: configuration.name))
     }
 
     private init(
         configuration: FSConfiguration, credentials: Credentials, runtime: Runtime, requestIDs: RequestIDSource, ownsRuntime: Bool, timeoutSeconds: Double,
-        capabilities: CapabilityCache
+        capabilities: CapabilityCache, identityProof: (@Sendable () -> String?)?
     ) {
         self.capabilities = capabilities
+        self.identityProof = identityProof
         self.configuration = configuration
         self.credentials = credentials
         self.runtime = runtime
         self.requestIDs = requestIDs
         self.servers = configuration.servers.enumerated().map { position, server in
             ServerConnection(
-                index: position, serviceName: server.serviceName, runtime: runtime, requestIDs: requestIDs, portName: server.portName, alternates: server.copies)
+                index: position, serviceName: server.serviceName, runtime: runtime, requestIDs: requestIDs, portName: server.portName, alternates: server.copies,
+                identityProof: identityProof)
         }
         self.ownsRuntime = ownsRuntime
         self.timeoutSeconds = timeoutSeconds
@@ -95,7 +99,7 @@ public final class FileSystemClient: @unchecked Sendable {
     public func sibling(credentials: Credentials) -> FileSystemClient {
         FileSystemClient(
             configuration: configuration, credentials: credentials, runtime: runtime, requestIDs: requestIDs, ownsRuntime: false, timeoutSeconds: timeoutSeconds,
-            capabilities: capabilities)
+            capabilities: capabilities, identityProof: identityProof)
     }
 
     /// Disconnects from every server (and ends the runtime this client started).

@@ -32,19 +32,23 @@ public final class ServerConnection: @unchecked Sendable {
     private let relayEpoch: @Sendable () -> UInt64?
     /// On a server's line to another: the servers' own capability, sent with every request that brings none.
     private let serversCapability: @Sendable () -> Capability?
+    /// A client's MUNGE credential for each new connection (nil: it proves nothing).
+    private let identityProof: (@Sendable () -> String?)?
 
     /// A line that connects on first use: to `portName` when given, else to
     /// what the name service says `serviceName` is; when that copy is lost or
     /// says it is not the primary, to each of `alternates` in turn.
     /// With `resendsAfterLoss` false, a lost server fails the request at once;
     /// `relayEpoch` marks a primary's line to a copy of its group;
-    /// `serversCapability` a server's line to another.
+    /// `serversCapability` a server's line to another; `identityProof`
+    /// makes the credential a client proves who it is with on each new connection.
     public init(
         index: Int, serviceName: String, runtime: Runtime, requestIDs: RequestIDSource, portName: String? = nil, alternates: [String] = [],
         resendsAfterLoss: Bool = true, relayEpoch: @escaping @Sendable () -> UInt64? = { nil },
-        serversCapability: @escaping @Sendable () -> Capability? = { nil }
+        serversCapability: @escaping @Sendable () -> Capability? = { nil }, identityProof: (@Sendable () -> String?)? = nil
     ) {
         self.index = index
+        self.identityProof = identityProof
         self.serversCapability = serversCapability
         self.resendsAfterLoss = resendsAfterLoss
         self.relayEpoch = relayEpoch
@@ -222,7 +226,7 @@ public final class ServerConnection: @unchecked Sendable {
         for position in candidates.indices where position != candidate && !deadline.hasPassed {
             let copy = ServerConnection(
                 index: index, serviceName: candidates[position], runtime: runtime, requestIDs: requestIDs, resendsAfterLoss: false,
-                serversCapability: serversCapability)
+                serversCapability: serversCapability, identityProof: identityProof)
             let brief = min(deadline, .after(seconds: 1))
             var answer: Result<Answer<Operation.Reply>, FSError>?
             do {
@@ -285,7 +289,25 @@ public final class ServerConnection: @unchecked Sendable {
         pendingPort = nil
         let made = try runtime.selfCommunicator.connect(to: port, deadline: deadline)
         communicator = made
+        if let credential = identityProof?() { try prove(credential, deadline: deadline) }
         return made
+    }
+
+    /// Proves who this client is on the connection just made, before its
+    /// first request; a server that asks for no proofs says so, and is
+    /// asked nothing more.
+    private func prove(_ credential: String, deadline: Deadline) throws {
+        let id = requestIDs.next()
+        do {
+            var sent = try send(ProveIdentity(credential: credential), id: id, credentials: Credentials(uid: getuid(), gid: getgid()), capability: nil, deadline: deadline)
+            try sent.send.wait(deadline: deadline)
+            _ = try wait(for: &sent, as: ProveIdentity.self, deadline: deadline)
+        } catch let error as FSError where error.code == .notSupported {
+            return
+        } catch let error as FSError {
+            drop()
+            throw FSError(error.code, "server \(index) (\(serviceName)) did not take this client's proof of identity: \(error.message)")
+        }
     }
 
     /// The next copy of the group, for the next try.

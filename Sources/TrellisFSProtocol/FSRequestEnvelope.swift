@@ -30,6 +30,10 @@ public struct FSRequestEnvelope: Sendable {
     /// What allows a request on datafiles (and every request one server
     /// sends another) on a file system with a key: nil for the rest.
     public var capability: Capability?
+    /// Where it came from, as the server that took it knows (never on the
+    /// wire): filled in by the server's serving loop; nil for a request
+    /// made in the server's own process.
+    public var origin: RequestOrigin?
 
     /// A request ready to send.
     public init(
@@ -88,5 +92,21 @@ extension FSRequestEnvelope: Equatable {
         left.requestID == right.requestID && left.clientID == right.clientID && left.credentials == right.credentials && left.relayEpoch == right.relayEpoch
             && left.capability == right.capability
             && left.operation.isEqual(to: right.operation)
+    }
+}
+
+/// What a server knows of where a request came from, beyond what it says:
+/// the host at the other end of its connection (as the socket has it), and
+/// the identity the client proved on that connection, if it proved one.
+public struct RequestOrigin: Sendable, Equatable {
+    /// The client's host address (nil: not known).
+    public var host: String?
+    /// The uid and gid a MUNGE credential proved (nil: none was proved).
+    public var proven: Credentials?
+
+    /// An origin as the serving loop saw it.
+    public init(host: String?, proven: Credentials? = nil) {
+        self.host = host
+        self.proven = proven
     }
 }

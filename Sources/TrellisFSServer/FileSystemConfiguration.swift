@@ -80,6 +80,24 @@ public struct FileSystemConfiguration: Sendable, Equatable {
     public var capabilityKeyFile: String?
     /// How long a capability given at open lasts; clients renew at half its life.
     public var capabilityLifetimeSeconds: Int = 600
+    /// How clients prove who they are.
+    public var identity: IdentityProofs = .auto
+    /// munged's socket on the servers' hosts (nil: `TRELLIS_MUNGE_SOCKET`, else MUNGE's default).
+    public var mungeSocket: String?
+    /// Whether root on a client host outside `trustedRootHosts` (and the servers' own) becomes nobody.
+    public var rootSquash = true
+    /// Client hosts whose root stays root, besides the servers' hosts.
+    public var trustedRootHosts: [String] = []
+
+    /// How a file system's clients prove who they are.
+    public enum IdentityProofs: String, Sendable, Equatable, Codable, CaseIterable {
+        /// With MUNGE when a munged answers on the server's host at its start, else as `claimed`.
+        case auto
+        /// With MUNGE always: a server will not start where no munged answers.
+        case munge
+        /// Not at all: a process holding the cluster key is believed.
+        case claimed
+    }
 
     /// `environment` as its servers search it for their key: `key_file`
     /// stands in for `TRELLIS_KEY_FILE` where that names none (`ClusterKey.locate`).
@@ -212,6 +230,10 @@ public struct FileSystemConfiguration: Sendable, Equatable {
             var key_file: String?
             var capability_key_file: String?
             var capability_lifetime_seconds: Int?
+            var identity: String?
+            var munge_socket: String?
+            var root_squash: Bool?
+            var trusted_root_hosts: [String]?
         }
         var filesystem: FileSystem
         var server: [Server]
@@ -249,6 +271,15 @@ public struct FileSystemConfiguration: Sendable, Equatable {
             configuration.authentication = authentication
             configuration.keyFile = file.filesystem.key_file.flatMap { $0.isEmpty ? nil : $0 }
             configuration.capabilityKeyFile = file.filesystem.capability_key_file.flatMap { $0.isEmpty ? nil : $0 }
+            if let identity = file.filesystem.identity {
+                guard let proofs = IdentityProofs(rawValue: identity) else {
+                    throw FSError(.invalidArgument, "identity = \"\(identity)\" is not one of \(IdentityProofs.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", "))")
+                }
+                configuration.identity = proofs
+            }
+            configuration.mungeSocket = file.filesystem.munge_socket.flatMap { $0.isEmpty ? nil : $0 }
+            configuration.rootSquash = file.filesystem.root_squash ?? true
+            configuration.trustedRootHosts = file.filesystem.trusted_root_hosts ?? []
             if let lifetime = file.filesystem.capability_lifetime_seconds {
                 guard lifetime >= 2 else { throw FSError(.invalidArgument, "capability_lifetime_seconds must be at least 2, not \(lifetime)") }
                 configuration.capabilityLifetimeSeconds = lifetime
@@ -274,8 +305,10 @@ public struct FileSystemConfiguration: Sendable, Equatable {
             "[filesystem]", "name = \"\(name)\"", "strip_size_bytes = \(stripSizeBytes)", "datafiles = \(datafilesPerFile)",
             "precreate_batch = \(precreateBatch)", "replicas = \(replicas)", "data_replicas = \(dataReplicas)", "durability = \"\(durability.rawValue)\"", "failover_seconds = \(failoverSeconds)",
             "resync_mib_per_second = \(resyncMiBPerSecond ?? 0)", "auth = \"\(authentication.rawValue)\"",
-            "capability_lifetime_seconds = \(capabilityLifetimeSeconds)",
+            "capability_lifetime_seconds = \(capabilityLifetimeSeconds)", "identity = \"\(identity.rawValue)\"", "root_squash = \(rootSquash)",
+            "trusted_root_hosts = [\(trustedRootHosts.map { "\"\($0)\"" }.joined(separator: ", "))]",
         ] + (keyFile.map { ["key_file = \"\($0)\""] } ?? []) + (capabilityKeyFile.map { ["capability_key_file = \"\($0)\""] } ?? [])
+            + (mungeSocket.map { ["munge_socket = \"\($0)\""] } ?? [])
         for server in servers {
             lines += ["", "[[server]]", "host = \"\(server.host)\"", "storage = \"\(server.storage)\""]
         }

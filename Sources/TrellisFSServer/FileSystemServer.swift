@@ -61,6 +61,7 @@ public final class FileSystemServer: @unchecked Sendable {
         // other copies (or, while this copy is its primary, served here: `serveLocally`).
         let ownNames = Set(placement.groups(of: index).map { configuration.copyServiceName(group: $0.group, server: index) })
         let signer = try Self.capabilitySigner(of: configuration, server: index, clusterKey: runtime.clusterKey)
+        let identity = try Self.identityPolicy(of: configuration, server: index, logger: logger)
         let serversCapability: @Sendable () -> Capability? = { signer?.serversCapability(issuer: index, now: .now()) }
         let peers = PeerLinks(
             runtime: runtime,
@@ -109,6 +110,7 @@ public final class FileSystemServer: @unchecked Sendable {
                 var context = ServerContext(serverIndex: group, configuration: fileSystem, metadata: stores.metadata, bstreams: stores.bstreams)
                 context.peers = peers
                 context.capabilities = signer
+                context.identity = identity
                 context.capabilityLifetimeSeconds = Int64(configuration.capabilityLifetimeSeconds)
                 context.role = ReplicaRole(primary: isPrimary, member: isMember)
                 context.secondaries = replication == nil ? nil : secondaries
@@ -189,6 +191,50 @@ public final class FileSystemServer: @unchecked Sendable {
         } catch let error as TrellisError {
             throw FSError(.invalidArgument, "server \(index) of \(configuration.name): capability_key_file: \(error.message)")
         }
+    }
+
+    /// Whom this server takes requests to be made for: MUNGE proofs when
+    /// the configuration asks (or, with `auto`, when a munged answers here),
+    /// and root squashed except from the servers' hosts and those trusted.
+    static func identityPolicy(of configuration: FileSystemConfiguration, server index: Int, logger: Logger) throws -> IdentityPolicy {
+        let socket = configuration.mungeSocket ?? Munge.socketFromEnvironment
+        var proofs = IdentityPolicy.Proofs.claimed
+        switch configuration.identity {
+        case .claimed: break
+        case .auto: if Munge.isRunning(socket: socket) { proofs = .munge(socket: socket) }
+        case .munge:
+            guard Munge.isRunning(socket: socket) else {
+                throw FSError(
+                    .invalidArgument,
+                    "server \(index) of \(configuration.name) will not start: identity = \"munge\", and no munged answers at \(socket ?? "MUNGE's default socket") "
+                        + "(start munged with the cluster's munge.key, or name its socket with munge_socket)")
+            }
+            proofs = .munge(socket: socket)
+        }
+        var rootHosts = Set<String>()
+        for host in configuration.servers.map(\.host) + configuration.trustedRootHosts {
+            do {
+                rootHosts.insert(try IPv4Address.resolveHost(host))
+            } catch {
+                throw FSError(.invalidArgument, "server \(index) of \(configuration.name): host \(host) (a server's, or a trusted root host) does not resolve: \(error)")
+            }
+        }
+        return IdentityPolicy(proofs: proofs, rootSquash: configuration.rootSquash, rootHosts: rootHosts)
+    }
+
+    /// Who it takes requests to be made for, in words, for the line it prints when ready.
+    public var identitySummary: String {
+        let identity = handler.context.identity
+        var words: String
+        if case .munge(let socket) = identity.proofs {
+            words = "takes requests only from clients that prove who they are with MUNGE (munged at \(socket ?? "its default socket"))"
+        } else {
+            words = "believes the uid and gid its clients state (no munged answers here, or identity = \"claimed\")"
+        }
+        words += identity.rootSquash
+            ? "; root on any other host than \(identity.rootHosts.sorted().joined(separator: ", ")) is taken for nobody"
+            : "; root is not squashed (root_squash = false)"
+        return words
     }
 
     /// Storage made anew (a disk replaced, or a file system just made) holds

@@ -24,11 +24,17 @@ public struct RequestHandler: Sendable {
     /// caller's group commit, when there is one, so with its change).
     /// With `callerTakesPassage` (a serving loop that holds the reply) it
     /// does not wait for its change to reach the secondaries.
-    public func handle(_ envelope: FSRequestEnvelope, callerTakesPassage: Bool = false) -> (reply: FSReplyEnvelope, followUps: [FollowUp]) {
+    public func handle(_ asked: FSRequestEnvelope, callerTakesPassage: Bool = false) -> (reply: FSReplyEnvelope, followUps: [FollowUp]) {
+        var envelope = asked
         let kind = type(of: envelope.operation)
         // Before anything else: who may not ask learns nothing of this copy's role.
         if let refusal = capabilityRefusal(envelope) {
             return (FSReplyEnvelope(requestID: envelope.requestID, result: .failure(refusal)), [])
+        }
+        do {
+            envelope.credentials = try context.identity.credentials(for: envelope, fromServers: carriesServersCapability(envelope))
+        } catch {
+            return (FSReplyEnvelope(requestID: envelope.requestID, result: .failure(error as? FSError ?? FSError(.notPermitted, "\(error)"))), [])
         }
         let knownEpoch = context.replication?.epochs.entry(context.serverIndex)?.epoch
         if let refusal = context.role.refusal(of: kind, group: context.serverIndex, relayEpoch: envelope.relayEpoch, knownEpoch: knownEpoch) {

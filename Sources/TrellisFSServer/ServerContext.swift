@@ -33,6 +33,8 @@ public struct ServerContext: Sendable {
     public var replication: ReplicationContext?
     /// Signs and checks capabilities, on a file system with a key (nil: none are asked for).
     public var capabilities: CapabilitySigner?
+    /// Whom requests are taken to be made for: proofs of identity, root squash.
+    public var identity = IdentityPolicy()
     /// How long a capability given at open lasts (OrangeFS's default is 10 minutes); clients renew at half.
     public var capabilityLifetimeSeconds: Int64 = 600
     /// Where handlers report what the client does not hear (work left for fsck).

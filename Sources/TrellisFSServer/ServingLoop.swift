@@ -17,6 +17,8 @@ final class ServingLoop: @unchecked Sendable {
     private struct Session {
         var client: Communicator
         var pending: Request<Message>
+        /// Its host as the socket has it, and the identity it proved, for every request it sends.
+        var origin: RequestOrigin
     }
 
     /// The handler that answers its requests.
@@ -84,7 +86,7 @@ final class ServingLoop: @unchecked Sendable {
             if ready == 1 {
                 do {
                     let client = try accept.wait()
-                    sessions.append(Session(client: client, pending: try Self.nextMessage(from: client)))
+                    sessions.append(Session(client: client, pending: try Self.nextMessage(from: client), origin: RequestOrigin(host: client.connectedHost(ofRank: 0))))
                     handler.metrics.sessions.record(sessions.count)
                 } catch {
                     logger.warning("\(label): a client failed to connect: \(error)")
@@ -243,7 +245,16 @@ final class ServingLoop: @unchecked Sendable {
             return nil
         }
         do {
-            return (try FSRequestEnvelope.decode(message.payload), session.client)
+            var envelope = try FSRequestEnvelope.decode(message.payload)
+            envelope.origin = session.origin
+            guard envelope.operation is ProveIdentity else { return (envelope, session.client) }
+            // Answered at once: the session's later requests are taken as made by whom it proves.
+            let (reply, _) = handler.handle(envelope)
+            if case .success = reply.result, let proven = try? reply.reply(to: ProveIdentity.self) {
+                sessions[position].origin.proven = proven
+            }
+            send(reply, for: envelope, to: session.client, waitForSend: false)
+            return nil
         } catch {
             // Without a request id there is no reply tag to answer on: the client's wait times out.
             logger.warning("\(label): dropped a malformed request: \(error)")

@@ -23,9 +23,10 @@ public enum NameServiceAutostart {
         let executable = try TrellisExecutable.locate()
         logger.notice("no name service at \(address); starting one with \(executable)")
         let status = try ProcessSpawner.runToCompletion(
-            arguments: [executable, "names", "start", "--daemon", "--address", address], environment: ProcessEnvironment.current())
+            arguments: [executable, "names", "start", "--daemon", "--address", address] + NameServiceSetup.startFlags(environment: environment),
+            environment: ProcessEnvironment.current())
         // Another process may have started it at the same moment; either way it must answer now.
-        if status != 0, (try? NameServiceClient(address: address).call(NameRequest(.status))) == nil {
+        if status != 0, (try? NameServiceClient(address: address, authentication: NameServiceSetup.authentication(environment: environment)).call(NameRequest(.status))) == nil {
             throw TrellisError(.nameServiceUnavailable, "could not start a name service at \(address) (`trellis names start --daemon` exited \(status))")
         }
         return true

@@ -61,6 +61,9 @@ public final class NameServiceCore: Sendable {
                     return answer
                 case .shutdown:
                     return NameResponse(ok: true)
+                case .hello, .prove:
+                    // The connection answers these itself, before any request reaches the registry.
+                    return .failure("\(request.operation) comes only first on a connection to a name service that holds the cluster key")
                 }
             } catch {
                 return .failure(error.description)

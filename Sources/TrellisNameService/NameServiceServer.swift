@@ -1,7 +1,9 @@
 import Logging
+import Metrics
 import NIOCore
 import NIOPosix
 import TrellisCore
+import TrellisKeys
 import TrellisNames
 
 /// The persistent name service: JSON lines over TCP, served by SwiftNIO.
@@ -26,9 +28,10 @@ public final class NameServiceServer: Sendable {
     }
 
     /// Binds `host:port` and starts serving; a `shutdown` request or
-    /// `close()` stops it.
+    /// `close()` stops it. With `key`, it serves only clients that prove
+    /// they hold it, and seals every line (`NameServiceHandshake`).
     public static func start(
-        host: String, port: Int, leaseSeconds: Double, logger: Logger = Logger(label: "trellis.names")
+        host: String, port: Int, leaseSeconds: Double, key: ClusterKey?, logger: Logger = Logger(label: "trellis.names")
     ) throws -> NameServiceServer {
         let core = NameServiceCore(leaseSeconds: leaseSeconds)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
@@ -38,7 +41,7 @@ public final class NameServiceServer: Sendable {
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(LineDecoder()))
-                    try channel.pipeline.syncOperations.addHandler(NameServiceConnection(core: core, logger: logger))
+                    try channel.pipeline.syncOperations.addHandler(NameServiceConnection(core: core, key: key, logger: logger))
                 }
             }
         let channel: any Channel
@@ -96,35 +99,123 @@ final class NameServiceConnection: ChannelInboundHandler, @unchecked Sendable {
     typealias OutboundOut = ByteBuffer
 
     private let core: NameServiceCore
+    private let key: ClusterKey?
     private let logger: Logger
     /// Publishers that published or renewed on this connection; event-loop only.
     private var publishers = Set<String>()
+    /// Where the connection is in its handshake; event-loop only.
+    private var stage: Stage
 
-    init(core: NameServiceCore, logger: Logger) {
+    private enum Stage {
+        /// A service without a key: requests as they come.
+        case open
+        /// A keyed service: nothing but a hello first.
+        case awaitingHello
+        /// Hello answered: nothing but the client's proof next.
+        case awaitingProof(client: String, service: String)
+        /// Proved: every line sealed, both ways.
+        case sealed(NameLineSeal)
+    }
+
+    init(core: NameServiceCore, key: ClusterKey?, logger: Logger) {
         self.core = core
+        self.key = key
         self.logger = logger
+        stage = key == nil ? .open : .awaitingHello
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let line = unwrapInboundIn(data)
+        var text = Array(line.readableBytesView)
+        if case .sealed(var seal) = stage {
+            guard let opened = seal.open(text) else {
+                refuse(context, "a line failed its seal check (altered, replayed or out of order)", tell: nil)
+                return
+            }
+            stage = .sealed(seal)
+            text = opened
+        }
         let response: NameResponse
         var request: NameRequest?
         do {
-            request = try NameServiceCodec.decode(NameRequest.self, from: line.readableBytesView)
-            response = core.handle(request!)
+            request = try NameServiceCodec.decode(NameRequest.self, from: text)
+            guard let answer = handshake(request!, context) else { return }
+            response = answer
         } catch {
+            guard case .open = stage else {
+                refuse(context, "it sent something else than the handshake asks for", tell: Self.keyAsked)
+                return
+            }
             response = .failure("malformed request: \(error)")
         }
         if let request, response.ok, let publisher = request.publisher, request.operation == .publish || request.operation == .renew {
             publishers.insert(publisher)
         }
         let encoded = (try? NameServiceCodec.encode(response)) ?? Array("{\"ok\":false}\n".utf8)
-        let written = context.writeAndFlush(wrapOutboundOut(ByteBuffer(bytes: encoded)))
+        let written = context.writeAndFlush(wrapOutboundOut(ByteBuffer(bytes: sealed(encoded))))
         if request?.operation == .shutdown {
             logger.notice("shutdown requested")
             let parent = context.channel.parent
             written.whenComplete { _ in parent?.close(promise: nil) }
         }
+    }
+
+    static let keyAsked = "it asks for the cluster key, and this process holds none"
+
+    /// The answer to `request` as the handshake stands: the registry's once
+    /// the connection is open or sealed, the handshake's own before; nil
+    /// when the connection was refused.
+    private func handshake(_ request: NameRequest, _ context: ChannelHandlerContext) -> NameResponse? {
+        switch stage {
+        case .open:
+            guard request.operation != .hello else {
+                return .failure("this name service holds no cluster key (it was started with --insecure): a process that holds one will not use it")
+            }
+            return core.handle(request)
+        case .sealed:
+            guard request.operation != .hello, request.operation != .prove else { return .failure("the handshake is over") }
+            return core.handle(request)
+        case .awaitingHello:
+            guard request.operation == .hello, NameServiceHandshake.isNonce(request.nonce), let client = request.nonce, let key else {
+                refuse(context, "it did not start with the handshake: it holds no cluster key", tell: Self.keyAsked)
+                return nil
+            }
+            let service = NameServiceHandshake.newNonce()
+            stage = .awaitingProof(client: client, service: service)
+            var answer = NameResponse(ok: true)
+            answer.nonce = service
+            answer.proof = NameServiceHandshake.serviceProof(key, client: client, service: service)
+            return answer
+        case .awaitingProof(let client, let service):
+            guard request.operation == .prove, let proof = request.proof, let key, NameServiceHandshake.isClientProof(proof, key, client: client, service: service) else {
+                refuse(context, "it did not prove it holds the cluster key", tell: "it holds another cluster key")
+                return nil
+            }
+            stage = .sealed(NameLineSeal(key: key, client: client, service: service, isService: true))
+            return NameResponse(ok: true)
+        }
+    }
+
+    /// `line` as it goes out: sealed once the handshake is over.
+    private func sealed(_ line: [UInt8]) -> [UInt8] {
+        guard case .sealed(var seal) = stage else { return line }
+        defer { stage = .sealed(seal) }
+        return seal.seal(Array(line.dropLast()))
+    }
+
+    /// Logs the refusal with the peer's address, tells the peer why when
+    /// `tell` says (unsealed: it holds no key, or not this one), and closes.
+    private func refuse(_ context: ChannelHandlerContext, _ reason: String, tell: String?) {
+        let peer = context.channel.remoteAddress.map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" } ?? "an unknown address"
+        logger.warning("refused a connection from \(peer): \(reason)")
+        Counter(label: "trellis_names_refused_connections_total").increment()
+        var refusal = NameResponse.failure("the name service refused this process: \(tell ?? "")")
+        refusal.refusedConnection = true
+        guard tell != nil, let answer = try? NameServiceCodec.encode(refusal) else {
+            context.close(promise: nil)
+            return
+        }
+        context.writeAndFlush(wrapOutboundOut(ByteBuffer(bytes: answer))).whenComplete { _ in context.close(promise: nil) }
     }
 
     func channelInactive(context: ChannelHandlerContext) {

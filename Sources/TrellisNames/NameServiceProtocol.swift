@@ -13,7 +13,9 @@ public struct NameRequest: Codable, Sendable, Equatable {
         /// MPI_Unpublish_name), `lookup` finds one (MPI_Lookup_name), `list` returns
         /// every live name, `renew` extends all of a publisher's leases, `status`
         /// reports on the service, and `shutdown` stops it once it has answered.
-        case publish, unpublish, lookup, list, renew, status, shutdown
+        /// `hello` and `prove` are the handshake with a service that holds
+        /// the cluster key (`NameServiceHandshake`).
+        case publish, unpublish, lookup, list, renew, status, shutdown, hello, prove
     }
 
     /// What the request asks for.
@@ -25,6 +27,10 @@ public struct NameRequest: Codable, Sendable, Equatable {
     /// The identity of the publishing process, which owns its names and their
     /// lease (publish, unpublish, renew).
     public var publisher: String?
+    /// The client's nonce (hello).
+    public var nonce: String?
+    /// The client's proof that it holds the cluster key (prove).
+    public var proof: String?
 
     /// A request for `operation`; which of the other fields it needs depends on the operation.
     public init(_ operation: Operation, service: String? = nil, port: String? = nil, publisher: String? = nil) {
@@ -52,6 +58,13 @@ public struct NameResponse: Codable, Sendable, Equatable {
     public var leaseSeconds: Double?
     /// The name service's process id (status only).
     public var pid: Int?
+    /// The service's nonce (the answer to hello).
+    public var nonce: String?
+    /// The service's proof that it holds the cluster key (the answer to hello).
+    public var proof: String?
+    /// Set when the service refused the connection itself (the handshake
+    /// failed, or was never started); `error` says why, and the connection is closed.
+    public var refusedConnection: Bool?
 
     /// An answer; the service fills in the fields its operation returns.
     public init(ok: Bool, error: String? = nil, port: String? = nil, entries: [NameEntry]? = nil, names: Int? = nil, leaseSeconds: Double? = nil) {

@@ -1,5 +1,6 @@
 import Logging
 import Synchronization
+import TrellisKeys
 
 /// What a process does about the name service beyond asking it: where the
 /// configuration says it is, and whether to start one when a publish or
@@ -31,4 +32,19 @@ public struct NameServiceSetup: Sendable {
 
     /// Installs `setup` for this process; call it at start, before any runtime.
     public static func install(_ setup: NameServiceSetup) { installed.withLock { $0 = setup } }
+}
+
+extension NameServiceSetup {
+    /// What `trellis names start` needs beyond its address when a process
+    /// with `environment` starts it for itself: `--insecure` when that
+    /// process holds no cluster key (it could not use a service that asks
+    /// for one), nothing when it holds one (the service then finds the same).
+    public static func startFlags(environment: [String: String]) -> [String] {
+        ((try? PeerAuthentication.fromEnvironment.key(environment: environment)) ?? nil) == nil ? ["--insecure"] : []
+    }
+
+    /// How a process with `environment` authenticates to the name service it starts or uses.
+    public static func authentication(environment: [String: String]) -> PeerAuthentication {
+        environment["TRELLIS_AUTH"] == "none" ? .none : .fromEnvironment
+    }
 }

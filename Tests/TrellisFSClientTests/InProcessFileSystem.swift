@@ -2,6 +2,7 @@ import Glibc
 import Foundation
 import TrellisFSClient
 import TrellisFSServer
+import TrellisKeys
 import TrellisNameService
 import TrellisSystem
 
@@ -17,7 +18,9 @@ final class InProcessFileSystem: @unchecked Sendable {
 
     init(servers count: Int = 2, stripSizeBytes: UInt64 = 4096) throws {
         guard let port = freeLocalPort() else { throw InProcessFailure(description: "no free port for the name service") }
-        names = try NameServiceServer.start(host: "127.0.0.1", port: port, leaseSeconds: 10)
+        // The name service holds the key the servers and clients find (made first when there is none, as trellis up does).
+        let key = try ClusterKey.load(from: ClusterKey.locateOrMake(environment: ProcessEnvironment.current()).path)
+        names = try NameServiceServer.start(host: "127.0.0.1", port: port, leaseSeconds: 10, key: key)
         // The servers' runtimes and the clients find the name service through the environment.
         setenv("TRELLIS_NAME_SERVICE", names.address, 1)
         setenv("TRELLIS_NAMES_AUTOSTART", "0", 1)

@@ -30,6 +30,7 @@ import TrellisFSProtocol
         ObjectIdentifier(ObjectAttributes.self): [someAttributes],
         ObjectIdentifier(String.self): ["../target", ""],
         ObjectIdentifier(LinksLeft.self): [LinksLeft(0), LinksLeft(2), LinksLeft(0, removal: someCapability)],
+        ObjectIdentifier(Credentials.self): [Credentials(uid: 1000, gid: 100), Credentials(uid: 0, gid: 0, groups: [4, 27])],
         ObjectIdentifier(Capability?.self): [Capability?.none as any WireCodable & Sendable, Capability?.some(someCapability) as any WireCodable & Sendable],
         ObjectIdentifier(Renamed.self): [Renamed(replaced: nil), Renamed(replaced: LinksLeft(0))],
         ObjectIdentifier(Page<DirectoryEntry>.self): [Page(entries: [DirectoryEntry(name: "x", handle: .root, kind: .directory)], more: true)],

@@ -8,69 +8,6 @@ import TrellisFSServer
 import TrellisFSStorage
 import TrellisRuntime
 
-/// One keyed server's handler over real SQLite and bstream files, its clock
-/// injected: what a data server does with the capabilities it is shown.
-private final class KeyedServer {
-    let folder = NSTemporaryDirectory() + "trellis-capability-\(UUID().uuidString)"
-    let handler: RequestHandler
-    let signer = CapabilitySigner(secret: ClusterKey.generate())
-    let clock = InjectedClock()
-    private var nextID: UInt64 = 1
-    static let alice = Credentials(uid: 1000, gid: 100)
-    static let bob = Credentials(uid: 1001, gid: 101)
-
-    init() throws {
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        let store = try SQLiteMetadataStore(path: folder + "/metadata.sqlite", serverIndex: 0)
-        _ = try store.createObject(NewObject(kind: .directory, mode: 0o1777, uid: 0, gid: 0, time: Timestamp(seconds: 1)), handle: .root)
-        let configuration = try FSConfiguration(
-            name: "keyed", servers: [ServerDescription(index: 0, serviceName: "trellis-fs/keyed/0", portName: "")],
-            defaultDistribution: try .simpleStripe(stripSizeBytes: 65_536, datafileCount: 1))
-        let clock = clock
-        var context = ServerContext(
-            serverIndex: 0, configuration: configuration, metadata: store, bstreams: try BstreamStore(folder: folder + "/bstreams"),
-            now: { Timestamp(seconds: clock.seconds.load(ordering: .relaxed)) })
-        context.capabilities = signer
-        context.capabilityLifetimeSeconds = 60
-        handler = RequestHandler(context: context)
-    }
-
-    deinit { try? FileManager.default.removeItem(atPath: folder) }
-
-    /// Through the wire forms both ways, as from a client.
-    @discardableResult
-    func call<Operation: FSOperation>(
-        _ operation: Operation, as credentials: Credentials = KeyedServer.alice, capability: Capability? = nil, relayEpoch: UInt64? = nil
-    ) throws -> Operation.Reply {
-        nextID += 1
-        let request = FSRequestEnvelope(requestID: nextID, credentials: credentials, operation: operation, relayEpoch: relayEpoch, capability: capability)
-        let (reply, _) = handler.handle(try FSRequestEnvelope.decode(request.encoded()))
-        return try FSReplyEnvelope.decode(reply.encoded()).reply(to: Operation.self)
-    }
-
-    func refusal(
-        _ operation: some FSOperation, as credentials: Credentials = KeyedServer.alice, capability: Capability? = nil, relayEpoch: UInt64? = nil
-    ) -> FSError? {
-        do {
-            _ = try call(operation, as: credentials, capability: capability, relayEpoch: relayEpoch)
-            return nil
-        } catch {
-            return error as? FSError
-        }
-    }
-
-    func file(_ name: String, mode: UInt32, as owner: Credentials = KeyedServer.alice) throws -> ObjectAttributes {
-        try call(CreateFile(parent: .root, name: name, mode: mode, distribution: nil, stuffed: true), as: owner)
-    }
-
-    func advance(seconds: Int64) { clock.seconds.add(seconds, ordering: .relaxed) }
-}
-
-/// The server's clock, moved by the test.
-private final class InjectedClock: Sendable {
-    let seconds = Atomic<Int64>(1_800_000_000)
-}
-
 @Suite struct CapabilityTests {
     private static func write(_ file: ObjectAttributes, _ text: String) -> WriteData {
         WriteData(datafile: file.datafiles[0], regions: [.init(offset: 0, length: UInt64(text.utf8.count))], data: ByteBuffer(string: text))

@@ -77,7 +77,7 @@ import TrellisRuntime
     /// refused, and a client renews its own before then without its caller
     /// seeing anything.
     @Test func capabilitiesExpireAndClientsRenewThemUnseen() throws {
-        let fixture = try FileSystemFixture(servers: 2, capabilityLifetimeSeconds: 2)
+        let fixture = try FileSystemFixture(servers: 2) { $0.capabilityLifetimeSeconds = 2 }
         let fs = try fixture.client()
         defer { fs.close() }
         try fs.createFile("/renewed")

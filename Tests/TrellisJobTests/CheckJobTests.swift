@@ -57,7 +57,7 @@ import TrellisFSProtocol
         try fs.write("/work/wide", ByteBuffer(repeating: 3, count: 12_288), at: 0, create: true)
         let wide = try fs.stat("/work/wide")
         let lost = wide.datafiles.first { $0.server != wide.handle.server }!
-        _ = try fs.call(owner: lost, RemoveDatafiles([lost]))
+        _ = try fs.call(owner: lost, RemoveDatafiles([lost]), capability: fs.serversCapability())
         #expect(throws: FSError.self) { _ = try fs.stat("/work/wide") }
 
         // Within the grace period, fsck leaves the fresh damage alone (but not dangling entries or lost datafiles).

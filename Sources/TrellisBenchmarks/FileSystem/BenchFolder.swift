@@ -3,6 +3,8 @@ import Dispatch
 import Foundation
 import Glibc
 import TrellisFSServer
+import TrellisRuntime
+import TrellisSystem
 
 /// The `--data` option of the file-system benchmarks: the folder for the
 /// name service, file systems, mounts and local-disk files they start.
@@ -49,9 +51,14 @@ final class BenchSite: @unchecked Sendable {
         lock.withLock { stops.append(stop) }
     }
 
-    /// A name service of the run's own (this process is pointed at it), stopped at close.
+    /// A name service of the run's own (this process is pointed at it),
+    /// stopped at close. It holds the cluster key this process finds, made
+    /// first when there is none (as trellis up does), so that the file
+    /// systems the run starts, which need one, can use it.
     @discardableResult
     func startNameService(executable: String) throws -> BenchNameService {
+        let environment = ProcessEnvironment.current()
+        if environment["TRELLIS_AUTH"] != "none" { _ = try ClusterKey.locateOrMake(environment: environment) }
         let names = try BenchNameService(folder: folder, executable: executable)
         onClose { names.stop() }
         return names

@@ -67,16 +67,15 @@ public struct FileSystemBenchmark: ProgramBenchmark {
     public func run(executable: String) throws {
         let site = try data.open("fs")
         defer { site.close() }
+        // A key of the run's own: the name service and the servers find it in the environment they inherit, the client is given it.
+        let keyFile = site.folder + "/cluster.key"
+        let key = try ClusterKey.generate(at: keyFile)
+        setenv("TRELLIS_KEY_FILE", keyFile, 1)
         try site.startNameService(executable: executable)
         let chunk = chunkMib << 20
         let total = mib << 20
         var generator = SeededGenerator(seed: 1)
         let block = ByteBuffer(bytes: (0..<chunk).map { _ in UInt8.random(in: 0...255, using: &generator) })
-
-        // A key of the run's own: the servers find it in the environment they inherit, the client is given it.
-        let keyFile = site.folder + "/cluster.key"
-        let key = try ClusterKey.generate(at: keyFile)
-        setenv("TRELLIS_KEY_FILE", keyFile, 1)
         var measured: [(replicas: Int, auth: FileSystemConfiguration.Authentication, write: Double, read: Double)] = []
         for count in replicas {
             for authentication in auth {

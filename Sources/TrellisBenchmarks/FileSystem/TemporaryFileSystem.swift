@@ -98,7 +98,8 @@ public final class BenchNameService {
         self.address = address
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         pid = try ProcessSpawner.spawn(
-            arguments: [executable, "names", "start", "--address", address], environment: ProcessEnvironment.current(),
+            arguments: [executable, "names", "start", "--address", address] + NameServiceSetup.startFlags(environment: ProcessEnvironment.current()),
+            environment: ProcessEnvironment.current(),
             logPath: folder + "/names.log")
         guard poll(until: .after(seconds: 30), intervalMicroseconds: 100_000, {
             (try? NameServiceClient(address: address, timeoutSeconds: 1).call(NameRequest(.status))) != nil

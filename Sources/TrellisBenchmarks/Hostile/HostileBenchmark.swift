@@ -37,10 +37,11 @@ public struct HostileBenchmark: ProgramBenchmark {
     public func run(executable: String) throws {
         let site = try data.open("hostile")
         defer { site.close() }
-        let names = try site.startNameService(executable: executable)
+        // A key of the run's own, which the name service and the servers find in the environment they inherit.
         let keyFile = site.folder + "/cluster.key"
         let key = try ClusterKey.generate(at: keyFile)
         setenv("TRELLIS_KEY_FILE", keyFile, 1)
+        let names = try site.startNameService(executable: executable)
 
         progress("starting a file system of \(servers) servers with a cluster key")
         let system = try site.startFileSystem(name: "hostile", servers: servers, subfolder: "fs", executable: executable, authentication: .key)

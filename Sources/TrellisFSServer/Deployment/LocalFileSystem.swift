@@ -139,7 +139,9 @@ public final class LocalFileSystem: @unchecked Sendable {
     /// Waits until every server of `configuration` has published its name
     /// in the name service `environment` names; the error names those that have not.
     public static func waitUntilServing(_ configuration: FileSystemConfiguration, environment: [String: String], seconds: Double, logs: String) throws {
-        let client = NameServiceClient(address: try NameServiceLocation.resolve(environment: environment).address, timeoutSeconds: 2)
+        let client = NameServiceClient(
+            address: try NameServiceLocation.resolve(environment: environment).address, timeoutSeconds: 2,
+            authentication: try PeerAuthentication.fromEnvironment.resolved(environment: environment))
         func serving(_ index: Int) -> Bool {
             (try? client.call(NameRequest(.lookup, service: configuration.serviceName(ofServer: index))))?.ok == true
         }

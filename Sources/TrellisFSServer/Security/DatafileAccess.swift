@@ -72,6 +72,12 @@ extension RequestHandler {
         return FSError(.capabilityRefused, "server \(context.serverIndex) refused \(kind.name): \(reason)")
     }
 
+    /// Whether the request carries the servers' own capability, genuine and unexpired: it comes from another server.
+    func carriesServersCapability(_ envelope: FSRequestEnvelope) -> Bool {
+        guard let signer = context.capabilities, let capability = envelope.capability, capability.rights.contains(.anyDatafile) else { return false }
+        return signer.refusal(of: capability, needed: .anyDatafile, on: [], now: context.now()) == nil
+    }
+
     /// A capability for `rights` on `file`'s datafiles, made for `credentials`, nil without a key.
     func capability(for file: ObjectAttributes, _ rights: Capability.Rights, _ credentials: Credentials) -> Capability? {
         guard let signer = context.capabilities else { return nil }

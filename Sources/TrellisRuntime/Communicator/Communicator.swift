@@ -78,6 +78,15 @@ public final class Communicator: @unchecked Sendable, CustomStringConvertible {
     /// of an intercommunicator, else in this group.
     func process(ofRank rank: Int) -> ProcessID { (remoteGroup ?? group).members[rank] }
 
+    /// The host the connection with `rank` (of the remote group, on an
+    /// intercommunicator) goes to, as the socket has it rather than as the
+    /// peer says: what a server goes by when it trusts some hosts more than
+    /// others (root squash). Nil while no connection is open, and for this process itself.
+    public func connectedHost(ofRank rank: Int) -> String? {
+        guard (remoteGroup ?? group).members.indices.contains(rank) else { return nil }
+        return engine.connectedHost(of: process(ofRank: rank))
+    }
+
     /// The tag of the next collective. Engine lock held.
     func nextCollectiveTag() -> Int {
         collectiveSequence &+= 1

@@ -158,6 +158,11 @@ public final class ProgressEngine: @unchecked Sendable {
         }
     }
 
+    /// The host the connection with `peer` goes to, as its socket says (nil: no connection now).
+    func connectedHost(of peer: ProcessID) -> String? {
+        lock.withLock { transport.connectedHost(of: peer) }
+    }
+
     func outcome(of core: RequestCore) -> Result<RequestOutput, TrellisError> {
         lock.withLock { core.outcome! }
     }

@@ -97,6 +97,12 @@ final class SocketTransport: Transport {
         peer == localID ? localAddress : addresses[peer]
     }
 
+    func connectedHost(of peer: ProcessID) -> String? {
+        guard let connection = connectionsByPeer[peer] else { return nil }
+        guard let address = connection.isOutgoing ? addresses[peer] : connection.remoteAddress, let colon = address.lastIndex(of: ":") else { return nil }
+        return String(address[..<colon])
+    }
+
     var hasUnsentFrames: Bool {
         connectionsByPeer.values.contains { !$0.sendQueue.isEmpty }
     }

@@ -43,6 +43,10 @@ protocol Transport: AnyObject {
     func setAddress(_ address: String, for peer: ProcessID)
     /// Where a peer (or this process) is reached, when known.
     func address(of peer: ProcessID) -> String?
+    /// The host at the other end of the connection with `peer` as the
+    /// socket has it (the address this side dialed, or the one it accepted
+    /// from), not as the peer claims; nil while there is no connection. Lock held.
+    func connectedHost(of peer: ProcessID) -> String?
     /// Queues a frame, writing at once when the connection allows. Lock held.
     func send(_ frame: OutgoingFrame, to peer: ProcessID) throws
     /// Blocks for at most `timeoutMilliseconds` (0 polls). Lock not held; one caller at a time.

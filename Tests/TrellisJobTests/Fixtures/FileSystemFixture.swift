@@ -25,13 +25,14 @@ final class FileSystemFixture: @unchecked Sendable {
     /// `storageBytes` puts each server's storage on a tmpfs of that size,
     /// `storageBytesOfServer` some servers' storage only (root only);
     /// `keyFile` is the cluster key the servers hold (`TRELLIS_KEY_FILE`);
-    /// `capabilityLifetimeSeconds` how long the capabilities they give last.
+    /// `adjusting` changes the configuration before the servers start
+    /// (security settings, hosts), and `serverEnvironment` adds to theirs.
     init(
         servers: Int = 4, stripSizeBytes: Int = 4096, storageBytes: Int? = nil, storageBytesOfServer: [Int: Int] = [:],
         precreateBatch: Int = FileSystemConfiguration.defaultPrecreateBatch, replicas: Int = 1, dataReplicas: [Int] = [], keyFile: String? = nil,
-        capabilityLifetimeSeconds: Int? = nil
+        serverEnvironment: [String: String] = [:], adjusting: ((inout FileSystemConfiguration) -> Void)? = nil
     ) throws {
-        names = try NameServiceFixture()
+        names = try NameServiceFixture(keyFile: keyFile)
         name = "test\(getpid())x\(Int.random(in: 0..<1_000_000))"
         serverCount = servers
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
@@ -45,14 +46,15 @@ final class FileSystemFixture: @unchecked Sendable {
         }
         var configuration = try LocalFileSystem.prepare(
             name: name, servers: servers, folder: folder, stripSizeBytes: UInt64(stripSizeBytes), precreateBatch: precreateBatch, replicas: replicas, dataReplicas: dataReplicas)
-        if let capabilityLifetimeSeconds {
-            configuration.capabilityLifetimeSeconds = capabilityLifetimeSeconds
+        if let adjusting {
+            adjusting(&configuration)
             try configuration.toml().write(toFile: LocalFileSystem.configPath(in: folder), atomically: true, encoding: .utf8)
         }
         self.configuration = configuration
         var environment = ProcessEnvironment.current()
         environment.merge(names.environment) { _, new in new }
         environment["TRELLIS_KEY_FILE"] = keyFile
+        environment.merge(serverEnvironment) { _, new in new }
         system = try LocalFileSystem(configuration: configuration, folder: folder, executable: JobHarness.trellis, environment: environment)
     }
 

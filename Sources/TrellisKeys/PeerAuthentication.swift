@@ -11,6 +11,12 @@ public enum PeerAuthentication: Sendable {
     /// No key: peers are not authenticated, and a peer that holds a key refuses this process.
     case none
 
+    /// The key as a process with `environment` finds it, found now: for a
+    /// process that speaks for others whose environment it was handed.
+    public func resolved(environment: [String: String]) throws -> PeerAuthentication {
+        try key(environment: environment).map { .key($0) } ?? .none
+    }
+
     /// The key, read from its file where it names one.
     public func key(environment: [String: String]) throws -> ClusterKey? {
         switch self {

@@ -9,7 +9,7 @@ import TrellisCore
 /// keygen`, kept in a file only its owner can read. (Sendable: the key
 /// is never changed after it is made.)
 public struct ClusterKey: @unchecked Sendable {
-    let symmetricKey: SymmetricKey
+    package let symmetricKey: SymmetricKey
 
     /// Random bytes a generated key holds.
     public static let generatedBytes = 32
@@ -91,12 +91,12 @@ public struct ClusterKey: @unchecked Sendable {
     }
 
     /// HMAC-SHA256 of `parts`.
-    func authenticationCode(_ parts: [[UInt8]]) -> [UInt8] {
+    package func authenticationCode(_ parts: [[UInt8]]) -> [UInt8] {
         Array(HMAC<SHA256>.authenticationCode(for: Self.message(parts), using: symmetricKey))
     }
 
     /// Whether `code` is the HMAC-SHA256 of `parts` (compared in constant time).
-    func isAuthenticationCode(_ code: [UInt8], of parts: [[UInt8]]) -> Bool {
+    package func isAuthenticationCode(_ code: [UInt8], of parts: [[UInt8]]) -> Bool {
         HMAC<SHA256>.isValidAuthenticationCode(code, authenticating: Self.message(parts), using: symmetricKey)
     }
 
