@@ -38,6 +38,13 @@ extension UpCommand {
             name: name, servers: addresses.enumerated().map { .init(host: $1, storage: "\(folder)/server\($0)") }, stripSizeBytes: stripSizeBytes,
             precreateBatch: precreateBatch, replicas: replicas, dataReplicas: try dataReplicas.map(Self.counts) ?? [])
         configuration.authentication = insecure ? .none : .key
+        if let trustedRootHosts {
+            do {
+                configuration.trustedRootHosts = try HostList(parsing: trustedRootHosts).names.map { kind == .fork ? "127.0.0.1" : try Self.address(ofHost: $0) }
+            } catch let error as HostListError {
+                throw ValidationError("--trusted-root-hosts: \(error)")
+            }
+        }
         if !insecure {
             // Each host's server looks for the key in its own standard places (a home shared over the hosts holds this one).
             let (path, made) = try ClusterKey.locateOrMake(environment: ProcessEnvironment.current())

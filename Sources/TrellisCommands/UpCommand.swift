@@ -45,6 +45,8 @@ struct UpCommand: ParsableCommand {
     @Option(help: "With --hosts: how servers start on the hosts (ssh, slurm or fork, as trellis run's --launcher).") var launcher = "ssh"
     @Option(help: "With --hosts: the ssh command and its options, as one string.") var ssh = "ssh"
     @Option(help: "With --hosts: the name service's port on the first host.") var namesPort = NameServiceLocation.defaultPort
+    @Option(help: "With --hosts: hosts besides the servers' whose root stays root on the file system (node set), such as an admin node that runs fsck; root elsewhere is nobody.")
+    var trustedRootHosts: String?
     @Option(help: "Write this file (JSON: name, servers, data, mount, pid) once everything serves, and remove it when stopping: the readiness signal for scripts.")
     var readyFile: String?
     @Flag(help: "On the first run: serve without authentication (auth = \"none\"), anyone who reaches a port; clients must run with TRELLIS_AUTH=none.")

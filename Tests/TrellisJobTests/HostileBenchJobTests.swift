@@ -32,7 +32,7 @@ import Testing
         let decoder = JSONDecoder()
         decoder.keyDecodingStrategy = .convertFromSnakeCase
         let lines = outcome.output.split(separator: "\n").compactMap { try? decoder.decode(Line.self, from: Data($0.utf8)) }
-        #expect(lines.map(\.target) == ["file-system server 0", "file-system server 1", "name service", "launcher PMI port"], "\(outcome.combined)")
+        #expect(lines.map(\.target) == ["file-system server 0", "file-system server 1", "name service", "launcher PMI port", "launch agent"], "\(outcome.combined)")
         #expect(lines.map(\.messages).reduce(0, +) == 4000)
         for line in lines {
             #expect(line.crashes == 0 && line.hangs == 0, "\(line.target): \(line)")

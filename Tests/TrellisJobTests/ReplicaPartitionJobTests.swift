@@ -82,7 +82,7 @@ struct ReplicaPartitionJobTests {
         let stop = cluster.folder + "/writers.stop"
         let up = try cluster.runAsUser(
             on: 0,
-            [JobHarness.trellis, "up", "--hosts", "\(cluster.name)-h[0-3]", "--data", data, "--name", "partition", "--replicas", "2",
+            [JobHarness.trellis, "up", "--hosts", "\(cluster.name)-h[0-3]", "--trusted-root-hosts", "\(cluster.name)-h4", "--data", data, "--name", "partition", "--replicas", "2",
              "--ssh", "ssh -F \(cluster.sshConfig)", "--ready-file", readyFile],
             timeoutSeconds: 400
         ) { _ in

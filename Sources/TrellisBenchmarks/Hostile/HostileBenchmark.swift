@@ -71,6 +71,12 @@ public struct HostileBenchmark: ProgramBenchmark {
             name: "launcher PMI port", address: job.pmiPort, framing: .lines, longestLine: PMIMessageFramer.maximumLineBytes, pid: job.pid,
             serves: { job.serves() }))
 
+        progress("starting a launch agent (trellis agents serve) with a key of its own")
+        let agent = try AgentUnderAttack(executable: executable, folder: site.folder)
+        site.onClose { agent.stop() }
+        targets.append(HostileTarget(
+            name: "launch agent", address: "127.0.0.1:\(agent.port)", framing: .frames, longestLine: 0, pid: agent.pid, serves: { agent.serves() }))
+
         progress("sending \(messages) hostile messages at \(targets.count) ports, \(concurrency) at a time (seed \(seed))")
         let campaign = HostileCampaign(targets: targets, messages: messages, seed: seed, concurrency: concurrency, patienceSeconds: patienceSeconds)
         let records = campaign.run { text in FileHandle.standardError.write(Data("bench hostile: \(text)\n".utf8)) }
