@@ -63,11 +63,12 @@ public final class NameServiceClient: Sendable {
 
     /// Sends one line (sealed when the session is) and returns the answer's (opened).
     private func exchange(_ line: [UInt8], on session: inout Session, deadline: Deadline) throws -> [UInt8] {
-        try session.line.send(session.seal.map { seal in
-            var seal = seal
-            defer { session.seal = seal }
-            return seal.seal(Array(line.dropLast()))
-        } ?? line, deadline: deadline)
+        var outgoing = line
+        if var seal = session.seal {
+            outgoing = seal.seal(Array(line.dropLast()))
+            session.seal = seal
+        }
+        try session.line.send(outgoing, deadline: deadline)
         let answer = try session.line.receiveLine(deadline: deadline, limit: NameServiceCodec.maximumLineBytes)
         guard var seal = session.seal else { return answer }
         guard let opened = seal.open(answer) else {
