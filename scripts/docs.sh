@@ -4,7 +4,7 @@
 # to a symbol that is not there, say) fail it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-modules=(TrellisCore TrellisSystem TrellisWire TrellisHosts TrellisRuntime TrellisNames TrellisNameService TrellisServices
+modules=(TrellisCore TrellisSystem TrellisWire TrellisHosts TrellisKeys TrellisRuntime TrellisNames TrellisNameService TrellisServices
   TrellisLauncher TrellisFSDistribution TrellisFSProtocol TrellisFSStorage TrellisFSConnection TrellisFSServer TrellisFSClient
   TrellisFUSE TrellisClusterTools TrellisBenchmarks)
 targets=()
