@@ -88,6 +88,7 @@ import TrellisRuntime
         for round in 0..<4 {
             try open.write(ByteBuffer(string: "round \(round)"), at: UInt64(round * 8))
             #expect(String(buffer: try open.read(at: UInt64(round * 8), length: 7)) == "round \(round)")
+            // Time passing is the point: four rounds outlast the 2 s lifetime, so the client must renew on the way.
             usleep(900_000)
         }
         try open.close()
