@@ -28,11 +28,15 @@ public struct RequestHandler: Sendable {
         var envelope = asked
         let kind = type(of: envelope.operation)
         // Before anything else: who may not ask learns nothing of this copy's role.
-        if let refusal = capabilityRefusal(envelope) {
+        // One signature check per request, whatever it then needs to know of its capability.
+        let fromServers = carriesServersCapability(envelope)
+        if let refusal = capabilityRefusal(envelope, fromServers: fromServers) {
             return (FSReplyEnvelope(requestID: envelope.requestID, result: .failure(refusal)), [])
         }
         do {
-            envelope.credentials = try context.identity.credentials(for: envelope, fromServers: carriesServersCapability(envelope))
+            envelope.credentials = try context.identity.credentials(for: envelope, fromServers: fromServers)
+            // The credentials are the effective ones now: a nested pass (`handleInOneCommit`) takes them as they are.
+            envelope.origin = nil
         } catch {
             return (FSReplyEnvelope(requestID: envelope.requestID, result: .failure(error as? FSError ?? FSError(.notPermitted, "\(error)"))), [])
         }

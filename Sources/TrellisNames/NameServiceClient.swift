@@ -69,17 +69,7 @@ public final class NameServiceClient: Sendable {
             session.seal = seal
         }
         try session.line.send(outgoing, deadline: deadline)
-        let answer = try session.line.receiveLine(deadline: deadline, limit: NameServiceCodec.maximumLineBytes)
-        guard var seal = session.seal else { return answer }
-        guard let opened = seal.open(answer) else {
-            // A refusal is sent unsealed, and says why.
-            if let refusal = try? NameServiceCodec.decode(NameResponse.self, from: answer), let error = refusal.error {
-                throw TrellisError(.authenticationFailed, "name service at \(address): \(error)")
-            }
-            throw TrellisError(.authenticationFailed, "an answer of the name service at \(address) failed its seal check (altered, replayed or out of order)")
-        }
-        session.seal = seal
-        return opened
+        return try receive(&session, deadline: deadline)
     }
 
     /// A new connection, through the handshake when this process holds a key.
@@ -104,21 +94,24 @@ public final class NameServiceClient: Sendable {
         try line.send(try NameServiceCodec.encode(prove), deadline: deadline)
         // The service's answer to the proof is its first sealed line.
         session.seal = NameLineSeal(key: key, client: client, service: service, isService: false)
-        let accepted = try NameServiceCodec.decode(NameResponse.self, from: try receiveSealed(&session, deadline: deadline))
+        let accepted = try NameServiceCodec.decode(NameResponse.self, from: try receive(&session, deadline: deadline))
         guard accepted.ok else { throw TrellisError(.authenticationFailed, "name service at \(address): \(accepted.error ?? "refused")") }
         return session
     }
 
-    private func receiveSealed(_ session: inout Session, deadline: Deadline) throws -> [UInt8] {
+    /// The next line, opened when the session is sealed. A refusal comes
+    /// unsealed and says why; any other line that fails its seal ends the session.
+    private func receive(_ session: inout Session, deadline: Deadline) throws -> [UInt8] {
         let answer = try session.line.receiveLine(deadline: deadline, limit: NameServiceCodec.maximumLineBytes)
-        if var seal = session.seal, let opened = seal.open(answer) {
+        guard var seal = session.seal else { return answer }
+        if let opened = seal.open(answer) {
             session.seal = seal
             return opened
         }
         if let refusal = try? NameServiceCodec.decode(NameResponse.self, from: answer), let error = refusal.error {
             throw TrellisError(.authenticationFailed, "name service at \(address): \(error)")
         }
-        throw TrellisError(.authenticationFailed, "the name service at \(address) answered the handshake with a line that failed its seal check")
+        throw TrellisError(.authenticationFailed, "a line from the name service at \(address) failed its seal check (altered, replayed or out of order)")
     }
 
     /// Sends a request and throws its error when the service refuses it.

@@ -54,8 +54,10 @@ extension RequestHandler {
     /// nil when it may: every request on datafiles, everything only servers
     /// send, and every change relayed by a primary must bring one that
     /// this file system's servers signed, unexpired, granting enough.
-    func capabilityRefusal(_ envelope: FSRequestEnvelope) -> FSError? {
-        guard let signer = context.capabilities else { return nil }
+    /// `fromServers`: it carries the servers' own capability, checked
+    /// already (`carriesServersCapability`), which allows anything.
+    func capabilityRefusal(_ envelope: FSRequestEnvelope, fromServers: Bool) -> FSError? {
+        guard let signer = context.capabilities, !fromServers else { return nil }
         let operation = envelope.operation
         let kind = type(of: operation)
         let reason: String?
