@@ -21,6 +21,10 @@ final class SocketTransport: Transport {
     private let listenFD: Int32
     private var addresses: [ProcessID: String] = [:]
     private var connectionsByPeer: [ProcessID: SocketConnection] = [:]
+    /// The host each peer's last established connection ran to: a peer
+    /// between connections (one released while idle, one lost in a race)
+    /// is still known to be where its socket was.
+    private var lastConnectedHosts: [ProcessID: String] = [:]
     private var connectionsByFD: [Int32: SocketConnection] = [:]
     /// Frames for a peer whose released connection is still closing; they
     /// go on a new connection once the old one is gone, so that the two
@@ -98,7 +102,11 @@ final class SocketTransport: Transport {
     }
 
     func connectedHost(of peer: ProcessID) -> String? {
-        guard let connection = connectionsByPeer[peer] else { return nil }
+        guard let connection = connectionsByPeer[peer], connection.state == .established else { return lastConnectedHosts[peer] }
+        return host(of: connection, peer: peer) ?? lastConnectedHosts[peer]
+    }
+
+    private func host(of connection: SocketConnection, peer: ProcessID) -> String? {
         guard let address = connection.isOutgoing ? addresses[peer] : connection.remoteAddress, let colon = address.lastIndex(of: ":") else { return nil }
         return String(address[..<colon])
     }
@@ -478,6 +486,7 @@ final class SocketTransport: Transport {
         connection.state = .established
         startSealing(connection, proof)
         connectionsByPeer[peer] = connection
+        lastConnectedHosts[peer] = host(of: connection, peer: peer) ?? lastConnectedHosts[peer]
         connectionsEstablished[peer, default: 0] += 1
         if !connection.sendQueue.isEmpty { flush(connection) }
         if saidGoodbye { closeAfterFlush(connection) }
@@ -568,6 +577,7 @@ final class SocketTransport: Transport {
             connection.state = .established
             startSealing(connection, proof)
             connectionsEstablished[connection.peer!, default: 0] += 1
+            lastConnectedHosts[connection.peer!] = host(of: connection, peer: connection.peer!) ?? lastConnectedHosts[connection.peer!]
             if !connection.sendQueue.isEmpty { flush(connection) }
             if saidGoodbye { closeAfterFlush(connection) }
         } else if header.tag == 2, let peer = connection.peer {
