@@ -99,7 +99,7 @@ let package = Package(
         .target(
             name: "TrellisLauncher",
             dependencies: [
-                "TrellisSystem", "TrellisCore", "TrellisWire", "TrellisHosts", "CTrellisSystem",
+                "TrellisSystem", "TrellisCore", "TrellisWire", "TrellisHosts", "TrellisKeys", "CTrellisSystem",
                 nioCore,
                 logging,
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -173,7 +173,7 @@ let package = Package(
             dependencies: ["TrellisRuntime", "TrellisCore", "TrellisWire", "TrellisSystem", nioCore, logging]),
         .testTarget(
             name: "TrellisLauncherTests",
-            dependencies: ["TrellisLauncher", "TrellisCore", "TrellisWire", "TrellisSystem", nioCore]),
+            dependencies: ["TrellisLauncher", "TrellisCore", "TrellisWire", "TrellisSystem", nioCore, .product(name: "Crypto", package: "swift-crypto")]),
         .testTarget(
             name: "TrellisServicesTests",
             dependencies: [

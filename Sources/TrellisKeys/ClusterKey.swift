@@ -80,7 +80,7 @@ public struct ClusterKey: @unchecked Sendable {
 
     /// The key's bytes in hexadecimal, as `generate(at:)` writes them.
     private var hex: String {
-        symmetricKey.withUnsafeBytes { $0.map { String(format: "%02x", $0) }.joined() }
+        symmetricKey.withUnsafeBytes { Hex.encode(Array($0)) }
     }
 
     /// A key for one purpose (HKDF-SHA256 with `purpose` as its info), so

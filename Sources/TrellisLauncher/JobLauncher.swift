@@ -32,7 +32,7 @@ public final class JobLauncher {
             ? plan.hostOfRank.indices.map { overHosts ? "\(plan.hosts[plan.hostOfRank[$0]]):\($0)" : "\($0)" }
             : nil
         let node = JobNode.launcher(
-            plan: plan, keepGoing: options.keepGoing, tags: tags, report: options.report, statistics: options.statistics, address: try launcherAddress(plan),
+            plan: plan, jobKey: JobKey.random(), keepGoing: options.keepGoing, tags: tags, report: options.report, statistics: options.statistics, address: try launcherAddress(plan),
             readyFD: options.readyDescriptor.map { fcntl($0, F_DUPFD_CLOEXEC, 3) } ?? -1, watcher: options.watcher,
             timeLimitSeconds: options.timeLimitSeconds, logger: logger)
         // Only the copy above, which no rank inherits, stays open.
@@ -67,7 +67,6 @@ public final class JobLauncher {
         }
         var plan = JobPlan(
             kvsName: "trellis-\(getpid())-\(UInt32.random(in: 0...UInt32.max))",
-            token: (0..<4).map { _ in String(UInt32.random(in: 0...UInt32.max), radix: 16) }.joined(),
             applications: options.applications, hosts: hosts, hostOfRank: hostOfRank, processMapping: mapping,
             environment: environment, workingDirectory: Self.workingDirectory(),
             graceSeconds: options.graceSeconds, tree: TreeShape(hostCount: options.hosts == nil ? 0 : hosts.count, fanout: options.fanout),
@@ -103,7 +102,7 @@ public final class JobLauncher {
 
     /// Variables that describe this host or this shell, not the job.
     static func staysOnThisHost(_ key: String) -> Bool {
-        ["HOSTNAME", "PWD", "OLDPWD", "SHLVL", "_", "TRELLIS_HOST", "TRELLIS_HOST_NAME", "TRELLIS_RANK", "TRELLIS_SIZE", "TRELLIS_LAUNCHER_PID", "TRELLIS_PARENT_PORT", "TRELLIS_AGENT_KEY", "DISPLAY",
+        ["HOSTNAME", "PWD", "OLDPWD", "SHLVL", "_", "TRELLIS_HOST", "TRELLIS_HOST_NAME", "TRELLIS_RANK", "TRELLIS_SIZE", "TRELLIS_LAUNCHER_PID", "TRELLIS_PARENT_PORT", "TRELLIS_AGENT_KEY", "TRELLIS_JOB_KEY", "DISPLAY",
             "MPI_LOCALNRANKS", "MPI_LOCALRANKID", "MPIR_CVAR_CH3_INTERFACE_HOSTNAME"].contains(key)
             || key.hasPrefix("SSH_") || key.hasPrefix("PMI_")
     }
@@ -122,38 +121,38 @@ public final class JobLauncher {
 /// that Slurm started (`join`) first asks the launcher for its place.
 public enum JobProxy {
     /// Runs this host's part of a job and blocks until it ends. Connects to
-    /// `parent` ("host:port") presenting `token`, at tree position `position`
-    /// or, with `join`, asks the launcher for one. Returns the process's exit
-    /// code: 1 when the parent cannot be reached or sends no plan within 60
-    /// seconds.
+    /// `parent` ("host:port") and proves `key` there, at tree position
+    /// `position` or, with `join`, asks the launcher for one. Returns the
+    /// process's exit code: 1 when the parent cannot be reached, does not
+    /// prove the key, or sends no plan within 60 seconds.
     public static func run(
-        parent address: String, position given: Int?, token: String, join: Bool = false, logger: Logger = Logger(label: "trellis.proxy")
+        parent address: String, position given: Int?, key: JobKey, join: Bool = false, logger: Logger = Logger(label: "trellis.proxy")
     ) -> Int32 {
         // An agent that started this proxy handed it the key for starting its own children; no rank gets it.
         AgentKey.takeFromEnvironment()
-        var link: Link
         var listener: LinkListener?
         var position = given ?? -1
+        let deadline = Deadline.after(seconds: 60)
+        var plan: JobPlan?
+        var early: [LinkMessage] = []
+        var link: Link
         do {
             if join {
                 listener = try LinkListener()
-                link = try Link.connect(to: address, seconds: 30)
                 let host = ProcessEnvironment.value("SLURMD_NODENAME") ?? IPv4Address.thisHostName()
-                link.send(.join(token: token, host: host, port: listener!.port))
+                link = try ParentLink.open(address, claim: .join(host: host, port: listener!.port), key: key, deadline: deadline)
             } else {
-                link = try Link.connect(to: address, seconds: 30)
-                link.send(.hello(position: position, token: token))
+                link = try ParentLink.open(address, claim: .position(position), key: key, deadline: deadline)
             }
         } catch {
             writeToStandardError("trellis proxy: \(error)\n")
             return 1
         }
-        let deadline = Deadline.after(seconds: 60)
-        var plan: JobPlan?
-        var early: [LinkMessage] = []
         while plan == nil && link.isOpen && !deadline.hasPassed {
-            var watched = [pollfd(fd: link.fd, events: Int16(POLLIN), revents: 0)]
-            _ = poll(&watched, 1, 200)
+            if !link.hasBufferedInput {
+                var watched = [pollfd(fd: link.fd, events: Int16(POLLIN), revents: 0)]
+                _ = poll(&watched, 1, 200)
+            }
             for message in link.receive() {
                 switch message {
                 case .plan(let given) where plan == nil:
@@ -164,12 +163,11 @@ public enum JobProxy {
                     // Sent on to the parent Slurm's step gave this proxy in the tree.
                     link.shut("")
                     do {
-                        link = try Link.connect(to: parentAddress, seconds: 30)
+                        link = try ParentLink.open(parentAddress, claim: .position(position), key: key, deadline: deadline)
                     } catch {
                         writeToStandardError("trellis proxy: \(error)\n")
                         return 1
                     }
-                    link.send(.hello(position: position, token: token))
                 default:
                     if plan != nil { early.append(message) }
                 }
@@ -187,6 +185,6 @@ public enum JobProxy {
         if chdir(plan.workingDirectory) != 0 {
             link.send(.notice("\(plan.hosts[plan.tree.host(atPosition: position)]): cannot enter \(plan.workingDirectory) (\(String(cString: strerror(errno)))); ranks start in \(JobLauncher.workingDirectory())"))
         }
-        return JobNode.proxy(plan: plan, position: position, parent: link, listener: listener, logger: logger).run(early: early)
+        return JobNode.proxy(plan: plan, jobKey: key, position: position, parent: link, listener: listener, logger: logger).run(early: early)
     }
 }

@@ -1,4 +1,4 @@
-// trellis-proxy --parent ADDRESS (--position P | --join) --token T
+// trellis-proxy --parent ADDRESS (--position P | --join) [--key-on-stdin]
 //
 // One host's part of a job over hosts (`trellis proxy`), as a program of its
 // own: it links the launcher alone, without Foundation or the file system,
@@ -11,22 +11,28 @@ import TrellisSystem
 
 var parent: String?
 var position: Int?
-var token: String?
+var keyOnStandardInput = false
 var join = false
 var arguments = CommandLine.arguments.dropFirst()
 while let argument = arguments.popFirst() {
     switch argument {
     case "--parent": parent = arguments.popFirst()
     case "--position": position = arguments.popFirst().flatMap { Int($0) }
-    case "--token": token = arguments.popFirst()
+    case "--key-on-stdin": keyOnStandardInput = true
     case "--join": join = true
     default:
         writeToStandardError("trellis-proxy: unknown argument '\(argument)'\n")
         exit(64)
     }
 }
-guard let parent, let token, join || position != nil else {
-    writeToStandardError("usage: trellis-proxy --parent ADDRESS (--position P | --join) --token T (started by trellis run)\n")
+guard let parent, join || position != nil else {
+    writeToStandardError("usage: trellis-proxy --parent ADDRESS (--position P | --join) [--key-on-stdin] (started by trellis run)\n")
     exit(64)
 }
-exit(JobProxy.run(parent: parent, position: position, token: token, join: join))
+do {
+    let key = try JobKey.handedToProxy(fromStandardInput: keyOnStandardInput)
+    exit(JobProxy.run(parent: parent, position: position, key: key, join: join))
+} catch {
+    writeToStandardError("trellis-proxy: \(error)\n")
+    exit(64)
+}

@@ -168,7 +168,7 @@ public func trellisProgram() -> String {
     (try? TrellisExecutable.locate()) ?? currentExecutablePath()
 }
 
-/// `trellis proxy --parent ADDRESS --position P --token T` (internal): one
+/// `trellis proxy --parent ADDRESS --position P [--key-on-stdin]` (internal): one
 /// host's part of a job over hosts, started by the launcher's bootstrap.
 public struct ProxyCommand: ParsableCommand {
     /// The command's name and abstract; hidden from `trellis --help`.
@@ -184,8 +184,8 @@ public struct ProxyCommand: ParsableCommand {
     @Flag(help: "Ask the launcher for a position (proxies started by one srun step).")
     var join = false
 
-    @Option(help: "The job's token.")
-    var token: String
+    @Flag(help: "Read the job's key from the first line of stdin (a proxy started over ssh), not from TRELLIS_JOB_KEY.")
+    var keyOnStdin = false
 
     /// A command with every option at its default; ArgumentParser fills them in.
     public init() {}
@@ -194,7 +194,8 @@ public struct ProxyCommand: ParsableCommand {
     public func run() throws {
         CommandLogging.bootstrap()
         guard join || position != nil else { throw ValidationError("give --position or --join") }
-        let code = JobProxy.run(parent: parent, position: position, token: token, join: join)
+        let key = try JobKey.handedToProxy(fromStandardInput: keyOnStdin)
+        let code = JobProxy.run(parent: parent, position: position, key: key, join: join)
         if code != 0 { throw ExitCode(code) }
     }
 }

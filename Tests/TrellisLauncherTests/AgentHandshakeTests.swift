@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import Synchronization
 import Testing
@@ -35,9 +36,31 @@ struct AgentHandshakeTests {
         let (client, agent) = socketPair()
         defer { close(client) }
         let decided = agentSide(agent, key: key)
-        let request = AgentRequest.startProxy(parent: "10.0.0.1:4000", position: 3, token: "abc")
+        let request = AgentRequest.startProxy(parent: "10.0.0.1:4000", position: 3, jobKey: JobKey.random().hex)
         try AgentHandshake.client(fd: client, key: key, request: request, deadline: .after(seconds: 10), agent: "test agent")
         #expect(try decided().get() == request)
+    }
+
+    @Test func theRequestTravelsEncrypted() throws {
+        let key = AgentKey.random()
+        let jobKey = JobKey.random()
+        let (client, agent) = socketPair()
+        defer { close(client); close(agent) }
+        let request = AgentRequest.startProxy(parent: "10.0.0.1:4000", position: 3, jobKey: jobKey.hex)
+        // This side plays the agent by hand, to see the bytes as they cross.
+        let sending = Thread {
+            try? AgentHandshake.client(fd: client, key: key, request: request, deadline: .after(seconds: 10), agent: "test agent")
+        }
+        sending.start()
+        let clientNonce = try AgentHandshake.receive(agent, count: 32, deadline: .after(seconds: 10), from: "client")
+        let agentNonce = AgentHandshake.nonce()
+        try AgentHandshake.send(agent, agentNonce + AgentHandshake.mac(key, "agent", clientNonce, agentNonce), to: "client")
+        let head = try AgentHandshake.receive(agent, count: 36, deadline: .after(seconds: 10), from: "client")
+        let sealed = try AgentHandshake.receive(agent, count: head[32...].reduce(0) { $0 << 8 | Int($1) }, deadline: .after(seconds: 10), from: "client")
+        let wire = String(decoding: sealed, as: UTF8.self)
+        #expect(!wire.contains(jobKey.hex) && !wire.contains("10.0.0.1"))
+        let opened = try AES.GCM.open(AES.GCM.SealedBox(combined: sealed), using: AgentHandshake.requestKey(key, agentNonce: agentNonce, clientNonce: clientNonce))
+        #expect(AgentRequest.decode(Array(opened)) == request)
     }
 
     @Test func anotherKeyIsRefusedOnBothSides() throws {
@@ -80,7 +103,7 @@ struct AgentHandshakeTests {
     }
 
     @Test func malformedRequestsDecodeToNothing() {
-        #expect(AgentRequest.decode(AgentRequest.startProxy(parent: "h:1", position: 0, token: "t").encoded) == .startProxy(parent: "h:1", position: 0, token: "t"))
+        #expect(AgentRequest.decode(AgentRequest.startProxy(parent: "h:1", position: 0, jobKey: "t").encoded) == .startProxy(parent: "h:1", position: 0, jobKey: "t"))
         for text in ["", "proxy", "proxy\nh:1\n-1\nt", "proxy\n\n1\nt", "proxy\nh:1\nx\nt", "ping\nmore", "stop\n", "launch"] {
             #expect(AgentRequest.decode(Array(text.utf8)) == nil, "\(text.debugDescription)")
         }

@@ -61,16 +61,16 @@ import TrellisCore
     }
 
     static let plan = JobPlan(
-        kvsName: "trellis-1-2", token: "abc", applications: [LaunchApplication(count: 2, program: ["a", "x y"]), LaunchApplication(count: 1, program: ["b"])],
+        kvsName: "trellis-1-2", applications: [LaunchApplication(count: 2, program: ["a", "x y"]), LaunchApplication(count: 1, program: ["b"])],
         hosts: ["n1", "n2"], hostOfRank: [0, 1, 0], processMapping: "(vector,(0,2,1))", environment: ["A": "1", "B": "two words"],
         workingDirectory: "/tmp", graceSeconds: 2.5, tree: TreeShape(hostCount: 2, fanout: 3, launcherHost: 1),
         bootstrap: ProxyBootstrap(kind: .ssh, sshCommand: ["ssh", "-F", "c"], trellisPath: "/opt/trellis"), linkTimeoutSeconds: 7)
 
     static let messages: [LinkMessage] = [
-        .hello(position: 3, token: "t"), .fenceEnter(puts: ["k": "v", "card-1": "1@10.0.0.1:5"]), .output(rank: 2, stream: 2, bytes: Array("line\n".utf8)),
+        .hello(position: 3, nonce: [1, 2, 3], proof: [4, 5]), .challenge(nonce: [9, 8]), .welcome(proof: []), .fenceEnter(puts: ["k": "v", "card-1": "1@10.0.0.1:5"]), .output(rank: 2, stream: 2, bytes: Array("line\n".utf8)),
         .rankEnded(rank: 1, pid: 4242, status: 0x0300, unfinalized: true), .abort(rank: 0, code: -3, message: "bye"),
         .lost(hosts: [1, 4], reason: "cut"), .notice("n2: hello"), .done, .plan(plan), .fenceRelease(puts: [:]), .input([0, 1, 2]), .inputEnd,
-        .signal(10), .stop(15), .kill, .heartbeat, .join(token: "t", host: "n1.cluster", port: 4000), .reparent(position: 3, parent: "10.0.0.1:5"),
+        .signal(10), .stop(15), .kill, .heartbeat, .join(host: "n1.cluster", port: 4000, nonce: [7], proof: [6, 6]), .reparent(position: 3, parent: "10.0.0.1:5"),
         .batch([.done, .output(rank: 0, stream: 1, bytes: [65, 10]), .rankEnded(rank: 0, pid: 1, status: 0, unfinalized: false)]),
         .spawn(rank: 2, programs: PMISpawnTests.programs), .spawnResult(rank: 2, error: ""), .spawnResult(rank: 0, error: "no program"),
         .plan(spawnedPlan),
@@ -132,11 +132,11 @@ import TrellisCore
 
     @Test func sshBootstrapQuotesTheRemoteCommand() {
         let bootstrap = ProxyBootstrap(kind: .ssh, sshCommand: ["ssh", "-F", "my config"], trellisPath: "/opt/it's/trellis")
-        let command = bootstrap.command(host: "node7", position: 4, parent: "10.0.0.1:4000", token: "t0k")
-        #expect(command == ["ssh", "-F", "my config", "-T", "node7", "exec '/opt/it'\\''s/trellis' proxy --parent 10.0.0.1:4000 --position 4 --token t0k"])
-        let local = bootstrap.command(host: "localhost", position: 1, parent: "127.0.0.1:1", token: "t")
-        #expect(local.first == "/opt/it's/trellis")
-        #expect(ProxyBootstrap(kind: .fork, trellisPath: "trellis").command(host: "node7", position: 1, parent: "a:1", token: "t").first == "trellis")
+        let command = bootstrap.command(host: "node7", position: 4, parent: "10.0.0.1:4000")
+        #expect(command == ["ssh", "-F", "my config", "-T", "node7", "exec '/opt/it'\\''s/trellis' proxy --parent 10.0.0.1:4000 --position 4 --key-on-stdin"])
+        let local = bootstrap.command(host: "localhost", position: 1, parent: "127.0.0.1:1")
+        #expect(local == ["/opt/it's/trellis", "proxy", "--parent", "127.0.0.1:1", "--position", "1"])
+        #expect(ProxyBootstrap(kind: .fork, trellisPath: "trellis").command(host: "node7", position: 1, parent: "a:1").first == "trellis")
     }
 
     @Test func theLedgerStopsOnTheFirstFailureAndExitsWithTheHighest() {

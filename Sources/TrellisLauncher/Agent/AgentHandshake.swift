@@ -11,7 +11,10 @@ import TrellisSystem
 ///
 ///     client → agent   client nonce (32 bytes)
 ///     agent  → client  agent nonce (32), HMAC(key, "agent" ‖ client nonce ‖ agent nonce)
-///     client → agent   HMAC(key, "client" ‖ agent nonce ‖ client nonce ‖ request), request length (4), request
+///     client → agent   HMAC(key, "client" ‖ agent nonce ‖ client nonce ‖ sealed request), its length (4), sealed request
+///
+/// The request is encrypted (AES-GCM, under a key drawn from the agent key
+/// and both nonces): a request to start a proxy carries the job's key.
 ///
 /// Every read has a deadline: a peer that stalls is dropped.
 enum AgentHandshake {
@@ -28,6 +31,12 @@ enum AgentHandshake {
 
     static func nonce() -> [UInt8] { AgentKey.randomBytes(nonceBytes) }
 
+    /// The key that encrypts the one request of the connection these nonces opened.
+    static func requestKey(_ key: AgentKey, agentNonce: [UInt8], clientNonce: [UInt8]) -> SymmetricKey {
+        HKDF<SHA256>.deriveKey(
+            inputKeyMaterial: SymmetricKey(data: key.bytes), salt: agentNonce + clientNonce, info: Array("trellis agent request".utf8), outputByteCount: 32)
+    }
+
     /// Compares without leaving a timing trace of where the first difference lies.
     static func same(_ a: [UInt8], _ b: [UInt8]) -> Bool {
         guard a.count == b.count else { return false }
@@ -43,7 +52,8 @@ enum AgentHandshake {
         guard same(Array(answer[nonceBytes...]), mac(key, "agent", clientNonce, agentNonce)) else {
             throw TrellisError(.accessRefused, "the agent at \(agent) does not hold this agent key: nothing was sent to it")
         }
-        let body = request.encoded
+        // Sealing with a 32-byte key cannot fail.
+        let body = Array(try! AES.GCM.seal(request.encoded, using: requestKey(key, agentNonce: agentNonce, clientNonce: clientNonce)).combined!)
         var length = [UInt8](repeating: 0, count: 4)
         for index in 0..<4 { length[index] = UInt8(truncatingIfNeeded: body.count >> (24 - 8 * index)) }
         try send(fd, mac(key, "client", agentNonce, clientNonce, body) + length + body, to: agent)
@@ -61,7 +71,10 @@ enum AgentHandshake {
         guard same(Array(proof[..<macBytes]), mac(key, "client", agentNonce, clientNonce, body)) else {
             throw TrellisError(.accessRefused, "\(client) does not hold the agent key")
         }
-        guard let request = AgentRequest.decode(body) else { throw TrellisError(.protocolViolation, "\(client) sent a request this agent does not know") }
+        guard let box = try? AES.GCM.SealedBox(combined: body),
+            let opened = try? AES.GCM.open(box, using: requestKey(key, agentNonce: agentNonce, clientNonce: clientNonce)),
+            let request = AgentRequest.decode(Array(opened))
+        else { throw TrellisError(.protocolViolation, "\(client) sent a request this agent does not know") }
         return request
     }
 

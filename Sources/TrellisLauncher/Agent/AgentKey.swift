@@ -1,5 +1,6 @@
 import Glibc
 import TrellisCore
+import TrellisKeys
 import TrellisSystem
 
 /// The secret that `trellis agents up` shares with the agents it starts and
@@ -24,18 +25,12 @@ public struct AgentKey: Sendable, Equatable {
     }
 
     /// The key as lowercase hexadecimal, two digits a byte: the form the key file holds.
-    public var hex: String { bytes.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined() }
+    public var hex: String { Hex.encode(bytes) }
 
     /// Reads a key from exactly 64 hexadecimal digits (32 bytes); `nil` for
     /// anything else.
     public init?(hex: String) {
-        let digits = Array(hex.utf8)
-        guard digits.count == 64 else { return nil }
-        var bytes: [UInt8] = []
-        for index in stride(from: 0, to: digits.count, by: 2) {
-            guard let byte = UInt8(String(decoding: digits[index...index + 1], as: UTF8.self), radix: 16) else { return nil }
-            bytes.append(byte)
-        }
+        guard let bytes = Hex.decode(hex.lowercased()), bytes.count == 32 else { return nil }
         self.bytes = bytes
     }
 

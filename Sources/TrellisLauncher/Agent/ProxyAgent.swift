@@ -96,20 +96,21 @@ public final class ProxyAgent: Sendable {
             _ = writeAll(fd, Array("agent \(host) pid \(getpid()) stopping\n".utf8))
             stop()
             close(fd)
-        case .startProxy(let parent, let position, let token):
-            startProxy(on: fd, parent: parent, position: position, token: token, client: client)
+        case .startProxy(let parent, let position, let jobKey):
+            startProxy(on: fd, parent: parent, position: position, jobKey: jobKey, client: client)
         }
     }
 
-    private func startProxy(on fd: Int32, parent: String, position: Int, token: String, client: String) {
+    private func startProxy(on fd: Int32, parent: String, position: Int, jobKey: String, client: String) {
         // The proxy writes to the connection as to a terminal: blocking.
         _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
         var environment = ProcessEnvironment.current()
         environment[AgentKey.environmentVariable] = key.hex
+        environment[JobKey.environmentVariable] = jobKey
         let pid: pid_t
         do {
             pid = try ProcessSpawner.spawn(
-                arguments: proxyCommand + ["--parent", parent, "--position", String(position), "--token", token], environment: environment,
+                arguments: proxyCommand + ["--parent", parent, "--position", String(position)], environment: environment,
                 descriptors: ChildDescriptors(standardInput: nil, standardOutput: fd, standardError: fd), processGroup: 0, newSession: true)
         } catch {
             logger.error("cannot start a proxy for \(client): \(error)")

@@ -29,7 +29,10 @@ final class JobNode {
     /// proxies waiting to be told where their parent is.
     private var joined: [Int: String] = [:]
     private var awaitingParent: [(position: Int, link: Link)] = []
-    private var unidentified: [(link: Link, since: Deadline)] = []
+    /// Links accepted whose far end has not proven the job's key yet, with the nonce each was challenged with.
+    private var unidentified: [(link: Link, since: Deadline, nonce: [UInt8])] = []
+    /// The job's secret, which every link of its tree proves (`LinkHandshake`).
+    private let jobKey: JobKey
     /// The address children connect back to, and ranks listen on (nil: loopback).
     private let hostAddress: String?
     /// Where ranks started with `PMI_PORT` connect, and the connections not yet identified.
@@ -69,8 +72,9 @@ final class JobNode {
     private var bootstrapDeadline: Deadline?
     private var sentDone = false
 
-    private init(plan: JobPlan, position: Int, localHost: Int?, parent: Link?, hostAddress: String?, logger: Logger) {
+    private init(plan: JobPlan, jobKey: JobKey, position: Int, localHost: Int?, parent: Link?, hostAddress: String?, logger: Logger) {
         self.plan = plan
+        self.jobKey = jobKey
         self.position = position
         self.localHost = localHost
         self.parent = parent
@@ -85,12 +89,12 @@ final class JobNode {
     /// The launcher's node. `tags`: output prefixes per rank when tagging.
     /// `readyFD`: written to once every rank has passed its first PMI fence.
     static func launcher(
-        plan: JobPlan, keepGoing: Bool, tags: [String]?, report: Bool, statistics: Bool = false, address: String?, readyFD: Int32 = -1,
+        plan: JobPlan, jobKey: JobKey, keepGoing: Bool, tags: [String]?, report: Bool, statistics: Bool = false, address: String?, readyFD: Int32 = -1,
         watcher: (any JobWatcher)? = nil, timeLimitSeconds: Double? = nil, logger: Logger
     ) -> JobNode {
         let overHosts = plan.tree.hostCount > 0
         let localHost = overHosts ? plan.tree.launcherHost : 0
-        let node = JobNode(plan: plan, position: 0, localHost: localHost, parent: nil, hostAddress: address, logger: logger)
+        let node = JobNode(plan: plan, jobKey: jobKey, position: 0, localHost: localHost, parent: nil, hostAddress: address, logger: logger)
         node.ledger = JobLedger(hosts: plan.hosts, hostOfRank: plan.hostOfRank, keepGoing: keepGoing, namesHosts: overHosts)
         node.writer = OutputWriter(tags: tags)
         // Rank 0 here reads this process's stdin itself; elsewhere it is forwarded.
@@ -105,11 +109,11 @@ final class JobNode {
 
     /// A proxy's node, once it has its plan from `parent`. `listener`: where
     /// it already listens for its children (a proxy Slurm started says so when it joins).
-    static func proxy(plan: JobPlan, position: Int, parent: Link, listener: LinkListener? = nil, logger: Logger) -> JobNode {
+    static func proxy(plan: JobPlan, jobKey: JobKey, position: Int, parent: Link, listener: LinkListener? = nil, logger: Logger) -> JobNode {
         // Ranks of a job over real hosts listen where the other hosts reach this one.
         let address = plan.bootstrap.kind == .fork ? nil : parent.localHost
         let node = JobNode(
-            plan: plan, position: position, localHost: plan.tree.host(atPosition: position), parent: parent, hostAddress: address,
+            plan: plan, jobKey: jobKey, position: position, localHost: plan.tree.host(atPosition: position), parent: parent, hostAddress: address,
             logger: logger)
         node.listener = listener
         return node
@@ -198,7 +202,7 @@ final class JobNode {
             guard plan.bootstrap.kind != .slurm else { continue }
             if let port = plan.bootstrap.agentPort(for: plan.hosts[host]) {
                 do {
-                    let request = AgentRequest.startProxy(parent: parentAddress, position: position, token: plan.token)
+                    let request = AgentRequest.startProxy(parent: parentAddress, position: position, jobKey: jobKey.hex)
                     let connection = try AgentClient.open(host: plan.hosts[host], port: port, key: try AgentKey.forThisProcess(), request: request)
                     _ = fcntl(connection, F_SETFL, fcntl(connection, F_GETFL) | O_NONBLOCK)
                     child.errorsFD = connection
@@ -208,7 +212,7 @@ final class JobNode {
                 }
                 continue
             }
-            let command = plan.bootstrap.command(host: plan.hosts[host], position: position, parent: parentAddress, token: plan.token)
+            let command = plan.bootstrap.command(host: plan.hosts[host], position: position, parent: parentAddress)
             do {
                 try spawnBootstrap(command, for: child)
             } catch {
@@ -219,7 +223,7 @@ final class JobNode {
             let step = ChildProxy(position: -1, host: -1, hostsBelow: Array(plan.hosts.indices), startSeconds: 0)
             self.step = step
             do {
-                try spawnBootstrap(plan.bootstrap.slurmStep(hosts: plan.hosts, parent: parentAddress, token: plan.token), for: step)
+                try spawnBootstrap(plan.bootstrap.slurmStep(hosts: plan.hosts, parent: parentAddress), for: step)
             } catch {
                 for child in children { lose(child, "cannot start the srun step: \(error)") }
             }
@@ -227,18 +231,27 @@ final class JobNode {
     }
 
     /// Starts the process that brings up a child's proxy (or, under Slurm, all of them), its stderr on a pipe.
+    /// The job key goes in its environment (which Slurm exports to the step's
+    /// tasks) and on its stdin (which ssh carries, encrypted, to a remote proxy).
     private func spawnBootstrap(_ command: [String], for child: ChildProxy) throws {
         let errors = try HostRanks.makePipe()
         defer { close(errors.write) }
         _ = fcntl(errors.read, F_SETFL, fcntl(errors.read, F_GETFL) | O_NONBLOCK)
+        let keyLine = try HostRanks.makePipe()
+        defer { close(keyLine.read) }
+        // 65 bytes fit in any pipe's buffer: the write does not wait for the reader.
+        let written = writeAll(keyLine.write, Array((jobKey.hex + "\n").utf8))
+        close(keyLine.write)
+        guard written else { throw TrellisError(.launchFailed, "cannot hand the job key to a proxy", underlying: SystemCallError("write", errno: errno)) }
         var environment = ProcessEnvironment.current()
         environment["TRELLIS_LAUNCHER_PID"] = String(getpid())
+        environment[JobKey.environmentVariable] = jobKey.hex
         do {
             // A forked proxy dies with this node, even by SIGKILL (one started
             // over ssh or srun ends when its parent link does).
             child.pid = try ProcessSpawner.spawn(
                 arguments: command, environment: environment,
-                descriptors: ChildDescriptors(standardInput: nil, standardOutput: errors.write, standardError: errors.write),
+                descriptors: ChildDescriptors(standardInput: keyLine.read, standardOutput: errors.write, standardError: errors.write),
                 processGroup: 0, diesWithParent: command.first == plan.bootstrap.proxyCommand.first)
         } catch {
             close(errors.read)
@@ -335,11 +348,13 @@ final class JobNode {
                 for message in parent.receive() { fromParent(message) }
             } else if let listener, entry.fd == listener.fd {
                 while let link = listener.accept() {
-                    unidentified.append((link, .now()))
+                    let nonce = LinkHandshake.nonce()
+                    link.send(.challenge(nonce: nonce))
+                    unidentified.append((link, .now(), nonce))
                     allLinks.append(link)
                 }
             } else if let index = unidentified.firstIndex(where: { $0.link.fd == entry.fd }) {
-                identify(unidentified[index].link)
+                identify(unidentified[index].link, challenged: unidentified[index].nonce)
             } else if let child = children.first(where: { $0.link?.fd == entry.fd && $0.link?.isOpen == true }) {
                 let link = child.link!
                 if entry.revents & Int16(POLLOUT) != 0 { link.flush() }
@@ -411,20 +426,27 @@ final class JobNode {
 
     // MARK: Links
 
-    private func identify(_ link: Link) {
+    /// Takes a child that proved the job's key (its hello or join answers
+    /// `challenged`): answers with this node's proof, seals the link and
+    /// sends the plan. Anything else is refused and the link closed.
+    private func identify(_ link: Link, challenged parentNonce: [UInt8]) {
         for message in link.receive() {
             switch message {
-            case .hello(let position, let token) where token == plan.token:
+            case .hello(let position, let childNonce, let proof):
+                let claim = LinkHandshake.claim(position: position)
+                guard proves(proof, claim, parentNonce, childNonce, from: link) else { return }
                 guard let child = children.first(where: { $0.position == position }), child.link == nil, !child.lost else { break }
-                unidentified.removeAll { $0.link === link }
+                welcome(link, claim, parentNonce, childNonce)
                 link.send(.plan(plan))
                 child.attach(link)
                 return
-            case .join(let token, let host, let port) where token == plan.token && self.position == 0:
+            case .join(let host, let port, let childNonce, let proof) where self.position == 0:
+                let claim = LinkHandshake.claim(host: host, port: port)
+                guard proves(proof, claim, parentNonce, childNonce, from: link) else { return }
                 guard let index = plan.hosts.firstIndex(where: { Self.sameHost($0, host) }) else { break }
                 let position = plan.tree.position(ofHost: index)
                 guard joined[position] == nil else { break }
-                unidentified.removeAll { $0.link === link }
+                welcome(link, claim, parentNonce, childNonce)
                 joined[position] = "\(link.remoteHost):\(port)"
                 if let child = children.first(where: { $0.position == position }), child.link == nil, !child.lost {
                     link.send(.reparent(position: position, parent: ""))
@@ -438,11 +460,34 @@ final class JobNode {
             default:
                 break
             }
-            logger.warning("a connection that is not one of this node's proxies was refused")
-            link.shut("refused")
+            logger.warning("refused a connection from \(link.remoteHost): it is not one of this node's proxies (said \(message.name))")
+            refuse(link)
             return
         }
         if !link.isOpen { unidentified.removeAll { $0.link === link } }
+    }
+
+    /// Whether a child's proof holds; a link whose does not is refused, with the address it came from.
+    private func proves(_ proof: [UInt8], _ claim: String, _ parentNonce: [UInt8], _ childNonce: [UInt8], from link: Link) -> Bool {
+        let expected = LinkHandshake.childProof(jobKey, parentNonce: parentNonce, childNonce: childNonce, claim: claim)
+        guard AgentHandshake.same(proof, expected) else {
+            logger.warning("refused a connection from \(link.remoteHost): it did not prove it holds the job's key")
+            refuse(link)
+            return false
+        }
+        return true
+    }
+
+    private func refuse(_ link: Link) {
+        unidentified.removeAll { $0.link === link }
+        link.shut("refused")
+    }
+
+    /// Answers a child that proved the key, and seals the link from here on.
+    private func welcome(_ link: Link, _ claim: String, _ parentNonce: [UInt8], _ childNonce: [UInt8]) {
+        unidentified.removeAll { $0.link === link }
+        link.send(.welcome(proof: LinkHandshake.parentProof(jobKey, parentNonce: parentNonce, childNonce: childNonce, claim: claim)))
+        link.startSealing(jobKey, parentNonce: parentNonce, childNonce: childNonce, asParent: true)
     }
 
     /// Proxies Slurm started go on to their parents once those have joined too.

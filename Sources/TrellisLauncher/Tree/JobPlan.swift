@@ -4,8 +4,6 @@
 public struct JobPlan: Sendable, Equatable {
     /// PMI's kvsname and job id, unique per job.
     public var kvsName: String
-    /// What a proxy presents when it connects, so a stray connection cannot join.
-    public var token: String
     /// The programs of the job and how many ranks run each, in rank order.
     public var applications: [LaunchApplication]
     /// Host names, in the order of the host list; proxy positions follow it.

@@ -20,6 +20,9 @@ final class Link {
     private(set) var messagesReceived = 0
     /// Why it closed, for the message that names the host.
     private(set) var closeReason = ""
+    /// Once the handshake is done: the seals of frames out and in.
+    private var outgoingSeal: LinkSeal?
+    private var incomingSeal: LinkSeal?
 
     init(fd: Int32) {
         self.fd = fd
@@ -51,10 +54,29 @@ final class Link {
 
     var wantsToWrite: Bool { isOpen && output.readableBytes > 0 }
 
+    /// Seals every frame from now on, each way, with keys drawn from the job
+    /// key and the handshake's nonces; `asParent`: this end sent the challenge.
+    func startSealing(_ key: JobKey, parentNonce: [UInt8], childNonce: [UInt8], asParent: Bool) {
+        let down = LinkSeal(jobKey: key, parentNonce: parentNonce, childNonce: childNonce, direction: .down)
+        let up = LinkSeal(jobKey: key, parentNonce: parentNonce, childNonce: childNonce, direction: .up)
+        (outgoingSeal, incomingSeal) = asParent ? (down, up) : (up, down)
+    }
+
+    /// Whether bytes have arrived that `receive` has not made messages of yet
+    /// (those after a handshake message wait for the seals it brings).
+    var hasBufferedInput: Bool { input.readableBytes > 0 }
+
     func send(_ message: LinkMessage) {
         guard isOpen else { return }
         var frame = message.encoded()
-        output.writeBuffer(&frame)
+        if outgoingSeal != nil {
+            let body = Array(frame.readableBytesView.dropFirst(4))
+            let length = Self.lengthBytes(body.count + LinkSeal.tagBytes)
+            output.writeBytes(length)
+            output.writeBytes(outgoingSeal!.seal(body, length: length))
+        } else {
+            output.writeBuffer(&frame)
+        }
         if message != .heartbeat { messagesSent += 1 }
         lastSent = .now()
         flush()
@@ -97,15 +119,36 @@ final class Link {
         }
         var messages: [LinkMessage] = []
         do {
-            while let message = try LinkMessage.decode(from: &input) {
+            while let message = try incomingSeal == nil ? LinkMessage.decode(from: &input) : nextSealedMessage() {
                 if message != .heartbeat { messagesReceived += 1 }
                 messages.append(message)
+                // What follows a handshake message may be sealed with what it brings: the caller asks again.
+                if message.isHandshake { break }
             }
         } catch {
             shut("\(error)")
         }
         input.discardReadBytes()
         return messages
+    }
+
+    /// The next whole sealed frame's message; nil while only part of one has come.
+    private func nextSealedMessage() throws -> LinkMessage? {
+        guard let length = input.getInteger(at: input.readerIndex, as: UInt32.self) else { return nil }
+        guard Int(length) > LinkSeal.tagBytes, Int(length) <= LinkMessage.maximumFrameBytes + LinkSeal.tagBytes else {
+            throw LinkError("a sealed frame of \(length) bytes")
+        }
+        guard input.readableBytes >= 4 + Int(length) else { return nil }
+        input.moveReaderIndex(forwardBy: 4)
+        let sealed = input.readBytes(length: Int(length))!
+        guard let body = incomingSeal!.open(sealed, length: Self.lengthBytes(Int(length))) else {
+            throw LinkError("a frame that does not open with the job's key (altered, replayed, or from a process without the key)")
+        }
+        return try LinkMessage.decode(body: ByteBuffer(bytes: body))
+    }
+
+    private static func lengthBytes(_ length: Int) -> [UInt8] {
+        withUnsafeBytes(of: UInt32(length).bigEndian) { Array($0) }
     }
 
     /// Sends a heartbeat when nothing went out for a while; false once the

@@ -9,12 +9,12 @@ import TrellisWire
 /// On the wire: a 4-byte big-endian length, then a 1-byte kind and the fields.
 public enum LinkMessage: Sendable, Equatable {
     // Up.
-    /// A proxy's first message to its parent: its position in the tree and the
-    /// job's token, which proves it belongs to the job.
-    case hello(position: Int, token: String)
+    /// A proxy's answer to its parent's challenge: its position in the tree,
+    /// its nonce, and its proof of the job's key (`LinkHandshake`).
+    case hello(position: Int, nonce: [UInt8], proof: [UInt8])
     /// A proxy that Slurm started asks the launcher for its place: it runs
-    /// on `host` and listens for its own children on `port`.
-    case join(token: String, host: String, port: Int)
+    /// on `host` and listens for its own children on `port`; nonce and proof as in `hello`.
+    case join(host: String, port: Int, nonce: [UInt8], proof: [UInt8])
     /// Every rank below has entered the fence; these are their puts since the last one.
     case fenceEnter(puts: [String: String])
     /// Bytes a rank wrote to `stream` 1 (stdout) or 2 (stderr).
@@ -33,6 +33,10 @@ public enum LinkMessage: Sendable, Equatable {
     /// A rank asks for a new job of these programs (MPI_Comm_spawn), which the launcher starts.
     case spawn(rank: Int, programs: [PMISpawnProgram])
     // Down.
+    /// The first message on every link: the parent's nonce, which the child's proof covers.
+    case challenge(nonce: [UInt8])
+    /// The parent's proof of the job's key; every frame after it is sealed.
+    case welcome(proof: [UInt8])
     /// The job's plan, sent to a proxy once it has connected.
     case plan(JobPlan)
     /// Connect to your parent in the tree at this address, as this position.
@@ -64,7 +68,7 @@ public enum LinkMessage: Sendable, Equatable {
 
     private enum Kind: UInt8 {
         case hello = 1, fenceEnter, output, rankEnded, abort, lost, notice, done, join, spawn
-        case plan = 20, fenceRelease, input, inputEnd, signal, stop, kill, reparent, spawnResult
+        case plan = 20, fenceRelease, input, inputEnd, signal, stop, kill, reparent, spawnResult, challenge, welcome
         case heartbeat = 40, batch
     }
 
@@ -73,15 +77,23 @@ public enum LinkMessage: Sendable, Equatable {
         var buffer = ByteBufferAllocator().buffer(capacity: 64)
         buffer.writeInteger(UInt32(0))
         switch self {
-        case .hello(let position, let token):
+        case .hello(let position, let nonce, let proof):
             buffer.writeInteger(Kind.hello.rawValue)
             buffer.writeInteger(Int64(position))
-            buffer.writeText(token)
-        case .join(let token, let host, let port):
+            buffer.writeCountedBytes(nonce)
+            buffer.writeCountedBytes(proof)
+        case .join(let host, let port, let nonce, let proof):
             buffer.writeInteger(Kind.join.rawValue)
-            buffer.writeText(token)
             buffer.writeText(host)
             buffer.writeInteger(Int64(port))
+            buffer.writeCountedBytes(nonce)
+            buffer.writeCountedBytes(proof)
+        case .challenge(let nonce):
+            buffer.writeInteger(Kind.challenge.rawValue)
+            buffer.writeCountedBytes(nonce)
+        case .welcome(let proof):
+            buffer.writeInteger(Kind.welcome.rawValue)
+            buffer.writeCountedBytes(proof)
         case .reparent(let position, let parent):
             buffer.writeInteger(Kind.reparent.rawValue)
             buffer.writeInteger(Int64(position))
@@ -93,8 +105,7 @@ public enum LinkMessage: Sendable, Equatable {
             buffer.writeInteger(Kind.output.rawValue)
             buffer.writeInteger(Int64(rank))
             buffer.writeInteger(UInt8(truncatingIfNeeded: stream))
-            buffer.writeInteger(UInt32(bytes.count))
-            buffer.writeBytes(bytes)
+            buffer.writeCountedBytes(bytes)
         case .rankEnded(let rank, let pid, let status, let unfinalized):
             buffer.writeInteger(Kind.rankEnded.rawValue)
             buffer.writeInteger(Int64(rank))
@@ -137,8 +148,7 @@ public enum LinkMessage: Sendable, Equatable {
             buffer.writePairs(puts)
         case .input(let bytes):
             buffer.writeInteger(Kind.input.rawValue)
-            buffer.writeInteger(UInt32(bytes.count))
-            buffer.writeBytes(bytes)
+            buffer.writeCountedBytes(bytes)
         case .inputEnd:
             buffer.writeInteger(Kind.inputEnd.rawValue)
         case .signal(let number):
@@ -170,17 +180,32 @@ public enum LinkMessage: Sendable, Equatable {
         guard length >= 1, Int(length) <= maximumFrameBytes else { throw LinkError("a frame of \(length) bytes") }
         guard buffer.readableBytes >= 4 + Int(length) else { return nil }
         buffer.moveReaderIndex(forwardBy: 4)
-        var body = buffer.readSlice(length: Int(length))!
+        return try decode(body: buffer.readSlice(length: Int(length))!)
+    }
+
+    /// The message a frame's whole body (its kind and fields) holds.
+    static func decode(body: ByteBuffer) throws -> LinkMessage {
+        var body = body
         let message = try decodeBody(&body)
         guard body.readableBytes == 0 else { throw LinkError("\(body.readableBytes) bytes after a \(message.name) message") }
         return message
     }
 
+    /// Whether the message belongs to a link's handshake, after which the frames may be sealed.
+    var isHandshake: Bool {
+        switch self {
+        case .challenge, .hello, .join, .welcome: true
+        default: false
+        }
+    }
+
     private static func decodeBody(_ body: inout ByteBuffer) throws -> LinkMessage {
         guard let raw = body.readInteger(as: UInt8.self), let kind = Kind(rawValue: raw) else { throw LinkError("an unknown message kind") }
         switch kind {
-        case .hello: return .hello(position: try body.readInt(), token: try body.readText())
-        case .join: return .join(token: try body.readText(), host: try body.readText(), port: try body.readInt())
+        case .hello: return .hello(position: try body.readInt(), nonce: try body.readCountedBytes(), proof: try body.readCountedBytes())
+        case .join: return .join(host: try body.readText(), port: try body.readInt(), nonce: try body.readCountedBytes(), proof: try body.readCountedBytes())
+        case .challenge: return .challenge(nonce: try body.readCountedBytes())
+        case .welcome: return .welcome(proof: try body.readCountedBytes())
         case .reparent: return .reparent(position: try body.readInt(), parent: try body.readText())
         case .fenceEnter: return .fenceEnter(puts: try body.readPairs())
         case .output:
@@ -225,6 +250,8 @@ public enum LinkMessage: Sendable, Equatable {
         switch self {
         case .hello: "hello"
         case .join: "join"
+        case .challenge: "challenge"
+        case .welcome: "welcome"
         case .reparent: "reparent"
         case .fenceEnter: "fence-enter"
         case .output: "output"
@@ -256,6 +283,11 @@ public struct LinkError: Error, CustomStringConvertible {
 }
 
 extension ByteBuffer {
+    fileprivate mutating func writeCountedBytes(_ bytes: [UInt8]) {
+        writeInteger(UInt32(bytes.count))
+        writeBytes(bytes)
+    }
+
     fileprivate mutating func writeText(_ text: String) {
         writeInteger(UInt32(text.utf8.count))
         writeString(text)
@@ -281,7 +313,6 @@ extension ByteBuffer {
 
     fileprivate mutating func writePlan(_ plan: JobPlan) {
         writeText(plan.kvsName)
-        writeText(plan.token)
         writeInteger(UInt32(plan.applications.count))
         for application in plan.applications {
             writeInteger(Int64(application.count))
@@ -356,7 +387,6 @@ extension ByteBuffer {
 
     fileprivate mutating func readPlan() throws -> JobPlan {
         let kvsName = try readText()
-        let token = try readText()
         let applications = try (0..<readCount(each: 12)).map { _ in LaunchApplication(count: try readInt(), program: try readTexts()) }
         let hosts = try readTexts()
         let hostOfRank = try readIntegers()
@@ -384,7 +414,7 @@ extension ByteBuffer {
         let pmiPort = try readFixed(UInt8.self) != 0
         let storeEntries = try readPairs()
         var plan = JobPlan(
-            kvsName: kvsName, token: token, applications: applications, hosts: hosts, hostOfRank: hostOfRank,
+            kvsName: kvsName, applications: applications, hosts: hosts, hostOfRank: hostOfRank,
             processMapping: processMapping, environment: environment, workingDirectory: workingDirectory, graceSeconds: grace,
             tree: TreeShape(hostCount: hosts.count, fanout: fanout, launcherHost: launcherHost >= 0 ? launcherHost : nil),
             bootstrap: ProxyBootstrap(kind: kind, sshCommand: sshCommand, trellisPath: trellisPath, proxyPath: proxyPath.isEmpty ? nil : proxyPath, agentPorts: agentPorts),

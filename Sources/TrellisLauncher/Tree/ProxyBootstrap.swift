@@ -49,12 +49,16 @@ public struct ProxyBootstrap: Sendable, Equatable {
     public var proxyCommand: [String] { proxyPath.map { [$0] } ?? [trellisPath, "proxy"] }
 
     /// The command that starts the proxy at `position` on `host`, which
-    /// connects back to `parent` ("address:port") and proves itself with `token`.
-    public func command(host: String, position: Int, parent: String, token: String) -> [String] {
-        let proxy = proxyCommand + ["--parent", parent, "--position", String(position), "--token", token]
+    /// connects back to `parent` ("address:port") and proves the job's key,
+    /// handed to it in its environment or, over ssh (which passes no
+    /// environment), as the first line of its stdin: never on a command
+    /// line, which any user of the host may read.
+    public func command(host: String, position: Int, parent: String) -> [String] {
+        let proxy = proxyCommand + ["--parent", parent, "--position", String(position)]
         guard kind == .ssh, !Self.isThisHost(host) else { return proxy }
+        let remote = proxy + ["--key-on-stdin"]
         // ssh hands the remote shell one line; `exec` leaves no shell between sshd and the proxy.
-        return sshCommand + ["-T", host, "exec " + proxy.map(Self.shellQuoted).joined(separator: " ")]
+        return sshCommand + ["-T", host, "exec " + remote.map(Self.shellQuoted).joined(separator: " ")]
     }
 
     /// The one `srun` step that starts a proxy on each of `hosts` (Slurm's
@@ -62,13 +66,14 @@ public struct ProxyBootstrap: Sendable, Equatable {
     /// `--overlap`: since Slurm 20.11 a step holds its CPUs for itself, so
     /// without it the step of a job the ranks spawn would wait for this one
     /// to end.
-    public func slurmStep(hosts: [String], parent: String, token: String) -> [String] {
+    /// The job key goes in the step's environment, which Slurm exports to its tasks.
+    public func slurmStep(hosts: [String], parent: String) -> [String] {
         let srun = sshCommand == ["ssh"] ? ["srun"] : sshCommand
         return srun + [
             "--nodes=\(hosts.count)", "--ntasks=\(hosts.count)", "--ntasks-per-node=1", "--nodelist=\(hosts.joined(separator: ","))",
             "--kill-on-bad-exit=1", "--overlap", "--mpi=none", "--quiet", "--input=none",
         ] + proxyCommand + [
-            "--parent", parent, "--token", token, "--join",
+            "--parent", parent, "--join",
         ]
     }
 
