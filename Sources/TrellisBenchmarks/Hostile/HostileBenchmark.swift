@@ -12,8 +12,9 @@ import TrellisWire
 /// `trellis bench hostile`: malformed, truncated, oversized and random
 /// messages at every port a Trellis installation listens on, while an
 /// honest client keeps using each: the servers of a file system with a
-/// cluster key, the name service, and the PMI port of a launcher whose rank
-/// this process plays. Reports per port the messages sent, how the port
+/// cluster key, the name service, the PMI port of a launcher whose rank
+/// this process plays, a launch agent, and the link ports of a job's
+/// launcher and proxy over two hosts. Reports per port the messages sent, how the port
 /// ended them, crashes, hangs, honest requests refused, and the process's
 /// memory and descriptors before and after.
 public struct HostileBenchmark: ProgramBenchmark {
@@ -76,6 +77,13 @@ public struct HostileBenchmark: ProgramBenchmark {
         site.onClose { agent.stop() }
         targets.append(HostileTarget(
             name: "launch agent", address: "127.0.0.1:\(agent.port)", framing: .frames, longestLine: 0, pid: agent.pid, serves: { agent.serves() }))
+
+        progress("starting a job over two hosts (trellis run --launcher fork), whose proxies' link ports are attacked")
+        let proxies = try ProxiesUnderAttack(executable: executable, folder: site.folder)
+        site.onClose { proxies.stop() }
+        for (name, port, pid) in proxies.linkPorts {
+            targets.append(HostileTarget(name: name, address: "127.0.0.1:\(port)", framing: .links, longestLine: 0, pid: pid, serves: { proxies.serves() }))
+        }
 
         progress("sending \(messages) hostile messages at \(targets.count) ports, \(concurrency) at a time (seed \(seed))")
         let campaign = HostileCampaign(targets: targets, messages: messages, seed: seed, concurrency: concurrency, patienceSeconds: patienceSeconds)

@@ -1,4 +1,6 @@
+import NIOCore
 import TrellisCore
+import TrellisLauncher
 import TrellisWire
 
 /// One message of the hostile-input campaign: bytes no honest peer sends,
@@ -22,6 +24,8 @@ struct HostileMessage {
         case frames
         /// One request per line (the name service's JSON, the launcher's PMI).
         case lines
+        /// The links of a job's tree: a 4-byte length, then a message, sealed once the handshake is done.
+        case links
     }
 
     let kind: Kind
@@ -78,7 +82,33 @@ struct HostileMessage {
         case (.lines, .mutated):
             let line = Array(honestLines.randomElement(using: &generator)!.utf8) + [UInt8(ascii: "\n")]
             return HostileMessage(kind: kind, bytes: mutate(line, &generator))
+        case (.links, .truncated):
+            let frame = linkFrame(&generator)
+            return HostileMessage(kind: kind, bytes: Array(frame.prefix(Int.random(in: 1..<frame.count, using: &generator))))
+        case (.links, .oversized):
+            let lengths: [UInt32] = [.max, 1 << 28 + 1, UInt32(LinkMessage.maximumHandshakeFrameBytes + 1), 1 << 20]
+            let length = lengths.randomElement(using: &generator)!
+            return HostileMessage(kind: kind, bytes: withUnsafeBytes(of: length.bigEndian) { Array($0) } + randomBytes(Int.random(in: 1...4096, using: &generator), &generator))
+        case (.links, .mutated):
+            return HostileMessage(kind: kind, bytes: mutate(linkFrame(&generator), &generator))
         }
+    }
+
+    /// A frame as a proxy, or a stranger posing as one, might send: a hello
+    /// or join with a proof made without the job's key, or a message that
+    /// only a proxy past its handshake may send.
+    private static func linkFrame(_ generator: inout SeededGenerator) -> [UInt8] {
+        let nonce = randomBytes(32, &generator)
+        let proof = randomBytes(32, &generator)
+        let message: LinkMessage
+        switch Int.random(in: 0..<6, using: &generator) {
+        case 0, 1: message = .hello(position: Int.random(in: -1...3, using: &generator), nonce: nonce, proof: proof)
+        case 2: message = .join(host: "hostile-b", port: Int.random(in: 1...65_535, using: &generator), nonce: nonce, proof: proof)
+        case 3: message = .fenceEnter(puts: ["key": "value"])
+        case 4: message = .abort(rank: 0, code: 1, message: "from a stranger")
+        default: message = .done
+        }
+        return Array(message.encoded().readableBytesView)
     }
 
     private static func randomBytes(_ count: Int, _ generator: inout SeededGenerator) -> [UInt8] {

@@ -119,7 +119,10 @@ final class Link {
         }
         var messages: [LinkMessage] = []
         do {
-            while let message = try incomingSeal == nil ? LinkMessage.decode(from: &input) : nextSealedMessage() {
+            // Before the seals, only a handshake's few small frames come: nothing large is held for a peer that proved nothing.
+            while let message = try incomingSeal == nil
+                ? LinkMessage.decode(from: &input, maximumBytes: LinkMessage.maximumHandshakeFrameBytes) : nextSealedMessage()
+            {
                 if message != .heartbeat { messagesReceived += 1 }
                 messages.append(message)
                 // What follows a handshake message may be sealed with what it brings: the caller asks again.

@@ -65,6 +65,8 @@ public enum LinkMessage: Sendable, Equatable {
 
     /// Frames larger than this are refused: a corrupt length cannot make a node allocate without bound.
     public static let maximumFrameBytes = 256 << 20
+    /// The largest frame of a link's handshake: what a peer that has proven nothing may make a node hold.
+    public static let maximumHandshakeFrameBytes = 4096
 
     private enum Kind: UInt8 {
         case hello = 1, fenceEnter, output, rankEnded, abort, lost, notice, done, join, spawn
@@ -175,9 +177,10 @@ public enum LinkMessage: Sendable, Equatable {
 
     /// Takes one whole message off the front of `buffer`; nil if it holds
     /// only part of one. Throws when the bytes cannot be a message.
-    public static func decode(from buffer: inout ByteBuffer) throws -> LinkMessage? {
+    /// `maximumBytes`: the longest frame taken.
+    public static func decode(from buffer: inout ByteBuffer, maximumBytes: Int = maximumFrameBytes) throws -> LinkMessage? {
         guard let length = buffer.getInteger(at: buffer.readerIndex, as: UInt32.self) else { return nil }
-        guard length >= 1, Int(length) <= maximumFrameBytes else { throw LinkError("a frame of \(length) bytes") }
+        guard length >= 1, Int(length) <= maximumBytes else { throw LinkError("a frame of \(length) bytes") }
         guard buffer.readableBytes >= 4 + Int(length) else { return nil }
         buffer.moveReaderIndex(forwardBy: 4)
         return try decode(body: buffer.readSlice(length: Int(length))!)
