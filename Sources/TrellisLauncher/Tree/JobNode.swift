@@ -53,7 +53,7 @@ final class JobNode {
     private var statistics = false
     /// Messages for the parent gathered in this turn of the loop, sent as one frame at its end.
     private var outbox: [LinkMessage] = []
-    /// Links this node has had (kept to count their messages at the end).
+    /// Links to proxies this node has had (kept to count their messages at the end); strangers' are not kept.
     private var allLinks: [Link] = []
     /// Jobs the ranks spawned (the launcher's), and the highest exit code among their failures.
     private var spawned: [SpawnedJob] = []
@@ -351,7 +351,6 @@ final class JobNode {
                     let nonce = LinkHandshake.nonce()
                     link.send(.challenge(nonce: nonce))
                     unidentified.append((link, .now(), nonce))
-                    allLinks.append(link)
                 }
             } else if let index = unidentified.firstIndex(where: { $0.link.fd == entry.fd }) {
                 identify(unidentified[index].link, challenged: unidentified[index].nonce)
@@ -486,6 +485,7 @@ final class JobNode {
     /// Answers a child that proved the key, and seals the link from here on.
     private func welcome(_ link: Link, _ claim: String, _ parentNonce: [UInt8], _ childNonce: [UInt8]) {
         unidentified.removeAll { $0.link === link }
+        allLinks.append(link)
         link.send(.welcome(proof: LinkHandshake.parentProof(jobKey, parentNonce: parentNonce, childNonce: childNonce, claim: claim)))
         link.startSealing(jobKey, parentNonce: parentNonce, childNonce: childNonce, asParent: true)
     }
