@@ -6,10 +6,12 @@ import TrellisSystem
 
 /// `trellis bench compare`: the Trellis benchmarks and the same measurements
 /// by MPICH (forced over TCP, and on its default shared-memory path), in one
-/// run, side by side with ratios. Trellis runs twice: without a key
-/// (`trellis`) and with a cluster key (`trellis-key`: every connection
-/// authenticated, every frame sealed), so the cost of security is measured
-/// in the same run.
+/// run, side by side with ratios. Trellis runs three times: without a key
+/// (`trellis`), with a cluster key (`trellis-key`: every connection
+/// authenticated; these ranks share a host, so their frames go unsealed),
+/// and with the key and every frame sealed (`trellis-key-sealed`,
+/// `TRELLIS_SEAL_LOOPBACK=1`: what frames between hosts carry), so the
+/// cost of security is measured in the same run.
 public struct Comparison {
     /// The `trellis` program that runs the Trellis side.
     public let trellisExecutable: String
@@ -44,7 +46,11 @@ public struct Comparison {
         defer { unlink(keyFile) }
         var records: [MessagingRecord] = []
         for plan in Self.plans {
-            for (impl, environment) in [("trellis", ["TRELLIS_AUTH": "none"]), ("trellis-key", ["TRELLIS_KEY_FILE": keyFile])] {
+            let variants = [
+                ("trellis", ["TRELLIS_AUTH": "none"]), ("trellis-key", ["TRELLIS_KEY_FILE": keyFile]),
+                ("trellis-key-sealed", ["TRELLIS_KEY_FILE": keyFile, "TRELLIS_SEAL_LOOPBACK": "1"]),
+            ]
+            for (impl, environment) in variants {
                 progress("\(impl) \(plan.bench) on \(plan.ranks) ranks")
                 records += try measure(
                     [trellisExecutable, "run", "-n", String(plan.ranks), trellisExecutable, "bench", plan.bench],
@@ -123,8 +129,10 @@ struct ComparisonRow {
     let bytes: Int
     let ranks: Int
     let trellis: MessagingRecord
-    /// Trellis with a cluster key: authenticated connections, sealed frames.
+    /// Trellis with a cluster key: authenticated connections (unsealed frames on one host).
     let keyed: MessagingRecord?
+    /// Trellis with a cluster key and every frame sealed, as between hosts.
+    let sealed: MessagingRecord?
     let tcp: MessagingRecord?
     let shm: MessagingRecord?
 
@@ -134,7 +142,7 @@ struct ComparisonRow {
                 records.first { $0.impl == impl && $0.bench == mine.bench && $0.bytes == mine.bytes && $0.ranks == mine.ranks }
             }
             return ComparisonRow(
-                bench: mine.bench, bytes: mine.bytes, ranks: mine.ranks, trellis: mine, keyed: other("trellis-key"), tcp: other("mpich-tcp"),
+                bench: mine.bench, bytes: mine.bytes, ranks: mine.ranks, trellis: mine, keyed: other("trellis-key"), sealed: other("trellis-key-sealed"), tcp: other("mpich-tcp"),
                 shm: other("mpich-shm"))
         }
     }
@@ -154,7 +162,7 @@ struct ComparisonRow {
     /// The row as a line of its own.
     var record: MessagingComparisonRecord {
         var row = MessagingComparisonRecord(bench: bench + "-comparison", bytes: bytes, ranks: ranks)
-        for (impl, figure) in [("trellis", trellis), ("trellis-key", keyed), ("mpich-tcp", tcp), ("mpich-shm", shm)] {
+        for (impl, figure) in [("trellis", trellis), ("trellis-key", keyed), ("trellis-key-sealed", sealed), ("mpich-tcp", tcp), ("mpich-shm", shm)] {
             guard let figure else { continue }
             row.latencyMicrosecondsByImpl[impl] = figure.latencyMicroseconds
             row.bandwidthMegabytesPerSecondByImpl[impl] = figure.bandwidthMegabytesPerSecond
@@ -165,6 +173,10 @@ struct ComparisonRow {
         if let keyed {
             row.keyLatencyCost = Self.latencyRatio(keyed, trellis).map { rounded($0, 3) }
             row.keyBandwidthCost = Self.bandwidthRatio(keyed, trellis).map { rounded($0, 3) }
+        }
+        if let sealed {
+            row.sealedLatencyCost = Self.latencyRatio(sealed, trellis).map { rounded($0, 3) }
+            row.sealedBandwidthCost = Self.bandwidthRatio(sealed, trellis).map { rounded($0, 3) }
         }
         return row
     }
@@ -178,21 +190,23 @@ struct ComparisonRow {
             let value = row.bytes <= 65536 ? latencyRatio(row.trellis, other) : bandwidthRatio(row.trellis, other)
             return value.map { format($0, 2) + "x" } ?? "-"
         }
-        func keyCost(_ row: ComparisonRow) -> String {
-            let value = row.bytes <= 65536 ? latencyRatio(row.keyed ?? row.trellis, row.trellis) : bandwidthRatio(row.keyed ?? row.trellis, row.trellis)
-            return row.keyed == nil ? "-" : value.map { format($0, 2) + "x" } ?? "-"
+        func cost(_ row: ComparisonRow, _ secured: MessagingRecord?) -> String {
+            guard let secured else { return "-" }
+            let value = row.bytes <= 65536 ? latencyRatio(secured, row.trellis) : bandwidthRatio(secured, row.trellis)
+            return value.map { format($0, 2) + "x" } ?? "-"
         }
-        var table = TextTable(["bench", "bytes", "ranks", "trellis", "with key", "ratio", "mpich-tcp", "ratio", "mpich-shm", "ratio"])
+        var table = TextTable(["bench", "bytes", "ranks", "trellis", "with key", "ratio", "sealed", "ratio", "mpich-tcp", "ratio", "mpich-shm", "ratio"])
         for row in rows {
             table.append([
-                row.bench, String(row.bytes), String(row.ranks), cell(row.trellis), cell(row.keyed), keyCost(row), cell(row.tcp), ratio(row, row.tcp),
-                cell(row.shm), ratio(row, row.shm),
+                row.bench, String(row.bytes), String(row.ranks), cell(row.trellis), cell(row.keyed), cost(row, row.keyed), cell(row.sealed), cost(row, row.sealed),
+                cell(row.tcp), ratio(row, row.tcp), cell(row.shm), ratio(row, row.shm),
             ])
         }
         return """
 
             (small sizes compare latency, trellis/mpich; large sizes compare bandwidth, trellis/mpich; \
-            "with key": every connection authenticated and every frame sealed, over trellis without a key)
+            "with key": every connection authenticated, frames unsealed between ranks of one host; \
+            "sealed": every frame sealed too, as between hosts; both over trellis without a key)
 
             """ + table.text
     }
@@ -210,7 +224,10 @@ struct MessagingComparisonRecord: BenchmarkRecord {
     var bandwidthMegabytesPerSecondByImpl: [String: Double] = [:]
     var latencyRatioVs: [String: Double] = [:]
     var bandwidthRatioVs: [String: Double] = [:]
-    /// Trellis with a key over Trellis without: the cost of authentication and sealed frames.
+    /// Trellis with a key over Trellis without: the cost of authentication (ranks on one host: no seals).
     var keyLatencyCost: Double?
     var keyBandwidthCost: Double?
+    /// Trellis with a key and every frame sealed over Trellis without: what frames between hosts cost.
+    var sealedLatencyCost: Double?
+    var sealedBandwidthCost: Double?
 }

@@ -16,7 +16,7 @@ public struct FrameHeader: Equatable, Sendable {
     /// Size of an encoded header in bytes; the payload, if any, follows it.
     public static let byteCount = 56
     /// The header version this build writes and the only one `decode` accepts.
-    public static let currentVersion: UInt8 = 2
+    public static let currentVersion: UInt8 = 3
 
     /// Header format version; a reader refuses any other than `currentVersion`.
     public var version: UInt8 = FrameHeader.currentVersion

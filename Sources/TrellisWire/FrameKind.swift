@@ -90,4 +90,7 @@ public struct FrameFlags: OptionSet, Sendable, Hashable {
     /// The frame belongs to a collective operation, which matches in a space
     /// of its own so that it can never be taken by a point-to-point receive.
     public static let collective = FrameFlags(rawValue: 1 << 0)
+    /// On a hello or its acknowledgement: the sender seals the frames of
+    /// this connection, so the other side must too.
+    public static let sealed = FrameFlags(rawValue: 1 << 1)
 }

@@ -66,11 +66,14 @@ import Testing
         let records = [
             MessagingRecord(bench: "pingpong", impl: "trellis", bytes: 1 << 20, ranks: 2, iterations: 1, latencyMicroseconds: 400),
             MessagingRecord(bench: "pingpong", impl: "trellis-key", bytes: 1 << 20, ranks: 2, iterations: 1, latencyMicroseconds: 500),
+            MessagingRecord(bench: "pingpong", impl: "trellis-key-sealed", bytes: 1 << 20, ranks: 2, iterations: 1, latencyMicroseconds: 800),
         ]
         let rows = ComparisonRow.rows(from: records)
-        #expect(rows.count == 1, "the keyed run is a column of the plain run's row, not a row of its own")
+        #expect(rows.count == 1, "the keyed runs are columns of the plain run's row, not rows of their own")
         let row = rows[0].record
         #expect(row.keyLatencyCost == 1.25 && row.keyBandwidthCost == 0.8)
+        #expect(row.sealedLatencyCost == 2 && row.sealedBandwidthCost == 0.5)
+        #expect(ComparisonRow.table(rows).contains(" 0.5x "), "\(ComparisonRow.table(rows))")
         #expect(row.latencyRatioVs.isEmpty, "ratios to MPICH only")
         #expect(row.jsonLine.contains(#""key_bandwidth_cost":0.8"#), "\(row.jsonLine)")
         #expect(ComparisonRow.table(rows).contains("0.8x"), "\(ComparisonRow.table(rows))")

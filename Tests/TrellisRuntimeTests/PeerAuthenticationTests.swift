@@ -17,9 +17,11 @@ import TrellisWire
 
     /// Connects to `transport`, reads its challenge and answers as process 2
     /// proving `key` (or nothing); gives back the socket, the acceptor's
-    /// nonce, the opener's nonce and the hello's whole payload.
+    /// nonce, the opener's nonce and the hello's whole payload. The peer
+    /// asks for sealed frames (`asksForSeals`), which a connection between
+    /// loopback addresses otherwise goes without.
     private func open(
-        to transport: SocketTransport, proving key: ClusterKey?, established: UInt64 = 0
+        to transport: SocketTransport, proving key: ClusterKey?, established: UInt64 = 0, asksForSeals: Bool = true
     ) throws -> (fd: Int32, acceptorNonce: [UInt8], openerNonce: [UInt8], hello: [UInt8]) {
         let fd = try RawPeer.connect(to: transport.localAddress)
         RawPeer.blocking(fd)
@@ -29,7 +31,7 @@ import TrellisWire
         let openerNonce = HandshakeProof.newNonce()
         let proof = HandshakeProof(acceptorNonce: acceptorNonce, openerNonce: openerNonce, opener: ProcessID(rawValue: 2), acceptor: ProcessID(rawValue: 1))
         let hello = openerNonce + (key.map(proof.openerCode) ?? [])
-        RawPeer.write(fd, FrameHeader(kind: .hello, exchange: 2, aux: established), payload: hello)
+        RawPeer.write(fd, FrameHeader(kind: .hello, flags: asksForSeals ? .sealed : [], exchange: 2, aux: established), payload: hello)
         return (fd, acceptorNonce, openerNonce, hello)
     }
 
@@ -42,7 +44,7 @@ import TrellisWire
         let peer = try open(to: transport, proving: Self.key, established: established)
         pump(transport) { RawPeer.isReadable(peer.fd) }
         let answer = try RawPeer.read(peer.fd)
-        #expect(answer.kind == .helloAcknowledge && answer.tag == 1)
+        #expect(answer.kind == .helloAcknowledge && answer.tag == 1 && answer.flags.contains(.sealed))
         let proof = HandshakeProof(
             acceptorNonce: peer.acceptorNonce, openerNonce: peer.openerNonce, opener: ProcessID(rawValue: 2), acceptor: ProcessID(rawValue: 1))
         return (peer.fd, peer.acceptorNonce, peer.hello, FrameSeal(key: Self.key, proof: proof, direction: .openerToAcceptor))
@@ -82,6 +84,22 @@ import TrellisWire
         RawPeer.writeSealed(peer.fd, FrameHeader(kind: .eager, tag: 4), seal: &seal)
         pump(transport) { recorder.receivedTags.contains(4) }
         #expect(recorder.receivedTags == [4])
+    }
+
+    /// Between two loopback addresses the handshake proves the key and the
+    /// frames go unsealed, unless either side asks (as a peer of another host always does).
+    @Test func onLoopbackFramesGoUnsealedUnlessThePeerAsks() throws {
+        let (transport, recorder) = try SocketTransportTests.transportOfProcess1(key: Self.key)
+        defer { transport.shutdown() }
+        let peer = try open(to: transport, proving: Self.key, asksForSeals: false)
+        defer { close(peer.fd) }
+        pump(transport) { RawPeer.isReadable(peer.fd) }
+        let (answer, _) = try RawPeer.readFrame(peer.fd)
+        #expect(answer.kind == .helloAcknowledge && answer.tag == 1 && !answer.flags.contains(.sealed))
+        RawPeer.write(peer.fd, FrameHeader(kind: .eager, tag: 6))
+        pump(transport) { recorder.receivedTags.contains(6) }
+        #expect(recorder.receivedTags == [6], "an unsealed frame on an unsealed loopback connection is delivered")
+        #expect(Sockets.isLoopback(peer.fd))
     }
 
     @Test func aPeerWithoutTheKeyOrWithAnotherIsRefusedAndOthersAreStillServed() throws {

@@ -96,6 +96,18 @@ enum Sockets {
         return ok ? IPv4Address.describe(address) : "?"
     }
 
+    /// Whether both ends of the connection are loopback addresses: its bytes
+    /// never leave this host's kernel, where only root could change them.
+    static func isLoopback(_ fd: Int32) -> Bool {
+        func loopback(_ call: (Int32, UnsafeMutablePointer<sockaddr>, UnsafeMutablePointer<socklen_t>) -> Int32) -> Bool {
+            var address = sockaddr_in()
+            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+            let ok = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { call(fd, $0, &length) == 0 } }
+            return ok && address.sin_family == sa_family_t(AF_INET) && UInt32(bigEndian: address.sin_addr.s_addr) >> 24 == 127
+        }
+        return loopback(getsockname) && loopback(getpeername)
+    }
+
     static func acceptConnection(_ listenFD: Int32) -> Int32? {
         let fd = trellis_accept(listenFD)
         guard fd >= 0 else { return nil }

@@ -3,6 +3,7 @@ import CTrellisSystem
 import Logging
 import NIOCore
 import TrellisCore
+import TrellisSystem
 import TrellisWire
 
 /// The TCP transport: one connection per pair of processes, nonblocking
@@ -15,6 +16,11 @@ final class SocketTransport: Transport {
     let maximumMessageBytes: Int
     /// The secret a peer must prove it holds; nil: none is asked, and a peer that asks for one is refused.
     private let key: ClusterKey?
+    /// `TRELLIS_SEAL_LOOPBACK=1`: seal connections between two loopback
+    /// addresses too (by default their handshake proves the key and their
+    /// frames go unsealed: nobody but root, who can read the key, can change
+    /// bytes that never leave the host's kernel). Either side asking seals both ways.
+    private let sealsLoopback = ProcessEnvironment.value("TRELLIS_SEAL_LOOPBACK") == "1"
     private let logger: Logger
     private let epollFD: Int32
     private let wakeFD: Int32
@@ -478,13 +484,14 @@ final class SocketTransport: Transport {
                 keep = false
             }
         }
-        let answer = acknowledgement(FrameHeader(kind: .helloAcknowledge, tag: keep ? 1 : 0, exchange: localID.rawValue), proof)
+        let seals = header.flags.contains(.sealed) || wantsSeals(connection)
+        let answer = acknowledgement(FrameHeader(kind: .helloAcknowledge, flags: seals ? .sealed : [], tag: keep ? 1 : 0, exchange: localID.rawValue), proof)
         guard connection.writeImmediately(answer), keep else {
             closeQuietly(connection)
             return
         }
         connection.state = .established
-        startSealing(connection, proof)
+        if seals { startSealing(connection, proof) }
         connectionsByPeer[peer] = connection
         lastConnectedHosts[peer] = host(of: connection, peer: peer) ?? lastConnectedHosts[peer]
         connectionsEstablished[peer, default: 0] += 1
@@ -493,6 +500,12 @@ final class SocketTransport: Transport {
     }
 
     /// With a key, every frame after the handshake carries a seal, one counter per direction.
+    /// Whether this side seals the connection's frames: with a key, unless
+    /// both ends are loopback addresses (`sealsLoopback`).
+    private func wantsSeals(_ connection: SocketConnection) -> Bool {
+        key != nil && (sealsLoopback || !Sockets.isLoopback(connection.fd))
+    }
+
     private func startSealing(_ connection: SocketConnection, _ proof: HandshakeProof) {
         guard let key else { return }
         let outbound: FrameSeal.Direction = connection.isOutgoing ? .openerToAcceptor : .acceptorToOpener
@@ -535,7 +548,8 @@ final class SocketTransport: Transport {
         }
         let established = connectionsEstablished[peer, default: 0]
         let hello = OutgoingFrame(
-            header: FrameHeader(kind: .hello, payloadLength: UInt64(body.count), exchange: localID.rawValue, aux: established),
+            header: FrameHeader(
+                kind: .hello, flags: wantsSeals(connection) ? .sealed : [], payloadLength: UInt64(body.count), exchange: localID.rawValue, aux: established),
             payload: ByteBuffer(bytes: body))
         let sent = connection.writeImmediately(hello)
         if asksForKey, key == nil {
@@ -575,7 +589,7 @@ final class SocketTransport: Transport {
         }
         if header.tag == 1 {
             connection.state = .established
-            startSealing(connection, proof)
+            if header.flags.contains(.sealed) || wantsSeals(connection) { startSealing(connection, proof) }
             connectionsEstablished[connection.peer!, default: 0] += 1
             lastConnectedHosts[connection.peer!] = host(of: connection, peer: connection.peer!) ?? lastConnectedHosts[connection.peer!]
             if !connection.sendQueue.isEmpty { flush(connection) }
