@@ -42,15 +42,29 @@ final class CapabilityCache: Sendable {
             got = try open(rights.isEmpty ? .write : wanted)
         }
         guard let got else { return nil }
-        let lifetime = max(1, got.expires - got.issued)
+        keep(got, for: file.handle, user: user)
+        return got
+    }
+
+    /// Whether a capability granting `rights` on `file` for `user` is held
+    /// and not due for renewal (on the datafiles the file had when it was given).
+    func holds(_ rights: Capability.Rights, on file: ObjectHandle, user: Credentials) -> Bool {
+        held.withLock { held in
+            guard let entry = held[Key(file: file, user: user)], !entry.renewAt.hasPassed else { return false }
+            return rights.isSubset(of: entry.capability.rights)
+        }
+    }
+
+    /// Keeps `capability`, got for `file` and `user`, for half its life.
+    func keep(_ capability: Capability, for file: ObjectHandle, user: Credentials) {
+        let lifetime = max(1, capability.expires - capability.issued)
         held.withLock { held in
             if held.count >= Self.mostHeld {
                 let oldest = held.sorted { $0.value.renewAt < $1.value.renewAt }.prefix(Self.mostHeld / 4).map(\.key)
                 for key in oldest { held[key] = nil }
             }
-            held[key] = Held(capability: got, renewAt: .after(seconds: Double(lifetime) / 2))
+            held[Key(file: file, user: user)] = Held(capability: capability, renewAt: .after(seconds: Double(lifetime) / 2))
         }
-        return got
     }
 
     /// Forgets what is held for `file` and `user` (refused: expired, revoked, or the file spread since).

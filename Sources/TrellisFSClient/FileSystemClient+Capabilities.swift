@@ -16,8 +16,18 @@ extension FileSystemClient {
     public func capability(for file: ObjectAttributes, _ rights: Capability.Rights) throws -> Capability? {
         guard checksCapabilities else { return nil }
         return try capabilities.capability(for: file, rights, user: credentials) { asked in
-            try call(owner: file.handle, OpenObject(file.handle, rights: asked))
+            try call(owner: file.handle, OpenObject(file.handle, rights: asked)).capability
         }
+    }
+
+    /// A regular file's attributes as they are now, for a read: with a read
+    /// capability held, a `Stat`'s; else those of the `OpenObject` that
+    /// gets one, so that a file's first read costs one request to its owner, not two.
+    func attributesForReading(_ file: ObjectHandle) throws -> ObjectAttributes {
+        guard checksCapabilities, !capabilities.holds(.read, on: file, user: credentials) else { return try stat(handle: file) }
+        let opened = try call(owner: file, OpenObject(file, rights: .read))
+        if let capability = opened.capability { capabilities.keep(capability, for: file, user: credentials) }
+        return opened.attributes
     }
 
     /// `requests` on `file`'s datafiles with a capability for `rights`; one

@@ -146,7 +146,7 @@ extension FileSystemClient {
     /// The file's size as it is now decides where the read stops: attributes
     /// seen earlier (an open file's) may hold a size or datafiles since outgrown.
     public func read(_ file: ObjectAttributes, at offset: UInt64, length: UInt64) throws -> ByteBuffer {
-        let file = try stat(handle: file.handle)
+        let file = try attributesForReading(file.handle)
         guard offset < file.size else { return ByteBuffer() }
         return try readCurrent(file, pattern: try AccessPattern.contiguous(offset: offset, length: min(length, file.size - offset)))
     }

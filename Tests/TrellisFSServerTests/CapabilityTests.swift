@@ -25,7 +25,9 @@ import TrellisRuntime
         #expect(server.refusal(Self.write(shared, "hello"), capability: nil)?.code == .capabilityRefused)
         #expect(server.refusal(Self.read(shared, 5), capability: nil)?.code == .capabilityRefused)
 
-        let owners = try #require(try server.call(OpenObject(shared.handle, rights: [.read, .write])))
+        let opened = try server.call(OpenObject(shared.handle, rights: [.read, .write]))
+        #expect(opened.attributes.handle == shared.handle && opened.attributes.datafiles == shared.datafiles, "the open answers with the file's attributes")
+        let owners = try #require(opened.capability)
         #expect(owners.datafiles == shared.datafiles && owners.uid == KeyedServer.alice.uid && owners.expires - owners.issued == 60)
         #expect(try server.call(Self.write(shared, "hello"), capability: owners).bytes == 5)
         #expect(String(buffer: try server.call(Self.read(shared, 5), capability: owners)) == "hello")
@@ -33,7 +35,7 @@ import TrellisRuntime
         // Bob may read (0644) but not write: the owner will not sign a write for him,
         // and his read capability does not let him write through a data server directly.
         #expect(server.refusal(OpenObject(shared.handle, rights: .write), as: KeyedServer.bob)?.code == .permissionDenied)
-        let bobs = try #require(try server.call(OpenObject(shared.handle, rights: .read), as: KeyedServer.bob))
+        let bobs = try #require(try server.call(OpenObject(shared.handle, rights: .read), as: KeyedServer.bob).capability)
         #expect(String(buffer: try server.call(Self.read(shared, 5), capability: bobs)) == "hello")
         #expect(server.refusal(Self.write(shared, "HACKED"), capability: bobs)?.code == .capabilityRefused)
         #expect(server.refusal(TruncateDatafile(shared.datafiles[0], size: 0), capability: bobs)?.code == .capabilityRefused)
@@ -50,7 +52,7 @@ import TrellisRuntime
         let server = try KeyedServer()
         let mine = try server.file("mine", mode: 0o600)
         let theirs = try server.file("theirs", mode: 0o600, as: KeyedServer.bob)
-        let granted = try #require(try server.call(OpenObject(mine.handle, rights: [.read, .write])))
+        let granted = try #require(try server.call(OpenObject(mine.handle, rights: [.read, .write])).capability)
         #expect(try server.call(Self.write(mine, "ok"), capability: granted).bytes == 2)
 
         let forged = CapabilitySigner(secret: ClusterKey.generate()).signed(granted)
@@ -75,7 +77,7 @@ import TrellisRuntime
         server.advance(seconds: 1)
         #expect(server.refusal(Self.write(mine, "no"), capability: granted)?.message.contains("expired") == true)
         // A new open gets a new one.
-        let renewed = try #require(try server.call(OpenObject(mine.handle, rights: .write)))
+        let renewed = try #require(try server.call(OpenObject(mine.handle, rights: .write)).capability)
         #expect(try server.call(Self.write(mine, "ok"), capability: renewed).bytes == 2)
     }
 
@@ -84,7 +86,7 @@ import TrellisRuntime
     @Test func onlyTheServersOwnCapabilityRelaysAndDropsData() throws {
         let server = try KeyedServer()
         let file = try server.file("f", mode: 0o644)
-        let clients = try #require(try server.call(OpenObject(file.handle, rights: [.read, .write])))
+        let clients = try #require(try server.call(OpenObject(file.handle, rights: [.read, .write])).capability)
         #expect(server.refusal(DropBstreams(file.datafiles), capability: clients)?.code == .capabilityRefused)
         #expect(server.refusal(Self.write(file, "x"), capability: clients, relayEpoch: 1)?.code == .capabilityRefused)
         let servers = server.signer.serversCapability(issuer: 1, now: Timestamp(seconds: 1_800_000_000))

@@ -1,9 +1,11 @@
 import TrellisFSProtocol
 
 extension OpenObject: ServedOperation {
-    /// Checks the caller's permission on the file as open(2) does, then signs what it allows.
-    func serve(_ handler: RequestHandler, _ call: inout ServerCall) throws -> Capability? {
-        let file = try handler.object(self.file)
+    /// Checks the caller's permission on the file as open(2) does, then
+    /// signs what it allows; the attributes are a `Stat`'s (with the size
+    /// of a striped file asked of its datafiles' servers).
+    func serve(_ handler: RequestHandler, _ call: inout ServerCall) throws -> OpenedObject {
+        let file = try handler.stat(self.file, steps: &call.steps)
         guard file.kind == .file else {
             throw FSError(file.kind == .directory ? .isDirectory : .invalidArgument, "object \(self.file) is not a regular file: it has no datafiles to open")
         }
@@ -14,6 +16,10 @@ extension OpenObject: ServedOperation {
         guard file.allows(needed, for: call.credentials) else {
             throw FSError(.permissionDenied, "uid \(call.credentials.uid) may not open file \(self.file) for \(rights)")
         }
-        return handler.capability(for: file, rights, call.credentials)
+        return OpenedObject(attributes: file, capability: handler.capability(for: file, rights, call.credentials))
+    }
+
+    func mayWaitOnPeers(_ handler: RequestHandler) -> Bool {
+        !handler.hasOnlyLocalDatafiles(file)
     }
 }
