@@ -23,7 +23,7 @@ extension FileSystemClient {
     /// A regular file's attributes as they are now, for a read: with a read
     /// capability held, a `Stat`'s; else those of the `OpenObject` that
     /// gets one, so that a file's first read costs one request to its owner, not two.
-    func attributesForReading(_ file: ObjectHandle) throws -> ObjectAttributes {
+    public func attributesForReading(_ file: ObjectHandle) throws -> ObjectAttributes {
         guard checksCapabilities, !capabilities.holds(.read, on: file, user: credentials) else { return try stat(handle: file) }
         let opened = try call(owner: file, OpenObject(file, rights: .read))
         if let capability = opened.capability { capabilities.keep(capability, for: file, user: credentials) }

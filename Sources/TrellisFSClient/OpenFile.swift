@@ -100,8 +100,9 @@ public final class OpenFile: @unchecked Sendable {
         let fs = other ?? client
         var file = attributes
         let fresh = state.withLock { !$0.sizeFreshUntil.hasPassed }
-        if !fresh || offset + length > file.size {
-            file = try fs.stat(handle: handle)
+        let asked = !fresh || offset + length > file.size
+        if asked {
+            file = try fs.attributesForReading(handle)
             state.withLock { state in
                 state.attributes.size = file.size
                 if file.datafiles.count > state.attributes.datafiles.count { state.attributes = file }
@@ -109,7 +110,8 @@ public final class OpenFile: @unchecked Sendable {
             }
         }
         guard offset < file.size else { return [] }
-        return try fs.readPieces(try fs.current(file), pattern: try AccessPattern.contiguous(offset: offset, length: min(length, file.size - offset)))
+        // Attributes just asked for are current: a stuffed file's need not be asked for again.
+        return try fs.readPieces(asked ? file : try fs.current(file), pattern: try AccessPattern.contiguous(offset: offset, length: min(length, file.size - offset)))
     }
 
     /// The regions of `pattern`, packed in order (holes read as zeros).

@@ -64,14 +64,16 @@ final class BenchSite: @unchecked Sendable {
         return names
     }
 
-    /// A file system in `subfolder` (see `TemporaryFileSystem`), stopped at close.
+    /// A file system in `subfolder` (see `TemporaryFileSystem`), stopped at
+    /// close; keyed unless `authentication` or `TRELLIS_AUTH=none` says otherwise.
     func startFileSystem(
         name: String, servers: Int, subfolder: String, executable: String, replicas: Int = 1, mountPoint: String? = nil, mountOptions: [String] = [],
-        authentication: FileSystemConfiguration.Authentication = .key
+        authentication: FileSystemConfiguration.Authentication? = nil
     ) throws -> TemporaryFileSystem {
+        let keyless = ProcessEnvironment.value("TRELLIS_AUTH") == "none"
         let system = try TemporaryFileSystem(
             name: name, servers: servers, folder: folder + "/" + subfolder, executable: executable, replicas: replicas, mountPoint: mountPoint,
-            mountOptions: mountOptions, authentication: authentication)
+            mountOptions: mountOptions, authentication: authentication ?? (keyless ? FileSystemConfiguration.Authentication.none : .key))
         onClose { system.stop() }
         return system
     }
