@@ -57,7 +57,7 @@ final class CapabilityCache: Sendable {
 
     /// Keeps `capability`, got for `file` and `user`, for half its life.
     func keep(_ capability: Capability, for file: ObjectHandle, user: Credentials) {
-        let lifetime = max(1, capability.expires - capability.issued)
+        let lifetime = max(1, capability.expires - capability.issuedMilliseconds / 1000)
         held.withLock { held in
             if held.count >= Self.mostHeld {
                 let oldest = held.sorted { $0.value.renewAt < $1.value.renewAt }.prefix(Self.mostHeld / 4).map(\.key)

@@ -44,7 +44,7 @@ public final class CapabilitySigner: @unchecked Sendable {
             if let own, now.seconds < own.renewAt { return own.capability }
             let made = signed(
                 Capability(
-                    object: ObjectHandle(rawValue: 0), datafiles: [], rights: .anyDatafile, uid: 0, gid: 0, issued: now.seconds,
+                    object: ObjectHandle(rawValue: 0), datafiles: [], rights: .anyDatafile, uid: 0, gid: 0, issuedMilliseconds: now.milliseconds,
                     expires: now.seconds + Self.serversLifetimeSeconds, issuer: UInt32(issuer)))
             own = (made, now.seconds + Self.serversLifetimeSeconds / 2)
             return made

@@ -42,10 +42,12 @@ public struct Capability: Sendable, Hashable, WireRecord {
     public var uid: UInt32
     /// Their group.
     public var gid: UInt32
-    /// When it was made and when it ends, in seconds since the epoch by the
-    /// issuing server's clock; a holder renews it at half its life (by its
-    /// own clock, so the two clocks need not agree).
-    public var issued: Int64
+    /// When it was made, in milliseconds since the epoch by the issuing
+    /// server's clock (fine enough that a revocation at a chmod spares a
+    /// capability asked for just after it), and when it ends, in seconds; a
+    /// holder renews it at half its life (by its own clock, so the two
+    /// clocks need not agree).
+    public var issuedMilliseconds: Int64
     public var expires: Int64
     /// The server that made it.
     public var issuer: UInt32
@@ -54,7 +56,7 @@ public struct Capability: Sendable, Hashable, WireRecord {
 
     /// A capability as its fields say; `signature` is checked by the servers, not here.
     public init(
-        object: ObjectHandle, datafiles: [ObjectHandle], rights: Rights, uid: UInt32, gid: UInt32, issued: Int64, expires: Int64, issuer: UInt32,
+        object: ObjectHandle, datafiles: [ObjectHandle], rights: Rights, uid: UInt32, gid: UInt32, issuedMilliseconds: Int64, expires: Int64, issuer: UInt32,
         signature: [UInt8] = []
     ) {
         self.object = object
@@ -62,7 +64,7 @@ public struct Capability: Sendable, Hashable, WireRecord {
         self.rights = rights
         self.uid = uid
         self.gid = gid
-        self.issued = issued
+        self.issuedMilliseconds = issuedMilliseconds
         self.expires = expires
         self.issuer = issuer
         self.signature = signature
@@ -73,13 +75,13 @@ public struct Capability: Sendable, Hashable, WireRecord {
 
     /// How it is written on the wire: its fields in order.
     public static let wireForm = WireForm<Self>(
-        \.object, \.datafiles, \.rights, \.uid, \.gid, \.issued, \.expires, \.issuer, \.signature,
-        make: { object, datafiles, rights, uid, gid, issued, expires, issuer, signature in
+        \.object, \.datafiles, \.rights, \.uid, \.gid, \.issuedMilliseconds, \.expires, \.issuer, \.signature,
+        make: { object, datafiles, rights, uid, gid, issuedMilliseconds, expires, issuer, signature in
             guard datafiles.count <= maximumDatafiles, signature.count <= 64 else {
                 throw FSError(.protocolViolation, "a capability of \(datafiles.count) datafiles and a \(signature.count)-byte signature")
             }
             return Capability(
-                object: object, datafiles: datafiles, rights: rights, uid: uid, gid: gid, issued: issued, expires: expires, issuer: issuer,
+                object: object, datafiles: datafiles, rights: rights, uid: uid, gid: gid, issuedMilliseconds: issuedMilliseconds, expires: expires, issuer: issuer,
                 signature: signature)
         })
 

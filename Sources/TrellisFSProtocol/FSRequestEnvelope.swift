@@ -8,7 +8,7 @@ import NIOCore
 /// the credentials, the relay epoch, the capability, then the operation's fields.
 public struct FSRequestEnvelope: Sendable {
     /// Sent with every request; a server refuses other versions with `protocolViolation`.
-    public static let protocolVersion: UInt16 = 11
+    public static let protocolVersion: UInt16 = 12
 
     /// Unique within its client; its reply comes back on a tag derived from it.
     public var requestID: UInt64

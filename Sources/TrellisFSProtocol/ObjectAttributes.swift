@@ -52,6 +52,9 @@ public struct Timestamp: Sendable, Hashable, Codable, Comparable {
     /// Nanoseconds past `seconds` (below 10^9).
     public var nanoseconds: UInt32
 
+    /// Milliseconds since the epoch.
+    public var milliseconds: Int64 { seconds * 1000 + Int64(nanoseconds / 1_000_000) }
+
     /// A moment `seconds` and `nanoseconds` after the epoch.
     public init(seconds: Int64, nanoseconds: UInt32 = 0) {
         self.seconds = seconds

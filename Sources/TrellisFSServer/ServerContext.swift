@@ -37,6 +37,8 @@ public struct ServerContext: Sendable {
     public var identity = IdentityPolicy()
     /// How long a capability given at open lasts (OrangeFS's default is 10 minutes); clients renew at half.
     public var capabilityLifetimeSeconds: Int64 = 600
+    /// Capabilities for this server's datafiles that their owners revoked (at a chmod or chown).
+    public var revocations = CapabilityRevocations()
     /// Where handlers report what the client does not hear (work left for fsck).
     public var log: @Sendable (String) -> Void = { _ in }
 

@@ -15,7 +15,7 @@ import TrellisFSProtocol
 
     static let someCapability = Capability(
         object: ObjectHandle(server: 3, serial: 77), datafiles: [ObjectHandle(server: 2, serial: 5), ObjectHandle(server: 3, serial: 6)],
-        rights: [.read, .write], uid: 1000, gid: 100, issued: 1_800_000_000, expires: 1_800_000_600, issuer: 3, signature: Array(repeating: 0xA5, count: 32))
+        rights: [.read, .write], uid: 1000, gid: 100, issuedMilliseconds: 1_800_000_000_250, expires: 1_800_000_600, issuer: 3, signature: Array(repeating: 0xA5, count: 32))
 
     /// Replies of every shape, by reply type; every operation's reply type must be here.
     static let sampleReplies: [ObjectIdentifier: [any WireCodable & Sendable]] = [
@@ -31,7 +31,9 @@ import TrellisFSProtocol
         ObjectIdentifier(String.self): ["../target", ""],
         ObjectIdentifier(LinksLeft.self): [LinksLeft(0), LinksLeft(2), LinksLeft(0, removal: someCapability)],
         ObjectIdentifier(Credentials.self): [Credentials(uid: 1000, gid: 100), Credentials(uid: 0, gid: 0, groups: [4, 27])],
-        ObjectIdentifier(Capability?.self): [Capability?.none as any WireCodable & Sendable, Capability?.some(someCapability) as any WireCodable & Sendable],
+        ObjectIdentifier(OpenedObject.self): [
+            OpenedObject(attributes: someAttributes, capability: nil), OpenedObject(attributes: someAttributes, capability: someCapability),
+        ],
         ObjectIdentifier(Renamed.self): [Renamed(replaced: nil), Renamed(replaced: LinksLeft(0))],
         ObjectIdentifier(Page<DirectoryEntry>.self): [Page(entries: [DirectoryEntry(name: "x", handle: .root, kind: .directory)], more: true)],
         ObjectIdentifier(Page<DetailedEntry>.self): [Page(entries: [DetailedEntry(name: "f", attributes: someAttributes)], more: false)],

@@ -28,7 +28,7 @@ import TrellisRuntime
         let opened = try server.call(OpenObject(shared.handle, rights: [.read, .write]))
         #expect(opened.attributes.handle == shared.handle && opened.attributes.datafiles == shared.datafiles, "the open answers with the file's attributes")
         let owners = try #require(opened.capability)
-        #expect(owners.datafiles == shared.datafiles && owners.uid == KeyedServer.alice.uid && owners.expires - owners.issued == 60)
+        #expect(owners.datafiles == shared.datafiles && owners.uid == KeyedServer.alice.uid && owners.expires - owners.issuedMilliseconds / 1000 == 60)
         #expect(try server.call(Self.write(shared, "hello"), capability: owners).bytes == 5)
         #expect(String(buffer: try server.call(Self.read(shared, 5), capability: owners)) == "hello")
 
@@ -94,6 +94,32 @@ import TrellisRuntime
         #expect(server.refusal(Self.write(file, "x"), capability: servers, relayEpoch: 1)?.code == .notPermitted)
     }
 
+    /// A chmod or chown revokes what was given before it: the old capability
+    /// is refused with the reason, a new open is judged by the new mode, and
+    /// a revocation is taken only from the servers.
+    @Test func aChmodRevokesTheCapabilitiesGivenBeforeIt() throws {
+        let server = try KeyedServer()
+        let shared = try server.file("shared", mode: 0o644)
+        let bobs = try #require(try server.call(OpenObject(shared.handle, rights: .read), as: KeyedServer.bob).capability)
+        let alices = try #require(try server.call(OpenObject(shared.handle, rights: [.read, .write])).capability)
+        #expect(try server.call(Self.write(shared, "hello"), capability: alices).bytes == 5)
+        #expect(String(buffer: try server.call(Self.read(shared, 5), capability: bobs)) == "hello")
+
+        server.advance(seconds: 1)
+        _ = try server.call(SetAttributes(shared.handle, AttributeChanges(mode: 0o600)))
+        #expect(server.refusal(Self.read(shared, 5), capability: bobs)?.message.contains("revoked") == true)
+        #expect(server.refusal(Self.write(shared, "again"), capability: alices)?.message.contains("revoked") == true)
+        #expect(server.refusal(OpenObject(shared.handle, rights: .read), as: KeyedServer.bob)?.code == .permissionDenied)
+        let renewed = try #require(try server.call(OpenObject(shared.handle, rights: [.read, .write])).capability)
+        #expect(try server.call(Self.write(shared, "again"), capability: renewed).bytes == 5)
+
+        // Revoking is the servers' word: a client's capability, however genuine, cannot revoke another's.
+        #expect(server.refusal(RevokeCapabilities(shared.datafiles, issuedBeforeMilliseconds: Int64.max), capability: renewed)?.code == .capabilityRefused)
+        let servers = server.signer.serversCapability(issuer: 1, now: Timestamp(seconds: 1_800_000_000))
+        _ = try server.call(RevokeCapabilities(shared.datafiles, issuedBeforeMilliseconds: Int64.max), capability: servers)
+        #expect(server.refusal(Self.read(shared, 5), capability: renewed)?.message.contains("revoked") == true)
+    }
+
     /// The unlink that deletes a file hands back the capability to delete its
     /// datafiles elsewhere, and nothing more.
     @Test func theLastUnlinkHandsBackARemovalCapabilityForThatFileOnly() throws {
@@ -110,6 +136,6 @@ import TrellisRuntime
 
     private static func removalFor(server: KeyedServer, datafiles: [ObjectHandle], object: ObjectHandle) -> Capability? {
         server.signer.signed(
-            Capability(object: object, datafiles: datafiles, rights: .remove, uid: 0, gid: 0, issued: 0, expires: 1_900_000_000, issuer: 0))
+            Capability(object: object, datafiles: datafiles, rights: .remove, uid: 0, gid: 0, issuedMilliseconds: 0, expires: 1_900_000_000, issuer: 0))
     }
 }

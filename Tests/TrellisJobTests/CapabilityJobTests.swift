@@ -64,6 +64,13 @@ import TrellisRuntime
         #expect(fixture.logTails(lines: 100).contains("refused WriteData"), "a data server logs what it refuses:\n\(fixture.logTails())")
 
         #expect(try owner.read("/cap/shared", at: 0, length: 12_288) == bytes, "nothing of it was written")
+
+        // The owner's chmod takes the reader's capability away on every data server at once, not at its expiry.
+        #expect(try reader.read("/cap/shared", at: 0, length: 12_288) == bytes)
+        _ = try owner.setAttributes("/cap/shared", AttributeChanges(mode: 0o600))
+        #expect(refusal(readOnly, ReadData(datafile: target, regions: [.init(offset: 0, length: 6)])).contains("revoked"))
+        #expect(throws: FSError.self) { try reader.read("/cap/shared", at: 0, length: 12_288) }
+        #expect(try owner.read("/cap/shared", at: 0, length: 12_288) == bytes, "the owner reads on, with a capability asked for anew")
         // The owner's unlink deletes the datafiles on the other servers too (the owner's
         // fan-out, or the client with the capability the unlink handed back).
         try owner.removeFile("/cap/shared")
@@ -83,7 +90,7 @@ import TrellisRuntime
         try fs.createFile("/renewed")
         let file = try fs.stat("/renewed")
         let first = try #require(try fs.capability(for: file, [.read, .write]))
-        #expect(first.expires - first.issued == 2)
+        #expect(first.expires - first.issuedMilliseconds / 1000 == 2)
         let open = try fs.open("/renewed", access: .readWrite)
         for round in 0..<4 {
             try open.write(ByteBuffer(string: "round \(round)"), at: UInt64(round * 8))

@@ -16,7 +16,7 @@ public enum FSOperations {
         ListExtendedAttributes.self, RemoveExtendedAttribute.self, HardLink.self, ScanObjects.self, ScanEntries.self, OrphanBstreams.self,
         SetLinkCount.self, RestoreDatafiles.self, PooledDatafiles.self, MakeNode.self, ApplyChanges.self, DropBstreams.self,
         VoteForMembers.self, GetGroupView.self, RequestResync.self, BeginResync.self, ResyncMetadata.self, RecordGroupView.self,
-        GetReplicaStatus.self, OpenObject.self, ProveIdentity.self,
+        GetReplicaStatus.self, OpenObject.self, ProveIdentity.self, RevokeCapabilities.self,
     ]
 
     /// The operation with wire code `code`, if there is one.
@@ -78,6 +78,7 @@ public enum FSOperations {
         ApplyChanges(group: 3, changeset: ByteBuffer(bytes: [0x54, 2, 1, 0, 0x78, 0])),
         DropBstreams([ObjectHandle(server: 1, serial: 40)]),
         OpenObject(ObjectHandle(server: 2, serial: 8), rights: [.read, .write]),
+        RevokeCapabilities([ObjectHandle(server: 1, serial: 9), ObjectHandle(server: 3, serial: 2)], issuedBeforeMilliseconds: 1_796_000_000_123),
         ProveIdentity(credential: "MUNGE:AwQFAAD1example:"),
         VoteForMembers(group: 2, epoch: 7, members: [3, 1], dropped: [2]),
         GetGroupView(group: 1),

@@ -48,6 +48,7 @@ extension ResyncMetadata: SentByServers {}
 extension VoteForMembers: SentByServers {}
 extension RecordGroupView: SentByServers {}
 extension RequestResync: SentByServers {}
+extension RevokeCapabilities: SentByServers {}
 
 extension RequestHandler {
     /// Why the request may not be carried out for lack of a capability, or
@@ -64,7 +65,9 @@ extension RequestHandler {
         if envelope.relayEpoch != nil || operation is any SentByServers {
             reason = signer.refusal(of: envelope.capability, needed: .anyDatafile, on: [], now: context.now())
         } else if let access = operation as? any DatafileAccess {
-            reason = signer.refusal(of: envelope.capability, needed: type(of: access).rightsNeeded, on: access.datafilesTouched, now: context.now())
+            let now = context.now()
+            reason = signer.refusal(of: envelope.capability, needed: type(of: access).rightsNeeded, on: access.datafilesTouched, now: now)
+                ?? envelope.capability.flatMap { context.revocations.refusal(of: $0, on: access.datafilesTouched, now: now) }
         } else {
             reason = nil
         }
@@ -83,10 +86,10 @@ extension RequestHandler {
     /// A capability for `rights` on `file`'s datafiles, made for `credentials`, nil without a key.
     func capability(for file: ObjectAttributes, _ rights: Capability.Rights, _ credentials: Credentials) -> Capability? {
         guard let signer = context.capabilities else { return nil }
-        let now = context.now().seconds
+        let now = context.now()
         return signer.signed(
             Capability(
-                object: file.handle, datafiles: file.datafiles, rights: rights, uid: credentials.uid, gid: credentials.gid, issued: now,
-                expires: now + context.capabilityLifetimeSeconds, issuer: UInt32(context.serverIndex)))
+                object: file.handle, datafiles: file.datafiles, rights: rights, uid: credentials.uid, gid: credentials.gid,
+                issuedMilliseconds: now.milliseconds, expires: now.seconds + context.capabilityLifetimeSeconds, issuer: UInt32(context.serverIndex)))
     }
 }
