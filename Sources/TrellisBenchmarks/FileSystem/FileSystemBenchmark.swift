@@ -25,7 +25,7 @@ public struct FileSystemBenchmark: ProgramBenchmark {
     var replicas: [Int] = [1]
     @Option(
         parsing: .upToNextOption,
-        help: "How the file system's processes authenticate: key (a cluster key of the run's own; every frame sealed), none, or both in one run.")
+        help: "How the file system's processes authenticate: key (a cluster key of the run's own; every data request with a capability), none, or both in one run.")
     var auth: [FileSystemConfiguration.Authentication] = [.key, .none]
     @OptionGroup var data: BenchFolder
 
@@ -92,25 +92,7 @@ public struct FileSystemBenchmark: ProgramBenchmark {
         }
 
         // Baseline: the same bytes to a local file on the same disk, fsynced.
-        let localPath = site.folder + "/baseline.dat"
-        let localWrite = try timed {
-            let descriptor = open(localPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-            defer { close(descriptor) }
-            for offset in stride(from: 0, to: total, by: chunk) {
-                try block.withUnsafeReadableBytes { bytes in
-                    guard pwrite(descriptor, bytes.baseAddress, bytes.count, off_t(offset)) == bytes.count else { throw BenchmarkFailure("writing \(localPath) failed") }
-                }
-            }
-            fsync(descriptor)
-        }
-        let localRead = try timed {
-            let descriptor = open(localPath, O_RDONLY | O_CLOEXEC)
-            defer { close(descriptor) }
-            var buffer = [UInt8](repeating: 0, count: chunk)
-            for offset in stride(from: 0, to: total, by: chunk) {
-                guard pread(descriptor, &buffer, chunk, off_t(offset)) == chunk else { throw BenchmarkFailure("reading \(localPath) failed") }
-            }
-        }
+        let (localWrite, localRead) = try LocalFileBaseline.seconds(bytes: total, chunkBytes: chunk, path: site.folder + "/baseline.dat")
         for run in measured {
             let one = measured.first { $0.replicas == 1 && $0.auth == run.auth }
             let keyless = run.auth == .key ? measured.first { $0.replicas == run.replicas && $0.auth == .none } : nil
