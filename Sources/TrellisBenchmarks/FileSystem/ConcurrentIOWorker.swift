@@ -36,6 +36,8 @@ public enum ConcurrentIOWorker {
         var generator = SeededGenerator(seed: UInt64(world.rank) &+ 1)
         let block = ByteBuffer(bytes: (0..<chunkBytes).map { _ in UInt8.random(in: 0...255, using: &generator) })
         let offsets = stride(from: 0, to: regionBytes, by: chunkBytes).map { ($0, min(chunkBytes, regionBytes - $0)) }
+        // Connections to every server first: the phases time the I/O, not this client's first connects.
+        for server in fs.configuration.servers.indices { try fs.ping(server: server) }
         if layout == .shared, world.rank == 0 { try fs.open(path, access: .write, create: true).close() }
         if layout == .perProcess { try fs.open(path, access: .write, create: true).close() }
 
