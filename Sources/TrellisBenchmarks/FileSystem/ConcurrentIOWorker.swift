@@ -20,7 +20,9 @@ public enum ConcurrentIOWorker {
 
     /// The slowest rank's seconds for each phase, as every rank learns them.
     public struct Times: Sendable {
+        /// From the barrier before the writes to the slowest rank's sync and close.
         public var writeSeconds: Double
+        /// From the barrier before the reads to the slowest rank's close.
         public var readSeconds: Double
     }
 
