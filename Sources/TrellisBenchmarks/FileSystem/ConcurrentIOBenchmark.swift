@@ -13,7 +13,9 @@ import TrellisSystem
 /// default, as the paper's 2N Mbytes) of one shared file, or of a file
 /// each. In the same run, two baselines for the same bytes: a local file
 /// written with fsync and read back, and a stream over one loopback TCP
-/// connection (the paper measured TCP with ttcp first).
+/// connection (the paper measured TCP with ttcp first). The clients go
+/// through the client library (`native`) and through the file system's
+/// FUSE mount (`mount`: pwrite, fsync, pread), in turn.
 public struct ConcurrentIOBenchmark: ProgramBenchmark {
     /// The paper's sweep, at sizes this machine holds.
     public init() {}
@@ -26,6 +28,8 @@ public struct ConcurrentIOBenchmark: ProgramBenchmark {
     @Option(help: "KiB per client call.") var chunkKib = 1024
     @Option(parsing: .upToNextOption, help: "shared (one file, disjoint regions), per-process (a file each), or both.")
     var layouts: [String] = ConcurrentIOWorker.Layout.allCases.map(\.rawValue)
+    @Option(parsing: .upToNextOption, help: "How the clients reach the file system: native (the client library), mount (its FUSE mount; root), or both.")
+    var via: [String] = ["native", "mount"]
     @Option(help: "Hosts for the client processes (trellis run --hosts; default: this one).") var hosts: String?
     @Option(help: "Write an SVG plot of aggregate MiB/s against clients, a line per server count and direction, here.") var plot: String?
     @Flag(help: "Print only the JSON lines.") var json = false
@@ -38,6 +42,8 @@ public struct ConcurrentIOBenchmark: ProgramBenchmark {
         guard !layouts.isEmpty, layouts.allSatisfy({ ConcurrentIOWorker.Layout(rawValue: $0) != nil }) else {
             throw ValidationError("--layouts takes shared, per-process or both")
         }
+        guard !via.isEmpty, via.allSatisfy(["native", "mount"].contains) else { throw ValidationError("--via takes native, mount or both") }
+        guard hosts == nil || !via.contains("mount") else { throw ValidationError("--via mount runs on this host only: the mount is here") }
     }
 
     /// One direction of one point.
@@ -45,6 +51,8 @@ public struct ConcurrentIOBenchmark: ProgramBenchmark {
         /// `io-write` or `io-read`.
         var bench: String
         var layout: String
+        /// `native` (the client library) or `mount` (the FUSE mount).
+        var via: String
         var servers: Int
         var clients: Int
         /// Bytes all clients moved together.
@@ -72,13 +80,22 @@ public struct ConcurrentIOBenchmark: ProgramBenchmark {
         var records: [Record] = []
         for servers in serverCounts {
             progress("starting a file system of \(servers) servers")
-            let system = try site.startFileSystem(name: "io\(servers)", servers: servers, subfolder: "fs\(servers)", executable: executable)
+            let mountPoint = via.contains("mount") ? site.folder + "/mnt\(servers)" : nil
+            if let mountPoint { try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: true) }
+            let system: TemporaryFileSystem
+            do {
+                system = try site.startFileSystem(name: "io\(servers)", servers: servers, subfolder: "fs\(servers)", executable: executable, mountPoint: mountPoint)
+            } catch where mountPoint != nil {
+                throw BenchmarkFailure("cannot mount the file system for --via mount (it needs root and /dev/fuse; --via native runs without): \(error)")
+            }
             defer { system.stop() }
             let region = (mibPerServer * servers) << 20
             for clients in clientCounts {
-                for layout in layouts.compactMap(ConcurrentIOWorker.Layout.init(rawValue:)) {
-                    progress("\(clients) clients, \(layout.rawValue), \(region >> 20) MiB each, on \(servers) servers")
-                    let times = try runClients(executable: executable, fileSystem: system.name, clients: clients, region: region, chunk: chunk, layout: layout)
+                for layout in layouts.compactMap(ConcurrentIOWorker.Layout.init(rawValue:)) { for way in via {
+                    progress("\(clients) clients, \(layout.rawValue), \(way), \(region >> 20) MiB each, on \(servers) servers")
+                    let times = try runClients(
+                        executable: executable, fileSystem: system.name, clients: clients, region: region, chunk: chunk, layout: layout,
+                        mountPoint: way == "mount" ? mountPoint : nil)
                     let total = clients * region
                     if baselines[total] == nil {
                         baselines[total] = (try LocalFileBaseline.seconds(bytes: total, chunkBytes: chunk, path: site.folder + "/io-baseline.dat"), try LoopbackStream.seconds(bytes: total, chunkBytes: chunk))
@@ -89,14 +106,14 @@ public struct ConcurrentIOBenchmark: ProgramBenchmark {
                     for (bench, seconds, localSeconds) in [("io-write", times.write, baseline.local.write), ("io-read", times.read, baseline.local.read)] {
                         let rate = mib / seconds
                         let record = Record(
-                            bench: bench, layout: layout.rawValue, servers: servers, clients: clients, bytes: total, seconds: rounded(seconds, 4),
+                            bench: bench, layout: layout.rawValue, via: way, servers: servers, clients: clients, bytes: total, seconds: rounded(seconds, 4),
                             mibPerSecond: rounded(rate, 1), localFileMibPerSecond: rounded(mib / localSeconds, 1), tcpMibPerSecond: rounded(tcpRate, 1),
                             writeVsLocalRatio: bench == "io-write" ? rounded(rate / (mib / localSeconds), 3) : nil,
                             readVsTcpRatio: bench == "io-read" ? rounded(rate / tcpRate, 3) : nil)
                         record.printLine()
                         records.append(record)
                     }
-                }
+                } }
             }
         }
         if !json { print(Self.table(records)) }
@@ -104,7 +121,7 @@ public struct ConcurrentIOBenchmark: ProgramBenchmark {
             try SeriesPlot(
                 title: "Concurrent writes and reads of \(mibPerServer) MiB × servers per client (PVFS Figs. 5 and 6)",
                 xLabel: "client processes", yLabel: "aggregate MiB/s",
-                series: Dictionary(grouping: records) { "\($0.bench == "io-write" ? "write" : "read"), \($0.servers) servers, \($0.layout)" }
+                series: Dictionary(grouping: records) { "\($0.bench == "io-write" ? "write" : "read"), \($0.servers) servers, \($0.layout), \($0.via)" }
                     .mapValues { $0.map { (Double($0.clients), $0.mibPerSecond) } }
             ).write(to: plot)
             progress("plot written to \(plot)")
@@ -113,12 +130,12 @@ public struct ConcurrentIOBenchmark: ProgramBenchmark {
 
     /// The job of `clients` worker processes; its slowest write and read.
     private func runClients(
-        executable: String, fileSystem: String, clients: Int, region: Int, chunk: Int, layout: ConcurrentIOWorker.Layout
+        executable: String, fileSystem: String, clients: Int, region: Int, chunk: Int, layout: ConcurrentIOWorker.Layout, mountPoint: String?
     ) throws -> (write: Double, read: Double) {
         let placement = hosts.map { ["--hosts", $0] } ?? []
         let command = [executable, "run", "-n", String(clients)] + placement + [
             executable, "bench", "io-worker", "--name", fileSystem, "--region-bytes", String(region), "--chunk-bytes", String(chunk), "--layout", layout.rawValue,
-        ]
+        ] + (mountPoint.map { ["--mount-point", $0] } ?? [])
         let outcome = try CommandRunner.run(command, environment: ProcessEnvironment.current(), timeoutSeconds: 600)
         for line in outcome.output.split(separator: "\n") where line.hasPrefix("io-worker ") {
             let words = line.split(separator: " ").compactMap { Double($0) }
@@ -128,10 +145,10 @@ public struct ConcurrentIOBenchmark: ProgramBenchmark {
     }
 
     static func table(_ records: [Record]) -> String {
-        var table = TextTable(["bench", "layout", "servers", "clients", "MiB", "MiB/s", "local file", "tcp", "vs local", "vs tcp"])
+        var table = TextTable(["bench", "layout", "via", "servers", "clients", "MiB", "MiB/s", "local file", "tcp", "vs local", "vs tcp"])
         for record in records {
             table.append([
-                record.bench, record.layout, String(record.servers), String(record.clients), String(record.bytes >> 20), format(record.mibPerSecond, 1),
+                record.bench, record.layout, record.via, String(record.servers), String(record.clients), String(record.bytes >> 20), format(record.mibPerSecond, 1),
                 format(record.localFileMibPerSecond, 1), format(record.tcpMibPerSecond, 1), record.writeVsLocalRatio.map { format($0, 2) } ?? "-",
                 record.readVsTcpRatio.map { format($0, 2) } ?? "-",
             ])

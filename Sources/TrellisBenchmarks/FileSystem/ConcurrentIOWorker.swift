@@ -1,3 +1,4 @@
+import Glibc
 import NIOCore
 import TrellisCore
 import TrellisFSClient
@@ -28,16 +29,23 @@ public enum ConcurrentIOWorker {
 
     /// Runs both phases in every rank of `world` on the file system `name`,
     /// `regionBytes` per rank in calls of `chunkBytes`, and checks every byte
-    /// read back (after the timing). The file is removed at the end.
-    public static func run(runtime: Runtime, name: String, regionBytes: Int, chunkBytes: Int, layout: Layout, timeoutSeconds: Double = 60) throws -> Times {
+    /// read back (after the timing). The file is removed at the end. With
+    /// `mountPoint`, through that FUSE mount of it (pwrite, fsync, pread),
+    /// not the client library.
+    public static func run(
+        runtime: Runtime, name: String, regionBytes: Int, chunkBytes: Int, layout: Layout, mountPoint: String? = nil, timeoutSeconds: Double = 60
+    ) throws -> Times {
         let world = runtime.world
-        let fs = try FileSystemClient.connect(name: name, runtime: runtime, timeoutSeconds: timeoutSeconds)
-        defer { fs.close() }
         let path = layout == .shared ? "/bench-io-shared.dat" : "/bench-io-\(world.rank).dat"
         let base = layout == .shared ? UInt64(world.rank * regionBytes) : 0
         var generator = SeededGenerator(seed: UInt64(world.rank) &+ 1)
         let block = ByteBuffer(bytes: (0..<chunkBytes).map { _ in UInt8.random(in: 0...255, using: &generator) })
         let offsets = stride(from: 0, to: regionBytes, by: chunkBytes).map { ($0, min(chunkBytes, regionBytes - $0)) }
+        if let mountPoint {
+            return try throughMount(world: world, path: mountPoint + path, base: base, block: block, offsets: offsets, layout: layout)
+        }
+        let fs = try FileSystemClient.connect(name: name, runtime: runtime, timeoutSeconds: timeoutSeconds)
+        defer { fs.close() }
         // Connections to every server first: the phases time the I/O, not this client's first connects.
         for server in fs.configuration.servers.indices { try fs.ping(server: server) }
         if layout == .shared, world.rank == 0 { try fs.open(path, access: .write, create: true).close() }
@@ -64,6 +72,49 @@ public enum ConcurrentIOWorker {
         let slowest = try world.allreduce([write, read], .max)
         try world.barrier()
         if layout == .perProcess || world.rank == 0 { try fs.removeFile(path) }
+        return Times(writeSeconds: slowest[0], readSeconds: slowest[1])
+    }
+
+    /// The same phases through a FUSE mount, with POSIX calls.
+    private static func throughMount(
+        world: Communicator, path: String, base: UInt64, block: ByteBuffer, offsets: [(Int, Int)], layout: Layout
+    ) throws -> Times {
+        func descriptor(_ flags: Int32) throws -> Int32 {
+            let fd = open(path, flags | O_CLOEXEC, 0o644)
+            guard fd >= 0 else { throw BenchmarkFailure("rank \(world.rank) cannot open \(path): \(String(cString: strerror(errno)))") }
+            return fd
+        }
+        if layout == .perProcess || world.rank == 0 { close(try descriptor(O_WRONLY | O_CREAT)) }
+        try world.barrier()
+        let write = try timedSeconds {
+            let fd = try descriptor(O_WRONLY)
+            defer { close(fd) }
+            for (offset, length) in offsets {
+                let written = block.withUnsafeReadableBytes { pwrite(fd, $0.baseAddress, length, off_t(base) + off_t(offset)) }
+                guard written == length else { throw BenchmarkFailure("rank \(world.rank) wrote \(written) of \(length) bytes to \(path): \(String(cString: strerror(errno)))") }
+            }
+            guard fsync(fd) == 0 else { throw BenchmarkFailure("rank \(world.rank) could not fsync \(path): \(String(cString: strerror(errno)))") }
+        }
+        try world.barrier()
+        var pieces: [[UInt8]] = []
+        let read = try timedSeconds {
+            let fd = try descriptor(O_RDONLY)
+            defer { close(fd) }
+            for (offset, length) in offsets {
+                var piece = [UInt8](repeating: 0, count: length)
+                guard pread(fd, &piece, length, off_t(base) + off_t(offset)) == length else {
+                    throw BenchmarkFailure("rank \(world.rank) read short at \(base + UInt64(offset)) of \(path)")
+                }
+                pieces.append(piece)
+            }
+        }
+        try world.barrier()
+        for ((offset, length), piece) in zip(offsets, pieces) where piece != Array(block.readableBytesView.prefix(length)) {
+            throw BenchmarkFailure("rank \(world.rank) read back wrong bytes at \(base + UInt64(offset)) of \(path)")
+        }
+        let slowest = try world.allreduce([write, read], .max)
+        try world.barrier()
+        if layout == .perProcess || world.rank == 0 { unlink(path) }
         return Times(writeSeconds: slowest[0], readSeconds: slowest[1])
     }
 }
