@@ -246,11 +246,7 @@ final class ServingLoop: @unchecked Sendable {
         }
         do {
             var envelope = try FSRequestEnvelope.decode(message.payload)
-            if session.origin.host == nil {
-                // The connection a request came over is known by now, even when it was not yet at accept.
-                sessions[position].origin.host = session.client.connectedHost(ofRank: 0)
-            }
-            envelope.origin = sessions[position].origin
+            envelope.origin = session.origin
             guard envelope.operation is ProveIdentity else { return (envelope, session.client) }
             // Answered at once: the session's later requests are taken as made by whom it proves.
             let (reply, _) = handler.handle(envelope)

@@ -14,7 +14,8 @@ struct LinkHandshakeTests {
         let deadline = Deadline.after(seconds: 10)
         while !deadline.hasPassed && link.isOpen {
             if let message = link.receive().first { return message }
-            usleep(2_000)
+            var readable = pollfd(fd: link.fd, events: Int16(POLLIN), revents: 0)
+            _ = poll(&readable, 1, 100)
         }
         return nil
     }
@@ -34,8 +35,9 @@ struct LinkHandshakeTests {
         let deadline = Deadline.after(seconds: 10)
         var accepted: Link?
         while accepted == nil && !deadline.hasPassed {
+            var waiting = pollfd(fd: listener.fd, events: Int16(POLLIN), revents: 0)
+            _ = poll(&waiting, 1, 100)
             accepted = listener.accept()
-            if accepted == nil { usleep(2_000) }
         }
         close(listener.fd)
         let link = try #require(accepted)

@@ -13,7 +13,7 @@ extension RequestHandler {
         for (server, datafiles) in Dictionary(grouping: file.datafiles, by: { $0.server ?? context.serverIndex }).sorted(by: { $0.key < $1.key }) {
             let revocation = RevokeCapabilities(datafiles, issuedBeforeMilliseconds: now.milliseconds)
             guard server != context.serverIndex else {
-                context.revocations.revoke(datafiles, issuedBeforeMilliseconds: now.milliseconds, now: now, lifetimeSeconds: context.capabilityLifetimeSeconds)
+                record(revocation)
                 continue
             }
             do {
@@ -25,5 +25,12 @@ extension RequestHandler {
                         + "they hold until they expire (at most \(context.capabilityLifetimeSeconds) s)")
             }
         }
+    }
+
+    /// Takes a revocation for this server's datafiles, made here or sent by their owner.
+    func record(_ revocation: RevokeCapabilities) {
+        context.revocations.revoke(
+            revocation.datafiles, issuedBeforeMilliseconds: revocation.issuedBeforeMilliseconds, now: context.now(),
+            lifetimeSeconds: context.capabilityLifetimeSeconds)
     }
 }

@@ -27,9 +27,10 @@ final class SocketTransport: Transport {
     private let listenFD: Int32
     private var addresses: [ProcessID: String] = [:]
     private var connectionsByPeer: [ProcessID: SocketConnection] = [:]
-    /// The host each peer's last established connection ran to: a peer
-    /// between connections (one released while idle, one lost in a race)
-    /// is still known to be where its socket was.
+    /// The host each peer's last established connection ran to (the
+    /// socket's peer address, or the address this side connected to): a
+    /// peer between connections (one released while idle, one lost in a
+    /// race) is still known to be where its socket was.
     private var lastConnectedHosts: [ProcessID: String] = [:]
     private var connectionsByFD: [Int32: SocketConnection] = [:]
     /// Frames for a peer whose released connection is still closing; they
@@ -108,8 +109,7 @@ final class SocketTransport: Transport {
     }
 
     func connectedHost(of peer: ProcessID) -> String? {
-        guard let connection = connectionsByPeer[peer], connection.state == .established else { return lastConnectedHosts[peer] }
-        return host(of: connection, peer: peer) ?? lastConnectedHosts[peer]
+        lastConnectedHosts[peer]
     }
 
     private func host(of connection: SocketConnection, peer: ProcessID) -> String? {
@@ -499,13 +499,13 @@ final class SocketTransport: Transport {
         if saidGoodbye { closeAfterFlush(connection) }
     }
 
-    /// With a key, every frame after the handshake carries a seal, one counter per direction.
     /// Whether this side seals the connection's frames: with a key, unless
     /// both ends are loopback addresses (`sealsLoopback`).
     private func wantsSeals(_ connection: SocketConnection) -> Bool {
         key != nil && (sealsLoopback || !Sockets.isLoopback(connection.fd))
     }
 
+    /// With a key, every frame after the handshake carries a seal, one counter per direction.
     private func startSealing(_ connection: SocketConnection, _ proof: HandshakeProof) {
         guard let key else { return }
         let outbound: FrameSeal.Direction = connection.isOutgoing ? .openerToAcceptor : .acceptorToOpener
