@@ -27,6 +27,7 @@ struct ConcurrentIOBenchWorker: ParsableCommand {
     @Option var regionBytes: Int
     @Option var chunkBytes: Int
     @Option var layout: String
+    @Option var inFlight = 1
     @Option var mountPoint: String?
 
     func run() throws {
@@ -34,7 +35,7 @@ struct ConcurrentIOBenchWorker: ParsableCommand {
         guard let layout = ConcurrentIOWorker.Layout(rawValue: layout) else { throw ValidationError("--layout takes shared or per-process") }
         let runtime = try Runtime.initialize()
         let times = try ConcurrentIOWorker.run(
-            runtime: runtime, name: name, regionBytes: regionBytes, chunkBytes: chunkBytes, layout: layout, mountPoint: mountPoint)
+            runtime: runtime, name: name, regionBytes: regionBytes, chunkBytes: chunkBytes, inFlight: inFlight, layout: layout, mountPoint: mountPoint)
         if runtime.world.rank == 0 { print("io-worker \(times.writeSeconds) \(times.readSeconds)") }
         try runtime.finalize()
     }

@@ -8,13 +8,15 @@ import TrellisFSProtocol
 
 extension FileSystemCommand {
     /// `trellis fs cp`: into, out of, or within the file system, in chunks
-    /// that go to all data servers at once.
+    /// that go to all data servers at once, several chunks on their way at
+    /// a time (write-behind on copies in, read-ahead on copies out).
     struct Copy: ClientCommand {
         static let configuration = CommandConfiguration(
             commandName: "cp", abstract: "Copy a file into, out of or within the file system (fs:/path marks file-system paths).",
             discussion: "A progress bar shows on a terminal; the last line gives bytes, seconds and MiB/s (JSON: source, destination, bytes, seconds, mibPerSecond).")
         @OptionGroup var options: FileSystemOptions
-        @Option(help: "Bytes moved per step.") var chunkBytes = 8 << 20
+        @Option(help: "Bytes moved per step.") var chunkBytes = 4 << 20
+        @Option(help: "Steps on their way at once (1: each waits for the one before).") var inFlight = 4
         @Flag(help: "Print the result as one JSON object.") var json = false
         @Argument(help: "A local path or fs:/path.") var source: String
         @Argument(help: "A local path or fs:/path.") var destination: String
@@ -28,7 +30,7 @@ extension FileSystemCommand {
         }
 
         func validate() throws {
-            guard chunkBytes > 0 else { throw ValidationError("--chunk-bytes must be positive") }
+            guard chunkBytes > 0, inFlight > 0 else { throw ValidationError("--chunk-bytes and --in-flight must be positive") }
             if case .local = Place(source), case .local = Place(destination) { throw ValidationError("one side must be fs:/path") }
         }
 
@@ -41,59 +43,54 @@ extension FileSystemCommand {
             }
             if case .local(let path) = to, isLocalDirectory(path) { to = .local(path + "/" + lastName(of: source)) }
 
-            let size: UInt64
-            let reader: (UInt64, Int) throws -> ByteBuffer
-            var localInput: FileHandle?
-            var remoteInput: OpenFile?
-            switch from {
-            case .remote(let path):
-                // Opened once: each chunk then goes straight to the data servers, with no path walk or size query.
-                let file = try fs.open(path, access: .read)
-                remoteInput = file
-                size = try file.size()
-                reader = { offset, length in try file.read(pattern: try .contiguous(offset: offset, length: UInt64(length))) }
-            case .local(let path):
-                guard let handle = FileHandle(forReadingAtPath: path) else { throw CommandFailure("cannot open \(path) for reading") }
-                localInput = handle
-                size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? UInt64) ?? 0
-                reader = { _, length in ByteBuffer(bytes: try handle.read(upToCount: length) ?? Data()) }
-            }
-            defer {
-                try? localInput?.close()
-                try? remoteInput?.close()
-            }
-
-            let writer: (ByteBuffer, UInt64) throws -> Void
-            var localOutput: FileHandle?
-            var remoteOutput: OpenFile?
-            switch to {
-            case .remote(let path):
-                if (try? fs.stat(path)) != nil { try fs.truncate(path, to: 0) }
-                let file = try fs.open(path, access: .write, create: true)
-                remoteOutput = file
-                writer = { chunk, offset in try file.write(chunk, at: offset) }
-            case .local(let path):
-                guard FileManager.default.createFile(atPath: path, contents: nil), let handle = FileHandle(forWritingAtPath: path) else {
-                    throw CommandFailure("cannot open \(path) for writing")
-                }
-                localOutput = handle
-                writer = { chunk, _ in try handle.write(contentsOf: Data(chunk.readableBytesView)) }
-            }
-            defer { try? localOutput?.close() }
-
             let start = MonotonicClock.nanoseconds()
-            let progress = ProgressBar(total: size, enabled: isatty(2) == 1 && !json)
-            var copied: UInt64 = 0
-            while copied < size {
-                let chunk = try reader(copied, Int(min(UInt64(chunkBytes), size - copied)))
-                if chunk.readableBytes == 0 { break }
-                try writer(chunk, copied)
-                copied += UInt64(chunk.readableBytes)
-                progress.update(copied)
+            let copied: UInt64
+            switch (from, to) {
+            case (.local(let source), .remote(let destination)):
+                let input = try LocalFile(source, flags: O_RDONLY)
+                defer { input.close() }
+                let progress = progressBar(total: try input.size())
+                let output = try remoteOutput(fs, destination)
+                copied = try output.writeStream(from: 0, inFlight: inFlight) {
+                    let chunk = try input.read(upTo: chunkBytes)
+                    progress.update(progress.done + UInt64(chunk.readableBytes))
+                    return chunk
+                }
+                try output.close()
+                progress.finish()
+            case (.remote(let source), .local(let destination)):
+                let input = try fs.open(source, access: .read)
+                defer { try? input.close() }
+                let size = try input.size()
+                let progress = progressBar(total: size)
+                let output = try LocalFile(destination, flags: O_WRONLY | O_CREAT | O_TRUNC)
+                defer { output.close() }
+                copied = try input.readStream(at: 0, length: size, chunkBytes: chunkBytes, inFlight: inFlight) { pieces in
+                    for piece in pieces { try output.write(piece) }
+                    progress.update(progress.done + pieces.reduce(0) { $0 + UInt64($1.readableBytes) })
+                }
+                try output.sync()
+                progress.finish()
+            case (.remote(let source), .remote(let destination)):
+                let input = try fs.open(source, access: .read)
+                defer { try? input.close() }
+                let size = try input.size()
+                let progress = progressBar(total: size)
+                let output = try remoteOutput(fs, destination)
+                var reader = input.sequentialReader(at: 0, length: size, chunkBytes: chunkBytes, inFlight: inFlight)
+                defer { reader.abandon() }
+                copied = try output.writeStream(from: 0, inFlight: inFlight) {
+                    guard let pieces = try reader.next() else { return nil }
+                    var chunk = ByteBufferAllocator().buffer(capacity: pieces.reduce(0) { $0 + $1.readableBytes })
+                    for piece in pieces { chunk.writeImmutableBuffer(piece) }
+                    progress.update(progress.done + UInt64(chunk.readableBytes))
+                    return chunk
+                }
+                try output.close()
+                progress.finish()
+            case (.local, .local):
+                throw ValidationError("one side must be fs:/path")
             }
-            try remoteOutput?.close()
-            try localOutput?.synchronize()
-            progress.finish()
             let seconds = max(Double(MonotonicClock.nanoseconds() - start) / 1e9, 1e-9)
             let record = Record(source: source, destination: destination, bytes: copied, seconds: seconds, mibPerSecond: Double(copied) / 1_048_576 / seconds)
             if json {
@@ -101,6 +98,16 @@ extension FileSystemCommand {
             } else {
                 print("copied \(copied) bytes in \(String(format: "%.2f", seconds)) s (\(String(format: "%.1f", record.mibPerSecond)) MiB/s)")
             }
+        }
+
+        private func progressBar(total: UInt64) -> ProgressBar {
+            ProgressBar(total: total, enabled: isatty(2) == 1 && !json)
+        }
+
+        /// The file-system file copied to, emptied first when it exists.
+        private func remoteOutput(_ fs: FileSystemClient, _ path: String) throws -> OpenFile {
+            if (try? fs.stat(path)) != nil { try fs.truncate(path, to: 0) }
+            return try fs.open(path, access: .write, create: true)
         }
 
         private func lastName(of path: String) -> String {
@@ -121,6 +128,8 @@ final class ProgressBar {
     private let enabled: Bool
     private let start = MonotonicClock.nanoseconds()
     private var lastDraw: UInt64 = 0
+    /// The bytes done as last reported.
+    private(set) var done: UInt64 = 0
 
     init(total: UInt64, enabled: Bool) {
         self.total = total
@@ -128,6 +137,7 @@ final class ProgressBar {
     }
 
     func update(_ done: UInt64) {
+        self.done = done
         guard enabled else { return }
         let now = MonotonicClock.nanoseconds()
         guard now - lastDraw > 100_000_000 || done == total else { return }
@@ -142,5 +152,59 @@ final class ProgressBar {
 
     func finish() {
         if enabled { FileHandle.standardError.write(Data("\n".utf8)) }
+    }
+}
+
+/// A local file for `trellis fs cp`, read and written with plain system
+/// calls into and out of the buffers the client library sends and receives.
+final class LocalFile {
+    let path: String
+    private let descriptor: Int32
+
+    init(_ path: String, flags: Int32) throws {
+        self.path = path
+        descriptor = open(path, flags | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else {
+            throw CommandFailure("cannot open \(path) for \(flags & O_ACCMODE == O_RDONLY ? "reading" : "writing"): \(String(cString: strerror(errno)))")
+        }
+    }
+
+    func size() throws -> UInt64 {
+        var status = stat()
+        guard fstat(descriptor, &status) == 0 else { throw failure("reading the size of") }
+        return UInt64(status.st_size)
+    }
+
+    /// Up to `count` bytes, fewer only at the end of the file.
+    func read(upTo count: Int) throws -> ByteBuffer {
+        var buffer = ByteBufferAllocator().buffer(capacity: count)
+        while buffer.readableBytes < count {
+            let wanted = count - buffer.readableBytes
+            let got = buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: wanted) { Glibc.read(descriptor, $0.baseAddress, wanted) }
+            if got < 0, errno == EINTR { continue }
+            guard got >= 0 else { throw failure("reading") }
+            if got == 0 { break }
+        }
+        return buffer
+    }
+
+    func write(_ bytes: ByteBuffer) throws {
+        var left = bytes
+        while left.readableBytes > 0 {
+            let wrote = left.withUnsafeReadableBytes { Glibc.write(descriptor, $0.baseAddress, $0.count) }
+            if wrote < 0, errno == EINTR { continue }
+            guard wrote > 0 else { throw failure("writing") }
+            left.moveReaderIndex(forwardBy: wrote)
+        }
+    }
+
+    func sync() throws {
+        guard fsync(descriptor) == 0 else { throw failure("syncing") }
+    }
+
+    func close() { _ = Glibc.close(descriptor) }
+
+    private func failure(_ doing: String) -> CommandFailure {
+        CommandFailure("\(doing) \(path): \(String(cString: strerror(errno)))")
     }
 }

@@ -30,16 +30,32 @@ extension FileSystemClient {
         return opened.attributes
     }
 
-    /// `requests` on `file`'s datafiles with a capability for `rights`; one
-    /// that is refused is dropped and asked for again, once.
-    func withCapability<Result>(for file: ObjectAttributes, _ rights: Capability.Rights, _ requests: (Capability?) throws -> Result) throws -> Result {
+    /// Requests on a file's datafiles sent with a capability, kept to be
+    /// sent again with a new one when the data servers refuse it.
+    struct CapabilityCalls<Operation: FSOperation> {
+        let file: ObjectAttributes
+        let rights: Capability.Rights
+        let requests: [(server: Int, operation: Operation)]
+        let capability: Capability?
+        let pending: PendingCalls<Operation>
+    }
+
+    /// `requests` on `file`'s datafiles, sent with a capability for `rights`
+    /// (held, or asked of its owner first), not yet waited for.
+    func startWithCapability<Operation: FSOperation>(
+        for file: ObjectAttributes, _ rights: Capability.Rights, _ requests: [(server: Int, operation: Operation)]
+    ) throws -> CapabilityCalls<Operation> {
         let held = try capability(for: file, rights)
-        guard held != nil else { return try requests(nil) }
+        return CapabilityCalls(file: file, rights: rights, requests: requests, capability: held, pending: startAll(requests, capability: held))
+    }
+
+    /// The replies of started requests; when their capability was refused, all of them again with a new one, once.
+    func finish<Operation: FSOperation>(_ calls: CapabilityCalls<Operation>) throws -> [Operation.Reply] {
         do {
-            return try requests(held)
-        } catch let error as FSError where error.code == .capabilityRefused {
-            capabilities.forget(file.handle, user: credentials)
-            return try requests(try capability(for: file, rights))
+            return try finish(calls.pending)
+        } catch let error as FSError where error.code == .capabilityRefused && calls.capability != nil {
+            capabilities.forget(calls.file.handle, user: credentials)
+            return try callAll(calls.requests, capability: try capability(for: calls.file, calls.rights))
         }
     }
 

@@ -90,7 +90,14 @@ extension FileSystemClient {
     /// Writes, spreading a stuffed file first when the pattern reaches past
     /// its first strip (`file` then holds the new attributes).
     public func write(_ file: inout ObjectAttributes, _ data: ByteBuffer, pattern: AccessPattern) throws -> UInt64 {
-        try write(&file, byteCount: data.readableBytes, pattern: pattern) { buffer, offset, length in
+        try finish(try startWrite(&file, data, pattern: pattern))
+    }
+
+    /// Sends a write to its data servers and returns before they answer
+    /// (`finish` waits): several kept in flight hide each one's round trip
+    /// (write-behind). `data` is not copied; `file` is updated as `write` updates it.
+    public func startWrite(_ file: inout ObjectAttributes, _ data: ByteBuffer, pattern: AccessPattern) throws -> PendingWrite {
+        try startWrite(&file, byteCount: data.readableBytes, pattern: pattern) { buffer, offset, length in
             buffer.writeImmutableBuffer(data.getSlice(at: data.readerIndex + offset, length: length)!)
         }
     }
@@ -98,14 +105,24 @@ extension FileSystemClient {
     /// Writes from memory the caller keeps valid until it returns (a FUSE
     /// request's buffer): each server's bytes are gathered from it directly.
     public func write(_ file: inout ObjectAttributes, bytes: UnsafeRawBufferPointer, pattern: AccessPattern) throws -> UInt64 {
-        try write(&file, byteCount: bytes.count, pattern: pattern) { buffer, offset, length in
+        try finish(try startWrite(&file, byteCount: bytes.count, pattern: pattern) { buffer, offset, length in
             buffer.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[offset..<offset + length]))
-        }
+        })
+    }
+
+    /// A write on its way to its data servers.
+    public struct PendingWrite {
+        let calls: CapabilityCalls<WriteData>
+    }
+
+    /// The bytes a started write wrote, once every data server has them.
+    public func finish(_ write: PendingWrite) throws -> UInt64 {
+        try finish(write.calls).reduce(0) { $0 + $1.bytes }
     }
 
     /// `gather` appends `length` of the caller's bytes from `offset` to a server's buffer.
-    private func write(_ file: inout ObjectAttributes, byteCount: Int, pattern: AccessPattern,
-                       gather: (_ buffer: inout ByteBuffer, _ offset: Int, _ length: Int) -> Void) throws -> UInt64 {
+    private func startWrite(_ file: inout ObjectAttributes, byteCount: Int, pattern: AccessPattern,
+                            gather: (_ buffer: inout ByteBuffer, _ offset: Int, _ length: Int) -> Void) throws -> PendingWrite {
         guard pattern.byteCount == UInt64(byteCount) else {
             throw FSError(.invalidArgument, "\(byteCount) bytes for regions of \(pattern.byteCount)")
         }
@@ -121,9 +138,7 @@ extension FileSystemClient {
             let handle = file.datafiles[datafile]
             requests.append((handle.server ?? 0, WriteData(datafile: handle, regions: regions, data: bytes)))
         }
-        var written: UInt64 = 0
-        for reply in try withCapability(for: file, .write, { try callAll(requests, capability: $0) }) { written += reply.bytes }
-        return written
+        return PendingWrite(calls: try startWithCapability(for: file, .write, requests))
     }
 
     /// Gives a stuffed file the rest of its datafiles: one request to its
@@ -180,14 +195,37 @@ extension FileSystemClient {
     /// the kernel as they are). Holes, and datafiles a stuffed file does not
     /// have yet, read as zeros. `file` must be current (see `current`).
     public func readPieces(_ file: ObjectAttributes, pattern: AccessPattern) throws -> [ByteBuffer] {
+        try finish(try startRead(file, pattern: pattern)).pieces
+    }
+
+    /// A read on its way to its data servers.
+    public struct PendingRead {
+        let transfers: [AccessPattern.Transfer]
+        let grouped: [(key: Int, value: [AccessPattern.Transfer])]
+        let calls: CapabilityCalls<ReadData>
+    }
+
+    /// Sends a read to its data servers and returns before they answer
+    /// (`finish` waits): several kept in flight hide each one's round trip
+    /// (read-ahead). `file` must be current (see `current`).
+    public func startRead(_ file: ObjectAttributes, pattern: AccessPattern) throws -> PendingRead {
         let transfers = try pattern.transfers(in: file.distribution!)
         let grouped = Dictionary(grouping: transfers.filter { $0.datafile < file.datafiles.count }, by: \.datafile).sorted { $0.key < $1.key }
         let requests = grouped.map { datafile, transfers in
             (server: file.datafiles[datafile].server ?? 0,
              operation: ReadData(datafile: file.datafiles[datafile], regions: transfers.map { .init(offset: $0.physicalOffset, length: $0.length) }))
         }
+        return PendingRead(transfers: transfers, grouped: grouped, calls: try startWithCapability(for: file, .read, requests))
+    }
+
+    /// A started read's bytes, as slices of the replies in the pattern's
+    /// order, and whether every one of them was on a data server: a server
+    /// leaves out what lies past its datafile's end, which reads as zeros
+    /// (a hole) when the file is longer, and is past the end of the file
+    /// when not, which only the file's size tells (PVFS2 asks for it then too).
+    public func finish(_ read: PendingRead) throws -> (pieces: [ByteBuffer], complete: Bool) {
         var slices: [UInt64: ByteBuffer] = [:]
-        for ((_, transfers), data) in zip(grouped, try withCapability(for: file, .read, { try callAll(requests, capability: $0) })) {
+        for ((_, transfers), data) in zip(read.grouped, try finish(read.calls)) {
             var consumed = 0
             for transfer in transfers {
                 // A reply short of a region leaves the rest of it to read as zeros.
@@ -199,16 +237,20 @@ extension FileSystemClient {
         }
         // The transfers tile the pattern's bytes in order.
         var pieces: [ByteBuffer] = []
-        for transfer in transfers {
+        var complete = true
+        for transfer in read.transfers {
             var present = 0
             if let slice = slices[transfer.bufferOffset] {
                 pieces.append(slice)
                 present = slice.readableBytes
             }
             let missing = Int(transfer.length) - present
-            if missing > 0 { pieces.append(Self.zeros(missing)) }
+            if missing > 0 {
+                pieces.append(Self.zeros(missing))
+                complete = false
+            }
         }
-        return pieces
+        return (pieces, complete)
     }
 
     private static func zeros(_ count: Int) -> ByteBuffer {
@@ -232,7 +274,7 @@ extension FileSystemClient {
         let requests = file.datafiles.enumerated().map { index, datafile in
             (datafile.server ?? 0, TruncateDatafile(datafile, size: distribution.datafileSize(forLogicalSize: size, datafile: index)))
         }
-        _ = try withCapability(for: file, .write) { try callAll(requests, capability: $0) }
+        _ = try finish(try startWithCapability(for: file, .write, requests))
     }
 
     /// A write or truncate by anyone but root drops the file's set-ID bits
@@ -251,7 +293,7 @@ extension FileSystemClient {
     /// Makes what was written to `file` durable on every one of its data servers.
     public func sync(_ file: ObjectAttributes) throws {
         let requests = byServer(file.datafiles).map { ($0.server, SyncDatafiles($0.datafiles)) }
-        _ = try withCapability(for: file, []) { try callAll(requests, capability: $0) }
+        _ = try finish(try startWithCapability(for: file, [], requests))
     }
 
     /// Deletes datafiles on their servers (one request per server), with

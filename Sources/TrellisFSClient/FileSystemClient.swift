@@ -134,15 +134,49 @@ public final class FileSystemClient: @unchecked Sendable {
     public func callAll<Operation: FSOperation>(
         _ requests: [(server: Int, operation: Operation)], as asking: Credentials? = nil, capability: Capability? = nil
     ) throws -> [Operation.Reply] {
+        try finish(startAll(requests, as: asking, capability: capability))
+    }
+
+    /// Requests sent together and not yet answered (`startAll`, then `finish`).
+    public struct PendingCalls<Operation: FSOperation> {
+        let servers: [Int]
+        let flights: [ServerConnection.InFlight<Operation>]
+        let deadline: Deadline
+    }
+
+    /// Sends every request, each to its server, and returns at once: the
+    /// caller may start more (several reads or writes in flight, as
+    /// read-ahead and write-behind keep them) before it waits with `finish`.
+    public func startAll<Operation: FSOperation>(
+        _ requests: [(server: Int, operation: Operation)], as asking: Credentials? = nil, capability: Capability? = nil
+    ) -> PendingCalls<Operation> {
         let deadline = self.deadline
         let credentials = asking ?? self.credentials
-        let flights = requests.map { servers[$0.server].start($0.operation, credentials: credentials, capability: capability, deadline: deadline) }
+        return PendingCalls(
+            servers: requests.map(\.server),
+            flights: requests.map { servers[$0.server].start($0.operation, credentials: credentials, capability: capability, deadline: deadline) },
+            deadline: deadline)
+    }
+
+    /// The replies of requests started together, in their order, each
+    /// retried on its own as its connection's policy allows.
+    public func finish<Operation: FSOperation>(_ pending: PendingCalls<Operation>) throws -> [Operation.Reply] {
         var answers: [ServerConnection.Answer<Operation.Reply>] = []
-        for (request, flight) in zip(requests, flights) {
-            answers.append(try servers[request.server].finish(flight, deadline: deadline))
+        for (server, flight) in zip(pending.servers, pending.flights) {
+            do {
+                answers.append(try servers[server].finish(flight, deadline: pending.deadline))
+            } catch {
+                abandon(pending, after: answers.count + 1)
+                throw error
+            }
         }
         meter.withLock { $0.record(answers.map(\.steps)) }
         return answers.map(\.reply)
+    }
+
+    /// Gives up the replies of requests started together from `first` on.
+    public func abandon<Operation: FSOperation>(_ pending: PendingCalls<Operation>, after first: Int = 0) {
+        for (server, flight) in zip(pending.servers, pending.flights).dropFirst(first) { servers[server].abandon(flight) }
     }
 
     /// Messages and time steps on this client's link since it was made.

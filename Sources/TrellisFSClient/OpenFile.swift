@@ -92,32 +92,174 @@ public final class OpenFile: @unchecked Sendable {
 
     /// The bytes at `offset` as the servers' replies' slices, in order, so
     /// they can go on without being joined (the mount hands them to the
-    /// kernel as they are). The file's size is asked of the servers only
-    /// when the read reaches past the size last seen or that size is older
-    /// than the size lifetime, so a stream of reads costs no stat each.
+    /// kernel as they are).
     public func readPieces(at offset: UInt64, length: UInt64, using other: FileSystemClient? = nil) throws -> [ByteBuffer] {
+        try finish(try startRead(at: offset, length: length, using: other))
+    }
+
+    /// A read on its way to the data servers (`finish` waits for it).
+    public struct PendingRead {
+        let offset: UInt64
+        let length: UInt64
+        let client: FileSystemClient
+        let read: FileSystemClient.PendingRead?
+        /// Whether `length` was already cut to the file's size, asked for before the read.
+        let sizeApplied: Bool
+
+        /// Gives up its replies (its caller failed before waiting for it).
+        public func abandon() {
+            if let read { client.abandon(read.calls.pending) }
+        }
+    }
+
+    /// Sends a read of `length` bytes at `offset` to the data servers and
+    /// returns before they answer: several kept in flight hide each one's
+    /// round trip (read-ahead; MPI_File_iread). Like PVFS2, the read goes
+    /// without asking the file's size first: only a read that finds bytes
+    /// missing asks it, to tell a hole from the end of the file. A stuffed
+    /// file read past its first strip is looked up first (another client
+    /// may have spread it).
+    public func startRead(at offset: UInt64, length: UInt64, using other: FileSystemClient? = nil) throws -> PendingRead {
         try check(.read)
         let fs = other ?? client
         var file = attributes
-        let fresh = state.withLock { !$0.sizeFreshUntil.hasPassed }
-        let asked = !fresh || offset + length > file.size
-        if asked {
+        var length = length
+        let spreadMayHaveHappened = file.isStuffed && offset + length > file.stuffedCapacity
+        if spreadMayHaveHappened {
             file = try fs.attributesForReading(handle)
-            state.withLock { state in
-                state.attributes.size = file.size
-                if file.datafiles.count > state.attributes.datafiles.count { state.attributes = file }
-                state.sizeFreshUntil = .after(sizeLifetime)
-            }
+            learn(file)
+            length = offset < file.size ? min(length, file.size - offset) : 0
         }
-        guard offset < file.size else { return [] }
-        // Attributes just asked for are current: a stuffed file's need not be asked for again.
-        return try fs.readPieces(asked ? file : try fs.current(file), pattern: try AccessPattern.contiguous(offset: offset, length: min(length, file.size - offset)))
+        guard length > 0 else { return PendingRead(offset: offset, length: 0, client: fs, read: nil, sizeApplied: true) }
+        return PendingRead(
+            offset: offset, length: length, client: fs, read: try fs.startRead(file, pattern: try AccessPattern.contiguous(offset: offset, length: length)),
+            sizeApplied: spreadMayHaveHappened)
     }
 
-    /// The regions of `pattern`, packed in order (holes read as zeros).
+    /// The bytes of a started read, short at the end of the file.
+    public func finish(_ pending: PendingRead) throws -> [ByteBuffer] {
+        guard let read = pending.read else { return [] }
+        let (pieces, complete) = try pending.client.finish(read)
+        let end = pending.offset + pending.length
+        let trusted = state.withLock { !$0.sizeFreshUntil.hasPassed && $0.attributes.size >= end }
+        if complete || pending.sizeApplied || trusted { return pieces }
+        let file = try pending.client.attributesForReading(handle)
+        learn(file)
+        guard pending.offset < file.size else { return [] }
+        return Self.prefix(pieces, bytes: Int(min(pending.length, file.size - pending.offset)))
+    }
+
+    /// The first `bytes` of `pieces`.
+    private static func prefix(_ pieces: [ByteBuffer], bytes: Int) -> [ByteBuffer] {
+        var kept: [ByteBuffer] = []
+        var left = bytes
+        for piece in pieces where left > 0 {
+            kept.append(piece.getSlice(at: piece.readerIndex, length: min(left, piece.readableBytes))!)
+            left -= min(left, piece.readableBytes)
+        }
+        return kept
+    }
+
+    /// Keeps the size (and datafiles, when more) just asked of the servers.
+    private func learn(_ file: ObjectAttributes) {
+        state.withLock { state in
+            state.attributes.size = file.size
+            if file.datafiles.count > state.attributes.datafiles.count { state.attributes = file }
+            state.sizeFreshUntil = .after(sizeLifetime)
+        }
+    }
+
+    /// Reads `length` bytes from `offset` in calls of `chunkBytes`, keeping
+    /// `inFlight` of them on their way at once, and hands each call's bytes
+    /// to `each` in order; the bytes read (short at the end of the file).
+    @discardableResult
+    public func readStream(
+        at offset: UInt64, length: UInt64, chunkBytes: Int, inFlight: Int, using other: FileSystemClient? = nil, _ each: ([ByteBuffer]) throws -> Void
+    ) throws -> UInt64 {
+        var reader = sequentialReader(at: offset, length: length, chunkBytes: chunkBytes, inFlight: inFlight, using: other)
+        defer { reader.abandon() }
+        var done: UInt64 = 0
+        while let pieces = try reader.next() {
+            done += pieces.reduce(0) { $0 + UInt64($1.readableBytes) }
+            try each(pieces)
+        }
+        return done
+    }
+
+    /// Reads `length` bytes from `offset` in calls of `chunkBytes`, one call's
+    /// bytes per `next()`, with `inFlight` calls on their way ahead of the one taken.
+    public func sequentialReader(
+        at offset: UInt64, length: UInt64, chunkBytes: Int, inFlight: Int, using other: FileSystemClient? = nil
+    ) -> SequentialReader {
+        SequentialReader(file: self, client: other, nextOffset: offset, end: offset + length, chunkBytes: UInt64(max(chunkBytes, 1)), inFlight: max(inFlight, 1))
+    }
+
+    /// Reads in order with read-ahead (`sequentialReader`).
+    public struct SequentialReader {
+        let file: OpenFile
+        let client: FileSystemClient?
+        var nextOffset: UInt64
+        let end: UInt64
+        let chunkBytes: UInt64
+        let inFlight: Int
+        var window: [PendingRead] = []
+        var ended = false
+
+        /// The next call's bytes as the replies' slices; nil after the last (or the end of the file).
+        public mutating func next() throws -> [ByteBuffer]? {
+            guard !ended else { return nil }
+            while nextOffset < end, window.count < inFlight {
+                let count = min(chunkBytes, end - nextOffset)
+                window.append(try file.startRead(at: nextOffset, length: count, using: client))
+                nextOffset += count
+            }
+            guard !window.isEmpty else { return nil }
+            let oldest = window.removeFirst()
+            let pieces = try file.finish(oldest)
+            let got = pieces.reduce(0) { $0 + UInt64($1.readableBytes) }
+            // Short: the end of the file; what is still in flight lies past it.
+            if got < oldest.length { abandon() }
+            return got == 0 ? nil : pieces
+        }
+
+        /// Gives up the reads still on their way; `next` then returns nil.
+        public mutating func abandon() {
+            for pending in window { pending.abandon() }
+            window = []
+            ended = true
+        }
+    }
+
+    /// The regions of `pattern`, packed in order (holes, and bytes past the end, read as zeros).
     public func read(pattern: AccessPattern, using other: FileSystemClient? = nil) throws -> ByteBuffer {
+        let (pieces, _) = try finish(try startRead(pattern: pattern, using: other))
+        var packed = ByteBufferAllocator().buffer(capacity: Int(pattern.byteCount))
+        for piece in pieces { packed.writeImmutableBuffer(piece) }
+        return packed
+    }
+
+    /// Sends a read of the regions of `pattern` (list I/O) and returns
+    /// before the data servers answer; `finish(_:)` gives the bytes packed
+    /// in order, zeros for holes and past the end, and whether every byte
+    /// was on a server (when not, the file's size tells holes from its end).
+    public func startRead(pattern: AccessPattern, using other: FileSystemClient? = nil) throws -> PendingPatternRead {
         try check(.read)
-        return try (other ?? client).read(attributes, pattern: pattern)
+        let fs = other ?? client
+        return PendingPatternRead(client: fs, read: try fs.startRead(try fs.current(attributes), pattern: pattern))
+    }
+
+    /// A list read on its way to the data servers.
+    public struct PendingPatternRead {
+        let client: FileSystemClient
+        let read: FileSystemClient.PendingRead
+
+        /// Gives up its replies (its caller failed before waiting for it).
+        public func abandon() { client.abandon(read.calls.pending) }
+    }
+
+    /// The bytes of a started list read, as the replies' slices in order, and whether all were present.
+    public func finish(_ pending: PendingPatternRead) throws -> (pieces: [ByteBuffer], complete: Bool) {
+        try pending.client.finish(pending.read)
     }
 
     /// Writes `data` at `offset` (spreading a stuffed file that grows past its first strip); the bytes written.
@@ -129,10 +271,67 @@ public final class OpenFile: @unchecked Sendable {
     /// Writes `data` into the regions of `pattern`, in order; the bytes written.
     @discardableResult
     public func write(_ data: ByteBuffer, pattern: AccessPattern, using other: FileSystemClient? = nil) throws -> UInt64 {
+        try finish(try startWrite(data, pattern: pattern, using: other))
+    }
+
+    /// A write on its way to the data servers (`finish` waits for it).
+    public struct PendingWrite {
+        let client: FileSystemClient
+        let write: FileSystemClient.PendingWrite
+        let seen: ObjectAttributes
+        let end: UInt64
+
+        /// Gives up its replies (its caller failed before waiting for it).
+        public func abandon() { client.abandon(write.calls.pending) }
+    }
+
+    /// Sends `data` at `offset` to the data servers and returns before they
+    /// answer: several kept in flight hide each one's round trip
+    /// (write-behind; MPI_File_iwrite). A stuffed file that grows past its
+    /// first strip is spread before it returns.
+    public func startWrite(_ data: ByteBuffer, at offset: UInt64, using other: FileSystemClient? = nil) throws -> PendingWrite {
+        try startWrite(data, pattern: try AccessPattern.contiguous(offset: offset, length: UInt64(data.readableBytes)), using: other)
+    }
+
+    /// `startWrite` of `data` into the regions of `pattern`, in order (list I/O).
+    public func startWrite(_ data: ByteBuffer, pattern: AccessPattern, using other: FileSystemClient? = nil) throws -> PendingWrite {
         try check(.write)
+        let fs = other ?? client
         var seen = attributes
-        let written = try (other ?? client).write(&seen, data, pattern: pattern)
-        noteWrite(seen, size: { max($0, pattern.regions.map { $0.offset + $0.length }.max() ?? 0) })
+        let write = try fs.startWrite(&seen, data, pattern: pattern)
+        // The spread file's datafiles serve the writes started after this one.
+        if seen.datafiles.count > attributes.datafiles.count { state.withLock { $0.attributes = seen } }
+        return PendingWrite(client: fs, write: write, seen: seen, end: pattern.regions.map { $0.offset + $0.length }.max() ?? 0)
+    }
+
+    /// The bytes a started write wrote, once every data server has them.
+    @discardableResult
+    public func finish(_ pending: PendingWrite) throws -> UInt64 {
+        let written = try pending.client.finish(pending.write)
+        noteWrite(pending.seen, size: { max($0, pending.end) })
+        return written
+    }
+
+    /// Writes what `next` gives (nil: the end) from `offset` on, in order,
+    /// keeping `inFlight` writes on their way at once; the bytes written.
+    @discardableResult
+    public func writeStream(from offset: UInt64, inFlight: Int, using other: FileSystemClient? = nil, _ next: () throws -> ByteBuffer?) throws -> UInt64 {
+        var window: [PendingWrite] = []
+        defer { for pending in window { pending.abandon() } }
+        var position = offset
+        var written: UInt64 = 0
+        var exhausted = false
+        while !exhausted || !window.isEmpty {
+            while !exhausted, window.count < max(inFlight, 1) {
+                guard let chunk = try next(), chunk.readableBytes > 0 else {
+                    exhausted = true
+                    break
+                }
+                window.append(try startWrite(chunk, at: position, using: other))
+                position += UInt64(chunk.readableBytes)
+            }
+            if !window.isEmpty { written += try finish(window.removeFirst()) }
+        }
         return written
     }
 

@@ -167,6 +167,13 @@ public final class ServerConnection: @unchecked Sendable {
         throw lastError ?? FSError(.timedOut, "server \(index) (\(serviceName)) could not be reached before the deadline")
     }
 
+    /// Gives up a started request's reply (its caller failed before waiting
+    /// for it): the receive posted for it goes, so nothing is kept for a
+    /// reply that no one will take.
+    public func abandon<Operation: FSOperation>(_ flight: InFlight<Operation>) {
+        flight.sent?.reply.cancel()
+    }
+
     private static func meansServerLost(_ code: TrellisError.Code) -> Bool {
         let losses: [TrellisError.Code] = [.peerFailed, .peerFinalized, .connectionFailed, .portClosed, .nameNotFound, .nameServiceUnavailable]
         return losses.contains(code)

@@ -116,16 +116,33 @@ public final class BstreamStore: @unchecked Sendable {
         var buffer = ByteBufferAllocator().buffer(capacity: Int(total))
         buffer.writeRepeatingByte(0, count: Int(total))
         let name = path(of: datafile)
-        try locks.withLock(datafile) {
+        let present: Int = try locks.withLock(datafile) {
             let descriptor = open(name, O_RDONLY | O_CLOEXEC)
             if descriptor < 0 {
-                if errno == ENOENT { return }
+                if errno == ENOENT { return 0 }
                 throw Self.error("opening \(name)", errno)
             }
             defer { close(descriptor) }
+            var status = stat()
+            guard fstat(descriptor, &status) == 0 else { throw Self.error("reading the size of \(name)", errno) }
             try Self.readFully(descriptor, into: &buffer, regions: regions, name: name)
+            return Self.bytesPresent(of: regions, datafileSize: UInt64(status.st_size))
         }
+        // Zeros past the datafile's end are left out, so the client can tell them from a hole's.
+        buffer.moveWriterIndex(to: present)
         return buffer
+    }
+
+    /// Where the reply to a read of `regions` may end: after the last of its
+    /// bytes that lies within the datafile (all that follows reads as zeros).
+    static func bytesPresent(of regions: [AccessPattern.Region], datafileSize: UInt64) -> Int {
+        var position: UInt64 = 0
+        var present: UInt64 = 0
+        for region in regions {
+            if datafileSize > region.offset { present = max(present, position + min(region.length, datafileSize - region.offset)) }
+            position += region.length
+        }
+        return Int(present)
     }
 
     private static func readFully(_ descriptor: Int32, into buffer: inout ByteBuffer, regions: [AccessPattern.Region], name: String) throws {

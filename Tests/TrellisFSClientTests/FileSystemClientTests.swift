@@ -102,4 +102,46 @@ struct FileSystemClientTests {
         #expect(String(buffer: try fs.read("/b/renamed", at: 0, length: 100)) == "shared bytes")
         #expect(throws: FSError.self) { try fs.stat("/a/deep/data") }
     }
+
+    /// Writes and reads kept in flight together (write-behind, read-ahead)
+    /// land and come back in order; a read finds the end of the file, and a
+    /// hole, without asking the size first, and stops short only at the end.
+    @Test func readsAndWritesInFlightTogetherKeepTheirOrderAndTheEndOfTheFile() throws {
+        let system = try InProcessFileSystem(servers: 3, stripSizeBytes: 4096)
+        let fs = try system.client()
+        defer { fs.close() }
+        let file = try fs.open("/streamed", access: .readWrite, create: true)
+        let chunk = 10_000
+        var expected: [UInt8] = []
+        var made = 0
+        let written = try file.writeStream(from: 0, inFlight: 3) {
+            guard made < 7 else { return nil }
+            let bytes = (0..<chunk).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ made) }
+            expected += bytes
+            made += 1
+            return ByteBuffer(bytes: bytes)
+        }
+        #expect(written == UInt64(7 * chunk))
+        // A hole: the last strip of a datafile past the others' ends.
+        let tail = (0..<100).map { UInt8(truncatingIfNeeded: $0) }
+        try file.write(ByteBuffer(bytes: tail), at: 90_000)
+        expected += [UInt8](repeating: 0, count: 90_000 - expected.count) + tail
+        try file.close()
+
+        let reader = try fs.open("/streamed", access: .read)
+        var calls: [[UInt8]] = []
+        let read = try reader.readStream(at: 0, length: 200_000, chunkBytes: 6_000, inFlight: 4) { pieces in
+            calls.append(pieces.flatMap { Array($0.readableBytesView) })
+        }
+        #expect(read == 90_100, "the stream stops at the end of the file")
+        #expect(calls.flatMap { $0 } == expected, "holes read as zeros, every byte in order")
+        #expect(calls.dropLast().allSatisfy { $0.count == 6_000 })
+        // Two reads started before either is finished.
+        let first = try reader.startRead(at: 89_990, length: 500)
+        let second = try reader.startRead(at: 70_000, length: 4_096)
+        #expect(try reader.finish(second).flatMap { Array($0.readableBytesView) } == Array(expected[70_000..<74_096]))
+        #expect(try reader.finish(first).flatMap { Array($0.readableBytesView) } == Array(expected[89_990...]), "short at the end")
+        #expect(try reader.readPieces(at: 95_000, length: 10).isEmpty, "past the end: nothing")
+        try reader.close()
+    }
 }

@@ -19,12 +19,30 @@ import Testing
         var ratioVs: [String: Double]?
         var writeRatioVsNative: Double?
         var met: Bool?
+        var inFlight: Int?
+        var cpSyncMibPerSecond: Double?
+        var ratioVsCpSync: Double?
     }
 
     private func records(_ output: String) -> [Line] {
         let decoder = JSONDecoder()
         decoder.keyDecodingStrategy = .convertFromSnakeCase
         return output.split(separator: "\n").compactMap { try? decoder.decode(Line.self, from: Data($0.utf8)) }
+    }
+
+    /// `bench cp` copies a file in and out with `trellis fs cp` (checking the copy out byte by byte) beside `cp` + `sync`.
+    @Test func benchCpCopiesInAndOutBesideCpAndSync() throws {
+        let source = NSTemporaryDirectory() + "trellis-bench-cp-source-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: source, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: source) }
+        let outcome = try JobHarness.run(
+            [JobHarness.trellis, "bench", "cp", "--servers", "2", "--mib", "9", "--in-flight", "1", "3", "--source-folder", source, "--json"], timeoutSeconds: 300)
+        #expect(outcome.status == 0, "\(outcome.combined)")
+        let lines = records(outcome.output)
+        #expect(lines.map(\.bench) == ["cp-in", "cp-out", "cp-in", "cp-out"], "\(outcome.combined)")
+        #expect(lines.map(\.inFlight) == [1, 1, 3, 3], "\(outcome.output)")
+        #expect(lines.allSatisfy { ($0.mibPerSecond ?? 0) > 0 && ($0.cpSyncMibPerSecond ?? 0) > 0 && ($0.ratioVsCpSync ?? 0) > 0 }, "\(outcome.output)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: source).isEmpty, "the source file is removed")
     }
 
     @Test func benchFsMeasuresTheFileSystemAndTheLocalFileInOneRun() throws {

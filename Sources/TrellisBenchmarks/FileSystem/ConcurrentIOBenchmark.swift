@@ -26,6 +26,8 @@ public struct ConcurrentIOBenchmark: ProgramBenchmark {
     var clientCounts: [Int] = [1, 2, 4]
     @Option(help: "MiB each client writes and reads per server of the file system (the paper's 2N Mbytes: 2).") var mibPerServer = 2
     @Option(help: "KiB per client call.") var chunkKib = 1024
+    @Option(help: "Calls each native client keeps on their way at once (write-behind, read-ahead; 1: each waits for the one before).")
+    var inFlight = 4
     @Option(parsing: .upToNextOption, help: "shared (one file, disjoint regions), per-process (a file each), or both.")
     var layouts: [String] = ConcurrentIOWorker.Layout.allCases.map(\.rawValue)
     @Option(parsing: .upToNextOption, help: "How the clients reach the file system: native (the client library), mount (its FUSE mount; root), or both.")
@@ -38,7 +40,7 @@ public struct ConcurrentIOBenchmark: ProgramBenchmark {
     public func validate() throws {
         guard !serverCounts.isEmpty, serverCounts.allSatisfy({ (1...64).contains($0) }) else { throw ValidationError("--servers takes counts from 1 to 64") }
         guard !clientCounts.isEmpty, clientCounts.allSatisfy({ (1...256).contains($0) }) else { throw ValidationError("--clients takes counts from 1 to 256") }
-        guard mibPerServer > 0, chunkKib > 0 else { throw ValidationError("--mib-per-server and --chunk-kib must be positive") }
+        guard mibPerServer > 0, chunkKib > 0, inFlight > 0 else { throw ValidationError("--mib-per-server, --chunk-kib and --in-flight must be positive") }
         guard !layouts.isEmpty, layouts.allSatisfy({ ConcurrentIOWorker.Layout(rawValue: $0) != nil }) else {
             throw ValidationError("--layouts takes shared, per-process or both")
         }
@@ -135,6 +137,7 @@ public struct ConcurrentIOBenchmark: ProgramBenchmark {
         let placement = hosts.map { ["--hosts", $0] } ?? []
         let command = [executable, "run", "-n", String(clients)] + placement + [
             executable, "bench", "io-worker", "--name", fileSystem, "--region-bytes", String(region), "--chunk-bytes", String(chunk), "--layout", layout.rawValue,
+            "--in-flight", String(inFlight),
         ] + (mountPoint.map { ["--mount-point", $0] } ?? [])
         let outcome = try CommandRunner.run(command, environment: ProcessEnvironment.current(), timeoutSeconds: 600)
         for line in outcome.output.split(separator: "\n") where line.hasPrefix("io-worker ") {

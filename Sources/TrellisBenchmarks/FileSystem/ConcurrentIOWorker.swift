@@ -29,11 +29,13 @@ public enum ConcurrentIOWorker {
 
     /// Runs both phases in every rank of `world` on the file system `name`,
     /// `regionBytes` per rank in calls of `chunkBytes`, and checks every byte
-    /// read back (after the timing). The file is removed at the end. With
-    /// `mountPoint`, through that FUSE mount of it (pwrite, fsync, pread),
-    /// not the client library.
+    /// read back (after the timing), keeping `inFlight` calls on their way
+    /// at once. The file is removed at the end. With `mountPoint`, through
+    /// that FUSE mount of it (pwrite, fsync, pread, one call at a time), not
+    /// the client library.
     public static func run(
-        runtime: Runtime, name: String, regionBytes: Int, chunkBytes: Int, layout: Layout, mountPoint: String? = nil, timeoutSeconds: Double = 60
+        runtime: Runtime, name: String, regionBytes: Int, chunkBytes: Int, inFlight: Int = 1, layout: Layout, mountPoint: String? = nil,
+        timeoutSeconds: Double = 60
     ) throws -> Times {
         let world = runtime.world
         let path = layout == .shared ? "/bench-io-shared.dat" : "/bench-io-\(world.rank).dat"
@@ -54,20 +56,26 @@ public enum ConcurrentIOWorker {
         try world.barrier()
         let write = try timedSeconds {
             let file = try fs.open(path, access: .write)
-            for (offset, length) in offsets { try file.write(block.getSlice(at: block.readerIndex, length: length)!, at: base + UInt64(offset)) }
+            var calls = offsets.makeIterator()
+            try file.writeStream(from: base, inFlight: inFlight) { calls.next().map { block.getSlice(at: block.readerIndex, length: $0.1)! } }
             try file.sync()
             try file.close()
         }
         try world.barrier()
-        var pieces: [ByteBuffer] = []
+        var calls: [[ByteBuffer]] = []
         let read = try timedSeconds {
             let file = try fs.open(path, access: .read)
-            for (offset, length) in offsets { pieces.append(try file.read(at: base + UInt64(offset), length: UInt64(length))) }
+            try file.readStream(at: base, length: UInt64(regionBytes), chunkBytes: chunkBytes, inFlight: inFlight) { calls.append($0) }
             try file.close()
         }
         try world.barrier()
-        for ((offset, length), piece) in zip(offsets, pieces) where piece != block.getSlice(at: block.readerIndex, length: length)! {
-            throw BenchmarkFailure("rank \(world.rank) read back wrong bytes at \(base + UInt64(offset)) of \(path) on file system \(name)")
+        guard calls.count == offsets.count else { throw BenchmarkFailure("rank \(world.rank) read \(calls.count) of \(offsets.count) chunks of \(path) on file system \(name)") }
+        for ((offset, length), call) in zip(offsets, calls) {
+            var joined = ByteBufferAllocator().buffer(capacity: length)
+            for piece in call { joined.writeImmutableBuffer(piece) }
+            guard joined == block.getSlice(at: block.readerIndex, length: length)! else {
+                throw BenchmarkFailure("rank \(world.rank) read back wrong bytes at \(base + UInt64(offset)) of \(path) on file system \(name)")
+            }
         }
         let slowest = try world.allreduce([write, read], .max)
         try world.barrier()

@@ -136,7 +136,9 @@ struct Resync {
             repeat {
                 let length = min(UInt64(Self.pieceBytes), size - offset)
                 let region = AccessPattern.Region(offset: offset, length: length)
-                let bytes = try bstreams.read(datafile: datafile, regions: length == 0 ? [] : [region], maximumBytes: Self.pieceBytes)
+                var bytes = try bstreams.read(datafile: datafile, regions: length == 0 ? [] : [region], maximumBytes: Self.pieceBytes)
+                // Shortened meanwhile: the zeros a read leaves out stand for it until the log's truncate comes.
+                bytes.writeRepeatingByte(0, count: Int(length) - bytes.readableBytes)
                 // An empty write makes an empty bstream, as the primary has one.
                 try send(WriteData(datafile: datafile, regions: length == 0 ? [] : [region], data: bytes), on: line)
                 offset += length
