@@ -65,6 +65,9 @@ let package = Package(
                 nioCore,
             ]),
         .target(
+            name: "TrellisMPIIO",
+            dependencies: ["TrellisFSClient", "TrellisFSProtocol", "TrellisFSDistribution", "TrellisRuntime", "TrellisCore", nioCore]),
+        .target(
             name: "TrellisFSServer",
             dependencies: [
                 "TrellisSystem", "TrellisNames", "TrellisFSConnection", "TrellisFSStorage", "TrellisFSProtocol", "TrellisFSDistribution", "TrellisRuntime", "TrellisCore",
@@ -119,7 +122,7 @@ let package = Package(
             name: "TrellisBenchmarks",
             dependencies: [
                 "TrellisSystem", "TrellisRuntime", "TrellisCore", "TrellisLauncher", "TrellisFSClient", "TrellisFSProtocol", "TrellisFSDistribution",
-                "TrellisFSServer", "TrellisFUSE", "TrellisNames",
+                "TrellisFSServer", "TrellisFUSE", "TrellisNames", "TrellisMPIIO",
                 argumentParser,
                 nioCore,
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -153,7 +156,7 @@ let package = Package(
         .target(
             name: "TrellisScenarios",
             dependencies: [
-                "TrellisSystem", "TrellisRuntime", "TrellisCore", "TrellisFSClient", "TrellisFSDistribution", nioCore,
+                "TrellisSystem", "TrellisRuntime", "TrellisCore", "TrellisFSClient", "TrellisFSDistribution", "TrellisMPIIO", nioCore,
             ]),
         .executableTarget(
             name: "trellis-conformance", dependencies: ["TrellisScenarios", "TrellisNames", "TrellisNameService"],
@@ -195,6 +198,7 @@ let package = Package(
             name: "TrellisFSClientTests",
             dependencies: ["TrellisFSClient", "TrellisFSServer", "TrellisFSProtocol", "TrellisNameService", "TrellisSystem", "TrellisKeys", nioCore]),
         .testTarget(name: "TrellisFUSETests", dependencies: ["TrellisFUSE", nioCore]),
+        .testTarget(name: "TrellisMPIIOTests", dependencies: ["TrellisMPIIO", "TrellisRuntime", "TrellisCore", "TrellisFSDistribution", nioCore, propertyBased]),
         .testTarget(name: "TrellisFSStorageTests", dependencies: ["TrellisFSStorage", "TrellisFSProtocol", "TrellisFSDistribution"]),
         .testTarget(
             name: "TrellisFSProtocolTests",

@@ -27,6 +27,7 @@ public enum ScenarioRunner {
         "wildcard": Scenarios.wildcard,
         "representation": Scenarios.representation,
         "one-sided": Scenarios.oneSided,
+        "parallel-io": Scenarios.parallelIO,
     ]
 
     /// Scenarios that end in their own way (processes die, or the job is one
