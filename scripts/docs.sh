@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 modules=(TrellisCore TrellisSystem TrellisWire TrellisHosts TrellisKeys TrellisRuntime TrellisNames TrellisNameService TrellisServices
   TrellisLauncher TrellisFSDistribution TrellisFSProtocol TrellisFSStorage TrellisFSConnection TrellisFSServer TrellisFSClient
-  TrellisFUSE TrellisClusterTools TrellisBenchmarks)
+  TrellisFUSE TrellisMPIIO TrellisClusterTools TrellisBenchmarks)
 targets=()
 for module in "${modules[@]}"; do targets+=(--target "$module"); done
 mkdir -p .build/docs
