@@ -12,7 +12,7 @@ struct ConcurrentIOBench: ProgramBenchmarkCommand {
             For each --servers count a file system of that many servers; for each --clients count a job of that many \
             client processes (trellis run), each writing then reading a contiguous region of --mib-per-server × servers MiB. \
             A phase lasts as long as its slowest client. Prints one JSON object per direction and point: bench (io-write, \
-            io-read), layout, via (native: the client library; mount: the FUSE mount), servers, clients, bytes, seconds, mib_per_second, local_file_mib_per_second (the same bytes \
+            io-read), layout, via (native: the client library; mpiio: Trellis MPI-IO; mount: the FUSE mount), servers, clients, bytes, seconds, mib_per_second, local_file_mib_per_second (the same bytes \
             written with fsync and read back locally), tcp_mib_per_second (the same bytes over one loopback TCP connection), \
             write_vs_local_ratio, read_vs_tcp_ratio; then a table; --plot draws aggregate MiB/s against clients.
             """)
@@ -29,13 +29,14 @@ struct ConcurrentIOBenchWorker: ParsableCommand {
     @Option var layout: String
     @Option var inFlight = 1
     @Option var mountPoint: String?
+    @Flag var mpiio = false
 
     func run() throws {
         TrellisCommand.bootstrapLogging()
         guard let layout = ConcurrentIOWorker.Layout(rawValue: layout) else { throw ValidationError("--layout takes shared or per-process") }
         let runtime = try Runtime.initialize()
         let times = try ConcurrentIOWorker.run(
-            runtime: runtime, name: name, regionBytes: regionBytes, chunkBytes: chunkBytes, inFlight: inFlight, layout: layout, mountPoint: mountPoint)
+            runtime: runtime, name: name, regionBytes: regionBytes, chunkBytes: chunkBytes, inFlight: inFlight, layout: layout, mountPoint: mountPoint, parallelIO: mpiio)
         if runtime.world.rank == 0 { print("io-worker \(times.writeSeconds) \(times.readSeconds)") }
         try runtime.finalize()
     }

@@ -30,8 +30,10 @@ public struct ConcurrentIOBenchmark: ProgramBenchmark {
     var inFlight = 4
     @Option(parsing: .upToNextOption, help: "shared (one file, disjoint regions), per-process (a file each), or both.")
     var layouts: [String] = ConcurrentIOWorker.Layout.allCases.map(\.rawValue)
-    @Option(parsing: .upToNextOption, help: "How the clients reach the file system: native (the client library), mount (its FUSE mount; root), or both.")
-    var via: [String] = ["native", "mount"]
+    @Option(
+        parsing: .upToNextOption,
+        help: "How the clients reach the file system: native (the client library), mpiio (Trellis MPI-IO, a collective call per chunk), mount (its FUSE mount; root), or several.")
+    var via: [String] = ["native", "mpiio", "mount"]
     @Option(help: "Hosts for the client processes (trellis run --hosts; default: this one).") var hosts: String?
     @Option(help: "Write an SVG plot of aggregate MiB/s against clients, a line per server count and direction, here.") var plot: String?
     @Flag(help: "Print only the JSON lines.") var json = false
@@ -44,7 +46,7 @@ public struct ConcurrentIOBenchmark: ProgramBenchmark {
         guard !layouts.isEmpty, layouts.allSatisfy({ ConcurrentIOWorker.Layout(rawValue: $0) != nil }) else {
             throw ValidationError("--layouts takes shared, per-process or both")
         }
-        guard !via.isEmpty, via.allSatisfy(["native", "mount"].contains) else { throw ValidationError("--via takes native, mount or both") }
+        guard !via.isEmpty, via.allSatisfy(["native", "mpiio", "mount"].contains) else { throw ValidationError("--via takes native, mpiio, mount or several") }
         guard hosts == nil || !via.contains("mount") else { throw ValidationError("--via mount runs on this host only: the mount is here") }
     }
 
@@ -97,7 +99,7 @@ public struct ConcurrentIOBenchmark: ProgramBenchmark {
                     progress("\(clients) clients, \(layout.rawValue), \(way), \(region >> 20) MiB each, on \(servers) servers")
                     let times = try runClients(
                         executable: executable, fileSystem: system.name, clients: clients, region: region, chunk: chunk, layout: layout,
-                        mountPoint: way == "mount" ? mountPoint : nil)
+                        mountPoint: way == "mount" ? mountPoint : nil, parallelIO: way == "mpiio")
                     let total = clients * region
                     if baselines[total] == nil {
                         baselines[total] = (try LocalFileBaseline.seconds(bytes: total, chunkBytes: chunk, path: site.folder + "/io-baseline.dat"), try LoopbackStream.seconds(bytes: total, chunkBytes: chunk))
@@ -132,13 +134,13 @@ public struct ConcurrentIOBenchmark: ProgramBenchmark {
 
     /// The job of `clients` worker processes; its slowest write and read.
     private func runClients(
-        executable: String, fileSystem: String, clients: Int, region: Int, chunk: Int, layout: ConcurrentIOWorker.Layout, mountPoint: String?
+        executable: String, fileSystem: String, clients: Int, region: Int, chunk: Int, layout: ConcurrentIOWorker.Layout, mountPoint: String?, parallelIO: Bool
     ) throws -> (write: Double, read: Double) {
         let placement = hosts.map { ["--hosts", $0] } ?? []
         let command = [executable, "run", "-n", String(clients)] + placement + [
             executable, "bench", "io-worker", "--name", fileSystem, "--region-bytes", String(region), "--chunk-bytes", String(chunk), "--layout", layout.rawValue,
             "--in-flight", String(inFlight),
-        ] + (mountPoint.map { ["--mount-point", $0] } ?? [])
+        ] + (mountPoint.map { ["--mount-point", $0] } ?? []) + (parallelIO ? ["--mpiio"] : [])
         let outcome = try CommandRunner.run(command, environment: ProcessEnvironment.current(), timeoutSeconds: 600)
         for line in outcome.output.split(separator: "\n") where line.hasPrefix("io-worker ") {
             let words = line.split(separator: " ").compactMap { Double($0) }

@@ -2,6 +2,7 @@ import Glibc
 import NIOCore
 import TrellisCore
 import TrellisFSClient
+import TrellisMPIIO
 import TrellisRuntime
 
 /// The client side of `trellis bench io`, run by every rank of a job under
@@ -35,7 +36,7 @@ public enum ConcurrentIOWorker {
     /// the client library.
     public static func run(
         runtime: Runtime, name: String, regionBytes: Int, chunkBytes: Int, inFlight: Int = 1, layout: Layout, mountPoint: String? = nil,
-        timeoutSeconds: Double = 60
+        parallelIO: Bool = false, timeoutSeconds: Double = 60
     ) throws -> Times {
         let world = runtime.world
         let path = layout == .shared ? "/bench-io-shared.dat" : "/bench-io-\(world.rank).dat"
@@ -52,6 +53,9 @@ public enum ConcurrentIOWorker {
         for server in fs.configuration.servers.indices { try fs.ping(server: server) }
         if layout == .shared, world.rank == 0 { try fs.open(path, access: .write, create: true).close() }
         if layout == .perProcess { try fs.open(path, access: .write, create: true).close() }
+        if parallelIO {
+            return try throughParallelIO(runtime: runtime, fs: fs, path: path, base: base, block: block, offsets: offsets, layout: layout)
+        }
 
         try world.barrier()
         let write = try timedSeconds {
@@ -76,6 +80,40 @@ public enum ConcurrentIOWorker {
             guard joined == block.getSlice(at: block.readerIndex, length: length)! else {
                 throw BenchmarkFailure("rank \(world.rank) read back wrong bytes at \(base + UInt64(offset)) of \(path) on file system \(name)")
             }
+        }
+        let slowest = try world.allreduce([write, read], .max)
+        try world.barrier()
+        if layout == .perProcess || world.rank == 0 { try fs.removeFile(path) }
+        return Times(writeSeconds: slowest[0], readSeconds: slowest[1])
+    }
+
+    /// The same phases through Trellis MPI-IO: the ranks open the file
+    /// together (each its own for per-process) and write, then read, each
+    /// chunk with one collective call, as an MPI program would
+    /// (MPI_File_write_at_all); disjoint contiguous regions go straight to
+    /// the servers, with no aggregation.
+    private static func throughParallelIO(
+        runtime: Runtime, fs: FileSystemClient, path: String, base: UInt64, block: ByteBuffer, offsets: [(Int, Int)], layout: Layout
+    ) throws -> Times {
+        let world = runtime.world
+        let ranks = layout == .shared ? world : runtime.selfCommunicator
+        try world.barrier()
+        let write = try timedSeconds {
+            let file = try ParallelFile.open(ranks, path: path, on: fs, access: .write)
+            for (offset, length) in offsets { try file.writeAll(at: base + UInt64(offset), block.getSlice(at: block.readerIndex, length: length)!) }
+            try file.sync()
+            try file.close()
+        }
+        try world.barrier()
+        var pieces: [ByteBuffer] = []
+        let read = try timedSeconds {
+            let file = try ParallelFile.open(ranks, path: path, on: fs, access: .read)
+            for (offset, length) in offsets { pieces.append(try file.readAll(at: base + UInt64(offset), bytes: length)) }
+            try file.close()
+        }
+        try world.barrier()
+        for ((offset, length), piece) in zip(offsets, pieces) where piece != block.getSlice(at: block.readerIndex, length: length)! {
+            throw BenchmarkFailure("rank \(world.rank) read back wrong bytes at \(base + UInt64(offset)) of \(path) through MPI-IO")
         }
         let slowest = try world.allreduce([write, read], .max)
         try world.barrier()

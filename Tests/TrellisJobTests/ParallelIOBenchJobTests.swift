@@ -1,0 +1,39 @@
+import Foundation
+import Testing
+
+/// The MPI-IO benchmarks end to end, small: each starts its own file
+/// system, runs its jobs, checks every byte it reads back, and reports its
+/// workloads beside their baselines.
+@Suite(.serialized) struct ParallelIOBenchJobTests {
+    struct Line: Decodable {
+        var bench: String
+        var calls: String?
+        var via: String?
+        var ranks: Int?
+        var bytes: Int?
+        var mibPerSecond: Double
+        var ratioVsEasy: Double?
+        var ratioVsRomio: Double?
+        var implementation: String?
+    }
+
+    private func lines(_ output: String) -> [Line] {
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        return output.split(separator: "\n").compactMap { try? decoder.decode(Line.self, from: Data($0.utf8)) }
+    }
+
+    @Test func benchIorRunsBothWorkloadsAndComparesHardWithEasy() throws {
+        let outcome = try JobHarness.run(
+            [JobHarness.trellis, "bench", "ior", "--servers", "2", "--ranks", "3", "--mib-per-rank", "2", "--record-bytes", "4700", "--records-per-call", "8", "--json"],
+            timeoutSeconds: 300)
+        #expect(outcome.status == 0, "\(outcome.combined)")
+        let records = lines(outcome.output)
+        #expect(records.map(\.bench) == ["ior-easy-write", "ior-easy-read", "ior-hard-write", "ior-hard-read", "ior-hard-write", "ior-hard-read"], "\(outcome.combined)")
+        #expect(records.map { $0.calls ?? "" } == ["independent", "independent", "collective", "collective", "independent", "independent"])
+        #expect(records.allSatisfy { $0.mibPerSecond > 0 && ($0.ratioVsEasy ?? 0) > 0 && $0.ranks == 3 }, "\(outcome.output)")
+        #expect(records.prefix(2).allSatisfy { $0.ratioVsEasy == 1 })
+        // 2 MiB per rank in whole calls of 8 records of 4,700 bytes: 55 calls.
+        #expect(records[2].bytes == 3 * 55 * 8 * 4700, "\(records[2])")
+    }
+}
