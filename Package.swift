@@ -127,7 +127,7 @@ let package = Package(
                 nioCore,
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
-            resources: [.copy("Resources/mpi_bench.c"), .copy("Resources/namespace-hosts.sh"), .copy("Resources/mpi_ready.c")]),
+            resources: [.copy("Resources/mpi_bench.c"), .copy("Resources/namespace-hosts.sh"), .copy("Resources/mpi_ready.c"), .copy("Resources/btio.c")]),
         .target(
             name: "TrellisClusterTools",
             dependencies: [

@@ -10,7 +10,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure Trellis, and MPICH side by side.",
-        subcommands: [PingPongBench.self, BroadcastBench.self, AllreduceBench.self, NIOPingPongBench.self, CompareBench.self, LimitsBench.self, FileSystemBench.self, AggregateBench.self, MetadataBench.self, MetadataBenchWorker.self, FailoverBench.self, FuseBench.self, ConcurrentIOBench.self, ConcurrentIOBenchWorker.self, CopyBench.self, IORBench.self, IORBenchWorker.self, LaunchBench.self, ExecBench.self, StageBench.self, SyncBench.self, HostileBench.self])
+        subcommands: [PingPongBench.self, BroadcastBench.self, AllreduceBench.self, NIOPingPongBench.self, CompareBench.self, LimitsBench.self, FileSystemBench.self, AggregateBench.self, MetadataBench.self, MetadataBenchWorker.self, FailoverBench.self, FuseBench.self, ConcurrentIOBench.self, ConcurrentIOBenchWorker.self, CopyBench.self, IORBench.self, IORBenchWorker.self, BTIOBench.self, BTIOBenchWorker.self, LaunchBench.self, ExecBench.self, StageBench.self, SyncBench.self, HostileBench.self])
 }
 
 struct BenchSizes: ParsableArguments {

@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 import Testing
 
 /// The MPI-IO benchmarks end to end, small: each starts its own file
@@ -35,5 +36,19 @@ import Testing
         #expect(records.prefix(2).allSatisfy { $0.ratioVsEasy == 1 })
         // 2 MiB per rank in whole calls of 8 records of 4,700 bytes: 55 calls.
         #expect(records[2].bytes == 3 * 55 * 8 * 4700, "\(records[2])")
+    }
+
+    /// BT-IO through Trellis MPI-IO and through MPICH's ROMIO over the mount, same run, every byte checked by both.
+    @Test(.enabled(if: getuid() == 0 && access("/dev/fuse", F_OK) == 0, "needs root and /dev/fuse: ROMIO reaches the file system through its FUSE mount"))
+    func benchBtioComparesTrellisMpiIoWithRomio() throws {
+        let outcome = try JobHarness.run(
+            [JobHarness.trellis, "bench", "btio", "--servers", "2", "--ranks", "4", "--grid", "12", "--steps", "3", "--json"], timeoutSeconds: 600)
+        #expect(outcome.status == 0, "\(outcome.combined)")
+        let records = lines(outcome.output)
+        #expect(records.map { "\($0.bench) \($0.implementation ?? "")" } == [
+            "btio-write trellis", "btio-read trellis", "btio-write romio", "btio-read romio", "btio-write trellis-mount", "btio-read trellis-mount",
+        ], "\(outcome.combined)")
+        #expect(records.allSatisfy { $0.mibPerSecond > 0 && ($0.ratioVsRomio ?? 0) > 0 && $0.bytes == 12 * 12 * 12 * 40 * 3 }, "\(outcome.output)")
+        #expect(records.filter { $0.implementation == "romio" }.allSatisfy { $0.ratioVsRomio == 1 })
     }
 }
