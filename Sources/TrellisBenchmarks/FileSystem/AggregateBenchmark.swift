@@ -14,13 +14,34 @@ public struct AggregateBenchmark: ProgramBenchmark {
     /// A benchmark at the default settings (`trellis bench` sets them from its options).
     public init() {}
 
-    @Option(help: "The largest file system measured (it measures 1 ... this many servers, at most 64).") var maxServers = 8
+    @Option(help: "The largest file system measured (it measures 1, 2, 4, ... up to this many servers, at most 64).") var maxServers = 8
+    @Option(name: .customLong("servers"), parsing: .upToNextOption, help: "The server counts measured, instead of the powers of two up to --max-servers.")
+    var serverCounts: [Int] = []
     @Option(help: "Files per operation and mode; the figures are means over them.") var files = 50
+    @Option(help: "Write an SVG plot of milliseconds per operation against servers, a line per operation and mode (the paper's Fig. 4), here.")
+    var plot: String?
     @OptionGroup var data: BenchFolder
 
     /// Refuses sizes outside 1 to 64 servers and no files.
     public func validate() throws {
         guard maxServers >= 1, maxServers <= 64, files >= 1 else { throw ValidationError("--max-servers must be 1...64 and --files positive") }
+        guard serverCounts.allSatisfy({ (1...64).contains($0) }) else { throw ValidationError("--servers takes counts from 1 to 64") }
+    }
+
+    /// The sizes measured: `--servers`, or 1, 2, 4, ... up to `--max-servers` (and it).
+    var sizes: [Int] {
+        if !serverCounts.isEmpty { return serverCounts }
+        let powers = sequence(first: 1) { $0 * 2 }.prefix { $0 <= maxServers }
+        return Array(Set(powers + [maxServers])).sorted()
+    }
+
+    /// The client doing every step over the servers doing it, for one operation at one size.
+    struct Speedup: BenchmarkRecord {
+        var bench = "aggregate-speedup"
+        var op: String
+        var servers: Int
+        /// Client-driven milliseconds over aggregate milliseconds (above 1: the aggregate path is faster).
+        var clientOverAggregate: Double
     }
 
     /// One operation at one size, in one mode; figures are per operation.
@@ -48,7 +69,7 @@ public struct AggregateBenchmark: ProgramBenchmark {
         defer { site.close() }
         try site.startNameService(executable: executable)
         var records: [Record] = []
-        for servers in 1...maxServers {
+        for servers in sizes {
             // Without precreate pools, so an aggregate create shows its fan-out tree (a pooled create fans out nothing).
             let system = try TemporaryFileSystem(name: "aggregate\(servers)", servers: servers, folder: "\(site.folder)/\(servers)", executable: executable, precreateBatch: 0)
             defer { system.stop() }
@@ -79,7 +100,24 @@ public struct AggregateBenchmark: ProgramBenchmark {
             }
             for record in records.suffix(6) { record.printLine() }
         }
+        for op in ["create", "stat", "remove"] {
+            for servers in sizes {
+                guard let aggregate = records.first(where: { $0.op == op && $0.servers == servers && $0.mode == "aggregate" }),
+                      let client = records.first(where: { $0.op == op && $0.servers == servers && $0.mode == "client" })
+                else { continue }
+                Speedup(op: op, servers: servers, clientOverAggregate: rounded(client.milliseconds / max(aggregate.milliseconds, 1e-9), 3)).printLine()
+            }
+        }
         if isatty(STDOUT_FILENO) == 1 { printTable(records) }
+        if let plot {
+            try SeriesPlot(
+                title: "Aggregate operations against the client doing each step (Latham, Ross and Thakur, Fig. 4), measured",
+                xLabel: "servers", yLabel: "milliseconds per operation",
+                series: Dictionary(grouping: records) { "\($0.op), \($0.mode == "aggregate" ? "aggregate (servers' tree)" : "client-driven")" }
+                    .mapValues { $0.map { (Double($0.servers), $0.milliseconds) } }
+            ).write(to: plot)
+            FileHandle.standardError.write(Data("bench aggregate: plot written to \(plot)\n".utf8))
+        }
     }
 
     private func measure(_ op: String, _ servers: Int, _ mode: String, _ fs: FileSystemClient, _ body: () throws -> Void) throws -> Record {
