@@ -71,14 +71,18 @@ import TrellisFSProtocol
         defer { try? FileManager.default.removeItem(atPath: plot) }
         let outcome = try JobHarness.run([JobHarness.trellis, "bench", "aggregate", "--max-servers", "3", "--files", "3", "--plot", plot], timeoutSeconds: 300)
         #expect(outcome.status == 0, "\(outcome.combined)")
-        struct Speedup: Decodable { var bench: String; var op: String; var servers: Int; var clientOverAggregate: Double }
+        struct Speedup: Decodable {
+            var bench: String; var op: String; var servers: Int; var clientOverAggregate: Double; var modeledClientOverAggregate: Double; var perMessageMilliseconds: Double
+        }
         let decoder = JSONDecoder()
         decoder.keyDecodingStrategy = .convertFromSnakeCase
         let speedups = outcome.output.split(separator: "\n").compactMap { try? decoder.decode(Speedup.self, from: Data($0.utf8)) }
         #expect(speedups.map { "\($0.op) \($0.servers)" } == ["create 1", "create 2", "create 3", "stat 1", "stat 2", "stat 3", "remove 1", "remove 2", "remove 3"])
-        #expect(speedups.allSatisfy { $0.bench == "aggregate-speedup" && $0.clientOverAggregate > 0 })
+        #expect(speedups.allSatisfy { $0.bench == "aggregate-speedup" && $0.clientOverAggregate > 0 && $0.perMessageMilliseconds > 0 })
+        // The schedule's steps at 3 servers (5 aggregate, at least as many client-driven): modeled, the tree is no slower.
+        #expect(speedups.filter { $0.servers == 3 }.allSatisfy { $0.modeledClientOverAggregate >= 1 }, "\(speedups)")
         let svg = try String(contentsOfFile: plot, encoding: .utf8)
-        #expect(svg.contains("remove, aggregate (servers' tree)") && svg.contains("create, client-driven"))
+        #expect(svg.contains("remove, aggregate (servers' tree)") && svg.contains("create, client-driven") && svg.contains("remove, aggregate, modeled"))
         struct Record: Decodable { var bench: String; var op: String; var servers: Int; var mode: String; var messages: Double; var steps: Double; var milliseconds: Double }
         let records = outcome.output.split(separator: "\n").compactMap { try? JSONDecoder().decode(Record.self, from: Data($0.utf8)) }
         #expect(records.count == 3 * 3 * 2, "\(outcome.combined)")
