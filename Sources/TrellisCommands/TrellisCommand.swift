@@ -10,7 +10,7 @@ public struct TrellisCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "trellis",
         abstract: "A message-passing runtime for persistent parallel services, and the tools on it.",
-        subcommands: [RunCommand.self, ExecCommand.self, StageCommand.self, SyncCommand.self, ShellCommand.self, AgentsCommand.self, NamesCommand.self, UpCommand.self, DownCommand.self, MountCommand.self, UnmountCommand.self, FileSystemCommand.self, CheckCommand.self, MakeFileSystemCommand.self, FileSystemServerCommand.self, ProbeCommand.self, DemoCommand.self, BenchCommand.self, ProxyCommand.self, UpHostCommand.self, KeygenCommand.self])
+        subcommands: [RunCommand.self, ExecCommand.self, StageCommand.self, SyncCommand.self, ShellCommand.self, AgentsCommand.self, NamesCommand.self, UpCommand.self, DownCommand.self, MountCommand.self, UnmountCommand.self, FileSystemCommand.self, CheckCommand.self, MakeFileSystemCommand.self, FileSystemServerCommand.self, ProbeCommand.self, DemoCommand.self, BenchCommand.self, ReportCommand.self, ProxyCommand.self, UpHostCommand.self, KeygenCommand.self])
 
     public init() {}
 

@@ -46,12 +46,23 @@ public struct FSReplyEnvelope: Sendable, Equatable {
             writer.write(error.message)
         case .success(var body):
             writer.write(UInt8(1))
-            var buffer = writer.buffer
+            let header = writer.buffer
+            // A body encoded with room in front of it (`encodeReply`) takes the header there: a read's bytes are not copied again.
+            if body.readerIndex >= header.readableBytes {
+                body.moveReaderIndex(to: body.readerIndex - header.readableBytes)
+                _ = body.setBuffer(header, at: body.readerIndex)
+                return body
+            }
+            var buffer = header
             buffer.writeBuffer(&body)
             return buffer
         }
         return writer.buffer
     }
+
+    /// Bytes of a successful reply's header (version, request id, steps,
+    /// outcome): the room `FSOperation.encodeReply` leaves in front of a body.
+    public static let successHeaderBytes = 2 + 8 + 4 + 1
 
     /// A reply read off the wire; `protocolViolation` for anything malformed.
     public static func decode(_ buffer: ByteBuffer) throws -> FSReplyEnvelope {

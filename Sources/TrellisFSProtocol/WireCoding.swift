@@ -19,6 +19,14 @@ public struct WireWriter {
         buffer = ByteBufferAllocator().buffer(capacity: capacity)
     }
 
+    /// An empty message with `headroom` bytes before it, where an envelope's
+    /// header can go later without copying what follows.
+    public init(capacity: Int = 128, headroom: Int) {
+        buffer = ByteBufferAllocator().buffer(capacity: capacity + headroom)
+        buffer.moveWriterIndex(forwardBy: headroom)
+        buffer.moveReaderIndex(forwardBy: headroom)
+    }
+
     /// Writes a value in its wire form.
     public mutating func write<T: WireCodable>(_ value: T) { value.encode(into: &self) }
     /// Writes a run of bytes, after its length.

@@ -56,7 +56,7 @@ extension FSOperation {
 
     /// A reply's wire form, as a server sends it.
     public static func encodeReply(_ reply: Reply) -> ByteBuffer {
-        var writer = WireWriter()
+        var writer = WireWriter(headroom: FSReplyEnvelope.successHeaderBytes)
         writer.write(reply)
         return writer.buffer
     }
