@@ -58,12 +58,12 @@ import Testing
     @Test func theReportHoldsEachPartsTableAndTheMachine() throws {
         let page = NSTemporaryDirectory() + "report-\(UUID().uuidString).html"
         defer { try? FileManager.default.removeItem(atPath: page) }
-        let outcome = try JobHarness.run([JobHarness.trellis, "report", "--quick", "--only", "cp", "--output", page], timeoutSeconds: 600)
+        let outcome = try JobHarness.run([JobHarness.trellis, "report", "--quick", "--only", "ior", "--output", page], timeoutSeconds: 600)
         #expect(outcome.status == 0, "\(outcome.combined)")
         let html = try String(contentsOfFile: page, encoding: .utf8)
         #expect(html.hasPrefix("<!DOCTYPE html>") && html.contains("<h2>Machine</h2>") && html.contains("<th>cores</th>"))
-        #expect(html.contains("trellis bench cp --json --mib 128"), "the page names the command it ran")
-        #expect(html.components(separatedBy: "<td class=\"text\">cp-in</td>").count - 1 == 2, "a row per in-flight value of the copy in")
+        #expect(html.contains("trellis bench ior --json --mib-per-rank 32"), "the page names the command it ran")
+        #expect(html.components(separatedBy: "<td class=\"text\">ior-hard-write</td>").count - 1 == 2, "a row for collective and for independent calls")
         #expect(!html.contains("Did not run here"), "\(outcome.combined)")
         #expect(outcome.errors.contains("1 of 1 parts ran"), "\(outcome.errors)")
     }
