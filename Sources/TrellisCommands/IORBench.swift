@@ -1,5 +1,6 @@
 import ArgumentParser
 import TrellisBenchmarks
+import TrellisMPIIO
 import TrellisRuntime
 
 /// `trellis bench ior`: IO500's IOR easy and hard workloads through Trellis MPI-IO (`IORBenchmark`).
@@ -10,7 +11,7 @@ struct IORBench: ProgramBenchmarkCommand {
         discussion: """
             Starts a file system of --servers servers and, for each workload, a job of --ranks ranks (trellis run) that writes \
             then reads --mib-per-rank MiB each: easy with independent calls, hard with collective calls (two-phase collective \
-            buffering) and with independent ones. Prints one JSON object per workload and direction: bench (ior-easy-write, \
+            buffering where ROMIO's automatic choice takes it, and forced), and with independent ones. Prints one JSON object per workload and direction: bench (ior-easy-write, \
             ior-hard-read, ...), calls, via, servers, ranks, bytes, transfer_bytes, seconds, mib_per_second, ratio_vs_easy; then a table.
             """)
 
@@ -26,15 +27,17 @@ struct IORBenchWorker: ParsableCommand {
     @Option var transferBytes: Int
     @Option var recordsPerCall = 1
     @Flag var collective = false
+    @Option var buffering = "automatic"
     @Option var mountPoint: String?
 
     func run() throws {
         TrellisCommand.bootstrapLogging()
         guard let workload = IORWorker.Workload(rawValue: workload) else { throw ValidationError("--workload takes easy or hard") }
+        let hints = try IOHints(["romio_cb_write": buffering, "romio_cb_read": buffering])
         let runtime = try Runtime.initialize()
         let times = try IORWorker.run(
             runtime: runtime, fileSystem: name, mountPoint: mountPoint, workload: workload, collective: collective, bytesPerRank: bytesPerRank,
-            transferBytes: transferBytes, recordsPerCall: recordsPerCall)
+            transferBytes: transferBytes, recordsPerCall: recordsPerCall, hints: hints)
         if runtime.world.rank == 0 { print("ior-worker \(times.write) \(times.read)") }
         try runtime.finalize()
     }

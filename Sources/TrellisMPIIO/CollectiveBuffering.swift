@@ -25,15 +25,23 @@ struct CollectiveBuffering {
     /// Bytes per domain (the last may be shorter).
     let domainBytes: UInt64
 
+    /// Pieces at least this large on average go straight to storage that
+    /// takes lists (a Trellis file) even when they interleave: there the
+    /// exchange costs more than it merges.
+    static let directPieceBytes: UInt64 = 32 << 10
+
     /// The plan for one collective call, or nil when each rank should do
     /// its own part: `choice` disables it, or (automatic) the ranks'
-    /// accesses are each contiguous and do not interleave, or no rank accesses anything.
+    /// accesses are each contiguous and do not interleave, or (automatic,
+    /// on storage with list I/O) their pieces are large, or no rank accesses anything.
     static func plan(
-        _ communicator: Communicator, regions: [AccessPattern.Region], choice: IOHints.Choice, aggregatorCount: Int?, stripeBytes: UInt64?
+        _ communicator: Communicator, regions: [AccessPattern.Region], choice: IOHints.Choice, aggregatorCount: Int?, stripeBytes: UInt64?,
+        takesLists: Bool
     ) throws -> CollectiveBuffering? {
         let first = regions.first?.offset ?? UInt64.max
         let last = regions.last.map { $0.offset + $0.length } ?? 0
-        let ranges = try communicator.allgather([first, last, regions.count > 1 ? 1 : 0])
+        let bytes = regions.reduce(0) { $0 + $1.length }
+        let ranges = try communicator.allgather([first, last, regions.count > 1 ? 1 : 0, bytes, UInt64(regions.count)])
         let touched = ranges.filter { $0[0] < $0[1] }
         guard choice != .disable, !touched.isEmpty else { return nil }
         if choice == .automatic {
@@ -41,6 +49,8 @@ struct CollectiveBuffering {
             let interleaved = zip(sorted, sorted.dropFirst()).contains { $1[0] < $0[1] }
             let noncontiguous = touched.contains { $0[2] == 1 }
             guard interleaved || noncontiguous else { return nil }
+            let meanPiece = touched.reduce(0) { $0 + $1[3] } / max(touched.reduce(0) { $0 + $1[4] }, 1)
+            if takesLists, meanPiece >= directPieceBytes { return nil }
         }
         var start = touched.map { $0[0] }.min()!
         let end = touched.map { $0[1] }.max()!

@@ -117,7 +117,7 @@ public final class ParallelFile {
     public func read(at offset: UInt64, bytes: Int) throws -> ByteBuffer {
         try check(.read)
         let regions = try regions(at: offset, bytes: bytes)
-        if regions.count > 1, !(storage is TrellisFileStorage), hints.sievingReads != .disable {
+        if regions.count > 1, !storage.takesLists, hints.sievingReads != .disable {
             return try DataSieving.read(regions, from: storage, bufferBytes: hints.sievingBufferBytes)
         }
         return try storage.read(regions)
@@ -162,7 +162,8 @@ public final class ParallelFile {
         var regions: [AccessPattern.Region] = []
         do { regions = try self.regions(at: offset, bytes: data.readableBytes) } catch { failure = error }
         let plan = try CollectiveBuffering.plan(
-            communicator, regions: regions, choice: hints.collectiveWrites, aggregatorCount: hints.aggregators, stripeBytes: storage.stripeBytes)
+            communicator, regions: regions, choice: hints.collectiveWrites, aggregatorCount: hints.aggregators, stripeBytes: storage.stripeBytes,
+            takesLists: storage.takesLists)
         do {
             if let plan {
                 if let gathered = try plan.exchangeForWrite(data, regions: regions) { try writeInPieces(gathered.data, gathered.regions) }
@@ -183,7 +184,8 @@ public final class ParallelFile {
         var regions: [AccessPattern.Region] = []
         do { regions = try self.regions(at: offset, bytes: bytes) } catch { failure = error }
         let plan = try CollectiveBuffering.plan(
-            communicator, regions: regions, choice: hints.collectiveReads, aggregatorCount: hints.aggregators, stripeBytes: storage.stripeBytes)
+            communicator, regions: regions, choice: hints.collectiveReads, aggregatorCount: hints.aggregators, stripeBytes: storage.stripeBytes,
+            takesLists: storage.takesLists)
         var data = ByteBuffer()
         do {
             if let plan {

@@ -8,9 +8,9 @@ import TrellisSystem
 /// `trellis bench ior`: IO500's IOR workloads through Trellis's MPI-IO
 /// layer, in one run on a file system it starts: `easy` (a file per rank,
 /// 1 MiB transfers) and `hard` (47,008-byte records interleaved by rank in
-/// one shared file) with collective writes and reads (two-phase collective
-/// buffering) and with independent ones (list I/O per rank), each rate
-/// beside the easy workload's. `--via mount` adds the same through the
+/// one shared file) with collective writes and reads (ROMIO's automatic
+/// choice of two-phase collective buffering, and buffering forced) and with
+/// independent ones (list I/O per rank), each rate beside the easy workload's. `--via mount` adds the same through the
 /// file system's FUSE mount as POSIX files, as an MPI program reaching it
 /// through ROMIO's POSIX driver would.
 public struct IORBenchmark: ProgramBenchmark {
@@ -37,7 +37,7 @@ public struct IORBenchmark: ProgramBenchmark {
     struct Record: BenchmarkRecord {
         /// `ior-easy-write`, `ior-hard-read`, ...
         var bench: String
-        /// `collective` or `independent` (easy: independent).
+        /// `collective` (collective buffering where the automatic choice takes it), `collective-buffered` (always), or `independent` (easy: independent).
         var calls: String
         var via: String
         var servers: Int
@@ -68,14 +68,15 @@ public struct IORBenchmark: ProgramBenchmark {
         for way in via {
             let point = way == "mount" ? mountPoint : nil
             var easy: (write: Double, read: Double)?
-            for (workload, collective) in [(IORWorker.Workload.easy, false), (.hard, true), (.hard, false)] {
-                let calls = collective ? "collective" : "independent"
+            let modes: [(IORWorker.Workload, calls: String)] = [(.easy, "independent"), (.hard, "collective"), (.hard, "collective-buffered"), (.hard, "independent")]
+            for (workload, calls) in modes {
+                let collective = calls != "independent"
                 progress("\(workload.rawValue), \(calls), \(way), \(ranks) ranks × \(mibPerRank) MiB")
                 let transfer = workload == .easy ? 1 << 20 : recordBytes
                 let perCall = workload == .easy ? 1 : recordsPerCall
                 let bytes = workload == .easy ? bytesPerRank : hardBytesPerRank
                 let times = try runRanks(executable: executable, fileSystem: system.name, mountPoint: point, workload: workload, collective: collective,
-                                         bytesPerRank: bytes, transferBytes: transfer, recordsPerCall: perCall)
+                                         bytesPerRank: bytes, transferBytes: transfer, recordsPerCall: perCall, buffering: calls == "collective-buffered" ? "enable" : "automatic")
                 let mib = Double(bytes * ranks) / 1_048_576
                 let rates = (write: mib / times.write, read: mib / times.read)
                 if workload == .easy { easy = rates }
@@ -103,11 +104,11 @@ public struct IORBenchmark: ProgramBenchmark {
 
     private func runRanks(
         executable: String, fileSystem: String, mountPoint: String?, workload: IORWorker.Workload, collective: Bool, bytesPerRank: Int, transferBytes: Int,
-        recordsPerCall: Int
+        recordsPerCall: Int, buffering: String = "automatic"
     ) throws -> (write: Double, read: Double) {
         let command = [executable, "run", "-n", String(ranks), executable, "bench", "ior-worker", "--name", fileSystem, "--workload", workload.rawValue,
                        "--bytes-per-rank", String(bytesPerRank), "--transfer-bytes", String(transferBytes), "--records-per-call", String(recordsPerCall)]
-            + (collective ? ["--collective"] : []) + (mountPoint.map { ["--mount-point", $0] } ?? [])
+            + (collective ? ["--collective", "--buffering", buffering] : []) + (mountPoint.map { ["--mount-point", $0] } ?? [])
         let outcome = try CommandRunner.run(command, environment: ProcessEnvironment.current(), timeoutSeconds: 1800)
         for line in outcome.output.split(separator: "\n") where line.hasPrefix("ior-worker ") {
             let words = line.split(separator: " ").compactMap { Double($0) }

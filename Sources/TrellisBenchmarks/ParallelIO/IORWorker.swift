@@ -19,7 +19,7 @@ public enum IORWorker {
     /// Runs both phases on every rank of `runtime.world`; the slowest rank's write and read seconds.
     public static func run(
         runtime: Runtime, fileSystem: String, mountPoint: String?, workload: Workload, collective: Bool, bytesPerRank: Int, transferBytes: Int,
-        recordsPerCall: Int
+        recordsPerCall: Int, hints: IOHints = IOHints()
     ) throws -> (write: Double, read: Double) {
         let world = runtime.world
         let target = try ParallelIOTarget.make(runtime: runtime, fileSystem: fileSystem, mountPoint: mountPoint)
@@ -41,7 +41,7 @@ public enum IORWorker {
 
         try world.barrier()
         let write = try timedSeconds {
-            let file = try target.open(ranks, path: path, access: .write, hints: IOHints())
+            let file = try target.open(ranks, path: path, access: .write, hints: hints)
             try file.setView(view)
             for call in 0..<calls {
                 if collective { try file.writeAll(at: UInt64(call) * etypesPerCall, block) } else { try file.write(at: UInt64(call) * etypesPerCall, block) }
@@ -52,7 +52,7 @@ public enum IORWorker {
         }
         var back: [ByteBuffer] = []
         let read = try timedSeconds {
-            let file = try target.open(ranks, path: path, access: .read, hints: IOHints())
+            let file = try target.open(ranks, path: path, access: .read, hints: hints)
             try file.setView(view)
             for call in 0..<calls {
                 back.append(collective ? try file.readAll(at: UInt64(call) * etypesPerCall, bytes: callBytes) : try file.read(at: UInt64(call) * etypesPerCall, bytes: callBytes))

@@ -12,6 +12,9 @@ public protocol FileStorage: AnyObject {
     /// Bytes per strip when the file is striped over servers (collective
     /// buffering then gives each aggregator whole strips), else nil.
     var stripeBytes: UInt64? { get }
+    /// Whether a list of regions costs one request per server (list I/O),
+    /// so noncontiguous access needs no sieving and large interleaved pieces no aggregation.
+    var takesLists: Bool { get }
     /// Starts reading the regions (in order, not overlapping, going
     /// forward); the request gives their bytes packed, cut where the file ends.
     func startRead(_ regions: [AccessPattern.Region]) throws -> StorageRequest

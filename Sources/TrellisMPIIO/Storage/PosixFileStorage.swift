@@ -11,6 +11,7 @@ public final class PosixFileStorage: FileStorage {
     public let path: String
     private let descriptor: Int32
     public let stripeBytes: UInt64? = nil
+    public var takesLists: Bool { false }
 
     /// Opens `path` (creating it when `create`).
     public init(path: String, writable: Bool, create: Bool) throws {

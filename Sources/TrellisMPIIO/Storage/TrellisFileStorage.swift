@@ -18,6 +18,8 @@ public final class TrellisFileStorage: FileStorage {
         file = try client.open(path, access: access, create: create)
     }
 
+    public var takesLists: Bool { true }
+
     /// The strip size of a file striped in equal strips (a varstrip file has none).
     public var stripeBytes: UInt64? {
         guard let distribution = file.attributes.distribution, distribution.kind == .simpleStripe else { return nil }
