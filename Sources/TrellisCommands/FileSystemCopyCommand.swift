@@ -65,7 +65,8 @@ extension FileSystemCommand {
                 let progress = progressBar(total: size)
                 let output = try LocalFile(destination, flags: O_WRONLY | O_CREAT | O_TRUNC)
                 defer { output.close() }
-                copied = try input.readStream(at: 0, length: size, chunkBytes: chunkBytes, inFlight: inFlight) { pieces in
+                // The size taken at the start is what is copied (holes as zeros), as cp copies what stat said.
+                copied = try input.readStream(at: 0, length: size, chunkBytes: chunkBytes, inFlight: inFlight, withinFile: true) { pieces in
                     for piece in pieces { try output.write(piece) }
                     progress.update(progress.done + pieces.reduce(0) { $0 + UInt64($1.readableBytes) })
                 }
@@ -77,7 +78,7 @@ extension FileSystemCommand {
                 let size = try input.size()
                 let progress = progressBar(total: size)
                 let output = try remoteOutput(fs, destination)
-                var reader = input.sequentialReader(at: 0, length: size, chunkBytes: chunkBytes, inFlight: inFlight)
+                var reader = input.sequentialReader(at: 0, length: size, chunkBytes: chunkBytes, inFlight: inFlight, withinFile: true)
                 defer { reader.abandon() }
                 copied = try output.writeStream(from: 0, inFlight: inFlight) {
                     guard let pieces = try reader.next() else { return nil }
@@ -180,7 +181,12 @@ final class LocalFile {
         var buffer = ByteBufferAllocator().buffer(capacity: count)
         while buffer.readableBytes < count {
             let wanted = count - buffer.readableBytes
-            let got = buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: wanted) { Glibc.read(descriptor, $0.baseAddress, wanted) }
+            var got = 0
+            // The closure reports what it wrote, never a failed call's -1.
+            _ = buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: wanted) { space in
+                got = Glibc.read(descriptor, space.baseAddress, wanted)
+                return max(got, 0)
+            }
             if got < 0, errno == EINTR { continue }
             guard got >= 0 else { throw failure("reading") }
             if got == 0 { break }

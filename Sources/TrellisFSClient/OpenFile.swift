@@ -119,7 +119,10 @@ public final class OpenFile: @unchecked Sendable {
     /// missing asks it, to tell a hole from the end of the file. A stuffed
     /// file read past its first strip is looked up first (another client
     /// may have spread it).
-    public func startRead(at offset: UInt64, length: UInt64, using other: FileSystemClient? = nil) throws -> PendingRead {
+    /// With `withinFile`, the caller knows the range lies within the file
+    /// (it asked the size, as a copy does at its start): bytes missing on
+    /// the servers read as zeros and the size is not asked again.
+    public func startRead(at offset: UInt64, length: UInt64, withinFile: Bool = false, using other: FileSystemClient? = nil) throws -> PendingRead {
         try check(.read)
         let fs = other ?? client
         var file = attributes
@@ -133,7 +136,7 @@ public final class OpenFile: @unchecked Sendable {
         guard length > 0 else { return PendingRead(offset: offset, length: 0, client: fs, read: nil, sizeApplied: true) }
         return PendingRead(
             offset: offset, length: length, client: fs, read: try fs.startRead(file, pattern: try AccessPattern.contiguous(offset: offset, length: length)),
-            sizeApplied: spreadMayHaveHappened)
+            sizeApplied: spreadMayHaveHappened || withinFile)
     }
 
     /// The bytes of a started read, short at the end of the file.
@@ -171,12 +174,14 @@ public final class OpenFile: @unchecked Sendable {
 
     /// Reads `length` bytes from `offset` in calls of `chunkBytes`, keeping
     /// `inFlight` of them on their way at once, and hands each call's bytes
-    /// to `each` in order; the bytes read (short at the end of the file).
+    /// to `each` in order; the bytes read (short at the end of the file, or,
+    /// `withinFile`, all of them: see `startRead`).
     @discardableResult
     public func readStream(
-        at offset: UInt64, length: UInt64, chunkBytes: Int, inFlight: Int, using other: FileSystemClient? = nil, _ each: ([ByteBuffer]) throws -> Void
+        at offset: UInt64, length: UInt64, chunkBytes: Int, inFlight: Int, withinFile: Bool = false, using other: FileSystemClient? = nil,
+        _ each: ([ByteBuffer]) throws -> Void
     ) throws -> UInt64 {
-        var reader = sequentialReader(at: offset, length: length, chunkBytes: chunkBytes, inFlight: inFlight, using: other)
+        var reader = sequentialReader(at: offset, length: length, chunkBytes: chunkBytes, inFlight: inFlight, withinFile: withinFile, using: other)
         defer { reader.abandon() }
         var done: UInt64 = 0
         while let pieces = try reader.next() {
@@ -189,9 +194,11 @@ public final class OpenFile: @unchecked Sendable {
     /// Reads `length` bytes from `offset` in calls of `chunkBytes`, one call's
     /// bytes per `next()`, with `inFlight` calls on their way ahead of the one taken.
     public func sequentialReader(
-        at offset: UInt64, length: UInt64, chunkBytes: Int, inFlight: Int, using other: FileSystemClient? = nil
+        at offset: UInt64, length: UInt64, chunkBytes: Int, inFlight: Int, withinFile: Bool = false, using other: FileSystemClient? = nil
     ) -> SequentialReader {
-        SequentialReader(file: self, client: other, nextOffset: offset, end: offset + length, chunkBytes: UInt64(max(chunkBytes, 1)), inFlight: max(inFlight, 1))
+        SequentialReader(
+            file: self, client: other, nextOffset: offset, end: offset + length, chunkBytes: UInt64(max(chunkBytes, 1)), inFlight: max(inFlight, 1),
+            withinFile: withinFile)
     }
 
     /// Reads in order with read-ahead (`sequentialReader`).
@@ -202,6 +209,7 @@ public final class OpenFile: @unchecked Sendable {
         let end: UInt64
         let chunkBytes: UInt64
         let inFlight: Int
+        let withinFile: Bool
         var window: [PendingRead] = []
         var ended = false
 
@@ -210,7 +218,7 @@ public final class OpenFile: @unchecked Sendable {
             guard !ended else { return nil }
             while nextOffset < end, window.count < inFlight {
                 let count = min(chunkBytes, end - nextOffset)
-                window.append(try file.startRead(at: nextOffset, length: count, using: client))
+                window.append(try file.startRead(at: nextOffset, length: count, withinFile: withinFile, using: client))
                 nextOffset += count
             }
             guard !window.isEmpty else { return nil }

@@ -28,8 +28,11 @@ public final class PosixFileStorage: FileStorage {
             let wanted = Int(region.length)
             var done = 0
             while done < wanted {
-                let got = packed.writeWithUnsafeMutableBytes(minimumWritableBytes: wanted - done) { space in
-                    pread(descriptor, space.baseAddress, wanted - done, off_t(region.offset) + off_t(done))
+                var got = 0
+                // The closure reports what it wrote, never a failed call's -1.
+                _ = packed.writeWithUnsafeMutableBytes(minimumWritableBytes: wanted - done) { space in
+                    got = pread(descriptor, space.baseAddress, wanted - done, off_t(region.offset) + off_t(done))
+                    return max(got, 0)
                 }
                 if got < 0, errno == EINTR { continue }
                 guard got >= 0 else { throw Self.failure("reading", path) }
