@@ -82,8 +82,7 @@ extension FileSystemCommand {
                 defer { reader.abandon() }
                 copied = try output.writeStream(from: 0, inFlight: inFlight) {
                     guard let pieces = try reader.next() else { return nil }
-                    var chunk = ByteBufferAllocator().buffer(capacity: pieces.reduce(0) { $0 + $1.readableBytes })
-                    for piece in pieces { chunk.writeImmutableBuffer(piece) }
+                    let chunk = pieces.joined()
                     progress.update(progress.done + UInt64(chunk.readableBytes))
                     return chunk
                 }

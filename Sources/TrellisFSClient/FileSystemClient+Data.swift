@@ -183,11 +183,7 @@ extension FileSystemClient {
     }
 
     private func readCurrent(_ file: ObjectAttributes, pattern: AccessPattern) throws -> ByteBuffer {
-        let pieces = try readPieces(file, pattern: pattern)
-        if pieces.count == 1 { return pieces[0] }
-        var result = ByteBufferAllocator().buffer(capacity: Int(pattern.byteCount))
-        for piece in pieces { result.writeImmutableBuffer(piece) }
-        return result
+        try readPieces(file, pattern: pattern).joined()
     }
 
     /// Reads the regions of `pattern` as slices of the servers' replies, in

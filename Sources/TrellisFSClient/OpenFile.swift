@@ -83,11 +83,7 @@ public final class OpenFile: @unchecked Sendable {
 
     /// `length` bytes at `offset`, short at the end of the file.
     public func read(at offset: UInt64, length: UInt64, using other: FileSystemClient? = nil) throws -> ByteBuffer {
-        let pieces = try readPieces(at: offset, length: length, using: other)
-        if pieces.count == 1 { return pieces[0] }
-        var joined = ByteBufferAllocator().buffer(capacity: pieces.reduce(0) { $0 + $1.readableBytes })
-        for piece in pieces { joined.writeImmutableBuffer(piece) }
-        return joined
+        try readPieces(at: offset, length: length, using: other).joined()
     }
 
     /// The bytes at `offset` as the servers' replies' slices, in order, so
@@ -240,10 +236,7 @@ public final class OpenFile: @unchecked Sendable {
 
     /// The regions of `pattern`, packed in order (holes, and bytes past the end, read as zeros).
     public func read(pattern: AccessPattern, using other: FileSystemClient? = nil) throws -> ByteBuffer {
-        let (pieces, _) = try finish(try startRead(pattern: pattern, using: other))
-        var packed = ByteBufferAllocator().buffer(capacity: Int(pattern.byteCount))
-        for piece in pieces { packed.writeImmutableBuffer(piece) }
-        return packed
+        try finish(try startRead(pattern: pattern, using: other)).pieces.joined()
     }
 
     /// Sends a read of the regions of `pattern` (list I/O) and returns

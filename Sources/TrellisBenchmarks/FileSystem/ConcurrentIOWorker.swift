@@ -75,9 +75,7 @@ public enum ConcurrentIOWorker {
         try world.barrier()
         guard calls.count == offsets.count else { throw BenchmarkFailure("rank \(world.rank) read \(calls.count) of \(offsets.count) chunks of \(path) on file system \(name)") }
         for ((offset, length), call) in zip(offsets, calls) {
-            var joined = ByteBufferAllocator().buffer(capacity: length)
-            for piece in call { joined.writeImmutableBuffer(piece) }
-            guard joined == block.getSlice(at: block.readerIndex, length: length)! else {
+            guard call.joined() == block.getSlice(at: block.readerIndex, length: length)! else {
                 throw BenchmarkFailure("rank \(world.rank) read back wrong bytes at \(base + UInt64(offset)) of \(path) on file system \(name)")
             }
         }

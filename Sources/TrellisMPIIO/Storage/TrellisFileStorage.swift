@@ -31,13 +31,13 @@ public final class TrellisFileStorage: FileStorage {
         if regions.count == 1 {
             // One region: the open file's read, which finds the end of the file itself.
             let pending = try file.startRead(at: regions[0].offset, length: regions[0].length)
-            return StorageRequest(finish: { [file] in Self.joined(try file.finish(pending)) }, giveUp: { pending.abandon() })
+            return StorageRequest(finish: { [file] in try file.finish(pending).joined() }, giveUp: { pending.abandon() })
         }
         let pending = try file.startRead(pattern: try AccessPattern(regions: regions))
         return StorageRequest(
             finish: { [file] in
                 let (pieces, complete) = try file.finish(pending)
-                var packed = Self.joined(pieces)
+                var packed = pieces.joined()
                 // Bytes missing: a hole, or the end of the file, which only the size tells.
                 if !complete { packed.moveWriterIndex(to: packed.readerIndex + Int(AccessPattern.Region.bytes(of: regions, before: try file.size()))) }
                 return packed
@@ -58,11 +58,4 @@ public final class TrellisFileStorage: FileStorage {
     public func setSize(_ size: UInt64) throws { try file.truncate(to: size) }
     public func sync() throws { try file.sync(always: true) }
     public func close() throws { try file.close() }
-
-    private static func joined(_ pieces: [ByteBuffer]) -> ByteBuffer {
-        if pieces.count == 1 { return pieces[0] }
-        var packed = ByteBufferAllocator().buffer(capacity: pieces.reduce(0) { $0 + $1.readableBytes })
-        for piece in pieces { packed.writeImmutableBuffer(piece) }
-        return packed
-    }
 }
