@@ -5,24 +5,31 @@ import TrellisRuntime
 import TrellisSystem
 
 /// `trellis bench compare`: the Trellis benchmarks and the same measurements
-/// by MPICH (forced over TCP, and on its default shared-memory path), in one
-/// run, side by side with ratios. Trellis runs three times: without a key
-/// (`trellis`), with a cluster key (`trellis-key`: every connection
-/// authenticated; these ranks share a host, so their frames go unsealed),
-/// and with the key and every frame sealed (`trellis-key-sealed`,
-/// `TRELLIS_SEAL_LOOPBACK=1`: what frames between hosts carry), so the
-/// cost of security is measured in the same run.
+/// by MPICH (forced over TCP, and on its default shared-memory path), run
+/// alternately `pairs` times, with the median, minimum and maximum of each
+/// figure and ratios of the medians: MPICH's own figures move by 2-3x from
+/// run to run on a shared machine, so one pair of runs cannot decide a ratio.
+/// Trellis runs four ways: as it is (`trellis`: ranks of one host talk
+/// through shared-memory lanes), forced over TCP (`trellis-tcp`,
+/// `TRELLIS_TRANSPORTS=tcp`), with a cluster key (`trellis-key`: every
+/// connection authenticated) and with the key and every frame sealed
+/// (`trellis-key-sealed`, `TRELLIS_SEAL_LOOPBACK=1`: what frames between
+/// hosts carry, and sealed frames stay on TCP), so the cost of TCP and of
+/// security is measured in the same run.
 public struct Comparison {
     /// The `trellis` program that runs the Trellis side.
     public let trellisExecutable: String
     /// Seconds each MPICH run may take before it is stopped (MPICH can hang in
     /// MPI_Finalize); the results it printed before are kept.
     public let mpichTimeoutSeconds: Double
+    /// How many times each implementation runs, Trellis and MPICH in turn.
+    public let pairs: Int
 
     /// A comparison with these settings.
-    public init(trellisExecutable: String, mpichTimeoutSeconds: Double) {
+    public init(trellisExecutable: String, mpichTimeoutSeconds: Double, pairs: Int = 5) {
         self.trellisExecutable = trellisExecutable
         self.mpichTimeoutSeconds = mpichTimeoutSeconds
+        self.pairs = max(1, pairs)
     }
 
     struct Plan {
@@ -32,48 +39,62 @@ public struct Comparison {
 
     static let plans = [Plan(bench: "pingpong", ranks: 2), Plan(bench: "bcast", ranks: 4), Plan(bench: "allreduce", ranks: 4)]
 
-    /// Compiles the MPI program with `mpicc.mpich`, runs ping-pong (2 ranks),
-    /// bcast and allreduce (4 ranks) with Trellis and with MPICH over TCP and over
-    /// shared memory, and prints every `MessagingRecord` and a comparison line per
-    /// point as JSON (then, with `printTable`, a table). Blocks for the whole run;
-    /// throws `notSupported` when MPICH is not installed and `launchFailed` when
-    /// `mpicc.mpich` fails.
+    /// Compiles the MPI program with `mpicc.mpich`, then `pairs` times runs
+    /// ping-pong (2 ranks), bcast and allreduce (4 ranks) with each Trellis
+    /// variant and with MPICH over TCP and over shared memory (Trellis first
+    /// in even pairs, MPICH first in odd ones), and prints the medians as
+    /// `MessagingRecord`s (with their minimum and maximum) and a comparison
+    /// line per point as JSON (then, with `printTable`, a table). Blocks for
+    /// the whole run; throws `notSupported` when MPICH is not installed and
+    /// `launchFailed` when `mpicc.mpich` fails.
     public func run(printTable: Bool) throws {
         let mpiProgram = try buildMPIProgram()
         // A key of this run's own, so that the keyed runs need none set up and leave none behind.
         let keyFile = NSTemporaryDirectory() + "trellis-bench-compare-\(getpid()).key"
         _ = try ClusterKey.generate(at: keyFile)
         defer { unlink(keyFile) }
-        var records: [MessagingRecord] = []
-        for plan in Self.plans {
-            let variants = [
-                ("trellis", ["TRELLIS_AUTH": "none"]), ("trellis-key", ["TRELLIS_KEY_FILE": keyFile]),
-                ("trellis-key-sealed", ["TRELLIS_KEY_FILE": keyFile, "TRELLIS_SEAL_LOOPBACK": "1"]),
-            ]
-            for (impl, environment) in variants {
-                progress("\(impl) \(plan.bench) on \(plan.ranks) ranks")
-                records += try measure(
-                    [trellisExecutable, "run", "-n", String(plan.ranks), trellisExecutable, "bench", plan.bench],
-                    environment: environment, timeoutSeconds: 900, what: "\(impl) \(plan.bench)"
-                ).map { record in
-                    var record = record
-                    record.impl = impl
-                    return record
+        let trellisVariants = [
+            ("trellis", ["TRELLIS_AUTH": "none"]), ("trellis-tcp", ["TRELLIS_AUTH": "none", "TRELLIS_TRANSPORTS": "tcp"]),
+            ("trellis-key", ["TRELLIS_KEY_FILE": keyFile]),
+            ("trellis-key-sealed", ["TRELLIS_KEY_FILE": keyFile, "TRELLIS_SEAL_LOOPBACK": "1"]),
+        ]
+        let mpichVariants = [("mpich-tcp", ["UCX_TLS": "tcp,self", "UCX_NET_DEVICES": "lo"]), ("mpich-shm", [String: String]())]
+        var samples: [MessagingRecord] = []
+        for pair in 0..<pairs {
+            for plan in Self.plans {
+                var runs: [() throws -> [MessagingRecord]] = []
+                let trellisRuns = trellisVariants.map { (impl, environment) in
+                    {
+                        progress("pair \(pair + 1) of \(pairs): \(impl) \(plan.bench) on \(plan.ranks) ranks")
+                        return try measure(
+                            [trellisExecutable, "run", "-n", String(plan.ranks), trellisExecutable, "bench", plan.bench],
+                            environment: environment, timeoutSeconds: 900, what: "\(impl) \(plan.bench)"
+                        ).map { record in
+                            var record = record
+                            record.impl = impl
+                            return record
+                        }
+                    }
                 }
-            }
-            for (impl, extra) in [("mpich-tcp", ["UCX_TLS": "tcp,self", "UCX_NET_DEVICES": "lo"]), ("mpich-shm", [:])] {
-                progress("\(impl) \(plan.bench) on \(plan.ranks) ranks")
-                var environment = extra
-                environment["BENCH_IMPL"] = impl
-                records += try measure(
-                    ["mpiexec.mpich", "-n", String(plan.ranks), mpiProgram, plan.bench], environment: environment,
-                    timeoutSeconds: mpichTimeoutSeconds, what: "\(impl) \(plan.bench)")
+                let mpichRuns = mpichVariants.map { (impl, extra) in
+                    {
+                        progress("pair \(pair + 1) of \(pairs): \(impl) \(plan.bench) on \(plan.ranks) ranks")
+                        var environment = extra
+                        environment["BENCH_IMPL"] = impl
+                        return try measure(
+                            ["mpiexec.mpich", "-n", String(plan.ranks), mpiProgram, plan.bench], environment: environment,
+                            timeoutSeconds: mpichTimeoutSeconds, what: "\(impl) \(plan.bench)")
+                    }
+                }
+                runs = pair % 2 == 0 ? trellisRuns + mpichRuns : mpichRuns + trellisRuns
+                for run in runs { samples += try run() }
             }
         }
+        let records = MessagingRecord.medians(of: samples)
         let rows = ComparisonRow.rows(from: records)
         for record in records { record.printLine() }
         for row in rows { row.record.printLine() }
-        if printTable { print(ComparisonRow.table(rows)) }
+        if printTable { print(ComparisonRow.table(rows, pairs: pairs)) }
     }
 
     private func progress(_ text: String) {
@@ -135,6 +156,8 @@ struct ComparisonRow {
     let sealed: MessagingRecord?
     let tcp: MessagingRecord?
     let shm: MessagingRecord?
+    /// Trellis forced over TCP, set against MPICH over TCP.
+    var trellisTCP: MessagingRecord? = nil
 
     static func rows(from records: [MessagingRecord]) -> [ComparisonRow] {
         records.filter { $0.impl == "trellis" }.map { mine in
@@ -143,7 +166,7 @@ struct ComparisonRow {
             }
             return ComparisonRow(
                 bench: mine.bench, bytes: mine.bytes, ranks: mine.ranks, trellis: mine, keyed: other("trellis-key"), sealed: other("trellis-key-sealed"), tcp: other("mpich-tcp"),
-                shm: other("mpich-shm"))
+                shm: other("mpich-shm"), trellisTCP: other("trellis-tcp"))
         }
     }
 
@@ -162,13 +185,19 @@ struct ComparisonRow {
     /// The row as a line of its own.
     var record: MessagingComparisonRecord {
         var row = MessagingComparisonRecord(bench: bench + "-comparison", bytes: bytes, ranks: ranks)
-        for (impl, figure) in [("trellis", trellis), ("trellis-key", keyed), ("trellis-key-sealed", sealed), ("mpich-tcp", tcp), ("mpich-shm", shm)] {
+        for (impl, figure) in [
+            ("trellis", trellis), ("trellis-tcp", trellisTCP), ("trellis-key", keyed), ("trellis-key-sealed", sealed), ("mpich-tcp", tcp), ("mpich-shm", shm),
+        ] {
             guard let figure else { continue }
             row.latencyMicrosecondsByImpl[impl] = figure.latencyMicroseconds
             row.bandwidthMegabytesPerSecondByImpl[impl] = figure.bandwidthMegabytesPerSecond
             guard impl.hasPrefix("mpich") else { continue }
             row.latencyRatioVs[impl] = Self.latencyRatio(trellis, figure).map { rounded($0, 3) }
             row.bandwidthRatioVs[impl] = Self.bandwidthRatio(trellis, figure).map { rounded($0, 3) }
+        }
+        if let trellisTCP {
+            row.tcpLatencyRatioVsMPICHTCP = Self.latencyRatio(trellisTCP, tcp).map { rounded($0, 3) }
+            row.tcpBandwidthRatioVsMPICHTCP = Self.bandwidthRatio(trellisTCP, tcp).map { rounded($0, 3) }
         }
         if let keyed {
             row.keyLatencyCost = Self.latencyRatio(keyed, trellis).map { rounded($0, 3) }
@@ -181,13 +210,20 @@ struct ComparisonRow {
         return row
     }
 
-    static func table(_ rows: [ComparisonRow]) -> String {
+    static func table(_ rows: [ComparisonRow], pairs: Int = 1) -> String {
         func cell(_ record: MessagingRecord?) -> String {
             guard let record else { return "-" }
-            return record.bytes <= 65536 ? "\(format(record.latencyMicroseconds, 2)) us" : "\(format(record.bandwidthMegabytesPerSecond, 0)) MB/s"
+            let small = record.bytes <= 65536
+            let value = small ? "\(format(record.latencyMicroseconds, 2)) us" : "\(format(record.bandwidthMegabytesPerSecond, 0)) MB/s"
+            guard let low = record.minimumLatencyMicroseconds, let high = record.maximumLatencyMicroseconds, record.samples ?? 1 > 1 else { return value }
+            let range = small
+                ? "\(format(low, 2))-\(format(high, 2))"
+                : "\(format(Double(record.bytes) / high, 0))-\(format(Double(record.bytes) / low, 0))"
+            return "\(value) (\(range))"
         }
-        func ratio(_ row: ComparisonRow, _ other: MessagingRecord?) -> String {
-            let value = row.bytes <= 65536 ? latencyRatio(row.trellis, other) : bandwidthRatio(row.trellis, other)
+        func ratio(_ mine: MessagingRecord?, _ other: MessagingRecord?) -> String {
+            guard let mine else { return "-" }
+            let value = mine.bytes <= 65536 ? latencyRatio(mine, other) : bandwidthRatio(mine, other)
             return value.map { format($0, 2) + "x" } ?? "-"
         }
         func cost(_ row: ComparisonRow, _ secured: MessagingRecord?) -> String {
@@ -195,18 +231,22 @@ struct ComparisonRow {
             let value = row.bytes <= 65536 ? latencyRatio(secured, row.trellis) : bandwidthRatio(secured, row.trellis)
             return value.map { format($0, 2) + "x" } ?? "-"
         }
-        var table = TextTable(["bench", "bytes", "ranks", "trellis", "with key", "ratio", "sealed", "ratio", "mpich-tcp", "ratio", "mpich-shm", "ratio"])
+        var table = TextTable([
+            "bench", "bytes", "ranks", "trellis", "mpich-shm", "ratio", "trellis-tcp", "mpich-tcp", "ratio", "with key", "cost", "sealed", "cost",
+        ])
         for row in rows {
             table.append([
-                row.bench, String(row.bytes), String(row.ranks), cell(row.trellis), cell(row.keyed), cost(row, row.keyed), cell(row.sealed), cost(row, row.sealed),
-                cell(row.tcp), ratio(row, row.tcp), cell(row.shm), ratio(row, row.shm),
+                row.bench, String(row.bytes), String(row.ranks), cell(row.trellis), cell(row.shm), ratio(row.trellis, row.shm),
+                cell(row.trellisTCP), cell(row.tcp), ratio(row.trellisTCP, row.tcp), cell(row.keyed), cost(row, row.keyed), cell(row.sealed), cost(row, row.sealed),
             ])
         }
         return """
 
-            (small sizes compare latency, trellis/mpich; large sizes compare bandwidth, trellis/mpich; \
-            "with key": every connection authenticated, frames unsealed between ranks of one host; \
-            "sealed": every frame sealed too, as between hosts; both over trellis without a key)
+            (medians of \(pairs) alternating run\(pairs == 1 ? "" : "s") each, minimum-maximum in brackets; small sizes compare \
+            latency, trellis/mpich; large sizes compare bandwidth, trellis/mpich; "trellis": ranks of one host through \
+            shared-memory lanes; "trellis-tcp": every frame over TCP, against MPICH over TCP; "with key": every \
+            connection authenticated; "sealed": every frame sealed too, as between hosts (and so over TCP); \
+            their costs are over trellis without a key)
 
             """ + table.text
     }
@@ -224,6 +264,9 @@ struct MessagingComparisonRecord: BenchmarkRecord {
     var bandwidthMegabytesPerSecondByImpl: [String: Double] = [:]
     var latencyRatioVs: [String: Double] = [:]
     var bandwidthRatioVs: [String: Double] = [:]
+    /// Trellis forced over TCP over MPICH over TCP.
+    var tcpLatencyRatioVsMPICHTCP: Double?
+    var tcpBandwidthRatioVsMPICHTCP: Double?
     /// Trellis with a key over Trellis without: the cost of authentication (ranks on one host: no seals).
     var keyLatencyCost: Double?
     var keyBandwidthCost: Double?

@@ -16,6 +16,10 @@ public struct MessagingRecord: BenchmarkRecord, Equatable {
     public var latencyMicroseconds: Double
     /// `bytes / latency`, in 10^6 bytes per second.
     public var bandwidthMegabytesPerSecond: Double
+    /// For a median of several runs: how many, and the lowest and highest latency among them.
+    public var samples: Int?
+    public var minimumLatencyMicroseconds: Double?
+    public var maximumLatencyMicroseconds: Double?
 
     /// A figure from its latency; the bandwidth follows from `bytes`, and both are rounded.
     public init(bench: String, impl: String, bytes: Int, ranks: Int, iterations: Int, latencyMicroseconds: Double) {
@@ -26,6 +30,32 @@ public struct MessagingRecord: BenchmarkRecord, Equatable {
         self.iterations = iterations
         self.latencyMicroseconds = rounded(latencyMicroseconds, 3)
         self.bandwidthMegabytesPerSecond = latencyMicroseconds > 0 ? rounded(Double(bytes) / latencyMicroseconds, 1) : 0
+    }
+}
+
+extension MessagingRecord {
+    /// One record per implementation and point: the median latency of its
+    /// runs (bandwidth following), with their count, minimum and maximum, in
+    /// the order the points first came.
+    public static func medians(of runs: [MessagingRecord]) -> [MessagingRecord] {
+        var order: [String] = []
+        var groups: [String: [MessagingRecord]] = [:]
+        for run in runs {
+            let key = "\(run.impl) \(run.bench) \(run.bytes) \(run.ranks)"
+            if groups[key] == nil { order.append(key) }
+            groups[key, default: []].append(run)
+        }
+        return order.map { key in
+            let group = groups[key]!
+            let latencies = group.map(\.latencyMicroseconds)
+            var record = MessagingRecord(
+                bench: group[0].bench, impl: group[0].impl, bytes: group[0].bytes, ranks: group[0].ranks, iterations: group[0].iterations,
+                latencyMicroseconds: median(latencies))
+            record.samples = group.count
+            record.minimumLatencyMicroseconds = latencies.min()
+            record.maximumLatencyMicroseconds = latencies.max()
+            return record
+        }
     }
 }
 

@@ -90,15 +90,19 @@ struct NIOPingPongBench: RankBenchmarkCommand {
 
 struct CompareBench: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "compare", abstract: "Run Trellis and MPICH (over TCP and over shared memory) in one run and print ratios.")
+        commandName: "compare",
+        abstract: "Run Trellis and MPICH (over TCP and over shared memory) alternately and print medians with their range, and ratios.")
     @Option(help: "Seconds each MPICH run may take before it is stopped (MPICH sometimes hangs in MPI_Finalize).")
     var mpichTimeoutSeconds: Double = 400
+    @Option(help: "How many times each implementation runs, Trellis and MPICH in turn (medians are reported).")
+    var pairs: Int = 5
     @Flag(help: "Print only the JSON lines.")
     var json = false
 
     func run() throws {
         TrellisCommand.bootstrapLogging()
-        let comparison = Comparison(trellisExecutable: trellisProgram(), mpichTimeoutSeconds: mpichTimeoutSeconds)
+        guard pairs >= 1 else { throw ValidationError("--pairs must be at least 1") }
+        let comparison = Comparison(trellisExecutable: trellisProgram(), mpichTimeoutSeconds: mpichTimeoutSeconds, pairs: pairs)
         try comparison.run(printTable: !json)
     }
 }

@@ -103,7 +103,8 @@ public final class Runtime: Sendable {
         if environment["TRELLIS_MALLOC_TUNING"] != "0" { trellis_keep_large_allocations(1 << 30) }
         let key = try authentication.key(environment: environment)
         let transport = try SocketTransport(
-            localID: processID, host: host, maximumMessageBytes: limits.maximumMessageBytes, key: key, logger: logger)
+            localID: processID, host: host, maximumMessageBytes: limits.maximumMessageBytes, key: key,
+            lanesEnabled: SocketTransport.allowsLanes(environment["TRELLIS_TRANSPORTS"]), logger: logger)
         let engine = ProgressEngine(processID: processID, limits: limits, transport: transport, launcher: launched?.client, logger: logger)
 
         let world: Communicator

@@ -40,6 +40,7 @@ public enum ScenarioRunner {
         "join-listen": Scenarios.joinListen,
         "join-connect": Scenarios.joinConnect,
         "survive": Scenarios.survive,
+        "lane-death": Scenarios.laneDeath,
         "echo-server": Scenarios.echoServer,
         "echo-client": Scenarios.echoClient,
         "spawn": Scenarios.spawn,

@@ -30,6 +30,17 @@ public enum FrameKind: UInt8, Sendable, CaseIterable {
     /// = its process id): its nonce (payload), and whether the opener must
     /// prove it holds the cluster key (`aux` = 1).
     case challenge = 10
+    /// The opener of a connection between two processes of one host offers
+    /// a shared-memory lane: its payload is the opener's pid and memory-file
+    /// descriptor (two 32-bit integers), the ring size (64-bit) and a
+    /// 16-byte cookie, little-endian.
+    case laneOffer = 11
+    /// The acceptor's answer: tag 1, it mapped the lane, and every frame it
+    /// sends after this one goes through the lane; tag 0, it stays on the socket.
+    case laneAccept = 12
+    /// The opener's last frame on the socket: every frame after it goes
+    /// through the lane. After it only one-byte wake-ups come on the socket.
+    case laneSwitch = 13
 }
 
 /// What a `oneSided` frame asks for or answers. `exchange` is always the

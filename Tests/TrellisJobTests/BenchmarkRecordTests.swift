@@ -62,6 +62,24 @@ import Testing
         #expect(row.keyLatencyCost == nil, "no keyed run, so no cost of the key")
     }
 
+    /// Alternating runs become one record per implementation and point: the
+    /// median, with the count, minimum and maximum; ratios use the medians.
+    @Test func comparedRunsAreSummedUpByTheirMedians() {
+        let runs = [3.0, 40, 5, 4, 6].map { MessagingRecord(bench: "pingpong", impl: "trellis", bytes: 8, ranks: 2, iterations: 1, latencyMicroseconds: $0) }
+            + [2.0, 1, 2.5].map { MessagingRecord(bench: "pingpong", impl: "mpich-shm", bytes: 8, ranks: 2, iterations: 1, latencyMicroseconds: $0) }
+            + [MessagingRecord(bench: "pingpong", impl: "trellis-tcp", bytes: 8, ranks: 2, iterations: 1, latencyMicroseconds: 6)]
+            + [MessagingRecord(bench: "pingpong", impl: "mpich-tcp", bytes: 8, ranks: 2, iterations: 1, latencyMicroseconds: 12)]
+        let medians = MessagingRecord.medians(of: runs)
+        #expect(medians.map(\.impl) == ["trellis", "mpich-shm", "trellis-tcp", "mpich-tcp"])
+        #expect(medians[0].latencyMicroseconds == 5 && medians[0].samples == 5)
+        #expect(medians[0].minimumLatencyMicroseconds == 3 && medians[0].maximumLatencyMicroseconds == 40)
+        #expect(medians[0].jsonLine.contains(#""maximum_latency_microseconds":40"#), "\(medians[0].jsonLine)")
+        let row = ComparisonRow.rows(from: medians)[0]
+        #expect(row.record.latencyRatioVs["mpich-shm"] == 2.5, "5 us over 2 us")
+        #expect(row.record.tcpLatencyRatioVsMPICHTCP == 0.5, "Trellis over TCP against MPICH over TCP")
+        #expect(ComparisonRow.table([row], pairs: 5).contains("5.00 us (3.00-40.00)"), "\(ComparisonRow.table([row], pairs: 5))")
+    }
+
     @Test func aComparisonRowPricesTheKeyAgainstTrellisWithoutOne() {
         let records = [
             MessagingRecord(bench: "pingpong", impl: "trellis", bytes: 1 << 20, ranks: 2, iterations: 1, latencyMicroseconds: 400),
@@ -73,7 +91,7 @@ import Testing
         let row = rows[0].record
         #expect(row.keyLatencyCost == 1.25 && row.keyBandwidthCost == 0.8)
         #expect(row.sealedLatencyCost == 2 && row.sealedBandwidthCost == 0.5)
-        #expect(ComparisonRow.table(rows).contains(" 0.5x "), "\(ComparisonRow.table(rows))")
+        #expect(ComparisonRow.table(rows).contains(" 0.5x"), "\(ComparisonRow.table(rows))")
         #expect(row.latencyRatioVs.isEmpty, "ratios to MPICH only")
         #expect(row.jsonLine.contains(#""key_bandwidth_cost":0.8"#), "\(row.jsonLine)")
         #expect(ComparisonRow.table(rows).contains("0.8x"), "\(ComparisonRow.table(rows))")

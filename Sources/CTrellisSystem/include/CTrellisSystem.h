@@ -55,4 +55,33 @@ pid_t trellis_spawn_tied(const char *path, char *const argv[], char *const envp[
 /* posix_spawn_file_actions_addclosefrom_np, which Swift's Glibc module does not show. */
 int trellis_spawn_add_closefrom(posix_spawn_file_actions_t *actions, int from);
 
+/* A byte ring shared by two processes (shared_ring.c): one producer, one
+   consumer, each side's counter on a cache line of its own. */
+#include <sys/uio.h>
+typedef struct trellis_ring_control {
+    uint64_t head;
+    uint8_t head_line[56];
+    uint64_t tail;
+    uint8_t tail_line[56];
+    uint32_t consumer_sleeping;
+    uint8_t consumer_line[60];
+    uint32_t producer_waiting;
+    uint8_t producer_line[60];
+} trellis_ring_control;
+
+/* Copies as much of the vectors as fits; sets *wake_consumer when the consumer was asleep. */
+size_t trellis_ring_write(trellis_ring_control *ring, uint8_t *data, size_t capacity, const struct iovec *vectors, int count,
+                          int *wake_consumer);
+/* Copies at most `maximum` bytes out; sets *wake_producer when the producer waited for room. */
+size_t trellis_ring_read(trellis_ring_control *ring, uint8_t *data, size_t capacity, uint8_t *target, size_t maximum,
+                         int *wake_producer);
+size_t trellis_ring_readable(const trellis_ring_control *ring);
+size_t trellis_ring_writable(const trellis_ring_control *ring, size_t capacity);
+/* Marks the consumer (producer) asleep; returns whether it may sleep (nothing to read, no room). */
+int trellis_ring_consumer_will_sleep(trellis_ring_control *ring);
+void trellis_ring_consumer_awake(trellis_ring_control *ring);
+int trellis_ring_producer_will_sleep(trellis_ring_control *ring, size_t capacity);
+void trellis_ring_producer_awake(trellis_ring_control *ring);
+int trellis_memfd_create(const char *name);
+
 #endif

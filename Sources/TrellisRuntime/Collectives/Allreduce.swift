@@ -3,12 +3,16 @@ import TrellisCore
 
 /// Allreduce. Small data, or operations that do not commute, use recursive
 /// doubling (⌈log₂ p⌉ rounds, rank order kept); large data under commutative
-/// operations uses the ring (reduce-scatter then allgather), which moves
-/// about 2n bytes per rank whatever p is.
+/// operations is reduce-scattered then allgathered, which moves about 2n
+/// bytes per rank whatever p is: by recursive halving and doubling
+/// (Rabenseifner's) on a power of two ranks, else round a ring.
 func allreduceSchedule(payload: ByteBuffer, operation: ReductionOperation, rank: Int, size: Int, largeBytes: Int) throws -> CollectiveSchedule {
     let count = try operation.elementCount(of: payload)
-    if operation.isCommutative && payload.readableBytes >= largeBytes && count >= size && size > 2 {
-        return ringAllreduceSchedule(payload: payload, operation: operation, elements: count, rank: rank, size: size)
+    if operation.isCommutative && payload.readableBytes >= largeBytes && count >= size && size > 1 {
+        if size & (size - 1) == 0 {
+            return recursiveHalvingAllreduceSchedule(payload: payload, operation: operation, elements: count, rank: rank, size: size)
+        }
+        if size > 2 { return ringAllreduceSchedule(payload: payload, operation: operation, elements: count, rank: rank, size: size) }
     }
     return recursiveDoublingAllreduceSchedule(payload: payload, operation: operation, rank: rank, size: size)
 }

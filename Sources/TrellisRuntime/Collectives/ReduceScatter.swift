@@ -27,7 +27,7 @@ func reduceScatterSchedule(payload: ByteBuffer, counts: [Int], operation: Reduct
         schedule.result = { .buffer(state.blocks[rank]) }
         return schedule
     }
-    let schedule = reduceSchedule(payload: payload, operation: operation, root: 0, rank: rank, size: size)
+    let schedule = try reduceSchedule(payload: payload, operation: operation, root: 0, rank: rank, size: size)
     let reduced = schedule.result
     let state = ReductionState(value: ByteBuffer())
     schedule.step { step in

@@ -51,8 +51,7 @@ extension Communicator {
     /// The reduction at `root`; nil elsewhere.
     public func ireduce(_ payload: ByteBuffer, _ operation: ReductionOperation, root: Int) throws -> Request<ByteBuffer?> {
         try checkRank(root, role: "root")
-        _ = try operation.elementCount(of: payload)
-        let schedule = reduceSchedule(payload: payload, operation: operation, root: root, rank: rank, size: size)
+        let schedule = try reduceSchedule(payload: payload, operation: operation, root: root, rank: rank, size: size, largeBytes: largeBytes)
         return try request("reduce(\(operation.name))", schedule, Self.optionalBuffer)
     }
 

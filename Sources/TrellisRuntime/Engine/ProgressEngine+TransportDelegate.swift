@@ -48,7 +48,7 @@ extension ProgressEngine: TransportDelegate {
             receiveControl(header, payload: payload, from: peer)
         case .oneSided:
             receiveOneSided(header, payload: payload, from: peer)
-        case .challenge, .hello, .helloAcknowledge, .goodbye:
+        case .challenge, .hello, .helloAcknowledge, .goodbye, .laneOffer, .laneAccept, .laneSwitch:
             break
         }
     }

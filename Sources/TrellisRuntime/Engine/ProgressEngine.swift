@@ -89,7 +89,9 @@ public final class ProgressEngine: @unchecked Sendable {
         defer {
             applicationWaiters -= 1
             lastApplicationWaitEnd = MonotonicClock.nanoseconds()
-            if applicationWaiters == 0 { backgroundCondition.signal() }
+            // The background thread takes over only where something waits on
+            // progress: waking it after every wait cost a ping-pong half its speed.
+            if applicationWaiters == 0 && hasWorkInFlight { backgroundCondition.signal() }
             // Whoever leaves may leave the poller role free: one sleeper takes it.
             if !pollerBusy { wakeOneSleeperToPoll() }
         }
@@ -111,6 +113,14 @@ public final class ProgressEngine: @unchecked Sendable {
             }
             pollOnce(deadline: deadline, mayBlock: true)
         }
+    }
+
+    /// Whether anything needs the transport to move without a waiter:
+    /// posted receives, rendezvous exchanges, queued frames, windows and their
+    /// operations, conditions. Lock held.
+    private var hasWorkInFlight: Bool {
+        matching.postedCount > 0 || !outboundExchanges.isEmpty || !inboundExchanges.isEmpty || transport.hasUnsentFrames
+            || !oneSided.windows.isEmpty || !oneSided.pending.isEmpty || !pendingConditions.isEmpty
     }
 
     /// A thread asleep in `wait` while another polls. It is woken only when

@@ -28,18 +28,23 @@ public struct ReductionOperation: Sendable {
         self.combine = combine
     }
 
-    /// `lower op upper` as a new buffer.
+    /// `lower op upper` as a new buffer: written once, where copying one
+    /// input to combine into it in place would pass over the bytes twice.
     func apply(lower: ByteBuffer, upper: ByteBuffer) throws -> ByteBuffer {
         guard lower.readableBytes == upper.readableBytes else {
             throw TrellisError(
                 .collectiveMismatch,
                 "\(name): contributions of \(lower.readableBytes) and \(upper.readableBytes) bytes differ in length")
         }
-        var result = upper
-        result.withUnsafeMutableReadableBytes { output in
+        let length = upper.readableBytes
+        var result = ByteBufferAllocator().buffer(capacity: length)
+        result.writeWithUnsafeMutableBytes(minimumWritableBytes: length) { output in
             lower.withUnsafeReadableBytes { left in
-                combine(left, UnsafeRawBufferPointer(output), output)
+                upper.withUnsafeReadableBytes { right in
+                    combine(left, right, UnsafeMutableRawBufferPointer(rebasing: output[0..<length]))
+                }
             }
+            return length
         }
         return result
     }
@@ -81,36 +86,45 @@ public struct Reduction<T: WireScalar>: Sendable {
     }
 }
 
+extension Reduction {
+    /// A built-in operation: its bulk loop when `T` is a standard number
+    /// type, else `element` applied to each pair.
+    static func builtin(_ name: String, _ builtin: BuiltinReduction, element: @escaping @Sendable (T, T) -> T) -> Reduction<T> {
+        guard let bulk = builtin.combine(for: T.self) else { return .custom(name: name, element) }
+        return Reduction(operation: ReductionOperation(name: name, elementByteCount: T.wireByteCount, isCommutative: true, combine: bulk))
+    }
+}
+
 extension Reduction where T: Numeric {
     /// Elementwise sum, as MPI_SUM.
-    public static var sum: Reduction<T> { .custom(name: "sum") { $0 + $1 } }
+    public static var sum: Reduction<T> { .builtin("sum", .sum) { $0 + $1 } }
     /// Elementwise product, as MPI_PROD.
-    public static var product: Reduction<T> { .custom(name: "product") { $0 * $1 } }
+    public static var product: Reduction<T> { .builtin("product", .product) { $0 * $1 } }
 }
 
 extension Reduction where T: FixedWidthInteger {
     /// Elementwise sum of integers, as MPI_SUM, wrapping on overflow as C's
     /// unsigned arithmetic does: values from another process must not be
     /// able to stop this one with an overflow trap.
-    public static var sum: Reduction<T> { .custom(name: "sum") { $0 &+ $1 } }
+    public static var sum: Reduction<T> { .builtin("sum", .sum) { $0 &+ $1 } }
     /// Elementwise product of integers, as MPI_PROD, wrapping on overflow.
-    public static var product: Reduction<T> { .custom(name: "product") { $0 &* $1 } }
+    public static var product: Reduction<T> { .builtin("product", .product) { $0 &* $1 } }
 }
 
 extension Reduction where T: Comparable {
     /// Elementwise minimum, as MPI_MIN.
-    public static var min: Reduction<T> { .custom(name: "min") { Swift.min($0, $1) } }
+    public static var min: Reduction<T> { .builtin("min", .minimum) { Swift.min($0, $1) } }
     /// Elementwise maximum, as MPI_MAX.
-    public static var max: Reduction<T> { .custom(name: "max") { Swift.max($0, $1) } }
+    public static var max: Reduction<T> { .builtin("max", .maximum) { Swift.max($0, $1) } }
 }
 
 extension Reduction where T: FixedWidthInteger {
     /// Bitwise and, as MPI_BAND.
-    public static var bitwiseAnd: Reduction<T> { .custom(name: "bitwise-and") { $0 & $1 } }
+    public static var bitwiseAnd: Reduction<T> { .builtin("bitwise-and", .bitwiseAnd) { $0 & $1 } }
     /// Bitwise or, as MPI_BOR.
-    public static var bitwiseOr: Reduction<T> { .custom(name: "bitwise-or") { $0 | $1 } }
+    public static var bitwiseOr: Reduction<T> { .builtin("bitwise-or", .bitwiseOr) { $0 | $1 } }
     /// Bitwise exclusive or, as MPI_BXOR.
-    public static var bitwiseXor: Reduction<T> { .custom(name: "bitwise-xor") { $0 ^ $1 } }
+    public static var bitwiseXor: Reduction<T> { .builtin("bitwise-xor", .bitwiseXor) { $0 ^ $1 } }
     /// Nonzero is true; the result is 1 or 0.
     public static var logicalAnd: Reduction<T> { .custom(name: "logical-and") { ($0 != 0 && $1 != 0) ? 1 : 0 } }
     /// Logical or, as MPI_LOR: 1 when either value is nonzero, else 0.

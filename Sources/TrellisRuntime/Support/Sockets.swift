@@ -108,6 +108,23 @@ enum Sockets {
         return loopback(getsockname) && loopback(getpeername)
     }
 
+    /// Whether the connection runs between two sockets of this network
+    /// namespace: both ends on loopback, or both on the same address (the
+    /// kernel routes a connection to one of its own addresses internally).
+    /// Only such peers may share memory; hosts made as network namespaces
+    /// on one machine are kept apart as real hosts would be.
+    static func isSameHost(_ fd: Int32) -> Bool {
+        if isLoopback(fd) { return true }
+        func address(_ call: (Int32, UnsafeMutablePointer<sockaddr>, UnsafeMutablePointer<socklen_t>) -> Int32) -> UInt32? {
+            var address = sockaddr_in()
+            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+            let ok = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { call(fd, $0, &length) == 0 } }
+            return ok && address.sin_family == sa_family_t(AF_INET) ? address.sin_addr.s_addr : nil
+        }
+        guard let local = address(getsockname), let remote = address(getpeername) else { return false }
+        return local == remote
+    }
+
     static func acceptConnection(_ listenFD: Int32) -> Int32? {
         let fd = trellis_accept(listenFD)
         guard fd >= 0 else { return nil }

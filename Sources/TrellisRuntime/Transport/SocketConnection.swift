@@ -53,6 +53,19 @@ final class SocketConnection {
     private var headSeal: FrameSeal.Running?
     private var headTrailer: [UInt8]?
 
+    /// The shared-memory lane offered to the acceptor, until it answers (opener only).
+    var offeredLane: SharedMemoryLane?
+    /// The lane both sides mapped; frames go through it in each direction
+    /// once that direction's switch frame has passed on the socket.
+    var lane: SharedMemoryLane?
+    /// Frames written from here on go into the lane (after this side's switch frame).
+    var outboundOnLane = false
+    /// Frames read from here on come out of the lane (after the peer's switch
+    /// frame); the socket then carries only wake-ups and the peer's close.
+    var inboundOnLane = false
+    /// The lane's ring was full when frames were left to write.
+    var laneOutputBlocked = false
+
     // Reading: a staging area for headers and small payloads; large payloads
     // are read straight into their destination buffer.
     static let stagingCapacity = 256 * 1024
@@ -127,10 +140,59 @@ final class SocketConnection {
                 headOffset = 0
                 headSeal = nil
                 headTrailer = nil
+                if head.switchesToLane { outboundOnLane = true }
                 written(head)
             }
         }
         return .drained
+    }
+
+    /// Reads like read(2) from the socket, or from the lane once inbound
+    /// frames come through it (-1 with EAGAIN when it is empty).
+    func receive(into target: UnsafeMutableRawPointer, count: Int) -> Int {
+        guard inboundOnLane, let lane else { return Glibc.read(fd, target, count) }
+        var wakePeer = false
+        let read = lane.read(into: target, maximum: count, wakePeer: &wakePeer)
+        if wakePeer { ringDoorbell() }
+        if read == 0 {
+            errno = EAGAIN
+            return -1
+        }
+        return read
+    }
+
+    /// Wakes the peer, asleep in the kernel waiting for the lane: one byte on
+    /// the socket. Only once this side's frames go through the lane, so the
+    /// byte never lands inside a frame; if the socket is full the peer has
+    /// bytes to wake it already.
+    func ringDoorbell() {
+        guard outboundOnLane, descriptorOpen else { return }
+        var byte: UInt8 = 1
+        _ = Glibc.send(fd, &byte, 1, Int32(MSG_NOSIGNAL | MSG_DONTWAIT))
+    }
+
+    /// Reads and drops the wake-ups waiting on the socket of a connection
+    /// whose frames come through its lane. Returns false at the socket's end
+    /// of stream; throws when reading failed.
+    func drainDoorbells() throws -> Bool {
+        var scratch = [UInt8](repeating: 0, count: 256)
+        while true {
+            let result = scratch.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress!, $0.count) }
+            if result > 0 { continue }
+            if result == 0 { return false }
+            let code = errno
+            if code == EINTR { continue }
+            if code == EAGAIN || code == EWOULDBLOCK { return true }
+            throw TrellisError(.peerFailed, "reading from a peer failed", underlying: SystemCallError("read", errno: code))
+        }
+    }
+
+    /// Starts reading frames from the lane: what is left in the staging area
+    /// came on the socket after the peer's switch frame, so it is wake-ups.
+    func switchInboundToLane() {
+        inboundOnLane = true
+        stagingStart = 0
+        stagingEnd = 0
     }
 
     /// The most one write hands the kernel: a receiver on the same host
@@ -202,6 +264,16 @@ final class SocketConnection {
                         vectors.append(iovec(iov_base: UnsafeMutableRawPointer(mutating: segment.baseAddress! + skip), iov_len: length))
                         left -= length
                         skip = 0
+                    }
+                    if outboundOnLane, let lane {
+                        var wakePeer = false
+                        let written = vectors.withUnsafeBufferPointer { lane.write($0, wakePeer: &wakePeer) }
+                        if wakePeer { ringDoorbell() }
+                        guard written > 0 || vectors.isEmpty else {
+                            errno = EAGAIN
+                            return -1
+                        }
+                        return written
                     }
                     var message = msghdr()
                     return vectors.withUnsafeMutableBufferPointer { pointer in

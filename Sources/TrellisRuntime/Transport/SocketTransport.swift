@@ -21,7 +21,7 @@ final class SocketTransport: Transport {
     /// frames go unsealed: nobody but root, who can read the key, can change
     /// bytes that never leave the host's kernel). Either side asking seals both ways.
     private let sealsLoopback = ProcessEnvironment.value("TRELLIS_SEAL_LOOPBACK") == "1"
-    private let logger: Logger
+    let logger: Logger
     private let epollFD: Int32
     private let wakeFD: Int32
     private let listenFD: Int32
@@ -41,7 +41,7 @@ final class SocketTransport: Transport {
     /// Set once this process finalizes: a connection that finishes its
     /// handshake after that is said goodbye on at once, so the peer never
     /// sees it close without one.
-    private var saidGoodbye = false
+    private(set) var saidGoodbye = false
     /// Processes that said goodbye and finalized. A process id is never
     /// reused, so a connection from one of them that arrives later is a
     /// leftover of a crossed handshake (its opener closed it as the loser),
@@ -68,6 +68,31 @@ final class SocketTransport: Transport {
     var rejectedPatienceNanoseconds: UInt64 = 3_000_000_000
     private var rejectedConnections: [SocketConnection] = []
 
+    /// Whether connections between two processes of this host move their
+    /// frames to a shared-memory lane (`allowsLanes`).
+    let lanesEnabled: Bool
+
+    /// `TRELLIS_TRANSPORTS` lists the transports allowed: "shm,tcp" by
+    /// default; "tcp" keeps every frame on the socket.
+    static func allowsLanes(_ setting: String?) -> Bool {
+        (setting ?? "shm,tcp").lowercased().split(separator: ",").contains { $0.filter { $0 != " " } == "shm" }
+    }
+    /// Connections whose frames come in through a lane: polled at every
+    /// turn, since a ring raises no event of its own. Under the engine lock.
+    var laneConnections: [SocketConnection] = []
+    var lanesChanged = false
+    /// The inbound lanes as the poller last saw them: read by
+    /// `waitForEvents` without the lock, so only the poller (in
+    /// `handleEvents`) replaces it. It keeps the lanes mapped until then.
+    var pollingLanes: [SharedMemoryLane] = []
+    /// Events `waitForEvents` found on descriptors (the count it returns also counts lanes with input).
+    private var descriptorEvents = 0
+    /// Turns of the spin since the descriptors were last polled: with lanes,
+    /// a spinning poller looks at the rings every turn and at the sockets
+    /// every `descriptorPollInterval` turns (a system call each).
+    private var spinsSinceDescriptorPoll = 0
+    private static let descriptorPollInterval = 16
+
     // Filled by `waitForEvents`, read by `handleEvents`: only the poller touches them.
     private static let eventCapacity = 256
     private let readyFDs = UnsafeMutablePointer<Int32>.allocate(capacity: SocketTransport.eventCapacity)
@@ -79,11 +104,12 @@ final class SocketTransport: Transport {
     /// Payloads of handshake frames are at most this long; any longer is refused before it is read.
     private static let handshakeBytes = HandshakeProof.nonceBytes + HandshakeProof.codeBytes
 
-    init(localID: ProcessID, host: String, maximumMessageBytes: Int, key: ClusterKey?, logger: Logger) throws {
+    init(localID: ProcessID, host: String, maximumMessageBytes: Int, key: ClusterKey?, lanesEnabled: Bool = false, logger: Logger) throws {
         self.localID = localID
         self.key = key
         self.maximumMessageBytes = maximumMessageBytes
         self.logger = logger
+        self.lanesEnabled = lanesEnabled
         epollFD = trellis_epoll_create()
         guard epollFD >= 0 else { throw Sockets.failure("epoll_create1", "progress engine") }
         wakeFD = trellis_eventfd()
@@ -159,14 +185,24 @@ final class SocketTransport: Transport {
         }
     }
 
-    private func flush(_ connection: SocketConnection) {
-        let outcome = connection.flush { [unowned self] frame in self.delegate?.transport(wrote: frame) }
+    func flush(_ connection: SocketConnection) {
+        var outcome = connection.flush { [unowned self] frame in self.delegate?.transport(wrote: frame) }
+        // A full ring raises no event when it empties: the peer is asked to ring once it has read.
+        while case .blocked = outcome, connection.outboundOnLane, let lane = connection.lane {
+            connection.laneOutputBlocked = true
+            if lane.producerWillSleep() { break }
+            outcome = connection.flush { [unowned self] frame in self.delegate?.transport(wrote: frame) }
+        }
+        if connection.laneOutputBlocked, case .drained = outcome {
+            connection.laneOutputBlocked = false
+            connection.lane?.producerAwake()
+        }
         switch outcome {
         case .drained:
             setWantsWritable(connection, false)
             if connection.closingAfterFlush { Glibc.shutdown(connection.fd, Int32(SHUT_WR)) }
         case .blocked:
-            setWantsWritable(connection, true)
+            setWantsWritable(connection, !connection.outboundOnLane)
         case .failed(let code):
             let peer = connection.peer.map(String.init(describing:)) ?? "?"
             fail(connection, error: TrellisError(
@@ -189,14 +225,37 @@ final class SocketTransport: Transport {
     }
 
     func waitForEvents(timeoutMilliseconds: Int32) -> Int {
+        descriptorEvents = 0
+        let lanes = pollingLanes
+        guard !lanes.isEmpty else { return pollDescriptors(timeoutMilliseconds) }
+        var lanesWithInput = lanes.reduce(0) { $0 + ($1.hasInput ? 1 : 0) }
+        if lanesWithInput > 0 || timeoutMilliseconds == 0 {
+            spinsSinceDescriptorPoll += 1
+            guard spinsSinceDescriptorPoll >= Self.descriptorPollInterval else { return lanesWithInput }
+            return lanesWithInput + pollDescriptors(0)
+        }
+        // About to sleep: every lane's peer is asked to ring the socket once
+        // it writes, and a lane written to meanwhile cancels the sleep.
+        var maySleep = true
+        for lane in lanes where !lane.consumerWillSleep() { maySleep = false }
+        let count = pollDescriptors(maySleep ? timeoutMilliseconds : 0)
+        for lane in lanes { lane.consumerAwake() }
+        lanesWithInput = lanes.reduce(0) { $0 + ($1.hasInput ? 1 : 0) }
+        return count + lanesWithInput
+    }
+
+    private func pollDescriptors(_ timeoutMilliseconds: Int32) -> Int {
+        spinsSinceDescriptorPoll = 0
         let count = trellis_epoll_wait(epollFD, readyFDs, readyEvents, Int32(Self.eventCapacity), timeoutMilliseconds)
-        return max(Int(count), 0)
+        descriptorEvents = max(Int(count), 0)
+        return descriptorEvents
     }
 
     func handleEvents(_ count: Int) {
         defer { closedSinceLastBatch.removeAll(keepingCapacity: true) }
         if !rejectedConnections.isEmpty { reopenRejectedPastPatience() }
-        for index in 0..<count {
+        defer { if !laneConnections.isEmpty || lanesChanged { handleLanes() } }
+        for index in 0..<descriptorEvents {
             let fd = readyFDs[index]
             let events = readyEvents[index]
             if closedSinceLastBatch.contains(fd) {
@@ -258,6 +317,14 @@ final class SocketTransport: Transport {
 
     private func handleReadable(_ connection: SocketConnection) {
         do {
+            if connection.inboundOnLane {
+                // The socket carries wake-ups and, at the end, the peer's close:
+                // what the peer wrote to the lane before closing is read first.
+                let open = try connection.drainDoorbells()
+                _ = try readFrames(connection)
+                if !open, connection.state != .closed { closed(connection) }
+                return
+            }
             let open = try readFrames(connection)
             if !open { closed(connection) }
         } catch let error as TrellisError {
@@ -270,7 +337,7 @@ final class SocketTransport: Transport {
     /// Reads and dispatches frames until the socket is drained: the poll is
     /// level-triggered on the socket, not on the staging area, so stopping
     /// early could strand whole frames there. Returns false at end of stream.
-    private func readFrames(_ connection: SocketConnection) throws -> Bool {
+    func readFrames(_ connection: SocketConnection) throws -> Bool {
         while connection.state != .closed && connection.state != .rejected {
             if let header = connection.inboundHeader {
                 if connection.inboundRemaining == 0 && connection.awaitingTrailer && connection.stagedBytes >= FrameSeal.byteCount {
@@ -301,9 +368,8 @@ final class SocketTransport: Transport {
                 if connection.inboundRemaining >= Self.directReadBytes && connection.inboundPayload != nil {
                     var result = 0
                     let wanted = connection.inboundRemaining
-                    let fd = connection.fd
                     connection.inboundPayload!.writeWithUnsafeMutableBytes(minimumWritableBytes: wanted) { target in
-                        result = Glibc.read(fd, target.baseAddress!, min(target.count, wanted))
+                        result = connection.receive(into: target.baseAddress!, count: min(target.count, wanted))
                         return max(result, 0)
                     }
                     guard try accept(readResult: result) else { return result != 0 }
@@ -331,7 +397,7 @@ final class SocketTransport: Transport {
                 connection.stagingEnd = staged
             }
             let space = SocketConnection.stagingCapacity - connection.stagingEnd
-            let result = Glibc.read(connection.fd, connection.staging.baseAddress! + connection.stagingEnd, space)
+            let result = connection.receive(into: connection.staging.baseAddress! + connection.stagingEnd, count: space)
             guard try accept(readResult: result) else { return result != 0 }
             connection.stagingEnd += result
         }
@@ -407,6 +473,11 @@ final class SocketTransport: Transport {
             closeAfterFlush(connection)
         case .goodbye:
             connection.goodbyeReceived = true
+        case .laneOffer, .laneAccept, .laneSwitch:
+            guard connection.state == .established else {
+                throw TrellisError(.protocolViolation, "\(header.kind) frame before the handshake from \(describe(connection))")
+            }
+            try receiveLaneFrame(header, payload: payload, on: connection)
         default:
             guard connection.state == .established, let peer = connection.peer else {
                 throw TrellisError(.protocolViolation, "\(header.kind) frame before the handshake")
@@ -566,7 +637,7 @@ final class SocketTransport: Transport {
     }
 
     /// "process P at ADDRESS", or the address an accepted connection came from.
-    private func describe(_ connection: SocketConnection) -> String {
+    func describe(_ connection: SocketConnection) -> String {
         guard let peer = connection.peer else { return connection.remoteAddress }
         return "process \(peer) at \(addresses[peer] ?? connection.remoteAddress)"
     }
@@ -592,6 +663,7 @@ final class SocketTransport: Transport {
             if header.flags.contains(.sealed) || wantsSeals(connection) { startSealing(connection, proof) }
             connectionsEstablished[connection.peer!, default: 0] += 1
             lastConnectedHosts[connection.peer!] = host(of: connection, peer: connection.peer!) ?? lastConnectedHosts[connection.peer!]
+            offerLane(on: connection)
             if !connection.sendQueue.isEmpty { flush(connection) }
             if saidGoodbye { closeAfterFlush(connection) }
         } else if header.tag == 2, let peer = connection.peer {
@@ -658,6 +730,12 @@ final class SocketTransport: Transport {
         guard connection.state != .closed else { return }
         closeDescriptor(connection)
         connection.state = .closed
+        if connection.lane != nil || connection.offeredLane != nil {
+            // Unmapped once no poller looks at it any more.
+            connection.lane = nil
+            connection.offeredLane = nil
+            lanesChanged = true
+        }
         if let peer = connection.peer, connectionsByPeer[peer] === connection {
             connectionsByPeer[peer] = nil
         }
@@ -692,7 +770,7 @@ final class SocketTransport: Transport {
         }
     }
 
-    private func fail(_ connection: SocketConnection, error: TrellisError) {
+    func fail(_ connection: SocketConnection, error: TrellisError) {
         guard connection.state != .closed else { return }
         guard let peer = connection.peer, connectionsByPeer[peer] === connection else {
             logger.debug("dropping a connection that was not in use: \(error)")
@@ -762,7 +840,8 @@ final class SocketTransport: Transport {
 
     func debugState() -> String {
         connectionsByFD.values.map { connection in
-            "  fd \(connection.fd) peer \(connection.peer.map(String.init(describing:)) ?? "?") \(connection.state) queue \(connection.sendQueue.count) head offset \(connection.headOffset) wants-writable \(connection.wantsWritable) staged \(connection.stagedBytes) inbound \(connection.inboundHeader.map { "\($0.kind) remaining \(connection.inboundRemaining)" } ?? "none")"
+            let lane = connection.lane == nil ? "" : " lane in \(connection.inboundOnLane) out \(connection.outboundOnLane) blocked \(connection.laneOutputBlocked)"
+            return "  fd \(connection.fd)\(lane) peer \(connection.peer.map(String.init(describing:)) ?? "?") \(connection.state) queue \(connection.sendQueue.count) head offset \(connection.headOffset) wants-writable \(connection.wantsWritable) staged \(connection.stagedBytes) inbound \(connection.inboundHeader.map { "\($0.kind) remaining \(connection.inboundRemaining)" } ?? "none")"
         }.joined(separator: "\n")
     }
 
@@ -771,6 +850,8 @@ final class SocketTransport: Transport {
         isShutDown = true
         for connection in connectionsByFD.values { closeQuietly(connection) }
         for connection in connectionsByPeer.values { closeQuietly(connection) }
+        laneConnections.removeAll()
+        pollingLanes.removeAll()
         Glibc.close(listenFD)
         Glibc.close(wakeFD)
         Glibc.close(epollFD)

@@ -17,6 +17,9 @@ struct OutgoingFrame {
     }
 
     var byteCount: Int { FrameHeader.byteCount + (payload?.readableBytes ?? 0) }
+
+    /// Whether this side's frames go through the shared-memory lane once this one is written.
+    var switchesToLane: Bool { header.kind == .laneSwitch || (header.kind == .laneAccept && header.tag == 1) }
 }
 
 /// What a transport reports to the progress engine. Always called with the
