@@ -97,6 +97,62 @@ public struct Comparison {
         if printTable { print(ComparisonRow.table(rows, pairs: pairs)) }
     }
 
+    /// The ping-pong between two namespace hosts of this machine (each with
+    /// its own sshd, one rank on each), Trellis (`trellis run --hosts`, over
+    /// TCP: the hosts share no memory) and MPICH over TCP (Hydra over ssh,
+    /// `UCX_TLS=tcp,self`) alternately `pairs` times; medians as in `run`.
+    /// Needs root; throws `notSupported` naming what is missing.
+    public func runBetweenHosts(printTable: Bool) throws {
+        var mpiProgram = ""
+        let cluster = try NamespaceCluster.forBenchmark("compare --between-hosts", count: 2, prefix: "tc") {
+            mpiProgram = try buildMPIProgram()
+            progress("making 2 namespace hosts with their sshds")
+        }
+        defer { cluster.tearDown() }
+        let names = cluster.hosts.map(\.name).joined(separator: ",")
+        var samples: [MessagingRecord] = []
+        for pair in 0..<pairs {
+            let trellisRun = {
+                progress("pair \(pair + 1) of \(pairs): trellis ping-pong between 2 hosts")
+                let outcome = try cluster.runAsUser(
+                    on: 0,
+                    [trellisExecutable, "run", "-n", "2", "--hosts", names, "--ppn", "1", "--ssh", "ssh -F \(cluster.sshConfig)", trellisExecutable, "bench", "pingpong"],
+                    environment: ["TRELLIS_AUTH": "none"], timeoutSeconds: 900)
+                return try self.records(outcome, what: "trellis between hosts").map { record in
+                    var record = record
+                    record.impl = "trellis-tcp"
+                    return record
+                }
+            }
+            let mpichRun = {
+                progress("pair \(pair + 1) of \(pairs): mpich-tcp ping-pong between 2 hosts")
+                let outcome = try cluster.runAsUser(
+                    on: 0,
+                    ["mpiexec.mpich", "-launcher", "ssh", "-launcher-exec", cluster.sshProgram, "-hosts", names, "-ppn", "1", "-n", "2", mpiProgram, "pingpong"],
+                    environment: ["UCX_TLS": "tcp,self", "BENCH_IMPL": "mpich-tcp"], timeoutSeconds: mpichTimeoutSeconds)
+                return try self.records(outcome, what: "mpich-tcp between hosts")
+            }
+            for run in pair % 2 == 0 ? [trellisRun, mpichRun] : [mpichRun, trellisRun] { samples += try run() }
+        }
+        let records = MessagingRecord.medians(of: samples.map { record in
+            var record = record
+            record.bench = "pingpong-between-hosts"
+            return record
+        })
+        let rows = ComparisonRow.rows(from: records, anchor: "trellis-tcp")
+        for record in records { record.printLine() }
+        for row in rows { row.record.printLine() }
+        if printTable { print(ComparisonRow.table(rows, pairs: pairs)) }
+    }
+
+    private func records(_ outcome: CommandRunner.Outcome, what: String) throws -> [MessagingRecord] {
+        let records = MessagingRecord.parseLines(outcome.output)
+        guard !records.isEmpty else {
+            throw TrellisError(.launchFailed, "\(what) produced no results (exit \(outcome.status)): \(outcome.combined.suffix(1500))")
+        }
+        return records
+    }
+
     private func progress(_ text: String) {
         FileHandle.standardError.write(Data("bench compare: \(text)...\n".utf8))
     }
@@ -159,8 +215,9 @@ struct ComparisonRow {
     /// Trellis forced over TCP, set against MPICH over TCP.
     var trellisTCP: MessagingRecord? = nil
 
-    static func rows(from records: [MessagingRecord]) -> [ComparisonRow] {
-        records.filter { $0.impl == "trellis" }.map { mine in
+    /// A row per point of `anchor`'s records (Trellis as it runs by default).
+    static func rows(from records: [MessagingRecord], anchor: String = "trellis") -> [ComparisonRow] {
+        records.filter { $0.impl == anchor }.map { mine in
             func other(_ impl: String) -> MessagingRecord? {
                 records.first { $0.impl == impl && $0.bench == mine.bench && $0.bytes == mine.bytes && $0.ranks == mine.ranks }
             }

@@ -96,6 +96,8 @@ struct CompareBench: ParsableCommand {
     var mpichTimeoutSeconds: Double = 400
     @Option(help: "How many times each implementation runs, Trellis and MPICH in turn (medians are reported).")
     var pairs: Int = 5
+    @Flag(help: "Ping-pong between two namespace hosts instead (Trellis and MPICH over TCP; needs root).")
+    var betweenHosts = false
     @Flag(help: "Print only the JSON lines.")
     var json = false
 
@@ -103,7 +105,11 @@ struct CompareBench: ParsableCommand {
         TrellisCommand.bootstrapLogging()
         guard pairs >= 1 else { throw ValidationError("--pairs must be at least 1") }
         let comparison = Comparison(trellisExecutable: trellisProgram(), mpichTimeoutSeconds: mpichTimeoutSeconds, pairs: pairs)
-        try comparison.run(printTable: !json)
+        if betweenHosts {
+            try comparison.runBetweenHosts(printTable: !json)
+        } else {
+            try comparison.run(printTable: !json)
+        }
     }
 }
 

@@ -28,3 +28,19 @@ import Testing
         #expect(outcome.output.contains("CHECK lane-unmapped ok"), "\(outcome.combined)")
     }
 }
+
+/// Trellis and MPICH over TCP between two namespace hosts (root and
+/// namespaces needed; MPICH installed by scripts/install-system-packages.sh).
+@Suite(.serialized, .enabled(if: TestHosts.unavailable == nil, "\(TestHosts.unavailable ?? "")"))
+struct BetweenHostsCompareJobTests {
+    @Test func pingPongBetweenHostsIsComparedWithMPICHOverTCP() throws {
+        let outcome = try JobHarness.run(
+            [JobHarness.trellis, "bench", "compare", "--between-hosts", "--pairs", "1", "--mpich-timeout-seconds", "120", "--json"], timeoutSeconds: 600)
+        #expect(outcome.status == 0, "\(outcome.combined)")
+        let lines = outcome.output.split(separator: "\n")
+        #expect(lines.contains { $0.contains(#""impl":"trellis-tcp""#) && $0.contains(#""bench":"pingpong-between-hosts""#) }, "\(outcome.combined)")
+        let comparisons = lines.filter { $0.contains(#""bench":"pingpong-between-hosts-comparison""#) }
+        #expect(comparisons.count == 3, "one comparison per size (8 B, 1 MiB, 16 MiB):\n\(outcome.combined)")
+        #expect(comparisons.allSatisfy { $0.contains(#""latency_ratio_vs":{"mpich-tcp":"#) }, "MPICH's figures in every comparison:\n\(outcome.combined)")
+    }
+}

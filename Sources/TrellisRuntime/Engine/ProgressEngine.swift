@@ -56,6 +56,9 @@ public final class ProgressEngine: @unchecked Sendable {
     private var lastActivityNanoseconds: UInt64 = 0
     private var lastApplicationWaitEnd: UInt64 = 0
     private var shuttingDown = false
+    /// Polls that found nothing while spinning; one in `spinsPerYield` yields the processor.
+    private var emptySpins = 0
+    private static let spinsPerYield = 4
     private var backgroundThread: pthread_t?
 
     init(processID: ProcessID, limits: RuntimeLimits, transport: Transport, launcher: PMIClient? = nil, logger: Logger) {
@@ -224,7 +227,12 @@ public final class ProgressEngine: @unchecked Sendable {
         pollerInKernel = timeout > 0
         lock.unlock()
         let count = transport.waitForEvents(timeoutMilliseconds: timeout)
-        if count == 0 && mayBlock && timeout == 0 { sched_yield() }
+        if count == 0 && mayBlock && timeout == 0 {
+            // Every few empty turns, not every one: a yield is a system call,
+            // and the message that ends the spin waits for it to return.
+            emptySpins &+= 1
+            if emptySpins % Self.spinsPerYield == 0 { sched_yield() }
+        }
         lock.lock()
         pollerInKernel = false
         // Also with no events: the transport keeps a deadline or two of its own.

@@ -252,33 +252,36 @@ final class SocketConnection {
         frame.encodedHeader.withUnsafeBytes { header -> Int in
             (trailer ?? []).withUnsafeBytes { trailerBytes -> Int in
                 func send(_ body: UnsafeRawBufferPointer) -> Int {
-                    var vectors: [iovec] = []
-                    var skip = offset
-                    var left = limit - offset
-                    for segment in [header, body, trailerBytes] where segment.count > 0 && left > 0 {
-                        if skip >= segment.count {
-                            skip -= segment.count
-                            continue
+                    // On the stack: a frame is sent with no allocation of its own.
+                    withUnsafeTemporaryAllocation(of: iovec.self, capacity: 3) { vectors -> Int in
+                        var count = 0
+                        var skip = offset
+                        var left = limit - offset
+                        for segment in [header, body, trailerBytes] where segment.count > 0 && left > 0 {
+                            if skip >= segment.count {
+                                skip -= segment.count
+                                continue
+                            }
+                            let length = min(segment.count - skip, left)
+                            vectors[count] = iovec(iov_base: UnsafeMutableRawPointer(mutating: segment.baseAddress! + skip), iov_len: length)
+                            count += 1
+                            left -= length
+                            skip = 0
                         }
-                        let length = min(segment.count - skip, left)
-                        vectors.append(iovec(iov_base: UnsafeMutableRawPointer(mutating: segment.baseAddress! + skip), iov_len: length))
-                        left -= length
-                        skip = 0
-                    }
-                    if outboundOnLane, let lane {
-                        var wakePeer = false
-                        let written = vectors.withUnsafeBufferPointer { lane.write($0, wakePeer: &wakePeer) }
-                        if wakePeer { ringDoorbell() }
-                        guard written > 0 || vectors.isEmpty else {
-                            errno = EAGAIN
-                            return -1
+                        let used = UnsafeMutableBufferPointer(rebasing: vectors[0..<count])
+                        if outboundOnLane, let lane {
+                            var wakePeer = false
+                            let written = lane.write(UnsafeBufferPointer(used), wakePeer: &wakePeer)
+                            if wakePeer { ringDoorbell() }
+                            guard written > 0 || count == 0 else {
+                                errno = EAGAIN
+                                return -1
+                            }
+                            return written
                         }
-                        return written
-                    }
-                    var message = msghdr()
-                    return vectors.withUnsafeMutableBufferPointer { pointer in
-                        message.msg_iov = pointer.baseAddress
-                        message.msg_iovlen = pointer.count
+                        var message = msghdr()
+                        message.msg_iov = used.baseAddress
+                        message.msg_iovlen = count
                         return sendmsg(fd, &message, Int32(MSG_NOSIGNAL))
                     }
                 }

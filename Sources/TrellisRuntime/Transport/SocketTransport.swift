@@ -60,7 +60,10 @@ final class SocketTransport: Transport {
     /// send the hello too early). Skipping costs nothing: the poll is
     /// level-triggered, so the new socket's own events come again.
     private var closedSinceLastBatch = Set<Int32>()
-    weak var delegate: TransportDelegate?
+    /// The engine that owns this transport, so it outlives it. Not `weak`:
+    /// a weak reference gives the engine a side table, and every retain and
+    /// release of it then takes the slow path (a tenth of a small message's time).
+    unowned(unsafe) var delegate: TransportDelegate?
     /// How long a connection the peer turned down (it keeps the one it opened
     /// to this process instead) waits for that one's hello before opening
     /// again: the peer's own may have failed (a SYN lost to a cut link), and
@@ -87,6 +90,11 @@ final class SocketTransport: Transport {
     var pollingLanes: [SharedMemoryLane] = []
     /// Events `waitForEvents` found on descriptors (the count it returns also counts lanes with input).
     private var descriptorEvents = 0
+    /// Whether `waitForEvents` saw input in a lane (or must assume so: a poll
+    /// of the descriptors may have run handlers that write to lanes).
+    var laneInputFound = false
+    /// Lane connections whose ring was full with frames left to write.
+    var blockedLaneOutputs = 0
     /// Turns of the spin since the descriptors were last polled: with lanes,
     /// a spinning poller looks at the rings every turn and at the sockets
     /// every `descriptorPollInterval` turns (a system call each).
@@ -186,14 +194,16 @@ final class SocketTransport: Transport {
     }
 
     func flush(_ connection: SocketConnection) {
-        var outcome = connection.flush { [unowned self] frame in self.delegate?.transport(wrote: frame) }
+        var outcome = connection.flush { frame in delegate?.transport(wrote: frame) }
         // A full ring raises no event when it empties: the peer is asked to ring once it has read.
         while case .blocked = outcome, connection.outboundOnLane, let lane = connection.lane {
+            if !connection.laneOutputBlocked { blockedLaneOutputs += 1 }
             connection.laneOutputBlocked = true
             if lane.producerWillSleep() { break }
-            outcome = connection.flush { [unowned self] frame in self.delegate?.transport(wrote: frame) }
+            outcome = connection.flush { frame in delegate?.transport(wrote: frame) }
         }
         if connection.laneOutputBlocked, case .drained = outcome {
+            blockedLaneOutputs -= 1
             connection.laneOutputBlocked = false
             connection.lane?.producerAwake()
         }
@@ -228,7 +238,9 @@ final class SocketTransport: Transport {
         descriptorEvents = 0
         let lanes = pollingLanes
         guard !lanes.isEmpty else { return pollDescriptors(timeoutMilliseconds) }
-        var lanesWithInput = lanes.reduce(0) { $0 + ($1.hasInput ? 1 : 0) }
+        var lanesWithInput = 0
+        for lane in lanes where lane.hasInput { lanesWithInput += 1 }
+        laneInputFound = lanesWithInput > 0
         if lanesWithInput > 0 || timeoutMilliseconds == 0 {
             spinsSinceDescriptorPoll += 1
             guard spinsSinceDescriptorPoll >= Self.descriptorPollInterval else { return lanesWithInput }
@@ -240,7 +252,8 @@ final class SocketTransport: Transport {
         for lane in lanes where !lane.consumerWillSleep() { maySleep = false }
         let count = pollDescriptors(maySleep ? timeoutMilliseconds : 0)
         for lane in lanes { lane.consumerAwake() }
-        lanesWithInput = lanes.reduce(0) { $0 + ($1.hasInput ? 1 : 0) }
+        for lane in lanes where lane.hasInput { lanesWithInput += 1 }
+        laneInputFound = lanesWithInput > 0
         return count + lanesWithInput
     }
 
@@ -254,7 +267,8 @@ final class SocketTransport: Transport {
     func handleEvents(_ count: Int) {
         defer { closedSinceLastBatch.removeAll(keepingCapacity: true) }
         if !rejectedConnections.isEmpty { reopenRejectedPastPatience() }
-        defer { if !laneConnections.isEmpty || lanesChanged { handleLanes() } }
+        // A spinning poller that found nothing skips the walk over the lanes.
+        defer { if laneInputFound || descriptorEvents > 0 || blockedLaneOutputs > 0 || lanesChanged { handleLanes() } }
         for index in 0..<descriptorEvents {
             let fd = readyFDs[index]
             let events = readyEvents[index]
@@ -730,6 +744,10 @@ final class SocketTransport: Transport {
         guard connection.state != .closed else { return }
         closeDescriptor(connection)
         connection.state = .closed
+        if connection.laneOutputBlocked {
+            connection.laneOutputBlocked = false
+            blockedLaneOutputs -= 1
+        }
         if connection.lane != nil || connection.offeredLane != nil {
             // Unmapped once no poller looks at it any more.
             connection.lane = nil

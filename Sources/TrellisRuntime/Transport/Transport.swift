@@ -37,9 +37,11 @@ protocol TransportDelegate: AnyObject {
 
 /// Moves frames between processes. The progress engine polls it: one thread
 /// at a time waits for events without the engine lock, then handles them with
-/// the lock held. TCP sockets are the first implementation; shared memory for
-/// peers on one host would be another, behind the same protocol (as BMI
-/// methods are in PVFS2).
+/// the lock held. `SocketTransport` implements it: a TCP connection per
+/// pair of processes, whose frames move to a shared-memory lane when both
+/// ends are on one host (the connection keeps its handshake, its failure
+/// detection and its release; only the bytes take another road, see
+/// docs/decisions/0014).
 protocol Transport: AnyObject {
     /// How other processes reach this one ("host:port").
     var localAddress: String { get }
