@@ -56,6 +56,8 @@ public final class ProgressEngine: @unchecked Sendable {
     private var lastActivityNanoseconds: UInt64 = 0
     private var lastApplicationWaitEnd: UInt64 = 0
     private var shuttingDown = false
+    /// The background thread naps long and must be told when the last application waiter leaves.
+    private var backgroundNapsLong = false
     /// Polls that found nothing while spinning; one in `spinsPerYield` yields the processor.
     private var emptySpins = 0
     private static let spinsPerYield = 4
@@ -94,7 +96,12 @@ public final class ProgressEngine: @unchecked Sendable {
             lastApplicationWaitEnd = MonotonicClock.nanoseconds()
             // The background thread takes over only where something waits on
             // progress: waking it after every wait cost a ping-pong half its speed.
-            if applicationWaiters == 0 && hasWorkInFlight { backgroundCondition.signal() }
+            // Told only when napping long: waking it at the end of every wait
+            // cost a ping-pong half its speed (the wake-up, then the lock).
+            if applicationWaiters == 0 && backgroundNapsLong {
+                backgroundNapsLong = false
+                backgroundCondition.signal()
+            }
             // Whoever leaves may leave the poller role free: one sleeper takes it.
             if !pollerBusy { wakeOneSleeperToPoll() }
         }
@@ -116,14 +123,6 @@ public final class ProgressEngine: @unchecked Sendable {
             }
             pollOnce(deadline: deadline, mayBlock: true)
         }
-    }
-
-    /// Whether anything needs the transport to move without a waiter:
-    /// posted receives, rendezvous exchanges, queued frames, windows and their
-    /// operations, conditions. Lock held.
-    private var hasWorkInFlight: Bool {
-        matching.postedCount > 0 || !outboundExchanges.isEmpty || !inboundExchanges.isEmpty || transport.hasUnsentFrames
-            || !oneSided.windows.isEmpty || !oneSided.pending.isEmpty || !pendingConditions.isEmpty
     }
 
     /// A thread asleep in `wait` while another polls. It is woken only when
@@ -254,8 +253,14 @@ public final class ProgressEngine: @unchecked Sendable {
             // themselves) and of the short gaps between their waits.
             let now = MonotonicClock.nanoseconds()
             if applicationWaiters > 0 || pollerBusy {
-                // Told when the last application waiter leaves.
-                backgroundCondition.wait(nanoseconds: Self.sleeperNapNanoseconds)
+                // While waits keep ending, it looks again every millisecond by
+                // itself; after a quiet spell it naps long and is told when the
+                // last application waiter leaves. Either way it takes over about
+                // a millisecond after the last wait.
+                let waitsEndOften = now &- lastApplicationWaitEnd < 10_000_000
+                backgroundNapsLong = !waitsEndOften
+                backgroundCondition.wait(nanoseconds: waitsEndOften ? 1_000_000 : Self.sleeperNapNanoseconds)
+                backgroundNapsLong = false
                 continue
             }
             if now &- lastApplicationWaitEnd < 1_000_000 {

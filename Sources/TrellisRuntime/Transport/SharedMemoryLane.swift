@@ -35,7 +35,8 @@ final class SharedMemoryLane {
     /// The default size of each direction's ring: `TRELLIS_SHM_RING_BYTES`, else 1 MiB (measured in docs/decisions/0014).
     static var defaultRingBytes: Int {
         let configured = ProcessEnvironment.value("TRELLIS_SHM_RING_BYTES").flatMap(Int.init) ?? 1 << 20
-        return max(4096, configured)
+        // Whole cache lines, so that the second ring's counters stay aligned.
+        return (min(max(4096, configured), 1 << 30) + 63) / 64 * 64
     }
 
     private static func totalBytes(ringBytes: Int) -> Int { headerBytes + 2 * (controlBytes + ringBytes) }
@@ -70,6 +71,7 @@ final class SharedMemoryLane {
     /// Maps the opener's memory file on the acceptor's side; throws when it
     /// cannot be opened or is not the one offered.
     convenience init(openingFrom pid: Int32, descriptor: Int32, ringBytes: Int, cookie: [UInt8]) throws {
+        guard ringBytes > 0, ringBytes % 64 == 0 else { throw TrellisError(.notSupported, "a shared-memory lane of \(ringBytes)-byte rings (not whole cache lines)") }
         let path = "/proc/\(pid)/fd/\(descriptor)"
         let fd = open(path, O_RDWR | O_CLOEXEC)
         guard fd >= 0 else { throw TrellisError(.notSupported, "cannot open \(path)", underlying: SystemCallError("open", errno: errno)) }

@@ -236,6 +236,7 @@ final class SocketTransport: Transport {
 
     func waitForEvents(timeoutMilliseconds: Int32) -> Int {
         descriptorEvents = 0
+        laneInputFound = false
         let lanes = pollingLanes
         guard !lanes.isEmpty else { return pollDescriptors(timeoutMilliseconds) }
         var lanesWithInput = 0
@@ -352,6 +353,10 @@ final class SocketTransport: Transport {
     /// level-triggered on the socket, not on the staging area, so stopping
     /// early could strand whole frames there. Returns false at end of stream.
     func readFrames(_ connection: SocketConnection) throws -> Bool {
+        // A read that filled less than it asked for emptied the socket (or
+        // the lane): another would only say so, a system call per message.
+        // The poll is level-triggered, so bytes that come later raise an event.
+        var drained = false
         while connection.state != .closed && connection.state != .rejected {
             if let header = connection.inboundHeader {
                 if connection.inboundRemaining == 0 && connection.awaitingTrailer && connection.stagedBytes >= FrameSeal.byteCount {
@@ -379,6 +384,7 @@ final class SocketTransport: Transport {
                     connection.stagingStart = 0
                     connection.stagingEnd = 0
                 }
+                if drained { return true }
                 if connection.inboundRemaining >= Self.directReadBytes && connection.inboundPayload != nil {
                     var result = 0
                     let wanted = connection.inboundRemaining
@@ -387,6 +393,7 @@ final class SocketTransport: Transport {
                         return max(result, 0)
                     }
                     guard try accept(readResult: result) else { return result != 0 }
+                    drained = result < wanted
                     connection.inboundRemaining -= result
                     connection.sealArrivedPayload()
                     continue
@@ -402,6 +409,7 @@ final class SocketTransport: Transport {
                 continue
             }
             // More bytes are needed in the staging area.
+            if drained { return true }
             if connection.stagingStart > 0 {
                 let staged = connection.stagedBytes
                 if staged > 0 {
@@ -413,6 +421,7 @@ final class SocketTransport: Transport {
             let space = SocketConnection.stagingCapacity - connection.stagingEnd
             let result = connection.receive(into: connection.staging.baseAddress! + connection.stagingEnd, count: space)
             guard try accept(readResult: result) else { return result != 0 }
+            drained = result < space
             connection.stagingEnd += result
         }
         return true
