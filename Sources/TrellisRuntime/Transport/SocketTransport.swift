@@ -353,9 +353,10 @@ final class SocketTransport: Transport {
     /// level-triggered on the socket, not on the staging area, so stopping
     /// early could strand whole frames there. Returns false at end of stream.
     func readFrames(_ connection: SocketConnection) throws -> Bool {
-        // A read that filled less than it asked for emptied the socket (or
-        // the lane): another would only say so, a system call per message.
-        // The poll is level-triggered, so bytes that come later raise an event.
+        // A read into the staging area that filled less than it asked for
+        // emptied the socket (or the lane): another would only say so, a
+        // system call per small message. The poll is level-triggered, so
+        // bytes that come later raise an event.
         var drained = false
         while connection.state != .closed && connection.state != .rejected {
             if let header = connection.inboundHeader {
@@ -393,7 +394,8 @@ final class SocketTransport: Transport {
                         return max(result, 0)
                     }
                     guard try accept(readResult: result) else { return result != 0 }
-                    drained = result < wanted
+                    // A large payload keeps being read while it comes: the
+                    // next read usually finds more, cheaper than another poll.
                     connection.inboundRemaining -= result
                     connection.sealArrivedPayload()
                     continue
