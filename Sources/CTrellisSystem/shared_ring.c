@@ -16,58 +16,51 @@
 static inline uint64_t load_acquire(const uint64_t *p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
 static inline void store_release(uint64_t *p, uint64_t v) { __atomic_store_n(p, v, __ATOMIC_RELEASE); }
 
+/* Copies `length` bytes between `buffer` and the ring's data from ring
+   position `position` on, wrapping at `capacity`: into the ring when
+   `into_ring`, else out of it. */
+static void copy_wrapped(uint8_t *data, size_t capacity, uint64_t position, uint8_t *buffer, size_t length, int into_ring) {
+    size_t done = 0;
+    while (done < length) {
+        size_t offset = (size_t)((position + done) % capacity);
+        size_t piece = capacity - offset;
+        if (piece > length - done) piece = length - done;
+        if (into_ring) memcpy(data + offset, buffer + done, piece);
+        else memcpy(buffer + done, data + offset, piece);
+        done += piece;
+    }
+}
+
+/* Publishes this side's counter, then takes the other side's sleep flag:
+   1 when the other side slept and must be woken. */
+static int publish(uint64_t *counter, uint64_t value, uint32_t *other_sleeps) {
+    store_release(counter, value);
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);
+    return __atomic_load_n(other_sleeps, __ATOMIC_RELAXED) && __atomic_exchange_n(other_sleeps, 0, __ATOMIC_SEQ_CST);
+}
+
 size_t trellis_ring_write(trellis_ring_control *ring, uint8_t *data, size_t capacity, const struct iovec *vectors, int count,
                           int *wake_consumer) {
     uint64_t head = ring->head;
-    uint64_t tail = load_acquire(&ring->tail);
-    size_t space = capacity - (size_t)(head - tail);
+    size_t space = capacity - (size_t)(head - load_acquire(&ring->tail));
     size_t copied = 0;
     for (int i = 0; i < count && space > 0; i++) {
-        const uint8_t *source = vectors[i].iov_base;
-        size_t length = vectors[i].iov_len;
-        if (length > space) length = space;
-        size_t done = 0;
-        while (done < length) {
-            size_t offset = (size_t)((head + copied + done) % capacity);
-            size_t piece = capacity - offset;
-            if (piece > length - done) piece = length - done;
-            memcpy(data + offset, source + done, piece);
-            done += piece;
-        }
+        size_t length = vectors[i].iov_len < space ? vectors[i].iov_len : space;
+        copy_wrapped(data, capacity, head + copied, vectors[i].iov_base, length, 1);
         copied += length;
         space -= length;
     }
-    *wake_consumer = 0;
-    if (copied == 0) return 0;
-    store_release(&ring->head, head + copied);
-    __atomic_thread_fence(__ATOMIC_SEQ_CST);
-    if (__atomic_load_n(&ring->consumer_sleeping, __ATOMIC_RELAXED) &&
-        __atomic_exchange_n(&ring->consumer_sleeping, 0, __ATOMIC_SEQ_CST))
-        *wake_consumer = 1;
+    *wake_consumer = copied > 0 && publish(&ring->head, head + copied, &ring->consumer_sleeping);
     return copied;
 }
 
 size_t trellis_ring_read(trellis_ring_control *ring, uint8_t *data, size_t capacity, uint8_t *target, size_t maximum,
                          int *wake_producer) {
     uint64_t tail = ring->tail;
-    uint64_t head = load_acquire(&ring->head);
-    size_t available = (size_t)(head - tail);
+    size_t available = (size_t)(load_acquire(&ring->head) - tail);
     if (available > maximum) available = maximum;
-    size_t done = 0;
-    while (done < available) {
-        size_t offset = (size_t)((tail + done) % capacity);
-        size_t piece = capacity - offset;
-        if (piece > available - done) piece = available - done;
-        memcpy(target + done, data + offset, piece);
-        done += piece;
-    }
-    *wake_producer = 0;
-    if (available == 0) return 0;
-    store_release(&ring->tail, tail + available);
-    __atomic_thread_fence(__ATOMIC_SEQ_CST);
-    if (__atomic_load_n(&ring->producer_waiting, __ATOMIC_RELAXED) &&
-        __atomic_exchange_n(&ring->producer_waiting, 0, __ATOMIC_SEQ_CST))
-        *wake_producer = 1;
+    copy_wrapped(data, capacity, tail, target, available, 0);
+    *wake_producer = available > 0 && publish(&ring->tail, tail + available, &ring->producer_waiting);
     return available;
 }
 
