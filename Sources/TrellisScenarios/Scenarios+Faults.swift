@@ -295,7 +295,12 @@ extension Scenarios {
     /// One side of a connection whose network link is cut (the test takes
     /// the veth between two network namespaces down): a pending receive
     /// must fail with `peerFailed` within the failure-detection time, long
-    /// before its own deadline. `link-server` writes its port name to
+    /// before its own deadline. Once the test brings the link back (it
+    /// writes TRELLIS_TEST_JOIN_FILE.up), the client connects to the same
+    /// port again: the new communicator carries messages both ways, and the
+    /// old one stays failed on both sides (each dropped its part of it), so
+    /// a request sent on it fails at once rather than wait for an answer
+    /// that will never come. `link-server` writes its port name to
     /// TRELLIS_TEST_JOIN_FILE; `link-client` reads it.
     static func linkServer(_ runtime: Runtime) throws {
         let file = try parameter("TRELLIS_TEST_JOIN_FILE")
@@ -303,12 +308,26 @@ extension Scenarios {
         try TestSockets.writeFile(file, port.name.description)
         let client = try runtime.selfCommunicator.accept(port, deadline: .after(seconds: 60))
         try awaitLinkLoss(client)
+        _ = try TestSockets.readFile(file + ".up")
+        let again = try runtime.selfCommunicator.accept(port, deadline: .after(seconds: 60))
+        let asked = try again.receive(Int64.self, from: .rank(0), tag: .tag(4), deadline: .after(seconds: 30)).values
+        try again.send(asked.map { $0 + 1 }, to: 0, tag: 4)
+        try expectOldLineFailed(client)
+        _ = try again.receive(from: .rank(0), tag: .tag(5), deadline: .after(seconds: 30))
     }
 
     static func linkClient(_ runtime: Runtime) throws {
-        let portName = try TestSockets.readFile(try parameter("TRELLIS_TEST_JOIN_FILE"))
+        let file = try parameter("TRELLIS_TEST_JOIN_FILE")
+        let portName = try TestSockets.readFile(file)
         let server = try runtime.selfCommunicator.connect(to: portName, deadline: .after(seconds: 60))
         try awaitLinkLoss(server)
+        _ = try TestSockets.readFile(file + ".up")
+        let again = try runtime.selfCommunicator.connect(to: portName, deadline: .after(seconds: 60))
+        try again.send([Int64(41)], to: 0, tag: 4)
+        let answer = try again.receive(Int64.self, from: .rank(0), tag: .tag(4), deadline: .after(seconds: 30)).values
+        try expectEqual(answer, [42], "the answer on the new connection after the link came back")
+        try expectOldLineFailed(server)
+        try again.send([Int64(0)], to: 0, tag: 5)
     }
 
     private static func awaitLinkLoss(_ peer: Communicator) throws {
@@ -320,5 +339,19 @@ extension Scenarios {
         let error = try expectError("receive across a cut link") { try peer.receive(from: .rank(0), tag: .tag(2), deadline: .after(seconds: 90)) }
         try expectEqual((error as? TrellisError)?.code, .peerFailed, "error for a peer behind a cut link: \(error)")
         print("LINK LOSS detected after \(Double(MonotonicClock.nanoseconds() - start) / 1e9) s: \(error)")
+        fflush(nil)
+    }
+
+    /// The communicator the link loss broke: a send and a receive on it fail
+    /// with `peerFailed` at once (well before the receive's deadline).
+    private static func expectOldLineFailed(_ old: Communicator) throws {
+        let sent = try expectError("send on the communicator a cut link broke") { try old.send([Int64(3)], to: 0, tag: 3) }
+        try expectEqual((sent as? TrellisError)?.code, .peerFailed, "send on the old communicator: \(sent)")
+        let received = try expectError("receive on the communicator a cut link broke") {
+            try old.receive(from: .rank(0), tag: .tag(3), deadline: .after(seconds: 20))
+        }
+        try expectEqual((received as? TrellisError)?.code, .peerFailed, "receive on the old communicator: \(received)")
+        print("OLD LINE FAILED, NEW LINE WORKS")
+        fflush(nil)
     }
 }

@@ -141,7 +141,9 @@ import TrellisSystem
 
     /// Two processes in two network namespaces joined by a veth pair; the
     /// test takes the link down and both pending receives must fail with
-    /// peer-failed (TCP keepalive and user timeout), not wait for their deadline.
+    /// peer-failed (TCP keepalive and user timeout), not wait for their
+    /// deadline. With the link back, the client connects again: the new
+    /// communicator works, the one the cut broke fails at once on both sides.
     @Test func aCutLinkFailsPendingOperationsOnBothSides() throws {
         let suffix = String(UInt32.random(in: 0...0xFFFF), radix: 16)
         let (serverSpace, clientSpace) = ("trellis-a-\(suffix)", "trellis-b-\(suffix)")
@@ -174,10 +176,16 @@ import TrellisSystem
             client = try? JobHarness.run(inSpace(clientSpace, host: "\(subnet).2", "link-client"), timeoutSeconds: 140) { child in
                 _ = poll(until: .after(seconds: 60)) { child.output.contains("CONNECTED") }
                 _ = try? JobHarness.run(["ip", "-n", serverSpace, "link", "set", "va\(suffix)", "down"], timeoutSeconds: 30)
+                _ = poll(until: .after(seconds: 60)) { child.output.contains("LINK LOSS") }
+                _ = try? JobHarness.run(["ip", "-n", serverSpace, "link", "set", "va\(suffix)", "up"], timeoutSeconds: 30)
+                FileManager.default.createFile(atPath: file + ".up", contents: Data("up".utf8))
             }
         }
-        #expect(server.status == 0 && server.output.contains("LINK LOSS detected"), "\(server.combined)")
-        #expect(client?.status == 0 && client?.output.contains("LINK LOSS detected") == true, "\(client?.combined ?? "client did not run")")
+        defer { unlink(file + ".up") }
+        for (side, outcome) in [("server", server), ("client", client)] {
+            #expect(outcome?.status == 0 && outcome?.output.contains("LINK LOSS detected") == true, "\(side): \(outcome?.combined ?? "did not run")")
+            #expect(outcome?.output.contains("OLD LINE FAILED, NEW LINE WORKS") == true, "\(side): \(outcome?.combined ?? "did not run")")
+        }
     }
 
     @Test func aServerSurvivesClientsKilledAtRandomPoints() throws {

@@ -12,7 +12,7 @@ extension ProgressEngine {
             request.fail(TrellisError(.messageTooLarge, "a message of \(length) bytes is above the \(limits.maximumMessageBytes)-byte limit"))
             return
         }
-        if let error = failedPeers[peer] {
+        if let error = failure(of: peer, in: envelope.space.context) {
             request.fail(error)
             return
         }
@@ -68,7 +68,7 @@ extension ProgressEngine {
             take(arrived.value, source: arrived.source, tag: arrived.tag, context: space.context, by: request)
             return
         }
-        if let sourceProcess, let error = failedPeers[sourceProcess] {
+        if let sourceProcess, let error = failure(of: sourceProcess, in: space.context) {
             _ = matching.removePosted(id: id, in: space)
             request.fail(error)
             return

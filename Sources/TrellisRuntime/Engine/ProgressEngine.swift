@@ -36,6 +36,10 @@ public final class ProgressEngine: @unchecked Sendable {
     var nextContextSerial: UInt64 = 1
     var freedContexts = FreedContexts()
     var failedPeers: [ProcessID: TrellisError] = [:]
+    /// Peers lost to the network and introduced again since: they count as
+    /// failed only in the communicators they were in when lost (see
+    /// `failure(of:in:)`).
+    var reachedAgain = Set<ProcessID>()
     /// Live communicators by context, for failure handling and revocation.
     var communicators: [ContextID: CommunicatorRecord] = [:]
     /// Revoked and not yet freed: point-to-point messages for them are dropped.

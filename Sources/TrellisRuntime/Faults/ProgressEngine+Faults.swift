@@ -103,7 +103,25 @@ extension ProgressEngine {
     /// again (a new connect to it, or from it): a death does (fail-stop), a
     /// departure in good order or a loss to the network does not. Lock held.
     func forgetFailureIfPassing(of peer: ProcessID) {
-        if let error = failedPeers[peer], isOrderlyDeparture(error) || isUnreachable(error) { failedPeers[peer] = nil }
+        guard let error = failedPeers[peer] else { return }
+        if isUnreachable(error) {
+            failedPeers[peer] = nil
+            reachedAgain.insert(peer)
+        } else if isOrderlyDeparture(error) {
+            failedPeers[peer] = nil
+        }
+    }
+
+    /// Why a point-to-point operation with `peer` on communicator `context`
+    /// fails at once, or nil. A peer lost to the network stays lost in the
+    /// communicators it was in then, even once a new connection reaches it:
+    /// it dropped its side of them when it lost this process, so a request
+    /// sent on one would never be answered. New ones (a new connect) work.
+    /// Lock held.
+    func failure(of peer: ProcessID, in context: ContextID) -> TrellisError? {
+        if let error = failedPeers[peer] { return error }
+        guard !reachedAgain.isEmpty, reachedAgain.contains(peer) else { return nil }
+        return communicators[context]?.failedMembers[peer]
     }
 
     /// A member of some communicators died: their pending collectives and
