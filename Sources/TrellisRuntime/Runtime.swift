@@ -98,6 +98,16 @@ public final class Runtime: Sendable {
                 host = try IPv4Address.ofThisHost(named: environment["MPIR_CVAR_CH3_INTERFACE_HOSTNAME"])
             }
         }
+        // A process whose name service is on another host (a client of a file
+        // system on other nodes) listens where peers there can dial it back,
+        // not on loopback: a server that must answer after the client's own
+        // connection closed opens one to the address the client gave.
+        if listenHost == nil, environment["TRELLIS_HOST"] == nil, host == "127.0.0.1",
+            let names = try? NameServiceLocation.resolve(environment: environment).address,
+            let local = IPv4Address.localAddress(toward: names), !local.hasPrefix("127.")
+        {
+            host = local
+        }
         if let text = environment["TRELLIS_SOCKET_BUFFER_BYTES"], let bytes = Int(text) { Sockets.bufferBytes = bytes }
         if let text = environment["TRELLIS_FAILURE_DETECTION_SECONDS"], let seconds = Double(text) { Sockets.failureDetectionSeconds = seconds }
         if environment["TRELLIS_MALLOC_TUNING"] != "0" { trellis_keep_large_allocations(1 << 30) }

@@ -163,3 +163,20 @@ extension IPv4Address {
         return socketAddress
     }
 }
+
+extension IPv4Address {
+    /// The address of this host that its packets to `address` (host:port)
+    /// leave from, as the routing table picks it: a UDP socket's connect
+    /// sends nothing. Nil when no route leads there.
+    public static func localAddress(toward address: String) -> String? {
+        guard let remote = try? resolve(address) else { return nil }
+        let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        guard connect(fd, to: remote) == 0 else { return nil }
+        var local = sockaddr_in()
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let named = withUnsafeMutablePointer(to: &local) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) == 0 } }
+        return named ? host(of: local) : nil
+    }
+}
