@@ -195,13 +195,7 @@ struct ReplicaPartitionJobTests {
                 let offset = first + number * step
                 return offset + 64 > bytes.count || Array(bytes[offset..<(offset + 64)]) != Self.record("h\(host)", number)
             }
-            // Known bug, not yet fixed: about one run in two, on the majority's side, the records written after the
-            // link returned read back missing, all from record 256 on (4 MiB into the file), because `fs cp` copies the
-            // size it asks at its start and that size comes back short. It happened with the runtime before shared-memory
-            // lanes as well (2 runs of 4). Recorded as a known issue so that every run still reports it.
-            withKnownIssue("after a partition heals, the size a copy asks at its start can be short of acknowledged writes", isIntermittent: true) {
-                #expect(lost.isEmpty, "h\(host): \(lost.count) of \(acked.count) acknowledged records do not read back: \(lost.prefix(10).map(\.number))")
-            }
+            #expect(lost.isEmpty, "h\(host): \(lost.count) of \(acked.count) acknowledged records do not read back: \(lost.prefix(10).map(\.number))")
             let logs = "its errors: \(Self.tail(cluster.folder + "/writer-h\(host).errors"))\n"
                 + "its mount: \(Self.tail(cluster.folder + "/writer-h\(host).mount"))\nserver \(host): \(Self.tail(data + "/server\(host).log"))"
             #expect(acked.count >= 6, "h\(host) wrote before and after the cut: \(acked.count) acknowledged; \(logs)")
