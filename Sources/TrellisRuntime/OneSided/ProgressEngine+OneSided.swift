@@ -51,7 +51,7 @@ extension ProgressEngine {
         _ operation: OneSidedOperation, context: ContextID, target: ProcessID, targetRank: Int, aux: UInt64 = 0,
         payload: ByteBuffer? = nil, access: WindowAccess, request: RequestCore
     ) {
-        if let error = failedPeers[target] {
+        if let error = failure(of: target, in: context) {
             access.failures[targetRank] = access.failures[targetRank] ?? error
             request.fail(error)
             return
