@@ -9,8 +9,9 @@ struct ListenAddressTests {
         #expect(IPv4Address.localAddress(toward: "localhost:7117") == "127.0.0.1")
     }
 
-    @Test func anAddressOfThisHostLeadsToItself() throws {
-        guard let own = try? IPv4Address.ofThisHost() else { return }
+    @Test(.enabled(if: (try? IPv4Address.ofThisHost()) != nil, "this host has no address but loopback"))
+    func anAddressOfThisHostLeadsToItself() throws {
+        let own = try IPv4Address.ofThisHost()
         #expect(IPv4Address.localAddress(toward: "\(own):7117") == own)
     }
 
