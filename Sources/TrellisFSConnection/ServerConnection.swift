@@ -89,6 +89,10 @@ public final class ServerConnection: @unchecked Sendable {
         let capability: Capability?
         let id: UInt64
         var sent: Sent?
+
+        /// Completes when the reply comes (`finish` takes it); nil when the
+        /// request could not be sent when started.
+        public var replyArrival: Request<Message>? { sent?.reply }
     }
 
     /// A sent request: its id, the posted receive for its reply, its send.

@@ -61,7 +61,7 @@ public final class Replicator: Sendable {
     }
 
     private func line(to server: Int) -> SecondaryLine {
-        SecondaryLine(server: server, group: group, connection: connect(server), timeoutSeconds: timeoutSeconds)
+        SecondaryLine(server: server, group: group, connection: connect(server), timeoutSeconds: timeoutSeconds, startWake: startCompletion)
     }
 
     /// The secondaries it sends to.

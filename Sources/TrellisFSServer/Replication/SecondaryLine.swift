@@ -3,13 +3,14 @@ import Foundation
 import TrellisCore
 import TrellisFSConnection
 import TrellisFSProtocol
+import TrellisRuntime
 import TrellisSystem
 
 /// A change a secondary is owed: how to send it, and what the secondary
 /// lacks without it.
 struct Owed: Sendable {
-    /// Sends the change on a line and gives back the wait for its answer.
-    let start: @Sendable (ServerConnection, Deadline) -> (Deadline) throws -> Void
+    /// Sends the change on a line.
+    let start: @Sendable (ServerConnection, Deadline) -> OwedFlight
     let missed: MissedChange
     /// The operation's name, for errors.
     let name: String
@@ -17,17 +18,32 @@ struct Owed: Sendable {
     init<Operation: SentByPrimary>(_ operation: Operation) {
         start = { line, deadline in
             let flight = line.start(operation, credentials: Replicator.credentials, deadline: deadline)
-            return { deadline in _ = try line.finish(flight, deadline: deadline) }
+            return OwedFlight(
+                arrival: flight.replyArrival,
+                finish: { deadline in _ = try line.finish(flight, deadline: deadline) },
+                abandon: { line.abandon(flight) })
         }
         missed = operation.missed
         name = Operation.name
     }
 }
 
+/// A change sent on a line, until its answer is taken.
+struct OwedFlight {
+    /// Completes when the answer comes; nil when the change could not be sent.
+    let arrival: Request<Message>?
+    /// Takes the answer (waiting for it), or throws the failure.
+    let finish: (Deadline) throws -> Void
+    /// Gives the answer up.
+    let abandon: () -> Void
+}
+
 /// A primary's line to one secondary of its group. A thread of its own
 /// sends the changes in the order they were given, up to `window` at once
-/// without waiting for each answer, and resolves each change's `Passage` as
-/// the answers come back in order. A change that fails stays owed with
+/// without waiting for each answer (a change given while it waits goes at
+/// once), and resolves each change's `Passage` as the answers come back in
+/// order. No change goes out after one that could not: the copy applies
+/// them in the order they arrive. A change that fails stays owed with
 /// every change after it: the line sends them all again, in order, at most
 /// once a second, and until it does, a new change is failed at once instead
 /// of waited on (applying a change twice leaves the same rows and bytes).
@@ -39,6 +55,8 @@ final class SecondaryLine: @unchecked Sendable {
     private let group: Int
     private let connection: ServerConnection
     private let timeoutSeconds: Double
+    /// Makes the request a change given while the thread waits completes.
+    private let startWake: @Sendable () -> GeneralizedRequest
     private let condition = NSCondition()
 
     private struct Entry {
@@ -64,16 +82,20 @@ final class SecondaryLine: @unchecked Sendable {
     /// The secondary has answered a change on this line: its server started.
     private var answered = false
     private var retired = false
+    /// Completed by the next change given, while the thread waits for an answer.
+    private var wake: GeneralizedRequest?
 
     /// Changes sent before the first answer is waited for.
     static let window = 64
 
-    /// A line to `server`'s copy of `group` over `connection`, its thread started.
-    init(server: Int, group: Int, connection: ServerConnection, timeoutSeconds: Double) {
+    /// A line to `server`'s copy of `group` over `connection`, its thread
+    /// started; `startWake` makes the requests its thread waits on beside an answer.
+    init(server: Int, group: Int, connection: ServerConnection, timeoutSeconds: Double, startWake: @escaping @Sendable () -> GeneralizedRequest) {
         self.server = server
         self.group = group
         self.connection = connection
         self.timeoutSeconds = timeoutSeconds
+        self.startWake = startWake
         if let thread = startThread(named: "line g\(group) s\(server)", { [self] in run() }) { pthread_detach(thread) }
     }
 
@@ -100,6 +122,8 @@ final class SecondaryLine: @unchecked Sendable {
             passage.resolve(failure(owed.name, "it did not answer a moment ago (\(lastFailure))"))
         }
         condition.broadcast()
+        wake?.complete()
+        wake = nil
     }
 
     /// Returns once the secondary has every change given before the call;
@@ -150,6 +174,8 @@ final class SecondaryLine: @unchecked Sendable {
         let owed = overflowed ? nil : queue.map(\.owed.missed)
         queue.removeAll()
         condition.broadcast()
+        wake?.complete()
+        wake = nil
         return owed
     }
 
@@ -164,17 +190,22 @@ final class SecondaryLine: @unchecked Sendable {
     // MARK: The line's thread
 
     private func run() {
-        var flights = Deque<(sequence: UInt64, answer: (Deadline) throws -> Void, deadline: Deadline)>()
+        var flights = Deque<(sequence: UInt64, flight: OwedFlight, deadline: Deadline)>()
         while let batch = nextBatch(inFlight: flights.count) {
-            for entry in batch {
-                let deadline = Deadline.after(seconds: timeoutSeconds)
-                flights.append((entry.sequence, entry.owed.start(connection, deadline), deadline))
-            }
-            guard let oldest = flights.popFirst() else { continue }
             do {
-                try oldest.answer(oldest.deadline)
+                for entry in batch {
+                    let deadline = Deadline.after(seconds: timeoutSeconds)
+                    let flight = entry.owed.start(connection, deadline)
+                    flights.append((entry.sequence, flight, deadline))
+                    // The next change must not pass it: it fails the line, and everything owed goes again, in order.
+                    guard flight.arrival != nil else { throw FSError(.serverUnavailable, "\(entry.owed.name) could not be sent") }
+                }
+                guard let oldest = flights.first, answerCame(to: oldest.flight, before: oldest.deadline, inFlight: flights.count) else { continue }
+                try oldest.flight.finish(oldest.deadline)
+                flights.removeFirst()
                 delivered(through: oldest.sequence)
             } catch {
+                for owed in flights { owed.flight.abandon() }
                 flights.removeAll()
                 // Whatever was sent after it goes again, in order, on a new connection.
                 connection.drop()
@@ -182,6 +213,27 @@ final class SecondaryLine: @unchecked Sendable {
             }
         }
         connection.drop()
+    }
+
+    /// Waits for the answer to `flight` or for a change to send, whichever
+    /// comes first; whether the answer came (or the deadline passed, which
+    /// `finish` reports).
+    private func answerCame(to flight: OwedFlight, before deadline: Deadline, inFlight: Int) -> Bool {
+        guard let arrival = flight.arrival else { return true }
+        let wake: GeneralizedRequest? = condition.withLock {
+            if retired || hasChangesToSend(inFlight: inFlight) { return nil }
+            self.wake = startWake()
+            return self.wake
+        }
+        guard let wake else { return arrival.isComplete }
+        defer { condition.withLock { self.wake = nil } }
+        do {
+            _ = try waitAny([arrival, wake], deadline: deadline)
+        } catch {
+            // The deadline passed: `finish` says so.
+            return true
+        }
+        return arrival.isComplete
     }
 
     /// Waits for something to do; the changes to send now (perhaps none,
@@ -198,17 +250,21 @@ final class SecondaryLine: @unchecked Sendable {
                 nextToSend = batch.last!.sequence + 1
                 return batch
             }
-            if !failing, let first = queue.first, inFlight < Self.window {
+            if hasChangesToSend(inFlight: inFlight), let first = queue.first {
                 let start = Int(nextToSend &- first.sequence)
-                if start < queue.count {
-                    let batch = Array(queue[start ..< min(queue.count, start + Self.window - inFlight)])
-                    nextToSend = batch.last!.sequence + 1
-                    return batch
-                }
+                let batch = Array(queue[start ..< min(queue.count, start + Self.window - inFlight)])
+                nextToSend = batch.last!.sequence + 1
+                return batch
             }
             if inFlight > 0 { return [] }
             _ = condition.wait(until: Date(timeIntervalSinceNow: failing ? 0.1 : 1))
         }
+    }
+
+    /// Whether changes given are not sent yet, and the line may send them now. Lock held.
+    private func hasChangesToSend(inFlight: Int) -> Bool {
+        guard !failing, inFlight < Self.window, let first = queue.first else { return false }
+        return Int(nextToSend &- first.sequence) < queue.count
     }
 
     private func delivered(through sequence: UInt64) {
