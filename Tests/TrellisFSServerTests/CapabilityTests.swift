@@ -81,6 +81,21 @@ import TrellisRuntime
         #expect(try server.call(Self.write(mine, "ok"), capability: renewed).bytes == 2)
     }
 
+    /// A capability found genuine once is known again without its HMAC, and
+    /// only with the very fields and signature that were checked.
+    @Test func aSignerKnowsAGenuineCapabilityAgainAndNothingLikeIt() {
+        let signer = CapabilitySigner(secret: ClusterKey.generate())
+        let capability = signer.serversCapability(issuer: 0, now: Timestamp(seconds: 1_800_000_000))
+        #expect(signer.isGenuine(capability) && signer.isGenuine(capability))
+        var otherUser = capability
+        otherUser.uid = 5
+        #expect(!signer.isGenuine(otherUser))
+        var flipped = capability
+        flipped.signature[0] ^= 1
+        #expect(!signer.isGenuine(flipped))
+        #expect(!CapabilitySigner(secret: ClusterKey.generate()).isGenuine(capability))
+    }
+
     /// What only servers send, and changes relayed as a primary's, need the
     /// servers' own capability: a client's, however genuine, is not enough.
     @Test func onlyTheServersOwnCapabilityRelaysAndDropsData() throws {
