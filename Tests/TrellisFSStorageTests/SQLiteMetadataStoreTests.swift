@@ -27,6 +27,8 @@ private let now = Timestamp(seconds: 1_700_000_000, nanoseconds: 5)
             #expect(link.size == 3)
             #expect(link.handle != file.handle)
 
+            // A server holds its database alone: the store closes before another opens it.
+            try store.close()
             let reopened = try SQLiteMetadataStore(path: path, serverIndex: 2)
             #expect(try reopened.attributes(of: file.handle) == file)
             #expect(try reopened.linkTarget(of: link.handle) == "a/b")
@@ -119,6 +121,7 @@ private let now = Timestamp(seconds: 1_700_000_000, nanoseconds: 5)
             #expect(taken == [ofOne[0], ofThree[0], nil])
             #expect(try store.takeFromPool(servers: [3]) == [nil])
             // What is left is in the database: a reopened store has it.
+            try store.close()
             let reopened = try SQLiteMetadataStore(path: path, serverIndex: 2)
             #expect(try reopened.pooledDatafiles() == Array(ofOne.dropFirst()))
             try reopened.addToPool([ofOne[0]])
@@ -132,6 +135,7 @@ private let now = Timestamp(seconds: 1_700_000_000, nanoseconds: 5)
         try withStore { store, path in
             try store.recordReply([1, 2, 3], client: 5, request: 10, at: now)
             try store.recordReply([4], client: 6, request: 10, at: now)
+            try store.close()
             let reopened = try SQLiteMetadataStore(path: path, serverIndex: 2)
             #expect(try reopened.recordedReply(client: 5, request: 10) == [1, 2, 3])
             #expect(try reopened.recordedReply(client: 5, request: 11) == nil)
@@ -158,6 +162,7 @@ private let now = Timestamp(seconds: 1_700_000_000, nanoseconds: 5)
                 #expect(try store.entry(in: directory.handle, named: "b")?.handle == second.handle)
                 return [first, second]
             }
+            try store.close()
             let reopened = try SQLiteMetadataStore(path: path, serverIndex: 2)
             #expect(try reopened.entries(in: directory.handle, after: nil, limit: 10).entries.map(\.name) == ["a", "b"])
             #expect(try made.allSatisfy { try reopened.attributes(of: $0.handle) != nil })
@@ -166,12 +171,12 @@ private let now = Timestamp(seconds: 1_700_000_000, nanoseconds: 5)
             // When the group itself fails, none of it is kept.
             struct Abandon: Error {}
             #expect(throws: FSError.self) {
-                try store.sharingOneCommit {
-                    _ = try store.create(file, named: "c", in: directory.handle)
+                try reopened.sharingOneCommit {
+                    _ = try reopened.create(file, named: "c", in: directory.handle)
                     throw Abandon()
                 }
             }
-            #expect(try store.entry(in: directory.handle, named: "c") == nil)
+            #expect(try reopened.entry(in: directory.handle, named: "c") == nil)
         }
     }
 
