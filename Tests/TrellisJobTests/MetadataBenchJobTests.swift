@@ -60,6 +60,27 @@ import TrellisSystem
         #expect(!FileManager.default.fileExists(atPath: NSTemporaryDirectory() + "trellis-bench-meta-\(benchPID)"))
     }
 
+    /// A bench whose output is closed under it (`| head -1`) stops what it
+    /// started, as on SIGTERM: the pipe's signal used to end it at once.
+    @Test func aBenchWhoseOutputIsClosedLeavesNothingRunning() throws {
+        var started = Set<pid_t>()
+        let command = "\(JobHarness.trellis) bench meta --servers 2 --clients 2 --files 100 --bytes 0 --layouts shared unique | head -n 1"
+        let outcome = try JobHarness.run(["/bin/sh", "-c", command], timeoutSeconds: 180) { child in
+            _ = poll(until: .after(seconds: 150)) {
+                started.formUnion(Self.descendants(of: child.pid))
+                return !JobHarness.isAlive(child.pid)
+            }
+        }
+        #expect(outcome.status == 0 && outcome.output.contains("\"op\":\"create\""), "\(outcome.combined)")
+        #expect(outcome.errors.contains("its output was closed; stopping what it started"), "\(outcome.combined)")
+        #expect(started.count >= 5, "the bench had started \(started)")
+        _ = poll(until: .after(seconds: 30)) { !started.contains(where: JobHarness.isAlive) }
+        for pid in started {
+            #expect(!JobHarness.isAlive(pid), "process \(pid) that the bench started outlived it: \((try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8)) ?? "")")
+            if JobHarness.isAlive(pid) { kill(pid, SIGKILL) }
+        }
+    }
+
     /// Every process below `pid`, from the kernel's lists of each thread's children.
     static func descendants(of pid: pid_t) -> [pid_t] {
         let threads = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []

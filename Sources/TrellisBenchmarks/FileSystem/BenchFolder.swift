@@ -94,10 +94,23 @@ final class BenchSite: @unchecked Sendable {
         if removeAtClose { try? FileManager.default.removeItem(atPath: folder) }
     }
 
-    /// From now on SIGINT and SIGTERM close the site and end the process
-    /// (with 128 plus the signal's number, as a shell reports it).
+    /// From now on SIGINT, SIGTERM and SIGHUP close the site and end the
+    /// process (with 128 plus the signal's number, as a shell reports it),
+    /// and so does a closed output (`| head -1`) once a record finds it so.
+    /// The pipe's signal is ignored rather than caught: it ended the bench
+    /// before it could stop what it started, and libdispatch's source for it
+    /// raises it again without end.
     func closeOnSignals() {
-        signalSources = [SIGINT, SIGTERM].map { number in
+        signal(SIGPIPE, SIG_IGN)
+        BenchmarkOutput.whenClosed.withLock {
+            $0 = { [self] in
+                FileHandle.standardError.write(Data("bench: its output was closed; stopping what it started\n".utf8))
+                closing.lock()
+                stopEverything()
+                exit(128 + SIGPIPE)
+            }
+        }
+        signalSources = [SIGINT, SIGTERM, SIGHUP].map { number in
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
             source.setEventHandler { [self] in

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// One line of a benchmark's output.
 ///
@@ -36,10 +37,11 @@ extension BenchmarkRecord {
     }
 
     /// Prints the record on a line of its own and flushes: benchmarks report
-    /// as they go, even into a pipe.
+    /// as they go, even into a pipe. When the output's reader has gone, the
+    /// bench is told (`BenchmarkOutput.whenClosed`).
     public func printLine() {
         print(jsonLine)
-        fflush(nil)
+        if fflush(nil) != 0, errno == EPIPE, let stop = BenchmarkOutput.whenClosed.withLock({ $0 }) { stop() }
     }
 
     /// Reads a line printed by `jsonLine` (or by a baseline program that
@@ -52,6 +54,13 @@ extension BenchmarkRecord {
     public static func parseLines(_ output: String) -> [Self] {
         output.split(separator: "\n").compactMap { parse($0) }
     }
+}
+
+/// Where benchmark records go.
+public enum BenchmarkOutput {
+    /// Called when a record finds the output closed (its reader has gone);
+    /// a bench that started processes stops them here and ends.
+    public static let whenClosed = Mutex<(@Sendable () -> Void)?>(nil)
 }
 
 /// The one encoder and decoder of benchmark lines.
