@@ -214,7 +214,7 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
     // MARK: Objects
 
     public func createObject(_ object: NewObject) throws -> ObjectAttributes {
-        try write("creating an object") { db in try insert(object, serial: try nextSerial(db), db) }
+        try write("creating an object") { db in try insertNew(object, db) }
     }
 
     public func createObject(_ object: NewObject, handle: ObjectHandle) throws -> ObjectAttributes {
@@ -234,7 +234,7 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
             if try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM entry WHERE directory = ? AND name = ?"), arguments: [Int64(directory.serial), name]) == true {
                 throw FSError(.exists, "\(name) exists in directory \(directory)")
             }
-            let made = try insert(object, serial: try nextSerial(db), db)
+            let made = try insertNew(object, db)
             try insertEntry(DirectoryEntry(name: name, handle: made.handle, kind: made.kind), in: directory, db)
             try touch(directory, at: object.time, db)
             return made
@@ -300,7 +300,8 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
             throw FSError(.invalidArgument, "\(count) datafiles at once: at most \(Self.maximumDatafilesAtOnce) are made in one transaction")
         }
         return try write("creating \(count) datafiles") { db in
-            try (0..<count).map { _ in try makeDatafile(at: time, db) }
+            let first = try nextSerials(count, db)
+            return try (0..<Int64(count)).map { try insertDatafile(serial: first + $0, at: time, db) }
         }
     }
 
@@ -330,18 +331,25 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
         }
     }
 
-    /// Serials are never reused, so a stale handle can never name a new
-    /// object; serial 1 is kept for the root.
-    private func nextSerial(_ db: Database) throws -> Int64 {
-        guard let next = try Int64.fetchOne(db.cachedStatement(sql: "SELECT next FROM serialCounter")), next < Int64(1) << 48 else {
+    /// The first of `count` serials in a row, taken from the counter in one
+    /// change however many objects a request makes (each change is also
+    /// shipped to and applied by every copy). Serials are never reused, so a
+    /// stale handle can never name a new object; serial 1 is kept for the root.
+    private func nextSerials(_ count: Int, _ db: Database) throws -> Int64 {
+        guard let next = try Int64.fetchOne(db.cachedStatement(sql: "SELECT next FROM serialCounter")), next + Int64(count) <= Int64(1) << 48 else {
             throw FSError(.noSpace, "server \(serverIndex) has used up its handle range")
         }
-        try db.cachedStatement(sql: "UPDATE serialCounter SET next = ?").execute(arguments: [next + 1])
+        if count > 0 { try db.cachedStatement(sql: "UPDATE serialCounter SET next = ?").execute(arguments: [next + Int64(count)]) }
         return next
     }
 
     private func makeDatafile(at time: Timestamp, _ db: Database) throws -> ObjectHandle {
-        try insert(NewObject(kind: .datafile, mode: 0, uid: 0, gid: 0, time: time), serial: try nextSerial(db), db).handle
+        try insertDatafile(serial: try nextSerials(1, db), at: time, db)
+    }
+
+    private func insertDatafile(serial: Int64, at time: Timestamp, _ db: Database) throws -> ObjectHandle {
+        try insertRow(NewObject(kind: .datafile, mode: 0, uid: 0, gid: 0, time: time), serial: serial, datafiles: [], db)
+        return ObjectHandle(server: serverIndex, serial: UInt64(serial))
     }
 
     private func deleteDatafiles(_ handles: [ObjectHandle], _ db: Database) throws {
@@ -350,9 +358,28 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
         }
     }
 
-    private func insert(_ object: NewObject, serial: Int64, _ db: Database) throws -> ObjectAttributes {
+    /// A new object with new serials for it and the datafiles it makes here.
+    private func insertNew(_ object: NewObject, _ db: Database) throws -> ObjectAttributes {
+        let first = try nextSerials(1 + object.datafiles.count { $0 == nil }, db)
+        return try insert(object, serial: first, datafilesFrom: first + 1, db)
+    }
+
+    /// `object` as `serial`, its datafiles to make here as `datafilesFrom`
+    /// and on (new serials when nil).
+    private func insert(_ object: NewObject, serial: Int64, datafilesFrom first: Int64? = nil, _ db: Database) throws -> ObjectAttributes {
         let time = object.time
-        let datafiles = try object.datafiles.map { try $0 ?? makeDatafile(at: time, db) }
+        var next = try first ?? nextSerials(object.datafiles.count { $0 == nil }, db)
+        let datafiles = try object.datafiles.map { slot in
+            if let slot { return slot }
+            defer { next += 1 }
+            return try insertDatafile(serial: next, at: time, db)
+        }
+        try insertRow(object, serial: serial, datafiles: datafiles, db)
+        return try attributes(serial: serial, db)!
+    }
+
+    private func insertRow(_ object: NewObject, serial: Int64, datafiles: [ObjectHandle], _ db: Database) throws {
+        let time = object.time
         try db.cachedStatement(
             sql: """
                 INSERT INTO object (serial, kind, mode, uid, gid, atime, atimeNanos, mtime, mtimeNanos, ctime, ctimeNanos, linkCount, distribution, linkTarget, datafiles, rdev)
@@ -364,7 +391,6 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
                 object.kind == .directory ? 2 : 1, object.distribution.map(Self.encode), object.linkTarget,
                 datafiles.isEmpty ? nil : Self.encode(datafiles), Int64(bitPattern: object.rdev),
             ])
-        return try attributes(serial: serial, db)!
     }
 
     public func attributes(of handle: ObjectHandle) throws -> ObjectAttributes? {
@@ -643,7 +669,7 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
                     throw FSError(.invalidArgument, "\(handle) is not a handle that server \(serverIndex) has issued")
                 }
                 guard try attributes(serial: Int64(handle.serial), db) == nil else { continue }
-                _ = try insert(NewObject(kind: .datafile, mode: 0, uid: 0, gid: 0, time: time), serial: Int64(handle.serial), db)
+                _ = try insertDatafile(serial: Int64(handle.serial), at: time, db)
             }
         }
     }
