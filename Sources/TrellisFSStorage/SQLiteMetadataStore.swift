@@ -7,7 +7,8 @@ import TrellisFSProtocol
 
 /// The metadata of one server in SQLite (through GRDB): a table of objects
 /// and a table of directory entries, in WAL mode with `synchronous = FULL`,
-/// so a change is on disk before the call returns. When it records changes,
+/// so a change is on disk before the call returns, held by its store alone
+/// (`locking_mode = EXCLUSIVE`) until `close`. When it records changes,
 /// every commit's rows go to `committed` as a changeset before the change
 /// returns, for a replica to apply (`apply`).
 public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
