@@ -369,7 +369,8 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
     /// and on (new serials when nil).
     private func insert(_ object: NewObject, serial: Int64, datafilesFrom first: Int64? = nil, _ db: Database) throws -> ObjectAttributes {
         let time = object.time
-        var next = try first ?? nextSerials(object.datafiles.count { $0 == nil }, db)
+        let local = object.datafiles.count { $0 == nil }
+        var next = try first ?? (local > 0 ? nextSerials(local, db) : 0)
         let datafiles = try object.datafiles.map { slot in
             if let slot { return slot }
             defer { next += 1 }
