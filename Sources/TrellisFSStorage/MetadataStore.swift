@@ -146,6 +146,8 @@ public struct NewObject: Sendable {
     public var linkTarget: String?
     /// A file's datafiles: given handles, or nil for one to make on this server.
     public var datafiles: [ObjectHandle?]
+    /// How many of its datafiles are to be made on this server.
+    var datafilesToMake: Int { datafiles.count { $0 == nil } }
     /// A device node's device number.
     public var rdev: UInt64
 

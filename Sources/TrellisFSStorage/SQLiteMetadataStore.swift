@@ -226,7 +226,7 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
             if try Bool.fetchOne(db, sql: "SELECT 1 FROM object WHERE serial = ?", arguments: [Int64(handle.serial)]) == true {
                 throw FSError(.exists, "object \(handle) exists")
             }
-            return try insert(object, serial: Int64(handle.serial), db)
+            return try insert(object, serial: Int64(handle.serial), datafilesFrom: try nextSerials(object.datafilesToMake, db), db)
         }
     }
 
@@ -361,16 +361,14 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
 
     /// A new object with new serials for it and the datafiles it makes here.
     private func insertNew(_ object: NewObject, _ db: Database) throws -> ObjectAttributes {
-        let first = try nextSerials(1 + object.datafiles.count { $0 == nil }, db)
+        let first = try nextSerials(1 + object.datafilesToMake, db)
         return try insert(object, serial: first, datafilesFrom: first + 1, db)
     }
 
-    /// `object` as `serial`, its datafiles to make here as `datafilesFrom`
-    /// and on (new serials when nil).
-    private func insert(_ object: NewObject, serial: Int64, datafilesFrom first: Int64? = nil, _ db: Database) throws -> ObjectAttributes {
+    /// `object` as `serial`, the datafiles it makes here as `datafilesFrom` and on.
+    private func insert(_ object: NewObject, serial: Int64, datafilesFrom first: Int64, _ db: Database) throws -> ObjectAttributes {
         let time = object.time
-        let local = object.datafiles.count { $0 == nil }
-        var next = try first ?? (local > 0 ? nextSerials(local, db) : 0)
+        var next = first
         let datafiles = try object.datafiles.map { slot in
             if let slot { return slot }
             defer { next += 1 }

@@ -52,11 +52,7 @@ import TrellisSystem
         #expect(outcome.status == 128 + SIGTERM, "\(outcome.combined)")
         // The name service, two servers and two clients at least.
         #expect(started.count >= 5, "the bench had started \(started)")
-        _ = poll(until: .after(seconds: 30)) { !started.contains(where: JobHarness.isAlive) }
-        for pid in started {
-            #expect(!JobHarness.isAlive(pid), "process \(pid) that the bench started outlived it: \((try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8)) ?? "")")
-            if JobHarness.isAlive(pid) { kill(pid, SIGKILL) }
-        }
+        Self.expectAllEnded(started)
         #expect(!FileManager.default.fileExists(atPath: NSTemporaryDirectory() + "trellis-bench-meta-\(benchPID)"))
     }
 
@@ -74,6 +70,11 @@ import TrellisSystem
         #expect(outcome.status == 0 && outcome.output.contains("\"op\":\"create\""), "\(outcome.combined)")
         #expect(outcome.errors.contains("its output was closed; stopping what it started"), "\(outcome.combined)")
         #expect(started.count >= 5, "the bench had started \(started)")
+        Self.expectAllEnded(started)
+    }
+
+    /// Every one of `started` ends within 30 s; any left is named and killed.
+    static func expectAllEnded(_ started: some Collection<pid_t>) {
         _ = poll(until: .after(seconds: 30)) { !started.contains(where: JobHarness.isAlive) }
         for pid in started {
             #expect(!JobHarness.isAlive(pid), "process \(pid) that the bench started outlived it: \((try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8)) ?? "")")

@@ -103,26 +103,23 @@ final class BenchSite: @unchecked Sendable {
     func closeOnSignals() {
         signal(SIGPIPE, SIG_IGN)
         BenchmarkOutput.whenClosed.withLock {
-            $0 = { [self] in
-                FileHandle.standardError.write(Data("bench: its output was closed; stopping what it started\n".utf8))
-                closing.lock()
-                stopEverything()
-                exit(128 + SIGPIPE)
-            }
+            $0 = { [self] in stopAndExit(because: "its output was closed", status: 128 + SIGPIPE) }
         }
         signalSources = [SIGINT, SIGTERM, SIGHUP].map { number in
             signal(number, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { [self] in
-                FileHandle.standardError.write(Data("bench: stopped by signal \(number); stopping what it started\n".utf8))
-                // The close lock is kept until the exit: a run that fails meanwhile (its clients stopped
-                // under it) waits in its own close() instead of ending the process with its error first.
-                closing.lock()
-                stopEverything()
-                exit(128 + number)
-            }
+            source.setEventHandler { [self] in stopAndExit(because: "stopped by signal \(number)", status: 128 + number) }
             source.resume()
             return source
         }
+    }
+
+    private func stopAndExit(because reason: String, status: Int32) -> Never {
+        FileHandle.standardError.write(Data("bench: \(reason); stopping what it started\n".utf8))
+        // The close lock is kept until the exit: a run that fails meanwhile (its clients stopped
+        // under it) waits in its own close() instead of ending the process with its error first.
+        closing.lock()
+        stopEverything()
+        exit(status)
     }
 }
