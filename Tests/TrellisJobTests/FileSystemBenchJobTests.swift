@@ -67,9 +67,10 @@ import Testing
         #expect(outcome.status == 0, "\(outcome.combined)")
         let lines = records(outcome.output)
         let benches = lines.map(\.bench)
-        #expect(benches == ["fuse-seq-write", "fuse-seq-read", "fuse-random-read-4k", "fuse-create", "fuse-stat", "fuse-remove", "fuse-targets"], "\(outcome.combined)")
+        #expect(benches == ["fuse-seq-write", "fuse-seq-read", "fuse-random-read-4k", "fuse-create", "fuse-stat", "fuse-remove", "fuse-create-unique", "fuse-remove-unique", "fuse-targets"], "\(outcome.combined)")
         #expect(lines.first { $0.bench == "fuse-seq-write" }?.ratioVs?["native"] != nil, "\(outcome.output)")
         #expect((lines.first { $0.bench == "fuse-create" }?.operationsPerSecondByPlace?["local"] ?? 0) > 0, "\(outcome.output)")
+        #expect((lines.first { $0.bench == "fuse-create-unique" }?.operationsPerSecondByPlace?["fuse"] ?? 0) > 0, "\(outcome.output)")
         #expect(lines.last?.writeRatioVsNative != nil && lines.last?.met != nil, "\(outcome.output)")
     }
 }

@@ -19,6 +19,8 @@ protocol FileWorkloads: Sendable {
     func createEmptyFiles(_ names: [String]) throws
     func statFiles(_ names: [String]) throws
     func removeFiles(_ names: [String]) throws
+    func makeDirectories(_ names: [String]) throws
+    func removeDirectories(_ names: [String]) throws
 }
 
 /// Files in a folder reached through the kernel: a Trellis mount or local disk.
@@ -86,6 +88,14 @@ struct PosixFileWorkloads: FileWorkloads {
         for name in names { guard unlink(folder + "/" + name) == 0 else { throw failure("removing", name) } }
     }
 
+    func makeDirectories(_ names: [String]) throws {
+        for name in names { guard mkdir(folder + "/" + name, 0o755) == 0 else { throw failure("making the directory", name) } }
+    }
+
+    func removeDirectories(_ names: [String]) throws {
+        for name in names { guard rmdir(folder + "/" + name) == 0 else { throw failure("removing the directory", name) } }
+    }
+
     private func openFile(_ name: String, _ flags: Int32) throws -> Int32 {
         let descriptor = open(folder + "/" + name, flags | O_CLOEXEC, 0o644)
         guard descriptor >= 0 else { throw failure("opening", name) }
@@ -145,5 +155,13 @@ struct NativeFileWorkloads: FileWorkloads {
 
     func removeFiles(_ names: [String]) throws {
         for name in names { try client.removeFile(folder + "/" + name) }
+    }
+
+    func makeDirectories(_ names: [String]) throws {
+        for name in names { _ = try client.makeDirectory(folder + "/" + name) }
+    }
+
+    func removeDirectories(_ names: [String]) throws {
+        for name in names { try client.removeDirectory(folder + "/" + name) }
     }
 }

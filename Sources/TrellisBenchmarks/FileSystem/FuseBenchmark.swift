@@ -120,6 +120,10 @@ public struct FuseBenchmark: ProgramBenchmark {
         let create = Phase(name: "create", count: files, unit: .operations, threads: threads)
         let stat = Phase(name: "stat", count: files, unit: .operations, threads: threads)
         let remove = Phase(name: "remove", count: files, unit: .operations, threads: threads)
+        // The kernel holds a directory's lock through each create in it, so on any FUSE mount one
+        // directory takes one create at a time; mdtest's unique-directory mode shows the rest.
+        let createUnique = Phase(name: "create-unique", count: files, unit: .operations, threads: threads)
+        let removeUnique = Phase(name: "remove-unique", count: files, unit: .operations, threads: threads)
         var samples: [String: [String: [Double]]] = [:]
 
         func sample(_ phase: Phase, _ place: BenchPlace, _ body: () throws -> Void) throws {
@@ -145,9 +149,17 @@ public struct FuseBenchmark: ProgramBenchmark {
             for place in places { try sample(create, place) { try place.inParallel(names) { try $0.createEmptyFiles($1) } } }
             for place in places { try sample(stat, place) { try place.inParallel(names) { try $0.statFiles($1) } } }
             for place in places { try sample(remove, place) { try place.inParallel(names) { try $0.removeFiles($1) } } }
+            // Worker w takes every name whose index leaves w over `threads`: those in directory w.
+            let directories = (0..<threads).map { "run\(trial)-dir\($0)" }
+            let namesInDirectories = (0..<files).map { "\(directories[$0 % threads])/\($0)" }
+            progress("run \(trial) of \(trials): create and remove \(files) files from \(threads) threads, each in a directory of its own")
+            for place in places { try place.workers[0].makeDirectories(directories) }
+            for place in places { try sample(createUnique, place) { try place.inParallel(namesInDirectories) { try $0.createEmptyFiles($1) } } }
+            for place in places { try sample(removeUnique, place) { try place.inParallel(namesInDirectories) { try $0.removeFiles($1) } } }
+            for place in places { try place.workers[0].removeDirectories(directories) }
         }
         for place in places { place.workers[0].removeIfThere("seq") }
-        return [seqWrite, seqRead, randomRead, create, stat, remove].compactMap { phase in
+        return [seqWrite, seqRead, randomRead, create, stat, remove, createUnique, removeUnique].compactMap { phase in
             guard let rates = samples[phase.name] else { return nil }
             let record = FuseBenchRecord(
                 phase: phase.name, count: phase.count, unit: phase.unit, trials: trials, threads: phase.threads, rates: rates.mapValues(median))
