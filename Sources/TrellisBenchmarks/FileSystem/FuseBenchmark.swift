@@ -16,7 +16,7 @@ public struct FuseBenchmark: ProgramBenchmark {
     @Option(help: "MiB written and read sequentially.") var mib = 1024
     @Option(help: "KiB per sequential read or write; --mib must be a whole number of blocks.") var blockKib = 1024
     @Option(help: "Random 4 KiB reads of the sequential file (0: none).") var randomReads = 4096
-    @Option(help: "Empty files created, stat-ed and removed in one directory.") var files = 3000
+    @Option(help: "Empty files created, stat-ed and removed in one directory, then created and removed in a directory per thread.") var files = 3000
     @Option(help: "Runs of every phase; each rate printed is the median of its runs.") var trials = 3
     @Option(help: "Threads that share the create, stat and remove phases (mdtest's tasks), in every place.") var threads = 4
     @Option(help: "A Trellis mount to measure instead of starting a file system.") var mount: String?
