@@ -17,7 +17,8 @@ struct MountCommand: ParsableCommand {
         discussion: """
             FS is the file system's name (as `trellis up --name` gave it) or one server's port name. Without \
             --foreground the mount runs in the background once it is ready and logs to --log. Options (-o, \
-            comma-separated): attr_timeout=S and entry_timeout=S (kernel caches, default 1 s), timeout=S (per \
+            comma-separated): attr_timeout=S and entry_timeout=S (kernel caches, default 1 s), negative_timeout=S (how long a name may be answered \
+            absent from what the mount knows of a directory it made, default 1 s; 0: every lookup asks), timeout=S (per \
             operation, retries included, default 30 s; then EIO), readdirplus=yes|no, max_threads=N, max_write=BYTES, read_ahead_kb=KIB (how far sequential reads are fetched ahead, default 4096), \
             page_cache (reads through the kernel's page cache; by default they go around it when the kernel can still \
             map such files shared, 6.6 and later), direct_io (around the page cache on any kernel); \

@@ -165,6 +165,14 @@ extension FileSystemClient {
     public func createFile(
         inDirectory directory: ObjectHandle, named name: String, mode: UInt32 = 0o644, distribution: Distribution? = nil, stuffed: Bool = true
     ) throws -> ObjectAttributes {
+        try createFileSeeingDirectory(inDirectory: directory, named: name, mode: mode, distribution: distribution, stuffed: stuffed).object
+    }
+
+    /// createFile, with the directory's version from just before the create
+    /// (for a client that keeps what it knows of the directory's names).
+    public func createFileSeeingDirectory(
+        inDirectory directory: ObjectHandle, named name: String, mode: UInt32 = 0o644, distribution: Distribution? = nil, stuffed: Bool = true
+    ) throws -> Created {
         try call(owner: directory, CreateFile(parent: directory, name: name, mode: mode, distribution: distribution, stuffed: stuffed))
     }
 

@@ -15,7 +15,7 @@ extension RequestHandler {
     func createSpreadFile(
         _ parent: ObjectHandle, _ name: String, _ mode: UInt32, _ requested: Distribution?, stuffed: Bool = false, _ credentials: Credentials,
         steps: inout Int
-    ) throws -> ObjectAttributes {
+    ) throws -> Created {
         var slots = DatafileSlots()
         do {
             return try makeFile(parent, name, mode, requested, credentials) { distribution in

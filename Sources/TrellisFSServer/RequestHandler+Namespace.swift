@@ -23,7 +23,7 @@ extension RequestHandler {
     /// the metadata) or, on a one-server file system, all of them.
     func createFile(
         _ parent: ObjectHandle, _ name: String, _ mode: UInt32, _ requested: Distribution?, stuffed: Bool, _ credentials: Credentials
-    ) throws -> ObjectAttributes {
+    ) throws -> Created {
         try makeFile(parent, name, mode, requested, credentials) { distribution in
             let count = stuffed ? 1 : distribution.datafileCount
             guard try (0..<count).allSatisfy({ try context.configuration.group(ofDatafile: $0, of: distribution) == context.serverIndex }) else {
@@ -36,7 +36,7 @@ extension RequestHandler {
     /// A file whose datafiles the client made on their servers beforehand.
     func createFile(
         _ parent: ObjectHandle, _ name: String, _ mode: UInt32, _ requested: Distribution, datafiles: [ObjectHandle], _ credentials: Credentials
-    ) throws -> ObjectAttributes {
+    ) throws -> Created {
         try makeFile(parent, name, mode, requested, credentials) { distribution in
             try checkPlacement(datafiles, of: distribution, from: 0)
             return datafiles
@@ -45,19 +45,21 @@ extension RequestHandler {
 
     /// What every file creation shares: the checks, the placed distribution
     /// and one commit of the metadata, its entry and the datafile slots that
-    /// `datafiles` gives (nil: made here in that commit).
+    /// `datafiles` gives (nil: made here in that commit), with the
+    /// directory's version from before it.
     func makeFile(
         _ parent: ObjectHandle, _ name: String, _ mode: UInt32, _ requested: Distribution?, _ credentials: Credentials,
         datafiles: (Distribution) throws -> [ObjectHandle?]
-    ) throws -> ObjectAttributes {
+    ) throws -> Created {
         let directory = try directory(parent, credentials, write: true)
         try EntryName.validate(name)
         // A creator's own strips keep the directory's copy count unless they name one.
         let inherited = try requested.map { $0.copies == nil ? try $0.keeping(copies: directory.distribution?.copies) : $0 }
         let distribution = try placedDistribution(inherited ?? directory.distribution)
-        return try makeObject(in: directory, name: name, NewObject(
+        let made = try makeObject(in: directory, name: name, NewObject(
             kind: .file, mode: mode & 0o7777, uid: credentials.uid, gid: newGroup(directory, credentials), time: context.now(),
             distribution: distribution, datafiles: try datafiles(distribution)))
+        return Created(object: made, directoryBefore: DirectoryVersion(directory))
     }
 
     /// Gives a stuffed file the rest of its datafiles (made by the client);

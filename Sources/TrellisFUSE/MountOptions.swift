@@ -7,6 +7,12 @@ public struct MountOptions: Sendable, Equatable {
     public var attributeTimeout = 1.0
     /// How long the kernel may keep a name's lookup, in seconds.
     public var entryTimeout = 1.0
+    /// How long, in seconds, a lookup may be answered "absent" from what
+    /// this mount knows of a directory it made, after its server last
+    /// confirmed it (0: every lookup asks the server). Another client's new
+    /// name may be missed that long, as with a negative dentry cached by
+    /// libfuse's option of the same name.
+    public var negativeTimeout = 1.0
     /// How long one operation may try (retries included) before it fails with EIO.
     public var operationTimeout = 30.0
     /// Readdir with attributes, so `ls -l` costs no lookup per name.
@@ -49,6 +55,7 @@ public struct MountOptions: Sendable, Equatable {
         switch name {
         case "attr_timeout": attributeTimeout = try seconds(name, value)
         case "entry_timeout": entryTimeout = try seconds(name, value)
+        case "negative_timeout": negativeTimeout = try seconds(name, value)
         case "timeout": operationTimeout = try seconds(name, value, minimum: 1)
         case "readdirplus":
             guard let value, ["yes", "no"].contains(value) else { throw FSError(.invalidArgument, "-o readdirplus takes yes or no") }

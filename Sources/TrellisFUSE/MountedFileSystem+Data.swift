@@ -23,14 +23,15 @@ extension MountedFileSystem {
     }
 
     /// create(2) with O_CREAT: one request. A name that appeared since the
-    /// kernel's lookup is opened as it is, unless O_EXCL.
+    /// kernel's lookup (or that this mount's names of the directory did not
+    /// hold yet) is opened as it is, unless O_EXCL.
     func create(_ request: fuse_req_t, parent: UInt64, name: String, mode: UInt32, _ info: UnsafeMutablePointer<fuse_file_info>) {
         perform(request, "create", inode: parent) { fs in
             let flags = info.pointee.flags
             let directory = inodes.handle(of: parent)
             let file: MountedOpen
             do {
-                let made = try making(in: directory) { try fs.createFile(inDirectory: directory, named: name, mode: mode & 0o7777) }
+                let made = try making(file: name, in: directory) { try fs.createFileSeeingDirectory(inDirectory: directory, named: name, mode: mode & 0o7777) }
                 file = try opened(made, flags: flags & ~O_TRUNC, fs)
             } catch let error as FSError where error.code == .exists && flags & O_EXCL == 0 {
                 let found = try complete(try fs.lookup(name, inDirectory: directory), fs)

@@ -6,7 +6,14 @@ import TrellisFSProtocol
 /// Names and attributes: each is one or two requests to the servers that
 /// own the directory and the object.
 extension MountedFileSystem {
+    /// lookup: a name this mount knows to be absent (``DirectoryNameCache``)
+    /// is answered at once.
     func lookup(_ request: fuse_req_t, parent: UInt64, name: String) {
+        if directoryNames.isAbsent(name, from: inodes.handle(of: parent)) {
+            metrics.record("lookup-known-absent", nanoseconds: 0, errno: nil)
+            fuse_reply_err(request, ENOENT)
+            return
+        }
         perform(request, "lookup", inode: parent) { fs in
             let found = try fs.lookup(name, inDirectory: inodes.handle(of: parent))
             replyEntry(request, try complete(found, fs))
@@ -168,10 +175,13 @@ extension MountedFileSystem {
             let directory = inodes.handle(of: parent)
             let kind = ObjectKind(specialFileMode: mode)
             guard kind != nil || mode & S_IFMT == S_IFREG else { throw FSError(.invalidArgument, "\(name): mknod of an unknown file type") }
-            replyEntry(request, try making(in: directory) {
-                guard let kind else { return try fs.createFile(inDirectory: directory, named: name, mode: mode & 0o7777) }
-                return try fs.makeNode(named: name, in: directory, kind: kind, mode: mode & 0o7777, rdev: rdev)
-            })
+            guard let kind else {
+                replyEntry(request, try making(file: name, in: directory) {
+                    try fs.createFileSeeingDirectory(inDirectory: directory, named: name, mode: mode & 0o7777)
+                })
+                return
+            }
+            replyEntry(request, try making(in: directory) { try fs.makeNode(named: name, in: directory, kind: kind, mode: mode & 0o7777, rdev: rdev) })
         }
     }
 

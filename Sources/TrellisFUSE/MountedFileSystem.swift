@@ -19,6 +19,7 @@ final class MountedFileSystem: @unchecked Sendable {
     /// What all opens' read-ahead may hold at once.
     let readAheadBudget = ReadAheadBudget(bytes: 256 << 20)
     let directoryAttributes: DirectoryAttributeCache
+    let directoryNames: DirectoryNameCache
     let metrics: MountMetrics
 
     init(client: FileSystemClient, mountPoint: String, options: MountOptions, logger: Logger) {
@@ -29,6 +30,7 @@ final class MountedFileSystem: @unchecked Sendable {
         self.options = options
         self.logger = logger
         directoryAttributes = DirectoryAttributeCache(lifetimeSeconds: options.attributeTimeout)
+        directoryNames = DirectoryNameCache(lifetimeSeconds: options.negativeTimeout)
     }
 
     /// Runs one operation for the request's caller; a thrown error becomes
@@ -60,20 +62,43 @@ final class MountedFileSystem: @unchecked Sendable {
     /// caller replies (the kernel may ask for them the moment it hears).
     func changing<T>(_ handles: ObjectHandle..., body: () throws -> T) rethrows -> T {
         directoryAttributes.changed(handles)
-        defer { directoryAttributes.changed(handles) }
+        directoryNames.forget(handles)
+        defer {
+            directoryAttributes.changed(handles)
+            directoryNames.forget(handles)
+        }
         return try body()
     }
 
-    /// Runs a create in `directory` and tells the cache what it made.
+    /// Runs a create of a directory, symlink or special file in
+    /// `directory` and tells the caches what it made: the names known of
+    /// `directory` go (its server's reply does not say what it held
+    /// before), and a new directory is known to be empty.
     func making(in directory: ObjectHandle, _ body: () throws -> ObjectAttributes) rethrows -> ObjectAttributes {
+        directoryNames.forget([directory])
+        let made = try creating(in: directory, object: { $0 }, body)
+        directoryNames.madeEmpty(made)
+        return made
+    }
+
+    /// Runs a create of the file `name` in `directory`, whose reply shows
+    /// whether the names known of `directory` are still all it holds.
+    func making(file name: String, in directory: ObjectHandle, _ body: () throws -> Created) rethrows -> ObjectAttributes {
+        let created = try creating(in: directory, object: \.object, body)
+        directoryNames.created(name, in: directory, created)
+        return created.object
+    }
+
+    private func creating<Made>(in directory: ObjectHandle, object: (Made) -> ObjectAttributes, _ body: () throws -> Made) rethrows -> Made {
         let began = directoryAttributes.beginChange(of: directory)
         do {
             let made = try body()
-            directoryAttributes.made(made, in: directory, since: began)
+            directoryAttributes.made(object(made), in: directory, since: began)
             return made
         } catch {
             // A create that failed half-way (across servers) may have changed the directory.
             directoryAttributes.changed([directory])
+            directoryNames.forget([directory])
             throw error
         }
     }

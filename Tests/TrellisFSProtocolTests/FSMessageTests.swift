@@ -28,6 +28,7 @@ import TrellisFSProtocol
                 ServerDescription(index: 1, serviceName: "trellis-fs/scratch/1/replica/0", portName: "", host: "node7")],
             defaultDistribution: try! .simpleStripe(stripSizeBytes: 65_536, datafileCount: 1), durability: "replicated", dataReplicas: [1])],
         ObjectIdentifier(ObjectAttributes.self): [someAttributes],
+        ObjectIdentifier(Created.self): [Created(object: someAttributes, directoryBefore: DirectoryVersion(changeTime: Timestamp(seconds: 1_800_000_000, nanoseconds: 999_999_999), entries: 12))],
         ObjectIdentifier(String.self): ["../target", ""],
         ObjectIdentifier(LinksLeft.self): [LinksLeft(0), LinksLeft(2), LinksLeft(0, removal: someCapability)],
         ObjectIdentifier(Credentials.self): [Credentials(uid: 1000, gid: 100), Credentials(uid: 0, gid: 0, groups: [4, 27])],

@@ -20,7 +20,7 @@ import TrellisFSServer
         // Squashed root is nobody for permissions too: it may not enter root's 0700 directory.
         #expect(server.refusal(CreateFile(parent: kept.handle, name: "x", mode: 0o644, distribution: nil, stuffed: true), as: Self.root, from: Self.elsewhere)?.code
             == .permissionDenied)
-        #expect(try server.call(CreateFile(parent: kept.handle, name: "x", mode: 0o644, distribution: nil, stuffed: true), as: Self.root, from: Self.trusted).uid == 0)
+        #expect(try server.call(CreateFile(parent: kept.handle, name: "x", mode: 0o644, distribution: nil, stuffed: true), as: Self.root, from: Self.trusted).object.uid == 0)
         // Other users are who they say; a request made in the server's own process is as stated.
         #expect(try server.call(MakeDirectory(parent: .root, name: "alice", mode: 0o755), from: Self.elsewhere).uid == KeyedServer.alice.uid)
         #expect(try server.call(MakeDirectory(parent: .root, name: "inside", mode: 0o755), as: Self.root).uid == 0)

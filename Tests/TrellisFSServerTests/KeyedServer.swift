@@ -66,7 +66,7 @@ final class KeyedServer {
     }
 
     func file(_ name: String, mode: UInt32, as owner: Credentials = KeyedServer.alice) throws -> ObjectAttributes {
-        try call(CreateFile(parent: .root, name: name, mode: mode, distribution: nil, stuffed: true), as: owner)
+        try call(CreateFile(parent: .root, name: name, mode: mode, distribution: nil, stuffed: true), as: owner).object
     }
 
     func advance(seconds: Int64) { clock.seconds.add(seconds, ordering: .relaxed) }

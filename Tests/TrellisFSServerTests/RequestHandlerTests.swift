@@ -50,6 +50,12 @@ private final class HandlerFixture {
         try call(operation, as: credentials).0
     }
 
+    /// The object a create made.
+    func attributes<Operation: FSOperation>(_ operation: Operation, as credentials: Credentials = HandlerFixture.alice) throws -> ObjectAttributes
+    where Operation.Reply == Created {
+        try call(operation, as: credentials).0.object
+    }
+
     func error(_ operation: some FSOperation, as credentials: Credentials = HandlerFixture.alice, relayEpoch: UInt64? = nil) -> FSError.Code? {
         do {
             _ = try call(operation, as: credentials, relayEpoch: relayEpoch)
@@ -131,6 +137,26 @@ private final class HandlerFixture {
         let (outcome, followUps) = try fixture.call(RemoveFile(parent: .root, name: "near"))
         #expect(outcome == .removed(linksLeft: 0) && followUps.isEmpty)
         #expect(fixture.error(GetAttributes(near.handle)) == .staleHandle)
+    }
+
+    /// A create's reply shows its directory as it was just before, and the
+    /// directory after it is that version moved by exactly this create:
+    /// what a mount that knows the directory's names checks.
+    @Test func aCreateShowsItsDirectoryJustBefore() throws {
+        let fixture = try HandlerFixture()
+        let directory = try fixture.attributes(MakeDirectory(parent: .root, name: "out", mode: 0o755))
+        var expected = DirectoryVersion(directory)
+        #expect(expected.entries == 0)
+        for index in 0..<5 {
+            let (created, _) = try fixture.call(CreateFile(parent: directory.handle, name: "f\(index)", mode: 0o644, distribution: nil, stuffed: true))
+            #expect(created.directoryBefore == expected)
+            expected = DirectoryVersion(changeTime: created.object.changeTime, entries: expected.entries + 1)
+            #expect(DirectoryVersion(try fixture.attributes(GetAttributes(directory.handle))) == expected)
+        }
+        // A change that did not come through the create shows in the next one's reply.
+        try fixture.call(Remove(parent: directory.handle, name: "f0", directory: false))
+        let (next, _) = try fixture.call(CreateFile(parent: directory.handle, name: "g", mode: 0o644, distribution: nil, stuffed: true))
+        #expect(next.directoryBefore != expected && next.directoryBefore.entries == 4)
     }
 
     @Test func createLookupListAndStat() throws {

@@ -4,14 +4,14 @@ extension CreateFile: ServedOperation {
     /// Its peers only make datafiles.
     static var peersNeverCallBack: Bool { true }
 
-    func serve(_ handler: RequestHandler, _ call: inout ServerCall) throws -> ObjectAttributes {
+    func serve(_ handler: RequestHandler, _ call: inout ServerCall) throws -> Created {
         if handler.context.peers != nil, !stuffed || !handler.context.configuration.dataReplicas.isEmpty {
             return try handler.createSpreadFile(parent, name, mode, distribution, stuffed: stuffed, call.credentials, steps: &call.steps)
         }
         var created = try handler.createFile(parent, name, mode, distribution, stuffed: stuffed, call.credentials)
         // Its datafiles were made in this request and hold nothing yet: no bstream to look at.
-        created.size = 0
-        created.sizeIsKnown = true
+        created.object.size = 0
+        created.object.sizeIsKnown = true
         return created
     }
 
