@@ -17,12 +17,16 @@ import TrellisFSProtocol
 /// own file creates in it as long as each create's reply shows the
 /// directory as this mount last knew it: its version just before the
 /// create (change time and entry count, as NFSv3's weak cache consistency
-/// data lets an NFS client check that only its own change happened). Any
-/// other change of the directory through this mount, a create's reply that
-/// shows someone else's change, or `lifetime` without such a confirmation
-/// forgets it. So a name that another client made is answered absent for at
-/// most `lifetime` after this mount last heard the directory's state from
-/// its server: what a negative dentry with that timeout allows (libfuse's
+/// data lets an NFS client check that only its own change happened), and
+/// whenever the mount fetches the directory's attributes and finds that
+/// version (the kernel looks the directory up again, or asks for its
+/// attributes, once its own copies are `entry_timeout` and `attr_timeout`
+/// old). Any other change of the directory through this
+/// mount, or a reply or fetch that shows someone else's change, forgets it;
+/// knowledge not confirmed for `lifetime` is not used until it is again.
+/// So a name that another client made is answered absent for at most
+/// `lifetime` after this mount last heard the directory's state from its
+/// server: what a negative dentry with that timeout allows (libfuse's
 /// `negative_timeout`). A create of such a name still fails or opens the
 /// existing file, as the server decides.
 final class DirectoryNameCache: Sendable {
@@ -51,12 +55,27 @@ final class DirectoryNameCache: Sendable {
     /// known in full, freshly, without it.
     func isAbsent(_ name: String, from directory: ObjectHandle) -> Bool {
         known.withLock { known in
-            guard let entry = known[directory] else { return false }
-            guard !entry.freshUntil.hasPassed else {
-                known.removeValue(forKey: directory)
-                return false
-            }
+            guard let entry = known[directory], !entry.freshUntil.hasPassed else { return false }
             return !entry.names.contains(name)
+        }
+    }
+
+    /// When knowledge confirmed now would stop being used: taken before a
+    /// fetch of a directory's attributes begins, for `confirm`.
+    func freshUntilIfConfirmedNow() -> Deadline { .after(lifetime) }
+
+    /// The mount fetched `directory`'s attributes (the fetch began when
+    /// `freshUntil` was taken): the names known of it are all it holds
+    /// when it is still at the version they were known at.
+    func confirm(_ directory: ObjectAttributes, freshUntil: Deadline) {
+        known.withLock { known in
+            guard var entry = known[directory.handle] else { return }
+            guard entry.version == DirectoryVersion(directory) else {
+                known.removeValue(forKey: directory.handle)
+                return
+            }
+            entry.freshUntil = max(entry.freshUntil, freshUntil)
+            known[directory.handle] = entry
         }
     }
 

@@ -7,7 +7,8 @@ import TrellisFSProtocol
 /// own the directory and the object.
 extension MountedFileSystem {
     /// lookup: a name this mount knows to be absent (``DirectoryNameCache``)
-    /// is answered at once.
+    /// is answered at once; a directory found confirms what this mount
+    /// knows of its names, or ends it.
     func lookup(_ request: fuse_req_t, parent: UInt64, name: String) {
         if directoryNames.isAbsent(name, from: inodes.handle(of: parent)) {
             metrics.record("lookup-known-absent", nanoseconds: 0, errno: nil)
@@ -15,13 +16,17 @@ extension MountedFileSystem {
             return
         }
         perform(request, "lookup", inode: parent) { fs in
-            let found = try fs.lookup(name, inDirectory: inodes.handle(of: parent))
-            replyEntry(request, try complete(found, fs))
+            let namesFreshUntil = directoryNames.freshUntilIfConfirmedNow()
+            let found = try complete(try fs.lookup(name, inDirectory: inodes.handle(of: parent)), fs)
+            if found.kind == .directory { directoryNames.confirm(found, freshUntil: namesFreshUntil) }
+            replyEntry(request, found)
         }
     }
 
     /// getattr: a directory's from this mount's cache while fresh (the
-    /// kernel asks for them again after each create, for its permission check).
+    /// kernel asks for them again after each create, for its permission
+    /// check); a directory's fetched from its server also confirms what
+    /// this mount knows of its names.
     func getAttributes(_ request: fuse_req_t, inode: UInt64) {
         let handle = inodes.handle(of: inode)
         if let (attributes, seconds) = directoryAttributes.fresh(handle) {
@@ -29,8 +34,10 @@ extension MountedFileSystem {
         }
         perform(request, "getattr", inode: inode) { fs in
             let generation = directoryAttributes.generation(of: handle)
+            let namesFreshUntil = directoryNames.freshUntilIfConfirmedNow()
             let attributes = try fs.stat(handle: handle)
             directoryAttributes.remember(attributes, fetchedAt: generation)
+            if attributes.kind == .directory { directoryNames.confirm(attributes, freshUntil: namesFreshUntil) }
             replyAttributes(request, attributes)
         }
     }

@@ -1,5 +1,6 @@
 import Glibc
 import Testing
+import TrellisCore
 import TrellisFSProtocol
 @testable import TrellisFUSE
 
@@ -50,6 +51,24 @@ struct DirectoryNameCacheTests {
         #expect(!cache.isAbsent("z", from: Self.parent))
     }
 
+    /// Knowledge past its lifetime is not used, until a fetch of the
+    /// directory's attributes finds it at the version it was known at.
+    @Test func aFetchOfTheDirectoryConfirmsOrEndsTheKnowledge() {
+        let cache = DirectoryNameCache(lifetimeSeconds: 0.01)
+        cache.madeEmpty(Self.directory())
+        cache.created("a", in: Self.parent, Self.created(at: 150, before: DirectoryVersion(changeTime: Timestamp(seconds: 100), entries: 0)))
+        usleep(30_000)
+        #expect(!cache.isAbsent("b", from: Self.parent))
+        // A fetch that began before the lifetime ran out again finds the directory as the create left it.
+        cache.confirm(Self.directory(entries: 1, time: 150), freshUntil: .after(seconds: 60))
+        #expect(cache.isAbsent("b", from: Self.parent) && !cache.isAbsent("a", from: Self.parent))
+        // One that finds another version (someone else's create) ends it, whenever it began.
+        cache.confirm(Self.directory(entries: 2, time: 170), freshUntil: .after(seconds: 60))
+        #expect(!cache.isAbsent("b", from: Self.parent))
+        cache.confirm(Self.directory(entries: 1, time: 150), freshUntil: .after(seconds: 60))
+        #expect(!cache.isAbsent("b", from: Self.parent), "gone knowledge does not come back")
+    }
+
     @Test func otherChangesTimeAndSizeEndTheKnowledge() {
         let cache = DirectoryNameCache(lifetimeSeconds: 60)
         cache.madeEmpty(Self.directory())
@@ -62,10 +81,13 @@ struct DirectoryNameCacheTests {
         let none = DirectoryNameCache(lifetimeSeconds: 0)
         none.madeEmpty(Self.directory())
         #expect(!none.isAbsent("a", from: Self.parent))
-        // Knowledge not confirmed within its lifetime is not used.
+        // Knowledge not confirmed within its lifetime is not used, nor is a
+        // confirmation that ran out before it arrived.
         let brief = DirectoryNameCache(lifetimeSeconds: 0.01)
         brief.madeEmpty(Self.directory())
         usleep(30_000)
+        #expect(!brief.isAbsent("a", from: Self.parent))
+        brief.confirm(Self.directory(), freshUntil: .now())
         #expect(!brief.isAbsent("a", from: Self.parent))
     }
 }
