@@ -68,8 +68,9 @@ extension MountedFileSystem {
                     try truncate(handle, to: UInt64(wanted.st_size), openFile: openFile, fs)
                     if changes.modifyTime == nil { changes.modifyTime = .now }
                 }
-                if changes != AttributeChanges() { try fs.setAttributes(handle: handle, changes) }
-                return try fs.stat(handle: handle)
+                // The change's reply is the object after it; only a file's size may need its other datafiles' servers.
+                guard changes != AttributeChanges() else { return try fs.stat(handle: handle) }
+                return try complete(try fs.setAttributes(handle: handle, changes), fs)
             }
             replyAttributes(request, changed)
         }
