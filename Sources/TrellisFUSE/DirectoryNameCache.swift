@@ -64,10 +64,11 @@ final class DirectoryNameCache: Sendable {
     /// fetch of a directory's attributes begins, for `confirm`.
     func freshUntilIfConfirmedNow() -> Deadline { .after(lifetime) }
 
-    /// The mount fetched `directory`'s attributes (the fetch began when
-    /// `freshUntil` was taken): the names known of it are all it holds
-    /// when it is still at the version they were known at.
+    /// The mount fetched an object's attributes (the fetch began when
+    /// `freshUntil` was taken): when it is a directory, the names known of
+    /// it are all it holds if it is still at the version they were known at.
     func confirm(_ directory: ObjectAttributes, freshUntil: Deadline) {
+        guard directory.kind == .directory else { return }
         known.withLock { known in
             guard var entry = known[directory.handle] else { return }
             guard entry.version == DirectoryVersion(directory) else {

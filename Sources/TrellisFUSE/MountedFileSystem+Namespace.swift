@@ -18,7 +18,7 @@ extension MountedFileSystem {
         perform(request, "lookup", inode: parent) { fs in
             let namesFreshUntil = directoryNames.freshUntilIfConfirmedNow()
             let found = try complete(try fs.lookup(name, inDirectory: inodes.handle(of: parent)), fs)
-            if found.kind == .directory { directoryNames.confirm(found, freshUntil: namesFreshUntil) }
+            directoryNames.confirm(found, freshUntil: namesFreshUntil)
             replyEntry(request, found)
         }
     }
@@ -37,7 +37,7 @@ extension MountedFileSystem {
             let namesFreshUntil = directoryNames.freshUntilIfConfirmedNow()
             let attributes = try fs.stat(handle: handle)
             directoryAttributes.remember(attributes, fetchedAt: generation)
-            if attributes.kind == .directory { directoryNames.confirm(attributes, freshUntil: namesFreshUntil) }
+            directoryNames.confirm(attributes, freshUntil: namesFreshUntil)
             replyAttributes(request, attributes)
         }
     }

@@ -61,13 +61,15 @@ final class MountedFileSystem: @unchecked Sendable {
     /// attributes go before it starts and again once it ends, before the
     /// caller replies (the kernel may ask for them the moment it hears).
     func changing<T>(_ handles: ObjectHandle..., body: () throws -> T) rethrows -> T {
+        dropCached(handles)
+        defer { dropCached(handles) }
+        return try body()
+    }
+
+    /// What this mount keeps of these directories (attributes, names) goes.
+    private func dropCached(_ handles: [ObjectHandle]) {
         directoryAttributes.changed(handles)
         directoryNames.forget(handles)
-        defer {
-            directoryAttributes.changed(handles)
-            directoryNames.forget(handles)
-        }
-        return try body()
     }
 
     /// Runs a create of a directory, symlink or special file in
@@ -97,8 +99,7 @@ final class MountedFileSystem: @unchecked Sendable {
             return made
         } catch {
             // A create that failed half-way (across servers) may have changed the directory.
-            directoryAttributes.changed([directory])
-            directoryNames.forget([directory])
+            dropCached([directory])
             throw error
         }
     }
