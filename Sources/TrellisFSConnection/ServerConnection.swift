@@ -171,6 +171,22 @@ public final class ServerConnection: @unchecked Sendable {
         throw lastError ?? FSError(.timedOut, "server \(index) (\(serviceName)) could not be reached before the deadline")
     }
 
+    /// Whether a started request's send is done and its reply has come as
+    /// its server's success, found without waiting, retrying or taking
+    /// anything: after true the request needs no `finish`; after false a
+    /// reply still on its way, a failure and every retry are `finish`'s.
+    /// Safe while another thread waits on the same request.
+    public func succeeded<Operation: FSOperation>(_ flight: InFlight<Operation>) -> Bool {
+        guard let sent = flight.sent, sent.send.isComplete, sent.reply.isComplete,
+            (try? sent.send.wait()) != nil, let message = try? sent.reply.wait(),
+            let reply = try? FSReplyEnvelope.decode(message.payload), reply.requestID == sent.id
+        else { return false }
+        return (try? reply.reply(to: Operation.self)) != nil
+    }
+
+    /// Whether a connection is up now, so that `start` sends without looking anything up or dialing.
+    public var isConnected: Bool { communicator != nil }
+
     /// Gives up a started request's reply (its caller failed before waiting
     /// for it): the receive posted for it goes, so nothing is kept for a
     /// reply that no one will take.

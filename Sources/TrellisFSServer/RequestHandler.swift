@@ -129,6 +129,11 @@ public struct RequestHandler: Sendable {
     /// these to a thread of their own so it never blocks on a peer. A file
     /// whose datafiles all live here (every stuffed file) needs no peer to
     /// be removed or sized, so those stay in the loop and its group commit.
+    /// Whether `operation` takes the database for a transaction of its own, outside any shared commit.
+    func runsAlone(_ operation: any FSOperation) -> Bool {
+        (type(of: operation) as? any ServedOperation.Type)?.runsAlone ?? false
+    }
+
     public func mayWaitOnPeers(_ operation: any FSOperation) -> Bool {
         (operation as? any ServedOperation)?.mayWaitOnPeers(self) ?? false
     }
@@ -180,7 +185,7 @@ public struct RequestHandler: Sendable {
         if waitsForCopies {
             try replicateAndWait(DropBstreams(removed))
         } else if let secondaries = context.secondaries, context.role.isPrimary {
-            _ = secondaries.current?.ship(DropBstreams(removed))
+            _ = secondaries.current?.ship(DropBstreams(removed), callerAttends: false)
         }
     }
 

@@ -16,11 +16,17 @@ protocol ServedOperation: FSOperation {
     /// its change and the record of its reply may share one commit while it
     /// waits (with replicas, a copy that takes over then has both or neither).
     static var peersNeverCallBack: Bool { get }
+
+    /// Whether it takes the database for a transaction of its own (a
+    /// snapshot replacing every row), so it never joins the commit the
+    /// requests that arrived with it share.
+    static var runsAlone: Bool { get }
 }
 
 extension ServedOperation {
     func mayWaitOnPeers(_ handler: RequestHandler) -> Bool { false }
     static var peersNeverCallBack: Bool { false }
+    static var runsAlone: Bool { false }
 
     /// The answer, as it goes on the wire.
     func answer(_ handler: RequestHandler, _ call: inout ServerCall) -> Result<ByteBuffer, FSError> {

@@ -76,13 +76,17 @@ final class ServingLoop: @unchecked Sendable {
         logger.info("\(label) serving as \(serviceName) at \(port.name)")
         ready(port.name.description)
         var accept = try runtime.selfCommunicator.iaccept(port)
+        handler.context.secondaries?.attend()
         while true {
             replies.removeAll { $0.isComplete }
+            // This loop takes its copies' answers itself: no thread hands them over.
+            let lines = handler.context.secondaries?.current
+            lines?.takeAnswers()
             releaseHeldReplies()
             let passing = held.first.map { [$0.passage.completion] } ?? []
-            let ready = try waitAny([stopRequest, accept] + sessions.map(\.pending) + passing)
+            let ready = try waitAny([stopRequest, accept] + sessions.map(\.pending) + passing + (lines?.oldestArrivals ?? []))
             if ready == 0 { break }
-            if ready == 2 + sessions.count { continue }
+            if ready >= 2 + sessions.count { continue }
             if ready == 1 {
                 do {
                     let client = try accept.wait()
@@ -97,6 +101,7 @@ final class ServingLoop: @unchecked Sendable {
             serveReadySessions(first: ready - 2)
         }
         accept.cancel()
+        handler.context.secondaries?.stopAttending()
         while let next = held.first {
             _ = next.passage.outcome()
             releaseHeldReplies()
@@ -157,6 +162,24 @@ final class ServingLoop: @unchecked Sendable {
             }
             local.append((envelope, client))
         }
+        // In the order they came, around any that takes the database for a transaction of its own.
+        var sharing: [(envelope: FSRequestEnvelope, client: Communicator)] = []
+        for request in local {
+            guard handler.runsAlone(request.envelope.operation) else {
+                sharing.append(request)
+                continue
+            }
+            serve(sharing)
+            sharing = []
+            serve([request])
+        }
+        serve(sharing)
+    }
+
+    /// Answers `local` (requests served on the loop's thread, in order): in
+    /// one commit with their recorded replies when any of them commits.
+    private func serve(_ local: [(envelope: FSRequestEnvelope, client: Communicator)]) {
+        guard !local.isEmpty else { return }
         // Even one request that commits shares a commit with its recorded reply.
         guard local.contains(where: { type(of: $0.envelope.operation).commits }) else {
             // A write on its way to the secondaries holds its reply, not the loop.

@@ -790,6 +790,8 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
 
     /// Runs `body` on the connection outside any transaction, when no group commit is open.
     func withConnection<T>(_ what: String, _ body: (Database) throws -> T) throws -> T {
+        // The connection is this thread's already, inside a transaction: taking it again would trap.
+        guard !holdsOpenGroup else { throw FSError(.ioError, "\(what) cannot run inside a commit shared with other requests") }
         do {
             return try database.writeWithoutTransaction(body)
         } catch let error as FSError {

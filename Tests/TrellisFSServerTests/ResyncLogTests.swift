@@ -31,16 +31,16 @@ import TrellisRuntime
             #expect(!replicator.hasCompleteLog(of: 1))
             #expect(throws: FSError.self) { try replicator.takeMissed(of: 1) }
             replicator.beginLog(of: 1)
-            _ = replicator.ship(Self.change(1))
+            _ = replicator.ship(Self.change(1), callerAttends: false)
             // The snapshot is still on its way: the log does not hold all the copy lacks yet.
             #expect(throws: FSError.self) { try replicator.takeMissed(of: 1) }
             replicator.markCoversEverythingBefore(of: 1)
             #expect(replicator.hasCompleteLog(of: 1))
             #expect(try replicator.takeMissed(of: 1).rows.map(\.bytes) == [Data([1])])
-            _ = replicator.ship(Self.change(2))
+            _ = replicator.ship(Self.change(2), callerAttends: false)
             #expect(try replicator.takeMissed(of: 1).rows.map(\.bytes) == [Data([2])])
 
-            _ = replicator.ship(Self.change(3))
+            _ = replicator.ship(Self.change(3), callerAttends: false)
             replicator.giveUpLog(of: 1)
             #expect(!replicator.hasCompleteLog(of: 1))
             #expect(throws: FSError.self) { try replicator.takeMissed(of: 1) }

@@ -180,6 +180,29 @@ private let now = Timestamp(seconds: 1_700_000_000, nanoseconds: 5)
         }
     }
 
+    /// Replacing every row from a snapshot takes the connection for a
+    /// transaction of its own: asked inside a shared commit (a serving loop
+    /// that put a copy's last snapshot piece in with other requests), it
+    /// fails with an error that says so instead of trapping the server, and
+    /// the commit's other changes are kept.
+    @Test func aSnapshotReplacedInsideASharedCommitFailsWithoutTakingTheServerDown() throws {
+        try withStore { store, path in
+            let directory = try store.createObject(NewObject(kind: .directory, mode: 0o755, uid: 0, gid: 0, time: now))
+            let snapshot = path + ".snapshot"
+            try store.snapshot(to: snapshot) {}
+            let file = NewObject(kind: .file, mode: 0o644, uid: 0, gid: 0, time: now)
+            try store.sharingOneCommit {
+                _ = try store.create(file, named: "kept", in: directory.handle)
+                let refusal = #expect(throws: FSError.self) { try store.replaceReplicatedRows(from: snapshot) }
+                #expect(refusal?.message.contains("inside a commit shared") == true)
+            }
+            #expect(try store.entry(in: directory.handle, named: "kept") != nil)
+            // Outside the commit the same snapshot replaces the rows: the file made after it is gone.
+            try store.replaceReplicatedRows(from: snapshot)
+            #expect(try store.entry(in: directory.handle, named: "kept") == nil)
+        }
+    }
+
     /// A store that does not sync every commit checkpoints its log rarely,
     /// so on a small disk the log fills it first: a change that finds the
     /// disk full gives up the reserve, empties the log into the database

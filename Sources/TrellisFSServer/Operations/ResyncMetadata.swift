@@ -3,6 +3,8 @@ import Glibc
 import TrellisFSProtocol
 
 extension ResyncMetadata: ServedOperation {
+    static var runsAlone: Bool { true }
+
     /// Writes the piece into the snapshot beside the copy's database; the
     /// last piece replaces every replicated row with the snapshot's.
     func serve(_ handler: RequestHandler, _ call: inout ServerCall) throws -> Done {

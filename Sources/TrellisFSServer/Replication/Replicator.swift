@@ -61,7 +61,7 @@ public final class Replicator: Sendable {
     }
 
     private func line(to server: Int) -> SecondaryLine {
-        SecondaryLine(server: server, group: group, connection: connect(server), timeoutSeconds: timeoutSeconds, startWake: startCompletion)
+        SecondaryLine(server: server, group: group, connection: connect(server), timeoutSeconds: timeoutSeconds)
     }
 
     /// The secondaries it sends to.
@@ -76,19 +76,33 @@ public final class Replicator: Sendable {
     /// on again for every change: it is sent the change with the rest it owes,
     /// at most once a second, and the passage fails at once naming it, until
     /// it takes what it owes or the group goes on without it.
-    func ship<Operation: SentByPrimary>(_ operation: Operation) -> Passage {
+    /// `callerAttends`: the caller is the serving loop that takes the lines' answers (`takeAnswers`).
+    func ship<Operation: SentByPrimary>(_ operation: Operation, callerAttends: Bool) -> Passage {
         let owed = Owed(operation)
         return state.withLock { state in
             for server in state.missed.keys { state.missed[server]!.add(owed.missed) }
             let passage = Passage(lines: state.lines.count, completion: startCompletion(), waitSeconds: 3 * timeoutSeconds + 1)
-            for line in state.lines { line.send(owed, passage) }
+            for line in state.lines { line.send(owed, passage, callerAttends: callerAttends) }
             return passage
         }
     }
 
+    /// The answer each line waits for first, for a serving loop to wait on beside its clients.
+    var oldestArrivals: [Request<Message>] { state.withLock { $0.lines }.compactMap(\.oldestArrival) }
+
+    /// Resolves every change whose answers have come from every line, without waiting.
+    func takeAnswers() {
+        for line in state.withLock({ $0.lines }) { line.takeAnswers() }
+    }
+
+    /// The lines' threads take their answers from now on.
+    func stopAttending() {
+        for line in state.withLock({ $0.lines }) { line.stopAttending() }
+    }
+
     /// Starts a commit's rows on their way.
-    func ship(_ changes: Changeset) -> Passage {
-        ship(ApplyChanges(group: UInt32(group), changeset: ByteBuffer(bytes: changes.bytes)))
+    func ship(_ changes: Changeset, callerAttends: Bool) -> Passage {
+        ship(ApplyChanges(group: UInt32(group), changeset: ByteBuffer(bytes: changes.bytes)), callerAttends: callerAttends)
     }
 
     /// Returns once every secondary holds every change started before the

@@ -18,6 +18,8 @@ public final class Secondaries: Sendable {
     private let commitPassages = Mutex<[UInt: Passage]>([:])
     /// The resync of each copy under way, or the last one, by server.
     private let resyncs = Mutex<[Int: ResyncProgress]>([:])
+    /// The thread of the serving loop that takes the lines' answers (0: none).
+    private let attendingThread = Atomic<UInt>(0)
 
     /// Lines through `replicator` (nil: none yet).
     init(_ replicator: Replicator? = nil) { self.replicator = Mutex(replicator) }
@@ -28,14 +30,14 @@ public final class Secondaries: Sendable {
     /// Passes `operation` on to every secondary and returns once each has
     /// it; nothing to do without any.
     func ship<Operation: SentByPrimary>(_ operation: Operation) throws {
-        if let failure = current?.ship(operation).outcome() { throw failure }
+        if let failure = current?.ship(operation, callerAttends: false).outcome() { throw failure }
     }
 
     /// Starts `operation` on its way to every secondary and returns at once;
     /// the thread takes its passage with `takePassage` (or waits for it
     /// with `waitForCommits`), as for a commit.
     func start<Operation: SentByPrimary>(_ operation: Operation) {
-        guard let passage = current?.ship(operation) else { return }
+        guard let passage = current?.ship(operation, callerAttends: callerAttends) else { return }
         commitPassages.withLock { $0[Self.thisThread] = passage }
     }
 
@@ -43,7 +45,7 @@ public final class Secondaries: Sendable {
     /// the database is still held, so commits leave in the order made); the
     /// committing thread takes the passage with `takePassage`.
     func startCommit(_ changes: Changeset) {
-        guard let passage = current?.ship(changes) else { return }
+        guard let passage = current?.ship(changes, callerAttends: callerAttends) else { return }
         commitPassages.withLock { $0[Self.thisThread] = passage }
     }
 
@@ -59,6 +61,19 @@ public final class Secondaries: Sendable {
     }
 
     private static var thisThread: UInt { UInt(bitPattern: Int(bitPattern: pthread_self())) }
+
+    /// The calling thread (a serving loop) waits on the lines' answers and
+    /// takes them (`Replicator.takeAnswers`) from now on.
+    func attend() { attendingThread.store(Self.thisThread, ordering: .relaxed) }
+
+    /// The serving loop no longer takes the lines' answers: their threads do.
+    func stopAttending() {
+        attendingThread.store(0, ordering: .relaxed)
+        current?.stopAttending()
+    }
+
+    /// Whether the calling thread is the serving loop that takes the lines' answers.
+    private var callerAttends: Bool { attendingThread.load(ordering: .relaxed) == Self.thisThread }
 
     /// Throws unless every secondary holds every change passed on so far.
     func catchUp() throws {

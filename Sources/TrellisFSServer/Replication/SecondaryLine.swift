@@ -20,6 +20,7 @@ struct Owed: Sendable {
             let flight = line.start(operation, credentials: Replicator.credentials, deadline: deadline)
             return OwedFlight(
                 arrival: flight.replyArrival,
+                succeeded: { line.succeeded(flight) },
                 finish: { deadline in _ = try line.finish(flight, deadline: deadline) },
                 abandon: { line.abandon(flight) })
         }
@@ -32,31 +33,39 @@ struct Owed: Sendable {
 struct OwedFlight {
     /// Completes when the answer comes; nil when the change could not be sent.
     let arrival: Request<Message>?
-    /// Takes the answer (waiting for it), or throws the failure.
+    /// Whether the answer has come and says the copy took the change (never waits).
+    let succeeded: () -> Bool
+    /// Takes the answer (waiting for it, retrying as the connection does), or throws the failure.
     let finish: (Deadline) throws -> Void
     /// Gives the answer up.
     let abandon: () -> Void
 }
 
-/// A primary's line to one secondary of its group. A thread of its own
-/// sends the changes in the order they were given, up to `window` at once
-/// without waiting for each answer (a change given while it waits goes at
-/// once), and resolves each change's `Passage` as the answers come back in
-/// order. No change goes out after one that could not: the copy applies
-/// them in the order they arrive. A change that fails stays owed with
-/// every change after it: the line sends them all again, in order, at most
-/// once a second, and until it does, a new change is failed at once instead
-/// of waited on (applying a change twice leaves the same rows and bytes).
-/// Everything the thread and its callers share is under one lock
-/// (`condition`); the connection is the thread's alone.
+/// A primary's line to one secondary of its group. Changes go in the order
+/// given, up to `window` at once without waiting for each answer, and each
+/// change's `Passage` is resolved as the answers come back in order. No
+/// change goes out after one that could not: the copy applies them in the
+/// order they arrive. A change that fails stays owed with every change
+/// after it: the line sends them all again, in order, at most once a
+/// second, and until it does, a new change is failed at once instead of
+/// waited on (applying a change twice leaves the same rows and bytes).
+///
+/// On the fast path no thread of the line's own takes part: the thread that
+/// gives a change (a serving loop, after its commit) sends it, and the
+/// serving loop, which waits on each line's `oldestArrival` beside its
+/// clients, takes the answers with `takeAnswers`; each hand-off to another
+/// thread and back cost a server two wake-ups per change. The line's thread
+/// takes what no one else does: answers no one took within a moment, every
+/// failure and deadline (with the connection's retries, which may wait),
+/// and the sending again. Everything is under one lock (`condition`),
+/// the connection included, except while the thread alone holds it
+/// (`threadHoldsConnection`) for a wait that may block.
 final class SecondaryLine: @unchecked Sendable {
     /// The server whose copy it sends to.
     let server: Int
     private let group: Int
     private let connection: ServerConnection
     private let timeoutSeconds: Double
-    /// Makes the request a change given while the thread waits completes.
-    private let startWake: @Sendable () -> GeneralizedRequest
     private let condition = NSCondition()
 
     private struct Entry {
@@ -67,12 +76,24 @@ final class SecondaryLine: @unchecked Sendable {
         var resolved: Bool
     }
 
+    private struct Flight {
+        let sequence: UInt64
+        let flight: OwedFlight
+        let deadline: Deadline
+    }
+
     // Under `condition`:
     /// Changes not yet answered, in order.
     private var queue = Deque<Entry>()
     private var nextSequence: UInt64 = 0
     /// The first change of `queue` not yet sent on the current connection.
     private var nextToSend: UInt64 = 0
+    /// Changes sent on the current connection and not yet answered, oldest first.
+    private var flights = Deque<Flight>()
+    /// While the line's thread uses the connection outside the lock: no one else sends or takes answers.
+    private var threadHoldsConnection = false
+    /// The flight whose answer a serving loop waits on (`oldestArrival`), so the line's thread need not look.
+    private var attended: UInt64?
     /// Since a change failed, until one goes through.
     private var failing = false
     private var lastTry: UInt64 = 0
@@ -82,26 +103,28 @@ final class SecondaryLine: @unchecked Sendable {
     /// The secondary has answered a change on this line: its server started.
     private var answered = false
     private var retired = false
-    /// Completed by the next change given, while the thread waits for an answer.
-    private var wake: GeneralizedRequest?
 
     /// Changes sent before the first answer is waited for.
     static let window = 64
+    /// How long an answer no serving loop waits on may wait before the line's thread looks.
+    static let answerGraceSeconds = 0.001
+    /// How long the line's thread leaves an answer a serving loop waits on, unless called for.
+    static let attendedPauseSeconds = 0.05
 
-    /// A line to `server`'s copy of `group` over `connection`, its thread
-    /// started; `startWake` makes the requests its thread waits on beside an answer.
-    init(server: Int, group: Int, connection: ServerConnection, timeoutSeconds: Double, startWake: @escaping @Sendable () -> GeneralizedRequest) {
+    /// A line to `server`'s copy of `group` over `connection`, its thread started.
+    init(server: Int, group: Int, connection: ServerConnection, timeoutSeconds: Double) {
         self.server = server
         self.group = group
         self.connection = connection
         self.timeoutSeconds = timeoutSeconds
-        self.startWake = startWake
         if let thread = startThread(named: "line g\(group) s\(server)", { [self] in run() }) { pthread_detach(thread) }
     }
 
-    /// Queues `owed`; `passage` hears from this line when the secondary has
-    /// it, or at once when the line is failing.
-    func send(_ owed: Owed, _ passage: Passage) {
+    /// Queues `owed` and sends it from this thread when the line is up;
+    /// `passage` hears from this line when the secondary has it, or at once
+    /// when the line is failing. `callerAttends`: the caller is the serving
+    /// loop that takes this line's answers, and will wait on this one.
+    func send(_ owed: Owed, _ passage: Passage, callerAttends: Bool) {
         condition.lock()
         defer { condition.unlock() }
         if retired {
@@ -121,9 +144,36 @@ final class SecondaryLine: @unchecked Sendable {
         if failing {
             passage.resolve(failure(owed.name, "it did not answer a moment ago (\(lastFailure))"))
         }
+        // Dialing or looking a name up may wait: only a connection already up is used from here.
+        if !threadHoldsConnection, connection.isConnected { sendWhatIsDue() }
+        // The line's thread is called only for what no serving loop does: dialing, or an answer no loop waits on.
+        if hasChangesToSend || !callerAttends { condition.broadcast() }
+    }
+
+    /// The answer the line waits for first, for a serving loop to wait on
+    /// beside its clients (nil: none, or it has come, or the line's thread has it).
+    var oldestArrival: Request<Message>? {
+        condition.lock()
+        defer { condition.unlock() }
+        guard !threadHoldsConnection, let oldest = flights.first, let arrival = oldest.flight.arrival, !arrival.isComplete else { return nil }
+        attended = oldest.sequence
+        return arrival
+    }
+
+    /// Resolves the changes whose answers have come as successes, oldest
+    /// first, without waiting; anything else stays for the line's thread.
+    func takeAnswers() {
+        condition.lock()
+        defer { condition.unlock() }
+        takeSuccessfulAnswers()
+    }
+
+    /// No serving loop waits on this line's answers any more: its thread takes them.
+    func stopAttending() {
+        condition.lock()
+        defer { condition.unlock() }
+        attended = nil
         condition.broadcast()
-        wake?.complete()
-        wake = nil
     }
 
     /// Returns once the secondary has every change given before the call;
@@ -139,7 +189,9 @@ final class SecondaryLine: @unchecked Sendable {
             if overflowed { throw behind("it fell too far behind to catch up") }
             if failing { throw behind("it owes \(queue.count) changes and did not answer a moment ago (\(lastFailure))") }
             if deadline.hasPassed { throw behind("it still owes \(queue.count) changes") }
-            _ = condition.wait(until: Date(timeIntervalSinceNow: min(0.1, max(0.001, Double(deadline.remainingNanoseconds) / 1e9))))
+            // No serving loop may be taking the answers now (this is called as one stops): take them here.
+            takeSuccessfulAnswers()
+            _ = condition.wait(until: Date(timeIntervalSinceNow: min(Self.answerGraceSeconds, max(0.0001, Double(deadline.remainingNanoseconds) / 1e9))))
         }
         if overflowed { throw behind("it fell too far behind to catch up") }
     }
@@ -174,8 +226,6 @@ final class SecondaryLine: @unchecked Sendable {
         let owed = overflowed ? nil : queue.map(\.owed.missed)
         queue.removeAll()
         condition.broadcast()
-        wake?.complete()
-        wake = nil
         return owed
     }
 
@@ -187,101 +237,74 @@ final class SecondaryLine: @unchecked Sendable {
         FSError(.serverUnavailable, "group \(group)'s copy on server \(server) is behind: \(reason)")
     }
 
-    // MARK: The line's thread
+    // MARK: Under the lock
 
-    private func run() {
-        var flights = Deque<(sequence: UInt64, flight: OwedFlight, deadline: Deadline)>()
-        while let batch = nextBatch(inFlight: flights.count) {
-            do {
-                for entry in batch {
-                    let deadline = Deadline.after(seconds: timeoutSeconds)
-                    let flight = entry.owed.start(connection, deadline)
-                    flights.append((entry.sequence, flight, deadline))
-                    // The next change must not pass it: it fails the line, and everything owed goes again, in order.
-                    guard flight.arrival != nil else { throw FSError(.serverUnavailable, "\(entry.owed.name) could not be sent") }
-                }
-                guard let oldest = flights.first, answerCame(to: oldest.flight, before: oldest.deadline, inFlight: flights.count) else { continue }
-                try oldest.flight.finish(oldest.deadline)
-                flights.removeFirst()
-                delivered(through: oldest.sequence)
-            } catch {
-                for owed in flights { owed.flight.abandon() }
-                flights.removeAll()
-                // Whatever was sent after it goes again, in order, on a new connection.
-                connection.drop()
-                failed(error)
-            }
-        }
-        connection.drop()
-    }
-
-    /// Waits for the answer to `flight` or for a change to send, whichever
-    /// comes first; whether the answer came (or the deadline passed, which
-    /// `finish` reports).
-    private func answerCame(to flight: OwedFlight, before deadline: Deadline, inFlight: Int) -> Bool {
-        guard let arrival = flight.arrival else { return true }
-        let wake: GeneralizedRequest? = condition.withLock {
-            if retired || hasChangesToSend(inFlight: inFlight) { return nil }
-            self.wake = startWake()
-            return self.wake
-        }
-        guard let wake else { return arrival.isComplete }
-        defer { condition.withLock { self.wake = nil } }
-        do {
-            _ = try waitAny([arrival, wake], deadline: deadline)
-        } catch {
-            // The deadline passed: `finish` says so.
-            return true
-        }
-        return arrival.isComplete
-    }
-
-    /// Waits for something to do; the changes to send now (perhaps none,
-    /// when answers are awaited), or nil once the line is retired.
-    private func nextBatch(inFlight: Int) -> [Entry]? {
-        condition.lock()
-        defer { condition.unlock() }
-        while true {
-            if retired { return nil }
-            if failing, inFlight == 0, !queue.isEmpty, MonotonicClock.nanoseconds() &- lastTry >= 1_000_000_000 {
-                // A try again, from the first change owed.
-                lastTry = MonotonicClock.nanoseconds()
-                let batch = Array(queue.prefix(Self.window))
-                nextToSend = batch.last!.sequence + 1
-                return batch
-            }
-            if hasChangesToSend(inFlight: inFlight), let first = queue.first {
-                let start = Int(nextToSend &- first.sequence)
-                let batch = Array(queue[start ..< min(queue.count, start + Self.window - inFlight)])
-                nextToSend = batch.last!.sequence + 1
-                return batch
-            }
-            if inFlight > 0 { return [] }
-            _ = condition.wait(until: Date(timeIntervalSinceNow: failing ? 0.1 : 1))
+    /// Sends the changes given and not yet sent, up to the window, unless
+    /// the line is failing; from the line's thread, which may dial, with the
+    /// lock let go while each is sent.
+    private func sendWhatIsDue(fromLineThread: Bool = false) {
+        while hasChangesToSend, let first = queue.first {
+            guard start(queue[Int(nextToSend &- first.sequence)], fromLineThread: fromLineThread) else { return }
         }
     }
 
-    /// Whether changes given are not sent yet, and the line may send them now. Lock held.
-    private func hasChangesToSend(inFlight: Int) -> Bool {
-        guard !failing, inFlight < Self.window, let first = queue.first else { return false }
+    /// Sends `entry` on the connection; when it cannot go, fails the line
+    /// (the next change must not pass it) and returns false.
+    private func start(_ entry: Entry, fromLineThread: Bool) -> Bool {
+        let deadline = Deadline.after(seconds: timeoutSeconds)
+        nextToSend = entry.sequence + 1
+        let flight: OwedFlight
+        if fromLineThread {
+            threadHoldsConnection = true
+            condition.unlock()
+            flight = entry.owed.start(connection, deadline)
+            condition.lock()
+            threadHoldsConnection = false
+        } else {
+            flight = entry.owed.start(connection, deadline)
+        }
+        flights.append(Flight(sequence: entry.sequence, flight: flight, deadline: deadline))
+        guard flight.arrival != nil, !retired else {
+            if !retired { fail(FSError(.serverUnavailable, "\(entry.owed.name) could not be sent")) }
+            return false
+        }
+        return true
+    }
+
+    private func takeSuccessfulAnswers() {
+        guard !threadHoldsConnection else { return }
+        var through: UInt64?
+        while let oldest = flights.first, oldest.flight.succeeded() {
+            flights.removeFirst()
+            through = oldest.sequence
+        }
+        if let through { delivered(through: through) }
+        // A failure is the line's thread's to take.
+        if flights.first?.flight.arrival?.isComplete == true { condition.broadcast() }
+    }
+
+    /// Whether changes given are not sent yet, and the line may send them now.
+    private var hasChangesToSend: Bool {
+        guard !failing, !retired, flights.count < Self.window, let first = queue.first else { return false }
         return Int(nextToSend &- first.sequence) < queue.count
     }
 
     private func delivered(through sequence: UInt64) {
-        condition.lock()
-        defer { condition.unlock() }
         failing = false
         answered = true
         while let first = queue.first, first.sequence <= sequence {
             if !first.resolved { first.passage.resolve(nil) }
             queue.removeFirst()
         }
-        condition.broadcast()
     }
 
-    private func failed(_ error: any Error) {
-        condition.lock()
-        defer { condition.unlock() }
+    /// Gives up every flight and the connection (whatever was sent after
+    /// the failed change goes again, in order, on a new one), and fails
+    /// every change owed.
+    private func fail(_ error: any Error) {
+        for owed in flights { owed.flight.abandon() }
+        flights.removeAll()
+        connection.drop()
         let reason = (error as? FSError)?.message ?? "\(error)"
         failing = true
         lastTry = MonotonicClock.nanoseconds()
@@ -292,5 +315,59 @@ final class SecondaryLine: @unchecked Sendable {
             queue[index].passage.resolve(failure(queue[index].owed.name, reason))
         }
         condition.broadcast()
+    }
+
+    // MARK: The line's thread
+
+    private func run() {
+        condition.lock()
+        defer { condition.unlock() }
+        while !retired {
+            takeSuccessfulAnswers()
+            if failing, flights.isEmpty, !queue.isEmpty, MonotonicClock.nanoseconds() &- lastTry >= 1_000_000_000 {
+                // A try again, from the first change owed: new changes still fail at once until one goes through.
+                lastTry = MonotonicClock.nanoseconds()
+                nextToSend = queue.first!.sequence
+                for entry in Array(queue.prefix(Self.window)) {
+                    guard start(entry, fromLineThread: true) else { break }
+                }
+                continue
+            }
+            if hasChangesToSend {
+                // Given while no connection was up: this thread may dial.
+                sendWhatIsDue(fromLineThread: true)
+                continue
+            }
+            guard let oldest = flights.first else {
+                _ = condition.wait(until: Date(timeIntervalSinceNow: failing ? 0.1 : 1))
+                continue
+            }
+            // An answer that came as a success is the serving loop's to take, or this thread's at its next look.
+            let leftHere = oldest.flight.arrival.map { $0.isComplete && !oldest.flight.succeeded() } ?? true
+            guard leftHere || oldest.deadline.hasPassed else {
+                // A serving loop that waits on the answer takes it and calls for this thread only on a failure;
+                // one sent while no loop looked (from another thread) is looked at again in a moment.
+                let pause = attended == oldest.sequence ? Self.attendedPauseSeconds : Self.answerGraceSeconds
+                _ = condition.wait(until: Date(timeIntervalSinceNow: min(pause, max(0.0001, Double(oldest.deadline.remainingNanoseconds) / 1e9))))
+                continue
+            }
+            // A failure or a deadline: the connection's own wait, which may retry and so may block.
+            threadHoldsConnection = true
+            condition.unlock()
+            let outcome = Result { try oldest.flight.finish(oldest.deadline) }
+            condition.lock()
+            threadHoldsConnection = false
+            if retired { break }
+            switch outcome {
+            case .success:
+                flights.removeFirst()
+                delivered(through: oldest.sequence)
+            case .failure(let error):
+                fail(error)
+            }
+        }
+        for owed in flights { owed.flight.abandon() }
+        flights.removeAll()
+        connection.drop()
     }
 }
