@@ -79,12 +79,11 @@ final class ServingLoop: @unchecked Sendable {
         handler.context.secondaries?.attend()
         while true {
             replies.removeAll { $0.isComplete }
-            // This loop takes its copies' answers itself: no thread hands them over.
-            let lines = handler.context.secondaries?.current
-            lines?.takeAnswers()
+            // This loop takes its copies' answers itself (no thread hands them over), then waits on the next.
+            let arrivals = handler.context.secondaries?.current?.oldestArrivals ?? []
             releaseHeldReplies()
             let passing = held.first.map { [$0.passage.completion] } ?? []
-            let ready = try waitAny([stopRequest, accept] + sessions.map(\.pending) + passing + (lines?.oldestArrivals ?? []))
+            let ready = try waitAny([stopRequest, accept] + sessions.map(\.pending) + passing + arrivals)
             if ready == 0 { break }
             if ready >= 2 + sessions.count { continue }
             if ready == 1 {

@@ -87,7 +87,8 @@ public final class Replicator: Sendable {
         }
     }
 
-    /// The answer each line waits for first, for a serving loop to wait on beside its clients.
+    /// The answer each line waits for first, for a serving loop to wait on
+    /// beside its clients, once the answers that came are taken.
     var oldestArrivals: [Request<Message>] { state.withLock { $0.lines }.compactMap(\.oldestArrival) }
 
     /// Resolves every change whose answers have come from every line, without waiting.

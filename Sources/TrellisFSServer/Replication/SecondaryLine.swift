@@ -55,9 +55,10 @@ struct OwedFlight {
 /// serving loop, which waits on each line's `oldestArrival` beside its
 /// clients, takes the answers with `takeAnswers`; each hand-off to another
 /// thread and back cost a server two wake-ups per change. The line's thread
-/// takes what no one else does: answers no one took within a moment, every
-/// failure and deadline (with the connection's retries, which may wait),
-/// and the sending again. Everything is under one lock (`condition`),
+/// takes what no one else does: answers to changes sent while no loop waits
+/// on the line (from a request on a thread of its own), every failure and
+/// deadline (with the connection's retries, which may wait), and the
+/// sending again. Everything is under one lock (`condition`),
 /// the connection included, except while the thread alone holds it
 /// (`threadHoldsConnection`) for a wait that may block.
 final class SecondaryLine: @unchecked Sendable {
@@ -106,9 +107,8 @@ final class SecondaryLine: @unchecked Sendable {
 
     /// Changes sent before the first answer is waited for.
     static let window = 64
-    /// How long an answer no serving loop waits on may wait before the line's thread looks.
-    static let answerGraceSeconds = 0.001
-    /// How long the line's thread leaves an answer a serving loop waits on, unless called for.
+    /// How long the line's thread leaves an answer a serving loop waits on
+    /// (unless called for), or waits on one itself, before it looks at the line again.
     static let attendedPauseSeconds = 0.05
 
     /// A line to `server`'s copy of `group` over `connection`, its thread started.
@@ -151,10 +151,13 @@ final class SecondaryLine: @unchecked Sendable {
     }
 
     /// The answer the line waits for first, for a serving loop to wait on
-    /// beside its clients (nil: none, or it has come, or the line's thread has it).
+    /// beside its clients, once the answers that came as successes are taken
+    /// (nil: none, or the line's thread has it). An answer that came between
+    /// a loop's last look and this one is taken here, not left unseen.
     var oldestArrival: Request<Message>? {
         condition.lock()
         defer { condition.unlock() }
+        takeSuccessfulAnswers()
         guard !threadHoldsConnection, let oldest = flights.first, let arrival = oldest.flight.arrival, !arrival.isComplete else { return nil }
         attended = oldest.sequence
         return arrival
@@ -191,7 +194,7 @@ final class SecondaryLine: @unchecked Sendable {
             if deadline.hasPassed { throw behind("it still owes \(queue.count) changes") }
             // No serving loop may be taking the answers now (this is called as one stops): take them here.
             takeSuccessfulAnswers()
-            _ = condition.wait(until: Date(timeIntervalSinceNow: min(Self.answerGraceSeconds, max(0.0001, Double(deadline.remainingNanoseconds) / 1e9))))
+            _ = condition.wait(until: Date(timeIntervalSinceNow: min(0.001, max(0.0001, Double(deadline.remainingNanoseconds) / 1e9))))
         }
         if overflowed { throw behind("it fell too far behind to catch up") }
     }
@@ -345,10 +348,16 @@ final class SecondaryLine: @unchecked Sendable {
             // An answer that came as a success is the serving loop's to take, or this thread's at its next look.
             let leftHere = oldest.flight.arrival.map { $0.isComplete && !oldest.flight.succeeded() } ?? true
             guard leftHere || oldest.deadline.hasPassed else {
-                // A serving loop that waits on the answer takes it and calls for this thread only on a failure;
-                // one sent while no loop looked (from another thread) is looked at again in a moment.
-                let pause = attended == oldest.sequence ? Self.attendedPauseSeconds : Self.answerGraceSeconds
-                _ = condition.wait(until: Date(timeIntervalSinceNow: min(pause, max(0.0001, Double(oldest.deadline.remainingNanoseconds) / 1e9))))
+                let pause = min(Deadline.after(seconds: Self.attendedPauseSeconds), oldest.deadline)
+                if attended == oldest.sequence {
+                    // A serving loop waits on the answer: it takes it, and calls for this thread only on a failure.
+                    _ = condition.wait(until: Date(timeIntervalSinceNow: max(0.0001, Double(pause.remainingNanoseconds) / 1e9)))
+                } else if let arrival = oldest.flight.arrival {
+                    // No loop waits on it (it was sent from another thread): this thread does.
+                    condition.unlock()
+                    _ = try? waitAny([arrival], deadline: pause)
+                    condition.lock()
+                }
                 continue
             }
             // A failure or a deadline: the connection's own wait, which may retry and so may block.
