@@ -76,7 +76,7 @@ public final class Replicator: Sendable {
     /// on again for every change: it is sent the change with the rest it owes,
     /// at most once a second, and the passage fails at once naming it, until
     /// it takes what it owes or the group goes on without it.
-    /// `callerAttends`: the caller is the serving loop that takes the lines' answers (`takeAnswers`).
+    /// `callerAttends`: the caller is the serving loop that takes the lines' answers (`oldestArrivals`).
     func ship<Operation: SentByPrimary>(_ operation: Operation, callerAttends: Bool) -> Passage {
         let owed = Owed(operation)
         return state.withLock { state in
@@ -90,11 +90,6 @@ public final class Replicator: Sendable {
     /// The answer each line waits for first, for a serving loop to wait on
     /// beside its clients, once the answers that came are taken.
     var oldestArrivals: [Request<Message>] { state.withLock { $0.lines }.compactMap(\.oldestArrival) }
-
-    /// Resolves every change whose answers have come from every line, without waiting.
-    func takeAnswers() {
-        for line in state.withLock({ $0.lines }) { line.takeAnswers() }
-    }
 
     /// The lines' threads take their answers from now on.
     func stopAttending() {

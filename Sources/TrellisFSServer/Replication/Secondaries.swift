@@ -63,7 +63,7 @@ public final class Secondaries: Sendable {
     private static var thisThread: UInt { UInt(bitPattern: Int(bitPattern: pthread_self())) }
 
     /// The calling thread (a serving loop) waits on the lines' answers and
-    /// takes them (`Replicator.takeAnswers`) from now on.
+    /// takes them (`Replicator.oldestArrivals`) from now on.
     func attend() { attendingThread.store(Self.thisThread, ordering: .relaxed) }
 
     /// The serving loop no longer takes the lines' answers: their threads do.

@@ -52,8 +52,8 @@ struct OwedFlight {
 ///
 /// On the fast path no thread of the line's own takes part: the thread that
 /// gives a change (a serving loop, after its commit) sends it, and the
-/// serving loop, which waits on each line's `oldestArrival` beside its
-/// clients, takes the answers with `takeAnswers`; each hand-off to another
+/// serving loop takes the answers as it asks for each line's
+/// `oldestArrival`, which it waits on beside its clients; each hand-off to another
 /// thread and back cost a server two wake-ups per change. The line's thread
 /// takes what no one else does: answers to changes sent while no loop waits
 /// on the line (from a request on a thread of its own), every failure and
@@ -161,14 +161,6 @@ final class SecondaryLine: @unchecked Sendable {
         guard !threadHoldsConnection, let oldest = flights.first, let arrival = oldest.flight.arrival, !arrival.isComplete else { return nil }
         attended = oldest.sequence
         return arrival
-    }
-
-    /// Resolves the changes whose answers have come as successes, oldest
-    /// first, without waiting; anything else stays for the line's thread.
-    func takeAnswers() {
-        condition.lock()
-        defer { condition.unlock() }
-        takeSuccessfulAnswers()
     }
 
     /// No serving loop waits on this line's answers any more: its thread takes them.
