@@ -154,7 +154,7 @@ public struct Comparison {
     }
 
     private func progress(_ text: String) {
-        FileHandle.standardError.write(Data("bench compare: \(text)...\n".utf8))
+        BenchmarkOutput.progress("bench compare: \(text)...")
     }
 
     /// Runs one benchmark command and keeps the records it printed, even

@@ -38,7 +38,7 @@ struct AgentsDownCommand: ParsableCommand {
             // One that does not answer is gone already, or cut off: either way this table no longer reaches it.
             table.ports[host] = nil
             if let error {
-                FileHandle.standardError.write(Data("trellis agents down: \(host): \(error)\n".utf8))
+                try? FileHandle.standardError.write(contentsOf: Data("trellis agents down: \(host): \(error)\n".utf8))
             } else {
                 stopped.append(host)
             }

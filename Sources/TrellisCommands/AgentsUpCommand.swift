@@ -60,7 +60,7 @@ struct AgentsUpCommand: ParsableCommand {
                 started.append(host)
             case .failure(let error):
                 failed.append(host)
-                FileHandle.standardError.write(Data("trellis agents up: \(error.message)\n".utf8))
+                try? FileHandle.standardError.write(contentsOf: Data("trellis agents up: \(error.message)\n".utf8))
             }
         }
         try table.save(to: AgentsSupport.tablePath)

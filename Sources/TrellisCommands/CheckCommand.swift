@@ -33,7 +33,7 @@ struct CheckCommand: ClientCommand {
         var checker = FileSystemChecker(fs: fs)
         checker.repair = repair
         checker.graceSeconds = graceSeconds
-        if isatty(STDERR_FILENO) == 1 { checker.progress = { FileHandle.standardError.write(Data(("fsck: " + $0 + "\n").utf8)) } }
+        if isatty(STDERR_FILENO) == 1 { checker.progress = { try? FileHandle.standardError.write(contentsOf: Data(("fsck: " + $0 + "\n").utf8)) } }
         let report = try checker.run()
         for finding in report.findings {
             if json {

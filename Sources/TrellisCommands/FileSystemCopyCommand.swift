@@ -147,11 +147,11 @@ final class ProgressBar {
         let filled = Int(fraction * Double(width))
         let rate = Double(done) / 1_048_576 / max(Double(now - start) / 1e9, 1e-9)
         let line = "\r[\(String(repeating: "#", count: filled))\(String(repeating: ".", count: width - filled))] \(Int(fraction * 100))% \(done / 1_048_576)/\(total / 1_048_576) MiB \(String(format: "%.1f", rate)) MiB/s"
-        FileHandle.standardError.write(Data(line.utf8))
+        try? FileHandle.standardError.write(contentsOf: Data(line.utf8))
     }
 
     func finish() {
-        if enabled { FileHandle.standardError.write(Data("\n".utf8)) }
+        if enabled { try? FileHandle.standardError.write(contentsOf: Data("\n".utf8)) }
     }
 }
 

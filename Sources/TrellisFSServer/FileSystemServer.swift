@@ -255,6 +255,21 @@ public final class FileSystemServer: @unchecked Sendable {
         while !stopping.load(ordering: .relaxed), MonotonicClock.nanoseconds() < until { usleep(100_000) }
     }
 
+    /// Storage made anew stops being new once every copy here serves in its group.
+    private func startClearingNewness() -> pthread_t? {
+        guard ServerStorage.isMadeAnew(configuration, server: index) else { return nil }
+        let configuration = configuration, index = index, watches = watches
+        return startThread { [self] in
+            while !stopping.load(ordering: .relaxed) {
+                if watches.allSatisfy(\.servesInGroup) {
+                    ServerStorage.clearMadeAnew(configuration, server: index)
+                    return
+                }
+                usleep(200_000)
+            }
+        }
+    }
+
     /// Asks `run` to return after the requests in hand (safe from any thread).
     public func stop() {
         stopping.store(true, ordering: .relaxed)
@@ -269,34 +284,42 @@ public final class FileSystemServer: @unchecked Sendable {
     public func run(metricsAddress: String? = nil, ready: (String) -> Void = { _ in }) throws {
         waitOutOldCopies()
         if let metricsAddress { try runtime.publish(name: configuration.metricsServiceName(ofServer: index), port: metricsAddress) }
-        // The copies serve first, so that this server's own changes, and its peers', find them.
-        let copyThreads = (copies + [watchLoop].compactMap { $0 }).compactMap { copy in
-            startThread(named: copy === watchLoop ? "watch service" : "serve copy") { [logger] in
-                do { try copy.run() } catch { logger.error("\(copy.serviceName) stopped: \(error)") }
+        // The copies serve first, so that this server's own changes, and its peers', find them; this
+        // server's own objects once it has learned whether its groups went on without it while it was away.
+        let watchService = watchLoop.flatMap { [logger] watchLoop in
+            startThread(named: "watch service") {
+                do {
+                    try ServingThread.serve(main: watchLoop, progress: .leavesPollingToOthers, logger: logger)
+                } catch {
+                    logger.error("\(watchLoop.serviceName) stopped: \(error)")
+                }
             }
         }
-        // A copy whose group went on without it while this server was away does not serve as before.
-        for watch in watches { watch.learnNewestEpoch() }
-        let watchThreads = watches.compactMap { watch in startThread(named: "failover watch") { watch.run() } }
-        // Storage made anew stops being new once every copy here serves in its group.
-        let configuration = configuration, index = index, watches = watches
-        let newness = ServerStorage.isMadeAnew(configuration, server: index) ? startThread { [self] in
-            while !stopping.load(ordering: .relaxed) {
-                if watches.allSatisfy(\.servesInGroup) {
-                    ServerStorage.clearMadeAnew(configuration, server: index)
-                    return
-                }
-                usleep(200_000)
-            }
-        } : nil
-        handler.context.pool?.start()
-        let served = Result { try loop.run(ready: ready) }
+        let learned = runtime.startGeneralizedRequest("the newest epochs of server \(index)'s groups")
+        let learner = startThread(named: "epochs") { [watches] in
+            for watch in watches { watch.learnNewestEpoch() }
+            learned.complete()
+        }
+        if learner == nil {
+            for watch in watches { watch.learnNewestEpoch() }
+            learned.complete()
+        }
+        var watchThreads: [pthread_t] = []
+        var newness: pthread_t?
+        let served = Result {
+            try ServingThread.serve(
+                copies: copies, main: loop, after: learned,
+                opening: { [self] in
+                    watchThreads = watches.compactMap { watch in startThread(named: "failover watch") { watch.run() } }
+                    newness = startClearingNewness()
+                    handler.context.pool?.start()
+                }, ready: ready, logger: logger)
+        }
         handler.context.pool?.stop()
-        for copy in copies { copy.stop() }
         watchLoop?.stop()
         for watch in watches { watch.stop() }
         stopping.store(true, ordering: .relaxed)
-        for thread in copyThreads + watchThreads + [newness].compactMap({ $0 }) { pthread_join(thread, nil) }
+        for thread in watchThreads + [newness, learner, watchService].compactMap({ $0 }) { pthread_join(thread, nil) }
         // Every change passed on to every secondary: the next start may serve at the same epochs.
         let passedOn = ([loop] + copies).allSatisfy { served in
             !served.handler.context.role.isPrimary || served.handler.context.secondaries.map { (try? $0.catchUp()) != nil } ?? true

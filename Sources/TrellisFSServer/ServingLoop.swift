@@ -64,42 +64,73 @@ final class ServingLoop: @unchecked Sendable {
         stopRequest = runtime.startGeneralizedRequest("stop of \(label)")
     }
 
-    /// Asks `run` to return after the request in hand (safe from any thread).
+    /// Asks its thread to leave it after the request in hand (safe from any thread).
     func stop() { stopRequest.complete() }
 
-    /// Serves until `stop`; `ready` is called with the port name once clients can connect.
-    func run(ready: (String) -> Void = { _ in }) throws {
+    /// Done once `stop` is called.
+    var stopped: any Waitable { stopRequest }
+
+    /// Where it stands between turns: what it waits on, and the port it accepts on.
+    private var port: Port?
+    private var accept: Request<Communicator>?
+    /// How many sessions the requests handed out last by `requestsToWaitOn` had.
+    private var sessionsWaitedOn = 0
+
+    /// Opens its port and publishes it; returns the port's name, which clients connect to.
+    func open() throws -> String {
         let port = runtime.openPort()
-        defer { port.close() }
-        try runtime.publish(name: serviceName, port: port.name.description)
-        defer { try? runtime.unpublish(name: serviceName) }
-        logger.info("\(label) serving as \(serviceName) at \(port.name)")
-        ready(port.name.description)
-        var accept = try runtime.selfCommunicator.iaccept(port)
-        handler.context.secondaries?.attend()
-        while true {
-            replies.removeAll { $0.isComplete }
-            // This loop takes its copies' answers itself (no thread hands them over), then waits on the next.
-            let arrivals = handler.context.secondaries?.current?.oldestArrivals ?? []
-            releaseHeldReplies()
-            let passing = held.first.map { [$0.passage.completion] } ?? []
-            let ready = try waitAny([stopRequest, accept] + sessions.map(\.pending) + passing + arrivals)
-            if ready == 0 { break }
-            if ready >= 2 + sessions.count { continue }
-            if ready == 1 {
-                do {
-                    let client = try accept.wait()
-                    sessions.append(Session(client: client, pending: try Self.nextMessage(from: client), origin: RequestOrigin(host: client.connectedHost(ofRank: 0))))
-                    handler.metrics.sessions.record(sessions.count)
-                } catch {
-                    logger.warning("\(label): a client failed to connect: \(error)")
-                }
-                accept = try runtime.selfCommunicator.iaccept(port)
-                continue
-            }
-            serveReadySessions(first: ready - 2)
+        do {
+            try runtime.publish(name: serviceName, port: port.name.description)
+            accept = try runtime.selfCommunicator.iaccept(port)
+        } catch {
+            try? runtime.unpublish(name: serviceName)
+            port.close()
+            throw error
         }
-        accept.cancel()
+        self.port = port
+        logger.info("\(label) serving as \(serviceName) at \(port.name)")
+        handler.context.secondaries?.attend()
+        return port.name.description
+    }
+
+    /// What the next turn waits on: its stop, the next client, each
+    /// session's next request, the passage its oldest held replies wait for,
+    /// and its copies' answers. Sends the replies whose changes are done first.
+    func requestsToWaitOn() -> [any Waitable] {
+        replies.removeAll { $0.isComplete }
+        // This loop takes its copies' answers itself (no thread hands them over), then waits on the next.
+        let arrivals = handler.context.secondaries?.current?.oldestArrivals ?? []
+        releaseHeldReplies()
+        let passing = held.first.map { [$0.passage.completion] } ?? []
+        sessionsWaitedOn = sessions.count
+        return [stopRequest, accept!] + sessions.map(\.pending) + passing + arrivals
+    }
+
+    /// Serves what finished: `ready` indexes the last `requestsToWaitOn`.
+    /// Returns false once it is stopped.
+    func serve(ready: Int) throws -> Bool {
+        if ready == 0 { return false }
+        if ready >= 2 + sessionsWaitedOn { return true }
+        if ready == 1 {
+            do {
+                let client = try accept!.wait()
+                sessions.append(Session(client: client, pending: try Self.nextMessage(from: client), origin: RequestOrigin(host: client.connectedHost(ofRank: 0))))
+                handler.metrics.sessions.record(sessions.count)
+            } catch {
+                logger.warning("\(label): a client failed to connect: \(error)")
+            }
+            accept = try runtime.selfCommunicator.iaccept(port!)
+            return true
+        }
+        serveReadySessions(first: ready - 2)
+        return true
+    }
+
+    /// Answers what it holds once its changes are done, says goodbye to its
+    /// clients and withdraws its port.
+    func close() {
+        guard let port else { return }
+        accept?.cancel()
         handler.context.secondaries?.stopAttending()
         while let next = held.first {
             _ = next.passage.outcome()
@@ -112,6 +143,9 @@ final class ServingLoop: @unchecked Sendable {
             _ = session.client.idisconnect()
         }
         sessions = []
+        try? runtime.unpublish(name: serviceName)
+        port.close()
+        self.port = nil
     }
 
     /// The most requests one session has served in one turn, so a busy client cannot starve the others.

@@ -35,7 +35,8 @@ public struct BlockingService: Service {
         try await withTaskCancellationOrGracefulShutdownHandler {
             try await withCheckedThrowingContinuation { (finished: CheckedContinuation<Void, any Error>) in
                 let body = self.body
-                let thread = startThread {
+                // Named after the component (cut to the system's 15 bytes), for `top -H` and `perf`.
+                let thread = startThread(named: name) {
                     do {
                         try body()
                         finished.resume()

@@ -124,6 +124,6 @@ public struct ExecBenchmark: ProgramBenchmark {
     }
 
     private func progress(_ text: String) {
-        FileHandle.standardError.write(Data("bench exec: \(text)...\n".utf8))
+        BenchmarkOutput.progress("bench exec: \(text)...")
     }
 }

@@ -169,6 +169,6 @@ public struct LaunchBenchmark: ProgramBenchmark {
     }
 
     private func progress(_ text: String) {
-        FileHandle.standardError.write(Data("bench launch: \(text)...\n".utf8))
+        BenchmarkOutput.progress("bench launch: \(text)...")
     }
 }

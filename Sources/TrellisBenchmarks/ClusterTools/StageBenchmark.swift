@@ -229,6 +229,6 @@ public struct StageBenchmark: ProgramBenchmark {
     }
 
     private func progress(_ text: String) {
-        FileHandle.standardError.write(Data("bench stage: \(text)...\n".utf8))
+        BenchmarkOutput.progress("bench stage: \(text)...")
     }
 }

@@ -190,6 +190,6 @@ public struct SyncBenchmark: ProgramBenchmark {
     }
 
     private func progress(_ text: String) {
-        FileHandle.standardError.write(Data("bench sync: \(text)...\n".utf8))
+        BenchmarkOutput.progress("bench sync: \(text)...")
     }
 }

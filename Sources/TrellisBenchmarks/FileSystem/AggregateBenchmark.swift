@@ -153,7 +153,7 @@ public struct AggregateBenchmark: ProgramBenchmark {
                 series: Dictionary(grouping: records) { "\($0.op), \($0.mode == "aggregate" ? "aggregate (servers' tree)" : "client-driven")" }
                     .mapValues { $0.map { (Double($0.servers), $0.milliseconds) } }.merging(modeled) { measured, _ in measured }
             ).write(to: plot)
-            FileHandle.standardError.write(Data("bench aggregate: plot written to \(plot)\n".utf8))
+            BenchmarkOutput.progress("bench aggregate: plot written to \(plot)")
         }
     }
 

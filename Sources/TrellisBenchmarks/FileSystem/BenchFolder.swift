@@ -115,7 +115,7 @@ final class BenchSite: @unchecked Sendable {
     }
 
     private func stopAndExit(because reason: String, status: Int32) -> Never {
-        FileHandle.standardError.write(Data("bench: \(reason); stopping what it started\n".utf8))
+        BenchmarkOutput.progress("bench: \(reason); stopping what it started")
         // The close lock is kept until the exit: a run that fails meanwhile (its clients stopped
         // under it) waits in its own close() instead of ending the process with its error first.
         closing.lock()

@@ -164,6 +164,6 @@ public struct ConcurrentIOBenchmark: ProgramBenchmark {
     }
 
     private func progress(_ text: String) {
-        FileHandle.standardError.write(Data("bench io: \(text)\n".utf8))
+        BenchmarkOutput.progress("bench io: \(text)")
     }
 }

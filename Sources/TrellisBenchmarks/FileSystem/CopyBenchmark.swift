@@ -151,6 +151,6 @@ public struct CopyBenchmark: ProgramBenchmark {
     }
 
     private func progress(_ text: String) {
-        FileHandle.standardError.write(Data("bench cp: \(text)\n".utf8))
+        BenchmarkOutput.progress("bench cp: \(text)")
     }
 }

@@ -135,7 +135,7 @@ public struct FailoverBenchmark: ProgramBenchmark {
     }
 
     private func progress(_ text: String) {
-        FileHandle.standardError.write(Data("bench failover: \(text)\n".utf8))
+        BenchmarkOutput.progress("bench failover: \(text)")
     }
 
     private func printTable(_ records: [Record], baseline: Record) {

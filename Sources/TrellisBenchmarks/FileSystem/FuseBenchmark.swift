@@ -176,7 +176,7 @@ public struct FuseBenchmark: ProgramBenchmark {
     }
 
     private func progress(_ text: String) {
-        FileHandle.standardError.write(Data("bench fuse: \(text)\n".utf8))
+        BenchmarkOutput.progress("bench fuse: \(text)")
     }
 }
 

@@ -119,7 +119,7 @@ public struct MetadataBenchmark: ProgramBenchmark {
     static let phases = ["create", "stat", "list", "read", "remove"]
 
     private func progress(_ text: String) {
-        FileHandle.standardError.write(Data("bench meta: \(text)\n".utf8))
+        BenchmarkOutput.progress("bench meta: \(text)")
     }
 
     private func printTable(_ records: [Record]) {

@@ -87,7 +87,7 @@ public struct HostileBenchmark: ProgramBenchmark {
 
         progress("sending \(messages) hostile messages at \(targets.count) ports, \(concurrency) at a time (seed \(seed))")
         let campaign = HostileCampaign(targets: targets, messages: messages, seed: seed, concurrency: concurrency, patienceSeconds: patienceSeconds)
-        let records = campaign.run { text in FileHandle.standardError.write(Data("bench hostile: \(text)\n".utf8)) }
+        let records = campaign.run { text in BenchmarkOutput.progress("bench hostile: \(text)") }
         for record in records { record.printLine() }
         if !json { print(Self.table(records)) }
     }
@@ -105,7 +105,7 @@ public struct HostileBenchmark: ProgramBenchmark {
     }
 
     private func progress(_ text: String) {
-        FileHandle.standardError.write(Data("bench hostile: \(text)\n".utf8))
+        BenchmarkOutput.progress("bench hostile: \(text)")
     }
 }
 

@@ -61,6 +61,14 @@ public enum BenchmarkOutput {
     /// Called when a record finds the output closed (its reader has gone);
     /// a bench that started processes stops them here and ends.
     public static let whenClosed = Mutex<(@Sendable () -> Void)?>(nil)
+
+    /// Writes a line of progress to standard error. A reader that has gone
+    /// is no reason to stop half-way: FileHandle's plain `write` traps on
+    /// it, which ended a bench piped into `head` before it could stop the
+    /// servers it had started.
+    public static func progress(_ line: String) {
+        try? FileHandle.standardError.write(contentsOf: Data((line + "\n").utf8))
+    }
 }
 
 /// The one encoder and decoder of benchmark lines.

@@ -114,6 +114,6 @@ public struct BTIOBenchmark: ProgramBenchmark {
     }
 
     private func progress(_ text: String) {
-        FileHandle.standardError.write(Data("bench btio: \(text)\n".utf8))
+        BenchmarkOutput.progress("bench btio: \(text)")
     }
 }

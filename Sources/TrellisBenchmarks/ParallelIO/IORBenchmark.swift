@@ -118,6 +118,6 @@ public struct IORBenchmark: ProgramBenchmark {
     }
 
     private func progress(_ text: String) {
-        FileHandle.standardError.write(Data("bench ior: \(text)\n".utf8))
+        BenchmarkOutput.progress("bench ior: \(text)")
     }
 }

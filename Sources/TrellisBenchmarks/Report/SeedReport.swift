@@ -98,6 +98,6 @@ public struct SeedReport: ParsableArguments {
     }
 
     private func progress(_ text: String) {
-        FileHandle.standardError.write(Data("report: \(text)\n".utf8))
+        BenchmarkOutput.progress("report: \(text)")
     }
 }

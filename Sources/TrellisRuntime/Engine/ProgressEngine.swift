@@ -91,20 +91,26 @@ public final class ProgressEngine: @unchecked Sendable {
 
     /// Makes progress until `isDone` (evaluated with the lock held) or the
     /// deadline. Throws `timedOut` naming `label` when the deadline wins.
-    func wait(deadline: Deadline?, label: @autoclosure () -> String, until isDone: @escaping () -> Bool) throws {
+    /// A thread that does not `poll` only sleeps, and does not count as an
+    /// application waiter: the background thread polls for it once no
+    /// thread that polls has waited for a moment (`WaitProgress`).
+    func wait(deadline: Deadline?, label: @autoclosure () -> String, polls: Bool = true, until isDone: @escaping () -> Bool) throws {
+        let polls = polls || backgroundThread == nil
         lock.lock()
         defer { lock.unlock() }
-        applicationWaiters += 1
+        if polls { applicationWaiters += 1 }
         defer {
-            applicationWaiters -= 1
-            lastApplicationWaitEnd = MonotonicClock.nanoseconds()
-            // The background thread takes over only where something waits on
-            // progress: waking it after every wait cost a ping-pong half its speed.
-            // Told only when napping long: waking it at the end of every wait
-            // cost a ping-pong half its speed (the wake-up, then the lock).
-            if applicationWaiters == 0 && backgroundNapsLong {
-                backgroundNapsLong = false
-                backgroundCondition.signal()
+            if polls {
+                applicationWaiters -= 1
+                lastApplicationWaitEnd = MonotonicClock.nanoseconds()
+                // The background thread takes over only where something waits on
+                // progress: waking it after every wait cost a ping-pong half its speed.
+                // Told only when napping long: waking it at the end of every wait
+                // cost a ping-pong half its speed (the wake-up, then the lock).
+                if applicationWaiters == 0 && backgroundNapsLong {
+                    backgroundNapsLong = false
+                    backgroundCondition.signal()
+                }
             }
             // Whoever leaves may leave the poller role free: one sleeper takes it.
             if !pollerBusy { wakeOneSleeperToPoll() }
@@ -114,7 +120,7 @@ public final class ProgressEngine: @unchecked Sendable {
             if let deadline, deadline.hasPassed {
                 throw TrellisError(.timedOut, "\(label()) did not finish before its deadline")
             }
-            if pollerBusy {
+            if pollerBusy || !polls {
                 // Another thread polls. Pulled out of the kernel once, so it looks at
                 // what this thread started; not again at every look, or two waiting
                 // threads wake each other for ever (a serving loop and a copy's loop did).
@@ -122,7 +128,7 @@ public final class ProgressEngine: @unchecked Sendable {
                     transport.wake()
                     wokePoller = true
                 }
-                sleep(until: isDone, nanoseconds: min(Self.sleeperNapNanoseconds, deadline?.remainingNanoseconds ?? .max))
+                sleep(until: isDone, polls: polls, nanoseconds: min(Self.sleeperNapNanoseconds, deadline?.remainingNanoseconds ?? .max))
                 continue
             }
             pollOnce(deadline: deadline, mayBlock: true)
@@ -139,15 +145,18 @@ public final class ProgressEngine: @unchecked Sendable {
         /// What it waits for; evaluated with the lock held by whoever completes a request.
         var isDone: () -> Bool = { false }
         var woken = false
+        /// Whether it takes the poller role when that is free (`WaitProgress`).
+        var polls = true
 
         init(_ lock: ConditionLock) { condition = ConditionLock.Condition(lock) }
     }
 
-    /// Sleeps (lock held) until `isDone` may hold, the poller role is free, or `nanoseconds` pass.
-    private func sleep(until isDone: @escaping () -> Bool, nanoseconds: UInt64) {
+    /// Sleeps (lock held) until `isDone` may hold, the poller role is free (for one that `polls`), or `nanoseconds` pass.
+    private func sleep(until isDone: @escaping () -> Bool, polls: Bool, nanoseconds: UInt64) {
         let sleeper = spareSleepers.popLast() ?? Sleeper(lock)
         sleeper.isDone = isDone
         sleeper.woken = false
+        sleeper.polls = polls
         sleepers.append(sleeper)
         sleeper.condition.wait(nanoseconds: nanoseconds)
         sleepers.removeAll { $0 === sleeper }
@@ -157,7 +166,7 @@ public final class ProgressEngine: @unchecked Sendable {
 
     /// Wakes the longest asleep of the sleepers not yet woken, to poll. Lock held.
     private func wakeOneSleeperToPoll() {
-        guard let next = sleepers.first(where: { !$0.woken }) else { return }
+        guard let next = sleepers.first(where: { !$0.woken && $0.polls }) else { return }
         next.woken = true
         next.condition.signal()
     }

@@ -88,11 +88,11 @@ public func waitAll(_ requests: [any Waitable], deadline: Deadline? = nil) throw
 
 /// Waits until at least one request finishes and returns the index of the
 /// first finished one. Its outcome is read with its own `wait()`.
-public func waitAny(_ requests: [any Waitable], deadline: Deadline? = nil) throws -> Int {
+public func waitAny(_ requests: [any Waitable], deadline: Deadline? = nil, progress: WaitProgress = .polls) throws -> Int {
     guard let engine = requests.first?.requestCore.engine else {
         throw TrellisError(.invalidArgument, "waitAny needs at least one request")
     }
     let cores = requests.map(\.requestCore)
-    try engine.wait(deadline: deadline, label: "any of \(cores.count) requests") { cores.contains(where: \.isDone) }
+    try engine.wait(deadline: deadline, label: "any of \(cores.count) requests", polls: progress == .polls) { cores.contains(where: \.isDone) }
     return cores.firstIndex(where: \.isDone)!
 }
