@@ -103,7 +103,7 @@ final class ServingLoop: @unchecked Sendable {
         releaseHeldReplies()
         let passing = held.first.map { [$0.passage.completion] } ?? []
         sessionsWaitedOn = sessions.count
-        return [stopRequest, accept!] + sessions.map(\.pending) + passing + arrivals
+        return [stopRequest, accept!] + sessions.map { $0.pending } + passing + arrivals
     }
 
     /// Serves what finished: `ready` indexes the last `requestsToWaitOn`.

@@ -89,7 +89,7 @@ public final class Replicator: Sendable {
 
     /// The answer each line waits for first, for a serving loop to wait on
     /// beside its clients, once the answers that came are taken.
-    var oldestArrivals: [Request<Message>] { state.withLock { $0.lines }.compactMap(\.oldestArrival) }
+    var oldestArrivals: [Request<Message>] { state.withLock { $0.lines }.compactMap { $0.oldestArrival } }
 
     /// The lines' threads take their answers from now on.
     func stopAttending() {

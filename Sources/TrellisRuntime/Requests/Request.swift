@@ -74,8 +74,8 @@ extension Request where Value == Void {
 /// (or when the deadline passes).
 public func waitAll(_ requests: [any Waitable], deadline: Deadline? = nil) throws {
     guard let engine = requests.first?.requestCore.engine else { return }
-    let cores = requests.map(\.requestCore)
-    try engine.wait(deadline: deadline, label: "\(cores.count) requests") { cores.allSatisfy(\.isDone) }
+    let cores = requests.map { $0.requestCore }
+    try engine.wait(deadline: deadline, label: "\(cores.count) requests") { cores.allSatisfy { $0.isDone } }
     var failures: [TrellisError] = []
     for core in cores {
         if case .failure(let error) = engine.outcome(of: core) { failures.append(error) }
@@ -92,7 +92,7 @@ public func waitAny(_ requests: [any Waitable], deadline: Deadline? = nil, progr
     guard let engine = requests.first?.requestCore.engine else {
         throw TrellisError(.invalidArgument, "waitAny needs at least one request")
     }
-    let cores = requests.map(\.requestCore)
-    try engine.wait(deadline: deadline, label: "any of \(cores.count) requests", polls: progress == .polls) { cores.contains(where: \.isDone) }
-    return cores.firstIndex(where: \.isDone)!
+    let cores = requests.map { $0.requestCore }
+    try engine.wait(deadline: deadline, label: "any of \(cores.count) requests", polls: progress == .polls) { cores.contains { $0.isDone } }
+    return cores.firstIndex { $0.isDone }!
 }
