@@ -5,7 +5,8 @@ import TrellisSystem
 
 /// Runs a command to its end with a deadline and collects its output: for
 /// tools that drive other programs (benchmark comparisons, tests). The child
-/// leads its own process group, which is killed when it ends or times out.
+/// leads its own process group, which is killed when it ends or times out,
+/// and is killed with its caller when the caller dies.
 public enum CommandRunner {
     /// How a command ended and what it wrote.
     public struct Outcome: Sendable {
@@ -68,7 +69,8 @@ public enum CommandRunner {
                 arguments: arguments, environment: environment,
                 descriptors: ChildDescriptors(
                     standardInput: input == nil ? nil : stdinPipe.read, standardOutput: output.write, standardError: errors.write),
-                processGroup: 0)
+                // A caller stopped by a signal, or killed, takes its command along (bench compare's mpiexec outlived it).
+                processGroup: 0, diesWithParent: true)
         } catch {
             [output.read, output.write, errors.read, errors.write, stdinPipe.read, stdinPipe.write].forEach { close($0) }
             throw error
