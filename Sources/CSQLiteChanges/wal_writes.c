@@ -1,25 +1,27 @@
 /*
  * A VFS over the default one that gathers the writes of one WAL commit into
- * a single pwritev.
+ * a few large writes.
  *
  * SQLite writes each WAL frame as two writes (its 24-byte header, then the
  * page), so a commit that changes eleven pages costs twenty-two system calls
  * through the file system's whole write path; a replicated create commits on
  * its primary and on its copy, and perf counted 45 pwrites per create, a
- * fifth of the servers' CPU. Here writes to a WAL file that continue the one
- * before are kept in memory and written together once the commit frame is
- * complete (a frame header whose commit field is not zero, then its page), so
- * a commit is in the page cache, or has failed, before SQLite's commit
- * returns, as without this VFS. Anything else that touches the file (a read,
- * a sync, a size, a truncate, a lock, a close, a write elsewhere) writes what
- * is kept first. Other files pass straight through.
+ * fifth of the servers' CPU. Here writes that extend a WAL file are kept in
+ * memory and written together once the commit frame is complete (a frame
+ * header whose commit field is not zero, then its page), so a commit is in
+ * the page cache, or has failed, before SQLite's commit returns, as without
+ * this VFS. A write below the end already reached (a frame overwritten in
+ * place, the checksums SQLite rewrites after a large transaction, the
+ * log's header when it starts again) goes straight down, after what is
+ * kept. Anything else that touches the file (a read, a sync, a size, a
+ * truncate, a lock, a close) writes what is kept first. Other files pass
+ * straight through.
  */
 #include <errno.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
 #include "CSQLiteChanges.h"
@@ -34,6 +36,8 @@ typedef struct GatheredFile {
     unsigned char *kept;
     size_t keptBytes, capacity;
     sqlite3_int64 keptOffset;
+    /* The end of what has been written or kept: a write that starts below it rewrites. */
+    sqlite3_int64 reachedEnd;
     /* The last write was the header of a commit frame: its page ends the commit. */
     int commitFrameStarted;
 } GatheredFile;
@@ -47,50 +51,61 @@ static sqlite3_io_methods gatheringMethods;
  * cut, and one of 128 KiB would write nothing and be taken for a full disk. */
 #define MOST_PER_WRITE (64 * 1024)
 
-/* Writes what is kept; SQLite's own codes for a short write or a full disk. */
+/* Writes what is kept; SQLite's own codes for a short write or a full disk.
+ * What a failed write did not take stays kept, in order, for the next try. */
 static int writeKept(GatheredFile *file) {
+    size_t done = 0;
     int rc = SQLITE_OK;
-    for (size_t done = 0; done < file->keptBytes && rc == SQLITE_OK; done += MOST_PER_WRITE) {
+    while (done < file->keptBytes) {
         size_t piece = file->keptBytes - done < MOST_PER_WRITE ? file->keptBytes - done : MOST_PER_WRITE;
         rc = file->real->pMethods->xWrite(file->real, file->kept + done, (int)piece, file->keptOffset + (sqlite3_int64)done);
+        if (rc != SQLITE_OK) break;
+        done += piece;
     }
-    file->keptBytes = 0;
+    if (done > 0 && done < file->keptBytes) memmove(file->kept, file->kept + done, file->keptBytes - done);
+    file->keptOffset += (sqlite3_int64)done;
+    file->keptBytes -= done;
     return rc;
 }
 
-static int gatheredWrite(sqlite3_file *handle, const void *data, int amount, sqlite3_int64 offset) {
-    GatheredFile *file = (GatheredFile *)handle;
-    if (!file->isWal) return file->real->pMethods->xWrite(file->real, data, amount, offset);
-    int rc = SQLITE_OK;
-    if (file->keptBytes > 0 && file->keptOffset + (sqlite3_int64)file->keptBytes != offset) rc = writeKept(file);
-    if (rc != SQLITE_OK) return rc;
+/* Keeps `amount` bytes at `offset`, right after what is kept; false when no memory is left for them. */
+static int keep(GatheredFile *file, const void *data, int amount, sqlite3_int64 offset) {
     size_t needed = file->keptBytes + (size_t)amount;
-    if (needed > MOST_KEPT) {
-        rc = writeKept(file);
-        if (rc != SQLITE_OK) return rc;
-        file->commitFrameStarted = 0;
-        return file->real->pMethods->xWrite(file->real, data, amount, offset);
-    }
     if (needed > file->capacity) {
         size_t capacity = file->capacity ? file->capacity : 64 * 1024;
         while (capacity < needed) capacity *= 2;
         unsigned char *grown = realloc(file->kept, capacity);
-        if (!grown) {
-            rc = writeKept(file);
-            if (rc != SQLITE_OK) return rc;
-            return file->real->pMethods->xWrite(file->real, data, amount, offset);
-        }
+        if (!grown) return 0;
         file->kept = grown;
         file->capacity = capacity;
     }
     if (file->keptBytes == 0) file->keptOffset = offset;
     memcpy(file->kept + file->keptBytes, data, (size_t)amount);
     file->keptBytes += (size_t)amount;
-    if (file->commitFrameStarted) {
-        file->commitFrameStarted = 0;
-        return writeKept(file);
+    return 1;
+}
+
+static int gatheredWrite(sqlite3_file *handle, const void *data, int amount, sqlite3_int64 offset) {
+    GatheredFile *file = (GatheredFile *)handle;
+    if (!file->isWal) return file->real->pMethods->xWrite(file->real, data, amount, offset);
+    int rc = SQLITE_OK;
+    int extends = offset >= file->reachedEnd && offset > 0;
+    int continues = file->keptBytes > 0 && file->keptOffset + (sqlite3_int64)file->keptBytes == offset;
+    if (file->keptBytes > 0 && !(extends && continues)) rc = writeKept(file);
+    if (rc != SQLITE_OK) return rc;
+    int endsCommit = extends && file->commitFrameStarted;
+    file->commitFrameStarted = 0;
+    if (extends && file->keptBytes + (size_t)amount <= MOST_KEPT && keep(file, data, amount, offset)) {
+        file->reachedEnd = offset + amount;
+        if (endsCommit) rc = writeKept(file);
+    } else {
+        /* Too much to keep, or no memory: what is kept goes first, then this write. */
+        rc = writeKept(file);
+        if (rc == SQLITE_OK) rc = file->real->pMethods->xWrite(file->real, data, amount, offset);
+        if (rc == SQLITE_OK && (offset + amount > file->reachedEnd || offset == 0)) file->reachedEnd = offset + amount;
     }
-    if (amount == WAL_FRAME_HEADER) {
+    if (rc != SQLITE_OK) return rc;
+    if (extends && amount == WAL_FRAME_HEADER) {
         /* Bytes 4-7 of a frame header: the database's size in pages after a commit, 0 otherwise. */
         const unsigned char *header = data;
         file->commitFrameStarted = (header[4] | header[5] | header[6] | header[7]) != 0;
@@ -116,20 +131,50 @@ static int gatheredClose(sqlite3_file *handle) {
     return file->real->pMethods->call;
 
 static int gatheredRead(sqlite3_file *handle, void *data, int amount, sqlite3_int64 offset) { FLUSHED(xRead(file->real, data, amount, offset)) }
-static int gatheredTruncate(sqlite3_file *handle, sqlite3_int64 size) { FLUSHED(xTruncate(file->real, size)) }
+static int gatheredTruncate(sqlite3_file *handle, sqlite3_int64 size) {
+    GatheredFile *file = (GatheredFile *)handle;
+    int rc = writeKept(file);
+    if (rc != SQLITE_OK) return rc;
+    if (size < file->reachedEnd) file->reachedEnd = size;
+    return file->real->pMethods->xTruncate(file->real, size);
+}
 static int gatheredSync(sqlite3_file *handle, int flags) { FLUSHED(xSync(file->real, flags)) }
 static int gatheredFileSize(sqlite3_file *handle, sqlite3_int64 *size) { FLUSHED(xFileSize(file->real, size)) }
 static int gatheredLock(sqlite3_file *handle, int level) { FLUSHED(xLock(file->real, level)) }
 static int gatheredUnlock(sqlite3_file *handle, int level) { FLUSHED(xUnlock(file->real, level)) }
 static int gatheredCheckReservedLock(sqlite3_file *handle, int *out) { FLUSHED(xCheckReservedLock(file->real, out)) }
 static int gatheredFileControl(sqlite3_file *handle, int op, void *argument) { FLUSHED(xFileControl(file->real, op, argument)) }
+/* Methods of later versions that the file below may not have (the unix VFS's files without locks have no shared memory). */
+#define HAS(method, version) (file->real->pMethods->iVersion >= (version) && file->real->pMethods->method)
+
 static int gatheredShmMap(sqlite3_file *handle, int region, int size, int extend, void volatile **mapped) {
-    FLUSHED(xShmMap(file->real, region, size, extend, mapped))
+    GatheredFile *file = (GatheredFile *)handle;
+    if (!HAS(xShmMap, 2)) return SQLITE_IOERR_SHMMAP;
+    return file->real->pMethods->xShmMap(file->real, region, size, extend, mapped);
 }
-static int gatheredShmLock(sqlite3_file *handle, int offset, int count, int flags) { FLUSHED(xShmLock(file->real, offset, count, flags)) }
-static int gatheredShmUnmap(sqlite3_file *handle, int deleting) { FLUSHED(xShmUnmap(file->real, deleting)) }
-static int gatheredFetch(sqlite3_file *handle, sqlite3_int64 offset, int amount, void **pointer) { FLUSHED(xFetch(file->real, offset, amount, pointer)) }
-static int gatheredUnfetch(sqlite3_file *handle, sqlite3_int64 offset, void *pointer) { FLUSHED(xUnfetch(file->real, offset, pointer)) }
+static int gatheredShmLock(sqlite3_file *handle, int offset, int count, int flags) {
+    GatheredFile *file = (GatheredFile *)handle;
+    if (!HAS(xShmLock, 2)) return SQLITE_IOERR_SHMLOCK;
+    return file->real->pMethods->xShmLock(file->real, offset, count, flags);
+}
+static int gatheredShmUnmap(sqlite3_file *handle, int deleting) {
+    GatheredFile *file = (GatheredFile *)handle;
+    if (!HAS(xShmUnmap, 2)) return SQLITE_OK;
+    return file->real->pMethods->xShmUnmap(file->real, deleting);
+}
+static int gatheredFetch(sqlite3_file *handle, sqlite3_int64 offset, int amount, void **pointer) {
+    GatheredFile *file = (GatheredFile *)handle;
+    *pointer = NULL;
+    if (!HAS(xFetch, 3)) return SQLITE_OK;
+    int rc = writeKept(file);
+    if (rc != SQLITE_OK) return rc;
+    return file->real->pMethods->xFetch(file->real, offset, amount, pointer);
+}
+static int gatheredUnfetch(sqlite3_file *handle, sqlite3_int64 offset, void *pointer) {
+    GatheredFile *file = (GatheredFile *)handle;
+    if (!HAS(xUnfetch, 3)) return SQLITE_OK;
+    return file->real->pMethods->xUnfetch(file->real, offset, pointer);
+}
 
 static int gatheredSectorSize(sqlite3_file *handle) {
     GatheredFile *file = (GatheredFile *)handle;
@@ -143,7 +188,7 @@ static int gatheredDeviceCharacteristics(sqlite3_file *handle) {
 
 static void gatheredShmBarrier(sqlite3_file *handle) {
     GatheredFile *file = (GatheredFile *)handle;
-    file->real->pMethods->xShmBarrier(file->real);
+    if (HAS(xShmBarrier, 2)) file->real->pMethods->xShmBarrier(file->real);
 }
 
 static int gatheredOpen(sqlite3_vfs *vfs, const char *name, sqlite3_file *handle, int flags, int *outFlags) {

@@ -225,31 +225,38 @@ private let now = Timestamp(seconds: 1_700_000_000, nanoseconds: 5)
     }
 
     /// A commit is in the database's files when it returns, whatever its
-    /// size: the WAL's frames of one commit are written together, in pieces
-    /// the system's SQLite takes (a piece of 128 KiB or more was once taken
-    /// for a full disk). A copy of the files made right after each commit,
-    /// as a killed server leaves them, opens with every row.
-    @Test func everyCommitIsInTheFilesWhenItReturns() throws {
-        try withStore { store, path in
-            var made: [ObjectAttributes] = []
-            for count in [1, 3, 40, 3_000] {
-                made += try store.sharingOneCommit {
-                    try (0..<count).map { index in
-                        try store.createObject(NewObject(kind: .file, mode: 0o600, uid: UInt32(index), gid: 7, time: now))
-                    }
+    /// size and with or without a sync per commit: the WAL's frames of one
+    /// commit are written together, in pieces the system's SQLite takes (a
+    /// piece of 128 KiB or more was once taken for a full disk), and a
+    /// transaction too large for SQLite's cache, whose frames SQLite
+    /// rewrites in place at its commit, loses none of them. A copy of the
+    /// files made right after each commit, as a killed server leaves them,
+    /// opens with every row.
+    @Test(arguments: [true, false]) func everyCommitIsInTheFilesWhenItReturns(syncsEveryCommit: Bool) throws {
+        let folder = NSTemporaryDirectory() + "trellis-metadata-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let path = folder + "/metadata.sqlite"
+        let store = try SQLiteMetadataStore(path: path, serverIndex: 2, syncsEveryCommit: syncsEveryCommit)
+        var made: [ObjectAttributes] = []
+        for count in [1, 3, 40, 3_000, 1, 30_000, 1] {
+            made += try store.sharingOneCommit {
+                try (0..<count).map { index in
+                    try store.createObject(NewObject(kind: .file, mode: 0o600, uid: UInt32(index), gid: 7, time: now))
                 }
-                let copy = path + ".after-\(count)"
-                try FileManager.default.copyItem(atPath: path, toPath: copy)
-                if FileManager.default.fileExists(atPath: path + "-wal") {
-                    try FileManager.default.copyItem(atPath: path + "-wal", toPath: copy + "-wal")
-                }
-                let reopened = try SQLiteMetadataStore(path: copy, serverIndex: 2)
-                #expect(try reopened.objectCount() == made.count)
-                for object in made where object.uid % 97 == 0 || object.uid == UInt32(count - 1) {
-                    #expect(try reopened.attributes(of: object.handle) == object)
-                }
-                try reopened.close()
             }
+            let copy = path + ".after-\(made.count)"
+            try FileManager.default.copyItem(atPath: path, toPath: copy)
+            if FileManager.default.fileExists(atPath: path + "-wal") {
+                try FileManager.default.copyItem(atPath: path + "-wal", toPath: copy + "-wal")
+            }
+            let reopened = try SQLiteMetadataStore(path: copy, serverIndex: 2)
+            #expect(try reopened.objectCount() == made.count, "after a commit of \(count), syncing each commit: \(syncsEveryCommit)")
+            for object in made where object.uid % 997 == 0 || object.uid == UInt32(count - 1) {
+                #expect(try reopened.attributes(of: object.handle) == object)
+            }
+            try reopened.close()
         }
+        try store.close()
     }
 }

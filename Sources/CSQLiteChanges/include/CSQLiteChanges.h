@@ -36,8 +36,8 @@ int trellis_log_take(void *log, size_t *size, const void **bytes);
 /* Removes the hook and frees the log. */
 void trellis_log_close(void *log);
 
-/* Makes the default VFS one that writes each WAL commit's frames with a
- * single pwritev instead of two writes per frame (wal_writes.c), for every
+/* Makes the default VFS one that writes each WAL commit's frames together
+ * (in writes of up to 64 KiB) instead of two writes per frame (wal_writes.c), for every
  * database opened from then on. Once per process; SQLITE_OK when in place. */
 int trellis_gather_wal_writes(void);
 
