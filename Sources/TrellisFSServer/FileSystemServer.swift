@@ -296,14 +296,12 @@ public final class FileSystemServer: @unchecked Sendable {
             }
         }
         let learned = runtime.startGeneralizedRequest("the newest epochs of server \(index)'s groups")
-        let learner = startThread(named: "epochs") { [watches] in
+        let learn: @Sendable () -> Void = { [watches] in
             for watch in watches { watch.learnNewestEpoch() }
             learned.complete()
         }
-        if learner == nil {
-            for watch in watches { watch.learnNewestEpoch() }
-            learned.complete()
-        }
+        let learner = startThread(named: "epochs", learn)
+        if learner == nil { learn() }
         var watchThreads: [pthread_t] = []
         var newness: pthread_t?
         let served = Result {

@@ -47,13 +47,14 @@ enum ServingThread {
             }
         }
         var mainServes = false
-        if gate == nil {
+        func openMain() throws {
             opening()
             let portName = try main.open()
             serving.insert(main, at: 0)
             mainServes = true
             ready(portName)
         }
+        if gate == nil { try openMain() }
         var turn = 0
         while true {
             // Before `main` serves, its stop and the gate come first.
@@ -71,11 +72,7 @@ enum ServingThread {
             let done = try waitAny(requests, progress: progress)
             if !mainServes && done < 2 {
                 if done == 0 { return }
-                opening()
-                let portName = try main.open()
-                serving.insert(main, at: 0)
-                mainServes = true
-                ready(portName)
+                try openMain()
                 continue
             }
             let position = firstOfLoop.lastIndex { $0 <= done }!
