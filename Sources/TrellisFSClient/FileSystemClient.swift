@@ -37,21 +37,24 @@ public final class FileSystemClient: @unchecked Sendable {
     private let meter = Mutex(LinkTraffic())
 
     /// Connects through the name service to file system `name` (as `trellis up` names it).
+    /// Any server that answers tells the rest: server 0 first, then the
+    /// others in turn (server 0 may be the one that is down while a copy of
+    /// its group serves for it).
     public static func connect(
         name: String = "trellis", runtime: Runtime? = nil, credentials: Credentials = .current, timeoutSeconds: Double = 60
     ) throws -> FileSystemClient {
-        try connect(first: { "trellis-fs/\(name)/0" }, portName: nil, runtime: runtime, credentials: credentials, timeoutSeconds: timeoutSeconds)
+        try connect(service: { "trellis-fs/\(name)/\($0)" }, portName: nil, runtime: runtime, credentials: credentials, timeoutSeconds: timeoutSeconds)
     }
 
     /// Connects to one server by its port name and learns the others from it.
     public static func connect(
         portName: String, runtime: Runtime? = nil, credentials: Credentials = .current, timeoutSeconds: Double = 60
     ) throws -> FileSystemClient {
-        try connect(first: { "" }, portName: portName, runtime: runtime, credentials: credentials, timeoutSeconds: timeoutSeconds)
+        try connect(service: nil, portName: portName, runtime: runtime, credentials: credentials, timeoutSeconds: timeoutSeconds)
     }
 
     private static func connect(
-        first service: () -> String, portName: String?, runtime given: Runtime?, credentials: Credentials, timeoutSeconds: Double
+        service: ((Int) -> String)?, portName: String?, runtime given: Runtime?, credentials: Credentials, timeoutSeconds: Double
     ) throws -> FileSystemClient {
         let runtime: Runtime
         do {
@@ -60,17 +63,60 @@ public final class FileSystemClient: @unchecked Sendable {
             throw FSError(.serverUnavailable, "cannot start the client's runtime: \(error)")
         }
         let ids = RequestIDSource()
-        let entry = ServerConnection(index: 0, serviceName: service(), runtime: runtime, requestIDs: ids, portName: portName)
         let configuration: FSConfiguration
         do {
-            configuration = try entry.call(GetConfiguration(), credentials: credentials, deadline: .after(seconds: timeoutSeconds)).reply
-        } catch let error as TrellisError {
-            throw FSError(.serverUnavailable, "cannot reach \(portName ?? service()): \(error.message)")
+            configuration = try fetchConfiguration(service: service, portName: portName, runtime: runtime, requestIDs: ids, credentials: credentials, timeoutSeconds: timeoutSeconds)
+        } catch {
+            if given == nil { try? runtime.finalize() }
+            throw error
         }
-        entry.drop()
         return FileSystemClient(
             configuration: configuration, credentials: credentials, runtime: runtime, requestIDs: ids, ownsRuntime: given == nil, timeoutSeconds: timeoutSeconds,
             capabilities: CapabilityCache(), identityProof: Munge.prover(fileSystem: configuration.name))
+    }
+
+    /// The file system's configuration, from the server at `portName`, or
+    /// else from the first server named by `service` that answers: servers
+    /// 0 and 1, then 0 to 3, 0 to 7 and so on up to `widestBootstrap`, until
+    /// the deadline (the server count is what the answer tells).
+    /// How many servers' names a client tries in turn, at most, for the configuration.
+    static let widestBootstrap = 64
+
+    private static func fetchConfiguration(
+        service: ((Int) -> String)?, portName: String?, runtime: Runtime, requestIDs: RequestIDSource, credentials: Credentials, timeoutSeconds: Double
+    ) throws -> FSConfiguration {
+        let deadline = Deadline.after(seconds: timeoutSeconds)
+        func ask(_ entry: ServerConnection, until: Deadline) throws -> FSConfiguration {
+            defer { entry.drop() }
+            return try entry.call(GetConfiguration(), credentials: credentials, deadline: until).reply
+        }
+        guard let service else {
+            do {
+                return try ask(ServerConnection(index: 0, serviceName: "", runtime: runtime, requestIDs: requestIDs, portName: portName), until: deadline)
+            } catch let error as TrellisError {
+                throw FSError(.serverUnavailable, "cannot reach \(portName ?? ""): \(error.message)")
+            }
+        }
+        var firstServersError: (any Error)?
+        var width = 2
+        while !deadline.hasPassed {
+            for index in 0..<width where !deadline.hasPassed {
+                // A probe: a name not published now, a port that refuses, or a copy not serving
+                // its group sends the client on to the next server.
+                let entry = ServerConnection(index: index, serviceName: service(index), runtime: runtime, requestIDs: requestIDs, resendsAfterLoss: false)
+                do {
+                    return try ask(entry, until: min(deadline, .after(seconds: 2)))
+                } catch let error as FSError where ![.serverUnavailable, .timedOut, .notPrimary].contains(error.code) {
+                    throw error
+                } catch {
+                    if index == 0 { firstServersError = error }
+                }
+            }
+            width = min(width * 2, Self.widestBootstrap)
+            usleep(width < Self.widestBootstrap ? 100_000 : 500_000)
+        }
+        let why = (firstServersError as? TrellisError)?.message ?? (firstServersError as? FSError)?.message ?? firstServersError.map { "\($0)" } ?? "no answer"
+        throw FSError(.serverUnavailable, "no server of the file system published as \(service(0)), \(service(1)), ... answered within \(Int(timeoutSeconds)) s (server 0: \(why))")
     }
 
     private init(

@@ -70,11 +70,16 @@ public struct FSError: Error, CustomStringConvertible, Sendable, Equatable {
         /// altered or expired one, or one for other datafiles or rights (EACCES).
         public static let capabilityRefused = Code("capability-refused", errno: EACCES)
 
+        /// A create inside a commit that found no pooled datafile of a peer at
+        /// hand and must not wait on one there: its server answers it again
+        /// outside the commit (EAGAIN if it ever reaches a client).
+        public static let datafilesNotAtHand = Code("datafiles-not-at-hand", errno: EAGAIN)
+
         static let all: [Code] = [
             notFound, exists, notDirectory, isDirectory, notEmpty, permissionDenied, notPermitted, nameTooLong,
             invalidArgument, noSpace, ioError, staleHandle, crossDevice, notSymlink, tooManyLinks, serverUnavailable,
             timedOut, protocolViolation, notSupported, noAttribute, tooBig, linkLimit, badDescriptor, notPrimary,
-            capabilityRefused,
+            capabilityRefused, datafilesNotAtHand,
         ]
 
         /// The code a name on the wire stands for; unknown names keep their errno.

@@ -2,6 +2,7 @@ import Synchronization
 import TrellisCore
 import TrellisFSConnection
 import TrellisFSProtocol
+import TrellisFSStorage
 import TrellisRuntime
 
 /// A server's lines to the other servers of its file system, for the work
@@ -76,6 +77,7 @@ public final class PeerLinks: Sendable {
     public func finish<Operation: FSOperation>(_ flight: Flight<Operation>, deadline: Deadline) throws -> ServerConnection.Answer<Operation.Reply> {
         if let answered = flight.answered { return try answered.get() }
         guard let connection = flight.connection, let inFlight = flight.inFlight else { throw FSError(.ioError, "a flight without a line") }
+        CommitHolders.checkNoneHeld(waitingOn: "server \(connection.index)'s answer to \(Operation.name)")
         defer { idle.withLock { $0[connection.index, default: []].append(connection) } }
         return try connection.finish(inFlight, deadline: deadline)
     }

@@ -53,13 +53,18 @@ extension RequestHandler {
     ) throws -> Created {
         let directory = try directory(parent, credentials, write: true)
         try EntryName.validate(name)
-        // A creator's own strips keep the directory's copy count unless they name one.
-        let inherited = try requested.map { $0.copies == nil ? try $0.keeping(copies: directory.distribution?.copies) : $0 }
-        let distribution = try placedDistribution(inherited ?? directory.distribution)
+        let distribution = try newFileDistribution(in: directory, requested)
         let made = try makeObject(in: directory, name: name, NewObject(
             kind: .file, mode: mode & 0o7777, uid: credentials.uid, gid: newGroup(directory, credentials), time: context.now(),
             distribution: distribution, datafiles: try datafiles(distribution)))
         return Created(object: made, directoryBefore: DirectoryVersion(directory))
+    }
+
+    /// A new file's distribution in `directory`, placed here: the creator's
+    /// own strips keep the directory's copy count unless they name one.
+    func newFileDistribution(in directory: ObjectAttributes, _ requested: Distribution?) throws -> Distribution {
+        let inherited = try requested.map { $0.copies == nil ? try $0.keeping(copies: directory.distribution?.copies) : $0 }
+        return try placedDistribution(inherited ?? directory.distribution)
     }
 
     /// Gives a stuffed file the rest of its datafiles (made by the client);

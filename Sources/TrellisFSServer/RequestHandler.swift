@@ -25,6 +25,11 @@ public struct RequestHandler: Sendable {
     /// With `callerTakesPassage` (a serving loop that holds the reply) it
     /// does not wait for its change to reach the secondaries.
     public func handle(_ asked: FSRequestEnvelope, callerTakesPassage: Bool = false) -> (reply: FSReplyEnvelope, followUps: [FollowUp]) {
+        handle(asked, callerTakesPassage: callerTakesPassage, prepared: nil)
+    }
+
+    /// `handle`, with the datafiles a create inside a commit takes (made before the commit opened).
+    func handle(_ asked: FSRequestEnvelope, callerTakesPassage: Bool, prepared: PreparedDatafiles?) -> (reply: FSReplyEnvelope, followUps: [FollowUp]) {
         var envelope = asked
         let kind = type(of: envelope.operation)
         // Before anything else: who may not ask learns nothing of this copy's role.
@@ -60,7 +65,7 @@ public struct RequestHandler: Sendable {
             return (earlier, [])
         }
         let started = MonotonicClock.nanoseconds()
-        var call = ServerCall(credentials: envelope.credentials)
+        var call = ServerCall(credentials: envelope.credentials, prepared: prepared)
         let result: Result<ByteBuffer, FSError>
         if let served = envelope.operation as? any ServedOperation {
             if recorded, context.replication != nil, !context.metadata.holdsOpenGroup, type(of: served).peersNeverCallBack {
@@ -101,18 +106,53 @@ public struct RequestHandler: Sendable {
     }
 
     /// `handle` inside one commit of its own, whose failure to reach the replicas is answered as the failure.
+    /// No thread waits on a peer while it holds the database (a peer's
+    /// request may need this very server's serving thread, which may be
+    /// waiting for the database): a create's remote datafiles are made or
+    /// taken before the commit opens, and a removed file's are removed
+    /// after it, before the reply.
     private func handleInOneCommit(_ envelope: FSRequestEnvelope, _ served: any ServedOperation) -> (reply: FSReplyEnvelope, followUps: [FollowUp]) {
-        do {
-            let answer = try context.metadata.sharingOneCommit { handle(envelope) }
+        func failure(_ error: any Error) -> (reply: FSReplyEnvelope, followUps: [FollowUp]) {
+            (FSReplyEnvelope(requestID: envelope.requestID, result: .failure(error as? FSError ?? FSError(.ioError, "\(error)"))), [])
+        }
+        // The directory's layout may change between the two, so the file made needs other datafiles: a few tries.
+        for _ in 0..<Self.triesForDatafilesAtHand {
+            let prepared: PreparedDatafiles?
+            do {
+                prepared = try served.datafilesBeforeCommit(self, envelope.credentials)
+            } catch {
+                return failure(error)
+            }
+            let committed = Result { try context.metadata.sharingOneCommit { handle(envelope, callerTakesPassage: false, prepared: prepared) } }
+            // Datafiles no file holds (a failed or resent create, or a commit rolled back) go back.
+            if let prepared, !prepared.taken || (try? committed.get()) == nil {
+                var steps = 0
+                giveBack(prepared.slots, steps: &steps)
+            }
+            var answer: (reply: FSReplyEnvelope, followUps: [FollowUp])
+            do {
+                answer = try committed.get()
+            } catch {
+                return failure(error)
+            }
+            if case .failure(let error) = answer.reply.result, error.code == .datafilesNotAtHand { continue }
+            var steps = Int(answer.reply.steps)
+            answer.followUps = answer.followUps.filter { followUp in
+                guard case .removeDatafiles(let datafiles) = followUp else { return true }
+                removeDatafilesOfRemovedFile(datafiles, steps: &steps)
+                return false
+            }
+            answer.reply.steps = UInt32(steps)
             if let unpassed = context.secondaries?.waitForCommits(), case .success = answer.reply.result {
                 return (FSReplyEnvelope(requestID: envelope.requestID, result: .failure(unpassed), steps: answer.reply.steps), answer.followUps)
             }
             return answer
-        } catch {
-            let failure = error as? FSError ?? FSError(.ioError, "\(error)")
-            return (FSReplyEnvelope(requestID: envelope.requestID, result: .failure(failure)), [])
         }
+        return failure(FSError(.serverUnavailable, "server \(context.serverIndex) found no datafiles of its peers at hand in \(Self.triesForDatafilesAtHand) tries"))
     }
+
+    /// How often a create in a commit of its own makes its datafiles anew when its directory's layout changed meanwhile.
+    static let triesForDatafilesAtHand = 3
 
     private func recordedReply(to envelope: FSRequestEnvelope) -> FSReplyEnvelope? {
         guard let body = try? context.metadata.recordedReply(client: envelope.clientID, request: envelope.requestID),
@@ -193,6 +233,9 @@ public struct RequestHandler: Sendable {
     func carryOut(_ followUp: FollowUp) {
         switch followUp {
         case .removeBstreams(let datafiles): removeBstreams(datafiles)
+        case .removeDatafiles(let datafiles):
+            var steps = 0
+            removeDatafilesOfRemovedFile(datafiles, steps: &steps)
         }
     }
 

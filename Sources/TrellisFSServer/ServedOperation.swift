@@ -21,12 +21,17 @@ protocol ServedOperation: FSOperation {
     /// snapshot replacing every row), so it never joins the commit the
     /// requests that arrived with it share.
     static var runsAlone: Bool { get }
+
+    /// Peer work done before a commit of its own opens (no thread waits on
+    /// a peer while it holds the database): a create's remote datafiles.
+    func datafilesBeforeCommit(_ handler: RequestHandler, _ credentials: Credentials) throws -> PreparedDatafiles?
 }
 
 extension ServedOperation {
     func mayWaitOnPeers(_ handler: RequestHandler) -> Bool { false }
     static var peersNeverCallBack: Bool { false }
     static var runsAlone: Bool { false }
+    func datafilesBeforeCommit(_ handler: RequestHandler, _ credentials: Credentials) throws -> PreparedDatafiles? { nil }
 
     /// The answer, as it goes on the wire.
     func answer(_ handler: RequestHandler, _ call: inout ServerCall) -> Result<ByteBuffer, FSError> {
@@ -44,6 +49,8 @@ extension ServedOperation {
 /// asks, the work to do after the reply, and the message time steps it took.
 struct ServerCall {
     let credentials: Credentials
+    /// Datafiles made for the request before its commit opened.
+    var prepared: PreparedDatafiles? = nil
     var followUps: [FollowUp] = []
     var steps = 1
 }

@@ -60,4 +60,8 @@ public struct ServerContext: Sendable {
 /// deleted datafiles); the serving loop carries it out.
 public enum FollowUp: Sendable, Equatable {
     case removeBstreams([ObjectHandle])
+    /// The datafiles of a file removed inside a commit, which must not wait
+    /// on the peers holding them: removed once it is committed (before the
+    /// reply, when the commit was the request's own).
+    case removeDatafiles([ObjectHandle])
 }

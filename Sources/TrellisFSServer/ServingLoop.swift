@@ -181,18 +181,8 @@ final class ServingLoop: @unchecked Sendable {
         handler.metrics.readyRequests.record(requests.count)
         var local: [(envelope: FSRequestEnvelope, client: Communicator)] = []
         for (envelope, client) in requests {
-            if handler.mayWaitOnPeers(envelope.operation) {
-                // It may wait on other servers, which may be waiting on this one: never in this loop.
-                handler.metrics.requestsOnThreads.increment()
-                if let thread = startThread(named: "fan-out", { [self] in
-                    answerOnThisThread(envelope, to: client)
-                    handler.metrics.requestsOnThreads.decrement()
-                }) {
-                    pthread_detach(thread)
-                    continue
-                }
-                handler.metrics.requestsOnThreads.decrement()
-            }
+            // It may wait on other servers, which may be waiting on this one: never in this loop.
+            if handler.mayWaitOnPeers(envelope.operation), answerOnAThreadOfItsOwn(envelope, to: client) { continue }
             local.append((envelope, client))
         }
         // In the order they came, around any that takes the database for a transaction of its own.
@@ -236,9 +226,38 @@ final class ServingLoop: @unchecked Sendable {
         }
         // The commit is on its way to the secondaries: the loop serves the next requests meanwhile.
         let passage = handler.context.secondaries?.takePassage()
-        deliver(zip(local, answers).map { request, answer in
-            Answer(envelope: request.envelope, client: request.client, reply: answer.reply, followUps: answer.followUps, inPassage: true)
+        deliver(zip(local, answers).compactMap { request, answer in
+            // A create that found the pool empty (others emptied it since it came) makes its datafiles on a thread.
+            var reply = answer.reply
+            if case .failure(let error) = reply.result, error.code == .datafilesNotAtHand {
+                if answerOnAThreadOfItsOwn(request.envelope, to: request.client) { return nil }
+                reply = FSReplyEnvelope(requestID: reply.requestID, result: .failure(FSError(.serverUnavailable, "\(label): \(error.message), and no thread could be started")))
+            }
+            return Answer(envelope: request.envelope, client: request.client, reply: reply, followUps: answer.followUps, inPassage: true)
         }, passage: passage)
+    }
+
+    /// Does a request's work after its reply: on a thread of its own when it waits on peers, which the serving thread never does.
+    private func carryOut(_ followUp: FollowUp) {
+        guard case .removeDatafiles = followUp, let thread = startThread(named: "fan-out", { [handler] in handler.carryOut(followUp) }) else {
+            handler.carryOut(followUp)
+            return
+        }
+        pthread_detach(thread)
+    }
+
+    /// Starts a thread that answers the request (false when none could be started).
+    private func answerOnAThreadOfItsOwn(_ envelope: FSRequestEnvelope, to client: Communicator) -> Bool {
+        handler.metrics.requestsOnThreads.increment()
+        guard let thread = startThread(named: "fan-out", { [self] in
+            answerOnThisThread(envelope, to: client)
+            handler.metrics.requestsOnThreads.decrement()
+        }) else {
+            handler.metrics.requestsOnThreads.decrement()
+            return false
+        }
+        pthread_detach(thread)
+        return true
     }
 
     /// Sends `answers` now, or holds them until `passage` (their commit on
@@ -273,7 +292,7 @@ final class ServingLoop: @unchecked Sendable {
                 reply = FSReplyEnvelope(requestID: answer.envelope.requestID, result: .failure(failure), steps: reply.steps)
             }
             send(reply, for: answer.envelope, to: answer.client, waitForSend: false)
-            for followUp in answer.followUps { handler.carryOut(followUp) }
+            for followUp in answer.followUps { carryOut(followUp) }
         }
     }
 

@@ -714,7 +714,11 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
         do {
             return try recordingCommit { db in
                 group.withLock { $0 = (pthread_self(), UncheckedDatabase(database: db)) }
-                defer { group.withLock { $0 = nil } }
+                CommitHolders.enter()
+                defer {
+                    CommitHolders.leave()
+                    group.withLock { $0 = nil }
+                }
                 return try body()
             }
         } catch let error as FSError {

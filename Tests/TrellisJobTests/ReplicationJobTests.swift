@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import NIOCore
+import Synchronization
 import Testing
 import TrellisFSClient
 import TrellisFSProtocol
@@ -123,6 +124,55 @@ import TrellisFSStorage
         let reports = Self.awaitHealthy(fs, seconds: 60)
         #expect(reports.allSatisfy { $0.health == "healthy" }, "\(reports)\n\(fixture.logTails(lines: 40))")
         try files.expectEveryFileReadsBack()
+    }
+
+    /// Without a datafile pool every create makes its datafiles on its
+    /// peers, and with replicas it commits with the record of its reply.
+    /// Once a group has failed over, one server serves its own group and
+    /// the taken-over copy on one serving thread. Creates, stats and
+    /// removes from several clients go on there, and no server waits on a
+    /// peer while it holds a database (a debug build stops a server that
+    /// does): before, a create that fanned out inside its commit to the
+    /// copy its own serving thread served, while that thread waited for the
+    /// same database, stood still until its peer deadline passed.
+    @Test func createsThatFanOutGoOnWhileOneServerServesTwoGroups() throws {
+        let fixture = try FileSystemFixture(servers: 4, stripSizeBytes: 1024, precreateBatch: 0, replicas: 3)
+        let fs = try fixture.client()
+        defer { fs.close() }
+        let directories = (0..<4).map { "/d\($0)" }
+        for directory in directories { try fs.makeDirectory(directory) }
+        fixture.killServer(0)
+        let reports = Self.awaitReports(fs, seconds: 60) { reports in
+            reports.first { $0.group == 0 }?.primary.map { !$0.members.contains(0) } ?? false
+        }
+        try #require(
+            reports.first { $0.group == 0 }?.primary.map { !$0.members.contains(0) } ?? false,
+            "group 0 went on without server 0: \(reports)\n\(fixture.logTails(lines: 30))")
+        let failures = Mutex<[String]>([])
+        DispatchQueue.concurrentPerform(iterations: 4) { writer in
+            do {
+                let client = try fixture.client()
+                defer { client.close() }
+                for index in 0..<16 {
+                    let name = "\(directories[(writer + index) % 4])/w\(writer)-\(index)"
+                    try client.createFile(name, stuffed: false)
+                    _ = try client.write(name, ByteBuffer(repeating: UInt8(index), count: 3000), at: 0)
+                    _ = try client.stat(directories[(writer + index + 1) % 4])
+                    if index % 4 == 3 { try client.removeFile(name) }
+                }
+            } catch {
+                failures.withLock { $0.append("writer \(writer): \(error)") }
+            }
+        }
+        #expect(failures.withLock { $0 }.isEmpty, "\(failures.withLock { $0 })\n\(fixture.logTails(lines: 30))")
+        let names = try directories.flatMap { directory in try fs.list(directory).map { "\(directory)/\($0.name)" } }
+        #expect(names.count == 4 * 12, "\(names.sorted())")
+        for name in names {
+            #expect(try fs.read(name, at: 0, length: 4000).readableBytes == 3000, "\(name)")
+        }
+        let report = try FileSystemChecker(fs: fs).run()
+        #expect(report.findings.isEmpty, "fsck: \(report.findings.map { "\($0.kind) \($0.handle) \($0.detail)" })")
+        for server in 1..<4 { #expect(fixture.stopServer(server) == 0, "server \(server) stopped cleanly\n\(fixture.logTails(lines: 30))") }
     }
 
     /// `trellis fs layout get` names the servers holding each datafile's

@@ -6,13 +6,19 @@ extension CreateFile: ServedOperation {
 
     func serve(_ handler: RequestHandler, _ call: inout ServerCall) throws -> Created {
         if handler.context.peers != nil, !stuffed || !handler.context.configuration.dataReplicas.isEmpty {
-            return try handler.createSpreadFile(parent, name, mode, distribution, stuffed: stuffed, call.credentials, steps: &call.steps)
+            return try handler.createSpreadFile(
+                parent, name, mode, distribution, stuffed: stuffed, call.credentials, prepared: call.prepared, steps: &call.steps)
         }
         var created = try handler.createFile(parent, name, mode, distribution, stuffed: stuffed, call.credentials)
         // Its datafiles were made in this request and hold nothing yet: no bstream to look at.
         created.object.size = 0
         created.object.sizeIsKnown = true
         return created
+    }
+
+    func datafilesBeforeCommit(_ handler: RequestHandler, _ credentials: Credentials) throws -> PreparedDatafiles? {
+        guard handler.context.peers != nil, !stuffed || !handler.context.configuration.dataReplicas.isEmpty else { return nil }
+        return try handler.datafilesBeforeCommit(parent, name, distribution, stuffed: stuffed, credentials)
     }
 
     func mayWaitOnPeers(_ handler: RequestHandler) -> Bool {

@@ -5,7 +5,7 @@ extension RemoveFile: ServedOperation {
     static var peersNeverCallBack: Bool { true }
 
     func serve(_ handler: RequestHandler, _ call: inout ServerCall) throws -> RemoveFile.Outcome {
-        try handler.removeFile(parent, name, call.credentials, steps: &call.steps)
+        try handler.removeFile(parent, name, call.credentials, steps: &call.steps, followUps: &call.followUps)
     }
 
     func mayWaitOnPeers(_ handler: RequestHandler) -> Bool {
