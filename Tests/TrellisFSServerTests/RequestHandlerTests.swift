@@ -5,6 +5,7 @@ import TrellisFSDistribution
 import TrellisFSProtocol
 import TrellisFSServer
 import TrellisFSStorage
+import TrellisRuntime
 
 /// One server's handler over a real SQLite database and real bstream files
 /// in a fresh folder, with a root directory as `mkfs` makes it.
@@ -16,7 +17,7 @@ private final class HandlerFixture {
     static let alice = Credentials(uid: 1000, gid: 100)
     static let bob = Credentials(uid: 1001, gid: 101)
 
-    init(primary: Bool = true) throws {
+    init(primary: Bool = true, peers: PeerLinks? = nil) throws {
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         let store = try SQLiteMetadataStore(path: folder + "/metadata.sqlite", serverIndex: 0)
         _ = try store.createObject(NewObject(kind: .directory, mode: 0o1777, uid: 0, gid: 0, time: Timestamp(seconds: 1)), handle: .root)
@@ -25,6 +26,7 @@ private final class HandlerFixture {
             defaultDistribution: try .simpleStripe(stripSizeBytes: 65_536, datafileCount: 4))
         var context = ServerContext(serverIndex: 0, configuration: configuration, metadata: store, bstreams: try BstreamStore(folder: folder + "/bstreams"))
         context.role = ReplicaRole(primary: primary)
+        context.peers = peers
         handler = RequestHandler(context: context)
     }
 
@@ -69,6 +71,32 @@ private final class HandlerFixture {
 }
 
 @Suite struct RequestHandlerTests {
+    /// Inside a commit shared with other requests no thread waits on a peer
+    /// (the peer may need the serving thread that waits for this database):
+    /// a spread create whose remote datafiles no pool holds is refused there
+    /// with `datafilesNotAtHand`, which its serving loop answers again on a
+    /// thread of its own, and it leaves nothing behind. (Debug builds stop a
+    /// thread that waits on a peer inside a shared commit, so a fan-out here
+    /// would end the test run, not time out.)
+    @Test func aCreateInsideASharedCommitNeverWaitsOnItsPeers() throws {
+        let runtime = try Runtime.initialize(asSingleton: true)
+        defer { try? runtime.finalize() }
+        let peers = PeerLinks(runtime: runtime, serviceNames: (0..<4).map { ["handler-test-\(UUID().uuidString)/\($0)"] })
+        defer { peers.close() }
+        let fixture = try HandlerFixture(peers: peers)
+        let create = CreateFile(parent: .root, name: "spread", mode: 0o644, distribution: nil, stuffed: false)
+        let envelope = FSRequestEnvelope(requestID: 7, clientID: 9, credentials: HandlerFixture.alice, operation: create)
+        let (reply, followUps) = try fixture.handler.context.metadata.sharingOneCommit { fixture.handler.handle(envelope) }
+        guard case .failure(let error) = reply.result else {
+            Issue.record("a create that needs its peers' datafiles was made inside a shared commit")
+            return
+        }
+        #expect(error.code == .datafilesNotAtHand, "\(error)")
+        #expect(followUps.isEmpty)
+        #expect(try fixture.handler.context.metadata.entry(in: .root, named: "spread") == nil)
+        #expect(try fixture.handler.context.metadata.recordedReply(client: 9, request: 7) == nil, "a refusal to be answered again is not recorded")
+    }
+
     /// A resend (same client, same request id) of a request that must not
     /// be done twice gets the first reply, success or error, and changes
     /// nothing more; another request id is a new request; a client without
