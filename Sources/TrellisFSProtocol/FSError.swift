@@ -70,16 +70,17 @@ public struct FSError: Error, CustomStringConvertible, Sendable, Equatable {
         /// altered or expired one, or one for other datafiles or rights (EACCES).
         public static let capabilityRefused = Code("capability-refused", errno: EACCES)
 
-        /// A create inside a commit that found no pooled datafile of a peer at
-        /// hand and must not wait on one there: its server answers it again
-        /// outside the commit (EAGAIN if it ever reaches a client).
-        public static let datafilesNotAtHand = Code("datafiles-not-at-hand", errno: EAGAIN)
+        /// A request that found, inside a commit shared with other requests,
+        /// that it must wait on peer servers, which no thread holding a
+        /// database may do: its server answers it again outside the commit
+        /// (EAGAIN if it ever reaches a client).
+        public static let needsPeers = Code("needs-peers", errno: EAGAIN)
 
         static let all: [Code] = [
             notFound, exists, notDirectory, isDirectory, notEmpty, permissionDenied, notPermitted, nameTooLong,
             invalidArgument, noSpace, ioError, staleHandle, crossDevice, notSymlink, tooManyLinks, serverUnavailable,
             timedOut, protocolViolation, notSupported, noAttribute, tooBig, linkLimit, badDescriptor, notPrimary,
-            capabilityRefused, datafilesNotAtHand,
+            capabilityRefused, needsPeers,
         ]
 
         /// The code a name on the wire stands for; unknown names keep their errno.

@@ -80,11 +80,6 @@ extension RequestHandler {
         var pooled = remote.map { context.configuration.metadataGroups.contains($0) ? fromPool.popLast()! : nil }
         slots.pooled = pooled.compactMap { $0 }
         let missing = zip(remote, pooled).filter { $0.1 == nil }.map(\.0)
-        if !missing.isEmpty, context.metadata.holdsOpenGroup {
-            // Inside a commit no thread may wait on a peer: the request is answered again outside it.
-            giveBack(slots, steps: &steps)
-            throw FSError(.datafilesNotAtHand, "server \(context.serverIndex) has no pooled datafile of servers \(missing) at hand")
-        }
         do {
             slots.made = try missing.isEmpty ? [] : makeDatafiles(on: missing, steps: &steps)
         } catch {

@@ -24,6 +24,7 @@ extension RequestHandler {
         guard subtrees.isEmpty || context.peers != nil else {
             throw FSError(.notSupported, "server \(context.serverIndex) has no links to other servers")
         }
+        if !subtrees.isEmpty { try refuseWaitingOnPeersInACommit("servers \(servers.dropFirst().map(String.init).joined(separator: ", ")) in a fan-out") }
         let deadline = Deadline.after(seconds: context.peerTimeoutSeconds)
         let flights = try subtrees.map { positions in
             try context.peers!.start(FanOut(work.restricted(to: positions), servers: positions.map { servers[$0] }), to: Int(servers[positions[0]]), deadline: deadline)

@@ -135,7 +135,7 @@ public struct RequestHandler: Sendable {
             } catch {
                 return failure(error)
             }
-            if case .failure(let error) = answer.reply.result, error.code == .datafilesNotAtHand { continue }
+            if case .failure(let error) = answer.reply.result, error.code == .needsPeers { continue }
             var steps = Int(answer.reply.steps)
             answer.followUps = answer.followUps.filter { followUp in
                 guard case .removeDatafiles(let datafiles) = followUp else { return true }
@@ -148,7 +148,7 @@ public struct RequestHandler: Sendable {
             }
             return answer
         }
-        return failure(FSError(.serverUnavailable, "server \(context.serverIndex) found no datafiles of its peers at hand in \(Self.triesForDatafilesAtHand) tries"))
+        return failure(FSError(.serverUnavailable, "server \(context.serverIndex) found its peers' datafiles for a new file changing in \(Self.triesForDatafilesAtHand) tries"))
     }
 
     /// How often a create in a commit of its own makes its datafiles anew when its directory's layout changed meanwhile.
@@ -250,6 +250,16 @@ public struct RequestHandler: Sendable {
 
     // MARK: Shared checks
 
+    /// No thread waits on a peer while it holds a database (the peer's
+    /// request may need a serving thread that waits for this one): inside a
+    /// commit, a request that finds it must is refused with `needsPeers`
+    /// before it changes anything, and answered again outside (by its
+    /// serving loop on a thread of its own, or by `handleInOneCommit`).
+    func refuseWaitingOnPeersInACommit(_ what: @autoclosure () -> String) throws {
+        guard context.metadata.holdsOpenGroup else { return }
+        throw FSError(.needsPeers, "server \(context.serverIndex) would wait on \(what()) inside a commit")
+    }
+
     /// A datafile this server holds; `staleHandle` for any other handle
     /// (a removed file's datafile, or garbage), so no bstream is made for it.
     func checkDatafile(_ handle: ObjectHandle) throws -> ObjectHandle {
@@ -311,6 +321,7 @@ public struct RequestHandler: Sendable {
     func anyObject(_ handle: ObjectHandle) throws -> ObjectAttributes? {
         if handle.server == context.serverIndex { return try context.metadata.attributes(of: handle) }
         guard let peers = context.peers, let server = handle.server, server < context.configuration.servers.count else { return nil }
+        try refuseWaitingOnPeersInACommit("server \(server)'s attributes of \(handle)")
         do {
             return try peers.call(GetAttributes(handle), to: server, deadline: .after(seconds: context.peerTimeoutSeconds)).reply
         } catch let error as FSError where error.code == .staleHandle {

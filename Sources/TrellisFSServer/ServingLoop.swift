@@ -227,9 +227,10 @@ final class ServingLoop: @unchecked Sendable {
         // The commit is on its way to the secondaries: the loop serves the next requests meanwhile.
         let passage = handler.context.secondaries?.takePassage()
         deliver(zip(local, answers).compactMap { request, answer in
-            // A create that found the pool empty (others emptied it since it came) makes its datafiles on a thread.
+            // A request that found it must wait on peers after all (a create whose pool others emptied since
+            // it came, a stat of a file spread meanwhile) is answered again on a thread of its own.
             var reply = answer.reply
-            if case .failure(let error) = reply.result, error.code == .datafilesNotAtHand {
+            if case .failure(let error) = reply.result, error.code == .needsPeers {
                 if answerOnAThreadOfItsOwn(request.envelope, to: request.client) { return nil }
                 reply = FSReplyEnvelope(requestID: reply.requestID, result: .failure(FSError(.serverUnavailable, "\(label): \(error.message), and no thread could be started")))
             }

@@ -38,6 +38,10 @@ public final class ParallelFile {
     /// The individual file pointer, in etypes of the view (MPI_File_seek's).
     public private(set) var position: UInt64 = 0
     private var isClosed = false
+    /// Whether every rank's view cuts the file into pieces that ROMIO's
+    /// automatic choice would send straight to storage that takes lists:
+    /// then a collective call needs no exchange to decide so.
+    private var piecesGoStraight = false
 
     /// Opens a file of a Trellis file system on every rank of `communicator`
     /// (collective): each rank through `client`. With `create`, the file is
@@ -97,7 +101,10 @@ public final class ParallelFile {
         try check(nil)
         self.view = view
         position = 0
-        try communicator.barrier()
+        // The one exchange a view needs, as MPI's barrier here: whether every rank's pieces are large.
+        let smallest = view.isContiguous || !storage.takesLists ? 0 : Int64(view.filetype.blocks.map(\.length).min() ?? 0)
+        let smallestOfAll = try communicator.allreduce([smallest], .min)[0]
+        piecesGoStraight = smallestOfAll >= Int64(CollectiveBuffering.directPieceBytes)
     }
 
     /// Moves the individual file pointer to `offset` etypes of the view (MPI_File_seek with MPI_SEEK_SET).
@@ -161,9 +168,7 @@ public final class ParallelFile {
         var failure: Error?
         var regions: [AccessPattern.Region] = []
         do { regions = try self.regions(at: offset, bytes: data.readableBytes) } catch { failure = error }
-        let plan = try CollectiveBuffering.plan(
-            communicator, regions: regions, choice: hints.collectiveWrites, aggregatorCount: hints.aggregators, stripeBytes: storage.stripeBytes,
-            takesLists: storage.takesLists)
+        let plan = try collectivePlan(regions, choice: hints.collectiveWrites)
         do {
             if let plan {
                 if let gathered = try plan.exchangeForWrite(data, regions: regions) { try writeInPieces(gathered.data, gathered.regions) }
@@ -183,9 +188,7 @@ public final class ParallelFile {
         var failure: Error?
         var regions: [AccessPattern.Region] = []
         do { regions = try self.regions(at: offset, bytes: bytes) } catch { failure = error }
-        let plan = try CollectiveBuffering.plan(
-            communicator, regions: regions, choice: hints.collectiveReads, aggregatorCount: hints.aggregators, stripeBytes: storage.stripeBytes,
-            takesLists: storage.takesLists)
+        let plan = try collectivePlan(regions, choice: hints.collectiveReads)
         var data = ByteBuffer()
         do {
             if let plan {
@@ -235,6 +238,18 @@ public final class ParallelFile {
     }
 
     // MARK: Helpers
+
+    /// How a collective call goes: nil when each rank does its own part.
+    /// Every rank knows that without asking the others when the hints
+    /// disable aggregation, or when they leave it to the automatic choice
+    /// and every view's pieces are large (IO500's hard records); otherwise
+    /// the ranks tell each other what they touch.
+    private func collectivePlan(_ regions: [AccessPattern.Region], choice: IOHints.Choice) throws -> CollectiveBuffering? {
+        if choice == .disable || (choice == .automatic && piecesGoStraight) { return nil }
+        return try CollectiveBuffering.plan(
+            communicator, regions: regions, choice: choice, aggregatorCount: hints.aggregators, stripeBytes: storage.stripeBytes,
+            takesLists: storage.takesLists)
+    }
 
     private func regions(at offset: UInt64, bytes: Int) throws -> [AccessPattern.Region] {
         let etype = view.etype.byteCount

@@ -74,7 +74,7 @@ private final class HandlerFixture {
     /// Inside a commit shared with other requests no thread waits on a peer
     /// (the peer may need the serving thread that waits for this database):
     /// a spread create whose remote datafiles no pool holds is refused there
-    /// with `datafilesNotAtHand`, which its serving loop answers again on a
+    /// with `needsPeers`, which its serving loop answers again on a
     /// thread of its own, and it leaves nothing behind. (Debug builds stop a
     /// thread that waits on a peer inside a shared commit, so a fan-out here
     /// would end the test run, not time out.)
@@ -91,7 +91,7 @@ private final class HandlerFixture {
             Issue.record("a create that needs its peers' datafiles was made inside a shared commit")
             return
         }
-        #expect(error.code == .datafilesNotAtHand, "\(error)")
+        #expect(error.code == .needsPeers, "\(error)")
         #expect(followUps.isEmpty)
         #expect(try fixture.handler.context.metadata.entry(in: .root, named: "spread") == nil)
         #expect(try fixture.handler.context.metadata.recordedReply(client: 9, request: 7) == nil, "a refusal to be answered again is not recorded")
