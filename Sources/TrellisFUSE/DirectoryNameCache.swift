@@ -97,16 +97,16 @@ final class DirectoryNameCache: Sendable {
     /// before; otherwise the directory is forgotten.
     func created(_ name: String, in directory: ObjectHandle, _ created: Created) {
         known.withLock { known in
-            guard var entry = known[directory] else { return }
-            guard entry.version == created.directoryBefore, entry.names.count < Self.namesPerDirectory else {
-                known.removeValue(forKey: directory)
+            guard let index = known.index(forKey: directory) else { return }
+            guard known.values[index].version == created.directoryBefore, known.values[index].names.count < Self.namesPerDirectory else {
+                known.remove(at: index)
                 return
             }
-            entry.names.insert(name)
+            // In place: a copy of the entry taken out and put back would copy its set of names on every create.
+            known.values[index].names.insert(name)
             // The create stamped the directory with the new object's own change time, in the same commit.
-            entry.version = DirectoryVersion(changeTime: created.object.changeTime, entries: created.directoryBefore.entries + 1)
-            entry.freshUntil = .after(lifetime)
-            known[directory] = entry
+            known.values[index].version = DirectoryVersion(changeTime: created.object.changeTime, entries: created.directoryBefore.entries + 1)
+            known.values[index].freshUntil = .after(lifetime)
         }
     }
 
