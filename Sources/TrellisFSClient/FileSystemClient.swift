@@ -75,13 +75,15 @@ public final class FileSystemClient: @unchecked Sendable {
             capabilities: CapabilityCache(), identityProof: Munge.prover(fileSystem: configuration.name))
     }
 
-    /// The file system's configuration, from the server at `portName`, or
-    /// else from the first server named by `service` that answers: servers
-    /// 0 and 1, then 0 to 3, 0 to 7 and so on up to `widestBootstrap`, until
-    /// the deadline (the server count is what the answer tells).
     /// How many servers' names a client tries in turn, at most, for the configuration.
     static let widestBootstrap = 64
 
+    /// The file system's configuration, from the server at `portName`, or
+    /// else from the first server named by `service` that answers: servers
+    /// 0 and 1, then 0 to 3, 0 to 7 and so on up to `widestBootstrap`, until
+    /// the deadline (the server count is what the answer tells). Rounds are
+    /// apart by a pause, longer once every name is tried, so a file system
+    /// that is not up yet is not asked for a thousand names a second.
     private static func fetchConfiguration(
         service: ((Int) -> String)?, portName: String?, runtime: Runtime, requestIDs: RequestIDSource, credentials: Credentials, timeoutSeconds: Double
     ) throws -> FSConfiguration {
