@@ -41,6 +41,16 @@ private let now = Timestamp(seconds: 1_700_000_000, nanoseconds: 5)
         }
     }
 
+    @Test func aNewDatabaseHasSmallPages() throws {
+        try withStore { store, path in
+            _ = try store.createObject(NewObject(kind: .file, mode: 0o600, uid: 0, gid: 0, time: now))
+            try store.close()
+            // The page size sits big-endian at byte 16 of the file's header.
+            let header = try #require(FileManager.default.contents(atPath: path)?.prefix(18))
+            #expect(Int(header[16]) << 8 | Int(header[17]) == 1024)
+        }
+    }
+
     @Test func theRootHasAFixedHandleAndOnlyOnce() throws {
         try withStore(server: 0) { store, _ in
             let root = try store.createObject(NewObject(kind: .directory, mode: 0o755, uid: 0, gid: 0, time: now), handle: .root)
