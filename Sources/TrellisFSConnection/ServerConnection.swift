@@ -34,6 +34,9 @@ public final class ServerConnection: @unchecked Sendable {
     private let serversCapability: @Sendable () -> Capability?
     /// A client's MUNGE credential for each new connection (nil: it proves nothing).
     private let identityProof: (@Sendable () -> String?)?
+    /// Whether its owner has stopped waiting on this line (a server that is
+    /// stopping): a request then gives up within a second, not at its deadline.
+    private let givenUp: (@Sendable () -> Bool)?
 
     /// A line that connects on first use: to `portName` when given, else to
     /// what the name service says `serviceName` is; when that copy is lost or
@@ -41,13 +44,16 @@ public final class ServerConnection: @unchecked Sendable {
     /// With `resendsAfterLoss` false, a lost server fails the request at once;
     /// `relayEpoch` marks a primary's line to a copy of its group;
     /// `serversCapability` a server's line to another; `identityProof`
-    /// makes the credential a client proves who it is with on each new connection.
+    /// makes the credential a client proves who it is with on each new connection;
+    /// `givenUp` true ends the waits for a lost server early.
     public init(
         index: Int, serviceName: String, runtime: Runtime, requestIDs: RequestIDSource, portName: String? = nil, alternates: [String] = [],
         resendsAfterLoss: Bool = true, relayEpoch: @escaping @Sendable () -> UInt64? = { nil },
-        serversCapability: @escaping @Sendable () -> Capability? = { nil }, identityProof: (@Sendable () -> String?)? = nil
+        serversCapability: @escaping @Sendable () -> Capability? = { nil }, identityProof: (@Sendable () -> String?)? = nil,
+        givenUp: (@Sendable () -> Bool)? = nil
     ) {
         self.index = index
+        self.givenUp = givenUp
         self.identityProof = identityProof
         self.serversCapability = serversCapability
         self.resendsAfterLoss = resendsAfterLoss
@@ -129,6 +135,10 @@ public final class ServerConnection: @unchecked Sendable {
         var sent = flight.sent
         var lastError: FSError?
         while !deadline.hasPassed {
+            if givenUp?() == true {
+                drop()
+                throw lastError ?? FSError(.serverUnavailable, "server \(index) (\(serviceName)): the wait for its answer to \(Operation.name) was given up (this side is stopping)")
+            }
             do {
                 let current = try sent ?? send(flight.operation, id: flight.id, credentials: flight.credentials, capability: flight.capability, deadline: deadline)
                 sent = nil
@@ -225,12 +235,19 @@ public final class ServerConnection: @unchecked Sendable {
     /// line moves to that copy.
     private func answer<Operation: FSOperation>(to flight: InFlight<Operation>, sent: Sent, deadline: Deadline) throws -> Answer<Operation.Reply> {
         var sent = sent
-        guard candidates.count > 1, resendsAfterLoss else { return try wait(for: &sent, as: Operation.self, deadline: deadline) }
+        let asksOtherCopies = candidates.count > 1 && resendsAfterLoss
+        guard asksOtherCopies || givenUp != nil else { return try wait(for: &sent, as: Operation.self, deadline: deadline) }
+        let slice = asksOtherCopies ? Self.patienceSeconds : 1
         while true {
             do {
-                return try wait(for: &sent, as: Operation.self, deadline: min(deadline, .after(seconds: Self.patienceSeconds)), keepingOnTimeout: true)
+                return try wait(for: &sent, as: Operation.self, deadline: min(deadline, .after(seconds: slice)), keepingOnTimeout: true)
             } catch let error as TrellisError where error.code == .timedOut && !deadline.hasPassed {
-                guard let (position, line, answer) = askOtherCopies(flight, deadline: deadline) else { continue }
+                if givenUp?() == true {
+                    sent.reply.cancel()
+                    drop()
+                    throw FSError(.serverUnavailable, "server \(index) (\(serviceName)): the wait for its answer to \(Operation.name) was given up (this side is stopping)")
+                }
+                guard asksOtherCopies, let (position, line, answer) = askOtherCopies(flight, deadline: deadline) else { continue }
                 sent.reply.cancel()
                 drop()
                 candidate = position
@@ -310,6 +327,15 @@ public final class ServerConnection: @unchecked Sendable {
             } catch let error as TrellisError where error.code == .timedOut && !deadline.hasPassed {
                 throw TrellisError(.nameNotFound, "no copy is published as \(serviceName)")
             }
+        } else if let givenUp {
+            // In slices, so that a wait given up ends within one.
+            var found: String?
+            while found == nil {
+                do {
+                    found = try runtime.lookup(name: serviceName, deadline: min(deadline, .after(seconds: 1)))
+                } catch let error as TrellisError where error.code == .timedOut && !deadline.hasPassed && !givenUp() {}
+            }
+            port = found!
         } else {
             port = try runtime.lookup(name: serviceName, deadline: deadline)
         }

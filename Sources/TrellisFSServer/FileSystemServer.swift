@@ -313,6 +313,8 @@ public final class FileSystemServer: @unchecked Sendable {
                     handler.context.pool?.start()
                 }, ready: ready, logger: logger)
         }
+        // A refill from a peer that stopped first must not hold this stop until its deadline.
+        handler.context.peers?.stopWaiting()
         handler.context.pool?.stop()
         watchLoop?.stop()
         for watch in watches { watch.stop() }

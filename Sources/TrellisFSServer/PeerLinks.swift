@@ -21,6 +21,9 @@ public final class PeerLinks: Sendable {
     private let credentials = Credentials(uid: 0, gid: 0)
     /// What every request to a peer carries on a file system with a key.
     private let serversCapability: @Sendable () -> Capability?
+    /// Set once the server stops: a request still waiting on a lost peer (a
+    /// pool refill from a server stopped first) ends now, not at its deadline.
+    private let stopping = Atomic<Bool>(false)
 
     /// Lines to the servers `serviceNames` lists (by index: each server's
     /// own name, then the other copies of its group), made on first use;
@@ -69,7 +72,7 @@ public final class PeerLinks: Sendable {
         let connection = idle.withLock { $0[server]?.popLast() }
             ?? ServerConnection(
                 index: server, serviceName: serviceNames[server][0], runtime: runtime, requestIDs: requestIDs, alternates: Array(serviceNames[server].dropFirst()),
-                serversCapability: serversCapability)
+                serversCapability: serversCapability, givenUp: { [weak self] in self?.stopping.load(ordering: .relaxed) ?? true })
         return Flight(connection: connection, inFlight: connection.start(operation, credentials: credentials, deadline: deadline), answered: nil)
     }
 
@@ -85,6 +88,11 @@ public final class PeerLinks: Sendable {
     /// Sends `operation` to peer `server` and waits for its answer.
     public func call<Operation: FSOperation>(_ operation: Operation, to server: Int, deadline: Deadline) throws -> ServerConnection.Answer<Operation.Reply> {
         try finish(try start(operation, to: server, deadline: deadline), deadline: deadline)
+    }
+
+    /// Ends the waits on lost peers of requests in flight, and of any sent after.
+    public func stopWaiting() {
+        stopping.store(true, ordering: .relaxed)
     }
 
     /// Disconnects every idle connection.
