@@ -34,6 +34,8 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
     /// The connection of an open group commit and the thread that opened it:
     /// other threads' changes wait for the group to end, in their own commits.
     private let group = Mutex<(owner: pthread_t, database: UncheckedDatabase)?>(nil)
+    /// Replies recorded since this store opened: old ones are dropped every so many (`RecordedReplies`).
+    let repliesRecorded = Atomic<Int>(0)
 
     /// WAL pages between checkpoints of a store that does not sync every
     /// commit. SQLite's 1,000 made a replicated create's commits copy the
@@ -356,16 +358,32 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
         }
     }
 
-    /// The first of `count` serials in a row, taken from the counter in one
-    /// change however many objects a request makes (each change is also
-    /// shipped to and applied by every copy). Serials are never reused, so a
-    /// stale handle can never name a new object; serial 1 is kept for the root.
+    /// The first of `count` serials in a row. Serials are never reused, so a
+    /// stale handle can never name a new object; serial 1 is kept for the
+    /// root. The next free serial is the one after the newest object, or
+    /// the counter's when that is higher: the counter moves only when the
+    /// newest object is deleted (`retireSerial`), not on every create, which
+    /// spares each create's commit a page on every copy.
     private func nextSerials(_ count: Int, _ db: Database) throws -> Int64 {
-        guard let next = try Int64.fetchOne(db.cachedStatement(sql: "SELECT next FROM serialCounter")), next + Int64(count) <= Int64(1) << 48 else {
+        let next = try nextFreeSerial(db)
+        guard next + Int64(count) <= Int64(1) << 48 else {
             throw FSError(.noSpace, "server \(serverIndex) has used up its handle range")
         }
-        if count > 0 { try db.cachedStatement(sql: "UPDATE serialCounter SET next = ?").execute(arguments: [next + Int64(count)]) }
         return next
+    }
+
+    /// The lowest serial no object has had.
+    private func nextFreeSerial(_ db: Database) throws -> Int64 {
+        let counter = try Int64.fetchOne(db.cachedStatement(sql: "SELECT next FROM serialCounter")) ?? 2
+        let newest = try Int64.fetchOne(db.cachedStatement(sql: "SELECT max(serial) FROM object")) ?? 0
+        return max(counter, newest + 1)
+    }
+
+    /// Before object `serial` is deleted: if it is the newest, the counter
+    /// moves past it, so that its serial is not given out again.
+    private func retireSerial(_ serial: Int64, _ db: Database) throws {
+        guard let newest = try Int64.fetchOne(db.cachedStatement(sql: "SELECT max(serial) FROM object")), serial >= newest else { return }
+        try db.cachedStatement(sql: "UPDATE serialCounter SET next = ? WHERE next <= ?").execute(arguments: [serial + 1, serial])
     }
 
     private func makeDatafile(at time: Timestamp, _ db: Database) throws -> ObjectHandle {
@@ -379,6 +397,7 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
 
     private func deleteDatafiles(_ handles: [ObjectHandle], _ db: Database) throws {
         for handle in handles where handle.server == serverIndex {
+            try retireSerial(Int64(handle.serial), db)
             try db.cachedStatement(sql: "DELETE FROM object WHERE serial = ? AND kind = ?").execute(arguments: [Int64(handle.serial), Int(ObjectKind.datafile.rawValue)])
         }
     }
@@ -523,6 +542,7 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
     /// the datafiles of it that live here; their bstreams are the caller's to remove.
     private func deleteObject(serial: Int64, _ db: Database) throws {
         if let datafiles = try attributes(serial: serial, db)?.datafiles { try deleteDatafiles(datafiles, db) }
+        try retireSerial(serial, db)
         try db.cachedStatement(sql: "DELETE FROM object WHERE serial = ?").execute(arguments: [serial])
         try db.cachedStatement(sql: "DELETE FROM entry WHERE directory = ?").execute(arguments: [serial])
         try db.cachedStatement(sql: "DELETE FROM xattr WHERE object = ?").execute(arguments: [serial])
@@ -687,7 +707,7 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
         try write("restoring \(handles.count) datafiles") { db in
             // Only handles this server issued: a lost datafile's serial is below the counter, and a
             // made-up one above it would take serials that later objects will be given.
-            let next = try Int64.fetchOne(db, sql: "SELECT next FROM serialCounter") ?? 0
+            let next = try nextFreeSerial(db)
             for handle in handles {
                 guard handle.server == serverIndex, handle.serial > 1, Int64(handle.serial) < next else {
                     throw FSError(.invalidArgument, "\(handle) is not a handle that server \(serverIndex) has issued")

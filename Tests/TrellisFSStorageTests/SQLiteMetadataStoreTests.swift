@@ -51,6 +51,38 @@ private let now = Timestamp(seconds: 1_700_000_000, nanoseconds: 5)
         }
     }
 
+    /// Creates take the serial after the newest object; deleting the newest
+    /// moves the counter past it, so no serial is ever given out twice.
+    @Test func aSerialIsNeverGivenOutTwice() throws {
+        try withStore { store, path in
+            let file = NewObject(kind: .file, mode: 0o600, uid: 0, gid: 0, time: now)
+            var given = Set<UInt64>()
+            func make(_ store: SQLiteMetadataStore) throws -> ObjectHandle {
+                let handle = try store.createObject(file).handle
+                #expect(given.insert(handle.serial).inserted, "serial \(handle.serial) given out twice")
+                return handle
+            }
+            let older = try make(store)
+            var newest = try make(store)
+            for _ in 0..<3 {
+                try store.deleteObject(newest)
+                newest = try make(store)
+            }
+            try store.deleteObject(older)
+            _ = try make(store)
+            // Datafiles take serials from the same range.
+            let datafiles = try store.createDatafiles(count: 3, at: now)
+            for datafile in datafiles { #expect(given.insert(datafile.serial).inserted) }
+            try store.deleteDatafiles([datafiles[2]])
+            newest = try make(store)
+            try store.deleteObject(newest)
+            try store.close()
+            let reopened = try SQLiteMetadataStore(path: path, serverIndex: 2)
+            let after = try make(reopened)
+            #expect(after.serial > newest.serial)
+        }
+    }
+
     @Test func theRootHasAFixedHandleAndOnlyOnce() throws {
         try withStore(server: 0) { store, _ in
             let root = try store.createObject(NewObject(kind: .directory, mode: 0o755, uid: 0, gid: 0, time: now), handle: .root)
@@ -149,13 +181,21 @@ private let now = Timestamp(seconds: 1_700_000_000, nanoseconds: 5)
             let reopened = try SQLiteMetadataStore(path: path, serverIndex: 2)
             #expect(try reopened.recordedReply(client: 5, request: 10) == [1, 2, 3])
             #expect(try reopened.recordedReply(client: 5, request: 11) == nil)
+            // Dropped in batches: kept until enough newer replies came.
             try reopened.recordReply([9], client: 5, request: 10 + RecordedReplies.window + 1, at: now)
+            #expect(try reopened.recordedReply(client: 5, request: 10) == [1, 2, 3])
+            for later in 2...UInt64(RecordedReplies.trimmedEvery) {
+                try reopened.recordReply([9], client: 5, request: 10 + RecordedReplies.window + later, at: now)
+            }
             #expect(try reopened.recordedReply(client: 5, request: 10) == nil)
+            #expect(try reopened.recordedReply(client: 5, request: 11 + RecordedReplies.window) == [9])
             #expect(try reopened.recordedReply(client: 6, request: 10) == [4])
             let dayLater = Timestamp(seconds: now.seconds + RecordedReplies.idleSeconds + 1)
-            try reopened.recordReply([7], client: 8, request: 256, at: dayLater)
+            for request in 1...UInt64(256 - RecordedReplies.trimmedEvery) {
+                try reopened.recordReply([7], client: 8, request: request, at: dayLater)
+            }
             #expect(try reopened.recordedReply(client: 6, request: 10) == nil)
-            #expect(try reopened.recordedReply(client: 8, request: 256) == [7])
+            #expect(try reopened.recordedReply(client: 8, request: UInt64(256 - RecordedReplies.trimmedEvery)) == [7])
         }
     }
 
