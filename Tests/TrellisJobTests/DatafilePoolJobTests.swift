@@ -1,5 +1,6 @@
 import Foundation
 import NIOCore
+import Synchronization
 import Testing
 import TrellisCore
 @testable import TrellisFSClient
@@ -77,6 +78,54 @@ import TrellisSystem
             [JobHarness.trellis, "fsck", "--json", "--name", fixture.name, "--grace-seconds", "0"], environment: fixture.environment, timeoutSeconds: 300)
         #expect(check.status == 0, "\(check.combined)")
         #expect(!check.output.contains("orphan-datafile"), "\(check.combined)")
+    }
+
+    /// Creates that find the pool holding every server when they come but
+    /// empty by the time their group commit runs (others in the commit took
+    /// the last datafiles) are refused inside the commit with `needs-peers`
+    /// and answered again on threads of their own: no client sees the
+    /// refusal, every file is whole and fsck finds nothing.
+    @Test func createsThatEmptyThePoolInsideAGroupCommitAreAnsweredOnThreadsOfTheirOwn() throws {
+        let fixture = try FileSystemFixture(servers: 2, stripSizeBytes: 1024, precreateBatch: 2)
+        let fs = try fixture.client()
+        fs.credentials = Credentials(uid: 0, gid: 0)
+        defer { fs.close() }
+        #expect(try waitForPools(fs, servers: 2, holdingMoreThan: 1))
+        try fs.makeDirectory("/busy")
+        let writers = 8, filesPerRound = 8
+        let clients = try (0..<writers).map { _ in try fixture.client() }
+        defer { for client in clients { client.close() } }
+        let data = ByteBuffer(bytes: (0..<1500).map { UInt8(truncatingIfNeeded: $0 &* 13) })
+        // The refusal needs several creates ready at once: rounds until a server counted one.
+        var refused = 0.0, rounds = 0
+        while refused == 0, rounds < 20 {
+            let failures = Mutex<[String]>([])
+            let threads = clients.enumerated().compactMap { writer, client in
+                startThread(named: "writer \(writer)") { [rounds] in
+                    do {
+                        for index in 0..<filesPerRound {
+                            let name = "/busy/r\(rounds)-w\(writer)-\(index)"
+                            try client.createFile(name, stuffed: false)
+                            try client.write(name, data, at: 0)
+                        }
+                    } catch {
+                        failures.withLock { $0.append("writer \(writer): \(error)") }
+                    }
+                }
+            }
+            for thread in threads { pthread_join(thread, nil) }
+            try #require(threads.count == writers && failures.withLock { $0.isEmpty }, "\(failures.withLock { $0 })\n\(fixture.logTails(lines: 30))")
+            rounds += 1
+            refused = try (0..<2).map { try fixture.scrapeMetrics(of: $0).total("trellis_fs_errors_total", ["code": "needs-peers"]) }.reduce(0, +)
+        }
+        #expect(refused >= 1, "no create was refused inside a group commit in \(rounds) rounds")
+        let names = try fs.list("/busy").map(\.name)
+        #expect(names.count == rounds * writers * filesPerRound)
+        for name in names {
+            #expect(try fs.read("/busy/" + name, at: 0, length: 4000) == data, "\(name)")
+        }
+        let report = try FileSystemChecker(fs: fs).run()
+        #expect(report.findings.isEmpty, "fsck: \(report.findings.map { "\($0.kind) \($0.handle) \($0.detail)" })")
     }
 
     @Test func thePoolSurvivesARestartAndAServerDownFallsBackToTheFanOut() throws {

@@ -12,14 +12,11 @@ import TrellisServices
 @Suite("Metrics and service lifecycle", .serialized)
 struct MetricsJobTests {
     private func scrape(_ fixture: FileSystemFixture, server: Int) throws -> [MetricSample] {
-        let names = NameServiceClient(address: fixture.names.address, timeoutSeconds: 5)
-        let answer = try names.call(NameRequest(.lookup, service: "trellis-fs/\(fixture.name)/\(server)/metrics"))
-        let address = try #require(answer.port, "server \(server) published no metrics address")
-        return try MetricsScrape.fetch(address)
+        try fixture.scrapeMetrics(of: server)
     }
 
     private func total(_ samples: [MetricSample], _ name: String, operation: String? = nil) -> Double {
-        samples.filter { $0.name == name && (operation == nil || $0.labels["operation"] == operation) }.map(\.value).reduce(0, +)
+        samples.total(name, operation.map { ["operation": $0] } ?? [:])
     }
 
     @Test func aWorkloadMovesTheServersCountersAndAClosedClientLeavesNoSession() throws {

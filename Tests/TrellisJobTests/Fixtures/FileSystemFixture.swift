@@ -5,6 +5,8 @@ import TrellisCore
 import TrellisFSClient
 import TrellisFSDistribution
 import TrellisFSServer
+import TrellisNames
+import TrellisServices
 import TrellisFSProtocol
 import TrellisRuntime
 import TrellisSystem
@@ -101,5 +103,22 @@ final class FileSystemFixture: @unchecked Sendable {
         for index in 0..<serverCount {
             try? FileManager.default.copyItem(atPath: system.logPath(ofServer: index), toPath: "\(kept)/\(name)-server-\(index).log")
         }
+    }
+}
+
+extension FileSystemFixture {
+    /// Server `server`'s Prometheus metrics, from the address it published.
+    func scrapeMetrics(of server: Int) throws -> [MetricSample] {
+        let lookup = NameServiceClient(address: names.address, timeoutSeconds: 5)
+        let answer = try lookup.call(NameRequest(.lookup, service: "trellis-fs/\(name)/\(server)/metrics"))
+        let address = try #require(answer.port, "server \(server) published no metrics address")
+        return try MetricsScrape.fetch(address)
+    }
+}
+
+extension [MetricSample] {
+    /// The sum of the samples named `name` whose labels include `labels`.
+    func total(_ name: String, _ labels: [String: String] = [:]) -> Double {
+        filter { sample in sample.name == name && labels.allSatisfy { key, value in sample.labels[key] == value } }.map(\.value).reduce(0, +)
     }
 }
