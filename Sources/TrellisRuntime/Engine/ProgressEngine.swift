@@ -64,7 +64,17 @@ public final class ProgressEngine: @unchecked Sendable {
     private var backgroundNapsLong = false
     /// Polls that found nothing while spinning; one in `spinsPerYield` yields the processor.
     private var emptySpins = 0
-    private static let spinsPerYield = 4
+    /// Empty polls between two yields: `fewestSpinsPerYield` while a yield
+    /// lets another thread run (the cores are shared: a spinner must give
+    /// them up often), doubled up to `mostSpinsPerYield` while yields come
+    /// straight back (a core of its own: each yield would only add a system
+    /// call and a pass through the scheduler to the message's wait, a third
+    /// of an 8-byte ping-pong's time through a lane).
+    private var spinsPerYield = ProgressEngine.fewestSpinsPerYield
+    private static let fewestSpinsPerYield = 4
+    private static let mostSpinsPerYield = 256
+    /// A yield that returns sooner than this found no other thread to run.
+    private static let idleYieldNanoseconds: UInt64 = 3_000
     private var backgroundThread: pthread_t?
 
     init(processID: ProcessID, limits: RuntimeLimits, transport: Transport, launcher: PMIClient? = nil, logger: Logger) {
@@ -243,7 +253,13 @@ public final class ProgressEngine: @unchecked Sendable {
             // Every few empty turns, not every one: a yield is a system call,
             // and the message that ends the spin waits for it to return.
             emptySpins &+= 1
-            if emptySpins % Self.spinsPerYield == 0 { sched_yield() }
+            if emptySpins >= spinsPerYield {
+                emptySpins = 0
+                let yielded = MonotonicClock.nanoseconds()
+                sched_yield()
+                spinsPerYield = MonotonicClock.nanoseconds() &- yielded < Self.idleYieldNanoseconds
+                    ? min(spinsPerYield * 2, Self.mostSpinsPerYield) : Self.fewestSpinsPerYield
+            }
         }
         lock.lock()
         pollerInKernel = false
