@@ -126,10 +126,13 @@ public final class ProgressEngine: @unchecked Sendable {
             if !pollerBusy { wakeOneSleeperToPoll() }
         }
         var wokePoller = false
+        // When the last poll began: a spinning poll reads the clock anyway, and a second read per turn was a tenth of a spin.
+        var polledAt: UInt64?
         while !isDone() {
-            if let deadline, deadline.hasPassed {
+            if let deadline, deadline.uptimeNanoseconds <= polledAt ?? MonotonicClock.nanoseconds() {
                 throw TrellisError(.timedOut, "\(label()) did not finish before its deadline")
             }
+            polledAt = nil
             if pollerBusy || !polls {
                 // Another thread polls. Pulled out of the kernel once, so it looks at
                 // what this thread started; not again at every look, or two waiting
@@ -141,7 +144,7 @@ public final class ProgressEngine: @unchecked Sendable {
                 sleep(until: isDone, polls: polls, nanoseconds: min(Self.sleeperNapNanoseconds, deadline?.remainingNanoseconds ?? .max))
                 continue
             }
-            pollOnce(deadline: deadline, mayBlock: true)
+            polledAt = pollOnce(deadline: deadline, mayBlock: true)
         }
     }
 
@@ -234,7 +237,10 @@ public final class ProgressEngine: @unchecked Sendable {
 
     /// Takes the poller role for one poll of the transport. Lock held on entry
     /// and exit; released while waiting in the kernel.
-    private func pollOnce(deadline: Deadline?, mayBlock: Bool) {
+    /// One look at the transport, waiting in the kernel once the spin is
+    /// over; returns the clock's reading as it began.
+    @discardableResult
+    private func pollOnce(deadline: Deadline?, mayBlock: Bool) -> UInt64 {
         pollerBusy = true
         var timeout: Int32 = 0
         let now = MonotonicClock.nanoseconds()
@@ -270,6 +276,7 @@ public final class ProgressEngine: @unchecked Sendable {
             checkPendingConditions()
         }
         pollerBusy = false
+        return now
     }
 
     // MARK: Background progress
