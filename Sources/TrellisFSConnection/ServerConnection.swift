@@ -135,7 +135,8 @@ public final class ServerConnection: @unchecked Sendable {
         var sent = flight.sent
         var lastError: FSError?
         while !deadline.hasPassed {
-            if givenUp?() == true {
+            // After a try that failed: a request to a live peer is still answered as usual.
+            if lastError != nil, givenUp?() == true {
                 drop()
                 throw lastError ?? FSError(.serverUnavailable, "server \(index) (\(serviceName)): the wait for its answer to \(Operation.name) was given up (this side is stopping)")
             }

@@ -80,10 +80,15 @@ public final class DatafilePool: @unchecked Sendable {
         thread = startThread(named: "datafile pool") { [self] in refillLoop() }
     }
 
-    /// Stops and joins the refill thread (before the peer links close).
-    public func stop() {
+    /// Tells the refill thread to start no more refills.
+    public func requestStop() {
         stopRequested.store(true, ordering: .releasing)
         wakeup.signal()
+    }
+
+    /// Stops and joins the refill thread (before the peer links close).
+    public func stop() {
+        requestStop()
         if let thread { pthread_join(thread, nil) }
         thread = nil
     }

@@ -313,7 +313,9 @@ public final class FileSystemServer: @unchecked Sendable {
                     handler.context.pool?.start()
                 }, ready: ready, logger: logger)
         }
-        // A refill from a peer that stopped first must not hold this stop until its deadline.
+        // A refill from a peer that stopped first must not hold this stop until its deadline;
+        // and none starts after that (its datafiles would be made and never pooled).
+        handler.context.pool?.requestStop()
         handler.context.peers?.stopWaiting()
         handler.context.pool?.stop()
         watchLoop?.stop()

@@ -8,8 +8,8 @@ import TrellisFSProtocol
 /// `last_rcvd`, NFSv4.1 one per session slot, Viewstamped Replication a
 /// client table. A client resends only while it waits, so only its recent
 /// replies matter: a client's replies older than `window` request ids
-/// behind its newest are dropped (at the latest `trimmedEvery` records
-/// later), and so are all of a client silent for `idleSeconds`.
+/// behind its newest are dropped (at the latest `trimmedEvery` of its
+/// records later), and so are all of a client silent for `idleSeconds`.
 public enum RecordedReplies {
     /// How far behind a client's newest request a recorded reply is still kept.
     public static let window: UInt64 = 4096
@@ -20,6 +20,8 @@ public enum RecordedReplies {
     /// with two copies in one shared directory went from a median of 3,694
     /// to 4,221/s (ten alternating pairs, decision record 0009).
     public static let trimmedEvery = 64
+    /// Clients whose records are counted for `trimmedEvery` at once.
+    static let countedClients = 4096
     /// How long a silent client's replies are kept.
     public static let idleSeconds: Int64 = 24 * 3600
 }
@@ -38,9 +40,18 @@ extension SQLiteMetadataStore {
             let client = Int64(bitPattern: client)
             try db.cachedStatement(sql: "INSERT OR REPLACE INTO reply (client, request, time, body) VALUES (?, ?, ?, ?)")
                 .execute(arguments: [client, Int64(bitPattern: request), time.seconds, Data(reply)])
-            // Counted here, not by request id: a server may see only some of a client's ids (odd ones, say).
+            // Counted here, and per client, not by request id: a server may see only some of a
+            // client's ids (odd ones, say), and clients in step would share one count's turns.
             let recorded = repliesRecorded.add(1, ordering: .relaxed).newValue
-            if request > RecordedReplies.window, recorded % RecordedReplies.trimmedEvery == 0 {
+            let trims = request > RecordedReplies.window && repliesSinceTrim.withLock { counts in
+                // Counts of clients long gone are not kept for ever: all start again.
+                if counts.count > RecordedReplies.countedClients { counts.removeAll() }
+                counts[client, default: 0] += 1
+                guard counts[client]! >= RecordedReplies.trimmedEvery else { return false }
+                counts[client] = 0
+                return true
+            }
+            if trims {
                 try db.cachedStatement(sql: "DELETE FROM reply WHERE client = ? AND request < ?")
                     .execute(arguments: [client, Int64(bitPattern: request - RecordedReplies.window)])
             }

@@ -34,8 +34,10 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
     /// The connection of an open group commit and the thread that opened it:
     /// other threads' changes wait for the group to end, in their own commits.
     private let group = Mutex<(owner: pthread_t, database: UncheckedDatabase)?>(nil)
-    /// Replies recorded since this store opened: old ones are dropped every so many (`RecordedReplies`).
+    /// Replies recorded since this store opened: the silent clients' are dropped every so many (`RecordedReplies`).
     let repliesRecorded = Atomic<Int>(0)
+    /// Replies recorded per client since its last ones past the window were dropped.
+    let repliesSinceTrim = Mutex<[Int64: Int]>([:])
 
     /// WAL pages between checkpoints of a store that does not sync every
     /// commit. SQLite's 1,000 made a replicated create's commits copy the
@@ -380,9 +382,11 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
     }
 
     /// Before object `serial` is deleted: if it is the newest, the counter
-    /// moves past it, so that its serial is not given out again.
+    /// moves past it, so that its serial is not given out again. Only the
+    /// newest itself: a made-up serial above it (a handle from a client
+    /// names any number) must not use up the range.
     private func retireSerial(_ serial: Int64, _ db: Database) throws {
-        guard let newest = try Int64.fetchOne(db.cachedStatement(sql: "SELECT max(serial) FROM object")), serial >= newest else { return }
+        guard let newest = try Int64.fetchOne(db.cachedStatement(sql: "SELECT max(serial) FROM object")), serial == newest else { return }
         try db.cachedStatement(sql: "UPDATE serialCounter SET next = ? WHERE next <= ?").execute(arguments: [serial + 1, serial])
     }
 

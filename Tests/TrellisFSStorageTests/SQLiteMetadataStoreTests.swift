@@ -70,6 +70,10 @@ private let now = Timestamp(seconds: 1_700_000_000, nanoseconds: 5)
             }
             try store.deleteObject(older)
             _ = try make(store)
+            // A made-up handle far above the newest (clients name any number) uses up nothing.
+            try store.deleteDatafiles([ObjectHandle(server: 2, serial: (1 << 48) - 1)])
+            try store.deleteObject(ObjectHandle(server: 2, serial: (1 << 48) - 2))
+            _ = try make(store)
             // Datafiles take serials from the same range.
             let datafiles = try store.createDatafiles(count: 3, at: now)
             for datafile in datafiles { #expect(given.insert(datafile.serial).inserted) }
@@ -196,6 +200,22 @@ private let now = Timestamp(seconds: 1_700_000_000, nanoseconds: 5)
             }
             #expect(try reopened.recordedReply(client: 6, request: 10) == nil)
             #expect(try reopened.recordedReply(client: 8, request: UInt64(256 - RecordedReplies.trimmedEvery)) == [7])
+        }
+    }
+
+    /// Two clients that record in turn each have their old replies dropped
+    /// (a count shared by the store gave every 64th record to the same one).
+    @Test func clientsRecordingInTurnEachHaveTheirOldRepliesDropped() throws {
+        try withStore { store, _ in
+            for client: UInt64 in [1, 2] { try store.recordReply([1], client: client, request: 1, at: now) }
+            for step in 1...UInt64(RecordedReplies.trimmedEvery) {
+                for client: UInt64 in [1, 2] {
+                    try store.recordReply([2], client: client, request: 1 + RecordedReplies.window + step, at: now)
+                }
+            }
+            for client: UInt64 in [1, 2] {
+                #expect(try store.recordedReply(client: client, request: 1) == nil, "client \(client)'s oldest reply")
+            }
         }
     }
 
