@@ -136,9 +136,9 @@ public final class ServerConnection: @unchecked Sendable {
         var lastError: FSError?
         while !deadline.hasPassed {
             // After a try that failed: a request to a live peer is still answered as usual.
-            if lastError != nil, givenUp?() == true {
+            if let lastError, givenUp?() == true {
                 drop()
-                throw lastError ?? FSError(.serverUnavailable, "server \(index) (\(serviceName)): the wait for its answer to \(Operation.name) was given up (this side is stopping)")
+                throw lastError
             }
             do {
                 let current = try sent ?? send(flight.operation, id: flight.id, credentials: flight.credentials, capability: flight.capability, deadline: deadline)
