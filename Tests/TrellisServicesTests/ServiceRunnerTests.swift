@@ -1,4 +1,4 @@
-import Glibc
+import Dispatch
 import Logging
 import Synchronization
 import Testing
@@ -9,10 +9,12 @@ import TrellisServices
     /// A loop that waits until it is stopped.
     final class StoppableLoop: Sendable {
         let stopped = Mutex(false)
+        private let stopping = DispatchSemaphore(value: 0)
         var service: BlockingService {
-            BlockingService("waits", run: { [self] in
-                while !stopped.withLock({ $0 }) { usleep(1_000) }
-            }, stop: { [self] in stopped.withLock { $0 = true } })
+            BlockingService("waits", run: { [self] in stopping.wait() }, stop: { [self] in
+                stopped.withLock { $0 = true }
+                stopping.signal()
+            })
         }
     }
 
