@@ -377,8 +377,12 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
     /// The lowest serial no object has had.
     private func nextFreeSerial(_ db: Database) throws -> Int64 {
         let counter = try Int64.fetchOne(db.cachedStatement(sql: "SELECT next FROM serialCounter")) ?? 2
-        let newest = try Int64.fetchOne(db.cachedStatement(sql: "SELECT max(serial) FROM object")) ?? 0
-        return max(counter, newest + 1)
+        return max(counter, (try newestSerial(db) ?? 0) + 1)
+    }
+
+    /// The serial of the newest object here (serial is the rowid: one step down the B-tree).
+    private func newestSerial(_ db: Database) throws -> Int64? {
+        try Int64.fetchOne(db.cachedStatement(sql: "SELECT max(serial) FROM object"))
     }
 
     /// Before object `serial` is deleted: if it is the newest, the counter
@@ -386,7 +390,7 @@ public final class SQLiteMetadataStore: MetadataStore, @unchecked Sendable {
     /// newest itself: a made-up serial above it (a handle from a client
     /// names any number) must not use up the range.
     private func retireSerial(_ serial: Int64, _ db: Database) throws {
-        guard let newest = try Int64.fetchOne(db.cachedStatement(sql: "SELECT max(serial) FROM object")), serial == newest else { return }
+        guard let newest = try newestSerial(db), serial == newest else { return }
         try db.cachedStatement(sql: "UPDATE serialCounter SET next = ? WHERE next <= ?").execute(arguments: [serial + 1, serial])
     }
 
