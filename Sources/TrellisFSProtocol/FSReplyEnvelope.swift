@@ -16,15 +16,39 @@ public struct FSReplyEnvelope: Sendable, Equatable {
     public var steps: UInt32
 
     /// A reply to request `requestID`.
-    public init(requestID: UInt64, result: Result<ByteBuffer, FSError>, steps: UInt32 = 1) {
+    public init(requestID: UInt64, result: consuming Result<ByteBuffer, FSError>, steps: UInt32 = 1) {
         self.requestID = requestID
-        self.result = result
         self.steps = steps
+        self.result = consume result
+        placeHeaderInFrontOfTheBody()
+    }
+
+    /// Sets the header of a successful reply into the room in front of its
+    /// body, here where the envelope is the body's only owner (given with
+    /// `consume`), so that `encoded()`, which only borrows the envelope,
+    /// sends the same bytes: set there, on a body the envelope still held,
+    /// it cost a copy of the whole body, a read reply's megabyte. A body
+    /// decoded off the wire has its header in front already and is left
+    /// alone (it shares the bytes it arrived in).
+    private mutating func placeHeaderInFrontOfTheBody() {
+        guard case .success(var body) = result else { return }
+        let header = Self.successHeader(requestID: requestID, steps: steps)
+        let start = body.readerIndex - header.readableBytes
+        guard start >= 0, Self.bytes(of: body, at: start, length: header.readableBytes) != header else { return }
+        // Let go of the envelope's hold first, so the body's bytes have one owner while the header goes in.
+        result = .success(ByteBuffer())
+        body.setBuffer(header, at: start)
+        result = .success(body)
     }
 
     /// The answer to an `Operation` request: its reply, or its error.
-    public init<Operation: FSOperation>(requestID: UInt64, answering _: Operation.Type, _ result: Result<Operation.Reply, FSError>, steps: UInt32 = 1) {
-        self.init(requestID: requestID, result: result.map(Operation.encodeReply), steps: steps)
+    public init<Operation: FSOperation>(requestID: UInt64, answering _: Operation.Type, _ result: consuming Result<Operation.Reply, FSError>, steps: UInt32 = 1) {
+        let encoded: Result<ByteBuffer, FSError>
+        switch consume result {
+        case .success(let reply): encoded = .success(Operation.encodeReply(reply))
+        case .failure(let error): encoded = .failure(error)
+        }
+        self.init(requestID: requestID, result: consume encoded, steps: steps)
     }
 
     /// The reply to an `Operation` request, or the error the server sent.
@@ -34,29 +58,48 @@ public struct FSReplyEnvelope: Sendable, Equatable {
 
     /// The reply as it goes on the wire.
     public func encoded() -> ByteBuffer {
-        var writer = WireWriter()
-        writer.write(FSRequestEnvelope.protocolVersion)
-        writer.write(requestID)
-        writer.write(steps)
         switch result {
         case .failure(let error):
+            var writer = WireWriter()
+            writer.write(FSRequestEnvelope.protocolVersion)
+            writer.write(requestID)
+            writer.write(steps)
             writer.write(UInt8(0))
             writer.write(error.code.name)
             writer.write(error.code.errno)
             writer.write(error.message)
+            return writer.buffer
         case .success(var body):
-            writer.write(UInt8(1))
-            let header = writer.buffer
-            // A body encoded with room in front of it (`encodeReply`) takes the header there: a read's bytes are not copied again.
-            if body.readerIndex >= header.readableBytes {
-                body.moveReaderIndex(to: body.readerIndex - header.readableBytes)
-                _ = body.setBuffer(header, at: body.readerIndex)
+            let header = Self.successHeader(requestID: requestID, steps: steps)
+            let start = body.readerIndex - header.readableBytes
+            // A body encoded with room in front of it (`encodeReply`) has the header there since `init`; a body
+            // someone else held then gets it here, at the cost of a copy.
+            if start >= 0 {
+                if Self.bytes(of: body, at: start, length: header.readableBytes) != header { body.setBuffer(header, at: start) }
+                body.moveReaderIndex(to: start)
                 return body
             }
             var buffer = header
             buffer.writeBuffer(&body)
             return buffer
         }
+    }
+
+    /// `length` bytes of `buffer` from `index`, which may lie in front of
+    /// its reader index (where `getSlice` sees nothing); no bytes are copied.
+    private static func bytes(of buffer: ByteBuffer, at index: Int, length: Int) -> ByteBuffer? {
+        var whole = buffer
+        whole.moveReaderIndex(to: index)
+        return whole.getSlice(at: index, length: length)
+    }
+
+    /// What precedes a successful reply's body on the wire (`successHeaderBytes` of it).
+    private static func successHeader(requestID: UInt64, steps: UInt32) -> ByteBuffer {
+        var writer = WireWriter(capacity: successHeaderBytes)
+        writer.write(FSRequestEnvelope.protocolVersion)
+        writer.write(requestID)
+        writer.write(steps)
+        writer.write(UInt8(1))
         return writer.buffer
     }
 

@@ -29,11 +29,36 @@ public struct WireWriter {
 
     /// Writes a value in its wire form.
     public mutating func write<T: WireCodable>(_ value: T) { value.encode(into: &self) }
-    /// Writes a run of bytes, after its length.
+    /// Writes a run of bytes, after its length. A run that is the whole
+    /// message so far and already has its length in front of it, with the
+    /// writer's headroom before that (`prefixingItsLength`), becomes the
+    /// message itself: a read's megabyte is not copied into its reply.
     public mutating func write(bytes: ByteBuffer) {
+        let prefixAt = bytes.readerIndex - Self.lengthPrefixBytes
+        if buffer.readableBytes == 0, prefixAt >= buffer.readerIndex {
+            // Moving an index copies no bytes; reads see only what lies past the reader index.
+            var whole = bytes
+            whole.moveReaderIndex(to: prefixAt)
+            if whole.getInteger(at: prefixAt, endianness: .little, as: UInt64.self) == UInt64(bytes.readableBytes) {
+                buffer = whole
+                return
+            }
+        }
         var bytes = bytes
         write(UInt64(bytes.readableBytes))
         buffer.writeBuffer(&bytes)
+    }
+
+    /// Bytes of the length in front of a run of bytes.
+    public static let lengthPrefixBytes = 8
+
+    /// Writes the length of `bytes` into the room in front of them (at
+    /// least `lengthPrefixBytes`), where `write(bytes:)` looks for it. Call
+    /// it while nothing else holds the buffer, or the write copies it.
+    public static func prefixingItsLength(_ bytes: inout ByteBuffer) {
+        let prefixAt = bytes.readerIndex - lengthPrefixBytes
+        precondition(prefixAt >= 0, "no room in front of the bytes for their length")
+        bytes.setInteger(UInt64(bytes.readableBytes), at: prefixAt, endianness: .little)
     }
     mutating func writeInteger<T: FixedWidthInteger>(_ value: T) { buffer.writeInteger(value, endianness: .little) }
     mutating func writeText(_ value: String) {

@@ -83,7 +83,7 @@ public struct RequestHandler: Sendable {
             // refusal is the client's answer, as with one copy); it is resynced once it can.
             context.role.noteStorageFailure("\(kind.name): \(error.message)")
         }
-        let reply = FSReplyEnvelope(requestID: envelope.requestID, result: result, steps: UInt32(call.steps))
+        let reply = FSReplyEnvelope(requestID: envelope.requestID, result: consume result, steps: UInt32(call.steps))
         // Only a change that was made is recorded: a request that failed changed nothing here, and a
         // failure such as a replica being replaced must not be the answer to every resend.
         if recorded, failure == nil {

@@ -107,14 +107,20 @@ public final class BstreamStore: @unchecked Sendable {
         return descriptor
     }
 
-    /// Reads the regions' bytes, packed in order, zeros where nothing was written.
-    public func read(datafile: ObjectHandle, regions: [AccessPattern.Region], maximumBytes: Int) throws -> ByteBuffer {
+    /// Reads the regions' bytes, packed in order, zeros where nothing was
+    /// written; with `headroom` bytes of room in front of them in the
+    /// buffer, for what a reply puts there without copying them.
+    public func read(datafile: ObjectHandle, regions: [AccessPattern.Region], maximumBytes: Int, headroom: Int = 0) throws -> ByteBuffer {
         let total = try Self.byteCount(of: regions)
         guard total <= UInt64(maximumBytes) else {
             throw FSError(.invalidArgument, "a read of \(total) bytes is above the \(maximumBytes)-byte limit of one request")
         }
-        var buffer = ByteBufferAllocator().buffer(capacity: Int(total))
-        buffer.writeRepeatingByte(0, count: Int(total))
+        var buffer = ByteBufferAllocator().buffer(capacity: headroom + Int(total))
+        buffer.moveWriterIndex(forwardBy: headroom)
+        buffer.moveReaderIndex(forwardBy: headroom)
+        // Left as it is: `readFully` writes every byte (zeros past the bstream's end), so a
+        // read's megabyte is not zeroed first only to be read over.
+        buffer.moveWriterIndex(forwardBy: Int(total))
         let name = path(of: datafile)
         let present: Int = try locks.withLock(datafile) {
             let descriptor = open(name, O_RDONLY | O_CLOEXEC)
@@ -129,7 +135,7 @@ public final class BstreamStore: @unchecked Sendable {
             return Self.bytesPresent(of: regions, datafileSize: UInt64(status.st_size))
         }
         // Zeros past the datafile's end are left out, so the client can tell them from a hole's.
-        buffer.moveWriterIndex(to: present)
+        buffer.moveWriterIndex(to: buffer.readerIndex + present)
         return buffer
     }
 
@@ -156,7 +162,11 @@ public final class BstreamStore: @unchecked Sendable {
                         if errno == EINTR { continue }
                         throw Self.error("reading \(name)", errno)
                     }
-                    if count == 0 { break }  // past the end: the zeros stay
+                    if count == 0 {
+                        // Past the end: zeros.
+                        memset(bytes.baseAddress! + filled + done, 0, Int(region.length) - done)
+                        break
+                    }
                     done += count
                 }
                 filled += Int(region.length)

@@ -107,6 +107,33 @@ import TrellisFSProtocol
         }
     }
 
+    /// A read's bytes, served with room in front of them as `ReadData` serves
+    /// them, go on the wire in the buffer they were read into: neither the
+    /// reply's wire form nor its envelope copies them.
+    @Test func aReadReplyGoesOnTheWireInTheBufferItWasReadInto() throws {
+        let size = 1 << 20
+        let room = FSReplyEnvelope.successHeaderBytes + WireWriter.lengthPrefixBytes
+        var data = ByteBufferAllocator().buffer(capacity: room + size)
+        data.moveWriterIndex(forwardBy: room)
+        data.moveReaderIndex(forwardBy: room)
+        data.writeRepeatingByte(7, count: size)
+        WireWriter.prefixingItsLength(&data)
+        let readInto = data.withUnsafeReadableBytes { UInt(bitPattern: $0.baseAddress!) }
+        let envelope = FSReplyEnvelope(requestID: 9, answering: ReadData.self, .success(consume data), steps: 2)
+        let wire = envelope.encoded()
+        #expect(wire.withUnsafeReadableBytes { UInt(bitPattern: $0.baseAddress!) } + UInt(room) == readInto)
+        let back = try FSReplyEnvelope.decode(wire)
+        #expect(back.requestID == 9 && back.steps == 2)
+        #expect(try back.reply(to: ReadData.self) == ByteBuffer(repeating: 7, count: size))
+        // Bytes without the room, or whose room another holder shares, are copied and still encode right.
+        var shared = ByteBuffer(repeating: 3, count: 100)
+        let other = shared
+        shared.moveReaderIndex(forwardBy: 50)
+        let copied = try FSReplyEnvelope.decode(FSReplyEnvelope(requestID: 4, answering: ReadData.self, .success(shared), steps: 1).encoded())
+        #expect(try copied.reply(to: ReadData.self) == ByteBuffer(repeating: 3, count: 50))
+        #expect(other == ByteBuffer(repeating: 3, count: 100))
+    }
+
     @Test func theFanOutTreeIsBinomialAndCoversEveryServerOnce() {
         for count in 1...40 {
             let servers = Array(0..<count)
