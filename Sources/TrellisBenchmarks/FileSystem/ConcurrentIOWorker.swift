@@ -103,16 +103,18 @@ public enum ConcurrentIOWorker {
             try file.close()
         }
         try world.barrier()
+        // A wrong call is reported after the phase, so the other ranks' collective calls are not left waiting.
+        var firstWrong: Int?
         let read = try timedSeconds {
             let file = try ParallelFile.open(ranks, path: path, on: fs, access: .read)
             for (offset, length) in offsets {
-                guard holds([try file.readAll(at: base + UInt64(offset), bytes: length)], startOf: block, length: length) else {
-                    throw BenchmarkFailure("rank \(world.rank) read back wrong bytes at \(base + UInt64(offset)) of \(path) through MPI-IO")
-                }
+                let bytes = try file.readAll(at: base + UInt64(offset), bytes: length)
+                if !holds([bytes], startOf: block, length: length), firstWrong == nil { firstWrong = offset }
             }
             try file.close()
         }
         try world.barrier()
+        if let firstWrong { throw BenchmarkFailure("rank \(world.rank) read back wrong bytes at \(base + UInt64(firstWrong)) of \(path) through MPI-IO") }
         let slowest = try world.allreduce([write, read], .max)
         try world.barrier()
         if layout == .perProcess || world.rank == 0 { try fs.removeFile(path) }

@@ -50,18 +50,21 @@ public enum IORWorker {
             try file.close()
             try world.barrier()
         }
-        var back: [ByteBuffer] = []
+        // Each call's bytes are checked as they come and dropped, as `bench io` does (`ConcurrentIOWorker.holds`);
+        // a wrong one is reported after the phase, so the other ranks' collective calls are not left waiting.
+        var firstWrong: (call: Int, bytes: Int)?
         let read = try timedSeconds {
             let file = try target.open(ranks, path: path, access: .read, hints: hints)
             try file.setView(view)
             for call in 0..<calls {
-                back.append(collective ? try file.readAll(at: UInt64(call) * etypesPerCall, bytes: callBytes) : try file.read(at: UInt64(call) * etypesPerCall, bytes: callBytes))
+                let bytes = collective ? try file.readAll(at: UInt64(call) * etypesPerCall, bytes: callBytes) : try file.read(at: UInt64(call) * etypesPerCall, bytes: callBytes)
+                if bytes != block, firstWrong == nil { firstWrong = (call, bytes.readableBytes) }
             }
             try file.close()
             try world.barrier()
         }
-        for (call, bytes) in back.enumerated() where bytes != block {
-            throw BenchmarkFailure("rank \(world.rank) read back wrong bytes in call \(call) of \(path) (\(bytes.readableBytes) of \(callBytes) bytes)")
+        if let firstWrong {
+            throw BenchmarkFailure("rank \(world.rank) read back wrong bytes in call \(firstWrong.call) of \(path) (\(firstWrong.bytes) of \(callBytes) bytes)")
         }
         let slowest = try world.allreduce([write, read], .max)
         if workload == .easy || world.rank == 0 { try target.remove(path) }
