@@ -34,7 +34,7 @@ public struct FSReplyEnvelope: Sendable, Equatable {
         guard case .success(var body) = result else { return }
         let header = Self.successHeader(requestID: requestID, steps: steps)
         let start = body.readerIndex - header.readableBytes
-        guard start >= 0, Self.bytes(of: body, at: start, length: header.readableBytes) != header else { return }
+        guard start >= 0, body.reading(from: start).getSlice(at: start, length: header.readableBytes) != header else { return }
         // Let go of the envelope's hold first, so the body's bytes have one owner while the header goes in.
         result = .success(ByteBuffer())
         body.setBuffer(header, at: start)
@@ -61,10 +61,7 @@ public struct FSReplyEnvelope: Sendable, Equatable {
         switch result {
         case .failure(let error):
             var writer = WireWriter()
-            writer.write(FSRequestEnvelope.protocolVersion)
-            writer.write(requestID)
-            writer.write(steps)
-            writer.write(UInt8(0))
+            Self.writeHeader(into: &writer, requestID: requestID, steps: steps, succeeded: false)
             writer.write(error.code.name)
             writer.write(error.code.errno)
             writer.write(error.message)
@@ -75,7 +72,7 @@ public struct FSReplyEnvelope: Sendable, Equatable {
             // A body encoded with room in front of it (`encodeReply`) has the header there since `init`; a body
             // someone else held then gets it here, at the cost of a copy.
             if start >= 0 {
-                if Self.bytes(of: body, at: start, length: header.readableBytes) != header { body.setBuffer(header, at: start) }
+                if body.reading(from: start).getSlice(at: start, length: header.readableBytes) != header { body.setBuffer(header, at: start) }
                 body.moveReaderIndex(to: start)
                 return body
             }
@@ -85,22 +82,19 @@ public struct FSReplyEnvelope: Sendable, Equatable {
         }
     }
 
-    /// `length` bytes of `buffer` from `index`, which may lie in front of
-    /// its reader index (where `getSlice` sees nothing); no bytes are copied.
-    private static func bytes(of buffer: ByteBuffer, at index: Int, length: Int) -> ByteBuffer? {
-        var whole = buffer
-        whole.moveReaderIndex(to: index)
-        return whole.getSlice(at: index, length: length)
-    }
-
     /// What precedes a successful reply's body on the wire (`successHeaderBytes` of it).
     private static func successHeader(requestID: UInt64, steps: UInt32) -> ByteBuffer {
         var writer = WireWriter(capacity: successHeaderBytes)
+        writeHeader(into: &writer, requestID: requestID, steps: steps, succeeded: true)
+        return writer.buffer
+    }
+
+    /// Version, request id, steps and outcome: what every reply starts with.
+    private static func writeHeader(into writer: inout WireWriter, requestID: UInt64, steps: UInt32, succeeded: Bool) {
         writer.write(FSRequestEnvelope.protocolVersion)
         writer.write(requestID)
         writer.write(steps)
-        writer.write(UInt8(1))
-        return writer.buffer
+        writer.write(UInt8(succeeded ? 1 : 0))
     }
 
     /// Bytes of a successful reply's header (version, request id, steps,

@@ -36,9 +36,7 @@ public struct WireWriter {
     public mutating func write(bytes: ByteBuffer) {
         let prefixAt = bytes.readerIndex - Self.lengthPrefixBytes
         if buffer.readableBytes == 0, prefixAt >= buffer.readerIndex {
-            // Moving an index copies no bytes; reads see only what lies past the reader index.
-            var whole = bytes
-            whole.moveReaderIndex(to: prefixAt)
+            let whole = bytes.reading(from: prefixAt)
             if whole.getInteger(at: prefixAt, endianness: .little, as: UInt64.self) == UInt64(bytes.readableBytes) {
                 buffer = whole
                 return
@@ -300,5 +298,15 @@ extension Array where Element == UInt32 {
     public func checkServerList() throws -> Self {
         guard !isEmpty, count <= ObjectHandle.maximumServers else { throw FSError(.protocolViolation, "a fan-out over \(count) servers") }
         return self
+    }
+}
+
+extension ByteBuffer {
+    /// The same bytes read from `index`, which may lie in the room in front
+    /// of the reader index (where `get` methods see nothing); no byte is copied.
+    func reading(from index: Int) -> ByteBuffer {
+        var whole = self
+        whole.moveReaderIndex(to: index)
+        return whole
     }
 }
